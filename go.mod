@@ -3,6 +3,7 @@ module github.com/pkgwarden/pkgwarden
 go 1.26.8
 
 require (
+	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/bradleyfalzon/ghinstallation/v2 v2.9.0 // indirect
 	github.com/goccy/go-yaml v1.19.2 // indirect
