@@ -174,13 +174,13 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// FormatDuration prints d in the unit the files use (2w, 7d, 12h, 30m),
-// the largest unit that divides it.
+// FormatDuration prints d in the units the files use: days, hours or
+// minutes, the largest that divides it (weeks print as days: 14d).
 func FormatDuration(d time.Duration) string {
 	units := []struct {
 		suffix string
 		size   time.Duration
-	}{{"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}}
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}}
 	if d <= 0 {
 		return "0m"
 	}
