@@ -473,14 +473,19 @@ var (
 	repoRE  = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
 
-func (d *decoder) names(n ast.Node, field string, max int) (*[]string, bool) {
+// names reads labels or logins; login checks them as GitHub logins.
+func (d *decoder) names(n ast.Node, field string, max int, login bool) (*[]string, bool) {
 	list, nodes, ok := d.strings(n, field, max)
 	if !ok {
 		return nil, false
 	}
 	for i, s := range list {
-		if len(s) == 0 || len(s) > maxNameLength {
+		switch {
+		case len(s) == 0 || len(s) > maxNameLength:
 			d.errorf(nodes[i], fmt.Sprintf("%s[%d]", field, i), "must be 1 to %d characters", maxNameLength)
+			return nil, false
+		case login && !ownerRE.MatchString(s):
+			d.errorf(nodes[i], fmt.Sprintf("%s[%d]", field, i), "not a GitHub login: %q", truncate(s))
 			return nil, false
 		}
 	}
@@ -501,17 +506,11 @@ func (d *decoder) top(f *File, body ast.Node) {
 				field := "report." + key
 				switch key {
 				case "labels":
-					if l, ok := d.names(v, field, maxLabels); ok {
+					if l, ok := d.names(v, field, maxLabels, false); ok {
 						f.labels = l
 					}
 				case "assignees":
-					if l, ok := d.names(v, field, maxAssignees); ok {
-						for i, login := range *l {
-							if !nameRE.MatchString(login) || strings.Contains(login, ".") {
-								d.errorf(v, fmt.Sprintf("%s[%d]", field, i), "not a GitHub login: %q", truncate(login))
-								return
-							}
-						}
+					if l, ok := d.names(v, field, maxAssignees, true); ok {
 						f.assignees = l
 					}
 				}
