@@ -592,3 +592,115 @@ func reversed(vs []Version) []Version {
 	}
 	return out
 }
+
+func TestDecideVersioned(t *testing.T) {
+	type v struct {
+		id   int64
+		name string
+		age  time.Duration
+	}
+	day := 24 * time.Hour
+	tests := map[string]struct {
+		config   string
+		pkgType  string
+		versions []v
+		want     string
+	}{
+		"npm keep_latest keeps the newest N": {
+			config:   "rules:\n  - type: npm\n    prune: {keep_latest: 2}\n",
+			pkgType:  TypeNPM,
+			versions: []v{{1, "1.0.0", 40 * day}, {2, "1.1.0", 30 * day}, {3, "1.2.0", 20 * day}, {4, "1.3.0", 10 * day}},
+			want: `delete 1.0.0: beyond newest 2 versions
+delete 1.1.0: beyond newest 2 versions
+keep 1.2.0: newest 2 versions
+keep 1.3.0: newest 2 versions
+`,
+		},
+		"npm prerelease_only deletes only pre-releases": {
+			config:  "rules:\n  - type: npm\n    prune: {keep_latest: 1, prerelease_only: true}\n",
+			pkgType: TypeNPM,
+			versions: []v{
+				{1, "1.0.0", 40 * day}, {2, "1.1.0-rc.1", 30 * day}, {3, "1.1.0", 29 * day},
+				{4, "2.0.0-beta.1", 2 * day}, {5, "2.0.0-beta.2", 1 * day}, {6, "not-semver", 50 * day},
+			},
+			want: `delete 1.1.0-rc.1: beyond newest 1 versions, pre-release
+delete 2.0.0-beta.1: beyond newest 1 versions, pre-release
+keep 1.0.0: not a pre-release
+keep 1.1.0: not a pre-release
+keep 2.0.0-beta.2: newest 1 versions
+keep not-semver: not a pre-release
+`,
+		},
+		"maven older_than alone, snapshot is a pre-release": {
+			config:   "rules:\n  - type: maven\n    prune: {older_than: 30d, prerelease_only: true}\n",
+			pkgType:  TypeMaven,
+			versions: []v{{1, "1.0-SNAPSHOT", 40 * day}, {2, "1.1-SNAPSHOT", 10 * day}, {3, "1.0", 40 * day}},
+			want: `delete 1.0-SNAPSHOT: pre-release, older than 30d
+keep 1.0: not a pre-release
+keep 1.1-SNAPSHOT: younger than 30d
+`,
+		},
+		"nuget floor keeps a fresh version": {
+			config:   "rules:\n  - type: nuget\n    prune: {keep_latest: 1}\n",
+			pkgType:  TypeNuGet,
+			versions: []v{{1, "1.0.0", 10 * time.Minute}, {2, "1.0.1", 5 * time.Minute}, {3, "0.9.0", 2 * day}},
+			want: `delete 0.9.0: beyond newest 1 versions
+keep 1.0.0: younger than 1h
+keep 1.0.1: newest 1 versions
+`,
+		},
+		"rubygems rule of type any without a criterion keeps all": {
+			config:   "rules:\n  - type: any\n    prune: {untagged: true}\n",
+			pkgType:  TypeRubyGems,
+			versions: []v{{1, "0.1.0", 400 * day}},
+			want:     "keep 0.1.0: the rule sets neither keep_latest nor older_than\n",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig(t, tc.config, DefaultPolicy())
+			pkg := Package{Owner: "acme", Type: tc.pkgType, Name: "web", Repository: "app"}
+			var versions []Version
+			for _, x := range tc.versions {
+				versions = append(versions, Version{ID: x.id, Name: x.name, CreatedAt: testNow.Add(-x.age)})
+			}
+			d := Decide(cfg, pkg, versions, Graph{}, testNow)
+			if got := render(d, nil); got != tc.want {
+				t.Errorf("decision:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDecideGuards(t *testing.T) {
+	versions := []Version{
+		{ID: 2, Name: digestOf("b"), CreatedAt: testNow.Add(-48 * time.Hour)},
+		{ID: 1, Name: digestOf("a"), CreatedAt: testNow.Add(-24 * time.Hour)},
+	}
+	g := Graph{Manifests: map[string]registry.Manifest{
+		digestOf("a"): {Digest: digestOf("a"), MediaType: registry.MediaTypeOCIManifest},
+		digestOf("b"): {Digest: digestOf("b"), MediaType: registry.MediaTypeOCIManifest},
+	}}
+	t.Run("inert", func(t *testing.T) {
+		d := Decide(&Config{Policy: DefaultPolicy()}, Package{Owner: "acme", Type: TypeContainer, Name: "app"}, versions, g, testNow)
+		want := "keep a: no pkgwarden.yml governs this package\nkeep b: no pkgwarden.yml governs this package\n"
+		if got := render(d, []string{"a", "b"}); got != want || d.Rule != -1 {
+			t.Errorf("got %s (rule %d), want %s", got, d.Rule, want)
+		}
+		// Keep is newest first.
+		if d.Keep[0].ID != 1 || d.Keep[1].ID != 2 {
+			t.Errorf("keep order = %d, %d, want newest first", d.Keep[0].ID, d.Keep[1].ID)
+		}
+	})
+	t.Run("a repository file never governs another repository's package", func(t *testing.T) {
+		cfg := testConfig(t, untaggedRule, DefaultPolicy())
+		d := Decide(cfg, Package{Owner: "acme", Type: TypeContainer, Name: "api", Repository: "api"}, versions, g, testNow)
+		want := "untouched: rules of acme/app:.github/pkgwarden.yml ignored: they govern only packages linked to acme/app, this one is linked to acme/api\nkeep a: untouched\nkeep b: untouched\n"
+		if got := render(d, []string{"a", "b"}); got != want {
+			t.Errorf("got %s, want %s", got, want)
+		}
+		if len(d.Notices) != 1 || !strings.Contains(d.Notices[0], "ignored") {
+			t.Errorf("notices = %q, want the ignored file reported", d.Notices)
+		}
+	})
+}

@@ -468,7 +468,6 @@ func (d *decoder) patterns(n ast.Node, field string, foldCase bool) (Patterns, b
 }
 
 var (
-	nameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	ownerRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
 	repoRE  = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 )
