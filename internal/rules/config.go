@@ -132,6 +132,10 @@ type Prune struct {
 	ExcludeTags    Patterns
 	KeepLatest     int
 	PrereleaseOnly bool
+
+	// restore is the rule's restore block while deciding: versions it
+	// would restore are never pruned.
+	restore *Restore
 }
 
 // Restore is the "restore" block of a rule.

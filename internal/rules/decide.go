@@ -145,6 +145,9 @@ var referrerTagRE = regexp.MustCompile(`^sha256-([0-9a-f]{64})(?:\.(sig|att|sbom
 // fallback "sha256-<hex>" or a cosign "sha256-<hex>.sig|.att|.sbom". It
 // returns the subject digest and what the referrer is.
 func referrerTag(tag string) (subject, what string, ok bool) {
+	if !strings.HasPrefix(tag, "sha256-") {
+		return "", "", false
+	}
 	m := referrerTagRE.FindStringSubmatch(tag)
 	if m == nil {
 		return "", "", false
@@ -223,7 +226,9 @@ func Decide(cfg *Config, pkg Package, versions []Version, g Graph, now time.Time
 			d.Untouched = why
 			return keepAll("untouched")
 		}
-		nodes = judgeContainer(rule.Prune, policy, vs, g, now)
+		p := *rule.Prune
+		p.restore = rule.Restore
+		nodes = judgeContainer(&p, policy, vs, g, now)
 	} else {
 		nodes = judgeVersioned(rule.Prune, policy, vs, now)
 	}
@@ -432,6 +437,13 @@ func tagStatus(p *Prune, n *node) (keep, matched string) {
 	for _, t := range n.tags {
 		if p.ExcludeTags.Match(t) {
 			return "excluded by tag " + t, ""
+		}
+	}
+	// A version the rule would restore is never pruned: deleting it would
+	// only start a delete/restore loop.
+	for _, t := range n.tags {
+		if p.restore.Wants([]string{t}) {
+			return "restore.tags keeps tag " + t, ""
 		}
 	}
 	if p.DeleteTags.Empty() {

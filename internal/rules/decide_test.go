@@ -3,6 +3,7 @@ package rules
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -62,7 +63,7 @@ func referrer(label, subject, artifactType string) registry.Manifest {
 }
 
 // testConfig decodes a repository file for acme/app under policy.
-func testConfig(t *testing.T, yml string, policy Policy) *Config {
+func testConfig(t testing.TB, yml string, policy Policy) *Config {
 	t.Helper()
 	f, err := Decode(Path, []byte(yml))
 	if err != nil {
@@ -206,6 +207,18 @@ rules:
 delete pr-old: matches delete_tags *
 keep pr-new: newest 1 tagged candidates
 keep release: excluded by tag v1.0.0
+`,
+		},
+		"restore.tags protects from pruning": {
+			config: `
+rules:
+  - type: container
+    prune: {delete_tags: ["*"]}
+    restore: {tags: ["v*"]}
+`,
+			versions: []ver{{1, "rel", 400 * time.Hour, []string{"v1", "pr-1"}}, {2, "pr", 400 * time.Hour, []string{"pr-2"}}},
+			want: `delete pr: matches delete_tags *
+keep rel: restore.tags keeps tag v1
 `,
 		},
 		"tagged without delete_tags stays": {
@@ -703,4 +716,86 @@ func TestDecideGuards(t *testing.T) {
 			t.Errorf("notices = %q, want the ignored file reported", d.Notices)
 		}
 	})
+}
+
+func TestDecisionJSON(t *testing.T) {
+	cfg := testConfig(t, untaggedRule, DefaultPolicy())
+	pkg := Package{Owner: "acme", Type: TypeContainer, Name: "app", Repository: "app"}
+	a := Version{ID: 7, Name: "sha256:aa", Tags: []string{"v1", "latest"}, CreatedAt: testNow.Add(-2 * time.Hour)}
+	b := Version{ID: 8, Name: "sha256:bb", CreatedAt: testNow.Add(-2 * time.Hour)}
+	g := Graph{Manifests: map[string]registry.Manifest{
+		"sha256:aa": {Digest: "sha256:aa", MediaType: registry.MediaTypeOCIManifest},
+		"sha256:bb": {Digest: "sha256:bb", MediaType: registry.MediaTypeOCIManifest},
+	}}
+	tests := map[string]struct {
+		graph Graph
+		want  string
+	}{
+		"pruned": {graph: g, want: `{"owner":"acme","type":"container","name":"app",` +
+			`"delete":[{"id":8,"version":"sha256:bb","tags":[],"reason":"untagged"}],` +
+			`"keep":[{"id":7,"version":"sha256:aa","tags":["latest","v1"],"reason":"tagged latest"}],"untouched":null}`},
+		"untouched": {graph: Graph{Unreadable: map[string]error{"sha256:aa": errors.New("boom")}}, want: `{"owner":"acme","type":"container","name":"app",` +
+			`"delete":[],"keep":[{"id":8,"version":"sha256:bb","tags":[],"reason":"untouched"},{"id":7,"version":"sha256:aa","tags":["latest","v1"],"reason":"untouched"}],` +
+			`"untouched":"manifest sha256:aa of version 7 could not be read: boom (and 1 more)"}`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			d := Decide(cfg, pkg, []Version{a, b}, tc.graph, testNow)
+			got, err := json.Marshal(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("json:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkDecide measures a large container package: 2,000 multi-arch
+// indexes (two platforms, an attestation and a cosign signature each),
+// a third of them tagged, the rest untagged and old.
+func BenchmarkDecide(b *testing.B) {
+	cfg := testConfig(b, `
+rules:
+  - type: container
+    prune: {untagged: true, keep_untagged: 10, delete_tags: ["pr-*"], keep_tagged: 5}
+`, DefaultPolicy())
+	pkg := Package{Owner: "acme", Type: TypeContainer, Name: "app", Repository: "app"}
+	g := Graph{Manifests: map[string]registry.Manifest{}}
+	var versions []Version
+	id := int64(0)
+	add := func(label string, age time.Duration, tags ...string) string {
+		id++
+		d := digestOf(label)
+		versions = append(versions, Version{ID: id, Name: d, Tags: tags, CreatedAt: testNow.Add(-age)})
+		if _, ok := g.Manifests[d]; !ok {
+			g.Manifests[d] = registry.Manifest{Digest: d, MediaType: registry.MediaTypeOCIManifest}
+		}
+		return d
+	}
+	for i := 0; i < 2000; i++ {
+		age := time.Duration(i+2) * time.Hour
+		p := fmt.Sprintf("img%d", i)
+		var kids []child
+		for _, c := range []child{{p + "-amd64", "linux/amd64"}, {p + "-arm64", "linux/arm64"}, {p + "-att", "unknown/unknown"}} {
+			add(c.label, age)
+			kids = append(kids, c)
+		}
+		var tags []string
+		if i%3 == 0 {
+			tags = []string{fmt.Sprintf("pr-%d", i)}
+		}
+		g.Manifests[digestOf(p)] = index(p, kids...)
+		add(p, age, tags...)
+		add(p+"-sig", age, "sha256-"+hexOf(p)+".sig")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var d Decision
+	for i := 0; i < b.N; i++ {
+		d = Decide(cfg, pkg, versions, g, testNow)
+	}
+	b.ReportMetric(float64(len(versions)), "versions")
+	b.ReportMetric(float64(len(d.Delete)), "deleted")
 }
