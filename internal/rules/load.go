@@ -170,31 +170,33 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 
 	if pkg.Repository != "" && !strings.EqualFold(pkg.Repository, OwnerRepo) {
 		repoFile, err := l.file(ctx, pkg.Owner, pkg.Repository, Path)
-		if err != nil {
+		var list ErrorList
+		denied := policy.RepositoryRules == RepositoryRulesDeny
+		if err != nil && !(denied && errors.As(err, &list)) {
 			return nil, err
 		}
-		if repoFile != nil {
-			origin := pkg.Owner + "/" + pkg.Repository + ":" + Path
-			if ov != nil && repoFile == ov.file {
-				origin = repoFile.name
-			}
+		origin := pkg.Owner + "/" + pkg.Repository + ":" + Path
+		if ov != nil && repoFile != nil && repoFile == ov.file {
+			origin = repoFile.name
+		}
+		switch {
+		case denied && (repoFile != nil || err != nil):
+			// Ignored, even when invalid: the policy says it does not count.
+			notices = append(notices, fmt.Sprintf("%s ignored: policy.repository_rules is deny in %s", origin, ownerOrigin))
+		case repoFile != nil:
 			if repoFile.policy != nil {
 				return nil, withRepo(policyMisplaced(repoFile, pkg.Owner), pkg.Owner+"/"+pkg.Repository)
 			}
-			if policy.RepositoryRules == RepositoryRulesDeny {
-				notices = append(notices, fmt.Sprintf("%s ignored: policy.repository_rules is deny in %s", origin, ownerOrigin))
-			} else {
-				merged, more, err := l.extend(ctx, repoFile, pkg.Owner+"/"+pkg.Repository)
-				if err != nil {
-					return nil, err
-				}
-				cfg := build(merged, origin, pkg.Repository, policy, append(notices, more...))
-				if policy.RepositoryRules == RepositoryRulesDryRun && !cfg.DryRun {
-					cfg.DryRun = true
-					cfg.Notices = append(cfg.Notices, fmt.Sprintf("dry run forced by policy.repository_rules: dry_run in %s", ownerOrigin))
-				}
-				return cfg, nil
+			merged, more, err := l.extend(ctx, repoFile, pkg.Owner+"/"+pkg.Repository)
+			if err != nil {
+				return nil, err
 			}
+			cfg := build(merged, origin, pkg.Repository, policy, append(notices, more...))
+			if policy.RepositoryRules == RepositoryRulesDryRun && !cfg.DryRun {
+				cfg.DryRun = true
+				cfg.Notices = append(cfg.Notices, fmt.Sprintf("dry run forced by policy.repository_rules: dry_run in %s", ownerOrigin))
+			}
+			return cfg, nil
 		}
 	}
 	if ownerFile == nil {

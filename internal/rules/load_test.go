@@ -110,8 +110,13 @@ func TestLoad(t *testing.T) {
 			pkg:   app,
 			want:  `origin=acme/.github:.github/pkgwarden.yml repo= dry_run=false labels=[cleanup] assignees=[octocat] rules=[*/any/untagged=true,keep_untagged=0,older_than=30d] policy=50/2h/deny notices=["acme/app:.github/pkgwarden.yml ignored: policy.repository_rules is deny in acme/.github:.github/pkgwarden.yml"]`,
 		},
-		"policy deny without owner rules leaves the repository inert": {
+		"policy deny without owner rules leaves no rule to apply": {
 			files: map[string]string{orgFile: "policy: {repository_rules: deny}\n", appFile: appRules},
+			pkg:   app,
+			want:  `origin=acme/.github:.github/pkgwarden.yml repo= dry_run=false labels=[pkgwarden] assignees=[] rules=[] policy=500/1h/deny notices=["acme/app:.github/pkgwarden.yml ignored: policy.repository_rules is deny in acme/.github:.github/pkgwarden.yml"]`,
+		},
+		"policy deny ignores even an invalid repository file": {
+			files: map[string]string{orgFile: "policy: {repository_rules: deny}\n", appFile: "rules: {oops: 1}\n"},
 			pkg:   app,
 			want:  `origin=acme/.github:.github/pkgwarden.yml repo= dry_run=false labels=[pkgwarden] assignees=[] rules=[] policy=500/1h/deny notices=["acme/app:.github/pkgwarden.yml ignored: policy.repository_rules is deny in acme/.github:.github/pkgwarden.yml"]`,
 		},
