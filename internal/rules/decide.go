@@ -21,11 +21,20 @@ type Package struct {
 	Type string
 	Name string
 	// Repository is the name (without owner) of the repository the package
-	// is linked to, empty when it is linked to none.
+	// is linked to, empty when it is linked to none. A full name
+	// "owner/name" is accepted and read as its name.
 	Repository string
 }
 
 func (p Package) String() string { return p.Owner + "/" + p.Type + "/" + p.Name }
+
+// normalized reads a full repository name as its name.
+func (p Package) normalized() Package {
+	if i := strings.LastIndex(p.Repository, "/"); i >= 0 {
+		p.Repository = p.Repository[i+1:]
+	}
+	return p
+}
 
 // Version is one active version of a package as GitHub lists it.
 type Version struct {
@@ -182,6 +191,7 @@ func ShortDigest(d string) string {
 // package's active versions; g is its manifest graph (ignored for packages
 // that are not containers). Decide is pure and deterministic.
 func Decide(cfg *Config, pkg Package, versions []Version, g Graph, now time.Time) Decision {
+	pkg = pkg.normalized()
 	d := Decision{Package: pkg, Rule: -1}
 	vs := uniqueVersions(versions)
 	keepAll := func(reason string) Decision {

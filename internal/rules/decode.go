@@ -104,6 +104,12 @@ func Decode(name string, data []byte) (*File, error) {
 	if len(data) > MaxFileSize {
 		return nil, ErrorList{{File: name, Line: 1, Column: 1, Msg: fmt.Sprintf("file is %d bytes, more than the %d allowed", len(data), MaxFileSize)}}
 	}
+	// The parser silently drops documents after two consecutive "---"
+	// markers; a config has one document, so a second marker is refused
+	// before parsing.
+	if line := secondDocumentMarker(data); line > 0 {
+		return nil, ErrorList{{File: name, Line: line, Column: 1, Msg: "only one YAML document is allowed"}}
+	}
 	tree, err := parse(data)
 	if err != nil {
 		e := &Error{File: name, Line: 1, Column: 1, Msg: "invalid YAML: " + err.Error()}
@@ -136,6 +142,22 @@ func Decode(name string, data []byte) (*File, error) {
 		return nil, d.errs
 	}
 	return f, nil
+}
+
+// secondDocumentMarker returns the line of the second "---" document
+// marker, or 0.
+func secondDocumentMarker(data []byte) int {
+	seen := false
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line == "---" || strings.HasPrefix(line, "--- ") || strings.HasPrefix(line, "---\t") {
+			if seen {
+				return i + 1
+			}
+			seen = true
+		}
+	}
+	return 0
 }
 
 // parse runs the YAML parser. It recovers from a panic inside the parser so

@@ -140,6 +140,7 @@ func (l *Loader) Load(ctx context.Context, pkg Package) (*Config, error) {
 }
 
 func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
+	pkg = pkg.normalized()
 	ownerFile, err := l.file(ctx, pkg.Owner, OwnerRepo, Path)
 	if err != nil {
 		return nil, err

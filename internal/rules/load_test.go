@@ -90,6 +90,11 @@ func TestLoad(t *testing.T) {
 			pkg:   app,
 			want:  `origin=acme/app:.github/pkgwarden.yml repo=app dry_run=false labels=[pkgwarden] assignees=[] rules=[app, app-*/container/untagged=true,keep_untagged=5,older_than=0m] policy=50/2h/allow notices=[]`,
 		},
+		"a full repository name is read as its name": {
+			files: map[string]string{appFile: appRules},
+			pkg:   Package{Owner: "acme", Type: TypeContainer, Name: "app", Repository: "acme/app"},
+			want:  `origin=acme/app:.github/pkgwarden.yml repo=app dry_run=false labels=[pkgwarden] assignees=[] rules=[app, app-*/container/untagged=true,keep_untagged=5,older_than=0m] policy=500/1h/allow notices=[]`,
+		},
 		"repository without a file follows the owner's rules": {
 			files: map[string]string{orgFile: orgRules},
 			pkg:   app,
