@@ -224,7 +224,9 @@ func Decide(cfg *Config, pkg Package, versions []Version, g Graph, now time.Time
 		return keepAll(fmt.Sprintf("rule %d has no prune", idx+1))
 	}
 	policy := cfg.Policy
-	if policy.MinUntaggedAge < 0 {
+	if policy.MinUntaggedAge <= 0 {
+		// The floor is never off: a Config built by hand without a policy
+		// gets the default.
 		policy.MinUntaggedAge = DefaultMinUntaggedAge
 	}
 	if policy.MaxDeletionsPerRun <= 0 {

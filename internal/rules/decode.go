@@ -27,6 +27,10 @@ const (
 	maxErrors     = 20                       // errors reported for one file
 	maxNodes      = 100_000                  // YAML nodes visited, aliases expanded
 	maxNameLength = 100                      // labels, logins, repository names
+
+	// minUntaggedAgeFloor is the least policy.min_untagged_age may say:
+	// the floor can be lowered, never switched off.
+	minUntaggedAgeFloor = time.Minute
 )
 
 // Error is one problem of a file, with where it is.
@@ -702,6 +706,10 @@ func (d *decoder) policy(f *File, v, k ast.Node) {
 			}
 		case "min_untagged_age":
 			if dur, ok := d.duration(v, sub); ok {
+				if dur < minUntaggedAgeFloor {
+					d.errorf(v, sub, "must be at least %s: the floor protects images being pushed", FormatDuration(minUntaggedAgeFloor))
+					return
+				}
 				p.minUntaggedAge = &dur
 			}
 		case "repository_rules":

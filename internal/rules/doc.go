@@ -20,8 +20,8 @@
 // no file, follow the owner's file in its OwnerRepo (".github")
 // repository. The owner's policy block bounds every file: repository_rules
 // deny ignores repository files (with a notice), dry_run forces a dry run,
-// min_untagged_age (default 1h) is a floor under which no version of any
-// kind is deleted, max_deletions_per_run (default 500) caps a run. A
+// min_untagged_age (default 1h, at least 1m) is a floor under which no
+// version of any kind is deleted, max_deletions_per_run (default 500) caps a run. A
 // policy block anywhere but the owner's own file is an error. No file at
 // all: the configuration is inert and nothing is deleted.
 //
