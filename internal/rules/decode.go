@@ -555,7 +555,7 @@ func (d *decoder) extends(f *File, v ast.Node) {
 	if !ok {
 		return
 	}
-	ref, err := ParseExtends(s)
+	ref, err := parseExtends(s)
 	if err != nil {
 		d.errorf(v, "_extends", "%s", err.Error())
 		return
@@ -564,8 +564,8 @@ func (d *decoder) extends(f *File, v ast.Node) {
 	f.extends = &ref
 }
 
-// ParseExtends reads "owner/repo[:path]"; path defaults to Path.
-func ParseExtends(s string) (extendsRef, error) {
+// parseExtends reads "owner/repo[:path]"; path defaults to Path.
+func parseExtends(s string) (extendsRef, error) {
 	target, path, hasPath := strings.Cut(s, ":")
 	owner, repo, ok := strings.Cut(target, "/")
 	bad := fmt.Errorf("must be owner/repo or owner/repo:path, got %q", truncate(s))
