@@ -429,6 +429,9 @@ func judgeAge(n *node, p *Prune, now time.Time, floor time.Duration, why string)
 	age := now.Sub(n.v.CreatedAt)
 	n.judged = true
 	switch {
+	case n.v.CreatedAt.IsZero():
+		// Without a creation time no age rule can be trusted.
+		n.reason = "creation time unknown"
 	case p.OlderThan > 0 && age < p.OlderThan:
 		n.reason = "younger than " + FormatDuration(p.OlderThan)
 	case age < floor:
@@ -482,7 +485,10 @@ func tagVerdictForHeld(p *Prune, n *node, now time.Time, floor time.Duration) st
 			return keep
 		}
 	}
-	if now.Sub(n.v.CreatedAt) < floor {
+	switch {
+	case n.v.CreatedAt.IsZero():
+		return "creation time unknown"
+	case now.Sub(n.v.CreatedAt) < floor:
 		return "younger than " + FormatDuration(floor)
 	}
 	return ""

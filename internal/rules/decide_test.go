@@ -117,6 +117,7 @@ func TestDecideContainer(t *testing.T) {
 		manifests  []registry.Manifest
 		unreadable []string
 		missing    []string
+		zeroTime   []string
 		want       string
 	}{
 		"untagged single-arch, young ones stay": {
@@ -444,6 +445,18 @@ keep c-arm64: younger than 1h
 keep kid: younger than 1h
 `,
 		},
+		"a version without creation time is never deleted": {
+			config: untaggedRule,
+			versions: []ver{
+				{1, "idx", 3 * time.Hour, nil},
+				{2, "kid", 3 * time.Hour, nil},
+			},
+			manifests: []registry.Manifest{index("idx", child{"kid", "linux/amd64"})},
+			zeroTime:  []string{"idx"},
+			want: `keep idx: creation time unknown
+keep kid: child linux/amd64 of index idx
+`,
+		},
 		"a tagged child keeps its own tag": {
 			config: untaggedRule,
 			versions: []ver{
@@ -567,7 +580,11 @@ delete u: untagged
 			var versions []Version
 			labels := []string{}
 			for _, v := range tc.versions {
-				versions = append(versions, v.version())
+				version := v.version()
+				if contains(tc.zeroTime, v.label) {
+					version.CreatedAt = time.Time{}
+				}
+				versions = append(versions, version)
 				labels = append(labels, v.label)
 				g.Manifests[digestOf(v.label)] = registry.Manifest{Digest: digestOf(v.label), MediaType: registry.MediaTypeOCIManifest}
 			}
