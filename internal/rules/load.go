@@ -1,0 +1,302 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// ErrNotFound is what a Source returns (wrapped or as is) when the
+// repository or the file does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Source reads a file at the default branch of a repository. It is the
+// only way the rules package reaches the outside world.
+type Source interface {
+	// File returns the content of path in owner/repo at its default branch,
+	// or an error wrapping ErrNotFound when the repository or file does
+	// not exist. Any other error is treated as transient.
+	File(ctx context.Context, owner, repo, path string) ([]byte, error)
+}
+
+// Loader finds and resolves the configuration governing a package. It
+// remembers every file it read, so make one per run (a prune job, a plan)
+// to see fresh files next time. It is safe for concurrent use.
+type Loader struct {
+	src Source
+
+	mu       sync.Mutex
+	files    map[string]loaded
+	override *overrideFile
+}
+
+type loaded struct {
+	file *File // nil when not found
+	err  error // an ErrorList when the file is invalid
+}
+
+type overrideFile struct {
+	owner, repo string
+	file        *File
+}
+
+// NewLoader returns a loader reading files through src.
+func NewLoader(src Source) *Loader {
+	return &Loader{src: src, files: map[string]loaded{}}
+}
+
+func fileKey(owner, repo, path string) string {
+	return strings.ToLower(owner + "/" + repo + ":" + path)
+}
+
+// Override makes the loader use data, named name in messages, as the file
+// of owner/repo, whatever that repository holds: `plan --config FILE`
+// evaluates a file before it is committed. The owner's policy still
+// applies; overriding the owner's ".github" repository replaces the
+// owner's file, policy included. An invalid file is an ErrorList.
+func (l *Loader) Override(owner, repo, name string, data []byte) error {
+	f, err := Decode(name, data)
+	if err != nil {
+		return err
+	}
+	if f.policy != nil && !strings.EqualFold(repo, OwnerRepo) {
+		return policyMisplaced(f, owner)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.files[fileKey(owner, repo, Path)] = loaded{file: f}
+	l.override = &overrideFile{owner: owner, repo: repo, file: f}
+	return nil
+}
+
+// file reads and decodes one file, once.
+func (l *Loader) file(ctx context.Context, owner, repo, path string) (*File, error) {
+	key := fileKey(owner, repo, path)
+	l.mu.Lock()
+	got, ok := l.files[key]
+	l.mu.Unlock()
+	if ok {
+		return got.file, got.err
+	}
+	data, err := l.src.File(ctx, owner, repo, path)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		got = loaded{}
+	case err != nil:
+		// Transient: not remembered, the caller retries.
+		return nil, fmt.Errorf("read %s/%s:%s: %w", owner, repo, path, err)
+	default:
+		f, derr := Decode(path, data)
+		if derr != nil {
+			got = loaded{err: withRepo(derr, owner+"/"+repo)}
+		} else {
+			got = loaded{file: f}
+		}
+	}
+	l.mu.Lock()
+	l.files[key] = got
+	l.mu.Unlock()
+	return got.file, got.err
+}
+
+func withRepo(err error, repo string) error {
+	var list ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			e.Repo = repo
+		}
+		return list
+	}
+	return err
+}
+
+func policyMisplaced(f *File, owner string) error {
+	return ErrorList{{File: f.name, Line: f.policy.line, Column: f.policy.column, Field: "policy",
+		Msg: fmt.Sprintf("only allowed in the owner's %s/%s repository", owner, OwnerRepo)}}
+}
+
+// Load returns the configuration governing pkg:
+//
+//   - the owner's file (OwnerRepo, Path) is read first; its policy bounds
+//     everything below;
+//   - a package linked to a repository follows that repository's file,
+//     unless the policy says repository_rules: deny (dry_run forces a dry
+//     run);
+//   - otherwise, and for packages linked to no repository, the owner's
+//     rules apply;
+//   - with no file anywhere the configuration is inert.
+//
+// An invalid file is an error wrapping an ErrorList whose entries name the
+// repository and file to report to: nothing the file governs may be
+// touched until it is fixed. Other errors come from the Source.
+func (l *Loader) Load(ctx context.Context, pkg Package) (*Config, error) {
+	cfg, err := l.load(ctx, pkg)
+	if err != nil {
+		return nil, fmt.Errorf("rules for %s: %w", pkg, err)
+	}
+	return cfg, nil
+}
+
+func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
+	pkg = pkg.normalized()
+	ownerFile, err := l.file(ctx, pkg.Owner, OwnerRepo, Path)
+	if err != nil {
+		return nil, err
+	}
+	policy := DefaultPolicy()
+	if ownerFile != nil && ownerFile.policy != nil {
+		p := ownerFile.policy
+		if p.maxDeletions != nil {
+			policy.MaxDeletionsPerRun = *p.maxDeletions
+		}
+		if p.minUntaggedAge != nil {
+			policy.MinUntaggedAge = *p.minUntaggedAge
+		}
+		if p.repoRules != nil {
+			policy.RepositoryRules = *p.repoRules
+		}
+	}
+	ownerOrigin := pkg.Owner + "/" + OwnerRepo + ":" + Path
+	var notices []string
+	l.mu.Lock()
+	ov := l.override
+	l.mu.Unlock()
+	if ov != nil && strings.EqualFold(ov.owner, pkg.Owner) && !strings.EqualFold(ov.repo, pkg.Repository) {
+		if n := foreignNotice(ov, pkg); n != "" {
+			notices = append(notices, n)
+		}
+	}
+
+	if pkg.Repository != "" && !strings.EqualFold(pkg.Repository, OwnerRepo) {
+		repoFile, err := l.file(ctx, pkg.Owner, pkg.Repository, Path)
+		var list ErrorList
+		denied := policy.RepositoryRules == RepositoryRulesDeny
+		if err != nil && !(denied && errors.As(err, &list)) {
+			return nil, err
+		}
+		origin := pkg.Owner + "/" + pkg.Repository + ":" + Path
+		if ov != nil && repoFile != nil && repoFile == ov.file {
+			origin = repoFile.name
+		}
+		switch {
+		case denied && (repoFile != nil || err != nil):
+			// Ignored, even when invalid: the policy says it does not count.
+			notices = append(notices, fmt.Sprintf("%s ignored: policy.repository_rules is deny in %s", origin, ownerOrigin))
+		case repoFile != nil:
+			if repoFile.policy != nil {
+				return nil, withRepo(policyMisplaced(repoFile, pkg.Owner), pkg.Owner+"/"+pkg.Repository)
+			}
+			merged, more, err := l.extend(ctx, repoFile, pkg.Owner+"/"+pkg.Repository)
+			if err != nil {
+				return nil, err
+			}
+			cfg := build(merged, origin, pkg.Repository, policy, append(notices, more...))
+			if policy.RepositoryRules == RepositoryRulesDryRun && !cfg.DryRun {
+				cfg.DryRun = true
+				cfg.Notices = append(cfg.Notices, fmt.Sprintf("dry run forced by policy.repository_rules: dry_run in %s", ownerOrigin))
+			}
+			return cfg, nil
+		}
+	}
+	if ownerFile == nil {
+		return &Config{Policy: policy, Notices: notices}, nil
+	}
+	if ov != nil && ownerFile == ov.file {
+		ownerOrigin = ownerFile.name
+	}
+	merged, more, err := l.extend(ctx, ownerFile, pkg.Owner+"/"+OwnerRepo)
+	if err != nil {
+		return nil, err
+	}
+	return build(merged, ownerOrigin, "", policy, append(notices, more...)), nil
+}
+
+// extend merges the file f extends under it: maps merge, lists are
+// replaced, one level deep. The base's own policy and _extends are not
+// followed; policy only ever comes from the owner's file itself.
+func (l *Loader) extend(ctx context.Context, f *File, repo string) (*File, []string, error) {
+	if f.extends == nil {
+		return f, nil, nil
+	}
+	ref := *f.extends
+	base, err := l.file(ctx, ref.owner, ref.repo, ref.path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if base == nil {
+		return nil, nil, ErrorList{{Repo: repo, File: f.name, Line: ref.line, Column: ref.column, Field: "_extends",
+			Msg: fmt.Sprintf("%s not found", ref)}}
+	}
+	var notices []string
+	if base.extends != nil {
+		notices = append(notices, fmt.Sprintf("%s: _extends of %s not followed (one level only)", ref, base.extends))
+	}
+	merged := *base
+	merged.name = f.name
+	merged.policy = f.policy
+	merged.extends = nil
+	if f.dryRun != nil {
+		merged.dryRun = f.dryRun
+	}
+	if f.labels != nil {
+		merged.labels = f.labels
+	}
+	if f.assignees != nil {
+		merged.assignees = f.assignees
+	}
+	if f.rules != nil {
+		merged.rules = f.rules
+	}
+	return &merged, notices, nil
+}
+
+func build(f *File, origin, repo string, policy Policy, notices []string) *Config {
+	cfg := &Config{
+		Origin:     origin,
+		Repository: repo,
+		Report:     Report{Labels: []string{"pkgwarden"}, Assignees: []string{}},
+		Policy:     policy,
+		Notices:    notices,
+	}
+	if f.dryRun != nil {
+		cfg.DryRun = *f.dryRun
+	}
+	if f.labels != nil {
+		cfg.Report.Labels = append([]string{}, *f.labels...)
+	}
+	if f.assignees != nil {
+		cfg.Report.Assignees = append([]string{}, *f.assignees...)
+	}
+	if f.rules != nil {
+		cfg.Rules = append([]Rule(nil), *f.rules...)
+	}
+	return cfg
+}
+
+// foreignNotice reports an overriding repository file that names, by a
+// literal pattern, a package linked elsewhere: such rules are ignored for
+// it, since a repository's file governs only that repository's packages.
+func foreignNotice(ov *overrideFile, pkg Package) string {
+	if ov.file.rules == nil || strings.EqualFold(ov.repo, OwnerRepo) {
+		return ""
+	}
+	for i, r := range *ov.file.rules {
+		if r.Type != TypeAny && !strings.EqualFold(r.Type, pkg.Type) {
+			continue
+		}
+		for _, lit := range r.Packages.Literals() {
+			if !strings.EqualFold(lit, pkg.Name) {
+				continue
+			}
+			linked := "no repository"
+			if pkg.Repository != "" {
+				linked = pkg.Owner + "/" + pkg.Repository
+			}
+			return fmt.Sprintf("%s rule %d names package %s, which is linked to %s, not %s/%s: ignored for it",
+				ov.file.name, i+1, pkg.Name, linked, ov.owner, ov.repo)
+		}
+	}
+	return ""
+}
