@@ -1,0 +1,5 @@
+package ghsim
+
+import "net/http"
+
+func (s *Sim) registerPackageAdmin(mux *http.ServeMux) {}
