@@ -48,6 +48,8 @@ type Sim struct {
 
 	api      *http.ServeMux
 	registry http.Handler
+	// pk is the package side's own state (registry.go), guarded by mu.
+	pk packageSide
 
 	// outbox feeds the webhook sender; pendingN counts deliveries not yet
 	// attempted (guarded by mu).
@@ -119,7 +121,7 @@ func (s *Sim) Close() {
 }
 
 // APIHandler serves the REST API (and /_admin/).
-func (s *Sim) APIHandler() http.Handler { return s.api }
+func (s *Sim) APIHandler() http.Handler { return s.withRateHeaders(s.api) }
 
 // RegistryHandler serves the OCI registry (/v2/ and /token).
 func (s *Sim) RegistryHandler() http.Handler { return s.registry }

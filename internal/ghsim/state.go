@@ -154,6 +154,12 @@ type version struct {
 	// DeletedTags are the tags the version had when it was deleted; listed in
 	// state=deleted listings and given back on restore where still free.
 	DeletedTags []string
+	// MediaType of a container version's manifest; Description, License and
+	// Prerelease of other versions (set by Publish).
+	MediaType   string
+	Description string
+	License     string
+	Prerelease  bool
 }
 
 // Delivery is one webhook sent (or attempted) by the simulator.
