@@ -76,8 +76,8 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		defer regL.Close()
 	}
-	apiURL := "http://" + urlHost(apiL.Addr()) + "/"
-	regURL := "http://" + urlHost(regL.Addr())
+	apiURL := "http://" + simURLHost(apiL.Addr()) + "/"
+	regURL := "http://" + simURLHost(regL.Addr())
 
 	sim, err := ghsim.New(ghsim.Options{
 		APIURL: apiURL, RegistryURL: regURL, AppID: *appID,
@@ -146,9 +146,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// urlHost is addr as a URL host, with an unspecified address (":8090",
+// simURLHost is addr as a URL host, with an unspecified address (":8090",
 // "0.0.0.0") replaced by the loopback address clients can dial.
-func urlHost(addr net.Addr) string {
+func simURLHost(addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
 		return addr.String()
@@ -166,7 +166,7 @@ func writeSimInfo(path string, sim *ghsim.Sim, info simInfo) error {
 	dir := filepath.Dir(path)
 	keyPath := filepath.Join(dir, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+".app-key.pem")
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sim.AppKey())})
-	if err := writeFileAtomic(keyPath, keyPEM); err != nil {
+	if err := simWriteFileAtomic(keyPath, keyPEM); err != nil {
 		return fmt.Errorf("sim: write app key: %w", err)
 	}
 	abs, err := filepath.Abs(keyPath)
@@ -178,13 +178,13 @@ func writeSimInfo(path string, sim *ghsim.Sim, info simInfo) error {
 	if err != nil {
 		return fmt.Errorf("sim: encode info: %w", err)
 	}
-	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
+	if err := simWriteFileAtomic(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("sim: write info file: %w", err)
 	}
 	return nil
 }
 
-func writeFileAtomic(path string, data []byte) error {
+func simWriteFileAtomic(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
 	if err != nil {
 		return err

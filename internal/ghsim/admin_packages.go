@@ -11,15 +11,15 @@ import (
 // registerPackageAdmin serves the package side of /_admin/ (routes listed
 // in the package doc).
 func (s *Sim) registerPackageAdmin(mux *http.ServeMux) {
-	mux.HandleFunc("POST /_admin/packages/publish", s.adminPublish)
-	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}", s.adminPatchPackage)
-	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}/versions/{version}", s.adminPatchVersion)
-	mux.HandleFunc("GET /_admin/clock", s.adminClock)
-	mux.HandleFunc("POST /_admin/clock", s.adminClock)
+	mux.HandleFunc("POST /_admin/packages/publish", s.pkAdminPublish)
+	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}", s.pkAdminPatchPackage)
+	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}/versions/{version}", s.pkAdminPatchVersion)
+	mux.HandleFunc("GET /_admin/clock", s.pkAdminClock)
+	mux.HandleFunc("POST /_admin/clock", s.pkAdminClock)
 }
 
-// adminDecode reads a JSON body into v, answering 400 when it cannot.
-func adminDecode(w http.ResponseWriter, r *http.Request, v any) bool {
+// pkAdminDecode reads a JSON body into v, answering 400 when it cannot.
+func pkAdminDecode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -29,7 +29,7 @@ func adminDecode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *Sim) adminPublish(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) pkAdminPublish(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Owner       string    `json:"owner"`
 		PackageType string    `json:"package_type"`
@@ -43,7 +43,7 @@ func (s *Sim) adminPublish(w http.ResponseWriter, r *http.Request) {
 		CreatedAt   time.Time `json:"created_at"`
 		Sender      string    `json:"sender"`
 	}
-	if !adminDecode(w, r, &in) {
+	if !pkAdminDecode(w, r, &in) {
 		return
 	}
 	id, err := s.Publish(in.Owner, in.PackageType, in.Name, in.Version, PublishOptions{
@@ -57,13 +57,13 @@ func (s *Sim) adminPublish(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id})
 }
 
-func (s *Sim) adminPatchPackage(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) pkAdminPatchPackage(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Visibility string    `json:"visibility"`
 		CreatedAt  time.Time `json:"created_at"`
 		UpdatedAt  time.Time `json:"updated_at"`
 	}
-	if !adminDecode(w, r, &in) {
+	if !pkAdminDecode(w, r, &in) {
 		return
 	}
 	if err := s.SetPackage(r.PathValue("owner"), r.PathValue("package_type"), r.PathValue("package_name"),
@@ -74,14 +74,14 @@ func (s *Sim) adminPatchPackage(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) adminPatchVersion(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) pkAdminPatchVersion(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Downloads *int64    `json:"downloads"`
 		CreatedAt time.Time `json:"created_at"`
 		UpdatedAt time.Time `json:"updated_at"`
 		DeletedAt time.Time `json:"deleted_at"`
 	}
-	if !adminDecode(w, r, &in) {
+	if !pkAdminDecode(w, r, &in) {
 		return
 	}
 	owner, typ, name := r.PathValue("owner"), r.PathValue("package_type"), r.PathValue("package_name")
@@ -102,12 +102,12 @@ func (s *Sim) adminPatchVersion(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) adminClock(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) pkAdminClock(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		var in struct {
 			Advance string `json:"advance"`
 		}
-		if !adminDecode(w, r, &in) {
+		if !pkAdminDecode(w, r, &in) {
 			return
 		}
 		d, err := time.ParseDuration(in.Advance)

@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-github/v57/github"
 )
 
-// adminDo sends one admin request and returns its status and body.
-func adminDo(t *testing.T, base, method, path, body string) (int, string) {
+// pkAdminDo sends one admin request and returns its status and body.
+func pkAdminDo(t *testing.T, base, method, path, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
@@ -30,7 +30,7 @@ func adminDo(t *testing.T, base, method, path, body string) (int, string) {
 }
 
 func TestAdminPackages(t *testing.T) {
-	rcv := &hookReceiver{}
+	rcv := &pkHookReceiver{}
 	hooks := httptest.NewServer(rcv)
 	defer hooks.Close()
 	w := newPkWorld(t, Options{})
@@ -54,7 +54,7 @@ func TestAdminPackages(t *testing.T) {
 		{"bad clock", "POST", "/_admin/clock", `{"advance":"two days"}`, 422},
 	}
 	for _, st := range steps {
-		if status, body := adminDo(t, w.api.URL, st.method, st.path, st.body); status != st.status {
+		if status, body := pkAdminDo(t, w.api.URL, st.method, st.path, st.body); status != st.status {
 			t.Fatalf("%s: %d %s, want %d", st.label, status, body, st.status)
 		}
 	}
@@ -75,7 +75,7 @@ func TestAdminPackages(t *testing.T) {
 	}
 	// 6000 downloads on a public package: refused.
 	r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", "tool", vs[0].GetID())
-	if statusOf(t, r, err) != http.StatusForbidden {
+	if pkStatusOf(t, r, err) != http.StatusForbidden {
 		t.Errorf("delete of a version with 6000 downloads: %v", err)
 	}
 	// Each publish sent one registry_package webhook.

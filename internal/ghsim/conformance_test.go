@@ -15,20 +15,20 @@ import (
 	"github.com/google/go-github/v57/github"
 )
 
-// seedExample is one endpoint of testdata/seed/examples.json, extracted
+// pkSeedExample is one endpoint of testdata/seed/examples.json, extracted
 // once from the seed document: its success status and response example.
-type seedExample struct {
+type pkSeedExample struct {
 	Status  int `json:"status"`
 	Example any `json:"example"`
 }
 
-func loadSeedExamples(t *testing.T) map[string]seedExample {
+func pkLoadSeedExamples(t *testing.T) map[string]pkSeedExample {
 	t.Helper()
 	b, err := os.ReadFile("testdata/seed/examples.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m map[string]seedExample
+	var m map[string]pkSeedExample
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatalf("decode examples: %v", err)
 	}
@@ -38,10 +38,10 @@ func loadSeedExamples(t *testing.T) map[string]seedExample {
 	return m
 }
 
-// missingKeys lists the keys of example (recursively) that got lacks. For
+// pkMissingKeys lists the keys of example (recursively) that got lacks. For
 // a list, the example element with the fewest keys is the template, since
 // the seed's lists do not give every key on every element.
-func missingKeys(example, got any, path string) []string {
+func pkMissingKeys(example, got any, path string) []string {
 	switch ex := example.(type) {
 	case map[string]any:
 		g, ok := got.(map[string]any)
@@ -56,7 +56,7 @@ func missingKeys(example, got any, path string) []string {
 				continue
 			}
 			if v != nil && gv != nil {
-				out = append(out, missingKeys(v, gv, path+"."+k)...)
+				out = append(out, pkMissingKeys(v, gv, path+"."+k)...)
 			}
 		}
 		sort.Strings(out)
@@ -79,15 +79,15 @@ func missingKeys(example, got any, path string) []string {
 		}
 		var out []string
 		for i, e := range g {
-			out = append(out, missingKeys(tmpl, e, fmt.Sprintf("%s[%d]", path, i))...)
+			out = append(out, pkMissingKeys(tmpl, e, fmt.Sprintf("%s[%d]", path, i))...)
 		}
 		return out
 	}
 	return nil
 }
 
-// exampleType is the package type an endpoint's example shows.
-func exampleType(ex any) string {
+// pkExampleType is the package type an endpoint's example shows.
+func pkExampleType(ex any) string {
 	if l, ok := ex.([]any); ok && len(l) > 0 {
 		ex = l[0]
 	}
@@ -219,7 +219,7 @@ var confOps = []struct {
 // status, and the key set of every 200 answer against the seed's example.
 func TestConformance(t *testing.T) {
 	w := newPkWorld(t, Options{})
-	examples := loadSeedExamples(t)
+	examples := pkLoadSeedExamples(t)
 	ctx := context.Background()
 	// Read-only tokens for the scope checks of deletes and restores.
 	for name, user := range map[string]string{"carol-read": "carol"} {
@@ -254,7 +254,7 @@ func TestConformance(t *testing.T) {
 					t.Fatalf("%s is not a seed endpoint", key)
 				}
 				seen[key] = true
-				typ := exampleType(ex.Example)
+				typ := pkExampleType(ex.Example)
 				name := sc.names[typ]
 				id := ids[typ]
 				type confCase struct {
@@ -334,7 +334,7 @@ func TestConformance(t *testing.T) {
 						if l, ok := got.([]any); ok && len(l) == 0 {
 							t.Fatalf("%s: empty list", key)
 						}
-						if miss := missingKeys(ex.Example, got, "$"); len(miss) > 0 {
+						if miss := pkMissingKeys(ex.Example, got, "$"); len(miss) > 0 {
 							t.Errorf("%s: keys of the seed's example missing: %s", key, strings.Join(miss, ", "))
 						}
 					})

@@ -15,8 +15,8 @@ import (
 	"github.com/google/go-github/v57/github"
 )
 
-// statusOf is the HTTP status of a go-github call.
-func statusOf(t *testing.T, resp *github.Response, err error) int {
+// pkStatusOf is the HTTP status of a go-github call.
+func pkStatusOf(t *testing.T, resp *github.Response, err error) int {
 	t.Helper()
 	if resp == nil {
 		t.Fatalf("no response: %v", err)
@@ -41,11 +41,11 @@ func TestPackageRules(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, vs[0].ID); statusOf(t, r, err) != 204 {
+				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, vs[0].ID); pkStatusOf(t, r, err) != 204 {
 					t.Fatalf("first delete: %v", err)
 				}
 				r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, vs[1].ID)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusBadRequest, message: "You cannot delete the last version of a package",
 		},
@@ -56,7 +56,7 @@ func TestPackageRules(t *testing.T) {
 					t.Fatal(err)
 				}
 				r, err := w.client(t, "carol").Users.PackageDeleteVersion(ctx, "", "rubygems", userGem, id)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusForbidden, message: "more than 5000 downloads",
 		},
@@ -66,7 +66,7 @@ func TestPackageRules(t *testing.T) {
 					t.Fatal(err)
 				}
 				r, err := w.client(t, "carol").Users.DeletePackage(ctx, "carol", "rubygems", userGem)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusForbidden, message: "more than 5000 downloads",
 		},
@@ -77,7 +77,7 @@ func TestPackageRules(t *testing.T) {
 					t.Fatal(err)
 				}
 				r, err := w.client(t, "carol").Users.PackageDeleteVersion(ctx, "", "rubygems", userGem, id)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusNoContent,
 		},
@@ -88,7 +88,7 @@ func TestPackageRules(t *testing.T) {
 					t.Fatal(err)
 				}
 				r, err := w.client(t, "alice").Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusNoContent,
 		},
@@ -96,12 +96,12 @@ func TestPackageRules(t *testing.T) {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				c := w.client(t, "alice")
 				id := w.versionID(t, "acme", "npm", orgNPM)
-				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id); statusOf(t, r, err) != 204 {
+				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id); pkStatusOf(t, r, err) != 204 {
 					t.Fatal(err)
 				}
 				w.sim.Advance(30*day + time.Hour)
 				r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "npm", orgNPM, id)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusNotFound,
 		},
@@ -109,70 +109,70 @@ func TestPackageRules(t *testing.T) {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				c := w.client(t, "alice")
 				id := w.versionID(t, "acme", "npm", orgNPM)
-				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id); statusOf(t, r, err) != 204 {
+				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id); pkStatusOf(t, r, err) != 204 {
 					t.Fatal(err)
 				}
 				w.sim.Advance(29 * day)
 				r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "npm", orgNPM, id)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusNoContent,
 		},
 		"package restore after 30 days": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				c := w.client(t, "alice")
-				if r, err := c.Organizations.DeletePackage(ctx, "acme", "npm", orgNPM); statusOf(t, r, err) != 204 {
+				if r, err := c.Organizations.DeletePackage(ctx, "acme", "npm", orgNPM); pkStatusOf(t, r, err) != 204 {
 					t.Fatal(err)
 				}
 				w.sim.Advance(31 * day)
 				r, err := c.Organizations.RestorePackage(ctx, "acme", "npm", orgNPM)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusNotFound,
 		},
 		"package restore while the namespace is reused": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				c := w.client(t, "alice")
-				if r, err := c.Organizations.DeletePackage(ctx, "acme", "npm", orgNPM); statusOf(t, r, err) != 204 {
+				if r, err := c.Organizations.DeletePackage(ctx, "acme", "npm", orgNPM); pkStatusOf(t, r, err) != 204 {
 					t.Fatal(err)
 				}
 				if _, err := w.sim.Publish("acme", "npm", orgNPM, "2.0.0", PublishOptions{}); err != nil {
 					t.Fatal(err)
 				}
 				r, err := c.Organizations.RestorePackage(ctx, "acme", "npm", orgNPM)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusForbidden, message: "Delete the new package first",
 		},
 		"deleted package is gone from get": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				c := w.client(t, "alice")
-				if r, err := c.Organizations.DeletePackage(ctx, "acme", "npm", orgNPM); statusOf(t, r, err) != 204 {
+				if r, err := c.Organizations.DeletePackage(ctx, "acme", "npm", orgNPM); pkStatusOf(t, r, err) != 204 {
 					t.Fatal(err)
 				}
 				_, r, err := c.Organizations.GetPackage(ctx, "acme", "npm", orgNPM)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusNotFound,
 		},
 		"member reads a private org package": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				_, r, err := w.client(t, "bob").Organizations.GetPackage(ctx, "acme", "npm", orgNPM)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusOK,
 		},
 		"outsider cannot see a private org package": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				_, r, err := w.client(t, "dave").Organizations.GetPackage(ctx, "acme", "npm", orgNPM)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusNotFound,
 		},
 		"outsider cannot delete a public package": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				r, err := w.client(t, "dave").Users.DeletePackage(ctx, "carol", "rubygems", userGem)
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusForbidden,
 		},
@@ -185,7 +185,7 @@ func TestPackageRules(t *testing.T) {
 				w.tokens["alice-read-2"] = tok
 				_, r, err := w.client(t, "alice-read-2").Organizations.ListPackages(ctx, "acme",
 					&github.PackageListOptions{PackageType: github.String("docker")})
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusForbidden, message: "repo scope",
 		},
@@ -198,14 +198,14 @@ func TestPackageRules(t *testing.T) {
 				w.tokens["alice-read-2"] = tok
 				_, r, err := w.client(t, "alice-read-2").Organizations.ListPackages(ctx, "acme",
 					&github.PackageListOptions{PackageType: github.String("container")})
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusOK,
 		},
 		"list without package_type": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				_, r, err := w.client(t, "alice").Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{})
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusBadRequest, message: "package_type",
 		},
@@ -213,7 +213,7 @@ func TestPackageRules(t *testing.T) {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				_, r, err := w.client(t, "alice").Organizations.ListPackages(ctx, "acme",
 					&github.PackageListOptions{PackageType: github.String("pypi")})
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusUnprocessableEntity, message: "package_type",
 		},
@@ -221,7 +221,7 @@ func TestPackageRules(t *testing.T) {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				_, r, err := w.client(t, "alice").Organizations.PackageGetAllVersions(ctx, "acme", "npm", orgNPM,
 					&github.PackageListOptions{State: github.String("gone")})
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusUnprocessableEntity, message: "state",
 		},
@@ -229,7 +229,7 @@ func TestPackageRules(t *testing.T) {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				_, r, err := w.client(t, "alice").Organizations.ListPackages(ctx, "nope",
 					&github.PackageListOptions{PackageType: github.String("npm")})
-				return statusOf(t, r, err), err
+				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusNotFound,
 		},
@@ -276,7 +276,7 @@ func TestDeletedTags(t *testing.T) {
 		}
 	}
 	c := w.client(t, "alice")
-	if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "container", urlEscape(orgContainer), aID); statusOf(t, r, err) != 204 {
+	if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "container", pkURLEscape(orgContainer), aID); pkStatusOf(t, r, err) != 204 {
 		t.Fatal(err)
 	}
 	if got := w.apiVersions(t, "alice", "acme", orgContainer, "deleted")[ad.String()]; strings.Join(got, ",") != "moving,stable" {
@@ -289,7 +289,7 @@ func TestDeletedTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "container", urlEscape(orgContainer), aID); statusOf(t, r, err) != 204 {
+	if r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "container", pkURLEscape(orgContainer), aID); pkStatusOf(t, r, err) != 204 {
 		t.Fatal(err)
 	}
 	active := w.apiVersions(t, "alice", "acme", orgContainer, "active")
@@ -375,7 +375,7 @@ func TestInstallationTokensSwitch(t *testing.T) {
 	ctx := context.Background()
 	pkgs, r, err := w.client(t, "install").Organizations.ListPackages(ctx, "acme",
 		&github.PackageListOptions{PackageType: github.String("container")})
-	if statusOf(t, r, err) != 200 || len(pkgs) != 1 {
+	if pkStatusOf(t, r, err) != 200 || len(pkgs) != 1 {
 		t.Fatalf("list with the switch on: %d packages, %v", len(pkgs), err)
 	}
 	if _, err := remote.Get(w.regRef(t, "acme/"+orgContainer+":v1"), w.auth("install")); err != nil {
@@ -396,17 +396,17 @@ func TestMissingKeys(t *testing.T) {
 	for label, tc := range tests {
 		t.Run(label, func(t *testing.T) {
 			var ex, got any
-			if err := jsonUnmarshalString(tc.example, &ex); err != nil {
+			if err := pkUnmarshalString(tc.example, &ex); err != nil {
 				t.Fatal(err)
 			}
-			if err := jsonUnmarshalString(tc.got, &got); err != nil {
+			if err := pkUnmarshalString(tc.got, &got); err != nil {
 				t.Fatal(err)
 			}
-			if m := strings.Join(missingKeys(ex, got, "$"), ","); m != tc.want {
+			if m := strings.Join(pkMissingKeys(ex, got, "$"), ","); m != tc.want {
 				t.Errorf("missing %q, want %q", m, tc.want)
 			}
 		})
 	}
 }
 
-func jsonUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+func pkUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -44,7 +44,7 @@ func (w *pkWorld) auth(tokName string) remote.Option {
 func (w *pkWorld) apiVersions(t *testing.T, tok, org, pkgName, state string) map[string][]string {
 	t.Helper()
 	vs, _, err := w.client(t, tok).Organizations.PackageGetAllVersions(context.Background(), org, "container",
-		urlEscape(pkgName), &github.PackageListOptions{State: github.String(state), ListOptions: github.ListOptions{PerPage: 100}})
+		pkURLEscape(pkgName), &github.PackageListOptions{State: github.String(state), ListOptions: github.ListOptions{PerPage: 100}})
 	if err != nil {
 		t.Fatalf("list versions of %s: %v", pkgName, err)
 	}
@@ -57,7 +57,7 @@ func (w *pkWorld) apiVersions(t *testing.T, tok, org, pkgName, state string) map
 	return out
 }
 
-func urlEscape(s string) string { return strings.ReplaceAll(s, "/", "%2F") }
+func pkURLEscape(s string) string { return strings.ReplaceAll(s, "/", "%2F") }
 
 func TestRegistryPushes(t *testing.T) {
 	w := newPkWorld(t, Options{})
@@ -217,10 +217,10 @@ func TestRegistryDeleteRestore(t *testing.T) {
 		want  int
 	}{
 		{"delete", func() (*github.Response, error) {
-			return c.Organizations.PackageDeleteVersion(ctx, "acme", "container", urlEscape(orgContainer), id)
+			return c.Organizations.PackageDeleteVersion(ctx, "acme", "container", pkURLEscape(orgContainer), id)
 		}, http.StatusNotFound},
 		{"restore", func() (*github.Response, error) {
-			return c.Organizations.PackageRestoreVersion(ctx, "acme", "container", urlEscape(orgContainer), id)
+			return c.Organizations.PackageRestoreVersion(ctx, "acme", "container", pkURLEscape(orgContainer), id)
 		}, http.StatusOK},
 	}
 	for _, st := range steps {
@@ -285,27 +285,27 @@ func TestRegistryAccess(t *testing.T) {
 	}
 }
 
-// hookReceiver records webhook deliveries.
-type hookReceiver struct {
+// pkHookReceiver records webhook deliveries.
+type pkHookReceiver struct {
 	mu   sync.Mutex
-	reqs []recordedHook
+	reqs []pkRecordedHook
 }
 
-type recordedHook struct {
+type pkRecordedHook struct {
 	header http.Header
 	body   []byte
 }
 
-func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *pkHookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	h.mu.Lock()
-	h.reqs = append(h.reqs, recordedHook{r.Header.Clone(), b})
+	h.reqs = append(h.reqs, pkRecordedHook{r.Header.Clone(), b})
 	h.mu.Unlock()
 	w.WriteHeader(http.StatusAccepted)
 }
 
 func TestRegistryPushWebhook(t *testing.T) {
-	rcv := &hookReceiver{}
+	rcv := &pkHookReceiver{}
 	hooks := httptest.NewServer(rcv)
 	defer hooks.Close()
 	const secret = "s3cret"

@@ -133,7 +133,7 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 		return info, fmt.Errorf("seed demo: push release index: %w", err)
 	}
 	info.IndexDigest = idxDigest.String()
-	idxDesc, err := describeIndex(idx)
+	idxDesc, err := pkDescribeIndex(idx)
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
@@ -278,7 +278,7 @@ func DemoIndex(source string) (v1.ImageIndex, error) {
 	return idx, nil
 }
 
-func describeIndex(idx v1.ImageIndex) (v1.Descriptor, error) {
+func pkDescribeIndex(idx v1.ImageIndex) (v1.Descriptor, error) {
 	d, err := idx.Digest()
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("index digest: %w", err)
@@ -311,7 +311,7 @@ func (s *Sim) Pusher(user, token string) *Pusher {
 	if u, err := url.Parse(host); err == nil && u.Host != "" {
 		host = u.Host
 	}
-	return &Pusher{host: host, auth: &authn.Basic{Username: user, Password: token}, tr: handlerTransport{s.RegistryHandler()}}
+	return &Pusher{host: host, auth: &authn.Basic{Username: user, Password: token}, tr: pkHandlerTransport{s.RegistryHandler()}}
 }
 
 // Repo is the reference of repository path (owner/name) on this registry.
@@ -372,10 +372,10 @@ func (p *Pusher) PushIndex(ctx context.Context, path string, idx v1.ImageIndex, 
 	return d, nil
 }
 
-// handlerTransport serves requests with a handler in-process.
-type handlerTransport struct{ h http.Handler }
+// pkHandlerTransport serves requests with a handler in-process.
+type pkHandlerTransport struct{ h http.Handler }
 
-func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t pkHandlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	// The handler speaks plain HTTP only; answering https too would make
 	// clients believe the registry is secure and then refuse its http
 	// token realm.

@@ -11,7 +11,7 @@ import (
 )
 
 func TestSeedDemo(t *testing.T) {
-	rcv := &hookReceiver{}
+	rcv := &pkHookReceiver{}
 	hooks := httptest.NewServer(rcv)
 	defer hooks.Close()
 	s, err := New(Options{WebhookURL: hooks.URL})
