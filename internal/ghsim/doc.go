@@ -66,6 +66,9 @@
 //   - Link headers carry prev, next, last and first (those that apply) with
 //     absolute URLs and page/per_page, like GitHub's.
 //   - html_url values point at a simulated github.com under <APIURL>/web.
+//   - 200 answers of the package GETs carry a weak ETag of the body; a
+//     request whose If-None-Match names it gets 304 with no body (GitHub
+//     REST docs, "Best practices", conditional requests).
 //   - Every API answer carries X-RateLimit-Limit (15000), -Remaining
 //     (14999), -Used, -Reset (the next wall-clock hour) and -Resource
 //     (core); nothing is counted yet and no answer has Retry-After, so a

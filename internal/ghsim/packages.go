@@ -1,6 +1,9 @@
 package ghsim
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -376,7 +379,7 @@ func (s *Sim) pkListPackages(q *pkReq) {
 	for _, p := range out[lo:hi] {
 		body = append(body, s.pkPackageJSON(p, q.scope))
 	}
-	writeJSON(q.w, http.StatusOK, body)
+	pkWriteOK(q, body)
 }
 
 // pkEffectiveVisibility folds internal into private for registries without
@@ -392,7 +395,7 @@ func pkEffectiveVisibilityOf(typ, vis string) string {
 
 func (s *Sim) pkGetPackage(q *pkReq) {
 	if p := s.pkLive(q); p != nil {
-		writeJSON(q.w, http.StatusOK, s.pkPackageJSON(p, q.scope))
+		pkWriteOK(q, s.pkPackageJSON(p, q.scope))
 	}
 }
 
@@ -491,7 +494,7 @@ func (s *Sim) pkListVersions(q *pkReq) {
 	for _, v := range out[lo:hi] {
 		body = append(body, s.pkVersionJSON(p, v, q.scope))
 	}
-	writeJSON(q.w, http.StatusOK, body)
+	pkWriteOK(q, body)
 }
 
 // pkSortVersions orders versions newest first, as GitHub lists them.
@@ -510,7 +513,7 @@ func (s *Sim) pkGetVersion(q *pkReq) {
 		return
 	}
 	if v := s.pkVersion(q, p); v != nil {
-		writeJSON(q.w, http.StatusOK, s.pkVersionJSON(p, v, q.scope))
+		pkWriteOK(q, s.pkVersionJSON(p, v, q.scope))
 	}
 }
 
@@ -760,4 +763,28 @@ func (s *Sim) pkVersionJSON(p *pkg, v *version, _ pkScope) map[string]any {
 	}
 	m["metadata"] = meta
 	return m
+}
+
+// pkWriteOK answers 200 with v as JSON and a weak ETag of the body, or
+// 304 Not Modified when If-None-Match names that ETag, as GitHub does for
+// conditional requests (GitHub REST docs, "Best practices": conditional
+// requests do not count against the rate limit when they answer 304).
+func pkWriteOK(q *pkReq, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeError(q.w, http.StatusInternalServerError, "encode response: "+err.Error())
+		return
+	}
+	sum := sha256.Sum256(body)
+	etag := `W/"` + hex.EncodeToString(sum[:16]) + `"`
+	q.w.Header().Set("ETag", etag)
+	for _, cand := range strings.Split(q.r.Header.Get("If-None-Match"), ",") {
+		if c := strings.TrimSpace(cand); c == etag || c == strings.TrimPrefix(etag, "W/") {
+			q.w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	q.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	q.w.WriteHeader(http.StatusOK)
+	_, _ = q.w.Write(append(body, '\n'))
 }
