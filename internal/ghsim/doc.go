@@ -55,6 +55,8 @@
 //     version whose digest was pushed again as a new version: 403 "A
 //     package with this name was created since this one was deleted. ..."
 //     (seed rule; status and wording the simulator's).
+//   - GET of a version deleted less than 30 days ago answers 200 with its
+//     tags (an assumption: the seed does not say).
 //   - Restoring an active version: 204 and nothing changes. Deleting a
 //     deleted version: 404. Restore's token parameter is accepted and
 //     ignored (the seed only calls it "package token").

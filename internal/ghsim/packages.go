@@ -221,7 +221,7 @@ func pkIsAdmin(a *account, login string) bool {
 	return a.Admins[login]
 }
 
-// canSee says whether the caller may see package p at all. Installation
+// pkCanSee says whether the caller may see package p at all. Installation
 // tokens (with the switch on) see their installation's account.
 func (s *Sim) pkCanSee(q *pkReq, p *pkg) bool {
 	if p.Visibility == "public" {
@@ -377,7 +377,7 @@ func (s *Sim) pkListPackages(q *pkReq) {
 	lo, hi := s.pkPage(q, len(out), page, perPage)
 	body := make([]map[string]any, 0, hi-lo)
 	for _, p := range out[lo:hi] {
-		body = append(body, s.pkPackageJSON(p, q.scope))
+		body = append(body, s.pkPackageJSON(p))
 	}
 	pkWriteOK(q, body)
 }
@@ -395,7 +395,7 @@ func pkEffectiveVisibilityOf(typ, vis string) string {
 
 func (s *Sim) pkGetPackage(q *pkReq) {
 	if p := s.pkLive(q); p != nil {
-		pkWriteOK(q, s.pkPackageJSON(p, q.scope))
+		pkWriteOK(q, s.pkPackageJSON(p))
 	}
 }
 
@@ -492,7 +492,7 @@ func (s *Sim) pkListVersions(q *pkReq) {
 	lo, hi := s.pkPage(q, len(out), page, perPage)
 	body := make([]map[string]any, 0, hi-lo)
 	for _, v := range out[lo:hi] {
-		body = append(body, s.pkVersionJSON(p, v, q.scope))
+		body = append(body, s.pkVersionJSON(p, v))
 	}
 	pkWriteOK(q, body)
 }
@@ -513,7 +513,7 @@ func (s *Sim) pkGetVersion(q *pkReq) {
 		return
 	}
 	if v := s.pkVersion(q, p); v != nil {
-		pkWriteOK(q, s.pkVersionJSON(p, v, q.scope))
+		pkWriteOK(q, s.pkVersionJSON(p, v))
 	}
 }
 
@@ -690,9 +690,8 @@ func (s *Sim) pkRepoJSON(r *repo) map[string]any {
 	return m
 }
 
-// pkAPIPath is the API path of a package under the namespace style of the
-// route that asked (/orgs/… or /users/…); GitHub's url fields follow the
-// owner's kind.
+// pkAPIPath is the API URL of a package: /orgs/… for an organization's,
+// /users/… for a user's, whichever route asked, as in the seed's examples.
 func (s *Sim) pkAPIPath(p *pkg) string {
 	ns := "users/"
 	if a := s.st.accounts[p.Key.Owner]; a != nil && a.Type == "Organization" {
@@ -714,7 +713,7 @@ func (s *Sim) pkHTMLURL(p *pkg) string {
 	return fmt.Sprintf("%s/%s/%s/packages/%s/package/%s", s.pkWebURL(), ns, p.Owner, p.Key.Type, url.PathEscape(p.Key.Name))
 }
 
-func (s *Sim) pkPackageJSON(p *pkg, _ pkScope) map[string]any {
+func (s *Sim) pkPackageJSON(p *pkg) map[string]any {
 	m := map[string]any{
 		"id":            p.ID,
 		"name":          p.Key.Name,
@@ -735,7 +734,7 @@ func (s *Sim) pkPackageJSON(p *pkg, _ pkScope) map[string]any {
 	return m
 }
 
-func (s *Sim) pkVersionJSON(p *pkg, v *version, _ pkScope) map[string]any {
+func (s *Sim) pkVersionJSON(p *pkg, v *version) map[string]any {
 	pkgHTML := s.pkHTMLURL(p)
 	m := map[string]any{
 		"id":               v.ID,

@@ -498,7 +498,7 @@ func (s *Sim) pkPublished(p *pkg, v *version, tag, senderLogin string) {
 		"description":      v.Description,
 		"body":             "",
 		"body_html":        "",
-		"html_url":         s.pkVersionJSON(p, v, pkOrg)["html_url"],
+		"html_url":         s.pkVersionJSON(p, v)["html_url"],
 		"target_commitish": "",
 		"target_oid":       "",
 		"created_at":       v.CreatedAt.UTC().Format(pkTimeFormat),
