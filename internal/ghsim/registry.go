@@ -537,13 +537,7 @@ func (s *Sim) pkPublished(p *pkg, v *version, tag, senderLogin string) {
 		"updated_at":      p.UpdatedAt.UTC().Format(pkTimeFormat),
 		"owner":           s.pkAccountJSON(owner),
 		"package_version": pv,
-		"registry": map[string]any{
-			"about_url": "https://docs.github.com/packages",
-			"name":      "GitHub Container Registry",
-			"type":      "docker",
-			"url":       s.opts.RegistryURL + "/" + lower(p.Owner),
-			"vendor":    "GitHub Inc",
-		},
+		"registry":        s.pkRegistryJSON(p),
 	}
 	payload := map[string]any{
 		"registry_package": rp,
@@ -561,4 +555,22 @@ func (s *Sim) pkPublished(p *pkg, v *version, tag, senderLogin string) {
 	}
 	payload["sender"] = s.pkAccountJSON(sender)
 	s.enqueueWebhook("registry_package", "published", payload)
+}
+
+// pkRegistryJSON describes the registry a package lives in, for webhooks:
+// the simulator's own registry for containers, GitHub's per-ecosystem
+// registries otherwise (nothing serves those in the simulator).
+func (s *Sim) pkRegistryJSON(p *pkg) map[string]any {
+	m := map[string]any{"about_url": "https://docs.github.com/packages", "vendor": "GitHub Inc", "type": p.Key.Type}
+	switch p.Key.Type {
+	case "container":
+		m["name"], m["type"] = "GitHub Container Registry", "docker"
+		m["url"] = s.opts.RegistryURL + "/" + lower(p.Owner)
+	case "docker":
+		m["name"], m["url"] = "GitHub docker registry", "https://docker.pkg.github.com/"+lower(p.Owner)
+	default:
+		m["name"] = "GitHub " + p.Key.Type + " registry"
+		m["url"] = "https://" + p.Key.Type + ".pkg.github.com/" + lower(p.Owner)
+	}
+	return m
 }
