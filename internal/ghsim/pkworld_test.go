@@ -30,7 +30,7 @@ const (
 	userGem       = "octo-name"
 )
 
-func newPkWorld(t *testing.T, opts Options) *pkWorld {
+func newPkWorld(t testing.TB, opts Options) *pkWorld {
 	t.Helper()
 	s, err := New(opts)
 	if err != nil {
