@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-github/v57/github"
+)
+
+func TestRunSimDemo(t *testing.T) {
+	tests := map[string]struct {
+		extra []string
+	}{
+		"one listener":      {nil},
+		"registry listener": {[]string{"--registry-listen", "127.0.0.1:0"}},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			dir := t.TempDir()
+			infoPath := filepath.Join(dir, "sim.json")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stdout, stderr bytes.Buffer
+			done := make(chan error, 1)
+			args := append([]string{"--listen", "127.0.0.1:0", "--seed", "demo", "--info-file", infoPath}, tc.extra...)
+			go func() { done <- runSim(ctx, args, &stdout, &stderr) }()
+
+			var info simInfo
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				b, err := os.ReadFile(infoPath)
+				if err == nil {
+					if err := json.Unmarshal(b, &info); err != nil {
+						t.Fatalf("info file: %v", err)
+					}
+					break
+				}
+				select {
+				case err := <-done:
+					t.Fatalf("sim exited: %v\n%s", err, stderr.String())
+				default:
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no info file")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			st, err := os.Stat(info.PrivateKeyPath)
+			if err != nil || st.Mode().Perm() != 0o600 {
+				t.Errorf("app key %s: %v %v", info.PrivateKeyPath, st, err)
+			}
+			if info.AppID == 0 || info.WebhookSecret == "" || info.Tokens["alice"].Token == "" {
+				t.Errorf("info: %+v", info)
+			}
+			c := github.NewClient(nil).WithAuthToken(info.Tokens["alice"].Token)
+			c.BaseURL, _ = url.Parse(info.APIURL)
+			pkgs, _, err := c.Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{PackageType: github.String("container")})
+			if err != nil || len(pkgs) != 1 || pkgs[0].GetName() != "webapp" {
+				t.Fatalf("packages: %v %v", pkgs, err)
+			}
+			resp, err := http.Get(info.RegistryURL + "/v2/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer realm=") {
+				t.Errorf("registry /v2/: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("runSim: %v", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,11 @@
+package ghsim
+
+import "net/http"
+
+// registerAdminRoutes serves /_admin/: the package side in admin_packages.go,
+// the app side (accounts, repositories, files, installations, tokens) in
+// admin_app.go.
+func (s *Sim) registerAdminRoutes(mux *http.ServeMux) {
+	s.registerPackageAdmin(mux)
+	s.registerAppAdmin(mux)
+}

@@ -1,0 +1,5 @@
+package ghsim
+
+import "net/http"
+
+func (s *Sim) registerAppAdmin(mux *http.ServeMux) {}

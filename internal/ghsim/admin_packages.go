@@ -1,0 +1,121 @@
+package ghsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// registerPackageAdmin serves the package side of /_admin/ (routes listed
+// in the package doc).
+func (s *Sim) registerPackageAdmin(mux *http.ServeMux) {
+	mux.HandleFunc("POST /_admin/packages/publish", s.pkAdminPublish)
+	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}", s.pkAdminPatchPackage)
+	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}/versions/{version}", s.pkAdminPatchVersion)
+	mux.HandleFunc("GET /_admin/clock", s.pkAdminClock)
+	mux.HandleFunc("POST /_admin/clock", s.pkAdminClock)
+}
+
+// pkAdminDecode reads a JSON body into v, answering 400 when it cannot.
+func pkAdminDecode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Sim) pkAdminPublish(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Owner       string    `json:"owner"`
+		PackageType string    `json:"package_type"`
+		Name        string    `json:"name"`
+		Version     string    `json:"version"`
+		Repository  string    `json:"repository"`
+		Visibility  string    `json:"visibility"`
+		Description string    `json:"description"`
+		License     string    `json:"license"`
+		Prerelease  bool      `json:"prerelease"`
+		CreatedAt   time.Time `json:"created_at"`
+		Sender      string    `json:"sender"`
+	}
+	if !pkAdminDecode(w, r, &in) {
+		return
+	}
+	id, err := s.Publish(in.Owner, in.PackageType, in.Name, in.Version, PublishOptions{
+		Repository: in.Repository, Visibility: in.Visibility, Description: in.Description,
+		License: in.License, Prerelease: in.Prerelease, CreatedAt: in.CreatedAt, Sender: in.Sender,
+	})
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": id})
+}
+
+func (s *Sim) pkAdminPatchPackage(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Visibility string    `json:"visibility"`
+		CreatedAt  time.Time `json:"created_at"`
+		UpdatedAt  time.Time `json:"updated_at"`
+	}
+	if !pkAdminDecode(w, r, &in) {
+		return
+	}
+	if err := s.SetPackage(r.PathValue("owner"), r.PathValue("package_type"), r.PathValue("package_name"),
+		in.Visibility, in.CreatedAt, in.UpdatedAt); err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) pkAdminPatchVersion(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Downloads *int64    `json:"downloads"`
+		CreatedAt time.Time `json:"created_at"`
+		UpdatedAt time.Time `json:"updated_at"`
+		DeletedAt time.Time `json:"deleted_at"`
+	}
+	if !pkAdminDecode(w, r, &in) {
+		return
+	}
+	owner, typ, name := r.PathValue("owner"), r.PathValue("package_type"), r.PathValue("package_name")
+	ref := VersionRef{Name: r.PathValue("version")}
+	if id, err := strconv.ParseInt(ref.Name, 10, 64); err == nil {
+		ref = VersionRef{ID: id}
+	}
+	if in.Downloads != nil {
+		if err := s.SetDownloads(owner, typ, name, ref, *in.Downloads); err != nil {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+	}
+	if err := s.SetVersionTimes(owner, typ, name, ref, in.CreatedAt, in.UpdatedAt, in.DeletedAt); err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) pkAdminClock(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		var in struct {
+			Advance string `json:"advance"`
+		}
+		if !pkAdminDecode(w, r, &in) {
+			return
+		}
+		d, err := time.ParseDuration(in.Advance)
+		if err != nil {
+			writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("advance %q: %v", in.Advance, err))
+			return
+		}
+		s.Advance(d)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"now": s.Now().Format(time.RFC3339)})
+}

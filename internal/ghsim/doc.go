@@ -1,0 +1,157 @@
+// Package ghsim is a stateful, offline stand-in for GitHub: the Packages REST
+// API of the seed document, GitHub App authentication, repositories with
+// files, issues and comments, and an OCI registry that behaves like ghcr.io.
+// pkgwarden's tests run against it, and users point `pkgwarden plan` at it to
+// try rules without risk.
+//
+// # Behaviours the seed document does not state
+//
+// Each line: what the simulator does, and where that comes from.
+//
+//   - Errors are JSON objects {"message", "documentation_url"}, as every
+//     GitHub REST error is (GitHub REST docs, "Troubleshooting").
+//
+// Packages API (packages.go; the seed is the contract, these fill its gaps):
+//
+//   - List packages without package_type: 400 "The package_type parameter
+//     is required."; an unknown package_type, visibility or state: 422
+//     "Invalid request. ..." (GitHub validates query enums with 422; the
+//     seed marks package_type required but gives no status). A non-integer
+//     page or per_page: 422. per_page above 100 is capped at 100, below 1
+//     means 30 (GitHub REST docs, "Using pagination").
+//   - An unknown package_type in a path, an unknown org or user, a package
+//     or version that does not exist, and a private or internal package
+//     the caller cannot see: 404 "Not Found" (GitHub answers 404, not 403,
+//     for what a caller may not see; REST docs, "Troubleshooting").
+//     Private and internal packages are visible to the owning user and to
+//     an organization's members; public ones to any authenticated caller.
+//   - Classic tokens lacking a scope: 403 "You need the <scope> scope for
+//     this request. ..." with X-Accepted-OAuth-Scopes and X-OAuth-Scopes
+//     headers (GitHub docs, "Scopes for OAuth apps"; wording is the
+//     simulator's). write:packages implies read:packages (same page).
+//     maven and docker also need repo (seed, "repository-scoped").
+//   - Installation tokens: 403 "Resource not accessible by integration" on
+//     every package endpoint unless Options.AllowInstallationTokensOnPackages
+//     (DESIGN.md "Credentials"; the message is GitHub's usual refusal of
+//     integrations). An app JWT: 403.
+//   - Deleting or restoring without admin rights (an organization admin, or
+//     the user itself for /user and /users/{username}): 403 "You must be an
+//     admin of this package's namespace ..." (seed: admin needed; wording
+//     the simulator's).
+//   - A public package version with more than 5,000 downloads (exactly 5,000
+//     is deletable), or a public package with such a version: 403
+//     "Publicly visible package versions with more than 5000 downloads
+//     cannot be deleted. ..." (seed rule; 403 is the seed's documented
+//     refusal and DESIGN.md pins refusals to 403).
+//   - Deleting the last active version: 400 "You cannot delete the last
+//     version of a package. You must delete the package instead." (message
+//     reported from the real API in actions/delete-package-versions#231 and
+//     SmartsquareGmbH/delete-old-packages#33; the status is not shown there,
+//     400 is the simulator's assumption).
+//   - Restoring a version or package deleted more than 30 days ago
+//     (simulated clock): 404, and such versions vanish from state=deleted
+//     listings (GitHub purges them; seed: "within 30 days").
+//   - Restoring a package while a new package holds its namespace, or a
+//     version whose digest was pushed again as a new version: 403 "A
+//     package with this name was created since this one was deleted. ..."
+//     (seed rule; status and wording the simulator's).
+//   - GET of a version deleted less than 30 days ago answers 200 with its
+//     tags (an assumption: the seed does not say).
+//   - Restoring an active version: 204 and nothing changes. Deleting a
+//     deleted version: 404. Restore's token parameter is accepted and
+//     ignored (the seed only calls it "package token").
+//   - Deleted versions keep their tags in state=deleted listings; a restored
+//     version gets back the tags no active version holds now (DESIGN.md
+//     assumption; GitHub shows no deleted_at and neither does the simulator).
+//   - Order: packages by creation; versions newest first (created_at, then
+//     id). version_count counts active versions.
+//   - Link headers carry prev, next, last and first (those that apply) with
+//     absolute URLs and page/per_page, like GitHub's.
+//   - html_url values point at a simulated github.com under <APIURL>/web.
+//   - 200 answers of the package GETs carry a weak ETag of the body; a
+//     request whose If-None-Match names it gets 304 with no body (GitHub
+//     REST docs, "Best practices", conditional requests).
+//   - Every API answer carries X-RateLimit-Limit (15000), -Remaining
+//     (14999), -Used, -Reset (the next wall-clock hour) and -Resource
+//     (core); nothing is counted yet and no answer has Retry-After, so a
+//     403 is always a refusal, never a rate limit.
+//
+// Registry (registry.go):
+//
+//   - go-containerregistry's pkg/registry with its referrers API off
+//     (WithReferrersSupport(false); also its default in v0.22.1), so OCI 1.1
+//     clients fall back to the sha256-<hex> tag schema, as with ghcr.io.
+//   - GET /v2/ without a bearer token: 401 with WWW-Authenticate: Bearer
+//     realm="<scheme>://<host>/token",service="ghsim". GET /token with Basic
+//     auth (any username, a classic token as password) gives a bearer token
+//     (1 h, wall time) that pulls with read:packages (or write:packages) and
+//     pushes with write:packages; without credentials an anonymous token
+//     that pulls public packages only. Unknown credentials: 401
+//     UNAUTHORIZED. Installation tokens: 403 DENIED unless the switch is on
+//     (DESIGN.md "Credentials").
+//   - Pulling needs membership of the owner (or a public package); pushing
+//     needs membership and write:packages. Refusals are 403 DENIED, or a 401
+//     challenge for anonymous callers. Repository names must be lower case
+//     (ghcr.io's rule): 404 NAME_UNKNOWN otherwise.
+//   - /v2/<owner>/<name...>: the first segment is the owner, the rest the
+//     package name (acme/team/app is package team/app of acme). A new
+//     container package is private (GitHub docs: new packages start
+//     private) and is linked to the repository its
+//     org.opencontainers.image.source names (index or manifest annotation,
+//     else the image config label) when that repository exists under the
+//     owner; a linked package stays linked.
+//   - A manifest PUT creates the version named by its digest, or moves the
+//     pushed tag onto it (a tag lives on one active version, as on ghcr.io).
+//     Pushing a deleted digest again creates a new version.
+//   - Manifests of deleted versions and packages answer 404
+//     (MANIFEST_UNKNOWN / NAME_UNKNOWN) by digest and by tag; tags resolve
+//     through the versions, so a restored version's tags serve its digest.
+//     tags/list lists the tags of active versions. DELETE of a manifest:
+//     405 UNSUPPORTED (ghcr.io deletes through the Packages API).
+//
+// Webhooks of the package side:
+//
+//   - A manifest push that creates a version or moves a tag sends one
+//     registry_package "published" (a push that changes nothing sends none),
+//     and so does Publish / the admin publish route. Sent only when the app
+//     is installed on the owner, with installation.id, registry_package
+//     (id, name, namespace, ecosystem and package_type "CONTAINER" for
+//     containers and the lower-case type otherwise, owner, html_url,
+//     registry, package_version with id, name, version, package_url,
+//     installation_command, prerelease and, for containers,
+//     container_metadata.tag {name, digest}, the name empty for a push by
+//     digest), repository when linked, organization for organizations, and
+//     sender (the pushing user, else the owner). Shape after GitHub's
+//     webhook schema (octokit/webhooks, "registry_package published").
+//   - The demo seed (SeedDemo) and SetQuiet(true) send none.
+//
+// (The engineers filling in each file add their lines here.)
+//
+// # Admin API
+//
+// Everything under /_admin/ changes the simulated world directly, without
+// GitHub's rules; it is how tests and the demo seed set things up. It needs
+// no authentication and is documented route by route below.
+//
+// (Routes are listed here as they are added.)
+//
+// Package side (admin_packages.go); bodies are JSON, unknown fields are a
+// 400, times are RFC 3339:
+//
+//   - POST /_admin/packages/publish {owner, package_type, name, version,
+//     repository, visibility, description, license, prerelease, created_at,
+//     sender}: publishes a non-container version (creating the package) and
+//     sends registry_package published; 201 {"id"}, 422 on a bad request.
+//   - PATCH /_admin/packages/{owner}/{package_type}/{package_name}
+//     {visibility, created_at, updated_at}: changes a live package; 204.
+//     Names with "/" are escaped as %2F.
+//   - PATCH /_admin/packages/{owner}/{package_type}/{package_name}/versions/{id or name}
+//     {downloads, created_at, updated_at, deleted_at}: sets a version's
+//     download count and backdates it (deleted_at only for a deleted
+//     version); a name is a digest or a version string; 204.
+//   - GET /_admin/clock: {"now"}. POST /_admin/clock {"advance": "72h"}:
+//     moves the simulated clock (Go durations, negative allowed); {"now"}.
+//
+// Container versions are created by pushing to the registry; Pusher pushes
+// in-process.
+package ghsim

@@ -1,0 +1,412 @@
+package ghsim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-github/v57/github"
+)
+
+// pkStatusOf is the HTTP status of a go-github call.
+func pkStatusOf(t *testing.T, resp *github.Response, err error) int {
+	t.Helper()
+	if resp == nil {
+		t.Fatalf("no response: %v", err)
+	}
+	return resp.StatusCode
+}
+
+func TestPackageRules(t *testing.T) {
+	ctx := context.Background()
+	day := 24 * time.Hour
+	tests := map[string]struct {
+		// run performs the steps and returns the status of the last call
+		// and its error message.
+		run     func(t *testing.T, w *pkWorld) (int, error)
+		status  int
+		message string
+	}{
+		"last version cannot be deleted": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				c := w.client(t, "alice")
+				vs, err := w.sim.Versions("acme", "npm", orgNPM)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, vs[0].ID); pkStatusOf(t, r, err) != 204 {
+					t.Fatalf("first delete: %v", err)
+				}
+				r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, vs[1].ID)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusBadRequest, message: "You cannot delete the last version of a package",
+		},
+		"public version over 5000 downloads": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				id := w.versionID(t, "carol", "rubygems", userGem)
+				if err := w.sim.SetDownloads("carol", "rubygems", userGem, VersionRef{ID: id}, 5001); err != nil {
+					t.Fatal(err)
+				}
+				r, err := w.client(t, "carol").Users.PackageDeleteVersion(ctx, "", "rubygems", userGem, id)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusForbidden, message: "more than 5000 downloads",
+		},
+		"public package with a version over 5000 downloads": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				if err := w.sim.SetDownloads("carol", "rubygems", userGem, VersionRef{Name: "0.1.0"}, 7000); err != nil {
+					t.Fatal(err)
+				}
+				r, err := w.client(t, "carol").Users.DeletePackage(ctx, "carol", "rubygems", userGem)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusForbidden, message: "more than 5000 downloads",
+		},
+		"exactly 5000 downloads is deletable": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				id := w.versionID(t, "carol", "rubygems", userGem)
+				if err := w.sim.SetDownloads("carol", "rubygems", userGem, VersionRef{ID: id}, 5000); err != nil {
+					t.Fatal(err)
+				}
+				r, err := w.client(t, "carol").Users.PackageDeleteVersion(ctx, "", "rubygems", userGem, id)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNoContent,
+		},
+		"private version over 5000 downloads is deletable": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				id := w.versionID(t, "acme", "npm", orgNPM)
+				if err := w.sim.SetDownloads("acme", "npm", orgNPM, VersionRef{ID: id}, 9000); err != nil {
+					t.Fatal(err)
+				}
+				r, err := w.client(t, "alice").Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNoContent,
+		},
+		"version restore after 30 days": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				c := w.client(t, "alice")
+				id := w.versionID(t, "acme", "npm", orgNPM)
+				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id); pkStatusOf(t, r, err) != 204 {
+					t.Fatal(err)
+				}
+				w.sim.Advance(30*day + time.Hour)
+				r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "npm", orgNPM, id)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNotFound,
+		},
+		"version restore within 30 days": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				c := w.client(t, "alice")
+				id := w.versionID(t, "acme", "npm", orgNPM)
+				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id); pkStatusOf(t, r, err) != 204 {
+					t.Fatal(err)
+				}
+				w.sim.Advance(29 * day)
+				r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "npm", orgNPM, id)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNoContent,
+		},
+		"package restore after 30 days": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				c := w.client(t, "alice")
+				if r, err := c.Organizations.DeletePackage(ctx, "acme", "npm", orgNPM); pkStatusOf(t, r, err) != 204 {
+					t.Fatal(err)
+				}
+				w.sim.Advance(31 * day)
+				r, err := c.Organizations.RestorePackage(ctx, "acme", "npm", orgNPM)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNotFound,
+		},
+		"package restore while the namespace is reused": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				c := w.client(t, "alice")
+				if r, err := c.Organizations.DeletePackage(ctx, "acme", "npm", orgNPM); pkStatusOf(t, r, err) != 204 {
+					t.Fatal(err)
+				}
+				if _, err := w.sim.Publish("acme", "npm", orgNPM, "2.0.0", PublishOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				r, err := c.Organizations.RestorePackage(ctx, "acme", "npm", orgNPM)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusForbidden, message: "Delete the new package first",
+		},
+		"deleted package is gone from get": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				c := w.client(t, "alice")
+				if r, err := c.Organizations.DeletePackage(ctx, "acme", "npm", orgNPM); pkStatusOf(t, r, err) != 204 {
+					t.Fatal(err)
+				}
+				_, r, err := c.Organizations.GetPackage(ctx, "acme", "npm", orgNPM)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNotFound,
+		},
+		"member reads a private org package": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				_, r, err := w.client(t, "bob").Organizations.GetPackage(ctx, "acme", "npm", orgNPM)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusOK,
+		},
+		"outsider cannot see a private org package": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				_, r, err := w.client(t, "dave").Organizations.GetPackage(ctx, "acme", "npm", orgNPM)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNotFound,
+		},
+		"outsider cannot delete a public package": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				r, err := w.client(t, "dave").Users.DeletePackage(ctx, "carol", "rubygems", userGem)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusForbidden,
+		},
+		"docker needs the repo scope": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				tok, err := w.sim.AddClassicToken("alice", "read:packages")
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.tokens["alice-read-2"] = tok
+				_, r, err := w.client(t, "alice-read-2").Organizations.ListPackages(ctx, "acme",
+					&github.PackageListOptions{PackageType: github.String("docker")})
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusForbidden, message: "repo scope",
+		},
+		"container does not need the repo scope": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				tok, err := w.sim.AddClassicToken("alice", "read:packages")
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.tokens["alice-read-2"] = tok
+				_, r, err := w.client(t, "alice-read-2").Organizations.ListPackages(ctx, "acme",
+					&github.PackageListOptions{PackageType: github.String("container")})
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusOK,
+		},
+		"list without package_type": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				_, r, err := w.client(t, "alice").Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{})
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusBadRequest, message: "package_type",
+		},
+		"list with an unknown package_type": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				_, r, err := w.client(t, "alice").Organizations.ListPackages(ctx, "acme",
+					&github.PackageListOptions{PackageType: github.String("pypi")})
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusUnprocessableEntity, message: "package_type",
+		},
+		"list versions with an unknown state": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				_, r, err := w.client(t, "alice").Organizations.PackageGetAllVersions(ctx, "acme", "npm", orgNPM,
+					&github.PackageListOptions{State: github.String("gone")})
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusUnprocessableEntity, message: "state",
+		},
+		"unknown organization": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				_, r, err := w.client(t, "alice").Organizations.ListPackages(ctx, "nope",
+					&github.PackageListOptions{PackageType: github.String("npm")})
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNotFound,
+		},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			w := newPkWorld(t, Options{})
+			status, err := tc.run(t, w)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d (%v)", status, tc.status, err)
+			}
+			if tc.message != "" && (err == nil || !strings.Contains(err.Error(), tc.message)) {
+				t.Errorf("error %v, want it to say %q", err, tc.message)
+			}
+			if status == http.StatusForbidden {
+				var ge *github.ErrorResponse
+				if errors.As(err, &ge) && (ge.Response.Header.Get("Retry-After") != "" || ge.Response.Header.Get("X-RateLimit-Remaining") == "0") {
+					t.Errorf("a refusal must not look like a rate limit: %v", ge.Response.Header)
+				}
+			}
+		})
+	}
+}
+
+// TestDeletedTags checks that deleted versions keep their tags in
+// state=deleted listings and that a restore gives back only the tags no
+// other version holds now, in the API and in the registry.
+func TestDeletedTags(t *testing.T) {
+	w := newPkWorld(t, Options{})
+	ctx := context.Background()
+	alice := w.auth("alice")
+	p := w.sim.Pusher("alice", w.tokens["alice"])
+	a, _ := DemoImage("", "a")
+	b, _ := DemoImage("", "b")
+	ad, err := p.PushImage(ctx, "acme/"+orgContainer, a, "stable", "moving")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aID int64
+	vs, _ := w.sim.Versions("acme", "container", orgContainer)
+	for _, v := range vs {
+		if v.Name == ad.String() {
+			aID = v.ID
+		}
+	}
+	c := w.client(t, "alice")
+	if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "container", pkURLEscape(orgContainer), aID); pkStatusOf(t, r, err) != 204 {
+		t.Fatal(err)
+	}
+	if got := w.apiVersions(t, "alice", "acme", orgContainer, "deleted")[ad.String()]; strings.Join(got, ",") != "moving,stable" {
+		t.Errorf("state=deleted tags %v, want [moving stable]", got)
+	}
+	if _, ok := w.apiVersions(t, "alice", "acme", orgContainer, "active")[ad.String()]; ok {
+		t.Errorf("deleted version listed as active")
+	}
+	bd, err := p.PushImage(ctx, "acme/"+orgContainer, b, "moving")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "container", pkURLEscape(orgContainer), aID); pkStatusOf(t, r, err) != 204 {
+		t.Fatal(err)
+	}
+	active := w.apiVersions(t, "alice", "acme", orgContainer, "active")
+	if got := active[ad.String()]; strings.Join(got, ",") != "stable" {
+		t.Errorf("restored tags %v, want [stable]", got)
+	}
+	if got := active[bd.String()]; strings.Join(got, ",") != "moving" {
+		t.Errorf("tags of the version that took moving: %v", got)
+	}
+	for tag, want := range map[string]string{"stable": ad.String(), "moving": bd.String()} {
+		desc, err := remote.Head(w.regRef(t, "acme/"+orgContainer+":"+tag), alice)
+		if err != nil || desc.Digest.String() != want {
+			t.Errorf("registry %s → %v %v, want %s", tag, desc, err, want)
+		}
+	}
+	tags, err := remote.List(w.regRef(t, "acme/"+orgContainer).Context(), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(tags)
+	if strings.Join(tags, ",") != "moving,stable,v1,v2" {
+		t.Errorf("tags/list %v", tags)
+	}
+}
+
+func TestPagination(t *testing.T) {
+	w := newPkWorld(t, Options{})
+	for _, v := range []string{"0.4.0", "0.5.0"} {
+		if _, err := w.sim.Publish("carol", "rubygems", userGem, v, PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := map[string]struct {
+		query string
+		n     int
+		rels  []string
+	}{
+		"default page":           {"", 5, nil},
+		"first of three":         {"per_page=2", 2, []string{"next", "last"}},
+		"middle":                 {"per_page=2&page=2", 2, []string{"prev", "next", "last", "first"}},
+		"last":                   {"per_page=2&page=3", 1, []string{"prev", "first"}},
+		"past the end":           {"per_page=2&page=9", 0, []string{"prev", "first"}},
+		"per_page capped at 100": {"per_page=1000", 5, nil},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, w.api.URL+"/users/carol/packages/rubygems/"+userGem+"/versions?"+tc.query, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+w.tokens["carol"])
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if got := strings.Count(string(body), `"package_html_url"`); got != tc.n {
+				t.Errorf("%d versions, want %d", got, tc.n)
+			}
+			link := resp.Header.Get("Link")
+			var rels []string
+			for _, part := range strings.Split(link, ",") {
+				if _, rel, ok := strings.Cut(part, `rel="`); ok {
+					rels = append(rels, strings.TrimSuffix(strings.TrimSpace(rel), `"`))
+				}
+			}
+			if strings.Join(rels, ",") != strings.Join(tc.rels, ",") {
+				t.Errorf("Link rels %v, want %v (%s)", rels, tc.rels, link)
+			}
+			if link != "" && !strings.HasPrefix(link, "<"+w.api.URL+"/users/carol/packages/rubygems/") {
+				t.Errorf("Link %s does not point at the API", link)
+			}
+		})
+	}
+}
+
+func TestInstallationTokensSwitch(t *testing.T) {
+	w := newPkWorld(t, Options{AllowInstallationTokensOnPackages: true})
+	ctx := context.Background()
+	pkgs, r, err := w.client(t, "install").Organizations.ListPackages(ctx, "acme",
+		&github.PackageListOptions{PackageType: github.String("container")})
+	if pkStatusOf(t, r, err) != 200 || len(pkgs) != 1 {
+		t.Fatalf("list with the switch on: %d packages, %v", len(pkgs), err)
+	}
+	if _, err := remote.Get(w.regRef(t, "acme/"+orgContainer+":v1"), w.auth("install")); err != nil {
+		t.Errorf("pull with the switch on: %v", err)
+	}
+}
+
+func TestMissingKeys(t *testing.T) {
+	tests := map[string]struct {
+		example, got string
+		want         string
+	}{
+		"equal":          {`{"a":1,"b":{"c":2}}`, `{"a":1,"b":{"c":2}}`, ""},
+		"extra is fine":  {`{"a":1}`, `{"a":1,"z":0}`, ""},
+		"missing nested": {`{"a":1,"b":{"c":2}}`, `{"a":1,"b":{}}`, "$.b.c"},
+		"list template":  {`[{"a":1,"d":2},{"a":1}]`, `[{"a":1},{"d":1}]`, "$[1].a"},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			var ex, got any
+			if err := pkUnmarshalString(tc.example, &ex); err != nil {
+				t.Fatal(err)
+			}
+			if err := pkUnmarshalString(tc.got, &got); err != nil {
+				t.Fatal(err)
+			}
+			if m := strings.Join(pkMissingKeys(ex, got, "$"), ","); m != tc.want {
+				t.Errorf("missing %q, want %q", m, tc.want)
+			}
+		})
+	}
+}
+
+func pkUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -1,0 +1,397 @@
+package ghsim
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// DemoInfo says what SeedDemo created.
+type DemoInfo struct {
+	Org            string   `json:"org"`
+	Admin          string   `json:"admin"`
+	Token          string   `json:"token"`
+	TokenScopes    []string `json:"token_scopes"`
+	Repository     string   `json:"repository"`
+	InstallationID int64    `json:"installation_id"`
+	// Image is the container package's reference without tag
+	// (registry host/acme/webapp); IndexDigest the v1.0.0/latest index.
+	Image       string `json:"image"`
+	IndexDigest string `json:"index_digest"`
+	NPMPackage  string `json:"npm_package"`
+}
+
+// DemoConfig is the .github/pkgwarden.yml of the demo repository.
+const DemoConfig = `# pkgwarden rules for acme/webapp (demo seed)
+dry_run: false
+report: {labels: [pkgwarden], assignees: []}
+rules:
+  - packages: ["webapp"]
+    type: container
+    prune:
+      untagged: true
+      older_than: 1d
+      keep_untagged: 3
+      delete_tags: ["pr-*"]
+      exclude_tags: ["latest", "v*"]
+    restore:
+      tags: ["v*", "latest"]
+      package: true
+  - packages: ["*"]
+    type: npm
+    prune:
+      keep_latest: 3
+      prerelease_only: true
+`
+
+// DemoOrgPolicy is the .github/pkgwarden.yml of the demo organisation's
+// .github repository.
+const DemoOrgPolicy = `# acme organisation policy (demo seed)
+rules:
+  - packages: ["*"]
+    type: any
+    prune:
+      untagged: true
+      older_than: 14d
+      keep_untagged: 5
+policy:
+  max_deletions_per_run: 500
+  min_untagged_age: 1h
+  repository_rules: allow
+`
+
+// demoScopes are the demo token's scopes: everything pkgwarden needs.
+var demoScopes = []string{"read:packages", "write:packages", "delete:packages", "repo"}
+
+// SeedDemo builds the demo world: the organisation acme (admin alice, with
+// a classic token), acme/webapp with its .github/pkgwarden.yml, acme/.github
+// with the org policy, the app installed on acme, the container image
+// webapp (a multi-arch release index tagged v1.0.0 and latest, a cosign
+// signature tag, an attestation in the sha256-<hex> tag schema, 8 untagged
+// builds of various ages, pr-* tags, a v0.9.0 release deleted 3 days ago)
+// pushed through the registry, and the npm package webapp-client with
+// pre-releases. It sends no webhooks.
+func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
+	info := DemoInfo{Org: "acme", Admin: "alice", Repository: "acme/webapp", NPMPackage: "webapp-client", TokenScopes: demoScopes}
+	s.SetQuiet(true)
+	defer s.SetQuiet(false)
+	if _, err := s.AddUser(info.Admin); err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	if _, err := s.AddOrg(info.Org, info.Admin); err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	tok, err := s.AddClassicToken(info.Admin, demoScopes...)
+	if err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	info.Token = tok
+	for _, r := range []string{"webapp", ".github"} {
+		if _, err := s.AddRepo(info.Org, r, RepoOptions{}); err != nil {
+			return info, fmt.Errorf("seed demo: %w", err)
+		}
+	}
+	if err := s.pkSeedFile("acme/webapp", ".github/pkgwarden.yml", DemoConfig); err != nil {
+		return info, err
+	}
+	if err := s.pkSeedFile("acme/.github", ".github/pkgwarden.yml", DemoOrgPolicy); err != nil {
+		return info, err
+	}
+	info.InstallationID, err = s.AddInstallation(info.Org, map[string]string{
+		"metadata": "read", "contents": "read", "issues": "write", "packages": "read",
+	})
+	if err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+
+	p := s.Pusher(info.Admin, tok)
+	repoRef := p.Repo("acme/webapp")
+	info.Image = repoRef
+	source := s.pkWebURL() + "/acme/webapp"
+	now := s.Now()
+
+	// The release: an index over three platform images.
+	idx, err := DemoIndex(source)
+	if err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	idxDigest, err := p.PushIndex(ctx, "acme/webapp", idx, "v1.0.0", "latest")
+	if err != nil {
+		return info, fmt.Errorf("seed demo: push release index: %w", err)
+	}
+	info.IndexDigest = idxDigest.String()
+	idxDesc, err := pkDescribeIndex(idx)
+	if err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	// A cosign-style signature tag and an OCI 1.1 attestation, which the
+	// client stores under the sha256-<hex> tag since there is no referrers API.
+	sig, err := DemoImage(source, "signature")
+	if err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	sigTag := strings.Replace(idxDigest.String(), ":", "-", 1) + ".sig"
+	if _, err := p.PushImage(ctx, "acme/webapp", sig, sigTag); err != nil {
+		return info, fmt.Errorf("seed demo: push signature: %w", err)
+	}
+	att, err := DemoImage(source, "attestation")
+	if err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	if _, err := p.PushImage(ctx, "acme/webapp", mutate.Subject(att, idxDesc).(v1.Image)); err != nil {
+		return info, fmt.Errorf("seed demo: push attestation: %w", err)
+	}
+	// The release and what hangs off it were pushed three days ago.
+	day := 24 * time.Hour
+	release, err := s.Versions("acme", "container", "webapp")
+	if err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	for _, v := range release {
+		at := now.Add(-3 * day)
+		if err := s.SetVersionTimes("acme", "container", "webapp", VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
+			return info, fmt.Errorf("seed demo: %w", err)
+		}
+	}
+
+	// Untagged builds of various ages, pr-* tags, and a deleted release.
+	for i, age := range []time.Duration{2 * time.Hour, 6 * time.Hour, 20 * time.Hour, 2 * day, 4 * day, 7 * day, 12 * day, 25 * day} {
+		img, err := DemoImage(source, fmt.Sprintf("build-%d", i))
+		if err != nil {
+			return info, fmt.Errorf("seed demo: %w", err)
+		}
+		if err := s.seedPushAged(ctx, p, img, age); err != nil {
+			return info, fmt.Errorf("seed demo: untagged build %d: %w", i, err)
+		}
+	}
+	for i, pr := range []string{"pr-41", "pr-42", "pr-57"} {
+		img, err := DemoImage(source, pr)
+		if err != nil {
+			return info, fmt.Errorf("seed demo: %w", err)
+		}
+		if err := s.seedPushAged(ctx, p, img, time.Duration(9-3*i)*day, pr); err != nil {
+			return info, fmt.Errorf("seed demo: %s: %w", pr, err)
+		}
+	}
+	old, err := DemoImage(source, "v0.9.0")
+	if err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	if err := s.seedPushAged(ctx, p, old, 20*day, "v0.9.0"); err != nil {
+		return info, fmt.Errorf("seed demo: v0.9.0: %w", err)
+	}
+	oldDigest, err := old.Digest()
+	if err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+	if err := s.DeleteVersion("acme", "container", "webapp", VersionRef{Name: oldDigest.String()}, 3*day); err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
+
+	// An npm package with pre-releases.
+	for i, v := range []struct {
+		ver string
+		pre bool
+	}{{"1.0.0", false}, {"1.1.0-beta.1", true}, {"1.1.0-beta.2", true}, {"1.1.0-rc.1", true}, {"1.1.0", false}, {"1.2.0-alpha.1", true}, {"1.2.0-alpha.2", true}} {
+		if _, err := s.Publish("acme", "npm", info.NPMPackage, v.ver, PublishOptions{
+			Repository: "acme/webapp", Prerelease: v.pre, License: "MIT",
+			Description: "Client for the acme webapp", CreatedAt: now.Add(-time.Duration(30-4*i) * day),
+		}); err != nil {
+			return info, fmt.Errorf("seed demo: %w", err)
+		}
+	}
+	return info, nil
+}
+
+// seedPushAged pushes img with tags and backdates its version by age.
+func (s *Sim) seedPushAged(ctx context.Context, p *Pusher, img v1.Image, age time.Duration, tags ...string) error {
+	d, err := p.PushImage(ctx, "acme/webapp", img, tags...)
+	if err != nil {
+		return err
+	}
+	at := s.Now().Add(-age)
+	return s.SetVersionTimes("acme", "container", "webapp", VersionRef{Name: d.String()}, at, at, time.Time{})
+}
+
+// pkSeedFile writes a file on the default branch without a push webhook.
+func (s *Sim) pkSeedFile(full, path, content string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.st.repos[lower(full)]
+	if r == nil {
+		return fmt.Errorf("seed demo: no repo %s", full)
+	}
+	if r.Files[r.DefaultBranch] == nil {
+		r.Files[r.DefaultBranch] = map[string][]byte{}
+	}
+	r.Files[r.DefaultBranch][path] = []byte(content)
+	return nil
+}
+
+// DemoImage makes a small random OCI image labelled with its source
+// repository; note distinguishes images with the same source.
+func DemoImage(source, note string) (v1.Image, error) {
+	img, err := random.Image(256, 1)
+	if err != nil {
+		return nil, fmt.Errorf("random image: %w", err)
+	}
+	img = mutate.MediaType(img, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err = mutate.Config(img, v1.Config{Labels: map[string]string{
+		regSourceLabel:                     source,
+		"org.opencontainers.image.title":   note,
+		"org.opencontainers.image.created": time.Now().UTC().Format(time.RFC3339Nano),
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("label image %s: %w", note, err)
+	}
+	return img, nil
+}
+
+// DemoIndex makes a multi-arch index (linux/amd64, linux/arm64,
+// linux/arm/v7) annotated with its source repository.
+func DemoIndex(source string) (v1.ImageIndex, error) {
+	var adds []mutate.IndexAddendum
+	for _, pl := range []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}, {OS: "linux", Architecture: "arm", Variant: "v7"}} {
+		img, err := DemoImage(source, pl.OS+"/"+pl.Architecture+pl.Variant)
+		if err != nil {
+			return nil, err
+		}
+		plc := pl
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &plc}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	idx = mutate.Annotations(idx, map[string]string{regSourceLabel: source}).(v1.ImageIndex)
+	return idx, nil
+}
+
+func pkDescribeIndex(idx v1.ImageIndex) (v1.Descriptor, error) {
+	d, err := idx.Digest()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("index digest: %w", err)
+	}
+	sz, err := idx.Size()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("index size: %w", err)
+	}
+	mt, err := idx.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("index media type: %w", err)
+	}
+	return v1.Descriptor{MediaType: mt, Size: sz, Digest: d}, nil
+}
+
+// Pusher pushes images into the simulator's registry in-process (no
+// listener needed), authenticated as a user with a classic token, through
+// the same token exchange and handlers a real client uses.
+type Pusher struct {
+	host string
+	auth authn.Authenticator
+	tr   http.RoundTripper
+}
+
+// Pusher returns a Pusher for user's token.
+func (s *Sim) Pusher(user, token string) *Pusher {
+	s.mu.Lock()
+	host := s.opts.RegistryURL
+	s.mu.Unlock()
+	if u, err := url.Parse(host); err == nil && u.Host != "" {
+		host = u.Host
+	}
+	return &Pusher{host: host, auth: &authn.Basic{Username: user, Password: token}, tr: pkHandlerTransport{s.RegistryHandler()}}
+}
+
+// Repo is the reference of repository path (owner/name) on this registry.
+func (p *Pusher) Repo(path string) string { return p.host + "/" + path }
+
+func (p *Pusher) opts(ctx context.Context) []remote.Option {
+	return []remote.Option{remote.WithAuth(p.auth), remote.WithTransport(p.tr), remote.WithContext(ctx)}
+}
+
+// PushImage pushes img to path by digest, then tags it with each tag.
+func (p *Pusher) PushImage(ctx context.Context, path string, img v1.Image, tags ...string) (v1.Hash, error) {
+	d, err := img.Digest()
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("image digest: %w", err)
+	}
+	ref, err := name.NewDigest(p.Repo(path)+"@"+d.String(), name.Insecure)
+	if err != nil {
+		return d, fmt.Errorf("reference %s: %w", path, err)
+	}
+	if err := remote.Write(ref, img, p.opts(ctx)...); err != nil {
+		return d, fmt.Errorf("push %s: %w", ref, err)
+	}
+	for _, t := range tags {
+		tr, err := name.NewTag(p.Repo(path)+":"+t, name.Insecure)
+		if err != nil {
+			return d, fmt.Errorf("tag %s: %w", t, err)
+		}
+		if err := remote.Tag(tr, img, p.opts(ctx)...); err != nil {
+			return d, fmt.Errorf("tag %s: %w", tr, err)
+		}
+	}
+	return d, nil
+}
+
+// PushIndex pushes idx (and its children, by digest) to path, tagging the
+// index with each tag.
+func (p *Pusher) PushIndex(ctx context.Context, path string, idx v1.ImageIndex, tags ...string) (v1.Hash, error) {
+	d, err := idx.Digest()
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("index digest: %w", err)
+	}
+	ref, err := name.NewDigest(p.Repo(path)+"@"+d.String(), name.Insecure)
+	if err != nil {
+		return d, fmt.Errorf("reference %s: %w", path, err)
+	}
+	if err := remote.WriteIndex(ref, idx, p.opts(ctx)...); err != nil {
+		return d, fmt.Errorf("push %s: %w", ref, err)
+	}
+	for _, t := range tags {
+		tr, err := name.NewTag(p.Repo(path)+":"+t, name.Insecure)
+		if err != nil {
+			return d, fmt.Errorf("tag %s: %w", t, err)
+		}
+		if err := remote.Tag(tr, idx, p.opts(ctx)...); err != nil {
+			return d, fmt.Errorf("tag %s: %w", tr, err)
+		}
+	}
+	return d, nil
+}
+
+// pkHandlerTransport serves requests with a handler in-process.
+type pkHandlerTransport struct{ h http.Handler }
+
+func (t pkHandlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	// The handler speaks plain HTTP only; answering https too would make
+	// clients believe the registry is secure and then refuse its http
+	// token realm.
+	if r.URL.Scheme != "http" {
+		return nil, fmt.Errorf("ghsim in-process registry: scheme %q not served", r.URL.Scheme)
+	}
+	r2 := r.Clone(r.Context())
+	if r2.Host == "" {
+		r2.Host = r.URL.Host
+	}
+	if r2.Body == nil {
+		r2.Body = http.NoBody // servers always see a body
+	}
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, r2)
+	resp := rec.Result()
+	resp.Request = r
+	return resp, nil
+}

@@ -1,0 +1,173 @@
+package ghsim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a simulator. The zero value is usable: it makes its own
+// app key and webhook secret, and sends no webhooks until WebhookURL is set.
+type Options struct {
+	// APIURL and RegistryURL are the public base URLs the simulator writes
+	// into responses ("url", "html_url", Link headers). Set them once the
+	// listeners are known; they default to http://api.ghsim.test/ and
+	// http://registry.ghsim.test.
+	APIURL      string
+	RegistryURL string
+	// AppID and AppKey identify the one GitHub App the simulator hosts.
+	AppID  int64
+	AppKey *rsa.PrivateKey
+	// WebhookURL receives the app's webhooks; WebhookSecret signs them.
+	WebhookURL    string
+	WebhookSecret string
+	// AllowInstallationTokensOnPackages lets installation tokens use the
+	// package endpoints and the registry, for the day GitHub allows it.
+	AllowInstallationTokensOnPackages bool
+	// HTTPClient sends webhooks; nil means a client with a 10 s timeout.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+}
+
+// Sim is the simulated GitHub. All state is in memory behind one mutex:
+// the simulator favours being obviously correct over being fast.
+type Sim struct {
+	opts   Options
+	log    *slog.Logger
+	client *http.Client
+
+	mu    sync.Mutex
+	clock clock
+	st    *state
+
+	api      *http.ServeMux
+	registry http.Handler
+	// pk is the package side's own state (registry.go), guarded by mu.
+	pk packageSide
+
+	// outbox feeds the webhook sender; pendingN counts deliveries not yet
+	// attempted (guarded by mu).
+	outbox   chan outgoing
+	pendingN int
+}
+
+// New builds a simulator with an empty world.
+func New(opts Options) (*Sim, error) {
+	if opts.APIURL == "" {
+		opts.APIURL = "http://api.ghsim.test/"
+	}
+	if !strings.HasSuffix(opts.APIURL, "/") {
+		opts.APIURL += "/"
+	}
+	if opts.RegistryURL == "" {
+		opts.RegistryURL = "http://registry.ghsim.test"
+	}
+	opts.RegistryURL = strings.TrimSuffix(opts.RegistryURL, "/")
+	if opts.AppID == 0 {
+		opts.AppID = 1001
+	}
+	if opts.AppKey == nil {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("ghsim: generate app key: %w", err)
+		}
+		opts.AppKey = k
+	}
+	if opts.WebhookSecret == "" {
+		opts.WebhookSecret = randomHex(20)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	s := &Sim{
+		opts:   opts,
+		log:    opts.Logger,
+		client: opts.HTTPClient,
+		st:     newState(),
+		api:    http.NewServeMux(),
+	}
+	s.registerAuthRoutes(s.api)
+	s.registerPackageRoutes(s.api)
+	s.registerRepoRoutes(s.api)
+	s.registerIssueRoutes(s.api)
+	s.registerAdminRoutes(s.api)
+	reg, err := s.newRegistry()
+	if err != nil {
+		return nil, err
+	}
+	s.registry = reg
+	return s, nil
+}
+
+// Close stops the webhook sender after the deliveries already enqueued.
+func (s *Sim) Close() {
+	s.mu.Lock()
+	out := s.outbox
+	s.outbox = nil
+	s.mu.Unlock()
+	if out != nil {
+		close(out)
+	}
+	_ = s.WaitDeliveries(context.Background())
+}
+
+// APIHandler serves the REST API (and /_admin/).
+func (s *Sim) APIHandler() http.Handler { return s.withRateHeaders(s.api) }
+
+// RegistryHandler serves the OCI registry (/v2/ and /token).
+func (s *Sim) RegistryHandler() http.Handler { return s.registry }
+
+// SetURLs tells the simulator where it is served, once listeners are bound.
+func (s *Sim) SetURLs(apiURL, registryURL string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	s.opts.APIURL = apiURL
+	s.opts.RegistryURL = strings.TrimSuffix(registryURL, "/")
+}
+
+// SetWebhookURL points the app's webhooks at url.
+func (s *Sim) SetWebhookURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.WebhookURL = url
+}
+
+// AppID is the simulated app's id.
+func (s *Sim) AppID() int64 { return s.opts.AppID }
+
+// AppKey is the simulated app's private key.
+func (s *Sim) AppKey() *rsa.PrivateKey { return s.opts.AppKey }
+
+// WebhookSecret is the secret the simulator signs webhooks with.
+func (s *Sim) WebhookSecret() string { return s.opts.WebhookSecret }
+
+// Now is the simulated time: wall time moved by the admin clock offset.
+func (s *Sim) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clock.now()
+}
+
+// Advance moves the simulated clock forward (or back, with d < 0). It moves
+// ages and the 30-day restore window; rate-limit windows follow wall time.
+func (s *Sim) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock.offset += d
+}
+
+type clock struct{ offset time.Duration }
+
+func (c clock) now() time.Time { return time.Now().Add(c.offset).UTC().Truncate(time.Second) }

@@ -1,0 +1,186 @@
+package ghsim
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// state is the simulated world. Every field is guarded by Sim.mu.
+// Keys that GitHub treats case-insensitively (logins, repository names) are
+// stored lower-cased; the structs keep the original spelling.
+type state struct {
+	nextID int64
+
+	accounts      map[string]*account     // lower(login) → user or organization
+	tokens        map[string]*token       // token string → who and what it may do
+	repos         map[string]*repo        // lower("owner/name")
+	installations map[int64]*installation // installation id
+	packages      map[pkgKey]*pkg         // the live package of each namespace
+	deletedPkgs   []*pkg                  // deleted packages, newest last (restorable 30 days)
+	deliveries    []*Delivery             // webhook delivery log, oldest first
+}
+
+func newState() *state {
+	return &state{
+		nextID:        100,
+		accounts:      map[string]*account{},
+		tokens:        map[string]*token{},
+		repos:         map[string]*repo{},
+		installations: map[int64]*installation{},
+		packages:      map[pkgKey]*pkg{},
+	}
+}
+
+func (st *state) id() int64 { st.nextID++; return st.nextID }
+
+// account is a user or an organization.
+type account struct {
+	ID    int64
+	Login string
+	Type  string // "User" or "Organization"
+	// Admins are the logins (lower-cased) of an organization's owners.
+	Admins map[string]bool
+	// Members are the logins (lower-cased) of an organization's members.
+	Members map[string]bool
+}
+
+// tokenKind tells classic personal access tokens from installation tokens.
+type tokenKind int
+
+const (
+	tokenClassic tokenKind = iota + 1
+	tokenInstallation
+)
+
+type token struct {
+	Kind  tokenKind
+	Value string
+	// User is the lower-cased login behind a classic token.
+	User string
+	// Scopes of a classic token ("read:packages", "repo", ...).
+	Scopes map[string]bool
+	// Installation is the installation behind an installation token.
+	Installation int64
+	ExpiresAt    time.Time
+}
+
+func (t *token) has(scope string) bool { return t.Scopes[scope] }
+
+type repo struct {
+	ID            int64
+	Owner         string // original spelling
+	Name          string
+	Private       bool
+	HasIssues     bool
+	DefaultBranch string
+	// Files by branch, then path.
+	Files map[string]map[string][]byte
+	// Collaborators: lower(login) → "admin", "maintain", "write", "triage", "read".
+	Collaborators map[string]string
+	Issues        []*issue
+	Labels        map[string]*label // lower(name)
+	CreatedAt     time.Time
+}
+
+func (r *repo) fullName() string { return r.Owner + "/" + r.Name }
+
+type label struct {
+	ID    int64
+	Name  string
+	Color string
+}
+
+type issue struct {
+	ID        int64
+	Number    int
+	Title     string
+	Body      string
+	State     string // open, closed
+	User      string // login of the author
+	Labels    []string
+	Assignees []string
+	Comments  []*comment
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	ClosedAt  time.Time
+}
+
+type comment struct {
+	ID        int64
+	Body      string
+	User      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type installation struct {
+	ID          int64
+	Account     string // lower-cased login
+	AllRepos    bool
+	Repos       map[string]bool // lower("owner/name") when !AllRepos
+	Permissions map[string]string
+	CreatedAt   time.Time
+}
+
+// pkgKey names a package namespace: owner, type and name, owner lower-cased.
+type pkgKey struct {
+	Owner string
+	Type  string
+	Name  string
+}
+
+type pkg struct {
+	ID         int64
+	Key        pkgKey
+	Owner      string // original spelling
+	Visibility string // public, private, internal
+	Repository string // lower("owner/name") of the linked repository, or ""
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	DeletedAt  time.Time // zero while live
+	Versions   []*version
+}
+
+type version struct {
+	ID        int64
+	Name      string // the digest for containers, the version string otherwise
+	Tags      []string
+	Downloads int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	DeletedAt time.Time // zero while active
+	// DeletedTags are the tags the version had when it was deleted; listed in
+	// state=deleted listings and given back on restore where still free.
+	DeletedTags []string
+	// MediaType of a container version's manifest; Description, License and
+	// Prerelease of other versions (set by Publish).
+	MediaType   string
+	Description string
+	License     string
+	Prerelease  bool
+}
+
+// Delivery is one webhook sent (or attempted) by the simulator.
+type Delivery struct {
+	ID          int64     `json:"id"`
+	GUID        string    `json:"guid"`
+	Event       string    `json:"event"`
+	Action      string    `json:"action"`
+	DeliveredAt time.Time `json:"delivered_at"`
+	StatusCode  int       `json:"status_code"` // 0 when the request failed
+	Status      string    `json:"status"`
+	Redelivery  bool      `json:"redelivery"`
+	Payload     []byte    `json:"-"`
+}
+
+func lower(s string) string { return strings.ToLower(s) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
