@@ -166,6 +166,10 @@ func NewPackagesClient(token Token, opts PackagesClientOptions) (*PackagesClient
 // ResolveOwner asks GET /users/{owner} whether owner is an organisation or
 // a user.
 func (c *PackagesClient) ResolveOwner(ctx context.Context, login string) (Owner, error) {
+	if !validOwner.MatchString(login) {
+		// An empty login would make go-github ask GET /user instead.
+		return Owner{}, fmt.Errorf("resolve owner %q: not a GitHub owner name", login)
+	}
 	u, resp, err := c.gh.Users.Get(ctx, url.PathEscape(login))
 	if err != nil {
 		return Owner{}, fmt.Errorf("resolve owner %s: %w", login, classify(c.now(), resp, err))
