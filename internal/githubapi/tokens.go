@@ -104,7 +104,9 @@ func ParsePackagesTokens(perOwner, defaultToken string) (*PackagesTokens, error)
 		case owner == "":
 			return nil, fmt.Errorf("%s entry %d: empty owner before '='", sourceTokensEnv, i+1)
 		case !validOwner.MatchString(owner):
-			return nil, fmt.Errorf("%s entry %d: %q is not a GitHub owner name", sourceTokensEnv, i+1, owner)
+			// The bad owner is not quoted: a reversed "token=owner" entry
+			// would put the token into the log.
+			return nil, fmt.Errorf("%s entry %d: the part before '=' is not a GitHub owner name (letters, digits, hyphens)", sourceTokensEnv, i+1)
 		case secret == "":
 			return nil, fmt.Errorf("%s entry %d (owner %s): empty token", sourceTokensEnv, i+1, owner)
 		case strings.ContainsAny(secret, " \t\r\n"):
