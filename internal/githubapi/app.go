@@ -117,3 +117,11 @@ func (a *App) InstallationToken(ctx context.Context, installationID int64) (stri
 	}
 	return tok, nil
 }
+
+// String describes the config without the private key, should it be printed.
+func (c AppConfig) String() string {
+	return fmt.Sprintf("github app %d at %s (private key set %t)", c.AppID, c.BaseURL, len(c.PrivateKey) > 0)
+}
+
+// GoString keeps %#v from printing the private key.
+func (c AppConfig) GoString() string { return c.String() }

@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"reflect"
 	"testing"
 	"time"
@@ -251,5 +253,14 @@ func TestGraphCancelled(t *testing.T) {
 	cancel()
 	if _, _, err := r.Graph(ctx, "acme/app", []string{g.multi}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Graph with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+func TestOptionsNeverPrintToken(t *testing.T) {
+	o := Options{Username: "bot", Token: "ghp_supersecret"}
+	for _, s := range []string{fmt.Sprint(o), fmt.Sprintf("%+v %#v %s", o, o, o)} {
+		if strings.Contains(s, "supersecret") {
+			t.Errorf("printed the token: %s", s)
+		}
 	}
 }

@@ -336,3 +336,11 @@ func (r *Reader) readAll(ctx context.Context, repo name.Repository, digests []st
 	wg.Wait()
 	return results
 }
+
+// String describes the options without the token, should they be printed.
+func (o Options) String() string {
+	return fmt.Sprintf("registry options (user %q, token set %t, concurrency %d, cache %t)", o.Username, o.Token != "", o.Concurrency, o.Cache != nil)
+}
+
+// GoString keeps %#v from printing the token.
+func (o Options) GoString() string { return o.String() }

@@ -42,7 +42,7 @@ type testRegistry struct {
 	maxInFlight int
 }
 
-func newTestRegistry(t *testing.T) *testRegistry {
+func newTestRegistry(t testing.TB) *testRegistry {
 	t.Helper()
 	tr := &testRegistry{}
 	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
@@ -93,7 +93,7 @@ func (tr *testRegistry) pushOpts() []remote.Option {
 	return []remote.Option{remote.WithAuth(&authn.Basic{Username: testUser, Password: testToken})}
 }
 
-func ociImage(t *testing.T) v1.Image {
+func ociImage(t testing.TB) v1.Image {
 	t.Helper()
 	img, err := random.Image(64, 1)
 	if err != nil {
@@ -103,7 +103,7 @@ func ociImage(t *testing.T) v1.Image {
 	return mutate.ConfigMediaType(img, types.OCIConfigJSON)
 }
 
-func dockerImage(t *testing.T) v1.Image {
+func dockerImage(t testing.TB) v1.Image {
 	t.Helper()
 	img, err := random.Image(64, 1)
 	if err != nil {
@@ -112,7 +112,7 @@ func dockerImage(t *testing.T) v1.Image {
 	return img
 }
 
-func digestOf(t *testing.T, x interface{ Digest() (v1.Hash, error) }) string {
+func digestOf(t testing.TB, x interface{ Digest() (v1.Hash, error) }) string {
 	t.Helper()
 	h, err := x.Digest()
 	if err != nil {
@@ -140,7 +140,7 @@ type pushedGraph struct {
 	artifactType, sigTag, fallbackTag string
 }
 
-func push(t *testing.T, tr *testRegistry, repoName string) pushedGraph {
+func push(t testing.TB, tr *testRegistry, repoName string) pushedGraph {
 	t.Helper()
 	repo, err := name.NewRepository(tr.host() + "/" + repoName)
 	if err != nil {
