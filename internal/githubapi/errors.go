@@ -158,24 +158,27 @@ func classify(now time.Time, resp *github.Response, err error) error {
 	}
 	var rle *github.RateLimitError
 	if errors.As(err, &rle) {
-		method, path := requestName(rle.Response.Request)
-		return &RateLimitError{
-			Method: method, Path: path, StatusCode: rle.Response.StatusCode,
-			Wait: max(rle.Rate.Reset.Time.Sub(now), 0), Reset: rle.Rate.Reset.Time,
-			Message: rle.Message,
+		out := &RateLimitError{Wait: DefaultSecondaryWait, Reset: rle.Rate.Reset.Time, Message: rle.Message}
+		if rle.Response != nil {
+			out.Method, out.Path = requestName(rle.Response.Request)
+			out.StatusCode = rle.Response.StatusCode
 		}
+		if !out.Reset.IsZero() {
+			out.Wait = max(out.Reset.Sub(now), 0)
+		}
+		return out
 	}
 	var are *github.AbuseRateLimitError
 	if errors.As(err, &are) {
-		method, path := requestName(are.Response.Request)
-		wait := DefaultSecondaryWait
+		out := &RateLimitError{Wait: DefaultSecondaryWait, Secondary: true, Message: are.Message}
+		if are.Response != nil {
+			out.Method, out.Path = requestName(are.Response.Request)
+			out.StatusCode = are.Response.StatusCode
+		}
 		if are.RetryAfter != nil {
-			wait = *are.RetryAfter
+			out.Wait = *are.RetryAfter
 		}
-		return &RateLimitError{
-			Method: method, Path: path, StatusCode: are.Response.StatusCode,
-			Wait: wait, Secondary: true, Message: are.Message,
-		}
+		return out
 	}
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {

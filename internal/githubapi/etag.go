@@ -16,9 +16,9 @@ type CachedPage struct {
 	NextPage int `json:"next_page"`
 }
 
-// ETagStore keeps CachedPages by key. Keys are "GET <path>?<query>" of the
-// page's request (they contain '/', '?', '=' and '&'; a NATS KV
-// implementation must encode them, e.g. by hashing). Implementations must be
+// ETagStore keeps CachedPages by key. Keys are "GET <api base URL><path>?<query>"
+// of the page's request (they contain ':', '/', '?', '=' and '&'; a NATS KV
+// implementation must encode them, as KVETagStore does by hashing). Implementations must be
 // safe for concurrent use.
 type ETagStore interface {
 	Get(ctx context.Context, key string) (CachedPage, bool, error)

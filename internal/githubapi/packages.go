@@ -353,7 +353,9 @@ func (c *PackagesClient) ListVersions(ctx context.Context, o Owner, packageType,
 
 // versionsPage fetches one page, conditionally when an ETag is stored.
 func (c *PackagesClient) versionsPage(ctx context.Context, u string) ([]Version, int, bool, error) {
-	key := "GET " + u
+	// The key names the API too, so a bucket shared by a simulator run and
+	// a GitHub run never mixes their pages.
+	key := "GET " + c.gh.BaseURL.String() + u
 	var cached CachedPage
 	var haveCached bool
 	if c.etags != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -449,5 +450,42 @@ func TestPostIsNotRetried(t *testing.T) {
 	}
 	if n := len(f.requestLog()); n != 1 {
 		t.Errorf("%d requests, want 1: a restore is a POST and is not retried blindly", n)
+	}
+}
+
+func TestPrimaryRateLimitThenFailFast(t *testing.T) {
+	f := newFakeGitHub(t)
+	reset := time.Now().Add(2 * time.Minute).Truncate(time.Second)
+	f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
+		w.Header().Set("X-RateLimit-Limit", "5000")
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"API rate limit exceeded"}`))
+		return true
+	}
+	now := reset.Add(-90 * time.Second)
+	c, err := NewPackagesClient(testToken, PackagesClientOptions{
+		BaseURL:   f.url(),
+		Transport: NewTransport(nil, RetryPolicy{BaseDelay: time.Millisecond}, nil),
+		Now:       func() time.Time { return now },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		err := c.DeleteVersion(context.Background(), acme, "container", "app", 1)
+		var rl *RateLimitError
+		if !errors.As(err, &rl) || rl.Wait != 90*time.Second || rl.Secondary || !rl.Reset.Equal(reset) {
+			t.Fatalf("call %d: error %v, want a primary RateLimitError waiting 90s until %v", i, err, reset)
+		}
+		if errors.Is(err, ErrRefused) {
+			t.Errorf("call %d: a rate limit matched ErrRefused", i)
+		}
+	}
+	// go-github remembers the exhausted limit: the second call never left.
+	if n := len(f.requestLog()); n != 1 {
+		t.Errorf("%d requests, want 1", n)
 	}
 }
