@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v57/github"
@@ -118,6 +119,37 @@ type PackagesClient struct {
 	etags  ETagStore
 	now    func() time.Time
 	logger *slog.Logger
+
+	mu   sync.Mutex
+	rate Rate
+}
+
+// Rate is the primary rate limit of the client's token as the last response
+// that carried X-RateLimit headers reported it. Pacing across replicas
+// (DESIGN.md: the token's limit is shared by every replica) starts here.
+type Rate struct {
+	Limit, Remaining int
+	Reset            time.Time
+	// Known is false until a response carried the headers.
+	Known bool
+}
+
+// Rate returns the last known rate limit of the client's token.
+func (c *PackagesClient) Rate() Rate {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rate
+}
+
+// noteRate remembers the rate limit a response reported. go-github parses
+// the headers into resp.Rate, zero when absent.
+func (c *PackagesClient) noteRate(resp *github.Response) {
+	if resp == nil || resp.Response == nil || resp.Header.Get("X-RateLimit-Limit") == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rate = Rate{Limit: resp.Rate.Limit, Remaining: resp.Rate.Remaining, Reset: resp.Rate.Reset.Time, Known: true}
 }
 
 // PackagesClientOptions configure NewPackagesClient. The zero value talks to
@@ -171,6 +203,7 @@ func (c *PackagesClient) ResolveOwner(ctx context.Context, login string) (Owner,
 		return Owner{}, fmt.Errorf("resolve owner %q: not a GitHub owner name", login)
 	}
 	u, resp, err := c.gh.Users.Get(ctx, url.PathEscape(login))
+	c.noteRate(resp)
 	if err != nil {
 		return Owner{}, fmt.Errorf("resolve owner %s: %w", login, classify(c.now(), resp, err))
 	}
@@ -241,6 +274,7 @@ func (c *PackagesClient) ListPackages(ctx context.Context, o Owner, packageType,
 			_, err = ownerPath(o)
 			return nil, fmt.Errorf("list %s packages of %s: %w", packageType, o.Login, err)
 		}
+		c.noteRate(resp)
 		if err != nil {
 			return nil, fmt.Errorf("list %s packages of %s, page %d: %w", packageType, o.Login, page, classify(c.now(), resp, err))
 		}
@@ -272,6 +306,7 @@ func (c *PackagesClient) GetPackage(ctx context.Context, o Owner, packageType, n
 		_, err = ownerPath(o)
 		return Package{}, fmt.Errorf("get package %s/%s: %w", o.Login, name, err)
 	}
+	c.noteRate(resp)
 	if err != nil {
 		return Package{}, fmt.Errorf("get %s package %s/%s: %w", packageType, o.Login, name, classify(c.now(), resp, err))
 	}
@@ -376,6 +411,7 @@ func (c *PackagesClient) versionsPage(ctx context.Context, u string) ([]Version,
 	}
 	var body bytes.Buffer
 	resp, err := c.gh.Do(ctx, req, &body)
+	c.noteRate(resp)
 	if resp != nil && resp.StatusCode == http.StatusNotModified && haveCached {
 		vs, err := decodeVersions(cached.Body)
 		if err != nil {
@@ -426,6 +462,7 @@ func (c *PackagesClient) GetVersion(ctx context.Context, o Owner, packageType, n
 	}
 	var w wireVersion
 	resp, err := c.gh.Do(ctx, req, &w)
+	c.noteRate(resp)
 	if err != nil {
 		return Version{}, fmt.Errorf("get version %d of %s package %s/%s: %w", id, packageType, o.Login, name, classify(c.now(), resp, err))
 	}
@@ -506,5 +543,6 @@ func (c *PackagesClient) send(ctx context.Context, method, path string) error {
 		return err
 	}
 	resp, err := c.gh.Do(ctx, req, nil)
+	c.noteRate(resp)
 	return classify(c.now(), resp, err)
 }

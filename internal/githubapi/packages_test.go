@@ -489,3 +489,18 @@ func TestPrimaryRateLimitThenFailFast(t *testing.T) {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
+
+func TestRateIsRemembered(t *testing.T) {
+	f := newFakeGitHub(t)
+	f.seedVersions("/orgs/acme/packages/container/app", 1)
+	c := newTestClient(t, f, nil, nil)
+	if c.Rate().Known {
+		t.Fatalf("rate known before any request")
+	}
+	if _, err := c.GetVersion(context.Background(), acme, "container", "app", 1); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Rate(); !r.Known || r.Limit != 5000 || r.Remaining != 4990 {
+		t.Errorf("Rate() = %+v, want 4990 of 5000", r)
+	}
+}
