@@ -59,19 +59,35 @@ type Reader struct {
 // "https://ghcr.io" or "http://127.0.0.1:5000". An http URL is used as is
 // (plain HTTP), which is meant for a registry on the loopback interface.
 func NewReader(registryURL string, opts Options) (*Reader, error) {
-	u, err := url.Parse(registryURL)
+	host, insecure, ropts, err := remoteOptions(registryURL, opts)
 	if err != nil {
-		return nil, fmt.Errorf("registry url %q: %w", registryURL, err)
+		return nil, err
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
-		return nil, fmt.Errorf("registry url %q: want http(s)://host[:port]", registryURL)
-	}
-	r := &Reader{host: u.Host, insecure: u.Scheme == "http", cache: opts.Cache, limit: opts.Concurrency, logger: opts.Logger}
+	r := &Reader{host: host, insecure: insecure, cache: opts.Cache, limit: opts.Concurrency, logger: opts.Logger}
 	if r.limit <= 0 {
 		r.limit = 8
 	}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
+	}
+	// One Puller per Reader: it keeps the registry token per repository
+	// instead of exchanging credentials for every manifest.
+	r.puller, err = remote.NewPuller(append(ropts, remote.WithJobs(r.limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("registry %s: %w", host, err)
+	}
+	return r, nil
+}
+
+// remoteOptions parses the registry URL and turns Options into
+// go-containerregistry options.
+func remoteOptions(registryURL string, opts Options) (host string, insecure bool, ropts []remote.Option, err error) {
+	u, err := url.Parse(registryURL)
+	if err != nil {
+		return "", false, nil, fmt.Errorf("registry url %q: %w", registryURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" {
+		return "", false, nil, fmt.Errorf("registry url %q: want http(s)://host[:port]", registryURL)
 	}
 	auth := authn.Anonymous
 	if opts.Username != "" || opts.Token != "" {
@@ -81,17 +97,20 @@ func NewReader(registryURL string, opts Options) (*Reader, error) {
 	if ua == "" {
 		ua = "pkgwarden"
 	}
-	ropts := []remote.Option{remote.WithAuth(auth), remote.WithUserAgent(ua), remote.WithJobs(r.limit)}
+	ropts = []remote.Option{remote.WithAuth(auth), remote.WithUserAgent(ua)}
 	if opts.Transport != nil {
 		ropts = append(ropts, remote.WithTransport(opts.Transport))
 	}
-	// One Puller per Reader: it keeps the registry token per repository
-	// instead of exchanging credentials for every manifest.
-	r.puller, err = remote.NewPuller(ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("registry %s: %w", u.Host, err)
+	return u.Host, u.Scheme == "http", ropts, nil
+}
+
+func repositoryName(host string, insecure bool, repo string) (name.Repository, error) {
+	nopts := []name.Option{name.StrictValidation}
+	if insecure {
+		nopts = append(nopts, name.Insecure)
 	}
-	return r, nil
+	// Registry repositories are lower case; GitHub owners need not be.
+	return name.NewRepository(host+"/"+strings.ToLower(repo), nopts...)
 }
 
 // Reads returns how many manifests were requested from the registry (cache
@@ -99,11 +118,7 @@ func NewReader(registryURL string, opts Options) (*Reader, error) {
 func (r *Reader) Reads() int64 { return r.reads.Load() }
 
 func (r *Reader) repository(repo string) (name.Repository, error) {
-	var nopts []name.Option
-	if r.insecure {
-		nopts = append(nopts, name.Insecure)
-	}
-	return name.NewRepository(r.host+"/"+strings.ToLower(repo), append(nopts, name.StrictValidation)...)
+	return repositoryName(r.host, r.insecure, repo)
 }
 
 // Manifest reads one manifest by digest, from the cache when it is there.
