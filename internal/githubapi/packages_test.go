@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-var testToken = Token{owner: "acme", source: "test", secret: "ghp_testsecret"}
+var testToken = NewToken("acme", "test", "ghp_testsecret")
 
 // countingObserver records what the transport reports.
 type countingObserver struct {
@@ -502,5 +502,14 @@ func TestRateIsRemembered(t *testing.T) {
 	}
 	if r := c.Rate(); !r.Known || r.Limit != 5000 || r.Remaining != 4990 {
 		t.Errorf("Rate() = %+v, want 4990 of 5000", r)
+	}
+}
+
+func TestNewPackagesClientNeedsAToken(t *testing.T) {
+	if _, err := NewPackagesClient(Token{}, PackagesClientOptions{}); !errors.Is(err, ErrNoPackagesToken) {
+		t.Errorf("error %v, want ErrNoPackagesToken", err)
+	}
+	if _, err := NewPackagesClient(testToken, PackagesClientOptions{BaseURL: "not a url"}); err == nil {
+		t.Errorf("a relative API URL was accepted")
 	}
 }

@@ -34,6 +34,12 @@ type Token struct {
 	secret string
 }
 
+// NewToken wraps a token obtained elsewhere (the simulator's info file, a
+// test). source says where it came from, for messages.
+func NewToken(owner, source, secret string) Token {
+	return Token{owner: owner, source: source, secret: strings.TrimSpace(secret)}
+}
+
 // Secret returns the token itself. Never log it.
 func (t Token) Secret() string { return t.secret }
 
