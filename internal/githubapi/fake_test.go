@@ -25,6 +25,7 @@ type fakeGitHub struct {
 	owners   map[string][2]string        // lower-case login -> {login, type}
 	versions map[string][]map[string]any // escaped package path -> versions, newest first
 	requests []string                    // "METHOD RequestURI"
+	self     string                      // login GET /user answers; "" answers 404
 	// intercept, when set, may answer a request first; it returns true if
 	// it did.
 	intercept func(w http.ResponseWriter, r *http.Request, n int) bool
@@ -94,6 +95,15 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	switch {
+	case r.Method == http.MethodGet && path == "/user":
+		f.mu.Lock()
+		self := f.self
+		f.mu.Unlock()
+		if self == "" {
+			notFound(w)
+			return
+		}
+		writeJSON(w, map[string]any{"login": self, "id": 2, "type": "User"})
 	case r.Method == http.MethodGet && len(segs) == 2 && segs[0] == "users":
 		f.mu.Lock()
 		o, ok := f.owners[strings.ToLower(segs[1])]
@@ -132,7 +142,7 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		name := segs[4]
 		p["name"] = name
 		writeJSON(w, p)
-	case r.Method == http.MethodGet && len(segs) == 3 && segs[2] == "packages":
+	case r.Method == http.MethodGet && (path == "/user/packages" || (len(segs) == 3 && segs[2] == "packages")):
 		var ps []map[string]any
 		readFixture(f.t, "org-packages.json", &ps)
 		writeJSON(w, ps)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +30,10 @@ const (
 type Owner struct {
 	Login string
 	Kind  OwnerKind
+	// Self is true for a user whose own token the client holds: the
+	// /user/… endpoints are used then, which also reach private packages
+	// (GitHub documents /users/{username}/… for public ones).
+	Self bool
 }
 
 func (o Owner) String() string { return o.Login }
@@ -112,8 +117,10 @@ func packageFrom(p *github.Package) Package {
 }
 
 // PackagesClient calls the Packages endpoints with one owner's packages
-// token. Users' packages go through /users/{username}/…, never /user/…, so
-// a token shared by several owners can never act on the wrong namespace.
+// token. A user's packages go through /user/… only when ResolveOwner found
+// the token to be that user's own (Owner.Self); otherwise through
+// /users/{username}/…, so a token shared by several owners can never act on
+// the wrong namespace.
 type PackagesClient struct {
 	gh     *github.Client
 	etags  ETagStore
@@ -208,8 +215,25 @@ func (c *PackagesClient) ResolveOwner(ctx context.Context, login string) (Owner,
 		return Owner{}, fmt.Errorf("resolve owner %s: %w", login, classify(c.now(), resp, err))
 	}
 	switch t := OwnerKind(u.GetType()); t {
-	case OwnerOrganization, OwnerUser:
+	case OwnerOrganization:
 		return Owner{Login: u.GetLogin(), Kind: t}, nil
+	case OwnerUser:
+		o := Owner{Login: u.GetLogin(), Kind: t}
+		me, resp, err := c.gh.Users.Get(ctx, "") // GET /user: whose token is this?
+		c.noteRate(resp)
+		if err != nil {
+			err = classify(c.now(), resp, err)
+			var rl *RateLimitError
+			if errors.As(err, &rl) {
+				return Owner{}, fmt.Errorf("resolve owner %s: token's user: %w", login, err)
+			}
+			// Not knowing only costs private packages; /users/{username}
+			// is always safe.
+			c.logger.WarnContext(ctx, "cannot tell whose packages token this is", "owner", login, "err", err)
+			return o, nil
+		}
+		o.Self = strings.EqualFold(me.GetLogin(), o.Login)
+		return o, nil
 	default:
 		return Owner{}, fmt.Errorf("resolve owner %s: unexpected type %q", login, u.GetType())
 	}
@@ -221,9 +245,20 @@ func ownerPath(o Owner) (string, error) {
 	case OwnerOrganization:
 		return "orgs/" + url.PathEscape(o.Login), nil
 	case OwnerUser:
+		if o.Self {
+			return "user", nil
+		}
 		return "users/" + url.PathEscape(o.Login), nil
 	}
 	return "", fmt.Errorf("owner %s: unknown kind %q (resolve it first)", o.Login, o.Kind)
+}
+
+// userArg is go-github's user argument: "" selects /user/….
+func userArg(o Owner) string {
+	if o.Self {
+		return ""
+	}
+	return url.PathEscape(o.Login)
 }
 
 // packagePath is ".../packages/{type}/{name}". go-github v57 does not escape
@@ -269,7 +304,7 @@ func (c *PackagesClient) ListPackages(ctx context.Context, o Owner, packageType,
 		case OwnerOrganization:
 			pkgs, resp, err = c.gh.Organizations.ListPackages(ctx, url.PathEscape(o.Login), opts)
 		case OwnerUser:
-			pkgs, resp, err = c.gh.Users.ListPackages(ctx, url.PathEscape(o.Login), opts)
+			pkgs, resp, err = c.gh.Users.ListPackages(ctx, userArg(o), opts)
 		default:
 			_, err = ownerPath(o)
 			return nil, fmt.Errorf("list %s packages of %s: %w", packageType, o.Login, err)
@@ -301,7 +336,7 @@ func (c *PackagesClient) GetPackage(ctx context.Context, o Owner, packageType, n
 	case OwnerOrganization:
 		p, resp, err = c.gh.Organizations.GetPackage(ctx, url.PathEscape(o.Login), url.PathEscape(packageType), url.PathEscape(name))
 	case OwnerUser:
-		p, resp, err = c.gh.Users.GetPackage(ctx, url.PathEscape(o.Login), url.PathEscape(packageType), url.PathEscape(name))
+		p, resp, err = c.gh.Users.GetPackage(ctx, userArg(o), url.PathEscape(packageType), url.PathEscape(name))
 	default:
 		_, err = ownerPath(o)
 		return Package{}, fmt.Errorf("get package %s/%s: %w", o.Login, name, err)

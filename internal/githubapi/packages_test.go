@@ -513,3 +513,54 @@ func TestNewPackagesClientNeedsAToken(t *testing.T) {
 		t.Errorf("a relative API URL was accepted")
 	}
 }
+
+func TestUserOwners(t *testing.T) {
+	f := newFakeGitHub(t)
+	f.owners["octocat"] = [2]string{"octocat", "User"}
+	f.owners["monalisa"] = [2]string{"monalisa", "User"}
+	f.self = "OctoCat"
+	c := newTestClient(t, f, nil, nil)
+	ctx := context.Background()
+	tests := map[string]struct {
+		login string
+		self  bool
+		want  string
+	}{
+		"the token's own user uses /user":     {login: "octocat", self: true, want: "POST /user/packages/container/team%2Fapp/restore"},
+		"another user uses /users/{username}": {login: "monalisa", self: false, want: "POST /users/monalisa/packages/container/team%2Fapp/restore"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o, err := c.ResolveOwner(ctx, tc.login)
+			if err != nil || o.Kind != OwnerUser || o.Self != tc.self {
+				t.Fatalf("ResolveOwner(%s) = %+v, %v; want a user, self %t", tc.login, o, err, tc.self)
+			}
+			before := len(f.requestLog())
+			if err := c.RestorePackage(ctx, o, "container", "team/app"); err != nil {
+				t.Fatal(err)
+			}
+			if reqs := f.requestLog()[before:]; len(reqs) != 1 || reqs[0] != tc.want {
+				t.Errorf("requests %q, want [%q]", reqs, tc.want)
+			}
+		})
+	}
+	t.Run("GET /user unavailable is not fatal", func(t *testing.T) {
+		f.mu.Lock()
+		f.self = ""
+		f.mu.Unlock()
+		o, err := c.ResolveOwner(ctx, "octocat")
+		if err != nil || o.Self {
+			t.Errorf("ResolveOwner = %+v, %v; want a user that is not self", o, err)
+		}
+	})
+	t.Run("list packages of self", func(t *testing.T) {
+		before := len(f.requestLog())
+		if _, err := c.ListPackages(ctx, Owner{Login: "octocat", Kind: OwnerUser, Self: true}, "container", ""); err != nil {
+			t.Fatal(err)
+		}
+		want := "GET /user/packages?package_type=container&page=1&per_page=100"
+		if reqs := f.requestLog()[before:]; len(reqs) != 1 || reqs[0] != want {
+			t.Errorf("requests %q, want [%q]", reqs, want)
+		}
+	})
+}
