@@ -129,6 +129,7 @@ type PackagesClient struct {
 
 	mu   sync.Mutex
 	rate Rate
+	me   string // login of the token's user once GET /user answered
 }
 
 // Rate is the primary rate limit of the client's token as the last response
@@ -219,10 +220,8 @@ func (c *PackagesClient) ResolveOwner(ctx context.Context, login string) (Owner,
 		return Owner{Login: u.GetLogin(), Kind: t}, nil
 	case OwnerUser:
 		o := Owner{Login: u.GetLogin(), Kind: t}
-		me, resp, err := c.gh.Users.Get(ctx, "") // GET /user: whose token is this?
-		c.noteRate(resp)
+		me, err := c.tokenUser(ctx)
 		if err != nil {
-			err = classify(c.now(), resp, err)
 			var rl *RateLimitError
 			if errors.As(err, &rl) {
 				return Owner{}, fmt.Errorf("resolve owner %s: token's user: %w", login, err)
@@ -232,11 +231,30 @@ func (c *PackagesClient) ResolveOwner(ctx context.Context, login string) (Owner,
 			c.logger.WarnContext(ctx, "cannot tell whose packages token this is", "owner", login, "err", err)
 			return o, nil
 		}
-		o.Self = strings.EqualFold(me.GetLogin(), o.Login)
+		o.Self = strings.EqualFold(me, o.Login)
 		return o, nil
 	default:
 		return Owner{}, fmt.Errorf("resolve owner %s: unexpected type %q", login, u.GetType())
 	}
+}
+
+// tokenUser asks GET /user once whose token the client holds.
+func (c *PackagesClient) tokenUser(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	me := c.me
+	c.mu.Unlock()
+	if me != "" {
+		return me, nil
+	}
+	u, resp, err := c.gh.Users.Get(ctx, "")
+	c.noteRate(resp)
+	if err != nil {
+		return "", classify(c.now(), resp, err)
+	}
+	c.mu.Lock()
+	c.me = u.GetLogin()
+	c.mu.Unlock()
+	return u.GetLogin(), nil
 }
 
 // ownerPath is "orgs/{org}" or "users/{username}", escaped.

@@ -544,10 +544,14 @@ func TestUserOwners(t *testing.T) {
 			}
 		})
 	}
+	if n := strings.Count(strings.Join(f.requestLog(), "\n"), "GET /user\n"); n != 1 {
+		t.Errorf("GET /user asked %d times, want once per client", n)
+	}
 	t.Run("GET /user unavailable is not fatal", func(t *testing.T) {
 		f.mu.Lock()
 		f.self = ""
 		f.mu.Unlock()
+		c := newTestClient(t, f, nil, nil)
 		o, err := c.ResolveOwner(ctx, "octocat")
 		if err != nil || o.Self {
 			t.Errorf("ResolveOwner = %+v, %v; want a user that is not self", o, err)
