@@ -1,0 +1,218 @@
+package githubapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v57/github"
+)
+
+// Sentinel errors callers test with errors.Is. An *APIError matches the one
+// that fits its status.
+var (
+	// ErrNotFound: 404. For a delete, the version is already gone.
+	ErrNotFound = errors.New("not found")
+	// ErrRefused: 403 that is not a rate limit. GitHub will not do this
+	// (more than 5,000 downloads, last version of a package, missing admin
+	// permission or scope); retrying cannot help.
+	ErrRefused = errors.New("refused by GitHub")
+	// ErrUnauthorized: 401, the token is missing, expired or revoked.
+	ErrUnauthorized = errors.New("unauthorized")
+)
+
+// DefaultSecondaryWait is how long to wait after a rate limit that names no
+// time: GitHub's documentation asks for at least one minute.
+const DefaultSecondaryWait = time.Minute
+
+// RateLimitError says GitHub asked pkgwarden to slow down: 403 or 429 with
+// Retry-After, or with X-RateLimit-Remaining: 0. Wait is how long to wait
+// before the next request with the same token.
+type RateLimitError struct {
+	Method, Path string
+	StatusCode   int
+	Wait         time.Duration
+	// Reset is when the primary limit resets (zero when unknown).
+	Reset time.Time
+	// Secondary is true for a secondary limit (Retry-After, or no
+	// X-RateLimit-Remaining: 0).
+	Secondary bool
+	Message   string
+}
+
+func (e *RateLimitError) Error() string {
+	kind := "primary"
+	if e.Secondary {
+		kind = "secondary"
+	}
+	msg := fmt.Sprintf("%s %s: %d %s rate limit, wait %s", e.Method, e.Path, e.StatusCode, kind, e.Wait.Round(time.Second))
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// APIError is any other non-success answer from GitHub, classified so that
+// errors.Is(err, ErrNotFound/ErrRefused/ErrUnauthorized) works.
+type APIError struct {
+	Method, Path string
+	StatusCode   int
+	Message      string
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	return msg
+}
+
+// Is maps the status to the sentinel errors.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrRefused:
+		return e.StatusCode == http.StatusForbidden
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	}
+	return false
+}
+
+// IsRefusal reports whether resp is a refusal: 403 without Retry-After and
+// with X-RateLimit-Remaining above 0. A 403 without any X-RateLimit-Remaining
+// header is treated as a refusal too, since nothing says to wait.
+func IsRefusal(resp *http.Response) bool {
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		return false
+	}
+	_, limited := RateLimitWait(resp, time.Time{})
+	return !limited
+}
+
+// RateLimitWait reports whether resp is a rate limit (403 or 429 with
+// Retry-After or X-RateLimit-Remaining: 0; any 429) and how long to wait,
+// measured from now. Retry-After wins over X-RateLimit-Reset; a 429 naming
+// neither waits DefaultSecondaryWait.
+func RateLimitWait(resp *http.Response, now time.Time) (time.Duration, bool) {
+	if resp == nil || (resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests) {
+		return 0, false
+	}
+	if ra := strings.TrimSpace(resp.Header.Get("Retry-After")); ra != "" {
+		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
+			return time.Duration(secs) * time.Second, true
+		}
+		if at, err := http.ParseTime(ra); err == nil {
+			return max(at.Sub(now), 0), true
+		}
+		// An unparsable Retry-After still says "rate limited".
+		return DefaultSecondaryWait, true
+	}
+	if strings.TrimSpace(resp.Header.Get("X-RateLimit-Remaining")) == "0" {
+		if reset, err := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("X-RateLimit-Reset")), 10, 64); err == nil {
+			if now.IsZero() {
+				return 0, true
+			}
+			return max(time.Unix(reset, 0).Sub(now), 0), true
+		}
+		return DefaultSecondaryWait, true
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return DefaultSecondaryWait, true
+	}
+	return 0, false
+}
+
+// ClassifyResponse turns a non-success response into *RateLimitError or
+// *APIError, and returns nil for 2xx and 304. It does not read the body.
+func ClassifyResponse(resp *http.Response, now time.Time) error {
+	if resp == nil {
+		return nil
+	}
+	if (resp.StatusCode >= 200 && resp.StatusCode < 300) || resp.StatusCode == http.StatusNotModified {
+		return nil
+	}
+	method, path := requestName(resp.Request)
+	if wait, limited := RateLimitWait(resp, now); limited {
+		return &RateLimitError{
+			Method: method, Path: path, StatusCode: resp.StatusCode,
+			Wait: wait, Reset: resetTime(resp),
+			Secondary: resp.Header.Get("Retry-After") != "" || resp.Header.Get("X-RateLimit-Remaining") != "0",
+		}
+	}
+	return &APIError{Method: method, Path: path, StatusCode: resp.StatusCode}
+}
+
+// classify converts what go-github returned into pkgwarden's errors: its own
+// rate-limit types (including the ones it raises without a request, when it
+// already knows the limit is exhausted) and any error response by status and
+// headers. Transport errors pass through wrapped.
+func classify(now time.Time, resp *github.Response, err error) error {
+	if err == nil {
+		return nil
+	}
+	var rle *github.RateLimitError
+	if errors.As(err, &rle) {
+		out := &RateLimitError{Wait: DefaultSecondaryWait, Reset: rle.Rate.Reset.Time, Message: rle.Message}
+		if rle.Response != nil {
+			out.Method, out.Path = requestName(rle.Response.Request)
+			out.StatusCode = rle.Response.StatusCode
+		}
+		if !out.Reset.IsZero() {
+			out.Wait = max(out.Reset.Sub(now), 0)
+		}
+		return out
+	}
+	var are *github.AbuseRateLimitError
+	if errors.As(err, &are) {
+		out := &RateLimitError{Wait: DefaultSecondaryWait, Secondary: true, Message: are.Message}
+		if are.Response != nil {
+			out.Method, out.Path = requestName(are.Response.Request)
+			out.StatusCode = are.Response.StatusCode
+		}
+		if are.RetryAfter != nil {
+			out.Wait = *are.RetryAfter
+		}
+		return out
+	}
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		c := ClassifyResponse(er.Response, now)
+		switch c := c.(type) {
+		case *RateLimitError:
+			c.Message = er.Message
+			return c
+		case *APIError:
+			c.Message = er.Message
+			return c
+		}
+	}
+	if resp != nil && resp.Response != nil {
+		if c := ClassifyResponse(resp.Response, now); c != nil {
+			return fmt.Errorf("%w (%v)", c, err)
+		}
+	}
+	return err
+}
+
+func resetTime(resp *http.Response) time.Time {
+	if reset, err := strconv.ParseInt(strings.TrimSpace(resp.Header.Get("X-RateLimit-Reset")), 10, 64); err == nil {
+		return time.Unix(reset, 0)
+	}
+	return time.Time{}
+}
+
+// requestName gives method and path of a request for messages; the query
+// and host are left out (the query may name a page, never a secret, but
+// keeping messages short keeps them readable).
+func requestName(req *http.Request) (string, string) {
+	if req == nil || req.URL == nil {
+		return "", ""
+	}
+	return req.Method, req.URL.EscapedPath()
+}

@@ -1,0 +1,121 @@
+package githubapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestClassifyResponse(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	reset := strconv.FormatInt(now.Add(90*time.Second).Unix(), 10)
+	tests := map[string]struct {
+		status    int
+		headers   map[string]string
+		refusal   bool
+		limited   bool
+		wait      time.Duration
+		secondary bool
+		is        error
+	}{
+		"403 refusal":                   {status: 403, headers: map[string]string{"X-RateLimit-Remaining": "4999"}, refusal: true, is: ErrRefused},
+		"403 without rate headers":      {status: 403, refusal: true, is: ErrRefused},
+		"403 remaining 0":               {status: 403, headers: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}, limited: true, wait: 90 * time.Second},
+		"403 remaining 0 no reset":      {status: 403, headers: map[string]string{"X-RateLimit-Remaining": "0"}, limited: true, wait: DefaultSecondaryWait},
+		"403 Retry-After":               {status: 403, headers: map[string]string{"Retry-After": "60", "X-RateLimit-Remaining": "4000"}, limited: true, wait: time.Minute, secondary: true},
+		"429 Retry-After":               {status: 429, headers: map[string]string{"Retry-After": "5"}, limited: true, wait: 5 * time.Second, secondary: true},
+		"429 Retry-After date":          {status: 429, headers: map[string]string{"Retry-After": now.Add(2 * time.Minute).Format(http.TimeFormat)}, limited: true, wait: 2 * time.Minute, secondary: true},
+		"429 bare":                      {status: 429, limited: true, wait: DefaultSecondaryWait, secondary: true},
+		"429 remaining 0 reset in past": {status: 429, headers: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}, limited: true, wait: 0},
+		"404":                           {status: 404, is: ErrNotFound},
+		"401":                           {status: 401, is: ErrUnauthorized},
+		"500 with Retry-After":          {status: 500, headers: map[string]string{"Retry-After": "1"}},
+		"200":                           {status: 200},
+		"304":                           {status: 304},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodDelete, "https://api.github.com/orgs/acme/packages/container/app/versions/1", nil)
+			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}, Request: req}
+			for k, v := range tc.headers {
+				resp.Header.Set(k, v)
+			}
+			if got := IsRefusal(resp); got != tc.refusal {
+				t.Errorf("IsRefusal = %t, want %t", got, tc.refusal)
+			}
+			wait, limited := RateLimitWait(resp, now)
+			if limited != tc.limited || wait != tc.wait {
+				t.Errorf("RateLimitWait = %v, %t; want %v, %t", wait, limited, tc.wait, tc.limited)
+			}
+			err := ClassifyResponse(resp, now)
+			var rl *RateLimitError
+			switch {
+			case tc.limited:
+				if !errors.As(err, &rl) || rl.Wait != tc.wait || rl.Secondary != tc.secondary {
+					t.Errorf("ClassifyResponse = %#v, want a RateLimitError waiting %v (secondary %t)", err, tc.wait, tc.secondary)
+				}
+			case tc.is != nil:
+				if !errors.Is(err, tc.is) {
+					t.Errorf("ClassifyResponse = %v, want errors.Is %v", err, tc.is)
+				}
+			case tc.status >= 400:
+				var apiErr *APIError
+				if !errors.As(err, &apiErr) || errors.Is(err, ErrRefused) || errors.Is(err, ErrNotFound) {
+					t.Errorf("ClassifyResponse = %v, want a plain APIError", err)
+				}
+			default:
+				if err != nil {
+					t.Errorf("ClassifyResponse = %v, want nil", err)
+				}
+			}
+		})
+	}
+}
+
+func TestPrometheusObserver(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	obs, err := NewPrometheusObserver(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs.ObserveRequest("GET", 200)
+	obs.ObserveRequest("GET", 200)
+	obs.ObserveRequest("DELETE", 0)
+	obs.ObserveRateRemaining(4321)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range m.GetLabel() {
+				key += " " + l.GetName() + "=" + l.GetValue()
+			}
+			if c := m.GetCounter(); c != nil {
+				got[key] = c.GetValue()
+			}
+			if g := m.GetGauge(); g != nil {
+				got[key] = g.GetValue()
+			}
+		}
+	}
+	want := map[string]float64{
+		"pkgwarden_github_requests_total code=200 method=GET":      2,
+		"pkgwarden_github_requests_total code=error method=DELETE": 1,
+		"pkgwarden_github_rate_remaining":                          4321,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	if _, err := NewPrometheusObserver(reg); err == nil {
+		t.Errorf("registering twice succeeded, want an error")
+	}
+}
