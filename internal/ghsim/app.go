@@ -159,19 +159,19 @@ func (s *Sim) appView() map[string]any {
 	}
 	created := time.Unix(0, 0).UTC()
 	return map[string]any{
-		"id":                 s.opts.AppID,
-		"slug":               AppSlug,
-		"node_id":            nodeID("A_", s.opts.AppID),
-		"client_id":          "Iv1." + fmt.Sprintf("%016x", s.opts.AppID),
-		"owner":              s.orgObject(appOwnerLogin, appOwnerID),
-		"name":               appName,
-		"description":        "Keeps GitHub Packages tidy and safe (simulated).",
-		"external_url":       "https://github.com/pkgwarden/pkgwarden",
-		"html_url":           s.appHTMLURL("apps/" + AppSlug),
-		"created_at":         created,
-		"updated_at":         created,
-		"permissions":        perms,
-		"events":             appEvents,
+		"id":                  s.opts.AppID,
+		"slug":                AppSlug,
+		"node_id":             nodeID("A_", s.opts.AppID),
+		"client_id":           "Iv1." + fmt.Sprintf("%016x", s.opts.AppID),
+		"owner":               s.orgObject(appOwnerLogin, appOwnerID),
+		"name":                appName,
+		"description":         "Keeps GitHub Packages tidy and safe (simulated).",
+		"external_url":        "https://github.com/pkgwarden/pkgwarden",
+		"html_url":            s.appHTMLURL("apps/" + AppSlug),
+		"created_at":          created,
+		"updated_at":          created,
+		"permissions":         perms,
+		"events":              appEvents,
 		"installations_count": len(s.st.installations),
 	}
 }
