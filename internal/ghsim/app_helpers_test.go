@@ -136,6 +136,13 @@ func (f *appFixture) waitHooks(t *testing.T) {
 	}
 }
 
+// drain waits for the deliveries under way and forgets them.
+func (f *appFixture) drain(t *testing.T) {
+	t.Helper()
+	f.waitHooks(t)
+	f.hook.take()
+}
+
 // received is one webhook delivery as the receiver saw it.
 type received struct {
 	Event, Delivery, Signature string
