@@ -39,8 +39,14 @@ const (
 	installationTokenTTL = time.Hour
 )
 
+// appCreatedAt is when the simulated app was registered: a fixed date,
+// before anything in a simulated world.
+func appCreatedAt() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) }
+
 // appEvents are the webhook events the simulated app subscribes to.
-var appEvents = []string{"issue_comment", "issues", "package", "push", "registry_package"}
+func appEvents() []string {
+	return []string{"issue_comment", "issues", "package", "push", "registry_package"}
+}
 
 // BotLogin is the login of the app's bot user ("pkgwarden[bot]"), the
 // sender of webhooks for what installation tokens do.
@@ -157,7 +163,7 @@ func (s *Sim) appView() map[string]any {
 			}
 		}
 	}
-	created := time.Unix(0, 0).UTC()
+	created := appCreatedAt()
 	return map[string]any{
 		"id":                  s.opts.AppID,
 		"slug":                AppSlug,
@@ -171,7 +177,7 @@ func (s *Sim) appView() map[string]any {
 		"created_at":          created,
 		"updated_at":          created,
 		"permissions":         perms,
-		"events":              appEvents,
+		"events":              appEvents(),
 		"installations_count": len(s.st.installations),
 	}
 }
@@ -297,7 +303,7 @@ func (s *Sim) installationView(in *installation) map[string]any {
 		"target_id":                 a.ID,
 		"target_type":               a.Type,
 		"permissions":               installationPermissions(in),
-		"events":                    appEvents,
+		"events":                    appEvents(),
 		"created_at":                in.CreatedAt,
 		"updated_at":                in.CreatedAt,
 		"single_file_name":          nil,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -216,7 +217,7 @@ func (s *Sim) labelView(rp *repo, l *label) map[string]any {
 	return map[string]any{
 		"id":          l.ID,
 		"node_id":     nodeID("LA_", l.ID),
-		"url":         s.opts.APIURL + "repos/" + rp.fullName() + "/labels/" + l.Name,
+		"url":         s.opts.APIURL + "repos/" + rp.fullName() + "/labels/" + url.PathEscape(l.Name),
 		"name":        l.Name,
 		"description": desc,
 		"color":       l.Color,

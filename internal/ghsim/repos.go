@@ -29,9 +29,23 @@ const (
 
 // roleRank orders repository roles; the legacy "permission" of a role is
 // the base role at or below it (maintain → write, triage → read).
-var roleRank = map[string]int{"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
+func roleRank(role string) int {
+	switch role {
+	case "read":
+		return 1
+	case "triage":
+		return 2
+	case "write":
+		return 3
+	case "maintain":
+		return 4
+	case "admin":
+		return 5
+	}
+	return 0
+}
 
-func atLeast(role, min string) bool { return roleRank[role] >= roleRank[min] }
+func atLeast(role, min string) bool { return roleRank(role) >= roleRank(min) }
 
 func legacyPermission(role string) string {
 	switch role {
@@ -65,11 +79,11 @@ func (s *Sim) userRole(login string, rp *repo) string {
 				role = "read"
 			}
 		}
-		if c, ok := rp.Collaborators[l]; ok && roleRank[c] > roleRank[role] {
+		if c, ok := rp.Collaborators[l]; ok && roleRank(c) > roleRank(role) {
 			role = c
 		}
 	}
-	if !rp.Private && roleRank[role] < roleRank["read"] {
+	if !rp.Private && roleRank(role) < roleRank("read") {
 		role = "read"
 	}
 	return role
