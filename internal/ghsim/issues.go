@@ -103,8 +103,9 @@ func (s *Sim) CreateIssue(owner, repoName, author, title, body string, labels ..
 	return is.Number, nil
 }
 
-// openIssue creates an issue and sends opened (then labeled, assigned)
-// webhooks. Called with s.mu held.
+// openIssue creates an issue and sends opened, then labeled and assigned
+// webhooks, each payload showing the issue as created. Called with s.mu
+// held.
 func (s *Sim) openIssue(rp *repo, author, title, body string, labels, assignees []string) *issue {
 	now := s.clock.now()
 	is := &issue{
@@ -112,15 +113,33 @@ func (s *Sim) openIssue(rp *repo, author, title, body string, labels, assignees 
 		User: author, CreatedAt: now, UpdatedAt: now,
 	}
 	rp.Issues = append(rp.Issues, is)
-	s.repoWebhook("issues", "opened", "issues", rp, author, map[string]any{"issue": s.issueView(rp, is)})
-	s.setIssueLabels(rp, is, labels, author)
-	s.setIssueAssignees(rp, is, assignees, author)
+	hooks := []issueHook{{action: "opened"}}
+	hooks = append(hooks, s.setIssueLabels(rp, is, labels)...)
+	hooks = append(hooks, s.setIssueAssignees(is, assignees)...)
+	s.sendIssueHooks(rp, is, author, hooks)
 	return is
 }
 
+// issueHook is an issues webhook to send once a change is complete: GitHub
+// sends one event per action, each with the issue as it now is.
+type issueHook struct {
+	action string
+	extra  map[string]any
+}
+
+func (s *Sim) sendIssueHooks(rp *repo, is *issue, actor string, hooks []issueHook) {
+	for _, h := range hooks {
+		p := map[string]any{"issue": s.issueView(rp, is)}
+		for k, v := range h.extra {
+			p[k] = v
+		}
+		s.repoWebhook("issues", h.action, "issues", rp, actor, p)
+	}
+}
+
 // setIssueLabels replaces the labels of is, creating unknown labels as
-// GitHub does, and sends labeled/unlabeled webhooks for the difference.
-func (s *Sim) setIssueLabels(rp *repo, is *issue, names []string, actor string) {
+// GitHub does, and returns the unlabeled/labeled webhooks of the change.
+func (s *Sim) setIssueLabels(rp *repo, is *issue, names []string) []issueHook {
 	var want []string
 	for _, n := range names {
 		n = strings.TrimSpace(n)
@@ -134,27 +153,23 @@ func (s *Sim) setIssueLabels(rp *repo, is *issue, names []string, actor string) 
 	}
 	old := is.Labels
 	is.Labels = want
+	var hooks []issueHook
 	for _, o := range old {
 		if !slices.ContainsFunc(want, func(x string) bool { return strings.EqualFold(x, o) }) {
-			is.UpdatedAt = s.clock.now()
-			s.repoWebhook("issues", "unlabeled", "issues", rp, actor, map[string]any{
-				"issue": s.issueView(rp, is), "label": s.labelView(rp, s.ensureLabel(rp, o)),
-			})
+			hooks = append(hooks, issueHook{"unlabeled", map[string]any{"label": s.labelView(rp, s.ensureLabel(rp, o))}})
 		}
 	}
 	for _, n := range want {
 		if !slices.ContainsFunc(old, func(x string) bool { return strings.EqualFold(x, n) }) {
-			is.UpdatedAt = s.clock.now()
-			s.repoWebhook("issues", "labeled", "issues", rp, actor, map[string]any{
-				"issue": s.issueView(rp, is), "label": s.labelView(rp, s.ensureLabel(rp, n)),
-			})
+			hooks = append(hooks, issueHook{"labeled", map[string]any{"label": s.labelView(rp, s.ensureLabel(rp, n))}})
 		}
 	}
+	return hooks
 }
 
-// setIssueAssignees replaces the assignees of is and sends
-// assigned/unassigned webhooks. Logins must be assignable already.
-func (s *Sim) setIssueAssignees(rp *repo, is *issue, logins []string, actor string) {
+// setIssueAssignees replaces the assignees of is and returns the
+// unassigned/assigned webhooks. Logins must be assignable already.
+func (s *Sim) setIssueAssignees(is *issue, logins []string) []issueHook {
 	old := is.Assignees
 	is.Assignees = nil
 	for _, l := range logins {
@@ -163,20 +178,18 @@ func (s *Sim) setIssueAssignees(rp *repo, is *issue, logins []string, actor stri
 			is.Assignees = append(is.Assignees, a.Login)
 		}
 	}
+	var hooks []issueHook
 	for _, o := range old {
 		if !slices.Contains(is.Assignees, o) {
-			s.repoWebhook("issues", "unassigned", "issues", rp, actor, map[string]any{
-				"issue": s.issueView(rp, is), "assignee": s.userView(o),
-			})
+			hooks = append(hooks, issueHook{"unassigned", map[string]any{"assignee": s.userView(o)}})
 		}
 	}
 	for _, n := range is.Assignees {
 		if !slices.Contains(old, n) {
-			s.repoWebhook("issues", "assigned", "issues", rp, actor, map[string]any{
-				"issue": s.issueView(rp, is), "assignee": s.userView(n),
-			})
+			hooks = append(hooks, issueHook{"assigned", map[string]any{"assignee": s.userView(n)}})
 		}
 	}
+	return hooks
 }
 
 // assignable tells whether login may be assigned issues of rp: the owner,
@@ -689,6 +702,7 @@ func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 	}
 
 	now := s.clock.now()
+	var hooks []issueHook
 	changes := map[string]any{}
 	if hasTitle && title != is.Title {
 		changes["title"] = map[string]string{"from": is.Title}
@@ -699,34 +713,34 @@ func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 		is.Body = body
 	}
 	if len(changes) > 0 {
-		is.UpdatedAt = now
-		s.repoWebhook("issues", "edited", "issues", c.rp, actor, map[string]any{
-			"issue": s.issueView(c.rp, is), "changes": changes,
-		})
+		hooks = append(hooks, issueHook{"edited", map[string]any{"changes": changes}})
 	}
 	if hasState && state != is.State {
-		is.State, is.UpdatedAt = state, now
-		action := "closed"
+		is.State = state
 		if state == "closed" {
 			is.ClosedAt, is.ClosedBy = now, actor
 			is.StateReason = "completed"
 			if reason == "not_planned" {
 				is.StateReason = reason
 			}
+			hooks = append(hooks, issueHook{action: "closed"})
 		} else {
-			action = "reopened"
 			is.ClosedAt, is.ClosedBy, is.StateReason = time.Time{}, "", "reopened"
+			hooks = append(hooks, issueHook{action: "reopened"})
 		}
-		s.repoWebhook("issues", action, "issues", c.rp, actor, map[string]any{"issue": s.issueView(c.rp, is)})
-	} else if hasState && state == "closed" && reason != "" && reason != is.StateReason {
+	} else if is.State == "closed" && (reason == "completed" || reason == "not_planned") && reason != is.StateReason {
 		is.StateReason, is.UpdatedAt = reason, now
 	}
 	if triager && hasLabels {
-		s.setIssueLabels(c.rp, is, labels, actor)
+		hooks = append(hooks, s.setIssueLabels(c.rp, is, labels)...)
 	}
 	if triager && hasAssignees {
-		s.setIssueAssignees(c.rp, is, assignees, actor)
+		hooks = append(hooks, s.setIssueAssignees(is, assignees)...)
 	}
+	if len(hooks) > 0 {
+		is.UpdatedAt = now
+	}
+	s.sendIssueHooks(c.rp, is, actor, hooks)
 	writeJSON(w, http.StatusOK, s.issueView(c.rp, is))
 }
 

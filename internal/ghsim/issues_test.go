@@ -85,7 +85,11 @@ func TestIssueLifecycle(t *testing.T) {
 	if got, want := eventActions(t, hooks), []string{"issues/opened", "issues/labeled", "issues/labeled"}; !slices.Equal(got, want) {
 		t.Fatalf("webhooks %v, want %v", got, want)
 	}
-	for _, p := range decodeHooks(t, hooks) {
+	opened := decodeHooks(t, hooks)
+	if n := len(opened[0].GetIssue().Labels); n != 2 {
+		t.Errorf("opened payload shows %d labels, want the 2 it was created with", n)
+	}
+	for _, p := range opened {
 		if p.Installation.ID != w.orgInst || p.GetSender().GetLogin() != bot || p.GetRepo().GetFullName() != "Acme/app" || p.GetIssue().GetNumber() != 1 {
 			t.Errorf("payload installation %d sender %s repo %s issue %d", p.Installation.ID, p.GetSender().GetLogin(), p.GetRepo().GetFullName(), p.GetIssue().GetNumber())
 		}
