@@ -93,7 +93,8 @@ func verifyJWT(raw string, pub *rsa.PublicKey, appID int64, now time.Time) error
 			return fmt.Errorf("app jwt: iss %s is not app %d", iss, appID)
 		}
 	case string:
-		if iss != strconv.FormatInt(appID, 10) {
+		// GitHub takes the app id or, since 2024, the client id.
+		if iss != strconv.FormatInt(appID, 10) && iss != appClientID(appID) {
 			return fmt.Errorf("app jwt: iss %q is not app %d", iss, appID)
 		}
 	default:
@@ -112,6 +113,9 @@ func verifyJWT(raw string, pub *rsa.PublicKey, appID int64, now time.Time) error
 	}
 	return nil
 }
+
+// appClientID is the app's client id, shaped like GitHub's.
+func appClientID(appID int64) string { return fmt.Sprintf("Iv1.%016x", appID) }
 
 // intClaim reads a NumericDate claim; GitHub refuses fractional ones.
 func intClaim(c jwt.MapClaims, name string) (int64, error) {
@@ -137,10 +141,7 @@ func (s *Sim) appOnly(h http.HandlerFunc) http.HandlerFunc {
 		case status != 0:
 			writeError(w, status, msg)
 			return
-		case p == nil:
-			writeError(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
-			return
-		case p.Kind != principalApp:
+		case p == nil, p.Kind != principalApp:
 			writeError(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
 			return
 		}
@@ -168,7 +169,7 @@ func (s *Sim) appView() map[string]any {
 		"id":                  s.opts.AppID,
 		"slug":                AppSlug,
 		"node_id":             nodeID("A_", s.opts.AppID),
-		"client_id":           "Iv1." + fmt.Sprintf("%016x", s.opts.AppID),
+		"client_id":           appClientID(s.opts.AppID),
 		"owner":               s.orgObject(appOwnerLogin, appOwnerID),
 		"name":                appName,
 		"description":         "Keeps GitHub Packages tidy and safe (simulated).",

@@ -53,6 +53,7 @@ func TestAppJWT(t *testing.T) {
 	}{
 		"iss as a number":       {"Bearer " + signJWT(t, key, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": id}), 200},
 		"iss as a string":       {"Bearer " + signJWT(t, key, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": strconv.FormatInt(id, 10)}), 200},
+		"iss as the client id":  {"Bearer " + signJWT(t, key, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": appClientID(id)}), 200},
 		"iat within clock skew": {"Bearer " + signJWT(t, key, jwt.MapClaims{"iat": now + 50, "exp": now + 300, "iss": id}), 200},
 		"expired":               {"Bearer " + signJWT(t, key, jwt.MapClaims{"iat": now - 1200, "exp": now - 600, "iss": id}), 401},
 		"lives over 10 minutes": {"Bearer " + signJWT(t, key, jwt.MapClaims{"iat": now - 60, "exp": now + 600, "iss": id}), 401},

@@ -16,7 +16,8 @@
 // App side (GitHub App auth, repositories, issues):
 //
 //   - App JWTs must be RS256 with integer iat and exp, exp at most 10
-//     minutes after iat, and iss the app id as a number or a string; 60 s
+//     minutes after iat, and iss the app id (a number or a string) or its
+//     client id (Sim answers it in GET /app); 60 s
 //     of clock drift is tolerated (GitHub docs, "Generating a JSON Web Token
 //     (JWT) for a GitHub App"). They are checked against wall time, not the
 //     simulated clock, so that moving the clock does not lock the app out
