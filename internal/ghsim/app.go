@@ -63,6 +63,7 @@ func (s *Sim) registerAuthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /users/{username}/installation", s.appOnly(s.handleFindInstallation("username")))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.appOnly(s.handleFindRepoInstallation))
 	mux.HandleFunc("GET /installation/repositories", s.handleInstallationRepos)
+	s.registerHookDeliveryRoutes(mux)
 }
 
 // verifyAppJWT checks an RS256 app JWT against the app's key and GitHub's

@@ -154,6 +154,14 @@ type hookReceiver struct {
 	secret string
 	mu     sync.Mutex
 	got    []received
+	// failing answers 500 to the next deliveries while above 0.
+	failing int
+}
+
+func (h *hookReceiver) failNext(n int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.failing = n
 }
 
 func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -165,8 +173,13 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Event: r.Header.Get("X-GitHub-Event"), Delivery: r.Header.Get("X-GitHub-Delivery"),
 		Signature: sig, Valid: hmac.Equal([]byte(sig), []byte(want)), Body: body,
 	})
+	status := http.StatusAccepted
+	if h.failing > 0 {
+		h.failing--
+		status = http.StatusInternalServerError
+	}
 	h.mu.Unlock()
-	w.WriteHeader(http.StatusAccepted)
+	w.WriteHeader(status)
 }
 
 // take returns and forgets the deliveries received so far.

@@ -72,6 +72,14 @@
 //     edited (changes.body.from). Lists sort newest first and filter as
 //     GitHub documents (state default open, labels all matching, creator,
 //     assignee incl. none and *, since).
+//   - GET /app/hook/deliveries lists the delivery log newest first, paged
+//     by a cursor in the Link header (GitHub docs, "REST API endpoints for
+//     GitHub App webhooks"); the cursor is the id below which the next page
+//     starts, and duration is always 0 (simulator's choices). GET
+//     /app/hook/deliveries/{id} adds the request's headers and payload; its
+//     response part is empty. POST /app/hook/deliveries/{id}/attempts sends
+//     the payload again with the same guid, answers 202 and logs a
+//     delivery with redelivery true.
 //
 // # Admin API
 //
