@@ -80,6 +80,11 @@
 //     response part is empty. POST /app/hook/deliveries/{id}/attempts sends
 //     the payload again with the same guid, answers 202 and logs a
 //     delivery with redelivery true.
+//   - GET /user, /users/{username} and /orgs/{org} answer account objects
+//     (type User, Organization, or Bot for the app's bot); GET /user takes
+//     a classic token only (an installation token gets 403 "Resource not
+//     accessible by integration", GitHub's answer). Responses to classic
+//     tokens on the app side carry X-OAuth-Scopes, as GitHub's do.
 //
 // # Admin API
 //

@@ -19,6 +19,7 @@ func (s *Sim) registerRepoRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents", s.handleGetContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.handleGetContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{username}/permission", s.handleCollaboratorPermission)
+	s.registerUserRoutes(mux)
 }
 
 // Messages GitHub answers refusals with.
@@ -153,6 +154,7 @@ func (s *Sim) resolveRepo(w http.ResponseWriter, r *http.Request) (caller, bool)
 		writeError(w, status, msg)
 		return caller{}, false
 	}
+	setScopesHeader(w, p)
 	rp, ok := s.st.repos[lower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
 	if !ok || !s.visible(p, rp) {
 		writeError(w, http.StatusNotFound, msgNotFound)
