@@ -470,9 +470,31 @@ func (s *Sim) repoWebhook(event, action, perm string, rp *repo, sender string, p
 	if _, ok := payload["repository"]; !ok {
 		payload["repository"] = s.repoView(rp, nil)
 	}
+	if owner := s.st.accounts[lower(rp.Owner)]; owner != nil && owner.Type == "Organization" {
+		payload["organization"] = s.orgSummary(owner)
+	}
 	payload["sender"] = s.userView(sender)
 	payload["installation"] = map[string]any{"id": in.ID, "node_id": nodeID("MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u", in.ID)}
 	s.enqueueWebhook(event, action, payload)
+}
+
+// orgSummary is the organization object webhooks carry.
+func (s *Sim) orgSummary(a *account) map[string]any {
+	api := s.opts.APIURL + "orgs/" + a.Login
+	return map[string]any{
+		"login":              a.Login,
+		"id":                 a.ID,
+		"node_id":            nodeID("O_", a.ID),
+		"url":                api,
+		"repos_url":          api + "/repos",
+		"events_url":         api + "/events",
+		"hooks_url":          api + "/hooks",
+		"issues_url":         api + "/issues",
+		"members_url":        api + "/members{/member}",
+		"public_members_url": api + "/public_members{/member}",
+		"avatar_url":         s.userView(a.Login)["avatar_url"],
+		"description":        nil,
+	}
 }
 
 // PutFile commits content at path on branch of owner/repo as pusher (a

@@ -178,8 +178,8 @@ func TestPushWebhook(t *testing.T) {
 		case p.GetRef() != "refs/heads/main", p.GetBefore() != before, p.GetAfter() != head, p.GetCreated() != st.created:
 			t.Errorf("%s: ref %s before %s after %s created %v; want before %s after %s created %v",
 				st.name, p.GetRef(), p.GetBefore(), p.GetAfter(), p.GetCreated(), before, head, st.created)
-		case p.Installation.ID != w.orgInst, p.GetSender().GetLogin() != "olga", p.GetRepo().GetFullName() != "Acme/app":
-			t.Errorf("%s: installation %d sender %s repo %s", st.name, p.Installation.ID, p.GetSender().GetLogin(), p.GetRepo().GetFullName())
+		case p.Installation.ID != w.orgInst, p.GetSender().GetLogin() != "olga", p.GetRepo().GetFullName() != "Acme/app", p.GetOrganization().GetLogin() != "Acme":
+			t.Errorf("%s: installation %d sender %s repo %s org %s", st.name, p.Installation.ID, p.GetSender().GetLogin(), p.GetRepo().GetFullName(), p.GetOrganization().GetLogin())
 		case len(p.Commits) != 1 || c.GetID() != head:
 			t.Errorf("%s: %d commits, head commit %s", st.name, len(p.Commits), c.GetID())
 		case !slices.Equal(c.Added, st.added) || !slices.Equal(c.Modified, st.modified) || !slices.Equal(c.Removed, st.removed):
