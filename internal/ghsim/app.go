@@ -160,7 +160,7 @@ func (s *Sim) appView() map[string]any {
 	perms := map[string]string{"metadata": "read"}
 	for _, in := range s.st.installations {
 		for k, v := range in.Permissions {
-			if permRank(v) > permRank(perms[k]) {
+			if installPermRank(v) > installPermRank(perms[k]) {
 				perms[k] = v
 			}
 		}
@@ -169,7 +169,7 @@ func (s *Sim) appView() map[string]any {
 	return map[string]any{
 		"id":                  s.opts.AppID,
 		"slug":                AppSlug,
-		"node_id":             nodeID("A_", s.opts.AppID),
+		"node_id":             appNodeID("A_", s.opts.AppID),
 		"client_id":           appClientID(s.opts.AppID),
 		"owner":               s.orgObject(appOwnerLogin, appOwnerID),
 		"name":                appName,
@@ -191,12 +191,12 @@ func (s *Sim) handleListInstallations(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	page, perPage := appPaging(r)
-	lo, hi := pageBounds(len(ids), page, perPage)
+	lo, hi := appPageBounds(len(ids), page, perPage)
 	out := make([]map[string]any, 0, hi-lo)
 	for _, id := range ids[lo:hi] {
 		out = append(out, s.installationView(s.st.installations[id]))
 	}
-	s.setPageLinks(w, r, page, perPage, len(ids))
+	s.appPageLinks(w, r, page, perPage, len(ids))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -246,7 +246,7 @@ func (s *Sim) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request)
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return
 	}
-	in := s.installationOf(rp)
+	in := s.repoInstallation(rp)
 	if in == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return
@@ -254,9 +254,9 @@ func (s *Sim) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request)
 	writeJSON(w, http.StatusOK, s.installationView(in))
 }
 
-// installationOf returns the installation covering rp, or nil.
+// repoInstallation returns the installation covering rp, or nil.
 // Called with s.mu held.
-func (s *Sim) installationOf(rp *repo) *installation {
+func (s *Sim) repoInstallation(rp *repo) *installation {
 	in := s.installationFor(rp.Owner)
 	if in == nil || !in.covers(rp) {
 		return nil
@@ -295,7 +295,7 @@ func (s *Sim) installationView(in *installation) map[string]any {
 	}
 	return map[string]any{
 		"id":                        in.ID,
-		"account":                   s.userView(a.Login),
+		"account":                   s.simpleUser(a.Login),
 		"repository_selection":      in.selection(),
 		"access_tokens_url":         base + "app/installations/" + id + "/access_tokens",
 		"repositories_url":          base + "installation/repositories",
@@ -346,7 +346,7 @@ func (s *Sim) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
 	if len(req.Permissions) > 0 {
 		t.Permissions = map[string]string{"metadata": "read"}
 		for k, v := range req.Permissions {
-			if permRank(v) == 0 || permRank(v) > permRank(granted[k]) {
+			if installPermRank(v) == 0 || installPermRank(v) > installPermRank(granted[k]) {
 				writeError(w, http.StatusUnprocessableEntity, "The permissions requested are not granted to this installation.")
 				return
 			}
@@ -394,7 +394,7 @@ func (s *Sim) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
 		out["repository_selection"] = "selected"
 		views := make([]map[string]any, 0, len(narrowed))
 		for _, rp := range narrowed {
-			views = append(views, s.repoView(rp, nil))
+			views = append(views, s.fullRepository(rp, nil))
 		}
 		out["repositories"] = views
 	}
@@ -435,17 +435,17 @@ func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
 	page, perPage := appPaging(r)
-	lo, hi := pageBounds(len(list), page, perPage)
+	lo, hi := appPageBounds(len(list), page, perPage)
 	views := make([]map[string]any, 0, hi-lo)
 	for _, rp := range list[lo:hi] {
-		views = append(views, s.repoView(rp, nil))
+		views = append(views, s.fullRepository(rp, nil))
 	}
 	in := s.st.installations[p.Token.Installation]
 	sel := in.selection()
 	if p.Token.Repos != nil {
 		sel = "selected"
 	}
-	s.setPageLinks(w, r, page, perPage, len(list))
+	s.appPageLinks(w, r, page, perPage, len(list))
 	writeJSON(w, http.StatusOK, map[string]any{
 		"total_count":          len(list),
 		"repository_selection": sel,
@@ -475,7 +475,7 @@ func (s *Sim) tokenPermission(t *token, name string) string {
 	return installationPermissions(in)[name]
 }
 
-func permRank(level string) int {
+func installPermRank(level string) int {
 	switch level {
 	case "read":
 		return 1
@@ -487,7 +487,7 @@ func permRank(level string) int {
 	return 0
 }
 
-// nodeID makes a GraphQL-style node id; clients treat it as opaque.
-func nodeID(prefix string, id int64) string {
+// appNodeID makes a GraphQL-style node id; clients treat it as opaque.
+func appNodeID(prefix string, id int64) string {
 	return prefix + strings.ToUpper(strconv.FormatInt(id, 36))
 }

@@ -24,7 +24,7 @@ func (s *Sim) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 	if c := r.URL.Query().Get("cursor"); c != "" {
 		v, err := strconv.ParseInt(c, 10, 64)
 		if err != nil {
-			writeValidation(w, "HookDelivery", "cursor", "invalid", "")
+			writeValidationFailed(w, "HookDelivery", "cursor", "invalid", "")
 			return
 		}
 		below = v

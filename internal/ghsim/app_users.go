@@ -32,7 +32,7 @@ func setScopesHeader(w http.ResponseWriter, p *principal) {
 
 // accountDetails is the full user or organization object.
 func (s *Sim) accountDetails(a *account) map[string]any {
-	v := s.userView(a.Login)
+	v := s.simpleUser(a.Login)
 	public := 0
 	for _, rp := range s.st.repos {
 		if lower(rp.Owner) == lower(a.Login) && !rp.Private {
@@ -82,7 +82,7 @@ func (s *Sim) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 	setScopesHeader(w, p)
 	login := r.PathValue("username")
 	if lower(login) == lower(s.BotLogin()) {
-		writeJSON(w, http.StatusOK, s.userView(login))
+		writeJSON(w, http.StatusOK, s.simpleUser(login))
 		return
 	}
 	a, ok := s.st.accounts[lower(login)]

@@ -10,9 +10,9 @@ import (
 // Shared JSON shapes and paging of the app side (apps, repositories,
 // issues). Called with s.mu held.
 
-// userView is the simple user object GitHub embeds everywhere (owner,
+// simpleUser is the simple user object GitHub embeds everywhere (owner,
 // user, sender, account). The app's bot is a user of type Bot.
-func (s *Sim) userView(login string) map[string]any {
+func (s *Sim) simpleUser(login string) map[string]any {
 	if lower(login) == lower(s.BotLogin()) {
 		v := s.accountObject(s.BotLogin(), botUserID, "Bot")
 		v["html_url"] = s.appHTMLURL("apps/" + AppSlug)
@@ -44,7 +44,7 @@ func (s *Sim) accountObject(login string, id int64, typ string) map[string]any {
 	return map[string]any{
 		"login":               login,
 		"id":                  id,
-		"node_id":             nodeID(prefix, id),
+		"node_id":             appNodeID(prefix, id),
 		"avatar_url":          fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", id),
 		"gravatar_id":         "",
 		"url":                 api,
@@ -86,16 +86,16 @@ func appPaging(r *http.Request) (page, perPage int) {
 	return page, perPage
 }
 
-// pageBounds are the slice bounds of page in a list of n items.
-func pageBounds(n, page, perPage int) (lo, hi int) {
+// appPageBounds are the slice bounds of page in a list of n items.
+func appPageBounds(n, page, perPage int) (lo, hi int) {
 	lo = min((page-1)*perPage, n)
 	hi = min(lo+perPage, n)
 	return lo, hi
 }
 
-// setPageLinks writes GitHub's Link header (prev, next, last, first) for a
+// appPageLinks writes GitHub's Link header (prev, next, last, first) for a
 // list of total items.
-func (s *Sim) setPageLinks(w http.ResponseWriter, r *http.Request, page, perPage, total int) {
+func (s *Sim) appPageLinks(w http.ResponseWriter, r *http.Request, page, perPage, total int) {
 	last := max(1, (total+perPage-1)/perPage)
 	link := func(p int, rel string) string {
 		q := r.URL.Query()

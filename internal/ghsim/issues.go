@@ -181,12 +181,12 @@ func (s *Sim) setIssueAssignees(is *issue, logins []string) []issueHook {
 	var hooks []issueHook
 	for _, o := range old {
 		if !slices.Contains(is.Assignees, o) {
-			hooks = append(hooks, issueHook{"unassigned", map[string]any{"assignee": s.userView(o)}})
+			hooks = append(hooks, issueHook{"unassigned", map[string]any{"assignee": s.simpleUser(o)}})
 		}
 	}
 	for _, n := range is.Assignees {
 		if !slices.Contains(old, n) {
-			hooks = append(hooks, issueHook{"assigned", map[string]any{"assignee": s.userView(n)}})
+			hooks = append(hooks, issueHook{"assigned", map[string]any{"assignee": s.simpleUser(n)}})
 		}
 	}
 	return hooks
@@ -229,7 +229,7 @@ func (s *Sim) labelView(rp *repo, l *label) map[string]any {
 	}
 	return map[string]any{
 		"id":          l.ID,
-		"node_id":     nodeID("LA_", l.ID),
+		"node_id":     appNodeID("LA_", l.ID),
 		"url":         s.opts.APIURL + "repos/" + rp.fullName() + "/labels/" + url.PathEscape(l.Name),
 		"name":        l.Name,
 		"description": desc,
@@ -253,14 +253,14 @@ func (s *Sim) authorAssociation(login string, rp *repo) string {
 	return "NONE"
 }
 
-func optTime(t time.Time) any {
+func orNullTime(t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
 	return t
 }
 
-func optString(v string) any {
+func orNullString(v string) any {
 	if v == "" {
 		return nil
 	}
@@ -276,21 +276,21 @@ func (s *Sim) issueView(rp *repo, is *issue) map[string]any {
 	}
 	assignees := make([]map[string]any, 0, len(is.Assignees))
 	for _, a := range is.Assignees {
-		assignees = append(assignees, s.userView(a))
+		assignees = append(assignees, s.simpleUser(a))
 	}
 	var assignee, closedBy, viaApp any
 	if len(assignees) > 0 {
 		assignee = assignees[0]
 	}
 	if is.ClosedBy != "" && is.State == "closed" {
-		closedBy = s.userView(is.ClosedBy)
+		closedBy = s.simpleUser(is.ClosedBy)
 	}
 	if is.User == s.BotLogin() {
 		viaApp = s.appView()
 	}
 	return map[string]any{
 		"id":                       is.ID,
-		"node_id":                  nodeID("I_", is.ID),
+		"node_id":                  appNodeID("I_", is.ID),
 		"url":                      self,
 		"repository_url":           api,
 		"labels_url":               self + "/labels{/name}",
@@ -300,10 +300,10 @@ func (s *Sim) issueView(rp *repo, is *issue) map[string]any {
 		"html_url":                 s.appHTMLURL(rp.fullName() + "/issues/" + strconv.Itoa(is.Number)),
 		"number":                   is.Number,
 		"state":                    is.State,
-		"state_reason":             optString(is.StateReason),
+		"state_reason":             orNullString(is.StateReason),
 		"title":                    is.Title,
-		"body":                     optString(is.Body),
-		"user":                     s.userView(is.User),
+		"body":                     orNullString(is.Body),
+		"user":                     s.simpleUser(is.User),
 		"labels":                   labels,
 		"assignee":                 assignee,
 		"assignees":                assignees,
@@ -311,7 +311,7 @@ func (s *Sim) issueView(rp *repo, is *issue) map[string]any {
 		"locked":                   false,
 		"active_lock_reason":       nil,
 		"comments":                 len(is.Comments),
-		"closed_at":                optTime(is.ClosedAt),
+		"closed_at":                orNullTime(is.ClosedAt),
 		"created_at":               is.CreatedAt,
 		"updated_at":               is.UpdatedAt,
 		"closed_by":                closedBy,
@@ -324,12 +324,12 @@ func (s *Sim) commentView(rp *repo, is *issue, c *comment) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
 	return map[string]any{
 		"id":                       c.ID,
-		"node_id":                  nodeID("IC_", c.ID),
+		"node_id":                  appNodeID("IC_", c.ID),
 		"url":                      api + "/issues/comments/" + strconv.FormatInt(c.ID, 10),
 		"html_url":                 s.appHTMLURL(fmt.Sprintf("%s/issues/%d#issuecomment-%d", rp.fullName(), is.Number, c.ID)),
 		"issue_url":                api + "/issues/" + strconv.Itoa(is.Number),
 		"body":                     c.Body,
-		"user":                     s.userView(c.User),
+		"user":                     s.simpleUser(c.User),
 		"created_at":               c.CreatedAt,
 		"updated_at":               c.UpdatedAt,
 		"author_association":       s.authorAssociation(c.User, rp),
@@ -337,8 +337,8 @@ func (s *Sim) commentView(rp *repo, is *issue, c *comment) map[string]any {
 	}
 }
 
-// writeValidation answers 422 with GitHub's validation error shape.
-func writeValidation(w http.ResponseWriter, resource, field, code, message string) {
+// writeValidationFailed answers 422 with GitHub's validation error shape.
+func writeValidationFailed(w http.ResponseWriter, resource, field, code, message string) {
 	e := map[string]any{"resource": resource, "field": field, "code": code}
 	if message != "" {
 		e["message"] = message
@@ -375,7 +375,7 @@ func (s *Sim) canWriteIssues(w http.ResponseWriter, c caller) bool {
 		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 		return false
 	case c.p.Kind == principalInstallation:
-		if !c.covered(s) || permRank(s.tokenPermission(c.p.Token, "issues")) < permRank("write") {
+		if !c.covered(s) || installPermRank(s.tokenPermission(c.p.Token, "issues")) < installPermRank("write") {
 			writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 			return false
 		}
@@ -423,7 +423,7 @@ func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
 		state = "open"
 	}
 	if state != "open" && state != "closed" && state != "all" {
-		writeValidation(w, "Issue", "state", "invalid", "")
+		writeValidationFailed(w, "Issue", "state", "invalid", "")
 		return
 	}
 	var labels []string
@@ -437,7 +437,7 @@ func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			writeValidation(w, "Issue", "since", "invalid", "")
+			writeValidationFailed(w, "Issue", "since", "invalid", "")
 			return
 		}
 		since = t
@@ -469,12 +469,12 @@ func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
 		return key(list[i]) > key(list[j])
 	})
 	page, perPage := appPaging(r)
-	lo, hi := pageBounds(len(list), page, perPage)
+	lo, hi := appPageBounds(len(list), page, perPage)
 	out := make([]map[string]any, 0, hi-lo)
 	for _, is := range list[lo:hi] {
 		out = append(out, s.issueView(c.rp, is))
 	}
-	s.setPageLinks(w, r, page, perPage, len(list))
+	s.appPageLinks(w, r, page, perPage, len(list))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -568,13 +568,13 @@ func labelNames(raw json.RawMessage) ([]string, error) {
 func (s *Sim) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage, rp *repo) (logins []string, given, ok bool) {
 	if raw, has := f["assignees"]; has {
 		if err := json.Unmarshal(raw, &logins); err != nil {
-			writeValidation(w, "Issue", "assignees", "invalid", "")
+			writeValidationFailed(w, "Issue", "assignees", "invalid", "")
 			return nil, true, false
 		}
 		given = true
 	}
 	if one, has, err := stringField(f, "assignee"); err != nil {
-		writeValidation(w, "Issue", "assignee", "invalid", "")
+		writeValidationFailed(w, "Issue", "assignee", "invalid", "")
 		return nil, true, false
 	} else if has {
 		given = true
@@ -584,7 +584,7 @@ func (s *Sim) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage
 	}
 	for _, l := range logins {
 		if !s.assignable(l, rp) {
-			writeValidation(w, "Issue", "assignees", "invalid", "")
+			writeValidationFailed(w, "Issue", "assignees", "invalid", "")
 			return nil, true, false
 		}
 	}
@@ -610,22 +610,22 @@ func (s *Sim) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 	}
 	title, _, err := stringField(f, "title")
 	if err != nil || strings.TrimSpace(title) == "" {
-		writeValidation(w, "Issue", "title", "missing_field", "")
+		writeValidationFailed(w, "Issue", "title", "missing_field", "")
 		return
 	}
 	body, _, err := stringField(f, "body")
 	if err != nil {
-		writeValidation(w, "Issue", "body", "invalid", "")
+		writeValidationFailed(w, "Issue", "body", "invalid", "")
 		return
 	}
 	if bodyTooLong(body) {
-		writeValidation(w, "Issue", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		writeValidationFailed(w, "Issue", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
 		return
 	}
 	var labels []string
 	if raw, has := f["labels"]; has {
 		if labels, err = labelNames(raw); err != nil {
-			writeValidation(w, "Issue", "labels", "invalid", "")
+			writeValidationFailed(w, "Issue", "labels", "invalid", "")
 			return
 		}
 	}
@@ -666,33 +666,33 @@ func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 	}
 	title, hasTitle, err := stringField(f, "title")
 	if err != nil || (hasTitle && strings.TrimSpace(title) == "") {
-		writeValidation(w, "Issue", "title", "missing_field", "")
+		writeValidationFailed(w, "Issue", "title", "missing_field", "")
 		return
 	}
 	body, hasBody, err := stringField(f, "body")
 	if err != nil {
-		writeValidation(w, "Issue", "body", "invalid", "")
+		writeValidationFailed(w, "Issue", "body", "invalid", "")
 		return
 	}
 	if bodyTooLong(body) {
-		writeValidation(w, "Issue", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		writeValidationFailed(w, "Issue", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
 		return
 	}
 	state, hasState, err := stringField(f, "state")
 	if err != nil || (hasState && state != "open" && state != "closed") {
-		writeValidation(w, "Issue", "state", "invalid", "")
+		writeValidationFailed(w, "Issue", "state", "invalid", "")
 		return
 	}
 	reason, _, err := stringField(f, "state_reason")
 	if err != nil || (reason != "" && reason != "completed" && reason != "not_planned" && reason != "reopened") {
-		writeValidation(w, "Issue", "state_reason", "invalid", "")
+		writeValidationFailed(w, "Issue", "state_reason", "invalid", "")
 		return
 	}
 	var labels []string
 	rawLabels, hasLabels := f["labels"]
 	if hasLabels {
 		if labels, err = labelNames(rawLabels); err != nil {
-			writeValidation(w, "Issue", "labels", "invalid", "")
+			writeValidationFailed(w, "Issue", "labels", "invalid", "")
 			return
 		}
 	}
@@ -760,7 +760,7 @@ func (s *Sim) handleListComments(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
-			writeValidation(w, "IssueComment", "since", "invalid", "")
+			writeValidationFailed(w, "IssueComment", "since", "invalid", "")
 			return
 		}
 		since = t
@@ -771,12 +771,12 @@ func (s *Sim) handleListComments(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	page, perPage := appPaging(r)
-	lo, hi := pageBounds(len(list), page, perPage)
+	lo, hi := appPageBounds(len(list), page, perPage)
 	out := make([]map[string]any, 0, hi-lo)
 	for _, cm := range list[lo:hi] {
 		out = append(out, s.commentView(c.rp, is, cm))
 	}
-	s.setPageLinks(w, r, page, perPage, len(list))
+	s.appPageLinks(w, r, page, perPage, len(list))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -797,11 +797,11 @@ func (s *Sim) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _, err := stringField(f, "body")
 	if err != nil || strings.TrimSpace(body) == "" {
-		writeValidation(w, "IssueComment", "body", "missing_field", "")
+		writeValidationFailed(w, "IssueComment", "body", "missing_field", "")
 		return
 	}
 	if bodyTooLong(body) {
-		writeValidation(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		writeValidationFailed(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
 		return
 	}
 	now := s.clock.now()
@@ -849,11 +849,11 @@ func (s *Sim) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _, err := stringField(f, "body")
 	if err != nil || strings.TrimSpace(body) == "" {
-		writeValidation(w, "IssueComment", "body", "missing_field", "")
+		writeValidationFailed(w, "IssueComment", "body", "missing_field", "")
 		return
 	}
 	if bodyTooLong(body) {
-		writeValidation(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		writeValidationFailed(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
 		return
 	}
 	if body != cm.Body {
@@ -880,12 +880,12 @@ func (s *Sim) handleListLabels(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(ls, func(i, j int) bool { return lower(ls[i].Name) < lower(ls[j].Name) })
 	page, perPage := appPaging(r)
-	lo, hi := pageBounds(len(ls), page, perPage)
+	lo, hi := appPageBounds(len(ls), page, perPage)
 	out := make([]map[string]any, 0, hi-lo)
 	for _, l := range ls[lo:hi] {
 		out = append(out, s.labelView(c.rp, l))
 	}
-	s.setPageLinks(w, r, page, perPage, len(ls))
+	s.appPageLinks(w, r, page, perPage, len(ls))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -925,11 +925,11 @@ func (s *Sim) handleCreateLabel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.TrimSpace(req.Name) == "" {
-		writeValidation(w, "Label", "name", "missing_field", "")
+		writeValidationFailed(w, "Label", "name", "missing_field", "")
 		return
 	}
 	if _, exists := c.rp.Labels[lower(req.Name)]; exists {
-		writeValidation(w, "Label", "name", "already_exists", "")
+		writeValidationFailed(w, "Label", "name", "already_exists", "")
 		return
 	}
 	color := strings.TrimPrefix(req.Color, "#")
@@ -937,7 +937,7 @@ func (s *Sim) handleCreateLabel(w http.ResponseWriter, r *http.Request) {
 		color = defaultLabelColor
 	}
 	if len(color) != 6 || strings.Trim(lower(color), "0123456789abcdef") != "" {
-		writeValidation(w, "Label", "color", "invalid", "")
+		writeValidationFailed(w, "Label", "color", "invalid", "")
 		return
 	}
 	l := &label{ID: s.st.id(), Name: req.Name, Color: lower(color), Description: req.Description}

@@ -126,10 +126,10 @@ func (c caller) role(s *Sim) string {
 	return s.userRole("", c.rp)
 }
 
-// visible tells whether the caller can see rp at all: public repositories
+// repoVisible tells whether the caller can see rp at all: public repositories
 // are visible to everyone; private ones to users with a role and a classic
 // token with the repo scope, and to installation tokens covering them.
-func (s *Sim) visible(p *principal, rp *repo) bool {
+func (s *Sim) repoVisible(p *principal, rp *repo) bool {
 	if !rp.Private {
 		return true
 	}
@@ -156,7 +156,7 @@ func (s *Sim) resolveRepo(w http.ResponseWriter, r *http.Request) (caller, bool)
 	}
 	setScopesHeader(w, p)
 	rp, ok := s.st.repos[lower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
-	if !ok || !s.visible(p, rp) {
+	if !ok || !s.repoVisible(p, rp) {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return caller{}, false
 	}
@@ -167,7 +167,7 @@ func (s *Sim) resolveRepo(w http.ResponseWriter, r *http.Request) (caller, bool)
 // a repository it can see: installation tokens need that permission on
 // private repositories they cover. It answers 403 itself.
 func (s *Sim) canRead(w http.ResponseWriter, c caller, perm string) bool {
-	if c.covered(s) && c.rp.Private && permRank(s.tokenPermission(c.p.Token, perm)) < permRank("read") {
+	if c.covered(s) && c.rp.Private && installPermRank(s.tokenPermission(c.p.Token, perm)) < installPermRank("read") {
 		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 		return false
 	}
@@ -181,12 +181,12 @@ func (s *Sim) handleGetRepo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.repoView(c.rp, c.p))
+	writeJSON(w, http.StatusOK, s.fullRepository(c.rp, c.p))
 }
 
-// repoView is the full repository object. With a classic token it carries
+// fullRepository is the full repository object. With a classic token it carries
 // the caller's permissions, as GitHub's does.
-func (s *Sim) repoView(rp *repo, p *principal) map[string]any {
+func (s *Sim) fullRepository(rp *repo, p *principal) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
 	visibility := "public"
 	if rp.Private {
@@ -204,11 +204,11 @@ func (s *Sim) repoView(rp *repo, p *principal) map[string]any {
 	}
 	v := map[string]any{
 		"id":                rp.ID,
-		"node_id":           nodeID("R_", rp.ID),
+		"node_id":           appNodeID("R_", rp.ID),
 		"name":              rp.Name,
 		"full_name":         rp.fullName(),
 		"private":           rp.Private,
-		"owner":             s.userView(rp.Owner),
+		"owner":             s.simpleUser(rp.Owner),
 		"html_url":          s.appHTMLURL(rp.fullName()),
 		"description":       nil,
 		"fork":              false,
@@ -445,7 +445,7 @@ func (s *Sim) handleCollaboratorPermission(w http.ResponseWriter, r *http.Reques
 		return
 	}
 	role := s.userRole(u.Login, c.rp)
-	user := s.userView(u.Login)
+	user := s.simpleUser(u.Login)
 	user["permissions"] = map[string]bool{
 		"admin": atLeast(role, "admin"), "maintain": atLeast(role, "maintain"),
 		"push": atLeast(role, "write"), "triage": atLeast(role, "triage"), "pull": atLeast(role, "read"),
@@ -463,18 +463,18 @@ func (s *Sim) handleCollaboratorPermission(w http.ResponseWriter, r *http.Reques
 // with the permission it belongs to). It adds repository, sender and
 // installation to payload. Called with s.mu held.
 func (s *Sim) repoWebhook(event, action, perm string, rp *repo, sender string, payload map[string]any) {
-	in := s.installationOf(rp)
-	if in == nil || permRank(installationPermissions(in)[perm]) < permRank("read") {
+	in := s.repoInstallation(rp)
+	if in == nil || installPermRank(installationPermissions(in)[perm]) < installPermRank("read") {
 		return
 	}
 	if _, ok := payload["repository"]; !ok {
-		payload["repository"] = s.repoView(rp, nil)
+		payload["repository"] = s.fullRepository(rp, nil)
 	}
 	if owner := s.st.accounts[lower(rp.Owner)]; owner != nil && owner.Type == "Organization" {
 		payload["organization"] = s.orgSummary(owner)
 	}
-	payload["sender"] = s.userView(sender)
-	payload["installation"] = map[string]any{"id": in.ID, "node_id": nodeID("MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u", in.ID)}
+	payload["sender"] = s.simpleUser(sender)
+	payload["installation"] = map[string]any{"id": in.ID, "node_id": appNodeID("MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9u", in.ID)}
 	s.enqueueWebhook(event, action, payload)
 }
 
@@ -484,7 +484,7 @@ func (s *Sim) orgSummary(a *account) map[string]any {
 	return map[string]any{
 		"login":              a.Login,
 		"id":                 a.ID,
-		"node_id":            nodeID("O_", a.ID),
+		"node_id":            appNodeID("O_", a.ID),
 		"url":                api,
 		"repos_url":          api + "/repos",
 		"events_url":         api + "/events",
@@ -492,7 +492,7 @@ func (s *Sim) orgSummary(a *account) map[string]any {
 		"issues_url":         api + "/issues",
 		"members_url":        api + "/members{/member}",
 		"public_members_url": api + "/public_members{/member}",
-		"avatar_url":         s.userView(a.Login)["avatar_url"],
+		"avatar_url":         s.simpleUser(a.Login)["avatar_url"],
 		"description":        nil,
 	}
 }
@@ -600,13 +600,13 @@ func (s *Sim) commitFile(owner, repoName, branch, p string, content []byte, remo
 		"removed":   nonNil(removed),
 		"modified":  nonNil(modified),
 	}
-	repoObj := s.repoView(rp, nil)
+	repoObj := s.fullRepository(rp, nil)
 	// Push payloads describe the repository in the older shape: times as
 	// Unix seconds, the owner with name and email.
 	repoObj["created_at"] = rp.CreatedAt.Unix()
 	repoObj["pushed_at"] = now.Unix()
 	repoObj["master_branch"] = rp.DefaultBranch
-	ownerObj := s.userView(rp.Owner)
+	ownerObj := s.simpleUser(rp.Owner)
 	ownerObj["name"] = rp.Owner
 	ownerObj["email"] = nil
 	repoObj["owner"] = ownerObj

@@ -188,10 +188,43 @@ func TestPushWebhook(t *testing.T) {
 		before = head
 	}
 
+	t.Run("new branch", func(t *testing.T) {
+		if err := f.sim.PutFile("acme", "app", "feature", "c.yml", []byte("c\n"), "olga"); err != nil {
+			t.Fatal(err)
+		}
+		f.waitHooks(t)
+		got := f.hook.take()
+		if len(got) != 1 {
+			t.Fatalf("%d deliveries, want 1", len(got))
+		}
+		var p push
+		if err := json.Unmarshal(got[0].Body, &p); err != nil {
+			t.Fatal(err)
+		}
+		head, _ := f.sim.HeadCommit("acme", "app", "feature")
+		if p.GetRef() != "refs/heads/feature" || !p.GetCreated() || p.GetBefore() != strings.Repeat("0", 40) || p.GetAfter() != head {
+			t.Errorf("ref %s created %v before %s after %s", p.GetRef(), p.GetCreated(), p.GetBefore(), p.GetAfter())
+		}
+		// The branch starts from the default branch.
+		_, dir, _, err := f.client("").Repositories.GetContents(context.Background(), "alice", "dots", "", nil)
+		if err == nil || dir != nil {
+			t.Errorf("an empty repository listed %v", dir)
+		}
+		tok, _ := f.sim.AddClassicToken("olga", "repo")
+		_, dir, _, err = f.client(tok).Repositories.GetContents(context.Background(), "acme", "app", "", &github.RepositoryContentGetOptions{Ref: "feature"})
+		var names []string
+		for _, e := range dir {
+			names = append(names, e.GetName())
+		}
+		if err != nil || !slices.Equal(names, []string{"b.yml", "c.yml"}) {
+			t.Errorf("feature branch holds %v (%v), want b.yml and c.yml", names, err)
+		}
+	})
+
 	t.Run("delivery log", func(t *testing.T) {
 		log := f.sim.Deliveries()
-		if len(log) != len(steps) {
-			t.Fatalf("%d deliveries logged, want %d", len(log), len(steps))
+		if len(log) != len(steps)+1 {
+			t.Fatalf("%d deliveries logged, want %d", len(log), len(steps)+1)
 		}
 		for _, d := range log {
 			if d.Event != "push" || d.StatusCode != http.StatusAccepted || d.Status != "OK" || d.GUID == "" {
