@@ -35,9 +35,10 @@
 //   - A private repository is 404 to whoever cannot see it, including
 //     classic tokens without the repo scope; public ones are readable by
 //     anyone. Installation tokens see the repositories of their
-//     installation; a write outside them, or without the permission it
-//     needs (contents, issues), is 403 "Resource not accessible by
-//     integration" (GitHub's message).
+//     installation; a write outside them, or a request without the
+//     permission it needs (contents or issues: read on private
+//     repositories, issues: write to write), is 403 "Resource not
+//     accessible by integration" (GitHub's message).
 //   - Roles: the owner of a user repository and an organization's owners
 //     are admin, organization members get the default base role read,
 //     collaborators their role, and everyone read on a public repository.
