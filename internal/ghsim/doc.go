@@ -51,7 +51,10 @@
 //     commit of a branch; older commits are not kept (404 "No commit found
 //     for the ref …"). A branch without files is 404 "This repository is
 //     empty.". Commit ids are hashed like git commits, over a tree id of the
-//     simulator's own (simulator's choice).
+//     simulator's own (simulator's choice). download_url points at
+//     /_raw/{owner}/{repo}/{ref}/{path} on the API origin, which serves the
+//     bytes under the contents API's access rules (GitHub serves them from
+//     raw.githubusercontent.com with a token in the URL).
 //   - Repository webhooks (push, issues, issue_comment) go only to the
 //     installation covering the repository, and only when it holds the
 //     event's permission: contents for push, issues for the others (GitHub

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"sort"
 	"strconv"
@@ -19,6 +20,7 @@ func (s *Sim) registerRepoRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents", s.handleGetContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.handleGetContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{username}/permission", s.handleCollaboratorPermission)
+	mux.HandleFunc("GET /_raw/{owner}/{repo}/{ref}/{path...}", s.handleRaw)
 	s.registerUserRoutes(mux)
 }
 
@@ -345,6 +347,26 @@ func (s *Sim) handleGetContents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// handleRaw serves a file's bytes at its download_url, as
+// raw.githubusercontent.com does, with the contents API's access rules.
+func (s *Sim) handleRaw(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.resolveRepo(w, r)
+	if !ok || !s.canRead(w, c, "contents") {
+		return
+	}
+	branch, ok := resolveRef(c.rp, r.PathValue("ref"))
+	body, found := c.rp.Files[branch][r.PathValue("path")]
+	if !ok || !found {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}
+
 // contentEntry is a contents object without its content.
 func (s *Sim) contentEntry(rp *repo, branch, p, typ string, body []byte) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
@@ -354,7 +376,7 @@ func (s *Sim) contentEntry(rp *repo, branch, p, typ string, body []byte) map[str
 	if typ == "file" {
 		sha = blobSHA(body)
 		kind, gitKind = "blob", "blobs"
-		download = s.appHTMLURL(rp.fullName() + "/raw/" + branch + "/" + p)
+		download = s.opts.APIURL + "_raw/" + rp.fullName() + "/" + url.PathEscape(branch) + "/" + p
 	}
 	self := api + "/contents/" + p + "?ref=" + branch
 	html := s.appHTMLURL(rp.fullName() + "/" + kind + "/" + branch + "/" + p)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -60,6 +61,22 @@ func TestContents(t *testing.T) {
 			if got != string(config) || fc.GetSHA() != blobSHA(config) || fc.GetSize() != len(config) {
 				t.Errorf("content %q sha %s size %d", got, fc.GetSHA(), fc.GetSize())
 			}
+		}
+	})
+
+	t.Run("download", func(t *testing.T) {
+		rc, resp, err := inst.Repositories.DownloadContents(ctx, "acme", "app", ".github/pkgwarden.yml", nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("download: %v", err)
+		}
+		defer rc.Close()
+		got, err := io.ReadAll(rc)
+		if err != nil || !bytes.Equal(got, config) {
+			t.Errorf("downloaded %q: %v", got, err)
+		}
+		// The download URL keeps the repository's access rules.
+		if resp := f.rawGET(t, "/_raw/acme/app/main/.github/pkgwarden.yml", "", nil); resp.StatusCode != 404 {
+			t.Errorf("anonymous download of a private file: status %d, want 404", resp.StatusCode)
 		}
 	})
 
