@@ -1,6 +1,946 @@
 package ghsim
 
-import "net/http"
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // registerIssueRoutes serves issues, comments and labels.
-func (s *Sim) registerIssueRoutes(mux *http.ServeMux) {}
+func (s *Sim) registerIssueRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", s.handleListIssues)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", s.handleCreateIssue)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", s.handleGetIssue)
+	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/{number}", s.handleUpdateIssue)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", s.handleListComments)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", s.handleCreateComment)
+	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.handleUpdateComment)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/labels", s.handleListLabels)
+	mux.HandleFunc("POST /repos/{owner}/{repo}/labels", s.handleCreateLabel)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/labels/{name}", s.handleGetLabel)
+}
+
+// GitHub's limits and messages for issues.
+const (
+	maxBodyChars       = 65536
+	msgIssuesDisabled  = "Issues are disabled for this repo"
+	msgNeedAdminRights = "Must have admin rights to Repository."
+	defaultLabelColor  = "ededed"
+)
+
+// Issue is a copy of an issue of the simulated world, for tests.
+type Issue struct {
+	Number      int            `json:"number"`
+	Title       string         `json:"title"`
+	Body        string         `json:"body"`
+	State       string         `json:"state"` // open, closed
+	StateReason string         `json:"state_reason"`
+	User        string         `json:"user"` // author's login ("pkgwarden[bot]" for the app)
+	Labels      []string       `json:"labels"`
+	Assignees   []string       `json:"assignees"`
+	Comments    []IssueComment `json:"comments"`
+	CreatedAt   time.Time      `json:"created_at"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+	ClosedAt    time.Time      `json:"closed_at"`
+}
+
+// IssueComment is a copy of a comment on an issue.
+type IssueComment struct {
+	ID        int64     `json:"id"`
+	Body      string    `json:"body"`
+	User      string    `json:"user"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Issues returns copies of the issues of owner/repo, by number.
+func (s *Sim) Issues(owner, repoName string) ([]Issue, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, ok := s.st.repos[lower(owner+"/"+repoName)]
+	if !ok {
+		return nil, fmt.Errorf("ghsim: issues of %s/%s: no such repository", owner, repoName)
+	}
+	out := make([]Issue, 0, len(rp.Issues))
+	for _, is := range rp.Issues {
+		c := Issue{
+			Number: is.Number, Title: is.Title, Body: is.Body, State: is.State, StateReason: is.StateReason,
+			User: is.User, Labels: slices.Clone(is.Labels), Assignees: slices.Clone(is.Assignees),
+			CreatedAt: is.CreatedAt, UpdatedAt: is.UpdatedAt, ClosedAt: is.ClosedAt,
+		}
+		for _, cm := range is.Comments {
+			c.Comments = append(c.Comments, IssueComment{ID: cm.ID, Body: cm.Body, User: cm.User, CreatedAt: cm.CreatedAt, UpdatedAt: cm.UpdatedAt})
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// CreateIssue opens an issue on owner/repo as author (a user), as if
+// through the API, and sends the issues webhooks. It returns the number.
+func (s *Sim) CreateIssue(owner, repoName, author, title, body string, labels ...string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, ok := s.st.repos[lower(owner+"/"+repoName)]
+	if !ok {
+		return 0, fmt.Errorf("ghsim: create issue on %s/%s: no such repository", owner, repoName)
+	}
+	a, ok := s.st.accounts[lower(author)]
+	if !ok || a.Type != "User" {
+		return 0, fmt.Errorf("ghsim: create issue on %s: author %q is not a user", rp.fullName(), author)
+	}
+	if !rp.HasIssues {
+		return 0, fmt.Errorf("ghsim: create issue on %s: issues are disabled", rp.fullName())
+	}
+	is := s.openIssue(rp, a.Login, title, body, labels, nil)
+	return is.Number, nil
+}
+
+// openIssue creates an issue and sends opened, then labeled and assigned
+// webhooks, each payload showing the issue as created. Called with s.mu
+// held.
+func (s *Sim) openIssue(rp *repo, author, title, body string, labels, assignees []string) *issue {
+	now := s.clock.now()
+	is := &issue{
+		ID: s.st.id(), Number: len(rp.Issues) + 1, Title: title, Body: body, State: "open",
+		User: author, CreatedAt: now, UpdatedAt: now,
+	}
+	rp.Issues = append(rp.Issues, is)
+	hooks := []issueHook{{action: "opened"}}
+	hooks = append(hooks, s.setIssueLabels(rp, is, labels)...)
+	hooks = append(hooks, s.setIssueAssignees(is, assignees)...)
+	s.sendIssueHooks(rp, is, author, hooks)
+	return is
+}
+
+// issueHook is an issues webhook to send once a change is complete: GitHub
+// sends one event per action, each with the issue as it now is.
+type issueHook struct {
+	action string
+	extra  map[string]any
+}
+
+func (s *Sim) sendIssueHooks(rp *repo, is *issue, actor string, hooks []issueHook) {
+	for _, h := range hooks {
+		p := map[string]any{"issue": s.issueView(rp, is)}
+		for k, v := range h.extra {
+			p[k] = v
+		}
+		s.repoWebhook("issues", h.action, "issues", rp, actor, p)
+	}
+}
+
+// setIssueLabels replaces the labels of is, creating unknown labels as
+// GitHub does, and returns the unlabeled/labeled webhooks of the change.
+func (s *Sim) setIssueLabels(rp *repo, is *issue, names []string) []issueHook {
+	var want []string
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		l := s.ensureLabel(rp, n)
+		if !slices.ContainsFunc(want, func(x string) bool { return strings.EqualFold(x, l.Name) }) {
+			want = append(want, l.Name)
+		}
+	}
+	old := is.Labels
+	is.Labels = want
+	var hooks []issueHook
+	for _, o := range old {
+		if !slices.ContainsFunc(want, func(x string) bool { return strings.EqualFold(x, o) }) {
+			hooks = append(hooks, issueHook{"unlabeled", map[string]any{"label": s.labelView(rp, s.ensureLabel(rp, o))}})
+		}
+	}
+	for _, n := range want {
+		if !slices.ContainsFunc(old, func(x string) bool { return strings.EqualFold(x, n) }) {
+			hooks = append(hooks, issueHook{"labeled", map[string]any{"label": s.labelView(rp, s.ensureLabel(rp, n))}})
+		}
+	}
+	return hooks
+}
+
+// setIssueAssignees replaces the assignees of is and returns the
+// unassigned/assigned webhooks. Logins must be assignable already.
+func (s *Sim) setIssueAssignees(is *issue, logins []string) []issueHook {
+	old := is.Assignees
+	is.Assignees = nil
+	for _, l := range logins {
+		a := s.st.accounts[lower(l)]
+		if !slices.Contains(is.Assignees, a.Login) {
+			is.Assignees = append(is.Assignees, a.Login)
+		}
+	}
+	var hooks []issueHook
+	for _, o := range old {
+		if !slices.Contains(is.Assignees, o) {
+			hooks = append(hooks, issueHook{"unassigned", map[string]any{"assignee": s.simpleUser(o)}})
+		}
+	}
+	for _, n := range is.Assignees {
+		if !slices.Contains(old, n) {
+			hooks = append(hooks, issueHook{"assigned", map[string]any{"assignee": s.simpleUser(n)}})
+		}
+	}
+	return hooks
+}
+
+// assignable tells whether login may be assigned issues of rp: the owner,
+// organization members and collaborators, not every reader of a public
+// repository.
+func (s *Sim) assignable(login string, rp *repo) bool {
+	a, ok := s.st.accounts[lower(login)]
+	if !ok || a.Type != "User" {
+		return false
+	}
+	l := lower(login)
+	if lower(rp.Owner) == l {
+		return true
+	}
+	if _, ok := rp.Collaborators[l]; ok {
+		return true
+	}
+	owner := s.st.accounts[lower(rp.Owner)]
+	return owner != nil && (owner.Members[l] || owner.Admins[l])
+}
+
+// ensureLabel returns the label named name (case-insensitively), creating
+// it with GitHub's default colour.
+func (s *Sim) ensureLabel(rp *repo, name string) *label {
+	if l, ok := rp.Labels[lower(name)]; ok {
+		return l
+	}
+	l := &label{ID: s.st.id(), Name: name, Color: defaultLabelColor}
+	rp.Labels[lower(name)] = l
+	return l
+}
+
+func (s *Sim) labelView(rp *repo, l *label) map[string]any {
+	var desc any
+	if l.Description != "" {
+		desc = l.Description
+	}
+	return map[string]any{
+		"id":          l.ID,
+		"node_id":     appNodeID("LA_", l.ID),
+		"url":         s.opts.APIURL + "repos/" + rp.fullName() + "/labels/" + url.PathEscape(l.Name),
+		"name":        l.Name,
+		"description": desc,
+		"color":       l.Color,
+		"default":     false,
+	}
+}
+
+// authorAssociation is how login relates to rp, as GitHub labels authors.
+func (s *Sim) authorAssociation(login string, rp *repo) string {
+	l := lower(login)
+	if lower(rp.Owner) == l {
+		return "OWNER"
+	}
+	if owner := s.st.accounts[lower(rp.Owner)]; owner != nil && (owner.Members[l] || owner.Admins[l]) {
+		return "MEMBER"
+	}
+	if _, ok := rp.Collaborators[l]; ok {
+		return "COLLABORATOR"
+	}
+	return "NONE"
+}
+
+func orNullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func orNullString(v string) any {
+	if v == "" {
+		return nil
+	}
+	return v
+}
+
+func (s *Sim) issueView(rp *repo, is *issue) map[string]any {
+	api := s.opts.APIURL + "repos/" + rp.fullName()
+	self := api + "/issues/" + strconv.Itoa(is.Number)
+	labels := make([]map[string]any, 0, len(is.Labels))
+	for _, n := range is.Labels {
+		labels = append(labels, s.labelView(rp, s.ensureLabel(rp, n)))
+	}
+	assignees := make([]map[string]any, 0, len(is.Assignees))
+	for _, a := range is.Assignees {
+		assignees = append(assignees, s.simpleUser(a))
+	}
+	var assignee, closedBy, viaApp any
+	if len(assignees) > 0 {
+		assignee = assignees[0]
+	}
+	if is.ClosedBy != "" && is.State == "closed" {
+		closedBy = s.simpleUser(is.ClosedBy)
+	}
+	if is.User == s.BotLogin() {
+		viaApp = s.appView()
+	}
+	return map[string]any{
+		"id":                       is.ID,
+		"node_id":                  appNodeID("I_", is.ID),
+		"url":                      self,
+		"repository_url":           api,
+		"labels_url":               self + "/labels{/name}",
+		"comments_url":             self + "/comments",
+		"events_url":               self + "/events",
+		"timeline_url":             self + "/timeline",
+		"html_url":                 s.appHTMLURL(rp.fullName() + "/issues/" + strconv.Itoa(is.Number)),
+		"number":                   is.Number,
+		"state":                    is.State,
+		"state_reason":             orNullString(is.StateReason),
+		"title":                    is.Title,
+		"body":                     orNullString(is.Body),
+		"user":                     s.simpleUser(is.User),
+		"labels":                   labels,
+		"assignee":                 assignee,
+		"assignees":                assignees,
+		"milestone":                nil,
+		"locked":                   false,
+		"active_lock_reason":       nil,
+		"comments":                 len(is.Comments),
+		"closed_at":                orNullTime(is.ClosedAt),
+		"created_at":               is.CreatedAt,
+		"updated_at":               is.UpdatedAt,
+		"closed_by":                closedBy,
+		"author_association":       s.authorAssociation(is.User, rp),
+		"performed_via_github_app": viaApp,
+	}
+}
+
+func (s *Sim) commentView(rp *repo, is *issue, c *comment) map[string]any {
+	api := s.opts.APIURL + "repos/" + rp.fullName()
+	return map[string]any{
+		"id":                       c.ID,
+		"node_id":                  appNodeID("IC_", c.ID),
+		"url":                      api + "/issues/comments/" + strconv.FormatInt(c.ID, 10),
+		"html_url":                 s.appHTMLURL(fmt.Sprintf("%s/issues/%d#issuecomment-%d", rp.fullName(), is.Number, c.ID)),
+		"issue_url":                api + "/issues/" + strconv.Itoa(is.Number),
+		"body":                     c.Body,
+		"user":                     s.simpleUser(c.User),
+		"created_at":               c.CreatedAt,
+		"updated_at":               c.UpdatedAt,
+		"author_association":       s.authorAssociation(c.User, rp),
+		"performed_via_github_app": nil,
+	}
+}
+
+// writeValidationFailed answers 422 with GitHub's validation error shape.
+func writeValidationFailed(w http.ResponseWriter, resource, field, code, message string) {
+	e := map[string]any{"resource": resource, "field": field, "code": code}
+	if message != "" {
+		e["message"] = message
+	}
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+		"message": "Validation Failed", "errors": []any{e}, "documentation_url": docsURL,
+	})
+}
+
+// issuesRepo resolves the repository of an issue endpoint and refuses when
+// the caller may not read its issues or they are disabled (410).
+func (s *Sim) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
+	c, ok := s.resolveRepo(w, r)
+	if !ok || !s.canRead(w, c, "issues") {
+		return caller{}, false
+	}
+	if !c.rp.HasIssues {
+		writeError(w, http.StatusGone, msgIssuesDisabled)
+		return caller{}, false
+	}
+	return c, true
+}
+
+// canWriteIssues checks that the caller may open issues and comment:
+// anyone who can see the repository with a token allowed to write it (a
+// classic token needs repo, or public_repo on a public repository), or an
+// installation token covering it with issues: write.
+func (s *Sim) canWriteIssues(w http.ResponseWriter, c caller) bool {
+	switch {
+	case c.p == nil:
+		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
+		return false
+	case c.p.Kind == principalApp:
+		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
+		return false
+	case c.p.Kind == principalInstallation:
+		if !c.covered(s) || installPermRank(s.tokenPermission(c.p.Token, "issues")) < installPermRank("write") {
+			writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
+			return false
+		}
+	case c.p.Kind == principalClassic:
+		// A token without a scope for writing is answered as if the
+		// repository were not there, as GitHub hides what a token may
+		// not touch.
+		if !c.p.Token.has("repo") && !(c.p.Token.has("public_repo") && !c.rp.Private) {
+			writeError(w, http.StatusNotFound, msgNotFound)
+			return false
+		}
+	}
+	return true
+}
+
+// triager tells whether the caller may set labels and assignees and edit
+// others' issues: an installation token with issues: write, or a user with
+// triage or more.
+func (s *Sim) triager(c caller) bool {
+	if c.p != nil && c.p.Kind == principalInstallation {
+		return true // canWriteIssues checked issues: write
+	}
+	return atLeast(c.role(s), "triage")
+}
+
+func (s *Sim) findIssue(w http.ResponseWriter, r *http.Request, rp *repo) *issue {
+	n, err := strconv.Atoi(r.PathValue("number"))
+	if err != nil || n < 1 || n > len(rp.Issues) {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return nil
+	}
+	return rp.Issues[n-1]
+}
+
+func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.issuesRepo(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	state := q.Get("state")
+	if state == "" {
+		state = "open"
+	}
+	if state != "open" && state != "closed" && state != "all" {
+		writeValidationFailed(w, "Issue", "state", "invalid", "")
+		return
+	}
+	var labels []string
+	for _, l := range strings.Split(q.Get("labels"), ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			labels = append(labels, l)
+		}
+	}
+	creator, assignee := q.Get("creator"), q.Get("assignee")
+	var since time.Time
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeValidationFailed(w, "Issue", "since", "invalid", "")
+			return
+		}
+		since = t
+	}
+	var list []*issue
+	for _, is := range c.rp.Issues {
+		switch {
+		case state != "all" && is.State != state:
+		case creator != "" && !strings.EqualFold(is.User, creator):
+		case !hasAllLabels(is, labels):
+		case !assigneeMatches(is, assignee):
+		case !since.IsZero() && is.UpdatedAt.Before(since):
+		default:
+			list = append(list, is)
+		}
+	}
+	key := func(is *issue) int64 { return is.CreatedAt.UnixNano()*1000 + int64(is.Number) }
+	switch q.Get("sort") {
+	case "updated":
+		key = func(is *issue) int64 { return is.UpdatedAt.UnixNano()*1000 + int64(is.Number) }
+	case "comments":
+		key = func(is *issue) int64 { return int64(len(is.Comments))<<32 + int64(is.Number) }
+	}
+	asc := q.Get("direction") == "asc"
+	sort.SliceStable(list, func(i, j int) bool {
+		if asc {
+			return key(list[i]) < key(list[j])
+		}
+		return key(list[i]) > key(list[j])
+	})
+	page, perPage := appPaging(r)
+	lo, hi := appPageBounds(len(list), page, perPage)
+	out := make([]map[string]any, 0, hi-lo)
+	for _, is := range list[lo:hi] {
+		out = append(out, s.issueView(c.rp, is))
+	}
+	s.appPageLinks(w, r, page, perPage, len(list))
+	writeJSON(w, http.StatusOK, out)
+}
+
+func hasAllLabels(is *issue, want []string) bool {
+	for _, w := range want {
+		if !slices.ContainsFunc(is.Labels, func(l string) bool { return strings.EqualFold(l, w) }) {
+			return false
+		}
+	}
+	return true
+}
+
+func assigneeMatches(is *issue, a string) bool {
+	switch a {
+	case "":
+		return true
+	case "none":
+		return len(is.Assignees) == 0
+	case "*":
+		return len(is.Assignees) > 0
+	}
+	return slices.ContainsFunc(is.Assignees, func(x string) bool { return strings.EqualFold(x, a) })
+}
+
+func (s *Sim) handleGetIssue(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.issuesRepo(w, r)
+	if !ok {
+		return
+	}
+	is := s.findIssue(w, r, c.rp)
+	if is == nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.issueView(c.rp, is))
+}
+
+// decodeFields reads a JSON object body, keeping which fields were sent.
+func decodeFields(w http.ResponseWriter, r *http.Request) (map[string]json.RawMessage, bool) {
+	var f map[string]json.RawMessage
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&f); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return nil, false
+	}
+	return f, true
+}
+
+// stringField decodes an optional string field; JSON null reads as "".
+func stringField(f map[string]json.RawMessage, name string) (string, bool, error) {
+	raw, ok := f[name]
+	if !ok {
+		return "", false, nil
+	}
+	var v *string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", true, err
+	}
+	if v == nil {
+		return "", true, nil
+	}
+	return *v, true, nil
+}
+
+// labelNames decodes labels given as names or as objects with a name.
+func labelNames(raw json.RawMessage) ([]string, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, it := range items {
+		var name string
+		if err := json.Unmarshal(it, &name); err == nil {
+			out = append(out, name)
+			continue
+		}
+		var obj struct {
+			Name string `json:"name"`
+		}
+		if err := json.Unmarshal(it, &obj); err != nil {
+			return nil, err
+		}
+		out = append(out, obj.Name)
+	}
+	return out, nil
+}
+
+// assigneeLogins reads assignees (or the older single assignee) and checks
+// each can be assigned; ok is false once a 422 was written.
+func (s *Sim) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage, rp *repo) (logins []string, given, ok bool) {
+	if raw, has := f["assignees"]; has {
+		if err := json.Unmarshal(raw, &logins); err != nil {
+			writeValidationFailed(w, "Issue", "assignees", "invalid", "")
+			return nil, true, false
+		}
+		given = true
+	}
+	if one, has, err := stringField(f, "assignee"); err != nil {
+		writeValidationFailed(w, "Issue", "assignee", "invalid", "")
+		return nil, true, false
+	} else if has {
+		given = true
+		if one != "" {
+			logins = append(logins, one)
+		}
+	}
+	for _, l := range logins {
+		if !s.assignable(l, rp) {
+			writeValidationFailed(w, "Issue", "assignees", "invalid", "")
+			return nil, true, false
+		}
+	}
+	return logins, given, true
+}
+
+func bodyTooLong(body string) bool { return utf8.RuneCountInString(body) > maxBodyChars }
+
+func (s *Sim) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.resolveRepo(w, r)
+	if !ok || !s.canWriteIssues(w, c) {
+		return
+	}
+	if !c.rp.HasIssues {
+		writeError(w, http.StatusGone, msgIssuesDisabled)
+		return
+	}
+	f, ok := decodeFields(w, r)
+	if !ok {
+		return
+	}
+	title, _, err := stringField(f, "title")
+	if err != nil || strings.TrimSpace(title) == "" {
+		writeValidationFailed(w, "Issue", "title", "missing_field", "")
+		return
+	}
+	body, _, err := stringField(f, "body")
+	if err != nil {
+		writeValidationFailed(w, "Issue", "body", "invalid", "")
+		return
+	}
+	if bodyTooLong(body) {
+		writeValidationFailed(w, "Issue", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		return
+	}
+	var labels []string
+	if raw, has := f["labels"]; has {
+		if labels, err = labelNames(raw); err != nil {
+			writeValidationFailed(w, "Issue", "labels", "invalid", "")
+			return
+		}
+	}
+	assignees, _, ok := s.assigneeLogins(w, f, c.rp)
+	if !ok {
+		return
+	}
+	// GitHub silently drops labels and assignees set by someone without
+	// push-level access.
+	if !s.triager(c) {
+		labels, assignees = nil, nil
+	}
+	is := s.openIssue(c.rp, c.actor(s), title, body, labels, assignees)
+	w.Header().Set("Location", s.opts.APIURL+"repos/"+c.rp.fullName()+"/issues/"+strconv.Itoa(is.Number))
+	writeJSON(w, http.StatusCreated, s.issueView(c.rp, is))
+}
+
+func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.issuesRepo(w, r)
+	if !ok || !s.canWriteIssues(w, c) {
+		return
+	}
+	is := s.findIssue(w, r, c.rp)
+	if is == nil {
+		return
+	}
+	actor := c.actor(s)
+	triager := s.triager(c)
+	if !triager && !strings.EqualFold(actor, is.User) {
+		writeError(w, http.StatusForbidden, msgNeedAdminRights)
+		return
+	}
+	f, ok := decodeFields(w, r)
+	if !ok {
+		return
+	}
+	title, hasTitle, err := stringField(f, "title")
+	if err != nil || (hasTitle && strings.TrimSpace(title) == "") {
+		writeValidationFailed(w, "Issue", "title", "missing_field", "")
+		return
+	}
+	body, hasBody, err := stringField(f, "body")
+	if err != nil {
+		writeValidationFailed(w, "Issue", "body", "invalid", "")
+		return
+	}
+	if bodyTooLong(body) {
+		writeValidationFailed(w, "Issue", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		return
+	}
+	state, hasState, err := stringField(f, "state")
+	if err != nil || (hasState && state != "open" && state != "closed") {
+		writeValidationFailed(w, "Issue", "state", "invalid", "")
+		return
+	}
+	reason, _, err := stringField(f, "state_reason")
+	if err != nil || (reason != "" && reason != "completed" && reason != "not_planned" && reason != "reopened") {
+		writeValidationFailed(w, "Issue", "state_reason", "invalid", "")
+		return
+	}
+	var labels []string
+	rawLabels, hasLabels := f["labels"]
+	if hasLabels {
+		if labels, err = labelNames(rawLabels); err != nil {
+			writeValidationFailed(w, "Issue", "labels", "invalid", "")
+			return
+		}
+	}
+	assignees, hasAssignees, ok := s.assigneeLogins(w, f, c.rp)
+	if !ok {
+		return
+	}
+
+	now := s.clock.now()
+	var hooks []issueHook
+	changes := map[string]any{}
+	if hasTitle && title != is.Title {
+		changes["title"] = map[string]string{"from": is.Title}
+		is.Title = title
+	}
+	if hasBody && body != is.Body {
+		changes["body"] = map[string]string{"from": is.Body}
+		is.Body = body
+	}
+	if len(changes) > 0 {
+		hooks = append(hooks, issueHook{"edited", map[string]any{"changes": changes}})
+	}
+	if hasState && state != is.State {
+		is.State = state
+		if state == "closed" {
+			is.ClosedAt, is.ClosedBy = now, actor
+			is.StateReason = "completed"
+			if reason == "not_planned" {
+				is.StateReason = reason
+			}
+			hooks = append(hooks, issueHook{action: "closed"})
+		} else {
+			is.ClosedAt, is.ClosedBy, is.StateReason = time.Time{}, "", "reopened"
+			hooks = append(hooks, issueHook{action: "reopened"})
+		}
+	} else if is.State == "closed" && (reason == "completed" || reason == "not_planned") && reason != is.StateReason {
+		is.StateReason, is.UpdatedAt = reason, now
+	}
+	if triager && hasLabels {
+		hooks = append(hooks, s.setIssueLabels(c.rp, is, labels)...)
+	}
+	if triager && hasAssignees {
+		hooks = append(hooks, s.setIssueAssignees(is, assignees)...)
+	}
+	if len(hooks) > 0 {
+		is.UpdatedAt = now
+	}
+	s.sendIssueHooks(c.rp, is, actor, hooks)
+	writeJSON(w, http.StatusOK, s.issueView(c.rp, is))
+}
+
+func (s *Sim) handleListComments(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.issuesRepo(w, r)
+	if !ok {
+		return
+	}
+	is := s.findIssue(w, r, c.rp)
+	if is == nil {
+		return
+	}
+	var list []*comment
+	since := time.Time{}
+	if v := r.URL.Query().Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeValidationFailed(w, "IssueComment", "since", "invalid", "")
+			return
+		}
+		since = t
+	}
+	for _, cm := range is.Comments {
+		if since.IsZero() || !cm.UpdatedAt.Before(since) {
+			list = append(list, cm)
+		}
+	}
+	page, perPage := appPaging(r)
+	lo, hi := appPageBounds(len(list), page, perPage)
+	out := make([]map[string]any, 0, hi-lo)
+	for _, cm := range list[lo:hi] {
+		out = append(out, s.commentView(c.rp, is, cm))
+	}
+	s.appPageLinks(w, r, page, perPage, len(list))
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Sim) handleCreateComment(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.issuesRepo(w, r)
+	if !ok || !s.canWriteIssues(w, c) {
+		return
+	}
+	is := s.findIssue(w, r, c.rp)
+	if is == nil {
+		return
+	}
+	f, ok := decodeFields(w, r)
+	if !ok {
+		return
+	}
+	body, _, err := stringField(f, "body")
+	if err != nil || strings.TrimSpace(body) == "" {
+		writeValidationFailed(w, "IssueComment", "body", "missing_field", "")
+		return
+	}
+	if bodyTooLong(body) {
+		writeValidationFailed(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		return
+	}
+	now := s.clock.now()
+	cm := &comment{ID: s.st.id(), Body: body, User: c.actor(s), CreatedAt: now, UpdatedAt: now}
+	is.Comments = append(is.Comments, cm)
+	is.UpdatedAt = now
+	view := s.commentView(c.rp, is, cm)
+	s.repoWebhook("issue_comment", "created", "issues", c.rp, cm.User, map[string]any{
+		"issue": s.issueView(c.rp, is), "comment": view,
+	})
+	w.Header().Set("Location", view["url"].(string))
+	writeJSON(w, http.StatusCreated, view)
+}
+
+func (s *Sim) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.issuesRepo(w, r)
+	if !ok || !s.canWriteIssues(w, c) {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var is *issue
+	var cm *comment
+	for _, i := range c.rp.Issues {
+		for _, x := range i.Comments {
+			if err == nil && x.ID == id {
+				is, cm = i, x
+			}
+		}
+	}
+	if cm == nil {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	actor := c.actor(s)
+	installation := c.p.Kind == principalInstallation
+	if !installation && !strings.EqualFold(actor, cm.User) && !atLeast(c.role(s), "write") {
+		writeError(w, http.StatusForbidden, msgNeedAdminRights)
+		return
+	}
+	f, ok := decodeFields(w, r)
+	if !ok {
+		return
+	}
+	body, _, err := stringField(f, "body")
+	if err != nil || strings.TrimSpace(body) == "" {
+		writeValidationFailed(w, "IssueComment", "body", "missing_field", "")
+		return
+	}
+	if bodyTooLong(body) {
+		writeValidationFailed(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		return
+	}
+	if body != cm.Body {
+		from := cm.Body
+		cm.Body, cm.UpdatedAt = body, s.clock.now()
+		s.repoWebhook("issue_comment", "edited", "issues", c.rp, actor, map[string]any{
+			"issue": s.issueView(c.rp, is), "comment": s.commentView(c.rp, is, cm),
+			"changes": map[string]any{"body": map[string]string{"from": from}},
+		})
+	}
+	writeJSON(w, http.StatusOK, s.commentView(c.rp, is, cm))
+}
+
+func (s *Sim) handleListLabels(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.resolveRepo(w, r)
+	if !ok {
+		return
+	}
+	ls := make([]*label, 0, len(c.rp.Labels))
+	for _, l := range c.rp.Labels {
+		ls = append(ls, l)
+	}
+	sort.Slice(ls, func(i, j int) bool { return lower(ls[i].Name) < lower(ls[j].Name) })
+	page, perPage := appPaging(r)
+	lo, hi := appPageBounds(len(ls), page, perPage)
+	out := make([]map[string]any, 0, hi-lo)
+	for _, l := range ls[lo:hi] {
+		out = append(out, s.labelView(c.rp, l))
+	}
+	s.appPageLinks(w, r, page, perPage, len(ls))
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Sim) handleGetLabel(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.resolveRepo(w, r)
+	if !ok {
+		return
+	}
+	l, ok := c.rp.Labels[lower(r.PathValue("name"))]
+	if !ok {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.labelView(c.rp, l))
+}
+
+func (s *Sim) handleCreateLabel(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.resolveRepo(w, r)
+	if !ok || !s.canWriteIssues(w, c) {
+		return
+	}
+	if !s.triager(c) || (c.p.Kind == principalClassic && !atLeast(c.role(s), "write")) {
+		writeError(w, http.StatusForbidden, msgNeedAdminRights)
+		return
+	}
+	var req struct {
+		Name        string `json:"name"`
+		Color       string `json:"color"`
+		Description string `json:"description"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
+		return
+	}
+	if strings.TrimSpace(req.Name) == "" {
+		writeValidationFailed(w, "Label", "name", "missing_field", "")
+		return
+	}
+	if _, exists := c.rp.Labels[lower(req.Name)]; exists {
+		writeValidationFailed(w, "Label", "name", "already_exists", "")
+		return
+	}
+	color := strings.TrimPrefix(req.Color, "#")
+	if color == "" {
+		color = defaultLabelColor
+	}
+	if len(color) != 6 || strings.Trim(lower(color), "0123456789abcdef") != "" {
+		writeValidationFailed(w, "Label", "color", "invalid", "")
+		return
+	}
+	l := &label{ID: s.st.id(), Name: req.Name, Color: lower(color), Description: req.Description}
+	c.rp.Labels[lower(req.Name)] = l
+	writeJSON(w, http.StatusCreated, s.labelView(c.rp, l))
+}

@@ -143,10 +143,6 @@ func (s *Sim) pkHandle(scope pkScope, op pkOp, h func(*pkReq)) http.HandlerFunc 
 	}
 }
 
-// msgNotAccessibleByIntegration is GitHub's answer to an installation token
-// on an endpoint apps may not use.
-const msgNotAccessibleByIntegration = "Resource not accessible by integration"
-
 // pkCheckScopes answers 403 when a classic token lacks a scope the
 // operation needs, and reports whether the request may go on.
 func (s *Sim) pkCheckScopes(q *pkReq, typ string) bool {

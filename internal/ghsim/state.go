@@ -64,6 +64,10 @@ type token struct {
 	// Installation is the installation behind an installation token.
 	Installation int64
 	ExpiresAt    time.Time
+	// Repos and Permissions narrow an installation token to part of its
+	// installation (the access_tokens request body); nil means all of it.
+	Repos       map[string]bool   // lower("owner/name")
+	Permissions map[string]string // permission → read, write, admin
 }
 
 func (t *token) has(scope string) bool { return t.Scopes[scope] }
@@ -82,29 +86,37 @@ type repo struct {
 	Issues        []*issue
 	Labels        map[string]*label // lower(name)
 	CreatedAt     time.Time
+	// Heads maps a branch to its head commit sha; a branch without commits
+	// has none. PushedAt is the time of the last push.
+	Heads    map[string]string
+	PushedAt time.Time
 }
 
 func (r *repo) fullName() string { return r.Owner + "/" + r.Name }
 
 type label struct {
-	ID    int64
-	Name  string
-	Color string
+	ID          int64
+	Name        string
+	Color       string
+	Description string
 }
 
 type issue struct {
-	ID        int64
-	Number    int
-	Title     string
-	Body      string
-	State     string // open, closed
-	User      string // login of the author
-	Labels    []string
-	Assignees []string
-	Comments  []*comment
-	CreatedAt time.Time
-	UpdatedAt time.Time
-	ClosedAt  time.Time
+	ID     int64
+	Number int
+	Title  string
+	Body   string
+	State  string // open, closed
+	// StateReason is completed, not_planned or reopened; "" while never closed.
+	StateReason string
+	ClosedBy    string // login of who closed it
+	User        string // login of the author
+	Labels      []string
+	Assignees   []string
+	Comments    []*comment
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ClosedAt    time.Time
 }
 
 type comment struct {

@@ -1,0 +1,158 @@
+package ghsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+)
+
+// The app's webhook delivery log over REST (GET /app/hook/deliveries and
+// redelivery), which pkgwarden's sweep reads to redeliver what failed.
+
+func (s *Sim) registerHookDeliveryRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /app/hook/deliveries", s.appOnly(s.handleListDeliveries))
+	mux.HandleFunc("GET /app/hook/deliveries/{id}", s.appOnly(s.handleGetDelivery))
+	mux.HandleFunc("POST /app/hook/deliveries/{id}/attempts", s.appOnly(s.handleRedeliver))
+}
+
+// handleListDeliveries lists deliveries newest first with GitHub's cursor
+// pagination: the cursor is the id below which the next page starts.
+func (s *Sim) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
+	_, perPage := appPaging(r)
+	var below int64
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		v, err := strconv.ParseInt(c, 10, 64)
+		if err != nil {
+			writeValidationFailed(w, "HookDelivery", "cursor", "invalid", "")
+			return
+		}
+		below = v
+	}
+	var page []*Delivery
+	more := false
+	for i := len(s.st.deliveries) - 1; i >= 0; i-- {
+		d := s.st.deliveries[i]
+		if below != 0 && d.ID >= below {
+			continue
+		}
+		if len(page) == perPage {
+			more = true
+			break
+		}
+		page = append(page, d)
+	}
+	out := make([]map[string]any, 0, len(page))
+	for _, d := range page {
+		out = append(out, deliveryView(d))
+	}
+	if more {
+		q := r.URL.Query()
+		q.Set("cursor", strconv.FormatInt(page[len(page)-1].ID, 10))
+		q.Set("per_page", strconv.Itoa(perPage))
+		w.Header().Set("Link", fmt.Sprintf(`<%sapp/hook/deliveries?%s>; rel="next"`, s.opts.APIURL, q.Encode()))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Sim) deliveryByPath(r *http.Request) *Delivery {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		return nil
+	}
+	for _, d := range s.st.deliveries {
+		if d.ID == id {
+			return d
+		}
+	}
+	return nil
+}
+
+func (s *Sim) handleGetDelivery(w http.ResponseWriter, r *http.Request) {
+	d := s.deliveryByPath(r)
+	if d == nil {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	v := deliveryView(d)
+	v["request"] = map[string]any{
+		"headers": map[string]string{
+			"Content-Type":        "application/json",
+			"User-Agent":          "GitHub-Hookshot/ghsim",
+			"X-GitHub-Event":      d.Event,
+			"X-GitHub-Delivery":   d.GUID,
+			"X-Hub-Signature-256": Sign(s.opts.WebhookSecret, d.Payload),
+		},
+		"payload": json.RawMessage(d.Payload),
+	}
+	v["response"] = map[string]any{"headers": map[string]string{}, "payload": nil}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// handleRedeliver sends a delivery again with the same guid, as GitHub's
+// redelivery does, and logs it as a redelivery.
+func (s *Sim) handleRedeliver(w http.ResponseWriter, r *http.Request) {
+	d := s.deliveryByPath(r)
+	if d == nil {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	if s.opts.WebhookURL == "" {
+		writeError(w, http.StatusUnprocessableEntity, "The app has no webhook URL")
+		return
+	}
+	again := &Delivery{
+		ID:          s.st.id(),
+		GUID:        d.GUID,
+		Event:       d.Event,
+		Action:      d.Action,
+		DeliveredAt: s.clock.now(),
+		Status:      "pending",
+		Redelivery:  true,
+		Payload:     d.Payload,
+	}
+	s.st.deliveries = append(s.st.deliveries, again)
+	s.startSender()
+	s.pendingN++
+	s.outbox <- outgoing{delivery: again, url: s.opts.WebhookURL}
+	writeJSON(w, http.StatusAccepted, map[string]any{})
+}
+
+// deliveryView is a delivery as GET /app/hook/deliveries lists it; the
+// installation and repository ids come from the payload.
+func deliveryView(d *Delivery) map[string]any {
+	var p struct {
+		Installation *struct {
+			ID int64 `json:"id"`
+		} `json:"installation"`
+		Repository *struct {
+			ID int64 `json:"id"`
+		} `json:"repository"`
+	}
+	_ = json.Unmarshal(d.Payload, &p) // the simulator wrote it; ids are optional
+	var inst, repoID any
+	if p.Installation != nil {
+		inst = p.Installation.ID
+	}
+	if p.Repository != nil {
+		repoID = p.Repository.ID
+	}
+	var action any
+	if d.Action != "" {
+		action = d.Action
+	}
+	return map[string]any{
+		"id":              d.ID,
+		"guid":            d.GUID,
+		"delivered_at":    d.DeliveredAt,
+		"redelivery":      d.Redelivery,
+		"duration":        0.0,
+		"status":          d.Status,
+		"status_code":     d.StatusCode,
+		"event":           d.Event,
+		"action":          action,
+		"installation_id": inst,
+		"repository_id":   repoID,
+		"throttled_at":    nil,
+	}
+}

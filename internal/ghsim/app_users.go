@@ -1,0 +1,123 @@
+package ghsim
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+)
+
+// Accounts over REST: who a login is (user or organization), and who a
+// classic token belongs to, which clients ask before choosing between the
+// /orgs/ and /users/ package endpoints.
+
+func (s *Sim) registerUserRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /user", s.handleAuthenticatedUser)
+	mux.HandleFunc("GET /users/{username}", s.handleGetAccount)
+	mux.HandleFunc("GET /orgs/{org}", s.handleGetOrg)
+}
+
+// setScopesHeader writes X-OAuth-Scopes for a classic token, as GitHub
+// does on its responses.
+func setScopesHeader(w http.ResponseWriter, p *principal) {
+	if p == nil || p.Kind != principalClassic {
+		return
+	}
+	scopes := make([]string, 0, len(p.Token.Scopes))
+	for sc := range p.Token.Scopes {
+		scopes = append(scopes, sc)
+	}
+	sort.Strings(scopes)
+	w.Header().Set("X-OAuth-Scopes", strings.Join(scopes, ", "))
+}
+
+// accountDetails is the full user or organization object.
+func (s *Sim) accountDetails(a *account) map[string]any {
+	v := s.simpleUser(a.Login)
+	public := 0
+	for _, rp := range s.st.repos {
+		if lower(rp.Owner) == lower(a.Login) && !rp.Private {
+			public++
+		}
+	}
+	for k, val := range map[string]any{
+		"name": nil, "company": nil, "blog": "", "location": nil, "email": nil, "bio": nil,
+		"twitter_username": nil, "public_repos": public, "public_gists": 0, "followers": 0,
+		"following": 0, "created_at": appCreatedAt(), "updated_at": appCreatedAt(),
+	} {
+		v[k] = val
+	}
+	if a.Type == "User" {
+		v["hireable"] = nil
+	}
+	return v
+}
+
+func (s *Sim) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, status, msg := s.authenticate(r)
+	switch {
+	case status != 0:
+		writeError(w, status, msg)
+		return
+	case p == nil:
+		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
+		return
+	case p.Kind != principalClassic:
+		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
+		return
+	}
+	setScopesHeader(w, p)
+	writeJSON(w, http.StatusOK, s.accountDetails(s.st.accounts[p.Token.User]))
+}
+
+func (s *Sim) handleGetAccount(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, status, msg := s.authenticate(r)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	setScopesHeader(w, p)
+	login := r.PathValue("username")
+	if lower(login) == lower(s.BotLogin()) {
+		writeJSON(w, http.StatusOK, s.simpleUser(login))
+		return
+	}
+	a, ok := s.st.accounts[lower(login)]
+	if !ok {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.accountDetails(a))
+}
+
+func (s *Sim) handleGetOrg(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, status, msg := s.authenticate(r)
+	if status != 0 {
+		writeError(w, status, msg)
+		return
+	}
+	setScopesHeader(w, p)
+	a, ok := s.st.accounts[lower(r.PathValue("org"))]
+	if !ok || a.Type != "Organization" {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	v := s.accountDetails(a)
+	api := s.opts.APIURL + "orgs/" + a.Login
+	v["url"] = api
+	v["repos_url"] = api + "/repos"
+	v["hooks_url"] = api + "/hooks"
+	v["issues_url"] = api + "/issues"
+	v["members_url"] = api + "/members{/member}"
+	v["public_members_url"] = api + "/public_members{/member}"
+	v["description"] = nil
+	v["is_verified"] = false
+	v["has_organization_projects"] = true
+	v["has_repository_projects"] = true
+	writeJSON(w, http.StatusOK, v)
+}

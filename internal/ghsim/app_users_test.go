@@ -1,0 +1,56 @@
+package ghsim
+
+import (
+	"context"
+	"testing"
+)
+
+func TestAccounts(t *testing.T) {
+	w := newAppWorld(t)
+	f, ctx := w.f, context.Background()
+	tok, err := f.sim.AddClassicToken("olga", "repo", "read:packages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, _ := f.installationClient(t, w.orgInst)
+
+	u, resp, err := f.client(tok).Users.Get(ctx, "")
+	if err != nil || u.GetLogin() != "olga" || resp.Header.Get("X-OAuth-Scopes") != "read:packages, repo" {
+		t.Errorf("GET /user: %v, login %q, scopes %q", err, u.GetLogin(), resp.Header.Get("X-OAuth-Scopes"))
+	}
+	if _, resp, _ := inst.Users.Get(ctx, ""); resp == nil || resp.StatusCode != 403 {
+		t.Errorf("GET /user with an installation token: %v, want 403", resp)
+	}
+	if _, resp, _ := f.client("").Users.Get(ctx, ""); resp == nil || resp.StatusCode != 401 {
+		t.Errorf("GET /user anonymously: %v, want 401", resp)
+	}
+
+	tests := map[string]struct {
+		login, typ string
+		org        bool
+		want       int
+	}{
+		"user":           {"olga", "User", false, 200},
+		"org as a user":  {"acme", "Organization", false, 200},
+		"the bot":        {f.sim.BotLogin(), "Bot", false, 200},
+		"nobody":         {"nope", "", false, 404},
+		"org":            {"ACME", "Organization", true, 200},
+		"user as an org": {"olga", "", true, 404},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var typ string
+			var code int
+			if tc.org {
+				o, resp, _ := inst.Organizations.Get(ctx, tc.login)
+				typ, code = o.GetType(), resp.StatusCode
+			} else {
+				u, resp, _ := inst.Users.Get(ctx, tc.login)
+				typ, code = u.GetType(), resp.StatusCode
+			}
+			if code != tc.want || (code == 200 && typ != tc.typ) {
+				t.Errorf("status %d type %q, want %d %q", code, typ, tc.want, tc.typ)
+			}
+		})
+	}
+}
