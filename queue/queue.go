@@ -177,8 +177,8 @@ func Setup(ctx context.Context, nc *nats.Conn, cfg Config, holder string) (*Queu
 	}
 	if q.Attempts, err = js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      BucketAttempts,
-		Description: "failed attempts per job message",
-		TTL:         7 * 24 * time.Hour,
+		Description: "failed attempts per job message, by stream sequence",
+		TTL:         24 * time.Hour,
 		Storage:     jetstream.FileStorage,
 		Replicas:    cfg.Replicas,
 	}); err != nil {
