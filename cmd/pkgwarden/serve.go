@@ -69,6 +69,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	qcfg.Replicas = s.NATSReplicas
 	qcfg.DuplicateWindow = s.DuplicateWindow
 	qcfg.LeaseTTL = s.LeaseTTL
+	// A job of a dead worker moves on when its lease expires, not later.
+	qcfg.AckWait = s.LeaseTTL
 	q, err := setupQueue(ctx, nc, qcfg, holder, logger)
 	if err != nil {
 		return err

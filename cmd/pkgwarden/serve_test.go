@@ -272,6 +272,9 @@ func TestKill9KeepsAcceptedJobs(t *testing.T) {
 			t.Fatalf("delivery %d: status %d", i, code)
 		}
 	}
+	// Kill in the middle of the work: some jobs done, one running, the
+	// rest queued.
+	waitFor(t, "the first job", 10*time.Second, func() bool { return len(readRecord(t, record)) > 0 })
 	p.kill()
 	before := len(readRecord(t, record))
 	if before >= n {

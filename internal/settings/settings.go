@@ -78,7 +78,8 @@ type Settings struct {
 	JobAttempts int `envconfig:"JOB_ATTEMPTS" default:"5"`
 	// JobBackoff is the delay before the first retry; it doubles up to 5m.
 	JobBackoff time.Duration `envconfig:"JOB_BACKOFF" default:"5s"`
-	// LeaseTTL is how long a per-package lease outlives a dead holder.
+	// LeaseTTL is how long a per-package lease outlives a dead holder; it
+	// is also the queue's ack wait, so a dead worker's job moves on then.
 	LeaseTTL time.Duration `envconfig:"LEASE_TTL" default:"30s"`
 	// DuplicateWindow is how long the webhooks stream rejects a repeated
 	// delivery id by itself; older repeats are caught by KV deliveries.
