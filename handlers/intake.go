@@ -26,6 +26,9 @@ import (
 // MaxBodyBytes is GitHub's own cap on a delivery's payload.
 const MaxBodyBytes = 25 << 20
 
+// MaxDeliveryIDBytes bounds X-GitHub-Delivery.
+const MaxDeliveryIDBytes = 128
+
 // Results counted in pkgwarden_webhooks_total.
 const (
 	ResultAccepted     = "accepted"
@@ -139,7 +142,9 @@ func (h *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	delivery := r.Header.Get("X-GitHub-Delivery")
-	if event == "" || delivery == "" || !json.Valid(body) {
+	// GitHub's delivery ids are GUIDs; the bound keeps the stream's
+	// duplicate table small whatever a sender puts there.
+	if event == "" || delivery == "" || len(delivery) > MaxDeliveryIDBytes || !json.Valid(body) {
 		h.answer(w, event, http.StatusBadRequest, ResultBadRequest)
 		return
 	}

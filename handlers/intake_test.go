@@ -130,6 +130,7 @@ func TestIntake(t *testing.T) {
 		{name: "unknown event with bad signature is labelled other", req: request{event: "x-attacker-chosen", delivery: "d-7", body: body, sig: "-"}, wantStatus: 401, wantResult: ResultBadSignature, wantEvent: "other"},
 		{name: "missing event header", req: request{delivery: "d-8", body: body}, wantStatus: 400, wantResult: ResultBadRequest, wantEvent: "other"},
 		{name: "missing delivery header", req: request{event: "registry_package", body: body}, wantStatus: 400, wantResult: ResultBadRequest, wantEvent: "registry_package"},
+		{name: "delivery id too long", req: request{event: "registry_package", delivery: strings.Repeat("d", MaxDeliveryIDBytes+1), body: body}, wantStatus: 400, wantResult: ResultBadRequest, wantEvent: "registry_package"},
 		{name: "signed but not JSON (GitHub's vector)", req: request{event: "registry_package", delivery: "d-9", body: []byte(vectorBody)}, wantStatus: 400, wantResult: ResultBadRequest, wantEvent: "registry_package"},
 		{name: "truncated JSON", req: request{event: "registry_package", delivery: "d-10", body: body[:len(body)/2]}, wantStatus: 400, wantResult: ResultBadRequest, wantEvent: "registry_package"},
 		{name: "GET", req: request{method: http.MethodGet, event: "registry_package", delivery: "d-11", body: body}, wantStatus: 405, wantResult: ResultBadRequest, wantEvent: "registry_package"},

@@ -111,7 +111,7 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
-		router := jobs.NewRouter(q, jobs.RouterConfig{}, logger)
+		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: s.BotLogin()}, logger)
 		pool := jobs.NewPool(q, registry, jobs.PoolConfig{
 			Workers:     s.Workers,
 			MaxAttempts: s.JobAttempts,

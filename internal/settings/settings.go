@@ -1,6 +1,7 @@
 // Package settings loads pkgwarden's configuration: PKGWARDEN_* environment
 // variables, completed by the files `pkgwarden register` writes into the
-// data dir (app_id, private-key.pem, webhook_secret). The environment wins.
+// data dir (app_id, app_slug, private-key.pem, webhook_secret and
+// packages-tokens/<owner>). The environment wins.
 package settings
 
 import (
@@ -24,6 +25,7 @@ const (
 	AppIDFile         = "app_id"
 	PrivateKeyFile    = "private-key.pem"
 	WebhookSecretFile = "webhook_secret"
+	AppSlugFile       = "app_slug"
 	// PackagesTokensDir holds one file per owner, named after the owner,
 	// containing that owner's packages token.
 	PackagesTokensDir = "packages-tokens"
@@ -39,7 +41,10 @@ const (
 // Settings is the configuration of `pkgwarden serve`. Field tags name the
 // variable after the PKGWARDEN_ prefix.
 type Settings struct {
-	AppID          int64  `envconfig:"APP_ID"`
+	AppID int64 `envconfig:"APP_ID"`
+	// AppSlug names the App's bot account ("<slug>[bot]"), whose own
+	// events pkgwarden ignores.
+	AppSlug        string `envconfig:"APP_SLUG"`
 	PrivateKeyPath string `envconfig:"PRIVATE_KEY_PATH"`
 	// WebhookSecret is never logged; String redacts it.
 	WebhookSecret string `envconfig:"WEBHOOK_SECRET"`
@@ -137,6 +142,15 @@ func (s *Settings) fillFromDataDir() error {
 		p := filepath.Join(s.DataDir, PrivateKeyFile)
 		if _, err := os.Stat(p); err == nil {
 			s.PrivateKeyPath = p
+		}
+	}
+	if _, set := os.LookupEnv(Prefix + "_APP_SLUG"); !set {
+		v, ok, err := read(AppSlugFile)
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.AppSlug = v
 		}
 	}
 	if _, set := os.LookupEnv(Prefix + "_WEBHOOK_SECRET"); !set {
@@ -241,6 +255,14 @@ func (m *TokenMap) Decode(value string) error {
 	}
 	*m = out
 	return nil
+}
+
+// BotLogin is the App's bot account login, or "" when the slug is unknown.
+func (s Settings) BotLogin() string {
+	if s.AppSlug == "" {
+		return ""
+	}
+	return s.AppSlug + "[bot]"
 }
 
 // ExternalNATS reports whether an external NATS server or cluster is used.

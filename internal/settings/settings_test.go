@@ -38,9 +38,9 @@ func TestLoadDefaultsAndFiles(t *testing.T) {
 			},
 		},
 		"files fill unset values": {
-			files: map[string]string{AppIDFile: "42\n", WebhookSecretFile: "from-file\n", PrivateKeyFile: "key", "packages-tokens/acme": "tok-acme\n"},
+			files: map[string]string{AppIDFile: "42\n", AppSlugFile: "pkgwarden-acme\n", WebhookSecretFile: "from-file\n", PrivateKeyFile: "key", "packages-tokens/acme": "tok-acme\n"},
 			check: func(t *testing.T, s Settings) {
-				if s.AppID != 42 || s.WebhookSecret != "from-file" || filepath.Base(s.PrivateKeyPath) != PrivateKeyFile {
+				if s.AppID != 42 || s.BotLogin() != "pkgwarden-acme[bot]" || s.WebhookSecret != "from-file" || filepath.Base(s.PrivateKeyPath) != PrivateKeyFile {
 					t.Errorf("files not used: %+v", s)
 				}
 				if s.TokenFor("ACME") != "tok-acme" {
