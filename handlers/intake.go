@@ -9,7 +9,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -144,7 +143,7 @@ func (h *Intake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	delivery := r.Header.Get("X-GitHub-Delivery")
 	// GitHub's delivery ids are GUIDs; the bound keeps the stream's
 	// duplicate table small whatever a sender puts there.
-	if event == "" || delivery == "" || len(delivery) > MaxDeliveryIDBytes || !json.Valid(body) {
+	if event == "" || delivery == "" || len(delivery) > MaxDeliveryIDBytes || !webhook.ValidJSON(body) {
 		h.answer(w, event, http.StatusBadRequest, ResultBadRequest)
 		return
 	}

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -116,7 +117,8 @@ func TestEnvelope(t *testing.T) {
 	}
 }
 
-// FuzzDecode checks that no delivery body makes the decoders panic, and
+// FuzzDecode checks that ValidJSON agrees with encoding/json.Valid, that
+// no delivery body makes the decoders panic, and
 // that whatever decodes into a target names a complete package whose
 // normalised type is lower case.
 func FuzzDecode(f *testing.F) {
@@ -125,7 +127,14 @@ func FuzzDecode(f *testing.F) {
 		f.Add(EventRegistryPackage, b)
 		f.Add(EventPackage, b)
 	}
+	// Shapes that exercise the JSON validator's corners.
+	for _, s := range []string{`[0,-0,1.5,-2e10,3E+2,4e-3]`, `"\" \\ \/ \b \u00e9"`, "\"\xff\"", `{"a":1,}`, `01`, `1.`, `"\u12g4"`, "\"a\x01\"", `tru`, ` {"a" : [ ] } `} {
+		f.Add(EventPackage, []byte(s))
+	}
 	f.Fuzz(func(t *testing.T, event string, body []byte) {
+		if ValidJSON(body) != json.Valid(body) {
+			t.Fatalf("ValidJSON = %t, encoding/json.Valid = %t for %q", ValidJSON(body), json.Valid(body), body)
+		}
 		_, _ = DecodeEnvelope(body)
 		ev, err := DecodePackageEvent(event, body)
 		if err != nil {
