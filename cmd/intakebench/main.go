@@ -53,12 +53,13 @@ func main() {
 		}
 		return
 	}
-	duration := flag.Duration("duration", 5*time.Second, "load time per run")
+	duration := flag.Duration("duration", 3*time.Second, "load time per run")
+	rounds := flag.Int("rounds", 2, "runs per server and mode, alternating which server goes first")
 	conc := flag.Int("concurrency", 16, "concurrent connections")
 	size := flag.Int("size", 18*1024, "approximate delivery size in bytes")
 	bin := flag.String("pkgwarden", "", "pkgwarden binary (default: go build ./cmd/pkgwarden)")
 	flag.Parse()
-	if err := bench(*duration, *conc, *size, *bin); err != nil {
+	if err := bench(*duration, *rounds, *conc, *size, *bin); err != nil {
 		fmt.Fprintln(os.Stderr, "intakebench:", err)
 		os.Exit(1)
 	}
@@ -73,9 +74,33 @@ type result struct {
 	p50, p99 time.Duration
 	hwmKiB   int64
 	stored   uint64
+	lat      []time.Duration
+	elapsed  time.Duration
 }
 
-func bench(duration time.Duration, conc, size int, bin string) error {
+// merge adds one run's figures to r.
+func (r *result) merge(o result) {
+	r.sent += o.sent
+	r.accepted += o.accepted
+	r.stored += o.stored
+	r.elapsed += o.elapsed
+	r.lat = append(r.lat, o.lat...)
+	r.hwmKiB = max(r.hwmKiB, o.hwmKiB)
+	for k, v := range o.other {
+		r.other[k] += v
+	}
+}
+
+// finish computes the rate and percentiles over every merged run.
+func (r *result) finish() result {
+	slices.Sort(r.lat)
+	r.rate = float64(r.sent) / r.elapsed.Seconds()
+	r.p50 = r.lat[len(r.lat)*50/100]
+	r.p99 = r.lat[len(r.lat)*99/100]
+	return *r
+}
+
+func bench(duration time.Duration, rounds, conc, size int, bin string) error {
 	tmp, err := os.MkdirTemp("", "intakebench-")
 	if err != nil {
 		return err
@@ -92,38 +117,56 @@ func bench(duration time.Duration, conc, size int, bin string) error {
 		return err
 	}
 	bodies := makeBodies(64, size)
-	fmt.Printf("deliveries of %d bytes, %d connections, %s per run, GOMAXPROCS of this machine: %d cores\n\n", len(bodies[0].body), conc, duration, numCPU())
+	fmt.Printf("deliveries of %d bytes, %d connections, %d rounds of %s per server and mode (alternating order), %d cores\n\n", len(bodies[0].body), conc, rounds, duration, numCPU())
 	var results []result
 	for _, sync := range []bool{false, true} {
+		// The machine is shared and noisy: alternate which server runs
+		// first and merge the rounds, so neither gets the quieter slot.
+		byKind := map[string]*result{}
+		for round := range rounds {
+			order := []string{"baseline", "serve"}
+			if round%2 == 1 {
+				order = []string{"serve", "baseline"}
+			}
+			for _, kind := range order {
+				name := kind
+				if sync {
+					name += " SyncAlways"
+				}
+				dir := filepath.Join(tmp, strings.ReplaceAll(name, " ", "-")+"-"+strconv.Itoa(round))
+				natsAddr, err := freePort()
+				if err != nil {
+					return err
+				}
+				var cmd *exec.Cmd
+				if kind == "serve" {
+					cmd = exec.Command(bin, "serve")
+					cmd.Env = append(os.Environ(),
+						"PKGWARDEN_WEBHOOK_SECRET="+secret,
+						"PKGWARDEN_ROLES=web",
+						"PKGWARDEN_LISTEN=127.0.0.1:0",
+						"PKGWARDEN_DATA_DIR="+dir,
+						"PKGWARDEN_NATS_LISTEN="+natsAddr,
+						"PKGWARDEN_NATS_SYNC_ALWAYS="+strconv.FormatBool(sync),
+					)
+				} else {
+					cmd = exec.Command(self, "baseline-server", "-dir", dir, "-nats", natsAddr, "-sync="+strconv.FormatBool(sync))
+				}
+				r, err := runOne(name, cmd, natsAddr, bodies, duration, conc)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+				if uint64(r.accepted) != r.stored {
+					return fmt.Errorf("%s round %d: %d answered 202 but the stream holds %d", name, round, r.accepted, r.stored)
+				}
+				if byKind[kind] == nil {
+					byKind[kind] = &result{name: name, other: map[int]int64{}}
+				}
+				byKind[kind].merge(r)
+			}
+		}
 		for _, kind := range []string{"baseline", "serve"} {
-			name := kind
-			if sync {
-				name += " SyncAlways"
-			}
-			dir := filepath.Join(tmp, strings.ReplaceAll(name, " ", "-"))
-			natsAddr, err := freePort()
-			if err != nil {
-				return err
-			}
-			var cmd *exec.Cmd
-			if kind == "serve" {
-				cmd = exec.Command(bin, "serve")
-				cmd.Env = append(os.Environ(),
-					"PKGWARDEN_WEBHOOK_SECRET="+secret,
-					"PKGWARDEN_ROLES=web",
-					"PKGWARDEN_LISTEN=127.0.0.1:0",
-					"PKGWARDEN_DATA_DIR="+dir,
-					"PKGWARDEN_NATS_LISTEN="+natsAddr,
-					"PKGWARDEN_NATS_SYNC_ALWAYS="+strconv.FormatBool(sync),
-				)
-			} else {
-				cmd = exec.Command(self, "baseline-server", "-dir", dir, "-nats", natsAddr, "-sync="+strconv.FormatBool(sync))
-			}
-			r, err := runOne(name, cmd, natsAddr, bodies, duration, conc)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			results = append(results, r)
+			results = append(results, byKind[kind].finish())
 		}
 	}
 	fmt.Printf("%-20s %10s %10s %9s %9s %10s %10s %s\n", "server", "deliv/s", "202s", "p50", "p99", "peak RSS", "stored", "other statuses")
@@ -289,10 +332,8 @@ func runOne(name string, cmd *exec.Cmd, natsAddr string, bodies []signed, durati
 	elapsed := time.Since(start)
 	r.sent = int64(len(lat))
 	r.accepted = accepted.Load() + 1 // the warm-up delivery
-	r.rate = float64(len(lat)) / elapsed.Seconds()
-	slices.Sort(lat)
-	r.p50 = lat[len(lat)*50/100]
-	r.p99 = lat[len(lat)*99/100]
+	r.lat = lat
+	r.elapsed = elapsed
 	r.hwmKiB, err = vmHWM(cmd.Process.Pid)
 	if err != nil {
 		return r, err
