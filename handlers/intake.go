@@ -74,7 +74,14 @@ type Intake struct {
 
 // NewIntake verifies deliveries with secret and publishes them with pub.
 // An empty secret rejects every delivery: unsigned webhooks are never taken.
+// A nil metrics or logger stands for one that goes nowhere.
 func NewIntake(secret string, pub Publisher, metrics *IntakeMetrics, logger *slog.Logger) *Intake {
+	if metrics == nil {
+		metrics = NewIntakeMetrics(prometheus.NewRegistry())
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return &Intake{
 		secret:  []byte(secret),
 		pub:     pub,

@@ -44,6 +44,9 @@ func NewRouter(q *queue.Queue, cfg RouterConfig, logger *slog.Logger) *Router {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return &Router{q: q, cfg: cfg, log: logger}
 }
 

@@ -102,8 +102,15 @@ type Pool struct {
 	log     *slog.Logger
 }
 
-// NewPool returns a pool; zero durations in cfg get defaults.
+// NewPool returns a pool; zero values in cfg get defaults, a nil metrics
+// or logger one that goes nowhere.
 func NewPool(q *queue.Queue, reg *Registry, cfg PoolConfig, metrics *Metrics, logger *slog.Logger) *Pool {
+	if metrics == nil {
+		metrics = NewMetrics(prometheus.NewRegistry(), q)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}

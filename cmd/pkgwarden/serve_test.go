@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -138,6 +139,21 @@ func (p *proc) log() string {
 	return p.stderr.String()
 }
 
+// get returns the body of a GET on the HTTP server.
+func (p *proc) get(t *testing.T, path string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + p.addr + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	return string(b)
+}
+
 // kill sends SIGKILL and waits.
 func (p *proc) kill() {
 	p.cmd.Process.Signal(syscall.SIGKILL)
@@ -260,6 +276,22 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	p := startServe(t, map[string]string{"PKGWARDEN_DATA_DIR": dir})
 	if code := p.send(t, "registry_package", "term-1", packageBody("app")); code != http.StatusAccepted {
 		t.Fatalf("delivery: %d", code)
+	}
+	// The job of that delivery shows in the metrics, with every other
+	// metric serve owns.
+	waitFor(t, "the job in /metrics", 10*time.Second, func() bool {
+		return strings.Contains(p.get(t, "/metrics"), `pkgwarden_jobs_total{result="success",type="prune"} 1`)
+	})
+	metrics := p.get(t, "/metrics")
+	for _, name := range []string{
+		`pkgwarden_webhooks_total{event="registry_package",result="accepted"} 1`,
+		`pkgwarden_job_duration_seconds_count{type="prune"} 1`,
+		`pkgwarden_queue_pending 0`,
+		`pkgwarden_dead_letters 0`,
+	} {
+		if !strings.Contains(metrics, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
