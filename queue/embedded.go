@@ -60,6 +60,9 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 			lock.Unlock()
 			return nil, fmt.Errorf("PKGWARDEN_NATS_LISTEN %q: port: %w", o.Listen, err)
 		}
+		if p == 0 {
+			p = server.RANDOM_PORT // the server reads 0 as its default, 4222
+		}
 		opts.Host, opts.Port = host, p
 	}
 	srv, err := server.NewServer(opts)

@@ -52,6 +52,26 @@ func TestSetupIsIdempotentAndPublishDedupes(t *testing.T) {
 	}
 }
 
+func TestEmbeddedListensOnlyWhenAsked(t *testing.T) {
+	s := queuetest.Start(t, "", queuetest.Config())
+	if u := s.Embedded.ClientURL(); u != "" {
+		t.Errorf("embedded server listens on %s without PKGWARDEN_NATS_LISTEN", u)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	emb, err := queue.StartEmbedded(ctx, queue.EmbeddedOptions{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Shutdown()
+	if !strings.HasPrefix(emb.ClientURL(), "nats://127.0.0.1:") || strings.HasSuffix(emb.ClientURL(), ":4222") {
+		t.Errorf("ClientURL = %q, want a random loopback port", emb.ClientURL())
+	}
+	if _, err := queue.StartEmbedded(ctx, queue.EmbeddedOptions{DataDir: t.TempDir(), Listen: "no-port"}); err == nil || !strings.Contains(err.Error(), "PKGWARDEN_NATS_LISTEN") {
+		t.Errorf("bad listen address: %v", err)
+	}
+}
+
 func TestLeases(t *testing.T) {
 	ctx := context.Background()
 	cfg := queuetest.Config()

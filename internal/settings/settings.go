@@ -7,6 +7,7 @@ package settings
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -285,8 +286,22 @@ func (s Settings) TokenFor(owner string) string {
 // String describes the settings without any secret, for logs.
 func (s Settings) String() string {
 	return fmt.Sprintf("app_id=%d listen=%s nats_url=%v nats_listen=%q replicas=%d data_dir=%s roles=%v workers=%d paused=%t webhook_secret=%s private_key_path=%s packages_tokens=%d",
-		s.AppID, s.Listen, s.NATSURL, s.NATSListen, s.NATSReplicas, s.DataDir, s.Roles, s.Workers, s.Paused,
+		s.AppID, s.Listen, redactURLs(s.NATSURL), s.NATSListen, s.NATSReplicas, s.DataDir, s.Roles, s.Workers, s.Paused,
 		redact(s.WebhookSecret), s.PrivateKeyPath, len(s.PackagesTokens))
+}
+
+// redactURLs hides passwords in NATS URLs ("nats://user:pass@host").
+func redactURLs(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil {
+			out[i] = "(unparsable)"
+			continue
+		}
+		out[i] = u.Redacted()
+	}
+	return out
 }
 
 func redact(v string) string {

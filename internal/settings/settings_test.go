@@ -58,10 +58,13 @@ func TestLoadDefaultsAndFiles(t *testing.T) {
 			},
 		},
 		"lists and external nats": {
-			env: map[string]string{"PKGWARDEN_NATS_URL": "nats://a:4222,nats://b:4222", "PKGWARDEN_ROLES": "web", "PKGWARDEN_PACKAGES_TOKEN": "dflt"},
+			env: map[string]string{"PKGWARDEN_NATS_URL": "nats://a:4222,nats://user:hunter2@b:4222", "PKGWARDEN_ROLES": "web", "PKGWARDEN_PACKAGES_TOKEN": "dflt"},
 			check: func(t *testing.T, s Settings) {
 				if len(s.NATSURL) != 2 || !s.ExternalNATS() || !s.HasRole(RoleWeb) || s.HasRole(RoleWorker) || s.TokenFor("x") != "dflt" {
 					t.Errorf("lists: %+v", s)
+				}
+				if strings.Contains(s.String(), "hunter2") {
+					t.Errorf("String leaks a NATS password: %s", s.String())
 				}
 			},
 		},
