@@ -147,7 +147,7 @@ func (r *Router) route(ctx context.Context, log *slog.Logger, id, event string, 
 		if err := Publish(ctx, r.q, job); err != nil {
 			return err
 		}
-		job.Logger(log).Info("router: prune queued")
+		job.Logger(r.log).Info("router: prune queued", "event", event, "action", ev.Action)
 	default:
 		// issues, issue_comment, push and installation events get their
 		// jobs with the work that needs them (restore, config, sweep).
