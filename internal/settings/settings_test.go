@@ -1,0 +1,149 @@
+package settings
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// clearEnv unsets every PKGWARDEN_ variable for the test.
+func clearEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, Prefix+"_") {
+			t.Setenv(name, "") // registers restore
+			os.Unsetenv(name)
+		}
+	}
+}
+
+func TestLoadDefaultsAndFiles(t *testing.T) {
+	tests := map[string]struct {
+		env   map[string]string
+		files map[string]string
+		check func(t *testing.T, s Settings)
+	}{
+		"defaults": {
+			check: func(t *testing.T, s Settings) {
+				if s.Listen != ":8080" || s.GitHubAPIURL != "https://api.github.com/" || s.RegistryURL != "https://ghcr.io" ||
+					s.NATSReplicas != 1 || s.SweepInterval != time.Hour || strings.Join(s.Roles, ",") != "web,worker,scheduler" {
+					t.Errorf("defaults: %+v", s)
+				}
+				if s.ExternalNATS() {
+					t.Error("embedded expected by default")
+				}
+			},
+		},
+		"files fill unset values": {
+			files: map[string]string{AppIDFile: "42\n", AppSlugFile: "pkgwarden-acme\n", WebhookSecretFile: "from-file\n", PrivateKeyFile: "key", "packages-tokens/acme": "tok-acme\n"},
+			check: func(t *testing.T, s Settings) {
+				if s.AppID != 42 || s.BotLogin() != "pkgwarden-acme[bot]" || s.WebhookSecret != "from-file" || filepath.Base(s.PrivateKeyPath) != PrivateKeyFile {
+					t.Errorf("files not used: %+v", s)
+				}
+				if s.TokenFor("ACME") != "tok-acme" {
+					t.Errorf("token for acme = %q", s.TokenFor("ACME"))
+				}
+			},
+		},
+		"env wins over files": {
+			env:   map[string]string{"PKGWARDEN_APP_ID": "7", "PKGWARDEN_WEBHOOK_SECRET": "from-env", "PKGWARDEN_PRIVATE_KEY_PATH": "/elsewhere.pem", "PKGWARDEN_PACKAGES_TOKENS": "acme=env-tok"},
+			files: map[string]string{AppIDFile: "42", WebhookSecretFile: "from-file", PrivateKeyFile: "key", "packages-tokens/acme": "file-tok"},
+			check: func(t *testing.T, s Settings) {
+				if s.AppID != 7 || s.WebhookSecret != "from-env" || s.PrivateKeyPath != "/elsewhere.pem" || s.TokenFor("acme") != "env-tok" {
+					t.Errorf("env did not win: %+v", s)
+				}
+			},
+		},
+		"lists and external nats": {
+			env: map[string]string{"PKGWARDEN_NATS_URL": "nats://a:4222,nats://user:hunter2@b:4222", "PKGWARDEN_ROLES": "web", "PKGWARDEN_PACKAGES_TOKEN": "dflt"},
+			check: func(t *testing.T, s Settings) {
+				if len(s.NATSURL) != 2 || !s.ExternalNATS() || !s.HasRole(RoleWeb) || s.HasRole(RoleWorker) || s.TokenFor("x") != "dflt" {
+					t.Errorf("lists: %+v", s)
+				}
+				if strings.Contains(s.String(), "hunter2") {
+					t.Errorf("String leaks a NATS password: %s", s.String())
+				}
+			},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			clearEnv(t)
+			dir := t.TempDir()
+			t.Setenv("PKGWARDEN_DATA_DIR", dir)
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			for name, content := range tc.files {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s, err := Load()
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			tc.check(t, s)
+			if strings.Contains(s.String(), s.WebhookSecret) && s.WebhookSecret != "" {
+				t.Errorf("String leaks the webhook secret: %s", s.String())
+			}
+		})
+	}
+}
+
+func TestLoadErrorHidesValue(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("PKGWARDEN_DATA_DIR", t.TempDir())
+	t.Setenv("PKGWARDEN_PACKAGES_TOKENS", "ghp_secretvalue")
+	_, err := Load()
+	if err == nil || !strings.Contains(err.Error(), "PKGWARDEN_PACKAGES_TOKENS") || strings.Contains(err.Error(), "ghp_secretvalue") {
+		t.Fatalf("Load = %v, want an error naming the variable without its value", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	key := filepath.Join(t.TempDir(), "key.pem")
+	if err := os.WriteFile(key, []byte("k"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok := Settings{WebhookSecret: "s", NATSReplicas: 1, DataDir: "d", Roles: []string{"web"}, Workers: 1, JobAttempts: 1, LeaseTTL: time.Second, DuplicateWindow: time.Minute}
+	tests := map[string]struct {
+		mod     func(s *Settings)
+		wantErr string // substring; "" means valid
+	}{
+		"valid":                 {mod: func(s *Settings) {}},
+		"missing secret":        {mod: func(s *Settings) { s.WebhookSecret = "" }, wantErr: "PKGWARDEN_WEBHOOK_SECRET"},
+		"app id without key":    {mod: func(s *Settings) { s.AppID = 1 }, wantErr: "PKGWARDEN_PRIVATE_KEY_PATH"},
+		"app id unreadable key": {mod: func(s *Settings) { s.AppID = 1; s.PrivateKeyPath = key + ".missing" }, wantErr: "PKGWARDEN_PRIVATE_KEY_PATH"},
+		"app id readable key":   {mod: func(s *Settings) { s.AppID = 1; s.PrivateKeyPath = key }},
+		"replicas 2":            {mod: func(s *Settings) { s.NATSReplicas = 2 }, wantErr: "PKGWARDEN_NATS_REPLICAS"},
+		"replicas 3 embedded":   {mod: func(s *Settings) { s.NATSReplicas = 3 }, wantErr: "PKGWARDEN_NATS_REPLICAS"},
+		"replicas 3 external":   {mod: func(s *Settings) { s.NATSReplicas = 3; s.NATSURL = []string{"nats://x"} }},
+		"unknown role":          {mod: func(s *Settings) { s.Roles = []string{"cook"} }, wantErr: "PKGWARDEN_ROLES"},
+		"zero workers":          {mod: func(s *Settings) { s.Workers = 0 }, wantErr: "PKGWARDEN_WORKERS"},
+		"embedded without dir":  {mod: func(s *Settings) { s.DataDir = "" }, wantErr: "PKGWARDEN_DATA_DIR"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := ok
+			tc.mod(&s)
+			err := s.Validate()
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Validate = %v, want one line naming %s", err, tc.wantErr)
+			}
+		})
+	}
+}

@@ -1,0 +1,117 @@
+// Package jobs defines pkgwarden's job types and runs them: the router that
+// turns webhook deliveries into jobs, and the worker pool that runs each job
+// with the handler registered for its type, one job per package at a time
+// across every process, with retries and a dead-letter stream.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/pkgwarden/pkgwarden/internal/webhook"
+	"github.com/pkgwarden/pkgwarden/queue"
+)
+
+// Job types.
+const (
+	TypePrune = "prune"
+)
+
+// Job is one unit of work on one package.
+type Job struct {
+	Type   string         `json:"type"`
+	Target webhook.Target `json:"target"`
+	// DeliveryID is the webhook delivery that caused the job, if any. A
+	// coalesced job carries the latest one.
+	DeliveryID string `json:"delivery_id,omitempty"`
+	// Reason says why the job exists ("registry_package published").
+	Reason   string    `json:"reason,omitempty"`
+	QueuedAt time.Time `json:"queued_at"`
+}
+
+// LeaseName is what the per-package lease is taken on: every job type of
+// one package shares it, so a prune never runs beside a restore.
+func (j Job) LeaseName() string { return j.Target.String() }
+
+// Subject is where the job is published; one subject per type and package
+// is what coalesces a burst into one pending job.
+func (j Job) Subject() string { return queue.JobSubject(j.Type, j.Target.String()) }
+
+// Logger returns logger with the job's fields, so every line of a job can
+// be traced back to its webhook.
+func (j Job) Logger(logger *slog.Logger) *slog.Logger {
+	return logger.With(
+		"job", j.Type,
+		"delivery", j.DeliveryID,
+		"installation", j.Target.InstallationID,
+		"owner", j.Target.Owner,
+		"package_type", j.Target.PackageType,
+		"package", j.Target.PackageName,
+		"repo", j.Target.Repository,
+	)
+}
+
+// Handler runs jobs of one type. An error means the attempt failed and the
+// job is retried with backoff; the context ends when the process stops or
+// the package lease is lost, and the handler should then return promptly.
+type Handler interface {
+	Handle(ctx context.Context, job Job) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, job Job) error
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, job Job) error { return f(ctx, job) }
+
+// Registry maps job types to their handlers. It is filled at start and
+// read-only afterwards.
+type Registry struct {
+	handlers map[string]Handler
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{handlers: map[string]Handler{}} }
+
+// Register sets the handler of a job type, replacing any earlier one.
+func (r *Registry) Register(typ string, h Handler) { r.handlers[typ] = h }
+
+// Lookup returns the handler of a job type.
+func (r *Registry) Lookup(typ string) (Handler, bool) {
+	h, ok := r.handlers[typ]
+	return h, ok
+}
+
+// Publish queues a job. A job already waiting for the same type and package
+// is replaced (see queue.StreamJobs).
+func Publish(ctx context.Context, q *queue.Queue, job Job) error {
+	data, err := json.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("encode %s job for %s: %w", job.Type, job.Target, err)
+	}
+	msg := &nats.Msg{Subject: job.Subject(), Data: data, Header: nats.Header{}}
+	if job.DeliveryID != "" {
+		msg.Header.Set(queue.HeaderDelivery, job.DeliveryID)
+	}
+	if _, err := q.JS.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("queue %s job for %s: %w", job.Type, job.Target, err)
+	}
+	return nil
+}
+
+// PruneHandler is the prune job's handler until the prune work lands: it
+// records that a prune was asked for and deletes nothing.
+type PruneHandler struct {
+	Logger *slog.Logger
+}
+
+// Handle logs the request.
+func (h PruneHandler) Handle(ctx context.Context, job Job) error {
+	job.Logger(h.Logger).InfoContext(ctx, "prune requested; pruning is not implemented yet, nothing deleted", "reason", job.Reason)
+	return nil
+}

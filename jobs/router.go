@@ -1,0 +1,167 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pkgwarden/pkgwarden/internal/webhook"
+	"github.com/pkgwarden/pkgwarden/queue"
+)
+
+// RouterConfig configures the router.
+type RouterConfig struct {
+	// OwnBotLogin is the app's bot account ("name[bot]"); events it caused
+	// are dropped so pkgwarden never reacts to its own issues and comments.
+	// Empty until the App's slug is known.
+	OwnBotLogin string
+	// RetryDelay is how long a delivery waits after a transient failure.
+	RetryDelay time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Router consumes the webhooks stream: it drops deliveries already
+// processed, and turns the rest into jobs.
+type Router struct {
+	q   *queue.Queue
+	cfg RouterConfig
+	log *slog.Logger
+}
+
+// NewRouter returns a router reading q's webhooks stream.
+func NewRouter(q *queue.Queue, cfg RouterConfig, logger *slog.Logger) *Router {
+	if cfg.RetryDelay == 0 {
+		cfg.RetryDelay = 2 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Router{q: q, cfg: cfg, log: logger}
+}
+
+// Run routes deliveries until ctx ends.
+func (r *Router) Run(ctx context.Context) error {
+	cons, err := r.q.JS.Consumer(ctx, queue.StreamWebhooks, queue.ConsumerRouter)
+	if err != nil {
+		return fmt.Errorf("router: consumer %s: %w", queue.ConsumerRouter, err)
+	}
+	for ctx.Err() == nil {
+		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+				continue
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			r.log.Warn("router: fetch failed", "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		if err := r.Route(context.WithoutCancel(ctx), msg); err != nil {
+			r.log.Warn("router: delivery will be retried", "err", err)
+			_ = msg.NakWithDelay(r.cfg.RetryDelay)
+			continue
+		}
+		if err := msg.Ack(); err != nil {
+			r.log.Warn("router: ack failed; the delivery will come again and be dropped as processed", "err", err)
+		}
+	}
+	return nil
+}
+
+type processed struct {
+	Event string    `json:"event"`
+	At    time.Time `json:"at"`
+}
+
+// Route handles one delivery. It returns an error only when trying again
+// later may help; a delivery that can never be routed is logged and
+// counted as processed.
+func (r *Router) Route(ctx context.Context, msg jetstream.Msg) error {
+	id := msg.Headers().Get(jetstream.MsgIDHeader)
+	event := strings.TrimPrefix(msg.Subject(), queue.WebhooksSubject+".")
+	log := r.log.With("delivery", id, "event", event)
+	if id == "" {
+		log.Error("router: delivery without id dropped")
+		return nil
+	}
+	key := queue.Key(id)
+	if _, err := r.q.Deliveries.Get(ctx, key); err == nil {
+		log.Info("router: delivery already processed, dropped")
+		return nil
+	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("delivery %s: look up in %s: %w", id, queue.BucketDeliveries, err)
+	}
+	if err := r.route(ctx, log, id, event, msg.Data()); err != nil {
+		return err
+	}
+	val, _ := json.Marshal(processed{Event: event, At: r.cfg.Now().UTC()})
+	if _, err := r.q.Deliveries.Put(ctx, key, val); err != nil {
+		// The job is queued; a repeat of this delivery would only
+		// coalesce with it. Retrying keeps the record honest.
+		return fmt.Errorf("delivery %s: record as processed: %w", id, err)
+	}
+	return nil
+}
+
+func (r *Router) route(ctx context.Context, log *slog.Logger, id, event string, body []byte) error {
+	env, err := webhook.DecodeEnvelope(body)
+	if err != nil {
+		log.Error("router: undecodable delivery dropped", "err", err)
+		return nil
+	}
+	log = log.With("installation", env.InstallationID(), "owner", env.Owner(), "repo", env.RepositoryFullName(), "action", env.Action)
+	if r.cfg.OwnBotLogin != "" && strings.EqualFold(env.SenderLogin(), r.cfg.OwnBotLogin) {
+		log.Debug("router: own event ignored")
+		return nil
+	}
+	switch event {
+	case webhook.EventRegistryPackage, webhook.EventPackage:
+		ev, err := webhook.DecodePackageEvent(event, body)
+		if err != nil {
+			log.Error("router: package event dropped", "err", err)
+			return nil
+		}
+		if !ev.Triggers() {
+			log.Debug("router: package action needs no job")
+			return nil
+		}
+		target, err := ev.Target()
+		if err != nil {
+			log.Error("router: package event dropped", "err", err)
+			return nil
+		}
+		job := Job{Type: TypePrune, Target: target, DeliveryID: id, Reason: event + " " + ev.Action, QueuedAt: r.cfg.Now().UTC()}
+		if err := Publish(ctx, r.q, job); err != nil {
+			return err
+		}
+		job.Logger(r.log).Info("router: prune queued", "event", event, "action", ev.Action)
+	default:
+		// issues, issue_comment, push and installation events get their
+		// jobs with the work that needs them (restore, config, sweep).
+		log.Info("router: no job for this event yet")
+	}
+	return nil
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

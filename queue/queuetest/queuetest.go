@@ -1,0 +1,70 @@
+// Package queuetest starts a real embedded NATS server with pkgwarden's
+// streams for tests of the packages built on queue.
+package queuetest
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/pkgwarden/pkgwarden/queue"
+)
+
+// Server is an embedded server with its queue, stopped at test cleanup.
+type Server struct {
+	Embedded *queue.Embedded
+	Queue    *queue.Queue
+	DataDir  string
+}
+
+// Config is queue.DefaultConfig with short times suited to tests.
+func Config() queue.Config {
+	c := queue.DefaultConfig()
+	c.LeaseTTL = 2 * time.Second
+	c.AckWait = 5 * time.Second
+	return c
+}
+
+// Start runs an embedded server in dir (t.TempDir() when empty).
+func Start(t testing.TB, dir string, cfg queue.Config) *Server {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	logger := slog.New(slog.DiscardHandler)
+	emb, err := queue.StartEmbedded(ctx, queue.EmbeddedOptions{DataDir: dir, Logger: logger})
+	if err != nil {
+		t.Fatalf("start embedded nats: %v", err)
+	}
+	nc, err := emb.Connect()
+	if err != nil {
+		emb.Shutdown()
+		t.Fatalf("connect: %v", err)
+	}
+	q, err := queue.Setup(ctx, nc, cfg, t.Name())
+	if err != nil {
+		nc.Close()
+		emb.Shutdown()
+		t.Fatalf("setup: %v", err)
+	}
+	s := &Server{Embedded: emb, Queue: q, DataDir: dir}
+	// Stop may have run already; closing and shutting down are idempotent.
+	t.Cleanup(func() {
+		nc.Close()
+		emb.Shutdown()
+	})
+	return s
+}
+
+// Stop closes the connection and stops the server before cleanup, for
+// restart tests.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	s.Queue.NC.Close()
+	if err := s.Embedded.Shutdown(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+}
