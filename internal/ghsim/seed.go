@@ -3,6 +3,8 @@ package ghsim
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
+	mathrand "math/rand"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -241,19 +243,24 @@ func (s *Sim) pkSeedFile(full, path, content string) error {
 	return nil
 }
 
-// DemoImage makes a small random OCI image labelled with its source
-// repository; note distinguishes images with the same source.
+// DemoImage makes a small OCI image labelled with its source repository;
+// note distinguishes images with the same source. Its content is
+// pseudo-random but derived from source and note alone, so the same
+// arguments always give the same digest: the demo seed's digests are the
+// same from run to run (golden files of `plan --json` depend on it), and
+// different notes give different images.
 func DemoImage(source, note string) (v1.Image, error) {
-	img, err := random.Image(256, 1)
+	h := fnv.New64a()
+	h.Write([]byte(source + "\x00" + note))
+	img, err := random.Image(256, 1, random.WithSource(mathrand.NewSource(int64(h.Sum64()))))
 	if err != nil {
 		return nil, fmt.Errorf("random image: %w", err)
 	}
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err = mutate.Config(img, v1.Config{Labels: map[string]string{
-		regSourceLabel:                     source,
-		"org.opencontainers.image.title":   note,
-		"org.opencontainers.image.created": time.Now().UTC().Format(time.RFC3339Nano),
+		regSourceLabel:                   source,
+		"org.opencontainers.image.title": note,
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("label image %s: %w", note, err)
