@@ -354,11 +354,38 @@ func (p *Pusher) PushImage(ctx context.Context, path string, img v1.Image, tags 
 }
 
 // PushIndex pushes idx (and its children, by digest) to path, tagging the
-// index with each tag.
+// index with each tag. The children go first, one by one in index order,
+// as buildx pushes them: their versions are created in the same order, so
+// version ids are the same from run to run (go-containerregistry would
+// push them concurrently).
 func (p *Pusher) PushIndex(ctx context.Context, path string, idx v1.ImageIndex, tags ...string) (v1.Hash, error) {
 	d, err := idx.Digest()
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("index digest: %w", err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return d, fmt.Errorf("index %s manifest: %w", d, err)
+	}
+	for _, c := range im.Manifests {
+		switch {
+		case c.MediaType.IsIndex():
+			child, err := idx.ImageIndex(c.Digest)
+			if err != nil {
+				return d, fmt.Errorf("index %s child %s: %w", d, c.Digest, err)
+			}
+			if _, err := p.PushIndex(ctx, path, child); err != nil {
+				return d, err
+			}
+		case c.MediaType.IsImage():
+			child, err := idx.Image(c.Digest)
+			if err != nil {
+				return d, fmt.Errorf("index %s child %s: %w", d, c.Digest, err)
+			}
+			if _, err := p.PushImage(ctx, path, child); err != nil {
+				return d, err
+			}
+		}
 	}
 	ref, err := name.NewDigest(p.Repo(path)+"@"+d.String(), name.Insecure)
 	if err != nil {
