@@ -153,6 +153,9 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
+	// An in-toto config media type makes it an artifact, as attestations
+	// are, rather than a runnable image.
+	att = mutate.ConfigMediaType(att, "application/vnd.in-toto+json")
 	if _, err := p.PushImage(ctx, "acme/webapp", mutate.Subject(att, idxDesc).(v1.Image)); err != nil {
 		return info, fmt.Errorf("seed demo: push attestation: %w", err)
 	}
