@@ -34,8 +34,13 @@ token with read:packages (and repo for private repositories, maven and
 docker packages).
 
 --config FILE evaluates FILE as if it were committed as the
-.github/pkgwarden.yml of --repo (of the owner's .github repository without
---repo); the owner's policy still bounds a repository's file.
+.github/pkgwarden.yml of a repository: --repo if given, else the repository
+--package is linked to, else the owner's .github repository (the owner's
+defaults and policy). The owner's policy still bounds a repository's file,
+and a repository's file still governs only that repository's packages.
+
+--now TIME evaluates the rules as of another moment, e.g. next week's date
+to see what will go by then.
 
 Flags:
 `
@@ -95,21 +100,8 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return fmt.Errorf("plan: %w", err)
 	}
 	loader := rules.NewLoader(githubapi.NewContentsSource(gh.WithAuthToken(tok.Secret()), nil))
-	if *configFile != "" {
-		data, err := os.ReadFile(*configFile)
-		if err != nil {
-			return fmt.Errorf("plan: --config: %w", err)
-		}
-		target := rules.OwnerRepo
-		if *repo != "" {
-			target = repoBase(*repo)
-		}
-		if err := loader.Override(*owner, target, *configFile, data); err != nil {
-			return fmt.Errorf("plan: --config %s: %w", *configFile, err)
-		}
-	}
-
 	bar := newPlanProgress(stderr)
+	defer bar.done()
 	p, err := planner.New(planner.Options{
 		Packages: clients.Packages, Graphs: clients.Registry, Loader: loader,
 		Now: func() time.Time { return at }, Progress: bar.report,
@@ -117,8 +109,24 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	filter := planner.Filter{Type: *pkgType, Package: *pkgName, Repository: *repo}
-	plan, err := p.PlanOwner(ctx, *owner, filter)
+	sel, err := p.Select(ctx, *owner, planner.Filter{Type: *pkgType, Package: *pkgName, Repository: *repo})
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	if *configFile != "" {
+		data, err := os.ReadFile(*configFile)
+		if err != nil {
+			return fmt.Errorf("plan: --config: %w", err)
+		}
+		target, err := configTarget(*repo, *pkgName, sel)
+		if err != nil {
+			return fmt.Errorf("plan: --config %s: %w", *configFile, err)
+		}
+		if err := loader.Override(sel.Owner.Login, target, *configFile, data); err != nil {
+			return fmt.Errorf("plan: --config %s: %w", *configFile, err)
+		}
+	}
+	plan, err := p.PlanSelection(ctx, sel)
 	bar.done()
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
@@ -127,6 +135,29 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return writePlanJSON(stdout, plan)
 	}
 	return writePlanTable(stdout, plan)
+}
+
+// configTarget is the repository whose file --config stands for: --repo;
+// else, with --package, the repository the package is linked to; else
+// the owner's .github repository (the owner's defaults and policy).
+func configTarget(repo, pkgName string, sel planner.Selection) (string, error) {
+	if repo != "" {
+		return repoBase(repo), nil
+	}
+	if pkgName == "" || len(sel.Packages) == 0 {
+		return rules.OwnerRepo, nil
+	}
+	target := repoBase(sel.Packages[0].Repository)
+	for _, pkg := range sel.Packages[1:] {
+		if r := repoBase(pkg.Repository); !strings.EqualFold(r, target) {
+			return "", fmt.Errorf("packages named %s are linked to different repositories (%q, %q): say which file this is with --repo", pkgName, target, r)
+		}
+	}
+	if target == "" {
+		// Linked to no repository: the owner's file governs it.
+		return rules.OwnerRepo, nil
+	}
+	return target, nil
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -220,6 +251,7 @@ func (p *planProgress) report(pr planner.Progress) {
 func (p *planProgress) done() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
+		p.bar = nil
 	}
 }
 

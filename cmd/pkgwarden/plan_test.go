@@ -177,6 +177,15 @@ func TestPlanFlags(t *testing.T) {
 			args: append(base, "--repo", "webapp", "--type", "container", "--config", cfg),
 			out:  []string{"rules from " + cfg + " (rule 1)", "newest 1 untagged"},
 		},
+		"config file for the package's repository": {
+			args: append(base, "--package", "webapp", "--type", "container", "--config", cfg),
+			out:  []string{"rules from " + cfg + " (rule 1)", "newest 1 untagged"},
+		},
+		"config file of another repository names the package": {
+			args: append(base, "--repo", "other", "--package", "webapp", "--type", "container", "--config", cfg),
+			out: []string{"note: " + cfg + " rule 1 names package webapp, which is linked to acme/webapp, not acme/other: ignored for it",
+				"rules from acme/webapp:.github/pkgwarden.yml (rule 1)"},
+		},
 		"invalid config file": {args: append(base, "--repo", "webapp", "--config", bad), err: "bad.yml:3:"},
 		"missing config file": {args: append(base, "--config", filepath.Join(dir, "nope.yml")), err: "--config: open"},
 		"wrong token":         {args: base, env: env("GITHUB_TOKEN", "ghp_wrong"), err: "401"},

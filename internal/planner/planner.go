@@ -159,68 +159,94 @@ func (p Plan) Totals() Totals {
 	return t
 }
 
+// Selection is the packages of an owner a Filter selected, in plan order.
+type Selection struct {
+	Owner    githubapi.Owner
+	Packages []githubapi.Package
+	// Notices are things the reader should know about the listing (a
+	// package type the token may not list).
+	Notices []string
+}
+
 // PlanOwner plans the packages of owner that f selects, all evaluated at
-// one moment. Errors name what failed; an error from the token's owner not
-// existing or a refusal to list a type asked for by name stops the plan.
+// one moment: Select then PlanSelection.
 func (p *Planner) PlanOwner(ctx context.Context, owner string, f Filter) (Plan, error) {
-	at := p.now()
-	o, err := p.pkgs.ResolveOwner(ctx, owner)
+	sel, err := p.Select(ctx, owner, f)
 	if err != nil {
-		return Plan{}, fmt.Errorf("plan %s: %w", owner, err)
+		return Plan{}, err
 	}
-	plan := Plan{Owner: o, At: at}
+	return p.PlanSelection(ctx, sel)
+}
+
+// Select resolves owner and finds the packages f selects, ordered by type
+// (as PackageTypes) and name. Errors name what failed: an unknown owner,
+// an unknown package asked for by name, a listing GitHub refused for a
+// type asked for by name. A type listed only because every type is
+// (maven and docker need the repo scope) is a notice instead.
+func (p *Planner) Select(ctx context.Context, owner string, f Filter) (Selection, error) {
 	types := PackageTypes
 	if f.Type != "" {
 		if !knownType(f.Type) {
-			return Plan{}, fmt.Errorf("plan %s: unknown package type %q (want one of %s)", owner, f.Type, strings.Join(PackageTypes, ", "))
+			return Selection{}, fmt.Errorf("plan %s: unknown package type %q (want one of %s)", owner, f.Type, strings.Join(PackageTypes, ", "))
 		}
 		types = []string{strings.ToLower(f.Type)}
 	}
-	var pkgs []githubapi.Package
 	p.progress(Progress{Stage: StageListPackages})
+	o, err := p.pkgs.ResolveOwner(ctx, owner)
+	if err != nil {
+		return Selection{}, fmt.Errorf("plan %s: %w", owner, err)
+	}
+	sel := Selection{Owner: o}
 	for _, t := range types {
 		if f.Package != "" && f.Type != "" {
 			// One package of a known type: ask for it, rather than list
 			// every package of the owner.
 			pkg, err := p.pkgs.GetPackage(ctx, o, t, f.Package)
 			if err != nil {
-				return Plan{}, fmt.Errorf("plan %s: %w", owner, err)
+				return Selection{}, fmt.Errorf("plan %s: %w", owner, err)
 			}
-			pkgs = append(pkgs, pkg)
+			sel.Packages = append(sel.Packages, pkg)
 			continue
 		}
 		list, err := p.pkgs.ListPackages(ctx, o, t, "")
 		if err != nil {
 			if f.Type == "" && errors.Is(err, githubapi.ErrRefused) {
-				// Maven and docker need the repo scope too: a token
-				// without it still plans the other types.
-				plan.Notices = append(plan.Notices, fmt.Sprintf("%s packages not listed: %v", t, err))
+				sel.Notices = append(sel.Notices, fmt.Sprintf("%s packages not listed: %v", t, err))
 				continue
 			}
-			return Plan{}, fmt.Errorf("plan %s: %w", owner, err)
+			return Selection{}, fmt.Errorf("plan %s: %w", owner, err)
 		}
 		for _, pkg := range list {
 			if selected(pkg, f) {
-				pkgs = append(pkgs, pkg)
+				sel.Packages = append(sel.Packages, pkg)
 			}
 		}
 	}
-	if f.Package != "" && len(pkgs) == 0 {
-		return Plan{}, fmt.Errorf("plan %s: package %q: %w", owner, f.Package, githubapi.ErrNotFound)
+	if f.Package != "" && len(sel.Packages) == 0 {
+		return Selection{}, fmt.Errorf("plan %s: package %q: %w", owner, f.Package, githubapi.ErrNotFound)
 	}
-	sort.SliceStable(pkgs, func(i, j int) bool {
-		if pkgs[i].Type != pkgs[j].Type {
-			return typeRank(pkgs[i].Type) < typeRank(pkgs[j].Type)
+	sort.SliceStable(sel.Packages, func(i, j int) bool {
+		a, b := sel.Packages[i], sel.Packages[j]
+		if a.Type != b.Type {
+			return typeRank(a.Type) < typeRank(b.Type)
 		}
-		return strings.ToLower(pkgs[i].Name) < strings.ToLower(pkgs[j].Name)
+		return strings.ToLower(a.Name) < strings.ToLower(b.Name)
 	})
-	for i, pkg := range pkgs {
-		d, err := p.plan(ctx, o, pkg, at, i, len(pkgs))
+	return sel, nil
+}
+
+// PlanSelection plans the selected packages, all evaluated at one moment.
+// It stops at the first package that cannot be planned (a listing or a
+// file read failing), naming it.
+func (p *Planner) PlanSelection(ctx context.Context, sel Selection) (Plan, error) {
+	plan := Plan{Owner: sel.Owner, At: p.now(), Notices: sel.Notices}
+	for i, pkg := range sel.Packages {
+		d, err := p.plan(ctx, sel.Owner, pkg, plan.At, i, len(sel.Packages))
 		if err != nil {
 			return Plan{}, err
 		}
 		plan.Packages = append(plan.Packages, d)
-		p.progress(Progress{Stage: StageDecided, Package: packageName(o, pkg), Done: i + 1, Total: len(pkgs)})
+		p.progress(Progress{Stage: StageDecided, Package: packageName(sel.Owner, pkg), Done: i + 1, Total: len(sel.Packages)})
 	}
 	return plan, nil
 }
