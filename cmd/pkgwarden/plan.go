@@ -111,7 +111,7 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	sel, err := p.Select(ctx, *owner, planner.Filter{Type: *pkgType, Package: *pkgName, Repository: *repo})
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return err // "plan OWNER: ...", named by the planner
 	}
 	if *configFile != "" {
 		data, err := os.ReadFile(*configFile)
@@ -129,7 +129,7 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	plan, err := p.PlanSelection(ctx, sel)
 	bar.done()
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return err // "plan OWNER/TYPE/NAME: ...", named by the planner
 	}
 	if *asJSON {
 		return writePlanJSON(stdout, plan)
