@@ -568,9 +568,13 @@ func TestPlanOwner(t *testing.T) {
 			}
 		})
 	}
+	stages = nil
+	if _, err := p.PlanOwner(context.Background(), "acme", planner.Filter{Package: "app", Type: "container"}); err != nil {
+		t.Fatal(err)
+	}
 	wantStages := []planner.Stage{planner.StageListPackages, planner.StageListVersions, planner.StageReadGraph, planner.StageDecided}
-	if !reflect.DeepEqual(stages[:4], wantStages) {
-		t.Errorf("stages = %v, want %v first", stages, wantStages)
+	if !reflect.DeepEqual(stages, wantStages) {
+		t.Errorf("stages = %v, want %v", stages, wantStages)
 	}
 	if last.Stage != planner.StageDecided || last.Done != last.Total || last.Total == 0 {
 		t.Errorf("last progress = %+v", last)
@@ -591,6 +595,44 @@ func TestPlanOwner(t *testing.T) {
 				t.Errorf("err = %v, want %v containing %q", err, tc.err, tc.has)
 			}
 		})
+	}
+}
+
+// TestPlanPackage is the prune job's entry point: one package, given.
+func TestPlanPackage(t *testing.T) {
+	w := newWorld(t)
+	w.file("app", rules.Path, appRules)
+	old := w.push(w.image("old"), 2*day)
+	c := w.clients()
+	sel, err := w.planner(nil, 0).Select(context.Background(), "acme", planner.Filter{Package: "app", Type: "container"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for label, tc := range map[string]struct {
+		graphs    planner.Graphs
+		delete    int
+		untouched string
+	}{
+		"with the registry": {graphs: c.Registry, delete: 1},
+		"without":           {graphs: nil, untouched: "manifest " + old + " of version"},
+	} {
+		t.Run(label, func(t *testing.T) {
+			p, err := planner.New(planner.Options{Packages: c.Packages, Graphs: tc.graphs, Loader: rules.NewLoader(w.source()),
+				Now: func() time.Time { return w.base }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := p.PlanPackage(context.Background(), sel.Owner, sel.Packages[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Delete) != tc.delete || !strings.HasPrefix(d.Untouched, tc.untouched) || (tc.untouched == "") != (d.Untouched == "") {
+				t.Errorf("decision: delete %v, untouched %q", d.Delete, d.Untouched)
+			}
+		})
+	}
+	if _, err := planner.New(planner.Options{Loader: rules.NewLoader(w.source())}); err == nil {
+		t.Error("New without a packages client: no error")
 	}
 }
 

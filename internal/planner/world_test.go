@@ -37,7 +37,7 @@ var appKey = sync.OnceValue(func() *rsa.PrivateKey {
 // its admin alice and her classic token, and the repositories app, other
 // and .github.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	sim    *ghsim.Sim
 	srv    *httptest.Server
 	token  string
@@ -51,7 +51,7 @@ type world struct {
 
 const source = "https://github.com/acme/app"
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	sim, err := ghsim.New(ghsim.Options{AppKey: appKey()})
 	if err != nil {
