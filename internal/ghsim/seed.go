@@ -86,6 +86,11 @@ var demoScopes = []string{"read:packages", "write:packages", "delete:packages", 
 // builds of various ages, pr-* tags, a v0.9.0 release deleted 3 days ago)
 // pushed through the registry, and the npm package webapp-client with
 // pre-releases. It sends no webhooks.
+//
+// Image content is derived from fixed seeds and pushes happen in a fixed
+// order, so with the same API URL the digests and version ids are the same
+// on every run; times follow the simulated clock (Advance it first to pin
+// them).
 func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 	info := DemoInfo{Org: "acme", Admin: "alice", Repository: "acme/webapp", NPMPackage: "webapp-client", TokenScopes: demoScopes}
 	s.SetQuiet(true)
