@@ -62,7 +62,7 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	owner := fs.String("owner", "", "organisation or user whose packages to plan (required)")
 	pkgName := fs.String("package", "", "plan only this package (whatever repository it is linked to)")
 	repo := fs.String("repo", "", "plan only the packages linked to this repository; with --config, the repository the file stands for")
-	pkgType := fs.String("type", "", "plan only packages of this type: "+strings.Join(planner.PackageTypes, ", "))
+	pkgType := fs.String("type", "", "plan only packages of this type: "+strings.Join(planner.PackageTypes(), ", "))
 	asJSON := fs.Bool("json", false, `print {"packages": [...]} as JSON instead of a table`)
 	configFile := fs.String("config", "", "evaluate this file instead of the committed .github/pkgwarden.yml (see above)")
 	nowFlag := fs.String("now", "", "evaluate as of this moment: RFC 3339 (2026-12-01T09:00:00Z) or a date (2026-12-01, midnight UTC); default now")

@@ -20,11 +20,15 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
-// PackageTypes are the package types GitHub lists, in the order an owner's
+// packageTypes are the package types GitHub lists, in the order an owner's
 // packages are planned.
-var PackageTypes = []string{
+var packageTypes = [...]string{
 	rules.TypeContainer, rules.TypeDocker, rules.TypeNPM, rules.TypeMaven, rules.TypeRubyGems, rules.TypeNuGet,
 }
+
+// PackageTypes returns the package types GitHub lists, in the order an
+// owner's packages are planned.
+func PackageTypes() []string { return append([]string(nil), packageTypes[:]...) }
 
 // Packages is what the planner needs of the Packages API;
 // *githubapi.PackagesClient provides it.
@@ -184,10 +188,10 @@ func (p *Planner) PlanOwner(ctx context.Context, owner string, f Filter) (Plan, 
 // type asked for by name. A type listed only because every type is
 // (maven and docker need the repo scope) is a notice instead.
 func (p *Planner) Select(ctx context.Context, owner string, f Filter) (Selection, error) {
-	types := PackageTypes
+	types := PackageTypes()
 	if f.Type != "" {
 		if !knownType(f.Type) {
-			return Selection{}, fmt.Errorf("plan %s: unknown package type %q (want one of %s)", owner, f.Type, strings.Join(PackageTypes, ", "))
+			return Selection{}, fmt.Errorf("plan %s: unknown package type %q (want one of %s)", owner, f.Type, strings.Join(PackageTypes(), ", "))
 		}
 		types = []string{strings.ToLower(f.Type)}
 	}
@@ -379,15 +383,15 @@ func isContainer(t string) bool {
 	return strings.EqualFold(t, rules.TypeContainer) || strings.EqualFold(t, rules.TypeDocker)
 }
 
-func knownType(t string) bool { return typeRank(strings.ToLower(t)) < len(PackageTypes) }
+func knownType(t string) bool { return typeRank(strings.ToLower(t)) < len(packageTypes) }
 
 func typeRank(t string) int {
-	for i, pt := range PackageTypes {
+	for i, pt := range packageTypes {
 		if pt == t {
 			return i
 		}
 	}
-	return len(PackageTypes)
+	return len(packageTypes)
 }
 
 // Clients are the owner's packages client and registry reader, both
