@@ -25,6 +25,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"serve":   {runServe, "run the webhook server, workers and scheduler (settings: PKGWARDEN_* variables)"},
+		"plan":    {runPlan, "dry run: what the rules would delete and keep, with reasons (never deletes)"},
 		"sim":     {runSim, "run the GitHub simulator (Packages API, app, issues, a ghcr-like registry)"},
 		"version": {runVersion, "print the version"},
 	}

@@ -3,6 +3,8 @@ package ghsim
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
+	mathrand "math/rand"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -84,6 +86,11 @@ var demoScopes = []string{"read:packages", "write:packages", "delete:packages", 
 // builds of various ages, pr-* tags, a v0.9.0 release deleted 3 days ago)
 // pushed through the registry, and the npm package webapp-client with
 // pre-releases. It sends no webhooks.
+//
+// Image content is derived from fixed seeds and pushes happen in a fixed
+// order, so with the same API URL the digests and version ids are the same
+// on every run; times follow the simulated clock (Advance it first to pin
+// them).
 func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 	info := DemoInfo{Org: "acme", Admin: "alice", Repository: "acme/webapp", NPMPackage: "webapp-client", TokenScopes: demoScopes}
 	s.SetQuiet(true)
@@ -151,6 +158,9 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
+	// An in-toto config media type makes it an artifact, as attestations
+	// are, rather than a runnable image.
+	att = mutate.ConfigMediaType(att, "application/vnd.in-toto+json")
 	if _, err := p.PushImage(ctx, "acme/webapp", mutate.Subject(att, idxDesc).(v1.Image)); err != nil {
 		return info, fmt.Errorf("seed demo: push attestation: %w", err)
 	}
@@ -241,19 +251,24 @@ func (s *Sim) pkSeedFile(full, path, content string) error {
 	return nil
 }
 
-// DemoImage makes a small random OCI image labelled with its source
-// repository; note distinguishes images with the same source.
+// DemoImage makes a small OCI image labelled with its source repository;
+// note distinguishes images with the same source. Its content is
+// pseudo-random but derived from source and note alone, so the same
+// arguments always give the same digest: the demo seed's digests are the
+// same from run to run (golden files of `plan --json` depend on it), and
+// different notes give different images.
 func DemoImage(source, note string) (v1.Image, error) {
-	img, err := random.Image(256, 1)
+	h := fnv.New64a()
+	h.Write([]byte(source + "\x00" + note))
+	img, err := random.Image(256, 1, random.WithSource(mathrand.NewSource(int64(h.Sum64()))))
 	if err != nil {
 		return nil, fmt.Errorf("random image: %w", err)
 	}
 	img = mutate.MediaType(img, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err = mutate.Config(img, v1.Config{Labels: map[string]string{
-		regSourceLabel:                     source,
-		"org.opencontainers.image.title":   note,
-		"org.opencontainers.image.created": time.Now().UTC().Format(time.RFC3339Nano),
+		regSourceLabel:                   source,
+		"org.opencontainers.image.title": note,
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("label image %s: %w", note, err)
@@ -347,11 +362,38 @@ func (p *Pusher) PushImage(ctx context.Context, path string, img v1.Image, tags 
 }
 
 // PushIndex pushes idx (and its children, by digest) to path, tagging the
-// index with each tag.
+// index with each tag. The children go first, one by one in index order,
+// as buildx pushes them: their versions are created in the same order, so
+// version ids are the same from run to run (go-containerregistry would
+// push them concurrently).
 func (p *Pusher) PushIndex(ctx context.Context, path string, idx v1.ImageIndex, tags ...string) (v1.Hash, error) {
 	d, err := idx.Digest()
 	if err != nil {
 		return v1.Hash{}, fmt.Errorf("index digest: %w", err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return d, fmt.Errorf("index %s manifest: %w", d, err)
+	}
+	for _, c := range im.Manifests {
+		switch {
+		case c.MediaType.IsIndex():
+			child, err := idx.ImageIndex(c.Digest)
+			if err != nil {
+				return d, fmt.Errorf("index %s child %s: %w", d, c.Digest, err)
+			}
+			if _, err := p.PushIndex(ctx, path, child); err != nil {
+				return d, err
+			}
+		case c.MediaType.IsImage():
+			child, err := idx.Image(c.Digest)
+			if err != nil {
+				return d, fmt.Errorf("index %s child %s: %w", d, c.Digest, err)
+			}
+			if _, err := p.PushImage(ctx, path, child); err != nil {
+				return d, err
+			}
+		}
 	}
 	ref, err := name.NewDigest(p.Repo(path)+"@"+d.String(), name.Insecure)
 	if err != nil {

@@ -201,11 +201,15 @@ func Decide(cfg *Config, pkg Package, versions []Version, g Graph, now time.Time
 		sortKeep(d.Keep, vs)
 		return d
 	}
+	// Notices come first: an inert configuration can still carry one (a
+	// file that tried to govern this package from another repository).
+	if cfg != nil {
+		d.Notices = append(d.Notices, cfg.Notices...)
+	}
 	if cfg.Inert() {
 		return keepAll("no pkgwarden.yml governs this package")
 	}
 	d.Origin, d.DryRun = cfg.Origin, cfg.DryRun
-	d.Notices = append(d.Notices, cfg.Notices...)
 	if cfg.Repository != "" && !strings.EqualFold(cfg.Repository, pkg.Repository) {
 		linked := "no repository"
 		if pkg.Repository != "" {

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+const planUsage = `Usage: pkgwarden plan --owner OWNER [flags]
+
+Shows what pkgwarden's rules would delete and keep in the packages of OWNER,
+and why: a dry run against GitHub or the simulator. plan NEVER deletes,
+restores or changes anything; it only reads packages, versions, manifests
+and .github/pkgwarden.yml files.
+
+The packages token is the one pkgwarden serve would use for OWNER
+(PKGWARDEN_PACKAGES_TOKENS, PKGWARDEN_PACKAGES_TOKEN, or the file
+packages-tokens/OWNER in PKGWARDEN_DATA_DIR), else GITHUB_TOKEN: a classic
+token with read:packages (and repo for private repositories, maven and
+docker packages).
+
+--config FILE evaluates FILE as if it were committed as the
+.github/pkgwarden.yml of a repository: --repo if given, else the repository
+--package is linked to, else the owner's .github repository (the owner's
+defaults and policy). The owner's policy still bounds a repository's file,
+and a repository's file still governs only that repository's packages.
+
+--now TIME evaluates the rules as of another moment, e.g. next week's date
+to see what will go by then.
+
+Flags:
+`
+
+// runPlan is `pkgwarden plan`: the dry run of the rules.
+func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runPlanEnv(ctx, args, stdout, stderr, os.Getenv)
+}
+
+// runPlanEnv is runPlan reading the environment through getenv, so tests
+// need not change the process's environment.
+func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), planUsage)
+		fs.PrintDefaults()
+	}
+	owner := fs.String("owner", "", "organisation or user whose packages to plan (required)")
+	pkgName := fs.String("package", "", "plan only this package (whatever repository it is linked to)")
+	repo := fs.String("repo", "", "plan only the packages linked to this repository; with --config, the repository the file stands for")
+	pkgType := fs.String("type", "", "plan only packages of this type: "+strings.Join(planner.PackageTypes(), ", "))
+	asJSON := fs.Bool("json", false, `print {"packages": [...]} as JSON instead of a table`)
+	configFile := fs.String("config", "", "evaluate this file instead of the committed .github/pkgwarden.yml (see above)")
+	nowFlag := fs.String("now", "", "evaluate as of this moment: RFC 3339 (2026-12-01T09:00:00Z) or a date (2026-12-01, midnight UTC); default now")
+	apiURL := fs.String("api-url", envOr(getenv, "PKGWARDEN_GITHUB_API_URL", githubapi.DefaultAPIURL), "GitHub REST API (the simulator's api_url to try rules offline)")
+	registryURL := fs.String("registry-url", envOr(getenv, "PKGWARDEN_REGISTRY_URL", planner.DefaultRegistryURL), "container registry")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("plan: unexpected arguments %q", fs.Args())
+	}
+	if *owner == "" {
+		fs.Usage()
+		return errors.New("plan: --owner is required")
+	}
+	at := time.Now()
+	if *nowFlag != "" {
+		t, err := parseNow(*nowFlag)
+		if err != nil {
+			return fmt.Errorf("plan: --now: %w", err)
+		}
+		at = t
+	}
+
+	tok, err := planToken(getenv, *owner)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	clients, err := planner.NewClientsWithToken(tok, planner.Endpoints{APIURL: *apiURL, RegistryURL: *registryURL})
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	gh, err := githubapi.NewGitHubClient(nil, *apiURL)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	loader := rules.NewLoader(githubapi.NewContentsSource(gh.WithAuthToken(tok.Secret()), nil))
+	bar := newPlanProgress(stderr)
+	defer bar.done()
+	p, err := planner.New(planner.Options{
+		Packages: clients.Packages, Graphs: clients.Registry, Loader: loader,
+		Now: func() time.Time { return at }, Progress: bar.report,
+	})
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	sel, err := p.Select(ctx, *owner, planner.Filter{Type: *pkgType, Package: *pkgName, Repository: *repo})
+	if err != nil {
+		return err // "plan OWNER: ...", named by the planner
+	}
+	if *configFile != "" {
+		data, err := os.ReadFile(*configFile)
+		if err != nil {
+			return fmt.Errorf("plan: --config: %w", err)
+		}
+		target, err := configTarget(*repo, *pkgName, sel)
+		if err != nil {
+			return fmt.Errorf("plan: --config %s: %w", *configFile, err)
+		}
+		if err := loader.Override(sel.Owner.Login, target, *configFile, data); err != nil {
+			return fmt.Errorf("plan: --config %s: %w", *configFile, err)
+		}
+	}
+	plan, err := p.PlanSelection(ctx, sel)
+	bar.done()
+	if err != nil {
+		return err // "plan OWNER/TYPE/NAME: ...", named by the planner
+	}
+	if *asJSON {
+		return writePlanJSON(stdout, plan)
+	}
+	return writePlanTable(stdout, plan)
+}
+
+// configTarget is the repository whose file --config stands for: --repo;
+// else, with --package, the repository the package is linked to; else
+// the owner's .github repository (the owner's defaults and policy).
+func configTarget(repo, pkgName string, sel planner.Selection) (string, error) {
+	if repo != "" {
+		return repoBase(repo), nil
+	}
+	if pkgName == "" || len(sel.Packages) == 0 {
+		return rules.OwnerRepo, nil
+	}
+	target := repoBase(sel.Packages[0].Repository)
+	for _, pkg := range sel.Packages[1:] {
+		if r := repoBase(pkg.Repository); !strings.EqualFold(r, target) {
+			return "", fmt.Errorf("packages named %s are linked to different repositories (%q, %q): say which file this is with --repo", pkgName, target, r)
+		}
+	}
+	if target == "" {
+		// Linked to no repository: the owner's file governs it.
+		return rules.OwnerRepo, nil
+	}
+	return target, nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := strings.TrimSpace(getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func repoBase(r string) string {
+	if i := strings.LastIndex(r, "/"); i >= 0 {
+		return r[i+1:]
+	}
+	return r
+}
+
+// parseNow reads --now: RFC 3339, or a date meaning midnight UTC.
+func parseNow(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2026-12-01T09:00:00Z) nor a date (2026-12-01)", s)
+}
+
+// planToken finds the owner's packages token as serve would, then falls
+// back to GITHUB_TOKEN. Without either the error wraps
+// githubapi.ErrNoPackagesToken: no other owner's token is ever guessed.
+func planToken(getenv func(string) string, owner string) (githubapi.Token, error) {
+	tokens, err := githubapi.ParsePackagesTokens(getenv("PKGWARDEN_PACKAGES_TOKENS"), getenv("PKGWARDEN_PACKAGES_TOKEN"))
+	if err != nil {
+		return githubapi.Token{}, err
+	}
+	if err := tokens.LoadTokenDir(envOr(getenv, "PKGWARDEN_DATA_DIR", "./data")); err != nil {
+		return githubapi.Token{}, err
+	}
+	tok, err := tokens.Token(owner)
+	if err == nil {
+		return tok, nil
+	}
+	if gt := strings.TrimSpace(getenv("GITHUB_TOKEN")); gt != "" {
+		return githubapi.NewToken(owner, "GITHUB_TOKEN", gt), nil
+	}
+	return githubapi.Token{}, fmt.Errorf("%w, or GITHUB_TOKEN", err)
+}
+
+// planProgress draws a progress bar on a terminal and nothing elsewhere, so
+// that logs and pipes stay clean.
+type planProgress struct {
+	bar *progressbar.ProgressBar
+	max int
+}
+
+func newPlanProgress(w io.Writer) *planProgress {
+	f, ok := w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return &planProgress{}
+	}
+	bar := progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("listing packages"),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionThrottle(80*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetPredictTime(false),
+		progressbar.OptionFullWidth(),
+	)
+	return &planProgress{bar: bar, max: -1}
+}
+
+func (p *planProgress) report(pr planner.Progress) {
+	if p.bar == nil {
+		return
+	}
+	if pr.Total > 0 && pr.Total != p.max {
+		p.max = pr.Total
+		p.bar.ChangeMax(pr.Total)
+	}
+	switch pr.Stage {
+	case planner.StageListPackages:
+		p.bar.Describe("listing packages")
+	case planner.StageListVersions, planner.StageReadGraph:
+		p.bar.Describe(fmt.Sprintf("%s: %s (%d versions, %d pages)", pr.Package, pr.Stage, pr.Versions, pr.Pages))
+	case planner.StageDecided:
+		_ = p.bar.Set(pr.Done)
+	}
+}
+
+func (p *planProgress) done() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		p.bar = nil
+	}
+}
+
+// writePlanJSON prints {"packages": [...]}, each package in the shape of
+// rules.Decision's JSON.
+func writePlanJSON(w io.Writer, plan planner.Plan) error {
+	out := struct {
+		Packages []rules.Decision `json:"packages"`
+	}{Packages: plan.Packages}
+	if out.Packages == nil {
+		out.Packages = []rules.Decision{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("plan: write json: %w", err)
+	}
+	return nil
+}
+
+// writePlanTable prints the plan grouped by package: what would be deleted
+// (in deletion order) and kept (newest first), with reasons, then totals.
+func writePlanTable(w io.Writer, plan planner.Plan) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "Plan for %s as of %s\n", plan.Owner.Login, plan.At.UTC().Format(time.RFC3339))
+	for _, n := range plan.Notices {
+		fmt.Fprintf(ew, "note: %s\n", n)
+	}
+	if len(plan.Packages) == 0 {
+		fmt.Fprintln(ew, "\nNo packages.")
+	}
+	for _, d := range plan.Packages {
+		fmt.Fprintf(ew, "\n%s\n", d.Package)
+		linked := "not linked to a repository"
+		if d.Package.Repository != "" {
+			linked = "linked to " + d.Package.Owner + "/" + d.Package.Repository
+		}
+		rulesFrom := "no pkgwarden.yml"
+		if d.Origin != "" {
+			rulesFrom = "rules from " + d.Origin
+			if d.Rule >= 0 {
+				rulesFrom += fmt.Sprintf(" (rule %d)", d.Rule+1)
+			} else {
+				rulesFrom += " (no rule matches)"
+			}
+		}
+		fmt.Fprintf(ew, "  %s; %s\n", linked, rulesFrom)
+		for _, n := range d.Notices {
+			if n != d.Untouched {
+				fmt.Fprintf(ew, "  note: %s\n", n)
+			}
+		}
+		if d.Untouched != "" {
+			fmt.Fprintf(ew, "  UNTOUCHED: %s\n  %d versions kept\n", d.Untouched, len(d.Keep))
+			continue
+		}
+		if d.DryRun {
+			fmt.Fprintln(ew, "  dry_run: a prune would only report these deletions")
+		}
+		if len(d.Delete)+len(d.Keep) > 0 {
+			tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "  ACTION\tID\tVERSION\tTAGS\tREASON")
+			for _, e := range d.Delete {
+				fmt.Fprintf(tw, "  delete\t%d\t%s\t%s\t%s\n", e.ID, rules.ShortDigest(e.Version), displayTags(e.Tags), e.Reason)
+			}
+			for _, e := range d.Keep {
+				fmt.Fprintf(tw, "  keep\t%d\t%s\t%s\t%s\n", e.ID, rules.ShortDigest(e.Version), displayTags(e.Tags), e.Reason)
+			}
+			_ = tw.Flush()
+		}
+		fmt.Fprintf(ew, "  %d to delete, %d to keep\n", len(d.Delete), len(d.Keep))
+	}
+	t := plan.Totals()
+	fmt.Fprintf(ew, "\nTotal: %d packages, %d versions to delete, %d to keep, %d packages untouched.\n", t.Packages, t.Delete, t.Keep, t.Untouched)
+	fmt.Fprintln(ew, "Nothing was deleted: plan never deletes.")
+	if ew.err != nil {
+		return fmt.Errorf("plan: write table: %w", ew.err)
+	}
+	return nil
+}
+
+// displayTags joins tags, shortening the long referrer tags
+// (sha256-<64 hex>[.sig|.att|.sbom]) to 12 hex digits.
+func displayTags(tags []string) string {
+	if len(tags) == 0 {
+		return "-"
+	}
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		if strings.HasPrefix(t, "sha256-") && len(t) >= 7+64 {
+			t = t[:7+12] + "…" + t[7+64:]
+		}
+		out[i] = t
+	}
+	return strings.Join(out, ",")
+}
+
+// errWriter remembers the first write error so the table code stays
+// readable.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of plan")
+
+// demoAt is the simulated moment the demo seed is built at, and plans are
+// evaluated at, so that golden output does not depend on the day.
+var demoAt = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// demoSim serves the demo seed on loopback (API and registry on one
+// listener, as `pkgwarden sim` does) and returns its URL and alice's
+// token. The seed is built before the listener's URL is known, with the
+// simulator's default URLs: image labels name the source repository by
+// URL, so the digests then never depend on the port.
+func demoSim(t testing.TB) (string, string, *ghsim.Sim) {
+	t.Helper()
+	sim, err := ghsim.New(ghsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	sim.Advance(demoAt.Sub(time.Now()))
+	info, err := sim.SeedDemo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", sim.RegistryHandler())
+	mux.Handle("/v2", sim.RegistryHandler())
+	mux.Handle("/token", sim.RegistryHandler())
+	mux.Handle("/", sim.APIHandler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	sim.SetURLs(srv.URL+"/", srv.URL)
+	return srv.URL, info.Token, sim
+}
+
+// env is a fake environment for runPlanEnv.
+func env(kv ...string) func(string) string {
+	m := map[string]string{"PKGWARDEN_DATA_DIR": "/nonexistent"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the plan (run go test -update and review the diff):\n%s", path, got)
+	}
+}
+
+func TestPlanDemoGolden(t *testing.T) {
+	url, token, _ := demoSim(t)
+	tests := map[string]struct {
+		args   []string
+		golden string
+	}{
+		"json":  {[]string{"--json"}, "plan-demo.golden.json"},
+		"table": {nil, "plan-demo.golden.txt"},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"--owner", "acme", "--api-url", url, "--registry-url", url, "--now", demoAt.Format(time.RFC3339)}, tc.args...)
+			if err := runPlanEnv(context.Background(), args, &stdout, &stderr, env("GITHUB_TOKEN", token)); err != nil {
+				t.Fatalf("plan: %v\n%s", err, stderr.String())
+			}
+			if stderr.Len() != 0 {
+				t.Errorf("stderr is not a terminal, yet plan wrote to it: %q", stderr.String())
+			}
+			golden(t, tc.golden, stdout.Bytes())
+		})
+	}
+}
+
+// TestPlanDemoJSONShape checks the JSON against the documented shape, so
+// the golden file cannot drift from it unnoticed.
+func TestPlanDemoJSONShape(t *testing.T) {
+	url, token, _ := demoSim(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"--owner", "acme", "--api-url", url, "--registry-url", url, "--now", demoAt.Format(time.RFC3339), "--json", "--type", "container"}
+	if err := runPlanEnv(context.Background(), args, &stdout, &stderr, env("PKGWARDEN_PACKAGES_TOKENS", "acme="+token)); err != nil {
+		t.Fatalf("plan: %v\n%s", err, stderr.String())
+	}
+	var doc struct {
+		Packages []struct {
+			Owner, Type, Name string
+			Delete, Keep      []struct {
+				ID      int64    `json:"id"`
+				Version string   `json:"version"`
+				Tags    []string `json:"tags"`
+				Reason  string   `json:"reason"`
+			}
+			Untouched *string `json:"untouched"`
+		} `json:"packages"`
+	}
+	dec := json.NewDecoder(&stdout)
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Packages) != 1 || doc.Packages[0].Name != "webapp" || doc.Packages[0].Type != "container" || doc.Packages[0].Owner != "acme" {
+		t.Fatalf("packages = %+v", doc.Packages)
+	}
+	p := doc.Packages[0]
+	if p.Untouched != nil || len(p.Delete) == 0 || len(p.Keep) == 0 {
+		t.Fatalf("package = %+v", p)
+	}
+	for _, e := range append(p.Delete, p.Keep...) {
+		if e.ID == 0 || !strings.HasPrefix(e.Version, "sha256:") || e.Tags == nil || e.Reason == "" {
+			t.Errorf("entry %+v", e)
+		}
+	}
+}
+
+func TestPlanFlags(t *testing.T) {
+	url, token, _ := demoSim(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "try.yml")
+	if err := os.WriteFile(cfg, []byte("rules:\n  - packages: [\"webapp\"]\n    type: container\n    prune: {untagged: true, keep_untagged: 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(bad, []byte("rules:\n  - packages: [\"webapp\"]\n    prune: {untagged: yes please}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := []string{"--owner", "acme", "--api-url", url, "--registry-url", url, "--now", "2026-11-25T12:00:00Z"}
+	tests := map[string]struct {
+		args    []string
+		env     func(string) string
+		out     []string // substrings of stdout
+		err     string   // substring of the error
+		errIs   error
+		stderr  string
+		noToken bool
+	}{
+		"help says it never deletes": {args: []string{"-h"}, errIs: flag.ErrHelp, stderr: "NEVER deletes"},
+		"owner required":             {args: []string{}, err: "--owner is required"},
+		"no token":                   {args: base, noToken: true, errIs: githubapi.ErrNoPackagesToken, err: "GITHUB_TOKEN"},
+		"bad --now":                  {args: append(base, "--now", "next week"), err: `--now: "next week" is neither`},
+		"date --now":                 {args: append(base, "--now", "2026-12-09", "--package", "webapp"), out: []string{"as of 2026-12-09T00:00:00Z"}},
+		"unknown package":            {args: append(base, "--package", "nope"), err: `package "nope"`, errIs: githubapi.ErrNotFound},
+		"one repository":             {args: append(base, "--repo", "acme/webapp", "--type", "npm"), out: []string{"acme/npm/webapp-client", "linked to acme/webapp", "Total: 1 packages"}},
+		"config file as the repository's": {
+			args: append(base, "--repo", "webapp", "--type", "container", "--config", cfg),
+			out:  []string{"rules from " + cfg + " (rule 1)", "newest 1 untagged"},
+		},
+		"config file for the package's repository": {
+			args: append(base, "--package", "webapp", "--type", "container", "--config", cfg),
+			out:  []string{"rules from " + cfg + " (rule 1)", "newest 1 untagged"},
+		},
+		"config file of another repository names the package": {
+			args: append(base, "--repo", "other", "--package", "webapp", "--type", "container", "--config", cfg),
+			out: []string{"note: " + cfg + " rule 1 names package webapp, which is linked to acme/webapp, not acme/other: ignored for it",
+				"rules from acme/webapp:.github/pkgwarden.yml (rule 1)"},
+		},
+		"invalid config file": {args: append(base, "--repo", "webapp", "--config", bad), err: "bad.yml:3:"},
+		"missing config file": {args: append(base, "--config", filepath.Join(dir, "nope.yml")), err: "--config: open"},
+		"wrong token":         {args: base, env: env("GITHUB_TOKEN", "ghp_wrong"), err: "401"},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			e := tc.env
+			if e == nil {
+				e = env("GITHUB_TOKEN", token)
+			}
+			if tc.noToken {
+				e = env()
+			}
+			var stdout, stderr bytes.Buffer
+			err := runPlanEnv(context.Background(), tc.args, &stdout, &stderr, e)
+			if tc.err == "" && tc.errIs == nil {
+				if err != nil {
+					t.Fatalf("plan: %v", err)
+				}
+			} else {
+				if err == nil {
+					t.Fatalf("no error; stdout:\n%s", stdout.String())
+				}
+				if tc.err != "" && !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("err = %v, want it to contain %q", err, tc.err)
+				}
+				if tc.errIs != nil && !errors.Is(err, tc.errIs) {
+					t.Errorf("err = %v, want %v", err, tc.errIs)
+				}
+			}
+			for _, s := range tc.out {
+				if !strings.Contains(stdout.String(), s) {
+					t.Errorf("stdout lacks %q:\n%s", s, stdout.String())
+				}
+			}
+			if tc.stderr != "" && !strings.Contains(stderr.String(), tc.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.stderr, stderr.String())
+			}
+			if strings.Contains(stdout.String()+stderr.String()+errString(err), token) {
+				t.Error("the token was printed")
+			}
+		})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// BenchmarkPlanDemo measures `plan --json` on the demo seed, listing,
+// registry reads and rules included (the manifests are read anew each
+// time: a plan has no cache).
+func BenchmarkPlanDemo(b *testing.B) {
+	url, token, _ := demoSim(b)
+	args := []string{"--owner", "acme", "--api-url", url, "--registry-url", url, "--now", demoAt.Format(time.RFC3339), "--json"}
+	for b.Loop() {
+		var stdout, stderr bytes.Buffer
+		if err := runPlanEnv(context.Background(), args, &stdout, &stderr, env("GITHUB_TOKEN", token)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,449 @@
+// Package planner works out what pkgwarden's rules would delete and keep
+// for one package or every package of an owner: it lists the active
+// versions with the owner's packages token, reads the OCI graph of
+// container packages from the registry, loads the governing configuration
+// and asks rules.Decide. It deletes nothing and prints nothing; `pkgwarden
+// plan` renders its result, and the prune job acts on it.
+package planner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+// packageTypes are the package types GitHub lists, in the order an owner's
+// packages are planned.
+var packageTypes = [...]string{
+	rules.TypeContainer, rules.TypeDocker, rules.TypeNPM, rules.TypeMaven, rules.TypeRubyGems, rules.TypeNuGet,
+}
+
+// PackageTypes returns the package types GitHub lists, in the order an
+// owner's packages are planned.
+func PackageTypes() []string { return append([]string(nil), packageTypes[:]...) }
+
+// Packages is what the planner needs of the Packages API;
+// *githubapi.PackagesClient provides it.
+type Packages interface {
+	ResolveOwner(ctx context.Context, login string) (githubapi.Owner, error)
+	ListPackages(ctx context.Context, o githubapi.Owner, packageType, visibility string) ([]githubapi.Package, error)
+	GetPackage(ctx context.Context, o githubapi.Owner, packageType, name string) (githubapi.Package, error)
+	ListVersions(ctx context.Context, o githubapi.Owner, packageType, name string, opts githubapi.ListVersionsOptions) (githubapi.VersionList, error)
+}
+
+// Graphs is what the planner needs of the registry; *registry.Reader
+// provides it.
+type Graphs interface {
+	Graph(ctx context.Context, repository string, digests []string) (map[string]registry.Manifest, map[string]error, error)
+}
+
+var (
+	_ Packages = (*githubapi.PackagesClient)(nil)
+	_ Graphs   = (*registry.Reader)(nil)
+)
+
+// Stage says what the planner is doing when it reports progress.
+type Stage string
+
+// Stages of a plan, in order for each package.
+const (
+	StageListPackages Stage = "list packages"
+	StageListVersions Stage = "list versions"
+	StageReadGraph    Stage = "read manifests"
+	StageDecided      Stage = "decided"
+)
+
+// Progress is reported as the planner goes, for progress bars.
+type Progress struct {
+	Stage Stage
+	// Package is "owner/type/name", empty while listing packages.
+	Package string
+	// Done and Total count packages: Done have been decided out of Total
+	// (0 while the packages are still being listed).
+	Done, Total int
+	// Pages and Versions count the current package's listing so far.
+	Pages, Versions int
+}
+
+// Options configure New.
+type Options struct {
+	// Packages lists packages and versions with the owner's packages token.
+	Packages Packages
+	// Graphs reads manifests with the same token. Without it, container
+	// packages are left untouched (their graph is unknown).
+	Graphs Graphs
+	// Loader finds each package's configuration. Make one per run: it
+	// caches files. Call its Override before planning for `--config`.
+	Loader *rules.Loader
+	// Now is the moment rules are evaluated at; nil means time.Now.
+	Now func() time.Time
+	// Progress, when set, is called as the plan goes; it must be quick.
+	Progress func(Progress)
+}
+
+// Planner plans the packages of one owner, with that owner's token. It is
+// meant for one run, like its Loader, and is safe for concurrent use as
+// far as its dependencies are.
+type Planner struct {
+	pkgs     Packages
+	graphs   Graphs
+	loader   *rules.Loader
+	now      func() time.Time
+	progress func(Progress)
+}
+
+// New returns a planner. Packages and Loader are required.
+func New(opts Options) (*Planner, error) {
+	if opts.Packages == nil {
+		return nil, errors.New("planner: no packages client")
+	}
+	if opts.Loader == nil {
+		return nil, errors.New("planner: no rules loader")
+	}
+	p := &Planner{pkgs: opts.Packages, graphs: opts.Graphs, loader: opts.Loader, now: opts.Now, progress: opts.Progress}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.progress == nil {
+		p.progress = func(Progress) {}
+	}
+	return p, nil
+}
+
+// Filter selects the packages of an owner to plan. The zero value selects
+// every package of every type.
+type Filter struct {
+	// Type restricts the plan to one package type.
+	Type string
+	// Package selects one package by name (case-insensitive), whatever
+	// repository it is linked to.
+	Package string
+	// Repository selects the packages linked to one repository (its name,
+	// or "owner/name"); ignored when Package is set.
+	Repository string
+}
+
+// Plan is the plan of an owner's packages.
+type Plan struct {
+	Owner githubapi.Owner
+	// At is the moment the rules were evaluated at.
+	At time.Time
+	// Packages are the decisions, ordered by type (as PackageTypes) and
+	// name.
+	Packages []rules.Decision
+	// Notices are things the reader should know about the listing itself
+	// (a package type the token may not list).
+	Notices []string
+}
+
+// Totals counts what a plan would do.
+type Totals struct {
+	Packages, Delete, Keep, Untouched int
+}
+
+// Totals counts the plan's packages, deletions, kept versions and
+// untouched packages.
+func (p Plan) Totals() Totals {
+	t := Totals{Packages: len(p.Packages)}
+	for _, d := range p.Packages {
+		t.Delete += len(d.Delete)
+		t.Keep += len(d.Keep)
+		if d.Untouched != "" {
+			t.Untouched++
+		}
+	}
+	return t
+}
+
+// Selection is the packages of an owner a Filter selected, in plan order.
+type Selection struct {
+	Owner    githubapi.Owner
+	Packages []githubapi.Package
+	// Notices are things the reader should know about the listing (a
+	// package type the token may not list).
+	Notices []string
+}
+
+// PlanOwner plans the packages of owner that f selects, all evaluated at
+// one moment: Select then PlanSelection.
+func (p *Planner) PlanOwner(ctx context.Context, owner string, f Filter) (Plan, error) {
+	sel, err := p.Select(ctx, owner, f)
+	if err != nil {
+		return Plan{}, err
+	}
+	return p.PlanSelection(ctx, sel)
+}
+
+// Select resolves owner and finds the packages f selects, ordered by type
+// (as PackageTypes) and name. Errors name what failed: an unknown owner,
+// an unknown package asked for by name, a listing GitHub refused for a
+// type asked for by name. A type listed only because every type is
+// (maven and docker need the repo scope) is a notice instead.
+func (p *Planner) Select(ctx context.Context, owner string, f Filter) (Selection, error) {
+	types := PackageTypes()
+	if f.Type != "" {
+		if !knownType(f.Type) {
+			return Selection{}, fmt.Errorf("plan %s: unknown package type %q (want one of %s)", owner, f.Type, strings.Join(PackageTypes(), ", "))
+		}
+		types = []string{strings.ToLower(f.Type)}
+	}
+	p.progress(Progress{Stage: StageListPackages})
+	o, err := p.pkgs.ResolveOwner(ctx, owner)
+	if err != nil {
+		return Selection{}, fmt.Errorf("plan %s: %w", owner, err)
+	}
+	sel := Selection{Owner: o}
+	for _, t := range types {
+		if f.Package != "" && f.Type != "" {
+			// One package of a known type: ask for it, rather than list
+			// every package of the owner.
+			pkg, err := p.pkgs.GetPackage(ctx, o, t, f.Package)
+			if err != nil {
+				return Selection{}, fmt.Errorf("plan %s: %w", owner, err)
+			}
+			sel.Packages = append(sel.Packages, pkg)
+			continue
+		}
+		list, err := p.pkgs.ListPackages(ctx, o, t, "")
+		if err != nil {
+			if f.Type == "" && errors.Is(err, githubapi.ErrRefused) {
+				sel.Notices = append(sel.Notices, fmt.Sprintf("%s packages not listed: %v", t, err))
+				continue
+			}
+			return Selection{}, fmt.Errorf("plan %s: %w", owner, err)
+		}
+		for _, pkg := range list {
+			if selected(pkg, f) {
+				sel.Packages = append(sel.Packages, pkg)
+			}
+		}
+	}
+	if f.Package != "" && len(sel.Packages) == 0 {
+		return Selection{}, fmt.Errorf("plan %s: package %q: %w", owner, f.Package, githubapi.ErrNotFound)
+	}
+	sort.SliceStable(sel.Packages, func(i, j int) bool {
+		a, b := sel.Packages[i], sel.Packages[j]
+		if a.Type != b.Type {
+			return typeRank(a.Type) < typeRank(b.Type)
+		}
+		return strings.ToLower(a.Name) < strings.ToLower(b.Name)
+	})
+	return sel, nil
+}
+
+// PlanSelection plans the selected packages, all evaluated at one moment.
+// It stops at the first package that cannot be planned (a listing or a
+// file read failing), naming it.
+func (p *Planner) PlanSelection(ctx context.Context, sel Selection) (Plan, error) {
+	plan := Plan{Owner: sel.Owner, At: p.now(), Notices: sel.Notices}
+	for i, pkg := range sel.Packages {
+		d, err := p.plan(ctx, sel.Owner, pkg, plan.At, i, len(sel.Packages))
+		if err != nil {
+			return Plan{}, err
+		}
+		plan.Packages = append(plan.Packages, d)
+		p.progress(Progress{Stage: StageDecided, Package: packageName(sel.Owner, pkg), Done: i + 1, Total: len(sel.Packages)})
+	}
+	return plan, nil
+}
+
+// PlanPackage decides one package of o as of now: the prune job's entry
+// point. A configuration that cannot be used (an invalid file) is not an
+// error: the decision is untouched and says why. Errors are transient
+// failures to list versions or read files.
+func (p *Planner) PlanPackage(ctx context.Context, o githubapi.Owner, pkg githubapi.Package) (rules.Decision, error) {
+	return p.plan(ctx, o, pkg, p.now(), 0, 1)
+}
+
+func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Package, at time.Time, done, total int) (rules.Decision, error) {
+	name := packageName(o, pkg)
+	report := func(pr Progress) {
+		pr.Package, pr.Done, pr.Total = name, done, total
+		p.progress(pr)
+	}
+	report(Progress{Stage: StageListVersions})
+	list, err := p.pkgs.ListVersions(ctx, o, pkg.Type, pkg.Name, githubapi.ListVersionsOptions{
+		State: githubapi.StateActive,
+		Progress: func(lp githubapi.ListProgress) {
+			report(Progress{Stage: StageListVersions, Pages: lp.Pages, Versions: lp.Versions})
+		},
+	})
+	if err != nil {
+		return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
+	}
+	rpkg := rules.Package{Owner: o.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}
+	versions := make([]rules.Version, 0, len(list.Versions))
+	for _, v := range list.Versions {
+		versions = append(versions, rules.Version{ID: v.ID, Name: v.Name, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
+	}
+
+	cfg, err := p.loader.Load(ctx, rpkg)
+	var invalid rules.ErrorList
+	switch {
+	case errors.As(err, &invalid):
+		// Nothing a broken file governs is touched until it is fixed.
+		return untouched(rpkg, versions, at, fmt.Sprintf("invalid configuration: %v", err)), nil
+	case err != nil:
+		return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
+	}
+
+	var graph rules.Graph
+	if isContainer(pkg.Type) && !cfg.Inert() && len(versions) > 0 {
+		if m, _ := cfg.Match(rpkg); m != nil && m.Prune != nil {
+			// The graph is read only when something could be pruned:
+			// every read counts as a download on ghcr.io.
+			report(Progress{Stage: StageReadGraph, Pages: list.Pages, Versions: len(versions)})
+			graph, err = p.readGraph(ctx, o, pkg, versions)
+			if err != nil {
+				return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
+			}
+		}
+	}
+	return rules.Decide(cfg, rpkg, versions, graph, at), nil
+}
+
+// readGraph reads the manifests of every listed version. Per-digest
+// failures go into Graph.Unreadable, where rules.Decide turns a listed one
+// into an untouched package.
+func (p *Planner) readGraph(ctx context.Context, o githubapi.Owner, pkg githubapi.Package, versions []rules.Version) (rules.Graph, error) {
+	digests := make([]string, 0, len(versions))
+	for _, v := range versions {
+		digests = append(digests, v.Name)
+	}
+	if p.graphs == nil {
+		g := rules.Graph{Unreadable: map[string]error{}}
+		for _, d := range digests {
+			g.Unreadable[d] = errors.New("no registry to read it from")
+		}
+		return g, nil
+	}
+	found, failed, err := p.graphs.Graph(ctx, RegistryRepository(o.Login, pkg.Name), digests)
+	if err != nil {
+		return rules.Graph{}, err
+	}
+	return rules.Graph{Manifests: found, Unreadable: failed}, nil
+}
+
+// RegistryRepository is the registry path of a container package: owner
+// and package name, lower-cased as ghcr.io names repositories
+// ("Acme", "Team/App" → "acme/team/app").
+func RegistryRepository(owner, name string) string {
+	return strings.ToLower(owner + "/" + name)
+}
+
+// untouched is the decision for a package nothing may be deleted from.
+func untouched(pkg rules.Package, versions []rules.Version, at time.Time, why string) rules.Decision {
+	// An inert decision lists every version, newest first; only the
+	// reasons change.
+	d := rules.Decide(nil, pkg, versions, rules.Graph{}, at)
+	d.Untouched = why
+	for i := range d.Keep {
+		d.Keep[i].Reason = "untouched"
+	}
+	return d
+}
+
+func selected(pkg githubapi.Package, f Filter) bool {
+	if f.Package != "" {
+		return strings.EqualFold(pkg.Name, f.Package)
+	}
+	if f.Repository != "" {
+		return strings.EqualFold(repoName(pkg.Repository), repoName(f.Repository))
+	}
+	return true
+}
+
+func repoName(full string) string {
+	if i := strings.LastIndex(full, "/"); i >= 0 {
+		return full[i+1:]
+	}
+	return full
+}
+
+func packageName(o githubapi.Owner, pkg githubapi.Package) string {
+	return o.Login + "/" + pkg.Type + "/" + pkg.Name
+}
+
+func isContainer(t string) bool {
+	return strings.EqualFold(t, rules.TypeContainer) || strings.EqualFold(t, rules.TypeDocker)
+}
+
+func knownType(t string) bool { return typeRank(strings.ToLower(t)) < len(packageTypes) }
+
+func typeRank(t string) int {
+	for i, pt := range packageTypes {
+		if pt == t {
+			return i
+		}
+	}
+	return len(packageTypes)
+}
+
+// Clients are the owner's packages client and registry reader, both
+// authenticated with the owner's packages token.
+type Clients struct {
+	Packages *githubapi.PackagesClient
+	Registry *registry.Reader
+}
+
+// Endpoints say where GitHub and its registry are and how to reach them.
+type Endpoints struct {
+	// APIURL of the REST API; empty means api.github.com.
+	APIURL string
+	// RegistryURL of the container registry; empty means https://ghcr.io.
+	RegistryURL string
+	// Transport for REST calls; nil means githubapi's retrying transport.
+	Transport http.RoundTripper
+	// RegistryTransport for registry calls; nil means go-containerregistry's.
+	RegistryTransport http.RoundTripper
+	// Cache holds manifests by digest (a KV bucket in serve).
+	Cache registry.Cache
+	// ETags make version listings conditional.
+	ETags githubapi.ETagStore
+	Now   func() time.Time
+}
+
+// DefaultRegistryURL is ghcr.io.
+const DefaultRegistryURL = "https://ghcr.io"
+
+// NewClients builds the clients of owner from its packages token. An owner
+// without a token is an error wrapping githubapi.ErrNoPackagesToken: no
+// other owner's token and no App token is ever used instead.
+func NewClients(tokens *githubapi.PackagesTokens, owner string, ep Endpoints) (Clients, error) {
+	tok, err := tokens.Token(owner)
+	if err != nil {
+		return Clients{}, err
+	}
+	return NewClientsWithToken(tok, ep)
+}
+
+// NewClientsWithToken builds the clients for a token obtained elsewhere
+// (GITHUB_TOKEN in `plan`, the simulator's info file).
+func NewClientsWithToken(tok githubapi.Token, ep Endpoints) (Clients, error) {
+	pc, err := githubapi.NewPackagesClient(tok, githubapi.PackagesClientOptions{
+		BaseURL: ep.APIURL, Transport: ep.Transport, ETags: ep.ETags, Now: ep.Now,
+	})
+	if err != nil {
+		return Clients{}, fmt.Errorf("packages client for %s: %w", tok.Owner(), err)
+	}
+	regURL := ep.RegistryURL
+	if regURL == "" {
+		regURL = DefaultRegistryURL
+	}
+	// ghcr.io takes any user name with a classic token; the simulator too.
+	rr, err := registry.NewReader(regURL, registry.Options{
+		Username: "pkgwarden", Token: tok.Secret(), Transport: ep.RegistryTransport, Cache: ep.Cache,
+	})
+	if err != nil {
+		return Clients{}, fmt.Errorf("registry reader for %s: %w", tok.Owner(), err)
+	}
+	return Clients{Packages: pc, Registry: rr}, nil
+}

@@ -1,0 +1,315 @@
+package planner_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+// appKey is shared by every simulator of the test binary: making an RSA
+// key per test would dominate the run time.
+var appKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// world is a simulator served over loopback HTTP (REST API and registry on
+// one listener, as `pkgwarden sim` serves them) with the organisation acme,
+// its admin alice and her classic token, and the repositories app, other
+// and .github.
+type world struct {
+	t      testing.TB
+	sim    *ghsim.Sim
+	srv    *httptest.Server
+	token  string
+	pusher *ghsim.Pusher
+	// base is the moment plans are evaluated at unless a test moves it.
+	base time.Time
+
+	mu   sync.Mutex
+	fail map[string]bool // digests whose manifest reads fail
+}
+
+const source = "https://github.com/acme/app"
+
+func newWorld(t testing.TB) *world {
+	t.Helper()
+	sim, err := ghsim.New(ghsim.Options{AppKey: appKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	sim.SetQuiet(true)
+	w := &world{t: t, sim: sim, fail: map[string]bool{}}
+	mux := http.NewServeMux()
+	reg := w.faulty(sim.RegistryHandler())
+	mux.Handle("/v2/", reg)
+	mux.Handle("/v2", reg)
+	mux.Handle("/token", reg)
+	mux.Handle("/", sim.APIHandler())
+	w.srv = httptest.NewServer(mux)
+	t.Cleanup(w.srv.Close)
+	sim.SetURLs(w.srv.URL+"/", w.srv.URL)
+
+	w.must(sim.AddUser("alice"))
+	w.must(sim.AddOrg("acme", "alice"))
+	for _, r := range []string{"app", "other", ".github"} {
+		w.must(sim.AddRepo("acme", r, ghsim.RepoOptions{}))
+	}
+	tok, err := sim.AddClassicToken("alice", "read:packages", "write:packages", "delete:packages", "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.token = tok
+	w.pusher = sim.Pusher("alice", tok)
+	w.base = sim.Now()
+	return w
+}
+
+func (w *world) must(_ any, err error) {
+	w.t.Helper()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// faulty wraps the registry so that reading the manifest of a digest in
+// w.fail answers 403 DENIED: a manifest that cannot be read.
+func (w *world) faulty(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if i := strings.Index(r.URL.Path, "/manifests/"); i >= 0 {
+			ref := r.URL.Path[i+len("/manifests/"):]
+			w.mu.Lock()
+			bad := w.fail[ref]
+			w.mu.Unlock()
+			if bad {
+				rw.Header().Set("Content-Type", "application/json")
+				rw.WriteHeader(http.StatusForbidden)
+				_, _ = rw.Write([]byte(`{"errors":[{"code":"DENIED","message":"injected failure"}]}`))
+				return
+			}
+		}
+		h.ServeHTTP(rw, r)
+	})
+}
+
+func (w *world) failManifest(digest string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.fail[digest] = true
+}
+
+// file commits a file on a repository's default branch.
+func (w *world) file(repo, path, content string) {
+	w.t.Helper()
+	if err := w.sim.PutFile("acme", repo, "", path, []byte(content), "alice"); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// image is a small image of package app whose content depends on note.
+func (w *world) image(note string) v1.Image {
+	w.t.Helper()
+	img, err := ghsim.DemoImage(source, note)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return img
+}
+
+// plat is one platform child of an index.
+type plat struct {
+	platform string // os/arch[/variant]; empty for a child without one
+	img      v1.Image
+	idx      v1.ImageIndex
+}
+
+func index(children ...plat) v1.ImageIndex {
+	var adds []mutate.IndexAddendum
+	for _, c := range children {
+		var desc v1.Descriptor
+		if c.platform != "" {
+			parts := strings.Split(c.platform, "/")
+			p := v1.Platform{OS: parts[0], Architecture: parts[1]}
+			if len(parts) > 2 {
+				p.Variant = parts[2]
+			}
+			desc.Platform = &p
+		}
+		if c.idx != nil {
+			adds = append(adds, mutate.IndexAddendum{Add: c.idx, Descriptor: desc})
+		} else {
+			adds = append(adds, mutate.IndexAddendum{Add: c.img, Descriptor: desc})
+		}
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	return mutate.Annotations(idx, map[string]string{"org.opencontainers.image.source": source}).(v1.ImageIndex)
+}
+
+// push pushes an image or an index to package app (of acme, or pkgName),
+// tags it and backdates it (and what it pushed with it) by age. It returns
+// the digest.
+func (w *world) push(x any, age time.Duration, tags ...string) string {
+	return w.pushTo("app", x, age, tags...)
+}
+
+func (w *world) pushTo(pkgName string, x any, age time.Duration, tags ...string) string {
+	w.t.Helper()
+	ctx := context.Background()
+	var d v1.Hash
+	var err error
+	before := w.digests(pkgName)
+	switch x := x.(type) {
+	case v1.Image:
+		d, err = w.pusher.PushImage(ctx, "acme/"+pkgName, x, tags...)
+	case v1.ImageIndex:
+		d, err = w.pusher.PushIndex(ctx, "acme/"+pkgName, x, tags...)
+	default:
+		w.t.Fatalf("push %T", x)
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	// Date what this push created: the manifest and any children (and
+	// referrers index) that were new.
+	at := w.base.Add(-age)
+	for _, v := range w.versions(pkgName) {
+		if before[v.Name] && v.Name != d.String() {
+			continue
+		}
+		if err := w.sim.SetVersionTimes("acme", "container", pkgName, ghsim.VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return d.String()
+}
+
+func (w *world) versions(pkgName string) []ghsim.PackageVersion {
+	vs, err := w.sim.Versions("acme", "container", pkgName)
+	if err != nil {
+		return nil
+	}
+	var out []ghsim.PackageVersion
+	for _, v := range vs {
+		if !v.Deleted {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (w *world) digests(pkgName string) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range w.versions(pkgName) {
+		out[v.Name] = true
+	}
+	return out
+}
+
+// id is the version id of an active digest of package app.
+func (w *world) id(digest string) int64 {
+	w.t.Helper()
+	for _, v := range w.versions("app") {
+		if v.Name == digest {
+			return v.ID
+		}
+	}
+	w.t.Fatalf("no active version %s", digest)
+	return 0
+}
+
+// deleteVersion deletes a version through the REST API, as a user would.
+func (w *world) deleteVersion(digest string) {
+	w.t.Helper()
+	c := w.clients()
+	o, err := c.Packages.ResolveOwner(context.Background(), "acme")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := c.Packages.DeleteVersion(context.Background(), o, "container", "app", w.id(digest)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) clients() planner.Clients {
+	w.t.Helper()
+	c, err := planner.NewClientsWithToken(githubapi.NewToken("acme", "test", w.token),
+		planner.Endpoints{APIURL: w.srv.URL, RegistryURL: w.srv.URL})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return c
+}
+
+func (w *world) source() rules.Source {
+	w.t.Helper()
+	gh, err := githubapi.NewGitHubClient(nil, w.srv.URL)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return githubapi.NewContentsSource(gh.WithAuthToken(w.token), nil)
+}
+
+// planner returns a planner evaluating at w.base+later, with loader l (a
+// fresh one when nil).
+func (w *world) planner(l *rules.Loader, later time.Duration) *planner.Planner {
+	w.t.Helper()
+	if l == nil {
+		l = rules.NewLoader(w.source())
+	}
+	c := w.clients()
+	p, err := planner.New(planner.Options{
+		Packages: c.Packages, Graphs: c.Registry, Loader: l,
+		Now: func() time.Time { return w.base.Add(later) },
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+// row is one line of a plan as tests write it: a version by its name in
+// the test (or its digest), its tags and the reason.
+type row struct {
+	name   string
+	tags   string // comma-separated, sorted
+	reason string
+}
+
+// rows turns entries into rows, naming digests by names (digest → name).
+func rows(entries []rules.Entry, names map[string]string) []row {
+	out := []row{}
+	for _, e := range entries {
+		n := names[e.Version]
+		if n == "" {
+			n = e.Version
+		}
+		out = append(out, row{name: n, tags: strings.Join(e.Tags, ","), reason: e.Reason})
+	}
+	return out
+}
+
+func sortRows(r []row) []row {
+	out := append([]row(nil), r...)
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
