@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-yaml"
 )
@@ -513,6 +516,44 @@ func TestKubernetesDeployment(t *testing.T) {
 			}
 			if env["PKGWARDEN_PACKAGES_TOKENS"] == "" && env["PKGWARDEN_PACKAGES_TOKEN"] == "" {
 				t.Error("no packages token setting")
+			}
+		},
+		"setting values parse": func(t *testing.T) {
+			valid := map[string]func(string) error{
+				"PKGWARDEN_SWEEP_INTERVAL": func(v string) error { _, err := time.ParseDuration(v); return err },
+				"PKGWARDEN_PAUSED":         func(v string) error { _, err := strconv.ParseBool(v); return err },
+				"PKGWARDEN_WORKERS": func(v string) error {
+					if n, err := strconv.Atoi(v); err != nil || n < 1 {
+						return fmt.Errorf("want a positive number")
+					}
+					return nil
+				},
+				"PKGWARDEN_ROLES": func(v string) error {
+					for _, r := range strings.Split(v, ",") {
+						if !slices.Contains([]string{"web", "worker", "scheduler"}, r) {
+							return fmt.Errorf("unknown role %q", r)
+						}
+					}
+					return nil
+				},
+				"PKGWARDEN_NATS_REPLICAS": func(v string) error {
+					if v != "1" && v != "3" {
+						return fmt.Errorf("want 1 or 3")
+					}
+					return nil
+				},
+			}
+			for name, check := range valid {
+				if v, ok := env[name]; ok {
+					if err := check(v); err != nil {
+						t.Errorf("%s=%q: %v", name, v, err)
+					}
+				}
+			}
+			for _, name := range []string{"PKGWARDEN_GITHUB_API_URL", "PKGWARDEN_REGISTRY_URL", "PKGWARDEN_GITHUB_URL"} {
+				if u, err := url.Parse(env[name]); err != nil || u.Scheme != "https" || u.Host == "" {
+					t.Errorf("%s=%q: want an https URL", name, env[name])
+				}
 			}
 		},
 		"external NATS with three replicas": func(t *testing.T) {
