@@ -111,6 +111,9 @@ func TestIntake(t *testing.T) {
 
 	body := fixture(t)
 	big := bytes.Repeat([]byte(" "), MaxBodyBytes+1)
+	// Valid JSON of 24 MiB: GitHub caps payloads at 25 MiB, far above
+	// NATS's default 1 MiB message limit.
+	large := append(append([]byte(`{"action":"published","pad":"`), bytes.Repeat([]byte("x"), 24<<20)...), `"}`...)
 	tests := []struct {
 		name       string
 		req        request
@@ -121,6 +124,7 @@ func TestIntake(t *testing.T) {
 		wantGrowth uint64
 	}{
 		{name: "accepted", req: request{event: "registry_package", delivery: "d-1", body: body}, wantStatus: 202, wantResult: ResultAccepted, wantEvent: "registry_package", wantGrowth: 1},
+		{name: "24 MiB delivery accepted", req: request{event: "registry_package", delivery: "d-large", body: large}, wantStatus: 202, wantResult: ResultAccepted, wantEvent: "registry_package", wantGrowth: 1},
 		{name: "duplicate delivery id", req: request{event: "registry_package", delivery: "d-1", body: body}, wantStatus: 200, wantResult: ResultDuplicate, wantEvent: "registry_package"},
 		{name: "too large by Content-Length", req: request{event: "registry_package", delivery: "d-2", body: body, length: MaxBodyBytes + 1}, wantStatus: 413, wantResult: ResultTooLarge, wantEvent: "registry_package"},
 		{name: "too large streamed", req: request{event: "registry_package", delivery: "d-3", body: big, length: -1}, wantStatus: 413, wantResult: ResultTooLarge, wantEvent: "registry_package"},

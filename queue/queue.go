@@ -42,6 +42,11 @@ const (
 	BucketAttempts = "job_attempts"
 )
 
+// MaxPayload is the largest message the embedded server takes: above
+// GitHub's 25 MiB webhook cap, within NATS's 64 MiB ceiling. An external
+// server or cluster needs the same max_payload (deploy/nats/common.conf).
+const MaxPayload = 32 << 20
+
 // Header names pkgwarden sets on messages.
 const (
 	HeaderEvent    = "Pkgwarden-Event"
