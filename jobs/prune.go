@@ -1,0 +1,509 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v57/github"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
+	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+// Installations gives an installation's API client (the App identity:
+// config files, issues); *githubapi.App provides it.
+type Installations interface {
+	InstallationClient(installationID int64) *github.Client
+}
+
+var _ Installations = (*githubapi.App)(nil)
+
+// PruneConfig configures NewPruner.
+type PruneConfig struct {
+	// Tokens are the owners' packages tokens (required). An owner without
+	// one is reported, never served by another token.
+	Tokens *githubapi.PackagesTokens
+	// App reads configuration files as the installation (required).
+	App Installations
+	// APIURL and RegistryURL say where GitHub and its registry are; empty
+	// means api.github.com and ghcr.io.
+	APIURL, RegistryURL string
+	// PackagesTransport returns the transport for requests made with a
+	// packages token: the place for pacing per token. It must retry
+	// idempotent requests itself (wrap it in githubapi.NewTransport). nil
+	// means githubapi's retrying transport, shared.
+	PackagesTransport func(githubapi.Token) http.RoundTripper
+	// RegistryTransport returns the registry transport for a token; nil
+	// means go-containerregistry's.
+	RegistryTransport func(githubapi.Token) http.RoundTripper
+	// Cache keeps manifests by digest (KV in serve); ETags make listings
+	// conditional (KV in serve). Both optional.
+	Cache registry.Cache
+	ETags githubapi.ETagStore
+	// Runs remembers what earlier attempts of a run deleted; optional.
+	Runs RunStore
+	// Reporter is told about every run; nil means nothing is reported.
+	Reporter Reporter
+	// Paused is the kill switch: plan and report, delete nothing.
+	Paused bool
+	// RecheckEvery is how old the re-check listing may get before the
+	// next deletion lists again; default 30s.
+	RecheckEvery time.Duration
+	// MaxRateWait is the longest rate-limit wait done inside the job; a
+	// longer one fails the attempt, to be retried with backoff. Default 1m.
+	MaxRateWait time.Duration
+	// Now is the clock of the rules; nil means time.Now.
+	Now     func() time.Time
+	Metrics *PruneMetrics
+	Logger  *slog.Logger
+}
+
+// PruneMetrics are the prune job's Prometheus metrics.
+type PruneMetrics struct {
+	deleted prometheus.Counter
+}
+
+// NewPruneMetrics registers pkgwarden_versions_deleted_total with reg.
+func NewPruneMetrics(reg prometheus.Registerer) *PruneMetrics {
+	m := &PruneMetrics{deleted: prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pkgwarden_versions_deleted_total",
+		Help: "Package versions deleted by prune jobs.",
+	})}
+	reg.MustRegister(m.deleted)
+	return m
+}
+
+// Pruner is the prune job's handler: plan a package, delete what the plan
+// says in its safe order after a cheap re-check, report.
+type Pruner struct {
+	cfg PruneConfig
+	tr  http.RoundTripper // default packages transport, shared
+	log *slog.Logger
+}
+
+// NewPruner checks cfg and fills its defaults.
+func NewPruner(cfg PruneConfig) (*Pruner, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("pruner: no packages tokens (an empty set is fine, nil is not)")
+	}
+	if cfg.App == nil {
+		return nil, errors.New("pruner: no GitHub App to read configuration files with")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RecheckEvery <= 0 {
+		cfg.RecheckEvery = 30 * time.Second
+	}
+	if cfg.MaxRateWait <= 0 {
+		cfg.MaxRateWait = time.Minute
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewPruneMetrics(prometheus.NewRegistry())
+	}
+	if cfg.Reporter == nil {
+		cfg.Reporter = Reporters(nil)
+	}
+	p := &Pruner{cfg: cfg, tr: githubapi.NewTransport(nil, githubapi.RetryPolicy{}, nil), log: cfg.Logger}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	return p, nil
+}
+
+// RunID is the id of the run a job makes: its delivery, else its type and
+// queue time.
+func RunID(job Job) string {
+	if job.DeliveryID != "" {
+		return job.DeliveryID
+	}
+	return job.Type + "@" + job.QueuedAt.UTC().Format(time.RFC3339Nano)
+}
+
+// Handle runs one prune. Problems a person must fix (no token, an invalid
+// file) are reported and end the job; transient failures return an error
+// so the job is retried, and the retry finishes the work: what was deleted
+// is absent from its plan.
+func (p *Pruner) Handle(ctx context.Context, job Job) error {
+	t := job.Target
+	log := job.Logger(p.log)
+	name := fmt.Sprintf("prune %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
+	run := PruneRun{
+		ID: RunID(job), InstallationID: t.InstallationID, Reason: job.Reason,
+		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: repoBase(t.Repository)},
+		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.cfg.Now(),
+	}
+
+	tok, err := p.cfg.Tokens.Token(t.Owner)
+	if err != nil {
+		run.Outcome, run.Problem = OutcomeNoToken, err.Error()
+		return p.report(ctx, log, run)
+	}
+	clients, err := planner.NewClientsWithToken(tok, p.endpoints(tok))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	owner, err := clients.Packages.ResolveOwner(ctx, t.Owner)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	pkg, err := clients.Packages.GetPackage(ctx, owner, t.PackageType, t.PackageName)
+	if errors.Is(err, githubapi.ErrNotFound) {
+		log.InfoContext(ctx, "prune: package is gone, nothing to do")
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	run.Package = rules.Package{Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: repoBase(pkg.Repository)}
+	run.Repository = pkg.Repository
+
+	loader := rules.NewLoader(githubapi.NewContentsSource(p.cfg.App.InstallationClient(t.InstallationID), p.cfg.Now))
+	cfg, err := loader.Load(ctx, run.Package)
+	var invalid rules.ErrorList
+	if errors.As(err, &invalid) {
+		run.Outcome, run.ConfigErrors = OutcomeInvalidConfig, invalid
+		return p.report(ctx, log, run)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	pl, err := planner.New(planner.Options{Packages: clients.Packages, Graphs: clients.Registry, Loader: loader, Now: p.cfg.Now})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	d, err := pl.PlanPackage(ctx, owner, pkg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	run.Decision, run.DryRun = d, d.DryRun
+
+	runKey := run.ID + " " + job.Subject()
+	var prog RunProgress
+	if p.cfg.Runs != nil {
+		if prog, err = p.cfg.Runs.Load(ctx, runKey); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		run.Deleted = prog.Deleted
+	}
+	candidates := append(unfinished(prog, d), d.Delete...)
+
+	switch {
+	case d.Untouched != "":
+		run.Outcome = OutcomeUntouched
+	case len(candidates) == 0:
+		run.Outcome = OutcomeNothingToDo
+	case d.DryRun:
+		run.Outcome = OutcomeDryRun
+	case p.cfg.Paused:
+		run.Outcome = OutcomePaused
+	default:
+		run.Outcome = OutcomePruned
+		limit := cfg.Policy.MaxDeletionsPerRun
+		if limit <= 0 {
+			limit = rules.DefaultMaxDeletionsPerRun
+		}
+		if len(prog.Planned) == 0 {
+			prog.Planned = d.Delete
+		}
+		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit}
+		if err := ex.deleteAll(ctx, candidates); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if run.Outcome != OutcomePruned && len(run.Deleted) > 0 {
+		// An earlier attempt of this run deleted what this one no longer
+		// sees: the run did prune.
+		run.Outcome = OutcomePruned
+	}
+	run.Finished = p.cfg.Now()
+	return p.report(ctx, log, run)
+}
+
+func (p *Pruner) endpoints(tok githubapi.Token) planner.Endpoints {
+	ep := planner.Endpoints{
+		APIURL: p.cfg.APIURL, RegistryURL: p.cfg.RegistryURL,
+		Transport: p.tr, Cache: p.cfg.Cache, ETags: p.cfg.ETags, Now: p.cfg.Now,
+	}
+	if p.cfg.PackagesTransport != nil {
+		ep.Transport = p.cfg.PackagesTransport(tok)
+	}
+	if p.cfg.RegistryTransport != nil {
+		ep.RegistryTransport = p.cfg.RegistryTransport(tok)
+	}
+	return ep
+}
+
+func (p *Pruner) report(ctx context.Context, log *slog.Logger, run PruneRun) error {
+	if run.Finished.IsZero() {
+		run.Finished = p.cfg.Now()
+	}
+	log.InfoContext(ctx, "prune: run finished", "run", run.ID, "outcome", string(run.Outcome),
+		"deleted", len(run.Deleted), "kept_by_recheck", len(run.Kept), "skipped", len(run.Skipped), "deferred", len(run.Deferred))
+	if err := p.cfg.Reporter.Report(ctx, run); err != nil {
+		return fmt.Errorf("report prune of %s (run %s): %w", run.Package, run.ID, err)
+	}
+	return nil
+}
+
+// execution is the deleting part of one run.
+type execution struct {
+	p       *Pruner
+	log     *slog.Logger
+	clients planner.Clients
+	owner   githubapi.Owner
+	pkg     githubapi.Package
+	run     *PruneRun
+	prog    RunProgress
+	runKey  string
+	limit   int
+
+	// The re-check: the fresh listing, and what new versions reference.
+	checkedAt time.Time
+	fresh     map[int64]githubapi.Version
+	refs      map[string]string // digest → what references it now
+	blocked   string            // why nothing more may be deleted
+}
+
+// deleteAll deletes the plan's candidates in order, each after the
+// re-check, keeping a candidate whose holder (index, subject) stayed.
+func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) error {
+	d := ex.run.Decision
+	planned := map[int64]bool{}
+	for _, list := range [][]rules.Entry{candidates, d.Delete, d.Keep} {
+		for _, e := range list {
+			planned[e.ID] = true
+		}
+	}
+	stayed := map[int64]string{} // candidates not deleted → label
+	for i := 0; i < len(candidates); i++ {
+		e := candidates[i]
+		if h := firstIn(e.With, stayed); h != "" {
+			ex.keep(e, fmt.Sprintf("kept: %s was not deleted, and this version lives and dies with it", h), stayed)
+			continue
+		}
+		if len(ex.run.Deleted) >= ex.limit {
+			// The plan is capped already; a redelivered run counts what
+			// its earlier attempts deleted too.
+			for _, rest := range candidates[i:] {
+				rest.Reason = fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", ex.limit)
+				ex.run.Deferred = append(ex.run.Deferred, rest)
+			}
+			return nil
+		}
+		if ex.checkedAt.IsZero() || ex.p.cfg.Now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery {
+			if err := ex.recheck(ctx, planned); err != nil {
+				return err
+			}
+		}
+		if ex.blocked != "" {
+			ex.keep(e, ex.blocked, stayed)
+			continue
+		}
+		v, listed := ex.fresh[e.ID]
+		if !listed {
+			e.Reason = "already gone at the re-check"
+			ex.run.Skipped = append(ex.run.Skipped, e)
+			continue
+		}
+		if added := newTags(e.Tags, v.Tags); len(added) > 0 {
+			ex.keep(e, "re-check: now tagged "+strings.Join(added, ","), stayed)
+			continue
+		}
+		if by := ex.refs[e.Version]; by != "" {
+			ex.keep(e, "re-check: now referenced by "+by, stayed)
+			continue
+		}
+		err := ex.clients.Packages.DeleteVersion(ctx, ex.owner, ex.pkg.Type, ex.pkg.Name, e.ID)
+		var rl *githubapi.RateLimitError
+		switch {
+		case err == nil:
+			ex.run.Deleted = append(ex.run.Deleted, e)
+			ex.p.cfg.Metrics.deleted.Inc()
+			if ex.p.cfg.Runs != nil {
+				ex.prog.Deleted = ex.run.Deleted
+				if err := ex.p.cfg.Runs.Save(ctx, ex.runKey, ex.prog); err != nil {
+					// The deletion stands; only a crash before the next
+					// save would make the report miss it.
+					ex.log.WarnContext(ctx, "prune: progress not saved", "err", err)
+				}
+			}
+		case errors.Is(err, githubapi.ErrRefused):
+			e.Reason = "GitHub refused the deletion: " + refusal(err)
+			ex.run.Skipped = append(ex.run.Skipped, e)
+			stayed[e.ID] = label(e)
+		case errors.As(err, &rl) && rl.Wait <= ex.p.cfg.MaxRateWait:
+			ex.log.WarnContext(ctx, "prune: rate limited, waiting", "wait", rl.Wait)
+			if err := sleepCtx(ctx, rl.Wait); err != nil {
+				return err
+			}
+			i-- // the same candidate again
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+func (ex *execution) keep(e rules.Entry, reason string, stayed map[int64]string) {
+	e.Reason = reason
+	ex.run.Kept = append(ex.run.Kept, e)
+	stayed[e.ID] = label(e)
+}
+
+// recheck lists the active versions again (conditionally: usually a 304)
+// and reads the manifests of versions that appeared since the plan, to
+// learn which candidates a new index or referrer now points at.
+func (ex *execution) recheck(ctx context.Context, planned map[int64]bool) error {
+	list, err := ex.clients.Packages.ListVersions(ctx, ex.owner, ex.pkg.Type, ex.pkg.Name, githubapi.ListVersionsOptions{State: githubapi.StateActive})
+	if err != nil {
+		return fmt.Errorf("re-check: %w", err)
+	}
+	ex.checkedAt = ex.p.cfg.Now()
+	ex.fresh = make(map[int64]githubapi.Version, len(list.Versions))
+	ex.refs = map[string]string{}
+	var newDigests []string
+	for _, v := range list.Versions {
+		ex.fresh[v.ID] = v
+		if planned[v.ID] {
+			continue
+		}
+		for _, t := range v.Tags {
+			if subject, kind, ok := registry.ParseReferrerTag(t); ok {
+				ex.refs[subject] = fmt.Sprintf("new %s %s", kind, rules.ShortDigest(v.Name))
+			}
+		}
+		if strings.HasPrefix(v.Name, "sha256:") {
+			newDigests = append(newDigests, v.Name)
+		}
+	}
+	if len(newDigests) == 0 || !isContainerType(ex.pkg.Type) {
+		return nil
+	}
+	found, failed, err := ex.clients.Registry.Graph(ctx, planner.RegistryRepository(ex.owner.Login, ex.pkg.Name), newDigests)
+	if err != nil {
+		return fmt.Errorf("re-check: %w", err)
+	}
+	for _, dg := range newDigests {
+		if err := failed[dg]; err != nil && !errors.Is(err, registry.ErrManifestUnknown) {
+			ex.blocked = fmt.Sprintf("re-check: manifest of new version %s could not be read, so nothing more is deleted this run", rules.ShortDigest(dg))
+			ex.log.WarnContext(ctx, "prune: re-check cannot read a new manifest", "digest", dg, "err", err)
+			return nil
+		}
+	}
+	for dg, m := range found {
+		for _, c := range m.Children {
+			ex.refs[c.Digest] = "new index " + rules.ShortDigest(dg)
+		}
+		if m.Subject != "" {
+			ex.refs[m.Subject] = "new referrer " + rules.ShortDigest(dg)
+		}
+	}
+	return nil
+}
+
+// unfinished returns what an earlier attempt of the run planned and left
+// orphaned: versions that live and die with versions it deleted, and so
+// must go too even though a fresh plan may judge them on their own now (an
+// untagged child when untagged versions are kept). They come first: what
+// held them is gone already.
+func unfinished(prog RunProgress, d rules.Decision) []rules.Entry {
+	if len(prog.Deleted) == 0 {
+		return nil
+	}
+	gone := map[int64]bool{}
+	for _, e := range prog.Deleted {
+		gone[e.ID] = true
+	}
+	again := map[int64]bool{}
+	for _, e := range d.Delete {
+		again[e.ID] = true
+	}
+	var out []rules.Entry
+	for _, e := range prog.Planned {
+		if gone[e.ID] || again[e.ID] || len(e.With) == 0 {
+			continue
+		}
+		orphan := true
+		for _, h := range e.With {
+			orphan = orphan && gone[h]
+		}
+		if orphan {
+			out = append(out, e)
+			gone[e.ID] = true // its own children follow it
+		}
+	}
+	return out
+}
+
+// newTags returns the tags of now that were not in planned.
+func newTags(planned, now []string) []string {
+	var out []string
+	for _, t := range now {
+		if !slices.Contains(planned, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func firstIn(ids []int64, set map[int64]string) string {
+	for _, id := range ids {
+		if l, ok := set[id]; ok {
+			return l
+		}
+	}
+	return ""
+}
+
+// label names a version in reasons: its first tag, else its short digest.
+func label(e rules.Entry) string {
+	if len(e.Tags) > 0 {
+		return e.Tags[0]
+	}
+	if strings.HasPrefix(e.Version, "sha256:") {
+		return rules.ShortDigest(e.Version)
+	}
+	return e.Version
+}
+
+// refusal is GitHub's message for a refused request.
+func refusal(err error) string {
+	var apiErr *githubapi.APIError
+	if errors.As(err, &apiErr) && apiErr.Message != "" {
+		return apiErr.Message
+	}
+	return err.Error()
+}
+
+func isContainerType(t string) bool {
+	return strings.EqualFold(t, rules.TypeContainer) || strings.EqualFold(t, rules.TypeDocker)
+}
+
+// repoBase is a repository's name without its owner.
+func repoBase(full string) string {
+	if i := strings.LastIndex(full, "/"); i >= 0 {
+		return full[i+1:]
+	}
+	return full
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
