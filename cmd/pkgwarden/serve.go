@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/pkgwarden/pkgwarden/handlers"
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
@@ -44,6 +48,24 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	return serve(ctx, s, serveOptions{Logger: logger})
+}
+
+// serveOptions are what an in-process serve (the demo) adds to settings.
+type serveOptions struct {
+	Logger *slog.Logger
+	// Reporter is told about prune runs; nil means a log line each.
+	Reporter jobs.Reporter
+	// Ready, when set, is called with the HTTP address once serving.
+	Ready func(addr string)
+	// Queue, when set, is called with the queue once it is set up.
+	Queue func(q *queue.Queue)
+}
+
+// serve runs the server, workers and scheduler with validated settings
+// until ctx ends.
+func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
+	logger := opts.Logger
 	logger.Info("pkgwarden starting", "version", versionString(), "settings", s.String())
 
 	nc, emb, err := connectNATS(ctx, s, logger)
@@ -76,6 +98,9 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if opts.Queue != nil {
+		opts.Queue(q)
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -98,6 +123,9 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	fatal := make(chan error, 1)
 	go func() {
 		logger.Info("http listening", "addr", ln.Addr().String(), "webhooks", intake != nil)
+		if opts.Ready != nil {
+			opts.Ready(ln.Addr().String())
+		}
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			fatal <- fmt.Errorf("http server: %w", err)
 		}
@@ -108,7 +136,11 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	var wg sync.WaitGroup
 	if s.HasRole(settings.RoleWorker) {
 		registry := jobs.NewRegistry()
-		registry.Register(jobs.TypePrune, jobs.PruneHandler{Logger: logger})
+		prune, err := pruneHandler(ctx, s, q, reg, opts.Reporter, logger)
+		if err != nil {
+			return err
+		}
+		registry.Register(jobs.TypePrune, prune)
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
@@ -143,6 +175,78 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	stopWork()
 	wg.Wait()
 	return runErr
+}
+
+// KV buckets of the prune job, created idempotently at start.
+const (
+	bucketManifests = "manifests"
+	bucketETags     = "etags"
+)
+
+// pruneHandler builds the prune job's handler: the real one when the App
+// is configured (its installation reads the rules), else one that only
+// logs, since rules cannot be read without the App.
+func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, reporter jobs.Reporter, logger *slog.Logger) (jobs.Handler, error) {
+	if s.AppID == 0 {
+		logger.Warn("PKGWARDEN_APP_ID is not set: prune jobs are logged, nothing is deleted (rules are read as the App)")
+		return jobs.PruneHandler{Logger: logger}, nil
+	}
+	key, err := os.ReadFile(s.PrivateKeyPath)
+	if err != nil {
+		return nil, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
+	}
+	obs, err := githubapi.NewPrometheusObserver(reg)
+	if err != nil {
+		return nil, err
+	}
+	tr := githubapi.NewTransport(nil, githubapi.RetryPolicy{}, obs)
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Transport: tr})
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := packagesTokens(s)
+	if err != nil {
+		return nil, err
+	}
+	cache, err := registry.OpenKVCache(ctx, q.JS, bucketManifests, s.NATSReplicas)
+	if err != nil {
+		return nil, err
+	}
+	etags, err := githubapi.OpenKVETagStore(ctx, q.JS, bucketETags, s.NATSReplicas, 0)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
+	if err != nil {
+		return nil, err
+	}
+	if reporter == nil {
+		reporter = jobs.LogReporter{Logger: logger}
+	}
+	if s.Paused {
+		logger.Warn("PKGWARDEN_PAUSED: prune jobs plan and report, and delete nothing")
+	}
+	return jobs.NewPruner(jobs.PruneConfig{
+		Tokens: tokens, App: app, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
+		PackagesTransport: func(githubapi.Token) http.RoundTripper { return tr },
+		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporter, Paused: s.Paused,
+		Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
+	})
+}
+
+// packagesTokens turns the settings' tokens (environment and data dir,
+// already merged) into githubapi's resolver.
+func packagesTokens(s settings.Settings) (*githubapi.PackagesTokens, error) {
+	pairs := make([]string, 0, len(s.PackagesTokens))
+	for owner, tok := range s.PackagesTokens {
+		pairs = append(pairs, owner+"="+tok)
+	}
+	slices.Sort(pairs)
+	tokens, err := githubapi.ParsePackagesTokens(strings.Join(pairs, ","), s.PackagesToken)
+	if err != nil {
+		return nil, err
+	}
+	return tokens, nil
 }
 
 // connectNATS starts the embedded server, or connects to the external one.
