@@ -18,7 +18,7 @@
 // The body is the current state: the last run's summary (counts by reason)
 // and the restorable deletions, one checkbox line each, newest first:
 //
-//	- [ ] restore <!-- pkgwarden:restore 12345 2026-11-25T10:00:00Z sha256%3Aab… pr-12 --> `sha256:ab…` (pr-12) deleted 2026-11-25
+//   - [ ] restore <!-- pkgwarden:restore 12345 2026-11-25T10:00:00Z sha256%3Aab… pr-12 --> `sha256:ab…` (pr-12) deleted 2026-11-25
 //
 // The hidden marker carries the version id, the deletion time, the version
 // and its tags, so the list is rebuilt from the body itself on the next run

@@ -156,9 +156,6 @@ func renderSummary(b *strings.Builder, run *Run) {
 		b.WriteString("\n\n")
 	}
 	switch run.mode() {
-	case modeRun:
-		fmt.Fprintf(b, "- **Deleted: %d**\n", len(run.Deleted))
-		writeReasons(b, run.Deleted)
 	case modeDryRun:
 		fmt.Fprintf(b, "- **Would delete: %d**\n", len(d.Delete))
 		writeReasons(b, d.Delete)
@@ -186,6 +183,39 @@ func renderSummary(b *strings.Builder, run *Run) {
 	}
 }
 
+// The block saying what the last deleting run deleted is carried over
+// verbatim from the previous body by runs that delete nothing, so that such
+// runs render an unchanged body.
+const (
+	deletedOpen  = "<!-- pkgwarden:deleted -->"
+	deletedClose = "<!-- /pkgwarden:deleted -->"
+	noDeletions  = deletedOpen + "\nNothing deleted yet.\n" + deletedClose + "\n"
+)
+
+// renderDeleted is the block of a run that deleted something.
+func renderDeleted(deleted []rules.Entry, at time.Time) string {
+	var b strings.Builder
+	b.WriteString(deletedOpen + "\n")
+	fmt.Fprintf(&b, "%d %s deleted on %s:\n\n", len(deleted), plural(len(deleted), "version", "versions"), at.UTC().Format("2006-01-02 15:04 UTC"))
+	writeReasons(&b, deleted)
+	b.WriteString(deletedClose + "\n")
+	return strings.ReplaceAll(b.String(), "\n  - ", "\n- ")
+}
+
+// carriedDeleted returns the deleted block of a previous body, or the
+// "nothing yet" block.
+func carriedDeleted(body string) string {
+	i := strings.Index(body, deletedOpen)
+	if i < 0 {
+		return noDeletions
+	}
+	j := strings.Index(body[i:], deletedClose)
+	if j < 0 {
+		return noDeletions
+	}
+	return body[i:i+j+len(deletedClose)] + "\n"
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -201,14 +231,16 @@ func restoreLineText(e Restorable) string {
 	return fmt.Sprintf("- [%s] restore %s %s id %d, deleted %s\n", box, restoreMarker(e), label(e.Version, e.Tags), e.ID, e.DeletedAt.UTC().Format("2006-01-02"))
 }
 
-// renderBody renders a package report body from the run and the restorable
-// deletions (newest first). It returns the body and the entries it holds:
+// renderBody renders a package report body from the run, the block saying
+// what was last deleted, and the restorable deletions (newest first). It returns the body and the entries it holds:
 // the oldest are dropped when the body would pass bodyBudget.
-func renderBody(run *Run, list []Restorable) (string, []Restorable) {
+func renderBody(run *Run, deletedBlock string, list []Restorable) (string, []Restorable) {
 	var head strings.Builder
 	head.WriteString(bodyMarker + "\n")
 	fmt.Fprintf(&head, "## pkgwarden report: %s `%s/%s`\n\n", run.Package.Type, run.Package.Owner, run.Package.Name)
 	renderSummary(&head, run)
+	head.WriteString("\n### Last deletions\n\n")
+	head.WriteString(deletedBlock)
 	head.WriteString("\n### Restorable deletions\n\n")
 	if len(list) == 0 {
 		head.WriteString("None.\n")

@@ -110,8 +110,17 @@ func (r *Reporter) write(ctx context.Context, p place, f *found, run *Run, title
 			deleted = append(deleted, Restorable{ID: e.ID, Version: e.Version, Tags: e.Tags, DeletedAt: now})
 		}
 	}
+	// The last-deletions block is new only when this run deleted versions
+	// the body did not list yet: a redelivered run renders the same body.
+	block := noDeletions
+	if f != nil {
+		block = carriedDeleted(f.body)
+	}
+	if len(deleted) > 0 && !allListed(old, deleted) {
+		block = renderDeleted(run.Deleted, now)
+	}
 	list := mergeRestorable(old, deleted, run.Restored, now)
-	body, list := renderBody(run, list)
+	body, list := renderBody(run, block, list)
 
 	bodyChanged := f == nil || body != f.body
 	preview := (run.mode() == modeDryRun || run.mode() == modePaused) && len(run.Decision.Delete) > 0
@@ -165,4 +174,17 @@ func (r *Reporter) write(ctx context.Context, p place, f *found, run *Run, title
 		"repository", p.String(), "issue", f.number, "created", res.Created, "updated", res.Updated,
 		"reopened", res.Reopened, "commented", res.Commented, "restorable", len(list))
 	return res, nil
+}
+
+func allListed(list, want []Restorable) bool {
+	have := make(map[int64]bool, len(list))
+	for _, e := range list {
+		have[e.ID] = true
+	}
+	for _, e := range want {
+		if !have[e.ID] {
+			return false
+		}
+	}
+	return true
 }
