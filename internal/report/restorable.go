@@ -35,15 +35,24 @@ func restoreMarker(e Restorable) string {
 	if len(e.Tags) > 0 {
 		esc := make([]string, len(e.Tags))
 		for i, t := range e.Tags {
-			esc[i] = url.QueryEscape(t)
+			esc[i] = escapeField(t)
 		}
 		tags = strings.Join(esc, ",")
 	}
-	version := url.QueryEscape(e.Version)
+	version := escapeField(e.Version)
 	if version == "" {
 		version = "-"
 	}
 	return restoreMarkerPrefix + strconv.FormatInt(e.ID, 10) + " " + e.DeletedAt.UTC().Format(time.RFC3339) + " " + version + " " + tags + " -->"
+}
+
+// escapeField query-escapes a marker field; a lone "-" is escaped too,
+// because "-" alone means "none".
+func escapeField(v string) string {
+	if v == "-" {
+		return "%2D"
+	}
+	return url.QueryEscape(v)
 }
 
 // ParseRestorable reads the restorable deletions back from a report body,
