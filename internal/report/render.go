@@ -241,32 +241,42 @@ func renderBody(run *Run, deletedBlock string, list []Restorable) (string, []Res
 	renderSummary(&head, run)
 	head.WriteString("\n### Last deletions\n\n")
 	head.WriteString(deletedBlock)
-	head.WriteString("\n### Restorable deletions\n\n")
+	head.WriteString(listHeading)
+	return finishBody(head.String(), list)
+}
+
+// listHeading starts the list of restorable deletions; everything before it
+// is the head of the body, which MarkRestored keeps as it is.
+const listHeading = "\n### Restorable deletions\n\n"
+
+// finishBody appends the restorable deletions (newest first) to head,
+// folding after FoldAfter entries and dropping the oldest past bodyBudget.
+// It returns the body and the entries it holds.
+func finishBody(head string, list []Restorable) (string, []Restorable) {
 	if len(list) == 0 {
-		head.WriteString("None.\n")
-		return head.String(), nil
+		return head + "None.\n", nil
 	}
-	head.WriteString("Tick a box to restore that version (GitHub keeps deleted versions for 30 days), or comment `/pkgwarden restore <id>` or `/pkgwarden restore all`.\n\n")
+	head += "Tick a box to restore that version (GitHub keeps deleted versions for 30 days), or comment `/pkgwarden restore <id>` or `/pkgwarden restore all`.\n\n"
 
 	// Reserve room for the fold and the dropped note, whose widths depend
 	// on counts of at most 7 digits.
 	const reserve = 200
-	budget := bodyBudget - runes(head.String()) - reserve
+	budget := bodyBudget - runes(head) - reserve
 	var lines []string
 	for _, e := range list {
 		l := restoreLineText(e)
-		if n := runes(l); n <= budget {
-			budget -= n
-			lines = append(lines, l)
-			continue
+		n := runes(l)
+		if n > budget {
+			break
 		}
-		break
+		budget -= n
+		lines = append(lines, l)
 	}
 	kept := list[:len(lines)]
 	dropped := len(list) - len(lines)
 
 	var b strings.Builder
-	b.WriteString(head.String())
+	b.WriteString(head)
 	for i, l := range lines {
 		if i == FoldAfter {
 			fmt.Fprintf(&b, "\n<details><summary>%d older %s</summary>\n\n", len(lines)-FoldAfter, plural(len(lines)-FoldAfter, "deletion", "deletions"))

@@ -268,3 +268,26 @@ func FuzzRestoreLine(f *testing.F) {
 		}
 	})
 }
+
+func TestParseTitle(t *testing.T) {
+	tests := map[string]struct {
+		title string
+		want  rules.Package
+		ok    bool
+	}{
+		"container":      {Title(pkg), rules.Package{Owner: "acme", Type: "container", Name: "webapp"}, true},
+		"slash in name":  {"pkgwarden: npm acme/team/app", rules.Package{Owner: "acme", Type: "npm", Name: "team/app"}, true},
+		"config issue":   {ConfigTitle, rules.Package{}, false},
+		"token issue":    {TokenTitle("acme"), rules.Package{}, false},
+		"someone else's": {"bug: it crashes", rules.Package{}, false},
+		"missing owner":  {"pkgwarden: npm /app", rules.Package{}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := ParseTitle(tc.title)
+			if ok != tc.ok || got != tc.want {
+				t.Fatalf("got %+v %t", got, ok)
+			}
+		})
+	}
+}

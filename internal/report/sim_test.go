@@ -545,3 +545,26 @@ func TestPreviewRuns(t *testing.T) {
 		})
 	}
 }
+
+func TestMarkRestored(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 3, "old"), nil))
+	must(t, err)
+	before := w.only(t, "webapp").Body
+	res, err := w.rep.MarkRestored(ctx, w.inst, webapp, []string{"pkgwarden", "cleanup"}, []int64{1001})
+	must(t, err)
+	after := w.only(t, "webapp")
+	if !res.Updated || ids(report.ParseRestorable(after.Body)) != "1002,1000" || len(after.Comments) != 1 {
+		t.Fatalf("%+v: %s", res, ids(report.ParseRestorable(after.Body)))
+	}
+	head := before[:strings.Index(before, "### Restorable")]
+	if !strings.HasPrefix(after.Body, head) || !report.IsReport(after.Body) {
+		t.Error("the head of the body changed")
+	}
+	res, err = w.rep.MarkRestored(ctx, w.inst, webapp, []string{"pkgwarden"}, []int64{1001})
+	must(t, err)
+	if res.Updated {
+		t.Fatalf("second call rewrote: %+v", res)
+	}
+}
