@@ -183,6 +183,14 @@ func (r *Reporter) create(ctx context.Context, p place, w write) (*found, error)
 	labels, assignees := nonNil(w.labels), nonNil(w.assignees)
 	req.Labels, req.Assignees = &labels, &assignees
 	is, _, err := p.gh.Issues.Create(ctx, p.owner, p.repo, req)
+	if statusOf(err) == http.StatusUnprocessableEntity && len(assignees) > 0 {
+		// An assignee GitHub will not take (not a collaborator, a typo)
+		// must not keep the report from being written.
+		r.log.WarnContext(ctx, "assignees refused, opening the issue without them", "repository", p.String(), "assignees", assignees, "err", err)
+		none := []string{}
+		req.Assignees = &none
+		is, _, err = p.gh.Issues.Create(ctx, p.owner, p.repo, req)
+	}
 	if err != nil {
 		if isGone(err) {
 			return nil, fmt.Errorf("open issue %q in %s: %w: %w", w.title, p, errNoIssues, err)
@@ -220,6 +228,14 @@ func (r *Reporter) update(ctx context.Context, p place, f *found, w write, state
 		return false, nil
 	}
 	is, _, err := p.gh.Issues.Edit(ctx, p.owner, p.repo, f.number, req)
+	if statusOf(err) == http.StatusUnprocessableEntity && req.Assignees != nil {
+		r.log.WarnContext(ctx, "assignees refused, updating the issue without them", "repository", p.String(), "issue", f.number, "assignees", *req.Assignees, "err", err)
+		req.Assignees = nil
+		if req.Body == nil && req.Labels == nil && req.State == nil {
+			return false, nil
+		}
+		is, _, err = p.gh.Issues.Edit(ctx, p.owner, p.repo, f.number, req)
+	}
 	if err != nil {
 		return false, fmt.Errorf("update issue %s#%d: %w", p, f.number, err)
 	}

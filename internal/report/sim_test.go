@@ -3,6 +3,7 @@ package report_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net/http"
@@ -566,5 +567,93 @@ func TestMarkRestored(t *testing.T) {
 	must(t, err)
 	if res.Updated {
 		t.Fatalf("second call rewrote: %+v", res)
+	}
+}
+
+// An assignee GitHub refuses (not a member) does not stop the report.
+func TestRefusedAssignee(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	_, err := w.sim.AddUser("stranger")
+	must(t, err)
+	run := w.runOf("r1", entries(0, 1, "old"), nil)
+	run.Report.Assignees = []string{"stranger"}
+	res, err := w.rep.Report(ctx, run)
+	must(t, err)
+	is := w.only(t, "webapp")
+	if !res.Created || len(is.Assignees) != 0 || len(is.Comments) != 1 {
+		t.Fatalf("%+v, assignees %v", res, is.Assignees)
+	}
+	// Later runs do not fail on it either, nor count it as an update.
+	for _, id := range []string{"r2", "r3"} {
+		idle := w.runOf(id, nil, nil)
+		idle.Report.Assignees = []string{"stranger"}
+		if res, err = w.rep.Report(ctx, idle); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, err)
+	if res.Updated {
+		t.Fatalf("idle run with a refused assignee: %+v", res)
+	}
+}
+
+// The restore work finds newly ticked boxes from the issues "edited"
+// webhook GitHub sends when someone ticks one: changes.body.from against
+// issue.body.
+func TestTickWebhook(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	type edited struct {
+		Action  string `json:"action"`
+		Changes struct {
+			Body struct {
+				From string `json:"from"`
+			} `json:"body"`
+		} `json:"changes"`
+		Issue struct {
+			Body string `json:"body"`
+		} `json:"issue"`
+		Sender struct {
+			Login string `json:"login"`
+		} `json:"sender"`
+	}
+	var mu sync.Mutex
+	var got []edited
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var e edited
+		if r.Header.Get("X-GitHub-Event") == "issues" && json.NewDecoder(r.Body).Decode(&e) == nil && e.Action == "edited" {
+			mu.Lock()
+			got = append(got, e)
+			mu.Unlock()
+		}
+		rw.WriteHeader(http.StatusAccepted)
+	}))
+	defer hook.Close()
+	w.sim.SetWebhookURL(hook.URL)
+
+	_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 3, "old"), nil))
+	must(t, err)
+	is := w.only(t, "webapp")
+	lines := strings.Split(is.Body, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "pkgwarden:restore 1001 ") {
+			lines[i] = strings.Replace(l, "- [ ]", "- [x]", 1)
+		}
+	}
+	_, _, err = w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(strings.Join(lines, "\n"))})
+	must(t, err)
+	must(t, w.sim.WaitDeliveries(ctx))
+
+	mu.Lock()
+	defer mu.Unlock()
+	var ticks []int64
+	for _, e := range got {
+		if e.Sender.Login == "olga" {
+			ticks = append(ticks, report.NewlyTicked(e.Changes.Body.From, e.Issue.Body)...)
+		}
+	}
+	if fmt.Sprint(ticks) != "[1001]" {
+		t.Fatalf("ticks from the webhook: %v (%d edited hooks)", ticks, len(got))
 	}
 }
