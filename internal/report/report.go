@@ -255,7 +255,6 @@ func (r *Reporter) comment(ctx context.Context, p place, number int, body string
 // comes back within a few runs, never hundreds.
 func (r *Reporter) hasComment(ctx context.Context, p place, number int, marker string) (bool, error) {
 	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	pages := []int{1}
 	list, resp, err := p.gh.Issues.ListComments(ctx, p.owner, p.repo, number, opt)
 	if err != nil {
 		return false, fmt.Errorf("list comments of %s#%d: %w", p, number, err)
@@ -264,7 +263,7 @@ func (r *Reporter) hasComment(ctx context.Context, p place, number int, marker s
 		return true, nil
 	}
 	if resp.LastPage > 1 {
-		pages = []int{resp.LastPage}
+		pages := []int{resp.LastPage}
 		if resp.LastPage-1 > 1 {
 			pages = append(pages, resp.LastPage-1)
 		}

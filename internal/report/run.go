@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -17,7 +18,8 @@ type Run struct {
 	// because it is what keeps the run to one comment.
 	ID           string
 	Installation int64
-	// Package is the package (Repository empty when linked to none).
+	// Package is the package (Repository empty when linked to none);
+	// Decision.Package when left zero.
 	Package rules.Package
 	// Report is the config's report block (labels and assignees); nil
 	// labels mean DefaultLabels.
@@ -42,6 +44,9 @@ type Run struct {
 // and adds one comment when the run changed something. Calling it again
 // with the same run changes nothing.
 func (r *Reporter) Report(ctx context.Context, run Run) (Result, error) {
+	if run.Package == (rules.Package{}) {
+		run.Package = run.Decision.Package
+	}
 	pkg := run.Package
 	if run.ID == "" {
 		return Result{}, fmt.Errorf("report %s: run has no id", pkg)
@@ -170,7 +175,11 @@ func (r *Reporter) write(ctx context.Context, p place, f *found, run *Run, title
 			res.Commented = true
 		}
 	}
-	r.log.InfoContext(ctx, "package report written", "package", run.Package.String(), "run", run.ID,
+	level := slog.LevelDebug
+	if res.Created || res.Updated || res.Reopened || res.Commented {
+		level = slog.LevelInfo
+	}
+	r.log.Log(ctx, level, "package report written", "package", run.Package.String(), "run", run.ID,
 		"repository", p.String(), "issue", f.number, "created", res.Created, "updated", res.Updated,
 		"reopened", res.Reopened, "commented", res.Commented, "restorable", len(list))
 	return res, nil

@@ -529,6 +529,7 @@ func TestPreviewRuns(t *testing.T) {
 			ctx := context.Background()
 			run := w.runOf("p1", entries(0, 2, "old"), nil)
 			run.Deleted = nil
+			run.Package = rules.Package{} // taken from the decision
 			run.Decision.DryRun, run.Paused = tc.dryRun, tc.paused
 			res, err := w.rep.Report(ctx, run)
 			must(t, err)
