@@ -129,11 +129,14 @@ func (r *Reporter) settle(ctx context.Context, places []place, title func(place)
 }
 
 // InvalidConfig opens one issue in owner/repo (the repository whose
-// packages the invalid file governs; the owner's .github when its issues are
-// disabled) quoting file, line, column and message of every error. Called
+// packages the invalid file governs, "" or ".github" for the owner's own
+// file; the owner's .github when the repository's issues are disabled) quoting file, line, column and message of every error. Called
 // again with the same errors it changes nothing; with other errors it
 // rewrites the body; after ConfigFixed it reopens the same issue.
 func (r *Reporter) InvalidConfig(ctx context.Context, installation int64, owner, repo string, errs rules.ErrorList) (Result, error) {
+	if repo == "" {
+		repo = rules.OwnerRepo
+	}
 	if len(errs) == 0 {
 		return Result{}, fmt.Errorf("report invalid config of %s/%s: no errors given", owner, repo)
 	}
@@ -152,6 +155,9 @@ func (r *Reporter) InvalidConfig(ctx context.Context, installation int64, owner,
 // added). Called by the push that makes the file valid; Result.Closed says
 // whether an issue was closed.
 func (r *Reporter) ConfigFixed(ctx context.Context, installation int64, owner, repo, note string) (Result, error) {
+	if repo == "" {
+		repo = rules.OwnerRepo
+	}
 	msg := "<!-- pkgwarden:config-fixed -->\nThe configuration is valid again: pkgwarden applies it from now on."
 	if note = oneLine(note); note != "" {
 		msg += " " + note

@@ -483,6 +483,12 @@ func TestInvalidConfigIssuesDisabled(t *testing.T) {
 	if !res.Closed || w.only(t, ".github").State != "closed" {
 		t.Fatalf("%+v", res)
 	}
+	// The owner's own file: its issue is the plain title in .github.
+	res, err = w.rep.InvalidConfig(ctx, w.inst, "acme", "", errs)
+	must(t, err)
+	if !res.Created || res.Issue.Repository != "acme/.github" || res.Issue.Title != report.ConfigTitle {
+		t.Fatalf("owner's file: %+v", res)
+	}
 }
 
 func TestMissingTokenIssue(t *testing.T) {
