@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"encoding/pem"
 	"fmt"
 	"net/http"
@@ -412,7 +413,7 @@ func TestNowhere(t *testing.T) {
 	run := w.runOf("r1", entries(0, 1, "old"), nil)
 	run.Package.Repository = "quiet"
 	_, err := w.rep.Report(context.Background(), run)
-	if err == nil || !strings.Contains(err.Error(), "acme/quiet") || !errorsIs(err, report.ErrNowhere) {
+	if err == nil || !strings.Contains(err.Error(), "acme/quiet") || !errors.Is(err, report.ErrNowhere) {
 		t.Fatalf("err %v, want ErrNowhere naming both repositories", err)
 	}
 }
