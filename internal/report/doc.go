@@ -1,0 +1,72 @@
+// Package report writes pkgwarden's results back to GitHub as issues: one
+// report issue per package, one issue per invalid configuration file and one
+// per owner without a packages token. It talks to GitHub only through an
+// installation's go-github client; rendering is pure and deterministic.
+//
+// # The package report issue
+//
+// A package has at most one open report issue, titled Title(pkg) ("pkgwarden:
+// container acme/webapp") and labelled with the config's report.labels. It is
+// found again by listing the repository's issues filtered by the first label
+// (all states, paging) and matching the title exactly; an open one wins
+// (changing the first of report.labels therefore starts a new issue). A
+// closed one is reopened (not replaced) by a run that changed something, so
+// its restorable deletions and history stay in one place; a run that changed
+// nothing leaves a closed issue closed. No issue is opened for a package
+// until there is something to say (a deletion, a preview, a refusal, a reason
+// it was left untouched, or a notice).
+//
+// The body is the current state: the last run's summary (kept, skipped,
+// and for a dry run or a paused run what would be deleted, counted by
+// reason; or why the package was left untouched), what the last deleting
+// run deleted, and the restorable deletions, one checkbox line each, newest
+// first:
+//
+//	"- [ ] restore <!-- pkgwarden:restore 12345 2026-11-25T10:00:00Z sha256%3A0a1b… pr-12 --> `sha256:0a1b2c3d4e5f…` (pr-12) id 12345, deleted 2026-11-25"
+//
+// The hidden marker carries the version id, the deletion time, the version
+// and its tags, so the list is rebuilt from the body itself on the next run
+// (ParseRestorable): the issue is self-contained and nothing else has to be
+// stored. Entries leave the list when GitHub's 30-day restore window has
+// passed, when restored (Run.Restored), or, oldest first, when the body would
+// exceed GitHub's 65,536 characters; past the first FoldAfter entries the
+// rest is folded in a <details> block. Ticked boxes stay ticked across
+// rewrites. Ticked and NewlyTicked read the checkbox state for the restore
+// work, which compares changes.body.from with the new body; MarkRestored
+// takes restored versions off the list; ParseTitle and IsReport tell a
+// report issue and its package from an issues webhook.
+//
+// The summary carries no run id or time, and the "last deletions" block is
+// copied from the previous body unless the run deleted versions not listed
+// yet, so a run that changes nothing (or a redelivered run) renders the same
+// body and nothing is written.
+//
+// Labels people add by hand stay; configured assignees are added, never
+// removed, and an assignee GitHub refuses (422) is left out rather than
+// failing the report.
+//
+// # Comments
+//
+// A run that deleted something (or, for a dry run or a paused run, whose
+// preview differs from the body's, or whose refusals are new) adds one
+// comment listing what it deleted with the reasons and what it skipped and
+// why. The comment starts with a hidden marker holding the run id; before
+// posting, the last comments (up to two pages of 100) are searched for it, so a
+// redelivered job does not comment twice.
+//
+// # Where issues go
+//
+// A package linked to a repository reports there; a package linked to no
+// repository, or whose repository has issues disabled (GitHub answers 410),
+// reports to the owner's ".github" repository. When even that is impossible
+// the error wraps ErrNowhere.
+//
+// # Other issues
+//
+// InvalidConfig opens (or updates, or reopens) one issue quoting file, line,
+// column and message of each rules.Error; ConfigFixed closes it with a
+// comment. These two are not serialised by a lease: two jobs reporting the
+// same invalid file at the same instant could open two issues. MissingToken
+// opens one issue in the owner's ".github" repository saying what to configure;
+// TokenConfigured closes it. None of them ever contains a token.
+package report

@@ -1,0 +1,192 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+// ConfigTitle is the title of the invalid-configuration issue in the
+// repository whose file is invalid.
+const ConfigTitle = "pkgwarden: invalid " + rules.Path
+
+// configTitle names the issue; when it lands in the owner's .github
+// repository on behalf of another repository, it says which.
+func configTitle(p place, repo string) string {
+	if strings.EqualFold(p.repo, repo) {
+		return ConfigTitle
+	}
+	return ConfigTitle + " in " + p.owner + "/" + repo
+}
+
+// TokenTitle is the title of the issue telling an owner to configure a
+// packages token.
+func TokenTitle(owner string) string { return "pkgwarden: no packages token for " + owner }
+
+// renderConfigBody quotes every error with file, line and column.
+func renderConfigBody(owner, repo string, errs rules.ErrorList) string {
+	var b strings.Builder
+	b.WriteString("<!-- pkgwarden:config -->\n")
+	fmt.Fprintf(&b, "pkgwarden cannot read its configuration for `%s/%s`, so it prunes and restores nothing it governs until the file is fixed. The push that fixes it closes this issue.\n\n", owner, repo)
+	fmt.Fprintf(&b, "%d %s:\n\n", len(errs), plural(len(errs), "problem", "problems"))
+	for _, e := range errs {
+		file := e.File
+		if e.Repo != "" {
+			file = e.Repo + ":" + e.File
+		}
+		fmt.Fprintf(&b, "- `%s` line %d, column %d: ", oneLine(file), e.Line, e.Column)
+		if e.Field != "" {
+			fmt.Fprintf(&b, "`%s`: ", oneLine(e.Field))
+		}
+		b.WriteString(oneLine(e.Msg) + "\n")
+	}
+	b.WriteString("\nThe file format is described in pkgwarden's README. Decoding is strict: unknown keys, wrong types, bad durations and globs are errors.\n")
+	return b.String()
+}
+
+// renderTokenBody says exactly what to configure. It never contains a
+// token: it is written without ever seeing one.
+func renderTokenBody(owner string) string {
+	var b strings.Builder
+	b.WriteString("<!-- pkgwarden:token -->\n")
+	fmt.Fprintf(&b, "pkgwarden has no packages token for `%s`, so it does nothing with `%s`'s packages: nothing is pruned or restored.\n\n", owner, owner)
+	b.WriteString("GitHub App installation tokens cannot delete or restore package versions, so pkgwarden needs a **classic personal access token** of an admin of the packages, with the scopes:\n\n")
+	b.WriteString("- `read:packages`\n- `write:packages`\n- `delete:packages`\n- `repo` (for maven and docker packages, which are repository-scoped)\n\n")
+	b.WriteString("Give it to pkgwarden in its environment, where pkgwarden runs (not here):\n\n")
+	fmt.Fprintf(&b, "```\nPKGWARDEN_PACKAGES_TOKENS=%s=<token>\n```\n\n", owner)
+	fmt.Fprintf(&b, "Several owners are comma separated (`owner=token,owner2=token2`); `PKGWARDEN_PACKAGES_TOKEN` sets a token for every owner without one; a file `packages-tokens/%s` in pkgwarden's data directory holding the token works too.\n\n", owner)
+	b.WriteString("**Never paste a token into this issue.** Once a token is configured, pkgwarden closes this issue.\n")
+	return b.String()
+}
+
+// ensure makes one issue titled title exist and hold body: an open one is
+// updated when it differs, a closed one reopened, none opened. It tries
+// each place in order, moving on when a repository takes no issues.
+func (r *Reporter) ensure(ctx context.Context, places []place, title func(place) string, body string) (Result, error) {
+	var tried []string
+	for _, p := range places {
+		t := title(p)
+		f, err := r.find(ctx, p, t, DefaultLabels[0])
+		if errors.Is(err, errNoIssues) {
+			tried = append(tried, p.String())
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		w := write{title: t, body: body, labels: DefaultLabels}
+		var res Result
+		if f == nil {
+			nf, err := r.create(ctx, p, w)
+			if errors.Is(err, errNoIssues) {
+				tried = append(tried, p.String())
+				continue
+			}
+			if err != nil {
+				return Result{}, err
+			}
+			f, res.Created = nf, true
+		} else {
+			res.Reopened = f.state != "open"
+			if res.Updated, err = r.update(ctx, p, f, w, "open"); err != nil {
+				return Result{}, err
+			}
+		}
+		res.Issue = f.issue(p)
+		return res, nil
+	}
+	return Result{}, fmt.Errorf("tried %s: %w", strings.Join(tried, ", "), ErrNowhere)
+}
+
+// settle closes the open issue titled title, if any, with a comment.
+func (r *Reporter) settle(ctx context.Context, places []place, title func(place) string, note string) (Result, error) {
+	for _, p := range places {
+		t := title(p)
+		f, err := r.find(ctx, p, t, DefaultLabels[0])
+		if errors.Is(err, errNoIssues) {
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		if f == nil || f.state != "open" {
+			continue
+		}
+		if note != "" {
+			if err := r.comment(ctx, p, f.number, note); err != nil {
+				return Result{}, err
+			}
+		}
+		if _, err := r.update(ctx, p, f, write{body: f.body, labels: f.labels}, "closed"); err != nil {
+			return Result{}, err
+		}
+		return Result{Issue: f.issue(p), Closed: true, Commented: note != ""}, nil
+	}
+	return Result{}, nil
+}
+
+// InvalidConfig opens one issue in owner/repo (the repository whose
+// packages the invalid file governs, "" or ".github" for the owner's own
+// file; the owner's .github when the repository's issues are disabled) quoting file, line, column and message of every error. Called
+// again with the same errors it changes nothing; with other errors it
+// rewrites the body; after ConfigFixed it reopens the same issue.
+func (r *Reporter) InvalidConfig(ctx context.Context, installation int64, owner, repo string, errs rules.ErrorList) (Result, error) {
+	if repo == "" {
+		repo = rules.OwnerRepo
+	}
+	if len(errs) == 0 {
+		return Result{}, fmt.Errorf("report invalid config of %s/%s: no errors given", owner, repo)
+	}
+	res, err := r.ensure(ctx, r.places(installation, owner, repo),
+		func(p place) string { return configTitle(p, repo) }, renderConfigBody(owner, repo, errs))
+	if err != nil {
+		return res, fmt.Errorf("report invalid config of %s/%s: %w", owner, repo, err)
+	}
+	r.log.InfoContext(ctx, "invalid config reported", "repository", owner+"/"+repo, "errors", len(errs),
+		"issue", res.Issue.Number, "created", res.Created, "updated", res.Updated)
+	return res, nil
+}
+
+// ConfigFixed closes the invalid-configuration issue of owner/repo, if one
+// is open, with a comment saying so (note, e.g. "Fixed by abc1234.", is
+// added). Called by the push that makes the file valid; Result.Closed says
+// whether an issue was closed.
+func (r *Reporter) ConfigFixed(ctx context.Context, installation int64, owner, repo, note string) (Result, error) {
+	if repo == "" {
+		repo = rules.OwnerRepo
+	}
+	msg := "<!-- pkgwarden:config-fixed -->\nThe configuration is valid again: pkgwarden applies it from now on."
+	if note = oneLine(note); note != "" {
+		msg += " " + note
+	}
+	res, err := r.settle(ctx, r.places(installation, owner, repo),
+		func(p place) string { return configTitle(p, repo) }, msg+"\n")
+	if err != nil {
+		return res, fmt.Errorf("close invalid config issue of %s/%s: %w", owner, repo, err)
+	}
+	return res, nil
+}
+
+// MissingToken opens one issue in the owner's .github repository saying
+// which packages token to configure; called again it changes nothing.
+func (r *Reporter) MissingToken(ctx context.Context, installation int64, owner string) (Result, error) {
+	res, err := r.ensure(ctx, []place{r.ownerPlace(installation, owner)},
+		func(place) string { return TokenTitle(owner) }, renderTokenBody(owner))
+	if err != nil {
+		return res, fmt.Errorf("report missing packages token of %s: %w", owner, err)
+	}
+	return res, nil
+}
+
+// TokenConfigured closes the missing-token issue of owner, if open.
+func (r *Reporter) TokenConfigured(ctx context.Context, installation int64, owner string) (Result, error) {
+	res, err := r.settle(ctx, []place{r.ownerPlace(installation, owner)},
+		func(place) string { return TokenTitle(owner) }, "A packages token is configured now: pkgwarden manages these packages.\n")
+	if err != nil {
+		return res, fmt.Errorf("close missing packages token issue of %s: %w", owner, err)
+	}
+	return res, nil
+}

@@ -1,0 +1,293 @@
+package report
+
+import (
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var (
+	at  = time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)
+	pkg = rules.Package{Owner: "acme", Type: "container", Name: "webapp", Repository: "webapp"}
+)
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file (run with -update to accept):\n%s", name, got)
+	}
+}
+
+// dig is a realistic digest for test version n.
+func dig(n int) string { return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(fmt.Sprint(n)))) }
+
+func entry(id int, reason string, tags ...string) rules.Entry {
+	return rules.Entry{ID: int64(id), Version: dig(id), Tags: tags, Reason: reason}
+}
+
+func decision(del, keep []rules.Entry) rules.Decision {
+	return rules.Decision{Package: pkg, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 0, Delete: del, Keep: keep}
+}
+
+func sampleKeep() []rules.Entry {
+	return []rules.Entry{
+		entry(30, "excluded tag latest", "latest", "v1.4.0"),
+		entry(31, "newest 10 tagged candidates", "pr-41"),
+		entry(32, "newest 10 tagged candidates", "pr-40"),
+		entry(33, "child of index latest"),
+		entry(34, "child of index latest"),
+		entry(35, "signature of latest", "sha256-00000000000000000000000000000000000000000000000000000000000001e.sig"),
+		entry(36, "younger than 1h"),
+	}
+}
+
+func sampleDelete() []rules.Entry {
+	return []rules.Entry{
+		entry(10, "untagged, older than 14d"),
+		entry(11, "untagged, older than 14d"),
+		entry(12, "tag pr-12 matches delete_tags pr-*, older than 14d", "pr-12"),
+		entry(13, "child of index pr-12, goes with it"),
+	}
+}
+
+func TestGoldenPackageReports(t *testing.T) {
+	prior := []Restorable{
+		{ID: 5, Version: dig(5), Tags: []string{"pr-3"}, DeletedAt: at.Add(-72 * time.Hour)},
+		{ID: 4, Version: dig(4), DeletedAt: at.Add(-96 * time.Hour), Checked: true},
+	}
+	refused := []rules.Entry{{ID: 14, Version: dig(14), Tags: []string{"pr-9"}, Reason: "GitHub refused: Publicly visible package versions with more than 5000 downloads cannot be deleted."}}
+
+	tests := map[string]struct {
+		run    Run
+		block  string
+		prior  []Restorable
+		noCmnt bool
+	}{
+		"run_deleted": {
+			run: Run{ID: "job-7", Package: pkg, Decision: decision(sampleDelete(), sampleKeep()),
+				Deleted: sampleDelete()[:3], Skipped: refused},
+			prior: prior,
+		},
+		"dry_run": {
+			run: Run{ID: "job-8", Package: pkg, Decision: func() rules.Decision {
+				d := decision(sampleDelete(), sampleKeep())
+				d.DryRun = true
+				d.Notices = []string{"policy repository_rules dry_run: acme/webapp's file runs as a dry run"}
+				return d
+			}()},
+			block: noDeletions,
+		},
+		"paused": {
+			run:   Run{ID: "job-9", Package: pkg, Paused: true, Decision: decision(sampleDelete(), sampleKeep())},
+			prior: prior,
+		},
+		"untouched": {
+			run: Run{ID: "job-10", Package: pkg, Decision: rules.Decision{Package: pkg, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 0,
+				Untouched: "the manifest of sha256:000000000000001f (listed, active) could not be read: GET /v2/acme/webapp/manifests/sha256:000…: 500 Internal Server Error",
+				Keep:      sampleKeep()}},
+			prior:  prior,
+			noCmnt: true,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			list := mergeRestorable(tc.prior, nil, nil, at)
+			block := tc.block
+			if block == "" {
+				block = "<!-- pkgwarden:deleted -->\n2 versions deleted on 2026-11-22 10:30 UTC:\n\n- 2 × untagged, older than 14d\n<!-- /pkgwarden:deleted -->\n"
+			}
+			if len(tc.run.Deleted) > 0 {
+				var del []Restorable
+				for _, e := range tc.run.Deleted {
+					del = append(del, Restorable{ID: e.ID, Version: e.Version, Tags: e.Tags, DeletedAt: at})
+				}
+				list = mergeRestorable(tc.prior, del, nil, at)
+				block = renderDeleted(tc.run.Deleted, at)
+			}
+			body, kept := renderBody(&tc.run, block, list)
+			golden(t, name+".body.md", body)
+			if got := ParseRestorable(body); len(got) != len(kept) {
+				t.Errorf("body lists %d entries, renderBody says %d", len(got), len(kept))
+			}
+			if !tc.noCmnt {
+				golden(t, name+".comment.md", renderComment(&tc.run, at))
+			}
+		})
+	}
+}
+
+func TestGoldenFoldedBody(t *testing.T) {
+	var list []Restorable
+	for i := range 3000 {
+		list = append(list, Restorable{ID: int64(100000 + i), Version: dig(i), Tags: []string{fmt.Sprintf("pr-%d", i)}, DeletedAt: at.Add(-time.Duration(i) * time.Minute)})
+	}
+	list = mergeRestorable(nil, list, nil, at)
+	run := Run{ID: "big", Package: pkg, Decision: decision(nil, sampleKeep())}
+	body, kept := renderBody(&run, noDeletions, list)
+	if n := utf8.RuneCountInString(body); n >= MaxBodyChars {
+		t.Fatalf("body of %d characters", n)
+	}
+	parsed := ParseRestorable(body)
+	if len(parsed) != len(kept) || len(kept) < FoldAfter+1 || parsed[0].ID != 100000 {
+		t.Fatalf("parsed %d, kept %d", len(parsed), len(kept))
+	}
+	if !strings.Contains(body, fmt.Sprintf("<details><summary>%d older deletions</summary>", len(kept)-FoldAfter)) {
+		t.Error("no fold")
+	}
+	golden(t, "folded.body.md", body)
+}
+
+func TestGoldenNotices(t *testing.T) {
+	errs := rules.ErrorList{
+		{Repo: "acme/webapp", File: ".github/pkgwarden.yml", Line: 4, Column: 7, Field: "rules[0].prune.older_than", Msg: `bad duration "2 weeks": use a whole number and one unit: 30m, 12h, 7d, 2w`},
+		{Repo: "acme/webapp", File: ".github/pkgwarden.yml", Line: 9, Column: 3, Field: "rules[0].prune.keep_tagd", Msg: "unknown key"},
+		{Repo: "acme/.github", File: ".github/pkgwarden.yml", Line: 2, Column: 1, Msg: "mapping values are not allowed in this context"},
+	}
+	golden(t, "invalid_config.body.md", renderConfigBody("acme", "webapp", errs))
+	golden(t, "missing_token.body.md", renderTokenBody("acme"))
+}
+
+func TestParseRestorable(t *testing.T) {
+	tests := map[string]struct {
+		body string
+		want []Restorable
+	}{
+		"ticked and not": {
+			body: "- [x] restore <!-- pkgwarden:restore 7 2026-11-25T10:00:00Z sha256%3Aab pr-1,latest --> x\n" +
+				"- [ ] restore <!-- pkgwarden:restore 8 2026-11-24T10:00:00Z 1.0.0-rc.1 - --> y\n",
+			want: []Restorable{
+				{ID: 7, Version: "sha256:ab", Tags: []string{"pr-1", "latest"}, DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Checked: true},
+				{ID: 8, Version: "1.0.0-rc.1", DeletedAt: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)},
+			},
+		},
+		"capital X, star bullet, indented": {
+			body: "  * [X] restore <!-- pkgwarden:restore 9 2026-11-25T10:00:00Z v - -->",
+			want: []Restorable{{ID: 9, Version: "v", DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Checked: true}},
+		},
+		"damaged markers are skipped": {
+			body: "- [ ] restore <!-- pkgwarden:restore 9 yesterday v - -->\n- [ ] restore <!-- pkgwarden:restore x 2026-11-25T10:00:00Z v - -->\n" +
+				"- [ ] restore <!-- pkgwarden:restore 10 2026-11-25T10:00:00Z %zz - -->\n- [ ] text without marker\n",
+		},
+		"a marker outside a checkbox is not an entry": {
+			body: "see <!-- pkgwarden:restore 9 2026-11-25T10:00:00Z v - -->",
+		},
+		"duplicate ids count once": {
+			body: "- [ ] <!-- pkgwarden:restore 9 2026-11-25T10:00:00Z v - -->\n- [x] <!-- pkgwarden:restore 9 2026-11-25T10:00:00Z v - -->\n",
+			want: []Restorable{{ID: 9, Version: "v", DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := ParseRestorable(tc.body)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Fatalf("got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewlyTicked(t *testing.T) {
+	line := func(id int, ticked bool) string {
+		return restoreLineText(Restorable{ID: int64(id), Version: dig(id), DeletedAt: at, Checked: ticked})
+	}
+	tests := map[string]struct {
+		from, to string
+		want     string
+	}{
+		"one ticked":         {line(1, false) + line(2, false), line(1, false) + line(2, true), "[2]"},
+		"already ticked":     {line(1, true), line(1, true), "[]"},
+		"unticked":           {line(1, true), line(1, false), "[]"},
+		"all ticked":         {line(1, false) + line(2, false), line(1, true) + line(2, true), "[1 2]"},
+		"new ticked line":    {"", line(3, true), "[3]"},
+		"text edit, no tick": {line(1, false), "hello\n" + line(1, false), "[]"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := NewlyTicked(tc.from, tc.to)
+			if s := fmt.Sprint(got); s != tc.want && !(tc.want == "[]" && len(got) == 0) {
+				t.Fatalf("got %v want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMergeRestorable(t *testing.T) {
+	old := []Restorable{
+		{ID: 1, DeletedAt: at.Add(-RestoreWindow)},               // expired exactly now
+		{ID: 2, DeletedAt: at.Add(-RestoreWindow + time.Second)}, // still restorable
+		{ID: 3, DeletedAt: at.Add(-time.Hour), Checked: true},    // kept with its tick
+		{ID: 4, DeletedAt: at.Add(-2 * time.Hour)},               // restored
+	}
+	got := mergeRestorable(old, []Restorable{{ID: 3, DeletedAt: at}, {ID: 5, DeletedAt: at}}, []int64{4}, at)
+	var s []string
+	for _, e := range got {
+		s = append(s, fmt.Sprintf("%d:%t", e.ID, e.Checked))
+	}
+	if strings.Join(s, " ") != "5:false 3:true 2:false" {
+		t.Fatalf("got %v", s)
+	}
+}
+
+// The hidden marker gives back exactly what was written, whatever the
+// version string and tags hold.
+func FuzzRestoreLine(f *testing.F) {
+	f.Add(int64(1), "sha256:abc", "pr-1", false)
+	f.Add(int64(99), "1.0 -->` x", "a,b", true)
+	f.Fuzz(func(t *testing.T, id int64, version, tag string, checked bool) {
+		if id < 0 || !utf8.ValidString(version) || !utf8.ValidString(tag) {
+			return
+		}
+		e := Restorable{ID: id, Version: version, DeletedAt: at, Checked: checked}
+		if tag != "" {
+			e.Tags = []string{tag, "latest"}
+		}
+		got := ParseRestorable("intro\n" + restoreLineText(e) + "outro\n")
+		if len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(e) {
+			t.Fatalf("wrote %+v, read %+v", e, got)
+		}
+	})
+}
+
+func TestParseTitle(t *testing.T) {
+	tests := map[string]struct {
+		title string
+		want  rules.Package
+		ok    bool
+	}{
+		"container":      {Title(pkg), rules.Package{Owner: "acme", Type: "container", Name: "webapp"}, true},
+		"slash in name":  {"pkgwarden: npm acme/team/app", rules.Package{Owner: "acme", Type: "npm", Name: "team/app"}, true},
+		"config issue":   {ConfigTitle, rules.Package{}, false},
+		"token issue":    {TokenTitle("acme"), rules.Package{}, false},
+		"someone else's": {"bug: it crashes", rules.Package{}, false},
+		"missing owner":  {"pkgwarden: npm /app", rules.Package{}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := ParseTitle(tc.title)
+			if ok != tc.ok || got != tc.want {
+				t.Fatalf("got %+v %t", got, ok)
+			}
+		})
+	}
+}

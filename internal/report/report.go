@@ -1,0 +1,334 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v57/github"
+
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+// DefaultLabels label pkgwarden's issues when the config names none (and
+// the issues of an invalid config, whose labels cannot be read).
+var DefaultLabels = []string{"pkgwarden"}
+
+// ErrNowhere says an issue could not be written anywhere: the repository
+// has issues disabled (or is gone) and so has the owner's ".github"
+// repository. Retrying will not help until the owner changes that.
+var ErrNowhere = errors.New("no repository accepts pkgwarden's issues")
+
+// Clients gives the go-github client of an App installation.
+// *githubapi.App satisfies it.
+type Clients interface {
+	InstallationClient(installationID int64) *github.Client
+}
+
+// ClientsFunc adapts a function to Clients.
+type ClientsFunc func(installationID int64) *github.Client
+
+// InstallationClient calls f.
+func (f ClientsFunc) InstallationClient(id int64) *github.Client { return f(id) }
+
+// Reporter writes issues and comments. It keeps no state between calls and
+// is safe for concurrent use, but two calls about the same issue must not
+// run at once (the per-package lease gives that for package reports).
+type Reporter struct {
+	clients Clients
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// New returns a Reporter. now is the clock (nil: time.Now); log may be nil.
+func New(clients Clients, now func() time.Time, log *slog.Logger) *Reporter {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Reporter{clients: clients, now: now, log: log}
+}
+
+// Issue identifies an issue written by the Reporter, in the shape of
+// `pkgwarden demo --json`'s "issues".
+type Issue struct {
+	Repository string `json:"repository"` // owner/repo
+	Number     int    `json:"number"`
+	Title      string `json:"title"`
+	URL        string `json:"url"`
+}
+
+// Result says what a call did. Issue is zero when no issue exists and none
+// was needed.
+type Result struct {
+	Issue     Issue
+	Created   bool // the issue was opened by this call
+	Reopened  bool // a closed issue was reopened
+	Updated   bool // the body (or labels/assignees) was rewritten
+	Commented bool // a comment was added
+	Closed    bool // the issue was closed
+}
+
+// Title is the report issue's title for a package; it is how the issue is
+// found again, so it must never change for a package.
+func Title(pkg rules.Package) string {
+	return fmt.Sprintf("pkgwarden: %s %s/%s", pkg.Type, pkg.Owner, pkg.Name)
+}
+
+// place is a repository issues are written to.
+type place struct {
+	gh          *github.Client
+	owner, repo string
+}
+
+func (p place) String() string { return p.owner + "/" + p.repo }
+
+// found is an existing issue.
+type found struct {
+	number    int
+	title     string
+	body      string
+	state     string
+	url       string
+	labels    []string
+	assignees []string
+}
+
+func (f *found) issue(p place) Issue {
+	return Issue{Repository: p.String(), Number: f.number, Title: f.title, URL: f.url}
+}
+
+// isGone reports whether err is GitHub's 410 for a repository with issues
+// disabled.
+func isGone(err error) bool { return statusOf(err) == http.StatusGone }
+
+func statusOf(err error) int {
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
+
+// errNoIssues is returned by find when the repository does not take issues.
+var errNoIssues = errors.New("issues disabled")
+
+// find returns the issue titled title carrying label (if any), preferring
+// an open one, then the most recently updated closed one. It pages through
+// every match, because an issue list is sorted by recency, not by title.
+func (r *Reporter) find(ctx context.Context, p place, title, label string) (*found, error) {
+	opt := &github.IssueListByRepoOptions{
+		State: "all", Sort: "updated", Direction: "desc",
+		ListOptions: github.ListOptions{PerPage: 100},
+	}
+	if label != "" {
+		opt.Labels = []string{label}
+	}
+	var closed *found
+	for {
+		list, resp, err := p.gh.Issues.ListByRepo(ctx, p.owner, p.repo, opt)
+		if err != nil {
+			if isGone(err) || statusOf(err) == http.StatusNotFound {
+				return nil, fmt.Errorf("list issues of %s: %w: %w", p, errNoIssues, err)
+			}
+			return nil, fmt.Errorf("list issues of %s page %d: %w", p, max(opt.Page, 1), err)
+		}
+		for _, is := range list {
+			if is.IsPullRequest() || is.GetTitle() != title {
+				continue
+			}
+			f := toFound(is)
+			if f.state == "open" {
+				return f, nil
+			}
+			if closed == nil {
+				closed = f
+			}
+		}
+		if resp.NextPage == 0 {
+			return closed, nil
+		}
+		opt.Page = resp.NextPage
+	}
+}
+
+func toFound(is *github.Issue) *found {
+	f := &found{number: is.GetNumber(), title: is.GetTitle(), body: is.GetBody(), state: is.GetState(), url: is.GetHTMLURL()}
+	for _, l := range is.Labels {
+		f.labels = append(f.labels, l.GetName())
+	}
+	for _, a := range is.Assignees {
+		f.assignees = append(f.assignees, a.GetLogin())
+	}
+	return f
+}
+
+// write is what an issue should look like.
+type write struct {
+	title     string
+	body      string
+	labels    []string
+	assignees []string
+}
+
+// create opens an issue.
+func (r *Reporter) create(ctx context.Context, p place, w write) (*found, error) {
+	req := &github.IssueRequest{Title: github.String(w.title), Body: github.String(w.body)}
+	labels, assignees := nonNil(w.labels), nonNil(w.assignees)
+	req.Labels, req.Assignees = &labels, &assignees
+	is, _, err := p.gh.Issues.Create(ctx, p.owner, p.repo, req)
+	if statusOf(err) == http.StatusUnprocessableEntity && len(assignees) > 0 {
+		// An assignee GitHub will not take (not a collaborator, a typo)
+		// must not keep the report from being written.
+		r.log.WarnContext(ctx, "assignees refused, opening the issue without them", "repository", p.String(), "assignees", assignees, "err", err)
+		none := []string{}
+		req.Assignees = &none
+		is, _, err = p.gh.Issues.Create(ctx, p.owner, p.repo, req)
+	}
+	if err != nil {
+		if isGone(err) {
+			return nil, fmt.Errorf("open issue %q in %s: %w: %w", w.title, p, errNoIssues, err)
+		}
+		return nil, fmt.Errorf("open issue %q in %s: %w", w.title, p, err)
+	}
+	r.log.InfoContext(ctx, "report issue opened", "repository", p.String(), "issue", is.GetNumber(), "title", w.title)
+	return toFound(is), nil
+}
+
+// update rewrites what differs of f (body, labels, assignees, state) and
+// reports whether anything was sent.
+func (r *Reporter) update(ctx context.Context, p place, f *found, w write, state string) (bool, error) {
+	req := &github.IssueRequest{}
+	changed := false
+	if w.body != f.body {
+		req.Body, changed = github.String(w.body), true
+	}
+	if !sameSet(w.labels, f.labels) {
+		// Keep labels people added by hand; add the configured ones.
+		labels := union(f.labels, w.labels)
+		if !sameSet(labels, f.labels) {
+			req.Labels, changed = &labels, true
+		}
+	}
+	// Assignees too are only added: someone reassigning the issue by hand
+	// is not undone on every run.
+	if a := union(f.assignees, w.assignees); !sameSet(a, f.assignees) {
+		req.Assignees, changed = &a, true
+	}
+	if state != "" && state != f.state {
+		req.State, changed = github.String(state), true
+	}
+	if !changed {
+		return false, nil
+	}
+	is, _, err := p.gh.Issues.Edit(ctx, p.owner, p.repo, f.number, req)
+	if statusOf(err) == http.StatusUnprocessableEntity && req.Assignees != nil {
+		r.log.WarnContext(ctx, "assignees refused, updating the issue without them", "repository", p.String(), "issue", f.number, "assignees", *req.Assignees, "err", err)
+		req.Assignees = nil
+		if req.Body == nil && req.Labels == nil && req.State == nil {
+			return false, nil
+		}
+		is, _, err = p.gh.Issues.Edit(ctx, p.owner, p.repo, f.number, req)
+	}
+	if err != nil {
+		return false, fmt.Errorf("update issue %s#%d: %w", p, f.number, err)
+	}
+	*f = *toFound(is)
+	return true, nil
+}
+
+func (r *Reporter) comment(ctx context.Context, p place, number int, body string) error {
+	if _, _, err := p.gh.Issues.CreateComment(ctx, p.owner, p.repo, number, &github.IssueComment{Body: github.String(body)}); err != nil {
+		return fmt.Errorf("comment on %s#%d: %w", p, number, err)
+	}
+	return nil
+}
+
+// hasComment reports whether one of the last comments of the issue
+// contains marker. It reads the last two pages of 100: a redelivered job
+// comes back within a few runs, never hundreds.
+func (r *Reporter) hasComment(ctx context.Context, p place, number int, marker string) (bool, error) {
+	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
+	list, resp, err := p.gh.Issues.ListComments(ctx, p.owner, p.repo, number, opt)
+	if err != nil {
+		return false, fmt.Errorf("list comments of %s#%d: %w", p, number, err)
+	}
+	if containsMarker(list, marker) {
+		return true, nil
+	}
+	if resp.LastPage > 1 {
+		pages := []int{resp.LastPage}
+		if resp.LastPage-1 > 1 {
+			pages = append(pages, resp.LastPage-1)
+		}
+		for _, pg := range pages {
+			opt.Page = pg
+			list, _, err := p.gh.Issues.ListComments(ctx, p.owner, p.repo, number, opt)
+			if err != nil {
+				return false, fmt.Errorf("list comments of %s#%d page %d: %w", p, number, pg, err)
+			}
+			if containsMarker(list, marker) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+func containsMarker(list []*github.IssueComment, marker string) bool {
+	for _, c := range list {
+		if strings.Contains(c.GetBody(), marker) {
+			return true
+		}
+	}
+	return false
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !containsFold(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func union(a, b []string) []string {
+	out := append([]string{}, a...)
+	for _, x := range b {
+		if !containsFold(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownerRepo is where reports go that have no repository of their own.
+func (r *Reporter) ownerPlace(installation int64, owner string) place {
+	return place{gh: r.clients.InstallationClient(installation), owner: owner, repo: rules.OwnerRepo}
+}

@@ -1,0 +1,667 @@
+package report_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-github/v57/github"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+// world is the simulator served over real HTTP with the app installed on
+// the organisation acme (owner olga, member mia), and a Reporter whose
+// clock the test moves.
+type world struct {
+	sim  *ghsim.Sim
+	srv  *httptest.Server
+	inst int64
+	rep  *report.Reporter
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (w *world) clock() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.now
+}
+
+func (w *world) advance(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.now = w.now.Add(d)
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	sim, err := ghsim.New(ghsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim.APIHandler())
+	t.Cleanup(func() { srv.Close(); sim.Close() })
+	sim.SetURLs(srv.URL, "http://registry.invalid")
+	must(t, func() error { _, err := sim.AddUser("olga"); return err }())
+	must(t, func() error { _, err := sim.AddUser("mia"); return err }())
+	must(t, func() error { _, err := sim.AddOrg("acme", "olga"); return err }())
+	must(t, sim.AddOrgMember("acme", "mia", false))
+	for _, r := range []struct {
+		name string
+		o    ghsim.RepoOptions
+	}{{"webapp", ghsim.RepoOptions{}}, {".github", ghsim.RepoOptions{}}, {"quiet", ghsim.RepoOptions{NoIssues: true}}} {
+		if _, err := sim.AddRepo("acme", r.name, r.o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inst, err := sim.AddInstallation("acme", map[string]string{"contents": "read", "issues": "write"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sim.AppKey())})
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: sim.AppID(), PrivateKey: key, BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{sim: sim, srv: srv, inst: inst, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	w.rep = report.New(app, w.clock, nil)
+	return w
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// issues returns the issues of acme/repo.
+func (w *world) issues(t *testing.T, repo string) []ghsim.Issue {
+	t.Helper()
+	is, err := w.sim.Issues("acme", repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return is
+}
+
+// only returns the single issue of acme/repo, failing on duplicates.
+func (w *world) only(t *testing.T, repo string) ghsim.Issue {
+	t.Helper()
+	is := w.issues(t, repo)
+	if len(is) != 1 {
+		t.Fatalf("acme/%s has %d issues, want exactly 1: %+v", repo, len(is), titles(is))
+	}
+	return is[0]
+}
+
+func titles(is []ghsim.Issue) []string {
+	var out []string
+	for _, i := range is {
+		out = append(out, fmt.Sprintf("#%d %s (%s)", i.Number, i.Title, i.State))
+	}
+	return out
+}
+
+// userClient acts as a person with a classic token (to tick boxes, close
+// issues by hand).
+func (w *world) userClient(t *testing.T, login string) *github.Client {
+	t.Helper()
+	tok, err := w.sim.AddClassicToken(login, "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh, err := githubapi.NewGitHubClient(&http.Client{Transport: bearer{tok}}, w.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gh
+}
+
+type bearer struct{ tok string }
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "token "+b.tok)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+var webapp = rules.Package{Owner: "acme", Type: "container", Name: "webapp", Repository: "webapp"}
+
+func digest(n int) string { return fmt.Sprintf("sha256:%064x", n) }
+
+func entries(from, n int, reason string, tags ...string) []rules.Entry {
+	var out []rules.Entry
+	for i := from; i < from+n; i++ {
+		out = append(out, rules.Entry{ID: int64(1000 + i), Version: digest(i), Tags: tags, Reason: reason})
+	}
+	return out
+}
+
+// runOf builds a real (not dry) run that deleted del and kept keep.
+func (w *world) runOf(id string, del, keep []rules.Entry) report.Run {
+	return report.Run{
+		ID: id, Installation: w.inst, Package: webapp,
+		Report: rules.Report{Labels: []string{"pkgwarden", "cleanup"}, Assignees: []string{"mia"}},
+		Decision: rules.Decision{
+			Package: webapp, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 0,
+			Delete: del, Keep: keep,
+		},
+		Deleted: del,
+	}
+}
+
+func TestReportAcrossRuns(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	keep := entries(100, 3, "newest 3 untagged")
+
+	res, err := w.rep.Report(ctx, w.runOf("run-1", entries(0, 2, "untagged, older than 14d"), keep))
+	must(t, err)
+	if !res.Created || !res.Commented {
+		t.Fatalf("first run: %+v, want created and commented", res)
+	}
+	if res.Issue.Repository != "acme/webapp" || res.Issue.Title != "pkgwarden: container acme/webapp" || res.Issue.URL == "" {
+		t.Fatalf("issue %+v", res.Issue)
+	}
+	is := w.only(t, "webapp")
+	if is.User != w.sim.BotLogin() {
+		t.Errorf("author %q, want the bot", is.User)
+	}
+	if strings.Join(is.Labels, ",") != "pkgwarden,cleanup" || strings.Join(is.Assignees, ",") != "mia" {
+		t.Errorf("labels %v assignees %v", is.Labels, is.Assignees)
+	}
+	if got := report.ParseRestorable(is.Body); len(got) != 2 {
+		t.Fatalf("restorable after run 1: %+v", got)
+	}
+
+	// A second run deleting more: same issue, body rewritten, one more comment.
+	w.advance(time.Hour)
+	res, err = w.rep.Report(ctx, w.runOf("run-2", entries(2, 3, "untagged, older than 14d"), keep))
+	must(t, err)
+	if res.Created || !res.Updated || !res.Commented || res.Issue.Number != is.Number {
+		t.Fatalf("second run: %+v", res)
+	}
+	is = w.only(t, "webapp")
+	if len(is.Comments) != 2 {
+		t.Fatalf("%d comments after two runs, want 2", len(is.Comments))
+	}
+	got := report.ParseRestorable(is.Body)
+	if len(got) != 5 || got[0].ID != 1004 || got[4].ID != 1000 {
+		t.Fatalf("restorable after run 2, want 5 newest first: %+v", got)
+	}
+	if !got[0].DeletedAt.Equal(w.clock()) || got[0].Version != digest(4) {
+		t.Errorf("newest entry %+v", got[0])
+	}
+
+	// The same run redelivered: nothing new.
+	res, err = w.rep.Report(ctx, w.runOf("run-2", entries(2, 3, "untagged, older than 14d"), keep))
+	must(t, err)
+	if res.Created || res.Updated || res.Commented {
+		t.Fatalf("redelivered run 2: %+v, want nothing written", res)
+	}
+	// A run that changed nothing: no comment, body untouched.
+	before := w.only(t, "webapp")
+	res, err = w.rep.Report(ctx, w.runOf("run-3", nil, keep))
+	must(t, err)
+	if res.Updated || res.Commented {
+		t.Fatalf("idle run: %+v, want nothing written", res)
+	}
+	after := w.only(t, "webapp")
+	if len(after.Comments) != 2 || after.Body != before.Body || !after.UpdatedAt.Equal(before.UpdatedAt) {
+		t.Fatalf("idle run changed the issue: %d comments", len(after.Comments))
+	}
+}
+
+// A job killed after commenting but before acknowledging runs again with
+// the same run id: it must find its comment among the last ones, even when
+// the issue has more than one page of comments.
+func TestSameRunIDOneComment(t *testing.T) {
+	tests := map[string]struct{ otherComments int }{
+		"fresh issue":        {0},
+		"three pages before": {250},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			_, err := w.rep.Report(ctx, w.runOf("run-0", entries(0, 1, "old"), nil))
+			must(t, err)
+			num := w.only(t, "webapp").Number
+			gh := w.userClient(t, "olga")
+			for i := 0; i < tc.otherComments; i++ {
+				_, _, err := gh.Issues.CreateComment(ctx, "acme", "webapp", num, &github.IssueComment{Body: github.String(fmt.Sprintf("chatter %d", i))})
+				must(t, err)
+			}
+			run := w.runOf("job-42", entries(1, 2, "old"), nil)
+			first, err := w.rep.Report(ctx, run)
+			must(t, err)
+			// The redelivered job: its body write and comment are both done.
+			second, err := w.rep.Report(ctx, run)
+			must(t, err)
+			if !first.Commented || second.Commented {
+				t.Fatalf("first %+v second %+v", first, second)
+			}
+			n := 0
+			for _, c := range w.only(t, "webapp").Comments {
+				if strings.Contains(c.Body, "job-42") {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d comments for job-42, want 1", n)
+			}
+		})
+	}
+}
+
+func TestLongBodyStaysUnderLimit(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	del := entries(0, 5000, "untagged, older than 14d", "pr-1", "sha-abcdef")
+	res, err := w.rep.Report(ctx, w.runOf("big", del, entries(6000, 2000, "tagged")))
+	must(t, err)
+	if !res.Created || !res.Commented {
+		t.Fatalf("%+v", res)
+	}
+	is := w.only(t, "webapp")
+	if n := utf8.RuneCountInString(is.Body); n >= report.MaxBodyChars {
+		t.Fatalf("body has %d characters", n)
+	}
+	if n := utf8.RuneCountInString(is.Comments[0].Body); n >= report.MaxBodyChars {
+		t.Fatalf("comment has %d characters", n)
+	}
+	if !strings.Contains(is.Body, "<details>") || !strings.Contains(is.Body, "no longer listed") {
+		t.Error("long body is neither folded nor says it dropped entries")
+	}
+	listed := report.ParseRestorable(is.Body)
+	if len(listed) < 200 || len(listed) >= 5000 {
+		t.Fatalf("%d entries listed", len(listed))
+	}
+	// Another big run keeps it under the limit, newest entries first.
+	w.advance(time.Hour)
+	_, err = w.rep.Report(ctx, w.runOf("big-2", entries(10000, 5000, "untagged"), nil))
+	must(t, err)
+	is = w.only(t, "webapp")
+	if n := utf8.RuneCountInString(is.Body); n >= report.MaxBodyChars {
+		t.Fatalf("second body has %d characters", n)
+	}
+	if l := report.ParseRestorable(is.Body); l[0].ID < 10000 {
+		t.Fatalf("newest listed entry %d is from the first run", l[0].ID)
+	}
+}
+
+func TestRestoreWindowAndTicks(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 2, "old"), nil))
+	must(t, err)
+	is := w.only(t, "webapp")
+
+	// Someone ticks the newest box by hand; the next rewrite keeps it ticked.
+	ticked := strings.Replace(is.Body, "- [ ] restore", "- [x] restore", 1)
+	_, _, err = w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(ticked)})
+	must(t, err)
+	if got := report.NewlyTicked(is.Body, ticked); len(got) != 1 || got[0] != 1001 {
+		t.Fatalf("newly ticked %v, want [1001]", got)
+	}
+	w.advance(10 * 24 * time.Hour)
+	_, err = w.rep.Report(ctx, w.runOf("r2", entries(5, 1, "old"), nil))
+	must(t, err)
+	body := w.only(t, "webapp").Body
+	if got := report.Ticked(body); len(got) != 1 || got[0] != 1001 {
+		t.Fatalf("ticked after rewrite %v, want [1001]", got)
+	}
+	// Restored versions leave; then 30 days after their deletion the others do.
+	run := w.runOf("r3", nil, nil)
+	run.Restored = []int64{1001}
+	_, err = w.rep.Report(ctx, run)
+	must(t, err)
+	if got := ids(report.ParseRestorable(w.only(t, "webapp").Body)); got != "1005,1000" {
+		t.Fatalf("after restore: %s", got)
+	}
+	w.advance(20 * 24 * time.Hour)
+	res, err := w.rep.Report(ctx, w.runOf("r4", nil, nil))
+	must(t, err)
+	if got := ids(report.ParseRestorable(w.only(t, "webapp").Body)); got != "1005" || !res.Updated || res.Commented {
+		t.Fatalf("after 30 days: %s, %+v", got, res)
+	}
+}
+
+func ids(l []report.Restorable) string {
+	var s []string
+	for _, e := range l {
+		s = append(s, fmt.Sprint(e.ID))
+	}
+	return strings.Join(s, ",")
+}
+
+func TestClosedIssue(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	res, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 1, "old"), nil))
+	must(t, err)
+	_, _, err = w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", res.Issue.Number, &github.IssueRequest{State: github.String("closed")})
+	must(t, err)
+	// Nothing changed: it stays closed.
+	res, err = w.rep.Report(ctx, w.runOf("r2", nil, nil))
+	must(t, err)
+	if res.Reopened || w.only(t, "webapp").State != "closed" {
+		t.Fatalf("idle run reopened: %+v", res)
+	}
+	// Something deleted: the same issue is reopened, its list kept.
+	res, err = w.rep.Report(ctx, w.runOf("r3", entries(1, 1, "old"), nil))
+	must(t, err)
+	is := w.only(t, "webapp")
+	if !res.Reopened || is.State != "open" || len(report.ParseRestorable(is.Body)) != 2 {
+		t.Fatalf("after a deleting run: %+v, state %s", res, is.State)
+	}
+}
+
+func TestWhereReportsGo(t *testing.T) {
+	tests := map[string]struct {
+		repository string
+		wantRepo   string
+	}{
+		"linked":          {"webapp", "webapp"},
+		"full name":       {"acme/webapp", "webapp"},
+		"unlinked":        {"", ".github"},
+		"issues disabled": {"quiet", ".github"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			run := w.runOf("r1", entries(0, 1, "old"), nil)
+			run.Package.Repository = tc.repository
+			res, err := w.rep.Report(ctx, run)
+			must(t, err)
+			if res.Issue.Repository != "acme/"+tc.wantRepo {
+				t.Fatalf("issue in %s, want acme/%s", res.Issue.Repository, tc.wantRepo)
+			}
+			is := w.only(t, tc.wantRepo)
+			if is.Title != "pkgwarden: container acme/webapp" || len(is.Comments) != 1 {
+				t.Fatalf("issue %q with %d comments", is.Title, len(is.Comments))
+			}
+			// Found again there: no duplicate.
+			_, err = w.rep.Report(ctx, run)
+			must(t, err)
+			w.only(t, tc.wantRepo)
+		})
+	}
+}
+
+func TestNowhere(t *testing.T) {
+	w := newWorld(t)
+	off := false
+	must(t, w.sim.UpdateRepo("acme", ".github", ghsim.RepoUpdate{HasIssues: &off}))
+	run := w.runOf("r1", entries(0, 1, "old"), nil)
+	run.Package.Repository = "quiet"
+	_, err := w.rep.Report(context.Background(), run)
+	if err == nil || !strings.Contains(err.Error(), "acme/quiet") || !errors.Is(err, report.ErrNowhere) {
+		t.Fatalf("err %v, want ErrNowhere naming both repositories", err)
+	}
+}
+
+func TestInvalidConfigIssue(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	errs := rules.ErrorList{
+		{Repo: "acme/webapp", File: ".github/pkgwarden.yml", Line: 3, Column: 5, Field: "rules[0].prune.keep_untagged", Msg: "must be a number"},
+		{Repo: "acme/webapp", File: ".github/pkgwarden.yml", Line: 7, Column: 3, Field: "rules[0].colour", Msg: "unknown key"},
+	}
+	res, err := w.rep.InvalidConfig(ctx, w.inst, "acme", "webapp", errs)
+	must(t, err)
+	if !res.Created {
+		t.Fatalf("%+v", res)
+	}
+	res, err = w.rep.InvalidConfig(ctx, w.inst, "acme", "webapp", errs)
+	must(t, err)
+	if res.Created || res.Updated {
+		t.Fatalf("same errors again: %+v", res)
+	}
+	is := w.only(t, "webapp")
+	for _, want := range []string{"`acme/webapp:.github/pkgwarden.yml` line 3, column 5: `rules[0].prune.keep_untagged`: must be a number", "line 7, column 3"} {
+		if !strings.Contains(is.Body, want) {
+			t.Errorf("body lacks %q:\n%s", want, is.Body)
+		}
+	}
+	if is.Title != report.ConfigTitle || strings.Join(is.Labels, ",") != "pkgwarden" {
+		t.Errorf("title %q labels %v", is.Title, is.Labels)
+	}
+	res, err = w.rep.InvalidConfig(ctx, w.inst, "acme", "webapp", errs[1:])
+	must(t, err)
+	if !res.Updated || strings.Contains(w.only(t, "webapp").Body, "line 3") {
+		t.Fatalf("fewer errors: %+v", res)
+	}
+
+	res, err = w.rep.ConfigFixed(ctx, w.inst, "acme", "webapp", "Fixed by 0123abc.")
+	must(t, err)
+	is = w.only(t, "webapp")
+	if !res.Closed || is.State != "closed" || len(is.Comments) != 1 || !strings.Contains(is.Comments[0].Body, "Fixed by 0123abc.") {
+		t.Fatalf("after the fix: %+v, state %s, comments %d", res, is.State, len(is.Comments))
+	}
+	res, err = w.rep.ConfigFixed(ctx, w.inst, "acme", "webapp", "again")
+	must(t, err)
+	if res.Closed || len(w.only(t, "webapp").Comments) != 1 {
+		t.Fatalf("second fix: %+v", res)
+	}
+	// Broken again: the same issue comes back.
+	res, err = w.rep.InvalidConfig(ctx, w.inst, "acme", "webapp", errs)
+	must(t, err)
+	if !res.Reopened || w.only(t, "webapp").State != "open" {
+		t.Fatalf("broken again: %+v", res)
+	}
+}
+
+func TestInvalidConfigIssuesDisabled(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	errs := rules.ErrorList{{File: ".github/pkgwarden.yml", Line: 1, Column: 1, Msg: "syntax error"}}
+	res, err := w.rep.InvalidConfig(ctx, w.inst, "acme", "quiet", errs)
+	must(t, err)
+	is := w.only(t, ".github")
+	if res.Issue.Repository != "acme/.github" || is.Title != report.ConfigTitle+" in acme/quiet" {
+		t.Fatalf("%+v, title %q", res, is.Title)
+	}
+	res, err = w.rep.ConfigFixed(ctx, w.inst, "acme", "quiet", "")
+	must(t, err)
+	if !res.Closed || w.only(t, ".github").State != "closed" {
+		t.Fatalf("%+v", res)
+	}
+	// The owner's own file: its issue is the plain title in .github.
+	res, err = w.rep.InvalidConfig(ctx, w.inst, "acme", "", errs)
+	must(t, err)
+	if !res.Created || res.Issue.Repository != "acme/.github" || res.Issue.Title != report.ConfigTitle {
+		t.Fatalf("owner's file: %+v", res)
+	}
+}
+
+func TestMissingTokenIssue(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	tok, err := w.sim.AddClassicToken("olga", "read:packages")
+	must(t, err)
+	for i := 0; i < 2; i++ {
+		res, err := w.rep.MissingToken(ctx, w.inst, "acme")
+		must(t, err)
+		if res.Created != (i == 0) || res.Updated {
+			t.Fatalf("call %d: %+v", i, res)
+		}
+	}
+	is := w.only(t, ".github")
+	for _, want := range []string{"PKGWARDEN_PACKAGES_TOKENS=acme=<token>", "`read:packages`", "`write:packages`", "`delete:packages`", "`repo`"} {
+		if !strings.Contains(is.Body, want) {
+			t.Errorf("body lacks %q", want)
+		}
+	}
+	for _, secret := range []string{tok, "ghp_", "ghs_"} {
+		if strings.Contains(is.Body, secret) {
+			t.Errorf("body contains a token (%q)", secret[:4])
+		}
+	}
+	res, err := w.rep.TokenConfigured(ctx, w.inst, "acme")
+	must(t, err)
+	if !res.Closed || w.only(t, ".github").State != "closed" {
+		t.Fatalf("%+v", res)
+	}
+}
+
+func TestPreviewRuns(t *testing.T) {
+	tests := map[string]struct {
+		dryRun, paused bool
+		want           string
+	}{
+		"dry run": {dryRun: true, want: "Dry run: this is a preview"},
+		"paused":  {paused: true, want: "PKGWARDEN_PAUSED"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			run := w.runOf("p1", entries(0, 2, "old"), nil)
+			run.Deleted = nil
+			run.Package = rules.Package{} // taken from the decision
+			run.Decision.DryRun, run.Paused = tc.dryRun, tc.paused
+			res, err := w.rep.Report(ctx, run)
+			must(t, err)
+			is := w.only(t, "webapp")
+			if !res.Commented || !strings.Contains(is.Body, tc.want) || len(report.ParseRestorable(is.Body)) != 0 {
+				t.Fatalf("%+v\n%s", res, is.Body)
+			}
+			// The same preview again from another run: nothing new to say.
+			run.ID = "p2"
+			res, err = w.rep.Report(ctx, run)
+			must(t, err)
+			if res.Commented || res.Updated {
+				t.Fatalf("same preview: %+v", res)
+			}
+		})
+	}
+}
+
+func TestMarkRestored(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 3, "old"), nil))
+	must(t, err)
+	before := w.only(t, "webapp").Body
+	res, err := w.rep.MarkRestored(ctx, w.inst, webapp, []string{"pkgwarden", "cleanup"}, []int64{1001})
+	must(t, err)
+	after := w.only(t, "webapp")
+	if !res.Updated || ids(report.ParseRestorable(after.Body)) != "1002,1000" || len(after.Comments) != 1 {
+		t.Fatalf("%+v: %s", res, ids(report.ParseRestorable(after.Body)))
+	}
+	head := before[:strings.Index(before, "### Restorable")]
+	if !strings.HasPrefix(after.Body, head) || !report.IsReport(after.Body) {
+		t.Error("the head of the body changed")
+	}
+	res, err = w.rep.MarkRestored(ctx, w.inst, webapp, []string{"pkgwarden"}, []int64{1001})
+	must(t, err)
+	if res.Updated {
+		t.Fatalf("second call rewrote: %+v", res)
+	}
+}
+
+// An assignee GitHub refuses (not a member) does not stop the report.
+func TestRefusedAssignee(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	_, err := w.sim.AddUser("stranger")
+	must(t, err)
+	run := w.runOf("r1", entries(0, 1, "old"), nil)
+	run.Report.Assignees = []string{"stranger"}
+	res, err := w.rep.Report(ctx, run)
+	must(t, err)
+	is := w.only(t, "webapp")
+	if !res.Created || len(is.Assignees) != 0 || len(is.Comments) != 1 {
+		t.Fatalf("%+v, assignees %v", res, is.Assignees)
+	}
+	// Later runs do not fail on it either, nor count it as an update.
+	for _, id := range []string{"r2", "r3"} {
+		idle := w.runOf(id, nil, nil)
+		idle.Report.Assignees = []string{"stranger"}
+		if res, err = w.rep.Report(ctx, idle); err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(t, err)
+	if res.Updated {
+		t.Fatalf("idle run with a refused assignee: %+v", res)
+	}
+}
+
+// The restore work finds newly ticked boxes from the issues "edited"
+// webhook GitHub sends when someone ticks one: changes.body.from against
+// issue.body.
+func TestTickWebhook(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	type edited struct {
+		Action  string `json:"action"`
+		Changes struct {
+			Body struct {
+				From string `json:"from"`
+			} `json:"body"`
+		} `json:"changes"`
+		Issue struct {
+			Body string `json:"body"`
+		} `json:"issue"`
+		Sender struct {
+			Login string `json:"login"`
+		} `json:"sender"`
+	}
+	var mu sync.Mutex
+	var got []edited
+	hook := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var e edited
+		if r.Header.Get("X-GitHub-Event") == "issues" && json.NewDecoder(r.Body).Decode(&e) == nil && e.Action == "edited" {
+			mu.Lock()
+			got = append(got, e)
+			mu.Unlock()
+		}
+		rw.WriteHeader(http.StatusAccepted)
+	}))
+	defer hook.Close()
+	w.sim.SetWebhookURL(hook.URL)
+
+	_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 3, "old"), nil))
+	must(t, err)
+	is := w.only(t, "webapp")
+	lines := strings.Split(is.Body, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "pkgwarden:restore 1001 ") {
+			lines[i] = strings.Replace(l, "- [ ]", "- [x]", 1)
+		}
+	}
+	_, _, err = w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(strings.Join(lines, "\n"))})
+	must(t, err)
+	must(t, w.sim.WaitDeliveries(ctx))
+
+	mu.Lock()
+	defer mu.Unlock()
+	var ticks []int64
+	for _, e := range got {
+		if e.Sender.Login == "olga" {
+			ticks = append(ticks, report.NewlyTicked(e.Changes.Body.From, e.Issue.Body)...)
+		}
+	}
+	if fmt.Sprint(ticks) != "[1001]" {
+		t.Fatalf("ticks from the webhook: %v (%d edited hooks)", ticks, len(got))
+	}
+}
