@@ -177,6 +177,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	run.Report = cfg.Report
 	pl, err := planner.New(planner.Options{Packages: clients.Packages, Graphs: clients.Registry, Loader: loader, Now: p.cfg.Now})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)

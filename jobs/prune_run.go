@@ -53,6 +53,8 @@ type PruneRun struct {
 	// Repository is the linked repository's full name ("owner/name"),
 	// empty when the package is linked to none.
 	Repository string
+	// Report is the governing file's report block (labels, assignees).
+	Report rules.Report
 	// Reason is why the job exists ("registry_package published").
 	Reason  string
 	Outcome Outcome

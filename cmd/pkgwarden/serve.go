@@ -22,6 +22,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/handlers"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
@@ -54,7 +55,8 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 // serveOptions are what an in-process serve (the demo) adds to settings.
 type serveOptions struct {
 	Logger *slog.Logger
-	// Reporter is told about prune runs; nil means a log line each.
+	// Reporter, when set, is told about each prune run after its issues
+	// are written.
 	Reporter jobs.Reporter
 	// Ready, when set, is called with the HTTP address once serving.
 	Ready func(addr string)
@@ -220,8 +222,12 @@ func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg 
 	if err != nil {
 		return nil, err
 	}
-	if reporter == nil {
-		reporter = jobs.LogReporter{Logger: logger}
+	reporters := jobs.Reporters{
+		jobs.IssueReporter{Issues: report.New(app, nil, logger), Logger: logger},
+		jobs.LogReporter{Logger: logger},
+	}
+	if reporter != nil {
+		reporters = append(reporters, reporter)
 	}
 	if s.Paused {
 		logger.Warn("PKGWARDEN_PAUSED: prune jobs plan and report, and delete nothing")
@@ -229,7 +235,7 @@ func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg 
 	return jobs.NewPruner(jobs.PruneConfig{
 		Tokens: tokens, App: app, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper { return tr },
-		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporter, Paused: s.Paused,
+		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, Paused: s.Paused,
 		Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
 	})
 }

@@ -1,0 +1,71 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+// IssueReporter writes prune runs to GitHub issues with internal/report:
+// the package's report issue and the run's comment, the invalid-config
+// issue, the missing-token issue.
+type IssueReporter struct {
+	Issues *report.Reporter
+	Logger *slog.Logger
+}
+
+var _ Reporter = IssueReporter{}
+
+// Report implements Reporter. A report that can go nowhere (issues
+// disabled in the repository and in the owner's .github) is logged, not
+// retried: retrying cannot help until the owner changes that.
+func (r IssueReporter) Report(ctx context.Context, run PruneRun) error {
+	var err error
+	switch run.Outcome {
+	case OutcomeNoToken:
+		_, err = r.Issues.MissingToken(ctx, run.InstallationID, run.Package.Owner)
+	case OutcomeInvalidConfig:
+		_, err = r.Issues.InvalidConfig(ctx, run.InstallationID, run.Package.Owner, configRepo(run), run.ConfigErrors)
+	default:
+		_, err = r.Issues.Report(ctx, ReportRun(run))
+	}
+	if errors.Is(err, report.ErrNowhere) {
+		if r.Logger != nil {
+			r.Logger.WarnContext(ctx, "prune run not reported: no repository takes issues", "package", run.Package.String(), "run", run.ID, "err", err)
+		}
+		return nil
+	}
+	return err
+}
+
+// ReportRun is the report package's view of a run: every planned version
+// that was not deleted is "skipped" there, with the reason (refused by
+// GitHub, kept by the re-check, deferred by the cap).
+func ReportRun(run PruneRun) report.Run {
+	out := report.Run{
+		ID: run.ID, Installation: run.InstallationID, Package: run.Package, Report: run.Report,
+		Decision: run.Decision, Paused: run.Paused, Deleted: run.Deleted,
+	}
+	if run.DryRun || run.Paused {
+		// The report reads Decision.Delete as the preview then.
+		out.Deleted = nil
+	}
+	for _, list := range [][]rules.Entry{run.Skipped, run.Kept, run.Deferred} {
+		out.Skipped = append(out.Skipped, list...)
+	}
+	return out
+}
+
+// configRepo is the repository whose invalid file is reported: the one the
+// errors name, else the package's.
+func configRepo(run PruneRun) string {
+	for _, e := range run.ConfigErrors {
+		if e.Repo != "" {
+			return repoBase(e.Repo)
+		}
+	}
+	return run.Package.Repository
+}
