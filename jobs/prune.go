@@ -332,7 +332,12 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 			ex.p.cfg.Metrics.deleted.Inc()
 			if ex.p.cfg.Runs != nil {
 				ex.prog.Deleted = ex.run.Deleted
-				if err := ex.p.cfg.Runs.Save(ctx, ex.runKey, ex.prog); err != nil {
+				// The deletion happened: record it even when the job is
+				// being stopped, which is when the record matters most.
+				saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				err := ex.p.cfg.Runs.Save(saveCtx, ex.runKey, ex.prog)
+				cancel()
+				if err != nil {
 					// The deletion stands; only a crash before the next
 					// save would make the report miss it.
 					ex.log.WarnContext(ctx, "prune: progress not saved", "err", err)

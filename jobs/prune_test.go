@@ -1,0 +1,469 @@
+package jobs_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/internal/webhook"
+	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/queue/queuetest"
+)
+
+const day = 24 * time.Hour
+
+var appKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// pruneWorld is the simulator on loopback with acme (admin alice, her
+// classic token, the App installed), repositories app and .github, and a
+// real NATS server for the KV stores.
+type pruneWorld struct {
+	t            *testing.T
+	sim          *ghsim.Sim
+	srv          *httptest.Server
+	token        string
+	installation int64
+	pusher       *ghsim.Pusher
+	app          *githubapi.App
+	nats         *queuetest.Server
+
+	// afterFirstListing runs once, after the first version listing of a
+	// run answered: between the plan and the deletions.
+	afterFirstListing func()
+	listings          atomic.Int32
+	// cancelAfterDeletes cancels the handler's context after that many
+	// DELETE answers (0: never).
+	cancelAfterDeletes int32
+	deletes            atomic.Int32
+	cancel             context.CancelFunc
+}
+
+const source = "https://github.com/acme/app"
+
+func newPruneWorld(t *testing.T) *pruneWorld {
+	t.Helper()
+	sim, err := ghsim.New(ghsim.Options{AppKey: appKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	sim.SetQuiet(true)
+	w := &pruneWorld{t: t, sim: sim}
+	mux := http.NewServeMux()
+	for _, p := range []string{"/v2/", "/v2", "/token"} {
+		mux.Handle(p, sim.RegistryHandler())
+	}
+	mux.Handle("/", sim.APIHandler())
+	w.srv = httptest.NewServer(mux)
+	t.Cleanup(w.srv.Close)
+	sim.SetURLs(w.srv.URL+"/", w.srv.URL)
+	if _, err := sim.AddUser("alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.AddOrg("acme", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{"app", ".github"} {
+		if _, err := sim.AddRepo("acme", r, ghsim.RepoOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.token, err = sim.AddClassicToken("alice", "read:packages", "write:packages", "delete:packages", "repo"); err != nil {
+		t.Fatal(err)
+	}
+	if w.installation, err = sim.AddInstallation("acme", map[string]string{"metadata": "read", "contents": "read", "issues": "write"}); err != nil {
+		t.Fatal(err)
+	}
+	w.pusher = sim.Pusher("alice", w.token)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())})
+	if w.app, err = githubapi.NewApp(githubapi.AppConfig{AppID: sim.AppID(), PrivateKey: keyPEM, BaseURL: w.srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	w.nats = queuetest.Start(t, "", queuetest.Config())
+	return w
+}
+
+// RoundTrip is the packages transport of the world's pruners: it runs
+// the hooks.
+func (w *pruneWorld) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/versions") && w.listings.Add(1) == 1 && w.afterFirstListing != nil {
+		w.afterFirstListing()
+	}
+	if r.Method == http.MethodDelete && resp.StatusCode/100 == 2 {
+		if n := w.deletes.Add(1); w.cancelAfterDeletes > 0 && n >= w.cancelAfterDeletes && w.cancel != nil {
+			w.cancel()
+		}
+	}
+	return resp, nil
+}
+
+type reports struct {
+	mu   sync.Mutex
+	runs []jobs.PruneRun
+}
+
+func (r *reports) Report(_ context.Context, run jobs.PruneRun) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.runs = append(r.runs, run)
+	return nil
+}
+
+func (r *reports) last(t *testing.T) jobs.PruneRun {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.runs) == 0 {
+		t.Fatal("no run reported")
+	}
+	return r.runs[len(r.runs)-1]
+}
+
+func (w *pruneWorld) pruner(rep jobs.Reporter, paused bool, tokens string) *jobs.Pruner {
+	w.t.Helper()
+	toks, err := githubapi.ParsePackagesTokens(tokens, "")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ctx := context.Background()
+	js := w.nats.Queue.JS
+	cache, err := registry.OpenKVCache(ctx, js, "manifests", 1)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	etags, err := githubapi.OpenKVETagStore(ctx, js, "etags", 1, 0)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	runs, err := jobs.OpenKVRunStore(ctx, js, 1, 0)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	p, err := jobs.NewPruner(jobs.PruneConfig{
+		Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
+		PackagesTransport: func(githubapi.Token) http.RoundTripper { return githubapi.NewTransport(w, githubapi.RetryPolicy{}, nil) },
+		Cache:             cache, ETags: etags, Runs: runs, Reporter: rep, Paused: paused,
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return p
+}
+
+func (w *pruneWorld) file(repo, content string) {
+	w.t.Helper()
+	if err := w.sim.PutFile("acme", repo, "", ".github/pkgwarden.yml", []byte(content), "alice"); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *pruneWorld) image(note string) v1.Image {
+	w.t.Helper()
+	img, err := ghsim.DemoImage(source, note)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return img
+}
+
+// push pushes an image or index to acme/app, tags it, and backdates what
+// the push created by age.
+func (w *pruneWorld) push(x any, age time.Duration, tags ...string) string {
+	w.t.Helper()
+	before := map[string]bool{}
+	for _, v := range w.active() {
+		before[v.Name] = true
+	}
+	var d v1.Hash
+	var err error
+	switch x := x.(type) {
+	case v1.Image:
+		d, err = w.pusher.PushImage(context.Background(), "acme/app", x, tags...)
+	case v1.ImageIndex:
+		d, err = w.pusher.PushIndex(context.Background(), "acme/app", x, tags...)
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	at := w.sim.Now().Add(-age)
+	for _, v := range w.active() {
+		if before[v.Name] && v.Name != d.String() {
+			continue
+		}
+		if err := w.sim.SetVersionTimes("acme", "container", "app", ghsim.VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return d.String()
+}
+
+func (w *pruneWorld) active() []ghsim.PackageVersion {
+	vs, _ := w.sim.Versions("acme", "container", "app")
+	var out []ghsim.PackageVersion
+	for _, v := range vs {
+		if !v.Deleted {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (w *pruneWorld) activeDigests() []string {
+	var out []string
+	for _, v := range w.active() {
+		out = append(out, v.Name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (w *pruneWorld) job() jobs.Job {
+	return jobs.Job{Type: jobs.TypePrune, DeliveryID: "delivery-1", Reason: "registry_package published", QueuedAt: time.Now(),
+		Target: webhook.Target{InstallationID: w.installation, Owner: "acme", OwnerType: "Organization", PackageType: "container", PackageName: "app", Repository: "acme/app"}}
+}
+
+func index(imgs ...v1.Image) v1.ImageIndex {
+	var adds []mutate.IndexAddendum
+	for i, img := range imgs {
+		arch := []string{"amd64", "arm64", "s390x"}[i]
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	return mutate.Annotations(idx, map[string]string{"org.opencontainers.image.source": source}).(v1.ImageIndex)
+}
+
+const pruneRules = `rules:
+  - packages: ["app"]
+    type: container
+    prune: {untagged: true, delete_tags: ["pr-*"], exclude_tags: ["latest"]}
+`
+
+func TestPruneOutcomes(t *testing.T) {
+	tests := map[string]struct {
+		file   string
+		paused bool
+		tokens string
+		want   jobs.Outcome
+		// deletes says whether the old untagged image goes.
+		deletes bool
+	}{
+		"pruned":         {file: pruneRules, tokens: "acme=TOKEN", want: jobs.OutcomePruned, deletes: true},
+		"dry_run":        {file: "dry_run: true\n" + pruneRules, tokens: "acme=TOKEN", want: jobs.OutcomeDryRun},
+		"paused":         {file: pruneRules, paused: true, tokens: "acme=TOKEN", want: jobs.OutcomePaused},
+		"no token":       {file: pruneRules, tokens: "other=TOKEN", want: jobs.OutcomeNoToken},
+		"invalid config": {file: "rules:\n  - packages: [\"app\"]\n    prune: {untaged: true}\n", tokens: "acme=TOKEN", want: jobs.OutcomeInvalidConfig},
+		"no file":        {tokens: "acme=TOKEN", want: jobs.OutcomeNothingToDo},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			t.Parallel()
+			w := newPruneWorld(t)
+			if tc.file != "" {
+				w.file("app", tc.file)
+			}
+			old := w.push(w.image("old"), 3*day)
+			w.push(w.image("v1"), 3*day, "v1")
+			rep := &reports{}
+			tokens := strings.ReplaceAll(tc.tokens, "TOKEN", w.token)
+			if err := w.pruner(rep, tc.paused, tokens).Handle(context.Background(), w.job()); err != nil {
+				t.Fatalf("handle: %v", err)
+			}
+			run := rep.last(t)
+			if run.Outcome != tc.want {
+				t.Errorf("outcome = %s, want %s", run.Outcome, tc.want)
+			}
+			gone := !slices.Contains(w.activeDigests(), old)
+			if gone != tc.deletes {
+				t.Errorf("old image deleted = %t, want %t", gone, tc.deletes)
+			}
+			if got := len(run.Deleted) > 0; got != tc.deletes {
+				t.Errorf("run.Deleted = %v, want deletions %t", run.Deleted, tc.deletes)
+			}
+			switch tc.want {
+			case jobs.OutcomeDryRun, jobs.OutcomePaused:
+				if len(run.Decision.Delete) != 1 || run.Decision.Delete[0].Version != old {
+					t.Errorf("preview = %v, want the old image", run.Decision.Delete)
+				}
+				if run.Paused != tc.paused || run.DryRun == tc.paused {
+					t.Errorf("paused %t dry run %t", run.Paused, run.DryRun)
+				}
+			case jobs.OutcomeNoToken:
+				if !strings.Contains(run.Problem, "PKGWARDEN_PACKAGES_TOKENS=acme=") || strings.Contains(run.Problem, w.token) {
+					t.Errorf("problem = %q", run.Problem)
+				}
+			case jobs.OutcomeInvalidConfig:
+				if len(run.ConfigErrors) == 0 || run.ConfigErrors[0].Line != 3 || run.ConfigErrors[0].Repo != "acme/app" {
+					t.Errorf("config errors = %v", run.ConfigErrors)
+				}
+			}
+		})
+	}
+}
+
+// TestPruneRefusedIsSkipped: GitHub refuses to delete a public version
+// with more than 5,000 downloads; the run skips and reports it, deletes
+// the rest, and succeeds (no retry).
+func TestPruneRefusedIsSkipped(t *testing.T) {
+	w := newPruneWorld(t)
+	w.file("app", pruneRules)
+	popular := w.push(w.image("popular"), 5*day)
+	other := w.push(w.image("other"), 4*day)
+	w.push(w.image("v1"), 3*day, "v1")
+	if err := w.sim.SetPackage("acme", "container", "app", "public", time.Time{}, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sim.SetDownloads("acme", "container", "app", ghsim.VersionRef{Name: popular}, 5001); err != nil {
+		t.Fatal(err)
+	}
+	rep := &reports{}
+	if err := w.pruner(rep, false, "acme="+w.token).Handle(context.Background(), w.job()); err != nil {
+		t.Fatalf("handle: %v (a refusal must not fail the job)", err)
+	}
+	run := rep.last(t)
+	if len(run.Skipped) != 1 || run.Skipped[0].Version != popular || !strings.Contains(run.Skipped[0].Reason, "5000 downloads") {
+		t.Errorf("skipped = %+v, want the popular version with GitHub's reason", run.Skipped)
+	}
+	if len(run.Deleted) != 1 || run.Deleted[0].Version != other {
+		t.Errorf("deleted = %+v, want the other version", run.Deleted)
+	}
+	if !slices.Contains(w.activeDigests(), popular) || slices.Contains(w.activeDigests(), other) {
+		t.Errorf("active = %v", w.activeDigests())
+	}
+	deletes := w.deletes.Load()
+	if deletes != 1 {
+		t.Errorf("%d successful DELETEs, want 1", deletes)
+	}
+}
+
+// TestPruneRecheck: what changes between the plan and the deletions
+// saves a candidate: a new tag on it, or a new index referencing it.
+func TestPruneRecheck(t *testing.T) {
+	tests := map[string]struct {
+		change func(w *pruneWorld, candidate v1.Image)
+		reason string
+	}{
+		"tagged since the plan": {
+			change: func(w *pruneWorld, c v1.Image) {
+				if _, err := w.pusher.PushImage(context.Background(), "acme/app", c, "keep-me"); err != nil {
+					w.t.Error(err)
+				}
+			},
+			reason: "re-check: now tagged keep-me",
+		},
+		"referenced by a new index": {
+			change: func(w *pruneWorld, c v1.Image) {
+				if _, err := w.pusher.PushIndex(context.Background(), "acme/app", index(c, w.image("new-arm64")), "v2"); err != nil {
+					w.t.Error(err)
+				}
+			},
+			reason: "re-check: now referenced by new index sha256:",
+		},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			t.Parallel()
+			w := newPruneWorld(t)
+			w.file("app", pruneRules)
+			candidate := w.image("candidate")
+			cd := w.push(candidate, 3*day)
+			other := w.push(w.image("other"), 3*day)
+			w.afterFirstListing = func() { tc.change(w, candidate) }
+			rep := &reports{}
+			if err := w.pruner(rep, false, "acme="+w.token).Handle(context.Background(), w.job()); err != nil {
+				t.Fatalf("handle: %v", err)
+			}
+			run := rep.last(t)
+			if len(run.Kept) != 1 || run.Kept[0].Version != cd || !strings.HasPrefix(run.Kept[0].Reason, tc.reason) {
+				t.Errorf("kept = %+v, want the candidate with %q", run.Kept, tc.reason)
+			}
+			active := w.activeDigests()
+			if !slices.Contains(active, cd) || slices.Contains(active, other) {
+				t.Errorf("candidate active %t, other active %t", slices.Contains(active, cd), slices.Contains(active, other))
+			}
+		})
+	}
+}
+
+// TestPruneInterruptedRunFinishes: a worker stopped between two deletions
+// (its context cancelled after the index went), the job run again: the
+// index's children, which the fresh plan alone would keep (untagged
+// versions are not pruned here), go too, and the run reports all three.
+func TestPruneInterruptedRunFinishes(t *testing.T) {
+	w := newPruneWorld(t)
+	w.file("app", `rules:
+  - packages: ["app"]
+    type: container
+    prune: {untagged: false, delete_tags: ["pr-*"]}
+`)
+	amd, arm := w.image("amd64"), w.image("arm64")
+	idx := w.push(index(amd, arm), 3*day, "pr-7")
+	keep := w.push(w.image("untagged"), 3*day)
+	w.push(w.image("v1"), 3*day, "v1")
+	rep := &reports{}
+	p := w.pruner(rep, false, "acme="+w.token)
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel, w.cancelAfterDeletes = cancel, 1
+	err := p.Handle(ctx, w.job())
+	if err == nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("first attempt: err = %v, want cancelled", err)
+	}
+	if n := w.deletes.Load(); n != 1 {
+		t.Fatalf("first attempt deleted %d versions, want 1", n)
+	}
+	w.cancelAfterDeletes = 0
+	if err := p.Handle(context.Background(), w.job()); err != nil {
+		t.Fatalf("second attempt: %v", err)
+	}
+	want := []string{keep}
+	for _, v := range w.active() {
+		if len(v.Tags) > 0 {
+			want = append(want, v.Name)
+		}
+	}
+	slices.Sort(want)
+	if got := w.activeDigests(); !slices.Equal(got, want) {
+		t.Errorf("active = %v, want %v (the untagged image and the tagged v1)", got, want)
+	}
+	run := rep.last(t)
+	var deleted []string
+	for _, e := range run.Deleted {
+		deleted = append(deleted, e.Version)
+	}
+	amdD, _ := amd.Digest()
+	armD, _ := arm.Digest()
+	wantDeleted := []string{idx, amdD.String(), armD.String()}
+	if !slices.Equal(deleted, wantDeleted) {
+		t.Errorf("run deleted %v, want %v in that order", deleted, wantDeleted)
+	}
+	if run.ID != "delivery-1" {
+		t.Errorf("run id = %q", run.ID)
+	}
+}
