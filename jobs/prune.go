@@ -343,7 +343,7 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 					ex.log.WarnContext(ctx, "prune: progress not saved", "err", err)
 				}
 			}
-		case errors.Is(err, githubapi.ErrRefused):
+		case isRefusal(err):
 			e.Reason = "GitHub refused the deletion: " + refusal(err)
 			ex.run.Skipped = append(ex.run.Skipped, e)
 			stayed[e.ID] = label(e)
@@ -480,6 +480,18 @@ func label(e rules.Entry) string {
 		return rules.ShortDigest(e.Version)
 	}
 	return e.Version
+}
+
+// isRefusal reports whether GitHub refused a deletion for good: 403 that
+// is not a rate limit (more than 5,000 downloads, permissions), or 400/422
+// (GitHub answers 400 to deleting the last version of a package). Asking
+// again cannot help, so the version is skipped and reported.
+func isRefusal(err error) bool {
+	if errors.Is(err, githubapi.ErrRefused) {
+		return true
+	}
+	var apiErr *githubapi.APIError
+	return errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusBadRequest || apiErr.StatusCode == http.StatusUnprocessableEntity)
 }
 
 // refusal is GitHub's message for a refused request.

@@ -467,3 +467,23 @@ func TestPruneInterruptedRunFinishes(t *testing.T) {
 		t.Errorf("run id = %q", run.ID)
 	}
 }
+
+// TestPruneLastVersionIsSkipped: GitHub answers 400 to deleting the last
+// version of a package; the run skips and reports it instead of failing
+// the job again and again.
+func TestPruneLastVersionIsSkipped(t *testing.T) {
+	w := newPruneWorld(t)
+	w.file("app", pruneRules)
+	only := w.push(w.image("only"), 5*day)
+	rep := &reports{}
+	if err := w.pruner(rep, false, "acme="+w.token).Handle(context.Background(), w.job()); err != nil {
+		t.Fatalf("handle: %v (a refusal must not fail the job)", err)
+	}
+	run := rep.last(t)
+	if len(run.Skipped) != 1 || run.Skipped[0].Version != only || !strings.Contains(run.Skipped[0].Reason, "last version") {
+		t.Errorf("skipped = %+v, want the only version with GitHub's reason", run.Skipped)
+	}
+	if len(run.Deleted) != 0 || !slices.Contains(w.activeDigests(), only) {
+		t.Errorf("deleted = %v, active = %v", run.Deleted, w.activeDigests())
+	}
+}

@@ -1,0 +1,621 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/settings"
+	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/queue"
+)
+
+var e2eKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// e2e is the simulator with the organisation acme (admin alice, her
+// classic token, the App installed), repositories app, other and .github,
+// and pkgwarden serve running in-process against it. The simulator's
+// webhooks go to a gate that holds them until the test forwards them to
+// serve, signatures untouched, so serve sees a scenario only once it is
+// fully set up (pushes backdated).
+type e2e struct {
+	t      *testing.T
+	sim    *ghsim.Sim
+	srv    *httptest.Server
+	token  string
+	pusher *ghsim.Pusher
+	addr   string
+	q      *queue.Queue
+	runs   *runRecorder
+
+	mu        sync.Mutex
+	held      []heldDelivery
+	failReads map[string]bool // digests whose manifest reads fail
+}
+
+type heldDelivery struct {
+	header http.Header
+	body   []byte
+}
+
+const e2eSource = "https://github.com/acme/app"
+
+func newE2E(t *testing.T, configure func(*settings.Settings)) *e2e {
+	t.Helper()
+	sim, err := ghsim.New(ghsim.Options{AppKey: e2eKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	w := &e2e{t: t, sim: sim, runs: &runRecorder{}, failReads: map[string]bool{}}
+	mux := http.NewServeMux()
+	reg := w.faulty(sim.RegistryHandler())
+	for _, p := range []string{"/v2/", "/v2", "/token"} {
+		mux.Handle(p, reg)
+	}
+	mux.Handle("/", sim.APIHandler())
+	w.srv = httptest.NewServer(mux)
+	t.Cleanup(w.srv.Close)
+	sim.SetURLs(w.srv.URL+"/", w.srv.URL)
+	gate := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.mu.Lock()
+		w.held = append(w.held, heldDelivery{header: r.Header.Clone(), body: body})
+		w.mu.Unlock()
+		rw.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(gate.Close)
+	sim.SetWebhookURL(gate.URL)
+
+	for _, step := range []func() error{
+		func() error { _, err := sim.AddUser("alice"); return err },
+		func() error { _, err := sim.AddOrg("acme", "alice"); return err },
+		func() error { _, err := sim.AddRepo("acme", "app", ghsim.RepoOptions{}); return err },
+		func() error { _, err := sim.AddRepo("acme", "other", ghsim.RepoOptions{}); return err },
+		func() error { _, err := sim.AddRepo("acme", ".github", ghsim.RepoOptions{}); return err },
+		func() error {
+			_, err := sim.AddInstallation("acme", map[string]string{"metadata": "read", "contents": "read", "issues": "write"})
+			return err
+		},
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.token, err = sim.AddClassicToken("alice", "read:packages", "write:packages", "delete:packages", "repo"); err != nil {
+		t.Fatal(err)
+	}
+	w.pusher = sim.Pusher("alice", w.token)
+
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "app-key.pem")
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(e2eKey())})
+	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := settings.Settings{
+		AppID: sim.AppID(), AppSlug: ghsim.AppSlug, PrivateKeyPath: keyPath, WebhookSecret: sim.WebhookSecret(),
+		PackagesTokens: settings.TokenMap{"acme": w.token},
+		Listen:         "127.0.0.1:0", GitHubAPIURL: w.srv.URL + "/", RegistryURL: w.srv.URL,
+		NATSReplicas: 1, DataDir: filepath.Join(dir, "data"), Roles: []string{settings.RoleWeb, settings.RoleWorker},
+		Workers: 2, SweepInterval: time.Hour, JobAttempts: 3, JobBackoff: 200 * time.Millisecond,
+		LeaseTTL: 5 * time.Second, DuplicateWindow: time.Minute,
+	}
+	if configure != nil {
+		configure(&s)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ready, queued := make(chan string, 1), make(chan *queue.Queue, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	logger := slog.New(slog.DiscardHandler)
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
+	}
+	go func() {
+		served <- serve(ctx, s, serveOptions{Logger: logger, Reporter: w.runs,
+			Ready: func(a string) { ready <- a }, Queue: func(q *queue.Queue) { queued <- q }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-served
+	})
+	for w.q == nil || w.addr == "" {
+		select {
+		case w.q = <-queued:
+		case w.addr = <-ready:
+		case err := <-served:
+			t.Fatalf("serve stopped: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("serve did not start")
+		}
+	}
+	return w
+}
+
+// faulty makes manifest reads of digests in failReads answer 403.
+func (w *e2e) faulty(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if i := strings.Index(r.URL.Path, "/manifests/"); i >= 0 {
+			w.mu.Lock()
+			bad := w.failReads[r.URL.Path[i+len("/manifests/"):]]
+			w.mu.Unlock()
+			if bad {
+				rw.Header().Set("Content-Type", "application/json")
+				rw.WriteHeader(http.StatusForbidden)
+				_, _ = rw.Write([]byte(`{"errors":[{"code":"DENIED","message":"injected failure"}]}`))
+				return
+			}
+		}
+		h.ServeHTTP(rw, r)
+	})
+}
+
+func (w *e2e) file(repo, path, content string) {
+	w.t.Helper()
+	if err := w.sim.PutFile("acme", repo, "", path, []byte(content), "alice"); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *e2e) image(note string) v1.Image {
+	w.t.Helper()
+	img, err := ghsim.DemoImage(e2eSource, note)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return img
+}
+
+func (w *e2e) digest(x interface{ Digest() (v1.Hash, error) }) string {
+	w.t.Helper()
+	d, err := x.Digest()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return d.String()
+}
+
+// push pushes an image or index to package app, tags it and backdates
+// what the push created by age. Its webhooks are held at the gate.
+func (w *e2e) push(x any, age time.Duration, tags ...string) string {
+	w.t.Helper()
+	before := map[string]bool{}
+	for _, v := range w.active() {
+		before[v.Name] = true
+	}
+	var d v1.Hash
+	var err error
+	switch x := x.(type) {
+	case v1.Image:
+		d, err = w.pusher.PushImage(context.Background(), "acme/app", x, tags...)
+	case v1.ImageIndex:
+		d, err = w.pusher.PushIndex(context.Background(), "acme/app", x, tags...)
+	default:
+		w.t.Fatalf("push %T", x)
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	at := w.sim.Now().Add(-age)
+	for _, v := range w.active() {
+		if before[v.Name] && v.Name != d.String() {
+			continue
+		}
+		if err := w.sim.SetVersionTimes("acme", "container", "app", ghsim.VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	return d.String()
+}
+
+func (w *e2e) active() []ghsim.PackageVersion {
+	vs, _ := w.sim.Versions("acme", "container", "app")
+	var out []ghsim.PackageVersion
+	for _, v := range vs {
+		if !v.Deleted {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (w *e2e) activeSet() map[string]bool {
+	out := map[string]bool{}
+	for _, v := range w.active() {
+		out[v.Name] = true
+	}
+	return out
+}
+
+// deleteVersion deletes a version through the REST API, as a user would.
+func (w *e2e) deleteVersion(digest string) {
+	w.t.Helper()
+	for _, v := range w.active() {
+		if v.Name == digest {
+			if err := w.sim.DeleteVersion("acme", "container", "app", ghsim.VersionRef{ID: v.ID}, 0); err != nil {
+				w.t.Fatal(err)
+			}
+			return
+		}
+	}
+	w.t.Fatalf("no active version %s", digest)
+}
+
+// plan is what the rules decide now for package app, by the planner.
+func (w *e2e) plan() rules.Decision {
+	w.t.Helper()
+	c, err := planner.NewClientsWithToken(githubapi.NewToken("acme", "test", w.token), planner.Endpoints{APIURL: w.srv.URL, RegistryURL: w.srv.URL})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	gh, err := githubapi.NewGitHubClient(nil, w.srv.URL)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	p, err := planner.New(planner.Options{Packages: c.Packages, Graphs: c.Registry,
+		Loader: rules.NewLoader(githubapi.NewContentsSource(gh.WithAuthToken(w.token), nil))})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	plan, err := p.PlanOwner(context.Background(), "acme", planner.Filter{Type: "container", Package: "app"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return plan.Packages[0]
+}
+
+// deliver forwards the held webhooks to serve, signed as the simulator
+// signed them, and waits until the jobs are done.
+func (w *e2e) deliver() {
+	w.t.Helper()
+	if err := w.sim.WaitDeliveries(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+	w.mu.Lock()
+	held := w.held
+	w.held = nil
+	w.mu.Unlock()
+	packages := 0
+	for _, d := range held {
+		if d.header.Get("X-GitHub-Event") == "registry_package" {
+			packages++
+		}
+		req, err := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks", bytes.NewReader(d.body))
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		req.Header = d.header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			w.t.Fatalf("delivery %s answered %d", d.header.Get("X-GitHub-Delivery"), resp.StatusCode)
+		}
+	}
+	if packages == 0 {
+		w.t.Fatal("no registry_package webhook to deliver")
+	}
+	w.waitIdle()
+}
+
+func (w *e2e) waitIdle() {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := waitIdle(ctx, w.q, w.runs, []string{"acme/container/app"}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// pullable checks the safety invariant: every tag of an active version
+// still pulls, with every manifest it references (index children, nested
+// indexes) and the referrers hanging off its referrer tags.
+func (w *e2e) pullable() {
+	w.t.Helper()
+	opts := []remote.Option{remote.WithAuth(&authn.Basic{Username: "alice", Password: w.token})}
+	host := strings.TrimPrefix(w.srv.URL, "http://")
+	for _, v := range w.active() {
+		for _, tag := range v.Tags {
+			ref, err := name.NewTag(host+"/acme/app:"+tag, name.Insecure)
+			if err != nil {
+				w.t.Fatal(err)
+			}
+			desc, err := remote.Get(ref, opts...)
+			if err != nil {
+				w.t.Errorf("tag %s does not pull: %v", tag, err)
+				continue
+			}
+			w.pullTree(ref.Context(), desc.Descriptor, tag, opts)
+		}
+	}
+}
+
+func (w *e2e) pullTree(repo name.Repository, d v1.Descriptor, from string, opts []remote.Option) {
+	w.t.Helper()
+	ref := repo.Digest(d.Digest.String())
+	if d.MediaType.IsIndex() {
+		idx, err := remote.Index(ref, opts...)
+		if err != nil {
+			w.t.Errorf("index %s (from %s) does not pull: %v", d.Digest, from, err)
+			return
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			w.t.Errorf("index %s (from %s): %v", d.Digest, from, err)
+			return
+		}
+		for _, c := range im.Manifests {
+			w.pullTree(repo, c, from, opts)
+		}
+		return
+	}
+	img, err := remote.Image(ref, opts...)
+	if err != nil {
+		w.t.Errorf("image %s (from %s) does not pull: %v", d.Digest, from, err)
+		return
+	}
+	if _, err := img.RawManifest(); err != nil {
+		w.t.Errorf("image %s (from %s): %v", d.Digest, from, err)
+	}
+}
+
+func e2eIndex(children ...any) v1.ImageIndex {
+	var adds []mutate.IndexAddendum
+	archs := []string{"amd64", "arm64", "s390x"}
+	for i, c := range children {
+		desc := v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: archs[i]}}
+		switch c := c.(type) {
+		case v1.Image:
+			adds = append(adds, mutate.IndexAddendum{Add: c, Descriptor: desc})
+		case v1.ImageIndex:
+			adds = append(adds, mutate.IndexAddendum{Add: c, Descriptor: v1.Descriptor{}})
+		}
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	return mutate.Annotations(idx, map[string]string{"org.opencontainers.image.source": e2eSource}).(v1.ImageIndex)
+}
+
+const e2eRules = `rules:
+  - packages: ["app"]
+    type: container
+    prune:
+      untagged: true
+      delete_tags: ["pr-*"]
+      exclude_tags: ["latest"]
+`
+
+// TestPruneScenariosEndToEnd runs the planner's scenarios through signed
+// webhooks into serve: afterwards exactly the planned digests are gone
+// (none for a dry run or an untouched package) and every kept tag still
+// pulls whole.
+func TestPruneScenariosEndToEnd(t *testing.T) {
+	const day = 24 * time.Hour
+	tests := map[string]struct {
+		files map[string]string // repo[:path] → content
+		setup func(w *e2e)
+		// deletes is how many versions the plan must delete (so that a
+		// scenario cannot pass by deleting nothing).
+		deletes int
+		// acts is false when the plan is only reported (dry run,
+		// untouched, invalid file).
+		noAct bool
+	}{
+		"single-arch untagged": {files: map[string]string{"app": e2eRules}, deletes: 1, setup: func(w *e2e) {
+			w.push(w.image("old"), 2*day)
+			w.push(w.image("young"), 30*time.Minute)
+		}},
+		"multi-arch untagged": {files: map[string]string{"app": e2eRules}, deletes: 3, setup: func(w *e2e) {
+			w.push(w.image("v1"), 5*day, "v1") // GitHub never deletes a package's last version
+			w.push(e2eIndex(w.image("amd64"), w.image("arm64")), 3*day)
+		}},
+		"tagged release keeps its platforms": {files: map[string]string{"app": e2eRules}, deletes: 1, setup: func(w *e2e) {
+			w.push(e2eIndex(w.image("amd64"), w.image("arm64")), 30*day, "v1.0.0")
+			w.push(w.image("old"), 2*day)
+		}},
+		"tagged with delete_tags": {files: map[string]string{"app": e2eRules}, deletes: 1, setup: func(w *e2e) {
+			w.push(w.image("pr-1"), 5*day, "pr-1")
+			w.push(w.image("pr-2"), 4*day, "pr-2", "latest")
+			w.push(w.image("pr-3"), 3*day, "pr-3", "dev")
+			w.push(w.image("pr-4"), 20*time.Minute, "pr-4")
+		}},
+		"keep-N tagged and untagged": {files: map[string]string{"app": `rules:
+  - packages: ["app"]
+    type: container
+    prune: {untagged: true, keep_untagged: 2, delete_tags: ["pr-*"], keep_tagged: 2}
+`}, deletes: 4, setup: func(w *e2e) {
+			for i := 1; i <= 4; i++ {
+				w.push(w.image(fmt.Sprintf("pr-%d", i)), time.Duration(10-i)*day, fmt.Sprintf("pr-%d", i))
+				w.push(w.image(fmt.Sprintf("u%d", i)), time.Duration(10-i)*day-time.Hour)
+			}
+		}},
+		"older_than": {files: map[string]string{"app": `rules:
+  - packages: ["app"]
+    type: container
+    prune: {untagged: true, older_than: 2d}
+`}, deletes: 1, setup: func(w *e2e) {
+			w.push(w.image("1d"), 1*day)
+			w.push(w.image("3d"), 3*day)
+		}},
+		"child shared by two indexes": {files: map[string]string{"app": e2eRules}, deletes: 2, setup: func(w *e2e) {
+			shared := w.image("shared")
+			w.push(e2eIndex(shared), 5*day, "v1")
+			w.push(e2eIndex(shared, w.image("own")), 4*day)
+		}},
+		"nested index": {files: map[string]string{"app": e2eRules}, deletes: 3, setup: func(w *e2e) {
+			w.push(e2eIndex(e2eIndex(w.image("amd64"), w.image("arm64"))), 5*day, "v2")
+			w.push(e2eIndex(e2eIndex(w.image("old-amd64"))), 6*day)
+		}},
+		"cosign signature and attestation tags": {files: map[string]string{"app": e2eRules}, deletes: 3, setup: func(w *e2e) {
+			rel := w.push(w.image("v1"), 5*day, "v1")
+			tag := strings.Replace(rel, ":", "-", 1)
+			w.push(w.image("sig"), 5*day, tag+".sig")
+			w.push(w.image("att"), 5*day, tag+".att")
+			old := w.push(w.image("old"), 4*day)
+			w.push(w.image("old-sig"), 4*day, strings.Replace(old, ":", "-", 1)+".sig")
+			w.push(w.image("orphan-sig"), 4*day, "sha256-"+strings.Repeat("ab", 32)+".sig")
+		}},
+		"OCI 1.1 referrers": {files: map[string]string{"app": e2eRules}, deletes: 3, setup: func(w *e2e) {
+			for _, n := range []string{"v1", "old"} {
+				subject := w.image(n)
+				var tags []string
+				age := 4 * day
+				if n == "v1" {
+					tags, age = []string{"v1"}, 5*day
+				}
+				w.push(subject, age, tags...)
+				ref := mutate.ConfigMediaType(w.image(n+"-sbom"), types.MediaType("application/vnd.in-toto+json"))
+				sd, _ := subject.Digest()
+				sz, _ := subject.Size()
+				mt, _ := subject.MediaType()
+				w.push(mutate.Subject(ref, v1.Descriptor{MediaType: mt, Size: sz, Digest: sd}).(v1.Image), age)
+			}
+		}},
+		"ghost and partial indexes": {files: map[string]string{"app": e2eRules}, deletes: 3, setup: func(w *e2e) {
+			w.push(w.image("v1"), 5*day, "v1")
+			gamd, garm := w.image("ghost-amd64"), w.image("ghost-arm64")
+			w.push(e2eIndex(gamd, garm), 5*day, "pr-7")
+			w.deleteVersion(w.digest(gamd))
+			w.deleteVersion(w.digest(garm))
+			pamd, parm := w.image("partial-amd64"), w.image("partial-arm64")
+			w.push(e2eIndex(pamd, parm), 4*day)
+			w.deleteVersion(w.digest(parm))
+		}},
+		"index pushed after its children": {files: map[string]string{"app": e2eRules}, deletes: 1, setup: func(w *e2e) {
+			amd, arm := w.image("amd64"), w.image("arm64")
+			w.push(amd, 3*time.Minute)
+			w.push(arm, 2*time.Minute)
+			w.push(e2eIndex(amd, arm), time.Minute)
+			w.push(w.image("old"), 2*day)
+		}},
+		"manifest read fails": {files: map[string]string{"app": e2eRules}, noAct: true, deletes: 0, setup: func(w *e2e) {
+			w.push(w.image("v1"), 5*day, "v1")
+			bad := w.push(w.image("old"), 4*day)
+			w.mu.Lock()
+			w.failReads[bad] = true
+			w.mu.Unlock()
+		}},
+		"org defaults": {files: map[string]string{".github": `rules:
+  - packages: ["*"]
+    type: any
+    prune: {untagged: true, older_than: 3d}
+`}, deletes: 1, setup: func(w *e2e) {
+			w.push(w.image("old"), 4*day)
+			w.push(w.image("new"), 2*day)
+		}},
+		"_extends with dry_run": {files: map[string]string{
+			".github:.github/base.yml": "rules:\n  - packages: [\"app\"]\n    type: container\n    prune: {delete_tags: [\"pr-*\"]}\n",
+			"app":                      "_extends: acme/.github:.github/base.yml\ndry_run: true\n",
+		}, noAct: true, deletes: 1, setup: func(w *e2e) {
+			w.push(w.image("pr-1"), 4*day, "pr-1")
+			w.push(w.image("old"), 4*day)
+		}},
+		"policy.repository_rules: deny": {files: map[string]string{
+			".github": "rules:\n  - packages: [\"*\"]\n    prune: {untagged: false, delete_tags: [\"pr-*\"]}\npolicy: {repository_rules: deny}\n",
+			"app":     e2eRules,
+		}, deletes: 1, setup: func(w *e2e) {
+			w.push(w.image("old"), 4*day)
+			w.push(w.image("pr-1"), 4*day, "pr-1")
+		}},
+		"invalid file": {files: map[string]string{"app": "rules:\n  - packages: [\"app\"]\n    prune: {untaged: true}\n"}, noAct: true, setup: func(w *e2e) {
+			w.push(w.image("old"), 4*day)
+		}},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			t.Parallel()
+			w := newE2E(t, nil)
+			for where, content := range tc.files {
+				repo, path, ok := strings.Cut(where, ":")
+				if !ok {
+					path = rules.Path
+				}
+				w.file(repo, path, content)
+			}
+			tc.setup(w)
+			before := w.activeSet()
+			d := w.plan()
+			if len(d.Delete) != tc.deletes {
+				t.Fatalf("the plan deletes %d versions, the scenario expects %d: %+v", len(d.Delete), tc.deletes, d.Delete)
+			}
+			want := map[string]bool{}
+			for v := range before {
+				want[v] = true
+			}
+			if !tc.noAct {
+				for _, e := range d.Delete {
+					delete(want, e.Version)
+				}
+			}
+			w.deliver()
+			after := w.activeSet()
+			for v := range before {
+				if want[v] != after[v] {
+					t.Errorf("%s: active %t, want %t", v, after[v], want[v])
+				}
+			}
+			w.pullable()
+			for _, r := range w.runs.snapshot() {
+				if len(r.Skipped) > 0 || len(r.Kept) > 0 {
+					t.Errorf("run %s skipped %v, kept by re-check %v", r.ID, r.Skipped, r.Kept)
+				}
+			}
+		})
+	}
+}
+
+// TestPrunePausedDeletesNothing: PKGWARDEN_PAUSED plans and reports, and
+// deletes nothing.
+func TestPrunePausedDeletesNothing(t *testing.T) {
+	w := newE2E(t, func(s *settings.Settings) { s.Paused = true })
+	w.file("app", rules.Path, e2eRules)
+	old := w.push(w.image("old"), 3*24*time.Hour)
+	if d := w.plan(); len(d.Delete) != 1 {
+		t.Fatalf("plan deletes %v, want the old image", d.Delete)
+	}
+	w.deliver()
+	if !w.activeSet()[old] {
+		t.Error("the old image was deleted while paused")
+	}
+	runs := w.runs.snapshot()
+	if len(runs) == 0 || !slices.ContainsFunc(runs, func(r jobs.PruneRun) bool { return r.Outcome == jobs.OutcomePaused && r.Paused }) {
+		t.Errorf("runs = %+v, want a paused one", runs)
+	}
+}
