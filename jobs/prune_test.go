@@ -169,8 +169,10 @@ func (w *pruneWorld) pruner(rep jobs.Reporter, paused bool, tokens string) *jobs
 	}
 	p, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return githubapi.NewTransport(w, githubapi.RetryPolicy{}, nil) },
-		Cache:             cache, ETags: etags, Runs: runs, Reporter: rep, Paused: paused,
+		PackagesTransport: func(githubapi.Token) http.RoundTripper {
+			return githubapi.NewTransport(w, githubapi.RetryPolicy{}, nil)
+		},
+		Cache: cache, ETags: etags, Runs: runs, Reporter: rep, Paused: paused,
 	})
 	if err != nil {
 		w.t.Fatal(err)
