@@ -104,13 +104,29 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: demo takes no arguments, got %q", errUsage, fs.Args())
 	}
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, *timeout)
-	defer cancel()
 	logger := slog.New(slog.DiscardHandler)
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
+	return demoRun(ctx, logger, *timeout, func(_ *ghsim.Sim, res demoResult, h demoHeader) error {
+		if *asJSON {
+			enc := json.NewEncoder(stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(res); err != nil {
+				return fmt.Errorf("demo: write json: %w", err)
+			}
+			return nil
+		}
+		return writeDemoText(stdout, res, h)
+	})
+}
+
+// demoRun runs the demo and calls done with the simulator (still up), the
+// result and what to say about the run; tests inspect the simulator there.
+func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, done func(*ghsim.Sim, demoResult, demoHeader) error) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	dir, err := os.MkdirTemp("", "pkgwarden-demo-")
 	if err != nil {
 		return fmt.Errorf("demo: temp dir: %w", err)
@@ -228,15 +244,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
-			return fmt.Errorf("demo: write json: %w", err)
-		}
-		return nil
-	}
-	return writeDemoText(stdout, res, demoHeader{
+	return done(sim, res, demoHeader{
 		api: apiURL, serve: "http://" + addr, org: demo.Org, pushed: demo.Image + ":pr-58 (" + rules.ShortDigest(newDigest.String()) + ")",
 		published: demo.NPMPackage + " 1.2.0-alpha.3", webhooks: len(sim.Deliveries()), took: time.Since(start),
 	})

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+)
+
+// TestDemoJSON runs `pkgwarden demo --json` through the dispatcher and
+// checks the document's shape.
+func TestDemoJSON(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"demo", "--json"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout.String())
+	}
+	keys := make([]string, 0, len(doc))
+	for k := range doc {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if want := []string{"deleted", "issues", "kept", "restored", "skipped"}; !slices.Equal(keys, want) {
+		t.Fatalf("keys = %v, want %v", keys, want)
+	}
+	for _, list := range []string{"deleted", "kept", "restored", "skipped"} {
+		var entries []map[string]json.RawMessage
+		if err := json.Unmarshal(doc[list], &entries); err != nil {
+			t.Fatalf("%s: %v", list, err)
+		}
+		for _, e := range entries {
+			var ek []string
+			for k := range e {
+				ek = append(ek, k)
+			}
+			slices.Sort(ek)
+			if want := []string{"id", "package", "reason", "tags", "version"}; !slices.Equal(ek, want) {
+				t.Errorf("%s entry keys = %v, want %v", list, ek, want)
+			}
+		}
+	}
+	var res demoResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deleted) == 0 || len(res.Kept) == 0 {
+		t.Errorf("deleted %d, kept %d: the demo should show both", len(res.Deleted), len(res.Kept))
+	}
+	for _, e := range append(slices.Clone(res.Deleted), res.Kept...) {
+		if strings.Contains(e.Package, "/container/") && !strings.HasPrefix(e.Version, "sha256:") {
+			t.Errorf("container version %q is not a digest", e.Version)
+		}
+		if e.Reason == "" {
+			t.Errorf("%s %d has no reason", e.Package, e.ID)
+		}
+	}
+	if len(res.Issues) == 0 {
+		t.Error("no issue written")
+	}
+	for _, is := range res.Issues {
+		if is.Repository == "" || is.Number == 0 || !strings.HasPrefix(is.Title, "pkgwarden") || !strings.HasPrefix(is.URL, "http://127.0.0.1:") {
+			t.Errorf("issue %+v", is)
+		}
+	}
+}
+
+// TestDemoCoversEveryVersion checks the demo's result against the
+// simulator afterwards: deleted and kept are disjoint, together they are
+// every version the two packages had, the deleted ones are deleted and
+// the kept ones are not; and the text output names both.
+func TestDemoCoversEveryVersion(t *testing.T) {
+	err := demoRun(context.Background(), slog.New(slog.DiscardHandler), time.Minute, func(sim *ghsim.Sim, res demoResult, h demoHeader) error {
+		status := map[string]map[int64]bool{} // package → id → deleted
+		for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", "webapp-client"}} {
+			vs, err := sim.Versions("acme", p.typ, p.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := map[int64]bool{}
+			for _, v := range vs {
+				if v.Deleted && slices.Contains(v.Tags, "v0.9.0") {
+					continue // deleted by the seed, days ago
+				}
+				m[v.ID] = v.Deleted
+			}
+			status["acme/"+p.typ+"/"+p.name] = m
+		}
+		seen := map[string]bool{}
+		for _, group := range []struct {
+			entries []demoEntry
+			deleted bool
+		}{{res.Deleted, true}, {res.Kept, false}, {res.Skipped, false}} {
+			for _, e := range group.entries {
+				key := e.Package + "#" + e.Version
+				if seen[key] {
+					t.Errorf("%s listed twice", key)
+				}
+				seen[key] = true
+				deleted, ok := status[e.Package][e.ID]
+				if !ok {
+					t.Errorf("%s %d is no version of the demo", e.Package, e.ID)
+					continue
+				}
+				if deleted != group.deleted {
+					t.Errorf("%s %d (%s): deleted %t in the simulator, listed as deleted %t", e.Package, e.ID, e.Version, deleted, group.deleted)
+				}
+				delete(status[e.Package], e.ID)
+			}
+		}
+		for pkg, left := range status {
+			for id := range left {
+				t.Errorf("%s version %d is neither deleted nor kept in the result", pkg, id)
+			}
+		}
+		var text bytes.Buffer
+		if err := writeDemoText(&text, res, h); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"Deleted (", "Kept (", "Issues written (", "matches delete_tags pr-*", "excluded by tag latest"} {
+			if !strings.Contains(text.String(), want) {
+				t.Errorf("text output lacks %q:\n%s", want, text.String())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
