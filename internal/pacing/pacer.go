@@ -197,6 +197,7 @@ type Pacer struct {
 	cfg   Config
 	clock Clock
 	log   *slog.Logger
+	obs   githubapi.Observer
 
 	requests, rateLimited, retries     atomic.Int64
 	pauseWaits, budgetWaits, slotWaits atomic.Int64
@@ -212,6 +213,11 @@ func WithClock(c Clock) Option { return func(p *Pacer) { p.clock = c } }
 // WithLogger sets the logger (default: discard). Tokens are never logged,
 // only the first characters of their hash.
 func WithLogger(l *slog.Logger) Option { return func(p *Pacer) { p.log = l } }
+
+// WithObserver reports the rate-limited answers the Pacer retries (and so
+// hides from the transport above it) to obs, so that
+// pkgwarden_github_requests_total still counts every request GitHub saw.
+func WithObserver(obs githubapi.Observer) Option { return func(p *Pacer) { p.obs = obs } }
 
 // New returns a Pacer on kv (see CreateBucket) with cfg.
 func New(kv jetstream.KeyValue, cfg Config, opts ...Option) (*Pacer, error) {
@@ -242,10 +248,18 @@ func (p *Pacer) Stats() Stats {
 
 // Wrap returns a RoundTripper that paces each request by the credential in
 // its Authorization header, then sends it through next (nil:
-// http.DefaultTransport), typically githubapi's retrying Transport.
-// Requests without credentials pass unpaced. Put it where the token is
-// already set: under go-github's WithAuthToken, e.g. as
-// githubapi.PackagesClientOptions.Transport.
+// http.DefaultTransport). Requests without credentials pass unpaced. It
+// must sit where the token is already set, under go-github's
+// WithAuthToken. Two places work:
+//
+//   - as the Base of githubapi's retrying Transport (recommended):
+//     githubapi.NewTransport(p.Wrap(nil), policy, obs). Every attempt,
+//     5xx retries included, is paced, and no backoff sleep happens while
+//     a mutating slot is held. Pass WithObserver(obs) so the rate-limited
+//     answers the Pacer retries are counted too.
+//   - around it: p.Wrap(githubapi.NewTransport(nil, policy, obs)). The
+//     retries of 5xx answers then go unpaced and hold the slot through
+//     their backoff.
 func (p *Pacer) Wrap(next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport
@@ -334,6 +348,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		p.retries.Add(1)
+		if p.obs != nil {
+			p.obs.ObserveRequest(req.Method, resp.StatusCode)
+		}
 		// The answer is a rate limit, not data: drop it and try again once
 		// the shared pause ends (acquire waits for it).
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -74,13 +75,13 @@ func newWorld(t testing.TB, limits ghsim.RateLimits, versions int) *world {
 }
 
 // replica is one process's view: its own NATS connection and Pacer.
-func (w *world) replica(t testing.TB, cfg pacing.Config) *pacing.Pacer {
+func (w *world) replica(t testing.TB, cfg pacing.Config, opts ...pacing.Option) *pacing.Pacer {
 	t.Helper()
-	p, _ := w.replicaKV(t, cfg)
+	p, _ := w.replicaKV(t, cfg, opts...)
 	return p
 }
 
-func (w *world) replicaKV(t testing.TB, cfg pacing.Config) (*pacing.Pacer, jetstream.KeyValue) {
+func (w *world) replicaKV(t testing.TB, cfg pacing.Config, opts ...pacing.Option) (*pacing.Pacer, jetstream.KeyValue) {
 	t.Helper()
 	nc, err := nats.Connect(w.nats)
 	if err != nil {
@@ -97,16 +98,21 @@ func (w *world) replicaKV(t testing.TB, cfg pacing.Config) (*pacing.Pacer, jetst
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pacing.New(kv, cfg)
+	p, err := pacing.New(kv, cfg, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p, kv
 }
 
-// client is the chain the prune job uses: pacing in front of githubapi's
-// retrying Transport.
+// client is the chain the prune job uses: githubapi's retrying Transport
+// over the Pacer.
 func client(p *pacing.Pacer) *http.Client {
+	return &http.Client{Transport: githubapi.NewTransport(p.Wrap(nil), githubapi.RetryPolicy{BaseDelay: 10 * time.Millisecond}, nil)}
+}
+
+// clientAround is the other order: the Pacer around the retrying Transport.
+func clientAround(p *pacing.Pacer) *http.Client {
 	return &http.Client{Transport: p.Wrap(githubapi.NewTransport(nil, githubapi.RetryPolicy{BaseDelay: 10 * time.Millisecond}, nil))}
 }
 
@@ -129,6 +135,10 @@ func (w *world) do(ctx context.Context, c *http.Client, method, path string) (in
 // deleteAll deletes every version of w.ids through the pacers, workers
 // goroutines per pacer, and fails the test on any answer but 204.
 func (w *world) deleteAll(t testing.TB, pacers []*pacing.Pacer, workers int) time.Duration {
+	return w.deleteAllWith(t, pacers, workers, client)
+}
+
+func (w *world) deleteAllWith(t testing.TB, pacers []*pacing.Pacer, workers int, client func(*pacing.Pacer) *http.Client) time.Duration {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -219,8 +229,11 @@ func TestRecoversFromRateLimits(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t, ghsim.RateLimits{SecondaryPoints: 30, SecondaryWindow: time.Second, SecondaryStatus: tc.status}, 20)
 			cfg := pacing.Config{Window: time.Second, Points: 1000, Burst: 100, Mutating: 200, MutatingBurst: 20}
-			pacers := []*pacing.Pacer{w.replica(t, cfg), w.replica(t, cfg)}
-			w.deleteAll(t, pacers, 3)
+			obs := &countingObserver{codes: map[int]int{}}
+			pacers := []*pacing.Pacer{w.replica(t, cfg, pacing.WithObserver(obs)), w.replica(t, cfg, pacing.WithObserver(obs))}
+			w.deleteAllWith(t, pacers, 3, func(p *pacing.Pacer) *http.Client {
+				return &http.Client{Transport: githubapi.NewTransport(p.Wrap(nil), githubapi.RetryPolicy{}, obs)}
+			})
 
 			st := w.sim.RequestStats()[w.token]
 			if st.SecondaryLimited == 0 {
@@ -240,6 +253,12 @@ func TestRecoversFromRateLimits(t *testing.T) {
 			if limited != int64(st.SecondaryLimited) || retries != limited {
 				t.Errorf("pacers saw %d rate limits and retried %d; the simulator sent %d", limited, retries, st.SecondaryLimited)
 			}
+			// The observer saw every request GitHub saw, retried ones included.
+			obs.mu.Lock()
+			defer obs.mu.Unlock()
+			if obs.codes[tc.status] != st.SecondaryLimited || obs.codes[http.StatusNoContent] != 20 {
+				t.Errorf("observed %v, the simulator sent %d rate limits and 20 deletions", obs.codes, st.SecondaryLimited)
+			}
 		})
 	}
 }
@@ -248,17 +267,27 @@ func TestRecoversFromRateLimits(t *testing.T) {
 // MaxMutatingInFlight deletions in flight at the simulator, whatever the
 // number of replicas and workers.
 func TestMutatingSlotsAcrossReplicas(t *testing.T) {
-	w := newWorld(t, ghsim.RateLimits{SecondaryPoints: -1, Latency: 50 * time.Millisecond}, 30)
-	cfg := pacing.Config{Window: time.Second, Points: 10000, Burst: 1000, Mutating: 10000, MutatingBurst: 100, MaxMutatingInFlight: 3, PollInterval: 10 * time.Millisecond}
-	pacers := []*pacing.Pacer{w.replica(t, cfg), w.replica(t, cfg)}
-	w.deleteAll(t, pacers, 5)
-	st := w.sim.RequestStats()[w.token]
-	t.Logf("simulator: %+v; pacers %+v %+v", st, pacers[0].Stats(), pacers[1].Stats())
-	if st.MaxInFlightMutating > 3 || st.MaxInFlightMutating < 2 {
-		t.Errorf("%d deletions in flight at once, want 2 or 3 (cap 3, 10 workers)", st.MaxInFlightMutating)
+	tests := map[string]struct {
+		client func(*pacing.Pacer) *http.Client
+	}{
+		"pacer under the retrying transport":  {client},
+		"pacer around the retrying transport": {clientAround},
 	}
-	if n := w.remaining(t); n != 1 {
-		t.Errorf("%d versions left, want 1", n)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, ghsim.RateLimits{SecondaryPoints: -1, Latency: 50 * time.Millisecond}, 30)
+			cfg := pacing.Config{Window: time.Second, Points: 10000, Burst: 1000, Mutating: 10000, MutatingBurst: 100, MaxMutatingInFlight: 3, PollInterval: 10 * time.Millisecond}
+			pacers := []*pacing.Pacer{w.replica(t, cfg), w.replica(t, cfg)}
+			w.deleteAllWith(t, pacers, 5, tc.client)
+			st := w.sim.RequestStats()[w.token]
+			t.Logf("simulator: %+v; pacers %+v %+v", st, pacers[0].Stats(), pacers[1].Stats())
+			if st.MaxInFlightMutating > 3 || st.MaxInFlightMutating < 2 {
+				t.Errorf("%d deletions in flight at once, want 2 or 3 (cap 3, 10 workers)", st.MaxInFlightMutating)
+			}
+			if n := w.remaining(t); n != 1 {
+				t.Errorf("%d versions left, want 1", n)
+			}
+		})
 	}
 }
 
@@ -347,5 +376,61 @@ func TestCancelWhileWaiting(t *testing.T) {
 	}
 	if st := w.sim.RequestStats()[w.token]; st.Requests[http.MethodDelete] != 1 {
 		t.Errorf("%d deletes reached the simulator", st.Requests[http.MethodDelete])
+	}
+}
+
+// countingObserver counts requests by status, as the metrics would.
+type countingObserver struct {
+	mu    sync.Mutex
+	codes map[int]int
+}
+
+func (o *countingObserver) ObserveRequest(method string, code int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.codes[code]++
+}
+
+func (o *countingObserver) ObserveRateRemaining(int) {}
+
+// TestPackagesClientIsPaced: githubapi's packages client (go-github sets
+// the token above the transports) is paced by its token, and the bucket
+// holds the token's hash, never the token.
+func TestPackagesClientIsPaced(t *testing.T) {
+	w := newWorld(t, ghsim.RateLimits{}, 3)
+	p, kv := w.replicaKV(t, pacing.Config{Window: time.Hour, Points: 5, Burst: 5, Mutating: 1})
+	pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.token), githubapi.PackagesClientOptions{
+		BaseURL: w.api.URL, Transport: githubapi.NewTransport(p.Wrap(nil), githubapi.RetryPolicy{}, nil),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme := githubapi.Owner{Login: "acme", Kind: githubapi.OwnerOrganization}
+	if err := pc.DeleteVersion(context.Background(), acme, "npm", "big", w.ids[0]); err != nil {
+		t.Fatalf("first delete: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := pc.DeleteVersion(ctx, acme, "npm", "big", w.ids[1]); err == nil {
+		t.Fatal("second delete went through a budget of one per hour")
+	}
+	e, err := kv.Get(context.Background(), pacing.TokenKey(w.token))
+	if err != nil {
+		t.Fatalf("no state under the token's key: %v", err)
+	}
+	if strings.Contains(string(e.Value()), w.token) {
+		t.Errorf("state holds the token: %s", e.Value())
+	}
+	keys, err := kv.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, w.token) {
+			t.Errorf("key %q holds the token", k)
+		}
+	}
+	if n := w.remaining(t); n != 3 {
+		t.Errorf("%d versions left, want 3", n)
 	}
 }
