@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
 )
 
 // rlDo sends one request with a token and returns the response, its body
@@ -316,5 +318,49 @@ func TestParseRateLimits(t *testing.T) {
 				t.Errorf("round trip %q: %+v, want %+v", got.String(), again, got)
 			}
 		})
+	}
+}
+
+// TestRateLimitCallers: classic and installation tokens each have their
+// own counters, the app's JWTs share one, callers without credentials
+// another; admin routes are not counted and carry no rate headers.
+func TestRateLimitCallers(t *testing.T) {
+	w := newPkWorld(t, Options{})
+	tr, err := ghinstallation.NewAppsTransport(http.DefaultTransport, w.sim.AppID(), keyPEM(w.sim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.BaseURL = w.api.URL
+	app := &http.Client{Transport: tr}
+	for range 2 {
+		resp, err := app.Get(w.api.URL + "/app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-RateLimit-Remaining") == "" {
+			t.Fatalf("GET /app as the app: %d", resp.StatusCode)
+		}
+	}
+	rlDo(t, http.MethodGet, w.api.URL+"/orgs/acme/packages/npm/"+orgNPM, w.tokens["alice"], "")
+	rlDo(t, http.MethodGet, w.api.URL+"/orgs/acme/packages/npm/"+orgNPM, w.tokens["install"], "")
+	rlDo(t, http.MethodGet, w.api.URL+"/orgs/acme/packages/npm/"+orgNPM, w.tokens["install"], "")
+	rlDo(t, http.MethodGet, w.api.URL+"/orgs/acme", "", "")
+	resp, _ := rlDo(t, http.MethodGet, w.api.URL+"/_admin/clock", "", "")
+	if resp.Header.Get("X-RateLimit-Limit") != "" {
+		t.Errorf("admin answer with rate headers")
+	}
+	got := map[string]int{}
+	for k, s := range w.sim.RequestStats() {
+		got[k] = s.Requests[http.MethodGet]
+	}
+	want := map[string]int{"app": 2, w.tokens["alice"]: 1, w.tokens["install"]: 2, "anonymous": 1}
+	if len(got) != len(want) {
+		t.Errorf("callers %v, want %v", got, want)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("caller %.12s…: %d GETs, want %d", k, got[k], n)
+		}
 	}
 }

@@ -434,3 +434,63 @@ func TestPackagesClientIsPaced(t *testing.T) {
 		t.Errorf("%d versions left, want 3", n)
 	}
 }
+
+// fakeClock moves only when slept on, so budget waits cost no real time.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept time.Duration
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.slept += d
+	return nil
+}
+
+// TestBudgetWaitsWithFakeClock: with one point per second and a burst of
+// five, ten listings wait exactly five seconds in all, and three
+// deletions (5 points each, one per 20 s) wait for the mutating budget.
+func TestBudgetWaitsWithFakeClock(t *testing.T) {
+	tests := map[string]struct {
+		method string
+		n      int
+		slept  time.Duration
+	}{
+		"ten GETs":      {http.MethodGet, 10, 5 * time.Second},
+		"three DELETEs": {http.MethodDelete, 3, 40 * time.Second},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, ghsim.RateLimits{}, 4)
+			clock := &fakeClock{now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
+			p := w.replica(t, pacing.Config{Window: time.Minute, Points: 60, Burst: 5, Mutating: 3}, pacing.WithClock(clock))
+			c := client(p)
+			for i := range tc.n {
+				path := "/orgs/acme/packages/npm/big/versions"
+				want := http.StatusOK
+				if tc.method == http.MethodDelete {
+					path = fmt.Sprintf("%s/%d", path, w.ids[i])
+					want = http.StatusNoContent
+				}
+				if code, err := w.do(context.Background(), c, tc.method, path); err != nil || code != want {
+					t.Fatalf("%s %d: %d %v", tc.method, i, code, err)
+				}
+			}
+			if clock.slept != tc.slept {
+				t.Errorf("slept %s, want %s", clock.slept, tc.slept)
+			}
+		})
+	}
+}
