@@ -52,11 +52,16 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	webhookSecret := fs.String("webhook-secret", "", "secret webhooks are signed with (default: random)")
 	appID := fs.Int64("app-id", 0, "id of the simulated GitHub App (default 1001)")
 	allowInst := fs.Bool("allow-installation-tokens", false, "let installation tokens use the package endpoints and the registry (GitHub refuses them)")
+	rateLimits := fs.String("rate-limits", "default", "REST API rate limits per token: default (GitHub's: primary=15000/1h,secondary=900/1m,secondary-status=403,concurrency=100), off, or a comma-separated list of those keys (N or off) and latency=DURATION")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sim: unexpected arguments %q", fs.Args())
+	}
+	limits, err := ghsim.ParseRateLimits(*rateLimits)
+	if err != nil {
+		return fmt.Errorf("sim: --rate-limits: %w", err)
 	}
 	if *seed != "" && *seed != "demo" {
 		return fmt.Errorf("sim: unknown --seed %q (want demo)", *seed)
@@ -83,6 +88,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		APIURL: apiURL, RegistryURL: regURL, AppID: *appID,
 		WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		AllowInstallationTokensOnPackages: *allowInst, Logger: log,
+		RateLimits: limits,
 	})
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
@@ -128,7 +134,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	fmt.Fprintf(stdout, "ghsim serving: api %s registry %s\n", apiURL, regURL)
-	log.Info("ghsim serving", "api", apiURL, "registry", regURL, "seed", *seed, "webhook_url", *webhookURL)
+	log.Info("ghsim serving", "api", apiURL, "registry", regURL, "seed", *seed, "webhook_url", *webhookURL, "rate_limits", sim.RateLimits().String())
 
 	var serveErr error
 	select {

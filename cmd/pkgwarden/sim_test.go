@@ -18,9 +18,12 @@ import (
 func TestRunSimDemo(t *testing.T) {
 	tests := map[string]struct {
 		extra []string
+		// limit is the X-RateLimit-Limit the API answers with.
+		limit int
 	}{
-		"one listener":      {nil},
-		"registry listener": {[]string{"--registry-listen", "127.0.0.1:0"}},
+		"one listener":      {nil, 15000},
+		"registry listener": {[]string{"--registry-listen", "127.0.0.1:0"}, 15000},
+		"rate limits":       {[]string{"--rate-limits", "primary=50/1h,secondary=60/1m"}, 50},
 	}
 	for label, tc := range tests {
 		t.Run(label, func(t *testing.T) {
@@ -62,9 +65,12 @@ func TestRunSimDemo(t *testing.T) {
 			}
 			c := github.NewClient(nil).WithAuthToken(info.Tokens["alice"].Token)
 			c.BaseURL, _ = url.Parse(info.APIURL)
-			pkgs, _, err := c.Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{PackageType: github.String("container")})
+			pkgs, ghResp, err := c.Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{PackageType: github.String("container")})
 			if err != nil || len(pkgs) != 1 || pkgs[0].GetName() != "webapp" {
 				t.Fatalf("packages: %v %v", pkgs, err)
+			}
+			if ghResp.Rate.Limit != tc.limit || ghResp.Rate.Remaining != tc.limit-1 {
+				t.Errorf("rate %+v, want limit %d", ghResp.Rate, tc.limit)
 			}
 			resp, err := http.Get(info.RegistryURL + "/v2/")
 			if err != nil {
@@ -79,5 +85,13 @@ func TestRunSimDemo(t *testing.T) {
 				t.Errorf("runSim: %v", err)
 			}
 		})
+	}
+}
+
+func TestRunSimBadRateLimits(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := runSim(context.Background(), []string{"--listen", "127.0.0.1:0", "--rate-limits", "secondary-status=500"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--rate-limits") {
+		t.Fatalf("err %v", err)
 	}
 }

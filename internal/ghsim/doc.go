@@ -71,10 +71,54 @@
 //   - 200 answers of the package GETs carry a weak ETag of the body; a
 //     request whose If-None-Match names it gets 304 with no body (GitHub
 //     REST docs, "Best practices", conditional requests).
-//   - Every API answer carries X-RateLimit-Limit (15000), -Remaining
-//     (14999), -Used, -Reset (the next wall-clock hour) and -Resource
-//     (core); nothing is counted yet and no answer has Retry-After, so a
-//     403 is always a refusal, never a rate limit.
+//
+// Rate limits (ratelimit.go; GitHub REST docs, "Rate limits for the REST
+// API", its sections on primary and secondary rate limits and
+// "Calculating points for the secondary rate limit"; and "Best practices
+// for using the REST API" for conditional requests). Options.RateLimits,
+// the admin route below and `pkgwarden sim --rate-limits` set them:
+//
+//   - Counted per caller: each classic or installation token on its own,
+//     the app's JWTs together ("app"), requests without credentials
+//     together ("anonymous"; GitHub counts those by IP). The registry
+//     (/v2/, /token), /_admin/ and /_raw/ are not counted and carry no
+//     X-RateLimit-* headers.
+//   - Primary: PrimaryLimit requests per PrimaryWindow (default 15000 per
+//     hour, GitHub's figure for Enterprise Cloud tokens and the ceiling of
+//     installations; GitHub.com classic tokens get 5000). A window opens
+//     with the caller's first request and resets when it ends. Every
+//     counted answer carries X-RateLimit-Limit, -Remaining, -Used, -Reset
+//     (Unix seconds, rounded up to the window's end) and -Resource (core).
+//     When spent: 403, X-RateLimit-Remaining: 0, no Retry-After, message
+//     "API rate limit exceeded for user ID <n>." (GitHub's wording; the
+//     id is a stand-in derived from the token).
+//   - A 304 answer (If-None-Match naming the current ETag) does not count
+//     against the primary limit (GitHub: "Making a conditional request
+//     does not count against your primary rate limit if a 304 response is
+//     returned"). A spent primary limit answers 403 even then
+//     (simulator's choice: GitHub does not say).
+//   - Secondary, points: GET, HEAD and OPTIONS cost 1 point, POST, PATCH,
+//     PUT and DELETE 5 (GitHub: "most REST API" requests of each kind);
+//     at most SecondaryPoints per SecondaryWindow (default 900 per
+//     minute, GitHub's REST figure; GitHub counts per endpoint, the
+//     simulator per caller, which is stricter). The window opens with the
+//     first request. Over it: SecondaryStatus (403 by default, or 429:
+//     GitHub sends either) with Retry-After, the seconds until the window
+//     ends rounded up, the primary headers (remaining above 0 unless it
+//     is spent too) and the message "You have exceeded a secondary rate
+//     limit. Please wait a few minutes before you try again. ..."
+//     (GitHub's).
+//   - Secondary, concurrency: more than MaxConcurrent requests of one
+//     caller in flight (default 100, GitHub's figure) get the same answer
+//     with Retry-After: 1 (the simulator's choice; GitHub names no time).
+//   - A request answered with a rate limit counts against no limit and is
+//     not handled (simulator's choice). Windows follow wall time: the
+//     admin clock moves ages, not rate-limit windows.
+//   - Sim.RequestStats (and GET /_admin/ratelimits) count, per caller,
+//     requests by method, 304 answers, primary and secondary rate-limit
+//     answers, and the most requests (and mutating requests) seen in
+//     flight at once. RateLimits.Latency delays every counted request
+//     while in flight so tests can observe concurrency.
 //
 // Registry (registry.go):
 //
@@ -224,6 +268,19 @@
 //     version); a name is a digest or a version string; 204.
 //   - GET /_admin/clock: {"now"}. POST /_admin/clock {"advance": "72h"}:
 //     moves the simulated clock (Go durations, negative allowed); {"now"}.
+//   - GET /_admin/ratelimits: {"limits": {primary_limit, primary_window,
+//     secondary_points, secondary_window, secondary_status,
+//     max_concurrent, latency}, "callers": [{caller, requests (by
+//     method), not_modified, primary_limited, secondary_limited,
+//     max_in_flight, max_in_flight_mutating}], "limited": total
+//     rate-limit answers}; the caller is the token itself, "app" or
+//     "anonymous" (simulated tokens are not secrets).
+//   - PUT /_admin/ratelimits with the "limits" object (durations as Go
+//     durations, "1m"): replaces every limit, omitted fields taking the
+//     defaults and -1 switching a limit off; counts already made stay;
+//     answers {"limits"}, 422 for a status other than 403/429.
+//   - DELETE /_admin/ratelimits/stats: forgets every caller's windows and
+//     counters; 204.
 //
 // Container versions are created by pushing to the registry; Pusher pushes
 // in-process.

@@ -30,6 +30,9 @@ type Options struct {
 	// AllowInstallationTokensOnPackages lets installation tokens use the
 	// package endpoints and the registry, for the day GitHub allows it.
 	AllowInstallationTokensOnPackages bool
+	// RateLimits are the REST API's rate limits; the zero value is
+	// GitHub's documented figures (see RateLimits).
+	RateLimits RateLimits
 	// HTTPClient sends webhooks; nil means a client with a 10 s timeout.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -48,6 +51,8 @@ type Sim struct {
 
 	api      *http.ServeMux
 	registry http.Handler
+	// rl counts requests against the rate limits (its own lock).
+	rl *rateLimiter
 	// pk is the package side's own state (registry.go), guarded by mu.
 	pk packageSide
 
@@ -82,6 +87,9 @@ func New(opts Options) (*Sim, error) {
 	if opts.WebhookSecret == "" {
 		opts.WebhookSecret = randomHex(20)
 	}
+	if err := opts.RateLimits.validate(); err != nil {
+		return nil, fmt.Errorf("ghsim: rate limits: %w", err)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -94,6 +102,7 @@ func New(opts Options) (*Sim, error) {
 		client: opts.HTTPClient,
 		st:     newState(),
 		api:    http.NewServeMux(),
+		rl:     newRateLimiter(opts.RateLimits),
 	}
 	s.registerAuthRoutes(s.api)
 	s.registerPackageRoutes(s.api)
@@ -121,7 +130,7 @@ func (s *Sim) Close() {
 }
 
 // APIHandler serves the REST API (and /_admin/).
-func (s *Sim) APIHandler() http.Handler { return s.withRateHeaders(s.api) }
+func (s *Sim) APIHandler() http.Handler { return s.withRateLimits(s.api) }
 
 // RegistryHandler serves the OCI registry (/v2/ and /token).
 func (s *Sim) RegistryHandler() http.Handler { return s.registry }
