@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
@@ -67,6 +68,13 @@ type demoResult struct {
 	Skipped  []demoEntry `json:"skipped"`
 	Issues   []demoIssue `json:"issues"`
 }
+
+// demoPacing is the default budget (600 points and 100 deletions a
+// minute per token) with room for a burst: the demo's token has been
+// quiet, so its dozen deletions need not be spread over seven seconds.
+// At most 660 points go in any minute, under GitHub's (and the
+// simulator's) 900.
+var demoPacing = pacing.Config{Burst: 60, MutatingBurst: 12}
 
 // runRecorder is the demo's reporter: it keeps every prune run.
 type runRecorder struct {
@@ -187,7 +195,7 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	served := make(chan error, 1)
 	go func() {
 		served <- serve(serveCtx, s, serveOptions{
-			Logger: logger.With("component", "serve"), Reporter: rec,
+			Logger: logger.With("component", "serve"), Reporter: rec, Pacing: &demoPacing,
 			Ready: func(addr string) { ready <- addr },
 			Queue: func(q *queue.Queue) { queued <- q },
 		})

@@ -148,7 +148,7 @@ func newE2E(t *testing.T, configure func(*settings.Settings)) *e2e {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 	}
 	go func() {
-		served <- serve(ctx, s, serveOptions{Logger: logger, Reporter: w.runs,
+		served <- serve(ctx, s, serveOptions{Logger: logger, Reporter: w.runs, Pacing: &demoPacing,
 			Ready: func(a string) { ready <- a }, Queue: func(q *queue.Queue) { queued <- q }})
 	}()
 	t.Cleanup(func() {

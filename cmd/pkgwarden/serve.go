@@ -21,6 +21,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/handlers"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
@@ -62,6 +63,8 @@ type serveOptions struct {
 	Ready func(addr string)
 	// Queue, when set, is called with the queue once it is set up.
 	Queue func(q *queue.Queue)
+	// Pacing, when set, replaces the pacing budget the settings give.
+	Pacing *pacing.Config
 }
 
 // serve runs the server, workers and scheduler with validated settings
@@ -138,7 +141,7 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 	var wg sync.WaitGroup
 	if s.HasRole(settings.RoleWorker) {
 		registry := jobs.NewRegistry()
-		prune, err := pruneHandler(ctx, s, q, reg, opts.Reporter, logger)
+		prune, err := pruneHandler(ctx, s, q, reg, opts, logger)
 		if err != nil {
 			return err
 		}
@@ -188,7 +191,7 @@ const (
 // pruneHandler builds the prune job's handler: the real one when the App
 // is configured (its installation reads the rules), else one that only
 // logs, since rules cannot be read without the App.
-func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, reporter jobs.Reporter, logger *slog.Logger) (jobs.Handler, error) {
+func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (jobs.Handler, error) {
 	if s.AppID == 0 {
 		logger.Warn("PKGWARDEN_APP_ID is not set: prune jobs are logged, nothing is deleted (rules are read as the App)")
 		return jobs.PruneHandler{Logger: logger}, nil
@@ -206,6 +209,25 @@ func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg 
 	if err != nil {
 		return nil, err
 	}
+	// Requests with a packages token are paced per token across every
+	// replica (the pacing KV bucket), under the retrying transport so
+	// that every attempt waits its turn.
+	pcfg := pacing.Config{Points: s.PacingPoints, Mutating: s.PacingMutating}
+	if opts.Pacing != nil {
+		pcfg = *opts.Pacing
+	}
+	if err := pcfg.Validate(); err != nil {
+		return nil, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
+	}
+	pkv, err := pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
+	if err != nil {
+		return nil, err
+	}
+	pacer, err := pacing.New(pkv, pcfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
 	tokens, err := packagesTokens(s)
 	if err != nil {
 		return nil, err
@@ -226,15 +248,15 @@ func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg 
 		jobs.IssueReporter{Issues: report.New(app, nil, logger), Logger: logger},
 		jobs.LogReporter{Logger: logger},
 	}
-	if reporter != nil {
-		reporters = append(reporters, reporter)
+	if opts.Reporter != nil {
+		reporters = append(reporters, opts.Reporter)
 	}
 	if s.Paused {
 		logger.Warn("PKGWARDEN_PAUSED: prune jobs plan and report, and delete nothing")
 	}
 	return jobs.NewPruner(jobs.PruneConfig{
 		Tokens: tokens, App: app, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return tr },
+		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
 		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, Paused: s.Paused,
 		Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
 	})

@@ -91,6 +91,11 @@ type Settings struct {
 	// DuplicateWindow is how long the webhooks stream rejects a repeated
 	// delivery id by itself; older repeats are caught by KV deliveries.
 	DuplicateWindow time.Duration `envconfig:"DUPLICATE_WINDOW" default:"10m" desc:"how long the webhooks stream rejects a repeated delivery id"`
+	// PacingPoints and PacingMutating are each packages token's budget
+	// per minute, shared by every replica: GitHub's secondary-limit points
+	// (1 per read, 5 per delete; GitHub allows 900) and mutating requests.
+	PacingPoints   int `envconfig:"PACING_POINTS" default:"600" desc:"per packages token and minute: request points (read 1, delete 5; GitHub allows 900)"`
+	PacingMutating int `envconfig:"PACING_MUTATING" default:"100" desc:"per packages token and minute: mutating requests (deletes, restores)"`
 }
 
 // Usage writes a table of every setting with its default and meaning.
