@@ -188,11 +188,18 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 	}
 	run.Decision, run.DryRun = d, d.DryRun
 
-	runKey := run.ID + " " + job.Subject()
+	// Progress is kept per package until the run is reported: a job that
+	// finds some finishes that run, under its id, whether it is the same
+	// job redelivered or a newer one that replaced it in the queue while
+	// its worker died.
+	runKey := job.Subject()
 	var prog RunProgress
 	if p.cfg.Runs != nil {
 		if prog, err = p.cfg.Runs.Load(ctx, runKey); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+		if prog.RunID != "" {
+			run.ID = prog.RunID
 		}
 		run.Deleted = prog.Deleted
 	}
@@ -213,8 +220,8 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		if limit <= 0 {
 			limit = rules.DefaultMaxDeletionsPerRun
 		}
-		if len(prog.Planned) == 0 {
-			prog.Planned = d.Delete
+		if prog.RunID == "" {
+			prog.RunID, prog.Planned = run.ID, d.Delete
 		}
 		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit}
 		if err := ex.deleteAll(ctx, candidates); err != nil {
@@ -227,7 +234,17 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		run.Outcome = OutcomePruned
 	}
 	run.Finished = p.cfg.Now()
-	return p.report(ctx, log, run)
+	if err := p.report(ctx, log, run); err != nil {
+		return err
+	}
+	if p.cfg.Runs != nil && prog.RunID != "" {
+		// Reported: the run is over. Should this fail, the next run of
+		// the package reports these deletions once more, under this id.
+		if err := p.cfg.Runs.Clear(ctx, runKey); err != nil {
+			log.WarnContext(ctx, "prune: finished run not cleared", "err", err)
+		}
+	}
+	return nil
 }
 
 func (p *Pruner) endpoints(tok githubapi.Token) planner.Endpoints {

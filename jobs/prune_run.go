@@ -145,6 +145,8 @@ func (rs Reporters) Report(ctx context.Context, run PruneRun) error {
 
 // RunProgress is what the attempts of one run planned and deleted so far.
 type RunProgress struct {
+	// RunID is the run's id, kept until the run is reported.
+	RunID string
 	// Planned is the first attempt's delete list, in order.
 	Planned []rules.Entry
 	// Deleted is what was deleted, in order.
@@ -158,6 +160,8 @@ type RunStore interface {
 	// Load returns the progress of a run, the zero value when unknown.
 	Load(ctx context.Context, runKey string) (RunProgress, error)
 	Save(ctx context.Context, runKey string, p RunProgress) error
+	// Clear forgets a run once it is reported.
+	Clear(ctx context.Context, runKey string) error
 }
 
 // BucketPruneRuns is the KV bucket of KVRunStore.
@@ -203,12 +207,12 @@ func (s *KVRunStore) Load(ctx context.Context, runKey string) (RunProgress, erro
 	if err := json.Unmarshal(e.Value(), &sp); err != nil {
 		return RunProgress{}, fmt.Errorf("decode run %s: %w", runKey, err)
 	}
-	return RunProgress{Planned: fromStored(sp.Planned), Deleted: fromStored(sp.Deleted)}, nil
+	return RunProgress{RunID: sp.RunID, Planned: fromStored(sp.Planned), Deleted: fromStored(sp.Deleted)}, nil
 }
 
 // Save implements RunStore.
 func (s *KVRunStore) Save(ctx context.Context, runKey string, p RunProgress) error {
-	b, err := json.Marshal(storedProgress{Planned: toStored(p.Planned), Deleted: toStored(p.Deleted)})
+	b, err := json.Marshal(storedProgress{RunID: p.RunID, Planned: toStored(p.Planned), Deleted: toStored(p.Deleted)})
 	if err != nil {
 		return fmt.Errorf("encode run %s: %w", runKey, err)
 	}
@@ -218,7 +222,16 @@ func (s *KVRunStore) Save(ctx context.Context, runKey string, p RunProgress) err
 	return nil
 }
 
+// Clear implements RunStore.
+func (s *KVRunStore) Clear(ctx context.Context, runKey string) error {
+	if err := s.kv.Delete(ctx, queue.Key(runKey)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("clear run %s: %w", runKey, err)
+	}
+	return nil
+}
+
 type storedProgress struct {
+	RunID   string        `json:"run_id"`
 	Planned []storedEntry `json:"planned"`
 	Deleted []storedEntry `json:"deleted"`
 }

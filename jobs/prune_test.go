@@ -441,7 +441,11 @@ func TestPruneInterruptedRunFinishes(t *testing.T) {
 		t.Fatalf("first attempt deleted %d versions, want 1", n)
 	}
 	w.cancelAfterDeletes = 0
-	if err := p.Handle(context.Background(), w.job()); err != nil {
+	// A newer job for the package (which replaced the first in the queue)
+	// finishes the first run, under its id.
+	second := w.job()
+	second.DeliveryID = "delivery-2"
+	if err := p.Handle(context.Background(), second); err != nil {
 		t.Fatalf("second attempt: %v", err)
 	}
 	want := []string{keep}
@@ -466,7 +470,16 @@ func TestPruneInterruptedRunFinishes(t *testing.T) {
 		t.Errorf("run deleted %v, want %v in that order", deleted, wantDeleted)
 	}
 	if run.ID != "delivery-1" {
-		t.Errorf("run id = %q", run.ID)
+		t.Errorf("run id = %q, want the interrupted run's", run.ID)
+	}
+	// Reported, the run is over: the next job is a run of its own.
+	third := w.job()
+	third.DeliveryID = "delivery-3"
+	if err := p.Handle(context.Background(), third); err != nil {
+		t.Fatal(err)
+	}
+	if run := rep.last(t); run.ID != "delivery-3" || run.Outcome != jobs.OutcomeNothingToDo || len(run.Deleted) != 0 {
+		t.Errorf("next run: id %q outcome %s deleted %v", run.ID, run.Outcome, run.Deleted)
 	}
 }
 

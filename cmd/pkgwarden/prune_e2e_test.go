@@ -60,6 +60,8 @@ type e2e struct {
 	addr   string
 	q      *queue.Queue
 	runs   *runRecorder
+	// dir holds the app key and serve's data dir.
+	dir, keyPath string
 
 	mu        sync.Mutex
 	held      []heldDelivery
@@ -75,7 +77,15 @@ const e2eSource = "https://github.com/acme/app"
 
 func newE2E(t *testing.T, configure func(*settings.Settings)) *e2e {
 	t.Helper()
-	sim, err := ghsim.New(ghsim.Options{AppKey: e2eKey()})
+	w := newE2EWorld(t, ghsim.RateLimits{})
+	w.startServe(configure)
+	return w
+}
+
+// newE2EWorld is the simulator and its world, without serve.
+func newE2EWorld(t *testing.T, limits ghsim.RateLimits) *e2e {
+	t.Helper()
+	sim, err := ghsim.New(ghsim.Options{AppKey: e2eKey(), RateLimits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,15 +129,21 @@ func newE2E(t *testing.T, configure func(*settings.Settings)) *e2e {
 		t.Fatal(err)
 	}
 	w.pusher = sim.Pusher("alice", w.token)
-
-	dir := t.TempDir()
-	keyPath := filepath.Join(dir, "app-key.pem")
+	w.dir = t.TempDir()
+	w.keyPath = filepath.Join(w.dir, "app-key.pem")
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(e2eKey())})
-	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
+	if err := os.WriteFile(w.keyPath, keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return w
+}
+
+// startServe runs serve in-process against the simulator.
+func (w *e2e) startServe(configure func(*settings.Settings)) {
+	t, sim, dir := w.t, w.sim, w.dir
+	t.Helper()
 	s := settings.Settings{
-		AppID: sim.AppID(), AppSlug: ghsim.AppSlug, PrivateKeyPath: keyPath, WebhookSecret: sim.WebhookSecret(),
+		AppID: sim.AppID(), AppSlug: ghsim.AppSlug, PrivateKeyPath: w.keyPath, WebhookSecret: sim.WebhookSecret(),
 		PackagesTokens: settings.TokenMap{"acme": w.token},
 		Listen:         "127.0.0.1:0", GitHubAPIURL: w.srv.URL + "/", RegistryURL: w.srv.URL,
 		NATSReplicas: 1, DataDir: filepath.Join(dir, "data"), Roles: []string{settings.RoleWeb, settings.RoleWorker},
@@ -165,7 +181,6 @@ func newE2E(t *testing.T, configure func(*settings.Settings)) *e2e {
 			t.Fatal("serve did not start")
 		}
 	}
-	return w
 }
 
 // faulty makes manifest reads of digests in failReads answer 403.
@@ -304,6 +319,13 @@ func (w *e2e) plan() rules.Decision {
 // signed them, and waits until the jobs are done.
 func (w *e2e) deliver() {
 	w.t.Helper()
+	w.forward(w.addr)
+	w.waitIdle()
+}
+
+// forward sends the held webhooks to the serve at addr.
+func (w *e2e) forward(addr string) {
+	w.t.Helper()
 	if err := w.sim.WaitDeliveries(context.Background()); err != nil {
 		w.t.Fatal(err)
 	}
@@ -316,7 +338,7 @@ func (w *e2e) deliver() {
 		if d.header.Get("X-GitHub-Event") == "registry_package" {
 			packages++
 		}
-		req, err := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks", bytes.NewReader(d.body))
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks", bytes.NewReader(d.body))
 		if err != nil {
 			w.t.Fatal(err)
 		}
@@ -333,7 +355,6 @@ func (w *e2e) deliver() {
 	if packages == 0 {
 		w.t.Fatal("no registry_package webhook to deliver")
 	}
-	w.waitIdle()
 }
 
 func (w *e2e) waitIdle() {
