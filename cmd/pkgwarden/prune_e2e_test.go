@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -326,6 +327,13 @@ func (w *e2e) deliver() {
 // forward sends the held webhooks to the serve at addr.
 func (w *e2e) forward(addr string) {
 	w.t.Helper()
+	w.forwardSome(addr, false)
+}
+
+// forwardSome sends the held webhooks, or only the last registry_package
+// one, to the serve at addr.
+func (w *e2e) forwardSome(addr string, lastOnly bool) {
+	w.t.Helper()
 	if err := w.sim.WaitDeliveries(context.Background()); err != nil {
 		w.t.Fatal(err)
 	}
@@ -333,6 +341,14 @@ func (w *e2e) forward(addr string) {
 	held := w.held
 	w.held = nil
 	w.mu.Unlock()
+	if lastOnly {
+		for i := len(held) - 1; i >= 0; i-- {
+			if held[i].header.Get("X-GitHub-Event") == "registry_package" {
+				held = held[i : i+1]
+				break
+			}
+		}
+	}
 	packages := 0
 	for _, d := range held {
 		if d.header.Get("X-GitHub-Event") == "registry_package" {
@@ -638,5 +654,96 @@ func TestPrunePausedDeletesNothing(t *testing.T) {
 	runs := w.runs.snapshot()
 	if len(runs) == 0 || !slices.ContainsFunc(runs, func(r jobs.PruneRun) bool { return r.Outcome == jobs.OutcomePaused && r.Paused }) {
 		t.Errorf("runs = %+v, want a paused one", runs)
+	}
+}
+
+// TestPruneSurvivesKill9: a serve subprocess is killed with SIGKILL between
+// two deletions (the simulator answers slowly), a second one on the same
+// data dir takes the job over when the lease expires: afterwards exactly
+// the planned versions are gone, every kept tag pulls, and the report
+// issue has one comment for the run.
+func TestPruneSurvivesKill9(t *testing.T) {
+	const day = 24 * time.Hour
+	w := newE2EWorld(t, ghsim.RateLimits{Latency: 150 * time.Millisecond})
+	w.file("app", rules.Path, e2eRules)
+	w.push(w.image("v1"), 5*day, "v1")
+	for i := range 6 {
+		w.push(w.image(fmt.Sprintf("old-%d", i)), time.Duration(2+i)*day)
+	}
+	before := w.activeSet()
+	d := w.plan()
+	if len(d.Delete) != 6 {
+		t.Fatalf("plan deletes %d versions, want 6", len(d.Delete))
+	}
+	want := map[string]bool{}
+	for v := range before {
+		want[v] = true
+	}
+	for _, e := range d.Delete {
+		delete(want, e.Version)
+	}
+	gone := func() int {
+		n, active := 0, w.activeSet()
+		for v := range before {
+			if !active[v] {
+				n++
+			}
+		}
+		return n
+	}
+	env := map[string]string{
+		"PKGWARDEN_WEBHOOK_SECRET":   w.sim.WebhookSecret(),
+		"PKGWARDEN_APP_ID":           strconv.FormatInt(w.sim.AppID(), 10),
+		"PKGWARDEN_APP_SLUG":         ghsim.AppSlug,
+		"PKGWARDEN_PRIVATE_KEY_PATH": w.keyPath,
+		"PKGWARDEN_PACKAGES_TOKENS":  "acme=" + w.token,
+		"PKGWARDEN_GITHUB_API_URL":   w.srv.URL + "/",
+		"PKGWARDEN_REGISTRY_URL":     w.srv.URL,
+		"PKGWARDEN_DATA_DIR":         filepath.Join(w.dir, "data"),
+		"PKGWARDEN_JOB_BACKOFF":      "200ms",
+	}
+	first := startServe(t, env)
+	w.forwardSome(first.addr, true)
+	waitFor(t, "two deletions", 30*time.Second, func() bool { return gone() >= 2 })
+	first.kill()
+	if n := gone(); n >= len(d.Delete) {
+		t.Fatalf("the run finished (%d deletions) before the kill; slow the simulator down", n)
+	}
+	second := startServe(t, env)
+	waitFor(t, "the job to finish on the second process", 60*time.Second, func() bool {
+		return strings.Contains(second.get(t, "/metrics"), `pkgwarden_jobs_total{result="success",type="prune"} 1`)
+	})
+	after := w.activeSet()
+	for v := range before {
+		if want[v] != after[v] {
+			t.Errorf("%s: active %t, want %t", v, after[v], want[v])
+		}
+	}
+	w.pullable()
+	issues, err := w.sim.Issues("acme", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reports, comments int
+	for _, is := range issues {
+		if is.Title != "pkgwarden: container acme/app" {
+			continue
+		}
+		reports++
+		for _, c := range is.Comments {
+			if !strings.Contains(c.Body, "<!-- pkgwarden:run ") {
+				continue
+			}
+			comments++
+			// The one comment tells the whole run, both processes' part.
+			for _, e := range d.Delete {
+				if short := rules.ShortDigest(e.Version); !strings.Contains(c.Body, short) {
+					t.Errorf("the run's comment does not name %s:\n%s", short, c.Body)
+				}
+			}
+		}
+	}
+	if reports != 1 || comments != 1 {
+		t.Errorf("%d report issues with %d run comments, want 1 and 1:\n%+v", reports, comments, issues)
 	}
 }
