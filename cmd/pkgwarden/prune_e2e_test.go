@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
@@ -63,6 +65,10 @@ type e2e struct {
 	runs   *runRecorder
 	// dir holds the app key and serve's data dir.
 	dir, keyPath string
+	// pacing is serve's pacing budget (demoPacing when nil).
+	pacing *pacing.Config
+	// limited counts rate-limit answers of the REST API.
+	limited atomic.Int32
 
 	mu        sync.Mutex
 	held      []heldDelivery
@@ -97,7 +103,7 @@ func newE2EWorld(t *testing.T, limits ghsim.RateLimits) *e2e {
 	for _, p := range []string{"/v2/", "/v2", "/token"} {
 		mux.Handle(p, reg)
 	}
-	mux.Handle("/", sim.APIHandler())
+	mux.Handle("/", w.countLimits(sim.APIHandler()))
 	w.srv = httptest.NewServer(mux)
 	t.Cleanup(w.srv.Close)
 	sim.SetURLs(w.srv.URL+"/", w.srv.URL)
@@ -165,7 +171,11 @@ func (w *e2e) startServe(configure func(*settings.Settings)) {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 	}
 	go func() {
-		served <- serve(ctx, s, serveOptions{Logger: logger, Reporter: w.runs, Pacing: &demoPacing,
+		pc := &demoPacing
+		if w.pacing != nil {
+			pc = w.pacing
+		}
+		served <- serve(ctx, s, serveOptions{Logger: logger, Reporter: w.runs, Pacing: pc,
 			Ready: func(a string) { ready <- a }, Queue: func(q *queue.Queue) { queued <- q }})
 	}()
 	t.Cleanup(func() {
@@ -182,6 +192,31 @@ func (w *e2e) startServe(configure func(*settings.Settings)) {
 			t.Fatal("serve did not start")
 		}
 	}
+}
+
+// countLimits counts the REST API's rate-limit answers: 429, or 403 with
+// Retry-After or X-RateLimit-Remaining: 0.
+func (w *e2e) countLimits(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: rw}
+		h.ServeHTTP(rec, r)
+		hd := rw.Header()
+		if rec.status == http.StatusTooManyRequests || rec.status == http.StatusForbidden && (hd.Get("Retry-After") != "" || hd.Get("X-RateLimit-Remaining") == "0") {
+			w.limited.Add(1)
+		}
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
 }
 
 // faulty makes manifest reads of digests in failReads answer 403.
@@ -746,4 +781,38 @@ func TestPruneSurvivesKill9(t *testing.T) {
 	if reports != 1 || comments != 1 {
 		t.Errorf("%d report issues with %d run comments, want 1 and 1:\n%+v", reports, comments, issues)
 	}
+}
+
+// TestPruneUnderTightSecondaryLimit: the simulator allows a token 40
+// points per 3 s (8 deletions); serve's pacing budget for the token is
+// under it, so a run of 10 deletions finishes without one rate-limit
+// answer, the deletions spread over several windows.
+func TestPruneUnderTightSecondaryLimit(t *testing.T) {
+	const day = 24 * time.Hour
+	w := newE2EWorld(t, ghsim.RateLimits{SecondaryPoints: 40, SecondaryWindow: 3 * time.Second})
+	w.pacing = &pacing.Config{Window: 3 * time.Second, Points: 30, Mutating: 5, Burst: 5}
+	w.file("app", rules.Path, e2eRules)
+	w.push(w.image("v1"), 5*day, "v1")
+	for i := range 10 {
+		w.push(w.image(fmt.Sprintf("old-%d", i)), time.Duration(2+i)*day)
+	}
+	d := w.plan()
+	if len(d.Delete) != 10 {
+		t.Fatalf("plan deletes %d, want 10", len(d.Delete))
+	}
+	w.limited.Store(0) // the test's own setup may have been limited
+	start := time.Now()
+	w.startServe(nil)
+	w.deliver()
+	took := time.Since(start)
+	active := w.activeSet()
+	for _, e := range d.Delete {
+		if active[e.Version] {
+			t.Errorf("%s not deleted", e.Version)
+		}
+	}
+	if n := w.limited.Load(); n != 0 {
+		t.Errorf("%d rate-limit answers, want 0", n)
+	}
+	t.Logf("10 deletions under 5 mutating requests per 3 s took %s", took.Round(10*time.Millisecond))
 }
