@@ -273,6 +273,9 @@ func waitIdle(ctx context.Context, q *queue.Queue, rec *runRecorder, want []stri
 		if err != nil {
 			return err
 		}
+		if n, err := queue.CountMessages(ctx, q.DeadLetters); err == nil && n > 0 {
+			return fmt.Errorf("%d jobs failed their last attempt (run with --verbose to see why)", n)
+		}
 		if idle && hasRuns(rec.snapshot(), want) {
 			return nil
 		}

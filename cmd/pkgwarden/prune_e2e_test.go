@@ -741,8 +741,12 @@ func TestPruneSurvivesKill9(t *testing.T) {
 	w.forwardSome(first.addr, true)
 	waitFor(t, "two deletions", 30*time.Second, func() bool { return gone() >= 2 })
 	first.kill()
-	if n := gone(); n >= len(d.Delete) {
-		t.Fatalf("the run finished (%d deletions) before the kill; slow the simulator down", n)
+	// A request in flight at the kill ends (done or dropped) on the
+	// simulator's side within its latency.
+	time.Sleep(300 * time.Millisecond)
+	killedAt := gone()
+	if killedAt >= len(d.Delete) {
+		t.Fatalf("the run finished (%d deletions) before the kill; slow the simulator down", killedAt)
 	}
 	second := startServe(t, env)
 	waitFor(t, "the job to finish on the second process", 60*time.Second, func() bool {
@@ -753,6 +757,9 @@ func TestPruneSurvivesKill9(t *testing.T) {
 		if want[v] != after[v] {
 			t.Errorf("%s: active %t, want %t", v, after[v], want[v])
 		}
+	}
+	if m := second.get(t, "/metrics"); !strings.Contains(m, fmt.Sprintf("pkgwarden_versions_deleted_total %d", len(d.Delete)-killedAt)) {
+		t.Errorf("pkgwarden_versions_deleted_total is not the second process's %d deletions:\n%s", len(d.Delete)-killedAt, grepLines(m, "pkgwarden_versions_deleted_total"))
 	}
 	w.pullable()
 	issues, err := w.sim.Issues("acme", "app")
@@ -815,4 +822,14 @@ func TestPruneUnderTightSecondaryLimit(t *testing.T) {
 		t.Errorf("%d rate-limit answers, want 0", n)
 	}
 	t.Logf("10 deletions under 5 mutating requests per 3 s took %s", took.Round(10*time.Millisecond))
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
