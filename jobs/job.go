@@ -104,14 +104,16 @@ func Publish(ctx context.Context, q *queue.Queue, job Job) error {
 	return nil
 }
 
-// PruneHandler is the prune job's handler until the prune work lands: it
-// records that a prune was asked for and deletes nothing.
+// PruneHandler is the prune job's handler in a process without the App
+// configured (rules are read as the App, so nothing can be planned): it
+// records that a prune was asked for and deletes nothing. Pruner is the
+// real one.
 type PruneHandler struct {
 	Logger *slog.Logger
 }
 
 // Handle logs the request.
 func (h PruneHandler) Handle(ctx context.Context, job Job) error {
-	job.Logger(h.Logger).InfoContext(ctx, "prune requested; pruning is not implemented yet, nothing deleted", "reason", job.Reason)
+	job.Logger(h.Logger).InfoContext(ctx, "prune requested; no GitHub App configured, nothing deleted", "reason", job.Reason)
 	return nil
 }
