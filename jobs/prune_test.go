@@ -22,6 +22,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
@@ -42,7 +43,7 @@ var appKey = sync.OnceValue(func() *rsa.PrivateKey {
 // classic token, the App installed), repositories app and .github, and a
 // real NATS server for the KV stores.
 type pruneWorld struct {
-	t            *testing.T
+	t            testing.TB
 	sim          *ghsim.Sim
 	srv          *httptest.Server
 	token        string
@@ -60,13 +61,37 @@ type pruneWorld struct {
 	cancelAfterDeletes int32
 	deletes            atomic.Int32
 	cancel             context.CancelFunc
+
+	// Counts of what reached the simulator's REST API.
+	gets, notModified, mutating, limited atomic.Int32
+	// pacer, when set, paces the pruners' packages requests.
+	pacer *pacing.Pacer
+	// manifestReads counts manifest GETs that reached the registry.
+	manifestReads atomic.Int32
+
+	delMu             sync.Mutex
+	firstDel, lastDel time.Time
+}
+
+// registryCounter counts manifest reads on their way to the registry.
+type registryCounter struct{ w *pruneWorld }
+
+func (c registryCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/") {
+		c.w.manifestReads.Add(1)
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
 
 const source = "https://github.com/acme/app"
 
-func newPruneWorld(t *testing.T) *pruneWorld {
+func newPruneWorld(t testing.TB) *pruneWorld {
+	return newPruneWorldLimits(t, ghsim.RateLimits{})
+}
+
+func newPruneWorldLimits(t testing.TB, limits ghsim.RateLimits) *pruneWorld {
 	t.Helper()
-	sim, err := ghsim.New(ghsim.Options{AppKey: appKey()})
+	sim, err := ghsim.New(ghsim.Options{AppKey: appKey(), RateLimits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +139,26 @@ func (w *pruneWorld) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden && resp.Header.Get("Retry-After") != "":
+		w.limited.Add(1)
+	case r.Method == http.MethodGet && resp.StatusCode == http.StatusNotModified:
+		w.notModified.Add(1)
+	case r.Method == http.MethodGet:
+		w.gets.Add(1)
+	default:
+		w.mutating.Add(1)
+	}
 	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/versions") && w.listings.Add(1) == 1 && w.afterFirstListing != nil {
 		w.afterFirstListing()
 	}
 	if r.Method == http.MethodDelete && resp.StatusCode/100 == 2 {
+		w.delMu.Lock()
+		if w.firstDel.IsZero() {
+			w.firstDel = time.Now()
+		}
+		w.lastDel = time.Now()
+		w.delMu.Unlock()
 		if n := w.deletes.Add(1); w.cancelAfterDeletes > 0 && n >= w.cancelAfterDeletes && w.cancel != nil {
 			w.cancel()
 		}
@@ -170,9 +211,13 @@ func (w *pruneWorld) pruner(rep jobs.Reporter, paused bool, tokens string) *jobs
 	p, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper {
+			if w.pacer != nil {
+				return githubapi.NewTransport(w.pacer.Wrap(w), githubapi.RetryPolicy{}, nil)
+			}
 			return githubapi.NewTransport(w, githubapi.RetryPolicy{}, nil)
 		},
-		Cache: cache, ETags: etags, Runs: runs, Reporter: rep, Paused: paused,
+		RegistryTransport: func(githubapi.Token) http.RoundTripper { return registryCounter{w} },
+		Cache:             cache, ETags: etags, Runs: runs, Reporter: rep, Paused: paused,
 	})
 	if err != nil {
 		w.t.Fatal(err)
