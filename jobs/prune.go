@@ -290,7 +290,11 @@ type execution struct {
 	fresh     map[int64]githubapi.Version
 	refs      map[string]string // digest → what references it now
 	blocked   string            // why nothing more may be deleted
+	rateWaits int               // rate-limit waits done in this attempt
 }
+
+// maxRateWaits bounds the rate-limit waits of one attempt.
+const maxRateWaits = 3
 
 // deleteAll deletes the plan's candidates in order, each after the
 // re-check, keeping a candidate whose holder (index, subject) stayed.
@@ -364,7 +368,10 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 			e.Reason = "GitHub refused the deletion: " + refusal(err)
 			ex.run.Skipped = append(ex.run.Skipped, e)
 			stayed[e.ID] = label(e)
-		case errors.As(err, &rl) && rl.Wait <= ex.p.cfg.MaxRateWait:
+		case errors.As(err, &rl) && rl.Wait <= ex.p.cfg.MaxRateWait && ex.rateWaits < maxRateWaits:
+			// Pacing should prevent this; when it happens anyway, wait
+			// here a few times, then let the job's backoff take over.
+			ex.rateWaits++
 			ex.log.WarnContext(ctx, "prune: rate limited, waiting", "wait", rl.Wait)
 			if err := sleepCtx(ctx, rl.Wait); err != nil {
 				return err

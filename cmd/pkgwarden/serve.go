@@ -244,10 +244,8 @@ func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg 
 	if err != nil {
 		return nil, err
 	}
-	reporters := jobs.Reporters{
-		jobs.IssueReporter{Issues: report.New(app, nil, logger), Logger: logger},
-		jobs.LogReporter{Logger: logger},
-	}
+	// The pruner logs every run itself; the reporters write issues.
+	reporters := jobs.Reporters{jobs.IssueReporter{Issues: report.New(app, nil, logger), Logger: logger}}
 	if opts.Reporter != nil {
 		reporters = append(reporters, opts.Reporter)
 	}
