@@ -246,6 +246,46 @@
 //     accessible by integration", GitHub's answer). Responses to classic
 //     tokens on the app side carry X-OAuth-Scopes, as GitHub's do.
 //
+// App manifests (manifest.go; GitHub docs, "Registering a GitHub App from a
+// manifest"):
+//
+//   - GET or POST /settings/apps/new and
+//     /organizations/{org}/settings/apps/new take the manifest JSON in the
+//     form field (or query parameter) "manifest" and the optional "state",
+//     and show a confirmation page: a "GitHub App name" field holding the
+//     manifest's name and a "Create GitHub App" button that posts to the
+//     same path + "/confirm". An organization that does not exist is 404.
+//   - Validation, shown on the page with 422: name required (after the
+//     person's edit), url and hook_attributes.url absolute http(s) URLs, as
+//     are redirect_url, setup_url and callback_urls when given;
+//     default_permissions names and levels from GitHub's permission list;
+//     default_events known, each with the permission it needs (issues for
+//     issues and issue_comment, contents for push, packages for
+//     registry_package and package; GitHub's "Default events unsupported").
+//     A slug already held (the hosted app's "pkgwarden" or a created app's)
+//     is "Name … is already in use": app names are global on GitHub.
+//   - The simulator has no web sign-in: apps created for a user belong to
+//     the user ghsim-web (outside the world, like the hosted app's owner);
+//     for an organization, to it.
+//   - Confirming creates an app: a new id from the world's id sequence, the
+//     slug from the name (lower case, other runs of characters one dash),
+//     a new 2048-bit RSA key, a generated webhook secret (manifests have no
+//     secret field), client id and secret, metadata: read added to its
+//     permissions. It redirects (302) to redirect_url with code and state;
+//     without redirect_url it answers 201 with the code in plain text.
+//   - POST /app-manifests/{code}/conversions needs no authentication and
+//     answers 201 with id, slug, node_id, owner, name, description,
+//     external_url, html_url, created_at, updated_at, permissions, events,
+//     installations_count, client_id, client_secret, webhook_secret and pem
+//     (PKCS#1). A code works once and for one hour on the simulated clock;
+//     used, expired and unknown codes are 404 "Not Found" (simulator's
+//     choice: GitHub documents 404 and 422 without saying which).
+//   - A created app is an additional app; the hosted app (Options.AppID)
+//     is unchanged. JWTs signed with a created app's key (iss its id or
+//     client id) authenticate: GET /app answers the created app, GET
+//     /app/installations and /app/hook/deliveries an empty list (it has no
+//     installations and sends no webhooks), the other app routes 404.
+//
 // # Admin API
 //
 // Everything under /_admin/ changes the simulated world directly, without
