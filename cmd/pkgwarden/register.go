@@ -123,9 +123,17 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	log.Info("register: serving", "url", pageURL, "github_url", *githubURL, "api_url", api.String(), "org", *org, "data_dir", *dataDir)
 
 	shutdown := func() error {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Browsers open spare connections that never send a request, and
+		// Shutdown leaves those for 5 s: after a short grace for answers
+		// in flight, close whatever is left.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		return srv.Shutdown(sctx)
+		if err := srv.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
+			return srv.Close()
+		} else if err != nil {
+			return fmt.Errorf("register: stop serving: %w", err)
+		}
+		return nil
 	}
 	for {
 		select {
