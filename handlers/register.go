@@ -328,8 +328,11 @@ func (rg *Register) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg, resp, err := rg.cfg.Converter.CompleteAppManifest(r.Context(), code)
 	if err != nil {
+		// The code buys the App's key for an hour: keep it out of logs
+		// and pages (go-github's errors quote the request URL).
+		err = redactedError{err: err, code: code}
 		status, msg := conversionFailure(resp, err, rg.cfg.APIURL)
-		rg.log.Error("register: code exchange failed", "api_url", rg.cfg.APIURL, "status", statusOf(resp), "err", err)
+		rg.log.Error("register: code exchange failed", "api_url", rg.cfg.APIURL, "status", statusOf(resp), "err", err.Error())
 		rg.fail(w, status, msg)
 		return
 	}
@@ -352,6 +355,22 @@ func (rg *Register) callback(w http.ResponseWriter, r *http.Request) {
 		rg.cfg.OnRegistered(reg)
 	}
 }
+
+// redactedError hides the manifest code in an error's text; errors.As
+// still reaches the error it wraps.
+type redactedError struct {
+	err  error
+	code string
+}
+
+func (e redactedError) Error() string {
+	if e.code == "" {
+		return e.err.Error()
+	}
+	return strings.ReplaceAll(e.err.Error(), e.code, "[code]")
+}
+
+func (e redactedError) Unwrap() error { return e.err }
 
 func statusOf(resp *github.Response) int {
 	if resp == nil {

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"html"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -29,6 +31,7 @@ type regEnv struct {
 	srv     *httptest.Server
 	dataDir string
 	done    []Registration
+	logs    *bytes.Buffer
 }
 
 const testPublicURL = "https://warden.example.net"
@@ -48,7 +51,7 @@ func newRegEnv(t *testing.T, edit func(*RegisterConfig)) *regEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &regEnv{sim: sim, api: api, dataDir: filepath.Join(t.TempDir(), "data")}
+	env := &regEnv{sim: sim, api: api, dataDir: filepath.Join(t.TempDir(), "data"), logs: &bytes.Buffer{}}
 	cfg := RegisterConfig{
 		Manifest:     manifest,
 		PublicURL:    testPublicURL,
@@ -56,6 +59,7 @@ func newRegEnv(t *testing.T, edit func(*RegisterConfig)) *regEnv {
 		APIURL:       api.URL + "/",
 		Converter:    apiClient(t, api.URL).Apps,
 		DataDir:      env.dataDir,
+		Logger:       slog.New(slog.NewTextHandler(env.logs, nil)),
 		OnRegistered: func(r Registration) { env.done = append(env.done, r) },
 	}
 	if edit != nil {
@@ -342,6 +346,10 @@ func TestRegisterCallbackRefusals(t *testing.T) {
 			resp, page := get(t, http.DefaultClient, cb)
 			if resp.StatusCode != tc.wantStatus || !strings.Contains(page, tc.wantText) {
 				t.Errorf("got %d, want %d with %q:\n%s", resp.StatusCode, tc.wantStatus, tc.wantText, page)
+			}
+			u, _ := url.Parse(cb)
+			if code := u.Query().Get("code"); strings.Contains(page, code) || strings.Contains(env.logs.String(), code) {
+				t.Errorf("the code is shown or logged:\n%s\n%s", page, env.logs.String())
 			}
 			if len(env.done) != 0 {
 				t.Errorf("OnRegistered called: %+v", env.done)
