@@ -43,7 +43,7 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	publicURL := fs.String("public-url", "", "public URL of pkgwarden serve, where GitHub will send webhooks (its /webhooks) (default http://<listen>)")
 	org := fs.String("org", "", "register the App for this organisation (default: for your user account)")
 	githubURL := fs.String("github-url", envOr(os.Getenv, settings.Prefix+"_GITHUB_URL", "https://github.com"), "GitHub's web URL (Enterprise Server: its origin) [PKGWARDEN_GITHUB_URL]")
-	apiURL := fs.String("api-url", envOr(os.Getenv, settings.Prefix+"_GITHUB_API_URL", "https://api.github.com/"), "GitHub's REST API URL [PKGWARDEN_GITHUB_API_URL]")
+	apiURL := fs.String("api-url", envOr(os.Getenv, settings.Prefix+"_GITHUB_API_URL", ""), "GitHub's REST API URL [PKGWARDEN_GITHUB_API_URL] (default https://api.github.com/, or <github-url>/api/v3/ for Enterprise Server)")
 	dataDir := fs.String("data-dir", envOr(os.Getenv, settings.Prefix+"_DATA_DIR", "./data"), "where the App's files are written, as serve reads them [PKGWARDEN_DATA_DIR]")
 	manifestPath := fs.String("manifest", defaultManifestPath, "the App manifest (YAML); when the default is absent, the copy built into pkgwarden")
 	force := fs.Bool("force", false, "replace credentials already in the data dir")
@@ -66,6 +66,9 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if len(existing) > 0 && !*force {
 		return fmt.Errorf("register: %s already holds the credentials %s; move them away or pass --force to replace them", *dataDir, strings.Join(existing, ", "))
+	}
+	if *apiURL == "" {
+		*apiURL = defaultAPIURL(*githubURL)
 	}
 	api, err := url.Parse(strings.TrimSuffix(*apiURL, "/") + "/")
 	if err != nil || (api.Scheme != "http" && api.Scheme != "https") || api.Host == "" {
@@ -154,6 +157,16 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return shutdown()
 		}
 	}
+}
+
+// defaultAPIURL is the REST API beside a GitHub web URL: api.github.com
+// for github.com, /api/v3/ on the same origin for Enterprise Server.
+func defaultAPIURL(githubURL string) string {
+	u, err := url.Parse(githubURL)
+	if err != nil || strings.EqualFold(u.Host, "github.com") || strings.EqualFold(u.Host, "www.github.com") {
+		return "https://api.github.com/"
+	}
+	return strings.TrimSuffix(githubURL, "/") + "/api/v3/"
 }
 
 // loadManifest reads the manifest file; the default path falls back to the

@@ -268,3 +268,42 @@ func TestRegisterCommandRefusesExisting(t *testing.T) {
 		t.Fatalf("err %v, want a refusal naming --force", err)
 	}
 }
+
+func TestDefaultAPIURL(t *testing.T) {
+	tests := map[string]struct{ web, want string }{
+		"github.com":        {web: "https://github.com", want: "https://api.github.com/"},
+		"github.com slash":  {web: "https://github.com/", want: "https://api.github.com/"},
+		"enterprise server": {web: "https://ghe.example.com", want: "https://ghe.example.com/api/v3/"},
+		"enterprise slash":  {web: "https://ghe.example.com/", want: "https://ghe.example.com/api/v3/"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := defaultAPIURL(tc.web); got != tc.want {
+				t.Errorf("defaultAPIURL(%q) = %q, want %q", tc.web, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRegisterKeepRunning: with --keep-running the page stays up after a
+// registration (here with --force, as the data dir now holds credentials)
+// until the context ends.
+func TestRegisterKeepRunning(t *testing.T) {
+	run := startRegister(t, "--keep-running", "--force")
+	for i, name := range []string{"pkgwarden-one", "pkgwarden-two"} {
+		page := bodyOf(t)(http.Get(run.pageURL + "/"))
+		action, vals := pageForm(t, page)
+		confirm := bodyOf(t)(http.PostForm(action, vals))
+		action, vals = pageForm(t, confirm)
+		vals.Set("name", name)
+		if done := bodyOf(t)(http.PostForm(run.api.URL+action, vals)); !strings.Contains(done, "Registered GitHub App "+name) {
+			t.Fatalf("registration %d:\n%s", i, done)
+		}
+		select {
+		case err := <-run.done:
+			t.Fatalf("register stopped after registration %d: %v", i, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	run.checkRegistered(t, "pkgwarden-two")
+}
