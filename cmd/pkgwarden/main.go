@@ -24,10 +24,11 @@ type command struct {
 // commands lists the subcommands; add new ones here.
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {runServe, "run the webhook server, workers and scheduler (settings: PKGWARDEN_* variables)"},
-		"plan":    {runPlan, "dry run: what the rules would delete and keep, with reasons (never deletes)"},
-		"sim":     {runSim, "run the GitHub simulator (Packages API, app, issues, a ghcr-like registry)"},
-		"version": {runVersion, "print the version"},
+		"serve":    {runServe, "run the webhook server, workers and scheduler (settings: PKGWARDEN_* variables)"},
+		"plan":     {runPlan, "dry run: what the rules would delete and keep, with reasons (never deletes)"},
+		"register": {runRegister, "create the GitHub App from app-manifest.yml and save its credentials in the data dir"},
+		"sim":      {runSim, "run the GitHub simulator (Packages API, app, issues, a ghcr-like registry)"},
+		"version":  {runVersion, "print the version"},
 	}
 }
 
