@@ -313,7 +313,6 @@
 //     answers {"limits"}, 422 for a status other than 403/429.
 //   - DELETE /_admin/ratelimits/stats: forgets every caller's windows and
 //     counters; 204.
-//
 //   - GET /_admin/faults: {"faults": {error_rate, drop_rate, lost_rate,
 //     latency, jitter, registry, scope ("all" or "mutating"), paths, seed},
 //     "stats": {seen, errors (by status), dropped, lost, delayed,
