@@ -2,6 +2,7 @@ package ghsim
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -58,7 +59,7 @@ func (f Faults) validate() error {
 		name string
 		v    float64
 	}{{"error", f.ErrorRate}, {"drop", f.DropRate}, {"lost", f.LostRate}} {
-		if r.v < 0 || r.v > 1 || r.v != r.v {
+		if math.IsNaN(r.v) || r.v < 0 || r.v > 1 {
 			return fmt.Errorf("%s rate %v: want a fraction between 0 and 1", r.name, r.v)
 		}
 	}
@@ -257,6 +258,7 @@ type faultPlan struct {
 	delay  time.Duration
 }
 
+// faultStatuses are the statuses an injected error draws from.
 var faultStatuses = [...]int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
 
 // draw decides the fault of one request, nil when it is out of scope.
@@ -328,11 +330,12 @@ func (fi *faultInjector) resetStats() {
 	fi.stats = FaultStats{Errors: map[int]int{}}
 }
 
-// GitHub's messages for its 5xx answers.
-var faultMessages = map[int]string{
-	http.StatusInternalServerError: "Server Error",
-	http.StatusBadGateway:          "Server Error",
-	http.StatusServiceUnavailable:  "Service Unavailable",
+// faultMessage is GitHub's message for a 5xx answer.
+func faultMessage(status int) string {
+	if status == http.StatusServiceUnavailable {
+		return "Service Unavailable"
+	}
+	return "Server Error"
 }
 
 // withFaults injects the faults in force in front of next (see Faults and
@@ -354,7 +357,7 @@ func (s *Sim) withFaults(next http.Handler, registry bool) http.Handler {
 		case faultDrop:
 			dropConnection(w)
 		case faultError:
-			writeError(w, p.status, faultMessages[p.status])
+			writeError(w, p.status, faultMessage(p.status))
 		case faultLost:
 			// The handler writes into a buffer that is never sent, so no
 			// byte of the answer can reach the client before the drop.
