@@ -120,6 +120,38 @@
 //     flight at once. RateLimits.Latency delays every counted request
 //     while in flight so tests can observe concurrency.
 //
+// Faults (faults.go), GitHub's bad days on demand; Options.Faults,
+// Sim.SetFaults, the admin route below and `pkgwarden sim --faults` set
+// them, per run:
+//
+//   - Each request in scope draws once, from a source seeded by
+//     Faults.Seed (0: random), so a seed replays the same faults for the
+//     same sequence of requests: dropped (DropRate), answered 500, 502 or
+//     503 (ErrorRate; GitHub's JSON error body, "Server Error" or "Service
+//     Unavailable"), or handled and then its answer lost (LostRate). Every
+//     request in scope is first delayed by Latency plus a uniform draw of
+//     up to Jitter.
+//   - Dropped: the connection is hijacked and closed before the request is
+//     handled; a client sees an error (io.EOF), never a status. net/http
+//     replays a GET (or HEAD, OPTIONS) whose reused connection closed this
+//     way by itself, so only fresh connections and other methods let every
+//     drop reach the caller.
+//   - A 5xx or a drop is injected before the request reaches the rate
+//     limits or the handler: it changed nothing and counted against no
+//     limit (GitHub's front end fails the same way).
+//   - Answer lost: the handler runs (rate limits counted, the change
+//     applied, webhooks sent) into a buffer that is thrown away, then the
+//     connection is closed. A DELETE retried after this meets 404, which
+//     pkgwarden must take as done.
+//   - Scope: by default every REST API request (and /_raw/);
+//     Faults.MutatingOnly narrows to POST, PUT, PATCH and DELETE,
+//     Faults.Paths to requests under one of the path prefixes, and
+//     Faults.Registry extends them to the registry (/v2/, /token). /_admin/
+//     is never faulted, nor is the in-process Pusher.
+//   - Sim.FaultStats (and GET /_admin/faults) count requests in scope,
+//     injected errors by status, drops, lost answers, delayed requests and
+//     their total delay.
+//
 // Registry (registry.go):
 //
 //   - go-containerregistry's pkg/registry with its referrers API off
@@ -321,6 +353,15 @@
 //     answers {"limits"}, 422 for a status other than 403/429.
 //   - DELETE /_admin/ratelimits/stats: forgets every caller's windows and
 //     counters; 204.
+//   - GET /_admin/faults: {"faults": {error_rate, drop_rate, lost_rate,
+//     latency, jitter, registry, scope ("all" or "mutating"), paths, seed},
+//     "stats": {seen, errors (by status), dropped, lost, delayed,
+//     delay_ns}, "injected": answers not given truly}.
+//   - PUT /_admin/faults with the "faults" object: replaces the faults
+//     (omitted fields are zero: {} switches them off) and restarts their
+//     random source from seed; answers {"faults"}, 422 for rates outside
+//     0..1 or adding up to more than 1, bad durations or scope.
+//   - DELETE /_admin/faults/stats: zeroes the fault counters; 204.
 //
 // Container versions are created by pushing to the registry; Pusher pushes
 // in-process.
