@@ -184,6 +184,7 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 		Roles: []string{settings.RoleWeb, settings.RoleWorker}, Workers: 2,
 		SweepInterval: time.Hour, JobAttempts: 3, JobBackoff: time.Second,
 		LeaseTTL: 10 * time.Second, DuplicateWindow: 10 * time.Minute,
+		HTTPReadHeaderTimeout: 10 * time.Second, HTTPReadTimeout: 2 * time.Minute,
 	}
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("demo: settings: %w", err)

@@ -24,11 +24,12 @@ type command struct {
 // commands lists the subcommands; add new ones here.
 func commands() map[string]command {
 	return map[string]command{
-		"demo":    {runDemo, "the whole loop offline in one command: simulator, serve, webhooks, prune (no setup)"},
-		"serve":   {runServe, "run the webhook server, workers and scheduler (settings: PKGWARDEN_* variables)"},
-		"plan":    {runPlan, "dry run: what the rules would delete and keep, with reasons (never deletes)"},
-		"sim":     {runSim, "run the GitHub simulator (Packages API, app, issues, a ghcr-like registry)"},
-		"version": {runVersion, "print the version"},
+		"demo":     {runDemo, "the whole loop offline in one command: simulator, serve, webhooks, prune (no setup)"},
+		"serve":    {runServe, "run the webhook server, workers and scheduler (settings: PKGWARDEN_* variables)"},
+		"plan":     {runPlan, "dry run: what the rules would delete and keep, with reasons (never deletes)"},
+		"register": {runRegister, "create the GitHub App from app-manifest.yml and save its credentials in the data dir"},
+		"sim":      {runSim, "run the GitHub simulator (Packages API, app, issues, a ghcr-like registry)"},
+		"version":  {runVersion, "print the version"},
 	}
 }
 

@@ -156,6 +156,7 @@ func (w *e2e) startServe(configure func(*settings.Settings)) {
 		NATSReplicas: 1, DataDir: filepath.Join(dir, "data"), Roles: []string{settings.RoleWeb, settings.RoleWorker},
 		Workers: 2, SweepInterval: time.Hour, JobAttempts: 3, JobBackoff: 200 * time.Millisecond,
 		LeaseTTL: 5 * time.Second, DuplicateWindow: time.Minute,
+		HTTPReadHeaderTimeout: 10 * time.Second, HTTPReadTimeout: 2 * time.Minute,
 	}
 	if configure != nil {
 		configure(&s)

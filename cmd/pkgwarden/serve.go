@@ -120,8 +120,8 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 	}
 	srv := &http.Server{
 		Handler:           handlers.NewMux(intake, q, reg),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // 25 MiB on a slow link
+		ReadHeaderTimeout: s.HTTPReadHeaderTimeout,
+		ReadTimeout:       s.HTTPReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

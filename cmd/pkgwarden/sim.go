@@ -53,6 +53,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	appID := fs.Int64("app-id", 0, "id of the simulated GitHub App (default 1001)")
 	allowInst := fs.Bool("allow-installation-tokens", false, "let installation tokens use the package endpoints and the registry (GitHub refuses them)")
 	rateLimits := fs.String("rate-limits", "default", "REST API rate limits per token: default (GitHub's: primary=15000/1h,secondary=900/1m,secondary-status=403,concurrency=100), off, or a comma-separated list of those keys (N or off) and latency=DURATION")
+	faultSpec := fs.String("faults", "off", "faults to inject: off, or a comma-separated list of error=RATE, drop=RATE, lost=RATE (0.05 or 5%), latency=DURATION, jitter=DURATION, seed=N, scope=all|mutating, path=PREFIX (repeatable) and registry")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,6 +63,10 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	limits, err := ghsim.ParseRateLimits(*rateLimits)
 	if err != nil {
 		return fmt.Errorf("sim: --rate-limits: %w", err)
+	}
+	faults, err := ghsim.ParseFaults(*faultSpec)
+	if err != nil {
+		return fmt.Errorf("sim: --faults: %w", err)
 	}
 	if *seed != "" && *seed != "demo" {
 		return fmt.Errorf("sim: unknown --seed %q (want demo)", *seed)
@@ -88,7 +93,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		APIURL: apiURL, RegistryURL: regURL, AppID: *appID,
 		WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		AllowInstallationTokensOnPackages: *allowInst, Logger: log,
-		RateLimits: limits,
+		RateLimits: limits, Faults: faults,
 	})
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
@@ -134,7 +139,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	fmt.Fprintf(stdout, "ghsim serving: api %s registry %s\n", apiURL, regURL)
-	log.Info("ghsim serving", "api", apiURL, "registry", regURL, "seed", *seed, "webhook_url", *webhookURL, "rate_limits", sim.RateLimits().String())
+	log.Info("ghsim serving", "api", apiURL, "registry", regURL, "seed", *seed, "webhook_url", *webhookURL, "rate_limits", sim.RateLimits().String(), "faults", sim.Faults().String())
 
 	var serveErr error
 	select {

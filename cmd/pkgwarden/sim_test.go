@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -20,10 +21,14 @@ func TestRunSimDemo(t *testing.T) {
 		extra []string
 		// limit is the X-RateLimit-Limit the API answers with.
 		limit int
+		// faults is what GET /_admin/faults must show.
+		faults string
 	}{
-		"one listener":      {nil, 15000},
-		"registry listener": {[]string{"--registry-listen", "127.0.0.1:0"}, 15000},
-		"rate limits":       {[]string{"--rate-limits", "primary=50/1h,secondary=60/1m"}, 50},
+		"one listener":      {nil, 15000, `"error_rate":0,`},
+		"registry listener": {[]string{"--registry-listen", "127.0.0.1:0"}, 15000, `"error_rate":0,`},
+		"rate limits":       {[]string{"--rate-limits", "primary=50/1h,secondary=60/1m"}, 50, `"error_rate":0,`},
+		// Faults confined to a path the test does not use.
+		"faults": {[]string{"--faults", "error=1,path=/nowhere/,seed=9"}, 15000, `"paths":["/nowhere/"],"seed":9`},
 	}
 	for label, tc := range tests {
 		t.Run(label, func(t *testing.T) {
@@ -72,6 +77,15 @@ func TestRunSimDemo(t *testing.T) {
 			if ghResp.Rate.Limit != tc.limit || ghResp.Rate.Remaining != tc.limit-1 {
 				t.Errorf("rate %+v, want limit %d", ghResp.Rate, tc.limit)
 			}
+			fresp, err := http.Get(info.APIURL + "_admin/faults")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fb, _ := io.ReadAll(fresp.Body)
+			fresp.Body.Close()
+			if !strings.Contains(string(fb), tc.faults) {
+				t.Errorf("GET /_admin/faults: %s, want %s", fb, tc.faults)
+			}
 			resp, err := http.Get(info.RegistryURL + "/v2/")
 			if err != nil {
 				t.Fatal(err)
@@ -92,6 +106,14 @@ func TestRunSimBadRateLimits(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := runSim(context.Background(), []string{"--listen", "127.0.0.1:0", "--rate-limits", "secondary-status=500"}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "--rate-limits") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestRunSimBadFaults(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	err := runSim(context.Background(), []string{"--listen", "127.0.0.1:0", "--faults", "error=2"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--faults") {
 		t.Fatalf("err %v", err)
 	}
 }

@@ -64,6 +64,7 @@ func (s *Sim) registerAuthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.appOnly(s.handleFindRepoInstallation))
 	mux.HandleFunc("GET /installation/repositories", s.handleInstallationRepos)
 	s.registerHookDeliveryRoutes(mux)
+	s.registerManifestRoutes(mux)
 }
 
 // verifyAppJWT checks an RS256 app JWT against the app's key and GitHub's
@@ -144,6 +145,9 @@ func (s *Sim) appOnly(h http.HandlerFunc) http.HandlerFunc {
 			return
 		case p == nil, p.Kind != principalApp:
 			writeError(w, http.StatusUnauthorized, "A JSON web token could not be decoded")
+			return
+		case p.App != nil:
+			s.serveManifestApp(w, r, p.App)
 			return
 		}
 		h(w, r)

@@ -18,6 +18,9 @@ type principal struct {
 	Kind principalKind
 	// Token is set for classic and installation tokens.
 	Token *token
+	// App is set when an app created from a manifest signed the JWT; nil
+	// for the hosted app.
+	App *manifestApp
 }
 
 // login is the user behind a classic token, "" otherwise.
@@ -49,6 +52,9 @@ func (s *Sim) authenticate(r *http.Request) (*principal, int, string) {
 	}
 	if looksLikeJWT(cred) {
 		if err := s.verifyAppJWT(cred); err != nil {
+			if a := s.manifestAppForJWT(cred); a != nil {
+				return &principal{Kind: principalApp, App: a}, 0, ""
+			}
 			return nil, http.StatusUnauthorized, "A JSON web token could not be decoded"
 		}
 		return &principal{Kind: principalApp}, 0, ""

@@ -120,6 +120,38 @@
 //     flight at once. RateLimits.Latency delays every counted request
 //     while in flight so tests can observe concurrency.
 //
+// Faults (faults.go), GitHub's bad days on demand; Options.Faults,
+// Sim.SetFaults, the admin route below and `pkgwarden sim --faults` set
+// them, per run:
+//
+//   - Each request in scope draws once, from a source seeded by
+//     Faults.Seed (0: random), so a seed replays the same faults for the
+//     same sequence of requests: dropped (DropRate), answered 500, 502 or
+//     503 (ErrorRate; GitHub's JSON error body, "Server Error" or "Service
+//     Unavailable"), or handled and then its answer lost (LostRate). Every
+//     request in scope is first delayed by Latency plus a uniform draw of
+//     up to Jitter.
+//   - Dropped: the connection is hijacked and closed before the request is
+//     handled; a client sees an error (io.EOF), never a status. net/http
+//     replays a GET (or HEAD, OPTIONS) whose reused connection closed this
+//     way by itself, so only fresh connections and other methods let every
+//     drop reach the caller.
+//   - A 5xx or a drop is injected before the request reaches the rate
+//     limits or the handler: it changed nothing and counted against no
+//     limit (GitHub's front end fails the same way).
+//   - Answer lost: the handler runs (rate limits counted, the change
+//     applied, webhooks sent) into a buffer that is thrown away, then the
+//     connection is closed. A DELETE retried after this meets 404, which
+//     pkgwarden must take as done.
+//   - Scope: by default every REST API request (and /_raw/);
+//     Faults.MutatingOnly narrows to POST, PUT, PATCH and DELETE,
+//     Faults.Paths to requests under one of the path prefixes, and
+//     Faults.Registry extends them to the registry (/v2/, /token). /_admin/
+//     is never faulted, nor is the in-process Pusher.
+//   - Sim.FaultStats (and GET /_admin/faults) count requests in scope,
+//     injected errors by status, drops, lost answers, delayed requests and
+//     their total delay.
+//
 // Registry (registry.go):
 //
 //   - go-containerregistry's pkg/registry with its referrers API off
@@ -246,6 +278,46 @@
 //     accessible by integration", GitHub's answer). Responses to classic
 //     tokens on the app side carry X-OAuth-Scopes, as GitHub's do.
 //
+// App manifests (manifest.go; GitHub docs, "Registering a GitHub App from a
+// manifest"):
+//
+//   - GET or POST /settings/apps/new and
+//     /organizations/{org}/settings/apps/new take the manifest JSON in the
+//     form field (or query parameter) "manifest" and the optional "state",
+//     and show a confirmation page: a "GitHub App name" field holding the
+//     manifest's name and a "Create GitHub App" button that posts to the
+//     same path + "/confirm". An organization that does not exist is 404.
+//   - Validation, shown on the page with 422: name required (after the
+//     person's edit), url and hook_attributes.url absolute http(s) URLs, as
+//     are redirect_url, setup_url and callback_urls when given;
+//     default_permissions names and levels from GitHub's permission list;
+//     default_events known, each with the permission it needs (issues for
+//     issues and issue_comment, contents for push, packages for
+//     registry_package and package; GitHub's "Default events unsupported").
+//     A slug already held (the hosted app's "pkgwarden" or a created app's)
+//     is "Name … is already in use": app names are global on GitHub.
+//   - The simulator has no web sign-in: apps created for a user belong to
+//     the user ghsim-web (outside the world, like the hosted app's owner);
+//     for an organization, to it.
+//   - Confirming creates an app: a new id from the world's id sequence, the
+//     slug from the name (lower case, other runs of characters one dash),
+//     a new 2048-bit RSA key, a generated webhook secret (manifests have no
+//     secret field), client id and secret, metadata: read added to its
+//     permissions. It redirects (302) to redirect_url with code and state;
+//     without redirect_url it answers 201 with the code in plain text.
+//   - POST /app-manifests/{code}/conversions needs no authentication and
+//     answers 201 with id, slug, node_id, owner, name, description,
+//     external_url, html_url, created_at, updated_at, permissions, events,
+//     installations_count, client_id, client_secret, webhook_secret and pem
+//     (PKCS#1). A code works once and for one hour on the simulated clock;
+//     used, expired and unknown codes are 404 "Not Found" (simulator's
+//     choice: GitHub documents 404 and 422 without saying which).
+//   - A created app is an additional app; the hosted app (Options.AppID)
+//     is unchanged. JWTs signed with a created app's key (iss its id or
+//     client id) authenticate: GET /app answers the created app, GET
+//     /app/installations and /app/hook/deliveries an empty list (it has no
+//     installations and sends no webhooks), the other app routes 404.
+//
 // # Admin API
 //
 // Everything under /_admin/ changes the simulated world directly, without
@@ -281,6 +353,15 @@
 //     answers {"limits"}, 422 for a status other than 403/429.
 //   - DELETE /_admin/ratelimits/stats: forgets every caller's windows and
 //     counters; 204.
+//   - GET /_admin/faults: {"faults": {error_rate, drop_rate, lost_rate,
+//     latency, jitter, registry, scope ("all" or "mutating"), paths, seed},
+//     "stats": {seen, errors (by status), dropped, lost, delayed,
+//     delay_ns}, "injected": answers not given truly}.
+//   - PUT /_admin/faults with the "faults" object: replaces the faults
+//     (omitted fields are zero: {} switches them off) and restarts their
+//     random source from seed; answers {"faults"}, 422 for rates outside
+//     0..1 or adding up to more than 1, bad durations or scope.
+//   - DELETE /_admin/faults/stats: zeroes the fault counters; 204.
 //
 // Container versions are created by pushing to the registry; Pusher pushes
 // in-process.

@@ -326,7 +326,8 @@ func (s *Sim) Pusher(user, token string) *Pusher {
 	if u, err := url.Parse(host); err == nil && u.Host != "" {
 		host = u.Host
 	}
-	return &Pusher{host: host, auth: &authn.Basic{Username: user, Password: token}, tr: pkHandlerTransport{s.RegistryHandler()}}
+	// s.registry, not RegistryHandler: setting the scene is never faulted.
+	return &Pusher{host: host, auth: &authn.Basic{Username: user, Password: token}, tr: pkHandlerTransport{s.registry}}
 }
 
 // Repo is the reference of repository path (owner/name) on this registry.

@@ -33,6 +33,9 @@ type Options struct {
 	// RateLimits are the REST API's rate limits; the zero value is
 	// GitHub's documented figures (see RateLimits).
 	RateLimits RateLimits
+	// Faults are the faults injected from the start (see Faults); the
+	// zero value injects none.
+	Faults Faults
 	// HTTPClient sends webhooks; nil means a client with a 10 s timeout.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -53,6 +56,8 @@ type Sim struct {
 	registry http.Handler
 	// rl counts requests against the rate limits (its own lock).
 	rl *rateLimiter
+	// faults injects errors, drops and latency (its own lock).
+	faults *faultInjector
 	// pk is the package side's own state (registry.go), guarded by mu.
 	pk packageSide
 
@@ -90,6 +95,9 @@ func New(opts Options) (*Sim, error) {
 	if err := opts.RateLimits.validate(); err != nil {
 		return nil, fmt.Errorf("ghsim: rate limits: %w", err)
 	}
+	if err := opts.Faults.validate(); err != nil {
+		return nil, fmt.Errorf("ghsim: faults: %w", err)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -103,6 +111,7 @@ func New(opts Options) (*Sim, error) {
 		st:     newState(),
 		api:    http.NewServeMux(),
 		rl:     newRateLimiter(opts.RateLimits),
+		faults: newFaultInjector(opts.Faults),
 	}
 	s.registerAuthRoutes(s.api)
 	s.registerPackageRoutes(s.api)
@@ -129,11 +138,13 @@ func (s *Sim) Close() {
 	_ = s.WaitDeliveries(context.Background())
 }
 
-// APIHandler serves the REST API (and /_admin/).
-func (s *Sim) APIHandler() http.Handler { return s.withRateLimits(s.api) }
+// APIHandler serves the REST API (and /_admin/), faults and rate limits
+// applied.
+func (s *Sim) APIHandler() http.Handler { return s.withFaults(s.withRateLimits(s.api), false) }
 
-// RegistryHandler serves the OCI registry (/v2/ and /token).
-func (s *Sim) RegistryHandler() http.Handler { return s.registry }
+// RegistryHandler serves the OCI registry (/v2/ and /token), faulted only
+// when Faults.Registry says so.
+func (s *Sim) RegistryHandler() http.Handler { return s.withFaults(s.registry, true) }
 
 // SetURLs tells the simulator where it is served, once listeners are bound.
 func (s *Sim) SetURLs(apiURL, registryURL string) {

@@ -20,6 +20,10 @@ type state struct {
 	packages      map[pkgKey]*pkg         // the live package of each namespace
 	deletedPkgs   []*pkg                  // deleted packages, newest last (restorable 30 days)
 	deliveries    []*Delivery             // webhook delivery log, oldest first
+	// manifestApps and manifestCodes are the apps created from manifests
+	// and their conversion codes (manifest.go); nil until the first.
+	manifestApps  map[int64]*manifestApp
+	manifestCodes map[string]*manifestCode
 }
 
 func newState() *state {

@@ -395,6 +395,51 @@ func TestScenarios(t *testing.T) {
 				}
 			},
 		},
+		"another owner's files name this package": {
+			setup: func(t *testing.T, w *world, n names) expect {
+				// globex holds a policy-free owner file and a repository
+				// named like acme's, both readable with the token the
+				// planner uses, both naming app by every spelling.
+				w.must(w.sim.AddOrg("globex", "alice"))
+				hostile := []byte(`rules:
+  - packages: ["*", "app", "acme/app"]
+    prune: {untagged: true, delete_tags: ["*"]}
+`)
+				for _, repo := range []string{".github", "app"} {
+					w.must(w.sim.AddRepo("globex", repo, ghsim.RepoOptions{}))
+					if err := w.sim.PutFile("globex", repo, "main", rules.Path, hostile, "alice"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				n.add("old", w.push(w.image("old"), 4*day))
+				n.add("pr-1", w.push(w.image("pr-1"), 4*day, "pr-1"))
+				return expect{keep: []row{
+					{"old", "", "no pkgwarden.yml governs this package"},
+					{"pr-1", "pr-1", "no pkgwarden.yml governs this package"},
+				}}
+			},
+		},
+		"another owner's trial file names this package": {
+			files: map[string]string{"app": appRules},
+			loader: func(l *rules.Loader) error {
+				return l.Override("globex", "app", "try.yml", []byte(`rules:
+  - packages: ["*"]
+    prune: {untagged: true, delete_tags: ["*"]}
+`))
+			},
+			setup: func(t *testing.T, w *world, n names) expect {
+				n.add("v1", w.push(w.image("v1"), 4*day, "v1"))
+				n.add("young", w.push(w.image("young"), 30*time.Minute))
+				// acme/app's own rules decide, with no word of globex.
+				return expect{
+					origin: "acme/app:.github/pkgwarden.yml",
+					keep: []row{
+						{"v1", "v1", "tag v1 matches no delete_tags"},
+						{"young", "", "younger than 1h"},
+					},
+				}
+			},
+		},
 		"policy.repository_rules: deny": {
 			files: map[string]string{
 				".github": `rules:

@@ -214,3 +214,122 @@ func TestDecodeErrorCap(t *testing.T) {
 		t.Fatalf("got %d errors (%v), want the first %d", len(list), err, maxErrors)
 	}
 }
+
+// hostileConfigs are files built to hurt a parser or a worker: each must
+// be refused, quickly and with a message saying why.
+func hostileConfigs() map[string]struct {
+	data string
+	want string
+} {
+	laughs := func(top bool) string {
+		var b strings.Builder
+		prefix := "  - packages: "
+		if top {
+			prefix = ""
+		}
+		if !top {
+			b.WriteString("rules:\n")
+		}
+		for i := 0; i < 10; i++ {
+			if top {
+				prefix = fmt.Sprintf("lol%d: ", i)
+			}
+			fmt.Fprintf(&b, "%s&l%d [", prefix, i)
+			for j := 0; j < 9; j++ {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				if i == 0 {
+					b.WriteString(`"lol"`)
+				} else {
+					fmt.Fprintf(&b, "*l%d", i-1)
+				}
+			}
+			b.WriteString("]\n")
+		}
+		return b.String()
+	}
+	indented := func(levels int) string {
+		var b strings.Builder
+		b.WriteString("rules:\n")
+		for i := 1; i <= levels; i++ {
+			b.WriteString(strings.Repeat(" ", i) + "a:\n")
+		}
+		return b.String()
+	}
+	return map[string]struct {
+		data string
+		want string
+	}{
+		"negative keep":               {"rules:\n  - prune: {keep_untagged: -1}\n", "rules[0].prune.keep_untagged: must be >= 0, got -1"},
+		"absurd keep":                 {"rules:\n  - prune: {keep_latest: 1000000000}\n", "keep_latest: must be <= 100000, got 1000000000"},
+		"keep beyond int64":           {"rules:\n  - prune: {keep_latest: 99999999999999999999}\n", "keep_latest: must be an integer"},
+		"huge glob list":              {"rules:\n  - packages: [" + strings.Repeat(`"a-*", `, 5000) + "]\n", "rules[0].packages: at most 100 entries, got 5000"},
+		"ten megabytes":               {"# " + strings.Repeat("x", 10<<20) + "\n", "more than the 1048576 allowed"},
+		"billion laughs in rules":     {laughs(false), "must be a string, got a list"},
+		"billion laughs at the top":   {laughs(true), "lol0: unknown key"},
+		"laughs through valid rules":  {"rules:\n  - &r {type: npm, packages: [" + strings.Repeat(`"a", `, 100) + "]}\n" + strings.Repeat("  - *r\n", 200), "at most 100 rules, got 201"},
+		"deep flow brackets":          {"rules: " + strings.Repeat("[", 500_000) + "\n", "1:39: nested more than 32 levels deep"},
+		"deep flow mappings":          {"rules: " + strings.Repeat("{a: ", 200_000) + "\n", "nested more than 32 levels deep"},
+		"deep compact sequences":      {"rules:\n" + strings.Repeat("- ", 500_000) + "x\n", "2:65: nested more than 32 levels deep"},
+		"deep indentation":            {indented(1000), "33:33: nested more than 32 levels deep"},
+		"deep flow in a block":        {"rules:\n  - packages:\n" + strings.Repeat("    [\n", 100), "nested more than 32 levels deep"},
+		"wide flow":                   {"rules: [" + strings.Repeat("[], ", 200_000) + "]\n", "more than 10000 YAML items"},
+		"many lines":                  {strings.Repeat("dry_run: true\n", 50_000), "10001:1: more than 10000 YAML items"},
+		"quotes do not hide brackets": {"rules: [a '" + strings.Repeat("[", 1000) + "'\n", "nested more than 32 levels deep"},
+	}
+}
+
+func TestDecodeHostile(t *testing.T) {
+	for name, tc := range hostileConfigs() {
+		t.Run(name, func(t *testing.T) {
+			f, err := Decode(Path, []byte(tc.data))
+			if err == nil {
+				t.Fatalf("Decode accepted it: %+v", f)
+			}
+			var list ErrorList
+			if !errors.As(err, &list) || len(list) == 0 || list[0].Line < 1 || list[0].Column < 1 {
+				t.Fatalf("error %v is not a positioned ErrorList", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error:\n%.500s\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestShapeAllowsRealConfigs: the pre-parse limits never refuse what
+// people write: quoted brackets and commas, comments, flow style.
+func TestShapeAllowsRealConfigs(t *testing.T) {
+	tests := map[string]string{
+		"design example":          designExample,
+		"brackets in quotes":      "rules:\n  - packages: [\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\", '{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{']\n",
+		"escaped quotes":          "rules:\n  - packages: [\"a\\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\", 'it''s [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[']\n",
+		"brackets in comments":    "# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\nrules: [] # {{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{\n",
+		"hundred rules of globs":  "rules:\n" + strings.Repeat("  - {packages: ["+strings.Repeat(`"a-*", `, 50)+"], type: npm}\n", 100),
+		"multi-line quoted globs": "rules:\n  - packages: [\"a[\n      b\", \"c\"]\n",
+	}
+	for name, yml := range tests {
+		t.Run(name, func(t *testing.T) {
+			if e := checkShape([]byte(yml), maxDepth, maxItems); e != nil {
+				t.Fatalf("checkShape refused it: %v", e)
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeHostile prints what each hostile file costs to refuse.
+func BenchmarkDecodeHostile(b *testing.B) {
+	for name, tc := range hostileConfigs() {
+		data := []byte(tc.data)
+		b.Run(strings.ReplaceAll(name, " ", "_"), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				if _, err := Decode(Path, data); err == nil {
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}

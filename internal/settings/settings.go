@@ -91,6 +91,11 @@ type Settings struct {
 	// DuplicateWindow is how long the webhooks stream rejects a repeated
 	// delivery id by itself; older repeats are caught by KV deliveries.
 	DuplicateWindow time.Duration `envconfig:"DUPLICATE_WINDOW" default:"10m" desc:"how long the webhooks stream rejects a repeated delivery id"`
+	// HTTPReadHeaderTimeout and HTTPReadTimeout bound how long a client
+	// may take to send a request's headers, and the whole request, so a
+	// slow or stalled sender cannot hold connections open.
+	HTTPReadHeaderTimeout time.Duration `envconfig:"HTTP_READ_HEADER_TIMEOUT" default:"10s" desc:"time a client has to send a request's headers"`
+	HTTPReadTimeout       time.Duration `envconfig:"HTTP_READ_TIMEOUT" default:"2m" desc:"time a client has to send a whole request (25 MiB on a slow link)"`
 	// PacingPoints and PacingMutating are each packages token's budget
 	// per minute, shared by every replica: GitHub's secondary-limit points
 	// (1 per read, 5 per delete; GitHub allows 900) and mutating requests.
@@ -243,6 +248,12 @@ func (s Settings) Validate() error {
 	}
 	if s.DuplicateWindow <= 0 {
 		return fmt.Errorf("PKGWARDEN_DUPLICATE_WINDOW must be positive, not %s", s.DuplicateWindow)
+	}
+	if s.HTTPReadHeaderTimeout <= 0 {
+		return fmt.Errorf("PKGWARDEN_HTTP_READ_HEADER_TIMEOUT must be positive, not %s", s.HTTPReadHeaderTimeout)
+	}
+	if s.HTTPReadTimeout <= 0 {
+		return fmt.Errorf("PKGWARDEN_HTTP_READ_TIMEOUT must be positive, not %s", s.HTTPReadTimeout)
 	}
 	if s.DataDir == "" && !s.ExternalNATS() {
 		return errors.New("PKGWARDEN_DATA_DIR is empty: the embedded NATS server needs a directory")

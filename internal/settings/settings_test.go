@@ -113,7 +113,8 @@ func TestValidate(t *testing.T) {
 	if err := os.WriteFile(key, []byte("k"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ok := Settings{WebhookSecret: "s", NATSReplicas: 1, DataDir: "d", Roles: []string{"web"}, Workers: 1, JobAttempts: 1, LeaseTTL: time.Second, DuplicateWindow: time.Minute}
+	ok := Settings{WebhookSecret: "s", NATSReplicas: 1, DataDir: "d", Roles: []string{"web"}, Workers: 1, JobAttempts: 1, LeaseTTL: time.Second, DuplicateWindow: time.Minute,
+		HTTPReadHeaderTimeout: time.Second, HTTPReadTimeout: time.Minute}
 	tests := map[string]struct {
 		mod     func(s *Settings)
 		wantErr string // substring; "" means valid
@@ -129,6 +130,8 @@ func TestValidate(t *testing.T) {
 		"unknown role":          {mod: func(s *Settings) { s.Roles = []string{"cook"} }, wantErr: "PKGWARDEN_ROLES"},
 		"zero workers":          {mod: func(s *Settings) { s.Workers = 0 }, wantErr: "PKGWARDEN_WORKERS"},
 		"embedded without dir":  {mod: func(s *Settings) { s.DataDir = "" }, wantErr: "PKGWARDEN_DATA_DIR"},
+		"no header timeout":     {mod: func(s *Settings) { s.HTTPReadHeaderTimeout = 0 }, wantErr: "PKGWARDEN_HTTP_READ_HEADER_TIMEOUT"},
+		"negative read timeout": {mod: func(s *Settings) { s.HTTPReadTimeout = -time.Second }, wantErr: "PKGWARDEN_HTTP_READ_TIMEOUT"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/google/go-github/v57/github"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+)
+
+func TestEmbeddedManifestIsTopLevel(t *testing.T) {
+	top, err := os.ReadFile("../../app-manifest.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(top, embeddedManifest) {
+		t.Fatal("cmd/pkgwarden/app-manifest.yml differs from the top-level app-manifest.yml: run `go generate ./cmd/pkgwarden`")
+	}
+}
+
+func TestLoadManifest(t *testing.T) {
+	dir := t.TempDir()
+	own := filepath.Join(dir, "mine.yml")
+	if err := os.WriteFile(own, []byte("name: mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		"named file":         {args: []string{"--manifest", own}, want: "name: mine\n"},
+		"named but absent":   {args: []string{"--manifest", filepath.Join(dir, "gone.yml")}, wantErr: "gone.yml"},
+		"default but absent": {args: nil, want: string(embeddedManifest)},
+	}
+	t.Chdir(dir) // no app-manifest.yml here
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			fs := flag.NewFlagSet("x", flag.ContinueOnError)
+			path := fs.String("manifest", defaultManifestPath, "")
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			got, err := loadManifest(*path, fs, &stderr)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("got %q, %v", got, err)
+			}
+		})
+	}
+}
+
+// lockedBuffer is an io.Writer the command writes while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// registerRun is `pkgwarden register` running against a simulator.
+type registerRun struct {
+	sim     *ghsim.Sim
+	api     *httptest.Server
+	pageURL string
+	dataDir string
+	stdout  *lockedBuffer
+	stderr  *lockedBuffer
+	done    chan error
+}
+
+var reOpenURL = regexp.MustCompile(`Open (http://\S+)/ in a browser`)
+
+// startRegister serves a simulator and runs the command against it with
+// extra flags, returning once the page's URL is printed.
+func startRegister(t *testing.T, extra ...string) *registerRun {
+	t.Helper()
+	sim, err := ghsim.New(ghsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(sim.APIHandler())
+	sim.SetURLs(api.URL, "http://registry.invalid")
+	t.Cleanup(func() { api.Close(); sim.Close() })
+	run := &registerRun{sim: sim, api: api, dataDir: filepath.Join(t.TempDir(), "data"),
+		stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	args := append([]string{"--listen", "127.0.0.1:0", "--github-url", api.URL, "--api-url", api.URL,
+		"--data-dir", run.dataDir, "--manifest", "../../app-manifest.yml"}, extra...)
+	go func() { run.done <- runRegister(ctx, args, run.stdout, run.stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-run.done:
+		case <-time.After(10 * time.Second):
+			t.Error("register did not stop")
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := reOpenURL.FindStringSubmatch(run.stdout.String()); m != nil {
+			run.pageURL = m[1]
+			return run
+		}
+		select {
+		case err := <-run.done:
+			t.Fatalf("register stopped: %v\n%s", err, run.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	t.Fatalf("register printed no URL:\n%s\n%s", run.stdout.String(), run.stderr.String())
+	return nil
+}
+
+// wait returns the command's result once it stops by itself.
+func (r *registerRun) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.done <- err // for the cleanup
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatalf("register still running:\n%s", r.stdout.String())
+		return nil
+	}
+}
+
+// checkRegistered asserts the data dir holds a working app of the
+// simulator named slug.
+func (r *registerRun) checkRegistered(t *testing.T, slug string) {
+	t.Helper()
+	for name, mode := range map[string]os.FileMode{"app_id": 0o644, "app_slug": 0o644, "private-key.pem": 0o600, "webhook_secret": 0o600} {
+		st, err := os.Stat(filepath.Join(r.dataDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != mode {
+			t.Errorf("%s: mode %v, want %v", name, st.Mode().Perm(), mode)
+		}
+	}
+	idText, _ := os.ReadFile(filepath.Join(r.dataDir, "app_id"))
+	key, _ := os.ReadFile(filepath.Join(r.dataDir, "private-key.pem"))
+	id, err := strconv.ParseInt(strings.TrimSpace(string(idText)), 10, 64)
+	if err != nil {
+		t.Fatalf("app_id %q: %v", idText, err)
+	}
+	tr, err := ghinstallation.NewAppsTransport(http.DefaultTransport, id, key)
+	if err != nil {
+		t.Fatalf("written key: %v", err)
+	}
+	tr.BaseURL = r.api.URL
+	c := github.NewClient(&http.Client{Transport: tr})
+	c.BaseURL, _ = url.Parse(r.api.URL + "/")
+	app, _, err := c.Apps.Get(context.Background(), "")
+	if err != nil {
+		t.Fatalf("GET /app with the written key: %v", err)
+	}
+	if app.GetID() != id || app.GetSlug() != slug {
+		t.Errorf("GET /app = %d %q, want %d %q", app.GetID(), app.GetSlug(), id, slug)
+	}
+	if secret, _ := os.ReadFile(filepath.Join(r.dataDir, "webhook_secret")); strings.Contains(r.stdout.String()+r.stderr.String(), strings.TrimSpace(string(secret))) {
+		t.Error("the webhook secret was printed")
+	}
+}
+
+var (
+	reFormAction = regexp.MustCompile(`<form id="[a-z]+" method="post" action="([^"]+)"`)
+	reFormField  = regexp.MustCompile(`<input type="(?:hidden|text)" (?:id="[a-z]+" )?name="([a-z]+)" value="([^"]*)"`)
+)
+
+func pageForm(t *testing.T, page string) (string, url.Values) {
+	t.Helper()
+	m := reFormAction.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no form in:\n%s", page)
+	}
+	v := url.Values{}
+	for _, f := range reFormField.FindAllStringSubmatch(page, -1) {
+		v.Set(f[1], html.UnescapeString(f[2]))
+	}
+	return html.UnescapeString(m[1]), v
+}
+
+// bodyOf reads a response's body, failing t on a request error:
+// bodyOf(t)(http.Get(u)).
+func bodyOf(t *testing.T) func(*http.Response, error) string {
+	return func(resp *http.Response, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+}
+
+// TestRegisterCommandHTTP drives the command as a browser would, over
+// plain HTTP: page, GitHub's form, confirmation, redirect to the callback;
+// the command then exits by itself.
+func TestRegisterCommandHTTP(t *testing.T) {
+	run := startRegister(t, "--org", "acme")
+	if _, err := run.sim.AddOrg("acme"); err != nil {
+		t.Fatal(err)
+	}
+	page := bodyOf(t)(http.Get(run.pageURL + "/"))
+	action, vals := pageForm(t, page)
+	if !strings.HasPrefix(action, run.api.URL+"/organizations/acme/settings/apps/new?state=") {
+		t.Fatalf("form posts to %q", action)
+	}
+	confirm := bodyOf(t)(http.PostForm(action, vals))
+	action, vals = pageForm(t, confirm)
+	vals.Set("name", "pkgwarden-acme") // "pkgwarden" is taken, as on GitHub
+	// The client follows the redirect to the command's callback.
+	done := bodyOf(t)(http.PostForm(run.api.URL+action, vals))
+	if !strings.Contains(done, "Registered GitHub App pkgwarden-acme") {
+		t.Fatalf("callback page:\n%s", done)
+	}
+	if err := run.wait(t); err != nil {
+		t.Fatalf("register: %v\n%s", err, run.stderr.String())
+	}
+	run.checkRegistered(t, "pkgwarden-acme")
+	if out := run.stdout.String(); !strings.Contains(out, "/apps/pkgwarden-acme/installations/new") || !strings.Contains(out, "pkgwarden serve") {
+		t.Errorf("stdout lacks the next steps:\n%s", out)
+	}
+}
+
+func TestRegisterCommandRefusesExisting(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "app_id"), []byte("7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	err := runRegister(context.Background(), []string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--manifest", "../../app-manifest.yml"}, &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("err %v, want a refusal naming --force", err)
+	}
+}
+
+func TestDefaultAPIURL(t *testing.T) {
+	tests := map[string]struct{ web, want string }{
+		"github.com":        {web: "https://github.com", want: "https://api.github.com/"},
+		"github.com slash":  {web: "https://github.com/", want: "https://api.github.com/"},
+		"enterprise server": {web: "https://ghe.example.com", want: "https://ghe.example.com/api/v3/"},
+		"enterprise slash":  {web: "https://ghe.example.com/", want: "https://ghe.example.com/api/v3/"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := defaultAPIURL(tc.web); got != tc.want {
+				t.Errorf("defaultAPIURL(%q) = %q, want %q", tc.web, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRegisterKeepRunning: with --keep-running the page stays up after a
+// registration (here with --force, as the data dir now holds credentials)
+// until the context ends.
+func TestRegisterKeepRunning(t *testing.T) {
+	run := startRegister(t, "--keep-running", "--force")
+	for i, name := range []string{"pkgwarden-one", "pkgwarden-two"} {
+		page := bodyOf(t)(http.Get(run.pageURL + "/"))
+		action, vals := pageForm(t, page)
+		confirm := bodyOf(t)(http.PostForm(action, vals))
+		action, vals = pageForm(t, confirm)
+		vals.Set("name", name)
+		if done := bodyOf(t)(http.PostForm(run.api.URL+action, vals)); !strings.Contains(done, "Registered GitHub App "+name) {
+			t.Fatalf("registration %d:\n%s", i, done)
+		}
+		select {
+		case err := <-run.done:
+			t.Fatalf("register stopped after registration %d: %v", i, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	run.checkRegistered(t, "pkgwarden-two")
+}
