@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -168,6 +169,12 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	// One more piece of reality: the image is public and its pr-41 build
+	// was pulled 6,000 times, so GitHub refuses to delete it; pkgwarden
+	// skips it and says so.
+	if err := demoPopular(sim, demo); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	keyPath := filepath.Join(dir, "app-key.pem")
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sim.AppKey())})
 	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
@@ -255,8 +262,43 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	}
 	return done(sim, res, demoHeader{
 		api: apiURL, serve: "http://" + addr, org: demo.Org, pushed: demo.Image + ":pr-58 (" + rules.ShortDigest(newDigest.String()) + ")",
-		published: demo.NPMPackage + " 1.2.0-alpha.3", webhooks: len(sim.Deliveries()), took: time.Since(start),
+		published: demo.NPMPackage + " 1.2.0-alpha.3", webhooks: webhookCounts(sim.Deliveries()), took: time.Since(start),
 	})
+}
+
+// webhookCounts says how many deliveries of each event were sent.
+func webhookCounts(ds []ghsim.Delivery) string {
+	n := map[string]int{}
+	for _, d := range ds {
+		n[d.Event]++
+	}
+	events := make([]string, 0, len(n))
+	for e := range n {
+		events = append(events, e)
+	}
+	slices.Sort(events)
+	parts := make([]string, len(events))
+	for i, e := range events {
+		parts[i] = fmt.Sprintf("%d %s", n[e], e)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// demoPopular makes the demo image public and its pr-41 version popular.
+func demoPopular(sim *ghsim.Sim, demo ghsim.DemoInfo) error {
+	if err := sim.SetPackage(demo.Org, "container", "webapp", "public", time.Time{}, time.Time{}); err != nil {
+		return err
+	}
+	vs, err := sim.Versions(demo.Org, "container", "webapp")
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if slices.Contains(v.Tags, "pr-41") {
+			return sim.SetDownloads(demo.Org, "container", "webapp", ghsim.VersionRef{ID: v.ID}, 6000)
+		}
+	}
+	return errors.New("the demo seed has no pr-41 version")
 }
 
 // waitIdle waits until every package in want had a run and the queue is
@@ -403,14 +445,14 @@ func demoIssues(sim *ghsim.Sim, apiURL, org string, repos []string) ([]demoIssue
 
 type demoHeader struct {
 	api, serve, org, pushed, published string
-	webhooks                           int
+	webhooks                           string
 	took                               time.Duration
 }
 
 func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "pkgwarden demo: GitHub simulator at %s (organisation %s), pkgwarden serve at %s\n", h.api, h.org, h.serve)
-	fmt.Fprintf(ew, "Pushed %s and published %s; %d signed webhooks delivered, prune jobs done.\n", h.pushed, h.published, h.webhooks)
+	fmt.Fprintf(ew, "Pushed %s and published %s; signed webhooks delivered (%s), prune jobs done.\n", h.pushed, h.published, h.webhooks)
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	section := func(title string, list []demoEntry) {
 		fmt.Fprintf(tw, "\n%s (%d)\n", title, len(list))

@@ -55,6 +55,9 @@ func TestDemoJSON(t *testing.T) {
 	if len(res.Deleted) == 0 || len(res.Kept) == 0 {
 		t.Errorf("deleted %d, kept %d: the demo should show both", len(res.Deleted), len(res.Kept))
 	}
+	if len(res.Skipped) != 1 || !slices.Equal(res.Skipped[0].Tags, []string{"pr-41"}) || !strings.Contains(res.Skipped[0].Reason, "5000 downloads") {
+		t.Errorf("skipped = %+v, want pr-41, refused by GitHub for its downloads", res.Skipped)
+	}
 	for _, e := range append(slices.Clone(res.Deleted), res.Kept...) {
 		if strings.Contains(e.Package, "/container/") && !strings.HasPrefix(e.Version, "sha256:") {
 			t.Errorf("container version %q is not a digest", e.Version)
