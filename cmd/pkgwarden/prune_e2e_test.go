@@ -358,13 +358,13 @@ func (w *e2e) plan() rules.Decision {
 // lease and find nothing more to do.)
 func (w *e2e) deliver() {
 	w.t.Helper()
-	w.forwardSome(w.addr, true)
+	w.forwardLast(w.addr)
 	w.waitIdle()
 }
 
-// forwardSome sends the held webhooks, or only the last registry_package
-// one, to the serve at addr.
-func (w *e2e) forwardSome(addr string, lastOnly bool) {
+// forwardLast sends the last registry_package webhook held at the gate
+// to the serve at addr, and drops the others.
+func (w *e2e) forwardLast(addr string) {
 	w.t.Helper()
 	if err := w.sim.WaitDeliveries(context.Background()); err != nil {
 		w.t.Fatal(err)
@@ -373,19 +373,16 @@ func (w *e2e) forwardSome(addr string, lastOnly bool) {
 	held := w.held
 	w.held = nil
 	w.mu.Unlock()
-	if lastOnly {
-		for i := len(held) - 1; i >= 0; i-- {
-			if held[i].header.Get("X-GitHub-Event") == "registry_package" {
-				held = held[i : i+1]
-				break
-			}
+	var last *heldDelivery
+	for i := range held {
+		if held[i].header.Get("X-GitHub-Event") == "registry_package" {
+			last = &held[i]
 		}
 	}
-	packages := 0
-	for _, d := range held {
-		if d.header.Get("X-GitHub-Event") == "registry_package" {
-			packages++
-		}
+	if last == nil {
+		w.t.Fatal("no registry_package webhook to deliver")
+	}
+	for _, d := range []heldDelivery{*last} {
 		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks", bytes.NewReader(d.body))
 		if err != nil {
 			w.t.Fatal(err)
@@ -399,9 +396,6 @@ func (w *e2e) forwardSome(addr string, lastOnly bool) {
 		if resp.StatusCode != http.StatusAccepted {
 			w.t.Fatalf("delivery %s answered %d", d.header.Get("X-GitHub-Delivery"), resp.StatusCode)
 		}
-	}
-	if packages == 0 {
-		w.t.Fatal("no registry_package webhook to deliver")
 	}
 }
 
@@ -736,7 +730,7 @@ func TestPruneSurvivesKill9(t *testing.T) {
 		"PKGWARDEN_PACING_MUTATING":  "300",
 	}
 	first := startServe(t, env)
-	w.forwardSome(first.addr, true)
+	w.forwardLast(first.addr)
 	waitFor(t, "two deletions", 30*time.Second, func() bool { return gone() >= 2 })
 	first.kill()
 	// A request in flight at the kill ends (done or dropped) on the
