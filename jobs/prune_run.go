@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -101,33 +100,6 @@ type ReporterFunc func(ctx context.Context, run PruneRun) error
 
 // Report calls f.
 func (f ReporterFunc) Report(ctx context.Context, run PruneRun) error { return f(ctx, run) }
-
-// LogReporter writes one log line per run: the reporter of a process that
-// has no other.
-type LogReporter struct{ Logger *slog.Logger }
-
-// Report logs the run.
-func (l LogReporter) Report(ctx context.Context, run PruneRun) error {
-	log := l.Logger
-	if log == nil {
-		return nil
-	}
-	attrs := []any{
-		"run", run.ID, "package", run.Package.String(), "outcome", string(run.Outcome),
-		"deleted", len(run.Deleted), "kept_by_recheck", len(run.Kept), "skipped", len(run.Skipped),
-		"deferred", len(run.Deferred), "dry_run", run.DryRun, "paused", run.Paused,
-	}
-	switch run.Outcome {
-	case OutcomeInvalidConfig:
-		attrs = append(attrs, "config_errors", run.ConfigErrors.Error())
-	case OutcomeNoToken:
-		attrs = append(attrs, "problem", run.Problem)
-	case OutcomeUntouched:
-		attrs = append(attrs, "untouched", run.Decision.Untouched)
-	}
-	log.InfoContext(ctx, "prune run", attrs...)
-	return nil
-}
 
 // Reporters sends each run to every reporter in turn, stopping at the
 // first error.
