@@ -148,10 +148,14 @@ func (r *Router) route(ctx context.Context, log *slog.Logger, id, event string, 
 			return err
 		}
 		job.Logger(r.log).Info("router: prune queued", "event", event, "action", ev.Action)
+	case webhook.EventPush:
+		return r.routePush(ctx, log, id, env, body)
+	case webhook.EventIssues, webhook.EventIssueComment:
+		return r.routeIssues(ctx, log, id, event, env, body)
+	case webhook.EventInstallation, webhook.EventInstallationRepositories:
+		return r.routeInstallation(ctx, log, id, event, env, body)
 	default:
-		// issues, issue_comment, push and installation events get their
-		// jobs with the work that needs them (restore, config, sweep).
-		log.Info("router: no job for this event yet")
+		log.Info("router: no job for this event")
 	}
 	return nil
 }
