@@ -19,7 +19,11 @@ import (
 
 // Job types.
 const (
+	// TypePrune applies a package's prune rules.
 	TypePrune = "prune"
+	// TypeRestore brings back a package's deleted versions that its
+	// restore rules protect, or that someone asked back from the report.
+	TypeRestore = "restore"
 )
 
 // Job is one unit of work on one package.
