@@ -1,0 +1,268 @@
+// Package inventory remembers, per installation, the packages pkgwarden has
+// seen and each version's tags and digest when last seen active, in a NATS
+// KV bucket. A deleted version's listing may no longer show its tags, and a
+// deleted package no longer shows at all: the restore work reads them here.
+// It also keeps marks on versions (deleted by pkgwarden, restored by
+// pkgwarden, deleted on purpose) that decide what is restored and pruned.
+//
+// Keys are one per package and one per version, so a package of 10,000
+// versions is 10,000 small values rather than one value over the bucket's
+// size limit:
+//
+//	i<installation>.p.<package key>             Package
+//	i<installation>.v.<package key>.<id>        Version
+//	i<installation>.m.<package key>.<mark>.<id> Mark
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pkgwarden/pkgwarden/queue"
+)
+
+// Bucket is the KV bucket of the inventory.
+const Bucket = "inventory"
+
+// Package is a package seen by pkgwarden.
+type Package struct {
+	Owner string `json:"owner"`
+	Type  string `json:"type"`
+	Name  string `json:"name"`
+	// Repository is the linked repository's full name, empty for none.
+	Repository string    `json:"repo,omitempty"`
+	SeenAt     time.Time `json:"seen"`
+}
+
+// String is owner/type/name, the form jobs name packages by.
+func (p Package) String() string { return p.Owner + "/" + p.Type + "/" + p.Name }
+
+// Version is a version as last seen active.
+type Version struct {
+	ID int64 `json:"id"`
+	// Name is the digest for containers, the version string otherwise.
+	Name   string    `json:"n"`
+	Tags   []string  `json:"t,omitempty"`
+	SeenAt time.Time `json:"s"`
+}
+
+// Mark is a fact about a version that outlives its listing.
+type Mark string
+
+// Marks.
+const (
+	// MarkDeleted: pkgwarden deleted the version (written right before
+	// the delete request, so a crash between leaves a mark on a version
+	// still active, which is harmless: marks only matter once deleted).
+	MarkDeleted Mark = "deleted"
+	// MarkRestored: pkgwarden restored the version; it is never pruned
+	// for being untagged.
+	MarkRestored Mark = "restored"
+	// MarkIntentional: someone said the deletion was intentional; the
+	// version is never restored automatically again.
+	MarkIntentional Mark = "intentional"
+)
+
+// Store is the inventory over one KV bucket.
+type Store struct {
+	kv  jetstream.KeyValue
+	now func() time.Time
+}
+
+// Open creates (idempotently) the inventory bucket and returns its store.
+// now is the clock of SeenAt; nil means time.Now.
+func Open(ctx context.Context, js jetstream.JetStream, replicas int, now func() time.Time) (*Store, error) {
+	if replicas < 1 {
+		replicas = 1
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: Bucket, Description: "pkgwarden: packages and versions seen, marks on versions", Replicas: replicas,
+		Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv %s: %w", Bucket, err)
+	}
+	return New(kv, now), nil
+}
+
+// New returns a store over kv.
+func New(kv jetstream.KeyValue, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{kv: kv, now: now}
+}
+
+func inst(id int64) string { return "i" + strconv.FormatInt(id, 10) }
+
+// pkgKey hashes the package name: names may hold dots and slashes.
+func pkgKey(p Package) string {
+	return queue.Key(strings.ToLower(p.Owner + "/" + p.Type + "/" + p.Name))
+}
+
+// SeePackage records pkg as seen in installation.
+func (s *Store) SeePackage(ctx context.Context, installation int64, pkg Package) error {
+	pkg.SeenAt = s.now().UTC()
+	b, _ := json.Marshal(pkg)
+	if _, err := s.kv.Put(ctx, inst(installation)+".p."+pkgKey(pkg), b); err != nil {
+		return fmt.Errorf("inventory: record package %s: %w", pkg, err)
+	}
+	return nil
+}
+
+// SeeVersions records versions of pkg as seen active now. A version whose
+// record is unchanged but for the time is written again: the time says
+// when it was last active.
+func (s *Store) SeeVersions(ctx context.Context, installation int64, pkg Package, versions []Version) error {
+	now := s.now().UTC()
+	prefix := inst(installation) + ".v." + pkgKey(pkg) + "."
+	for _, v := range versions {
+		v.SeenAt = now
+		b, _ := json.Marshal(v)
+		if _, err := s.kv.Put(ctx, prefix+strconv.FormatInt(v.ID, 10), b); err != nil {
+			return fmt.Errorf("inventory: record version %d of %s: %w", v.ID, pkg, err)
+		}
+	}
+	return nil
+}
+
+// Version returns what was last seen of version id of pkg.
+func (s *Store) Version(ctx context.Context, installation int64, pkg Package, id int64) (Version, bool, error) {
+	e, err := s.kv.Get(ctx, inst(installation)+".v."+pkgKey(pkg)+"."+strconv.FormatInt(id, 10))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Version{}, false, nil
+	}
+	if err != nil {
+		return Version{}, false, fmt.Errorf("inventory: version %d of %s: %w", id, pkg, err)
+	}
+	var v Version
+	if err := json.Unmarshal(e.Value(), &v); err != nil {
+		return Version{}, false, fmt.Errorf("inventory: version %d of %s: %w", id, pkg, err)
+	}
+	return v, true, nil
+}
+
+// Versions returns every version of pkg the inventory holds.
+func (s *Store) Versions(ctx context.Context, installation int64, pkg Package) ([]Version, error) {
+	var out []Version
+	err := s.each(ctx, inst(installation)+".v."+pkgKey(pkg)+".*", func(b []byte) error {
+		var v Version
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inventory: versions of %s: %w", pkg, err)
+	}
+	return out, nil
+}
+
+// Packages returns the packages of owner (case-insensitive) seen in
+// installation; an empty owner means all. The scheduler uses it to find
+// packages that vanished from the listing: deleted packages.
+func (s *Store) Packages(ctx context.Context, installation int64, owner string) ([]Package, error) {
+	var out []Package
+	err := s.each(ctx, inst(installation)+".p.*", func(b []byte) error {
+		var p Package
+		if err := json.Unmarshal(b, &p); err != nil {
+			return err
+		}
+		if owner == "" || strings.EqualFold(p.Owner, owner) {
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inventory: packages of %s in installation %d: %w", owner, installation, err)
+	}
+	return out, nil
+}
+
+// SetMark puts mark on version id of pkg.
+func (s *Store) SetMark(ctx context.Context, installation int64, pkg Package, mark Mark, id int64) error {
+	at, _ := s.now().UTC().MarshalText()
+	if _, err := s.kv.Put(ctx, markKey(installation, pkg, mark, id), at); err != nil {
+		return fmt.Errorf("inventory: mark version %d of %s %s: %w", id, pkg, mark, err)
+	}
+	return nil
+}
+
+// ClearMark removes mark from version id of pkg.
+func (s *Store) ClearMark(ctx context.Context, installation int64, pkg Package, mark Mark, id int64) error {
+	if err := s.kv.Delete(ctx, markKey(installation, pkg, mark, id)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("inventory: unmark version %d of %s %s: %w", id, pkg, mark, err)
+	}
+	return nil
+}
+
+// Marked reports whether version id of pkg carries mark.
+func (s *Store) Marked(ctx context.Context, installation int64, pkg Package, mark Mark, id int64) (bool, error) {
+	_, err := s.kv.Get(ctx, markKey(installation, pkg, mark, id))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("inventory: mark %s of version %d of %s: %w", mark, id, pkg, err)
+	}
+	return true, nil
+}
+
+func markKey(installation int64, pkg Package, mark Mark, id int64) string {
+	return inst(installation) + ".m." + pkgKey(pkg) + "." + string(mark) + "." + strconv.FormatInt(id, 10)
+}
+
+// ClearInstallation forgets everything of an installation (the App was
+// uninstalled). It returns how many keys were removed.
+func (s *Store) ClearInstallation(ctx context.Context, installation int64) (int, error) {
+	keys, err := s.keys(ctx, inst(installation)+".>")
+	if err != nil {
+		return 0, fmt.Errorf("inventory: clear installation %d: %w", installation, err)
+	}
+	for i, k := range keys {
+		if err := s.kv.Purge(ctx, k); err != nil {
+			return i, fmt.Errorf("inventory: clear installation %d: %w", installation, err)
+		}
+	}
+	return len(keys), nil
+}
+
+func (s *Store) keys(ctx context.Context, filter string) ([]string, error) {
+	lister, err := s.kv.ListKeysFiltered(ctx, filter)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for k := range lister.Keys() {
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+func (s *Store) each(ctx context.Context, filter string, fn func([]byte) error) error {
+	keys, err := s.keys(ctx, filter)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		e, err := s.kv.Get(ctx, k)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(e.Value()); err != nil {
+			return fmt.Errorf("key %s: %w", k, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pkgwarden/pkgwarden/queue"
+)
+
+func openStore(t *testing.T) *Store {
+	t.Helper()
+	ctx := context.Background()
+	e, err := queue.StartEmbedded(ctx, queue.EmbeddedOptions{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Shutdown() })
+	nc, err := e.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	s, err := Open(ctx, js, 1, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestInventory(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	webapp := Package{Owner: "acme", Type: "container", Name: "webapp", Repository: "acme/webapp"}
+	dotted := Package{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}
+	other := Package{Owner: "beta", Type: "container", Name: "webapp"}
+	for inst, pkgs := range map[int64][]Package{1: {webapp, dotted}, 2: {other}} {
+		for _, p := range pkgs {
+			if err := s.SeePackage(ctx, inst, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.SeeVersions(ctx, 1, webapp, []Version{{ID: 7, Name: "sha256:aa", Tags: []string{"v1", "latest"}}, {ID: 8, Name: "sha256:bb"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMark(ctx, 1, webapp, MarkDeleted, 7); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := map[string]struct {
+		inst  int64
+		owner string
+		want  []string
+	}{
+		"owner, case-insensitive": {inst: 1, owner: "ACME", want: []string{"Acme/npm/@acme/web.client", "acme/container/webapp"}},
+		"all owners":              {inst: 1, owner: "", want: []string{"Acme/npm/@acme/web.client", "acme/container/webapp"}},
+		"other installation":      {inst: 2, owner: "beta", want: []string{"beta/container/webapp"}},
+		"owner not seen":          {inst: 1, owner: "beta", want: nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := s.Packages(ctx, tc.inst, tc.owner)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, p := range got {
+				names = append(names, p.String())
+			}
+			slices.Sort(names)
+			if !slices.Equal(names, tc.want) {
+				t.Errorf("Packages = %v, want %v", names, tc.want)
+			}
+		})
+	}
+
+	v, ok, err := s.Version(ctx, 1, webapp, 7)
+	if err != nil || !ok || v.Name != "sha256:aa" || !slices.Equal(v.Tags, []string{"v1", "latest"}) || v.SeenAt.IsZero() {
+		t.Errorf("Version 7 = %+v %v %v", v, ok, err)
+	}
+	if m, _ := s.Marked(ctx, 1, webapp, MarkDeleted, 7); !m {
+		t.Error("mark deleted on 7 lost")
+	}
+	if m, _ := s.Marked(ctx, 1, webapp, MarkIntentional, 7); m {
+		t.Error("intentional mark on 7 never set")
+	}
+
+	n, err := s.ClearInstallation(ctx, 1)
+	if err != nil || n != 5 {
+		t.Fatalf("ClearInstallation = %d, %v; want 5 keys (2 packages, 2 versions, 1 mark)", n, err)
+	}
+	if got, _ := s.Packages(ctx, 1, ""); len(got) != 0 {
+		t.Errorf("installation 1 still has %v", got)
+	}
+	if _, ok, _ := s.Version(ctx, 1, webapp, 7); ok {
+		t.Error("version 7 outlived its installation")
+	}
+	if got, _ := s.Packages(ctx, 2, ""); len(got) != 1 {
+		t.Errorf("installation 2 lost its package: %v", got)
+	}
+}
+
+// TestManyVersions: 10,000 versions of one package fit, one key each.
+func TestManyVersions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 10,000 keys")
+	}
+	ctx := context.Background()
+	s := openStore(t)
+	p := Package{Owner: "acme", Type: "container", Name: "big"}
+	vs := make([]Version, 10000)
+	for i := range vs {
+		vs[i] = Version{ID: int64(i + 1), Name: fmt.Sprintf("sha256:%064x", i), Tags: []string{fmt.Sprintf("build-%d", i)}}
+	}
+	if err := s.SeeVersions(ctx, 1, p, vs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Versions(ctx, 1, p)
+	if err != nil || len(got) != len(vs) {
+		t.Fatalf("Versions = %d, %v; want %d", len(got), err, len(vs))
+	}
+}
