@@ -36,6 +36,9 @@ type Job struct {
 	// Reason says why the job exists ("registry_package published").
 	Reason   string    `json:"reason,omitempty"`
 	QueuedAt time.Time `json:"queued_at"`
+	// Undo is what a person asked in a report issue (restore jobs only);
+	// such a job is published on a subject of its own (PublishUndo).
+	Undo *UndoRequest `json:"undo,omitempty"`
 }
 
 // LeaseName is what the per-package lease is taken on: every job type of

@@ -33,6 +33,9 @@ const Bucket = "inventory"
 
 // Package is a package seen by pkgwarden.
 type Package struct {
+	// ID is GitHub's package id: a package of the same name with another
+	// id is a new package in a reused namespace.
+	ID    int64  `json:"id,omitempty"`
 	Owner string `json:"owner"`
 	Type  string `json:"type"`
 	Name  string `json:"name"`
@@ -131,6 +134,22 @@ func (s *Store) SeeVersions(ctx context.Context, installation int64, pkg Package
 		}
 	}
 	return nil
+}
+
+// Package returns the record of pkg (owner, type and name are used).
+func (s *Store) Package(ctx context.Context, installation int64, pkg Package) (Package, bool, error) {
+	e, err := s.kv.Get(ctx, inst(installation)+".p."+pkgKey(pkg))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Package{}, false, nil
+	}
+	if err != nil {
+		return Package{}, false, fmt.Errorf("inventory: package %s: %w", pkg, err)
+	}
+	var out Package
+	if err := json.Unmarshal(e.Value(), &out); err != nil {
+		return Package{}, false, fmt.Errorf("inventory: package %s: %w", pkg, err)
+	}
+	return out, true, nil
 }
 
 // Version returns what was last seen of version id of pkg.

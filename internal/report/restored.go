@@ -75,3 +75,64 @@ func (r *Reporter) MarkRestored(ctx context.Context, installation int64, pkg rul
 	}
 	return Result{}, nil
 }
+
+// Note adds comment to the package's report issue, opening the issue
+// (with an empty report body) when there is none, and drops ids from its
+// restorable deletions as MarkRestored does. marker is a hidden line the
+// comment must contain: a comment already carrying it is not added again,
+// so a retried job comments once. The restore work uses it to say what it
+// restored and why.
+func (r *Reporter) Note(ctx context.Context, installation int64, pkg rules.Package, labels, assignees []string, marker, comment string, restored []int64) (Result, error) {
+	if labels == nil {
+		labels = DefaultLabels
+	}
+	label := ""
+	if len(labels) > 0 {
+		label = labels[0]
+	}
+	title := Title(pkg)
+	var tried []string
+	for _, p := range r.places(installation, pkg.Owner, pkg.Repository) {
+		f, err := r.find(ctx, p, title, label)
+		if errors.Is(err, errNoIssues) {
+			tried = append(tried, p.String())
+			continue
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("note in report of %s: %w", pkg, err)
+		}
+		var res Result
+		if f == nil {
+			body, _ := renderBody(&Run{Package: pkg}, noDeletions, nil)
+			if f, err = r.create(ctx, p, write{title: title, body: body, labels: labels, assignees: assignees}); errors.Is(err, errNoIssues) {
+				tried = append(tried, p.String())
+				continue
+			} else if err != nil {
+				return Result{}, fmt.Errorf("note in report of %s: %w", pkg, err)
+			}
+			res.Created = true
+		}
+		res.Issue = f.issue(p)
+		if i := strings.Index(f.body, listHeading); i >= 0 && len(restored) > 0 {
+			list := mergeRestorable(ParseRestorable(f.body), nil, restored, r.now().UTC())
+			body, _ := finishBody(f.body[:i+len(listHeading)], list)
+			if res.Updated, err = r.update(ctx, p, f, write{body: body, labels: f.labels}, ""); err != nil {
+				return res, fmt.Errorf("note in report of %s: %w", pkg, err)
+			}
+		}
+		seen := false
+		if !res.Created {
+			if seen, err = r.hasComment(ctx, p, f.number, marker); err != nil {
+				return res, fmt.Errorf("note in report of %s: %w", pkg, err)
+			}
+		}
+		if !seen {
+			if err := r.comment(ctx, p, f.number, comment); err != nil {
+				return res, fmt.Errorf("note in report of %s: %w", pkg, err)
+			}
+			res.Commented = true
+		}
+		return res, nil
+	}
+	return Result{}, fmt.Errorf("note in report of %s: tried %s: %w", pkg, strings.Join(tried, ", "), ErrNowhere)
+}

@@ -1,0 +1,504 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
+	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+// RestoreConfig configures NewRestorer.
+type RestoreConfig struct {
+	// Tokens are the owners' packages tokens (required).
+	Tokens *githubapi.PackagesTokens
+	// App reads configuration files and writes issues as the installation
+	// (required).
+	App Installations
+	// Inventory remembers tags of deleted versions and the marks that
+	// decide what is restored (required).
+	Inventory *inventory.Store
+	// Issues writes what was restored into the package's report issue;
+	// nil means nothing is written.
+	Issues *report.Reporter
+	// Recorder is told about every restore run; optional (the demo).
+	Recorder RestoreRecorder
+	// APIURL and RegistryURL say where GitHub and its registry are; empty
+	// means api.github.com and ghcr.io.
+	APIURL, RegistryURL string
+	// PackagesTransport and RegistryTransport as in PruneConfig.
+	PackagesTransport func(githubapi.Token) http.RoundTripper
+	RegistryTransport func(githubapi.Token) http.RoundTripper
+	// Cache keeps manifests by digest: a deleted index's children are
+	// found there (the registry hides a deleted manifest).
+	Cache registry.Cache
+	// Paused is the kill switch: nothing is restored or deleted.
+	Paused bool
+	// Now is the clock; nil means time.Now.
+	Now     func() time.Time
+	Metrics *RestoreMetrics
+	Logger  *slog.Logger
+}
+
+// RestoreMetrics are the restore job's Prometheus metrics.
+type RestoreMetrics struct {
+	restored prometheus.Counter
+}
+
+// NewRestoreMetrics registers pkgwarden_versions_restored_total with reg.
+func NewRestoreMetrics(reg prometheus.Registerer) *RestoreMetrics {
+	m := &RestoreMetrics{restored: prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "pkgwarden_versions_restored_total",
+		Help: "Package versions (and packages) restored by restore jobs.",
+	})}
+	reg.MustRegister(m.restored)
+	return m
+}
+
+// Restored is one version (or package, ID 0) a restore run brought back.
+type Restored struct {
+	ID      int64
+	Version string
+	Tags    []string
+	// Reason says what triggered it (the rule, who asked, its index).
+	Reason string
+}
+
+// RestoreRun is what one restore job did.
+type RestoreRun struct {
+	ID             string
+	InstallationID int64
+	Package        rules.Package
+	// Trigger is the job's reason ("sweep", "undo ... by @login").
+	Trigger  string
+	Restored []Restored
+	// Problem says what kept a wanted restore from happening (a reused
+	// namespace), empty when nothing did.
+	Problem string
+}
+
+// RestoreRecorder is told about every restore run that restored something
+// or met a problem.
+type RestoreRecorder interface {
+	RecordRestore(ctx context.Context, run RestoreRun)
+}
+
+// Restorer is the restore job's handler. A sweep job (any job without an
+// Undo request) restores the package's deleted versions its restore rule
+// protects and, with restore.package, the package itself; a job with an
+// Undo request does what a person asked in the report issue.
+type Restorer struct {
+	cfg RestoreConfig
+	tr  http.RoundTripper
+	log *slog.Logger
+}
+
+// NewRestorer checks cfg and fills its defaults.
+func NewRestorer(cfg RestoreConfig) (*Restorer, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("restorer: no packages tokens")
+	}
+	if cfg.App == nil {
+		return nil, errors.New("restorer: no GitHub App")
+	}
+	if cfg.Inventory == nil {
+		return nil, errors.New("restorer: no inventory")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewRestoreMetrics(prometheus.NewRegistry())
+	}
+	r := &Restorer{cfg: cfg, tr: githubapi.NewTransport(nil, githubapi.RetryPolicy{}, nil), log: cfg.Logger}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	return r, nil
+}
+
+// pkgState is what a restore job knows of its package.
+type pkgState struct {
+	clients  planner.Clients
+	tagger   *registry.Tagger
+	owner    githubapi.Owner
+	pkg      githubapi.Package
+	ref      rules.Package
+	inv      inventory.Package
+	cfg      *rules.Config
+	restore  *rules.Restore
+	active   []githubapi.Version
+	deleted  []githubapi.Version
+	inst     int64
+	runID    string
+	trigger  string
+	restored []Restored
+	problem  string
+}
+
+// Handle runs one restore job. Transient failures return an error, and
+// the retry finds the work left: what was restored is active now.
+func (r *Restorer) Handle(ctx context.Context, job Job) error {
+	t := job.Target
+	log := job.Logger(r.log)
+	name := fmt.Sprintf("restore %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
+	if r.cfg.Paused {
+		log.InfoContext(ctx, "restore: paused (PKGWARDEN_PAUSED), nothing restored")
+		return nil
+	}
+	tok, err := r.cfg.Tokens.Token(t.Owner)
+	if err != nil {
+		// The prune job reports a missing token; restoring waits for it.
+		log.WarnContext(ctx, "restore: no packages token", "err", err)
+		return nil
+	}
+	st := &pkgState{inst: t.InstallationID, runID: RunID(job), trigger: job.Reason}
+	if st.trigger == "" {
+		st.trigger = "sweep"
+	}
+	ep := planner.Endpoints{APIURL: r.cfg.APIURL, RegistryURL: r.cfg.RegistryURL, Transport: r.tr, Cache: r.cfg.Cache, Now: r.cfg.Now}
+	if r.cfg.PackagesTransport != nil {
+		ep.Transport = r.cfg.PackagesTransport(tok)
+	}
+	if r.cfg.RegistryTransport != nil {
+		ep.RegistryTransport = r.cfg.RegistryTransport(tok)
+	}
+	if st.clients, err = planner.NewClientsWithToken(tok, ep); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	regURL := r.cfg.RegistryURL
+	if regURL == "" {
+		regURL = planner.DefaultRegistryURL
+	}
+	if st.tagger, err = registry.NewTagger(regURL, registry.Options{Username: "pkgwarden", Token: tok.Secret(), Transport: ep.RegistryTransport}); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if st.owner, err = st.clients.Packages.ResolveOwner(ctx, t.Owner); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	st.ref = rules.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: repoBase(t.Repository)}
+	st.inv = inventory.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
+	known, seen, err := r.cfg.Inventory.Package(ctx, st.inst, st.inv)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if seen && known.Repository != "" && st.ref.Repository == "" {
+		st.ref.Repository, st.inv.Repository = repoBase(known.Repository), known.Repository
+	}
+
+	st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName)
+	gone := errors.Is(err, githubapi.ErrNotFound)
+	if err != nil && !gone {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if !gone {
+		st.ref.Repository, st.inv.Repository = repoBase(st.pkg.Repository), st.pkg.Repository
+	}
+	if err := r.loadRules(ctx, st); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if job.Undo != nil {
+		if gone {
+			return r.answer(ctx, log, st, job.Undo, "the package is deleted; restore it first (nothing was changed).")
+		}
+		return r.undo(ctx, log, st, job.Undo)
+	}
+
+	// A package gone, or one of the same name with another id (the old
+	// one deleted and its namespace reused), is restored when its rule
+	// says so.
+	reused := !gone && seen && known.ID != 0 && known.ID != st.pkg.ID
+	if (gone || reused) && seen && st.restore != nil && st.restore.Package {
+		err := st.clients.Packages.RestorePackage(ctx, st.owner, t.PackageType, t.PackageName)
+		switch {
+		case err == nil:
+			st.restored = append(st.restored, Restored{Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
+			r.cfg.Metrics.restored.Inc()
+			if st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName); err != nil {
+				return fmt.Errorf("%s: after restoring the package: %w", name, err)
+			}
+			log.InfoContext(ctx, "restore: package restored")
+		case isRefusal(err) && strings.Contains(strings.ToLower(refusal(err)), "created since"):
+			st.problem = "The package was deleted and a new package of the same name was created since, so GitHub cannot restore the old one; nothing was overwritten. Delete the new package first to restore the old one. (GitHub: " + refusal(err) + ")"
+			log.WarnContext(ctx, "restore: package namespace reused, nothing restored")
+			return r.finish(ctx, log, st)
+		case errors.Is(err, githubapi.ErrNotFound):
+			// Purged (past 30 days) or never deleted: nothing to restore.
+			if gone {
+				return nil
+			}
+		case isRefusal(err):
+			st.problem = "GitHub refused to restore the deleted package: " + refusal(err)
+			return r.finish(ctx, log, st)
+		default:
+			return fmt.Errorf("%s: restore package: %w", name, err)
+		}
+	} else if gone {
+		log.InfoContext(ctx, "restore: package is gone and not to be restored")
+		return nil
+	}
+
+	if err := r.list(ctx, st); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, inventory.Package{ID: st.pkg.ID, Owner: st.owner.Login, Type: st.pkg.Type, Name: st.pkg.Name, Repository: st.pkg.Repository}); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := r.cfg.Inventory.SeeVersions(ctx, st.inst, st.inv, inventoryVersions(st.active)); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if st.restore != nil && !st.restore.Tags.Empty() {
+		var roots []githubapi.Version
+		for _, v := range st.deleted {
+			tags, err := r.rememberedTags(ctx, st, v)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if !st.restore.Wants(tags) {
+				continue
+			}
+			skip, err := r.skipAuto(ctx, st, v.ID)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if skip != "" {
+				log.DebugContext(ctx, "restore: deleted version left deleted", "version_id", v.ID, "why", skip)
+				continue
+			}
+			v.Tags = tags
+			roots = append(roots, v)
+		}
+		for _, v := range roots {
+			if err := r.restoreTree(ctx, log, st, v, "deleted outside pkgwarden; restore.tags "+st.restore.Tags.String()+" protects "+strings.Join(v.Tags, ",")); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	return r.finish(ctx, log, st)
+}
+
+// loadRules reads the package's rules as the prune job does; an invalid
+// file is the prune job's to report, and restores nothing meanwhile.
+func (r *Restorer) loadRules(ctx context.Context, st *pkgState) error {
+	loader := rules.NewLoader(githubapi.NewContentsSource(r.cfg.App.InstallationClient(st.inst), r.cfg.Now))
+	cfg, err := loader.Load(ctx, st.ref)
+	var invalid rules.ErrorList
+	if errors.As(err, &invalid) {
+		r.log.InfoContext(ctx, "restore: rules invalid, no automatic restore", "package", st.ref.String())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	st.cfg = cfg
+	if !cfg.Inert() && (cfg.Repository == "" || strings.EqualFold(cfg.Repository, st.ref.Repository)) {
+		if rule, _ := cfg.Match(st.ref); rule != nil {
+			st.restore = rule.Restore
+		}
+	}
+	return nil
+}
+
+// list reads the active and the deleted versions.
+func (r *Restorer) list(ctx context.Context, st *pkgState) error {
+	active, err := st.clients.Packages.ListVersions(ctx, st.owner, st.pkg.Type, st.pkg.Name, githubapi.ListVersionsOptions{State: githubapi.StateActive})
+	if err != nil {
+		return fmt.Errorf("list active versions: %w", err)
+	}
+	deleted, err := st.clients.Packages.ListVersions(ctx, st.owner, st.pkg.Type, st.pkg.Name, githubapi.ListVersionsOptions{State: githubapi.StateDeleted})
+	if err != nil {
+		return fmt.Errorf("list deleted versions: %w", err)
+	}
+	st.active, st.deleted = active.Versions, deleted.Versions
+	return nil
+}
+
+// rememberedTags are a deleted version's tags: as listed, and as the
+// inventory last saw them active.
+func (r *Restorer) rememberedTags(ctx context.Context, st *pkgState, v githubapi.Version) ([]string, error) {
+	tags := slices.Clone(v.Tags)
+	rec, ok, err := r.cfg.Inventory.Version(ctx, st.inst, st.inv, v.ID)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		for _, t := range rec.Tags {
+			if !slices.Contains(tags, t) {
+				tags = append(tags, t)
+			}
+		}
+	}
+	return tags, nil
+}
+
+// skipAuto says why a sweep leaves a deleted version alone: pkgwarden
+// deleted it itself, or someone said its deletion was intentional.
+func (r *Restorer) skipAuto(ctx context.Context, st *pkgState, id int64) (string, error) {
+	for _, m := range []inventory.Mark{inventory.MarkIntentional, inventory.MarkDeleted} {
+		ok, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, m, id)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return "marked " + string(m), nil
+		}
+	}
+	return "", nil
+}
+
+// restoreTree restores v and, for an index, its deleted children and the
+// deleted referrers of everything restored, then gives v its tags back.
+func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version, reason string) error {
+	if err := r.restoreOne(ctx, st, v, reason); err != nil {
+		return err
+	}
+	if isContainerType(st.pkg.Type) && strings.HasPrefix(v.Name, "sha256:") {
+		byDigest := map[string]githubapi.Version{}
+		for _, d := range st.deleted {
+			byDigest[d.Name] = d
+		}
+		repo := planner.RegistryRepository(st.owner.Login, st.pkg.Name)
+		found, failed, err := st.clients.Registry.Graph(ctx, repo, []string{v.Name})
+		if err != nil {
+			return fmt.Errorf("read index %s: %w", v.Name, err)
+		}
+		if e := failed[v.Name]; e != nil {
+			log.WarnContext(ctx, "restore: manifest of restored version unreadable; its children are not restored", "digest", v.Name, "err", e)
+		}
+		done := map[string]bool{v.Name: true}
+		for _, c := range found[v.Name].Children {
+			if d, ok := byDigest[c.Digest]; ok && !done[c.Digest] {
+				done[c.Digest] = true
+				if err := r.restoreOne(ctx, st, d, "child of restored index "+rules.ShortDigest(v.Name)); err != nil {
+					return err
+				}
+			}
+		}
+		// Referrers (signatures, SBOMs) tagged sha256-<hex of subject>.
+		for _, d := range st.deleted {
+			if done[d.Name] {
+				continue
+			}
+			tags, err := r.rememberedTags(ctx, st, d)
+			if err != nil {
+				return err
+			}
+			for _, t := range tags {
+				if subject, kind, ok := registry.ParseReferrerTag(t); ok && done[subject] {
+					done[d.Name] = true
+					if err := r.restoreOne(ctx, st, d, fmt.Sprintf("%s of restored %s", kind, rules.ShortDigest(subject))); err != nil {
+						return err
+					}
+					break
+				}
+			}
+		}
+	}
+	return r.retag(ctx, log, st, v)
+}
+
+// restoreOne restores one deleted version and records it.
+func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Version, reason string) error {
+	if err := st.clients.Packages.RestoreVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID); err != nil {
+		if isRefusal(err) {
+			st.problem = strings.TrimSpace(st.problem + fmt.Sprintf("\nGitHub refused to restore version %d: %s", v.ID, refusal(err)))
+			return nil
+		}
+		return fmt.Errorf("restore version %d: %w", v.ID, err)
+	}
+	r.cfg.Metrics.restored.Inc()
+	if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkRestored, v.ID); err != nil {
+		return err
+	}
+	if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkDeleted, v.ID); err != nil {
+		return err
+	}
+	st.restored = append(st.restored, Restored{ID: v.ID, Version: v.Name, Tags: v.Tags, Reason: reason})
+	return nil
+}
+
+// retag gives a restored version back the tags it had that no other
+// version holds now, through the registry where GitHub did not.
+func (r *Restorer) retag(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version) error {
+	if !isContainerType(st.pkg.Type) || len(v.Tags) == 0 {
+		return nil
+	}
+	now, err := st.clients.Packages.GetVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID)
+	if err != nil {
+		return fmt.Errorf("read restored version %d: %w", v.ID, err)
+	}
+	held := map[string]bool{}
+	for _, o := range st.active {
+		if o.ID != v.ID {
+			for _, t := range o.Tags {
+				held[t] = true
+			}
+		}
+	}
+	repo := planner.RegistryRepository(st.owner.Login, st.pkg.Name)
+	for _, t := range v.Tags {
+		if held[t] || slices.Contains(now.Tags, t) {
+			continue
+		}
+		if err := st.tagger.Tag(ctx, repo, v.Name, t); err != nil {
+			return fmt.Errorf("re-tag restored version %d as %s: %w", v.ID, t, err)
+		}
+		log.InfoContext(ctx, "restore: tag given back through the registry", "version_id", v.ID, "tag", t)
+	}
+	return nil
+}
+
+// finish reports the run.
+func (r *Restorer) finish(ctx context.Context, log *slog.Logger, st *pkgState) error {
+	if len(st.restored) == 0 && st.problem == "" {
+		return nil
+	}
+	run := RestoreRun{ID: st.runID, InstallationID: st.inst, Package: st.ref, Trigger: st.trigger, Restored: st.restored, Problem: st.problem}
+	log.InfoContext(ctx, "restore: run finished", "run", run.ID, "restored", len(run.Restored), "problem", run.Problem != "")
+	if r.cfg.Recorder != nil {
+		r.cfg.Recorder.RecordRestore(ctx, run)
+	}
+	if r.cfg.Issues == nil {
+		return nil
+	}
+	var ids []int64
+	for _, e := range run.Restored {
+		if e.ID != 0 {
+			ids = append(ids, e.ID)
+		}
+	}
+	var labels, assignees []string
+	if st.cfg != nil {
+		labels, assignees = st.cfg.Report.Labels, st.cfg.Report.Assignees
+	}
+	marker := restoreRunMarker(run.ID)
+	_, err := r.cfg.Issues.Note(ctx, st.inst, st.ref, labels, assignees, marker, renderRestoreComment(marker, run), ids)
+	if errors.Is(err, report.ErrNowhere) {
+		log.WarnContext(ctx, "restore not reported: no repository takes issues", "err", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("report restore of %s: %w", run.Package, err)
+	}
+	return nil
+}
+
+func inventoryVersions(vs []githubapi.Version) []inventory.Version {
+	out := make([]inventory.Version, len(vs))
+	for i, v := range vs {
+		out[i] = inventory.Version{ID: v.ID, Name: v.Name, Tags: v.Tags}
+	}
+	return out
+}
