@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -51,6 +52,11 @@ type PruneConfig struct {
 	ETags githubapi.ETagStore
 	// Runs remembers what earlier attempts of a run deleted; optional.
 	Runs RunStore
+	// Inventory, when set, records the versions each run sees and marks
+	// each version right before deleting it (the restore sweep leaves
+	// what pkgwarden deleted alone); a version pkgwarden restored is
+	// never pruned for being untagged.
+	Inventory *inventory.Store
 	// Reporter is told about every run; nil means nothing is reported.
 	Reporter Reporter
 	// Paused is the kill switch: plan and report, delete nothing.
@@ -187,6 +193,9 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	run.Decision, run.DryRun = d, d.DryRun
+	if err := p.remember(ctx, t.InstallationID, owner, pkg, d); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
 
 	// Progress is kept per package until the run is reported: a job that
 	// finds some finishes that run, under its id, whether it is the same
@@ -344,6 +353,25 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 		if by := ex.refs[e.Version]; by != "" {
 			ex.keep(e, "re-check: now referenced by "+by, stayed)
 			continue
+		}
+		if inv := ex.p.cfg.Inventory; inv != nil {
+			ipkg := inventoryPackage(ex.owner, ex.pkg)
+			if len(e.Tags) == 0 {
+				restored, err := inv.Marked(ctx, ex.run.InstallationID, ipkg, inventory.MarkRestored, e.ID)
+				if err != nil {
+					return err
+				}
+				if restored {
+					ex.keep(e, "kept: pkgwarden restored this version; it is never pruned for being untagged", stayed)
+					continue
+				}
+			}
+			// Marked before the request: a crash after it leaves the
+			// mark, so the restore sweep never brings back what
+			// pkgwarden deleted.
+			if err := inv.SetMark(ctx, ex.run.InstallationID, ipkg, inventory.MarkDeleted, e.ID); err != nil {
+				return err
+			}
 		}
 		err := ex.clients.Packages.DeleteVersion(ctx, ex.owner, ex.pkg.Type, ex.pkg.Name, e.ID)
 		var rl *githubapi.RateLimitError
@@ -548,4 +576,26 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// remember records the package and its listed versions in the inventory.
+func (p *Pruner) remember(ctx context.Context, installation int64, owner githubapi.Owner, pkg githubapi.Package, d rules.Decision) error {
+	if p.cfg.Inventory == nil {
+		return nil
+	}
+	ipkg := inventoryPackage(owner, pkg)
+	if err := p.cfg.Inventory.SeePackage(ctx, installation, ipkg); err != nil {
+		return err
+	}
+	var vs []inventory.Version
+	for _, list := range [][]rules.Entry{d.Delete, d.Keep} {
+		for _, e := range list {
+			vs = append(vs, inventory.Version{ID: e.ID, Name: e.Version, Tags: e.Tags})
+		}
+	}
+	return p.cfg.Inventory.SeeVersions(ctx, installation, ipkg, vs)
+}
+
+func inventoryPackage(owner githubapi.Owner, pkg githubapi.Package) inventory.Package {
+	return inventory.Package{ID: pkg.ID, Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -26,6 +27,9 @@ type RouterConfig struct {
 	RetryDelay time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Inventory is cleared for an installation that is deleted; nil
+	// means there is none to clear.
+	Inventory *inventory.Store
 }
 
 // Router consumes the webhooks stream: it drops deliveries already
