@@ -27,6 +27,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
+	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -79,8 +80,9 @@ var demoPacing = pacing.Config{Burst: 60, MutatingBurst: 12}
 
 // runRecorder is the demo's reporter: it keeps every prune run.
 type runRecorder struct {
-	mu   sync.Mutex
-	runs []jobs.PruneRun
+	mu       sync.Mutex
+	runs     []jobs.PruneRun
+	restores []jobs.RestoreRun
 }
 
 func (r *runRecorder) Report(_ context.Context, run jobs.PruneRun) error {
@@ -88,6 +90,19 @@ func (r *runRecorder) Report(_ context.Context, run jobs.PruneRun) error {
 	defer r.mu.Unlock()
 	r.runs = append(r.runs, run)
 	return nil
+}
+
+// RecordRestore keeps a restore run.
+func (r *runRecorder) RecordRestore(_ context.Context, run jobs.RestoreRun) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.restores = append(r.restores, run)
+}
+
+func (r *runRecorder) restoreSnapshot() []jobs.RestoreRun {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.restores)
 }
 
 func (r *runRecorder) snapshot() []jobs.PruneRun {
@@ -203,7 +218,7 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	served := make(chan error, 1)
 	go func() {
 		served <- serve(serveCtx, s, serveOptions{
-			Logger: logger.With("component", "serve"), Reporter: rec, Pacing: &demoPacing,
+			Logger: logger.With("component", "serve"), Reporter: rec, Restores: rec, Pacing: &demoPacing,
 			Ready: func(addr string) { ready <- addr },
 			Queue: func(q *queue.Queue) { queued <- q },
 		})
@@ -254,8 +269,14 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 			return fmt.Errorf("demo: webhook %s %s was answered %q", d.Event, d.GUID, d.Status)
 		}
 	}
+	// A restore pass over the packages, as a sweep queues it: the v0.9.0
+	// release deleted by hand three days ago comes back.
+	if err := demoRestorePass(ctx, q, rec, demo); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 
 	res := summarize(rec.snapshot())
+	res.Restored = restoredEntries(rec.restoreSnapshot())
 	res.Issues, err = demoIssues(sim, apiURL, demo.Org, []string{"webapp", rules.OwnerRepo})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -467,6 +488,7 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 	section("Deleted", res.Deleted)
 	section("Kept", res.Kept)
 	section("Skipped", res.Skipped)
+	section("Restored", res.Restored)
 	if err := tw.Flush(); err != nil && ew.err == nil {
 		ew.err = err
 	}
@@ -479,4 +501,34 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 		return fmt.Errorf("demo: write: %w", ew.err)
 	}
 	return nil
+}
+
+// demoRestorePass queues one restore job per demo package, as the sweep
+// does, and waits until the queue is idle again.
+func demoRestorePass(ctx context.Context, q *queue.Queue, rec *runRecorder, demo ghsim.DemoInfo) error {
+	inst := demo.InstallationID
+	for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", demo.NPMPackage}} {
+		job := jobs.Job{Type: jobs.TypeRestore, Reason: "sweep", QueuedAt: time.Now().UTC(), Target: webhook.Target{
+			InstallationID: inst, Owner: demo.Org, OwnerType: "Organization", PackageType: p.typ, PackageName: p.name, Repository: demo.Repository,
+		}}
+		if err := jobs.Publish(ctx, q, job); err != nil {
+			return err
+		}
+	}
+	return waitIdle(ctx, q, rec, nil)
+}
+
+// restoredEntries lists what the restore runs brought back.
+func restoredEntries(runs []jobs.RestoreRun) []demoEntry {
+	out := []demoEntry{}
+	for _, r := range runs {
+		for _, e := range r.Restored {
+			tags := e.Tags
+			if tags == nil {
+				tags = []string{}
+			}
+			out = append(out, demoEntry{Package: r.Package.String(), ID: e.ID, Version: e.Version, Tags: tags, Reason: e.Reason + " (" + r.Trigger + ")"})
+		}
+	}
+	return out
 }

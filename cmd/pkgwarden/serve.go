@@ -21,6 +21,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/handlers"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
@@ -65,6 +66,8 @@ type serveOptions struct {
 	Queue func(q *queue.Queue)
 	// Pacing, when set, replaces the pacing budget the settings give.
 	Pacing *pacing.Config
+	// Restores, when set, is told about each restore run.
+	Restores jobs.RestoreRecorder
 }
 
 // serve runs the server, workers and scheduler with validated settings
@@ -141,15 +144,18 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 	var wg sync.WaitGroup
 	if s.HasRole(settings.RoleWorker) {
 		registry := jobs.NewRegistry()
-		prune, err := pruneHandler(ctx, s, q, reg, opts, logger)
+		prune, restore, inv, err := pruneHandler(ctx, s, q, reg, opts, logger)
 		if err != nil {
 			return err
 		}
 		registry.Register(jobs.TypePrune, prune)
+		if restore != nil {
+			registry.Register(jobs.TypeRestore, restore)
+		}
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
-		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: s.BotLogin()}, logger)
+		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: s.BotLogin(), Inventory: inv}, logger)
 		pool := jobs.NewPool(q, registry, jobs.PoolConfig{
 			Workers:     s.Workers,
 			MaxAttempts: s.JobAttempts,
@@ -188,26 +194,36 @@ const (
 	bucketETags     = "etags"
 )
 
-// pruneHandler builds the prune job's handler: the real one when the App
-// is configured (its installation reads the rules), else one that only
-// logs, since rules cannot be read without the App.
-func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (jobs.Handler, error) {
+// pruneHandler builds the prune and restore jobs' handlers and the
+// inventory they share: the real ones when the App is configured (its
+// installation reads the rules), else a prune handler that only logs,
+// since rules cannot be read without the App, and no restore handler.
+func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (jobs.Handler, jobs.Handler, *inventory.Store, error) {
 	if s.AppID == 0 {
 		logger.Warn("PKGWARDEN_APP_ID is not set: prune jobs are logged, nothing is deleted (rules are read as the App)")
-		return jobs.PruneHandler{Logger: logger}, nil
+		return jobs.PruneHandler{Logger: logger}, nil, nil, nil
 	}
+	prune, restore, inv, err := appHandlers(ctx, s, q, reg, opts, logger)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return prune, restore, inv, nil
+}
+
+// appHandlers builds the handlers that work as the App.
+func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (*jobs.Pruner, *jobs.Restorer, *inventory.Store, error) {
 	key, err := os.ReadFile(s.PrivateKeyPath)
 	if err != nil {
-		return nil, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
+		return nil, nil, nil, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
 	}
 	obs, err := githubapi.NewPrometheusObserver(reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	tr := githubapi.NewTransport(nil, githubapi.RetryPolicy{}, obs)
 	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Transport: tr})
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	// Requests with a packages token are paced per token across every
 	// replica (the pacing KV bucket), under the retrying transport so
@@ -217,32 +233,32 @@ func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg 
 		pcfg = *opts.Pacing
 	}
 	if err := pcfg.Validate(); err != nil {
-		return nil, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
+		return nil, nil, nil, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
 	}
 	pkv, err := pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	pacer, err := pacing.New(pkv, pcfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
 	tokens, err := packagesTokens(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	cache, err := registry.OpenKVCache(ctx, q.JS, bucketManifests, s.NATSReplicas)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	etags, err := githubapi.OpenKVETagStore(ctx, q.JS, bucketETags, s.NATSReplicas, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	runs, err := jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	// The pruner logs every run itself; the reporters write issues.
 	reporters := jobs.Reporters{jobs.IssueReporter{Issues: report.New(app, nil, logger), Logger: logger}}
@@ -252,12 +268,29 @@ func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg 
 	if s.Paused {
 		logger.Warn("PKGWARDEN_PAUSED: prune jobs plan and report, and delete nothing")
 	}
-	return jobs.NewPruner(jobs.PruneConfig{
+	inv, err := inventory.Open(ctx, q.JS, s.NATSReplicas, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pruner, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: tokens, App: app, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
 		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, Paused: s.Paused,
-		Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
+		Inventory: inv, Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
 	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
+		Tokens: tokens, App: app, Inventory: inv, Issues: report.New(app, nil, logger), Recorder: opts.Restores,
+		APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
+		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
+		Cache:             cache, Paused: s.Paused, Metrics: jobs.NewRestoreMetrics(reg), Logger: logger,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return pruner, restorer, inv, nil
 }
 
 // packagesTokens turns the settings' tokens (environment and data dir,
