@@ -1,0 +1,479 @@
+package jobs_test
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/jobs"
+)
+
+const restoreRules = `rules:
+  - packages: ["app"]
+    type: container
+    prune: {untagged: true, delete_tags: ["pr-*"], exclude_tags: ["latest", "v*"]}
+    restore: {tags: ["v*", "latest"], package: true}
+`
+
+// restoreWorld is a pruneWorld with the inventory and a restorer.
+type restoreWorld struct {
+	*pruneWorld
+	inv      *inventory.Store
+	restorer *jobs.Restorer
+}
+
+func newRestoreWorld(t *testing.T) *restoreWorld {
+	t.Helper()
+	w := &restoreWorld{pruneWorld: newPruneWorld(t)}
+	var err error
+	if w.inv, err = inventory.Open(context.Background(), w.nats.Queue.JS, 1, w.sim.Now); err != nil {
+		t.Fatal(err)
+	}
+	w.newRestorer(t)
+	w.file("app", restoreRules)
+	return w
+}
+
+// newRestorer builds the restorer, with a new App client: moving the
+// simulator's clock expires the installation tokens the old one cached.
+func (w *restoreWorld) newRestorer(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())})
+	var err error
+	if w.app, err = githubapi.NewApp(githubapi.AppConfig{AppID: w.sim.AppID(), PrivateKey: keyPEM, BaseURL: w.srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	toks, err := githubapi.ParsePackagesTokens("acme="+w.token, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := registry.OpenKVCache(ctx, w.nats.Queue.JS, "manifests", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.restorer, err = jobs.NewRestorer(jobs.RestoreConfig{
+		Tokens: toks, App: w.app, Inventory: w.inv, Issues: report.New(w.app, w.sim.Now, nil),
+		APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache, Now: w.sim.Now,
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// prune runs a prune job with the inventory, as serve does.
+func (w *restoreWorld) prune(t *testing.T) {
+	t.Helper()
+	toks, _ := githubapi.ParsePackagesTokens("acme="+w.token, "")
+	cache, _ := registry.OpenKVCache(context.Background(), w.nats.Queue.JS, "manifests", 1)
+	p, err := jobs.NewPruner(jobs.PruneConfig{
+		Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache,
+		Inventory: w.inv, Now: w.sim.Now, Reporter: jobs.IssueReporter{Issues: report.New(w.app, w.sim.Now, nil)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Handle(context.Background(), w.job()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *restoreWorld) sweep(t *testing.T) {
+	t.Helper()
+	job := w.job()
+	job.Type, job.Reason, job.DeliveryID = jobs.TypeRestore, "sweep", ""
+	if err := w.restorer.Handle(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *restoreWorld) undo(t *testing.T, delivery string, u jobs.UndoRequest) {
+	t.Helper()
+	job := w.job()
+	job.Type, job.DeliveryID, job.Undo = jobs.TypeRestore, delivery, &u
+	if err := w.restorer.Handle(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deleteByHand deletes the version holding tag (or digest) through the
+// simulator: someone else's deletion.
+func (w *restoreWorld) deleteByHand(t *testing.T, digest string) {
+	t.Helper()
+	if err := w.sim.DeleteVersion("acme", "container", "app", ghsim.VersionRef{Name: digest}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (w *restoreWorld) version(t *testing.T, digest string) ghsim.PackageVersion {
+	t.Helper()
+	vs, err := w.sim.Versions("acme", "container", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		if v.Name == digest {
+			return v
+		}
+	}
+	t.Fatalf("no version %s", digest)
+	return ghsim.PackageVersion{}
+}
+
+// pull reads tag's manifest from the registry over HTTP, and for an index
+// every platform's image and config: what `docker pull` needs.
+func (w *restoreWorld) pull(tag string) error {
+	host := strings.TrimPrefix(w.srv.URL, "http://")
+	ref, err := name.NewTag(host+"/acme/app:"+tag, name.Insecure)
+	if err != nil {
+		return err
+	}
+	opts := []remote.Option{remote.WithAuth(&authn.Basic{Username: "alice", Password: w.token})}
+	desc, err := remote.Get(ref, opts...)
+	if err != nil {
+		return err
+	}
+	if !desc.MediaType.IsIndex() {
+		img, err := desc.Image()
+		if err != nil {
+			return err
+		}
+		_, err = img.ConfigFile()
+		return err
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, m := range im.Manifests {
+		img, err := remote.Image(ref.Context().Digest(m.Digest.String()), opts...)
+		if err != nil {
+			return fmt.Errorf("platform %s: %w", m.Platform, err)
+		}
+		if _, err := img.ConfigFile(); err != nil {
+			return fmt.Errorf("platform %s: %w", m.Platform, err)
+		}
+	}
+	return nil
+}
+
+// comments returns every comment of acme/app's issues.
+func (w *restoreWorld) comments(t *testing.T) []string {
+	t.Helper()
+	issues, err := w.sim.Issues("acme", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, is := range issues {
+		for _, c := range is.Comments {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
+
+func anyContains(list []string, parts ...string) bool {
+	return slices.ContainsFunc(list, func(s string) bool {
+		for _, p := range parts {
+			if !strings.Contains(s, p) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// TestRestoreSweep: deletions by hand of protected tags come back on the
+// next sweep and pull; unprotected ones, pkgwarden's own deletions and
+// intentional ones stay deleted.
+func TestRestoreSweep(t *testing.T) {
+	tests := map[string]struct {
+		tag string
+		// before runs between the deletion and the sweep.
+		before      func(t *testing.T, w *restoreWorld, id int64)
+		wantRestore bool
+	}{
+		"protected tag":   {tag: "v1.0.0", wantRestore: true},
+		"unprotected tag": {tag: "build-7"},
+		"intentional": {tag: "v1.1.0", before: func(t *testing.T, w *restoreWorld, id int64) {
+			w.undo(t, "d-forget", jobs.UndoRequest{Kind: jobs.UndoForget, IDs: []int64{id}, Sender: "alice", Repository: "acme/app", Issue: w.reportIssue(t), Via: "comment", Answer: true})
+		}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newRestoreWorld(t)
+			w.push(w.image("latest"), 2*day, "latest")
+			d := w.push(w.image(tc.tag), 5*day, tc.tag)
+			w.prune(t) // the inventory sees the tag; nothing to prune
+			w.deleteByHand(t, d)
+			if tc.before != nil {
+				tc.before(t, w, w.version(t, d).ID)
+			}
+			w.sweep(t)
+			v := w.version(t, d)
+			if v.Deleted == tc.wantRestore {
+				t.Fatalf("%s deleted = %t after the sweep, want %t", tc.tag, v.Deleted, !tc.wantRestore)
+			}
+			err := w.pull(tc.tag)
+			if tc.wantRestore && err != nil {
+				t.Errorf("pull %s after restore: %v", tc.tag, err)
+			}
+			if !tc.wantRestore && err == nil {
+				t.Errorf("pull %s succeeded, want it deleted", tc.tag)
+			}
+			restoredNote := anyContains(w.comments(t), "pkgwarden restored", fmt.Sprintf("id %d", v.ID), "this deletion was intentional", "sweep")
+			if restoredNote != tc.wantRestore {
+				t.Errorf("restore comment present = %t, want %t: %q", restoredNote, tc.wantRestore, w.comments(t))
+			}
+			// The next sweep changes nothing.
+			before := len(w.comments(t))
+			w.sweep(t)
+			if got := len(w.comments(t)); got != before {
+				t.Errorf("second sweep added %d comments", got-before)
+			}
+		})
+	}
+}
+
+// reportIssue returns acme/app's report issue number, opening one with a
+// restore note if there is none yet.
+func (w *restoreWorld) reportIssue(t *testing.T) int {
+	t.Helper()
+	issues, err := w.sim.Issues("acme", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range issues {
+		if strings.HasPrefix(is.Title, "pkgwarden: container acme/app") {
+			return is.Number
+		}
+	}
+	res, err := report.New(w.app, w.sim.Now, nil).Note(context.Background(), w.installation,
+		rules.Package{Owner: "acme", Type: "container", Name: "app", Repository: "app"}, nil, nil, "<!-- test -->", "<!-- test -->\nopened by the test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Issue.Number
+}
+
+// TestRestorePrunedStaysDeleted: what pkgwarden pruned is never restored
+// by a sweep, even when its tag is protected now.
+func TestRestorePrunedStaysDeleted(t *testing.T) {
+	w := newRestoreWorld(t)
+	w.push(w.image("latest"), 2*day, "latest")
+	d := w.push(w.image("pr-9"), 5*day, "pr-9")
+	w.prune(t)
+	if !w.version(t, d).Deleted {
+		t.Fatal("pr-9 not pruned")
+	}
+	w.file("app", strings.Replace(restoreRules, `tags: ["v*", "latest"]`, `tags: ["v*", "latest", "pr-*"]`, 1))
+	w.sweep(t)
+	if !w.version(t, d).Deleted {
+		t.Error("the sweep restored what pkgwarden pruned")
+	}
+}
+
+// TestRestoreIndex: a deleted multi-arch index comes back with its deleted
+// children, and the tag pulls on every platform; the children, restored
+// untagged, are not pruned afterwards.
+func TestRestoreIndex(t *testing.T) {
+	w := newRestoreWorld(t)
+	w.push(w.image("latest"), 2*day, "latest")
+	idx := index(w.image("amd64"), w.image("arm64"))
+	d := w.push(idx, 5*day, "v2.0.0")
+	w.prune(t)
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deleteByHand(t, d)
+	for _, m := range im.Manifests {
+		w.deleteByHand(t, m.Digest.String())
+	}
+	if err := w.pull("v2.0.0"); err == nil {
+		t.Fatal("pull of a deleted index succeeded")
+	}
+	w.sweep(t)
+	if w.version(t, d).Deleted {
+		t.Fatal("index not restored")
+	}
+	for _, m := range im.Manifests {
+		if w.version(t, m.Digest.String()).Deleted {
+			t.Errorf("child %s (%s) not restored", m.Digest, m.Platform.Architecture)
+		}
+	}
+	if err := w.pull("v2.0.0"); err != nil {
+		t.Errorf("pull v2.0.0 on every platform: %v", err)
+	}
+	if !anyContains(w.comments(t), "child of restored index") {
+		t.Errorf("children not reported: %q", w.comments(t))
+	}
+	w.prune(t)
+	for _, m := range im.Manifests {
+		if w.version(t, m.Digest.String()).Deleted {
+			t.Errorf("restored child %s pruned", m.Digest)
+		}
+	}
+}
+
+// TestRestorePackage: a deleted package with restore.package comes back;
+// when a new package took its name, that is reported and nothing is
+// overwritten.
+func TestRestorePackage(t *testing.T) {
+	for _, reuse := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reused=%t", reuse), func(t *testing.T) {
+			w := newRestoreWorld(t)
+			old := w.push(w.image("v1"), 5*day, "v1.0.0")
+			w.push(w.image("latest"), 2*day, "latest")
+			w.prune(t)
+			pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.token), githubapi.PackagesClientOptions{BaseURL: w.srv.URL + "/"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			owner, err := pc.ResolveOwner(ctx, "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := pc.DeletePackage(ctx, owner, "container", "app"); err != nil {
+				t.Fatal(err)
+			}
+			var fresh string
+			if reuse {
+				fresh = w.push(w.image("new"), 0, "new")
+			}
+			w.sweep(t)
+			vs, err := w.sim.Versions("acme", "container", "app")
+			if err != nil && !reuse {
+				t.Fatalf("package not restored: %v", err)
+			}
+			var names []string
+			for _, v := range vs {
+				names = append(names, v.Name)
+			}
+			if reuse {
+				if !slices.Equal(names, []string{fresh}) {
+					t.Errorf("versions = %v, want the new package's %s only", names, fresh)
+				}
+				if !anyContains(w.comments(t), "Not restored", "new package of the same name") {
+					t.Errorf("reused namespace not reported: %q", w.comments(t))
+				}
+				return
+			}
+			if !slices.Contains(names, old) {
+				t.Errorf("versions = %v, want the old %s back", names, old)
+			}
+			if err := w.pull("v1.0.0"); err != nil {
+				t.Errorf("pull v1.0.0: %v", err)
+			}
+			if !anyContains(w.comments(t), "the package `app`", "restore.package") {
+				t.Errorf("package restore not reported: %q", w.comments(t))
+			}
+		})
+	}
+}
+
+// TestUndo: a writer's checkbox and comment restore, a reader is refused,
+// past 30 days the answer is "too late".
+func TestUndo(t *testing.T) {
+	tests := map[string]struct {
+		user, perm string
+		via        string
+		advance    time.Duration
+		restored   bool
+		answer     string
+	}{
+		"checkbox by writer":  {user: "bob", perm: "write", via: "checkbox", restored: true},
+		"comment by maintain": {user: "bob", perm: "maintain", via: "comment", restored: true, answer: "restored 1 version"},
+		"comment by reader":   {user: "bob", perm: "read", via: "comment", answer: "only people with write access"},
+		"checkbox by reader":  {user: "bob", perm: "read", via: "checkbox", answer: "only people with write access"},
+		"too late":            {user: "bob", perm: "write", via: "comment", advance: 31 * day, answer: "too late"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newRestoreWorld(t)
+			if _, err := w.sim.AddUser(tc.user); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.sim.SetCollaborator("acme", "app", tc.user, tc.perm); err != nil {
+				t.Fatal(err)
+			}
+			w.push(w.image("latest"), 2*day, "latest")
+			d := w.push(w.image("pr-3"), 5*day, "pr-3")
+			w.prune(t) // pkgwarden deletes pr-3 and lists it in the report
+			if !w.version(t, d).Deleted {
+				t.Fatal("pr-3 not pruned")
+			}
+			id := w.version(t, d).ID
+			issue := w.reportIssue(t)
+			if tc.advance > 0 {
+				w.sim.Advance(tc.advance)
+				w.newRestorer(t)
+			}
+			w.undo(t, "d-"+name, jobs.UndoRequest{Kind: jobs.UndoRestore, IDs: []int64{id}, Sender: tc.user, Repository: "acme/app", Issue: issue, Via: tc.via, Answer: tc.via == "comment"})
+			vs, _ := w.sim.Versions("acme", "container", "app")
+			back := slices.ContainsFunc(vs, func(v ghsim.PackageVersion) bool { return v.ID == id && !v.Deleted })
+			if back != tc.restored {
+				t.Errorf("restored = %t, want %t", back, tc.restored)
+			}
+			if tc.restored {
+				if err := w.pull("pr-3"); err != nil {
+					t.Errorf("pull pr-3: %v", err)
+				}
+				if !anyContains(w.comments(t), "asked by @"+tc.user) {
+					t.Errorf("restore not reported: %q", w.comments(t))
+				}
+				issues, _ := w.sim.Issues("acme", "app")
+				for _, is := range issues {
+					if slices.ContainsFunc(report.ParseRestorable(is.Body), func(e report.Restorable) bool { return e.ID == id }) {
+						t.Errorf("restored %d still listed as restorable", id)
+					}
+				}
+			}
+			if tc.answer != "" && !anyContains(w.comments(t), "@"+tc.user, tc.answer) {
+				t.Errorf("no answer %q to @%s: %q", tc.answer, tc.user, w.comments(t))
+			}
+		})
+	}
+}
+
+// TestIntentionalBox: parsing the "intentional" boxes of a restore
+// comment.
+func TestIntentionalBox(t *testing.T) {
+	from := "- id 5 `x`: r\n  - [ ] this deletion was intentional <!-- pkgwarden:intentional 5 -->\n  - [x] this deletion was intentional <!-- pkgwarden:intentional 6 -->\n"
+	tests := map[string]struct {
+		to   string
+		want []int64
+	}{
+		"ticked":   {to: strings.Replace(from, "[ ]", "[x]", 1), want: []int64{5}},
+		"unticked": {to: strings.Replace(from, "[x]", "[ ]", 1), want: nil},
+		"same":     {to: from, want: nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := jobs.NewlyTickedIntentional(from, tc.to); !slices.Equal(got, tc.want) {
+				t.Errorf("NewlyTickedIntentional = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
