@@ -476,4 +476,3 @@ func TestIntentionalBox(t *testing.T) {
 		})
 	}
 }
-
