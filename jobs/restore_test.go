@@ -254,6 +254,36 @@ func TestRestoreSweep(t *testing.T) {
 	}
 }
 
+// TestIntentionalAfterRestore: a sweep restores a protected version, its
+// "intentional" box is ticked, the version is deleted again, and the next
+// sweep leaves it deleted.
+func TestIntentionalAfterRestore(t *testing.T) {
+	w := newRestoreWorld(t)
+	w.push(w.image("latest"), 2*day, "latest")
+	d := w.push(w.image("v1.1.0"), 5*day, "v1.1.0")
+	w.prune(t)
+	w.deleteByHand(t, d)
+	w.sweep(t)
+	if w.version(t, d).Deleted {
+		t.Fatal("v1.1.0 not restored by the sweep")
+	}
+	id := w.version(t, d).ID
+	w.undo(t, "d-intentional", jobs.UndoRequest{Kind: jobs.UndoForget, IDs: []int64{id}, Sender: "alice", Repository: "acme/app", Issue: w.reportIssue(t), Via: "intentional checkbox", Answer: true})
+	if !w.version(t, d).Deleted {
+		t.Fatal("v1.1.0 not deleted again")
+	}
+	if !anyContains(w.comments(t), "@alice", fmt.Sprintf("version %d deleted again", id)) {
+		t.Errorf("forget not answered: %q", w.comments(t))
+	}
+	w.sweep(t)
+	if !w.version(t, d).Deleted {
+		t.Error("the next sweep restored an intentional deletion")
+	}
+	if err := w.pull("v1.1.0"); err == nil {
+		t.Error("v1.1.0 pulls after an intentional deletion")
+	}
+}
+
 // reportIssue returns acme/app's report issue number, opening one with a
 // restore note if there is none yet.
 func (w *restoreWorld) reportIssue(t *testing.T) int {
@@ -399,11 +429,13 @@ func TestUndo(t *testing.T) {
 		user, perm string
 		via        string
 		advance    time.Duration
+		all        bool
 		restored   bool
 		answer     string
 	}{
 		"checkbox by writer":  {user: "bob", perm: "write", via: "checkbox", restored: true},
 		"comment by maintain": {user: "bob", perm: "maintain", via: "comment", restored: true, answer: "restored 1 version"},
+		"all by admin":        {user: "bob", perm: "admin", via: "comment", all: true, restored: true, answer: "restored 1 version"},
 		"comment by reader":   {user: "bob", perm: "read", via: "comment", answer: "only people with write access"},
 		"checkbox by reader":  {user: "bob", perm: "read", via: "checkbox", answer: "only people with write access"},
 		"too late":            {user: "bob", perm: "write", via: "comment", advance: 31 * day, answer: "too late"},
@@ -429,7 +461,11 @@ func TestUndo(t *testing.T) {
 				w.sim.Advance(tc.advance)
 				w.newRestorer(t)
 			}
-			w.undo(t, "d-"+name, jobs.UndoRequest{Kind: jobs.UndoRestore, IDs: []int64{id}, Sender: tc.user, Repository: "acme/app", Issue: issue, Via: tc.via, Answer: tc.via == "comment"})
+			ids := []int64{id}
+			if tc.all {
+				ids = nil
+			}
+			w.undo(t, "d-"+name, jobs.UndoRequest{Kind: jobs.UndoRestore, IDs: ids, All: tc.all, Sender: tc.user, Repository: "acme/app", Issue: issue, Via: tc.via, Answer: tc.via == "comment"})
 			vs, _ := w.sim.Versions("acme", "container", "app")
 			back := slices.ContainsFunc(vs, func(v ghsim.PackageVersion) bool { return v.ID == id && !v.Deleted })
 			if back != tc.restored {
