@@ -44,7 +44,8 @@ type RestoreConfig struct {
 	// Cache keeps manifests by digest: a deleted index's children are
 	// found there (the registry hides a deleted manifest).
 	Cache registry.Cache
-	// Paused is the kill switch: nothing is restored or deleted.
+	// Paused is the kill switch: nothing is deleted, so a forget request
+	// only marks the version. Restoring goes on: it deletes nothing.
 	Paused bool
 	// Now is the clock; nil means time.Now.
 	Now     func() time.Time
@@ -154,10 +155,6 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 	t := job.Target
 	log := job.Logger(r.log)
 	name := fmt.Sprintf("restore %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
-	if r.cfg.Paused {
-		log.InfoContext(ctx, "restore: paused (PKGWARDEN_PAUSED), nothing restored")
-		return nil
-	}
 	tok, err := r.cfg.Tokens.Token(t.Owner)
 	if err != nil {
 		// The prune job reports a missing token; restoring waits for it.

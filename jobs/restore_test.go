@@ -363,6 +363,44 @@ func TestRestoreIndex(t *testing.T) {
 			t.Errorf("restored child %s pruned", m.Digest)
 		}
 	}
+
+	// The deletion was intentional after all: the index goes again, and
+	// its children, no longer protected, go with the next prune.
+	w.undo(t, "d-forget-index", jobs.UndoRequest{Kind: jobs.UndoForget, IDs: []int64{w.version(t, d).ID}, Sender: "alice", Repository: "acme/app", Issue: w.reportIssue(t), Via: "intentional checkbox", Answer: true})
+	if !w.version(t, d).Deleted {
+		t.Fatal("index not deleted again")
+	}
+	w.prune(t)
+	for _, m := range im.Manifests {
+		if !w.version(t, m.Digest.String()).Deleted {
+			t.Errorf("child %s of the forgotten index still there", m.Digest)
+		}
+	}
+	w.sweep(t)
+	if w.version(t, d).Deleted != true {
+		t.Error("the sweep restored the forgotten index")
+	}
+}
+
+// TestRestoreTagHeldElsewhere: a restored version does not take back a
+// tag another version holds now.
+func TestRestoreTagHeldElsewhere(t *testing.T) {
+	w := newRestoreWorld(t)
+	w.push(w.image("latest"), 2*day, "latest")
+	old := w.push(w.image("v3-old"), 5*day, "v3.0.0")
+	w.prune(t)
+	w.deleteByHand(t, old)
+	fresh := w.push(w.image("v3-new"), 0, "v3.0.0")
+	w.sweep(t)
+	if w.version(t, old).Deleted {
+		t.Fatal("old v3.0.0 not restored")
+	}
+	if tags := w.version(t, old).Tags; len(tags) != 0 {
+		t.Errorf("restored version took tags %v, held by %s", tags, fresh)
+	}
+	if tags := w.version(t, fresh).Tags; !slices.Equal(tags, []string{"v3.0.0"}) {
+		t.Errorf("new version's tags = %v, want v3.0.0", tags)
+	}
 }
 
 // TestRestorePackage: a deleted package with restore.package comes back;

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -192,6 +193,13 @@ func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u
 		if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkRestored, id); err != nil {
 			return err
 		}
+		if err := r.releaseChildren(ctx, log, st, id); err != nil {
+			return err
+		}
+		if active[id] && r.cfg.Paused {
+			done = append(done, fmt.Sprintf("version %d: pkgwarden is paused (PKGWARDEN_PAUSED), so it was not deleted again; it will not be restored automatically.", id))
+			continue
+		}
 		if active[id] {
 			err := st.clients.Packages.DeleteVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, id)
 			if err != nil && !errors.Is(err, githubapi.ErrNotFound) {
@@ -208,6 +216,41 @@ func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u
 	}
 	log.InfoContext(ctx, "restore: versions forgotten", "ids", u.IDs, "sender", u.Sender)
 	return r.answer(ctx, log, st, u, strings.Join(done, "\n"))
+}
+
+// releaseChildren lifts the restored mark from the children of an index
+// being forgotten: they came back with it, and once it is gone again the
+// prune job may judge them as the untagged orphans they are.
+func (r *Restorer) releaseChildren(ctx context.Context, log *slog.Logger, st *pkgState, id int64) error {
+	if !isContainerType(st.pkg.Type) {
+		return nil
+	}
+	var digest string
+	for _, v := range append(slices.Clone(st.active), st.deleted...) {
+		if v.ID == id {
+			digest = v.Name
+		}
+	}
+	if !strings.HasPrefix(digest, "sha256:") {
+		return nil
+	}
+	found, _, err := st.clients.Registry.Graph(ctx, planner.RegistryRepository(st.owner.Login, st.pkg.Name), []string{digest})
+	if err != nil {
+		log.WarnContext(ctx, "restore: index of a forgotten version unreadable; its children stay protected", "digest", digest, "err", err)
+		return nil
+	}
+	children := map[string]bool{}
+	for _, c := range found[digest].Children {
+		children[c.Digest] = true
+	}
+	for _, v := range st.active {
+		if children[v.Name] {
+			if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkRestored, v.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // answer replies to the request in the report issue.
