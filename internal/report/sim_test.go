@@ -672,3 +672,43 @@ func TestTickWebhook(t *testing.T) {
 		t.Fatalf("ticks from the webhook: %v (%d edited hooks)", ticks, len(got))
 	}
 }
+
+// Note opens the report when there is none, drops restored ids from the
+// list, and comments once per marker.
+func TestNote(t *testing.T) {
+	tests := map[string]struct {
+		existing  bool
+		wantIDs   string
+		wantCount int // comments after two identical calls
+	}{
+		"no issue yet":   {existing: false, wantIDs: "", wantCount: 1},
+		"existing issue": {existing: true, wantIDs: "1002,1000", wantCount: 2},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			if tc.existing {
+				_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 3, "old"), nil))
+				must(t, err)
+			}
+			for i := 0; i < 2; i++ {
+				res, err := w.rep.Note(ctx, w.inst, webapp, nil, nil, "<!-- restore-run x -->", "<!-- restore-run x -->\nrestored 1001", []int64{1001})
+				must(t, err)
+				if i == 0 && (res.Created == tc.existing || !res.Commented) {
+					t.Fatalf("first call: %+v", res)
+				}
+				if i == 1 && (res.Commented || res.Updated || res.Created) {
+					t.Fatalf("second call changed something: %+v", res)
+				}
+			}
+			is := w.only(t, "webapp")
+			if !report.IsReport(is.Body) || ids(report.ParseRestorable(is.Body)) != tc.wantIDs || len(is.Comments) != tc.wantCount {
+				t.Fatalf("body ids %q, %d comments: %s", ids(report.ParseRestorable(is.Body)), len(is.Comments), is.Body)
+			}
+			if last := is.Comments[len(is.Comments)-1].Body; !strings.Contains(last, "restored 1001") {
+				t.Errorf("last comment %q", last)
+			}
+		})
+	}
+}
