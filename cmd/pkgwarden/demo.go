@@ -39,8 +39,9 @@ an organisation (acme) and its messy container image and npm package,
 pkgwarden serve wired to it (embedded NATS in a temporary dir, the App, the
 organisation's packages token), then pushes a new build and publishes a new
 npm pre-release so the simulator's signed webhooks reach serve, waits for
-the prune jobs, and prints what was deleted and kept, with reasons, and the
-issues written. Everything is thrown away at exit.
+the prune jobs, runs a restore pass as a sweep would (the seeded v0.9.0
+release, deleted by hand three days ago, comes back), and prints what was
+deleted, kept and restored, with reasons, and the issues written. Everything is thrown away at exit.
 
 Flags:
 `
@@ -473,7 +474,7 @@ type demoHeader struct {
 func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "pkgwarden demo: GitHub simulator at %s (organisation %s), pkgwarden serve at %s\n", h.api, h.org, h.serve)
-	fmt.Fprintf(ew, "Pushed %s and published %s; signed webhooks delivered (%s), prune jobs done.\n", h.pushed, h.published, h.webhooks)
+	fmt.Fprintf(ew, "Pushed %s and published %s; signed webhooks delivered (%s), prune jobs and a restore pass done.\n", h.pushed, h.published, h.webhooks)
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	section := func(title string, list []demoEntry) {
 		fmt.Fprintf(tw, "\n%s (%d)\n", title, len(list))

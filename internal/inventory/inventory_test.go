@@ -130,3 +130,39 @@ func TestManyVersions(t *testing.T) {
 		t.Fatalf("Versions = %d, %v; want %d", len(got), err, len(vs))
 	}
 }
+
+// BenchmarkSeeVersions records a package of 1,000 versions per op, the
+// prune job's hook after each listing; it reports the time per version.
+func BenchmarkSeeVersions(b *testing.B) {
+	ctx := context.Background()
+	e, err := queue.StartEmbedded(ctx, queue.EmbeddedOptions{DataDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Shutdown()
+	nc, err := e.Connect()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(ctx, js, 1, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := Package{Owner: "acme", Type: "container", Name: "big"}
+	vs := make([]Version, 1000)
+	for i := range vs {
+		vs[i] = Version{ID: int64(i + 1), Name: fmt.Sprintf("sha256:%064x", i), Tags: []string{fmt.Sprintf("build-%d", i)}}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.SeeVersions(ctx, 1, p, vs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(vs)), "µs/version")
+}
