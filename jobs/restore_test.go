@@ -382,6 +382,28 @@ func TestRestoreIndex(t *testing.T) {
 	}
 }
 
+// TestRestoreReferrers: a signature deleted with the version it signs
+// comes back with it.
+func TestRestoreReferrers(t *testing.T) {
+	w := newRestoreWorld(t)
+	w.push(w.image("latest"), 2*day, "latest")
+	d := w.push(w.image("v5"), 5*day, "v5.0.0")
+	sig := w.push(w.image("signature of v5"), 5*day, registry.ReferrerTag(d, registry.ReferrerSignature))
+	w.prune(t)
+	w.deleteByHand(t, d)
+	w.deleteByHand(t, sig)
+	w.sweep(t)
+	if w.version(t, d).Deleted || w.version(t, sig).Deleted {
+		t.Fatalf("v5.0.0 deleted %t, its signature deleted %t; want both back", w.version(t, d).Deleted, w.version(t, sig).Deleted)
+	}
+	if err := w.pull(registry.ReferrerTag(d, registry.ReferrerSignature)); err != nil {
+		t.Errorf("pull signature: %v", err)
+	}
+	if !anyContains(w.comments(t), "sig of restored") {
+		t.Errorf("signature not reported: %q", w.comments(t))
+	}
+}
+
 // TestRestoreTagHeldElsewhere: a restored version does not take back a
 // tag another version holds now.
 func TestRestoreTagHeldElsewhere(t *testing.T) {
