@@ -141,11 +141,12 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 	var wg sync.WaitGroup
 	if s.HasRole(settings.RoleWorker) {
 		registry := jobs.NewRegistry()
-		prune, err := pruneHandler(ctx, s, q, reg, opts, logger)
+		prune, config, err := pruneHandler(ctx, s, q, reg, opts, logger)
 		if err != nil {
 			return err
 		}
 		registry.Register(jobs.TypePrune, prune)
+		registry.Register(jobs.TypeConfig, config)
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
@@ -188,26 +189,30 @@ const (
 	bucketETags     = "etags"
 )
 
-// pruneHandler builds the prune job's handler: the real one when the App
-// is configured (its installation reads the rules), else one that only
-// logs, since rules cannot be read without the App.
-func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (jobs.Handler, error) {
+// pruneHandler builds the handlers of the prune and config jobs: the real
+// ones when the App is configured (its installation reads the rules), else
+// ones that only log, since rules cannot be read without the App.
+func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (prune, config jobs.Handler, err error) {
 	if s.AppID == 0 {
 		logger.Warn("PKGWARDEN_APP_ID is not set: prune jobs are logged, nothing is deleted (rules are read as the App)")
-		return jobs.PruneHandler{Logger: logger}, nil
+		logOnly := jobs.HandlerFunc(func(ctx context.Context, job jobs.Job) error {
+			job.Logger(logger).InfoContext(ctx, "config change noticed; no GitHub App configured, nothing read", "reason", job.Reason)
+			return nil
+		})
+		return jobs.PruneHandler{Logger: logger}, logOnly, nil
 	}
 	key, err := os.ReadFile(s.PrivateKeyPath)
 	if err != nil {
-		return nil, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
+		return nil, nil, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
 	}
 	obs, err := githubapi.NewPrometheusObserver(reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tr := githubapi.NewTransport(nil, githubapi.RetryPolicy{}, obs)
 	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Transport: tr})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Requests with a packages token are paced per token across every
 	// replica (the pacing KV bucket), under the retrying transport so
@@ -217,47 +222,62 @@ func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg 
 		pcfg = *opts.Pacing
 	}
 	if err := pcfg.Validate(); err != nil {
-		return nil, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
+		return nil, nil, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
 	}
 	pkv, err := pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pacer, err := pacing.New(pkv, pcfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
 	tokens, err := packagesTokens(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cache, err := registry.OpenKVCache(ctx, q.JS, bucketManifests, s.NATSReplicas)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	etags, err := githubapi.OpenKVETagStore(ctx, q.JS, bucketETags, s.NATSReplicas, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	runs, err := jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The pruner logs every run itself; the reporters write issues.
-	reporters := jobs.Reporters{jobs.IssueReporter{Issues: report.New(app, nil, logger), Logger: logger}}
+	issues := report.New(app, nil, logger)
+	reporters := jobs.Reporters{jobs.IssueReporter{Issues: issues, Logger: logger}}
 	if opts.Reporter != nil {
 		reporters = append(reporters, opts.Reporter)
 	}
 	if s.Paused {
 		logger.Warn("PKGWARDEN_PAUSED: prune jobs plan and report, and delete nothing")
 	}
-	return jobs.NewPruner(jobs.PruneConfig{
+	pruner, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: tokens, App: app, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
 		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, Paused: s.Paused,
 		Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// A push that changes a configuration file: the invalid-config issue
+	// at once, then prunes of the packages the file governs.
+	cfgHandler, err := jobs.NewConfigHandler(jobs.ConfigJobConfig{
+		App: app, Issues: issues, Queue: q, Tokens: tokens, APIURL: s.GitHubAPIURL,
+		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
+		Logger:            logger,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return pruner, cfgHandler, nil
 }
 
 // packagesTokens turns the settings' tokens (environment and data dir,
