@@ -261,7 +261,7 @@ func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg 
 	pruner, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: tokens, App: app, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, Paused: s.Paused,
+		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
 		Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
 	})
 	if err != nil {
