@@ -205,6 +205,10 @@ func TestConfigPushRouting(t *testing.T) {
 	w := newE2E(t, nil)
 	old := w.push(w.image("old"), 4*cfgDay)
 	w.push(w.image("v1"), 5*cfgDay, "v1")
+	if _, err := w.sim.AddRepo("acme", "removed", ghsim.RepoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	w.file("removed", rules.Path, e2eRules)
 	w.dropHeld()
 
 	tests := map[string]struct {
@@ -220,6 +224,7 @@ func TestConfigPushRouting(t *testing.T) {
 		"file elsewhere on the default branch":    {repo: "app", path: "README.md", content: "hello", jobs: 0},
 		"config on another branch":                {repo: "app", branch: "dev", path: rules.Path, content: e2eRules, jobs: 0},
 		"config of a repository without packages": {repo: "other", path: rules.Path, content: e2eRules, jobs: 1},
+		"config removed":                          {repo: "removed", path: rules.Path, remove: true, jobs: 1},
 		"owner's defaults":                        {repo: ".github", path: rules.Path, content: strings.Replace(e2eRules, "packages: [\"app\"]", "packages: [\"*\"]", 1), jobs: 2, pruned: true},
 	}
 	for name, tc := range tests {
