@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v57/github"
@@ -17,6 +18,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -59,6 +61,9 @@ type PruneConfig struct {
 	Inventory *inventory.Store
 	// Reporter is told about every run; nil means nothing is reported.
 	Reporter Reporter
+	// TokenIssues closes an owner's missing-token issue once a prune
+	// finds the owner's token (*report.Reporter); nil means never.
+	TokenIssues TokenIssues
 	// Paused is the kill switch: plan and report, delete nothing.
 	Paused bool
 	// RecheckEvery is how old the re-check listing may get before the
@@ -88,12 +93,23 @@ func NewPruneMetrics(reg prometheus.Registerer) *PruneMetrics {
 	return m
 }
 
+// TokenIssues settles the missing-token issue of an owner.
+type TokenIssues interface {
+	TokenConfigured(ctx context.Context, installation int64, owner string) (report.Result, error)
+}
+
+var _ TokenIssues = (*report.Reporter)(nil)
+
 // Pruner is the prune job's handler: plan a package, delete what the plan
 // says in its safe order after a cheap re-check, report.
 type Pruner struct {
 	cfg PruneConfig
 	tr  http.RoundTripper // default packages transport, shared
 	log *slog.Logger
+	// tokenSettled holds the owners (lower case) whose missing-token
+	// issue this process has closed or found closed: a token is only
+	// configured at start, so once per owner and process is enough.
+	tokenSettled sync.Map
 }
 
 // NewPruner checks cfg and fills its defaults.
@@ -154,6 +170,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		run.Outcome, run.Problem = OutcomeNoToken, err.Error()
 		return p.report(ctx, log, run)
 	}
+	p.settleToken(ctx, log, t.InstallationID, t.Owner)
 	clients, err := planner.NewClientsWithToken(tok, p.endpoints(tok))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -254,6 +271,28 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		}
 	}
 	return nil
+}
+
+// settleToken closes the owner's missing-token issue, once per process. A
+// failure is logged and tried again by the next prune of the owner: the
+// prune itself does not depend on it.
+func (p *Pruner) settleToken(ctx context.Context, log *slog.Logger, installation int64, owner string) {
+	if p.cfg.TokenIssues == nil {
+		return
+	}
+	key := strings.ToLower(owner)
+	if _, done := p.tokenSettled.Load(key); done {
+		return
+	}
+	res, err := p.cfg.TokenIssues.TokenConfigured(ctx, installation, owner)
+	if err != nil && !errors.Is(err, report.ErrNowhere) {
+		log.WarnContext(ctx, "prune: missing-token issue not closed", "err", err)
+		return
+	}
+	p.tokenSettled.Store(key, true)
+	if res.Closed {
+		log.InfoContext(ctx, "prune: packages token found, missing-token issue closed", "issue", res.Issue.Number)
+	}
 }
 
 func (p *Pruner) endpoints(tok githubapi.Token) planner.Endpoints {

@@ -2,7 +2,12 @@ package jobs_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +97,185 @@ func BenchmarkPrune(b *testing.B) {
 				label, w.gets.Load(), w.notModified.Load(), w.mutating.Load(), w.manifestReads.Load())
 			if label == "idle" {
 				b.ReportMetric(float64(w.mutating.Load()+w.manifestReads.Load()), "idle-mutating+reads")
+			}
+		}
+	}
+}
+
+// Shape of BenchmarkPruneLarge's package.
+const (
+	largeTagged   = 2000 // tagged versions, indexes included
+	largeIndexes  = 200  // tagged multi-arch indexes, 3 children each
+	largeChildren = 3
+	largeTotal    = 10000
+	// largeUntagged are the untagged builds, all old enough to go.
+	largeUntagged = largeTotal - largeTagged - largeIndexes*largeChildren
+	// largeMutating is the pacing budget of mutating requests a minute:
+	// high, so that 7,400 deletions take about 75 seconds.
+	largeMutating = 6000
+)
+
+const (
+	ociImage = "application/vnd.oci.image.manifest.v1+json"
+	ociIndex = "application/vnd.oci.image.index.v1+json"
+)
+
+// largeImage is a distinct image manifest; the blobs it names are never
+// read by a prune, so they are not stored.
+func largeImage(note string) []byte {
+	return []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%064d","size":2},"layers":[],"annotations":{"org.opencontainers.image.source":%q,"note":%q}}`,
+		ociImage, 0, source, note))
+}
+
+func sha(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// seedLarge makes BenchmarkPruneLarge's package with the simulator's bulk
+// seed: pushing 10,000 manifests through the registry would take minutes.
+func seedLarge(b *testing.B, w *pruneWorld) {
+	b.Helper()
+	now := w.sim.Now()
+	var ms []ghsim.ContainerManifest
+	add := func(mt string, body []byte, age time.Duration, tags ...string) {
+		ms = append(ms, ghsim.ContainerManifest{MediaType: mt, Body: body, Tags: tags, CreatedAt: now.Add(-age)})
+	}
+	for i := range largeIndexes {
+		var desc []string
+		for c := range largeChildren {
+			child := largeImage(fmt.Sprintf("rel-%d-arch-%d", i, c))
+			add(ociImage, child, 30*day)
+			desc = append(desc, fmt.Sprintf(`{"mediaType":%q,"digest":%q,"size":%d,"platform":{"os":"linux","architecture":"arch%d"}}`, ociImage, sha(child), len(child), c))
+		}
+		idx := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s],"annotations":{"org.opencontainers.image.source":%q}}`, ociIndex, strings.Join(desc, ","), source)
+		add(ociIndex, []byte(idx), 30*day, fmt.Sprintf("v2.%d", i))
+	}
+	for i := range largeTagged - largeIndexes {
+		add(ociImage, largeImage(fmt.Sprintf("rel-%d", i)), 30*day, fmt.Sprintf("v1.%d", i))
+	}
+	for i := range largeUntagged {
+		add(ociImage, largeImage(fmt.Sprintf("build-%d", i)), 2*day+time.Duration(i)*time.Second)
+	}
+	if _, err := w.sim.AddContainerManifests("acme", "app", "acme/app", ms); err != nil {
+		b.Fatal(err)
+	}
+	if got := len(w.active()); got != largeTotal {
+		b.Fatalf("seeded %d versions, want %d", got, largeTotal)
+	}
+}
+
+// peakRSS is the process's peak resident set (VmHWM), in MiB; the
+// simulator and NATS run in the same process, so it bounds the pruner's.
+func peakRSS() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			if err != nil {
+				return -1
+			}
+			return float64(kb) / 1024
+		}
+	}
+	return -1
+}
+
+// BenchmarkPruneLarge is issue 5's benchmark: a container package of
+// 10,000 versions (2,000 tagged, 200 of them indexes over 3 untagged
+// children; 7,400 untagged builds, all to delete) with
+// max_deletions_per_run above the count, pruned with pacing at 6,000
+// mutating requests a minute (40,000 points) under a simulator allowing
+// 45,000 points a minute. It reports the REST calls and manifest reads
+// against the lower bound, deletions a minute against the mutating
+// budget, rate-limit answers and peak RSS; then a run right after (the
+// listing changed since the last re-check) and an idle run, which must
+// read no manifest, mutate nothing and get 304 for its listings.
+//
+//	go test -run '^$' -bench BenchmarkPruneLarge -benchtime 1x -timeout 10m ./jobs/
+func BenchmarkPruneLarge(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		w := newPruneWorldLimits(b, ghsim.RateLimits{SecondaryPoints: 45000, PrimaryLimit: 100000})
+		w.file(".github", "policy:\n  max_deletions_per_run: 20000\n")
+		w.file("app", pruneRules)
+		seedStart := time.Now()
+		seedLarge(b, w)
+		b.Logf("seeded %d versions in %s", largeTotal, time.Since(seedStart).Round(time.Millisecond))
+		kv, err := pacing.CreateBucket(context.Background(), w.nats.Queue.JS, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// MutatingBurst 5: with 1, a deletion whose own round trip
+		// (~1 ms here) ends after its successor's slot loses that time
+		// for good, which at a 10 ms spacing is 9% of the budget (0.914
+		// measured); a bucket of 5 banks it, at most 5 above the budget
+		// in any minute.
+		if w.pacer, err = pacing.New(kv, pacing.Config{Points: 40000, Mutating: largeMutating, Burst: 100, MutatingBurst: 5}); err != nil {
+			b.Fatal(err)
+		}
+		rep := &reports{}
+		p := w.pruner(rep, false, "acme="+w.token)
+		b.StartTimer()
+
+		start := time.Now()
+		if err := p.Handle(context.Background(), w.job()); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		run := rep.runs[len(rep.runs)-1]
+		deleted := len(run.Deleted)
+		if deleted != largeUntagged {
+			b.Fatalf("deleted %d, want %d (outcome %s, deferred %d, kept %d, skipped %d)", deleted, largeUntagged, run.Outcome, len(run.Deferred), len(run.Kept), len(run.Skipped))
+		}
+		if got := len(w.active()); got != largeTotal-largeUntagged {
+			b.Fatalf("%d versions left, want %d", got, largeTotal-largeUntagged)
+		}
+		// The lower bound: the owner and package lookups, the listing
+		// pages (the plan's 100, then the re-checks': each re-check must
+		// list the package again), and the deletions. Manifest reads go
+		// to the registry and are counted apart: one per digest at best,
+		// as the cache starts empty.
+		listPages := int(w.listings.Load())
+		planPages := (largeTotal + 99) / 100
+		lowerREST := 2 + listPages + deleted
+		calls := int(w.gets.Load() + w.notModified.Load() + w.mutating.Load())
+		w.delMu.Lock()
+		span := w.lastDel.Sub(w.firstDel)
+		w.delMu.Unlock()
+		perMin := float64(deleted-1) / span.Minutes()
+		rss := peakRSS()
+		b.ReportMetric(float64(calls), "rest-calls")
+		b.ReportMetric(float64(lowerREST), "rest-lower-bound")
+		b.ReportMetric(float64(w.manifestReads.Load()), "manifest-reads")
+		b.ReportMetric(perMin/largeMutating, "deletes/min÷budget")
+		b.ReportMetric(float64(w.limited.Load()), "rate-limited")
+		b.ReportMetric(rss, "peak-RSS-MiB")
+		b.Logf("run 1: %d deletions in %s (%.0f/min against a budget of %d/min: %.3f), %d REST calls against a lower bound of %d (2 lookups + %d listing pages, %d of them the plan's, %d answered 304 + %d deletions), %d manifest reads for %d distinct digests, %d rate-limited answers, peak RSS %.0f MiB",
+			deleted, took.Round(time.Millisecond), perMin, largeMutating, perMin/largeMutating, calls, lowerREST, listPages, planPages, w.notModified.Load(), deleted,
+			w.manifestReads.Load(), largeTotal, w.limited.Load(), rss)
+
+		for _, label := range []string{"after", "idle"} {
+			w.gets.Store(0)
+			w.notModified.Store(0)
+			w.mutating.Store(0)
+			w.manifestReads.Store(0)
+			w.listings.Store(0)
+			start := time.Now()
+			if err := p.Handle(context.Background(), w.job()); err != nil {
+				b.Fatal(err)
+			}
+			b.Logf("run %s: %s, %d GETs answered 200, %d answered 304 (%d listing pages), %d mutating, %d manifest reads",
+				label, time.Since(start).Round(time.Millisecond), w.gets.Load(), w.notModified.Load(), w.listings.Load(), w.mutating.Load(), w.manifestReads.Load())
+			if label == "idle" {
+				b.ReportMetric(float64(w.mutating.Load()+w.manifestReads.Load()), "idle-mutating+reads")
+				b.ReportMetric(float64(w.notModified.Load()), "idle-304s")
+				if w.mutating.Load() != 0 || w.manifestReads.Load() != 0 {
+					b.Errorf("the idle run mutated %d times and read %d manifests", w.mutating.Load(), w.manifestReads.Load())
+				}
 			}
 		}
 	}

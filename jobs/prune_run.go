@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -166,25 +167,102 @@ func OpenKVRunStore(ctx context.Context, js jetstream.JetStream, replicas int, t
 	return &KVRunStore{kv: kv}, nil
 }
 
-// Load implements RunStore.
-func (s *KVRunStore) Load(ctx context.Context, runKey string) (RunProgress, error) {
-	e, err := s.kv.Get(ctx, queue.Key(runKey))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return RunProgress{}, nil
-	}
-	if err != nil {
-		return RunProgress{}, fmt.Errorf("load run %s: %w", runKey, err)
-	}
-	var sp storedProgress
-	if err := json.Unmarshal(e.Value(), &sp); err != nil {
-		return RunProgress{}, fmt.Errorf("decode run %s: %w", runKey, err)
-	}
-	return RunProgress{RunID: sp.RunID, Planned: fromStored(sp.Planned), Deleted: fromStored(sp.Deleted)}, nil
+// A run's progress is kept in chunks of runChunk entries under keys
+// derived from the header's: one value of a whole run of thousands of
+// deletions would pass NATS's 1 MiB payload limit, and rewriting it after
+// each deletion would cost time quadratic in the run. Save writes the
+// planned list once and then only the last chunk of deletions.
+const runChunk = 256
+
+func chunkKey(runKey, list string, i int) string {
+	return queue.Key(runKey) + "." + list + "." + strconv.Itoa(i)
 }
 
-// Save implements RunStore.
+func chunks(n int) int { return (n + runChunk - 1) / runChunk }
+
+// Load implements RunStore.
+func (s *KVRunStore) Load(ctx context.Context, runKey string) (RunProgress, error) {
+	h, ok, err := s.header(ctx, runKey)
+	if err != nil || !ok {
+		return RunProgress{}, err
+	}
+	planned, err := s.readList(ctx, runKey, "p", h.Planned)
+	if err != nil {
+		return RunProgress{}, err
+	}
+	deleted, err := s.readList(ctx, runKey, "d", h.Deleted)
+	if err != nil {
+		return RunProgress{}, err
+	}
+	return RunProgress{RunID: h.RunID, Planned: fromStored(planned), Deleted: fromStored(deleted)}, nil
+}
+
+func (s *KVRunStore) header(ctx context.Context, runKey string) (storedProgress, bool, error) {
+	e, err := s.kv.Get(ctx, queue.Key(runKey))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return storedProgress{}, false, nil
+	}
+	if err != nil {
+		return storedProgress{}, false, fmt.Errorf("load run %s: %w", runKey, err)
+	}
+	var h storedProgress
+	if err := json.Unmarshal(e.Value(), &h); err != nil {
+		return storedProgress{}, false, fmt.Errorf("decode run %s: %w", runKey, err)
+	}
+	return h, true, nil
+}
+
+func (s *KVRunStore) readList(ctx context.Context, runKey, list string, n int) ([]storedEntry, error) {
+	out := make([]storedEntry, 0, n)
+	for i := range chunks(n) {
+		e, err := s.kv.Get(ctx, chunkKey(runKey, list, i))
+		if err != nil {
+			return nil, fmt.Errorf("load run %s, %s chunk %d: %w", runKey, list, i, err)
+		}
+		var part []storedEntry
+		if err := json.Unmarshal(e.Value(), &part); err != nil {
+			return nil, fmt.Errorf("decode run %s, %s chunk %d: %w", runKey, list, i, err)
+		}
+		out = append(out, part...)
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("load run %s: %d %s entries, the header says %d", runKey, len(out), list, n)
+	}
+	return out, nil
+}
+
+func (s *KVRunStore) writeChunks(ctx context.Context, runKey, list string, es []rules.Entry, from int) error {
+	for i := from; i < chunks(len(es)); i++ {
+		part := es[i*runChunk : min(len(es), (i+1)*runChunk)]
+		b, err := json.Marshal(toStored(part))
+		if err != nil {
+			return fmt.Errorf("encode run %s: %w", runKey, err)
+		}
+		if _, err := s.kv.Put(ctx, chunkKey(runKey, list, i), b); err != nil {
+			return fmt.Errorf("save run %s, %s chunk %d: %w", runKey, list, i, err)
+		}
+	}
+	return nil
+}
+
+// Save implements RunStore. Deleted only grows during a run, so only the
+// chunks from the one the last save ended in are written; the header,
+// written last, says how many entries count.
 func (s *KVRunStore) Save(ctx context.Context, runKey string, p RunProgress) error {
-	b, err := json.Marshal(storedProgress{RunID: p.RunID, Planned: toStored(p.Planned), Deleted: toStored(p.Deleted)})
+	h, ok, err := s.header(ctx, runKey)
+	if err != nil {
+		return err
+	}
+	if !ok || h.RunID != p.RunID || h.Planned != len(p.Planned) || h.Deleted > len(p.Deleted) {
+		h = storedProgress{RunID: p.RunID}
+		if err := s.writeChunks(ctx, runKey, "p", p.Planned, 0); err != nil {
+			return err
+		}
+	}
+	if err := s.writeChunks(ctx, runKey, "d", p.Deleted, h.Deleted/runChunk); err != nil {
+		return err
+	}
+	b, err := json.Marshal(storedProgress{RunID: p.RunID, Planned: len(p.Planned), Deleted: len(p.Deleted)})
 	if err != nil {
 		return fmt.Errorf("encode run %s: %w", runKey, err)
 	}
@@ -196,16 +274,31 @@ func (s *KVRunStore) Save(ctx context.Context, runKey string, p RunProgress) err
 
 // Clear implements RunStore.
 func (s *KVRunStore) Clear(ctx context.Context, runKey string) error {
+	h, ok, err := s.header(ctx, runKey)
+	if err != nil || !ok {
+		return err
+	}
+	// The header goes first: without it the chunks are never read, and
+	// the bucket's TTL removes any left behind.
 	if err := s.kv.Delete(ctx, queue.Key(runKey)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("clear run %s: %w", runKey, err)
+	}
+	for list, n := range map[string]int{"p": h.Planned, "d": h.Deleted} {
+		for i := range chunks(n) {
+			if err := s.kv.Delete(ctx, chunkKey(runKey, list, i)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+				return fmt.Errorf("clear run %s: %w", runKey, err)
+			}
+		}
 	}
 	return nil
 }
 
+// storedProgress is a run's header: its id and how many entries each
+// list holds.
 type storedProgress struct {
-	RunID   string        `json:"run_id"`
-	Planned []storedEntry `json:"planned"`
-	Deleted []storedEntry `json:"deleted"`
+	RunID   string `json:"run_id"`
+	Planned int    `json:"planned"`
+	Deleted int    `json:"deleted"`
 }
 
 func toStored(es []rules.Entry) []storedEntry {

@@ -2,13 +2,82 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 
+	"github.com/google/go-github/v57/github"
+
+	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 )
 
-// routePush handles a push: a change of .github/pkgwarden.yml on the default branch.
+// routePush handles a push: a change of .github/pkgwarden.yml on the
+// default branch queues a config job for the repository. Pushes to other
+// branches, and pushes that leave the file alone, need no job: files count
+// only on the default branch.
 func (r *Router) routePush(ctx context.Context, log *slog.Logger, id string, env webhook.Envelope, body []byte) error {
-	log.Info("router: no job for this event yet")
+	var ev github.PushEvent
+	if err := json.Unmarshal(body, &ev); err != nil {
+		log.Error("router: undecodable push dropped", "err", err)
+		return nil
+	}
+	repo := ev.GetRepo()
+	owner := env.Owner()
+	if owner == "" {
+		owner = repo.GetOwner().GetLogin()
+	}
+	name := repo.GetName()
+	if env.InstallationID() <= 0 || owner == "" || name == "" {
+		log.Error("router: push without installation, owner or repository dropped")
+		return nil
+	}
+	branch := repo.GetDefaultBranch()
+	if branch == "" {
+		branch = repo.GetMasterBranch()
+	}
+	if ev.GetDeleted() || branch == "" || ev.GetRef() != "refs/heads/"+branch {
+		log.Debug("router: push not to the default branch, no job", "ref", ev.GetRef(), "default_branch", branch)
+		return nil
+	}
+	if !touchesConfig(&ev) {
+		log.Debug("router: push leaves the configuration alone, no job")
+		return nil
+	}
+	job := Job{
+		Type: TypeConfig, Target: ConfigTarget(env.InstallationID(), owner, name), DeliveryID: id,
+		Reason: "push " + shortCommit(ev.GetAfter()) + " changed " + rules.Path, QueuedAt: r.cfg.Now().UTC(),
+	}
+	if err := Publish(ctx, r.q, job); err != nil {
+		return err
+	}
+	job.Logger(r.log).Info("router: config job queued", "ref", ev.GetRef(), "after", ev.GetAfter())
 	return nil
+}
+
+// touchesConfig reports whether a commit of the push added, modified or
+// removed the configuration file. GitHub lists at most 20 commits in a
+// push; a longer push whose listed commits do not touch the file is missed
+// until the next publish reads the file anyway.
+func touchesConfig(ev *github.PushEvent) bool {
+	commits := ev.Commits
+	if hc := ev.GetHeadCommit(); hc != nil {
+		commits = append(commits[:len(commits):len(commits)], hc)
+	}
+	for _, c := range commits {
+		for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
+			for _, p := range list {
+				if p == rules.Path { // git paths are case-sensitive, as GitHub reads them
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func shortCommit(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
 }

@@ -144,18 +144,19 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 	var wg sync.WaitGroup
 	if s.HasRole(settings.RoleWorker) {
 		registry := jobs.NewRegistry()
-		prune, restore, inv, err := pruneHandler(ctx, s, q, reg, opts, logger)
+		h, err := jobHandlers(ctx, s, q, reg, opts, logger)
 		if err != nil {
 			return err
 		}
-		registry.Register(jobs.TypePrune, prune)
-		if restore != nil {
-			registry.Register(jobs.TypeRestore, restore)
+		registry.Register(jobs.TypePrune, h.prune)
+		registry.Register(jobs.TypeConfig, h.config)
+		if h.restore != nil {
+			registry.Register(jobs.TypeRestore, h.restore)
 		}
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
-		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: s.BotLogin(), Inventory: inv}, logger)
+		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: s.BotLogin(), Inventory: h.inventory}, logger)
 		pool := jobs.NewPool(q, registry, jobs.PoolConfig{
 			Workers:     s.Workers,
 			MaxAttempts: s.JobAttempts,
@@ -194,36 +195,42 @@ const (
 	bucketETags     = "etags"
 )
 
-// pruneHandler builds the prune and restore jobs' handlers and the
-// inventory they share: the real ones when the App is configured (its
-// installation reads the rules), else a prune handler that only logs,
+// workerHandlers are the job handlers of a worker and the inventory they share.
+type workerHandlers struct {
+	prune, restore, config jobs.Handler
+	inventory              *inventory.Store
+}
+
+// jobHandlers builds the job handlers: the real ones when the App is
+// configured (its installation reads the rules), else ones that only log,
 // since rules cannot be read without the App, and no restore handler.
-func pruneHandler(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (jobs.Handler, jobs.Handler, *inventory.Store, error) {
+func jobHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (workerHandlers, error) {
 	if s.AppID == 0 {
 		logger.Warn("PKGWARDEN_APP_ID is not set: prune jobs are logged, nothing is deleted (rules are read as the App)")
-		return jobs.PruneHandler{Logger: logger}, nil, nil, nil
+		logOnly := jobs.HandlerFunc(func(ctx context.Context, job jobs.Job) error {
+			job.Logger(logger).InfoContext(ctx, "config change noticed; no GitHub App configured, nothing read", "reason", job.Reason)
+			return nil
+		})
+		return workerHandlers{prune: jobs.PruneHandler{Logger: logger}, config: logOnly}, nil
 	}
-	prune, restore, inv, err := appHandlers(ctx, s, q, reg, opts, logger)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return prune, restore, inv, nil
+	return appHandlers(ctx, s, q, reg, opts, logger)
 }
 
 // appHandlers builds the handlers that work as the App.
-func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (*jobs.Pruner, *jobs.Restorer, *inventory.Store, error) {
+func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (workerHandlers, error) {
+	var none workerHandlers
 	key, err := os.ReadFile(s.PrivateKeyPath)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
+		return none, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
 	}
 	obs, err := githubapi.NewPrometheusObserver(reg)
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	tr := githubapi.NewTransport(nil, githubapi.RetryPolicy{}, obs)
 	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Transport: tr})
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	// Requests with a packages token are paced per token across every
 	// replica (the pacing KV bucket), under the retrying transport so
@@ -233,35 +240,36 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 		pcfg = *opts.Pacing
 	}
 	if err := pcfg.Validate(); err != nil {
-		return nil, nil, nil, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
+		return none, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
 	}
 	pkv, err := pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	pacer, err := pacing.New(pkv, pcfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
 	tokens, err := packagesTokens(s)
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	cache, err := registry.OpenKVCache(ctx, q.JS, bucketManifests, s.NATSReplicas)
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	etags, err := githubapi.OpenKVETagStore(ctx, q.JS, bucketETags, s.NATSReplicas, 0)
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	runs, err := jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	// The pruner logs every run itself; the reporters write issues.
-	reporters := jobs.Reporters{jobs.IssueReporter{Issues: report.New(app, nil, logger), Logger: logger}}
+	issues := report.New(app, nil, logger)
+	reporters := jobs.Reporters{jobs.IssueReporter{Issues: issues, Logger: logger}}
 	if opts.Reporter != nil {
 		reporters = append(reporters, opts.Reporter)
 	}
@@ -270,27 +278,37 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	}
 	inv, err := inventory.Open(ctx, q.JS, s.NATSReplicas, nil)
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	pruner, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: tokens, App: app, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, Paused: s.Paused,
+		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
 		Inventory: inv, Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
 	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
-		Tokens: tokens, App: app, Inventory: inv, Issues: report.New(app, nil, logger), Recorder: opts.Restores,
+		Tokens: tokens, App: app, Inventory: inv, Issues: issues, Recorder: opts.Restores,
 		APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
 		Cache:             cache, Paused: s.Paused, Metrics: jobs.NewRestoreMetrics(reg), Logger: logger,
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return none, err
 	}
-	return pruner, restorer, inv, nil
+	// A push that changes a configuration file: the invalid-config issue
+	// at once, then prunes of the packages the file governs.
+	cfgHandler, err := jobs.NewConfigHandler(jobs.ConfigJobConfig{
+		App: app, Issues: issues, Queue: q, Tokens: tokens, APIURL: s.GitHubAPIURL,
+		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
+		Logger:            logger,
+	})
+	if err != nil {
+		return none, err
+	}
+	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, inventory: inv}, nil
 }
 
 // packagesTokens turns the settings' tokens (environment and data dir,

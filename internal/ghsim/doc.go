@@ -179,6 +179,11 @@
 //   - A manifest PUT creates the version named by its digest, or moves the
 //     pushed tag onto it (a tag lives on one active version, as on ghcr.io).
 //     Pushing a deleted digest again creates a new version.
+//   - Sim.AddContainerManifests (Go only, no admin route) seeds a container
+//     package in bulk: it stores raw manifests in the registry and creates
+//     their versions and tags directly, without webhooks, rate limits or a
+//     check of image blobs (an index's children must be stored first), so
+//     a benchmark can make 10,000 versions in seconds.
 //   - Manifests of deleted versions and packages answer 404
 //     (MANIFEST_UNKNOWN / NAME_UNKNOWN) by digest and by tag; tags resolve
 //     through the versions, so a restored version's tags serve its digest.
