@@ -99,10 +99,8 @@ func (s *Scheduler) RedeliverFailed(ctx context.Context, lastScan time.Time) (Re
 			stats.AlreadyRedelivered++
 		}
 	}
-	if len(stats.Redelivered) > 0 || stats.AlreadyRedelivered > 0 {
-		s.log.Info("scheduler: failed webhooks", "listed", stats.Listed, "guids", stats.GUIDs,
-			"redelivered", len(stats.Redelivered), "already_redelivered", stats.AlreadyRedelivered)
-	}
+	s.log.Info("scheduler: hook deliveries scanned", "since", since, "listed", stats.Listed, "guids", stats.GUIDs,
+		"redelivered", len(stats.Redelivered), "already_redelivered", stats.AlreadyRedelivered)
 	return stats, nil
 }
 

@@ -192,7 +192,10 @@ func (s *Scheduler) lead(ctx context.Context) {
 				sleep(ctx, due.Sub(s.cfg.Now()))
 				continue
 			}
-			st = SweepState{InProgress: true, Started: s.cfg.Now().UTC(), DeliveriesScanned: st.DeliveriesScanned, LastCompleted: st.LastCompleted}
+			st = SweepState{
+				InProgress: true, Started: s.cfg.Now().UTC(), DeliveriesScanned: st.DeliveriesScanned,
+				LastCompleted: st.LastCompleted, LastStarted: st.LastStarted, LastQueued: st.LastQueued,
+			}
 			if rev, err = s.saveState(ctx, st, rev); err != nil {
 				s.log.Warn("scheduler: start sweep", "err", err)
 				sleep(ctx, s.retryDelay())

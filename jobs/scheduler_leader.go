@@ -164,8 +164,13 @@ func (e *Elector) lead(ctx context.Context, rev uint64, lead func(ctx context.Co
 		case <-tick.C:
 			sent := e.now().UTC()
 			val, _ := json.Marshal(leaderValue{Holder: e.holder, Term: period.Term, At: sent})
+			// Not cut short by shutdown: a refresh cancelled in flight
+			// would look like a lost lease, and the lease would not be
+			// released.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.ttl/3)
 			e.mu.Lock()
-			next, err := e.lease.Update(ctx, leaderKey, val, e.rev)
+			next, err := e.lease.Update(rctx, leaderKey, val, e.rev)
+			cancel()
 			if err == nil {
 				e.rev, e.refreshed = next, sent
 			} else {
@@ -175,13 +180,11 @@ func (e *Elector) lead(ctx context.Context, rev uint64, lead func(ctx context.Co
 			if err != nil {
 				stop()
 				<-done
-				if ctx.Err() == nil {
-					log.Warn("scheduler: leadership lost", "err", err)
-				}
+				log.Warn("scheduler: leadership lost", "err", err)
 				return
 			}
 			period.LastRefresh = sent
-			e.record(ctx, period)
+			e.record(context.WithoutCancel(ctx), period)
 		}
 	}
 }

@@ -42,8 +42,11 @@ type SweepState struct {
 	ThroughKey    string        `json:"through_key,omitempty"`
 	// Queued counts the packages queued by this sweep so far.
 	Queued int `json:"queued"`
-	// LastCompleted is when the last sweep finished queueing.
+	// LastCompleted is when the last completed sweep finished queueing;
+	// LastStarted when it started, LastQueued how many packages it queued.
 	LastCompleted time.Time `json:"last_completed,omitzero"`
+	LastStarted   time.Time `json:"last_started,omitzero"`
+	LastQueued    int       `json:"last_queued,omitempty"`
 	// DeliveriesScanned is when the hook deliveries were last listed.
 	DeliveriesScanned time.Time `json:"deliveries_scanned,omitzero"`
 }
@@ -167,7 +170,7 @@ func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) erro
 		}
 	}
 	st.InProgress = false
-	st.LastCompleted = s.cfg.Now().UTC()
+	st.LastCompleted, st.LastStarted, st.LastQueued = s.cfg.Now().UTC(), st.Started, st.Queued
 	if *rev, err = s.saveState(ctx, *st, *rev); err != nil {
 		return err
 	}
