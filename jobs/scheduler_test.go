@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -264,28 +265,49 @@ func TestSchedulerLeaderElection(t *testing.T) {
 }
 
 func TestSchedulerLeaderNoticesLostLease(t *testing.T) {
-	w := newSchedWorld(t)
-	q := w.conn("s1")
-	r := w.start("s1", q, jobs.SchedulerConfig{LeaseTTL: 5 * time.Second, Interval: time.Hour})
-	waitFor(t, "leadership", 5*time.Second, r.s.Elector().Leading)
-	ctx := context.Background()
-	if err := r.s.Elector().Check(ctx); err != nil {
-		t.Fatalf("leader's check: %v", err)
+	cases := map[string]struct {
+		// lose makes the leader lose its lease without its knowing.
+		lose func(t *testing.T, kv jetstream.KeyValue, skew *atomic.Int64)
+	}{
+		"lease taken by another": {lose: func(t *testing.T, kv jetstream.KeyValue, _ *atomic.Int64) {
+			ctx := context.Background()
+			if err := kv.Purge(ctx, "leader"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := kv.Create(ctx, "leader", []byte(`{"holder":"usurper"}`)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		// A pause longer than the TTL: the process's clock jumps past it
+		// before its refresh loop could run again.
+		"paused past the TTL": {lose: func(_ *testing.T, _ jetstream.KeyValue, skew *atomic.Int64) {
+			skew.Store(int64(time.Minute))
+		}},
 	}
-	// Another takes the lease while this one still believes it leads
-	// (as after a pause longer than the TTL): the check must say so.
-	kv, err := q.JS.KeyValue(ctx, jobs.BucketScheduler)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kv.Purge(ctx, "leader"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := kv.Create(ctx, "leader", []byte(`{"holder":"usurper"}`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.s.Elector().Check(ctx); !errors.Is(err, jobs.ErrNotLeader) {
-		t.Errorf("check after the lease was taken: %v, want ErrNotLeader", err)
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := newSchedWorld(t)
+			q := w.conn("s1")
+			var skew atomic.Int64
+			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+			r := w.start("s1", q, jobs.SchedulerConfig{LeaseTTL: 30 * time.Second, Interval: time.Hour, Now: now})
+			waitFor(t, "leadership", 5*time.Second, r.s.Elector().Leading)
+			ctx := context.Background()
+			if err := r.s.Elector().Check(ctx); err != nil {
+				t.Fatalf("leader's check: %v", err)
+			}
+			kv, err := q.JS.KeyValue(ctx, jobs.BucketScheduler)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.lose(t, kv, &skew)
+			if !r.s.Elector().Leading() {
+				t.Fatal("the leader learnt of the loss before checking; the case tests nothing")
+			}
+			if err := r.s.Elector().Check(ctx); !errors.Is(err, jobs.ErrNotLeader) {
+				t.Errorf("check after losing the lease: %v, want ErrNotLeader", err)
+			}
+		})
 	}
 }
 
@@ -397,11 +419,11 @@ func TestSchedulerSweep(t *testing.T) {
 				st = sweepState(t, observer)
 				return !st.LastCompleted.IsZero()
 			})
-			// Jobs of the next sweep, if it began, are queued at or
-			// after its start, an interval after this one's.
+			// Jobs of the next sweep, if it began, are queued after this
+			// one completed.
 			var got []recordedJob
 			for _, j := range rec.all() {
-				if j.job.QueuedAt.Before(st.LastStarted.Add(interval)) {
+				if !j.job.QueuedAt.After(st.LastCompleted) {
 					got = append(got, j)
 				}
 			}
