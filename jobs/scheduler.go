@@ -1,38 +1,5 @@
 package jobs
 
-// The scheduler: one leader across every replica sweeps every installation
-// each interval (DESIGN.md, "Flow" step 5).
-//
-// Leadership is a key in the BucketScheduler KV bucket, whose TTL is the
-// lease TTL: a replica becomes leader by creating the key (create only if
-// absent), keeps it by updating it at the revision it last wrote, every
-// TTL/3, and deletes it at that revision on a clean shutdown. A leader that
-// dies stops refreshing, the server drops the key TTL after the last
-// refresh, and another replica creates it within TTL/3 more.
-//
-// What this guarantees, honestly: the lease is decided by one authority
-// (the NATS KV, a Raft-replicated stream on a cluster), so two replicas
-// never both succeed in taking or refreshing it; but a holder learns of a
-// loss only when it next looks. Before every batch of work (one package's
-// jobs, one redelivery) the leader checks both its own clock (no refresh
-// for TTL minus a margin: it may have been paused, it stops) and the lease
-// key's revision. What remains is the time between that check and the
-// publish that follows it: a process paused exactly there for longer than
-// the TTL acts once more after its successor started. The overlap is
-// bounded by one batch, and its effects are harmless by construction: a
-// job queued twice coalesces into one pending message per package and
-// job type, and jobs of one package never run concurrently (the
-// per-package lease); a redelivery is claimed in BucketRedeliveries with a
-// create-if-absent write before it is sent, so no guid is redelivered
-// twice whoever leads. Sweep progress is written at the revision read, so
-// a stale leader's progress write fails instead of clobbering.
-//
-// Every term is recorded in BucketSchedulerState (LeadershipPeriods) with
-// its start, taken after the lease was granted, and its last refresh or
-// release time, taken before the request: so a term's recorded end never
-// lies after the next term's start unless clocks of different machines
-// disagree by more than the TTL.
-
 import (
 	"context"
 	"errors"
@@ -94,7 +61,41 @@ type SchedulerConfig struct {
 }
 
 // Scheduler elects a leader among the replicas and, while leading, sweeps
-// every installation each interval and redelivers failed webhooks.
+// every installation each interval and redelivers failed webhooks
+// (DESIGN.md, "Flow" step 5).
+//
+// Leadership is a key in the BucketScheduler KV bucket, whose TTL is the
+// lease TTL: a replica becomes leader by creating the key (create only if
+// absent), keeps it by updating it at the revision it last wrote, every
+// TTL/3, and deletes it at that revision on a clean shutdown. A leader that
+// dies stops refreshing, the server drops the key TTL after the last
+// refresh, and another replica creates it within TTL/3 more.
+//
+// What this guarantees, honestly: the lease is decided by one authority
+// (the NATS KV, a Raft-replicated stream on a cluster), so two replicas
+// never both succeed in taking or refreshing it; but a holder learns of a
+// loss only when it next looks. Before every batch of work (one package's
+// jobs, one redelivery) the leader checks both its own clock (no refresh
+// for TTL minus a margin: it may have been paused, it stops) and the lease
+// key's revision. What remains is the time between that check and the
+// publish that follows it: a process paused exactly there for longer than
+// the TTL acts once more after its successor started. The overlap is
+// bounded by one batch, and its effects are harmless by construction: a
+// job queued twice coalesces into one pending message per package and
+// job type, and jobs of one package never run concurrently (the
+// per-package lease); a redelivery is claimed in BucketRedeliveries with a
+// create-if-absent write before it is sent, so no guid is redelivered
+// twice whoever leads. Sweep progress is written at the revision read, so
+// a stale leader's progress write fails instead of clobbering.
+//
+// Every term is recorded in BucketSchedulerState (LeadershipPeriods): its
+// start, taken after the lease was granted, and its end: the release time,
+// taken before the lease is deleted, or for a term that ended in a crash
+// or a lost lease, the last refresh plus the TTL less the check's margin
+// (the last instant its check could pass), which is before the lease
+// expired. So recorded terms never overlap on one machine; across
+// machines they are as exact as the clocks agree (within a tenth of the
+// TTL for a crashed term, closer for a released one).
 type Scheduler struct {
 	q      *queue.Queue
 	cfg    SchedulerConfig

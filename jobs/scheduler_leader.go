@@ -46,16 +46,20 @@ type LeadershipPeriod struct {
 	// LastRefresh is when the last successful refresh was sent; a term
 	// that ended in a crash or a lost lease ends here for certain.
 	LastRefresh time.Time `json:"last_refresh"`
+	// ActUntil is the last instant the holder's leader check could pass
+	// after that refresh (LastRefresh plus the TTL less the check's margin).
+	ActUntil time.Time `json:"act_until"`
 	// End is set when the holder released the lease on shutdown.
 	End time.Time `json:"end,omitzero"`
 }
 
-// Until is the last instant the holder may have acted as leader.
+// Until is the last instant the holder may have acted as leader: its
+// release, or else the end of the validity of its last refresh.
 func (p LeadershipPeriod) Until() time.Time {
 	if !p.End.IsZero() {
 		return p.End
 	}
-	return p.LastRefresh
+	return p.ActUntil
 }
 
 // LeadershipPeriods returns every recorded term, oldest first.
@@ -141,7 +145,7 @@ func (e *Elector) lead(ctx context.Context, rev uint64, lead func(ctx context.Co
 	// Measured after the lease was granted, so a term never starts
 	// before the previous one's lease was gone.
 	start := e.now().UTC()
-	period := LeadershipPeriod{Term: rev, Holder: e.holder, Start: start, LastRefresh: start}
+	period := LeadershipPeriod{Term: rev, Holder: e.holder, Start: start, LastRefresh: start, ActUntil: start.Add(e.validity())}
 	e.mu.Lock()
 	e.rev, e.refreshed = rev, start
 	e.mu.Unlock()
@@ -183,7 +187,7 @@ func (e *Elector) lead(ctx context.Context, rev uint64, lead func(ctx context.Co
 				log.Warn("scheduler: leadership lost", "err", err)
 				return
 			}
-			period.LastRefresh = sent
+			period.LastRefresh, period.ActUntil = sent, sent.Add(e.validity())
 			e.record(context.WithoutCancel(ctx), period)
 		}
 	}
@@ -229,9 +233,7 @@ func (e *Elector) Check(ctx context.Context) error {
 	if rev == 0 {
 		return ErrNotLeader
 	}
-	// A margin of a tenth of the TTL absorbs the delay of the refresh
-	// request and clock rate differences between processes.
-	if age := e.now().Sub(refreshed); age > e.ttl-e.ttl/10 {
+	if age := e.now().Sub(refreshed); age > e.validity() {
 		return fmt.Errorf("%w: last refresh %s ago", ErrNotLeader, age.Round(time.Millisecond))
 	}
 	entry, err := e.lease.Get(ctx, leaderKey)
@@ -246,6 +248,11 @@ func (e *Elector) Check(ctx context.Context) error {
 	}
 	return nil
 }
+
+// validity is how long after a refresh was sent the holder still acts: the
+// TTL less a tenth, which absorbs the refresh request's delay and clock
+// rate differences between processes.
+func (e *Elector) validity() time.Duration { return e.ttl - e.ttl/10 }
 
 // Leading reports whether this process believes it leads (no request).
 func (e *Elector) Leading() bool {

@@ -247,8 +247,8 @@ func TestSchedulerLeaderElection(t *testing.T) {
 	if len(periods) < 2 {
 		t.Fatalf("recorded %d leadership periods, want at least the crashed one and its successor: %+v", len(periods), periods)
 	}
-	if periods[0].Holder != first.holder || !periods[0].End.IsZero() {
-		t.Errorf("first period %+v, want %s's, ended by a crash (no release time)", periods[0], first.holder)
+	if periods[0].Holder != first.holder || !periods[0].End.IsZero() || !periods[0].ActUntil.After(periods[0].LastRefresh) {
+		t.Errorf("first period %+v, want %s's, ended by a crash (no release time, acting until after its last refresh)", periods[0], first.holder)
 	}
 	if periods[1].Holder != second.holder || periods[1].End.IsZero() {
 		t.Errorf("second period %+v, want %s's, released on shutdown", periods[1], second.holder)
