@@ -301,3 +301,26 @@ func (s *Scheduler) packages(ctx context.Context, in sweepInstallation) ([]webho
 	}
 	return out, nil
 }
+
+// SweepNow queues the jobs of one sweep at once, without the spread,
+// without leadership and without touching the sweep's progress: for a
+// single process that wants a sweep's effect now (the demo, a one-shot
+// command). Jobs it queues coalesce with any pending for the same package.
+// It returns how many jobs were queued.
+func (s *Scheduler) SweepNow(ctx context.Context) (int, error) {
+	items, err := s.plan(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, it := range items {
+		for _, typ := range it.types {
+			job := Job{Type: typ, Target: it.target, Reason: ReasonSweep, QueuedAt: s.cfg.Now().UTC()}
+			if err := Publish(ctx, s.q, job); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
+}

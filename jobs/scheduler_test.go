@@ -479,6 +479,42 @@ func TestSchedulerSweep(t *testing.T) {
 	}
 }
 
+func TestSchedulerSweepNow(t *testing.T) {
+	w := newSchedWorld(t)
+	for _, name := range []string{"web", "cli"} {
+		if _, err := w.sim.Publish("acme", "npm", name, "1.0.0", ghsim.PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q := w.conn("demo")
+	rec := recordJobs(t, q)
+	ctx := context.Background()
+	s, err := jobs.OpenScheduler(ctx, q, jobs.SchedulerConfig{Holder: "demo", Interval: time.Hour, App: w.app, Tokens: w.tokens, APIURL: w.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.SweepNow(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 {
+		t.Errorf("SweepNow queued %d jobs, want a prune and a restore for each of 2 packages", n)
+	}
+	waitFor(t, "the jobs", 5*time.Second, func() bool { return len(rec.all()) == n })
+	seen := map[string]bool{}
+	for _, j := range rec.all() {
+		seen[j.job.Type+" "+j.job.Target.PackageName] = true
+	}
+	for _, want := range []string{"prune web", "restore web", "prune cli", "restore cli"} {
+		if !seen[want] {
+			t.Errorf("no %s job among %v", want, seen)
+		}
+	}
+	if st := sweepState(t, q); !st.Started.IsZero() {
+		t.Errorf("SweepNow changed the sweep's progress: %+v", st)
+	}
+}
+
 // hookReceiver answers the simulator's webhooks: 500 on the first
 // attempt of each delivery whose package name is in fail (or on every
 // attempt if failAlways), 200 otherwise, publishing what it accepts into
