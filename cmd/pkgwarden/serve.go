@@ -167,7 +167,14 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 		go func() { defer wg.Done(); pool.Run(workCtx) }()
 	}
 	if s.HasRole(settings.RoleScheduler) {
-		logger.Info("scheduler role: no sweeps are defined yet", "sweep_interval", s.SweepInterval.String())
+		sched, err := newScheduler(ctx, s, q, holder, opts, logger)
+		if err != nil {
+			return err
+		}
+		if sched != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); sched.Run(workCtx) }()
+		}
 	}
 	logger.Info("pkgwarden ready", "roles", s.Roles, "paused", s.Paused)
 

@@ -75,6 +75,9 @@ type Settings struct {
 	Roles         []string      `envconfig:"ROLES" default:"web,worker,scheduler" desc:"roles of this process: web,worker,scheduler"`
 	Workers       int           `envconfig:"WORKERS" default:"4" desc:"concurrent jobs per process"`
 	SweepInterval time.Duration `envconfig:"SWEEP_INTERVAL" default:"1h" desc:"how often every installation is swept"`
+	// SchedulerLeaseTTL is how long the scheduler leader's lease outlives
+	// a leader that died: another replica takes over within it plus a third.
+	SchedulerLeaseTTL time.Duration `envconfig:"SCHEDULER_LEASE_TTL" default:"15s" desc:"how long a dead scheduler leader keeps its lease"`
 	// Paused is the kill switch: accept and queue, delete nothing.
 	Paused bool `envconfig:"PAUSED" desc:"kill switch: accept and queue, delete nothing"`
 

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"testing"
+	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/settings"
+	"github.com/pkgwarden/pkgwarden/jobs"
+)
+
+// TestSweepAppliesTimeBasedRules: with no webhook delivered at all (the
+// pushes' webhooks stay at the gate), the scheduler role's sweep queues a
+// prune of the package, which deletes the version that aged past
+// older_than since it was published, and keeps the younger one.
+func TestSweepAppliesTimeBasedRules(t *testing.T) {
+	const day = 24 * time.Hour
+	w := newE2EWorld(t, ghsim.RateLimits{})
+	w.file("app", rules.Path, "rules:\n  - packages: [\"app\"]\n    type: container\n    prune: {untagged: true, older_than: 2d}\n")
+	young := w.push(w.image("1d"), 1*day)
+	old := w.push(w.image("3d"), 3*day)
+	w.startServe(func(s *settings.Settings) {
+		s.Roles = []string{settings.RoleWeb, settings.RoleWorker, settings.RoleScheduler}
+		s.SweepInterval = 2 * time.Second
+		s.SchedulerLeaseTTL = time.Second
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for w.activeSet()[old] {
+		if time.Now().After(deadline) {
+			t.Fatalf("the version older than 2d is still active after 30s of sweeps: %v", w.activeSet())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !w.activeSet()[young] {
+		t.Errorf("the version younger than 2d was deleted")
+	}
+	// The run is reported after its issue is written; wait for it.
+	for len(w.runs.snapshot()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no prune run was reported")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, r := range w.runs.snapshot() {
+		if r.Reason != jobs.ReasonSweep {
+			t.Errorf("run %s has reason %q, want %q: only the sweep queued jobs", r.ID, r.Reason, jobs.ReasonSweep)
+		}
+	}
+	w.pullable()
+}

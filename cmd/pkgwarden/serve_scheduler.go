@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/internal/settings"
+	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/queue"
+)
+
+// newScheduler builds the scheduler of the scheduler role, or returns nil
+// when the App is not configured: installations and hook deliveries are
+// listed with the App's JWT, so there is nothing to sweep without it.
+func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, holder string, opts serveOptions, logger *slog.Logger) (*jobs.Scheduler, error) {
+	if s.AppID == 0 {
+		logger.Warn("PKGWARDEN_APP_ID is not set: the scheduler does not sweep (installations are listed as the App)")
+		return nil, nil
+	}
+	if s.SweepInterval < time.Second {
+		return nil, fmt.Errorf("PKGWARDEN_SWEEP_INTERVAL must be at least 1s, not %s", s.SweepInterval)
+	}
+	if s.SchedulerLeaseTTL != 0 && s.SchedulerLeaseTTL < time.Second {
+		return nil, fmt.Errorf("PKGWARDEN_SCHEDULER_LEASE_TTL must be at least 1s, not %s", s.SchedulerLeaseTTL)
+	}
+	key, err := os.ReadFile(s.PrivateKeyPath)
+	if err != nil {
+		return nil, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
+	}
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL})
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := packagesTokens(s)
+	if err != nil {
+		return nil, err
+	}
+	// Package listings spend the owner's token like the workers do: paced
+	// through the same KV bucket, so every replica shares one budget.
+	pcfg := pacing.Config{Points: s.PacingPoints, Mutating: s.PacingMutating}
+	if opts.Pacing != nil {
+		pcfg = *opts.Pacing
+	}
+	if err := pcfg.Validate(); err != nil {
+		return nil, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
+	}
+	pkv, err := pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
+	if err != nil {
+		return nil, err
+	}
+	pacer, err := pacing.New(pkv, pcfg, pacing.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, nil)
+	sched, err := jobs.OpenScheduler(ctx, q, jobs.SchedulerConfig{
+		Holder:            holder,
+		LeaseTTL:          s.SchedulerLeaseTTL,
+		Interval:          s.SweepInterval,
+		App:               app,
+		Tokens:            tokens,
+		APIURL:            s.GitHubAPIURL,
+		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
+		Replicas:          s.NATSReplicas,
+		Logger:            logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("scheduler role: campaigning for leadership", "sweep_interval", s.SweepInterval.String(), "lease_ttl", s.SchedulerLeaseTTL.String())
+	return sched, nil
+}

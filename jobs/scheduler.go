@@ -1,0 +1,219 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/webhook"
+	"github.com/pkgwarden/pkgwarden/queue"
+)
+
+// DefaultSchedulerLeaseTTL is how long a dead leader keeps the lease.
+const DefaultSchedulerLeaseTTL = 15 * time.Second
+
+// DeliveryRetention is how long GitHub keeps hook deliveries; older ones
+// cannot be redelivered and are ignored.
+const DeliveryRetention = 72 * time.Hour
+
+// PackageInventory lists the packages pkgwarden has seen for an
+// installation, deleted ones included: GitHub's package listings show
+// only active packages, so a deleted package is found only here. The
+// restore work (internal/inventory) provides it.
+type PackageInventory interface {
+	PackagesSeen(ctx context.Context, installationID int64) ([]webhook.Target, error)
+}
+
+// SchedulerConfig configures the scheduler.
+type SchedulerConfig struct {
+	// Holder names this process in the lease and the leadership record.
+	Holder string
+	// LeaseTTL is how long the lease outlives a dead leader (default
+	// DefaultSchedulerLeaseTTL).
+	LeaseTTL time.Duration
+	// Interval is the time between sweep starts (required); each sweep
+	// spreads its jobs over it.
+	Interval time.Duration
+	// App lists installations and hook deliveries with its JWT (required).
+	App *githubapi.App
+	// Tokens are the owners' packages tokens, which list packages; an
+	// owner without one is skipped (its prune job reports that).
+	Tokens *githubapi.PackagesTokens
+	// APIURL is the REST API's base URL for the packages clients.
+	APIURL string
+	// PackagesTransport returns the transport for a packages token's
+	// requests (the paced one); nil: the default.
+	PackagesTransport func(githubapi.Token) http.RoundTripper
+	// Inventory, when set, adds the packages seen before, deleted ones
+	// included, to the restore jobs of each sweep.
+	Inventory PackageInventory
+	// Replicas of the scheduler's buckets (1 or 3).
+	Replicas int
+	// Now is the clock of recorded times and ages; nil: time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Scheduler elects a leader among the replicas and, while leading, sweeps
+// every installation each interval and redelivers failed webhooks
+// (DESIGN.md, "Flow" step 5).
+//
+// Leadership is a key in the BucketScheduler KV bucket, whose TTL is the
+// lease TTL: a replica becomes leader by creating the key (create only if
+// absent), keeps it by updating it at the revision it last wrote, every
+// TTL/3, and deletes it at that revision on a clean shutdown. A leader that
+// dies stops refreshing, the server drops the key TTL after the last
+// refresh, and another replica creates it within TTL/3 more.
+//
+// What this guarantees, honestly: the lease is decided by one authority
+// (the NATS KV, a Raft-replicated stream on a cluster), so two replicas
+// never both succeed in taking or refreshing it; but a holder learns of a
+// loss only when it next looks. Before every batch of work (one package's
+// jobs, one redelivery) the leader checks both its own clock (no refresh
+// for TTL minus a margin: it may have been paused, it stops) and the lease
+// key's revision. What remains is the time between that check and the
+// publish that follows it: a process paused exactly there for longer than
+// the TTL acts once more after its successor started. The overlap is
+// bounded by one batch, and its effects are harmless by construction: a
+// job queued twice coalesces into one pending message per package and
+// job type, and jobs of one package never run concurrently (the
+// per-package lease); a redelivery is claimed in BucketRedeliveries with a
+// create-if-absent write before it is sent, so no guid is redelivered
+// twice whoever leads. Sweep progress is written at the revision read, so
+// a stale leader's progress write fails instead of clobbering.
+//
+// Every term is recorded in BucketSchedulerState (LeadershipPeriods): its
+// start, taken after the lease was granted, and its end: the release time,
+// taken before the lease is deleted, or for a term that ended in a crash
+// or a lost lease, the last refresh plus the TTL less the check's margin
+// (the last instant its check could pass), which is before the lease
+// expired. So recorded terms never overlap on one machine; across
+// machines they are as exact as the clocks agree (within a tenth of the
+// TTL for a crashed term, closer for a released one).
+type Scheduler struct {
+	q      *queue.Queue
+	cfg    SchedulerConfig
+	log    *slog.Logger
+	state  jetstream.KeyValue
+	redone jetstream.KeyValue
+	el     *Elector
+}
+
+// OpenScheduler creates the scheduler's buckets (idempotently) and returns
+// the scheduler; Run starts it.
+func OpenScheduler(ctx context.Context, q *queue.Queue, cfg SchedulerConfig) (*Scheduler, error) {
+	if cfg.Interval <= 0 {
+		return nil, fmt.Errorf("scheduler: sweep interval %s must be positive", cfg.Interval)
+	}
+	if cfg.App == nil {
+		return nil, errors.New("scheduler: the GitHub App is required (installations are listed with its JWT)")
+	}
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = DefaultSchedulerLeaseTTL
+	}
+	if cfg.LeaseTTL < 300*time.Millisecond {
+		return nil, fmt.Errorf("scheduler: lease TTL %s is too short", cfg.LeaseTTL)
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	lease, err := q.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      BucketScheduler,
+		Description: "the scheduler leader's lease; expires TTL after its last refresh",
+		TTL:         cfg.LeaseTTL,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv %s: %w", BucketScheduler, err)
+	}
+	state, err := q.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      BucketSchedulerState,
+		Description: "sweep progress and leadership periods",
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv %s: %w", BucketSchedulerState, err)
+	}
+	redone, err := q.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      BucketRedeliveries,
+		Description: "webhook delivery guids the sweep redelivered",
+		// Longer than GitHub keeps deliveries: a guid can never be seen
+		// again once its entry expires.
+		TTL:      2 * DeliveryRetention,
+		Storage:  jetstream.FileStorage,
+		Replicas: cfg.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv %s: %w", BucketRedeliveries, err)
+	}
+	log := cfg.Logger.With("component", "scheduler")
+	return &Scheduler{
+		q: q, cfg: cfg, log: log, state: state, redone: redone,
+		el: newElector(lease, state, cfg.Holder, cfg.LeaseTTL, cfg.Now, log),
+	}, nil
+}
+
+// Elector returns the scheduler's part in the leader election.
+func (s *Scheduler) Elector() *Elector { return s.el }
+
+// State returns the bucket holding sweep progress and leadership periods.
+func (s *Scheduler) State() jetstream.KeyValue { return s.state }
+
+// Run campaigns for leadership and sweeps while leading, until ctx ends;
+// the lease is released on the way out.
+func (s *Scheduler) Run(ctx context.Context) {
+	s.el.Run(ctx, s.lead)
+}
+
+// lead sweeps each interval until leadership ends.
+func (s *Scheduler) lead(ctx context.Context) {
+	for ctx.Err() == nil {
+		st, rev, err := s.loadState(ctx)
+		if err != nil {
+			s.log.Warn("scheduler: read sweep state", "err", err)
+			sleep(ctx, s.retryDelay())
+			continue
+		}
+		if st.Started.IsZero() || !st.InProgress {
+			if due := st.Started.Add(s.cfg.Interval); !st.Started.IsZero() && s.cfg.Now().Before(due) {
+				sleep(ctx, due.Sub(s.cfg.Now()))
+				continue
+			}
+			st = SweepState{
+				InProgress: true, Started: s.cfg.Now().UTC(), DeliveriesScanned: st.DeliveriesScanned,
+				LastCompleted: st.LastCompleted, LastStarted: st.LastStarted, LastQueued: st.LastQueued,
+			}
+			if rev, err = s.saveState(ctx, st, rev); err != nil {
+				s.log.Warn("scheduler: start sweep", "err", err)
+				sleep(ctx, s.retryDelay())
+				continue
+			}
+		}
+		if err := s.sweep(ctx, &st, &rev); err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("scheduler: sweep failed; it continues where it stopped", "started", st.Started, "err", err)
+				sleep(ctx, s.retryDelay())
+			}
+			continue
+		}
+	}
+}
+
+// retryDelay is the pause after a failed sweep step.
+func (s *Scheduler) retryDelay() time.Duration {
+	return min(s.cfg.Interval/10+time.Second/10, time.Minute)
+}
