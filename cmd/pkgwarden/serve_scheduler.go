@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
+	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -59,6 +61,12 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 		return nil, err
 	}
 	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, nil)
+	// Deleted packages are in no listing: the inventory of packages seen
+	// (kept by prune and restore jobs) is how a sweep finds them.
+	inv, err := inventory.Open(ctx, q.JS, s.NATSReplicas, nil)
+	if err != nil {
+		return nil, err
+	}
 	sched, err := jobs.OpenScheduler(ctx, q, jobs.SchedulerConfig{
 		Holder:            holder,
 		LeaseTTL:          s.SchedulerLeaseTTL,
@@ -67,6 +75,7 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 		Tokens:            tokens,
 		APIURL:            s.GitHubAPIURL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
+		Inventory:         packagesSeen{inv},
 		Replicas:          s.NATSReplicas,
 		Logger:            logger,
 	})
@@ -75,4 +84,21 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 	}
 	logger.Info("scheduler role: campaigning for leadership", "sweep_interval", s.SweepInterval.String(), "lease_ttl", s.SchedulerLeaseTTL.String())
 	return sched, nil
+}
+
+// packagesSeen lists an installation's packages from the inventory, as the
+// scheduler's targets.
+type packagesSeen struct{ inv *inventory.Store }
+
+func (p packagesSeen) PackagesSeen(ctx context.Context, installationID int64) ([]webhook.Target, error) {
+	pkgs, err := p.inv.Packages(ctx, installationID, "")
+	if err != nil {
+		return nil, fmt.Errorf("inventory of installation %d: %w", installationID, err)
+	}
+	out := make([]webhook.Target, 0, len(pkgs))
+	for _, pk := range pkgs {
+		out = append(out, webhook.Target{InstallationID: installationID, Owner: pk.Owner,
+			PackageType: pk.Type, PackageName: pk.Name, Repository: pk.Repository})
+	}
+	return out, nil
 }
