@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -147,6 +148,9 @@ type pkgState struct {
 	trigger  string
 	restored []Restored
 	problem  string
+	// given are the tags restored versions got back in this run, so that
+	// two restored versions never take the same tag from each other.
+	given map[string]bool
 }
 
 // Handle runs one restore job. Transient failures return an error, and
@@ -356,11 +360,14 @@ func (r *Restorer) skipAuto(ctx context.Context, st *pkgState, id int64) (string
 }
 
 // restoreTree restores v and, for an index, its deleted children and the
-// deleted referrers of everything restored, then gives v its tags back.
+// deleted referrers of everything restored, then gives each restored
+// version its tags back: a signature's tag is how it is found.
 func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version, reason string) error {
-	if err := r.restoreOne(ctx, st, v, reason); err != nil {
+	ok, err := r.restoreOne(ctx, st, v, reason)
+	if err != nil || !ok {
 		return err
 	}
+	back := []githubapi.Version{v}
 	if isContainerType(st.pkg.Type) && strings.HasPrefix(v.Name, "sha256:") {
 		byDigest := map[string]githubapi.Version{}
 		for _, d := range st.deleted {
@@ -378,8 +385,15 @@ func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgSta
 		for _, c := range found[v.Name].Children {
 			if d, ok := byDigest[c.Digest]; ok && !done[c.Digest] {
 				done[c.Digest] = true
-				if err := r.restoreOne(ctx, st, d, "child of restored index "+rules.ShortDigest(v.Name)); err != nil {
+				if d.Tags, err = r.rememberedTags(ctx, st, d); err != nil {
 					return err
+				}
+				ok, err := r.restoreOne(ctx, st, d, "child of restored index "+rules.ShortDigest(v.Name))
+				if err != nil {
+					return err
+				}
+				if ok {
+					back = append(back, d)
 				}
 			}
 		}
@@ -395,35 +409,47 @@ func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgSta
 			for _, t := range tags {
 				if subject, kind, ok := registry.ParseReferrerTag(t); ok && done[subject] {
 					done[d.Name] = true
-					if err := r.restoreOne(ctx, st, d, fmt.Sprintf("%s of restored %s", kind, rules.ShortDigest(subject))); err != nil {
+					d.Tags = tags
+					ok, err := r.restoreOne(ctx, st, d, fmt.Sprintf("%s of restored %s", kind, rules.ShortDigest(subject)))
+					if err != nil {
 						return err
+					}
+					if ok {
+						back = append(back, d)
 					}
 					break
 				}
 			}
 		}
 	}
-	return r.retag(ctx, log, st, v)
+	for _, b := range back {
+		if err := r.retag(ctx, log, st, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// restoreOne restores one deleted version and records it.
-func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Version, reason string) error {
+// restoreOne restores one deleted version and records it. It reports
+// false, and no error, when GitHub refused: the refusal is the run's
+// problem, and the version is still deleted.
+func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Version, reason string) (bool, error) {
 	if err := st.clients.Packages.RestoreVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID); err != nil {
 		if isRefusal(err) {
 			st.problem = strings.TrimSpace(st.problem + fmt.Sprintf("\nGitHub refused to restore version %d: %s", v.ID, refusal(err)))
-			return nil
+			return false, nil
 		}
-		return fmt.Errorf("restore version %d: %w", v.ID, err)
+		return false, fmt.Errorf("restore version %d: %w", v.ID, err)
 	}
 	r.cfg.Metrics.restored.Inc()
 	if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkRestored, v.ID); err != nil {
-		return err
+		return true, err
 	}
 	if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkDeleted, v.ID); err != nil {
-		return err
+		return true, err
 	}
 	st.restored = append(st.restored, Restored{ID: v.ID, Version: v.Name, Tags: v.Tags, Reason: reason})
-	return nil
+	return true, nil
 }
 
 // retag gives a restored version back the tags it had that no other
@@ -436,7 +462,10 @@ func (r *Restorer) retag(ctx context.Context, log *slog.Logger, st *pkgState, v 
 	if err != nil {
 		return fmt.Errorf("read restored version %d: %w", v.ID, err)
 	}
-	held := map[string]bool{}
+	held := maps.Clone(st.given)
+	if held == nil {
+		held = map[string]bool{}
+	}
 	for _, o := range st.active {
 		if o.ID != v.ID {
 			for _, t := range o.Tags {
@@ -445,9 +474,16 @@ func (r *Restorer) retag(ctx context.Context, log *slog.Logger, st *pkgState, v 
 		}
 	}
 	repo := planner.RegistryRepository(st.owner.Login, st.pkg.Name)
+	if st.given == nil {
+		st.given = map[string]bool{}
+	}
 	for _, t := range v.Tags {
-		if held[t] || slices.Contains(now.Tags, t) {
+		if held[t] {
 			continue
+		}
+		st.given[t] = true
+		if slices.Contains(now.Tags, t) {
+			continue // GitHub gave it back
 		}
 		if err := st.tagger.Tag(ctx, repo, v.Name, t); err != nil {
 			return fmt.Errorf("re-tag restored version %d as %s: %w", v.ID, t, err)

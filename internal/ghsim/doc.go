@@ -63,6 +63,12 @@
 //   - Deleted versions keep their tags in state=deleted listings; a restored
 //     version gets back the tags no active version holds now (DESIGN.md
 //     assumption; GitHub shows no deleted_at and neither does the simulator).
+//     Options.RestoreWithoutTags (or Sim.SetRestoreWithoutTags) switches
+//     that off: a restored version comes back by digest with no tags.
+//     GitHub's docs do not say that a restored container version gets its
+//     tags back, so clients must cope with either; the switch lets a test
+//     show that they re-tag through the registry themselves. Go only, no
+//     admin route.
 //   - Order: packages by creation; versions newest first (created_at, then
 //     id). version_count counts active versions.
 //   - Link headers carry prev, next, last and first (those that apply) with

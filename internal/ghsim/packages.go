@@ -586,13 +586,14 @@ func (s *Sim) pkRestoreVersion(q *pkReq) {
 			return
 		}
 	}
-	pkRestoreVersionState(p, v, s.clock.now())
+	pkRestoreVersionState(p, v, s.clock.now(), !s.pk.restoreWithoutTags)
 	q.w.WriteHeader(http.StatusNoContent)
 }
 
 // pkRestoreVersionState brings v back with the tags no active version
-// holds now.
-func pkRestoreVersionState(p *pkg, v *version, now time.Time) {
+// holds now, or with none when withTags is false
+// (Options.RestoreWithoutTags).
+func pkRestoreVersionState(p *pkg, v *version, now time.Time, withTags bool) {
 	held := map[string]bool{}
 	for _, o := range p.Versions {
 		if o.DeletedAt.IsZero() {
@@ -603,7 +604,7 @@ func pkRestoreVersionState(p *pkg, v *version, now time.Time) {
 	}
 	var tags []string
 	for _, t := range v.DeletedTags {
-		if !held[t] {
+		if withTags && !held[t] {
 			tags = append(tags, t)
 		}
 	}

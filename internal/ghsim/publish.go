@@ -252,3 +252,12 @@ func (s *Sim) SetQuiet(quiet bool) {
 	defer s.mu.Unlock()
 	s.pk.quiet = quiet
 }
+
+// SetRestoreWithoutTags switches Options.RestoreWithoutTags on or off:
+// with it on, restoring a version brings its manifest back by digest but
+// gives back none of its tags.
+func (s *Sim) SetRestoreWithoutTags(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pk.restoreWithoutTags = on
+}

@@ -28,6 +28,9 @@ type packageSide struct {
 	grants map[string]*regGrant
 	// quiet suppresses webhooks (the demo seed sends none).
 	quiet bool
+	// restoreWithoutTags: a restored version gets no tags back
+	// (Options.RestoreWithoutTags).
+	restoreWithoutTags bool
 }
 
 // regGrant is what a registry bearer token stands for.

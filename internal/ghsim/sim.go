@@ -30,6 +30,12 @@ type Options struct {
 	// AllowInstallationTokensOnPackages lets installation tokens use the
 	// package endpoints and the registry, for the day GitHub allows it.
 	AllowInstallationTokensOnPackages bool
+	// RestoreWithoutTags makes a restored version come back by digest with
+	// no tags at all, instead of with the tags no active version holds
+	// now. GitHub's docs do not say that a restored container version gets
+	// its tags back; this switch models the case where it does not (see
+	// also Sim.SetRestoreWithoutTags).
+	RestoreWithoutTags bool
 	// RateLimits are the REST API's rate limits; the zero value is
 	// GitHub's documented figures (see RateLimits).
 	RateLimits RateLimits
@@ -113,6 +119,7 @@ func New(opts Options) (*Sim, error) {
 		rl:     newRateLimiter(opts.RateLimits),
 		faults: newFaultInjector(opts.Faults),
 	}
+	s.pk.restoreWithoutTags = opts.RestoreWithoutTags
 	s.registerAuthRoutes(s.api)
 	s.registerPackageRoutes(s.api)
 	s.registerRepoRoutes(s.api)
