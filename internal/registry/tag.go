@@ -9,9 +9,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// Tagger points tags at manifests already in the registry. GitHub restores a
-// version without the tags it had; pkgwarden gives back the ones no other
-// version holds by pushing the same manifest under the tag. That needs a
+// Tagger points tags at manifests already in the registry. GitHub does not
+// promise that a restored version gets back the tags it had; where it does
+// not, pkgwarden gives back the ones no other version holds by pushing the
+// same manifest under the tag. That needs a
 // token with write:packages.
 type Tagger struct {
 	host     string
