@@ -209,6 +209,14 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	if err := demoPopular(sim, demo); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	seedVersions := map[string][]ghsim.PackageVersion{}
+	for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", demo.NPMPackage}} {
+		vs, err := sim.Versions(demo.Org, p.typ, p.name)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		seedVersions[demo.Org+"/"+p.typ+"/"+p.name] = vs
+	}
 	keyPath := filepath.Join(dir, "app-key.pem")
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sim.AppKey())})
 	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
@@ -309,14 +317,6 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	texts, err := demoIssueTexts(sim, demo.Org, []string{"webapp", rules.OwnerRepo})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
-	}
-	seedVersions := map[string][]ghsim.PackageVersion{}
-	for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", demo.NPMPackage}} {
-		vs, err := sim.Versions(demo.Org, p.typ, p.name)
-		if err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		seedVersions[demo.Org+"/"+p.typ+"/"+p.name] = vs
 	}
 	return done(sim, res, demoHeader{
 		api: apiURL, serve: "http://" + addr, org: demo.Org, pushed: demo.Image + ":pr-58 (" + rules.ShortDigest(newDigest.String()) + ")",
@@ -651,7 +651,7 @@ type demoHeader struct {
 	registry, token, admin, repo       string
 	undo                               demoUndoInfo
 	issues                             []demoIssueText
-	versions                           map[string][]ghsim.PackageVersion // after the run
+	versions                           map[string][]ghsim.PackageVersion // as seeded
 }
 
 // writeDemoText tells the demo as a story: what was there, what happened,
@@ -677,13 +677,13 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 	}
 	slices.Sort(pkgs)
 	for _, pkg := range pkgs {
-		tags := 0
+		deleted := 0
 		for _, v := range h.versions[pkg] {
-			if len(v.Tags) > 0 {
-				tags++
+			if v.Deleted {
+				deleted++
 			}
 		}
-		p("   Package %s: %d versions.\n", pkg, len(h.versions[pkg]))
+		p("   Package %s: %d versions, %d of them deleted.\n", pkg, len(h.versions[pkg]), deleted)
 	}
 	p("   The image is a multi-arch release (v1.0.0, latest) with its signature and\n")
 	p("   attestation, untagged builds, pr-* builds, and v0.9.0, deleted by hand 3 days\n")
@@ -692,14 +692,15 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 
 	p("\n2. What happened\n\n")
 	p("   @%s pushed %s and published %s.\n", h.admin, h.pushed, h.published)
-	p("   The simulator sent signed webhooks (%s); pkgwarden\n", h.webhooks)
-	p("   checked each signature, queued one prune job per package on NATS JetStream,\n")
+	p("   The simulator sent signed webhooks (%s, counting\n", h.webhooks)
+	p("   those of pkgwarden's own issue writes, which it ignores); pkgwarden checked\n")
+	p("   each signature, queued one prune job per package on NATS JetStream,\n")
 	p("   and a worker ran each: list versions, apply the rules, delete, write a report.\n")
 
 	p("\n3. Deleted (%d), and why\n", len(res.Deleted))
 	writeGroups(ew, res.Deleted)
 	p("   Each deletion is listed on the package's report issue with a box to tick to\n")
-	p("   restore it (section 8); %s [%d] comes back that way in section 7.\n", displayTags(h.undo.Entry.Tags), h.undo.Entry.ID)
+	p("   restore it, and a comment can ask for any of them (section 8); %s [%d]\n   comes back through a comment in section 7.\n", displayTags(h.undo.Entry.Tags), h.undo.Entry.ID)
 	p("\n4. Kept (%d), and why\n", len(res.Kept))
 	writeGroups(ew, res.Kept)
 	p("\n5. GitHub refused (%d)\n", len(res.Skipped))
@@ -735,6 +736,10 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 	return nil
 }
 
+// hangsOff matches the reasons of versions kept because of another:
+// "child linux/amd64 of index latest", "signature of latest".
+var hangsOff = regexp.MustCompile(`^(child \S+|signature|attestation|referrers index|referrer) of (index )?(\S+)$`)
+
 // writeGroups prints entries grouped by package and reason, one line per
 // group, so ten untagged builds deleted for one reason read as one line.
 func writeGroups(w io.Writer, list []demoEntry) {
@@ -744,16 +749,22 @@ func writeGroups(w io.Writer, list []demoEntry) {
 	}
 	var groups []*group
 	for _, e := range list {
-		i := slices.IndexFunc(groups, func(g *group) bool { return g.pkg == e.Package && g.reason == e.Reason })
+		reason, detail := e.Reason, ""
+		// Platform images, signatures and attestations stay with what
+		// they hang off: one group per parent, each saying what it is.
+		if m := hangsOff.FindStringSubmatch(e.Reason); m != nil {
+			reason, detail = "kept with "+m[3]+" (what hangs off it)", ": "+m[1]
+		}
+		i := slices.IndexFunc(groups, func(g *group) bool { return g.pkg == e.Package && g.reason == reason })
 		if i < 0 {
-			groups = append(groups, &group{pkg: e.Package, reason: e.Reason})
+			groups = append(groups, &group{pkg: e.Package, reason: reason})
 			i = len(groups) - 1
 		}
 		name := rules.ShortDigest(e.Version)
 		if len(e.Tags) > 0 {
 			name = displayTags(e.Tags) + " (" + name + ")"
 		}
-		groups[i].names = append(groups[i].names, fmt.Sprintf("%s [%d]", name, e.ID))
+		groups[i].names = append(groups[i].names, fmt.Sprintf("%s [%d]%s", name, e.ID, detail))
 	}
 	last := ""
 	for _, g := range groups {
