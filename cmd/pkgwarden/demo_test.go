@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -70,6 +71,14 @@ func TestDemoJSON(t *testing.T) {
 		if e.Reason == "" {
 			t.Errorf("%s %d has no reason", e.Package, e.ID)
 		}
+	}
+	// The undo: pr-57 is under deleted (the prune) and under restored
+	// (alice's comment), each with its reason.
+	if !slices.ContainsFunc(res.Deleted, func(e demoEntry) bool { return slices.Equal(e.Tags, []string{"pr-57"}) }) ||
+		!slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
+			return slices.Equal(e.Tags, []string{"pr-57"}) && strings.Contains(e.Reason, "restore comment by @alice")
+		}) {
+		t.Errorf("pr-57 should be listed as deleted and as restored by alice's comment:\ndeleted %+v\nrestored %+v", res.Deleted, res.Restored)
 	}
 	if len(res.Issues) == 0 {
 		t.Error("no issue written")
@@ -242,4 +251,66 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestDemoKeepRunning runs `demo --keep-running`, follows the printed
+// curl lines (the report issue's comments, with the printed token) while
+// it waits, then stops it as Ctrl-C would.
+func TestDemoKeepRunning(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- runDemo(ctx, []string{"--keep-running"}, &stdout, &stderr) }()
+	deadline := time.After(time.Minute)
+	for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {
+		select {
+		case err := <-done:
+			t.Fatalf("demo returned before waiting: %v\n%s", err, stderr.String())
+		case <-deadline:
+			t.Fatalf("no URLs printed:\n%s", stdout.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	out := stdout.String()
+	token := regexp.MustCompile(`export TOKEN=(\S+)`).FindStringSubmatch(out)
+	comments := regexp.MustCompile(`(http://127\.0\.0\.1:\d+/repos/acme/webapp/issues/\d+/comments)`).FindStringSubmatch(out)
+	if token == nil || comments == nil {
+		t.Fatalf("no token or comments URL in:\n%s", out)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, comments[1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", comments[1], err)
+	}
+	type comment struct {
+		Body string `json:"body"`
+		User struct {
+			Login string `json:"login"`
+		} `json:"user"`
+	}
+	var list []comment
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", comments[1], resp.Status, err)
+	}
+	if !slices.ContainsFunc(list, func(c comment) bool {
+		return c.User.Login == "alice" && strings.HasPrefix(c.Body, "/pkgwarden restore ")
+	}) {
+		t.Errorf("alice's restore comment is not on the printed issue: %+v", list)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("demo after Ctrl-C: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop after Ctrl-C")
+	}
 }
