@@ -691,10 +691,10 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 	p("   releases and pre-releases.\n")
 
 	p("\n2. What happened\n\n")
-	p("   @%s pushed %s and published %s.\n", h.admin, h.pushed, h.published)
-	p("   The simulator sent signed webhooks (%s, counting\n", h.webhooks)
-	p("   those of pkgwarden's own issue writes, which it ignores); pkgwarden checked\n")
-	p("   each signature, queued one prune job per package on NATS JetStream,\n")
+	p("   @%s pushed %s\n   and published %s.\n", h.admin, h.pushed, h.published)
+	p("   The simulator sent signed webhooks: %s\n", h.webhooks)
+	p("   (counting those of pkgwarden's own issue writes, which it ignores).\n")
+	p("   pkgwarden checked each signature, queued one prune job per package on NATS JetStream,\n")
 	p("   and a worker ran each: list versions, apply the rules, delete, write a report.\n")
 
 	p("\n3. Deleted (%d), and why\n", len(res.Deleted))
@@ -830,7 +830,11 @@ func restoredEntries(runs []jobs.RestoreRun) []demoEntry {
 			if tags == nil {
 				tags = []string{}
 			}
-			out = append(out, demoEntry{Package: r.Package.String(), ID: e.ID, Version: e.Version, Tags: tags, Reason: e.Reason + " (" + r.Trigger + ")"})
+			reason := e.Reason
+			if !strings.HasPrefix(reason, "asked by ") { // an undo's reason names its trigger already
+				reason += " (" + r.Trigger + ")"
+			}
+			out = append(out, demoEntry{Package: r.Package.String(), ID: e.ID, Version: e.Version, Tags: tags, Reason: reason})
 		}
 	}
 	return out

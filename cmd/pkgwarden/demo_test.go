@@ -76,7 +76,7 @@ func TestDemoJSON(t *testing.T) {
 	// (alice's comment), each with its reason.
 	if !slices.ContainsFunc(res.Deleted, func(e demoEntry) bool { return slices.Equal(e.Tags, []string{"pr-57"}) }) ||
 		!slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
-			return slices.Equal(e.Tags, []string{"pr-57"}) && strings.Contains(e.Reason, "restore comment by @alice")
+			return slices.Equal(e.Tags, []string{"pr-57"}) && strings.Contains(e.Reason, "asked by @alice")
 		}) {
 		t.Errorf("pr-57 should be listed as deleted and as restored by alice's comment:\ndeleted %+v\nrestored %+v", res.Deleted, res.Restored)
 	}
@@ -131,7 +131,7 @@ func TestDemoCoversEveryVersion(t *testing.T) {
 			t.Errorf("pr-57 (%d) not listed as deleted", undone.ID)
 		}
 		if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
-			return e.ID == undone.ID && strings.Contains(e.Reason, "restore comment by @alice")
+			return e.ID == undone.ID && strings.Contains(e.Reason, "asked by @alice")
 		}) {
 			t.Errorf("restored = %+v, want pr-57 (%d) restored by alice's comment", res.Restored, undone.ID)
 		}
