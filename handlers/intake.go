@@ -1,6 +1,3 @@
-// Package handlers holds pkgwarden's HTTP side: the webhook intake, which
-// only verifies a delivery and hands it to the queue, and the health,
-// readiness and metrics endpoints.
 package handlers
 
 import (

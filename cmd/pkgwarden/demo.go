@@ -14,11 +14,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -32,7 +32,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
-const demoUsage = `Usage: pkgwarden demo [--json] [--verbose]
+const demoUsage = `Usage: pkgwarden demo [--json | --keep-running] [--verbose]
 
 Runs the whole loop offline, with no setup: the GitHub simulator seeded with
 an organisation (acme) and its messy container image and npm package,
@@ -41,7 +41,15 @@ organisation's packages token), then pushes a new build and publishes a new
 npm pre-release so the simulator's signed webhooks reach serve, waits for
 the prune jobs, runs a restore pass as a sweep would (the seeded v0.9.0
 release, deleted by hand three days ago, comes back), and prints what was
-deleted, kept and restored, with reasons, and the issues written. Everything is thrown away at exit.
+deleted, kept and restored, with reasons. Then @alice, the organisation's
+admin, comments "/pkgwarden restore <id>" on the image's report issue for
+the deleted pr-57 build, which comes back, and the bot answers. The story
+ends with the issues written, with their text. Everything is thrown away
+at exit (or at Ctrl-C with --keep-running).
+
+With --json, a version deleted by the prune and brought back by the undo
+is listed under both "deleted" and "restored", each with its reason: both
+happened.
 
 Flags:
 `
@@ -122,6 +130,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	asJSON := fs.Bool("json", false, `print {"deleted","kept","restored","skipped","issues"} as JSON`)
 	verbose := fs.Bool("verbose", false, "show serve's and the simulator's logs on stderr")
+	keep := fs.Bool("keep-running", false, "leave the simulator and serve up after the story, with their URLs and a token, until Ctrl-C")
 	timeout := fs.Duration("timeout", time.Minute, "give up when the jobs take longer than this")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -133,6 +142,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *verbose {
 		logger = slog.New(slog.NewTextHandler(stderr, nil))
 	}
+	if *keep && *asJSON {
+		return fmt.Errorf("%w: demo: --keep-running and --json do not go together", errUsage)
+	}
 	return demoRun(ctx, logger, *timeout, func(_ *ghsim.Sim, res demoResult, h demoHeader) error {
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
@@ -142,7 +154,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			return nil
 		}
-		return writeDemoText(stdout, res, h)
+		if err := writeDemoText(stdout, res, h); err != nil {
+			return err
+		}
+		if *keep {
+			return keepRunning(ctx, stdout, h)
+		}
+		return nil
 	})
 }
 
@@ -190,6 +208,14 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	// skips it and says so.
 	if err := demoPopular(sim, demo); err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	seedVersions := map[string][]ghsim.PackageVersion{}
+	for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", demo.NPMPackage}} {
+		vs, err := sim.Versions(demo.Org, p.typ, p.name)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		seedVersions[demo.Org+"/"+p.typ+"/"+p.name] = vs
 	}
 	keyPath := filepath.Join(dir, "app-key.pem")
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sim.AppKey())})
@@ -276,16 +302,169 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 		return fmt.Errorf("demo: %w", err)
 	}
 
+	// Undo through a comment: alice, an admin of acme, asks on the
+	// image's report for the pr-57 build back.
 	res := summarize(rec.snapshot())
+	undo, err := demoUndo(ctx, sim, q, rec, demo, apiURL, res)
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
 	res.Restored = restoredEntries(rec.restoreSnapshot())
 	res.Issues, err = demoIssues(sim, apiURL, demo.Org, []string{"webapp", rules.OwnerRepo})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	texts, err := demoIssueTexts(sim, demo.Org, []string{"webapp", rules.OwnerRepo})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	return done(sim, res, demoHeader{
 		api: apiURL, serve: "http://" + addr, org: demo.Org, pushed: demo.Image + ":pr-58 (" + rules.ShortDigest(newDigest.String()) + ")",
 		published: demo.NPMPackage + " 1.2.0-alpha.3", webhooks: webhookCounts(sim.Deliveries()), took: time.Since(start),
+		registry: regURL, token: demo.Token, admin: demo.Admin, repo: demo.Repository, undo: undo, issues: texts, versions: seedVersions,
 	})
+}
+
+// demoUndoInfo is what the demo's undo comment did.
+type demoUndoInfo struct {
+	Issue   int       // the report issue commented on
+	Comment string    // alice's comment
+	Entry   demoEntry // the version asked back
+	Answer  string    // the bot's reply
+}
+
+// demoUndo posts "/pkgwarden restore <id>" as the organisation's admin
+// on the container report for the deleted pr-57 build (an untagged build
+// when pr-57 was not deleted), through the REST API so the simulator
+// sends the signed issue_comment webhook, and waits for the restore job
+// and the bot's answer.
+func demoUndo(ctx context.Context, sim *ghsim.Sim, q *queue.Queue, rec *runRecorder, demo ghsim.DemoInfo, apiURL string, res demoResult) (demoUndoInfo, error) {
+	var u demoUndoInfo
+	pkg := demo.Org + "/container/webapp"
+	i := slices.IndexFunc(res.Deleted, func(e demoEntry) bool { return e.Package == pkg && slices.Contains(e.Tags, "pr-57") })
+	if i < 0 {
+		i = slices.IndexFunc(res.Deleted, func(e demoEntry) bool { return e.Package == pkg })
+	}
+	if i < 0 {
+		return u, errors.New("undo: the prune deleted nothing of the image")
+	}
+	u.Entry = res.Deleted[i]
+	repoName := strings.TrimPrefix(demo.Repository, demo.Org+"/")
+	issues, err := sim.Issues(demo.Org, repoName)
+	if err != nil {
+		return u, fmt.Errorf("undo: %w", err)
+	}
+	for _, is := range issues {
+		if strings.HasPrefix(is.Title, "pkgwarden: container") {
+			u.Issue = is.Number
+		}
+	}
+	if u.Issue == 0 {
+		return u, errors.New("undo: no report issue for the image")
+	}
+	before := len(issues[slices.IndexFunc(issues, func(is ghsim.Issue) bool { return is.Number == u.Issue })].Comments)
+	u.Comment = fmt.Sprintf("/pkgwarden restore %d", u.Entry.ID)
+	body, err := json.Marshal(map[string]string{"body": u.Comment})
+	if err != nil {
+		return u, err
+	}
+	url := fmt.Sprintf("%srepos/%s/issues/%d/comments", apiURL, demo.Repository, u.Issue)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(string(body)))
+	if err != nil {
+		return u, fmt.Errorf("undo: comment: %w", err)
+	}
+	req.Header.Set("Authorization", "token "+demo.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return u, fmt.Errorf("undo: comment on %s#%d: %w", demo.Repository, u.Issue, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		return u, fmt.Errorf("undo: comment on %s#%d: %s", demo.Repository, u.Issue, resp.Status)
+	}
+	if err := sim.WaitDeliveries(ctx); err != nil {
+		return u, fmt.Errorf("undo: %w", err)
+	}
+	// The restore job and the bot's answer: wait for a new comment by
+	// the bot after alice's.
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if err := waitIdle(ctx, q, rec, nil); err != nil {
+			return u, fmt.Errorf("undo: %w", err)
+		}
+		issues, err := sim.Issues(demo.Org, repoName)
+		if err != nil {
+			return u, fmt.Errorf("undo: %w", err)
+		}
+		for _, is := range issues {
+			if is.Number != u.Issue {
+				continue
+			}
+			for _, c := range is.Comments[min(before, len(is.Comments)):] {
+				if c.User == sim.BotLogin() {
+					u.Answer = c.Body
+				}
+			}
+		}
+		if u.Answer != "" {
+			return u, nil
+		}
+		select {
+		case <-ctx.Done():
+			return u, fmt.Errorf("undo: no answer from the bot on %s#%d: %w", demo.Repository, u.Issue, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// demoIssueTexts returns the issues of the demo's repositories, with
+// their text and comments.
+func demoIssueTexts(sim *ghsim.Sim, org string, repos []string) ([]demoIssueText, error) {
+	var out []demoIssueText
+	for _, r := range repos {
+		issues, err := sim.Issues(org, r)
+		if err != nil {
+			return nil, err
+		}
+		for _, is := range issues {
+			out = append(out, demoIssueText{Repository: org + "/" + r, Issue: is})
+		}
+	}
+	return out, nil
+}
+
+type demoIssueText struct {
+	Repository string
+	ghsim.Issue
+}
+
+// keepRunning prints where to browse the demo and waits for ctx (Ctrl-C).
+func keepRunning(ctx context.Context, w io.Writer, h demoHeader) error {
+	api := strings.TrimSuffix(h.api, "/")
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, `
+Still running; Ctrl-C stops everything.
+
+  GitHub API (simulated)  %[1]s
+  registry                %[2]s
+  pkgwarden serve         %[3]s (POST /webhooks, GET /healthz, /readyz, /metrics)
+  token of @%[4]s          %[5]s
+
+  export TOKEN=%[5]s
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/repos/%[6]s/issues
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/repos/%[6]s/issues/%[7]d/comments
+  curl -s -H "Authorization: Bearer $TOKEN" "%[1]s/orgs/%[8]s/packages/container/webapp/versions?state=deleted"
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/orgs/%[8]s/packages/container/webapp/versions
+  curl -s %[3]s/metrics | grep '^pkgwarden_'
+`, api, h.registry, h.serve, h.admin, h.token, h.repo, h.undo.Issue, h.org)
+	if ew.err != nil {
+		return fmt.Errorf("demo: write: %w", ew.err)
+	}
+	<-ctx.Done()
+	return nil
 }
 
 // webhookCounts says how many deliveries of each event were sent.
@@ -469,39 +648,162 @@ type demoHeader struct {
 	api, serve, org, pushed, published string
 	webhooks                           string
 	took                               time.Duration
+	registry, token, admin, repo       string
+	undo                               demoUndoInfo
+	issues                             []demoIssueText
+	versions                           map[string][]ghsim.PackageVersion // as seeded
 }
 
+// writeDemoText tells the demo as a story: what was there, what happened,
+// what pkgwarden deleted, kept, could not delete and restored, and why,
+// the undo through a comment, and the issues it wrote, with their text.
 func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "pkgwarden demo: GitHub simulator at %s (organisation %s), pkgwarden serve at %s\n", h.api, h.org, h.serve)
-	fmt.Fprintf(ew, "Pushed %s and published %s; signed webhooks delivered (%s), prune jobs and a restore pass done.\n", h.pushed, h.published, h.webhooks)
-	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	section := func(title string, list []demoEntry) {
-		fmt.Fprintf(tw, "\n%s (%d)\n", title, len(list))
-		if len(list) == 0 {
-			return
+	p := func(format string, a ...any) { fmt.Fprintf(ew, format, a...) }
+	p("pkgwarden demo: a GitHub simulator at %s and pkgwarden serve at %s,\n", h.api, h.serve)
+	p("both on loopback, in a temporary directory. Nothing real is touched.\n")
+
+	p("\n1. What was there\n\n")
+	p("   The organisation %s installed the pkgwarden App; its admin @%s gave it a\n", h.org, h.admin)
+	p("   packages token. The repository %s holds .github/pkgwarden.yml:\n\n", h.repo)
+	for _, l := range strings.Split(strings.TrimSpace(ghsim.DemoConfig), "\n") {
+		p("     %s\n", l)
+	}
+	p("\n   and the organisation's policy (%s/.github) bounds every repository's rules:\n", h.org)
+	p("   at most 500 deletions a run, nothing untagged younger than 1h.\n")
+	pkgs := make([]string, 0, len(h.versions))
+	for pkg := range h.versions {
+		pkgs = append(pkgs, pkg)
+	}
+	slices.Sort(pkgs)
+	for _, pkg := range pkgs {
+		deleted := 0
+		for _, v := range h.versions[pkg] {
+			if v.Deleted {
+				deleted++
+			}
 		}
-		fmt.Fprintln(tw, "  PACKAGE\tID\tVERSION\tTAGS\tREASON")
-		for _, e := range list {
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\n", e.Package, e.ID, rules.ShortDigest(e.Version), displayTags(e.Tags), e.Reason)
+		p("   Package %s: %d versions, %d of them deleted.\n", pkg, len(h.versions[pkg]), deleted)
+	}
+	p("   The image is a multi-arch release (v1.0.0, latest) with its signature and\n")
+	p("   attestation, untagged builds, pr-* builds, and v0.9.0, deleted by hand 3 days\n")
+	p("   ago; it is public and pr-41 was pulled 6,000 times. The npm package has\n")
+	p("   releases and pre-releases.\n")
+
+	p("\n2. What happened\n\n")
+	p("   @%s pushed %s\n   and published %s.\n", h.admin, h.pushed, h.published)
+	p("   The simulator sent signed webhooks: %s\n", h.webhooks)
+	p("   (counting those of pkgwarden's own issue writes, which it ignores).\n")
+	p("   pkgwarden checked each signature, queued one prune job per package on NATS JetStream,\n")
+	p("   and a worker ran each: list versions, apply the rules, delete, write a report.\n")
+
+	p("\n3. Deleted (%d), and why\n", len(res.Deleted))
+	writeGroups(ew, res.Deleted)
+	p("   Each deletion is listed on the package's report issue with a box to tick to\n")
+	p("   restore it, and a comment can ask for any of them (section 8); %s [%d]\n   comes back through a comment in section 7.\n", displayTags(h.undo.Entry.Tags), h.undo.Entry.ID)
+	p("\n4. Kept (%d), and why\n", len(res.Kept))
+	writeGroups(ew, res.Kept)
+	p("\n5. GitHub refused (%d)\n", len(res.Skipped))
+	writeGroups(ew, res.Skipped)
+	p("   pkgwarden records the refusal and moves on; it does not retry it.\n")
+
+	p("\n6. Restored (%d), and why\n", len(res.Restored))
+	writeGroups(ew, res.Restored)
+	p("   Deleted versions can be restored for 30 days. A restore pass (the sweep queues\n")
+	p("   one) brings back what restore.tags protects; a person can ask for anything else.\n")
+
+	p("\n7. Undo through a comment\n\n")
+	p("   @%s commented on %s#%d:\n\n     %s\n\n", h.admin, h.repo, h.undo.Issue, h.undo.Comment)
+	p("   asking for %s %d (%s, %s) back.\n", h.undo.Entry.Package, h.undo.Entry.ID, rules.ShortDigest(h.undo.Entry.Version), displayTags(h.undo.Entry.Tags))
+	p("   Only people with write access to the repository are obeyed. pkgwarden answered:\n\n")
+	writeIndented(ew, h.undo.Answer, 5, 30)
+
+	p("\n8. Issues written (%d)\n", len(h.issues))
+	for _, is := range h.issues {
+		p("\n   %s#%d %q, by %s, %s\n", is.Repository, is.Number, is.Title, is.User, is.State)
+		p("   %s/%s/issues/%d\n\n", strings.TrimSuffix(h.api, "/"), is.Repository, is.Number)
+		writeIndented(ew, is.Body, 5, 40)
+		for _, c := range is.Comments {
+			p("\n     -- comment by %s:\n", c.User)
+			writeIndented(ew, c.Body, 5, 16)
 		}
 	}
-	section("Deleted", res.Deleted)
-	section("Kept", res.Kept)
-	section("Skipped", res.Skipped)
-	section("Restored", res.Restored)
-	if err := tw.Flush(); err != nil && ew.err == nil {
-		ew.err = err
-	}
-	fmt.Fprintf(ew, "\nIssues written (%d)\n", len(res.Issues))
-	for _, is := range res.Issues {
-		fmt.Fprintf(ew, "  %s#%d %s\n    %s\n", is.Repository, is.Number, is.Title, is.URL)
-	}
-	fmt.Fprintf(ew, "\nDone in %s. Nothing outside a temporary directory was touched; it is gone now.\n", h.took.Round(10*time.Millisecond))
+	p("\nDone in %s. Everything lives in a temporary directory, removed at exit. Run\nwith --keep-running to\n", h.took.Round(100*time.Millisecond))
+	p("browse the simulator's API and issues, or --json for the result as data.\n")
 	if ew.err != nil {
 		return fmt.Errorf("demo: write: %w", ew.err)
 	}
 	return nil
+}
+
+// hangsOff matches the reasons of versions kept because of another:
+// "child linux/amd64 of index latest", "signature of latest".
+var hangsOff = regexp.MustCompile(`^(child \S+|signature|attestation|referrers index|referrer) of (index )?(\S+)$`)
+
+// writeGroups prints entries grouped by package and reason, one line per
+// group, so ten untagged builds deleted for one reason read as one line.
+func writeGroups(w io.Writer, list []demoEntry) {
+	type group struct {
+		pkg, reason string
+		names       []string
+	}
+	var groups []*group
+	for _, e := range list {
+		reason, detail := e.Reason, ""
+		// Platform images, signatures and attestations stay with what
+		// they hang off: one group per parent, each saying what it is.
+		if m := hangsOff.FindStringSubmatch(e.Reason); m != nil {
+			reason, detail = "kept with "+m[3]+" (what hangs off it)", ": "+m[1]
+		}
+		i := slices.IndexFunc(groups, func(g *group) bool { return g.pkg == e.Package && g.reason == reason })
+		if i < 0 {
+			groups = append(groups, &group{pkg: e.Package, reason: reason})
+			i = len(groups) - 1
+		}
+		name := rules.ShortDigest(e.Version)
+		if len(e.Tags) > 0 {
+			name = displayTags(e.Tags) + " (" + name + ")"
+		}
+		groups[i].names = append(groups[i].names, fmt.Sprintf("%s [%d]%s", name, e.ID, detail))
+	}
+	last := ""
+	for _, g := range groups {
+		if g.pkg != last {
+			fmt.Fprintf(w, "   %s\n", g.pkg)
+			last = g.pkg
+		}
+		fmt.Fprintf(w, "     %s\n", strings.TrimSuffix(g.reason, ".")+":")
+		for _, n := range g.names {
+			fmt.Fprintf(w, "       %s\n", n)
+		}
+	}
+}
+
+// htmlComment matches the markers pkgwarden hides in its markdown.
+var htmlComment = regexp.MustCompile(`\s*<!--.*?-->`)
+
+// writeIndented prints text indented, at most max lines, without the
+// hidden HTML-comment markers and the blank lines they leave.
+func writeIndented(w io.Writer, text string, indent, max int) {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+		stripped := htmlComment.ReplaceAllString(l, "")
+		if strings.TrimSpace(stripped) == "" && (strings.TrimSpace(l) != "" || (len(lines) > 0 && lines[len(lines)-1] == "")) {
+			continue
+		}
+		lines = append(lines, strings.TrimRight(stripped, " "))
+	}
+	for len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	pad := strings.Repeat(" ", indent)
+	for i, l := range lines {
+		if i == max {
+			fmt.Fprintf(w, "%s… (%d more lines)\n", pad, len(lines)-max)
+			return
+		}
+		fmt.Fprintf(w, "%s%s\n", pad, l)
+	}
 }
 
 // demoRestorePass queues one restore job per demo package, as the sweep
@@ -528,7 +830,11 @@ func restoredEntries(runs []jobs.RestoreRun) []demoEntry {
 			if tags == nil {
 				tags = []string{}
 			}
-			out = append(out, demoEntry{Package: r.Package.String(), ID: e.ID, Version: e.Version, Tags: tags, Reason: e.Reason + " (" + r.Trigger + ")"})
+			reason := e.Reason
+			if !strings.HasPrefix(reason, "asked by ") { // an undo's reason names its trigger already
+				reason += " (" + r.Trigger + ")"
+			}
+			out = append(out, demoEntry{Package: r.Package.String(), ID: e.ID, Version: e.Version, Tags: tags, Reason: reason})
 		}
 	}
 	return out

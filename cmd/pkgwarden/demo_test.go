@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +72,14 @@ func TestDemoJSON(t *testing.T) {
 			t.Errorf("%s %d has no reason", e.Package, e.ID)
 		}
 	}
+	// The undo: pr-57 is under deleted (the prune) and under restored
+	// (alice's comment), each with its reason.
+	if !slices.ContainsFunc(res.Deleted, func(e demoEntry) bool { return slices.Equal(e.Tags, []string{"pr-57"}) }) ||
+		!slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
+			return slices.Equal(e.Tags, []string{"pr-57"}) && strings.Contains(e.Reason, "asked by @alice")
+		}) {
+		t.Errorf("pr-57 should be listed as deleted and as restored by alice's comment:\ndeleted %+v\nrestored %+v", res.Deleted, res.Restored)
+	}
 	if len(res.Issues) == 0 {
 		t.Error("no issue written")
 	}
@@ -107,6 +121,27 @@ func TestDemoCoversEveryVersion(t *testing.T) {
 			}
 			status["acme/"+p.typ+"/"+p.name] = m
 		}
+		// The undo: pr-57, deleted by the prune, brought back by alice's
+		// comment, is listed under both deleted and restored.
+		undone := h.undo.Entry
+		if !slices.Equal(undone.Tags, []string{"pr-57"}) || h.undo.Comment != "/pkgwarden restore "+strconv.FormatInt(undone.ID, 10) {
+			t.Errorf("undo = %+v, want a restore comment for pr-57", h.undo)
+		}
+		if !slices.ContainsFunc(res.Deleted, func(e demoEntry) bool { return e.ID == undone.ID }) {
+			t.Errorf("pr-57 (%d) not listed as deleted", undone.ID)
+		}
+		if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
+			return e.ID == undone.ID && strings.Contains(e.Reason, "asked by @alice")
+		}) {
+			t.Errorf("restored = %+v, want pr-57 (%d) restored by alice's comment", res.Restored, undone.ID)
+		}
+		if deleted, ok := status["acme/container/webapp"][undone.ID]; !ok || deleted {
+			t.Errorf("pr-57 (%d) in the simulator: known %t, deleted %t; want restored", undone.ID, ok, deleted)
+		}
+		status["acme/container/webapp"][undone.ID] = true // counted as the prune left it
+		if !strings.Contains(h.undo.Answer, "@alice restored 1 version") {
+			t.Errorf("bot's answer = %q", h.undo.Answer)
+		}
 		seen := map[string]bool{}
 		for _, group := range []struct {
 			entries []demoEntry
@@ -129,8 +164,8 @@ func TestDemoCoversEveryVersion(t *testing.T) {
 				delete(status[e.Package], e.ID)
 			}
 		}
-		if len(res.Restored) != 1 {
-			t.Errorf("restored = %+v, want v0.9.0 only", res.Restored)
+		if len(res.Restored) != 2 {
+			t.Errorf("restored = %+v, want v0.9.0 and pr-57", res.Restored)
 		}
 		issues, err := sim.Issues("acme", "webapp")
 		if err != nil {
@@ -156,14 +191,126 @@ func TestDemoCoversEveryVersion(t *testing.T) {
 		if err := writeDemoText(&text, res, h); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"Deleted (", "Kept (", "Issues written (", "matches delete_tags pr-*", "excluded by tag latest"} {
-			if !strings.Contains(text.String(), want) {
-				t.Errorf("text output lacks %q:\n%s", want, text.String())
+		got := normalizeDemo(text.String())
+		golden := filepath.Join("testdata", "demo.golden.txt")
+		if *update {
+			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
 			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run with -update to write it)", err)
+		}
+		if got != string(want) {
+			t.Errorf("story differs from %s (digests, ids of runs, times and ports normalised; -update rewrites it):\n%s", golden, lineDiff(string(want), got))
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// demoVolatile are the parts of the story that change from run to run:
+// digests (the image's source label holds the simulator's port), run and
+// answer ids, times, ports, tokens and the duration.
+var demoVolatile = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`sha256[:-][0-9a-f]{12,64}(…)?`), "DIGEST"},
+	{regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`), "UUID"},
+	{regexp.MustCompile(`\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?Z| UTC)?)?`), "TIME"},
+	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:PORT"},
+	{regexp.MustCompile(`ghp_[0-9a-f]+`), "TOKEN"},
+	{regexp.MustCompile(`Done in [0-9.]+m?s\.`), "Done in DURATION."},
+}
+
+func normalizeDemo(s string) string {
+	for _, v := range demoVolatile {
+		s = v.re.ReplaceAllString(s, v.with)
+	}
+	return s
+}
+
+// lineDiff lists the lines of got that differ from want, by number.
+func lineDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(wl), len(gl)); i++ {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			fmt.Fprintf(&b, "line %d:\n  want %q\n  got  %q\n", i+1, w, g)
+		}
+	}
+	return b.String()
+}
+
+// TestDemoKeepRunning runs `demo --keep-running`, follows the printed
+// curl lines (the report issue's comments, with the printed token) while
+// it waits, then stops it as Ctrl-C would.
+func TestDemoKeepRunning(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() { done <- runDemo(ctx, []string{"--keep-running"}, &stdout, &stderr) }()
+	deadline := time.After(time.Minute)
+	for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {
+		select {
+		case err := <-done:
+			t.Fatalf("demo returned before waiting: %v\n%s", err, stderr.String())
+		case <-deadline:
+			t.Fatalf("no URLs printed:\n%s", stdout.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	out := stdout.String()
+	token := regexp.MustCompile(`export TOKEN=(\S+)`).FindStringSubmatch(out)
+	comments := regexp.MustCompile(`(http://127\.0\.0\.1:\d+/repos/acme/webapp/issues/\d+/comments)`).FindStringSubmatch(out)
+	if token == nil || comments == nil {
+		t.Fatalf("no token or comments URL in:\n%s", out)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, comments[1], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", comments[1], err)
+	}
+	type comment struct {
+		Body string `json:"body"`
+		User struct {
+			Login string `json:"login"`
+		} `json:"user"`
+	}
+	var list []comment
+	err = json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s, %v", comments[1], resp.Status, err)
+	}
+	if !slices.ContainsFunc(list, func(c comment) bool {
+		return c.User.Login == "alice" && strings.HasPrefix(c.Body, "/pkgwarden restore ")
+	}) {
+		t.Errorf("alice's restore comment is not on the printed issue: %+v", list)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("demo after Ctrl-C: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop after Ctrl-C")
 	}
 }
