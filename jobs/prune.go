@@ -341,6 +341,18 @@ type execution struct {
 	rateWaits int               // rate-limit waits done in this attempt
 }
 
+// deletedEarlier reports whether pkgwarden itself sent the delete of a
+// planned candidate that is gone now: the inventory's deleted mark is
+// written right before each delete request, and a candidate of this run
+// was active when the run planned it.
+func (ex *execution) deletedEarlier(ctx context.Context, e rules.Entry) (bool, error) {
+	inv := ex.p.cfg.Inventory
+	if inv == nil {
+		return false, nil
+	}
+	return inv.Marked(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), inventory.MarkDeleted, e.ID)
+}
+
 // maxRateWaits bounds the rate-limit waits of one attempt.
 const maxRateWaits = 3
 
@@ -381,6 +393,17 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 		}
 		v, listed := ex.fresh[e.ID]
 		if !listed {
+			earlier, err := ex.deletedEarlier(ctx, e)
+			if err != nil {
+				return err
+			}
+			if earlier {
+				// An attempt of this run that died (killed between its
+				// request and saving its progress) deleted it: it is
+				// part of this run's deletions and of its one comment.
+				ex.run.Deleted = append(ex.run.Deleted, e)
+				continue
+			}
 			e.Reason = "already gone at the re-check"
 			ex.run.Skipped = append(ex.run.Skipped, e)
 			continue
