@@ -368,8 +368,7 @@ func TestClusterUnderFaults(t *testing.T) {
 			break
 		}
 		if ctx.Err() != nil {
-			n, _ := queue.CountMessages(context.Background(), q.Jobs)
-			t.Fatalf("not drained after %v: idle %t (%v), %d jobs pending, planned deletions done %t", sc.drain, idle, err, n, allGone())
+			t.Fatalf("not drained after %v: idle %t (%v), planned deletions done %t; %s", sc.drain, idle, err, allGone(), queueState(js))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
@@ -461,6 +460,34 @@ func clusterServe(t *testing.T, env map[string]string) *proc {
 	p := startServe(t, env)
 	waitFor(t, "serve ready", 60*time.Second, func() bool { return strings.Contains(p.log(), `"msg":"pkgwarden ready"`) })
 	return p
+}
+
+// queueState describes the streams and their consumers, for a failure.
+func queueState(js jetstream.JetStream) string {
+	var out []string
+	for _, name := range []string{queue.StreamWebhooks, queue.StreamJobs, queue.StreamDeadLetters} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			cancel()
+			out = append(out, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		info, err := st.Info(ctx)
+		if err != nil {
+			cancel()
+			out = append(out, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		line := fmt.Sprintf("%s: %d msgs, leader %s", name, info.State.Msgs, info.Cluster.Leader)
+		for c := range st.ListConsumers(ctx).Info() {
+			line += fmt.Sprintf("; consumer %s: pending %d, ack pending %d, redelivered %d, waiting pulls %d, leader %s",
+				c.Name, c.NumPending, c.NumAckPending, c.NumRedelivered, c.NumWaiting, c.Cluster.Leader)
+		}
+		cancel()
+		out = append(out, line)
+	}
+	return strings.Join(out, " | ")
 }
 
 func countAll(m map[string]map[string]bool) int {
