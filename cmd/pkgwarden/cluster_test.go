@@ -78,6 +78,7 @@ func TestClusterUnderFaults(t *testing.T) {
 		if _, err := fmt.Sscanf(v, "%dx%d", &sc.webhooks, &sc.packages); err != nil {
 			t.Fatalf("PKGWARDEN_CLUSTER_SCALE=%q: want WEBHOOKSxPACKAGES: %v", v, err)
 		}
+		sc.drain = time.Minute
 	}
 	began := time.Now()
 	const day = 24 * time.Hour
@@ -312,8 +313,9 @@ func TestClusterUnderFaults(t *testing.T) {
 	stormStart := time.Now()
 	var ids []string
 	for i := range sc.webhooks {
-		pkg := pkgs[i%len(pkgs)]
-		id := fmt.Sprintf("cluster-%05d", i)
+		// Originals go round the packages, so each gets its share.
+		pkg := pkgs[len(ids)%len(pkgs)]
+		id := fmt.Sprintf("cluster-%05d", len(ids))
 		// 10% redeliveries: an earlier delivery again, same id and body.
 		if i%10 == 9 && len(ids) > 0 {
 			id = ids[rng.IntN(len(ids))]
@@ -368,7 +370,16 @@ func TestClusterUnderFaults(t *testing.T) {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("not drained after %v: idle %t (%v), planned deletions done %t; %s", sc.drain, idle, err, allGone(), queueState(js))
+			var left []string
+			for p, g := range gone {
+				active := activeDigests(t, w, p)
+				for d := range g {
+					if active[d] {
+						left = append(left, p+"@"+d[:19])
+					}
+				}
+			}
+			t.Fatalf("not drained after %v: idle %t (%v), planned deletions not done %v; %s", sc.drain, idle, err, left, queueState(js))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
