@@ -302,15 +302,18 @@ func TestClusterUnderFaults(t *testing.T) {
 		// Down long enough for the others to notice and elect new leaders.
 		time.Sleep(time.Until(killedAt.Add(8 * time.Second)))
 		victim.start(t)
+		t.Logf("restarted %s after %d deliveries; restarting serve b", victim, sent.Load())
 		nb := clusterServe(t, envB)
 		procMu.Lock()
 		webB = nb
 		all = append(all, nb)
 		procMu.Unlock()
-		t.Logf("restarted %s and serve b after %d deliveries", victim, sent.Load())
+		t.Logf("serve b ready again after %d deliveries", sent.Load())
 	}()
 	rng := rand.New(rand.NewPCG(8, 8))
 	stormStart := time.Now()
+	pace := time.NewTicker(20 * time.Millisecond)
+	defer pace.Stop()
 	var ids []string
 	for i := range sc.webhooks {
 		// Originals go round the packages, so each gets its share.
@@ -325,6 +328,9 @@ func TestClusterUnderFaults(t *testing.T) {
 			ids = append(ids, id)
 		}
 		work <- delivery{i: i, id: id, pkg: pkg}
+		// About 50 deliveries a second, so that the kills and restarts
+		// land while webhooks still arrive.
+		<-pace.C
 	}
 	close(work)
 	senders.Wait()
