@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -249,7 +250,9 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	if err := pcfg.Validate(); err != nil {
 		return none, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
 	}
-	pkv, err := pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
+	pkv, err := untilUp(ctx, logger, "pacing bucket", func(ctx context.Context) (jetstream.KeyValue, error) {
+		return pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
+	})
 	if err != nil {
 		return none, err
 	}
@@ -262,15 +265,21 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	if err != nil {
 		return none, err
 	}
-	cache, err := registry.OpenKVCache(ctx, q.JS, bucketManifests, s.NATSReplicas)
+	cache, err := untilUp(ctx, logger, "manifest cache bucket", func(ctx context.Context) (*registry.KVCache, error) {
+		return registry.OpenKVCache(ctx, q.JS, bucketManifests, s.NATSReplicas)
+	})
 	if err != nil {
 		return none, err
 	}
-	etags, err := githubapi.OpenKVETagStore(ctx, q.JS, bucketETags, s.NATSReplicas, 0)
+	etags, err := untilUp(ctx, logger, "etag bucket", func(ctx context.Context) (*githubapi.KVETagStore, error) {
+		return githubapi.OpenKVETagStore(ctx, q.JS, bucketETags, s.NATSReplicas, 0)
+	})
 	if err != nil {
 		return none, err
 	}
-	runs, err := jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
+	runs, err := untilUp(ctx, logger, "run bucket", func(ctx context.Context) (*jobs.KVRunStore, error) {
+		return jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
+	})
 	if err != nil {
 		return none, err
 	}
@@ -376,6 +385,29 @@ func setupQueue(ctx context.Context, nc *nats.Conn, cfg queue.Config, holder str
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("set up streams: %w", err)
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// untilUp opens a bucket, retrying while the cluster cannot answer (a
+// node restarting, no meta leader yet), like setupQueue: a NATS restart
+// during startup must not make pkgwarden exit.
+func untilUp[T any](ctx context.Context, logger *slog.Logger, what string, open func(context.Context) (T, error)) (T, error) {
+	for {
+		octx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		v, err := open(octx)
+		cancel()
+		if err == nil {
+			return v, nil
+		}
+		if ctx.Err() != nil {
+			return v, fmt.Errorf("%s: %w", what, err)
+		}
+		logger.Warn("open bucket failed, retrying", "bucket", what, "err", err)
+		select {
+		case <-ctx.Done():
+			return v, fmt.Errorf("%s: %w", what, err)
 		case <-time.After(2 * time.Second):
 		}
 	}
