@@ -91,7 +91,9 @@ func startServe(t *testing.T, env map[string]string) *proc {
 	pw.Close()
 	p := &proc{cmd: cmd, done: make(chan struct{}), stderr: &bytes.Buffer{}, mu: &sync.Mutex{}}
 	addrCh := make(chan string, 1)
+	logDone := make(chan struct{})
 	go func() {
+		defer close(logDone)
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
@@ -108,7 +110,9 @@ func startServe(t *testing.T, env map[string]string) *proc {
 			}
 		}
 	}()
-	go func() { cmd.Wait(); close(p.done) }()
+	// done closes once the process exited and its last log line was read,
+	// so a test reading the log after done sees everything.
+	go func() { cmd.Wait(); <-logDone; close(p.done) }()
 	t.Cleanup(func() { p.kill() })
 	select {
 	case p.addr = <-addrCh:
