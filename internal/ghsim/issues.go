@@ -791,17 +791,8 @@ func (s *Sim) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	if is == nil {
 		return
 	}
-	f, ok := decodeFields(w, r)
+	body, ok := commentBody(w, r)
 	if !ok {
-		return
-	}
-	body, _, err := stringField(f, "body")
-	if err != nil || strings.TrimSpace(body) == "" {
-		writeValidationFailed(w, "IssueComment", "body", "missing_field", "")
-		return
-	}
-	if bodyTooLong(body) {
-		writeValidationFailed(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
 		return
 	}
 	now := s.clock.now()
@@ -814,6 +805,25 @@ func (s *Sim) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	})
 	w.Header().Set("Location", view["url"].(string))
 	writeJSON(w, http.StatusCreated, view)
+}
+
+// commentBody reads a comment's required body as GitHub validates it, and
+// answers 422 when it is missing, blank or too long.
+func commentBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+	f, ok := decodeFields(w, r)
+	if !ok {
+		return "", false
+	}
+	body, _, err := stringField(f, "body")
+	if err != nil || strings.TrimSpace(body) == "" {
+		writeValidationFailed(w, "IssueComment", "body", "missing_field", "")
+		return "", false
+	}
+	if bodyTooLong(body) {
+		writeValidationFailed(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		return "", false
+	}
+	return body, true
 }
 
 func (s *Sim) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
@@ -843,17 +853,8 @@ func (s *Sim) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, msgNeedAdminRights)
 		return
 	}
-	f, ok := decodeFields(w, r)
+	body, ok := commentBody(w, r)
 	if !ok {
-		return
-	}
-	body, _, err := stringField(f, "body")
-	if err != nil || strings.TrimSpace(body) == "" {
-		writeValidationFailed(w, "IssueComment", "body", "missing_field", "")
-		return
-	}
-	if bodyTooLong(body) {
-		writeValidationFailed(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
 		return
 	}
 	if body != cm.Body {
