@@ -296,15 +296,20 @@ func (p *Pruner) settleToken(ctx context.Context, log *slog.Logger, installation
 }
 
 func (p *Pruner) endpoints(tok githubapi.Token) planner.Endpoints {
-	ep := planner.Endpoints{
+	return withTokenTransports(planner.Endpoints{
 		APIURL: p.cfg.APIURL, RegistryURL: p.cfg.RegistryURL,
 		Transport: p.tr, Cache: p.cfg.Cache, ETags: p.cfg.ETags, Now: p.cfg.Now,
+	}, tok, p.cfg.PackagesTransport, p.cfg.RegistryTransport)
+}
+
+// withTokenTransports sets ep's transports for tok where the job was given
+// per-token ones (pacing is per packages token); nil keeps ep's.
+func withTokenTransports(ep planner.Endpoints, tok githubapi.Token, packages, registry func(githubapi.Token) http.RoundTripper) planner.Endpoints {
+	if packages != nil {
+		ep.Transport = packages(tok)
 	}
-	if p.cfg.PackagesTransport != nil {
-		ep.Transport = p.cfg.PackagesTransport(tok)
-	}
-	if p.cfg.RegistryTransport != nil {
-		ep.RegistryTransport = p.cfg.RegistryTransport(tok)
+	if registry != nil {
+		ep.RegistryTransport = registry(tok)
 	}
 	return ep
 }

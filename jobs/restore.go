@@ -169,13 +169,8 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 	if st.trigger == "" {
 		st.trigger = "sweep"
 	}
-	ep := planner.Endpoints{APIURL: r.cfg.APIURL, RegistryURL: r.cfg.RegistryURL, Transport: r.tr, Cache: r.cfg.Cache, Now: r.cfg.Now}
-	if r.cfg.PackagesTransport != nil {
-		ep.Transport = r.cfg.PackagesTransport(tok)
-	}
-	if r.cfg.RegistryTransport != nil {
-		ep.RegistryTransport = r.cfg.RegistryTransport(tok)
-	}
+	ep := withTokenTransports(planner.Endpoints{APIURL: r.cfg.APIURL, RegistryURL: r.cfg.RegistryURL, Transport: r.tr, Cache: r.cfg.Cache, Now: r.cfg.Now},
+		tok, r.cfg.PackagesTransport, r.cfg.RegistryTransport)
 	if st.clients, err = planner.NewClientsWithToken(tok, ep); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
