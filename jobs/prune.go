@@ -601,17 +601,10 @@ func label(e rules.Entry) string {
 	return e.Version
 }
 
-// isRefusal reports whether GitHub refused a deletion for good: 403 that
-// is not a rate limit (more than 5,000 downloads, permissions), or 400/422
-// (GitHub answers 400 to deleting the last version of a package). Asking
+// isRefusal reports whether GitHub refused a deletion for good (githubapi
+// classifies 403 refusals and 400/422 answers to a delete alike). Asking
 // again cannot help, so the version is skipped and reported.
-func isRefusal(err error) bool {
-	if errors.Is(err, githubapi.ErrRefused) {
-		return true
-	}
-	var apiErr *githubapi.APIError
-	return errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusBadRequest || apiErr.StatusCode == http.StatusUnprocessableEntity)
-}
+func isRefusal(err error) bool { return errors.Is(err, githubapi.ErrRefused) }
 
 // refusal is GitHub's message for a refused request.
 func refusal(err error) string {

@@ -16,9 +16,10 @@ import (
 var (
 	// ErrNotFound: 404. For a delete, the version is already gone.
 	ErrNotFound = errors.New("not found")
-	// ErrRefused: 403 that is not a rate limit. GitHub will not do this
-	// (more than 5,000 downloads, last version of a package, missing admin
-	// permission or scope); retrying cannot help.
+	// ErrRefused: 403 that is not a rate limit, or a 400/422 answer to a
+	// delete. GitHub will not do this (more than 5,000 downloads, last
+	// version of a package, missing admin permission or scope); retrying
+	// cannot help.
 	ErrRefused = errors.New("refused by GitHub")
 	// ErrUnauthorized: 401, the token is missing, expired or revoked.
 	ErrUnauthorized = errors.New("unauthorized")
@@ -61,6 +62,9 @@ type APIError struct {
 	Method, Path string
 	StatusCode   int
 	Message      string
+	// Refused marks an answer other than 403 that still means "GitHub
+	// will not do this": 400 or 422 to a delete (the last version).
+	Refused bool
 }
 
 func (e *APIError) Error() string {
@@ -77,7 +81,7 @@ func (e *APIError) Is(target error) bool {
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrRefused:
-		return e.StatusCode == http.StatusForbidden
+		return e.StatusCode == http.StatusForbidden || e.Refused
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
 	}

@@ -533,7 +533,7 @@ func (c *PackagesClient) DeleteVersion(ctx context.Context, o Owner, packageType
 	if err != nil {
 		return fmt.Errorf("delete version %d of %s: %w", id, name, err)
 	}
-	err = c.send(ctx, http.MethodDelete, p)
+	err = refusedDelete(c.send(ctx, http.MethodDelete, p))
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -541,6 +541,17 @@ func (c *PackagesClient) DeleteVersion(ctx context.Context, o Owner, packageType
 		return fmt.Errorf("delete version %d of %s package %s/%s: %w", id, packageType, o.Login, name, err)
 	}
 	return nil
+}
+
+// refusedDelete marks a 400 or 422 answer to a delete as a refusal: GitHub
+// answers so to deleting the last version of a package, and asking again
+// cannot help.
+func refusedDelete(err error) error {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusBadRequest || apiErr.StatusCode == http.StatusUnprocessableEntity) {
+		apiErr.Refused = true
+	}
+	return err
 }
 
 // RestoreVersion restores a deleted version (within GitHub's 30 days).

@@ -356,29 +356,36 @@ func (discardWriter) Header() http.Header         { return http.Header{} }
 func (discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (discardWriter) WriteHeader(int)             {}
 
+// GitHub refuses a deletion with 403 (more than 5,000 downloads) or 400
+// (the last version of a package); neither is retried, both match
+// ErrRefused and carry GitHub's message.
 func TestRefusalIsNotRetried(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
-		w.Header().Set("X-RateLimit-Remaining", "4999")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"message":"You cannot delete the last tagged version of a package."}`))
-		return true
-	}
-	c := newTestClient(t, f, nil, nil)
-	err := c.DeleteVersion(context.Background(), acme, "container", "app", 1)
-	if !errors.Is(err, ErrRefused) {
-		t.Fatalf("error %v, want ErrRefused", err)
-	}
-	var rl *RateLimitError
-	if errors.As(err, &rl) {
-		t.Errorf("a refusal classified as a rate limit: %v", err)
-	}
-	if !strings.Contains(err.Error(), "last tagged version") {
-		t.Errorf("error %q does not carry GitHub's message", err)
-	}
-	if n := len(f.requestLog()); n != 1 {
-		t.Errorf("%d requests, want 1", n)
+	for _, status := range []int{http.StatusForbidden, http.StatusBadRequest, http.StatusUnprocessableEntity} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			f := newFakeGitHub(t)
+			f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
+				w.Header().Set("X-RateLimit-Remaining", "4999")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				_, _ = w.Write([]byte(`{"message":"You cannot delete the last tagged version of a package."}`))
+				return true
+			}
+			c := newTestClient(t, f, nil, nil)
+			err := c.DeleteVersion(context.Background(), acme, "container", "app", 1)
+			if !errors.Is(err, ErrRefused) {
+				t.Fatalf("error %v, want ErrRefused", err)
+			}
+			var rl *RateLimitError
+			if errors.As(err, &rl) {
+				t.Errorf("a refusal classified as a rate limit: %v", err)
+			}
+			if !strings.Contains(err.Error(), "last tagged version") {
+				t.Errorf("error %q does not carry GitHub's message", err)
+			}
+			if n := len(f.requestLog()); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+		})
 	}
 }
 
