@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,13 +33,17 @@ import (
 type clusterScale struct {
 	webhooks, packages int
 	// secondaryWindow is the simulator's window for its budget of 300
-	// points: a minute in the soak, as the issue asks; shorter in the
-	// default run so that it fits the test command's time.
+	// points: a minute in the soak, as the issue asks; 5 s in the default
+	// run, so that the same counts fit the test command's time (the
+	// deletions and report writes alone cost over 3,500 points, twelve
+	// minutes at 300 a minute).
 	secondaryWindow time.Duration
 	// pacingPoints and pacingMutating are serve's budget per minute,
 	// under the simulator's.
 	pacingPoints, pacingMutating int
-	drain                        time.Duration
+	// every is the storm's pace: one delivery per every.
+	every time.Duration
+	drain time.Duration
 }
 
 const clusterRules = `rules:
@@ -60,25 +65,27 @@ const clusterRules = `rules:
 // lettered, no run reported twice, exactly the planned versions are gone
 // and every kept tag pulls whole.
 //
-// The default run is scaled down (1,000 webhooks for 40 packages, 300
-// points per 15 s); PKGWARDEN_SOAK=1 runs the issue's 5,000 webhooks for
-// 200 packages under 300 points per minute. -short skips it.
+// The default run sends the issue's 5,000 webhooks for 200 packages with
+// time compressed: the simulator allows 300 points per 5 s and the storm
+// sends 100 deliveries a second. PKGWARDEN_SOAK=1 runs the same counts in
+// real time, under 300 points per minute (about half an hour). -short
+// skips it.
 func TestClusterUnderFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three nats-server and three serve processes; skipped with -short")
 	}
-	sc := clusterScale{webhooks: 1000, packages: 40, secondaryWindow: 15 * time.Second,
-		pacingPoints: 960, pacingMutating: 160, drain: 3 * time.Minute}
+	sc := clusterScale{webhooks: 5000, packages: 200, secondaryWindow: 5 * time.Second,
+		pacingPoints: 2880, pacingMutating: 480, every: 10 * time.Millisecond, drain: 4 * time.Minute}
 	if os.Getenv("PKGWARDEN_SOAK") == "1" {
 		sc = clusterScale{webhooks: 5000, packages: 200, secondaryWindow: time.Minute,
-			pacingPoints: 240, pacingMutating: 40, drain: 40 * time.Minute}
+			pacingPoints: 240, pacingMutating: 40, every: 20 * time.Millisecond, drain: 60 * time.Minute}
 	}
 	if v := os.Getenv("PKGWARDEN_CLUSTER_SCALE"); v != "" {
 		// WEBHOOKSxPACKAGES, to try a size by hand.
 		if _, err := fmt.Sscanf(v, "%dx%d", &sc.webhooks, &sc.packages); err != nil {
 			t.Fatalf("PKGWARDEN_CLUSTER_SCALE=%q: want WEBHOOKSxPACKAGES: %v", v, err)
 		}
-		sc.drain = time.Minute
+		sc.drain = 2 * time.Minute
 	}
 	began := time.Now()
 	const day = 24 * time.Hour
@@ -147,6 +154,8 @@ func TestClusterUnderFaults(t *testing.T) {
 
 	// The cluster.
 	dir := t.TempDir()
+	trace := filepath.Join(dir, "trace.jsonl")
+	killed := map[int]time.Time{} // pid of a SIGKILLed serve → when
 	nodes := startNATSCluster(t, buildClusterNATS(t), dir)
 	nc, err := nats.Connect(clusterURL(nodes), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1),
 		nats.ReconnectWait(100*time.Millisecond), nats.Timeout(2*time.Second))
@@ -182,6 +191,9 @@ func TestClusterUnderFaults(t *testing.T) {
 		"PKGWARDEN_JOB_ATTEMPTS":     "10",
 		"PKGWARDEN_PACING_POINTS":    strconv.Itoa(sc.pacingPoints),
 		"PKGWARDEN_PACING_MUTATING":  strconv.Itoa(sc.pacingMutating),
+		// The real handlers, each run traced: the test checks from the
+		// trace that no two runs for one package ever overlapped.
+		"PKGWARDEN_TEST_TRACE": trace,
 	}
 	envFor := func(name, roles string) map[string]string {
 		env := map[string]string{"PKGWARDEN_ROLES": roles, "PKGWARDEN_DATA_DIR": filepath.Join(dir, name)}
@@ -296,6 +308,7 @@ func TestClusterUnderFaults(t *testing.T) {
 		procMu.Lock()
 		b := webB
 		procMu.Unlock()
+		killed[b.cmd.Process.Pid] = time.Now()
 		b.kill()
 		t.Logf("SIGKILLed %s and serve b (web,worker) after %d deliveries", victim, sent.Load())
 		waitSent(int64(sc.webhooks) * 6 / 10)
@@ -312,7 +325,7 @@ func TestClusterUnderFaults(t *testing.T) {
 	}()
 	rng := rand.New(rand.NewPCG(8, 8))
 	stormStart := time.Now()
-	pace := time.NewTicker(20 * time.Millisecond)
+	pace := time.NewTicker(sc.every)
 	defer pace.Stop()
 	var ids []string
 	for i := range sc.webhooks {
@@ -328,8 +341,8 @@ func TestClusterUnderFaults(t *testing.T) {
 			ids = append(ids, id)
 		}
 		work <- delivery{i: i, id: id, pkg: pkg}
-		// About 50 deliveries a second, so that the kills and restarts
-		// land while webhooks still arrive.
+		// Paced, so that the kills and restarts land while webhooks
+		// still arrive.
 		<-pace.C
 	}
 	close(work)
@@ -397,6 +410,16 @@ func TestClusterUnderFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// No two runs for one package overlapped, and every run ended (or
+	// died with its process).
+	tr, problems, err := checkTrace(trace, killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+
 	// Nothing dead-lettered.
 	if n, err := queue.CountMessages(context.Background(), q.DeadLetters); err != nil || n != 0 {
 		t.Errorf("dead-letter stream holds %d messages (%v), want 0", n, err)
@@ -458,9 +481,11 @@ func TestClusterUnderFaults(t *testing.T) {
 	}
 	fs := w.sim.FaultStats()
 	t.Logf("CLUSTER FIGURES: webhooks sent %d for %d packages; deliveries accepted (202) %d; duplicates recognised (200) %d; "+
-		"attempts refused or cut off and resent %d; prune jobs succeeded %d, retried %d, busy %d (live processes only: the killed serve's counts died with it); "+
+		"attempts refused or cut off and resent %d; job runs traced %d (failed and retried %d, cut off by the kill %d, most for one package %d), "+
+		"no two runs for one package overlapping; prune jobs on live processes succeeded %d, retried %d, busy %d; "+
 		"run comments %d; simulator faults injected %d; storm %v; time to drain %v; whole test %v",
-		sc.webhooks, sc.packages, accepted.Load(), duplicates.Load(), refused.Load(), succeeded, retried, busy,
+		sc.webhooks, sc.packages, accepted.Load(), duplicates.Load(), refused.Load(), tr.runs, tr.failed, tr.cut, tr.mostForOne,
+		succeeded, retried, busy,
 		runs, fs.Injected(), stormTook.Round(time.Millisecond), drainTook.Round(time.Millisecond), time.Since(began).Round(time.Second))
 	if got, unique := accepted.Load(), int64(len(ids)); got > unique {
 		t.Errorf("%d deliveries answered 202, more than the %d unique ids: a duplicate was taken as new", got, unique)
@@ -580,4 +605,93 @@ func metricSum(exposition, series string) int {
 		}
 	}
 	return 0
+}
+
+// traceFigures sums up a PKGWARDEN_TEST_TRACE file.
+type traceFigures struct {
+	runs, failed, cut, mostForOne int
+}
+
+// checkTrace reads the runs that every serve process traced and returns a
+// problem for every two runs holding the same package that overlapped in
+// time (across processes too: they share this machine's clock), and for
+// every run of a process that was not killed that never ended. A run cut
+// off by a SIGKILL is taken to have lasted until the kill.
+func checkTrace(path string, killed map[int]time.Time) (traceFigures, []string, error) {
+	var f traceFigures
+	var problems []string
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return f, nil, fmt.Errorf("trace: %w", err)
+	}
+	type key struct {
+		pid int
+		run int64
+	}
+	type span struct {
+		key
+		lease      string
+		start, end time.Time
+		ended      bool
+	}
+	spans := map[key]*span{}
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var l traceLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			return f, nil, fmt.Errorf("trace line %d %q: %w", i+1, line, err)
+		}
+		k := key{l.PID, l.Run}
+		sp := spans[k]
+		if sp == nil {
+			sp = &span{key: k, lease: l.Lease}
+			spans[k] = sp
+		}
+		switch l.Event {
+		case "start":
+			sp.start = l.At
+		case "end":
+			sp.end, sp.ended = l.At, true
+			if l.Err != "" {
+				f.failed++
+			}
+		}
+	}
+	byLease := map[string][]*span{}
+	for _, sp := range spans {
+		if sp.start.IsZero() {
+			problems = append(problems, fmt.Sprintf("trace: run %d of pid %d ended without a start", sp.run, sp.pid))
+			continue
+		}
+		if !sp.ended {
+			at, ok := killed[sp.pid]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("trace: run %d of pid %d on %s started at %s and never ended",
+					sp.run, sp.pid, sp.lease, sp.start.Format(time.StampMilli)))
+				continue
+			}
+			sp.end = at
+			f.cut++
+		}
+		byLease[sp.lease] = append(byLease[sp.lease], sp)
+	}
+	f.runs = len(spans)
+	for lease, ss := range byLease {
+		f.mostForOne = max(f.mostForOne, len(ss))
+		sort.Slice(ss, func(i, j int) bool { return ss[i].start.Before(ss[j].start) })
+		for i := 1; i < len(ss); i++ {
+			prev, cur := ss[i-1], ss[i]
+			if cur.start.Before(prev.end) {
+				problems = append(problems, fmt.Sprintf("%s: run %d of pid %d (%s–%s) overlaps run %d of pid %d (%s–%s)", lease,
+					cur.run, cur.pid, cur.start.Format(time.StampMilli), cur.end.Format(time.StampMilli),
+					prev.run, prev.pid, prev.start.Format(time.StampMilli), prev.end.Format(time.StampMilli)))
+			}
+			if cur.end.Before(prev.end) {
+				// Keep the latest end so that a long run is compared with
+				// every later one.
+				cur.end = prev.end
+			}
+		}
+	}
+	sort.Strings(problems)
+	return f, problems, nil
 }

@@ -8,6 +8,12 @@ package main
 //                                  appends a JSON line per run to path:
 //                                  {"pid","package","delivery","start","end"}
 //   PKGWARDEN_TEST_JOB_SLEEP=dur   makes each recorded run take dur.
+//   PKGWARDEN_TEST_TRACE=path      keeps the real handlers and wraps each of
+//                                  them: a JSON line when a run starts and
+//                                  one when it ends (traceLine), so a test
+//                                  can check from outside that no two runs
+//                                  for one package ever overlapped, across
+//                                  processes and kills.
 
 import (
 	"context"
@@ -15,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/jobs"
@@ -29,7 +36,25 @@ type recordLine struct {
 	End      time.Time `json:"end"`
 }
 
+// traceLine is one event of PKGWARDEN_TEST_TRACE. A run is the pair of
+// lines with the same pid and run; a run with no "end" line was cut off by
+// a kill.
+type traceLine struct {
+	PID      int       `json:"pid"`
+	Run      int64     `json:"run"`
+	Event    string    `json:"event"` // "start" or "end"
+	Type     string    `json:"type"`
+	Lease    string    `json:"lease"` // the package the run holds: jobs.Job.LeaseName
+	Delivery string    `json:"delivery,omitempty"`
+	At       time.Time `json:"at"`
+	Err      string    `json:"err,omitempty"`
+}
+
 func registerTestHandlers(reg *jobs.Registry, logger *slog.Logger) error {
+	if path := os.Getenv("PKGWARDEN_TEST_TRACE"); path != "" {
+		logger.Warn("test instrumentation on: job runs are traced", "trace", path)
+		traceHandlers(reg, path)
+	}
 	path := os.Getenv("PKGWARDEN_TEST_RECORD")
 	if path == "" {
 		return nil
@@ -64,4 +89,45 @@ func registerTestHandlers(reg *jobs.Registry, logger *slog.Logger) error {
 		return nil
 	}))
 	return nil
+}
+
+// traceHandlers wraps every registered handler so that each run appends a
+// start and an end line to path. A line that cannot be written fails the
+// run, so a trace never silently misses one.
+func traceHandlers(reg *jobs.Registry, path string) {
+	var runs atomic.Int64
+	write := func(l traceLine) error {
+		line, _ := json.Marshal(l)
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return fmt.Errorf("trace %s: %w", path, err)
+		}
+		defer f.Close()
+		if _, err := f.Write(append(line, '\n')); err != nil {
+			return fmt.Errorf("trace %s: %w", path, err)
+		}
+		return nil
+	}
+	for _, typ := range []string{jobs.TypePrune, jobs.TypeRestore, jobs.TypeConfig} {
+		h, ok := reg.Lookup(typ)
+		if !ok {
+			continue
+		}
+		reg.Register(typ, jobs.HandlerFunc(func(ctx context.Context, job jobs.Job) error {
+			l := traceLine{PID: os.Getpid(), Run: runs.Add(1), Event: "start", Type: job.Type,
+				Lease: job.LeaseName(), Delivery: job.DeliveryID, At: time.Now()}
+			if err := write(l); err != nil {
+				return err
+			}
+			err := h.Handle(ctx, job)
+			l.Event, l.At = "end", time.Now()
+			if err != nil {
+				l.Err = err.Error()
+			}
+			if werr := write(l); werr != nil && err == nil {
+				return werr
+			}
+			return err
+		}))
+	}
 }
