@@ -75,18 +75,7 @@ func registerTestHandlers(reg *jobs.Registry, logger *slog.Logger) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		line, _ := json.Marshal(recordLine{PID: os.Getpid(), Package: job.Target.PackageName, Delivery: job.DeliveryID, Start: start, End: time.Now()})
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("record %s: %w", path, err)
-		}
-		defer f.Close()
-		// One write of one short line: O_APPEND keeps lines whole across
-		// processes.
-		if _, err := f.Write(append(line, '\n')); err != nil {
-			return fmt.Errorf("record %s: %w", path, err)
-		}
-		return nil
+		return appendJSONLine(path, recordLine{PID: os.Getpid(), Package: job.Target.PackageName, Delivery: job.DeliveryID, Start: start, End: time.Now()})
 	}))
 	return nil
 }
@@ -96,18 +85,7 @@ func registerTestHandlers(reg *jobs.Registry, logger *slog.Logger) error {
 // run, so a trace never silently misses one.
 func traceHandlers(reg *jobs.Registry, path string) {
 	var runs atomic.Int64
-	write := func(l traceLine) error {
-		line, _ := json.Marshal(l)
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			return fmt.Errorf("trace %s: %w", path, err)
-		}
-		defer f.Close()
-		if _, err := f.Write(append(line, '\n')); err != nil {
-			return fmt.Errorf("trace %s: %w", path, err)
-		}
-		return nil
-	}
+	write := func(l traceLine) error { return appendJSONLine(path, l) }
 	for _, typ := range []string{jobs.TypePrune, jobs.TypeRestore, jobs.TypeConfig} {
 		h, ok := reg.Lookup(typ)
 		if !ok {
@@ -130,4 +108,26 @@ func traceHandlers(reg *jobs.Registry, path string) {
 			return err
 		}))
 	}
+}
+
+// appendJSONLine appends v to path as one line of JSON. One write of one
+// short line: O_APPEND keeps lines whole when several processes append to
+// the same file.
+func appendJSONLine(path string, v any) error {
+	line, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode a line for %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	if _, err := f.Write(append(line, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("append to %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", path, err)
+	}
+	return nil
 }
