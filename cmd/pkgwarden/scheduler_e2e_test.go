@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
@@ -48,4 +50,28 @@ func TestSweepAppliesTimeBasedRules(t *testing.T) {
 		}
 	}
 	w.pullable()
+}
+
+// TestSchedulerCountsItsRequests: a process with the scheduler role only
+// lists installations as the App and packages with the owner's token; its
+// /metrics counts those requests like a worker's, by method and status.
+func TestSchedulerCountsItsRequests(t *testing.T) {
+	w := newE2EWorld(t, ghsim.RateLimits{})
+	w.file("app", rules.Path, "rules:\n  - packages: [\"app\"]\n    type: container\n    prune: {untagged: true}\n")
+	w.push(w.image("one"), time.Hour)
+	w.startServe(func(s *settings.Settings) {
+		s.Roles = []string{settings.RoleScheduler}
+		s.SweepInterval = time.Second
+		s.SchedulerLeaseTTL = time.Second
+	})
+	series := `pkgwarden_github_requests_total{code="200",method="GET"}`
+	waitFor(t, "the scheduler's GitHub requests in /metrics", 30*time.Second, func() bool {
+		resp, err := http.Get("http://" + w.addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return err == nil && metricSum(string(b), series) > 0
+	})
 }

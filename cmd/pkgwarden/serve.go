@@ -168,7 +168,7 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 		go func() { defer wg.Done(); pool.Run(workCtx) }()
 	}
 	if s.HasRole(settings.RoleScheduler) {
-		sched, err := newScheduler(ctx, s, q, holder, opts, logger)
+		sched, err := newScheduler(ctx, s, q, holder, reg, opts, logger)
 		if err != nil {
 			return err
 		}

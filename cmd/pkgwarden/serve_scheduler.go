@@ -8,6 +8,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
@@ -20,7 +22,7 @@ import (
 // newScheduler builds the scheduler of the scheduler role, or returns nil
 // when the App is not configured: installations and hook deliveries are
 // listed with the App's JWT, so there is nothing to sweep without it.
-func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, holder string, opts serveOptions, logger *slog.Logger) (*jobs.Scheduler, error) {
+func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, holder string, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (*jobs.Scheduler, error) {
 	if s.AppID == 0 {
 		logger.Warn("PKGWARDEN_APP_ID is not set: the scheduler does not sweep (installations are listed as the App)")
 		return nil, nil
@@ -35,7 +37,13 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 	if err != nil {
 		return nil, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
 	}
-	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL})
+	// The same series as the workers' requests when both roles run here.
+	obs, err := githubapi.NewPrometheusObserver(reg)
+	if err != nil {
+		return nil, err
+	}
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL,
+		Transport: githubapi.NewTransport(nil, githubapi.RetryPolicy{}, obs)})
 	if err != nil {
 		return nil, err
 	}
@@ -56,11 +64,11 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 	if err != nil {
 		return nil, err
 	}
-	pacer, err := pacing.New(pkv, pcfg, pacing.WithLogger(logger))
+	pacer, err := pacing.New(pkv, pcfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
 	if err != nil {
 		return nil, err
 	}
-	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, nil)
+	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
 	// Deleted packages are in no listing: the inventory of packages seen
 	// (kept by prune and restore jobs) is how a sweep finds them.
 	inv, err := inventory.Open(ctx, q.JS, s.NATSReplicas, nil)

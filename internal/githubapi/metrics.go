@@ -1,6 +1,7 @@
 package githubapi
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -15,7 +16,10 @@ type PrometheusObserver struct {
 	remaining prometheus.Gauge
 }
 
-// NewPrometheusObserver registers the two metrics with reg.
+// NewPrometheusObserver registers the two metrics with reg. Called again
+// with the same reg (serve's workers and its scheduler each build one), it
+// returns an observer on the metrics already registered, so that every
+// request of the process lands in the same series.
 func NewPrometheusObserver(reg prometheus.Registerer) (*PrometheusObserver, error) {
 	o := &PrometheusObserver{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -27,10 +31,19 @@ func NewPrometheusObserver(reg prometheus.Registerer) (*PrometheusObserver, erro
 			Help: "X-RateLimit-Remaining of the last GitHub API response that carried it.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{o.requests, o.remaining} {
-		if err := reg.Register(c); err != nil {
+	if err := reg.Register(o.requests); err != nil {
+		existing, ok := alreadyRegistered[*prometheus.CounterVec](err)
+		if !ok {
 			return nil, fmt.Errorf("register github metrics: %w", err)
 		}
+		o.requests = existing
+	}
+	if err := reg.Register(o.remaining); err != nil {
+		existing, ok := alreadyRegistered[prometheus.Gauge](err)
+		if !ok {
+			return nil, fmt.Errorf("register github metrics: %w", err)
+		}
+		o.remaining = existing
 	}
 	return o, nil
 }
@@ -47,4 +60,16 @@ func (o *PrometheusObserver) ObserveRequest(method string, code int) {
 // ObserveRateRemaining implements Observer.
 func (o *PrometheusObserver) ObserveRateRemaining(remaining int) {
 	o.remaining.Set(float64(remaining))
+}
+
+// alreadyRegistered returns the collector of the same description that a
+// registry already holds, when err says so and it has the type wanted.
+func alreadyRegistered[C prometheus.Collector](err error) (C, bool) {
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		c, ok := are.ExistingCollector.(C)
+		return c, ok
+	}
+	var zero C
+	return zero, false
 }
