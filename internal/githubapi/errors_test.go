@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestClassifyResponse(t *testing.T) {
@@ -115,7 +116,20 @@ func TestPrometheusObserver(t *testing.T) {
 			t.Errorf("%s = %v, want %v (all: %v)", k, got[k], v, got)
 		}
 	}
-	if _, err := NewPrometheusObserver(reg); err == nil {
-		t.Errorf("registering twice succeeded, want an error")
+	// A second observer on the same registry (serve's scheduler next to
+	// its workers) counts into the same series.
+	again, err := NewPrometheusObserver(reg)
+	if err != nil {
+		t.Fatalf("second observer on one registry: %v", err)
+	}
+	again.ObserveRequest("GET", 200)
+	if n := testutil.ToFloat64(obs.requests.WithLabelValues("GET", "200")); n != 3 {
+		t.Errorf("GET 200 after a request through the second observer = %v, want 3", n)
+	}
+	// A different metric under the same name is still refused.
+	clash := prometheus.NewRegistry()
+	clash.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "pkgwarden_github_requests_total", Help: "other"}))
+	if _, err := NewPrometheusObserver(clash); err == nil {
+		t.Errorf("registering over a different pkgwarden_github_requests_total succeeded, want an error")
 	}
 }
