@@ -1,6 +1,7 @@
 package jobs_test
 
 import (
+	"cmp"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -171,9 +172,9 @@ func newSweepBench(b *testing.B) *sweepBench {
 	// sees them) and go to the world's loopback server.
 	logger := slog.New(slog.DiscardHandler)
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())})
-	newApp := func() *githubapi.App {
+	newApp := func(role string) *githubapi.App {
 		app, err := githubapi.NewApp(githubapi.AppConfig{AppID: w.sim.AppID(), PrivateKey: keyPEM, BaseURL: w.srv.URL,
-			Transport: githubapi.NewTransport(sb.calls, githubapi.RetryPolicy{}, nil)})
+			Transport: githubapi.NewTransport(sb.calls.as(role), githubapi.RetryPolicy{}, nil)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -188,19 +189,27 @@ func newSweepBench(b *testing.B) *sweepBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	newPacked := func() func(githubapi.Token) http.RoundTripper {
+	newPacer := func() *pacing.Pacer {
 		pacer, err := pacing.New(pkv, pcfg, pacing.WithLogger(logger))
 		if err != nil {
 			b.Fatal(err)
 		}
-		tr := githubapi.NewTransport(pacer.Wrap(sb.calls), githubapi.RetryPolicy{}, nil)
+		return pacer
+	}
+	// serve gives the pruner and the restorer one packages transport; here
+	// each gets its own, over the same pacer, only so that their requests
+	// are counted apart (the transports keep no state of their own).
+	packed := func(pacer *pacing.Pacer, role string) func(githubapi.Token) http.RoundTripper {
+		tr := githubapi.NewTransport(pacer.Wrap(sb.calls.as(role)), githubapi.RetryPolicy{}, nil)
 		return func(githubapi.Token) http.RoundTripper { return tr }
 	}
-	registryTr := func(githubapi.Token) http.RoundTripper { return sb.calls }
+	registryTr := func(role string) func(githubapi.Token) http.RoundTripper {
+		return func(githubapi.Token) http.RoundTripper { return sb.calls.as(role) }
+	}
 
 	// Worker: appHandlers.
-	app := newApp()
-	packagesTr := newPacked()
+	app := newApp("worker-app")
+	workerPacer := newPacer()
 	cache, err := registry.OpenKVCache(ctx, sb.q.JS, "manifests", 1)
 	if err != nil {
 		b.Fatal(err)
@@ -220,7 +229,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 	}
 	pruner, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: tokens, App: app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: packagesTr, RegistryTransport: registryTr,
+		PackagesTransport: packed(workerPacer, "prune"), RegistryTransport: registryTr("prune"),
 		Cache: cache, ETags: etags, Runs: runs,
 		Reporter:    jobs.Reporters{jobs.IssueReporter{Issues: issues, Logger: logger}, sb.rep},
 		TokenIssues: issues, Inventory: inv, Metrics: jobs.NewPruneMetrics(sb.metrics), Logger: logger,
@@ -231,7 +240,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
 		Tokens: tokens, App: app, Inventory: inv, Issues: issues,
 		APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: packagesTr, RegistryTransport: registryTr,
+		PackagesTransport: packed(workerPacer, "restore"), RegistryTransport: registryTr("restore"),
 		Cache: cache, Metrics: jobs.NewRestoreMetrics(sb.metrics), Logger: logger,
 	})
 	if err != nil {
@@ -245,8 +254,8 @@ func newSweepBench(b *testing.B) *sweepBench {
 	// Scheduler: newScheduler, with its own App and pacer on the same
 	// pacing bucket; the inventory as serve's packagesSeen reads it.
 	if sb.sched, err = jobs.OpenScheduler(ctx, sb.q, jobs.SchedulerConfig{
-		Holder: b.Name(), Interval: time.Hour, App: newApp(), Tokens: tokens, APIURL: w.srv.URL,
-		PackagesTransport: newPacked(), Inventory: sweepInventory{inv}, Replicas: 1, Logger: logger,
+		Holder: b.Name(), Interval: time.Hour, App: newApp("scheduler-app"), Tokens: tokens, APIURL: w.srv.URL,
+		PackagesTransport: packed(newPacer(), "scheduler"), Inventory: sweepInventory{inv}, Replicas: 1, Logger: logger,
 	}); err != nil {
 		b.Fatal(err)
 	}
@@ -279,14 +288,16 @@ type sweepFigures struct {
 	byMethod             map[string]int     // the simulator's, every caller
 	apiCalls             int
 	notModified, limited int
-	paths                map[string]sweepPathCount
-	listingPages         int
-	listing304           int
-	manifestReads        int
-	deletions            int
-	runs                 int
-	rssStart, rssPeak    float64
-	hwmReset             bool
+	paths                map[sweepCallKey]sweepPathCount
+	// writes counts the messages stored per stream (KV buckets included).
+	writes            map[string]uint64
+	listingPages      int
+	listing304        int
+	manifestReads     int
+	deletions         int
+	runs              int
+	rssStart, rssPeak float64
+	hwmReset          bool
 }
 
 // sweep runs one sweep, SweepNow to drained, and collects its figures.
@@ -297,6 +308,7 @@ func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 	sb.calls.reset()
 	jobsBefore := sb.jobCounts(b)
 	runsBefore := sb.rep.count()
+	seqBefore := sb.streamSeqs(b)
 	f := sweepFigures{label: label, rssStart: procStatusMiB("VmRSS:"), hwmReset: resetPeakRSS()}
 
 	start := time.Now()
@@ -339,13 +351,19 @@ func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 	f.paths = sb.calls.snapshot()
 	for key, c := range f.paths {
 		switch {
-		case strings.HasPrefix(key, "GET ") && strings.Contains(key, "/versions?"):
+		case key.method == http.MethodGet && strings.Contains(key.path, "/versions?"):
 			f.listingPages += c.total()
 			f.listing304 += c.notModified
-		case strings.HasPrefix(key, "GET /v2/") && strings.Contains(key, "/manifests/"):
+		case key.method == http.MethodGet && strings.HasPrefix(key.path, "/v2/") && strings.Contains(key.path, "/manifests/"):
 			f.manifestReads += c.total()
-		case strings.HasPrefix(key, "DELETE ") && strings.HasSuffix(key, "/versions/:id"):
+		case key.method == http.MethodDelete && strings.HasSuffix(key.path, "/versions/:id"):
 			f.deletions += c.ok
+		}
+	}
+	f.writes = map[string]uint64{}
+	for name, seq := range sb.streamSeqs(b) {
+		if d := seq - seqBefore[name]; d != 0 {
+			f.writes[name] = d
 		}
 	}
 	f.runs = sb.rep.count() - runsBefore
@@ -356,8 +374,8 @@ func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 	// two disagree, a path was missed and the split is incomplete.
 	seen := map[string]int{}
 	for key, c := range f.paths {
-		if method, path, _ := strings.Cut(key, " "); !isRegistryPath(path) {
-			seen[method] += c.total()
+		if !isRegistryPath(key.path) {
+			seen[key.method] += c.total()
 		}
 	}
 	if !maps.Equal(seen, f.byMethod) {
@@ -450,6 +468,22 @@ func (sb *sweepBench) jobCounts(b *testing.B) map[string]float64 {
 	return out
 }
 
+// streamSeqs returns each stream's last sequence: the difference between
+// two reads is how many messages were stored (a KV bucket's puts and
+// deletes included).
+func (sb *sweepBench) streamSeqs(b *testing.B) map[string]uint64 {
+	b.Helper()
+	out := map[string]uint64{}
+	streams := sb.q.JS.ListStreams(context.Background())
+	for info := range streams.Info() {
+		out[info.Config.Name] = info.State.LastSeq
+	}
+	if err := streams.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
 func (r *reports) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -489,24 +523,44 @@ func (f sweepFigures) report(b *testing.B) {
 	// One line: the testing package keeps only the first lines of a
 	// benchmark's log unless -v is given.
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s sweep, requests by path [2xx/304/rate-limited/other]:", f.label)
-	for i, k := range slices.Sorted(maps.Keys(f.paths)) {
+	fmt.Fprintf(&sb, "%s sweep, requests by caller and path [2xx/304/rate-limited/other]:", f.label)
+	keys := slices.SortedFunc(maps.Keys(f.paths), func(a, b sweepCallKey) int {
+		return cmp.Or(cmp.Compare(a.role, b.role), cmp.Compare(a.path, b.path), cmp.Compare(a.method, b.method))
+	})
+	for i, k := range keys {
 		c := f.paths[k]
 		if i > 0 {
 			sb.WriteString(";")
 		}
-		fmt.Fprintf(&sb, " %s [%d/%d/%d/%d]", k, c.ok, c.notModified, c.limited, c.other)
+		fmt.Fprintf(&sb, " %s %s %s [%d/%d/%d/%d]", k.role, k.method, k.path, c.ok, c.notModified, c.limited, c.other)
 	}
 	b.Log(sb.String())
+	var writes string
+	for _, name := range slices.Sorted(maps.Keys(f.writes)) {
+		writes += fmt.Sprintf(" %s %d", name, f.writes[name])
+	}
+	b.Logf("%s sweep, NATS messages stored by stream:%s", f.label, writes)
 }
 
-// sweepCalls counts the requests that pass through it by method and
-// path kind (numbers, package names and digests replaced), and sends
-// them on with http.DefaultTransport.
+// sweepCalls counts requests by caller, method and path kind (numbers,
+// package names and digests replaced); its callers' transports send them
+// on with http.DefaultTransport.
 type sweepCalls struct {
 	mu sync.Mutex
-	by map[string]*sweepPathCount
+	by map[sweepCallKey]*sweepPathCount
 }
+
+// sweepCallKey is one kind of request of one caller.
+type sweepCallKey struct{ role, method, path string }
+
+// sweepCaller is the transport of one caller.
+type sweepCaller struct {
+	calls *sweepCalls
+	role  string
+}
+
+// as returns the transport counting role's requests.
+func (s *sweepCalls) as(role string) sweepCaller { return sweepCaller{s, role} }
 
 // sweepPathCount counts one kind of request by answer.
 type sweepPathCount struct {
@@ -515,11 +569,15 @@ type sweepPathCount struct {
 
 func (c sweepPathCount) total() int { return c.ok + c.notModified + c.limited + c.other }
 
-func newSweepCalls() *sweepCalls { return &sweepCalls{by: map[string]*sweepPathCount{}} }
+func newSweepCalls() *sweepCalls { return &sweepCalls{by: map[sweepCallKey]*sweepPathCount{}} }
 
-func (s *sweepCalls) RoundTrip(r *http.Request) (*http.Response, error) {
+func (c sweepCaller) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	key := r.Method + " " + pathKind(r)
+	c.calls.count(sweepCallKey{c.role, r.Method, pathKind(r)}, resp, err)
+	return resp, err
+}
+
+func (s *sweepCalls) count(key sweepCallKey, resp *http.Response, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.by[key]
@@ -539,7 +597,6 @@ func (s *sweepCalls) RoundTrip(r *http.Request) (*http.Response, error) {
 	default:
 		c.other++
 	}
-	return resp, err
 }
 
 func (s *sweepCalls) reset() {
@@ -548,10 +605,10 @@ func (s *sweepCalls) reset() {
 	clear(s.by)
 }
 
-func (s *sweepCalls) snapshot() map[string]sweepPathCount {
+func (s *sweepCalls) snapshot() map[sweepCallKey]sweepPathCount {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]sweepPathCount, len(s.by))
+	out := make(map[sweepCallKey]sweepPathCount, len(s.by))
 	for k, c := range s.by {
 		out[k] = *c
 	}
