@@ -68,7 +68,7 @@ func (p RetryPolicy) delay(retry int) time.Duration {
 // handle, a refusal is final. A DELETE retried after a lost answer may meet
 // 404; the packages client treats 404 on delete as done.
 type Transport struct {
-	// Base does the requests; nil means http.DefaultTransport.
+	// Base does the requests; nil means Pool().
 	Base     http.RoundTripper
 	Retry    RetryPolicy
 	Observer Observer
@@ -77,8 +77,23 @@ type Transport struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// NewTransport wraps base (nil: http.DefaultTransport) with retries and
-// observation. obs may be nil.
+// pool is the connection pool of every request to GitHub that is not given
+// its own: http.DefaultTransport keeps only two idle connections per host,
+// and pkgwarden's workers send to one or two hosts (the API, the registry)
+// from many goroutines, so most requests dialled a new connection.
+var pool = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConns = 256
+	return t
+}()
+
+// Pool returns the connection pool shared by pkgwarden's GitHub requests:
+// http.DefaultTransport's settings with up to 64 idle connections per host.
+func Pool() http.RoundTripper { return pool }
+
+// NewTransport wraps base (nil: Pool()) with retries and observation. obs
+// may be nil.
 func NewTransport(base http.RoundTripper, policy RetryPolicy, obs Observer) *Transport {
 	return &Transport{Base: base, Retry: policy, Observer: obs}
 }
@@ -100,7 +115,7 @@ func retryableStatus(code int) bool {
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	base := t.Base
 	if base == nil {
-		base = http.DefaultTransport
+		base = pool
 	}
 	policy := t.Retry.withDefaults()
 	attempts := policy.MaxAttempts

@@ -248,7 +248,7 @@ func (p *Pacer) Stats() Stats {
 
 // Wrap returns a RoundTripper that paces each request by the credential in
 // its Authorization header, then sends it through next (nil:
-// http.DefaultTransport). Requests without credentials pass unpaced. It
+// githubapi.Pool()). Requests without credentials pass unpaced. It
 // must sit where the token is already set, under go-github's
 // WithAuthToken. Two places work:
 //
@@ -262,7 +262,7 @@ func (p *Pacer) Stats() Stats {
 //     their backoff.
 func (p *Pacer) Wrap(next http.RoundTripper) http.RoundTripper {
 	if next == nil {
-		next = http.DefaultTransport
+		next = githubapi.Pool()
 	}
 	return &transport{p: p, next: next}
 }
