@@ -166,3 +166,63 @@ func BenchmarkSeeVersions(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*len(vs)), "µs/version")
 }
+
+// SeeVersions writes a version's record only when it changed or its SeenAt
+// is older than SeenRefresh: a sweep that changes nothing writes nothing.
+func TestSeeVersionsWritesOnlyChanges(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	clock := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return clock }
+	pkg := Package{Owner: "acme", Type: "container", Name: "webapp"}
+	revision := func(id int64) uint64 {
+		t.Helper()
+		e, err := s.kv.Get(ctx, inst(1)+".v."+pkgKey(pkg)+"."+fmt.Sprint(id))
+		if err != nil {
+			t.Fatalf("version %d: %v", id, err)
+		}
+		return e.Revision()
+	}
+	see := func(vs ...Version) {
+		t.Helper()
+		if err := s.SeeVersions(ctx, 1, pkg, vs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v7, v8 := Version{ID: 7, Name: "sha256:aa", Tags: []string{"v1"}}, Version{ID: 8, Name: "sha256:bb"}
+	see(v7, v8)
+	r7, r8 := revision(7), revision(8)
+
+	steps := []struct {
+		name           string
+		advance        time.Duration
+		see            []Version
+		write7, write8 bool
+	}{
+		{"unchanged", time.Hour, []Version{v7, v8}, false, false},
+		{"a tag added to 7", time.Minute, []Version{{ID: 7, Name: "sha256:aa", Tags: []string{"v1", "latest"}}, v8}, true, false},
+		{"unchanged again", time.Minute, []Version{{ID: 7, Name: "sha256:aa", Tags: []string{"v1", "latest"}}, v8}, false, false},
+		{"stale after a day", SeenRefresh, []Version{{ID: 7, Name: "sha256:aa", Tags: []string{"v1", "latest"}}, v8}, true, true},
+	}
+	for _, st := range steps {
+		clock = clock.Add(st.advance)
+		see(st.see...)
+		n7, n8 := revision(7), revision(8)
+		if (n7 != r7) != st.write7 || (n8 != r8) != st.write8 {
+			t.Errorf("%s: version 7 written %t, 8 written %t; want %t, %t", st.name, n7 != r7, n8 != r8, st.write7, st.write8)
+		}
+		r7, r8 = n7, n8
+	}
+	v, _, err := s.Version(ctx, 1, pkg, 8)
+	if err != nil || !v.SeenAt.Equal(clock) {
+		t.Errorf("version 8 SeenAt = %v (%v), want the refresh's %v", v.SeenAt, err, clock)
+	}
+	// Nothing known yet: the one-pass read ends at once with nothing.
+	if vs, err := s.Versions(ctx, 2, pkg); err != nil || len(vs) != 0 {
+		t.Errorf("Versions of an installation never seen = %+v (%v), want none", vs, err)
+	}
+	see(Version{ID: 9, Name: "sha256:cc"})
+	if vs, err := s.Versions(ctx, 1, pkg); err != nil || len(vs) != 3 {
+		t.Errorf("Versions = %+v (%v), want 7, 8 and the new 9", vs, err)
+	}
+}
