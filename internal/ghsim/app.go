@@ -419,16 +419,9 @@ func (s *Sim) repoByID(id int64) *repo {
 func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, status, msg := s.authenticate(r)
-	switch {
-	case status != 0:
-		writeError(w, status, msg)
-		return
-	case p == nil:
-		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
-		return
-	case p.Kind != principalInstallation:
-		writeError(w, http.StatusForbidden, "You must authenticate with an installation access token in order to list repositories for an installation.")
+	p, ok := s.requirePrincipal(w, r, principalInstallation,
+		"You must authenticate with an installation access token in order to list repositories for an installation.")
+	if !ok {
 		return
 	}
 	var list []*repo

@@ -151,12 +151,10 @@ func (s *Sim) repoVisible(p *principal, rp *repo) bool {
 // caller, answering 401 or 404 itself (GitHub answers 404, not 403, for a
 // private repository the caller cannot see). Called with s.mu held.
 func (s *Sim) resolveRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
-	p, status, msg := s.authenticate(r)
-	if status != 0 {
-		writeError(w, status, msg)
+	p, ok := s.authenticateRequest(w, r)
+	if !ok {
 		return caller{}, false
 	}
-	setScopesHeader(w, p)
 	rp, ok := s.st.repos[lower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
 	if !ok || !s.repoVisible(p, rp) {
 		writeError(w, http.StatusNotFound, msgNotFound)
