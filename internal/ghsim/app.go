@@ -194,14 +194,8 @@ func (s *Sim) handleListInstallations(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(ids), page, perPage)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, id := range ids[lo:hi] {
-		out = append(out, s.installationView(s.st.installations[id]))
-	}
-	s.appPageLinks(w, r, page, perPage, len(ids))
-	writeJSON(w, http.StatusOK, out)
+	page := appPage(s, w, r, ids, func(id int64) map[string]any { return s.installationView(s.st.installations[id]) })
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Sim) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
@@ -431,18 +425,12 @@ func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(list), page, perPage)
-	views := make([]map[string]any, 0, hi-lo)
-	for _, rp := range list[lo:hi] {
-		views = append(views, s.fullRepository(rp, nil))
-	}
+	views := appPage(s, w, r, list, func(rp *repo) map[string]any { return s.fullRepository(rp, nil) })
 	in := s.st.installations[p.Token.Installation]
 	sel := in.selection()
 	if p.Token.Repos != nil {
 		sel = "selected"
 	}
-	s.appPageLinks(w, r, page, perPage, len(list))
 	writeJSON(w, http.StatusOK, map[string]any{
 		"total_count":          len(list),
 		"repository_selection": sel,

@@ -487,14 +487,8 @@ func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
 		}
 		return key(list[i]) > key(list[j])
 	})
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(list), page, perPage)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, is := range list[lo:hi] {
-		out = append(out, s.issueView(c.rp, is))
-	}
-	s.appPageLinks(w, r, page, perPage, len(list))
-	writeJSON(w, http.StatusOK, out)
+	page := appPage(s, w, r, list, func(is *issue) map[string]any { return s.issueView(c.rp, is) })
+	writeJSON(w, http.StatusOK, page)
 }
 
 func hasAllLabels(is *issue, want []string) bool {
@@ -792,14 +786,8 @@ func (s *Sim) handleListComments(w http.ResponseWriter, r *http.Request) {
 			list = append(list, cm)
 		}
 	}
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(list), page, perPage)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, cm := range list[lo:hi] {
-		out = append(out, s.commentView(c.rp, is, cm))
-	}
-	s.appPageLinks(w, r, page, perPage, len(list))
-	writeJSON(w, http.StatusOK, out)
+	page := appPage(s, w, r, list, func(cm *comment) map[string]any { return s.commentView(c.rp, is, cm) })
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Sim) handleCreateComment(w http.ResponseWriter, r *http.Request) {
@@ -897,14 +885,8 @@ func (s *Sim) handleListLabels(w http.ResponseWriter, r *http.Request) {
 		ls = append(ls, l)
 	}
 	sort.Slice(ls, func(i, j int) bool { return lower(ls[i].Name) < lower(ls[j].Name) })
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(ls), page, perPage)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, l := range ls[lo:hi] {
-		out = append(out, s.labelView(c.rp, l))
-	}
-	s.appPageLinks(w, r, page, perPage, len(ls))
-	writeJSON(w, http.StatusOK, out)
+	page := appPage(s, w, r, ls, func(l *label) map[string]any { return s.labelView(c.rp, l) })
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Sim) handleGetLabel(w http.ResponseWriter, r *http.Request) {
