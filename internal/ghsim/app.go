@@ -353,20 +353,17 @@ func (s *Sim) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
 	}
 	var narrowed []*repo
 	if len(req.Repositories) > 0 || len(req.RepositoryIDs) > 0 {
-		t.Repos = map[string]bool{}
+		// Repositories are asked for by name and by id alike; nil stands
+		// for one that does not exist.
+		asked := make([]*repo, 0, len(req.Repositories)+len(req.RepositoryIDs))
 		for _, name := range req.Repositories {
-			rp := s.st.repos[lower(in.Account+"/"+name)]
-			if rp == nil || !in.covers(rp) {
-				writeError(w, http.StatusUnprocessableEntity, "There is at least one repository that does not exist or is not accessible to the parent installation.")
-				return
-			}
-			if !t.Repos[lower(rp.fullName())] {
-				narrowed = append(narrowed, rp)
-			}
-			t.Repos[lower(rp.fullName())] = true
+			asked = append(asked, s.st.repos[lower(in.Account+"/"+name)])
 		}
 		for _, id := range req.RepositoryIDs {
-			rp := s.repoByID(id)
+			asked = append(asked, s.repoByID(id))
+		}
+		t.Repos = map[string]bool{}
+		for _, rp := range asked {
 			if rp == nil || !in.covers(rp) {
 				writeError(w, http.StatusUnprocessableEntity, "There is at least one repository that does not exist or is not accessible to the parent installation.")
 				return
