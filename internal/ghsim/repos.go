@@ -62,6 +62,17 @@ func legacyPermission(role string) string {
 	return role
 }
 
+// rolePermissions is the permissions object GitHub shows for a role (on a
+// repository for a classic token, on a collaborator): each permission a
+// role at least that high holds, push standing for write and pull for
+// read.
+func rolePermissions(role string) map[string]bool {
+	return map[string]bool{
+		"admin": atLeast(role, "admin"), "maintain": atLeast(role, "maintain"),
+		"push": atLeast(role, "write"), "triage": atLeast(role, "triage"), "pull": atLeast(role, "read"),
+	}
+}
+
 // userRole is login's role on rp, all grants considered: the owner of a
 // user repository and the owners of an organization are admins, direct
 // collaborators have their role, organization members the organization's
@@ -257,10 +268,7 @@ func (s *Sim) fullRepository(rp *repo, p *principal) map[string]any {
 	}
 	if p != nil && p.Kind == principalClassic {
 		role := s.userRole(p.Token.User, rp)
-		v["permissions"] = map[string]bool{
-			"admin": atLeast(role, "admin"), "maintain": atLeast(role, "maintain"),
-			"push": atLeast(role, "write"), "triage": atLeast(role, "triage"), "pull": atLeast(role, "read"),
-		}
+		v["permissions"] = rolePermissions(role)
 	}
 	return v
 }
@@ -466,10 +474,7 @@ func (s *Sim) handleCollaboratorPermission(w http.ResponseWriter, r *http.Reques
 	}
 	role := s.userRole(u.Login, c.rp)
 	user := s.simpleUser(u.Login)
-	user["permissions"] = map[string]bool{
-		"admin": atLeast(role, "admin"), "maintain": atLeast(role, "maintain"),
-		"push": atLeast(role, "write"), "triage": atLeast(role, "triage"), "pull": atLeast(role, "read"),
-	}
+	user["permissions"] = rolePermissions(role)
 	user["role_name"] = role
 	writeJSON(w, http.StatusOK, map[string]any{
 		"permission": legacyPermission(role),
