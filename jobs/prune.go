@@ -85,12 +85,8 @@ type PruneMetrics struct {
 
 // NewPruneMetrics registers pkgwarden_versions_deleted_total with reg.
 func NewPruneMetrics(reg prometheus.Registerer) *PruneMetrics {
-	m := &PruneMetrics{deleted: prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "pkgwarden_versions_deleted_total",
-		Help: "Package versions deleted by prune jobs.",
-	})}
-	reg.MustRegister(m.deleted)
-	return m
+	return &PruneMetrics{deleted: registerCounter(reg,
+		"pkgwarden_versions_deleted_total", "Package versions deleted by prune jobs.")}
 }
 
 // TokenIssues settles the missing-token issue of an owner.
@@ -135,11 +131,7 @@ func NewPruner(cfg PruneConfig) (*Pruner, error) {
 	if cfg.Reporter == nil {
 		cfg.Reporter = Reporters(nil)
 	}
-	p := &Pruner{cfg: cfg, tr: githubapi.NewTransport(nil, githubapi.RetryPolicy{}, nil), log: cfg.Logger}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
-	}
-	return p, nil
+	return &Pruner{cfg: cfg, tr: defaultPackagesTransport(), log: loggerOrDiscard(cfg.Logger)}, nil
 }
 
 // RunID is the id of the run a job makes: its delivery, else its type and

@@ -61,12 +61,8 @@ type RestoreMetrics struct {
 
 // NewRestoreMetrics registers pkgwarden_versions_restored_total with reg.
 func NewRestoreMetrics(reg prometheus.Registerer) *RestoreMetrics {
-	m := &RestoreMetrics{restored: prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "pkgwarden_versions_restored_total",
-		Help: "Package versions (and packages) restored by restore jobs.",
-	})}
-	reg.MustRegister(m.restored)
-	return m
+	return &RestoreMetrics{restored: registerCounter(reg,
+		"pkgwarden_versions_restored_total", "Package versions (and packages) restored by restore jobs.")}
 }
 
 // Restored is one version (or package, ID 0) a restore run brought back.
@@ -124,11 +120,7 @@ func NewRestorer(cfg RestoreConfig) (*Restorer, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewRestoreMetrics(prometheus.NewRegistry())
 	}
-	r := &Restorer{cfg: cfg, tr: githubapi.NewTransport(nil, githubapi.RetryPolicy{}, nil), log: cfg.Logger}
-	if r.log == nil {
-		r.log = slog.New(slog.DiscardHandler)
-	}
-	return r, nil
+	return &Restorer{cfg: cfg, tr: defaultPackagesTransport(), log: loggerOrDiscard(cfg.Logger)}, nil
 }
 
 // pkgState is what a restore job knows of its package.

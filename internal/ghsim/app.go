@@ -194,14 +194,8 @@ func (s *Sim) handleListInstallations(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(ids), page, perPage)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, id := range ids[lo:hi] {
-		out = append(out, s.installationView(s.st.installations[id]))
-	}
-	s.appPageLinks(w, r, page, perPage, len(ids))
-	writeJSON(w, http.StatusOK, out)
+	page := appPage(s, w, r, ids, func(id int64) map[string]any { return s.installationView(s.st.installations[id]) })
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Sim) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
@@ -359,20 +353,17 @@ func (s *Sim) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
 	}
 	var narrowed []*repo
 	if len(req.Repositories) > 0 || len(req.RepositoryIDs) > 0 {
-		t.Repos = map[string]bool{}
+		// Repositories are asked for by name and by id alike; nil stands
+		// for one that does not exist.
+		asked := make([]*repo, 0, len(req.Repositories)+len(req.RepositoryIDs))
 		for _, name := range req.Repositories {
-			rp := s.st.repos[lower(in.Account+"/"+name)]
-			if rp == nil || !in.covers(rp) {
-				writeError(w, http.StatusUnprocessableEntity, "There is at least one repository that does not exist or is not accessible to the parent installation.")
-				return
-			}
-			if !t.Repos[lower(rp.fullName())] {
-				narrowed = append(narrowed, rp)
-			}
-			t.Repos[lower(rp.fullName())] = true
+			asked = append(asked, s.st.repos[lower(in.Account+"/"+name)])
 		}
 		for _, id := range req.RepositoryIDs {
-			rp := s.repoByID(id)
+			asked = append(asked, s.repoByID(id))
+		}
+		t.Repos = map[string]bool{}
+		for _, rp := range asked {
 			if rp == nil || !in.covers(rp) {
 				writeError(w, http.StatusUnprocessableEntity, "There is at least one repository that does not exist or is not accessible to the parent installation.")
 				return
@@ -419,16 +410,9 @@ func (s *Sim) repoByID(id int64) *repo {
 func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, status, msg := s.authenticate(r)
-	switch {
-	case status != 0:
-		writeError(w, status, msg)
-		return
-	case p == nil:
-		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
-		return
-	case p.Kind != principalInstallation:
-		writeError(w, http.StatusForbidden, "You must authenticate with an installation access token in order to list repositories for an installation.")
+	p, ok := s.requirePrincipal(w, r, principalInstallation,
+		"You must authenticate with an installation access token in order to list repositories for an installation.")
+	if !ok {
 		return
 	}
 	var list []*repo
@@ -438,18 +422,12 @@ func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(list), page, perPage)
-	views := make([]map[string]any, 0, hi-lo)
-	for _, rp := range list[lo:hi] {
-		views = append(views, s.fullRepository(rp, nil))
-	}
+	views := appPage(s, w, r, list, func(rp *repo) map[string]any { return s.fullRepository(rp, nil) })
 	in := s.st.installations[p.Token.Installation]
 	sel := in.selection()
 	if p.Token.Repos != nil {
 		sel = "selected"
 	}
-	s.appPageLinks(w, r, page, perPage, len(list))
 	writeJSON(w, http.StatusOK, map[string]any{
 		"total_count":          len(list),
 		"repository_selection": sel,

@@ -30,6 +30,41 @@ func setScopesHeader(w http.ResponseWriter, p *principal) {
 	w.Header().Set("X-OAuth-Scopes", strings.Join(scopes, ", "))
 }
 
+// authenticateRequest authenticates r, answering 401 itself when
+// credentials were given but are not valid, and sets X-OAuth-Scopes as
+// GitHub does for a classic token. p is nil for an anonymous caller.
+// Called with s.mu held.
+func (s *Sim) authenticateRequest(w http.ResponseWriter, r *http.Request) (p *principal, ok bool) {
+	p, status, msg := s.authenticate(r)
+	if status != 0 {
+		writeError(w, status, msg)
+		return nil, false
+	}
+	setScopesHeader(w, p)
+	return p, true
+}
+
+// requirePrincipal authenticates r for an endpoint only callers of kind
+// may use: it answers 401 for bad credentials or none, and 403 with
+// forbidden (GitHub's message differs per endpoint) for another kind.
+// Called with s.mu held.
+func (s *Sim) requirePrincipal(w http.ResponseWriter, r *http.Request, kind principalKind, forbidden string) (*principal, bool) {
+	p, status, msg := s.authenticate(r)
+	switch {
+	case status != 0:
+		writeError(w, status, msg)
+		return nil, false
+	case p == nil:
+		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
+		return nil, false
+	case p.Kind != kind:
+		writeError(w, http.StatusForbidden, forbidden)
+		return nil, false
+	}
+	setScopesHeader(w, p)
+	return p, true
+}
+
 // accountDetails is the full user or organization object.
 func (s *Sim) accountDetails(a *account) map[string]any {
 	v := s.simpleUser(a.Login)
@@ -55,31 +90,19 @@ func (s *Sim) accountDetails(a *account) map[string]any {
 func (s *Sim) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, status, msg := s.authenticate(r)
-	switch {
-	case status != 0:
-		writeError(w, status, msg)
-		return
-	case p == nil:
-		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
-		return
-	case p.Kind != principalClassic:
-		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
+	p, ok := s.requirePrincipal(w, r, principalClassic, msgNotAccessibleByIntegration)
+	if !ok {
 		return
 	}
-	setScopesHeader(w, p)
 	writeJSON(w, http.StatusOK, s.accountDetails(s.st.accounts[p.Token.User]))
 }
 
 func (s *Sim) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, status, msg := s.authenticate(r)
-	if status != 0 {
-		writeError(w, status, msg)
+	if _, ok := s.authenticateRequest(w, r); !ok {
 		return
 	}
-	setScopesHeader(w, p)
 	login := r.PathValue("username")
 	if lower(login) == lower(s.BotLogin()) {
 		writeJSON(w, http.StatusOK, s.simpleUser(login))
@@ -96,12 +119,9 @@ func (s *Sim) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) handleGetOrg(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, status, msg := s.authenticate(r)
-	if status != 0 {
-		writeError(w, status, msg)
+	if _, ok := s.authenticateRequest(w, r); !ok {
 		return
 	}
-	setScopesHeader(w, p)
 	a, ok := s.st.accounts[lower(r.PathValue("org"))]
 	if !ok || a.Type != "Organization" {
 		writeError(w, http.StatusNotFound, msgNotFound)

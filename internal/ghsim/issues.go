@@ -401,13 +401,37 @@ func (s *Sim) triager(c caller) bool {
 	return atLeast(c.role(s), "triage")
 }
 
-func (s *Sim) findIssue(w http.ResponseWriter, r *http.Request, rp *repo) *issue {
-	n, err := strconv.Atoi(r.PathValue("number"))
-	if err != nil || n < 1 || n > len(rp.Issues) {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return nil
+// issueRequest resolves the repository and the issue {number} of an
+// issue endpoint as issuesRepo does, answering refusals and 404 itself.
+// With write it checks that the caller may write issues before it looks
+// the issue up, so that a refusal is not hidden by a 404. Called with s.mu
+// held.
+func (s *Sim) issueRequest(w http.ResponseWriter, r *http.Request, write bool) (caller, *issue, bool) {
+	c, ok := s.issuesRepo(w, r)
+	if !ok || (write && !s.canWriteIssues(w, c)) {
+		return caller{}, nil, false
 	}
-	return rp.Issues[n-1]
+	n, err := strconv.Atoi(r.PathValue("number"))
+	if err != nil || n < 1 || n > len(c.rp.Issues) {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return caller{}, nil, false
+	}
+	return c, c.rp.Issues[n-1], true
+}
+
+// sinceParam reads the since query parameter of a list of resource
+// (RFC 3339; zero when absent), answering 422 when it does not parse.
+func sinceParam(w http.ResponseWriter, r *http.Request, resource string) (time.Time, bool) {
+	v := r.URL.Query().Get("since")
+	if v == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		writeValidationFailed(w, resource, "since", "invalid", "")
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
@@ -433,14 +457,9 @@ func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	creator, assignee := q.Get("creator"), q.Get("assignee")
-	var since time.Time
-	if v := q.Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeValidationFailed(w, "Issue", "since", "invalid", "")
-			return
-		}
-		since = t
+	since, ok := sinceParam(w, r, "Issue")
+	if !ok {
+		return
 	}
 	var list []*issue
 	for _, is := range c.rp.Issues {
@@ -468,14 +487,8 @@ func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
 		}
 		return key(list[i]) > key(list[j])
 	})
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(list), page, perPage)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, is := range list[lo:hi] {
-		out = append(out, s.issueView(c.rp, is))
-	}
-	s.appPageLinks(w, r, page, perPage, len(list))
-	writeJSON(w, http.StatusOK, out)
+	page := appPage(s, w, r, list, func(is *issue) map[string]any { return s.issueView(c.rp, is) })
+	writeJSON(w, http.StatusOK, page)
 }
 
 func hasAllLabels(is *issue, want []string) bool {
@@ -502,12 +515,8 @@ func assigneeMatches(is *issue, a string) bool {
 func (s *Sim) handleGetIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.issuesRepo(w, r)
+	c, is, ok := s.issueRequest(w, r, false)
 	if !ok {
-		return
-	}
-	is := s.findIssue(w, r, c.rp)
-	if is == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.issueView(c.rp, is))
@@ -591,7 +600,44 @@ func (s *Sim) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage
 	return logins, given, true
 }
 
-func bodyTooLong(body string) bool { return utf8.RuneCountInString(body) > maxBodyChars }
+// checkBodyLength answers 422 when body is longer than GitHub takes in
+// the body of resource (an Issue or an IssueComment).
+func checkBodyLength(w http.ResponseWriter, resource, body string) bool {
+	if utf8.RuneCountInString(body) > maxBodyChars {
+		writeValidationFailed(w, resource, "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+		return false
+	}
+	return true
+}
+
+// issueBody reads the optional body of an issue; ok is false once a 422
+// was written.
+func issueBody(w http.ResponseWriter, f map[string]json.RawMessage) (body string, given, ok bool) {
+	body, given, err := stringField(f, "body")
+	if err != nil {
+		writeValidationFailed(w, "Issue", "body", "invalid", "")
+		return "", true, false
+	}
+	if !checkBodyLength(w, "Issue", body) {
+		return "", true, false
+	}
+	return body, given, true
+}
+
+// issueLabels reads the optional labels of an issue, as names or objects
+// with a name; ok is false once a 422 was written.
+func issueLabels(w http.ResponseWriter, f map[string]json.RawMessage) (labels []string, given, ok bool) {
+	raw, given := f["labels"]
+	if !given {
+		return nil, false, true
+	}
+	labels, err := labelNames(raw)
+	if err != nil {
+		writeValidationFailed(w, "Issue", "labels", "invalid", "")
+		return nil, true, false
+	}
+	return labels, true, true
+}
 
 func (s *Sim) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
@@ -613,21 +659,13 @@ func (s *Sim) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 		writeValidationFailed(w, "Issue", "title", "missing_field", "")
 		return
 	}
-	body, _, err := stringField(f, "body")
-	if err != nil {
-		writeValidationFailed(w, "Issue", "body", "invalid", "")
+	body, _, ok := issueBody(w, f)
+	if !ok {
 		return
 	}
-	if bodyTooLong(body) {
-		writeValidationFailed(w, "Issue", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+	labels, _, ok := issueLabels(w, f)
+	if !ok {
 		return
-	}
-	var labels []string
-	if raw, has := f["labels"]; has {
-		if labels, err = labelNames(raw); err != nil {
-			writeValidationFailed(w, "Issue", "labels", "invalid", "")
-			return
-		}
 	}
 	assignees, _, ok := s.assigneeLogins(w, f, c.rp)
 	if !ok {
@@ -646,12 +684,8 @@ func (s *Sim) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.issuesRepo(w, r)
-	if !ok || !s.canWriteIssues(w, c) {
-		return
-	}
-	is := s.findIssue(w, r, c.rp)
-	if is == nil {
+	c, is, ok := s.issueRequest(w, r, true)
+	if !ok {
 		return
 	}
 	actor := c.actor(s)
@@ -669,13 +703,8 @@ func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 		writeValidationFailed(w, "Issue", "title", "missing_field", "")
 		return
 	}
-	body, hasBody, err := stringField(f, "body")
-	if err != nil {
-		writeValidationFailed(w, "Issue", "body", "invalid", "")
-		return
-	}
-	if bodyTooLong(body) {
-		writeValidationFailed(w, "Issue", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+	body, hasBody, ok := issueBody(w, f)
+	if !ok {
 		return
 	}
 	state, hasState, err := stringField(f, "state")
@@ -688,13 +717,9 @@ func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 		writeValidationFailed(w, "Issue", "state_reason", "invalid", "")
 		return
 	}
-	var labels []string
-	rawLabels, hasLabels := f["labels"]
-	if hasLabels {
-		if labels, err = labelNames(rawLabels); err != nil {
-			writeValidationFailed(w, "Issue", "labels", "invalid", "")
-			return
-		}
+	labels, hasLabels, ok := issueLabels(w, f)
+	if !ok {
+		return
 	}
 	assignees, hasAssignees, ok := s.assigneeLogins(w, f, c.rp)
 	if !ok {
@@ -747,48 +772,29 @@ func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 func (s *Sim) handleListComments(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.issuesRepo(w, r)
+	c, is, ok := s.issueRequest(w, r, false)
 	if !ok {
 		return
 	}
-	is := s.findIssue(w, r, c.rp)
-	if is == nil {
+	since, ok := sinceParam(w, r, "IssueComment")
+	if !ok {
 		return
 	}
 	var list []*comment
-	since := time.Time{}
-	if v := r.URL.Query().Get("since"); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			writeValidationFailed(w, "IssueComment", "since", "invalid", "")
-			return
-		}
-		since = t
-	}
 	for _, cm := range is.Comments {
 		if since.IsZero() || !cm.UpdatedAt.Before(since) {
 			list = append(list, cm)
 		}
 	}
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(list), page, perPage)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, cm := range list[lo:hi] {
-		out = append(out, s.commentView(c.rp, is, cm))
-	}
-	s.appPageLinks(w, r, page, perPage, len(list))
-	writeJSON(w, http.StatusOK, out)
+	page := appPage(s, w, r, list, func(cm *comment) map[string]any { return s.commentView(c.rp, is, cm) })
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Sim) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, ok := s.issuesRepo(w, r)
-	if !ok || !s.canWriteIssues(w, c) {
-		return
-	}
-	is := s.findIssue(w, r, c.rp)
-	if is == nil {
+	c, is, ok := s.issueRequest(w, r, true)
+	if !ok {
 		return
 	}
 	body, ok := commentBody(w, r)
@@ -819,8 +825,7 @@ func commentBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 		writeValidationFailed(w, "IssueComment", "body", "missing_field", "")
 		return "", false
 	}
-	if bodyTooLong(body) {
-		writeValidationFailed(w, "IssueComment", "body", "custom", fmt.Sprintf("body is too long (maximum is %d characters)", maxBodyChars))
+	if !checkBodyLength(w, "IssueComment", body) {
 		return "", false
 	}
 	return body, true
@@ -880,14 +885,8 @@ func (s *Sim) handleListLabels(w http.ResponseWriter, r *http.Request) {
 		ls = append(ls, l)
 	}
 	sort.Slice(ls, func(i, j int) bool { return lower(ls[i].Name) < lower(ls[j].Name) })
-	page, perPage := appPaging(r)
-	lo, hi := appPageBounds(len(ls), page, perPage)
-	out := make([]map[string]any, 0, hi-lo)
-	for _, l := range ls[lo:hi] {
-		out = append(out, s.labelView(c.rp, l))
-	}
-	s.appPageLinks(w, r, page, perPage, len(ls))
-	writeJSON(w, http.StatusOK, out)
+	page := appPage(s, w, r, ls, func(l *label) map[string]any { return s.labelView(c.rp, l) })
+	writeJSON(w, http.StatusOK, page)
 }
 
 func (s *Sim) handleGetLabel(w http.ResponseWriter, r *http.Request) {

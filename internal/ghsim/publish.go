@@ -97,25 +97,31 @@ func (s *Sim) pkFind(owner, typ, name string) (*pkg, error) {
 	return p, nil
 }
 
-// pkFindVersion finds a version by id, or by name (digest or version
-// string) among active ones first. Called with s.mu held.
-func pkFindVersion(p *pkg, id int64, name string) (*version, error) {
+// pkFindVersion finds a live package and one of its versions by ref: by
+// id, or by name (digest or version string) among active ones first. The
+// Set* and DeleteVersion methods all address a version this way. Called
+// with s.mu held.
+func (s *Sim) pkFindVersion(owner, typ, name string, ref VersionRef) (*pkg, *version, error) {
+	p, err := s.pkFind(owner, typ, name)
+	if err != nil {
+		return nil, nil, err
+	}
 	var fallback *version
 	for _, v := range p.Versions {
-		if id != 0 && v.ID == id {
-			return v, nil
+		if ref.ID != 0 && v.ID == ref.ID {
+			return p, v, nil
 		}
-		if id == 0 && v.Name == name {
+		if ref.ID == 0 && v.Name == ref.Name {
 			if v.DeletedAt.IsZero() {
-				return v, nil
+				return p, v, nil
 			}
 			fallback = v
 		}
 	}
 	if fallback != nil {
-		return fallback, nil
+		return p, fallback, nil
 	}
-	return nil, fmt.Errorf("ghsim: package %s/%s has no version %d %q", p.Owner, p.Key.Name, id, name)
+	return nil, nil, fmt.Errorf("ghsim: package %s/%s has no version %d %q", p.Owner, p.Key.Name, ref.ID, ref.Name)
 }
 
 // VersionRef names a version: by id, or by name (a digest for containers)
@@ -129,11 +135,7 @@ type VersionRef struct {
 func (s *Sim) SetDownloads(owner, typ, name string, ref VersionRef, n int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.pkFind(owner, typ, name)
-	if err != nil {
-		return err
-	}
-	v, err := pkFindVersion(p, ref.ID, ref.Name)
+	_, v, err := s.pkFindVersion(owner, typ, name, ref)
 	if err != nil {
 		return err
 	}
@@ -147,11 +149,7 @@ func (s *Sim) SetDownloads(owner, typ, name string, ref VersionRef, n int64) err
 func (s *Sim) SetVersionTimes(owner, typ, name string, ref VersionRef, createdAt, updatedAt, deletedAt time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.pkFind(owner, typ, name)
-	if err != nil {
-		return err
-	}
-	v, err := pkFindVersion(p, ref.ID, ref.Name)
+	p, v, err := s.pkFindVersion(owner, typ, name, ref)
 	if err != nil {
 		return err
 	}
@@ -199,11 +197,7 @@ func (s *Sim) SetPackage(owner, typ, name, visibility string, createdAt, updated
 func (s *Sim) DeleteVersion(owner, typ, name string, ref VersionRef, ago time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, err := s.pkFind(owner, typ, name)
-	if err != nil {
-		return err
-	}
-	v, err := pkFindVersion(p, ref.ID, ref.Name)
+	p, v, err := s.pkFindVersion(owner, typ, name, ref)
 	if err != nil {
 		return err
 	}

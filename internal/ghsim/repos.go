@@ -62,6 +62,17 @@ func legacyPermission(role string) string {
 	return role
 }
 
+// rolePermissions is the permissions object GitHub shows for a role (on a
+// repository for a classic token, on a collaborator): each permission a
+// role at least that high holds, push standing for write and pull for
+// read.
+func rolePermissions(role string) map[string]bool {
+	return map[string]bool{
+		"admin": atLeast(role, "admin"), "maintain": atLeast(role, "maintain"),
+		"push": atLeast(role, "write"), "triage": atLeast(role, "triage"), "pull": atLeast(role, "read"),
+	}
+}
+
 // userRole is login's role on rp, all grants considered: the owner of a
 // user repository and the owners of an organization are admins, direct
 // collaborators have their role, organization members the organization's
@@ -151,12 +162,10 @@ func (s *Sim) repoVisible(p *principal, rp *repo) bool {
 // caller, answering 401 or 404 itself (GitHub answers 404, not 403, for a
 // private repository the caller cannot see). Called with s.mu held.
 func (s *Sim) resolveRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
-	p, status, msg := s.authenticate(r)
-	if status != 0 {
-		writeError(w, status, msg)
+	p, ok := s.authenticateRequest(w, r)
+	if !ok {
 		return caller{}, false
 	}
-	setScopesHeader(w, p)
 	rp, ok := s.st.repos[lower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
 	if !ok || !s.repoVisible(p, rp) {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -259,10 +268,7 @@ func (s *Sim) fullRepository(rp *repo, p *principal) map[string]any {
 	}
 	if p != nil && p.Kind == principalClassic {
 		role := s.userRole(p.Token.User, rp)
-		v["permissions"] = map[string]bool{
-			"admin": atLeast(role, "admin"), "maintain": atLeast(role, "maintain"),
-			"push": atLeast(role, "write"), "triage": atLeast(role, "triage"), "pull": atLeast(role, "read"),
-		}
+		v["permissions"] = rolePermissions(role)
 	}
 	return v
 }
@@ -468,10 +474,7 @@ func (s *Sim) handleCollaboratorPermission(w http.ResponseWriter, r *http.Reques
 	}
 	role := s.userRole(u.Login, c.rp)
 	user := s.simpleUser(u.Login)
-	user["permissions"] = map[string]bool{
-		"admin": atLeast(role, "admin"), "maintain": atLeast(role, "maintain"),
-		"push": atLeast(role, "write"), "triage": atLeast(role, "triage"), "pull": atLeast(role, "read"),
-	}
+	user["permissions"] = rolePermissions(role)
 	user["role_name"] = role
 	writeJSON(w, http.StatusOK, map[string]any{
 		"permission": legacyPermission(role),

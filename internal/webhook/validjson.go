@@ -50,9 +50,9 @@ func (v *validator) value(depth int) bool {
 	}
 	switch c := v.data[v.i]; {
 	case c == '{':
-		return v.object(depth + 1)
+		return v.container(depth+1, '}')
 	case c == '[':
-		return v.array(depth + 1)
+		return v.container(depth+1, ']')
 	case c == '"':
 		return v.string()
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -75,26 +75,23 @@ func (v *validator) literal(lit string) bool {
 	return true
 }
 
-func (v *validator) object(depth int) bool {
+// container checks an object or an array, v.i at its opening byte: both
+// are members separated by commas up to close ('}' or ']'), an object's
+// members being a key, a colon and a value, an array's a value.
+func (v *validator) container(depth int, close byte) bool {
 	if depth > maxDepth {
 		return false
 	}
-	v.i++ // '{'
+	v.i++ // '{' or '['
 	v.space()
-	if v.i < len(v.data) && v.data[v.i] == '}' {
+	if v.i < len(v.data) && v.data[v.i] == close {
 		v.i++
 		return true
 	}
 	for {
-		if v.i >= len(v.data) || v.data[v.i] != '"' || !v.string() {
+		if close == '}' && !v.key() {
 			return false
 		}
-		v.space()
-		if v.i >= len(v.data) || v.data[v.i] != ':' {
-			return false
-		}
-		v.i++
-		v.space()
 		if !v.value(depth) {
 			return false
 		}
@@ -106,7 +103,7 @@ func (v *validator) object(depth int) bool {
 		case ',':
 			v.i++
 			v.space()
-		case '}':
+		case close:
 			v.i++
 			return true
 		default:
@@ -115,35 +112,18 @@ func (v *validator) object(depth int) bool {
 	}
 }
 
-func (v *validator) array(depth int) bool {
-	if depth > maxDepth {
+// key checks an object member's key and its colon, and the space after.
+func (v *validator) key() bool {
+	if v.i >= len(v.data) || v.data[v.i] != '"' || !v.string() {
 		return false
 	}
-	v.i++ // '['
 	v.space()
-	if v.i < len(v.data) && v.data[v.i] == ']' {
-		v.i++
-		return true
+	if v.i >= len(v.data) || v.data[v.i] != ':' {
+		return false
 	}
-	for {
-		if !v.value(depth) {
-			return false
-		}
-		v.space()
-		if v.i >= len(v.data) {
-			return false
-		}
-		switch v.data[v.i] {
-		case ',':
-			v.i++
-			v.space()
-		case ']':
-			v.i++
-			return true
-		default:
-			return false
-		}
-	}
+	v.i++
+	v.space()
+	return true
 }
 
 func (v *validator) string() bool {
