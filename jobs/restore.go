@@ -45,6 +45,10 @@ type RestoreConfig struct {
 	// Cache keeps manifests by digest: a deleted index's children are
 	// found there (the registry hides a deleted manifest).
 	Cache registry.Cache
+	// ETags make version listings conditional, as in PruneConfig: a sweep
+	// that finds a package unchanged gets 304s, which GitHub does not count
+	// against the rate limit. The store may be shared with the pruner.
+	ETags githubapi.ETagStore
 	// Paused is the kill switch: nothing is deleted, so a forget request
 	// only marks the version. Restoring goes on: it deletes nothing.
 	Paused bool
@@ -161,7 +165,7 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 	if st.trigger == "" {
 		st.trigger = "sweep"
 	}
-	ep := withTokenTransports(planner.Endpoints{APIURL: r.cfg.APIURL, RegistryURL: r.cfg.RegistryURL, Transport: r.tr, Cache: r.cfg.Cache, Now: r.cfg.Now},
+	ep := withTokenTransports(planner.Endpoints{APIURL: r.cfg.APIURL, RegistryURL: r.cfg.RegistryURL, Transport: r.tr, Cache: r.cfg.Cache, ETags: r.cfg.ETags, Now: r.cfg.Now},
 		tok, r.cfg.PackagesTransport, r.cfg.RegistryTransport)
 	if st.clients, err = planner.NewClientsWithToken(tok, ep); err != nil {
 		return fmt.Errorf("%s: %w", name, err)

@@ -241,7 +241,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 		Tokens: tokens, App: app, Inventory: inv, Issues: issues,
 		APIURL: w.srv.URL, RegistryURL: w.srv.URL,
 		PackagesTransport: packed(workerPacer, "restore"), RegistryTransport: registryTr("restore"),
-		Cache: cache, Metrics: jobs.NewRestoreMetrics(sb.metrics), Logger: logger,
+		Cache: cache, ETags: etags, Metrics: jobs.NewRestoreMetrics(sb.metrics), Logger: logger,
 	})
 	if err != nil {
 		b.Fatal(err)

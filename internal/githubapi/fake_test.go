@@ -75,6 +75,15 @@ func (f *fakeGitHub) addNewest(pkgPath string, id int64) {
 	f.versions[pkgPath] = append([]map[string]any{fakeVersion(example[0], id)}, f.versions[pkgPath]...)
 }
 
+// addOldest adds a version that sorts last, as a restored old version does.
+func (f *fakeGitHub) addOldest(pkgPath string, id int64) {
+	var example []map[string]any
+	readFixture(f.t, "user-container-versions.json", &example)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.versions[pkgPath] = append(f.versions[pkgPath], fakeVersion(example[0], id))
+}
+
 func (f *fakeGitHub) requestLog() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

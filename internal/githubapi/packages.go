@@ -397,6 +397,9 @@ type VersionList struct {
 	NotModified bool
 }
 
+// versionsPerPage is the page size of version listings, GitHub's maximum.
+const versionsPerPage = 100
+
 // ListVersions lists every version of a package in the given state: 100 per
 // page, every page. With an ETagStore each page is requested with
 // If-None-Match and a 304 is served from the stored page.
@@ -417,7 +420,7 @@ func (c *PackagesClient) ListVersions(ctx context.Context, o Owner, packageType,
 	)
 	out.NotModified = c.etags != nil
 	for page := 1; page != 0; {
-		q := url.Values{"state": {state}, "per_page": {"100"}, "page": {strconv.Itoa(page)}}
+		q := url.Values{"state": {state}, "per_page": {strconv.Itoa(versionsPerPage)}, "page": {strconv.Itoa(page)}}
 		u := base + "/versions?" + q.Encode()
 		versions, next, notModified, err := c.versionsPage(ctx, u)
 		if err != nil {
@@ -433,6 +436,14 @@ func (c *PackagesClient) ListVersions(ctx context.Context, o Owner, packageType,
 		progress.Pages, progress.Versions = out.Pages, len(out.Versions)
 		if opts.Progress != nil {
 			opts.Progress(progress)
+		}
+		// A 304 brings back the stored page with the Link it had then, and
+		// an ETag covers the body only. When that page was the last and
+		// full, a version may since have landed beyond it without changing
+		// any stored page (a restored old version sorts last): ask for the
+		// next page too.
+		if notModified && next == 0 && len(versions) == versionsPerPage {
+			next = page + 1
 		}
 		page = next
 	}

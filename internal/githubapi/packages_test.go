@@ -138,6 +138,33 @@ func TestListVersionsETags(t *testing.T) {
 	}
 }
 
+// An ETag covers a page's body, not its Link: when the last stored page is
+// full and answers 304, a version added beyond it (a restored old version
+// sorts last) is still found, by asking for the next page too.
+func TestListVersionsETagsFindAPageAddedBeyondTheLast(t *testing.T) {
+	f := newFakeGitHub(t)
+	const pkg = "/orgs/acme/packages/container/app"
+	f.seedVersions(pkg, 200)
+	c := newTestClient(t, f, NewMemoryETagStore(), nil)
+	ctx := context.Background()
+	if first, err := c.ListVersions(ctx, acme, "container", "app", ListVersionsOptions{}); err != nil || len(first.Versions) != 200 {
+		t.Fatalf("first listing: %d versions, %v; want 200", len(first.Versions), err)
+	}
+	f.addOldest(pkg, 1000)
+	second, err := c.ListVersions(ctx, acme, "container", "app", ListVersionsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Versions) != 201 || second.Versions[200].ID != 1000 || second.NotModified {
+		t.Errorf("second listing: %d versions (not modified %t), want 201 ending with the added 1000", len(second.Versions), second.NotModified)
+	}
+	// Unchanged since: the two stored pages and the third, all 304.
+	third, err := c.ListVersions(ctx, acme, "container", "app", ListVersionsOptions{})
+	if err != nil || len(third.Versions) != 201 || !third.NotModified || third.Pages != 3 {
+		t.Errorf("third listing: %d versions in %d pages, not modified %t, %v; want 201 in 3, true", len(third.Versions), third.Pages, third.NotModified, err)
+	}
+}
+
 func TestPackageNamesAreEscaped(t *testing.T) {
 	f := newFakeGitHub(t)
 	f.seedVersions("/orgs/acme/packages/container/team%2Fapp", 3)
