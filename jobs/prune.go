@@ -106,6 +106,9 @@ type Pruner struct {
 	// issue this process has closed or found closed: a token is only
 	// configured at start, so once per owner and process is enough.
 	tokenSettled sync.Map
+	// owners keeps owner lookups (organisation or user) for an hour: a
+	// sweep's jobs for one owner ask once.
+	owners *githubapi.OwnerCache
 }
 
 // NewPruner checks cfg and fills its defaults.
@@ -131,7 +134,8 @@ func NewPruner(cfg PruneConfig) (*Pruner, error) {
 	if cfg.Reporter == nil {
 		cfg.Reporter = Reporters(nil)
 	}
-	return &Pruner{cfg: cfg, tr: defaultPackagesTransport(), log: loggerOrDiscard(cfg.Logger)}, nil
+	return &Pruner{cfg: cfg, tr: defaultPackagesTransport(), log: loggerOrDiscard(cfg.Logger),
+		owners: githubapi.NewOwnerCache(0, cfg.Now)}, nil
 }
 
 // RunID is the id of the run a job makes: its delivery, else its type and
@@ -290,7 +294,7 @@ func (p *Pruner) settleToken(ctx context.Context, log *slog.Logger, installation
 func (p *Pruner) endpoints(tok githubapi.Token) planner.Endpoints {
 	return withTokenTransports(planner.Endpoints{
 		APIURL: p.cfg.APIURL, RegistryURL: p.cfg.RegistryURL,
-		Transport: p.tr, Cache: p.cfg.Cache, ETags: p.cfg.ETags, Now: p.cfg.Now,
+		Transport: p.tr, Cache: p.cfg.Cache, ETags: p.cfg.ETags, Owners: p.owners, Now: p.cfg.Now,
 	}, tok, p.cfg.PackagesTransport, p.cfg.RegistryTransport)
 }
 

@@ -105,6 +105,8 @@ type Restorer struct {
 	cfg RestoreConfig
 	tr  http.RoundTripper
 	log *slog.Logger
+	// owners keeps owner lookups for an hour, as the Pruner's.
+	owners *githubapi.OwnerCache
 }
 
 // NewRestorer checks cfg and fills its defaults.
@@ -124,7 +126,8 @@ func NewRestorer(cfg RestoreConfig) (*Restorer, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewRestoreMetrics(prometheus.NewRegistry())
 	}
-	return &Restorer{cfg: cfg, tr: defaultPackagesTransport(), log: loggerOrDiscard(cfg.Logger)}, nil
+	return &Restorer{cfg: cfg, tr: defaultPackagesTransport(), log: loggerOrDiscard(cfg.Logger),
+		owners: githubapi.NewOwnerCache(0, cfg.Now)}, nil
 }
 
 // pkgState is what a restore job knows of its package.
@@ -165,7 +168,7 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 	if st.trigger == "" {
 		st.trigger = "sweep"
 	}
-	ep := withTokenTransports(planner.Endpoints{APIURL: r.cfg.APIURL, RegistryURL: r.cfg.RegistryURL, Transport: r.tr, Cache: r.cfg.Cache, ETags: r.cfg.ETags, Now: r.cfg.Now},
+	ep := withTokenTransports(planner.Endpoints{APIURL: r.cfg.APIURL, RegistryURL: r.cfg.RegistryURL, Transport: r.tr, Cache: r.cfg.Cache, ETags: r.cfg.ETags, Owners: r.owners, Now: r.cfg.Now},
 		tok, r.cfg.PackagesTransport, r.cfg.RegistryTransport)
 	if st.clients, err = planner.NewClientsWithToken(tok, ep); err != nil {
 		return fmt.Errorf("%s: %w", name, err)

@@ -122,10 +122,12 @@ func packageFrom(p *github.Package) Package {
 // /users/{username}/…, so a token shared by several owners can never act on
 // the wrong namespace.
 type PackagesClient struct {
-	gh     *github.Client
-	etags  ETagStore
-	now    func() time.Time
-	logger *slog.Logger
+	gh       *github.Client
+	etags    ETagStore
+	owners   *OwnerCache
+	ownerKey func(login string) string
+	now      func() time.Time
+	logger   *slog.Logger
 
 	mu   sync.Mutex
 	rate Rate
@@ -170,6 +172,8 @@ type PackagesClientOptions struct {
 	Transport http.RoundTripper
 	// ETags, when set, makes version listings conditional.
 	ETags ETagStore
+	// Owners, when set, keeps ResolveOwner's answers across clients.
+	Owners *OwnerCache
 	// Now is the clock for rate-limit waits; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -193,7 +197,9 @@ func NewPackagesClient(token Token, opts PackagesClientOptions) (*PackagesClient
 	// never fall back to api.github.com.
 	u, _ := parseBaseURL(opts.BaseURL)
 	gh.BaseURL, gh.UploadURL = u, u
-	c := &PackagesClient{gh: gh, etags: opts.ETags, now: opts.Now, logger: opts.Logger}
+	base, secret := u.String(), token.Secret()
+	c := &PackagesClient{gh: gh, etags: opts.ETags, owners: opts.Owners, now: opts.Now, logger: opts.Logger,
+		ownerKey: func(login string) string { return ownerCacheKey(base, secret, login) }}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -203,38 +209,57 @@ func NewPackagesClient(token Token, opts PackagesClientOptions) (*PackagesClient
 	return c, nil
 }
 
-// ResolveOwner asks GET /users/{owner} whether owner is an organisation or
+// ResolveOwner answers from the client's OwnerCache when it holds owner, and
+// otherwise asks GET /users/{owner} whether owner is an organisation or
 // a user.
 func (c *PackagesClient) ResolveOwner(ctx context.Context, login string) (Owner, error) {
 	if !validOwner.MatchString(login) {
 		// An empty login would make go-github ask GET /user instead.
 		return Owner{}, fmt.Errorf("resolve owner %q: not a GitHub owner name", login)
 	}
+	if c.owners == nil {
+		o, _, err := c.resolveOwner(ctx, login)
+		return o, err
+	}
+	key := c.ownerKey(login)
+	if o, ok := c.owners.get(key); ok {
+		return o, nil
+	}
+	o, sure, err := c.resolveOwner(ctx, login)
+	if err == nil && sure {
+		c.owners.put(key, o)
+	}
+	return o, err
+}
+
+// resolveOwner asks GitHub. sure is false when the answer is a fallback
+// that should not be remembered.
+func (c *PackagesClient) resolveOwner(ctx context.Context, login string) (Owner, bool, error) {
 	u, resp, err := c.gh.Users.Get(ctx, url.PathEscape(login))
 	c.noteRate(resp)
 	if err != nil {
-		return Owner{}, fmt.Errorf("resolve owner %s: %w", login, classify(c.now(), resp, err))
+		return Owner{}, false, fmt.Errorf("resolve owner %s: %w", login, classify(c.now(), resp, err))
 	}
 	switch t := OwnerKind(u.GetType()); t {
 	case OwnerOrganization:
-		return Owner{Login: u.GetLogin(), Kind: t}, nil
+		return Owner{Login: u.GetLogin(), Kind: t}, true, nil
 	case OwnerUser:
 		o := Owner{Login: u.GetLogin(), Kind: t}
 		me, err := c.tokenUser(ctx)
 		if err != nil {
 			var rl *RateLimitError
 			if errors.As(err, &rl) {
-				return Owner{}, fmt.Errorf("resolve owner %s: token's user: %w", login, err)
+				return Owner{}, false, fmt.Errorf("resolve owner %s: token's user: %w", login, err)
 			}
 			// Not knowing only costs private packages; /users/{username}
 			// is always safe.
 			c.logger.WarnContext(ctx, "cannot tell whose packages token this is", "owner", login, "err", err)
-			return o, nil
+			return o, false, nil
 		}
 		o.Self = strings.EqualFold(me, o.Login)
-		return o, nil
+		return o, true, nil
 	default:
-		return Owner{}, fmt.Errorf("resolve owner %s: unexpected type %q", login, u.GetType())
+		return Owner{}, false, fmt.Errorf("resolve owner %s: unexpected type %q", login, u.GetType())
 	}
 }
 

@@ -408,7 +408,9 @@ type Endpoints struct {
 	Cache registry.Cache
 	// ETags make version listings conditional.
 	ETags githubapi.ETagStore
-	Now   func() time.Time
+	// Owners keeps owner lookups across the clients built here.
+	Owners *githubapi.OwnerCache
+	Now    func() time.Time
 }
 
 // DefaultRegistryURL is ghcr.io.
@@ -429,7 +431,7 @@ func NewClients(tokens *githubapi.PackagesTokens, owner string, ep Endpoints) (C
 // (GITHUB_TOKEN in `plan`, the simulator's info file).
 func NewClientsWithToken(tok githubapi.Token, ep Endpoints) (Clients, error) {
 	pc, err := githubapi.NewPackagesClient(tok, githubapi.PackagesClientOptions{
-		BaseURL: ep.APIURL, Transport: ep.Transport, ETags: ep.ETags, Now: ep.Now,
+		BaseURL: ep.APIURL, Transport: ep.Transport, ETags: ep.ETags, Owners: ep.Owners, Now: ep.Now,
 	})
 	if err != nil {
 		return Clients{}, fmt.Errorf("packages client for %s: %w", tok.Owner(), err)
