@@ -215,6 +215,13 @@ func TestHealthEndpoints(t *testing.T) {
 	if code, b := get("/metrics"); code != 200 || !strings.Contains(b, `pkgwarden_webhooks_total{event="ping",result="accepted"} 1`) {
 		t.Errorf("/metrics = %d\n%s", code, b)
 	}
+	// The manifest's setup_url: GitHub sends the installer here with the
+	// installation in the query, which is shown escaped.
+	if code, b := get("/setup?installation_id=42&setup_action=%3Cscript%3Einstall"); code != 200 ||
+		!strings.Contains(b, "pkgwarden is installed") || !strings.Contains(b, "Installation 42 (&lt;script&gt;install)") ||
+		!strings.Contains(b, ".github/pkgwarden.yml") || strings.Contains(b, "<script>") {
+		t.Errorf("/setup = %d\n%s", code, b)
+	}
 	srv.Stop(t)
 	if code, b := get("/readyz"); code != 503 || !strings.Contains(b, "not ready") {
 		t.Errorf("/readyz after NATS stopped = %d %s", code, b)
