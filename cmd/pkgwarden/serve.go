@@ -157,7 +157,7 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
-		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: s.BotLogin(), Inventory: h.inventory}, logger)
+		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: botLogin(ctx, s, logger), Inventory: h.inventory}, logger)
 		pool := jobs.NewPool(q, registry, jobs.PoolConfig{
 			Workers:     s.Workers,
 			MaxAttempts: s.JobAttempts,
@@ -428,4 +428,46 @@ func drain(nc *nats.Conn) error {
 		nc.Close()
 		return errors.New("drain timed out")
 	}
+}
+
+// botLogin is the App's bot account ("<slug>[bot]"), whose events the
+// router ignores so that pkgwarden never reacts to its own issue edits.
+// PKGWARDEN_APP_SLUG (written by `pkgwarden register`) gives it; when only
+// the App id is set, GitHub is asked (GET /app with the App's JWT). It is
+// "" when neither works, which is logged: pkgwarden then reads its own
+// edits like anyone's.
+func botLogin(ctx context.Context, s settings.Settings, logger *slog.Logger) string {
+	if login := s.BotLogin(); login != "" || s.AppID == 0 {
+		return login
+	}
+	slug, err := appSlug(ctx, s)
+	if err != nil {
+		logger.Warn("cannot tell the App's bot login: set PKGWARDEN_APP_SLUG so that pkgwarden ignores events it caused itself", "err", err)
+		return ""
+	}
+	logger.Info("app slug from GitHub", "slug", slug)
+	s.AppSlug = slug
+	return s.BotLogin()
+}
+
+// appSlug asks GitHub for the App's slug.
+func appSlug(ctx context.Context, s settings.Settings) (string, error) {
+	key, err := os.ReadFile(s.PrivateKeyPath)
+	if err != nil {
+		return "", fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
+	}
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL})
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	a, _, err := app.AppClient().Apps.Get(ctx, "")
+	if err != nil {
+		return "", fmt.Errorf("GET /app: %w", err)
+	}
+	if a.GetSlug() == "" {
+		return "", errors.New("GET /app: no slug in the answer")
+	}
+	return a.GetSlug(), nil
 }

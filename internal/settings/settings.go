@@ -46,7 +46,7 @@ type Settings struct {
 	AppID int64 `envconfig:"APP_ID" desc:"GitHub App id (with PRIVATE_KEY_PATH: installation tokens)"`
 	// AppSlug names the App's bot account ("<slug>[bot]"), whose own
 	// events pkgwarden ignores.
-	AppSlug        string `envconfig:"APP_SLUG" desc:"the app's slug; events of <slug>[bot] are ignored"`
+	AppSlug        string `envconfig:"APP_SLUG" desc:"the app's slug; events of <slug>[bot] are ignored (unset: asked of GitHub)"`
 	PrivateKeyPath string `envconfig:"PRIVATE_KEY_PATH" desc:"the app's private key (PEM)"`
 	// WebhookSecret is never logged; String redacts it.
 	WebhookSecret string `envconfig:"WEBHOOK_SECRET" desc:"secret webhook deliveries are verified with (required)"`
