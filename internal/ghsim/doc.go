@@ -113,7 +113,9 @@
 //     ends rounded up, the primary headers (remaining above 0 unless it
 //     is spent too) and the message "You have exceeded a secondary rate
 //     limit. Please wait a few minutes before you try again. ..."
-//     (GitHub's).
+//     (GitHub's). RateLimits.SecondaryWithoutRetryAfter leaves Retry-After
+//     out, as GitHub documents it may: then only the message tells the
+//     403 from a refusal, and a client waits at least a minute.
 //   - Secondary, concurrency: more than MaxConcurrent requests of one
 //     caller in flight (default 100, GitHub's figure) get the same answer
 //     with Retry-After: 1 (the simulator's choice; GitHub names no time).

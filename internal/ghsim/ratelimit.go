@@ -33,6 +33,11 @@ type RateLimits struct {
 	// SecondaryStatus is the status of a secondary-limit answer, 403 or
 	// 429 (GitHub sends either). Default 403.
 	SecondaryStatus int
+	// SecondaryWithoutRetryAfter leaves Retry-After out of secondary-limit
+	// answers: GitHub documents that it may, and that a client should then
+	// wait at least a minute. Only the message tells such a 403 from a
+	// refusal.
+	SecondaryWithoutRetryAfter bool
 	// MaxConcurrent caps a token's requests in flight. Default 100.
 	MaxConcurrent int
 	// Latency is added to every counted request while it is in flight, so
@@ -443,7 +448,9 @@ func (s *Sim) withRateLimits(next http.Handler) http.Handler {
 				writeError(w, http.StatusForbidden, primaryLimitMessage(key))
 				return
 			}
-			w.Header().Set("Retry-After", strconv.FormatInt(int64((d.retry+time.Second-1)/time.Second), 10))
+			if !s.rl.get().SecondaryWithoutRetryAfter {
+				w.Header().Set("Retry-After", strconv.FormatInt(int64((d.retry+time.Second-1)/time.Second), 10))
+			}
 			writeError(w, d.limited, msgSecondaryLimit)
 			return
 		}
@@ -550,21 +557,25 @@ type rateLimitsJSON struct {
 	SecondaryPoints int    `json:"secondary_points"`
 	SecondaryWindow string `json:"secondary_window"`
 	SecondaryStatus int    `json:"secondary_status"`
-	MaxConcurrent   int    `json:"max_concurrent"`
-	Latency         string `json:"latency"`
+	// SecondaryWithoutRetryAfter: see RateLimits.
+	SecondaryWithoutRetryAfter bool   `json:"secondary_without_retry_after,omitempty"`
+	MaxConcurrent              int    `json:"max_concurrent"`
+	Latency                    string `json:"latency"`
 }
 
 func (l RateLimits) toJSON() rateLimitsJSON {
 	return rateLimitsJSON{
 		PrimaryLimit: l.PrimaryLimit, PrimaryWindow: l.PrimaryWindow.String(),
 		SecondaryPoints: l.SecondaryPoints, SecondaryWindow: l.SecondaryWindow.String(),
-		SecondaryStatus: l.SecondaryStatus, MaxConcurrent: l.MaxConcurrent, Latency: l.Latency.String(),
+		SecondaryStatus: l.SecondaryStatus, SecondaryWithoutRetryAfter: l.SecondaryWithoutRetryAfter,
+		MaxConcurrent: l.MaxConcurrent, Latency: l.Latency.String(),
 	}
 }
 
 func (j rateLimitsJSON) limits() (RateLimits, error) {
 	l := RateLimits{PrimaryLimit: j.PrimaryLimit, SecondaryPoints: j.SecondaryPoints,
-		SecondaryStatus: j.SecondaryStatus, MaxConcurrent: j.MaxConcurrent}
+		SecondaryStatus: j.SecondaryStatus, SecondaryWithoutRetryAfter: j.SecondaryWithoutRetryAfter,
+		MaxConcurrent: j.MaxConcurrent}
 	for _, f := range []struct {
 		name string
 		in   string

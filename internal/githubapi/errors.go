@@ -1,8 +1,11 @@
 package githubapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -100,9 +103,10 @@ func IsRefusal(resp *http.Response) bool {
 }
 
 // RateLimitWait reports whether resp is a rate limit (403 or 429 with
-// Retry-After or X-RateLimit-Remaining: 0; any 429) and how long to wait,
-// measured from now. Retry-After wins over X-RateLimit-Reset; a 429 naming
-// neither waits DefaultSecondaryWait.
+// Retry-After or X-RateLimit-Remaining: 0; any 429; a 403 whose body is
+// GitHub's secondary-limit message) and how long to wait, measured from
+// now. Retry-After wins over X-RateLimit-Reset; an answer naming neither
+// waits DefaultSecondaryWait.
 func RateLimitWait(resp *http.Response, now time.Time) (time.Duration, bool) {
 	if resp == nil || (resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusTooManyRequests) {
 		return 0, false
@@ -126,11 +130,43 @@ func RateLimitWait(resp *http.Response, now time.Time) (time.Duration, bool) {
 		}
 		return DefaultSecondaryWait, true
 	}
-	if resp.StatusCode == http.StatusTooManyRequests {
+	if resp.StatusCode == http.StatusTooManyRequests || secondaryLimitBody(resp) {
 		return DefaultSecondaryWait, true
 	}
 	return 0, false
 }
+
+// secondaryLimitBody tells a 403 secondary rate limit that carries neither
+// Retry-After nor X-RateLimit-Remaining: 0 (GitHub documents that it may)
+// from a refusal, by GitHub's message or documentation_url. It reads at
+// most 64 KiB of the body and puts them back, so callers read it whole.
+func secondaryLimitBody(resp *http.Response) bool {
+	if resp.StatusCode != http.StatusForbidden || resp.Body == nil || resp.Body == http.NoBody {
+		return false
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body = &peekedBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body}
+	if err != nil {
+		return false
+	}
+	var e struct {
+		Message          string `json:"message"`
+		DocumentationURL string `json:"documentation_url"`
+	}
+	if json.Unmarshal(head, &e) != nil {
+		return false
+	}
+	return strings.Contains(strings.ToLower(e.Message), "secondary rate limit") ||
+		strings.Contains(e.DocumentationURL, "secondary-rate-limits")
+}
+
+// peekedBody is a response body whose start was read and put back.
+type peekedBody struct {
+	io.Reader
+	closer io.Closer
+}
+
+func (b *peekedBody) Close() error { return b.closer.Close() }
 
 // ClassifyResponse turns a non-success response into *RateLimitError or
 // *APIError, and returns nil for 2xx and 304. It does not read the body.

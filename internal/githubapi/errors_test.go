@@ -2,8 +2,10 @@ package githubapi
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ func TestClassifyResponse(t *testing.T) {
 	tests := map[string]struct {
 		status    int
 		headers   map[string]string
+		body      string
 		refusal   bool
 		limited   bool
 		wait      time.Duration
@@ -32,19 +35,33 @@ func TestClassifyResponse(t *testing.T) {
 		"429 Retry-After date":          {status: 429, headers: map[string]string{"Retry-After": now.Add(2 * time.Minute).Format(http.TimeFormat)}, limited: true, wait: 2 * time.Minute, secondary: true},
 		"429 bare":                      {status: 429, limited: true, wait: DefaultSecondaryWait, secondary: true},
 		"429 remaining 0 reset in past": {status: 429, headers: map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}, limited: true, wait: 0},
-		"404":                           {status: 404, is: ErrNotFound},
-		"401":                           {status: 401, is: ErrUnauthorized},
-		"500 with Retry-After":          {status: 500, headers: map[string]string{"Retry-After": "1"}},
-		"200":                           {status: 200},
-		"304":                           {status: 304},
+		"403 refusal with its message": {status: 403, body: `{"message":"Publicly visible package versions with more than 5000 downloads cannot be deleted."}`,
+			refusal: true, is: ErrRefused},
+		"403 secondary limit by its message only": {status: 403, headers: map[string]string{"X-RateLimit-Remaining": "4000"},
+			body:    `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`,
+			limited: true, wait: DefaultSecondaryWait, secondary: true},
+		"403 secondary limit by its documentation_url": {status: 403,
+			body:    `{"message":"Slow down.","documentation_url":"https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-secondary-rate-limits"}`,
+			limited: true, wait: DefaultSecondaryWait, secondary: true},
+		"404":                  {status: 404, is: ErrNotFound},
+		"401":                  {status: 401, is: ErrUnauthorized},
+		"500 with Retry-After": {status: 500, headers: map[string]string{"Retry-After": "1"}},
+		"200":                  {status: 200},
+		"304":                  {status: 304},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodDelete, "https://api.github.com/orgs/acme/packages/container/app/versions/1", nil)
-			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}, Request: req}
+			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}, Request: req, Body: io.NopCloser(strings.NewReader(tc.body))}
 			for k, v := range tc.headers {
 				resp.Header.Set(k, v)
 			}
+			defer func() {
+				// Whatever was read to classify the answer was put back.
+				if b, err := io.ReadAll(resp.Body); err != nil || string(b) != tc.body {
+					t.Errorf("body after classifying = %q, %v; want %q", b, err, tc.body)
+				}
+			}()
 			if got := IsRefusal(resp); got != tc.refusal {
 				t.Errorf("IsRefusal = %t, want %t", got, tc.refusal)
 			}

@@ -78,6 +78,11 @@ type Config struct {
 	// PollInterval is how often a request waiting for a mutating slot looks
 	// again. Default 50ms.
 	PollInterval time.Duration
+	// UnnamedWait is how long every replica pauses after a rate limit that
+	// names no time (a secondary-limit 403 or a 429 without Retry-After).
+	// Default githubapi.DefaultSecondaryWait, GitHub's "at least one
+	// minute".
+	UnnamedWait time.Duration
 }
 
 // Defaults (see Config).
@@ -128,6 +133,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = DefaultPollInterval
+	}
+	if c.UnnamedWait <= 0 {
+		c.UnnamedWait = githubapi.DefaultSecondaryWait
 	}
 	return c
 }
@@ -336,6 +344,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		p.rateLimited.Add(1)
 		secondary := resp.Header.Get("Retry-After") != "" || resp.Header.Get("X-RateLimit-Remaining") != "0"
+		if secondary && resp.Header.Get("Retry-After") == "" {
+			// GitHub named no time (found by its message, or a bare 429).
+			wait = p.cfg.UnnamedWait
+		}
 		why := "secondary rate limit"
 		if !secondary {
 			why = "primary rate limit spent"

@@ -221,14 +221,22 @@ func TestTwoReplicasStayUnderTheSecondaryLimit(t *testing.T) {
 // TestRecoversFromRateLimits is scenario (b): a budget above the
 // simulator's limit meets 403 or 429 with Retry-After, waits, and finishes.
 func TestRecoversFromRateLimits(t *testing.T) {
-	tests := map[string]struct{ status int }{
-		"403": {http.StatusForbidden},
-		"429": {http.StatusTooManyRequests},
+	tests := map[string]struct {
+		status       int
+		noRetryAfter bool
+	}{
+		"403": {status: http.StatusForbidden},
+		"429": {status: http.StatusTooManyRequests},
+		// GitHub may send a secondary limit as a bare 403: only its
+		// message tells it from a refusal, and no time is named.
+		"403 without Retry-After": {status: http.StatusForbidden, noRetryAfter: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			w := newWorld(t, ghsim.RateLimits{SecondaryPoints: 30, SecondaryWindow: time.Second, SecondaryStatus: tc.status}, 20)
-			cfg := pacing.Config{Window: time.Second, Points: 1000, Burst: 100, Mutating: 200, MutatingBurst: 20}
+			w := newWorld(t, ghsim.RateLimits{SecondaryPoints: 30, SecondaryWindow: time.Second, SecondaryStatus: tc.status,
+				SecondaryWithoutRetryAfter: tc.noRetryAfter}, 20)
+			cfg := pacing.Config{Window: time.Second, Points: 1000, Burst: 100, Mutating: 200, MutatingBurst: 20,
+				UnnamedWait: 1500 * time.Millisecond}
 			obs := &countingObserver{codes: map[int]int{}}
 			pacers := []*pacing.Pacer{w.replica(t, cfg, pacing.WithObserver(obs)), w.replica(t, cfg, pacing.WithObserver(obs))}
 			w.deleteAllWith(t, pacers, 3, func(p *pacing.Pacer) *http.Client {
