@@ -191,6 +191,9 @@ func TestClusterUnderFaults(t *testing.T) {
 		"PKGWARDEN_JOB_ATTEMPTS":     "10",
 		"PKGWARDEN_PACING_POINTS":    strconv.Itoa(sc.pacingPoints),
 		"PKGWARDEN_PACING_MUTATING":  strconv.Itoa(sc.pacingMutating),
+		// The App's report writes get the same budget (each token has the
+		// simulator's 300 points per window).
+		"PKGWARDEN_PACING_APP_MUTATING": strconv.Itoa(sc.pacingMutating),
 		// The real handlers, each run traced: the test checks from the
 		// trace that no two runs for one package ever overlapped.
 		"PKGWARDEN_TEST_TRACE": trace,

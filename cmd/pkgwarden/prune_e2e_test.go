@@ -825,3 +825,34 @@ func grepLines(s, substr string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestReportWritesArePaced: the App's requests (configuration file, report
+// issue and comment) go through the pacer too, per installation token, so
+// a report burst stays under GitHub's secondary limit instead of being
+// answered 403 and failing the job.
+func TestReportWritesArePaced(t *testing.T) {
+	const day = 24 * time.Hour
+	// 12 points per 2 s for every token: the report alone (files, issue
+	// search, issue, comment) costs more at once.
+	w := newE2EWorld(t, ghsim.RateLimits{SecondaryPoints: 12, SecondaryWindow: 2 * time.Second})
+	w.pacing = &pacing.Config{Window: 2 * time.Second, Points: 10, Mutating: 2, Burst: 5}
+	w.file("app", rules.Path, e2eRules)
+	w.push(w.image("v1"), 5*day, "v1")
+	old := w.push(w.image("old"), 3*day)
+	w.limited.Store(0) // the test's own setup may have been limited
+	w.startServe(nil)
+	w.deliver()
+	if w.activeSet()[old] {
+		t.Errorf("the old untagged version was not deleted")
+	}
+	issues, err := w.sim.Issues("acme", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(issues) != 1 || len(issues[0].Comments) != 1 {
+		t.Errorf("%d report issues (%+v), want 1 with one run comment", len(issues), issues)
+	}
+	if n := w.limited.Load(); n != 0 {
+		t.Errorf("%d rate-limit answers, want 0", n)
+	}
+}

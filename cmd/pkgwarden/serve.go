@@ -235,11 +235,6 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	if err != nil {
 		return none, err
 	}
-	tr := githubapi.NewTransport(nil, githubapi.RetryPolicy{}, obs)
-	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Transport: tr})
-	if err != nil {
-		return none, err
-	}
 	// Requests with a packages token are paced per token across every
 	// replica (the pacing KV bucket), under the retrying transport so
 	// that every attempt waits its turn.
@@ -257,6 +252,27 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 		return none, err
 	}
 	pacer, err := pacing.New(pkv, pcfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
+	if err != nil {
+		return none, err
+	}
+	// The App's requests (configuration files, report issues and
+	// comments) are paced too, per installation token, with their own
+	// budget of writes: GitHub limits content creation to 80 a minute, and
+	// a rate-limit answer is waited out and sent again rather than
+	// failing the job.
+	acfg := pcfg
+	if s.PacingAppMutating > 0 {
+		acfg.Mutating = s.PacingAppMutating
+	}
+	if err := acfg.Validate(); err != nil {
+		return none, fmt.Errorf("PKGWARDEN_PACING_APP_MUTATING: %w", err)
+	}
+	appPacer, err := pacing.New(pkv, acfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
+	if err != nil {
+		return none, err
+	}
+	tr := githubapi.NewTransport(appPacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Transport: tr})
 	if err != nil {
 		return none, err
 	}

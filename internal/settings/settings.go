@@ -104,6 +104,12 @@ type Settings struct {
 	// (1 per read, 5 per delete; GitHub allows 900) and mutating requests.
 	PacingPoints   int `envconfig:"PACING_POINTS" default:"600" desc:"per packages token and minute: request points (read 1, delete 5; GitHub allows 900)"`
 	PacingMutating int `envconfig:"PACING_MUTATING" default:"100" desc:"per packages token and minute: mutating requests (deletes, restores)"`
+	// PacingAppMutating is the App's budget of writes (report issues and
+	// comments) per installation token and minute, shared by every
+	// replica: GitHub allows 80 content-creating requests a minute (and
+	// 500 an hour, which pkgwarden does not count). 0 takes
+	// PacingMutating.
+	PacingAppMutating int `envconfig:"PACING_APP_MUTATING" default:"60" desc:"per App installation token and minute: issues and comments written (GitHub allows 80)"`
 }
 
 // Usage writes a table of every setting with its default and meaning.
