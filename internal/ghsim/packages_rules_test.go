@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -143,6 +144,38 @@ func TestPackageRules(t *testing.T) {
 				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusForbidden, message: "Delete the new package first",
+		},
+		"version restore after its digest was pushed again": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				c := w.client(t, "alice")
+				vs, err := w.sim.Versions("acme", "container", orgContainer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				old := vs[0]                         // v2, the newest
+				name := url.PathEscape(orgContainer) // go-github does not escape the slash
+				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "container", name, old.ID); pkStatusOf(t, r, err) != 204 {
+					t.Fatalf("delete: %v", err)
+				}
+				// The same image (same digest) pushed again: a new version.
+				img, err := DemoImage(w.sim.pkWebURL()+"/acme/webapp", "org-v2")
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := w.sim.Pusher("alice", w.tokens["alice"]).PushImage(ctx, "acme/"+orgContainer, img, "v2")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.String() != old.Name {
+					t.Fatalf("pushed %s again, want the deleted version's digest %s", d, old.Name)
+				}
+				if now := w.versionID(t, "acme", "container", orgContainer); now == old.ID {
+					t.Fatalf("the push brought back version %d instead of creating a new one", now)
+				}
+				r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "container", name, old.ID)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusForbidden, message: "created since this one was deleted",
 		},
 		"deleted package is gone from get": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
