@@ -262,7 +262,11 @@ func TestBurstCoalesces(t *testing.T) {
 }
 
 // TestHeartbeatKeepsLongJob runs a job three times longer than AckWait
-// and the lease TTL: heartbeats keep it from being handed to another worker.
+// and the lease TTL: heartbeats keep it from being handed to another
+// worker. The lease alone would hide a redelivery (the second worker finds
+// the package busy and puts the job back), so the test watches JetStream's
+// own view while the job runs: the message is never redelivered and stays
+// the one pending ack, and no worker ever finds the package busy.
 func TestHeartbeatKeepsLongJob(t *testing.T) {
 	ctx := context.Background()
 	cfg := queuetest.Config()
@@ -270,17 +274,53 @@ func TestHeartbeatKeepsLongJob(t *testing.T) {
 	cfg.LeaseTTL = time.Second
 	srv := queuetest.Start(t, "", cfg)
 	rec := &recorder{sleep: 3 * time.Second}
-	startPipeline(t, srv.Queue, rec, PoolConfig{Workers: 3, Heartbeat: 250 * time.Millisecond})
+	metrics, _ := startPipeline(t, srv.Queue, rec, PoolConfig{Workers: 3, Heartbeat: 250 * time.Millisecond})
+	cons, err := srv.Queue.JS.Consumer(ctx, queue.StreamJobs, queue.ConsumerWorkers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	consumerInfo := func() *jetstream.ConsumerInfo {
+		t.Helper()
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", queue.ConsumerWorkers, err)
+		}
+		return info
+	}
 	if err := Publish(ctx, srv.Queue, Job{Type: TypePrune, Target: target("slow")}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the slow job", 15*time.Second, func() bool { return rec.count() >= 1 })
+	waitFor(t, "the slow job to be handed out", 10*time.Second, func() bool { return consumerInfo().NumAckPending == 1 })
+	watchStart, samples := time.Now(), 0
+	for rec.count() == 0 {
+		info := consumerInfo()
+		if rec.count() != 0 {
+			break // acked between the two looks
+		}
+		samples++
+		if info.NumRedelivered != 0 || info.NumAckPending != 1 {
+			t.Fatalf("after %d looks while the job runs: consumer has %d redelivered, %d pending ack; want 0 and 1 (the heartbeat did not hold the message)", samples, info.NumRedelivered, info.NumAckPending)
+		}
+		if busy := testutil.ToFloat64(metrics.jobs.WithLabelValues(TypePrune, ResultBusy)); busy != 0 {
+			t.Fatalf("after %d looks while the job runs: %v busy put-backs, want 0 (the job was handed to another worker)", samples, busy)
+		}
+		if samples > 200 {
+			t.Fatal("the slow job did not finish")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if watched := time.Since(watchStart); watched < 2*cfg.AckWait {
+		t.Fatalf("watched the running job for %s only, want over twice AckWait (%s)", watched, cfg.AckWait)
+	}
 	time.Sleep(time.Second)
 	if n := rec.count(); n != 1 {
 		t.Errorf("slow job ran %d times, want 1", n)
 	}
 	if n := msgs(t, srv.Queue, queue.StreamJobs); n != 0 {
 		t.Errorf("jobs stream holds %d after the job, want 0", n)
+	}
+	if busy := testutil.ToFloat64(metrics.jobs.WithLabelValues(TypePrune, ResultBusy)); busy != 0 {
+		t.Errorf("%v busy put-backs, want 0", busy)
 	}
 }
 

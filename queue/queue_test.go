@@ -19,15 +19,18 @@ import (
 
 func TestSetupIsIdempotentAndPublishDedupes(t *testing.T) {
 	ctx := context.Background()
-	s := queuetest.Start(t, "", queuetest.Config())
+	cfg := queuetest.Config()
+	s := queuetest.Start(t, "", cfg)
+	checkLayout(t, s.Queue.JS, cfg, "after the first Setup")
 	// A second process starting against the same server runs Setup again.
-	q2, err := queue.Setup(ctx, s.Queue.NC, queuetest.Config(), "second")
+	q2, err := queue.Setup(ctx, s.Queue.NC, cfg, "second")
 	if err != nil {
 		t.Fatalf("second Setup: %v", err)
 	}
 	if err := q2.Ready(ctx); err != nil {
 		t.Fatalf("Ready: %v", err)
 	}
+	checkLayout(t, s.Queue.JS, cfg, "after the second Setup")
 	tests := []struct {
 		id      string
 		wantDup bool
@@ -49,6 +52,79 @@ func TestSetupIsIdempotentAndPublishDedupes(t *testing.T) {
 	}
 	if n != 3 {
 		t.Errorf("webhooks stream holds %d messages, want 3", n)
+	}
+}
+
+// checkLayout reads back from the server the settings the rest of
+// pkgwarden relies on: a delivery id is remembered at least as long as
+// GitHub keeps redelivering (72 h), jobs coalesce per package, and the
+// dead-letter stream and leases bucket exist.
+func checkLayout(t *testing.T, js jetstream.JetStream, cfg queue.Config, when string) {
+	t.Helper()
+	ctx := context.Background()
+	stream := func(name string) jetstream.StreamConfig {
+		t.Helper()
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatalf("%s: stream %s: %v", when, name, err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatalf("%s: stream %s info: %v", when, name, err)
+		}
+		return info.Config
+	}
+	bucketTTL := func(name string) time.Duration {
+		t.Helper()
+		kv, err := js.KeyValue(ctx, name)
+		if err != nil {
+			t.Fatalf("%s: kv %s: %v", when, name, err)
+		}
+		st, err := kv.Status(ctx)
+		if err != nil {
+			t.Fatalf("%s: kv %s status: %v", when, name, err)
+		}
+		return st.TTL()
+	}
+
+	if ttl := bucketTTL(queue.BucketDeliveries); ttl < 72*time.Hour {
+		t.Errorf("%s: kv %s TTL = %s, want at least 72h (GitHub's redelivery window)", when, queue.BucketDeliveries, ttl)
+	}
+	if ttl := bucketTTL(queue.BucketLeases); ttl != cfg.LeaseTTL {
+		t.Errorf("%s: kv %s TTL = %s, want the lease TTL %s", when, queue.BucketLeases, ttl, cfg.LeaseTTL)
+	}
+	if ttl := bucketTTL(queue.BucketAttempts); ttl <= 0 {
+		t.Errorf("%s: kv %s has no TTL: attempt counters would pile up", when, queue.BucketAttempts)
+	}
+
+	jobs := stream(queue.StreamJobs)
+	if jobs.Retention != jetstream.WorkQueuePolicy {
+		t.Errorf("%s: stream %s retention = %s, want a work queue", when, queue.StreamJobs, jobs.Retention)
+	}
+	if jobs.MaxMsgsPerSubject != 1 || jobs.Discard != jetstream.DiscardOld {
+		t.Errorf("%s: stream %s keeps %d per subject, discard %s; want 1 and old (a new job replaces the waiting one)", when, queue.StreamJobs, jobs.MaxMsgsPerSubject, jobs.Discard)
+	}
+	hooks := stream(queue.StreamWebhooks)
+	if hooks.Duplicates != cfg.DuplicateWindow || hooks.Duplicates <= 0 {
+		t.Errorf("%s: stream %s duplicate window = %s, want %s", when, queue.StreamWebhooks, hooks.Duplicates, cfg.DuplicateWindow)
+	}
+	if hooks.Retention != jetstream.WorkQueuePolicy || hooks.Discard != jetstream.DiscardNew {
+		t.Errorf("%s: stream %s retention %s, discard %s; want a work queue refusing new messages when full", when, queue.StreamWebhooks, hooks.Retention, hooks.Discard)
+	}
+	if dl := stream(queue.StreamDeadLetters); dl.Retention != jetstream.LimitsPolicy || dl.MaxAge <= 0 {
+		t.Errorf("%s: stream %s retention %s, max age %s; want limits with an age bound", when, queue.StreamDeadLetters, dl.Retention, dl.MaxAge)
+	}
+
+	cons, err := js.Consumer(ctx, queue.StreamJobs, queue.ConsumerWorkers)
+	if err != nil {
+		t.Fatalf("%s: consumer %s: %v", when, queue.ConsumerWorkers, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatalf("%s: consumer %s info: %v", when, queue.ConsumerWorkers, err)
+	}
+	if c := info.Config; c.AckPolicy != jetstream.AckExplicitPolicy || c.AckWait != cfg.AckWait || c.MaxDeliver != -1 {
+		t.Errorf("%s: consumer %s: ack %s, wait %s, max deliver %d; want explicit, %s, unlimited", when, queue.ConsumerWorkers, c.AckPolicy, c.AckWait, c.MaxDeliver, cfg.AckWait)
 	}
 }
 

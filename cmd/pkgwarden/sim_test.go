@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,7 @@ func TestRunSimDemo(t *testing.T) {
 					if err := json.Unmarshal(b, &info); err != nil {
 						t.Fatalf("info file: %v", err)
 					}
+					checkInfoKeys(t, b)
 					break
 				}
 				select {
@@ -99,6 +101,55 @@ func TestRunSimDemo(t *testing.T) {
 				t.Errorf("runSim: %v", err)
 			}
 		})
+	}
+}
+
+// checkInfoKeys reads the --info-file as plain JSON, as a script would,
+// and checks it against DESIGN.md's list: api_url, registry_url, app_id,
+// private_key_path, webhook_secret, and tokens (name → {token, scopes}).
+func checkInfoKeys(t *testing.T, b []byte) {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("info file is not a JSON object: %v", err)
+	}
+	for _, k := range []string{"api_url", "registry_url", "private_key_path", "webhook_secret"} {
+		if v, ok := m[k].(string); !ok || v == "" {
+			t.Errorf("info file %s = %#v, want a non-empty string", k, m[k])
+		}
+	}
+	if id, ok := m["app_id"].(float64); !ok || id <= 0 {
+		t.Errorf("info file app_id = %#v, want a positive number", m["app_id"])
+	}
+	tokens, ok := m["tokens"].(map[string]any)
+	if !ok || len(tokens) == 0 {
+		t.Fatalf("info file tokens = %#v, want an object of name → {token, scopes}", m["tokens"])
+	}
+	for name, v := range tokens {
+		tok, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("token %s = %#v, want {token, scopes}", name, v)
+			continue
+		}
+		if s, ok := tok["token"].(string); !ok || s == "" {
+			t.Errorf("token %s has token %#v, want a non-empty string", name, tok["token"])
+		}
+		scopes, ok := tok["scopes"].([]any)
+		if !ok || len(scopes) == 0 {
+			t.Errorf("token %s has scopes %#v, want a non-empty list", name, tok["scopes"])
+			continue
+		}
+		var got []string
+		for _, sc := range scopes {
+			s, _ := sc.(string)
+			got = append(got, s)
+		}
+		if name == "alice" && (!slices.Contains(got, "read:packages") || !slices.Contains(got, "delete:packages")) {
+			t.Errorf("token %s has scopes %v, want read:packages and delete:packages among them", name, got)
+		}
+	}
+	if _, ok := tokens["alice"]; !ok {
+		t.Errorf("info file tokens %v, want the demo admin alice", tokens)
 	}
 }
 

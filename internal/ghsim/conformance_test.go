@@ -240,6 +240,18 @@ func TestConformance(t *testing.T) {
 			readOnlyTok: "carol-read", repoOnlyTok: "carol-repo-only",
 			names: map[string]string{"container": userContainer, "rubygems": userGem}},
 	}
+	// An organization package linked to no repository, next to the
+	// user's unlinked container (hello_docker): the package endpoints give
+	// both the example's keys and a null repository.
+	const orgUnlinked = "loose-npm"
+	if _, err := w.sim.Publish("acme", "npm", orgUnlinked, "1.0.0", PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	unlinked := map[string]struct{ typ, name string }{
+		"org":                {"npm", orgUnlinked},
+		"user":               {"container", userContainer},
+		"authenticated user": {"container", userContainer},
+	}
 	seen := map[string]bool{}
 	for scName, sc := range scopes {
 		t.Run(scName, func(t *testing.T) {
@@ -340,9 +352,65 @@ func TestConformance(t *testing.T) {
 					})
 				}
 			}
+			t.Run("unlinked package", func(t *testing.T) {
+				confCheckUnlinked(ctx, t, w.client(t, sc.ownerTok), sc, examples, unlinked[scName].typ, unlinked[scName].name)
+			})
 		})
 	}
 	if len(seen) != 24 {
 		t.Errorf("walked %d endpoints, want 24", len(seen))
+	}
+}
+
+// confCheckUnlinked reads an unlinked package through the list and get
+// endpoints of sc: it has every key of the seed's package example that
+// shows a repository, and its repository is null.
+func confCheckUnlinked(ctx context.Context, t *testing.T, c *github.Client, sc confScope, examples map[string]pkSeedExample, typ, name string) {
+	t.Helper()
+	// The seed's fullest package example (it has repository).
+	tmpl, ok := examples["GET /users/{username}/packages/{package_type}/{package_name}"].Example.(map[string]any)
+	if _, has := tmpl["repository"]; !ok || !has {
+		t.Fatal("the seed's user package example has no repository key")
+	}
+	for _, op := range []string{"list", "get"} {
+		req, err := c.NewRequest(http.MethodGet, sc.rawPath(op, typ, name, 0), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got any
+		if _, err := c.Do(ctx, req, &got); err != nil {
+			t.Fatalf("%s %s: %v", op, name, err)
+		}
+		var obj map[string]any
+		if l, ok := got.([]any); ok {
+			for _, e := range l {
+				if m, ok := e.(map[string]any); ok && m["name"] == name {
+					obj = m
+				}
+			}
+		} else {
+			obj, _ = got.(map[string]any)
+		}
+		if obj == nil {
+			t.Fatalf("%s: package %s not in the answer", sc.rawPath(op, typ, name, 0), name)
+		}
+		if miss := pkMissingKeys(tmpl, obj, "$"); len(miss) > 0 {
+			t.Errorf("%s: unlinked %s lacks keys of the seed's example: %s", sc.rawPath(op, typ, name, 0), name, strings.Join(miss, ", "))
+		}
+		if r, has := obj["repository"]; has && r != nil {
+			t.Errorf("%s: unlinked %s has repository %v, want null", sc.rawPath(op, typ, name, 0), name, r)
+		}
+	}
+	// go-github reads the null as no repository.
+	req, err := c.NewRequest(http.MethodGet, sc.rawPath("get", typ, name, 0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p github.Package
+	if _, err := c.Do(ctx, req, &p); err != nil {
+		t.Fatalf("go-github decodes unlinked %s: %v", name, err)
+	}
+	if p.GetName() != name || p.Repository != nil {
+		t.Errorf("go-github reads unlinked %s as name %q, repository %v", name, p.GetName(), p.Repository)
 	}
 }

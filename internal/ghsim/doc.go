@@ -74,6 +74,9 @@
 //   - Link headers carry prev, next, last and first (those that apply) with
 //     absolute URLs and page/per_page, like GitHub's.
 //   - html_url values point at a simulated github.com under <APIURL>/web.
+//   - Every package object carries repository: the minimal repository when
+//     linked, null when not (DESIGN.md: responses carry the examples' keys,
+//     repository on every package).
 //   - 200 answers of the package GETs carry a weak ETag of the body; a
 //     request whose If-None-Match names it gets 304 with no body (GitHub
 //     REST docs, "Best practices", conditional requests).

@@ -725,6 +725,9 @@ func (s *Sim) pkPackageJSON(p *pkg) map[string]any {
 	if a := s.st.accounts[p.Key.Owner]; a != nil {
 		m["owner"] = s.pkAccountJSON(a)
 	}
+	// Every package carries the key, null when unlinked, so clients meet
+	// the same key set either way (DESIGN.md "The simulator").
+	m["repository"] = nil
 	if r := s.st.repos[p.Repository]; r != nil {
 		m["repository"] = s.pkRepoJSON(r)
 	}

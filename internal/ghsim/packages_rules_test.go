@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"testing"
@@ -143,6 +145,38 @@ func TestPackageRules(t *testing.T) {
 				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusForbidden, message: "Delete the new package first",
+		},
+		"version restore after its digest was pushed again": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				c := w.client(t, "alice")
+				vs, err := w.sim.Versions("acme", "container", orgContainer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				old := vs[0]                         // v2, the newest
+				name := url.PathEscape(orgContainer) // go-github does not escape the slash
+				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "container", name, old.ID); pkStatusOf(t, r, err) != 204 {
+					t.Fatalf("delete: %v", err)
+				}
+				// The same image (same digest) pushed again: a new version.
+				img, err := DemoImage(w.sim.pkWebURL()+"/acme/webapp", "org-v2")
+				if err != nil {
+					t.Fatal(err)
+				}
+				d, err := w.sim.Pusher("alice", w.tokens["alice"]).PushImage(ctx, "acme/"+orgContainer, img, "v2")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d.String() != old.Name {
+					t.Fatalf("pushed %s again, want the deleted version's digest %s", d, old.Name)
+				}
+				if now := w.versionID(t, "acme", "container", orgContainer); now == old.ID {
+					t.Fatalf("the push brought back version %d instead of creating a new one", now)
+				}
+				r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "container", name, old.ID)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusForbidden, message: "created since this one was deleted",
 		},
 		"deleted package is gone from get": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
@@ -410,3 +444,110 @@ func TestMissingKeys(t *testing.T) {
 }
 
 func pkUnmarshalString(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// TestPaginationDefaultsAndLists checks GitHub's default page size of 30
+// and the cap of 100 on a package with more versions than that, and that
+// the three list-packages endpoints page with Link headers too: following
+// rel="next" from the first page visits every item once.
+func TestPaginationDefaultsAndLists(t *testing.T) {
+	w := newPkWorld(t, Options{})
+	const many = "many-versions"
+	for i := range 102 {
+		if _, err := w.sim.Publish("carol", "rubygems", many, fmt.Sprintf("1.0.%d", i), PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 32 {
+		if _, err := w.sim.Publish("acme", "npm", fmt.Sprintf("npm-%02d", i), "1.0.0", PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.sim.Publish("carol", "rubygems", fmt.Sprintf("gem-%02d", i), "1.0.0", PublishOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// get returns the ids of one page and its Link relations.
+	get := func(t *testing.T, u, tok string) ([]float64, map[string]string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+w.tokens[tok])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var items []map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&items); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: status %d, %v", u, resp.StatusCode, err)
+		}
+		ids := make([]float64, 0, len(items))
+		for _, it := range items {
+			ids = append(ids, it["id"].(float64))
+		}
+		rels := map[string]string{}
+		for _, part := range strings.Split(resp.Header.Get("Link"), ",") {
+			target, rel, ok := strings.Cut(part, `; rel="`)
+			if ok {
+				rels[strings.TrimSuffix(rel, `"`)] = strings.Trim(strings.TrimSpace(target), "<>")
+			}
+		}
+		return ids, rels
+	}
+	tests := map[string]struct {
+		path, tok    string
+		wantFirst    int // items on the first page
+		wantPerPage  string
+		wantTotal    int
+		wantLastPage string
+	}{
+		"versions, default per_page":       {"/users/carol/packages/rubygems/" + many + "/versions", "carol", 30, "30", 102, "4"},
+		"versions, per_page capped at 100": {"/users/carol/packages/rubygems/" + many + "/versions?per_page=1000", "carol", 100, "100", 102, "2"},
+		"organization packages":            {"/orgs/acme/packages?package_type=npm", "alice", 30, "30", 33, "2"},
+		"user packages":                    {"/users/carol/packages?package_type=rubygems", "carol", 30, "30", 34, "2"},
+		"authenticated user packages":      {"/user/packages?package_type=rubygems", "carol", 30, "30", 34, "2"},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			ids, rels := get(t, w.api.URL+tc.path, tc.tok)
+			if len(ids) != tc.wantFirst {
+				t.Errorf("first page has %d items, want %d", len(ids), tc.wantFirst)
+			}
+			if len(rels) != 2 || rels["next"] == "" || rels["last"] == "" {
+				t.Fatalf("first page Link relations %v, want next and last", rels)
+			}
+			last, err := url.Parse(rels["last"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := url.Parse(w.api.URL + tc.path)
+			if last.Path != want.Path || last.Query().Get("page") != tc.wantLastPage || last.Query().Get("per_page") != tc.wantPerPage ||
+				last.Query().Get("package_type") != want.Query().Get("package_type") {
+				t.Errorf("rel=last %s, want %s with page=%s, per_page=%s and the same package_type", rels["last"], want.Path, tc.wantLastPage, tc.wantPerPage)
+			}
+			seen := map[float64]bool{}
+			for _, id := range ids {
+				seen[id] = true
+			}
+			for pages := 1; rels["next"] != ""; pages++ {
+				if pages > 10 {
+					t.Fatal("rel=next never ends")
+				}
+				ids, rels = get(t, rels["next"], tc.tok)
+				for _, id := range ids {
+					if seen[id] {
+						t.Errorf("id %v on two pages", id)
+					}
+					seen[id] = true
+				}
+				if rels["prev"] == "" || rels["first"] == "" {
+					t.Errorf("page %d Link relations %v, want prev and first", pages+1, rels)
+				}
+			}
+			if len(seen) != tc.wantTotal {
+				t.Errorf("following rel=next visited %d items, want %d", len(seen), tc.wantTotal)
+			}
+		})
+	}
+}

@@ -4,10 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 func TestSeedDemo(t *testing.T) {
@@ -61,9 +66,33 @@ func TestSeedDemo(t *testing.T) {
 	if untaggedAges[0] > 3*time.Hour || untaggedAges[len(untaggedAges)-1] < 20*24*time.Hour {
 		t.Errorf("untagged ages do not spread: %v", untaggedAges)
 	}
+	seedCheckRelease(t, s, info, vs)
 	npm, err := s.Versions("acme", "npm", info.NPMPackage)
 	if err != nil || len(npm) != 7 {
 		t.Errorf("npm versions: %d %v", len(npm), err)
+	}
+	s.mu.Lock()
+	var pre, final []string
+	for _, v := range s.st.packages[pkgKey{Owner: "acme", Type: "npm", Name: info.NPMPackage}].Versions {
+		if v.Prerelease {
+			pre = append(pre, v.Name)
+		} else {
+			final = append(final, v.Name)
+		}
+	}
+	var oldDeletedAt time.Time
+	for _, v := range s.st.packages[pkgKey{Owner: "acme", Type: "container", Name: "webapp"}].Versions {
+		if slices.Contains(v.DeletedTags, "v0.9.0") {
+			oldDeletedAt = v.DeletedAt
+		}
+	}
+	s.mu.Unlock()
+	sort.Strings(pre)
+	if want := []string{"1.1.0-beta.1", "1.1.0-beta.2", "1.1.0-rc.1", "1.2.0-alpha.1", "1.2.0-alpha.2"}; !slices.Equal(pre, want) {
+		t.Errorf("npm pre-releases %v, want %v (releases %v)", pre, want, final)
+	}
+	if ago := now.Sub(oldDeletedAt); ago < 3*24*time.Hour-time.Minute || ago > 3*24*time.Hour+time.Minute {
+		t.Errorf("v0.9.0 deleted %s ago, want 3 days", ago)
 	}
 	s.mu.Lock()
 	cfg := string(s.st.repos["acme/webapp"].Files["main"][".github/pkgwarden.yml"])
@@ -94,5 +123,92 @@ func TestSeedDemo(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("deleted listing with the demo token: %d", resp.StatusCode)
+	}
+}
+
+// seedCheckRelease reads the demo release through the registry: v1.0.0
+// and latest tag one index over three platform manifests, each an untagged
+// version of the package, and the attestation is the one referrer listed
+// under the index's sha256-<hex> tag, with the index as its subject.
+func seedCheckRelease(t *testing.T, s *Sim, info DemoInfo, vs []PackageVersion) {
+	t.Helper()
+	reg := httptest.NewServer(s.RegistryHandler())
+	defer reg.Close()
+	auth := remote.WithAuth(&authn.Basic{Username: info.Admin, Password: info.Token})
+	ref := func(r string) name.Reference {
+		t.Helper()
+		n, err := name.ParseReference(strings.TrimPrefix(reg.URL, "http://")+"/acme/webapp"+r, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	untagged := map[string]bool{}
+	for _, v := range vs {
+		if !v.Deleted && len(v.Tags) == 0 {
+			untagged[v.Name] = true
+		}
+		if !v.Deleted && (slices.Contains(v.Tags, "v1.0.0") || slices.Contains(v.Tags, "latest")) {
+			if v.Name != info.IndexDigest || !slices.Contains(v.Tags, "v1.0.0") || !slices.Contains(v.Tags, "latest") {
+				t.Errorf("version %s has tags %v; want v1.0.0 and latest together on the index %s", v.Name, v.Tags, info.IndexDigest)
+			}
+		}
+	}
+	idx, err := remote.Index(ref(":v1.0.0"), auth)
+	if err != nil {
+		t.Fatalf("read v1.0.0: %v", err)
+	}
+	if d, err := idx.Digest(); err != nil || d.String() != info.IndexDigest {
+		t.Errorf("v1.0.0 is %v (%v), want %s", d, err, info.IndexDigest)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 3 {
+		t.Errorf("the release index lists %d manifests, want 3 platforms", len(im.Manifests))
+	}
+	platforms := map[string]bool{}
+	for _, m := range im.Manifests {
+		if !untagged[m.Digest.String()] {
+			t.Errorf("platform manifest %s is not an untagged version of the package", m.Digest)
+		}
+		if m.Platform != nil {
+			platforms[m.Platform.String()] = true
+		}
+	}
+	if len(platforms) != 3 {
+		t.Errorf("platforms %v, want 3 distinct", platforms)
+	}
+
+	fallback := ":" + strings.Replace(info.IndexDigest, ":", "-", 1)
+	fb, err := remote.Index(ref(fallback), auth)
+	if err != nil {
+		t.Fatalf("read the referrers tag %s: %v", fallback, err)
+	}
+	fbm, err := fb.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fbm.Manifests) != 1 {
+		t.Fatalf("the referrers tag lists %d manifests, want the attestation alone", len(fbm.Manifests))
+	}
+	attDigest := fbm.Manifests[0].Digest
+	if !untagged[attDigest.String()] {
+		t.Errorf("attestation %s is not an untagged version of the package", attDigest)
+	}
+	att, err := remote.Image(ref("@"+attDigest.String()), auth)
+	if err != nil {
+		t.Fatalf("read the attestation: %v", err)
+	}
+	am, err := att.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if am.Subject == nil || am.Subject.Digest.String() != info.IndexDigest {
+		t.Errorf("attestation subject %v, want the index %s", am.Subject, info.IndexDigest)
+	}
+	if am.Config.MediaType != "application/vnd.in-toto+json" {
+		t.Errorf("attestation config media type %s, want in-toto", am.Config.MediaType)
 	}
 }
