@@ -138,6 +138,14 @@ func ConnectExternal(urls []string, creds string, logger *slog.Logger) (*nats.Co
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			logger.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
 		}),
+		// An authorization failure reaches neither Connect (it retries)
+		// nor a request (the connection just closes): say it here.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			logger.Error("nats error", "err", err)
+		}),
+		nats.ClosedHandler(func(nc *nats.Conn) {
+			logger.Error("nats connection closed for good", "err", nc.LastError())
+		}),
 	}
 	if creds != "" {
 		opts = append(opts, nats.UserCredentials(creds))

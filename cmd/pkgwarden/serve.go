@@ -397,6 +397,11 @@ func setupQueue(ctx context.Context, nc *nats.Conn, cfg queue.Config, holder str
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("set up streams: %w", err)
 		}
+		if nc.IsClosed() {
+			// nats.go gave up (an authorization failure closes the
+			// connection): retrying would wait forever in silence.
+			return nil, fmt.Errorf("set up streams: nats connection closed: %v", nc.LastError())
+		}
 		logger.Warn("set up streams failed, retrying", "err", err)
 		select {
 		case <-ctx.Done():
