@@ -144,7 +144,11 @@ func ConnectExternal(urls []string, creds string, logger *slog.Logger) (*nats.Co
 			logger.Error("nats error", "err", err)
 		}),
 		nats.ClosedHandler(func(nc *nats.Conn) {
-			logger.Error("nats connection closed for good", "err", nc.LastError())
+			if err := nc.LastError(); err != nil {
+				logger.Error("nats connection closed for good", "err", err)
+				return
+			}
+			logger.Info("nats connection closed")
 		}),
 	}
 	if creds != "" {
