@@ -10,22 +10,26 @@ import (
 
 func TestTouchesConfig(t *testing.T) {
 	tests := map[string]struct {
-		commits []*github.HeadCommit
-		head    *github.HeadCommit
-		want    bool
+		commits   []*github.HeadCommit
+		head      *github.HeadCommit
+		ownerRepo bool
+		want      bool
 	}{
-		"added":               {commits: []*github.HeadCommit{{Added: []string{rules.Path}}}, want: true},
-		"modified":            {commits: []*github.HeadCommit{{Modified: []string{"README.md"}}, {Modified: []string{rules.Path}}}, want: true},
-		"removed":             {commits: []*github.HeadCommit{{Removed: []string{rules.Path}}}, want: true},
-		"only in head_commit": {head: &github.HeadCommit{Modified: []string{rules.Path}}, want: true},
-		"other files":         {commits: []*github.HeadCommit{{Added: []string{"pkgwarden.yml", ".github/workflows/ci.yml"}}}, want: false},
-		"other case":          {commits: []*github.HeadCommit{{Added: []string{".github/PKGWARDEN.yml"}}}, want: false},
-		"no commits":          {want: false},
+		"a base elsewhere in .github":         {commits: []*github.HeadCommit{{Modified: []string{"shared/base.yaml"}}}, ownerRepo: true, want: true},
+		"the same path in another repository": {commits: []*github.HeadCommit{{Modified: []string{"shared/base.yaml"}}}, want: false},
+		"no YAML in .github":                  {commits: []*github.HeadCommit{{Modified: []string{"profile/README.md"}}}, ownerRepo: true, want: false},
+		"added":                               {commits: []*github.HeadCommit{{Added: []string{rules.Path}}}, want: true},
+		"modified":                            {commits: []*github.HeadCommit{{Modified: []string{"README.md"}}, {Modified: []string{rules.Path}}}, want: true},
+		"removed":                             {commits: []*github.HeadCommit{{Removed: []string{rules.Path}}}, want: true},
+		"only in head_commit":                 {head: &github.HeadCommit{Modified: []string{rules.Path}}, want: true},
+		"other files":                         {commits: []*github.HeadCommit{{Added: []string{"pkgwarden.yml", ".github/workflows/ci.yml"}}}, want: false},
+		"other case":                          {commits: []*github.HeadCommit{{Added: []string{".github/PKGWARDEN.yml"}}}, want: false},
+		"no commits":                          {want: false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			ev := &github.PushEvent{Commits: tc.commits, HeadCommit: tc.head}
-			if got := touchesConfig(ev); got != tc.want {
+			if got := touchesConfig(ev, tc.ownerRepo); got != tc.want {
 				t.Errorf("touchesConfig = %t, want %t", got, tc.want)
 			}
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strings"
 
 	"github.com/google/go-github/v57/github"
 
@@ -39,7 +40,7 @@ func (r *Router) routePush(ctx context.Context, log *slog.Logger, id string, env
 		log.Debug("router: push not to the default branch, no job", "ref", ev.GetRef(), "default_branch", branch)
 		return nil
 	}
-	if !touchesConfig(&ev) {
+	if !touchesConfig(&ev, strings.EqualFold(name, rules.OwnerRepo)) {
 		log.Debug("router: push leaves the configuration alone, no job")
 		return nil
 	}
@@ -55,10 +56,12 @@ func (r *Router) routePush(ctx context.Context, log *slog.Logger, id string, env
 }
 
 // touchesConfig reports whether a commit of the push added, modified or
-// removed the configuration file. GitHub lists at most 20 commits in a
-// push; a longer push whose listed commits do not touch the file is missed
-// until the next publish reads the file anyway.
-func touchesConfig(ev *github.PushEvent) bool {
+// removed the configuration file; in the owner's .github repository
+// (ownerRepo), any YAML file, because the files there may be the base an
+// _extends names at any path. GitHub lists at most 20 commits in a push; a
+// longer push whose listed commits do not touch the file is missed until
+// the next publish reads the file anyway.
+func touchesConfig(ev *github.PushEvent, ownerRepo bool) bool {
 	commits := ev.Commits
 	if hc := ev.GetHeadCommit(); hc != nil {
 		commits = append(commits[:len(commits):len(commits)], hc)
@@ -67,6 +70,9 @@ func touchesConfig(ev *github.PushEvent) bool {
 		for _, list := range [][]string{c.Added, c.Modified, c.Removed} {
 			for _, p := range list {
 				if p == rules.Path { // git paths are case-sensitive, as GitHub reads them
+					return true
+				}
+				if ownerRepo && (strings.HasSuffix(p, ".yml") || strings.HasSuffix(p, ".yaml")) {
 					return true
 				}
 			}
