@@ -67,6 +67,8 @@
 // column and message of each rules.Error; ConfigFixed closes it with a
 // comment. These two are not serialised by a lease: two jobs reporting the
 // same invalid file at the same instant could open two issues. MissingToken
-// opens one issue in the owner's ".github" repository saying what to configure;
-// TokenConfigured closes it. None of them ever contains a token.
+// opens one issue in the owner's ".github" repository saying what to configure,
+// or, when the owner has none (or it takes no issues), in the repository of the
+// package that triggered the job; TokenConfigured finds it in either and closes
+// it. None of them ever contains a token.
 package report
