@@ -220,7 +220,8 @@ func TestReportAcrossRuns(t *testing.T) {
 	if len(got) != 5 || got[0].ID != 1004 || got[4].ID != 1000 {
 		t.Fatalf("restorable after run 2, want 5 newest first: %+v", got)
 	}
-	if !got[0].DeletedAt.Equal(w.clock()) || got[0].Version != digest(4) {
+	// The body shows the digest shortened; the id is what restores.
+	if !got[0].DeletedAt.Equal(w.clock()) || got[0].Version != digest(4)[:len("sha256:")+12]+"…" {
 		t.Errorf("newest entry %+v", got[0])
 	}
 
@@ -288,13 +289,35 @@ func TestSameRunIDOneComment(t *testing.T) {
 func TestLongBodyStaysUnderLimit(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	// 600 deletions, more than the default max_deletions_per_run (500),
+	// all listed: folded, none dropped.
+	res, err := w.rep.Report(ctx, w.runOf("600", entries(20000, 600, "untagged, older than 14d", "pr-1234", "sha-abcdef0"), nil))
+	must(t, err)
+	is := w.only(t, "webapp")
+	if n := utf8.RuneCountInString(is.Body); n >= report.MaxBodyChars {
+		t.Fatalf("body has %d characters", n)
+	}
+	if l := report.ParseRestorable(is.Body); len(l) != 600 || !strings.Contains(is.Body, "<details><summary>580 older deletions</summary>") || strings.Contains(is.Body, "no longer listed") {
+		t.Fatalf("%d of 600 entries listed, body folded %t, dropped some %t", len(l), strings.Contains(is.Body, "<details>"), strings.Contains(is.Body, "no longer listed"))
+	}
+	// Two more runs of 300: the 1,200 entries do not fit; the newest stay.
+	for i := range 2 {
+		w.advance(time.Hour)
+		_, err = w.rep.Report(ctx, w.runOf(fmt.Sprint("300-", i), entries(21000+300*i, 300, "untagged, older than 14d", "pr-1234", "sha-abcdef0"), nil))
+		must(t, err)
+	}
+	if l := report.ParseRestorable(w.only(t, "webapp").Body); len(l) < 600 || l[0].ID != 22599 {
+		t.Fatalf("%d entries listed after 1,200 deletions, newest %d", len(l), l[0].ID)
+	}
+
+	w = newWorld(t)
 	del := entries(0, 5000, "untagged, older than 14d", "pr-1", "sha-abcdef")
-	res, err := w.rep.Report(ctx, w.runOf("big", del, entries(6000, 2000, "tagged")))
+	res, err = w.rep.Report(ctx, w.runOf("big", del, entries(6000, 2000, "tagged")))
 	must(t, err)
 	if !res.Created || !res.Commented {
 		t.Fatalf("%+v", res)
 	}
-	is := w.only(t, "webapp")
+	is = w.only(t, "webapp")
 	if n := utf8.RuneCountInString(is.Body); n >= report.MaxBodyChars {
 		t.Fatalf("body has %d characters", n)
 	}
@@ -305,8 +328,8 @@ func TestLongBodyStaysUnderLimit(t *testing.T) {
 		t.Error("long body is neither folded nor says it dropped entries")
 	}
 	listed := report.ParseRestorable(is.Body)
-	if len(listed) < 200 || len(listed) >= 5000 {
-		t.Fatalf("%d entries listed", len(listed))
+	if len(listed) < 600 || len(listed) >= 5000 {
+		t.Fatalf("%d entries listed, want at least 600", len(listed))
 	}
 	// Another big run keeps it under the limit, newest entries first.
 	w.advance(time.Hour)
@@ -329,7 +352,7 @@ func TestRestoreWindowAndTicks(t *testing.T) {
 	is := w.only(t, "webapp")
 
 	// Someone ticks the newest box by hand; the next rewrite keeps it ticked.
-	ticked := strings.Replace(is.Body, "- [ ] restore", "- [x] restore", 1)
+	ticked := strings.Replace(is.Body, "- [ ] `", "- [x] `", 1)
 	_, _, err = w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(ticked)})
 	must(t, err)
 	if got := report.NewlyTicked(is.Body, ticked); len(got) != 1 || got[0] != 1001 {
