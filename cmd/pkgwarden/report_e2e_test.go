@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/settings"
 )
 
 // deliverRun forwards the last registry_package webhook to serve and waits
@@ -178,5 +180,51 @@ func TestReportThroughWebhooks(t *testing.T) {
 	}
 	if issues[0].State != "open" {
 		t.Errorf("the report issue is %s", issues[0].State)
+	}
+}
+
+// TestPruneMissingTokenWithoutDotGithub: an owner whose .github takes no
+// issues (as when it has none) and no packages token: the publish
+// webhook's prune opens the missing-token issue in the package's
+// repository, a second publish finds it again there, and a serve holding
+// the token closes it.
+func TestPruneMissingTokenWithoutDotGithub(t *testing.T) {
+	w := newE2EWorld(t, ghsim.RateLimits{})
+	off := false
+	if err := w.sim.UpdateRepo("acme", rules.OwnerRepo, ghsim.RepoUpdate{HasIssues: &off}); err != nil {
+		t.Fatal(err)
+	}
+	w.file("app", rules.Path, e2eRules)
+	w.startServe(func(s *settings.Settings) { s.PackagesTokens = nil })
+	tokenIssues := func() []ghsim.Issue {
+		t.Helper()
+		list, err := w.sim.Issues("acme", "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []ghsim.Issue
+		for _, is := range list {
+			if is.Title == report.TokenTitle("acme") {
+				out = append(out, is)
+			}
+		}
+		return out
+	}
+	for i, note := range []string{"first", "second"} {
+		w.push(w.image(note), cfgDay)
+		w.deliverRun()
+		if got := tokenIssues(); len(got) != 1 || got[0].State != "open" {
+			t.Fatalf("after publish %d without a token: missing-token issues in acme/app %+v, want one open", i+1, got)
+		}
+	}
+
+	// The same world, a new serve (own NATS data) holding the token.
+	w.q, w.addr = nil, ""
+	w.startServe(func(s *settings.Settings) { s.DataDir = filepath.Join(w.dir, "data-with-token") })
+	w.push(w.image("third"), cfgDay)
+	w.deliverRun()
+	got := tokenIssues()
+	if len(got) != 1 || got[0].State != "closed" || len(got[0].Comments) != 1 {
+		t.Fatalf("with the token: missing-token issues %+v, want one closed with a comment", got)
 	}
 }
