@@ -26,7 +26,7 @@ func (r IssueReporter) Report(ctx context.Context, run PruneRun) error {
 	var err error
 	switch run.Outcome {
 	case OutcomeNoToken:
-		_, err = r.Issues.MissingToken(ctx, run.InstallationID, run.Package.Owner)
+		_, err = r.Issues.MissingToken(ctx, run.InstallationID, run.Package.Owner, run.Package.Repository)
 	case OutcomeInvalidConfig:
 		_, err = r.Issues.InvalidConfig(ctx, run.InstallationID, run.Package.Owner, configRepo(run), run.ConfigErrors)
 	default:

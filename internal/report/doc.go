@@ -20,15 +20,19 @@
 // and for a dry run or a paused run what would be deleted, counted by
 // reason; or why the package was left untouched), what the last deleting
 // run deleted, and the restorable deletions, one checkbox line each, newest
-// first:
+// first, under a line giving the time of each batch of deletions:
 //
-//	"- [ ] restore <!-- pkgwarden:restore 12345 2026-11-25T10:00:00Z sha256%3A0a1b… pr-12 --> `sha256:0a1b2c3d4e5f…` (pr-12) id 12345, deleted 2026-11-25"
+//	"**Deleted 2026-11-25 10:00 UTC** <!-- pkgwarden:batch 2026-11-25T10:00:00Z -->"
+//	"- [ ] `sha256:0a1b2c3d4e5f…` (pr-12) id 12345 <!-- pkgwarden:restore 12345 -->"
 //
-// The hidden marker carries the version id, the deletion time, the version
-// and its tags, so the list is rebuilt from the body itself on the next run
-// (ParseRestorable): the issue is self-contained and nothing else has to be
-// stored. Entries leave the list when GitHub's 30-day restore window has
-// passed, when restored (Run.Restored), or, oldest first, when the body would
+// The hidden markers carry the version id and the deletion time, so the list
+// is rebuilt from the body itself on the next run (ParseRestorable): the
+// issue is self-contained and nothing else has to be stored. A line is kept
+// short (about 90 characters) so that well over the default 500 deletions of
+// a run fit; lines written by earlier versions, whose marker also held the
+// full version and tags, are still read. Entries leave the list when GitHub's
+// 30-day restore window has passed, when restored (Run.Restored), or, oldest
+// first and said so in a note, as a last resort when the body would still
 // exceed GitHub's 65,536 characters; past the first FoldAfter entries the
 // rest is folded in a <details> block. Ticked boxes stay ticked across
 // rewrites. Ticked and NewlyTicked read the checkbox state for the restore
@@ -67,6 +71,8 @@
 // column and message of each rules.Error; ConfigFixed closes it with a
 // comment. These two are not serialised by a lease: two jobs reporting the
 // same invalid file at the same instant could open two issues. MissingToken
-// opens one issue in the owner's ".github" repository saying what to configure;
-// TokenConfigured closes it. None of them ever contains a token.
+// opens one issue in the owner's ".github" repository saying what to configure,
+// or, when the owner has none (or it takes no issues), in the repository of the
+// package that triggered the job; TokenConfigured finds it in either and closes
+// it. None of them ever contains a token.
 package report

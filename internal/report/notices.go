@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/go-github/v57/github"
+
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -104,28 +106,36 @@ func (r *Reporter) ensure(ctx context.Context, places []place, title func(place)
 // settle closes the open issue titled title, if any, with a comment.
 func (r *Reporter) settle(ctx context.Context, places []place, title func(place) string, note string) (Result, error) {
 	for _, p := range places {
-		t := title(p)
-		f, err := r.find(ctx, p, t, DefaultLabels[0])
+		res, err := r.settleIn(ctx, p, title(p), note)
 		if errors.Is(err, errNoIssues) {
 			continue
 		}
-		if err != nil {
-			return Result{}, err
+		if err != nil || res.Closed {
+			return res, err
 		}
-		if f == nil || f.state != "open" {
-			continue
-		}
-		if note != "" {
-			if err := r.comment(ctx, p, f.number, note); err != nil {
-				return Result{}, err
-			}
-		}
-		if _, err := r.update(ctx, p, f, write{body: f.body, labels: f.labels}, "closed"); err != nil {
-			return Result{}, err
-		}
-		return Result{Issue: f.issue(p), Closed: true, Commented: note != ""}, nil
 	}
 	return Result{}, nil
+}
+
+// settleIn closes the open issue titled title in p, if any, with a
+// comment. errNoIssues says p takes no issues.
+func (r *Reporter) settleIn(ctx context.Context, p place, title, note string) (Result, error) {
+	f, err := r.find(ctx, p, title, DefaultLabels[0])
+	if err != nil {
+		return Result{}, err
+	}
+	if f == nil || f.state != "open" {
+		return Result{}, nil
+	}
+	if note != "" {
+		if err := r.comment(ctx, p, f.number, note); err != nil {
+			return Result{}, err
+		}
+	}
+	if _, err := r.update(ctx, p, f, write{body: f.body, labels: f.labels}, "closed"); err != nil {
+		return Result{}, err
+	}
+	return Result{Issue: f.issue(p), Closed: true, Commented: note != ""}, nil
 }
 
 // InvalidConfig opens one issue in owner/repo (the repository whose
@@ -170,10 +180,13 @@ func (r *Reporter) ConfigFixed(ctx context.Context, installation int64, owner, r
 	return res, nil
 }
 
-// MissingToken opens one issue in the owner's .github repository saying
-// which packages token to configure; called again it changes nothing.
-func (r *Reporter) MissingToken(ctx context.Context, installation int64, owner string) (Result, error) {
-	res, err := r.ensure(ctx, []place{r.ownerPlace(installation, owner)},
+// MissingToken opens one issue saying which packages token to configure:
+// in the owner's .github repository, or, where that takes no issues (many
+// owners have none), in repo, the repository of the package that
+// triggered the job ("" when linked to none). Called again it changes
+// nothing, wherever the issue is.
+func (r *Reporter) MissingToken(ctx context.Context, installation int64, owner, repo string) (Result, error) {
+	res, err := r.ensure(ctx, r.tokenPlaces(installation, owner, repo),
 		func(place) string { return TokenTitle(owner) }, renderTokenBody(owner))
 	if err != nil {
 		return res, fmt.Errorf("report missing packages token of %s: %w", owner, err)
@@ -181,12 +194,65 @@ func (r *Reporter) MissingToken(ctx context.Context, installation int64, owner s
 	return res, nil
 }
 
-// TokenConfigured closes the missing-token issue of owner, if open.
+// tokenPlaces is where the missing-token issue goes: the owner's .github
+// first (the owner's concern, not one repository's), then the package's
+// repository.
+func (r *Reporter) tokenPlaces(installation int64, owner, repo string) []place {
+	ps := r.places(installation, owner, repo)
+	// places puts .github last; the token issue wants it first.
+	return append([]place{ps[len(ps)-1]}, ps[:len(ps)-1]...)
+}
+
+// tokenNote is the comment closing the missing-token issue.
+const tokenNote = "A packages token is configured now: pkgwarden manages these packages.\n"
+
+// TokenConfigured closes the missing-token issue of owner, if open,
+// wherever MissingToken put it. When the owner's .github takes issues the
+// issue can only be there: one listing. When it does not, the issue went
+// to the repository of some package, so the installation's repositories of
+// owner with open issues are searched (once per process and owner, by the
+// prune job).
 func (r *Reporter) TokenConfigured(ctx context.Context, installation int64, owner string) (Result, error) {
-	res, err := r.settle(ctx, []place{r.ownerPlace(installation, owner)},
-		func(place) string { return TokenTitle(owner) }, "A packages token is configured now: pkgwarden manages these packages.\n")
+	title := TokenTitle(owner)
+	res, err := r.settleIn(ctx, r.ownerPlace(installation, owner), title, tokenNote)
+	if !errors.Is(err, errNoIssues) {
+		if err != nil {
+			return res, fmt.Errorf("close missing packages token issue of %s: %w", owner, err)
+		}
+		return res, nil
+	}
+	places, err := r.installationPlaces(ctx, installation, owner)
+	if err != nil {
+		return Result{}, fmt.Errorf("close missing packages token issue of %s: %w", owner, err)
+	}
+	res, err = r.settle(ctx, places, func(place) string { return title }, tokenNote)
 	if err != nil {
 		return res, fmt.Errorf("close missing packages token issue of %s: %w", owner, err)
 	}
 	return res, nil
+}
+
+// installationPlaces lists the repositories of owner the installation can
+// use that take issues and have open ones (open_issues_count counts pull
+// requests too, so it only rules repositories out).
+func (r *Reporter) installationPlaces(ctx context.Context, installation int64, owner string) ([]place, error) {
+	gh := r.clients.InstallationClient(installation)
+	opt := &github.ListOptions{PerPage: 100}
+	var out []place
+	for {
+		list, resp, err := gh.Apps.ListRepos(ctx, opt)
+		if err != nil {
+			return nil, fmt.Errorf("list repositories of installation %d page %d: %w", installation, max(opt.Page, 1), err)
+		}
+		for _, rp := range list.Repositories {
+			if !strings.EqualFold(rp.GetOwner().GetLogin(), owner) || !rp.GetHasIssues() || rp.GetOpenIssuesCount() == 0 {
+				continue
+			}
+			out = append(out, place{gh: gh, owner: rp.GetOwner().GetLogin(), repo: rp.GetName()})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
 }

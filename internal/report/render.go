@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -22,6 +23,8 @@ const (
 	FoldAfter = 20
 	// maxReasons is how many distinct reasons a summary lists per group.
 	maxReasons = 15
+	// maxTagShown is how much of a tag a list shows.
+	maxTagShown = 30
 	// maxListed is how many skipped versions the body lists one by one.
 	maxListed = 20
 )
@@ -49,10 +52,16 @@ func shortVersion(v string) string {
 func label(version string, tags []string) string {
 	s := "`" + strings.ReplaceAll(shortVersion(version), "`", "'") + "`"
 	if len(tags) > 0 {
-		shown := tags
+		shown := slices.Clone(tags)
 		more := ""
 		if len(shown) > 3 {
 			shown, more = shown[:3], fmt.Sprintf(" +%d", len(tags)-3)
+		}
+		// A tag may be 128 characters long: lines of lists stay short.
+		for i, t := range shown {
+			if runes(t) > maxTagShown {
+				shown[i] = string([]rune(t)[:maxTagShown]) + "…"
+			}
 		}
 		s += " (" + strings.Join(shown, ", ") + more + ")"
 	}
@@ -223,12 +232,19 @@ func plural(n int, one, many string) string {
 	return many
 }
 
+// restoreLineText is the checkbox line of e: what people need to know
+// which version it is, and the id in a short hidden marker. Its time is on
+// the batch line above it.
 func restoreLineText(e Restorable) string {
 	box := " "
 	if e.Checked {
 		box = "x"
 	}
-	return fmt.Sprintf("- [%s] restore %s %s id %d, deleted %s\n", box, restoreMarker(e), label(e.Version, e.Tags), e.ID, e.DeletedAt.UTC().Format("2006-01-02"))
+	shown := e.shown
+	if shown == "" {
+		shown = oneLine(fmt.Sprintf("%s id %d", label(e.Version, e.Tags), e.ID))
+	}
+	return "- [" + box + "] " + shown + " " + restoreMarker(e.ID) + "\n"
 }
 
 // renderBody renders a package report body from the run, the block saying
@@ -256,15 +272,23 @@ func finishBody(head string, list []Restorable) (string, []Restorable) {
 	if len(list) == 0 {
 		return head + "None.\n", nil
 	}
-	head += "Tick a box to restore that version (GitHub keeps deleted versions for 30 days), or comment `/pkgwarden restore <id>` or `/pkgwarden restore all`.\n\n"
+	head += "Tick a box to restore that version (GitHub keeps deleted versions for 30 days), or comment `/pkgwarden restore <id>` or `/pkgwarden restore all`.\n"
 
 	// Reserve room for the fold and the dropped note, whose widths depend
 	// on counts of at most 7 digits.
 	const reserve = 200
 	budget := bodyBudget - runes(head) - reserve
+	// A batch line goes above the first entry, the first folded one, and
+	// each entry deleted at another time than the one before.
+	batchStart := func(i int) bool {
+		return i == 0 || i == FoldAfter || !list[i].DeletedAt.Truncate(time.Second).Equal(list[i-1].DeletedAt.Truncate(time.Second))
+	}
 	var lines []string
-	for _, e := range list {
+	for i, e := range list {
 		l := restoreLineText(e)
+		if batchStart(i) {
+			l = "\n" + batchHeading(e.DeletedAt) + "\n" + l
+		}
 		n := runes(l)
 		if n > budget {
 			break
@@ -279,7 +303,7 @@ func finishBody(head string, list []Restorable) (string, []Restorable) {
 	b.WriteString(head)
 	for i, l := range lines {
 		if i == FoldAfter {
-			fmt.Fprintf(&b, "\n<details><summary>%d older %s</summary>\n\n", len(lines)-FoldAfter, plural(len(lines)-FoldAfter, "deletion", "deletions"))
+			fmt.Fprintf(&b, "\n<details><summary>%d older %s</summary>\n", len(lines)-FoldAfter, plural(len(lines)-FoldAfter, "deletion", "deletions"))
 		}
 		b.WriteString(l)
 	}

@@ -156,6 +156,13 @@ func TestGoldenFoldedBody(t *testing.T) {
 		t.Error("no fold")
 	}
 	golden(t, "folded.body.md", body)
+	// Read back and written again, the body is the same but for the note
+	// on the dropped entries, which are not in it.
+	i := strings.Index(body, listHeading)
+	want, _, _ := strings.Cut(body, "\n2606 older deletions are no longer listed")
+	if again, _ := finishBody(body[:i+len(listHeading)], ParseRestorable(body)); again != want {
+		t.Error("the body read back renders differently")
+	}
 }
 
 func TestGoldenNotices(t *testing.T) {
@@ -192,6 +199,31 @@ func TestParseRestorable(t *testing.T) {
 		"a marker outside a checkbox is not an entry": {
 			body: "see <!-- pkgwarden:restore 9 2026-11-25T10:00:00Z v - -->",
 		},
+		"current format": {
+			body: "**Deleted 2026-11-25 10:00 UTC** <!-- pkgwarden:batch 2026-11-25T10:00:00Z -->\n\n" +
+				"- [x] `sha256:0123456789ab…` (pr-1, latest +2) id 7 <!-- pkgwarden:restore 7 -->\n" +
+				"- [ ] `1.0.0-rc.1` id 8 <!-- pkgwarden:restore 8 -->\r\n" +
+				"<details><summary>1 older deletion</summary>\n\n**Deleted 2026-11-24 10:00 UTC** <!-- pkgwarden:batch 2026-11-24T10:00:00Z -->\n\n" +
+				"  * [X] edited by hand <!-- pkgwarden:restore 9 -->\n</details>\n",
+			want: []Restorable{
+				{ID: 7, Version: "sha256:0123456789ab…", Tags: []string{"pr-1", "latest"}, DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Checked: true, shown: "`sha256:0123456789ab…` (pr-1, latest +2) id 7"},
+				{ID: 8, Version: "1.0.0-rc.1", DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), shown: "`1.0.0-rc.1` id 8"},
+				{ID: 9, DeletedAt: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC), Checked: true, shown: "edited by hand"},
+			},
+		},
+		"old and current format in one body": {
+			body: "- [ ] restore <!-- pkgwarden:restore 5 2026-11-20T10:00:00Z v - --> `v` id 5, deleted 2026-11-20\n" +
+				"**Deleted 2026-11-25 10:00 UTC** <!-- pkgwarden:batch 2026-11-25T10:00:00Z -->\n- [ ] `w` id 6 <!-- pkgwarden:restore 6 -->\n",
+			want: []Restorable{
+				{ID: 5, Version: "v", DeletedAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)},
+				{ID: 6, Version: "w", DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), shown: "`w` id 6"},
+			},
+		},
+		"current format without a batch line, or under a damaged one, is skipped": {
+			body: "- [ ] `w` id 6 <!-- pkgwarden:restore 6 -->\n" +
+				"**Deleted** <!-- pkgwarden:batch yesterday -->\n- [ ] `w` id 7 <!-- pkgwarden:restore 7 -->\n" +
+				"<!-- pkgwarden:batch 2026-11-25T10:00:00Z -->\n- [ ] `w` id 8 <!-- pkgwarden:restore 8x -->\n",
+		},
 		"duplicate ids count once": {
 			body: "- [ ] <!-- pkgwarden:restore 9 2026-11-25T10:00:00Z v - -->\n- [x] <!-- pkgwarden:restore 9 2026-11-25T10:00:00Z v - -->\n",
 			want: []Restorable{{ID: 9, Version: "v", DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}},
@@ -209,7 +241,7 @@ func TestParseRestorable(t *testing.T) {
 
 func TestNewlyTicked(t *testing.T) {
 	line := func(id int, ticked bool) string {
-		return restoreLineText(Restorable{ID: int64(id), Version: dig(id), DeletedAt: at, Checked: ticked})
+		return batchHeading(at) + restoreLineText(Restorable{ID: int64(id), Version: dig(id), DeletedAt: at, Checked: ticked})
 	}
 	tests := map[string]struct {
 		from, to string
@@ -249,11 +281,12 @@ func TestMergeRestorable(t *testing.T) {
 	}
 }
 
-// The hidden marker gives back exactly what was written, whatever the
-// version string and tags hold.
+// A line read back gives its id, time and checkbox, whatever the version
+// string and tags hold, and renders again exactly as it was written.
 func FuzzRestoreLine(f *testing.F) {
 	f.Add(int64(1), "sha256:abc", "pr-1", false)
 	f.Add(int64(99), "1.0 -->` x", "a,b", true)
+	f.Add(int64(7), "v\n- [ ] x <!-- pkgwarden:restore 8 -->", "t <!-- pkgwarden:batch 2020-01-01T00:00:00Z -->", false)
 	f.Fuzz(func(t *testing.T, id int64, version, tag string, checked bool) {
 		if id < 0 || !utf8.ValidString(version) || !utf8.ValidString(tag) {
 			return
@@ -262,9 +295,13 @@ func FuzzRestoreLine(f *testing.F) {
 		if tag != "" {
 			e.Tags = []string{tag, "latest"}
 		}
-		got := ParseRestorable("intro\n" + restoreLineText(e) + "outro\n")
-		if len(got) != 1 || fmt.Sprint(got[0]) != fmt.Sprint(e) {
+		line := restoreLineText(e)
+		got := ParseRestorable("intro\n" + batchHeading(at) + line + "outro\n")
+		if len(got) != 1 || got[0].ID != e.ID || !got[0].DeletedAt.Equal(e.DeletedAt) || got[0].Checked != e.Checked {
 			t.Fatalf("wrote %+v, read %+v", e, got)
+		}
+		if again := restoreLineText(got[0]); again != line {
+			t.Fatalf("wrote %q, rendered again %q", line, again)
 		}
 	})
 }

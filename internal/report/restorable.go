@@ -17,83 +17,140 @@ const RestoreWindow = 30 * 24 * time.Hour
 type Restorable struct {
 	ID int64
 	// Version is the digest for containers, the version string otherwise.
+	// Read back from a body it is the shortened form the line shows
+	// (`sha256:0123456789ab…`): the body keeps what people and the restore
+	// work need (id, time, checkbox), not the full digest.
 	Version   string
 	Tags      []string
 	DeletedAt time.Time
 	// Checked is true when the box is ticked.
 	Checked bool
+
+	// shown is the visible text of a line read back from a body, written
+	// again as it was so that a body read and rendered again is unchanged.
+	shown string
 }
 
-// restoreMarker is the hidden part of a checkbox line. Fields are space
-// separated and query-escaped; tags are comma-joined, "-" when none.
-const restoreMarkerPrefix = "<!-- pkgwarden:restore "
+// A checkbox line ends with a hidden marker holding the version id only:
+// `- [ ] `sha256:0123456789ab…` (pr-1) id 1234 <!-- pkgwarden:restore 1234 -->`.
+// The deletion time is on the batch line above the entries of one run:
+// `**Deleted 2026-11-25 10:30 UTC** <!-- pkgwarden:batch 2026-11-25T10:30:00Z -->`.
+// Kept short so that hundreds of deletions fit a body; issues written
+// before carry the old long marker (id, time, escaped version and tags)
+// on each line, still read.
+const (
+	restoreMarkerPrefix = "<!-- pkgwarden:restore "
+	batchMarkerPrefix   = "<!-- pkgwarden:batch "
+)
 
-var restoreLine = regexp.MustCompile(`(?m)^[ \t]*[-*] \[([ xX])\] [^\n]*?<!-- pkgwarden:restore (\d+) (\S+) (\S+) (\S+) -->`)
+var (
+	// restoreLine is a checkbox line of the current format.
+	restoreLine = regexp.MustCompile(`^[ \t]*[-*] \[([ xX])\] (.*?) ?<!-- pkgwarden:restore (\d+) -->[ \t]*\r?$`)
+	// oldRestoreLine is a checkbox line written before: the marker holds
+	// id, time, escaped version and tags.
+	oldRestoreLine = regexp.MustCompile(`^[ \t]*[-*] \[([ xX])\] [^\n]*?<!-- pkgwarden:restore (\d+) (\S+) (\S+) (\S+) -->`)
+	// batchLine starts the entries deleted at one time.
+	batchLine = regexp.MustCompile(`<!-- pkgwarden:batch (\S+) -->`)
+)
 
-func restoreMarker(e Restorable) string {
-	tags := "-"
-	if len(e.Tags) > 0 {
-		esc := make([]string, len(e.Tags))
-		for i, t := range e.Tags {
-			esc[i] = escapeField(t)
-		}
-		tags = strings.Join(esc, ",")
-	}
-	version := escapeField(e.Version)
-	if version == "" {
-		version = "-"
-	}
-	return restoreMarkerPrefix + strconv.FormatInt(e.ID, 10) + " " + e.DeletedAt.UTC().Format(time.RFC3339) + " " + version + " " + tags + " -->"
+func restoreMarker(id int64) string {
+	return restoreMarkerPrefix + strconv.FormatInt(id, 10) + " -->"
 }
 
-// escapeField query-escapes a marker field; a lone "-" is escaped too,
-// because "-" alone means "none".
-func escapeField(v string) string {
-	if v == "-" {
-		return "%2D"
-	}
-	return url.QueryEscape(v)
+// batchHeading is the line above the entries deleted at t.
+func batchHeading(t time.Time) string {
+	t = t.UTC()
+	return "**Deleted " + t.Format("2006-01-02 15:04 UTC") + "** " + batchMarkerPrefix + t.Format(time.RFC3339) + " -->\n"
 }
 
 // ParseRestorable reads the restorable deletions back from a report body,
 // in body order, with the state of their checkboxes. Lines whose marker is
-// damaged are skipped; an id listed twice counts once (the first).
+// damaged, and current-format lines with no batch line above them, are
+// skipped; an id listed twice counts once (the first).
 func ParseRestorable(body string) []Restorable {
 	var out []Restorable
 	seen := map[int64]bool{}
-	for _, m := range restoreLine.FindAllStringSubmatch(body, -1) {
-		id, err := strconv.ParseInt(m[2], 10, 64)
-		if err != nil || seen[id] {
+	var batch time.Time
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.Contains(line, "<!-- pkgwarden:") {
 			continue
 		}
-		at, err := time.Parse(time.RFC3339, m[3])
-		if err != nil {
+		var e Restorable
+		var ok bool
+		if m := oldRestoreLine.FindStringSubmatch(line); m != nil {
+			e, ok = parseOldLine(m)
+		} else if m := restoreLine.FindStringSubmatch(line); m != nil {
+			e, ok = parseLine(m, batch)
+		} else if m := batchLine.FindStringSubmatch(line); m != nil {
+			// A damaged batch line leaves its entries without a time:
+			// skipped, not given the time of the batch before.
+			batch = time.Time{}
+			if t, err := time.Parse(time.RFC3339, m[1]); err == nil {
+				batch = t.UTC()
+			}
 			continue
 		}
-		e := Restorable{ID: id, DeletedAt: at.UTC(), Checked: m[1] != " "}
-		if m[4] != "-" {
-			if e.Version, err = url.QueryUnescape(m[4]); err != nil {
-				continue
-			}
+		if !ok || seen[e.ID] {
+			continue
 		}
-		if m[5] != "-" {
-			bad := false
-			for _, t := range strings.Split(m[5], ",") {
-				v, err := url.QueryUnescape(t)
-				if err != nil {
-					bad = true
-					break
-				}
-				e.Tags = append(e.Tags, v)
-			}
-			if bad {
-				continue
-			}
-		}
-		seen[id] = true
+		seen[e.ID] = true
 		out = append(out, e)
 	}
 	return out
+}
+
+// parseLine reads a current-format line; m is restoreLine's match.
+func parseLine(m []string, batch time.Time) (Restorable, bool) {
+	id, err := strconv.ParseInt(m[3], 10, 64)
+	if err != nil || batch.IsZero() {
+		return Restorable{}, false
+	}
+	e := Restorable{ID: id, DeletedAt: batch, Checked: m[1] != " ", shown: m[2]}
+	// Version and tags as shown, for callers that print them.
+	if rest, ok := strings.CutPrefix(m[2], "`"); ok {
+		if v, after, ok := strings.Cut(rest, "`"); ok {
+			e.Version = v
+			if tags, ok := strings.CutPrefix(after, " ("); ok {
+				if tags, _, ok = strings.Cut(tags, ")"); ok {
+					for _, t := range strings.Split(tags, ", ") {
+						if i := strings.LastIndex(t, " +"); i >= 0 {
+							t = t[:i]
+						}
+						e.Tags = append(e.Tags, t)
+					}
+				}
+			}
+		}
+	}
+	return e, true
+}
+
+// parseOldLine reads a line of the old format; m is oldRestoreLine's match.
+func parseOldLine(m []string) (Restorable, bool) {
+	id, err := strconv.ParseInt(m[2], 10, 64)
+	if err != nil {
+		return Restorable{}, false
+	}
+	at, err := time.Parse(time.RFC3339, m[3])
+	if err != nil {
+		return Restorable{}, false
+	}
+	e := Restorable{ID: id, DeletedAt: at.UTC(), Checked: m[1] != " "}
+	if m[4] != "-" {
+		if e.Version, err = url.QueryUnescape(m[4]); err != nil {
+			return Restorable{}, false
+		}
+	}
+	if m[5] != "-" {
+		for _, t := range strings.Split(m[5], ",") {
+			v, err := url.QueryUnescape(t)
+			if err != nil {
+				return Restorable{}, false
+			}
+			e.Tags = append(e.Tags, v)
+		}
+	}
+	return e, true
 }
 
 // Ticked returns the ids whose restore box is ticked in body, ascending.

@@ -110,9 +110,12 @@ func (r *Reporter) write(ctx context.Context, p place, f *found, run *Run, title
 		old = ParseRestorable(f.body)
 	}
 	deleted := make([]Restorable, 0, len(run.Deleted))
+	// The body keeps times to the second: entries read back group and
+	// sort as they were written.
+	deletedAt := now.Truncate(time.Second)
 	if run.mode() == modeRun {
 		for _, e := range run.Deleted {
-			deleted = append(deleted, Restorable{ID: e.ID, Version: e.Version, Tags: e.Tags, DeletedAt: now})
+			deleted = append(deleted, Restorable{ID: e.ID, Version: e.Version, Tags: e.Tags, DeletedAt: deletedAt})
 		}
 	}
 	// The last-deletions block is new only when this run deleted versions

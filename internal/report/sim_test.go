@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -48,7 +49,11 @@ func (w *world) advance(d time.Duration) {
 	w.now = w.now.Add(d)
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { t.Helper(); return newWorldWithout(t) }
+
+// newWorldWithout is newWorld without the repositories named in skip
+// (e.g. an owner with no .github repository).
+func newWorldWithout(t *testing.T, skip ...string) *world {
 	t.Helper()
 	// GitHub's secondary limits (900 points a minute) are off: some tests
 	// write hundreds of comments to set the scene. Pacing is tested in
@@ -72,6 +77,9 @@ func newWorld(t *testing.T) *world {
 		name string
 		o    ghsim.RepoOptions
 	}{{"webapp", ghsim.RepoOptions{}}, {".github", ghsim.RepoOptions{}}, {"quiet", ghsim.RepoOptions{NoIssues: true}}} {
+		if slices.Contains(skip, r.name) {
+			continue
+		}
 		if _, err := sim.AddRepo("acme", r.name, r.o); err != nil {
 			t.Fatal(err)
 		}
@@ -212,7 +220,8 @@ func TestReportAcrossRuns(t *testing.T) {
 	if len(got) != 5 || got[0].ID != 1004 || got[4].ID != 1000 {
 		t.Fatalf("restorable after run 2, want 5 newest first: %+v", got)
 	}
-	if !got[0].DeletedAt.Equal(w.clock()) || got[0].Version != digest(4) {
+	// The body shows the digest shortened; the id is what restores.
+	if !got[0].DeletedAt.Equal(w.clock()) || got[0].Version != digest(4)[:len("sha256:")+12]+"…" {
 		t.Errorf("newest entry %+v", got[0])
 	}
 
@@ -280,13 +289,35 @@ func TestSameRunIDOneComment(t *testing.T) {
 func TestLongBodyStaysUnderLimit(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
+	// 600 deletions, more than the default max_deletions_per_run (500),
+	// all listed: folded, none dropped.
+	res, err := w.rep.Report(ctx, w.runOf("600", entries(20000, 600, "untagged, older than 14d", "pr-1234", "sha-abcdef0"), nil))
+	must(t, err)
+	is := w.only(t, "webapp")
+	if n := utf8.RuneCountInString(is.Body); n >= report.MaxBodyChars {
+		t.Fatalf("body has %d characters", n)
+	}
+	if l := report.ParseRestorable(is.Body); len(l) != 600 || !strings.Contains(is.Body, "<details><summary>580 older deletions</summary>") || strings.Contains(is.Body, "no longer listed") {
+		t.Fatalf("%d of 600 entries listed, body folded %t, dropped some %t", len(l), strings.Contains(is.Body, "<details>"), strings.Contains(is.Body, "no longer listed"))
+	}
+	// Two more runs of 300: the 1,200 entries do not fit; the newest stay.
+	for i := range 2 {
+		w.advance(time.Hour)
+		_, err = w.rep.Report(ctx, w.runOf(fmt.Sprint("300-", i), entries(21000+300*i, 300, "untagged, older than 14d", "pr-1234", "sha-abcdef0"), nil))
+		must(t, err)
+	}
+	if l := report.ParseRestorable(w.only(t, "webapp").Body); len(l) < 600 || l[0].ID != 22599 {
+		t.Fatalf("%d entries listed after 1,200 deletions, newest %d", len(l), l[0].ID)
+	}
+
+	w = newWorld(t)
 	del := entries(0, 5000, "untagged, older than 14d", "pr-1", "sha-abcdef")
-	res, err := w.rep.Report(ctx, w.runOf("big", del, entries(6000, 2000, "tagged")))
+	res, err = w.rep.Report(ctx, w.runOf("big", del, entries(6000, 2000, "tagged")))
 	must(t, err)
 	if !res.Created || !res.Commented {
 		t.Fatalf("%+v", res)
 	}
-	is := w.only(t, "webapp")
+	is = w.only(t, "webapp")
 	if n := utf8.RuneCountInString(is.Body); n >= report.MaxBodyChars {
 		t.Fatalf("body has %d characters", n)
 	}
@@ -297,8 +328,8 @@ func TestLongBodyStaysUnderLimit(t *testing.T) {
 		t.Error("long body is neither folded nor says it dropped entries")
 	}
 	listed := report.ParseRestorable(is.Body)
-	if len(listed) < 200 || len(listed) >= 5000 {
-		t.Fatalf("%d entries listed", len(listed))
+	if len(listed) < 600 || len(listed) >= 5000 {
+		t.Fatalf("%d entries listed, want at least 600", len(listed))
 	}
 	// Another big run keeps it under the limit, newest entries first.
 	w.advance(time.Hour)
@@ -321,7 +352,7 @@ func TestRestoreWindowAndTicks(t *testing.T) {
 	is := w.only(t, "webapp")
 
 	// Someone ticks the newest box by hand; the next rewrite keeps it ticked.
-	ticked := strings.Replace(is.Body, "- [ ] restore", "- [x] restore", 1)
+	ticked := strings.Replace(is.Body, "- [ ] `", "- [x] `", 1)
 	_, _, err = w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(ticked)})
 	must(t, err)
 	if got := report.NewlyTicked(is.Body, ticked); len(got) != 1 || got[0] != 1001 {
@@ -500,32 +531,90 @@ func TestInvalidConfigIssuesDisabled(t *testing.T) {
 }
 
 func TestMissingTokenIssue(t *testing.T) {
-	w := newWorld(t)
-	ctx := context.Background()
-	tok, err := w.sim.AddClassicToken("olga", "read:packages")
-	must(t, err)
-	for i := 0; i < 2; i++ {
-		res, err := w.rep.MissingToken(ctx, w.inst, "acme")
-		must(t, err)
-		if res.Created != (i == 0) || res.Updated {
-			t.Fatalf("call %d: %+v", i, res)
-		}
+	tests := map[string]struct {
+		skip     []string // repositories the owner does not have
+		repo     string   // the repository of the package that triggered the job
+		wantRepo string   // where the issue goes
+	}{
+		"in .github":                      {repo: "webapp", wantRepo: ".github"},
+		"unlinked package":                {repo: "", wantRepo: ".github"},
+		"no .github: package's repo":      {skip: []string{".github"}, repo: "webapp", wantRepo: "webapp"},
+		"no .github: full name":           {skip: []string{".github"}, repo: "acme/webapp", wantRepo: "webapp"},
+		"no .github, repo without issues": {skip: []string{".github"}, repo: "quiet"},
+		"no .github, unlinked package":    {skip: []string{".github"}, repo: ""},
 	}
-	is := w.only(t, ".github")
-	for _, want := range []string{"PKGWARDEN_PACKAGES_TOKENS=acme=<token>", "`read:packages`", "`write:packages`", "`delete:packages`", "`repo`"} {
-		if !strings.Contains(is.Body, want) {
-			t.Errorf("body lacks %q", want)
-		}
-	}
-	for _, secret := range []string{tok, "ghp_", "ghs_"} {
-		if strings.Contains(is.Body, secret) {
-			t.Errorf("body contains a token (%q)", secret[:4])
-		}
-	}
-	res, err := w.rep.TokenConfigured(ctx, w.inst, "acme")
-	must(t, err)
-	if !res.Closed || w.only(t, ".github").State != "closed" {
-		t.Fatalf("%+v", res)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorldWithout(t, tc.skip...)
+			ctx := context.Background()
+			tok, err := w.sim.AddClassicToken("olga", "read:packages")
+			must(t, err)
+			if tc.wantRepo == "" {
+				_, err := w.rep.MissingToken(ctx, w.inst, "acme", tc.repo)
+				if !errors.Is(err, report.ErrNowhere) {
+					t.Fatalf("err %v, want ErrNowhere", err)
+				}
+				res, err := w.rep.TokenConfigured(ctx, w.inst, "acme")
+				if err != nil || res.Closed {
+					t.Fatalf("nothing to close: %+v, %v", res, err)
+				}
+				return
+			}
+			if tc.wantRepo != "webapp" {
+				// Another open issue where the token issue is not: the
+				// search for it must not stop at it.
+				_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 1, "old"), nil))
+				must(t, err)
+			}
+			for i := 0; i < 2; i++ {
+				res, err := w.rep.MissingToken(ctx, w.inst, "acme", tc.repo)
+				must(t, err)
+				if res.Created != (i == 0) || res.Updated || res.Issue.Repository != "acme/"+tc.wantRepo {
+					t.Fatalf("call %d: %+v", i, res)
+				}
+			}
+			find := func() ghsim.Issue {
+				t.Helper()
+				var found []ghsim.Issue
+				for _, is := range w.issues(t, tc.wantRepo) {
+					if is.Title == report.TokenTitle("acme") {
+						found = append(found, is)
+					}
+				}
+				if len(found) != 1 {
+					t.Fatalf("%d token issues in acme/%s, want 1: %v", len(found), tc.wantRepo, titles(found))
+				}
+				return found[0]
+			}
+			is := find()
+			for _, want := range []string{"PKGWARDEN_PACKAGES_TOKENS=acme=<token>", "`read:packages`", "`write:packages`", "`delete:packages`", "`repo`"} {
+				if !strings.Contains(is.Body, want) {
+					t.Errorf("body lacks %q", want)
+				}
+			}
+			for _, secret := range []string{tok, "ghp_", "ghs_"} {
+				if strings.Contains(is.Body, secret) {
+					t.Errorf("body contains a token (%q)", secret[:4])
+				}
+			}
+			// Knowing only the owner, it is found and closed wherever it is.
+			res, err := w.rep.TokenConfigured(ctx, w.inst, "acme")
+			must(t, err)
+			if is := find(); !res.Closed || is.State != "closed" || len(is.Comments) != 1 || res.Issue.Repository != "acme/"+tc.wantRepo {
+				t.Fatalf("%+v, issue %s with %d comments", res, is.State, len(is.Comments))
+			}
+			res, err = w.rep.TokenConfigured(ctx, w.inst, "acme")
+			must(t, err)
+			if res.Closed || len(find().Comments) != 1 {
+				t.Fatalf("closed twice: %+v", res)
+			}
+			// The token gone again: the same issue is reopened, not a new one.
+			res, err = w.rep.MissingToken(ctx, w.inst, "acme", tc.repo)
+			must(t, err)
+			if !res.Reopened || find().State != "open" {
+				t.Fatalf("missing again: %+v", res)
+			}
+		})
 	}
 }
 
