@@ -213,8 +213,14 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 
 	// A package gone, or one of the same name with another id (the old
 	// one deleted and its namespace reused), is restored when its rule
-	// says so.
-	reused := !gone && seen && known.ID != 0 && known.ID != st.pkg.ID
+	// says so. The package record alone misses a reuse once a prune of the
+	// new package recorded the new id, so restore's own marks count too:
+	// it saw a package of this name, but never this one.
+	sawName, sawThis, err := r.packageSeen(ctx, st, gone)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	reused := !gone && ((seen && known.ID != 0 && known.ID != st.pkg.ID) || (sawName && !sawThis))
 	if (gone || reused) && seen && st.restore != nil && st.restore.Package {
 		err := st.clients.Packages.RestorePackage(ctx, st.owner, t.PackageType, t.PackageName)
 		switch {
@@ -226,9 +232,11 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 			}
 			log.InfoContext(ctx, "restore: package restored")
 		case isRefusal(err) && strings.Contains(strings.ToLower(refusal(err)), "created since"):
+			// Reported once: the marks written below make the next sweep
+			// see the new package as the one it knows. The new package
+			// is then looked after as any other.
 			st.problem = "The package was deleted and a new package of the same name was created since, so GitHub cannot restore the old one; nothing was overwritten. Delete the new package first to restore the old one. (GitHub: " + refusal(err) + ")"
-			log.WarnContext(ctx, "restore: package namespace reused, nothing restored")
-			return r.finish(ctx, log, st)
+			log.WarnContext(ctx, "restore: package namespace reused, nothing restored", "package_id", st.pkg.ID)
 		case errors.Is(err, githubapi.ErrNotFound):
 			// Purged (past 30 days) or never deleted: nothing to restore.
 			if gone {
@@ -236,7 +244,9 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 			}
 		case isRefusal(err):
 			st.problem = "GitHub refused to restore the deleted package: " + refusal(err)
-			return r.finish(ctx, log, st)
+			if gone {
+				return r.finish(ctx, log, st)
+			}
 		default:
 			return fmt.Errorf("%s: restore package: %w", name, err)
 		}
@@ -244,7 +254,6 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 		log.InfoContext(ctx, "restore: package is gone and not to be restored")
 		return nil
 	}
-
 	if err := r.list(ctx, st); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -281,7 +290,38 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 			}
 		}
 	}
-	return r.finish(ctx, log, st)
+	if err := r.finish(ctx, log, st); err != nil {
+		return err
+	}
+	// Only once the run is reported: a retry must report a reuse again.
+	if err := r.markPackageSeen(ctx, st, sawName, sawThis); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// packageSeen says whether the restore job saw a package of this name
+// before, and the package of the current id (false when it is gone).
+func (r *Restorer) packageSeen(ctx context.Context, st *pkgState, gone bool) (name, this bool, err error) {
+	if name, err = r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageSeen, 0); err != nil || gone {
+		return name, false, err
+	}
+	this, err = r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageSeen, st.pkg.ID)
+	return name, this, err
+}
+
+// markPackageSeen remembers that the restore job saw the current package,
+// writing only what it did not know yet.
+func (r *Restorer) markPackageSeen(ctx context.Context, st *pkgState, sawName, sawThis bool) error {
+	if !sawName {
+		if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageSeen, 0); err != nil {
+			return err
+		}
+	}
+	if !sawThis && st.pkg.ID != 0 {
+		return r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageSeen, st.pkg.ID)
+	}
+	return nil
 }
 
 // loadRules reads the package's rules as the prune job does; an invalid

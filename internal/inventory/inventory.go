@@ -72,6 +72,13 @@ const (
 	// MarkIntentional: someone said the deletion was intentional; the
 	// version is never restored automatically again.
 	MarkIntentional Mark = "intentional"
+	// MarkPackageSeen is the restore job's own memory of packages, on the
+	// package's id rather than a version's: the restore job saw the
+	// package of that id active, and id 0 says it saw some package of
+	// this name. The package record holds whichever id prune or restore
+	// listed last, so once prune has recorded a new package in a deleted
+	// one's namespace only these marks still tell the two apart.
+	MarkPackageSeen Mark = "package-seen"
 )
 
 // Store is the inventory over one KV bucket.
