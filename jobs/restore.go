@@ -76,6 +76,9 @@ type Restored struct {
 	Tags    []string
 	// Reason says what triggered it (the rule, who asked, its index).
 	Reason string
+	// PackageID is the restored package's id when ID is 0 (a package
+	// restore): its "intentional" box and forget command name it.
+	PackageID int64 `json:",omitempty"`
 }
 
 // RestoreRun is what one restore job did.
@@ -205,6 +208,9 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if job.Undo != nil {
+		if gone && job.Undo.Kind == UndoForget && seen && known.ID != 0 && job.Undo.forgetsPackage(known.ID) {
+			return r.forgetGonePackage(ctx, log, st, job.Undo, known.ID)
+		}
 		if gone {
 			return r.answer(ctx, log, st, job.Undo, "the package is deleted; restore it first (nothing was changed).")
 		}
@@ -221,15 +227,25 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	reused := !gone && ((seen && known.ID != 0 && known.ID != st.pkg.ID) || (sawName && !sawThis))
+	if gone && seen && known.ID != 0 && st.restore != nil && st.restore.Package {
+		intentional, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, known.ID)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if intentional {
+			log.DebugContext(ctx, "restore: deleted package left deleted, its deletion was intentional", "package_id", known.ID)
+			return nil
+		}
+	}
 	if (gone || reused) && seen && st.restore != nil && st.restore.Package {
 		err := st.clients.Packages.RestorePackage(ctx, st.owner, t.PackageType, t.PackageName)
 		switch {
 		case err == nil:
-			st.restored = append(st.restored, Restored{Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
 			r.cfg.Metrics.restored.Inc()
 			if st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName); err != nil {
 				return fmt.Errorf("%s: after restoring the package: %w", name, err)
 			}
+			st.restored = append(st.restored, Restored{PackageID: st.pkg.ID, Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
 			log.InfoContext(ctx, "restore: package restored")
 		case isRefusal(err) && strings.Contains(strings.ToLower(refusal(err)), "created since"):
 			// Reported once: the marks written below make the next sweep

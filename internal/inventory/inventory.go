@@ -79,6 +79,9 @@ const (
 	// listed last, so once prune has recorded a new package in a deleted
 	// one's namespace only these marks still tell the two apart.
 	MarkPackageSeen Mark = "package-seen"
+	// MarkPackageIntentional: someone said the deletion of the package of
+	// that id was intentional; restore.package never brings it back.
+	MarkPackageIntentional Mark = "package-intentional"
 )
 
 // Store is the inventory over one KV bucket.
