@@ -409,9 +409,9 @@ func (r *Restorer) skipAuto(ctx context.Context, st *pkgState, id int64) (string
 	return "", nil
 }
 
-// restoreTree restores v and, for an index, its deleted children and the
-// deleted referrers of everything restored, then gives each restored
-// version its tags back: a signature's tag is how it is found.
+// restoreTree restores v and everything restored with it needs, then
+// gives each restored version its tags back: a signature's tag is how it
+// is found.
 func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version, reason string) error {
 	ok, err := r.restoreOne(ctx, st, v, reason)
 	if err != nil || !ok {
@@ -419,57 +419,10 @@ func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgSta
 	}
 	back := []githubapi.Version{v}
 	if isContainerType(st.pkg.Type) && strings.HasPrefix(v.Name, "sha256:") {
-		byDigest := map[string]githubapi.Version{}
-		for _, d := range st.deleted {
-			byDigest[d.Name] = d
-		}
-		repo := planner.RegistryRepository(st.owner.Login, st.pkg.Name)
-		found, failed, err := st.clients.Registry.Graph(ctx, repo, []string{v.Name})
+		more, err := r.restoreDescendants(ctx, log, st, v)
+		back = append(back, more...)
 		if err != nil {
-			return fmt.Errorf("read index %s: %w", v.Name, err)
-		}
-		if e := failed[v.Name]; e != nil {
-			log.WarnContext(ctx, "restore: manifest of restored version unreadable; its children are not restored", "digest", v.Name, "err", e)
-		}
-		done := map[string]bool{v.Name: true}
-		for _, c := range found[v.Name].Children {
-			if d, ok := byDigest[c.Digest]; ok && !done[c.Digest] {
-				done[c.Digest] = true
-				if d.Tags, err = r.rememberedTags(ctx, st, d); err != nil {
-					return err
-				}
-				ok, err := r.restoreOne(ctx, st, d, "child of restored index "+rules.ShortDigest(v.Name))
-				if err != nil {
-					return err
-				}
-				if ok {
-					back = append(back, d)
-				}
-			}
-		}
-		// Referrers (signatures, SBOMs) tagged sha256-<hex of subject>.
-		for _, d := range st.deleted {
-			if done[d.Name] {
-				continue
-			}
-			tags, err := r.rememberedTags(ctx, st, d)
-			if err != nil {
-				return err
-			}
-			for _, t := range tags {
-				if subject, kind, ok := registry.ParseReferrerTag(t); ok && done[subject] {
-					done[d.Name] = true
-					d.Tags = tags
-					ok, err := r.restoreOne(ctx, st, d, fmt.Sprintf("%s of restored %s", kind, rules.ShortDigest(subject)))
-					if err != nil {
-						return err
-					}
-					if ok {
-						back = append(back, d)
-					}
-					break
-				}
-			}
+			return err
 		}
 	}
 	for _, b := range back {
@@ -478,6 +431,100 @@ func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgSta
 		}
 	}
 	return nil
+}
+
+// restoreDescendants restores, until nothing more is found, the deleted
+// versions that a restored one needs: the children of every restored
+// index (so a nested index's grandchildren too) and every referrer tagged
+// sha256-<hex> of a restored subject (a referrers index, signature,
+// attestation, SBOM), whose own children and referrers follow in turn.
+// It returns what it restored, root excluded.
+func (r *Restorer) restoreDescendants(ctx context.Context, log *slog.Logger, st *pkgState, root githubapi.Version) ([]githubapi.Version, error) {
+	byDigest := map[string]githubapi.Version{}
+	for _, d := range st.deleted {
+		byDigest[d.Name] = d
+	}
+	// The remembered tags of every deleted version, read once.
+	tagsOf := map[int64][]string{}
+	tags := func(d githubapi.Version) ([]string, error) {
+		if t, ok := tagsOf[d.ID]; ok {
+			return t, nil
+		}
+		t, err := r.rememberedTags(ctx, st, d)
+		tagsOf[d.ID] = t
+		return t, err
+	}
+	repo := planner.RegistryRepository(st.owner.Login, st.pkg.Name)
+	manifests := map[string]registry.Manifest{}
+	done := map[string]bool{root.Name: true}
+	var back []githubapi.Version
+	restore := func(d githubapi.Version, reason string) error {
+		done[d.Name] = true
+		ok, err := r.restoreOne(ctx, st, d, reason)
+		if ok {
+			back = append(back, d)
+		}
+		return err
+	}
+	for queue := []string{root.Name}; len(queue) > 0; queue = queue[1:] {
+		x := queue[0]
+		m, read := manifests[x]
+		if !read {
+			// Graph reads nested indexes too: their children are then
+			// known without asking again.
+			found, failed, err := st.clients.Registry.Graph(ctx, repo, []string{x})
+			if err != nil {
+				return back, fmt.Errorf("read manifest %s: %w", x, err)
+			}
+			if e := failed[x]; e != nil {
+				log.WarnContext(ctx, "restore: manifest of restored version unreadable; its children are not restored", "digest", x, "err", e)
+			}
+			maps.Copy(manifests, found)
+			m = found[x]
+		}
+		for _, c := range m.Children {
+			d, deleted := byDigest[c.Digest]
+			if !deleted || done[c.Digest] {
+				continue
+			}
+			var err error
+			if d.Tags, err = tags(d); err != nil {
+				return back, err
+			}
+			n := len(back)
+			if err := restore(d, "child of restored index "+rules.ShortDigest(x)); err != nil {
+				return back, err
+			}
+			if len(back) > n {
+				queue = append(queue, d.Name)
+			}
+		}
+		for _, d := range st.deleted {
+			if done[d.Name] {
+				continue
+			}
+			dt, err := tags(d)
+			if err != nil {
+				return back, err
+			}
+			for _, t := range dt {
+				subject, kind, ok := registry.ParseReferrerTag(t)
+				if !ok || subject != x {
+					continue
+				}
+				d.Tags = dt
+				n := len(back)
+				if err := restore(d, fmt.Sprintf("%s of restored %s", kind, rules.ShortDigest(subject))); err != nil {
+					return back, err
+				}
+				if len(back) > n {
+					queue = append(queue, d.Name)
+				}
+				break
+			}
+		}
+	}
+	return back, nil
 }
 
 // restoreOne restores one deleted version and records it. It reports
