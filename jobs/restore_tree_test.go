@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/jobs"
 )
 
 // pullDigest reads the image digest names from the registry, config
@@ -103,5 +104,37 @@ func TestRestoreTreeRecursive(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestForgetNestedIndex: a nested index restored whole, then forgotten:
+// the index goes again, and everything below it, no longer protected as
+// restored, goes with the next prune, grandchildren included.
+func TestForgetNestedIndex(t *testing.T) {
+	w := newRestoreWorld(t)
+	w.push(w.image("latest"), 2*day, "latest")
+	inner := index(w.image("amd64 v8"), w.image("arm64 v8"))
+	outer := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: inner})
+	root := w.push(outer, 5*day, "v8.0.0")
+	below := append(digests(t, outer), digests(t, inner)...)
+	w.prune(t)
+	for _, d := range append([]string{root}, below...) {
+		w.deleteByHand(t, d)
+	}
+	w.sweep(t)
+	for _, d := range append([]string{root}, below...) {
+		if w.version(t, d).Deleted {
+			t.Fatalf("%s not restored", d)
+		}
+	}
+	w.undo(t, "d-forget-nested", jobs.UndoRequest{Kind: jobs.UndoForget, IDs: []int64{w.version(t, root).ID}, Sender: "alice", Repository: "acme/app", Issue: w.reportIssue(t), Via: "intentional checkbox", Answer: true})
+	if !w.version(t, root).Deleted {
+		t.Fatal("the nested index was not deleted again")
+	}
+	w.prune(t)
+	for _, d := range below {
+		if !w.version(t, d).Deleted {
+			t.Errorf("%s, below the forgotten index, still there after the prune", d)
+		}
 	}
 }

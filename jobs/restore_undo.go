@@ -282,8 +282,8 @@ func (r *Restorer) forgetGonePackage(ctx context.Context, log *slog.Logger, st *
 	return r.answer(ctx, log, st, u, fmt.Sprintf("the package `%s` (id %d) stays deleted and will not be restored automatically.", st.ref.Name, id))
 }
 
-// releaseChildren lifts the restored mark from the children of an index
-// being forgotten: they came back with it, and once it is gone again the
+// releaseChildren lifts the restored mark from the children (and
+// grandchildren) of an index being forgotten: they came back with it, and once it is gone again the
 // prune job may judge them as the untagged orphans they are.
 func (r *Restorer) releaseChildren(ctx context.Context, log *slog.Logger, st *pkgState, id int64) error {
 	if !isContainerType(st.pkg.Type) {
@@ -303,10 +303,19 @@ func (r *Restorer) releaseChildren(ctx context.Context, log *slog.Logger, st *pk
 		log.WarnContext(ctx, "restore: index of a forgotten version unreadable; its children stay protected", "digest", digest, "err", err)
 		return nil
 	}
+	// Everything below it: Graph read nested indexes too, and their
+	// children came back with it as well.
 	children := map[string]bool{}
-	for _, c := range found[digest].Children {
-		children[c.Digest] = true
+	var walk func(d string)
+	walk = func(d string) {
+		for _, c := range found[d].Children {
+			if !children[c.Digest] {
+				children[c.Digest] = true
+				walk(c.Digest)
+			}
+		}
 	}
+	walk(digest)
 	for _, v := range st.active {
 		if children[v.Name] {
 			if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkRestored, v.ID); err != nil {
