@@ -227,6 +227,18 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	reused := !gone && ((seen && known.ID != 0 && known.ID != st.pkg.ID) || (sawName && !sawThis))
+	listed := false
+	if !reused && !gone && !sawName && seen && st.restore != nil && st.restore.Package {
+		// The first sweep of this name: the marks know nothing yet, and
+		// prune may have recorded a new package's id over the old one.
+		if err := r.list(ctx, st); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		listed = true
+		if reused, err = r.versionsOfAnother(ctx, st); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	if gone && seen && known.ID != 0 && st.restore != nil && st.restore.Package {
 		intentional, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, known.ID)
 		if err != nil {
@@ -270,8 +282,10 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 		log.InfoContext(ctx, "restore: package is gone and not to be restored")
 		return nil
 	}
-	if err := r.list(ctx, st); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if !listed || len(st.restored) > 0 {
+		if err := r.list(ctx, st); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, inventory.Package{ID: st.pkg.ID, Owner: st.owner.Login, Type: st.pkg.Type, Name: st.pkg.Name, Repository: st.pkg.Repository}); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -324,6 +338,30 @@ func (r *Restorer) packageSeen(ctx context.Context, st *pkgState, gone bool) (na
 	}
 	this, err = r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageSeen, st.pkg.ID)
 	return name, this, err
+}
+
+// versionsOfAnother reports whether the inventory holds a version seen
+// active within the last 30 days that the current package lists neither
+// active nor deleted. Such a version was deleted less than 30 days ago
+// (GitHub would still list it) unless its package went with it: it was
+// another package's, deleted, and this one reuses the namespace. Only
+// asked on the restore job's first sweep of a name; GitHub's answer to
+// the restore request decides in the end.
+func (r *Restorer) versionsOfAnother(ctx context.Context, st *pkgState) (bool, error) {
+	known, err := r.cfg.Inventory.Versions(ctx, st.inst, st.inv)
+	if err != nil {
+		return false, err
+	}
+	listed := map[int64]bool{}
+	for _, v := range append(slices.Clone(st.active), st.deleted...) {
+		listed[v.ID] = true
+	}
+	for _, v := range known {
+		if !listed[v.ID] && r.cfg.Now().Sub(v.SeenAt) < report.RestoreWindow {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // markPackageSeen remembers that the restore job saw the current package,

@@ -43,8 +43,8 @@ func (w *restoreWorld) countComments(t *testing.T, parts ...string) int {
 	return n
 }
 
-// TestRestoreReusedNamespace: a package restore swept before is deleted
-// and a new package takes its name. Whether a prune of the new package
+// TestRestoreReusedNamespace: a package is deleted and a new package
+// takes its name. Whether a prune of the new package
 // records its id before the restore sweep runs or after, the reuse is
 // reported exactly once over all sweeps, and the new package is left as
 // it is.
@@ -54,9 +54,15 @@ func TestRestoreReusedNamespace(t *testing.T) {
 		// records the new package's id) before the first sweep; else two
 		// sweeps run before it.
 		pruneFirst bool
+		// sweptBefore: a restore sweep saw the old package before it was
+		// deleted; else only prune had recorded it (its id since
+		// overwritten by the new package's), and the first sweep of the
+		// name must tell from the versions recorded.
+		sweptBefore bool
 	}{
-		"prune of the new package first": {pruneFirst: true},
-		"restore sweep first":            {pruneFirst: false},
+		"prune of the new package first": {pruneFirst: true, sweptBefore: true},
+		"restore sweep first":            {pruneFirst: false, sweptBefore: true},
+		"old package never swept":        {pruneFirst: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -64,7 +70,9 @@ func TestRestoreReusedNamespace(t *testing.T) {
 			w.push(w.image("v1"), 5*day, "v1.0.0")
 			w.push(w.image("latest"), 2*day, "latest")
 			w.prune(t)
-			w.sweep(t) // the restore job sees the old package
+			if tc.sweptBefore {
+				w.sweep(t) // the restore job sees the old package
+			}
 			w.deletePackage(t)
 			fresh := w.push(w.image("new"), 0, "new")
 			if tc.pruneFirst {
