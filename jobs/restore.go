@@ -78,7 +78,7 @@ type Restored struct {
 	Reason string
 	// PackageID is the restored package's id when ID is 0 (a package
 	// restore): its "intentional" box and forget command name it.
-	PackageID int64 `json:",omitempty"`
+	PackageID int64
 }
 
 // RestoreRun is what one restore job did.

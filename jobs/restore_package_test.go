@@ -101,6 +101,14 @@ func TestRestoreReusedNamespace(t *testing.T) {
 			if n := w.countComments(t, "Not restored", "new package of the same name"); n != 1 {
 				t.Errorf("%d reports of the reused namespace over the sweeps, want 1: %q", n, strings.Join(w.comments(t), "\n---\n"))
 			}
+			// Nothing was restored: the report neither counts "0 items"
+			// nor offers to forget anything.
+			if n := w.countComments(t, "new package of the same name", "restored nothing"); n != 1 {
+				t.Errorf("the reuse report does not say nothing was restored: %q", w.comments(t))
+			}
+			if n := w.countComments(t, "new package of the same name", "/pkgwarden forget"); n != 0 {
+				t.Errorf("the reuse report offers to forget what was not restored: %q", w.comments(t))
+			}
 		})
 	}
 }

@@ -393,6 +393,11 @@ func NewlyTickedIntentional(from, to string) []int64 {
 func renderRestoreComment(marker string, run RestoreRun) string {
 	var b strings.Builder
 	b.WriteString(marker + "\n")
+	if len(run.Restored) == 0 {
+		// Only a problem to tell (a reused namespace): nothing to undo.
+		fmt.Fprintf(&b, "**pkgwarden restored nothing** (trigger: %s).\n\n**Not restored:** %s\n", run.Trigger, run.Problem)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "**pkgwarden restored %d %s** (trigger: %s).\n\n", len(run.Restored), pluralS(len(run.Restored), "item", "items"), run.Trigger)
 	for _, e := range run.Restored {
 		// A package's box names the package's id: no version has it.
