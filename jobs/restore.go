@@ -76,6 +76,9 @@ type Restored struct {
 	Tags    []string
 	// Reason says what triggered it (the rule, who asked, its index).
 	Reason string
+	// PackageID is the restored package's id when ID is 0 (a package
+	// restore): its "intentional" box and forget command name it.
+	PackageID int64
 }
 
 // RestoreRun is what one restore job did.
@@ -205,6 +208,9 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if job.Undo != nil {
+		if gone && job.Undo.Kind == UndoForget && seen && known.ID != 0 && job.Undo.forgetsPackage(known.ID) {
+			return r.forgetGonePackage(ctx, log, st, job.Undo, known.ID)
+		}
 		if gone {
 			return r.answer(ctx, log, st, job.Undo, "the package is deleted; restore it first (nothing was changed).")
 		}
@@ -213,22 +219,52 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 
 	// A package gone, or one of the same name with another id (the old
 	// one deleted and its namespace reused), is restored when its rule
-	// says so.
-	reused := !gone && seen && known.ID != 0 && known.ID != st.pkg.ID
+	// says so. The package record alone misses a reuse once a prune of the
+	// new package recorded the new id, so restore's own marks count too:
+	// it saw a package of this name, but never this one.
+	sawName, sawThis, err := r.packageSeen(ctx, st, gone)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	reused := !gone && ((seen && known.ID != 0 && known.ID != st.pkg.ID) || (sawName && !sawThis))
+	listed := false
+	if !reused && !gone && !sawName && seen && st.restore != nil && st.restore.Package {
+		// The first sweep of this name: the marks know nothing yet, and
+		// prune may have recorded a new package's id over the old one.
+		if err := r.list(ctx, st); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		listed = true
+		if reused, err = r.versionsOfAnother(ctx, st); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if gone && seen && known.ID != 0 && st.restore != nil && st.restore.Package {
+		intentional, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, known.ID)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if intentional {
+			log.DebugContext(ctx, "restore: deleted package left deleted, its deletion was intentional", "package_id", known.ID)
+			return nil
+		}
+	}
 	if (gone || reused) && seen && st.restore != nil && st.restore.Package {
 		err := st.clients.Packages.RestorePackage(ctx, st.owner, t.PackageType, t.PackageName)
 		switch {
 		case err == nil:
-			st.restored = append(st.restored, Restored{Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
 			r.cfg.Metrics.restored.Inc()
 			if st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName); err != nil {
 				return fmt.Errorf("%s: after restoring the package: %w", name, err)
 			}
+			st.restored = append(st.restored, Restored{PackageID: st.pkg.ID, Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
 			log.InfoContext(ctx, "restore: package restored")
 		case isRefusal(err) && strings.Contains(strings.ToLower(refusal(err)), "created since"):
+			// Reported once: the marks written below make the next sweep
+			// see the new package as the one it knows. The new package
+			// is then looked after as any other.
 			st.problem = "The package was deleted and a new package of the same name was created since, so GitHub cannot restore the old one; nothing was overwritten. Delete the new package first to restore the old one. (GitHub: " + refusal(err) + ")"
-			log.WarnContext(ctx, "restore: package namespace reused, nothing restored")
-			return r.finish(ctx, log, st)
+			log.WarnContext(ctx, "restore: package namespace reused, nothing restored", "package_id", st.pkg.ID)
 		case errors.Is(err, githubapi.ErrNotFound):
 			// Purged (past 30 days) or never deleted: nothing to restore.
 			if gone {
@@ -236,7 +272,9 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 			}
 		case isRefusal(err):
 			st.problem = "GitHub refused to restore the deleted package: " + refusal(err)
-			return r.finish(ctx, log, st)
+			if gone {
+				return r.finish(ctx, log, st)
+			}
 		default:
 			return fmt.Errorf("%s: restore package: %w", name, err)
 		}
@@ -244,9 +282,10 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 		log.InfoContext(ctx, "restore: package is gone and not to be restored")
 		return nil
 	}
-
-	if err := r.list(ctx, st); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if !listed || len(st.restored) > 0 {
+		if err := r.list(ctx, st); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, inventory.Package{ID: st.pkg.ID, Owner: st.owner.Login, Type: st.pkg.Type, Name: st.pkg.Name, Repository: st.pkg.Repository}); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -281,7 +320,62 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 			}
 		}
 	}
-	return r.finish(ctx, log, st)
+	if err := r.finish(ctx, log, st); err != nil {
+		return err
+	}
+	// Only once the run is reported: a retry must report a reuse again.
+	if err := r.markPackageSeen(ctx, st, sawName, sawThis); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// packageSeen says whether the restore job saw a package of this name
+// before, and the package of the current id (false when it is gone).
+func (r *Restorer) packageSeen(ctx context.Context, st *pkgState, gone bool) (name, this bool, err error) {
+	if name, err = r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageSeen, 0); err != nil || gone {
+		return name, false, err
+	}
+	this, err = r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageSeen, st.pkg.ID)
+	return name, this, err
+}
+
+// versionsOfAnother reports whether the inventory holds a version seen
+// active within the last 30 days that the current package lists neither
+// active nor deleted. Such a version was deleted less than 30 days ago
+// (GitHub would still list it) unless its package went with it: it was
+// another package's, deleted, and this one reuses the namespace. Only
+// asked on the restore job's first sweep of a name; GitHub's answer to
+// the restore request decides in the end.
+func (r *Restorer) versionsOfAnother(ctx context.Context, st *pkgState) (bool, error) {
+	known, err := r.cfg.Inventory.Versions(ctx, st.inst, st.inv)
+	if err != nil {
+		return false, err
+	}
+	listed := map[int64]bool{}
+	for _, v := range append(slices.Clone(st.active), st.deleted...) {
+		listed[v.ID] = true
+	}
+	for _, v := range known {
+		if !listed[v.ID] && r.cfg.Now().Sub(v.SeenAt) < report.RestoreWindow {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// markPackageSeen remembers that the restore job saw the current package,
+// writing only what it did not know yet.
+func (r *Restorer) markPackageSeen(ctx context.Context, st *pkgState, sawName, sawThis bool) error {
+	if !sawName {
+		if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageSeen, 0); err != nil {
+			return err
+		}
+	}
+	if !sawThis && st.pkg.ID != 0 {
+		return r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageSeen, st.pkg.ID)
+	}
+	return nil
 }
 
 // loadRules reads the package's rules as the prune job does; an invalid
@@ -353,9 +447,9 @@ func (r *Restorer) skipAuto(ctx context.Context, st *pkgState, id int64) (string
 	return "", nil
 }
 
-// restoreTree restores v and, for an index, its deleted children and the
-// deleted referrers of everything restored, then gives each restored
-// version its tags back: a signature's tag is how it is found.
+// restoreTree restores v and everything restored with it needs, then
+// gives each restored version its tags back: a signature's tag is how it
+// is found.
 func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version, reason string) error {
 	ok, err := r.restoreOne(ctx, st, v, reason)
 	if err != nil || !ok {
@@ -363,57 +457,10 @@ func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgSta
 	}
 	back := []githubapi.Version{v}
 	if isContainerType(st.pkg.Type) && strings.HasPrefix(v.Name, "sha256:") {
-		byDigest := map[string]githubapi.Version{}
-		for _, d := range st.deleted {
-			byDigest[d.Name] = d
-		}
-		repo := planner.RegistryRepository(st.owner.Login, st.pkg.Name)
-		found, failed, err := st.clients.Registry.Graph(ctx, repo, []string{v.Name})
+		more, err := r.restoreDescendants(ctx, log, st, v)
+		back = append(back, more...)
 		if err != nil {
-			return fmt.Errorf("read index %s: %w", v.Name, err)
-		}
-		if e := failed[v.Name]; e != nil {
-			log.WarnContext(ctx, "restore: manifest of restored version unreadable; its children are not restored", "digest", v.Name, "err", e)
-		}
-		done := map[string]bool{v.Name: true}
-		for _, c := range found[v.Name].Children {
-			if d, ok := byDigest[c.Digest]; ok && !done[c.Digest] {
-				done[c.Digest] = true
-				if d.Tags, err = r.rememberedTags(ctx, st, d); err != nil {
-					return err
-				}
-				ok, err := r.restoreOne(ctx, st, d, "child of restored index "+rules.ShortDigest(v.Name))
-				if err != nil {
-					return err
-				}
-				if ok {
-					back = append(back, d)
-				}
-			}
-		}
-		// Referrers (signatures, SBOMs) tagged sha256-<hex of subject>.
-		for _, d := range st.deleted {
-			if done[d.Name] {
-				continue
-			}
-			tags, err := r.rememberedTags(ctx, st, d)
-			if err != nil {
-				return err
-			}
-			for _, t := range tags {
-				if subject, kind, ok := registry.ParseReferrerTag(t); ok && done[subject] {
-					done[d.Name] = true
-					d.Tags = tags
-					ok, err := r.restoreOne(ctx, st, d, fmt.Sprintf("%s of restored %s", kind, rules.ShortDigest(subject)))
-					if err != nil {
-						return err
-					}
-					if ok {
-						back = append(back, d)
-					}
-					break
-				}
-			}
+			return err
 		}
 	}
 	for _, b := range back {
@@ -422,6 +469,100 @@ func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgSta
 		}
 	}
 	return nil
+}
+
+// restoreDescendants restores, until nothing more is found, the deleted
+// versions that a restored one needs: the children of every restored
+// index (so a nested index's grandchildren too) and every referrer tagged
+// sha256-<hex> of a restored subject (a referrers index, signature,
+// attestation, SBOM), whose own children and referrers follow in turn.
+// It returns what it restored, root excluded.
+func (r *Restorer) restoreDescendants(ctx context.Context, log *slog.Logger, st *pkgState, root githubapi.Version) ([]githubapi.Version, error) {
+	byDigest := map[string]githubapi.Version{}
+	for _, d := range st.deleted {
+		byDigest[d.Name] = d
+	}
+	// The remembered tags of every deleted version, read once.
+	tagsOf := map[int64][]string{}
+	tags := func(d githubapi.Version) ([]string, error) {
+		if t, ok := tagsOf[d.ID]; ok {
+			return t, nil
+		}
+		t, err := r.rememberedTags(ctx, st, d)
+		tagsOf[d.ID] = t
+		return t, err
+	}
+	repo := planner.RegistryRepository(st.owner.Login, st.pkg.Name)
+	manifests := map[string]registry.Manifest{}
+	done := map[string]bool{root.Name: true}
+	var back []githubapi.Version
+	restore := func(d githubapi.Version, reason string) error {
+		done[d.Name] = true
+		ok, err := r.restoreOne(ctx, st, d, reason)
+		if ok {
+			back = append(back, d)
+		}
+		return err
+	}
+	for queue := []string{root.Name}; len(queue) > 0; queue = queue[1:] {
+		x := queue[0]
+		m, read := manifests[x]
+		if !read {
+			// Graph reads nested indexes too: their children are then
+			// known without asking again.
+			found, failed, err := st.clients.Registry.Graph(ctx, repo, []string{x})
+			if err != nil {
+				return back, fmt.Errorf("read manifest %s: %w", x, err)
+			}
+			if e := failed[x]; e != nil {
+				log.WarnContext(ctx, "restore: manifest of restored version unreadable; its children are not restored", "digest", x, "err", e)
+			}
+			maps.Copy(manifests, found)
+			m = found[x]
+		}
+		for _, c := range m.Children {
+			d, deleted := byDigest[c.Digest]
+			if !deleted || done[c.Digest] {
+				continue
+			}
+			var err error
+			if d.Tags, err = tags(d); err != nil {
+				return back, err
+			}
+			n := len(back)
+			if err := restore(d, "child of restored index "+rules.ShortDigest(x)); err != nil {
+				return back, err
+			}
+			if len(back) > n {
+				queue = append(queue, d.Name)
+			}
+		}
+		for _, d := range st.deleted {
+			if done[d.Name] {
+				continue
+			}
+			dt, err := tags(d)
+			if err != nil {
+				return back, err
+			}
+			for _, t := range dt {
+				subject, kind, ok := registry.ParseReferrerTag(t)
+				if !ok || subject != x {
+					continue
+				}
+				d.Tags = dt
+				n := len(back)
+				if err := restore(d, fmt.Sprintf("%s of restored %s", kind, rules.ShortDigest(subject))); err != nil {
+					return back, err
+				}
+				if len(back) > n {
+					queue = append(queue, d.Name)
+				}
+				break
+			}
+		}
+	}
+	return back, nil
 }
 
 // restoreOne restores one deleted version and records it. It reports

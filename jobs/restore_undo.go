@@ -47,6 +47,16 @@ type UndoRequest struct {
 	Via string `json:"via"`
 	// Answer: reply with a comment (always for commands).
 	Answer bool `json:"answer,omitempty"`
+	// Package asks to forget the package itself (a forget form naming the
+	// package rather than its id). An id in IDs that is the package's own
+	// id, and no version's, asks the same: that is what the "intentional"
+	// box of a package restore carries.
+	Package bool `json:"package,omitempty"`
+}
+
+// forgetsPackage reports whether u forgets the package of id pkgID.
+func (u *UndoRequest) forgetsPackage(pkgID int64) bool {
+	return u.Kind == UndoForget && (u.Package || pkgID != 0 && slices.Contains(u.IDs, pkgID))
 }
 
 // PublishUndo queues an undo job on a subject of its own (the delivery's):
@@ -184,7 +194,15 @@ func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u
 		active[v.ID] = true
 	}
 	var done []string
+	versions := map[int64]bool{}
+	for _, v := range append(slices.Clone(st.active), st.deleted...) {
+		versions[v.ID] = true
+	}
+	forgetPkg := u.forgetsPackage(st.pkg.ID) && !versions[st.pkg.ID]
 	for _, id := range u.IDs {
+		if forgetPkg && id == st.pkg.ID {
+			continue
+		}
 		for _, m := range []inventory.Mark{inventory.MarkIntentional, inventory.MarkDeleted} {
 			if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, m, id); err != nil {
 				return err
@@ -214,12 +232,58 @@ func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u
 			done = append(done, fmt.Sprintf("version %d stays deleted and will not be restored automatically.", id))
 		}
 	}
-	log.InfoContext(ctx, "restore: versions forgotten", "ids", u.IDs, "sender", u.Sender)
+	if forgetPkg {
+		line, err := r.forgetPackage(ctx, log, st)
+		if err != nil {
+			return err
+		}
+		done = append(done, line)
+	}
+	log.InfoContext(ctx, "restore: versions forgotten", "ids", u.IDs, "package", forgetPkg, "sender", u.Sender)
 	return r.answer(ctx, log, st, u, strings.Join(done, "\n"))
 }
 
-// releaseChildren lifts the restored mark from the children of an index
-// being forgotten: they came back with it, and once it is gone again the
+// forgetPackage deletes the (restored) package again and marks its
+// deletion intentional, so restore.package never brings it back. It
+// returns the answer's line.
+func (r *Restorer) forgetPackage(ctx context.Context, log *slog.Logger, st *pkgState) (string, error) {
+	id := st.pkg.ID
+	if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, id); err != nil {
+		return "", err
+	}
+	if r.cfg.Paused {
+		return fmt.Sprintf("the package `%s` (id %d): pkgwarden is paused (PKGWARDEN_PAUSED), so it was not deleted again; it will not be restored automatically.", st.pkg.Name, id), nil
+	}
+	err := st.clients.Packages.DeletePackage(ctx, st.owner, st.pkg.Type, st.pkg.Name)
+	switch {
+	case err == nil || errors.Is(err, githubapi.ErrNotFound):
+		log.InfoContext(ctx, "restore: package deleted again, its deletion intentional", "package_id", id)
+		return fmt.Sprintf("the package `%s` (id %d) deleted again; it will not be restored automatically.", st.pkg.Name, id), nil
+	case isRefusal(err):
+		return fmt.Sprintf("the package `%s` (id %d): GitHub refused to delete it again (%s); it will not be restored automatically.", st.pkg.Name, id, refusal(err)), nil
+	default:
+		return "", fmt.Errorf("delete package %s again: %w", st.ref, err)
+	}
+}
+
+// forgetGonePackage marks a package already deleted again intentional.
+func (r *Restorer) forgetGonePackage(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, id int64) error {
+	ok, err := r.mayWrite(ctx, st.inst, u.Repository, u.Sender)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return r.answer(ctx, log, st, u, fmt.Sprintf("sorry, only people with write access to %s can restore or forget versions here, so nothing was changed.", u.Repository))
+	}
+	if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, id); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "restore: deleted package forgotten", "package_id", id, "sender", u.Sender)
+	return r.answer(ctx, log, st, u, fmt.Sprintf("the package `%s` (id %d) stays deleted and will not be restored automatically.", st.ref.Name, id))
+}
+
+// releaseChildren lifts the restored mark from the children (and
+// grandchildren) of an index being forgotten: they came back with it, and once it is gone again the
 // prune job may judge them as the untagged orphans they are.
 func (r *Restorer) releaseChildren(ctx context.Context, log *slog.Logger, st *pkgState, id int64) error {
 	if !isContainerType(st.pkg.Type) {
@@ -239,10 +303,19 @@ func (r *Restorer) releaseChildren(ctx context.Context, log *slog.Logger, st *pk
 		log.WarnContext(ctx, "restore: index of a forgotten version unreadable; its children stay protected", "digest", digest, "err", err)
 		return nil
 	}
+	// Everything below it: Graph read nested indexes too, and their
+	// children came back with it as well.
 	children := map[string]bool{}
-	for _, c := range found[digest].Children {
-		children[c.Digest] = true
+	var walk func(d string)
+	walk = func(d string) {
+		for _, c := range found[d].Children {
+			if !children[c.Digest] {
+				children[c.Digest] = true
+				walk(c.Digest)
+			}
+		}
 	}
+	walk(digest)
 	for _, v := range st.active {
 		if children[v.Name] {
 			if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkRestored, v.ID); err != nil {
@@ -320,25 +393,39 @@ func NewlyTickedIntentional(from, to string) []int64 {
 func renderRestoreComment(marker string, run RestoreRun) string {
 	var b strings.Builder
 	b.WriteString(marker + "\n")
+	if len(run.Restored) == 0 {
+		// Only a problem to tell (a reused namespace): nothing to undo.
+		fmt.Fprintf(&b, "**pkgwarden restored nothing** (trigger: %s).\n\n**Not restored:** %s\n", run.Trigger, run.Problem)
+		return b.String()
+	}
 	fmt.Fprintf(&b, "**pkgwarden restored %d %s** (trigger: %s).\n\n", len(run.Restored), pluralS(len(run.Restored), "item", "items"), run.Trigger)
 	for _, e := range run.Restored {
+		// A package's box names the package's id: no version has it.
+		box := e.ID
 		if e.ID == 0 {
-			fmt.Fprintf(&b, "- the package `%s`: %s\n", e.Version, e.Reason)
-			continue
+			fmt.Fprintf(&b, "- the package `%s` (id %d): %s\n", e.Version, e.PackageID, e.Reason)
+			box = e.PackageID
+		} else {
+			tags := "untagged"
+			if len(e.Tags) > 0 {
+				tags = strings.Join(e.Tags, ", ")
+			}
+			fmt.Fprintf(&b, "- id %d `%s` (%s): %s\n", e.ID, shortName(e.Version), tags, e.Reason)
+			if strings.HasPrefix(e.Reason, "child of") || strings.Contains(e.Reason, " of restored ") {
+				box = 0
+			}
 		}
-		tags := "untagged"
-		if len(e.Tags) > 0 {
-			tags = strings.Join(e.Tags, ", ")
-		}
-		fmt.Fprintf(&b, "- id %d `%s` (%s): %s\n", e.ID, shortName(e.Version), tags, e.Reason)
-		if !strings.HasPrefix(e.Reason, "child of") && !strings.Contains(e.Reason, " of restored ") {
-			fmt.Fprintf(&b, "  - [ ] this deletion was intentional (tick to delete it again and never restore it automatically) <!-- pkgwarden:intentional %d -->\n", e.ID)
+		if box != 0 {
+			fmt.Fprintf(&b, "  - [ ] this deletion was intentional (tick to delete it again and never restore it automatically) <!-- pkgwarden:intentional %d -->\n", box)
 		}
 	}
 	if run.Problem != "" {
 		fmt.Fprintf(&b, "\n**Not restored:** %s\n", run.Problem)
 	}
 	b.WriteString("\nComment `/pkgwarden forget <id>` to delete a restored version again for good.\n")
+	if slices.ContainsFunc(run.Restored, func(e Restored) bool { return e.ID == 0 && e.PackageID != 0 }) {
+		b.WriteString("For a restored package, `/pkgwarden forget <the package's id>` deletes it again for good.\n")
+	}
 	return b.String()
 }
 

@@ -22,12 +22,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
-	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -39,7 +39,7 @@ an organisation (acme) and its messy container image and npm package,
 pkgwarden serve wired to it (embedded NATS in a temporary dir, the App, the
 organisation's packages token), then pushes a new build and publishes a new
 npm pre-release so the simulator's signed webhooks reach serve, waits for
-the prune jobs, runs a restore pass as a sweep would (the seeded v0.9.0
+the prune jobs, has the scheduler sweep twice at once (the seeded v0.9.0
 release, deleted by hand three days ago, comes back), and prints what was
 deleted, kept and restored, with reasons. Then @alice, the organisation's
 admin, comments "/pkgwarden restore <id>" on the image's report issue for
@@ -296,15 +296,17 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 			return fmt.Errorf("demo: webhook %s %s was answered %q", d.Event, d.GUID, d.Status)
 		}
 	}
-	// A restore pass over the packages, as a sweep queues it: the v0.9.0
-	// release deleted by hand three days ago comes back.
-	if err := demoRestorePass(ctx, q, rec, demo); err != nil {
+	// A sweep, as the scheduler's leader runs it every interval: the
+	// v0.9.0 release deleted by hand three days ago comes back. The
+	// demo's story of pruning is the webhooks' runs, taken before it.
+	pruneRuns := rec.snapshot()
+	if err := demoSweep(ctx, s, q, rec, logger.With("component", "scheduler")); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 
 	// Undo through a comment: alice, an admin of acme, asks on the
 	// image's report for the pr-57 build back.
-	res := summarize(rec.snapshot())
+	res := summarize(pruneRuns)
 	undo, err := demoUndo(ctx, sim, q, rec, demo, apiURL, res)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -709,8 +711,8 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 
 	p("\n6. Restored (%d), and why\n", len(res.Restored))
 	writeGroups(ew, res.Restored)
-	p("   Deleted versions can be restored for 30 days. A restore pass (the sweep queues\n")
-	p("   one) brings back what restore.tags protects; a person can ask for anything else.\n")
+	p("   Deleted versions can be restored for 30 days. The scheduler's sweep (run twice here,\n")
+	p("   at once) brings back what restore.tags protects; a person can ask for anything else.\n")
 
 	p("\n7. Undo through a comment\n\n")
 	p("   @%s commented on %s#%d:\n\n     %s\n\n", h.admin, h.repo, h.undo.Issue, h.undo.Comment)
@@ -806,19 +808,35 @@ func writeIndented(w io.Writer, text string, indent, max int) {
 	}
 }
 
-// demoRestorePass queues one restore job per demo package, as the sweep
-// does, and waits until the queue is idle again.
-func demoRestorePass(ctx context.Context, q *queue.Queue, rec *runRecorder, demo ghsim.DemoInfo) error {
-	inst := demo.InstallationID
-	for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", demo.NPMPackage}} {
-		job := jobs.Job{Type: jobs.TypeRestore, Reason: "sweep", QueuedAt: time.Now().UTC(), Target: webhook.Target{
-			InstallationID: inst, Owner: demo.Org, OwnerType: "Organization", PackageType: p.typ, PackageName: p.name, Repository: demo.Repository,
-		}}
-		if err := jobs.Publish(ctx, q, job); err != nil {
-			return err
+// demoSweep opens the scheduler serve's scheduler role would run and has
+// it sweep, at once (Scheduler.SweepNow, without leadership or the spread
+// over the interval): installations listed as the App, their
+// packages with the owner's token and from the inventory, a prune and a
+// restore job queued for each. It waits until the queue is idle again.
+func demoSweep(ctx context.Context, s settings.Settings, q *queue.Queue, rec *runRecorder, logger *slog.Logger) error {
+	// Its own metrics registry: serve's already holds the same series.
+	sched, err := newScheduler(ctx, s, q, "demo", prometheus.NewRegistry(), serveOptions{Pacing: &demoPacing}, logger)
+	if err != nil {
+		return fmt.Errorf("open scheduler: %w", err)
+	}
+	if sched == nil {
+		return errors.New("open scheduler: the App is not configured")
+	}
+	// Two sweeps, as two intervals would run them. A package's prune and
+	// restore jobs of one sweep run in either order (each waits for the
+	// other's lease); the second sweep's prune always finds v0.9.0 back,
+	// so the report ends the same whichever ran first.
+	for i := range 2 {
+		n, err := sched.SweepNow(ctx)
+		if err != nil {
+			return fmt.Errorf("sweep %d: %w", i+1, err)
+		}
+		logger.InfoContext(ctx, "demo: sweep queued", "sweep", i+1, "jobs", n)
+		if err := waitIdle(ctx, q, rec, nil); err != nil {
+			return fmt.Errorf("sweep %d: %w", i+1, err)
 		}
 	}
-	return waitIdle(ctx, q, rec, nil)
+	return nil
 }
 
 // restoredEntries lists what the restore runs brought back.

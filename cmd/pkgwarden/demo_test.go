@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -312,5 +313,67 @@ func TestDemoKeepRunning(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not stop after Ctrl-C")
+	}
+}
+
+// recordHandler keeps the messages and attributes of the records logged
+// through it.
+type recordHandler struct {
+	attrs []slog.Attr
+	mu    *sync.Mutex
+	recs  *[]map[string]any
+}
+
+func (h recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h recordHandler) Handle(_ context.Context, r slog.Record) error {
+	m := map[string]any{"msg": r.Message}
+	for _, a := range h.attrs {
+		m[a.Key] = a.Value.Any()
+	}
+	r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.Any(); return true })
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.recs = append(*h.recs, m)
+	return nil
+}
+
+func (h recordHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	h.attrs = append(slices.Clone(h.attrs), as...)
+	return h
+}
+
+func (h recordHandler) WithGroup(string) slog.Handler { return h }
+
+// TestDemoSweepIsScheduled: the demo's restore of v0.9.0 comes from
+// real sweeps of the scheduler (installations and packages listed by it,
+// a prune and a restore job queued for each of the two packages), not
+// from jobs built by hand.
+func TestDemoSweepIsScheduled(t *testing.T) {
+	var mu sync.Mutex
+	var recs []map[string]any
+	logger := slog.New(recordHandler{mu: &mu, recs: &recs})
+	err := demoRun(context.Background(), logger, time.Minute, func(_ *ghsim.Sim, res demoResult, _ demoHeader) error {
+		if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
+			return slices.Equal(e.Tags, []string{"v0.9.0"}) && strings.Contains(e.Reason, "(sweep)")
+		}) {
+			t.Errorf("restored = %+v, want v0.9.0 restored by the sweep", res.Restored)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	var queued []any
+	for _, r := range recs {
+		if r["msg"] == "demo: sweep queued" && r["component"] == "scheduler" {
+			queued = append(queued, r["jobs"])
+		}
+	}
+	// Two sweeps; two packages, a prune and a restore job each.
+	if !slices.Equal(queued, []any{int64(4), int64(4)}) {
+		t.Errorf("sweeps queued by the scheduler: %v jobs, want two sweeps of 4", queued)
 	}
 }

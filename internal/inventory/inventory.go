@@ -72,6 +72,16 @@ const (
 	// MarkIntentional: someone said the deletion was intentional; the
 	// version is never restored automatically again.
 	MarkIntentional Mark = "intentional"
+	// MarkPackageSeen is the restore job's own memory of packages, on the
+	// package's id rather than a version's: the restore job saw the
+	// package of that id active, and id 0 says it saw some package of
+	// this name. The package record holds whichever id prune or restore
+	// listed last, so once prune has recorded a new package in a deleted
+	// one's namespace only these marks still tell the two apart.
+	MarkPackageSeen Mark = "package-seen"
+	// MarkPackageIntentional: someone said the deletion of the package of
+	// that id was intentional; restore.package never brings it back.
+	MarkPackageIntentional Mark = "package-intentional"
 )
 
 // Store is the inventory over one KV bucket.
