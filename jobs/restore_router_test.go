@@ -67,7 +67,10 @@ func TestRouteIssues(t *testing.T) {
 			want: []string{"restore:[]:true:comment"}},
 		"forget": {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "/pkgwarden forget 12"))}},
 			want: []string{"forget:[12]:false:comment"}},
-		"chatter": {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "what does /pkgwarden do?"))}}},
+		"forget the package": {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "/pkgwarden forget package"))}},
+			want: []string{"forget:[]:false:comment:package"}},
+		"restore package is no command": {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "/pkgwarden restore package"))}}},
+		"chatter":                       {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "what does /pkgwarden do?"))}}},
 		"intentional ticked": {in: []delivery{{"issue_comment", string(issuesEvent("edited", "bob", title, reportBody(false), restoreComment, strings.Replace(restoreComment, "[ ]", "[x]", 1)))}},
 			want: []string{"forget:[5]:false:intentional checkbox"}},
 		"two requests, one package": {in: []delivery{
@@ -149,7 +152,11 @@ func queuedUndos(t *testing.T, q *queue.Queue) []string {
 		if ids == nil {
 			ids = []int64{}
 		}
-		out = append(out, fmt.Sprintf("%s:%v:%t:%s", job.Undo.Kind, ids, job.Undo.All, job.Undo.Via))
+		line := fmt.Sprintf("%s:%v:%t:%s", job.Undo.Kind, ids, job.Undo.All, job.Undo.Via)
+		if job.Undo.Package {
+			line += ":package"
+		}
+		out = append(out, line)
 	}
 	return out
 }

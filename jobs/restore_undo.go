@@ -424,7 +424,7 @@ func renderRestoreComment(marker string, run RestoreRun) string {
 	}
 	b.WriteString("\nComment `/pkgwarden forget <id>` to delete a restored version again for good.\n")
 	if slices.ContainsFunc(run.Restored, func(e Restored) bool { return e.ID == 0 && e.PackageID != 0 }) {
-		b.WriteString("For a restored package, `/pkgwarden forget <the package's id>` deletes it again for good.\n")
+		b.WriteString("For a restored package, `/pkgwarden forget package` (or its id) deletes it again for good.\n")
 	}
 	return b.String()
 }

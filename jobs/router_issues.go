@@ -33,7 +33,8 @@ type issuesPayload struct {
 }
 
 // command is a /pkgwarden line of a comment.
-var command = regexp.MustCompile(`(?m)^[ \t]*/pkgwarden[ \t]+(restore|forget)[ \t]+(all|\d+(?:[ \t,]+\d+)*)[ \t]*$`)
+// "/pkgwarden forget package" forgets the (restored) package itself.
+var command = regexp.MustCompile(`(?m)^[ \t]*/pkgwarden[ \t]+(restore|forget)[ \t]+(all|package|\d+(?:[ \t,]+\d+)*)[ \t]*$`)
 
 // routeIssues handles issues and issue_comment events on report issues:
 // a restore box newly ticked (issues edited), an "intentional" box newly
@@ -65,12 +66,19 @@ func (r *Router) routeIssues(ctx context.Context, log *slog.Logger, id, event st
 			return nil
 		}
 		u.Kind, u.Via, u.Answer = m[1], "comment", true
-		if m[2] == "all" {
+		switch m[2] {
+		case "all":
 			if u.Kind == UndoForget {
 				log.Info("router: /pkgwarden forget all is not a command; ignored")
 				return nil
 			}
 			u.All = true
+		case "package":
+			if u.Kind != UndoForget {
+				log.Info("router: /pkgwarden restore package is not a command; ignored")
+				return nil
+			}
+			u.Package = true
 		}
 		for _, f := range strings.FieldsFunc(m[2], func(r rune) bool { return r == ' ' || r == '\t' || r == ',' }) {
 			if n, err := strconv.ParseInt(f, 10, 64); err == nil {
@@ -80,7 +88,7 @@ func (r *Router) routeIssues(ctx context.Context, log *slog.Logger, id, event st
 	default:
 		return nil
 	}
-	if len(u.IDs) == 0 && !u.All {
+	if len(u.IDs) == 0 && !u.All && !u.Package {
 		log.Debug("router: report event asks nothing")
 		return nil
 	}
