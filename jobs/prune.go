@@ -66,6 +66,14 @@ type PruneConfig struct {
 	TokenIssues TokenIssues
 	// Paused is the kill switch: plan and report, delete nothing.
 	Paused bool
+	// RefusalMemory is how long a version GitHub refused to delete is
+	// kept by later plans (with Inventory set) instead of being asked for
+	// again: a refused version would otherwise be planned first by every
+	// run, fill the per-run cap and stall everything behind it. Long
+	// enough for that, short enough that a changed situation (a version
+	// made private) is tried again; default 24h. A refusal of the last
+	// version is forgotten as soon as the package lists more versions.
+	RefusalMemory time.Duration
 	// RecheckEvery is how old the re-check listing may get before the
 	// next deletion lists again; default 30s.
 	RecheckEvery time.Duration
@@ -121,6 +129,9 @@ func NewPruner(cfg PruneConfig) (*Pruner, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.RefusalMemory <= 0 {
+		cfg.RefusalMemory = 24 * time.Hour
 	}
 	if cfg.RecheckEvery <= 0 {
 		cfg.RecheckEvery = 30 * time.Second
@@ -197,13 +208,24 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	run.Report = cfg.Report
-	pl, err := planner.New(planner.Options{Packages: clients.Packages, Graphs: clients.Registry, Loader: loader, Now: p.cfg.Now})
+	// The planner sees what it listed and read through in; the decision is
+	// taken again over the same inputs when GitHub refused some of them.
+	at := p.cfg.Now()
+	in := &planInputs{pkgs: clients.Packages, graphs: clients.Registry}
+	pl, err := planner.New(planner.Options{Packages: in, Graphs: in, Loader: loader, Now: func() time.Time { return at }})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	d, err := pl.PlanPackage(ctx, owner, pkg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	held, err := p.refusals(ctx, log, t.InstallationID, owner, pkg, d, at)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if len(held) > 0 && d.Untouched == "" {
+		d = rules.DecideHolding(cfg, d.Package, in.versions(), in.graph, at, held)
 	}
 	run.Decision, run.DryRun = d, d.DryRun
 	if err := p.remember(ctx, t.InstallationID, owner, pkg, d); err != nil {
@@ -245,7 +267,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		if prog.RunID == "" {
 			prog.RunID, prog.Planned = run.ID, d.Delete
 		}
-		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit}
+		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit, held: held}
 		if err := ex.deleteAll(ctx, candidates); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -333,6 +355,7 @@ type execution struct {
 	prog    RunProgress
 	runKey  string
 	limit   int
+	held    map[int64]string // versions GitHub refused lately → reason
 
 	// The re-check: the fresh listing, and what new versions reference.
 	checkedAt time.Time
@@ -372,6 +395,12 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 		e := candidates[i]
 		if h := firstIn(e.With, stayed); h != "" {
 			ex.keep(e, fmt.Sprintf("kept: %s was not deleted, and this version lives and dies with it", h), stayed)
+			continue
+		}
+		if why := ex.held[e.ID]; why != "" {
+			// Only an earlier attempt's leftover can be held: the plan
+			// keeps held versions.
+			ex.keep(e, why, stayed)
 			continue
 		}
 		if len(ex.run.Deleted) >= ex.limit {
@@ -440,6 +469,7 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 		var rl *githubapi.RateLimitError
 		switch {
 		case err == nil:
+			delete(ex.fresh, e.ID)
 			ex.run.Deleted = append(ex.run.Deleted, e)
 			ex.p.cfg.Metrics.deleted.Inc()
 			if ex.p.cfg.Runs != nil {
@@ -459,6 +489,7 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 			e.Reason = "GitHub refused the deletion: " + refusal(err)
 			ex.run.Skipped = append(ex.run.Skipped, e)
 			stayed[e.ID] = label(e)
+			ex.rememberRefusal(ctx, e, err)
 		case errors.As(err, &rl) && rl.Wait <= ex.p.cfg.MaxRateWait && ex.rateWaits < maxRateWaits:
 			// Pacing should prevent this; when it happens anyway, wait
 			// here a few times, then let the job's backoff take over.
@@ -473,6 +504,23 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 		}
 	}
 	return nil
+}
+
+// rememberRefusal records GitHub's refusal so later plans keep the version
+// rather than ask again. A failure only costs a second request later.
+func (ex *execution) rememberRefusal(ctx context.Context, e rules.Entry, err error) {
+	inv := ex.p.cfg.Inventory
+	if inv == nil {
+		return
+	}
+	r := inventory.Refusal{ID: e.ID, At: ex.p.cfg.Now(), Message: refusal(err), Listed: len(ex.fresh)}
+	var apiErr *githubapi.APIError
+	if errors.As(err, &apiErr) {
+		r.Status = apiErr.StatusCode
+	}
+	if err := inv.SetRefusal(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), r); err != nil {
+		ex.log.WarnContext(ctx, "prune: refusal not remembered", "version", e.ID, "err", err)
+	}
 }
 
 func (ex *execution) keep(e rules.Entry, reason string, stayed map[int64]string) {
@@ -632,6 +680,88 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// refusals returns the versions of d GitHub refused to delete lately, with
+// the reason to keep them, and forgets refusals that no longer hold: older
+// than RefusalMemory, of a version no longer listed, or of a last version
+// (any refusal but a 403) in a package that has gained versions since.
+func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation int64, owner githubapi.Owner, pkg githubapi.Package, d rules.Decision, at time.Time) (map[int64]string, error) {
+	if p.cfg.Inventory == nil {
+		return nil, nil
+	}
+	ipkg := inventoryPackage(owner, pkg)
+	rs, err := p.cfg.Inventory.Refusals(ctx, installation, ipkg)
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	listed := make(map[int64]bool, len(d.Delete)+len(d.Keep))
+	for _, list := range [][]rules.Entry{d.Delete, d.Keep} {
+		for _, e := range list {
+			listed[e.ID] = true
+		}
+	}
+	held := map[int64]string{}
+	for _, r := range rs {
+		lastVersion := r.Status != http.StatusForbidden
+		if !listed[r.ID] || at.Sub(r.At) >= p.cfg.RefusalMemory || lastVersion && len(listed) > r.Listed {
+			if err := p.cfg.Inventory.ClearRefusal(ctx, installation, ipkg, r.ID); err != nil {
+				log.WarnContext(ctx, "prune: stale refusal not forgotten", "version", r.ID, "err", err)
+			}
+			continue
+		}
+		held[r.ID] = fmt.Sprintf("GitHub refused to delete it on %s: %s (asked again after %s)",
+			r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Message, r.At.Add(p.cfg.RefusalMemory).UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	return held, nil
+}
+
+// planInputs passes the planner's listing and manifest reads through and
+// keeps what they answered, so the job can decide again over the same
+// inputs with what the planner does not know (refusals).
+type planInputs struct {
+	pkgs   planner.Packages
+	graphs planner.Graphs
+
+	list  githubapi.VersionList
+	graph rules.Graph
+}
+
+func (in *planInputs) ResolveOwner(ctx context.Context, login string) (githubapi.Owner, error) {
+	return in.pkgs.ResolveOwner(ctx, login)
+}
+
+func (in *planInputs) ListPackages(ctx context.Context, o githubapi.Owner, packageType, visibility string) ([]githubapi.Package, error) {
+	return in.pkgs.ListPackages(ctx, o, packageType, visibility)
+}
+
+func (in *planInputs) GetPackage(ctx context.Context, o githubapi.Owner, packageType, name string) (githubapi.Package, error) {
+	return in.pkgs.GetPackage(ctx, o, packageType, name)
+}
+
+func (in *planInputs) ListVersions(ctx context.Context, o githubapi.Owner, packageType, name string, opts githubapi.ListVersionsOptions) (githubapi.VersionList, error) {
+	list, err := in.pkgs.ListVersions(ctx, o, packageType, name, opts)
+	if err == nil {
+		in.list = list
+	}
+	return list, err
+}
+
+func (in *planInputs) Graph(ctx context.Context, repository string, digests []string) (map[string]registry.Manifest, map[string]error, error) {
+	found, failed, err := in.graphs.Graph(ctx, repository, digests)
+	if err == nil {
+		in.graph = rules.Graph{Manifests: found, Unreadable: failed}
+	}
+	return found, failed, err
+}
+
+// versions are the listed versions as the planner gave them to the rules.
+func (in *planInputs) versions() []rules.Version {
+	out := make([]rules.Version, 0, len(in.list.Versions))
+	for _, v := range in.list.Versions {
+		out = append(out, rules.Version{ID: v.ID, Name: v.Name, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
+	}
+	return out
 }
 
 // remember records the package and its listed versions in the inventory.

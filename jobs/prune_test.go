@@ -22,6 +22,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
@@ -71,6 +72,11 @@ type pruneWorld struct {
 
 	delMu             sync.Mutex
 	firstDel, lastDel time.Time
+
+	// useInventory gives the world's pruners an inventory (refusals,
+	// marks); now, when set, is their clock.
+	useInventory bool
+	now          func() time.Time
 }
 
 // registryCounter counts manifest reads on their way to the registry.
@@ -208,6 +214,12 @@ func (w *pruneWorld) pruner(rep jobs.Reporter, paused bool, tokens string) *jobs
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	var inv *inventory.Store
+	if w.useInventory {
+		if inv, err = inventory.Open(ctx, js, 1, w.now); err != nil {
+			w.t.Fatal(err)
+		}
+	}
 	p, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper {
@@ -218,6 +230,7 @@ func (w *pruneWorld) pruner(rep jobs.Reporter, paused bool, tokens string) *jobs
 		},
 		RegistryTransport: func(githubapi.Token) http.RoundTripper { return registryCounter{w} },
 		Cache:             cache, ETags: etags, Runs: runs, Reporter: rep, Paused: paused,
+		Inventory: inv, Now: w.now,
 	})
 	if err != nil {
 		w.t.Fatal(err)
@@ -546,4 +559,102 @@ func TestPruneLastVersionIsSkipped(t *testing.T) {
 	if len(run.Deleted) != 0 || !slices.Contains(w.activeDigests(), only) {
 		t.Errorf("deleted = %v, active = %v", run.Deleted, w.activeDigests())
 	}
+}
+
+// TestPruneRefusalRemembered: a version GitHub refused to delete is
+// remembered, so the next runs keep it without asking and without letting
+// it fill max_deletions_per_run; the memory expires, and a refused last
+// version is asked again once the package gained a version.
+func TestPruneRefusalRemembered(t *testing.T) {
+	t.Run("downloads", func(t *testing.T) {
+		w := newPruneWorld(t)
+		w.useInventory = true
+		var clock atomic.Int64 // hours ahead of real time
+		w.now = func() time.Time { return time.Now().Add(time.Duration(clock.Load()) * time.Hour) }
+		w.file("app", pruneRules)
+		w.file(".github", "policy:\n  max_deletions_per_run: 1\n")
+		popular := w.push(w.image("popular"), 5*day)
+		other := w.push(w.image("other"), 4*day)
+		w.push(w.image("v1"), 3*day, "v1")
+		if err := w.sim.SetPackage("acme", "container", "app", "public", time.Time{}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.sim.SetDownloads("acme", "container", "app", ghsim.VersionRef{Name: popular}, 5001); err != nil {
+			t.Fatal(err)
+		}
+		rep := &reports{}
+		p := w.pruner(rep, false, "acme="+w.token)
+		handle := func(delivery string) jobs.PruneRun {
+			t.Helper()
+			job := w.job()
+			job.DeliveryID = delivery
+			if err := p.Handle(context.Background(), job); err != nil {
+				t.Fatalf("%s: %v", delivery, err)
+			}
+			return rep.last(t)
+		}
+
+		first := handle("delivery-1")
+		if len(first.Skipped) != 1 || first.Skipped[0].Version != popular || len(first.Deleted) != 0 {
+			t.Fatalf("first run: skipped %+v, deleted %+v, want the popular version refused and nothing deleted", first.Skipped, first.Deleted)
+		}
+		second := handle("delivery-2")
+		if len(second.Deleted) != 1 || second.Deleted[0].Version != other {
+			t.Errorf("second run deleted %+v, want the other version", second.Deleted)
+		}
+		if len(second.Skipped) != 0 {
+			t.Errorf("second run skipped %+v: the refused version was asked again", second.Skipped)
+		}
+		var kept string
+		for _, e := range second.Decision.Keep {
+			if e.Version == popular {
+				kept = e.Reason
+			}
+		}
+		if !strings.HasPrefix(kept, "GitHub refused to delete it on ") || !strings.Contains(kept, "5000 downloads") {
+			t.Errorf("second plan keeps the popular version with %q, want the refusal with GitHub's message", kept)
+		}
+		if got := w.mutating.Load(); got != 2 {
+			t.Errorf("%d DELETE requests after two runs, want 2 (one refused, one deleted)", got)
+		}
+		if active := w.activeDigests(); !slices.Contains(active, popular) || slices.Contains(active, other) {
+			t.Errorf("active = %v", active)
+		}
+
+		clock.Store(25) // past RefusalMemory: the situation may have changed
+		third := handle("delivery-3")
+		if len(third.Skipped) != 1 || third.Skipped[0].Version != popular {
+			t.Errorf("third run (a day later) skipped %+v, want the popular version asked again", third.Skipped)
+		}
+		if got := w.mutating.Load(); got != 3 {
+			t.Errorf("%d DELETE requests after three runs, want 3", got)
+		}
+	})
+	t.Run("last version", func(t *testing.T) {
+		w := newPruneWorld(t)
+		w.useInventory = true
+		w.file("app", pruneRules)
+		only := w.push(w.image("only"), 5*day)
+		rep := &reports{}
+		p := w.pruner(rep, false, "acme="+w.token)
+		for i, delivery := range []string{"delivery-1", "delivery-2"} {
+			job := w.job()
+			job.DeliveryID = delivery
+			if err := p.Handle(context.Background(), job); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.mutating.Load(); got != 1 {
+				t.Fatalf("after run %d: %d DELETE requests, want 1 (the last version asked once)", i+1, got)
+			}
+		}
+		w.push(w.image("fresh"), time.Minute) // too young to be a candidate
+		job := w.job()
+		job.DeliveryID = "delivery-3"
+		if err := p.Handle(context.Background(), job); err != nil {
+			t.Fatal(err)
+		}
+		if run := rep.last(t); len(run.Deleted) != 1 || run.Deleted[0].Version != only {
+			t.Errorf("after a push, deleted %+v, want the once-last version", run.Deleted)
+		}
+	})
 }
