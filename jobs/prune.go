@@ -247,7 +247,8 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		}
 		run.Deleted = prog.Deleted
 	}
-	candidates := append(unfinished(prog, d), d.Delete...)
+	leftover := unfinished(prog, d)
+	candidates := append(append([]rules.Entry(nil), leftover...), d.Delete...)
 
 	switch {
 	case d.Untouched != "":
@@ -268,7 +269,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 			prog.RunID, prog.Planned = run.ID, d.Delete
 		}
 		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit, held: held}
-		if err := ex.deleteAll(ctx, candidates); err != nil {
+		if err := ex.deleteAll(ctx, candidates, len(leftover)); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
@@ -381,8 +382,9 @@ func (ex *execution) deletedEarlier(ctx context.Context, e rules.Entry) (bool, e
 const maxRateWaits = 3
 
 // deleteAll deletes the plan's candidates in order, each after the
-// re-check, keeping a candidate whose holder (index, subject) stayed.
-func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) error {
+// re-check, keeping a candidate whose holder (index, subject) stayed. The
+// first leftover candidates are an earlier attempt's unfinished group.
+func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, leftover int) error {
 	d := ex.run.Decision
 	planned := map[int64]bool{}
 	for _, list := range [][]rules.Entry{candidates, d.Delete, d.Keep} {
@@ -403,9 +405,11 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 			ex.keep(e, why, stayed)
 			continue
 		}
-		if len(ex.run.Deleted) >= ex.limit {
+		if end := groupEnd(candidates, leftover, i); end > i && len(ex.run.Deleted)+end-i > ex.limit {
 			// The plan is capped already; a redelivered run counts what
-			// its earlier attempts deleted too.
+			// its earlier attempts deleted too, and defers a group that
+			// no longer fits whole rather than split it (the rest of an
+			// index would stay behind for good).
 			for _, rest := range candidates[i:] {
 				rest.Reason = fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", ex.limit)
 				ex.run.Deferred = append(ex.run.Deferred, rest)
@@ -521,6 +525,28 @@ func (ex *execution) rememberRefusal(ctx context.Context, e rules.Entry, err err
 	if err := inv.SetRefusal(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), r); err != nil {
 		ex.log.WarnContext(ctx, "prune: refusal not remembered", "version", e.ID, "err", err)
 	}
+}
+
+// groupEnd returns, when candidate i starts a deletion group, the index
+// just past the group, and i otherwise. The leftover candidates of an
+// earlier attempt form one group; in the plan a group is a version judged
+// on its own followed by what lives and dies with it (rules.Decide emits
+// each group whole, in order).
+func groupEnd(candidates []rules.Entry, leftover, i int) int {
+	switch {
+	case i < leftover:
+		if i > 0 {
+			return i
+		}
+		return leftover
+	case i > leftover && len(candidates[i].With) > 0:
+		return i
+	}
+	end := i + 1
+	for end < len(candidates) && len(candidates[end].With) > 0 {
+		end++
+	}
+	return end
 }
 
 func (ex *execution) keep(e rules.Entry, reason string, stayed map[int64]string) {

@@ -658,3 +658,90 @@ func TestPruneRefusalRemembered(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneNeverSplitsGroup: an index goes with all of its children in
+// one run or not at all, under max_deletions_per_run, whether the plan or
+// the job's own count (earlier attempts, their unfinished group) meets the
+// cap. With untagged versions not pruned, a child left behind would stay
+// for good.
+func TestPruneNeverSplitsGroup(t *testing.T) {
+	const tagRules = `rules:
+  - packages: ["app"]
+    type: container
+    prune: {untagged: false, delete_tags: ["pr-*"]}
+`
+	t.Run("a group larger than the cap", func(t *testing.T) {
+		t.Parallel()
+		w := newPruneWorld(t)
+		w.file("app", tagRules)
+		w.file(".github", "policy:\n  max_deletions_per_run: 2\n")
+		w.push(index(w.image("amd64"), w.image("arm64"), w.image("s390x")), 3*day, "pr-7")
+		before := w.activeDigests()
+		rep := &reports{}
+		p := w.pruner(rep, false, "acme="+w.token)
+		for _, attempt := range []string{"first delivery", "redelivery"} {
+			if err := p.Handle(context.Background(), w.job()); err != nil {
+				t.Fatalf("%s: %v", attempt, err)
+			}
+			run := rep.last(t)
+			if len(run.Deleted) != 0 || len(run.Decision.Delete) != 0 {
+				t.Errorf("%s: deleted %v, planned %v, want nothing", attempt, run.Deleted, run.Decision.Delete)
+			}
+			for _, e := range run.Decision.Keep {
+				if !strings.Contains(e.Reason, "exceed max_deletions_per_run 2: raise the cap") {
+					t.Errorf("%s: %s kept with %q, want the cap named", attempt, e.Version, e.Reason)
+				}
+			}
+		}
+		if got := w.activeDigests(); !slices.Equal(got, before) {
+			t.Errorf("active = %v, want all of %v", got, before)
+		}
+	})
+	t.Run("an interrupted run and its redelivery", func(t *testing.T) {
+		t.Parallel()
+		w := newPruneWorld(t)
+		w.file("app", tagRules)
+		w.file(".github", "policy:\n  max_deletions_per_run: 3\n")
+		a := w.image("a-amd64")
+		idxA := w.push(index(a), 4*day, "pr-7")
+		b := w.image("b-amd64")
+		idxB := w.push(index(b), 3*day, "pr-8")
+		rep := &reports{}
+		p := w.pruner(rep, false, "acme="+w.token)
+		ctx, cancel := context.WithCancel(context.Background())
+		w.cancel, w.cancelAfterDeletes = cancel, 1
+		if err := p.Handle(ctx, w.job()); !errors.Is(err, context.Canceled) {
+			t.Fatalf("first attempt: err = %v, want cancelled after deleting pr-7's index", err)
+		}
+		w.cancelAfterDeletes = 0
+		// Redelivered: one deleted, pr-7's child left over (1 + 1), and
+		// pr-8's group of 2 planned afresh would make 4 > 3.
+		if err := p.Handle(context.Background(), w.job()); err != nil {
+			t.Fatalf("redelivery: %v", err)
+		}
+		run := rep.last(t)
+		aD, _ := a.Digest()
+		bD, _ := b.Digest()
+		var deleted, deferred []string
+		for _, e := range run.Deleted {
+			deleted = append(deleted, e.Version)
+		}
+		for _, e := range run.Deferred {
+			deferred = append(deferred, e.Version)
+		}
+		if want := []string{idxA, aD.String()}; !slices.Equal(deleted, want) {
+			t.Errorf("run deleted %v, want %v", deleted, want)
+		}
+		if want := []string{idxB, bD.String()}; !slices.Equal(deferred, want) {
+			t.Errorf("run deferred %v, want pr-8's whole group %v", deferred, want)
+		}
+		if got := w.deletes.Load(); got != 2 {
+			t.Errorf("%d versions deleted, want 2", got)
+		}
+		want := []string{idxB, bD.String()}
+		slices.Sort(want)
+		if got := w.activeDigests(); !slices.Equal(got, want) {
+			t.Errorf("active = %v, want pr-8 and its child %v", got, want)
+		}
+	})
+}

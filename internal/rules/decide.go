@@ -720,28 +720,26 @@ func order(nodes []*node, max int) (del, keep []Entry) {
 		emit(r, &group)
 		groups = append(groups, group)
 	}
-	deferred := func(n *node) {
-		keep = append(keep, entry(n.v, fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", max), holderIDs(nodes, n)))
-	}
-	// Whole groups fit under the cap or wait for the next run, so that an
-	// index and its children go in the same run. Only a first group larger
-	// than the cap is split, at a point that is still in a safe order.
+	// A group (a version with the children and referrers that go with it)
+	// is never split: deleting an index without some of its children would
+	// leave them behind for good when untagged versions are not pruned. A
+	// group that does not fit in what remains of the cap waits whole for
+	// the next run, and so does everything after it, so that the oldest go
+	// first. A group larger than the whole cap can never go: it is kept,
+	// saying so, and does not hold up the others.
 	count, full := 0, false
 	for _, group := range groups {
-		take := 0
+		var why string
 		switch {
-		case full:
-		case count+len(group) <= max:
-			take = len(group)
-		case count == 0:
-			take = max
-		}
-		if take < len(group) {
+		case len(group) > max:
+			why = fmt.Sprintf("kept with its group of %d versions, which go together and exceed max_deletions_per_run %d: raise the cap to delete them", len(group), max)
+		case full || count+len(group) > max:
 			full = true
+			why = fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", max)
 		}
-		for i, n := range group {
-			if i >= take {
-				deferred(n)
+		for _, n := range group {
+			if why != "" {
+				keep = append(keep, entry(n.v, why, holderIDs(nodes, n)))
 				continue
 			}
 			count++

@@ -500,26 +500,32 @@ keep u: younger than 2h
 		},
 		"max_deletions_per_run defers whole groups": {
 			config:   untaggedRule,
-			policy:   &Policy{MinUntaggedAge: time.Hour, MaxDeletionsPerRun: 2, RepositoryRules: RepositoryRulesAllow},
+			policy:   &Policy{MinUntaggedAge: time.Hour, MaxDeletionsPerRun: 3, RepositoryRules: RepositoryRulesAllow},
 			versions: []ver{{1, "u1", 10 * time.Hour, nil}, {2, "idx", 9 * time.Hour, nil}, {3, "i-a", 9 * time.Hour, nil}, {4, "i-b", 9 * time.Hour, nil}, {5, "u2", 8 * time.Hour, nil}},
 			manifests: []registry.Manifest{
 				index("idx", child{"i-a", "linux/amd64"}, child{"i-b", "linux/arm64"}),
 			},
 			want: `delete u1: untagged
-keep i-a: deferred to next run (max_deletions_per_run 2)
-keep i-b: deferred to next run (max_deletions_per_run 2)
-keep idx: deferred to next run (max_deletions_per_run 2)
-keep u2: deferred to next run (max_deletions_per_run 2)
+keep i-a: deferred to next run (max_deletions_per_run 3)
+keep i-b: deferred to next run (max_deletions_per_run 3)
+keep idx: deferred to next run (max_deletions_per_run 3)
+keep u2: deferred to next run (max_deletions_per_run 3)
 `,
 		},
-		"max_deletions_per_run splits a first group bigger than the cap": {
-			config:    untaggedRule,
-			policy:    &Policy{MinUntaggedAge: time.Hour, MaxDeletionsPerRun: 2, RepositoryRules: RepositoryRulesAllow},
-			versions:  []ver{{2, "idx", 9 * time.Hour, nil}, {3, "i-a", 9 * time.Hour, nil}, {4, "i-b", 9 * time.Hour, nil}},
+		"max_deletions_per_run never splits a group bigger than the cap": {
+			config: `
+rules:
+  - type: container
+    prune: {untagged: false, delete_tags: ["pr-*"]}
+`,
+			policy: &Policy{MinUntaggedAge: time.Hour, MaxDeletionsPerRun: 2, RepositoryRules: RepositoryRulesAllow},
+			versions: []ver{{2, "idx", 9 * time.Hour, []string{"pr-1"}}, {3, "i-a", 9 * time.Hour, nil}, {4, "i-b", 9 * time.Hour, nil},
+				{5, "pr2", 8 * time.Hour, []string{"pr-2"}}},
 			manifests: []registry.Manifest{index("idx", child{"i-a", "linux/amd64"}, child{"i-b", "linux/arm64"})},
-			want: `delete idx: untagged
-delete i-a: child linux/amd64 of index idx, goes with it
-keep i-b: deferred to next run (max_deletions_per_run 2)
+			want: `delete pr2: matches delete_tags pr-*
+keep i-a: kept with its group of 3 versions, which go together and exceed max_deletions_per_run 2: raise the cap to delete them
+keep i-b: kept with its group of 3 versions, which go together and exceed max_deletions_per_run 2: raise the cap to delete them
+keep idx: kept with its group of 3 versions, which go together and exceed max_deletions_per_run 2: raise the cap to delete them
 `,
 		},
 		"docker packages follow container safety": {
