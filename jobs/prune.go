@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -74,8 +75,12 @@ type PruneConfig struct {
 	// made private) is tried again; default 24h. A refusal of the last
 	// version is forgotten as soon as the package lists more versions.
 	RefusalMemory time.Duration
-	// RecheckEvery is how old the re-check listing may get before the
-	// next deletion lists again; default 30s.
+	// RecheckEvery is how old the full re-check listing (which sees new
+	// tags on old candidates) may get before the next deletion group lists
+	// every page again; default 30s. Between full listings, each deletion
+	// group is preceded by a look at the newest versions only (one
+	// conditional page, usually a 304), which is where anything pushed
+	// since appears.
 	RecheckEvery time.Duration
 	// MaxRateWait is the longest rate-limit wait done inside the job; a
 	// longer one fails the attempt, to be retried with backoff. Default 1m.
@@ -268,7 +273,11 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		if prog.RunID == "" {
 			prog.RunID, prog.Planned = run.ID, d.Delete
 		}
-		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit, held: held}
+		newest, err := newNewestLister(tok, p.endpoints(tok), owner, pkg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit, held: held, newest: newest}
 		if err := ex.deleteAll(ctx, candidates, len(leftover)); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -359,6 +368,7 @@ type execution struct {
 	held    map[int64]string // versions GitHub refused lately → reason
 
 	// The re-check: the fresh listing, and what new versions reference.
+	newest    *newestLister
 	checkedAt time.Time
 	fresh     map[int64]githubapi.Version
 	refs      map[string]string // digest → what references it now
@@ -416,8 +426,15 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, le
 			}
 			return nil
 		}
-		if ex.checkedAt.IsZero() || ex.p.cfg.Now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery {
+		switch {
+		case ex.checkedAt.IsZero() || ex.p.cfg.Now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery:
 			if err := ex.recheck(ctx, planned); err != nil {
+				return err
+			}
+		case groupStart(candidates, leftover, i) && ex.blocked == "":
+			// Before each group: an index or referrer pushed since the
+			// last look may reference a candidate of this group.
+			if err := ex.recheckNewest(ctx, planned); err != nil {
 				return err
 			}
 		}
@@ -527,6 +544,11 @@ func (ex *execution) rememberRefusal(ctx context.Context, e rules.Entry, err err
 	}
 }
 
+// groupStart reports whether candidate i starts a deletion group.
+func groupStart(candidates []rules.Entry, leftover, i int) bool {
+	return groupEnd(candidates, leftover, i) > i
+}
+
 // groupEnd returns, when candidate i starts a deletion group, the index
 // just past the group, and i otherwise. The leftover candidates of an
 // earlier attempt form one group; in the plan a group is a version judged
@@ -566,12 +588,55 @@ func (ex *execution) recheck(ctx context.Context, planned map[int64]bool) error 
 	ex.checkedAt = ex.p.cfg.Now()
 	ex.fresh = make(map[int64]githubapi.Version, len(list.Versions))
 	ex.refs = map[string]string{}
-	var newDigests []string
+	var added []githubapi.Version
 	for _, v := range list.Versions {
 		ex.fresh[v.ID] = v
-		if planned[v.ID] {
-			continue
+		if !planned[v.ID] {
+			added = append(added, v)
 		}
+	}
+	return ex.learn(ctx, added)
+}
+
+// recheckNewest looks at the newest versions only: the first page of the
+// listing, conditionally (a 304 when nothing changed there since the last
+// look), and the next pages only while a page holds nothing but versions
+// unknown to the last re-check. New versions are listed first, so this
+// finds every version pushed since; tags added to old versions wait for
+// the next full re-check.
+func (ex *execution) recheckNewest(ctx context.Context, planned map[int64]bool) error {
+	var added []githubapi.Version
+	for page := 1; ; page++ {
+		vs, next, changed, err := ex.newest.page(ctx, page)
+		if err != nil {
+			return fmt.Errorf("re-check: %w", err)
+		}
+		if !changed {
+			return nil
+		}
+		allNew := len(vs) > 0
+		for _, v := range vs {
+			_, known := ex.fresh[v.ID]
+			ex.fresh[v.ID] = v // tags as they are now
+			if known || planned[v.ID] {
+				allNew = false
+				continue
+			}
+			added = append(added, v)
+		}
+		if !allNew || next == 0 {
+			break
+		}
+	}
+	return ex.learn(ctx, added)
+}
+
+// learn records what the versions that appeared since the plan reference:
+// referrer tags name their subject, and new manifests are read for the
+// children of an index and the subject of a referrer.
+func (ex *execution) learn(ctx context.Context, added []githubapi.Version) error {
+	var newDigests []string
+	for _, v := range added {
 		for _, t := range v.Tags {
 			if subject, kind, ok := registry.ParseReferrerTag(t); ok {
 				ex.refs[subject] = fmt.Sprintf("new %s %s", kind, rules.ShortDigest(v.Name))
@@ -810,4 +875,80 @@ func (p *Pruner) remember(ctx context.Context, installation int64, owner githuba
 
 func inventoryPackage(owner githubapi.Owner, pkg githubapi.Package) inventory.Package {
 	return inventory.Package{ID: pkg.ID, Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}
+}
+
+// newestLister reads the first pages of a package's active versions, the
+// newest, for the re-check before each deletion group. ListVersions always
+// reads every page; this reads one at a time, the first conditionally on
+// its last ETag, so an unchanged first page costs a 304.
+type newestLister struct {
+	gh   *github.Client
+	path string // ".../packages/{type}/{name}/versions"
+	etag string // of the first page, last time it was read
+}
+
+func newNewestLister(tok githubapi.Token, ep planner.Endpoints, owner githubapi.Owner, pkg githubapi.Package) (*newestLister, error) {
+	tr := ep.Transport
+	if tr == nil {
+		tr = defaultPackagesTransport()
+	}
+	gh, err := githubapi.NewGitHubClient(&http.Client{Transport: tr}, ep.APIURL)
+	if err != nil {
+		return nil, err
+	}
+	base, upload := gh.BaseURL, gh.UploadURL
+	// WithAuthToken copies the client; keep the URLs the copy was given.
+	gh = gh.WithAuthToken(tok.Secret())
+	gh.BaseURL, gh.UploadURL = base, upload
+	var op string
+	switch {
+	case owner.Kind == githubapi.OwnerOrganization:
+		op = "orgs/" + url.PathEscape(owner.Login)
+	case owner.Self:
+		op = "user"
+	default:
+		op = "users/" + url.PathEscape(owner.Login)
+	}
+	return &newestLister{gh: gh, path: op + "/packages/" + url.PathEscape(pkg.Type) + "/" + url.PathEscape(pkg.Name) + "/versions"}, nil
+}
+
+// page reads one page of active versions, newest first. changed is false
+// when the first page answered 304: nothing there changed since the last
+// read of it.
+func (l *newestLister) page(ctx context.Context, n int) (vs []githubapi.Version, next int, changed bool, err error) {
+	u := fmt.Sprintf("%s?state=active&per_page=100&page=%d", l.path, n)
+	req, err := l.gh.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if n == 1 && l.etag != "" {
+		req.Header.Set("If-None-Match", l.etag)
+	}
+	var wire []struct {
+		ID       int64  `json:"id"`
+		Name     string `json:"name"`
+		Metadata struct {
+			Container *struct {
+				Tags []string `json:"tags"`
+			} `json:"container"`
+		} `json:"metadata"`
+	}
+	resp, err := l.gh.Do(ctx, req, &wire)
+	if n == 1 && resp != nil && resp.StatusCode == http.StatusNotModified {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("newest versions, page %d: %w", n, err)
+	}
+	if n == 1 {
+		l.etag = resp.Header.Get("ETag")
+	}
+	for _, w := range wire {
+		v := githubapi.Version{ID: w.ID, Name: w.Name}
+		if w.Metadata.Container != nil {
+			v.Tags = w.Metadata.Container.Tags
+		}
+		vs = append(vs, v)
+	}
+	return vs, resp.NextPage, true, nil
 }

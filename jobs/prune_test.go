@@ -57,6 +57,9 @@ type pruneWorld struct {
 	// run answered: between the plan and the deletions.
 	afterFirstListing func()
 	listings          atomic.Int32
+	// afterFirstDelete runs once, after the first DELETE of a version
+	// answered: between two deletion groups of a run.
+	afterFirstDelete func()
 	// cancelAfterDeletes cancels the handler's context after that many
 	// DELETE answers (0: never).
 	cancelAfterDeletes int32
@@ -165,8 +168,12 @@ func (w *pruneWorld) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		w.lastDel = time.Now()
 		w.delMu.Unlock()
-		if n := w.deletes.Add(1); w.cancelAfterDeletes > 0 && n >= w.cancelAfterDeletes && w.cancel != nil {
+		n := w.deletes.Add(1)
+		if w.cancelAfterDeletes > 0 && n >= w.cancelAfterDeletes && w.cancel != nil {
 			w.cancel()
+		}
+		if n == 1 && w.afterFirstDelete != nil {
+			w.afterFirstDelete()
 		}
 	}
 	return resp, nil
@@ -744,4 +751,62 @@ func TestPruneNeverSplitsGroup(t *testing.T) {
 			t.Errorf("active = %v, want pr-8 and its child %v", got, want)
 		}
 	})
+}
+
+// TestPruneRecheckBetweenGroups: what is pushed after the run's first
+// deletion, well within RecheckEvery of the last full re-check, still
+// saves a candidate of a later group: a new index listing it as a child,
+// or a new signature hanging off it by tag.
+func TestPruneRecheckBetweenGroups(t *testing.T) {
+	tests := map[string]struct {
+		change func(w *pruneWorld, candidate v1.Image)
+		reason string
+	}{
+		"referenced by a new index": {
+			change: func(w *pruneWorld, c v1.Image) {
+				if _, err := w.pusher.PushIndex(context.Background(), "acme/app", index(c, w.image("new-arm64")), "v2"); err != nil {
+					w.t.Error(err)
+				}
+			},
+			reason: "re-check: now referenced by new index sha256:",
+		},
+		"signed by a new signature": {
+			change: func(w *pruneWorld, c v1.Image) {
+				d, err := c.Digest()
+				if err != nil {
+					w.t.Error(err)
+					return
+				}
+				if _, err := w.pusher.PushImage(context.Background(), "acme/app", w.image("signature"), "sha256-"+d.Hex+".sig"); err != nil {
+					w.t.Error(err)
+				}
+			},
+			reason: "re-check: now referenced by new sig sha256:",
+		},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			t.Parallel()
+			w := newPruneWorld(t)
+			w.file("app", pruneRules)
+			first := w.push(w.image("first"), 4*day) // the oldest: deleted first
+			candidate := w.image("candidate")
+			cd := w.push(candidate, 3*day)
+			w.afterFirstDelete = func() { tc.change(w, candidate) }
+			rep := &reports{}
+			if err := w.pruner(rep, false, "acme="+w.token).Handle(context.Background(), w.job()); err != nil {
+				t.Fatalf("handle: %v", err)
+			}
+			run := rep.last(t)
+			if len(run.Deleted) != 1 || run.Deleted[0].Version != first {
+				t.Errorf("deleted = %+v, want only the first version", run.Deleted)
+			}
+			if len(run.Kept) != 1 || run.Kept[0].Version != cd || !strings.HasPrefix(run.Kept[0].Reason, tc.reason) {
+				t.Errorf("kept = %+v, want the candidate with %q", run.Kept, tc.reason)
+			}
+			if !slices.Contains(w.activeDigests(), cd) {
+				t.Error("the candidate was deleted after something new referenced it")
+			}
+		})
+	}
 }
