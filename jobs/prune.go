@@ -654,8 +654,15 @@ func (ex *execution) learn(ctx context.Context, added []githubapi.Version) error
 		return fmt.Errorf("re-check: %w", err)
 	}
 	for _, dg := range newDigests {
-		if err := failed[dg]; err != nil && !errors.Is(err, registry.ErrManifestUnknown) {
-			ex.blocked = fmt.Sprintf("re-check: manifest of new version %s could not be read, so nothing more is deleted this run", rules.ShortDigest(dg))
+		// Every new digest here is a listed, active version: one the
+		// registry does not know (404) is as unreadable as one it failed
+		// to serve, and what it references cannot be known.
+		if err := failed[dg]; err != nil {
+			why := "could not be read"
+			if errors.Is(err, registry.ErrManifestUnknown) {
+				why = "is unknown to the registry"
+			}
+			ex.blocked = fmt.Sprintf("re-check: the manifest of new version %s %s, so what it references is unknown and nothing more is deleted this run", rules.ShortDigest(dg), why)
 			ex.log.WarnContext(ctx, "prune: re-check cannot read a new manifest", "digest", dg, "err", err)
 			return nil
 		}

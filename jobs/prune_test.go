@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -72,6 +73,9 @@ type pruneWorld struct {
 	pacer *pacing.Pacer
 	// manifestReads counts manifest GETs that reached the registry.
 	manifestReads atomic.Int32
+	// unknownManifest (a digest) is answered 404 MANIFEST_UNKNOWN to the
+	// pruners' registry reads.
+	unknownManifest atomic.Value
 
 	delMu             sync.Mutex
 	firstDel, lastDel time.Time
@@ -88,6 +92,13 @@ type registryCounter struct{ w *pruneWorld }
 func (c registryCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/") {
 		c.w.manifestReads.Add(1)
+	}
+	if d, ok := c.w.unknownManifest.Load().(string); ok && d != "" && strings.HasSuffix(r.URL.Path, "/manifests/"+d) {
+		// The registry lost this manifest: its version is still listed.
+		body := `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`
+		return &http.Response{StatusCode: http.StatusNotFound, Status: "404 Not Found", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)),
+			ContentLength: int64(len(body)), Request: r}, nil
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }
@@ -808,5 +819,38 @@ func TestPruneRecheckBetweenGroups(t *testing.T) {
 				t.Error("the candidate was deleted after something new referenced it")
 			}
 		})
+	}
+}
+
+// TestPruneRecheckUnknownManifest: a version pushed during the run whose
+// manifest the registry answers 404 for is listed and active, so what it
+// references is unknown: the run deletes nothing more and says why.
+func TestPruneRecheckUnknownManifest(t *testing.T) {
+	w := newPruneWorld(t)
+	w.file("app", pruneRules)
+	first := w.push(w.image("first"), 4*day)
+	second := w.push(w.image("second"), 3*day)
+	w.afterFirstDelete = func() {
+		d, err := w.pusher.PushImage(context.Background(), "acme/app", w.image("lost"), "v3")
+		if err != nil {
+			w.t.Error(err)
+			return
+		}
+		w.unknownManifest.Store(d.String())
+	}
+	rep := &reports{}
+	if err := w.pruner(rep, false, "acme="+w.token).Handle(context.Background(), w.job()); err != nil {
+		t.Fatalf("handle: %v", err)
+	}
+	run := rep.last(t)
+	if len(run.Deleted) != 1 || run.Deleted[0].Version != first {
+		t.Errorf("deleted = %+v, want only the first version", run.Deleted)
+	}
+	if len(run.Kept) != 1 || run.Kept[0].Version != second || !strings.Contains(run.Kept[0].Reason, "is unknown to the registry") ||
+		!strings.Contains(run.Kept[0].Reason, "nothing more is deleted this run") {
+		t.Errorf("kept = %+v, want the second version with the unreadable manifest named", run.Kept)
+	}
+	if !slices.Contains(w.activeDigests(), second) {
+		t.Error("the second version was deleted past an unreadable listed version")
 	}
 }
