@@ -225,12 +225,26 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	held, err := p.refusals(ctx, log, t.InstallationID, owner, pkg, d, at)
+	refused, err := p.refusals(ctx, log, t.InstallationID, owner, pkg, d, at)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	held := make(map[int64]string, len(refused))
+	for id, r := range refused {
+		held[id] = fmt.Sprintf("GitHub refused to delete it on %s: %s (asked again after %s)",
+			r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Message, r.At.Add(p.cfg.RefusalMemory).UTC().Format("2006-01-02 15:04 UTC"))
+	}
 	if len(held) > 0 && d.Untouched == "" {
 		d = rules.DecideHolding(cfg, d.Package, in.versions(), in.graph, at, held)
+		// A candidate kept for GitHub's refusal is still a skipped one,
+		// reported as on the run that was refused (the same words, so an
+		// unchanged report body adds no comment).
+		for _, e := range d.Keep {
+			if r, ok := refused[e.ID]; ok && e.Reason == held[e.ID] {
+				e.Reason = "GitHub refused the deletion: " + r.Message
+				run.Skipped = append(run.Skipped, e)
+			}
+		}
 	}
 	run.Decision, run.DryRun = d, d.DryRun
 	if err := p.remember(ctx, t.InstallationID, owner, pkg, d); err != nil {
@@ -780,11 +794,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// refusals returns the versions of d GitHub refused to delete lately, with
-// the reason to keep them, and forgets refusals that no longer hold: older
+// refusals returns the refusals of versions of d that still hold, by
+// version, and forgets refusals that no longer hold: older
 // than RefusalMemory, of a version no longer listed, or of a last version
 // (any refusal but a 403) in a package that has gained versions since.
-func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation int64, owner githubapi.Owner, pkg githubapi.Package, d rules.Decision, at time.Time) (map[int64]string, error) {
+func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation int64, owner githubapi.Owner, pkg githubapi.Package, d rules.Decision, at time.Time) (map[int64]inventory.Refusal, error) {
 	if p.cfg.Inventory == nil {
 		return nil, nil
 	}
@@ -799,7 +813,7 @@ func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation in
 			listed[e.ID] = true
 		}
 	}
-	held := map[int64]string{}
+	held := map[int64]inventory.Refusal{}
 	for _, r := range rs {
 		lastVersion := r.Status != http.StatusForbidden
 		if !listed[r.ID] || at.Sub(r.At) >= p.cfg.RefusalMemory || lastVersion && len(listed) > r.Listed {
@@ -808,8 +822,7 @@ func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation in
 			}
 			continue
 		}
-		held[r.ID] = fmt.Sprintf("GitHub refused to delete it on %s: %s (asked again after %s)",
-			r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Message, r.At.Add(p.cfg.RefusalMemory).UTC().Format("2006-01-02 15:04 UTC"))
+		held[r.ID] = r
 	}
 	return held, nil
 }
