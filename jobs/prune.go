@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -66,8 +67,20 @@ type PruneConfig struct {
 	TokenIssues TokenIssues
 	// Paused is the kill switch: plan and report, delete nothing.
 	Paused bool
-	// RecheckEvery is how old the re-check listing may get before the
-	// next deletion lists again; default 30s.
+	// RefusalMemory is how long a version GitHub refused to delete is
+	// kept by later plans (with Inventory set) instead of being asked for
+	// again: a refused version would otherwise be planned first by every
+	// run, fill the per-run cap and stall everything behind it. Long
+	// enough for that, short enough that a changed situation (a version
+	// made private) is tried again; default 24h. A refusal of the last
+	// version is forgotten as soon as the package lists more versions.
+	RefusalMemory time.Duration
+	// RecheckEvery is how old the full re-check listing (which sees new
+	// tags on old candidates) may get before the next deletion group lists
+	// every page again; default 30s. Between full listings, each deletion
+	// group is preceded by a look at the newest versions only (one
+	// conditional page, usually a 304), which is where anything pushed
+	// since appears.
 	RecheckEvery time.Duration
 	// MaxRateWait is the longest rate-limit wait done inside the job; a
 	// longer one fails the attempt, to be retried with backoff. Default 1m.
@@ -121,6 +134,9 @@ func NewPruner(cfg PruneConfig) (*Pruner, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.RefusalMemory <= 0 {
+		cfg.RefusalMemory = 24 * time.Hour
 	}
 	if cfg.RecheckEvery <= 0 {
 		cfg.RecheckEvery = 30 * time.Second
@@ -197,13 +213,38 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	run.Report = cfg.Report
-	pl, err := planner.New(planner.Options{Packages: clients.Packages, Graphs: clients.Registry, Loader: loader, Now: p.cfg.Now})
+	// The planner sees what it listed and read through in; the decision is
+	// taken again over the same inputs when GitHub refused some of them.
+	at := p.cfg.Now()
+	in := &planInputs{pkgs: clients.Packages, graphs: clients.Registry}
+	pl, err := planner.New(planner.Options{Packages: in, Graphs: in, Loader: loader, Now: func() time.Time { return at }})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	d, err := pl.PlanPackage(ctx, owner, pkg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	refused, err := p.refusals(ctx, log, t.InstallationID, owner, pkg, d, at)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	held := make(map[int64]string, len(refused))
+	for id, r := range refused {
+		held[id] = fmt.Sprintf("GitHub refused to delete it on %s: %s (asked again after %s)",
+			r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Message, r.At.Add(p.cfg.RefusalMemory).UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	if len(held) > 0 && d.Untouched == "" {
+		d = rules.DecideHolding(cfg, d.Package, in.versions(), in.graph, at, held)
+		// A candidate kept for GitHub's refusal is still a skipped one,
+		// reported as on the run that was refused (the same words, so an
+		// unchanged report body adds no comment).
+		for _, e := range d.Keep {
+			if r, ok := refused[e.ID]; ok && e.Reason == held[e.ID] {
+				e.Reason = "GitHub refused the deletion: " + r.Message
+				run.Skipped = append(run.Skipped, e)
+			}
+		}
 	}
 	run.Decision, run.DryRun = d, d.DryRun
 	if err := p.remember(ctx, t.InstallationID, owner, pkg, d); err != nil {
@@ -225,7 +266,8 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		}
 		run.Deleted = prog.Deleted
 	}
-	candidates := append(unfinished(prog, d), d.Delete...)
+	leftover := unfinished(prog, d)
+	candidates := append(append([]rules.Entry(nil), leftover...), d.Delete...)
 
 	switch {
 	case d.Untouched != "":
@@ -245,8 +287,12 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		if prog.RunID == "" {
 			prog.RunID, prog.Planned = run.ID, d.Delete
 		}
-		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit}
-		if err := ex.deleteAll(ctx, candidates); err != nil {
+		newest, err := newNewestLister(tok, p.endpoints(tok), owner, pkg)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit, held: held, newest: newest}
+		if err := ex.deleteAll(ctx, candidates, len(leftover)); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
@@ -333,8 +379,10 @@ type execution struct {
 	prog    RunProgress
 	runKey  string
 	limit   int
+	held    map[int64]string // versions GitHub refused lately → reason
 
 	// The re-check: the fresh listing, and what new versions reference.
+	newest    *newestLister
 	checkedAt time.Time
 	fresh     map[int64]githubapi.Version
 	refs      map[string]string // digest → what references it now
@@ -358,8 +406,9 @@ func (ex *execution) deletedEarlier(ctx context.Context, e rules.Entry) (bool, e
 const maxRateWaits = 3
 
 // deleteAll deletes the plan's candidates in order, each after the
-// re-check, keeping a candidate whose holder (index, subject) stayed.
-func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) error {
+// re-check, keeping a candidate whose holder (index, subject) stayed. The
+// first leftover candidates are an earlier attempt's unfinished group.
+func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, leftover int) error {
 	d := ex.run.Decision
 	planned := map[int64]bool{}
 	for _, list := range [][]rules.Entry{candidates, d.Delete, d.Keep} {
@@ -374,17 +423,32 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 			ex.keep(e, fmt.Sprintf("kept: %s was not deleted, and this version lives and dies with it", h), stayed)
 			continue
 		}
-		if len(ex.run.Deleted) >= ex.limit {
+		if why := ex.held[e.ID]; why != "" {
+			// Only an earlier attempt's leftover can be held: the plan
+			// keeps held versions.
+			ex.keep(e, why, stayed)
+			continue
+		}
+		if end := groupEnd(candidates, leftover, i); end > i && len(ex.run.Deleted)+end-i > ex.limit {
 			// The plan is capped already; a redelivered run counts what
-			// its earlier attempts deleted too.
+			// its earlier attempts deleted too, and defers a group that
+			// no longer fits whole rather than split it (the rest of an
+			// index would stay behind for good).
 			for _, rest := range candidates[i:] {
 				rest.Reason = fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", ex.limit)
 				ex.run.Deferred = append(ex.run.Deferred, rest)
 			}
 			return nil
 		}
-		if ex.checkedAt.IsZero() || ex.p.cfg.Now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery {
+		switch {
+		case ex.checkedAt.IsZero() || ex.p.cfg.Now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery:
 			if err := ex.recheck(ctx, planned); err != nil {
+				return err
+			}
+		case groupStart(candidates, leftover, i) && ex.blocked == "":
+			// Before each group: an index or referrer pushed since the
+			// last look may reference a candidate of this group.
+			if err := ex.recheckNewest(ctx, planned); err != nil {
 				return err
 			}
 		}
@@ -440,6 +504,7 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 		var rl *githubapi.RateLimitError
 		switch {
 		case err == nil:
+			delete(ex.fresh, e.ID)
 			ex.run.Deleted = append(ex.run.Deleted, e)
 			ex.p.cfg.Metrics.deleted.Inc()
 			if ex.p.cfg.Runs != nil {
@@ -459,6 +524,7 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 			e.Reason = "GitHub refused the deletion: " + refusal(err)
 			ex.run.Skipped = append(ex.run.Skipped, e)
 			stayed[e.ID] = label(e)
+			ex.rememberRefusal(ctx, e, err)
 		case errors.As(err, &rl) && rl.Wait <= ex.p.cfg.MaxRateWait && ex.rateWaits < maxRateWaits:
 			// Pacing should prevent this; when it happens anyway, wait
 			// here a few times, then let the job's backoff take over.
@@ -473,6 +539,50 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry) er
 		}
 	}
 	return nil
+}
+
+// rememberRefusal records GitHub's refusal so later plans keep the version
+// rather than ask again. A failure only costs a second request later.
+func (ex *execution) rememberRefusal(ctx context.Context, e rules.Entry, err error) {
+	inv := ex.p.cfg.Inventory
+	if inv == nil {
+		return
+	}
+	r := inventory.Refusal{ID: e.ID, At: ex.p.cfg.Now(), Message: refusal(err), Listed: len(ex.fresh)}
+	var apiErr *githubapi.APIError
+	if errors.As(err, &apiErr) {
+		r.Status = apiErr.StatusCode
+	}
+	if err := inv.SetRefusal(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), r); err != nil {
+		ex.log.WarnContext(ctx, "prune: refusal not remembered", "version", e.ID, "err", err)
+	}
+}
+
+// groupStart reports whether candidate i starts a deletion group.
+func groupStart(candidates []rules.Entry, leftover, i int) bool {
+	return groupEnd(candidates, leftover, i) > i
+}
+
+// groupEnd returns, when candidate i starts a deletion group, the index
+// just past the group, and i otherwise. The leftover candidates of an
+// earlier attempt form one group; in the plan a group is a version judged
+// on its own followed by what lives and dies with it (rules.Decide emits
+// each group whole, in order).
+func groupEnd(candidates []rules.Entry, leftover, i int) int {
+	switch {
+	case i < leftover:
+		if i > 0 {
+			return i
+		}
+		return leftover
+	case i > leftover && len(candidates[i].With) > 0:
+		return i
+	}
+	end := i + 1
+	for end < len(candidates) && len(candidates[end].With) > 0 {
+		end++
+	}
+	return end
 }
 
 func (ex *execution) keep(e rules.Entry, reason string, stayed map[int64]string) {
@@ -492,12 +602,55 @@ func (ex *execution) recheck(ctx context.Context, planned map[int64]bool) error 
 	ex.checkedAt = ex.p.cfg.Now()
 	ex.fresh = make(map[int64]githubapi.Version, len(list.Versions))
 	ex.refs = map[string]string{}
-	var newDigests []string
+	var added []githubapi.Version
 	for _, v := range list.Versions {
 		ex.fresh[v.ID] = v
-		if planned[v.ID] {
-			continue
+		if !planned[v.ID] {
+			added = append(added, v)
 		}
+	}
+	return ex.learn(ctx, added)
+}
+
+// recheckNewest looks at the newest versions only: the first page of the
+// listing, conditionally (a 304 when nothing changed there since the last
+// look), and the next pages only while a page holds nothing but versions
+// unknown to the last re-check. New versions are listed first, so this
+// finds every version pushed since; tags added to old versions wait for
+// the next full re-check.
+func (ex *execution) recheckNewest(ctx context.Context, planned map[int64]bool) error {
+	var added []githubapi.Version
+	for page := 1; ; page++ {
+		vs, next, changed, err := ex.newest.page(ctx, page)
+		if err != nil {
+			return fmt.Errorf("re-check: %w", err)
+		}
+		if !changed {
+			return nil
+		}
+		allNew := len(vs) > 0
+		for _, v := range vs {
+			_, known := ex.fresh[v.ID]
+			ex.fresh[v.ID] = v // tags as they are now
+			if known || planned[v.ID] {
+				allNew = false
+				continue
+			}
+			added = append(added, v)
+		}
+		if !allNew || next == 0 {
+			break
+		}
+	}
+	return ex.learn(ctx, added)
+}
+
+// learn records what the versions that appeared since the plan reference:
+// referrer tags name their subject, and new manifests are read for the
+// children of an index and the subject of a referrer.
+func (ex *execution) learn(ctx context.Context, added []githubapi.Version) error {
+	var newDigests []string
+	for _, v := range added {
 		for _, t := range v.Tags {
 			if subject, kind, ok := registry.ParseReferrerTag(t); ok {
 				ex.refs[subject] = fmt.Sprintf("new %s %s", kind, rules.ShortDigest(v.Name))
@@ -515,8 +668,15 @@ func (ex *execution) recheck(ctx context.Context, planned map[int64]bool) error 
 		return fmt.Errorf("re-check: %w", err)
 	}
 	for _, dg := range newDigests {
-		if err := failed[dg]; err != nil && !errors.Is(err, registry.ErrManifestUnknown) {
-			ex.blocked = fmt.Sprintf("re-check: manifest of new version %s could not be read, so nothing more is deleted this run", rules.ShortDigest(dg))
+		// Every new digest here is a listed, active version: one the
+		// registry does not know (404) is as unreadable as one it failed
+		// to serve, and what it references cannot be known.
+		if err := failed[dg]; err != nil {
+			why := "could not be read"
+			if errors.Is(err, registry.ErrManifestUnknown) {
+				why = "is unknown to the registry"
+			}
+			ex.blocked = fmt.Sprintf("re-check: the manifest of new version %s %s, so what it references is unknown and nothing more is deleted this run", rules.ShortDigest(dg), why)
 			ex.log.WarnContext(ctx, "prune: re-check cannot read a new manifest", "digest", dg, "err", err)
 			return nil
 		}
@@ -634,6 +794,87 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// refusals returns the refusals of versions of d that still hold, by
+// version, and forgets refusals that no longer hold: older
+// than RefusalMemory, of a version no longer listed, or of a last version
+// (any refusal but a 403) in a package that has gained versions since.
+func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation int64, owner githubapi.Owner, pkg githubapi.Package, d rules.Decision, at time.Time) (map[int64]inventory.Refusal, error) {
+	if p.cfg.Inventory == nil {
+		return nil, nil
+	}
+	ipkg := inventoryPackage(owner, pkg)
+	rs, err := p.cfg.Inventory.Refusals(ctx, installation, ipkg)
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	listed := make(map[int64]bool, len(d.Delete)+len(d.Keep))
+	for _, list := range [][]rules.Entry{d.Delete, d.Keep} {
+		for _, e := range list {
+			listed[e.ID] = true
+		}
+	}
+	held := map[int64]inventory.Refusal{}
+	for _, r := range rs {
+		lastVersion := r.Status != http.StatusForbidden
+		if !listed[r.ID] || at.Sub(r.At) >= p.cfg.RefusalMemory || lastVersion && len(listed) > r.Listed {
+			if err := p.cfg.Inventory.ClearRefusal(ctx, installation, ipkg, r.ID); err != nil {
+				log.WarnContext(ctx, "prune: stale refusal not forgotten", "version", r.ID, "err", err)
+			}
+			continue
+		}
+		held[r.ID] = r
+	}
+	return held, nil
+}
+
+// planInputs passes the planner's listing and manifest reads through and
+// keeps what they answered, so the job can decide again over the same
+// inputs with what the planner does not know (refusals).
+type planInputs struct {
+	pkgs   planner.Packages
+	graphs planner.Graphs
+
+	list  githubapi.VersionList
+	graph rules.Graph
+}
+
+func (in *planInputs) ResolveOwner(ctx context.Context, login string) (githubapi.Owner, error) {
+	return in.pkgs.ResolveOwner(ctx, login)
+}
+
+func (in *planInputs) ListPackages(ctx context.Context, o githubapi.Owner, packageType, visibility string) ([]githubapi.Package, error) {
+	return in.pkgs.ListPackages(ctx, o, packageType, visibility)
+}
+
+func (in *planInputs) GetPackage(ctx context.Context, o githubapi.Owner, packageType, name string) (githubapi.Package, error) {
+	return in.pkgs.GetPackage(ctx, o, packageType, name)
+}
+
+func (in *planInputs) ListVersions(ctx context.Context, o githubapi.Owner, packageType, name string, opts githubapi.ListVersionsOptions) (githubapi.VersionList, error) {
+	list, err := in.pkgs.ListVersions(ctx, o, packageType, name, opts)
+	if err == nil {
+		in.list = list
+	}
+	return list, err
+}
+
+func (in *planInputs) Graph(ctx context.Context, repository string, digests []string) (map[string]registry.Manifest, map[string]error, error) {
+	found, failed, err := in.graphs.Graph(ctx, repository, digests)
+	if err == nil {
+		in.graph = rules.Graph{Manifests: found, Unreadable: failed}
+	}
+	return found, failed, err
+}
+
+// versions are the listed versions as the planner gave them to the rules.
+func (in *planInputs) versions() []rules.Version {
+	out := make([]rules.Version, 0, len(in.list.Versions))
+	for _, v := range in.list.Versions {
+		out = append(out, rules.Version{ID: v.ID, Name: v.Name, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
+	}
+	return out
+}
+
 // remember records the package and its listed versions in the inventory.
 func (p *Pruner) remember(ctx context.Context, installation int64, owner githubapi.Owner, pkg githubapi.Package, d rules.Decision) error {
 	if p.cfg.Inventory == nil {
@@ -654,4 +895,80 @@ func (p *Pruner) remember(ctx context.Context, installation int64, owner githuba
 
 func inventoryPackage(owner githubapi.Owner, pkg githubapi.Package) inventory.Package {
 	return inventory.Package{ID: pkg.ID, Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}
+}
+
+// newestLister reads the first pages of a package's active versions, the
+// newest, for the re-check before each deletion group. ListVersions always
+// reads every page; this reads one at a time, the first conditionally on
+// its last ETag, so an unchanged first page costs a 304.
+type newestLister struct {
+	gh   *github.Client
+	path string // ".../packages/{type}/{name}/versions"
+	etag string // of the first page, last time it was read
+}
+
+func newNewestLister(tok githubapi.Token, ep planner.Endpoints, owner githubapi.Owner, pkg githubapi.Package) (*newestLister, error) {
+	tr := ep.Transport
+	if tr == nil {
+		tr = defaultPackagesTransport()
+	}
+	gh, err := githubapi.NewGitHubClient(&http.Client{Transport: tr}, ep.APIURL)
+	if err != nil {
+		return nil, err
+	}
+	base, upload := gh.BaseURL, gh.UploadURL
+	// WithAuthToken copies the client; keep the URLs the copy was given.
+	gh = gh.WithAuthToken(tok.Secret())
+	gh.BaseURL, gh.UploadURL = base, upload
+	var op string
+	switch {
+	case owner.Kind == githubapi.OwnerOrganization:
+		op = "orgs/" + url.PathEscape(owner.Login)
+	case owner.Self:
+		op = "user"
+	default:
+		op = "users/" + url.PathEscape(owner.Login)
+	}
+	return &newestLister{gh: gh, path: op + "/packages/" + url.PathEscape(pkg.Type) + "/" + url.PathEscape(pkg.Name) + "/versions"}, nil
+}
+
+// page reads one page of active versions, newest first. changed is false
+// when the first page answered 304: nothing there changed since the last
+// read of it.
+func (l *newestLister) page(ctx context.Context, n int) (vs []githubapi.Version, next int, changed bool, err error) {
+	u := fmt.Sprintf("%s?state=active&per_page=100&page=%d", l.path, n)
+	req, err := l.gh.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if n == 1 && l.etag != "" {
+		req.Header.Set("If-None-Match", l.etag)
+	}
+	var wire []struct {
+		ID       int64  `json:"id"`
+		Name     string `json:"name"`
+		Metadata struct {
+			Container *struct {
+				Tags []string `json:"tags"`
+			} `json:"container"`
+		} `json:"metadata"`
+	}
+	resp, err := l.gh.Do(ctx, req, &wire)
+	if n == 1 && resp != nil && resp.StatusCode == http.StatusNotModified {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("newest versions, page %d: %w", n, err)
+	}
+	if n == 1 {
+		l.etag = resp.Header.Get("ETag")
+	}
+	for _, w := range wire {
+		v := githubapi.Version{ID: w.ID, Name: w.Name}
+		if w.Metadata.Container != nil {
+			v.Tags = w.Metadata.Container.Tags
+		}
+		vs = append(vs, v)
+	}
+	return vs, resp.NextPage, true, nil
 }

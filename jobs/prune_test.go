@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
@@ -56,6 +58,9 @@ type pruneWorld struct {
 	// run answered: between the plan and the deletions.
 	afterFirstListing func()
 	listings          atomic.Int32
+	// afterFirstDelete runs once, after the first DELETE of a version
+	// answered: between two deletion groups of a run.
+	afterFirstDelete func()
 	// cancelAfterDeletes cancels the handler's context after that many
 	// DELETE answers (0: never).
 	cancelAfterDeletes int32
@@ -68,9 +73,17 @@ type pruneWorld struct {
 	pacer *pacing.Pacer
 	// manifestReads counts manifest GETs that reached the registry.
 	manifestReads atomic.Int32
+	// unknownManifest (a digest) is answered 404 MANIFEST_UNKNOWN to the
+	// pruners' registry reads.
+	unknownManifest atomic.Value
 
 	delMu             sync.Mutex
 	firstDel, lastDel time.Time
+
+	// useInventory gives the world's pruners an inventory (refusals,
+	// marks); now, when set, is their clock.
+	useInventory bool
+	now          func() time.Time
 }
 
 // registryCounter counts manifest reads on their way to the registry.
@@ -79,6 +92,13 @@ type registryCounter struct{ w *pruneWorld }
 func (c registryCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/") {
 		c.w.manifestReads.Add(1)
+	}
+	if d, ok := c.w.unknownManifest.Load().(string); ok && d != "" && strings.HasSuffix(r.URL.Path, "/manifests/"+d) {
+		// The registry lost this manifest: its version is still listed.
+		body := `{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}`
+		return &http.Response{StatusCode: http.StatusNotFound, Status: "404 Not Found", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)),
+			ContentLength: int64(len(body)), Request: r}, nil
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }
@@ -159,8 +179,12 @@ func (w *pruneWorld) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		w.lastDel = time.Now()
 		w.delMu.Unlock()
-		if n := w.deletes.Add(1); w.cancelAfterDeletes > 0 && n >= w.cancelAfterDeletes && w.cancel != nil {
+		n := w.deletes.Add(1)
+		if w.cancelAfterDeletes > 0 && n >= w.cancelAfterDeletes && w.cancel != nil {
 			w.cancel()
+		}
+		if n == 1 && w.afterFirstDelete != nil {
+			w.afterFirstDelete()
 		}
 	}
 	return resp, nil
@@ -208,6 +232,12 @@ func (w *pruneWorld) pruner(rep jobs.Reporter, paused bool, tokens string) *jobs
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	var inv *inventory.Store
+	if w.useInventory {
+		if inv, err = inventory.Open(ctx, js, 1, w.now); err != nil {
+			w.t.Fatal(err)
+		}
+	}
 	p, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper {
@@ -218,6 +248,7 @@ func (w *pruneWorld) pruner(rep jobs.Reporter, paused bool, tokens string) *jobs
 		},
 		RegistryTransport: func(githubapi.Token) http.RoundTripper { return registryCounter{w} },
 		Cache:             cache, ETags: etags, Runs: runs, Reporter: rep, Paused: paused,
+		Inventory: inv, Now: w.now,
 	})
 	if err != nil {
 		w.t.Fatal(err)
@@ -545,5 +576,284 @@ func TestPruneLastVersionIsSkipped(t *testing.T) {
 	}
 	if len(run.Deleted) != 0 || !slices.Contains(w.activeDigests(), only) {
 		t.Errorf("deleted = %v, active = %v", run.Deleted, w.activeDigests())
+	}
+}
+
+// TestPruneRefusalRemembered: a version GitHub refused to delete is
+// remembered, so the next runs keep it without asking and without letting
+// it fill max_deletions_per_run; the memory expires, and a refused last
+// version is asked again once the package gained a version.
+func TestPruneRefusalRemembered(t *testing.T) {
+	t.Run("downloads", func(t *testing.T) {
+		w := newPruneWorld(t)
+		w.useInventory = true
+		var clock atomic.Int64 // hours ahead of real time
+		w.now = func() time.Time { return time.Now().Add(time.Duration(clock.Load()) * time.Hour) }
+		w.file("app", pruneRules)
+		w.file(".github", "policy:\n  max_deletions_per_run: 1\n")
+		popular := w.push(w.image("popular"), 5*day)
+		other := w.push(w.image("other"), 4*day)
+		w.push(w.image("v1"), 3*day, "v1")
+		if err := w.sim.SetPackage("acme", "container", "app", "public", time.Time{}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.sim.SetDownloads("acme", "container", "app", ghsim.VersionRef{Name: popular}, 5001); err != nil {
+			t.Fatal(err)
+		}
+		rep := &reports{}
+		p := w.pruner(rep, false, "acme="+w.token)
+		handle := func(delivery string) jobs.PruneRun {
+			t.Helper()
+			job := w.job()
+			job.DeliveryID = delivery
+			if err := p.Handle(context.Background(), job); err != nil {
+				t.Fatalf("%s: %v", delivery, err)
+			}
+			return rep.last(t)
+		}
+
+		first := handle("delivery-1")
+		if len(first.Skipped) != 1 || first.Skipped[0].Version != popular || len(first.Deleted) != 0 {
+			t.Fatalf("first run: skipped %+v, deleted %+v, want the popular version refused and nothing deleted", first.Skipped, first.Deleted)
+		}
+		second := handle("delivery-2")
+		if len(second.Deleted) != 1 || second.Deleted[0].Version != other {
+			t.Errorf("second run deleted %+v, want the other version", second.Deleted)
+		}
+		// Still reported as skipped, in the words of the refused run, so an
+		// unchanged report adds no comment; the DELETE count below shows it
+		// was not asked again.
+		if len(second.Skipped) != 1 || second.Skipped[0].Version != popular || second.Skipped[0].Reason != first.Skipped[0].Reason {
+			t.Errorf("second run skipped %+v, want the popular version as the first run reported it", second.Skipped)
+		}
+		var kept string
+		for _, e := range second.Decision.Keep {
+			if e.Version == popular {
+				kept = e.Reason
+			}
+		}
+		if !strings.HasPrefix(kept, "GitHub refused to delete it on ") || !strings.Contains(kept, "5000 downloads") {
+			t.Errorf("second plan keeps the popular version with %q, want the refusal with GitHub's message", kept)
+		}
+		if got := w.mutating.Load(); got != 2 {
+			t.Errorf("%d DELETE requests after two runs, want 2 (one refused, one deleted)", got)
+		}
+		if active := w.activeDigests(); !slices.Contains(active, popular) || slices.Contains(active, other) {
+			t.Errorf("active = %v", active)
+		}
+
+		clock.Store(25) // past RefusalMemory: the situation may have changed
+		third := handle("delivery-3")
+		if len(third.Skipped) != 1 || third.Skipped[0].Version != popular {
+			t.Errorf("third run (a day later) skipped %+v, want the popular version asked again", third.Skipped)
+		}
+		if got := w.mutating.Load(); got != 3 {
+			t.Errorf("%d DELETE requests after three runs, want 3", got)
+		}
+	})
+	t.Run("last version", func(t *testing.T) {
+		w := newPruneWorld(t)
+		w.useInventory = true
+		w.file("app", pruneRules)
+		only := w.push(w.image("only"), 5*day)
+		rep := &reports{}
+		p := w.pruner(rep, false, "acme="+w.token)
+		for i, delivery := range []string{"delivery-1", "delivery-2"} {
+			job := w.job()
+			job.DeliveryID = delivery
+			if err := p.Handle(context.Background(), job); err != nil {
+				t.Fatal(err)
+			}
+			if got := w.mutating.Load(); got != 1 {
+				t.Fatalf("after run %d: %d DELETE requests, want 1 (the last version asked once)", i+1, got)
+			}
+		}
+		w.push(w.image("fresh"), time.Minute) // too young to be a candidate
+		job := w.job()
+		job.DeliveryID = "delivery-3"
+		if err := p.Handle(context.Background(), job); err != nil {
+			t.Fatal(err)
+		}
+		if run := rep.last(t); len(run.Deleted) != 1 || run.Deleted[0].Version != only {
+			t.Errorf("after a push, deleted %+v, want the once-last version", run.Deleted)
+		}
+	})
+}
+
+// TestPruneNeverSplitsGroup: an index goes with all of its children in
+// one run or not at all, under max_deletions_per_run, whether the plan or
+// the job's own count (earlier attempts, their unfinished group) meets the
+// cap. With untagged versions not pruned, a child left behind would stay
+// for good.
+func TestPruneNeverSplitsGroup(t *testing.T) {
+	const tagRules = `rules:
+  - packages: ["app"]
+    type: container
+    prune: {untagged: false, delete_tags: ["pr-*"]}
+`
+	t.Run("a group larger than the cap", func(t *testing.T) {
+		t.Parallel()
+		w := newPruneWorld(t)
+		w.file("app", tagRules)
+		w.file(".github", "policy:\n  max_deletions_per_run: 2\n")
+		w.push(index(w.image("amd64"), w.image("arm64"), w.image("s390x")), 3*day, "pr-7")
+		before := w.activeDigests()
+		rep := &reports{}
+		p := w.pruner(rep, false, "acme="+w.token)
+		for _, attempt := range []string{"first delivery", "redelivery"} {
+			if err := p.Handle(context.Background(), w.job()); err != nil {
+				t.Fatalf("%s: %v", attempt, err)
+			}
+			run := rep.last(t)
+			if len(run.Deleted) != 0 || len(run.Decision.Delete) != 0 {
+				t.Errorf("%s: deleted %v, planned %v, want nothing", attempt, run.Deleted, run.Decision.Delete)
+			}
+			for _, e := range run.Decision.Keep {
+				if !strings.Contains(e.Reason, "exceed max_deletions_per_run 2: raise the cap") {
+					t.Errorf("%s: %s kept with %q, want the cap named", attempt, e.Version, e.Reason)
+				}
+			}
+		}
+		if got := w.activeDigests(); !slices.Equal(got, before) {
+			t.Errorf("active = %v, want all of %v", got, before)
+		}
+	})
+	t.Run("an interrupted run and its redelivery", func(t *testing.T) {
+		t.Parallel()
+		w := newPruneWorld(t)
+		w.file("app", tagRules)
+		w.file(".github", "policy:\n  max_deletions_per_run: 3\n")
+		a := w.image("a-amd64")
+		idxA := w.push(index(a), 4*day, "pr-7")
+		b := w.image("b-amd64")
+		idxB := w.push(index(b), 3*day, "pr-8")
+		rep := &reports{}
+		p := w.pruner(rep, false, "acme="+w.token)
+		ctx, cancel := context.WithCancel(context.Background())
+		w.cancel, w.cancelAfterDeletes = cancel, 1
+		if err := p.Handle(ctx, w.job()); !errors.Is(err, context.Canceled) {
+			t.Fatalf("first attempt: err = %v, want cancelled after deleting pr-7's index", err)
+		}
+		w.cancelAfterDeletes = 0
+		// Redelivered: one deleted, pr-7's child left over (1 + 1), and
+		// pr-8's group of 2 planned afresh would make 4 > 3.
+		if err := p.Handle(context.Background(), w.job()); err != nil {
+			t.Fatalf("redelivery: %v", err)
+		}
+		run := rep.last(t)
+		aD, _ := a.Digest()
+		bD, _ := b.Digest()
+		var deleted, deferred []string
+		for _, e := range run.Deleted {
+			deleted = append(deleted, e.Version)
+		}
+		for _, e := range run.Deferred {
+			deferred = append(deferred, e.Version)
+		}
+		if want := []string{idxA, aD.String()}; !slices.Equal(deleted, want) {
+			t.Errorf("run deleted %v, want %v", deleted, want)
+		}
+		if want := []string{idxB, bD.String()}; !slices.Equal(deferred, want) {
+			t.Errorf("run deferred %v, want pr-8's whole group %v", deferred, want)
+		}
+		if got := w.deletes.Load(); got != 2 {
+			t.Errorf("%d versions deleted, want 2", got)
+		}
+		want := []string{idxB, bD.String()}
+		slices.Sort(want)
+		if got := w.activeDigests(); !slices.Equal(got, want) {
+			t.Errorf("active = %v, want pr-8 and its child %v", got, want)
+		}
+	})
+}
+
+// TestPruneRecheckBetweenGroups: what is pushed after the run's first
+// deletion, well within RecheckEvery of the last full re-check, still
+// saves a candidate of a later group: a new index listing it as a child,
+// or a new signature hanging off it by tag.
+func TestPruneRecheckBetweenGroups(t *testing.T) {
+	tests := map[string]struct {
+		change func(w *pruneWorld, candidate v1.Image)
+		reason string
+	}{
+		"referenced by a new index": {
+			change: func(w *pruneWorld, c v1.Image) {
+				if _, err := w.pusher.PushIndex(context.Background(), "acme/app", index(c, w.image("new-arm64")), "v2"); err != nil {
+					w.t.Error(err)
+				}
+			},
+			reason: "re-check: now referenced by new index sha256:",
+		},
+		"signed by a new signature": {
+			change: func(w *pruneWorld, c v1.Image) {
+				d, err := c.Digest()
+				if err != nil {
+					w.t.Error(err)
+					return
+				}
+				if _, err := w.pusher.PushImage(context.Background(), "acme/app", w.image("signature"), "sha256-"+d.Hex+".sig"); err != nil {
+					w.t.Error(err)
+				}
+			},
+			reason: "re-check: now referenced by new sig sha256:",
+		},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			t.Parallel()
+			w := newPruneWorld(t)
+			w.file("app", pruneRules)
+			first := w.push(w.image("first"), 4*day) // the oldest: deleted first
+			candidate := w.image("candidate")
+			cd := w.push(candidate, 3*day)
+			w.afterFirstDelete = func() { tc.change(w, candidate) }
+			rep := &reports{}
+			if err := w.pruner(rep, false, "acme="+w.token).Handle(context.Background(), w.job()); err != nil {
+				t.Fatalf("handle: %v", err)
+			}
+			run := rep.last(t)
+			if len(run.Deleted) != 1 || run.Deleted[0].Version != first {
+				t.Errorf("deleted = %+v, want only the first version", run.Deleted)
+			}
+			if len(run.Kept) != 1 || run.Kept[0].Version != cd || !strings.HasPrefix(run.Kept[0].Reason, tc.reason) {
+				t.Errorf("kept = %+v, want the candidate with %q", run.Kept, tc.reason)
+			}
+			if !slices.Contains(w.activeDigests(), cd) {
+				t.Error("the candidate was deleted after something new referenced it")
+			}
+		})
+	}
+}
+
+// TestPruneRecheckUnknownManifest: a version pushed during the run whose
+// manifest the registry answers 404 for is listed and active, so what it
+// references is unknown: the run deletes nothing more and says why.
+func TestPruneRecheckUnknownManifest(t *testing.T) {
+	w := newPruneWorld(t)
+	w.file("app", pruneRules)
+	first := w.push(w.image("first"), 4*day)
+	second := w.push(w.image("second"), 3*day)
+	w.afterFirstDelete = func() {
+		d, err := w.pusher.PushImage(context.Background(), "acme/app", w.image("lost"), "v3")
+		if err != nil {
+			w.t.Error(err)
+			return
+		}
+		w.unknownManifest.Store(d.String())
+	}
+	rep := &reports{}
+	if err := w.pruner(rep, false, "acme="+w.token).Handle(context.Background(), w.job()); err != nil {
+		t.Fatalf("handle: %v", err)
+	}
+	run := rep.last(t)
+	if len(run.Deleted) != 1 || run.Deleted[0].Version != first {
+		t.Errorf("deleted = %+v, want only the first version", run.Deleted)
+	}
+	if len(run.Kept) != 1 || run.Kept[0].Version != second || !strings.Contains(run.Kept[0].Reason, "is unknown to the registry") ||
+		!strings.Contains(run.Kept[0].Reason, "nothing more is deleted this run") {
+		t.Errorf("kept = %+v, want the second version with the unreadable manifest named", run.Kept)
+	}
+	if !slices.Contains(w.activeDigests(), second) {
+		t.Error("the second version was deleted past an unreadable listed version")
 	}
 }

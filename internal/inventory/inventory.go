@@ -12,6 +12,7 @@
 //	i<installation>.p.<package key>             Package
 //	i<installation>.v.<package key>.<id>        Version
 //	i<installation>.m.<package key>.<mark>.<id> Mark
+//	i<installation>.r.<package key>.<id>        Refusal
 package inventory
 
 import (
@@ -261,6 +262,66 @@ func (s *Store) Marked(ctx context.Context, installation int64, pkg Package, mar
 		return false, fmt.Errorf("inventory: mark %s of version %d of %s: %w", mark, id, pkg, err)
 	}
 	return true, nil
+}
+
+// Refusal is GitHub's refusal to delete a version (a public version with
+// more than 5,000 downloads: 403; the last version of a package: 400),
+// remembered so that later plans keep the version instead of spending
+// their per-run cap and 5 points on asking again. Whoever reads it decides
+// when it has expired: the store keeps it until cleared.
+type Refusal struct {
+	ID int64 `json:"id"`
+	// At is when GitHub refused; zero means now when recorded.
+	At time.Time `json:"at"`
+	// Status is GitHub's HTTP status; Message is GitHub's message.
+	Status  int    `json:"status,omitempty"`
+	Message string `json:"msg,omitempty"`
+	// Listed is how many versions the package had left at the refusal:
+	// a last version stops being the last when the package gains one.
+	Listed int `json:"listed,omitempty"`
+}
+
+func refusalPrefix(installation int64, pkg Package) string {
+	return inst(installation) + ".r." + pkgKey(pkg) + "."
+}
+
+// SetRefusal records that GitHub refused to delete version r.ID of pkg,
+// replacing an earlier record of that version.
+func (s *Store) SetRefusal(ctx context.Context, installation int64, pkg Package, r Refusal) error {
+	if r.At.IsZero() {
+		r.At = s.now()
+	}
+	r.At = r.At.UTC()
+	b, _ := json.Marshal(r)
+	if _, err := s.kv.Put(ctx, refusalPrefix(installation, pkg)+strconv.FormatInt(r.ID, 10), b); err != nil {
+		return fmt.Errorf("inventory: record refusal of version %d of %s: %w", r.ID, pkg, err)
+	}
+	return nil
+}
+
+// Refusals returns every refusal recorded for pkg.
+func (s *Store) Refusals(ctx context.Context, installation int64, pkg Package) ([]Refusal, error) {
+	var out []Refusal
+	err := s.each(ctx, refusalPrefix(installation, pkg)+"*", func(b []byte) error {
+		var r Refusal
+		if err := json.Unmarshal(b, &r); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inventory: refusals of %s: %w", pkg, err)
+	}
+	return out, nil
+}
+
+// ClearRefusal forgets the refusal of version id of pkg.
+func (s *Store) ClearRefusal(ctx context.Context, installation int64, pkg Package, id int64) error {
+	if err := s.kv.Delete(ctx, refusalPrefix(installation, pkg)+strconv.FormatInt(id, 10)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("inventory: forget refusal of version %d of %s: %w", id, pkg, err)
+	}
+	return nil
 }
 
 func markKey(installation int64, pkg Package, mark Mark, id int64) string {

@@ -245,3 +245,54 @@ func TestSeeVersionsWritesOnlyChanges(t *testing.T) {
 		t.Errorf("Versions = %+v (%v), want 7, 8 and the new 9", vs, err)
 	}
 }
+
+// TestRefusals: a refusal is recorded per version with GitHub's answer,
+// read back per package (not another package's, not a mark), replaced by a
+// later refusal of the same version, and forgotten when cleared.
+func TestRefusals(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	app := Package{Owner: "acme", Type: "container", Name: "app"}
+	other := Package{Owner: "acme", Type: "container", Name: "other"}
+	at := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
+	for _, step := range []struct {
+		pkg Package
+		r   Refusal
+	}{
+		{app, Refusal{ID: 1, At: at, Status: 403, Message: "more than 5000 downloads", Listed: 3}},
+		{app, Refusal{ID: 2, Status: 400, Message: "last version", Listed: 1}},
+		{app, Refusal{ID: 1, At: at.Add(time.Hour), Status: 403, Message: "still too many", Listed: 2}},
+		{other, Refusal{ID: 9, Status: 403, Message: "other package"}},
+	} {
+		if err := s.SetRefusal(ctx, 1, step.pkg, step.r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetMark(ctx, 1, app, MarkDeleted, 5); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Refusals(ctx, 1, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(got, func(a, b Refusal) int { return int(a.ID - b.ID) })
+	want := []Refusal{
+		{ID: 1, At: at.Add(time.Hour), Status: 403, Message: "still too many", Listed: 2},
+		{ID: 2, At: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC), Status: 400, Message: "last version", Listed: 1},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("refusals = %+v, want %+v", got, want)
+	}
+	if err := s.ClearRefusal(ctx, 1, app, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClearRefusal(ctx, 1, app, 77); err != nil {
+		t.Fatalf("clearing an unknown refusal: %v", err)
+	}
+	if got, err = s.Refusals(ctx, 1, app); err != nil || len(got) != 1 || got[0].ID != 2 {
+		t.Fatalf("after clear: %+v, %v", got, err)
+	}
+	if got, err = s.Refusals(ctx, 2, app); err != nil || len(got) != 0 {
+		t.Fatalf("another installation: %+v, %v", got, err)
+	}
+}

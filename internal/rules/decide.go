@@ -191,6 +191,16 @@ func ShortDigest(d string) string {
 // package's active versions; g is its manifest graph (ignored for packages
 // that are not containers). Decide is pure and deterministic.
 func Decide(cfg *Config, pkg Package, versions []Version, g Graph, now time.Time) Decision {
+	return DecideHolding(cfg, pkg, versions, g, now, nil)
+}
+
+// DecideHolding is Decide with held versions: held maps a version ID to
+// why it must stay for now although the rules would delete it, for a
+// reason the listing does not show (GitHub refused to delete it). A held
+// version is kept with that reason, does not count toward
+// max_deletions_per_run, and keeps what lives and dies with it; the
+// candidates behind it move up in its place.
+func DecideHolding(cfg *Config, pkg Package, versions []Version, g Graph, now time.Time, held map[int64]string) Decision {
 	pkg = pkg.normalized()
 	d := Decision{Package: pkg, Rule: -1}
 	vs := uniqueVersions(versions)
@@ -244,9 +254,10 @@ func Decide(cfg *Config, pkg Package, versions []Version, g Graph, now time.Time
 		}
 		p := *rule.Prune
 		p.restore = rule.Restore
-		nodes = judgeContainer(&p, policy, vs, g, now)
+		nodes = judgeContainer(&p, policy, vs, g, now, held)
 	} else {
 		nodes = judgeVersioned(rule.Prune, policy, vs, now)
+		hold(nodes, held)
 	}
 	d.Delete, d.Keep = order(nodes, policy.MaxDeletionsPerRun)
 	return d
@@ -335,7 +346,7 @@ func ordinaryTags(tags []string) []string {
 }
 
 // judgeContainer builds the graph of listed versions and judges each one.
-func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Time) []*node {
+func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Time, held map[int64]string) []*node {
 	nodes := make([]*node, len(vs))
 	byDigest := make(map[string]int, len(vs))
 	for i, v := range vs {
@@ -424,8 +435,30 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 	}
 	judgeTagged(p, tagged, now, floor)
 	judgeUntagged(p, untagged, now, floor)
+	hold(nodes, held)
 	propagate(nodes)
 	return nodes
+}
+
+// hold keeps the held versions the rules would delete. A held version
+// that lives and dies with another gets the hold as a reason of its own to
+// stay, so propagate keeps it, and what it holds, when its holders go.
+func hold(nodes []*node, held map[int64]string) {
+	if len(held) == 0 {
+		return
+	}
+	for _, n := range nodes {
+		why, ok := held[n.v.ID]
+		switch {
+		case !ok:
+		case len(n.holders) > 0:
+			if n.selfKeep == "" {
+				n.selfKeep = why
+			}
+		case n.del:
+			n.del, n.reason = false, why
+		}
+	}
 }
 
 // judgeAge settles a candidate: kept when too young, deleted otherwise.
@@ -687,28 +720,26 @@ func order(nodes []*node, max int) (del, keep []Entry) {
 		emit(r, &group)
 		groups = append(groups, group)
 	}
-	deferred := func(n *node) {
-		keep = append(keep, entry(n.v, fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", max), holderIDs(nodes, n)))
-	}
-	// Whole groups fit under the cap or wait for the next run, so that an
-	// index and its children go in the same run. Only a first group larger
-	// than the cap is split, at a point that is still in a safe order.
+	// A group (a version with the children and referrers that go with it)
+	// is never split: deleting an index without some of its children would
+	// leave them behind for good when untagged versions are not pruned. A
+	// group that does not fit in what remains of the cap waits whole for
+	// the next run, and so does everything after it, so that the oldest go
+	// first. A group larger than the whole cap can never go: it is kept,
+	// saying so, and does not hold up the others.
 	count, full := 0, false
 	for _, group := range groups {
-		take := 0
+		var why string
 		switch {
-		case full:
-		case count+len(group) <= max:
-			take = len(group)
-		case count == 0:
-			take = max
-		}
-		if take < len(group) {
+		case len(group) > max:
+			why = fmt.Sprintf("kept with its group of %d versions, which go together and exceed max_deletions_per_run %d: raise the cap to delete them", len(group), max)
+		case full || count+len(group) > max:
 			full = true
+			why = fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", max)
 		}
-		for i, n := range group {
-			if i >= take {
-				deferred(n)
+		for _, n := range group {
+			if why != "" {
+				keep = append(keep, entry(n.v, why, holderIDs(nodes, n)))
 				continue
 			}
 			count++

@@ -500,26 +500,32 @@ keep u: younger than 2h
 		},
 		"max_deletions_per_run defers whole groups": {
 			config:   untaggedRule,
-			policy:   &Policy{MinUntaggedAge: time.Hour, MaxDeletionsPerRun: 2, RepositoryRules: RepositoryRulesAllow},
+			policy:   &Policy{MinUntaggedAge: time.Hour, MaxDeletionsPerRun: 3, RepositoryRules: RepositoryRulesAllow},
 			versions: []ver{{1, "u1", 10 * time.Hour, nil}, {2, "idx", 9 * time.Hour, nil}, {3, "i-a", 9 * time.Hour, nil}, {4, "i-b", 9 * time.Hour, nil}, {5, "u2", 8 * time.Hour, nil}},
 			manifests: []registry.Manifest{
 				index("idx", child{"i-a", "linux/amd64"}, child{"i-b", "linux/arm64"}),
 			},
 			want: `delete u1: untagged
-keep i-a: deferred to next run (max_deletions_per_run 2)
-keep i-b: deferred to next run (max_deletions_per_run 2)
-keep idx: deferred to next run (max_deletions_per_run 2)
-keep u2: deferred to next run (max_deletions_per_run 2)
+keep i-a: deferred to next run (max_deletions_per_run 3)
+keep i-b: deferred to next run (max_deletions_per_run 3)
+keep idx: deferred to next run (max_deletions_per_run 3)
+keep u2: deferred to next run (max_deletions_per_run 3)
 `,
 		},
-		"max_deletions_per_run splits a first group bigger than the cap": {
-			config:    untaggedRule,
-			policy:    &Policy{MinUntaggedAge: time.Hour, MaxDeletionsPerRun: 2, RepositoryRules: RepositoryRulesAllow},
-			versions:  []ver{{2, "idx", 9 * time.Hour, nil}, {3, "i-a", 9 * time.Hour, nil}, {4, "i-b", 9 * time.Hour, nil}},
+		"max_deletions_per_run never splits a group bigger than the cap": {
+			config: `
+rules:
+  - type: container
+    prune: {untagged: false, delete_tags: ["pr-*"]}
+`,
+			policy: &Policy{MinUntaggedAge: time.Hour, MaxDeletionsPerRun: 2, RepositoryRules: RepositoryRulesAllow},
+			versions: []ver{{2, "idx", 9 * time.Hour, []string{"pr-1"}}, {3, "i-a", 9 * time.Hour, nil}, {4, "i-b", 9 * time.Hour, nil},
+				{5, "pr2", 8 * time.Hour, []string{"pr-2"}}},
 			manifests: []registry.Manifest{index("idx", child{"i-a", "linux/amd64"}, child{"i-b", "linux/arm64"})},
-			want: `delete idx: untagged
-delete i-a: child linux/amd64 of index idx, goes with it
-keep i-b: deferred to next run (max_deletions_per_run 2)
+			want: `delete pr2: matches delete_tags pr-*
+keep i-a: kept with its group of 3 versions, which go together and exceed max_deletions_per_run 2: raise the cap to delete them
+keep i-b: kept with its group of 3 versions, which go together and exceed max_deletions_per_run 2: raise the cap to delete them
+keep idx: kept with its group of 3 versions, which go together and exceed max_deletions_per_run 2: raise the cap to delete them
 `,
 		},
 		"docker packages follow container safety": {
@@ -815,4 +821,86 @@ rules:
 	}
 	b.ReportMetric(float64(len(versions)), "versions")
 	b.ReportMetric(float64(len(d.Delete)), "deleted")
+}
+
+// TestDecideHolding: a held version (GitHub refused to delete it) is kept
+// with the hold's reason and does not count toward max_deletions_per_run,
+// so the candidates behind it are planned in its place.
+func TestDecideHolding(t *testing.T) {
+	const refused = "GitHub refused to delete it on 2026-11-24: too many downloads"
+	capped := Policy{MinUntaggedAge: time.Hour, MaxDeletionsPerRun: 1, RepositoryRules: RepositoryRulesAllow}
+	tests := map[string]struct {
+		config    string
+		policy    Policy
+		pkgType   string
+		versions  []ver
+		manifests []registry.Manifest
+		held      map[int64]string
+		want      string
+	}{
+		"a held oldest version leaves the cap to the next": {
+			config:   untaggedRule,
+			policy:   capped,
+			versions: []ver{{1, "old", 10 * time.Hour, nil}, {2, "mid", 9 * time.Hour, nil}, {3, "new", 8 * time.Hour, nil}},
+			held:     map[int64]string{1: refused},
+			want: `delete mid: untagged
+keep new: deferred to next run (max_deletions_per_run 1)
+keep old: ` + refused + `
+`,
+		},
+		"a held child stays with what it holds while its index goes": {
+			config: untaggedRule,
+			policy: DefaultPolicy(),
+			versions: []ver{{1, "idx", 10 * time.Hour, nil}, {2, "kid", 10 * time.Hour, nil},
+				{3, "sig", 10 * time.Hour, []string{"sha256-@kid.sig"}}, {4, "other", 10 * time.Hour, nil}},
+			manifests: []registry.Manifest{index("idx", child{"kid", "linux/amd64"}, child{"other", "linux/arm64"})},
+			held:      map[int64]string{2: refused},
+			want: `delete idx: untagged
+delete other: child linux/arm64 of index idx, goes with it
+keep kid: ` + refused + `
+keep sig: signature of kid
+`,
+		},
+		"a hold on a version the rules keep changes nothing": {
+			config:   untaggedRule,
+			policy:   DefaultPolicy(),
+			versions: []ver{{1, "young", 10 * time.Minute, nil}, {2, "old", 10 * time.Hour, nil}},
+			held:     map[int64]string{1: refused},
+			want: `delete old: untagged
+keep young: younger than 1h
+`,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg := testConfig(t, tc.config, tc.policy)
+			pkg := Package{Owner: "acme", Type: TypeContainer, Name: "app", Repository: "app"}
+			g := Graph{Manifests: map[string]registry.Manifest{}}
+			var versions []Version
+			var labels []string
+			for _, v := range tc.versions {
+				versions = append(versions, v.version())
+				labels = append(labels, v.label)
+				g.Manifests[digestOf(v.label)] = registry.Manifest{Digest: digestOf(v.label), MediaType: registry.MediaTypeOCIManifest}
+			}
+			for _, m := range tc.manifests {
+				g.Manifests[m.Digest] = m
+			}
+			d := DecideHolding(cfg, pkg, versions, g, testNow, tc.held)
+			if got := render(d, labels); got != tc.want {
+				t.Errorf("decision:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+	t.Run("npm", func(t *testing.T) {
+		cfg := testConfig(t, "rules:\n  - type: npm\n    prune: {keep_latest: 1}\n", capped)
+		pkg := Package{Owner: "acme", Type: TypeNPM, Name: "web", Repository: "app"}
+		versions := []Version{{ID: 1, Name: "1.0.0", CreatedAt: testNow.Add(-40 * 24 * time.Hour)},
+			{ID: 2, Name: "1.1.0", CreatedAt: testNow.Add(-30 * 24 * time.Hour)}, {ID: 3, Name: "1.2.0", CreatedAt: testNow.Add(-20 * 24 * time.Hour)}}
+		d := DecideHolding(cfg, pkg, versions, Graph{}, testNow, map[int64]string{1: refused})
+		want := "delete 1.1.0: beyond newest 1 versions\nkeep 1.0.0: " + refused + "\nkeep 1.2.0: newest 1 versions\n"
+		if got := render(d, nil); got != want {
+			t.Errorf("decision:\n%s\nwant:\n%s", got, want)
+		}
+	})
 }
