@@ -449,10 +449,23 @@ func TestSchedulerSweep(t *testing.T) {
 				want[key{jobs.TypeRestore, tg.String()}] = 1
 			}
 			want[key{jobs.TypeRestore, gone.String()}] = 1
+			// A leader killed between queueing a package's jobs and saving
+			// its progress leaves that package to its successor, which
+			// queues it again: at least once, never lost. Only the package
+			// in flight at the crash may be queued twice (the jobs stream
+			// coalesces them if the first is still waiting).
+			twice := 0
 			for k, n := range want {
-				if count[k] != n {
+				switch {
+				case count[k] == n:
+				case tc.crashAfter > 0 && count[k] == n+1:
+					twice++
+				default:
 					t.Errorf("%s jobs for %s: %d, want %d", k.typ, k.target, count[k], n)
 				}
+			}
+			if twice > 2 { // its prune and its restore job
+				t.Errorf("%d jobs queued twice after the crash, want at most the 2 of the package in flight", twice)
 			}
 			for k, n := range count {
 				if want[k] == 0 {
