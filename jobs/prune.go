@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -483,15 +484,21 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, le
 		}
 		if inv := ex.p.cfg.Inventory; inv != nil {
 			ipkg := inventoryPackage(ex.owner, ex.pkg)
-			if len(e.Tags) == 0 {
-				restored, err := inv.Marked(ctx, ex.run.InstallationID, ipkg, inventory.MarkRestored, e.ID)
-				if err != nil {
-					return err
+			// A version pkgwarden restored (by restore.tags, or because
+			// someone ticked its box or asked in a comment) is not pruned
+			// again: an undo that the next prune reverted would be no undo.
+			// `/pkgwarden forget <id>` (or the intentional box) lets it go.
+			restored, err := inv.Marked(ctx, ex.run.InstallationID, ipkg, inventory.MarkRestored, e.ID)
+			if err != nil {
+				return err
+			}
+			if restored {
+				reason := "kept: pkgwarden restored this version; it is never pruned for being untagged"
+				if len(e.Tags) > 0 {
+					reason = "kept: pkgwarden restored this version on request; `/pkgwarden forget " + strconv.FormatInt(e.ID, 10) + "` lets it go"
 				}
-				if restored {
-					ex.keep(e, "kept: pkgwarden restored this version; it is never pruned for being untagged", stayed)
-					continue
-				}
+				ex.keep(e, reason, stayed)
+				continue
 			}
 			// Marked before the request: a crash after it leaves the
 			// mark, so the restore sweep never brings back what

@@ -1,0 +1,47 @@
+package jobs_test
+
+import (
+	"testing"
+
+	"github.com/pkgwarden/pkgwarden/jobs"
+)
+
+// TestUndoneVersionStays: a tagged version pkgwarden pruned and someone
+// brought back (a ticked box, /pkgwarden restore) is not pruned again by
+// the next runs, though the rules still match it; /pkgwarden forget lets
+// it go for good.
+func TestUndoneVersionStays(t *testing.T) {
+	w := newRestoreWorld(t)
+	if _, err := w.sim.AddUser("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.sim.SetCollaborator("acme", "app", "bob", "write"); err != nil {
+		t.Fatal(err)
+	}
+	w.push(w.image("latest"), 2*day, "latest")
+	d := w.push(w.image("pr-3"), 5*day, "pr-3")
+	w.prune(t)
+	if !w.version(t, d).Deleted {
+		t.Fatal("pr-3 not pruned: the rules do not match it and the test proves nothing")
+	}
+	id := w.version(t, d).ID
+	issue := w.reportIssue(t)
+	w.undo(t, "d-undo", jobs.UndoRequest{Kind: jobs.UndoRestore, IDs: []int64{id}, Sender: "bob", Repository: "acme/app", Issue: issue, Via: "comment", Answer: true})
+	if w.version(t, d).Deleted {
+		t.Fatal("the undo did not bring pr-3 back")
+	}
+	for i := range 2 {
+		w.prune(t)
+		if w.version(t, d).Deleted {
+			t.Fatalf("prune %d after the undo deleted pr-3 again", i+1)
+		}
+	}
+	w.undo(t, "d-forget", jobs.UndoRequest{Kind: jobs.UndoForget, IDs: []int64{id}, Sender: "bob", Repository: "acme/app", Issue: issue, Via: "comment", Answer: true})
+	if !w.version(t, d).Deleted {
+		t.Error("/pkgwarden forget left pr-3 in place")
+	}
+	w.sweep(t)
+	if !w.version(t, d).Deleted {
+		t.Error("the sweep brought back the forgotten pr-3")
+	}
+}
