@@ -2,8 +2,6 @@ package jobs_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -22,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
@@ -33,13 +32,8 @@ import (
 
 const day = 24 * time.Hour
 
-var appKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
+// appKey is the App key of every simulator of the test binary.
+var appKey = simtest.AppKey
 
 // pruneWorld is the simulator on loopback with acme (admin alice, her
 // classic token, the App installed), repositories app and .github, and a
@@ -265,54 +259,22 @@ func (w *pruneWorld) file(repo, content string) {
 
 func (w *pruneWorld) image(note string) v1.Image {
 	w.t.Helper()
-	img, err := ghsim.DemoImage(source, note)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return img
+	return simtest.Image(w.t, source, note)
 }
 
 // push pushes an image or index to acme/app, tags it, and backdates what
 // the push created by age.
 func (w *pruneWorld) push(x any, age time.Duration, tags ...string) string {
 	w.t.Helper()
-	before := map[string]bool{}
-	for _, v := range w.active() {
-		before[v.Name] = true
-	}
-	var d v1.Hash
-	var err error
-	switch x := x.(type) {
-	case v1.Image:
-		d, err = w.pusher.PushImage(context.Background(), "acme/app", x, tags...)
-	case v1.ImageIndex:
-		d, err = w.pusher.PushIndex(context.Background(), "acme/app", x, tags...)
-	}
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	at := w.sim.Now().Add(-age)
-	for _, v := range w.active() {
-		if before[v.Name] && v.Name != d.String() {
-			continue
-		}
-		if err := w.sim.SetVersionTimes("acme", "container", "app", ghsim.VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	return d.String()
+	return w.appPkg().Push(w.t, x, w.sim.Now().Add(-age), tags...)
 }
 
-func (w *pruneWorld) active() []ghsim.PackageVersion {
-	vs, _ := w.sim.Versions("acme", "container", "app")
-	var out []ghsim.PackageVersion
-	for _, v := range vs {
-		if !v.Deleted {
-			out = append(out, v)
-		}
-	}
-	return out
+// appPkg is package acme/app.
+func (w *pruneWorld) appPkg() simtest.Package {
+	return simtest.Package{Sim: w.sim, Pusher: w.pusher, Owner: "acme", Name: "app"}
 }
+
+func (w *pruneWorld) active() []ghsim.PackageVersion { return w.appPkg().Active() }
 
 func (w *pruneWorld) activeDigests() []string {
 	var out []string

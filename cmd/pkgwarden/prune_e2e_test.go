@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -31,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
@@ -39,14 +38,6 @@ import (
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
-
-var e2eKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // e2e is the simulator with the organisation acme (admin alice, her
 // classic token, the App installed), repositories app, other and .github,
@@ -92,7 +83,7 @@ func newE2E(t *testing.T, configure func(*settings.Settings)) *e2e {
 // newE2EWorld is the simulator and its world, without serve.
 func newE2EWorld(t *testing.T, limits ghsim.RateLimits) *e2e {
 	t.Helper()
-	sim, err := ghsim.New(ghsim.Options{AppKey: e2eKey(), RateLimits: limits})
+	sim, err := ghsim.New(ghsim.Options{AppKey: simtest.AppKey(), RateLimits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +129,7 @@ func newE2EWorld(t *testing.T, limits ghsim.RateLimits) *e2e {
 	w.pusher = sim.Pusher("alice", w.token)
 	w.dir = t.TempDir()
 	w.keyPath = filepath.Join(w.dir, "app-key.pem")
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(e2eKey())})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(simtest.AppKey())})
 	if err := os.WriteFile(w.keyPath, keyPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -247,11 +238,7 @@ func (w *e2e) file(repo, path, content string) {
 
 func (w *e2e) image(note string) v1.Image {
 	w.t.Helper()
-	img, err := ghsim.DemoImage(e2eSource, note)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return img
+	return simtest.Image(w.t, e2eSource, note)
 }
 
 func (w *e2e) digest(x interface{ Digest() (v1.Hash, error) }) string {
@@ -267,53 +254,17 @@ func (w *e2e) digest(x interface{ Digest() (v1.Hash, error) }) string {
 // what the push created by age. Its webhooks are held at the gate.
 func (w *e2e) push(x any, age time.Duration, tags ...string) string {
 	w.t.Helper()
-	before := map[string]bool{}
-	for _, v := range w.active() {
-		before[v.Name] = true
-	}
-	var d v1.Hash
-	var err error
-	switch x := x.(type) {
-	case v1.Image:
-		d, err = w.pusher.PushImage(context.Background(), "acme/app", x, tags...)
-	case v1.ImageIndex:
-		d, err = w.pusher.PushIndex(context.Background(), "acme/app", x, tags...)
-	default:
-		w.t.Fatalf("push %T", x)
-	}
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	at := w.sim.Now().Add(-age)
-	for _, v := range w.active() {
-		if before[v.Name] && v.Name != d.String() {
-			continue
-		}
-		if err := w.sim.SetVersionTimes("acme", "container", "app", ghsim.VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	return d.String()
+	return w.appPkg().Push(w.t, x, w.sim.Now().Add(-age), tags...)
 }
 
-func (w *e2e) active() []ghsim.PackageVersion {
-	vs, _ := w.sim.Versions("acme", "container", "app")
-	var out []ghsim.PackageVersion
-	for _, v := range vs {
-		if !v.Deleted {
-			out = append(out, v)
-		}
-	}
-	return out
+// appPkg is package acme/app.
+func (w *e2e) appPkg() simtest.Package {
+	return simtest.Package{Sim: w.sim, Pusher: w.pusher, Owner: "acme", Name: "app"}
 }
 
-func (w *e2e) activeSet() map[string]bool {
-	out := map[string]bool{}
-	for _, v := range w.active() {
-		out[v.Name] = true
-	}
-	return out
-}
+func (w *e2e) active() []ghsim.PackageVersion { return w.appPkg().Active() }
+
+func (w *e2e) activeSet() map[string]bool { return w.appPkg().ActiveSet() }
 
 // deleteVersion deletes a version through the REST API, as a user would.
 func (w *e2e) deleteVersion(digest string) {

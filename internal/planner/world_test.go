@@ -2,8 +2,6 @@ package planner_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -17,20 +15,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
-
-// appKey is shared by every simulator of the test binary: making an RSA
-// key per test would dominate the run time.
-var appKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // world is a simulator served over loopback HTTP (REST API and registry on
 // one listener, as `pkgwarden sim` serves them) with the organisation acme,
@@ -53,7 +42,7 @@ const source = "https://github.com/acme/app"
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	sim, err := ghsim.New(ghsim.Options{AppKey: appKey()})
+	sim, err := ghsim.New(ghsim.Options{AppKey: simtest.AppKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,11 +118,7 @@ func (w *world) file(repo, path, content string) {
 // image is a small image of package app whose content depends on note.
 func (w *world) image(note string) v1.Image {
 	w.t.Helper()
-	img, err := ghsim.DemoImage(source, note)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return img
+	return simtest.Image(w.t, source, note)
 }
 
 // plat is one platform child of an index.
@@ -174,55 +159,17 @@ func (w *world) push(x any, age time.Duration, tags ...string) string {
 
 func (w *world) pushTo(pkgName string, x any, age time.Duration, tags ...string) string {
 	w.t.Helper()
-	ctx := context.Background()
-	var d v1.Hash
-	var err error
-	before := w.digests(pkgName)
-	switch x := x.(type) {
-	case v1.Image:
-		d, err = w.pusher.PushImage(ctx, "acme/"+pkgName, x, tags...)
-	case v1.ImageIndex:
-		d, err = w.pusher.PushIndex(ctx, "acme/"+pkgName, x, tags...)
-	default:
-		w.t.Fatalf("push %T", x)
-	}
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	// Date what this push created: the manifest and any children (and
-	// referrers index) that were new.
-	at := w.base.Add(-age)
-	for _, v := range w.versions(pkgName) {
-		if before[v.Name] && v.Name != d.String() {
-			continue
-		}
-		if err := w.sim.SetVersionTimes("acme", "container", pkgName, ghsim.VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
-			w.t.Fatal(err)
-		}
-	}
-	return d.String()
+	return w.pkg(pkgName).Push(w.t, x, w.base.Add(-age), tags...)
 }
 
+// pkg is package pkgName of acme.
+func (w *world) pkg(pkgName string) simtest.Package {
+	return simtest.Package{Sim: w.sim, Pusher: w.pusher, Owner: "acme", Name: pkgName}
+}
+
+// versions is the active versions of package pkgName of acme.
 func (w *world) versions(pkgName string) []ghsim.PackageVersion {
-	vs, err := w.sim.Versions("acme", "container", pkgName)
-	if err != nil {
-		return nil
-	}
-	var out []ghsim.PackageVersion
-	for _, v := range vs {
-		if !v.Deleted {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-func (w *world) digests(pkgName string) map[string]bool {
-	out := map[string]bool{}
-	for _, v := range w.versions(pkgName) {
-		out[v.Name] = true
-	}
-	return out
+	return w.pkg(pkgName).Active()
 }
 
 // id is the version id of an active digest of package app.

@@ -1,0 +1,107 @@
+// Package simtest holds the harness pieces that the end-to-end test worlds
+// built on the GitHub simulator (ghsim) share: the App key, pushing an
+// image or index into a package and backdating what the push created, and
+// listing a package's active versions. It is for tests only; production
+// code must not import it.
+package simtest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+)
+
+// AppKey is the App's private key shared by every simulator of a test
+// binary: generating a 2048-bit RSA key per test would dominate run time.
+var AppKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// Image is a small image whose content depends on note, labelled with
+// the repository source (so the simulator links its package there).
+func Image(t testing.TB, source, note string) v1.Image {
+	t.Helper()
+	img, err := ghsim.DemoImage(source, note)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// Package is one container package of the simulator, pushed to by Pusher.
+type Package struct {
+	Sim    *ghsim.Sim
+	Pusher *ghsim.Pusher
+	Owner  string
+	Name   string
+}
+
+// Push pushes an image or an index (x) to the package, tags it and sets
+// the creation and update times of what the push created (the manifest,
+// and any children or referrers that were new) to at. Worlds pass at
+// explicitly because they differ in what "now" is (the simulator's clock
+// or a fixed base). It returns the pushed digest.
+func (p Package) Push(t testing.TB, x any, at time.Time, tags ...string) string {
+	t.Helper()
+	before := p.ActiveSet()
+	ctx := context.Background()
+	repo := p.Owner + "/" + p.Name
+	var d v1.Hash
+	var err error
+	switch x := x.(type) {
+	case v1.Image:
+		d, err = p.Pusher.PushImage(ctx, repo, x, tags...)
+	case v1.ImageIndex:
+		d, err = p.Pusher.PushIndex(ctx, repo, x, tags...)
+	default:
+		t.Fatalf("push %T", x)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range p.Active() {
+		if before[v.Name] && v.Name != d.String() {
+			continue
+		}
+		if err := p.Sim.SetVersionTimes(p.Owner, "container", p.Name, ghsim.VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d.String()
+}
+
+// Active is the package's versions that are not deleted; none when the
+// package does not exist (yet).
+func (p Package) Active() []ghsim.PackageVersion {
+	vs, err := p.Sim.Versions(p.Owner, "container", p.Name)
+	if err != nil {
+		return nil
+	}
+	var out []ghsim.PackageVersion
+	for _, v := range vs {
+		if !v.Deleted {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ActiveSet is the names (digests) of the package's active versions.
+func (p Package) ActiveSet() map[string]bool {
+	out := map[string]bool{}
+	for _, v := range p.Active() {
+		out[v.Name] = true
+	}
+	return out
+}
