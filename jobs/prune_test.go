@@ -112,28 +112,8 @@ func newPruneWorldLimits(t testing.TB, limits ghsim.RateLimits) *pruneWorld {
 	t.Cleanup(sim.Close)
 	sim.SetQuiet(true)
 	w := &pruneWorld{t: t, sim: sim}
-	mux := http.NewServeMux()
-	for _, p := range []string{"/v2/", "/v2", "/token"} {
-		mux.Handle(p, sim.RegistryHandler())
-	}
-	mux.Handle("/", sim.APIHandler())
-	w.srv = httptest.NewServer(mux)
-	t.Cleanup(w.srv.Close)
-	sim.SetURLs(w.srv.URL+"/", w.srv.URL)
-	if _, err := sim.AddUser("alice"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sim.AddOrg("acme", "alice"); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []string{"app", ".github"} {
-		if _, err := sim.AddRepo("acme", r, ghsim.RepoOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if w.token, err = sim.AddClassicToken("alice", "read:packages", "write:packages", "delete:packages", "repo"); err != nil {
-		t.Fatal(err)
-	}
+	w.srv = simtest.Serve(t, sim, sim.RegistryHandler(), sim.APIHandler())
+	w.token = simtest.Org(t, sim, "acme", "alice", "app", ".github")
 	if w.installation, err = sim.AddInstallation("acme", map[string]string{"metadata": "read", "contents": "read", "issues": "write"}); err != nil {
 		t.Fatal(err)
 	}

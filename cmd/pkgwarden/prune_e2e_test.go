@@ -89,15 +89,7 @@ func newE2EWorld(t *testing.T, limits ghsim.RateLimits) *e2e {
 	}
 	t.Cleanup(sim.Close)
 	w := &e2e{t: t, sim: sim, runs: &runRecorder{}, failReads: map[string]bool{}}
-	mux := http.NewServeMux()
-	reg := w.faulty(sim.RegistryHandler())
-	for _, p := range []string{"/v2/", "/v2", "/token"} {
-		mux.Handle(p, reg)
-	}
-	mux.Handle("/", w.countLimits(sim.APIHandler()))
-	w.srv = httptest.NewServer(mux)
-	t.Cleanup(w.srv.Close)
-	sim.SetURLs(w.srv.URL+"/", w.srv.URL)
+	w.srv = simtest.Serve(t, sim, w.faulty(sim.RegistryHandler()), w.countLimits(sim.APIHandler()))
 	gate := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		w.mu.Lock()
@@ -108,22 +100,8 @@ func newE2EWorld(t *testing.T, limits ghsim.RateLimits) *e2e {
 	t.Cleanup(gate.Close)
 	sim.SetWebhookURL(gate.URL)
 
-	for _, step := range []func() error{
-		func() error { _, err := sim.AddUser("alice"); return err },
-		func() error { _, err := sim.AddOrg("acme", "alice"); return err },
-		func() error { _, err := sim.AddRepo("acme", "app", ghsim.RepoOptions{}); return err },
-		func() error { _, err := sim.AddRepo("acme", "other", ghsim.RepoOptions{}); return err },
-		func() error { _, err := sim.AddRepo("acme", ".github", ghsim.RepoOptions{}); return err },
-		func() error {
-			_, err := sim.AddInstallation("acme", map[string]string{"metadata": "read", "contents": "read", "issues": "write"})
-			return err
-		},
-	} {
-		if err := step(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if w.token, err = sim.AddClassicToken("alice", "read:packages", "write:packages", "delete:packages", "repo"); err != nil {
+	w.token = simtest.Org(t, sim, "acme", "alice", "app", "other", ".github")
+	if _, err := sim.AddInstallation("acme", map[string]string{"metadata": "read", "contents": "read", "issues": "write"}); err != nil {
 		t.Fatal(err)
 	}
 	w.pusher = sim.Pusher("alice", w.token)

@@ -49,27 +49,9 @@ func newWorld(t testing.TB) *world {
 	t.Cleanup(sim.Close)
 	sim.SetQuiet(true)
 	w := &world{t: t, sim: sim, fail: map[string]bool{}}
-	mux := http.NewServeMux()
-	reg := w.faulty(sim.RegistryHandler())
-	mux.Handle("/v2/", reg)
-	mux.Handle("/v2", reg)
-	mux.Handle("/token", reg)
-	mux.Handle("/", sim.APIHandler())
-	w.srv = httptest.NewServer(mux)
-	t.Cleanup(w.srv.Close)
-	sim.SetURLs(w.srv.URL+"/", w.srv.URL)
-
-	w.must(sim.AddUser("alice"))
-	w.must(sim.AddOrg("acme", "alice"))
-	for _, r := range []string{"app", "other", ".github"} {
-		w.must(sim.AddRepo("acme", r, ghsim.RepoOptions{}))
-	}
-	tok, err := sim.AddClassicToken("alice", "read:packages", "write:packages", "delete:packages", "repo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.token = tok
-	w.pusher = sim.Pusher("alice", tok)
+	w.srv = simtest.Serve(t, sim, w.faulty(sim.RegistryHandler()), sim.APIHandler())
+	w.token = simtest.Org(t, sim, "acme", "alice", "app", "other", ".github")
+	w.pusher = sim.Pusher("alice", w.token)
 	w.base = sim.Now()
 	return w
 }

@@ -1,7 +1,8 @@
 // Package simtest holds the harness pieces that the end-to-end test worlds
 // built on the GitHub simulator (ghsim) share: the App key, pushing an
 // image or index into a package and backdating what the push created, and
-// listing a package's active versions. It is for tests only; production
+// listing a package's active versions, and serving a simulator with an
+// organisation on loopback. It is for tests only; production
 // code must not import it.
 package simtest
 
@@ -9,6 +10,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -27,6 +30,46 @@ var AppKey = sync.OnceValue(func() *rsa.PrivateKey {
 	}
 	return k
 })
+
+// Serve serves the simulator's registry (reg) and REST API (api) on one
+// loopback listener, as `pkgwarden sim` does, and points the simulator's
+// URLs at it. reg and api are the simulator's handlers, possibly wrapped
+// by the test (fault injection, counting). The server closes at cleanup.
+func Serve(t testing.TB, sim *ghsim.Sim, reg, api http.Handler) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	for _, p := range []string{"/v2/", "/v2", "/token"} {
+		mux.Handle(p, reg)
+	}
+	mux.Handle("/", api)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	sim.SetURLs(srv.URL+"/", srv.URL)
+	return srv
+}
+
+// Org adds the user admin, the organisation owner administered by admin
+// and its repositories, and returns a classic token of admin with the
+// scopes to push, read and delete packages and read repositories.
+func Org(t testing.TB, sim *ghsim.Sim, owner, admin string, repos ...string) string {
+	t.Helper()
+	if _, err := sim.AddUser(admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sim.AddOrg(owner, admin); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range repos {
+		if _, err := sim.AddRepo(owner, r, ghsim.RepoOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := sim.AddClassicToken(admin, "read:packages", "write:packages", "delete:packages", "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
 
 // Image is a small image whose content depends on note, labelled with
 // the repository source (so the simulator links its package there).
