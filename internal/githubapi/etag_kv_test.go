@@ -3,43 +3,15 @@ package githubapi
 import (
 	"context"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
-
-func startJetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
 
 // Two clients (two replicas) share the bucket: the second one's listing is
 // answered 304 page by page.
 func TestKVETagStoreAcrossClients(t *testing.T) {
 	ctx := context.Background()
-	js := startJetStream(t)
+	js := queuetest.Start(t, "", queuetest.Config()).Queue.JS
 	store, err := OpenKVETagStore(ctx, js, "pkgwarden-etags", 1, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -7,44 +7,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
-
-// startJetStream runs a real NATS server in-process with JetStream in a
-// temporary directory, on a random port.
-func startJetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(),
-		NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js
-}
 
 func TestKVCacheSparesRegistryReads(t *testing.T) {
 	ctx := context.Background()
-	js := startJetStream(t)
+	js := queuetest.Start(t, "", queuetest.Config()).Queue.JS
 	cache, err := OpenKVCache(ctx, js, "pkgwarden-manifests", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +73,7 @@ func TestKVCacheSparesRegistryReads(t *testing.T) {
 
 func TestCaches(t *testing.T) {
 	ctx := context.Background()
-	js := startJetStream(t)
+	js := queuetest.Start(t, "", queuetest.Config()).Queue.JS
 	kv, err := OpenKVCache(ctx, js, "manifests-roundtrip", 1)
 	if err != nil {
 		t.Fatal(err)
