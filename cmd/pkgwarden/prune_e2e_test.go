@@ -61,9 +61,10 @@ type e2e struct {
 	// limited counts rate-limit answers of the REST API.
 	limited atomic.Int32
 
-	mu        sync.Mutex
-	held      []heldDelivery
-	failReads map[string]bool // digests whose manifest reads fail
+	mu   sync.Mutex
+	held []heldDelivery
+	// failReads makes chosen manifests unreadable.
+	failReads simtest.ManifestFaults
 }
 
 type heldDelivery struct {
@@ -88,8 +89,8 @@ func newE2EWorld(t *testing.T, limits ghsim.RateLimits) *e2e {
 		t.Fatal(err)
 	}
 	t.Cleanup(sim.Close)
-	w := &e2e{t: t, sim: sim, runs: &runRecorder{}, failReads: map[string]bool{}}
-	w.srv = simtest.Serve(t, sim, w.faulty(sim.RegistryHandler()), w.countLimits(sim.APIHandler()))
+	w := &e2e{t: t, sim: sim, runs: &runRecorder{}}
+	w.srv = simtest.Serve(t, sim, w.failReads.Wrap(sim.RegistryHandler()), w.countLimits(sim.APIHandler()))
 	gate := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		w.mu.Lock()
@@ -187,24 +188,6 @@ func (r *statusRecorder) WriteHeader(code int) {
 		r.status = code
 	}
 	r.ResponseWriter.WriteHeader(code)
-}
-
-// faulty makes manifest reads of digests in failReads answer 403.
-func (w *e2e) faulty(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if i := strings.Index(r.URL.Path, "/manifests/"); i >= 0 {
-			w.mu.Lock()
-			bad := w.failReads[r.URL.Path[i+len("/manifests/"):]]
-			w.mu.Unlock()
-			if bad {
-				rw.Header().Set("Content-Type", "application/json")
-				rw.WriteHeader(http.StatusForbidden)
-				_, _ = rw.Write([]byte(`{"errors":[{"code":"DENIED","message":"injected failure"}]}`))
-				return
-			}
-		}
-		h.ServeHTTP(rw, r)
-	})
 }
 
 func (w *e2e) file(repo, path, content string) {
@@ -520,9 +503,7 @@ func TestPruneScenariosEndToEnd(t *testing.T) {
 		"manifest read fails": {files: map[string]string{"app": e2eRules}, noAct: true, deletes: 0, setup: func(w *e2e) {
 			w.push(w.image("v1"), 5*day, "v1")
 			bad := w.push(w.image("old"), 4*day)
-			w.mu.Lock()
-			w.failReads[bad] = true
-			w.mu.Unlock()
+			w.failReads.Fail(bad)
 		}},
 		"org defaults": {files: map[string]string{".github": `rules:
   - packages: ["*"]

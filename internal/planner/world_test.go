@@ -2,11 +2,9 @@ package planner_test
 
 import (
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,9 +31,8 @@ type world struct {
 	pusher *ghsim.Pusher
 	// base is the moment plans are evaluated at unless a test moves it.
 	base time.Time
-
-	mu   sync.Mutex
-	fail map[string]bool // digests whose manifest reads fail
+	// faults makes chosen manifests unreadable.
+	faults simtest.ManifestFaults
 }
 
 const source = "https://github.com/acme/app"
@@ -48,8 +45,8 @@ func newWorld(t testing.TB) *world {
 	}
 	t.Cleanup(sim.Close)
 	sim.SetQuiet(true)
-	w := &world{t: t, sim: sim, fail: map[string]bool{}}
-	w.srv = simtest.Serve(t, sim, w.faulty(sim.RegistryHandler()), sim.APIHandler())
+	w := &world{t: t, sim: sim}
+	w.srv = simtest.Serve(t, sim, w.faults.Wrap(sim.RegistryHandler()), sim.APIHandler())
 	w.token = simtest.Org(t, sim, "acme", "alice", "app", "other", ".github")
 	w.pusher = sim.Pusher("alice", w.token)
 	w.base = sim.Now()
@@ -63,30 +60,8 @@ func (w *world) must(_ any, err error) {
 	}
 }
 
-// faulty wraps the registry so that reading the manifest of a digest in
-// w.fail answers 403 DENIED: a manifest that cannot be read.
-func (w *world) faulty(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if i := strings.Index(r.URL.Path, "/manifests/"); i >= 0 {
-			ref := r.URL.Path[i+len("/manifests/"):]
-			w.mu.Lock()
-			bad := w.fail[ref]
-			w.mu.Unlock()
-			if bad {
-				rw.Header().Set("Content-Type", "application/json")
-				rw.WriteHeader(http.StatusForbidden)
-				_, _ = rw.Write([]byte(`{"errors":[{"code":"DENIED","message":"injected failure"}]}`))
-				return
-			}
-		}
-		h.ServeHTTP(rw, r)
-	})
-}
-
 func (w *world) failManifest(digest string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.fail[digest] = true
+	w.faults.Fail(digest)
 }
 
 // file commits a file on a repository's default branch.

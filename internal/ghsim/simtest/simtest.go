@@ -1,8 +1,8 @@
 // Package simtest holds the harness pieces that the end-to-end test worlds
 // built on the GitHub simulator (ghsim) share: the App key, pushing an
 // image or index into a package and backdating what the push created, and
-// listing a package's active versions, and serving a simulator with an
-// organisation on loopback. It is for tests only; production
+// listing a package's active versions, serving a simulator with an
+// organisation on loopback, and manifests that cannot be read. It is for tests only; production
 // code must not import it.
 package simtest
 
@@ -12,6 +12,7 @@ import (
 	"crypto/rsa"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,4 +148,40 @@ func (p Package) ActiveSet() map[string]bool {
 		out[v.Name] = true
 	}
 	return out
+}
+
+// ManifestFaults makes the registry answer 403 DENIED to every request for
+// the manifest of a chosen digest: a manifest that cannot be read. The zero
+// value fails nothing; it is safe for concurrent use.
+type ManifestFaults struct {
+	mu  sync.Mutex
+	bad map[string]bool
+}
+
+// Fail makes the manifest of digest unreadable from now on.
+func (f *ManifestFaults) Fail(digest string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.bad == nil {
+		f.bad = map[string]bool{}
+	}
+	f.bad[digest] = true
+}
+
+// Wrap returns the registry handler h with the faults injected.
+func (f *ManifestFaults) Wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if i := strings.Index(r.URL.Path, "/manifests/"); i >= 0 {
+			f.mu.Lock()
+			bad := f.bad[r.URL.Path[i+len("/manifests/"):]]
+			f.mu.Unlock()
+			if bad {
+				rw.Header().Set("Content-Type", "application/json")
+				rw.WriteHeader(http.StatusForbidden)
+				_, _ = rw.Write([]byte(`{"errors":[{"code":"DENIED","message":"injected failure"}]}`))
+				return
+			}
+		}
+		h.ServeHTTP(rw, r)
+	})
 }
