@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 )
 
@@ -41,14 +40,7 @@ func demoSim(t testing.TB) (string, string, *ghsim.Sim) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/v2/", sim.RegistryHandler())
-	mux.Handle("/v2", sim.RegistryHandler())
-	mux.Handle("/token", sim.RegistryHandler())
-	mux.Handle("/", sim.APIHandler())
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	sim.SetURLs(srv.URL+"/", srv.URL)
+	srv := simtest.Serve(t, sim, sim.RegistryHandler(), sim.APIHandler())
 	return srv.URL, info.Token, sim
 }
 
