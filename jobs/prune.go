@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -288,10 +287,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		if prog.RunID == "" {
 			prog.RunID, prog.Planned = run.ID, d.Delete
 		}
-		newest, err := newNewestLister(tok, p.endpoints(tok), owner, pkg)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+		newest := &newestLister{pc: clients.Packages, owner: owner, pkg: pkg}
 		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit, held: held, newest: newest}
 		if err := ex.deleteAll(ctx, candidates, len(leftover)); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
@@ -907,75 +903,32 @@ func inventoryPackage(owner githubapi.Owner, pkg githubapi.Package) inventory.Pa
 // newestLister reads the first pages of a package's active versions, the
 // newest, for the re-check before each deletion group. ListVersions always
 // reads every page; this reads one at a time, the first conditionally on
-// its last ETag, so an unchanged first page costs a 304.
+// the ETag this run last saw it with, so an unchanged first page costs a
+// 304.
 type newestLister struct {
-	gh   *github.Client
-	path string // ".../packages/{type}/{name}/versions"
-	etag string // of the first page, last time it was read
-}
-
-func newNewestLister(tok githubapi.Token, ep planner.Endpoints, owner githubapi.Owner, pkg githubapi.Package) (*newestLister, error) {
-	tr := ep.Transport
-	if tr == nil {
-		tr = defaultPackagesTransport()
-	}
-	gh, err := githubapi.NewGitHubClient(&http.Client{Transport: tr}, ep.APIURL)
-	if err != nil {
-		return nil, err
-	}
-	base, upload := gh.BaseURL, gh.UploadURL
-	// WithAuthToken copies the client; keep the URLs the copy was given.
-	gh = gh.WithAuthToken(tok.Secret())
-	gh.BaseURL, gh.UploadURL = base, upload
-	var op string
-	switch {
-	case owner.Kind == githubapi.OwnerOrganization:
-		op = "orgs/" + url.PathEscape(owner.Login)
-	case owner.Self:
-		op = "user"
-	default:
-		op = "users/" + url.PathEscape(owner.Login)
-	}
-	return &newestLister{gh: gh, path: op + "/packages/" + url.PathEscape(pkg.Type) + "/" + url.PathEscape(pkg.Name) + "/versions"}, nil
+	pc    *githubapi.PackagesClient
+	owner githubapi.Owner
+	pkg   githubapi.Package
+	etag  string // of the first page, last time it was read
 }
 
 // page reads one page of active versions, newest first. changed is false
 // when the first page answered 304: nothing there changed since the last
 // read of it.
 func (l *newestLister) page(ctx context.Context, n int) (vs []githubapi.Version, next int, changed bool, err error) {
-	u := fmt.Sprintf("%s?state=active&per_page=100&page=%d", l.path, n)
-	req, err := l.gh.NewRequest(http.MethodGet, u, nil)
+	etag := ""
+	if n == 1 {
+		etag = l.etag
+	}
+	p, err := l.pc.ListVersionsPage(ctx, l.owner, l.pkg.Type, l.pkg.Name, githubapi.StateActive, n, etag)
 	if err != nil {
-		return nil, 0, false, err
+		return nil, 0, false, fmt.Errorf("newest versions: %w", err)
 	}
-	if n == 1 && l.etag != "" {
-		req.Header.Set("If-None-Match", l.etag)
-	}
-	var wire []struct {
-		ID       int64  `json:"id"`
-		Name     string `json:"name"`
-		Metadata struct {
-			Container *struct {
-				Tags []string `json:"tags"`
-			} `json:"container"`
-		} `json:"metadata"`
-	}
-	resp, err := l.gh.Do(ctx, req, &wire)
-	if n == 1 && resp != nil && resp.StatusCode == http.StatusNotModified {
+	if p.NotModified {
 		return nil, 0, false, nil
 	}
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("newest versions, page %d: %w", n, err)
-	}
 	if n == 1 {
-		l.etag = resp.Header.Get("ETag")
+		l.etag = p.ETag
 	}
-	for _, w := range wire {
-		v := githubapi.Version{ID: w.ID, Name: w.Name}
-		if w.Metadata.Container != nil {
-			v.Tags = w.Metadata.Container.Tags
-		}
-		vs = append(vs, v)
-	}
-	return vs, resp.NextPage, true, nil
+	return p.Versions, p.Next, true, nil
 }

@@ -475,6 +475,55 @@ func (c *PackagesClient) ListVersions(ctx context.Context, o Owner, packageType,
 	return out, nil
 }
 
+// VersionPage is one page of a version listing.
+type VersionPage struct {
+	Versions []Version
+	// Next is the next page's number, 0 on the last page.
+	Next int
+	// ETag of the page as read; the one asked with when NotModified.
+	ETag string
+	// NotModified: the page still has the ETag asked with; Versions is
+	// empty then.
+	NotModified bool
+}
+
+// ListVersionsPage reads one page of versions in state (active when ""),
+// asking with If-None-Match etag when etag is set. It does not use the
+// client's ETag store: it is for a caller that keeps its own "since I last
+// looked", such as the prune's look at the newest versions before each
+// deletion group.
+func (c *PackagesClient) ListVersionsPage(ctx context.Context, o Owner, packageType, name, state string, page int, etag string) (VersionPage, error) {
+	if state == "" {
+		state = StateActive
+	}
+	base, err := packagePath(o, packageType, name)
+	if err != nil {
+		return VersionPage{}, fmt.Errorf("list versions of %s: %w", name, err)
+	}
+	q := url.Values{"state": {state}, "per_page": {strconv.Itoa(versionsPerPage)}, "page": {strconv.Itoa(page)}}
+	req, err := c.gh.NewRequest(http.MethodGet, base+"/versions?"+q.Encode(), nil)
+	if err != nil {
+		return VersionPage{}, err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	var body bytes.Buffer
+	resp, err := c.gh.Do(ctx, req, &body)
+	c.noteRate(resp)
+	if etag != "" && resp != nil && resp.StatusCode == http.StatusNotModified {
+		return VersionPage{ETag: etag, NotModified: true}, nil
+	}
+	if err != nil {
+		return VersionPage{}, fmt.Errorf("list %s versions of %s package %s/%s, page %d: %w", state, packageType, o.Login, name, page, classify(c.now(), resp, err))
+	}
+	vs, err := decodeVersions(body.Bytes())
+	if err != nil {
+		return VersionPage{}, err
+	}
+	return VersionPage{Versions: vs, Next: resp.NextPage, ETag: resp.Header.Get("ETag")}, nil
+}
+
 // versionsPage fetches one page, conditionally when an ETag is stored.
 func (c *PackagesClient) versionsPage(ctx context.Context, u string) ([]Version, int, bool, error) {
 	// The key names the API too, so a bucket shared by a simulator run and

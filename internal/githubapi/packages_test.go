@@ -602,3 +602,33 @@ func TestUserOwners(t *testing.T) {
 		}
 	})
 }
+
+// ListVersionsPage reads one page, conditionally on the caller's ETag and
+// without the client's store.
+func TestListVersionsPage(t *testing.T) {
+	f := newFakeGitHub(t)
+	const pkg = "/orgs/acme/packages/container/app"
+	f.seedVersions(pkg, 150)
+	c := newTestClient(t, f, nil, nil)
+	ctx := context.Background()
+	first, err := c.ListVersionsPage(ctx, acme, "container", "app", "", 1, "")
+	if err != nil || len(first.Versions) != 100 || first.Next != 2 || first.ETag == "" || first.NotModified {
+		t.Fatalf("first page = %d versions, next %d, etag %q, not modified %t, %v", len(first.Versions), first.Next, first.ETag, first.NotModified, err)
+	}
+	again, err := c.ListVersionsPage(ctx, acme, "container", "app", "", 1, first.ETag)
+	if err != nil || !again.NotModified || len(again.Versions) != 0 {
+		t.Errorf("unchanged page asked with its ETag = %+v, %v; want not modified", again, err)
+	}
+	f.addNewest(pkg, 151)
+	changed, err := c.ListVersionsPage(ctx, acme, "container", "app", "", 1, first.ETag)
+	if err != nil || changed.NotModified || changed.Versions[0].ID != 151 || changed.ETag == first.ETag {
+		t.Errorf("changed page = not modified %t, newest %v, etag %q, %v; want the new version 151", changed.NotModified, changed.Versions, changed.ETag, err)
+	}
+	last, err := c.ListVersionsPage(ctx, acme, "container", "app", "", 2, "")
+	if err != nil || len(last.Versions) != 51 || last.Next != 0 {
+		t.Errorf("last page = %d versions, next %d, %v; want 51, 0", len(last.Versions), last.Next, err)
+	}
+	if _, err := c.ListVersionsPage(ctx, acme, "container", "nothing", "", 1, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing package: %v, want ErrNotFound", err)
+	}
+}
