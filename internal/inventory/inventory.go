@@ -199,15 +199,7 @@ func (s *Store) Version(ctx context.Context, installation int64, pkg Package, id
 
 // Versions returns every version of pkg the inventory holds.
 func (s *Store) Versions(ctx context.Context, installation int64, pkg Package) ([]Version, error) {
-	var out []Version
-	err := s.each(ctx, inst(installation)+".v."+pkgKey(pkg)+".*", func(b []byte) error {
-		var v Version
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	})
+	out, err := all[Version](ctx, s, inst(installation)+".v."+pkgKey(pkg)+".*")
 	if err != nil {
 		return nil, fmt.Errorf("inventory: versions of %s: %w", pkg, err)
 	}
@@ -218,19 +210,18 @@ func (s *Store) Versions(ctx context.Context, installation int64, pkg Package) (
 // installation; an empty owner means all. The scheduler uses it to find
 // packages that vanished from the listing: deleted packages.
 func (s *Store) Packages(ctx context.Context, installation int64, owner string) ([]Package, error) {
-	var out []Package
-	err := s.each(ctx, inst(installation)+".p.*", func(b []byte) error {
-		var p Package
-		if err := json.Unmarshal(b, &p); err != nil {
-			return err
-		}
-		if owner == "" || strings.EqualFold(p.Owner, owner) {
-			out = append(out, p)
-		}
-		return nil
-	})
+	seen, err := all[Package](ctx, s, inst(installation)+".p.*")
 	if err != nil {
 		return nil, fmt.Errorf("inventory: packages of %s in installation %d: %w", owner, installation, err)
+	}
+	if owner == "" {
+		return seen, nil
+	}
+	var out []Package
+	for _, p := range seen {
+		if strings.EqualFold(p.Owner, owner) {
+			out = append(out, p)
+		}
 	}
 	return out, nil
 }
@@ -301,15 +292,7 @@ func (s *Store) SetRefusal(ctx context.Context, installation int64, pkg Package,
 
 // Refusals returns every refusal recorded for pkg.
 func (s *Store) Refusals(ctx context.Context, installation int64, pkg Package) ([]Refusal, error) {
-	var out []Refusal
-	err := s.each(ctx, refusalPrefix(installation, pkg)+"*", func(b []byte) error {
-		var r Refusal
-		if err := json.Unmarshal(b, &r); err != nil {
-			return err
-		}
-		out = append(out, r)
-		return nil
-	})
+	out, err := all[Refusal](ctx, s, refusalPrefix(installation, pkg)+"*")
 	if err != nil {
 		return nil, fmt.Errorf("inventory: refusals of %s: %w", pkg, err)
 	}
@@ -353,6 +336,20 @@ func (s *Store) keys(ctx context.Context, filter string) ([]string, error) {
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// all decodes the value of every key matching filter as a T.
+func all[T any](ctx context.Context, s *Store, filter string) ([]T, error) {
+	var out []T
+	err := s.each(ctx, filter, func(b []byte) error {
+		var v T
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	return out, err
 }
 
 // each calls fn with the value of every key matching filter, read in one
