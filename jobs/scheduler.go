@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -25,9 +26,27 @@ const DeliveryRetention = 72 * time.Hour
 // PackageInventory lists the packages pkgwarden has seen for an
 // installation, deleted ones included: GitHub's package listings show
 // only active packages, so a deleted package is found only here. The
-// restore work (internal/inventory) provides it.
+// restore work (internal/inventory) provides it: InventoryPackages.
 type PackageInventory interface {
 	PackagesSeen(ctx context.Context, installationID int64) ([]webhook.Target, error)
+}
+
+// InventoryPackages is the PackageInventory of an inventory store: every
+// package it saw for the installation, as a sweep target.
+type InventoryPackages struct{ Store *inventory.Store }
+
+// PackagesSeen implements PackageInventory.
+func (p InventoryPackages) PackagesSeen(ctx context.Context, installationID int64) ([]webhook.Target, error) {
+	pkgs, err := p.Store.Packages(ctx, installationID, "")
+	if err != nil {
+		return nil, fmt.Errorf("inventory of installation %d: %w", installationID, err)
+	}
+	out := make([]webhook.Target, 0, len(pkgs))
+	for _, pk := range pkgs {
+		out = append(out, webhook.Target{InstallationID: installationID, Owner: pk.Owner,
+			PackageType: pk.Type, PackageName: pk.Name, Repository: pk.Repository})
+	}
+	return out, nil
 }
 
 // SchedulerConfig configures the scheduler.

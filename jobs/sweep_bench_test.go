@@ -24,7 +24,6 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
-	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -252,31 +251,14 @@ func newSweepBench(b *testing.B) *sweepBench {
 	sb.pool = jobs.NewPool(sb.q, reg, jobs.PoolConfig{Workers: sweepWorkers}, jobs.NewMetrics(sb.metrics, sb.q), logger)
 
 	// Scheduler: newScheduler, with its own App and pacer on the same
-	// pacing bucket; the inventory as serve's packagesSeen reads it.
+	// pacing bucket; the inventory as serve reads it.
 	if sb.sched, err = jobs.OpenScheduler(ctx, sb.q, jobs.SchedulerConfig{
 		Holder: b.Name(), Interval: time.Hour, App: newApp("scheduler-app"), Tokens: tokens, APIURL: w.srv.URL,
-		PackagesTransport: packed(newPacer(), "scheduler"), Inventory: sweepInventory{inv}, Replicas: 1, Logger: logger,
+		PackagesTransport: packed(newPacer(), "scheduler"), Inventory: jobs.InventoryPackages{Store: inv}, Replicas: 1, Logger: logger,
 	}); err != nil {
 		b.Fatal(err)
 	}
 	return sb
-}
-
-// sweepInventory is cmd/pkgwarden's packagesSeen: the scheduler's view of
-// the inventory.
-type sweepInventory struct{ inv *inventory.Store }
-
-func (s sweepInventory) PackagesSeen(ctx context.Context, installationID int64) ([]webhook.Target, error) {
-	pkgs, err := s.inv.Packages(ctx, installationID, "")
-	if err != nil {
-		return nil, fmt.Errorf("inventory of installation %d: %w", installationID, err)
-	}
-	out := make([]webhook.Target, 0, len(pkgs))
-	for _, pk := range pkgs {
-		out = append(out, webhook.Target{InstallationID: installationID, Owner: pk.Owner,
-			PackageType: pk.Type, PackageName: pk.Name, Repository: pk.Repository})
-	}
-	return out, nil
 }
 
 // sweepFigures are what one sweep did.

@@ -14,7 +14,6 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
-	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -83,7 +82,7 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 		Tokens:            tokens,
 		APIURL:            s.GitHubAPIURL,
 		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Inventory:         packagesSeen{inv},
+		Inventory:         jobs.InventoryPackages{Store: inv},
 		Replicas:          s.NATSReplicas,
 		Logger:            logger,
 	})
@@ -92,21 +91,4 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 	}
 	logger.Info("scheduler role: campaigning for leadership", "sweep_interval", s.SweepInterval.String(), "lease_ttl", s.SchedulerLeaseTTL.String())
 	return sched, nil
-}
-
-// packagesSeen lists an installation's packages from the inventory, as the
-// scheduler's targets.
-type packagesSeen struct{ inv *inventory.Store }
-
-func (p packagesSeen) PackagesSeen(ctx context.Context, installationID int64) ([]webhook.Target, error) {
-	pkgs, err := p.inv.Packages(ctx, installationID, "")
-	if err != nil {
-		return nil, fmt.Errorf("inventory of installation %d: %w", installationID, err)
-	}
-	out := make([]webhook.Target, 0, len(pkgs))
-	for _, pk := range pkgs {
-		out = append(out, webhook.Target{InstallationID: installationID, Owner: pk.Owner,
-			PackageType: pk.Type, PackageName: pk.Name, Repository: pk.Repository})
-	}
-	return out, nil
 }
