@@ -157,7 +157,7 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
-		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: botLogin(ctx, s, logger), Inventory: h.inventory}, logger)
+		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: botLogin(ctx, s, h.app, logger), Inventory: h.inventory}, logger)
 		pool := jobs.NewPool(q, registry, jobs.PoolConfig{
 			Workers:     s.Workers,
 			MaxAttempts: s.JobAttempts,
@@ -207,6 +207,8 @@ const (
 type workerHandlers struct {
 	prune, restore, config jobs.Handler
 	inventory              *inventory.Store
+	// app is the GitHub App the handlers work as; nil without one.
+	app *githubapi.App
 }
 
 // jobHandlers builds the job handlers: the real ones when the App is
@@ -340,7 +342,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	if err != nil {
 		return none, err
 	}
-	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, inventory: inv}, nil
+	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, inventory: inv, app: app}, nil
 }
 
 // packagesTokens turns the settings' tokens (environment and data dir,
@@ -454,41 +456,24 @@ func drain(nc *nats.Conn) error {
 // botLogin is the App's bot account ("<slug>[bot]"), whose events the
 // router ignores so that pkgwarden never reacts to its own issue edits.
 // PKGWARDEN_APP_SLUG (written by `pkgwarden register`) gives it; when only
-// the App id is set, GitHub is asked (GET /app with the App's JWT). It is
-// "" when neither works, which is logged: pkgwarden then reads its own
+// the App is configured, GitHub is asked (GET /app with the App's JWT). It
+// is "" when neither works, which is logged: pkgwarden then reads its own
 // edits like anyone's.
-func botLogin(ctx context.Context, s settings.Settings, logger *slog.Logger) string {
-	if login := s.BotLogin(); login != "" || s.AppID == 0 {
+func botLogin(ctx context.Context, s settings.Settings, app *githubapi.App, logger *slog.Logger) string {
+	if login := s.BotLogin(); login != "" || app == nil {
 		return login
-	}
-	slug, err := appSlug(ctx, s)
-	if err != nil {
-		logger.Warn("cannot tell the App's bot login: set PKGWARDEN_APP_SLUG so that pkgwarden ignores events it caused itself", "err", err)
-		return ""
-	}
-	logger.Info("app slug from GitHub", "slug", slug)
-	s.AppSlug = slug
-	return s.BotLogin()
-}
-
-// appSlug asks GitHub for the App's slug.
-func appSlug(ctx context.Context, s settings.Settings) (string, error) {
-	key, err := os.ReadFile(s.PrivateKeyPath)
-	if err != nil {
-		return "", fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
-	}
-	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL})
-	if err != nil {
-		return "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	a, _, err := app.AppClient().Apps.Get(ctx, "")
+	if err == nil && a.GetSlug() == "" {
+		err = errors.New("no slug in the answer")
+	}
 	if err != nil {
-		return "", fmt.Errorf("GET /app: %w", err)
+		logger.Warn("cannot tell the App's bot login: set PKGWARDEN_APP_SLUG so that pkgwarden ignores events it caused itself", "err", fmt.Errorf("GET /app: %w", err))
+		return ""
 	}
-	if a.GetSlug() == "" {
-		return "", errors.New("GET /app: no slug in the answer")
-	}
-	return a.GetSlug(), nil
+	logger.Info("app slug from GitHub", "slug", a.GetSlug())
+	s.AppSlug = a.GetSlug()
+	return s.BotLogin()
 }

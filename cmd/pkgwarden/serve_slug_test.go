@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 )
 
@@ -16,23 +17,32 @@ import (
 // for the App's slug so that the router still knows its own bot.
 func TestBotLoginFromGitHub(t *testing.T) {
 	w := newE2EWorld(t, ghsim.RateLimits{})
-	base := settings.Settings{AppID: w.sim.AppID(), PrivateKeyPath: w.keyPath, GitHubAPIURL: w.srv.URL + "/"}
+	key, err := os.ReadFile(w.keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := func(id int64) *githubapi.App {
+		a, err := githubapi.NewApp(githubapi.AppConfig{AppID: id, PrivateKey: key, BaseURL: w.srv.URL + "/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
 	tests := map[string]struct {
-		change func(*settings.Settings)
+		slug   string
+		app    *githubapi.App
 		want   string
 		logged string
 	}{
-		"slug configured":        {change: func(s *settings.Settings) { s.AppSlug = "mine" }, want: "mine[bot]"},
-		"asked of GitHub":        {change: func(*settings.Settings) {}, want: ghsim.AppSlug + "[bot]", logged: "app slug from GitHub"},
-		"no app at all":          {change: func(s *settings.Settings) { s.AppID = 0 }, want: ""},
-		"key unreadable: warned": {change: func(s *settings.Settings) { s.PrivateKeyPath = filepath.Join(t.TempDir(), "none.pem") }, want: "", logged: "set PKGWARDEN_APP_SLUG"},
+		"slug configured":        {slug: "mine", app: app(w.sim.AppID()), want: "mine[bot]"},
+		"asked of GitHub":        {app: app(w.sim.AppID()), want: ghsim.AppSlug + "[bot]", logged: "app slug from GitHub"},
+		"no app at all":          {want: ""},
+		"GitHub refuses: warned": {app: app(w.sim.AppID() + 999), want: "", logged: "set PKGWARDEN_APP_SLUG"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			s := base
-			tc.change(&s)
 			var logs bytes.Buffer
-			got := botLogin(context.Background(), s, slog.New(slog.NewTextHandler(&logs, nil)))
+			got := botLogin(context.Background(), settings.Settings{AppSlug: tc.slug}, tc.app, slog.New(slog.NewTextHandler(&logs, nil)))
 			if got != tc.want {
 				t.Errorf("botLogin = %q, want %q", got, tc.want)
 			}
