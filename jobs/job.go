@@ -43,11 +43,11 @@ type Job struct {
 
 // LeaseName is what the per-package lease is taken on: every job type of
 // one package shares it, so a prune never runs beside a restore.
-func (j Job) LeaseName() string { return j.Target.String() }
+func (j Job) LeaseName() string { return j.Target.Key() }
 
 // Subject is where the job is published; one subject per type and package
 // is what coalesces a burst into one pending job.
-func (j Job) Subject() string { return queue.JobSubject(j.Type, j.Target.String()) }
+func (j Job) Subject() string { return queue.JobSubject(j.Type, j.Target.Key()) }
 
 // Logger returns logger with the job's fields, so every line of a job can
 // be traced back to its webhook.

@@ -68,7 +68,7 @@ func PublishUndo(ctx context.Context, q *queue.Queue, job Job) error {
 	if err != nil {
 		return fmt.Errorf("encode undo job for %s: %w", job.Target, err)
 	}
-	msg := &nats.Msg{Subject: queue.JobSubject(job.Type, job.Target.String()+"#undo:"+job.DeliveryID), Data: data, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: queue.JobSubject(job.Type, job.Target.Key()+"#undo:"+job.DeliveryID), Data: data, Header: nats.Header{}}
 	if job.DeliveryID != "" {
 		msg.Header.Set(queue.HeaderDelivery, job.DeliveryID)
 	}

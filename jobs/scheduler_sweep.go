@@ -97,7 +97,7 @@ func SweepOffset(t webhook.Target, interval time.Duration) time.Duration {
 	if interval <= 0 {
 		return 0
 	}
-	sum := sha256.Sum256([]byte(t.String()))
+	sum := sha256.Sum256([]byte(t.Key()))
 	return time.Duration(binary.BigEndian.Uint64(sum[:8]) % uint64(interval))
 }
 
@@ -188,7 +188,7 @@ func (s *Scheduler) plan(ctx context.Context) ([]sweepItem, error) {
 	}
 	byKey := map[string]*sweepItem{}
 	add := func(t webhook.Target, types ...string) {
-		k := t.String()
+		k := t.Key()
 		if it, ok := byKey[k]; ok {
 			for _, typ := range types {
 				if !slices.Contains(it.types, typ) {

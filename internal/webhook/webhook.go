@@ -222,9 +222,18 @@ func (e *PackageEvent) Target() (Target, error) {
 	return t, nil
 }
 
-// String is "installation/owner/type/name", for logs and keys.
+// String is "installation/owner/type/name" as the job spells them, for
+// logs. Keys use Key.
 func (t Target) String() string {
 	return fmt.Sprintf("%d/%s/%s/%s", t.InstallationID, t.Owner, t.PackageType, t.PackageName)
+}
+
+// Key is the package's identity as GitHub treats it: owner, type and name
+// compared case-insensitively. Leases, job subjects and sweep offsets are
+// keyed by it, so one package has one key whatever route named it (a
+// publish, a sweep, a report's title).
+func (t Target) Key() string {
+	return strings.ToLower(t.String())
 }
 
 // Triggers reports whether the action asks for a prune of the package.
