@@ -39,31 +39,64 @@ var _ rules.Source = (*ContentsSource)(nil)
 
 // File returns the content of path in owner/repo at its default branch. A
 // missing repository or file (404) is an error matching both
-// rules.ErrNotFound and ErrNotFound; a path naming a directory is an error.
+// rules.ErrNotFound and ErrNotFound. A path GitHub will never give as a
+// file's content is an error matching rules.ErrUnreadable, which says
+// why: a directory, a symlink or submodule, a file over
+// rules.MaxFileSize or one GitHub leaves out as too large. Any other
+// error (5xx, rate limits, the network) is transient.
 //
 // GET /repos/{owner}/{repo}/contents/{path}
 func (s *ContentsSource) File(ctx context.Context, owner, repo, path string) ([]byte, error) {
 	// No ref: GitHub answers from the default branch, which is where
 	// pkgwarden's files count.
-	fc, dir, resp, err := s.gh.Repositories.GetContents(ctx, url.PathEscape(owner), url.PathEscape(repo), path, nil)
+	fc, _, resp, err := s.gh.Repositories.GetContents(ctx, url.PathEscape(owner), url.PathEscape(repo), path, nil)
+	unreadable := func(uerr error) error {
+		return fmt.Errorf("read %s/%s:%s: %w", owner, repo, path, uerr)
+	}
 	if err != nil {
 		cerr := classify(s.now(), resp, err)
 		if errors.Is(cerr, ErrNotFound) {
 			return nil, fmt.Errorf("%s/%s:%s: %w (%w)", owner, repo, path, rules.ErrNotFound, cerr)
 		}
+		if blobTooLarge(err, cerr) {
+			return nil, fmt.Errorf("read %s/%s:%s: %w (%w)", owner, repo, path,
+				rules.Unreadable(fmt.Sprintf("is over the %d MiB limit (GitHub's contents API will not serve it)", rules.MaxFileSize>>20)), cerr)
+		}
 		return nil, fmt.Errorf("read %s/%s:%s: %w", owner, repo, path, cerr)
 	}
 	if fc == nil {
-		return nil, fmt.Errorf("read %s/%s:%s: a directory of %d entries, not a file", owner, repo, path, len(dir))
+		return nil, unreadable(rules.Unreadable("is a directory, not a file"))
 	}
 	if fc.GetType() != "" && fc.GetType() != "file" {
-		return nil, fmt.Errorf("read %s/%s:%s: a %s, not a file", owner, repo, path, fc.GetType())
+		return nil, unreadable(rules.Unreadable(fmt.Sprintf("is a %s, not a file", fc.GetType())))
+	}
+	if size := fc.GetSize(); size > rules.MaxFileSize {
+		return nil, unreadable(rules.TooLarge(size))
+	}
+	if fc.GetEncoding() == "none" {
+		// GitHub leaves out the content of a file over 1 MB (which may
+		// be a little under rules.MaxFileSize).
+		return nil, unreadable(rules.Unreadable(fmt.Sprintf("is %d bytes, too large for GitHub's contents API to serve", fc.GetSize())))
 	}
 	content, err := fc.GetContent()
 	if err != nil {
-		// "none" encoding: GitHub leaves out files over 1 MiB, which the
-		// rules would refuse anyway.
+		// A malformed answer: transient, as any other.
 		return nil, fmt.Errorf("read %s/%s:%s (%d bytes): %w", owner, repo, path, fc.GetSize(), err)
 	}
 	return []byte(content), nil
+}
+
+// blobTooLarge reports whether GitHub refused to serve the file as too
+// large (403 with the error code too_large, not a rate limit).
+func blobTooLarge(err, classified error) bool {
+	var er *github.ErrorResponse
+	if !errors.As(err, &er) || !errors.Is(classified, ErrRefused) {
+		return false
+	}
+	for _, e := range er.Errors {
+		if e.Code == "too_large" {
+			return true
+		}
+	}
+	return false
 }

@@ -3,9 +3,13 @@ package githubapi_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
@@ -91,6 +95,193 @@ func TestContentsSource(t *testing.T) {
 				if string(got) != tc.want {
 					t.Errorf("content = %q, want %q", got, tc.want)
 				}
+			}
+		})
+	}
+}
+
+// unreadableWorld is the simulator with acme/app holding, besides its
+// rules, a directory (.github/base), a file over 1 MiB (big.yml) and a
+// file that is not UTF-8 (latin1.yml), and acme/other whose rules path is
+// a directory. In front of it, a handler answers what the simulator
+// cannot hold, as GitHub does: files over 1 MB left out ("none"
+// encoding), a symlink, a submodule, a blob too large for the API (403
+// too_large), a 502 and a rate limit. It returns the server's URL and a
+// token reading both repositories.
+func unreadableWorld(t *testing.T) (string, string) {
+	t.Helper()
+	sim, err := ghsim.New(ghsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	sim.SetQuiet(true)
+	canned := map[string]func(http.ResponseWriter){
+		"none.yml": func(w http.ResponseWriter) {
+			writeCanned(w, http.StatusOK, `{"type":"file","encoding":"none","content":"","size":2411725,"name":"none.yml","path":"none.yml"}`)
+		},
+		"none-1mb.yml": func(w http.ResponseWriter) {
+			writeCanned(w, http.StatusOK, `{"type":"file","encoding":"none","content":"","size":1040000,"name":"none-1mb.yml","path":"none-1mb.yml"}`)
+		},
+		"link.yml": func(w http.ResponseWriter) {
+			writeCanned(w, http.StatusOK, `{"type":"symlink","target":"/etc/passwd","size":11,"name":"link.yml","path":"link.yml"}`)
+		},
+		"sub": func(w http.ResponseWriter) {
+			writeCanned(w, http.StatusOK, `{"type":"submodule","submodule_git_url":"git://example.com/x.git","size":0,"name":"sub","path":"sub"}`)
+		},
+		"blob.yml": func(w http.ResponseWriter) {
+			w.Header().Set("X-RateLimit-Remaining", "4999")
+			writeCanned(w, http.StatusForbidden, `{"message":"This API returns blobs up to 1 MB in size. The requested blob is too large to fetch via the API, but you can use the Git Data API to request blobs up to 100 MB in size.","errors":[{"resource":"Blob","field":"data","code":"too_large"}],"documentation_url":"https://docs.github.com/rest/repos/contents#get-repository-content"}`)
+		},
+		"flaky.yml": func(w http.ResponseWriter) {
+			writeCanned(w, http.StatusBadGateway, `{"message":"Server Error"}`)
+		},
+		"limited.yml": func(w http.ResponseWriter) {
+			w.Header().Set("X-RateLimit-Remaining", "0")
+			w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
+			writeCanned(w, http.StatusForbidden, `{"message":"API rate limit exceeded"}`)
+		},
+	}
+	api := sim.APIHandler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := strings.CutPrefix(r.URL.Path, "/repos/acme/app/contents/"); ok {
+			if answer, ok := canned[p]; ok {
+				answer(w)
+				return
+			}
+		}
+		api.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	sim.SetURLs(srv.URL+"/", srv.URL)
+
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = sim.AddUser("alice")
+	must(err)
+	_, err = sim.AddOrg("acme", "alice")
+	must(err)
+	for _, repo := range []string{"app", "other"} {
+		_, err = sim.AddRepo("acme", repo, ghsim.RepoOptions{})
+		must(err)
+	}
+	must(sim.PutFile("acme", "app", "", rules.Path, []byte("dry_run: true\n"), "alice"))
+	must(sim.PutFile("acme", "app", "", ".github/base/x.yml", []byte("dry_run: true\n"), "alice"))
+	must(sim.PutFile("acme", "app", "", "big.yml", bigFile(2411725), "alice"))
+	must(sim.PutFile("acme", "app", "", "latin1.yml", []byte("report: {labels: [\"caf\xe9\"]}\n"), "alice"))
+	must(sim.PutFile("acme", "other", "", rules.Path+"/x.yml", []byte("dry_run: true\n"), "alice"))
+	token, err := sim.AddClassicToken("alice", "read:packages", "repo")
+	must(err)
+	return srv.URL, token
+}
+
+func writeCanned(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// unreadableSource is a source of its own (go-github remembers a rate
+// limit per client), without retries (the 502 answers once).
+func unreadableSource(t *testing.T, apiURL, token string) *githubapi.ContentsSource {
+	t.Helper()
+	gh, err := githubapi.NewGitHubClient(&http.Client{}, apiURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return githubapi.NewContentsSource(gh.WithAuthToken(token), nil)
+}
+
+// bigFile is a valid YAML file of size bytes: one long comment.
+func bigFile(size int) []byte {
+	return []byte("# " + strings.Repeat("x", size-3) + "\n")
+}
+
+// TestContentsSourceUnreadable: a path GitHub will never give as a file's
+// content is an error matching rules.ErrUnreadable with the reason (the
+// loader reports it as a configuration error); a 5xx or a rate limit is
+// not: it stays transient.
+func TestContentsSourceUnreadable(t *testing.T) {
+	apiURL, token := unreadableWorld(t)
+	tests := map[string]struct {
+		repo, path string
+		// reason is what an unreadable path's error must say.
+		reason string
+		// transientHas is what a transient error must say; it must not
+		// match rules.ErrUnreadable.
+		transientHas string
+	}{
+		"directory":                         {repo: "app", path: ".github/base", reason: "is a directory, not a file"},
+		"rules path is a directory":         {repo: "other", path: rules.Path, reason: "is a directory, not a file"},
+		"file over 1 MiB served":            {repo: "app", path: "big.yml", reason: "is 2.3 MiB (2411725 bytes), over the 1 MiB limit"},
+		"file over 1 MiB left out by none":  {repo: "app", path: "none.yml", reason: "is 2.3 MiB (2411725 bytes), over the 1 MiB limit"},
+		"file under 1 MiB left out by none": {repo: "app", path: "none-1mb.yml", reason: "is 1040000 bytes, too large for GitHub's contents API to serve"},
+		"blob too large for the API":        {repo: "app", path: "blob.yml", reason: "over the 1 MiB limit"},
+		"symlink":                           {repo: "app", path: "link.yml", reason: "is a symlink, not a file"},
+		"submodule":                         {repo: "app", path: "sub", reason: "is a submodule, not a file"},
+		"server error stays transient":      {repo: "app", path: "flaky.yml", transientHas: "502"},
+		"rate limit stays transient":        {repo: "app", path: "limited.yml", transientHas: "rate limit"},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			_, err := unreadableSource(t, apiURL, token).File(context.Background(), "acme", tc.repo, tc.path)
+			if err == nil || errors.Is(err, rules.ErrNotFound) {
+				t.Fatalf("err = %v, want an error other than not found", err)
+			}
+			if !strings.Contains(err.Error(), "acme/"+tc.repo+":"+tc.path) {
+				t.Errorf("err %q does not name the file", err)
+			}
+			if tc.transientHas != "" {
+				if errors.Is(err, rules.ErrUnreadable) || !strings.Contains(err.Error(), tc.transientHas) {
+					t.Errorf("err = %v, want a transient error containing %q, not rules.ErrUnreadable", err, tc.transientHas)
+				}
+				return
+			}
+			if !errors.Is(err, rules.ErrUnreadable) || !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("err = %v, want rules.ErrUnreadable saying %q", err, tc.reason)
+			}
+		})
+	}
+}
+
+// TestContentsSourceUnreadableConfig: through a rules.Loader, an unreadable
+// file named by _extends, or standing at the rules path, is a
+// configuration error (an ErrorList naming the file), not a failure to
+// retry.
+func TestContentsSourceUnreadableConfig(t *testing.T) {
+	apiURL, token := unreadableWorld(t)
+	tests := map[string]struct {
+		extends string // acme/app's _extends; "" reads acme/other's rules
+		want    string
+	}{
+		"_extends names a directory":   {extends: "acme/app:.github/base", want: "acme/app: .github/pkgwarden.yml:1:11: _extends: acme/app:.github/base is a directory, not a file"},
+		"_extends names a big file":    {extends: "acme/app:big.yml", want: "acme/app: .github/pkgwarden.yml:1:11: _extends: acme/app:big.yml is 2.3 MiB (2411725 bytes), over the 1 MiB limit"},
+		"_extends names a left-out":    {extends: "acme/app:none.yml", want: "acme/app: .github/pkgwarden.yml:1:11: _extends: acme/app:none.yml is 2.3 MiB (2411725 bytes), over the 1 MiB limit"},
+		"_extends names a symlink":     {extends: "acme/app:link.yml", want: "acme/app: .github/pkgwarden.yml:1:11: _extends: acme/app:link.yml is a symlink, not a file"},
+		"_extends names a latin1 file": {extends: "acme/app:latin1.yml", want: "acme/app: .github/pkgwarden.yml:1:11: _extends: acme/app:latin1.yml is not valid UTF-8"},
+		"rules path is a directory":    {want: "acme/other: .github/pkgwarden.yml:1:1: .github/pkgwarden.yml is a directory, not a file"},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			l := rules.NewLoader(unreadableSource(t, apiURL, token))
+			pkg := rules.Package{Owner: "acme", Type: rules.TypeContainer, Name: "app", Repository: "other"}
+			if tc.extends != "" {
+				if err := l.Override("acme", "app", rules.Path, []byte("_extends: "+tc.extends+"\n")); err != nil {
+					t.Fatal(err)
+				}
+				pkg.Repository = "app"
+			}
+			_, err := l.Load(context.Background(), pkg)
+			var list rules.ErrorList
+			if !errors.As(err, &list) || len(list) != 1 {
+				t.Fatalf("Load error = %v, want a configuration error (an ErrorList of one)", err)
+			}
+			if got := list[0].Error(); got != tc.want {
+				t.Errorf("error = %s\nwant %s", got, tc.want)
 			}
 		})
 	}

@@ -6,18 +6,58 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // ErrNotFound is what a Source returns (wrapped or as is) when the
 // repository or the file does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrUnreadable is what a Source returns (wrapped, best through
+// Unreadable or TooLarge, which say why) when path exists but can never be
+// read as a configuration file: a directory, a symlink or submodule, a
+// file too large to be served. It is permanent: the loader reports it as
+// a configuration error of the file that names the path, and does not
+// read it again.
+var ErrUnreadable = errors.New("not readable as a configuration file")
+
+// unreadableError is ErrUnreadable with the reason.
+type unreadableError struct{ reason string }
+
+func (e *unreadableError) Error() string { return e.reason }
+
+func (e *unreadableError) Is(target error) bool { return target == ErrUnreadable }
+
+// Unreadable returns an error matching ErrUnreadable whose text, reason,
+// is what the configuration error says of the path after naming it:
+// "is a directory, not a file".
+func Unreadable(reason string) error { return &unreadableError{reason: reason} }
+
+// TooLarge is Unreadable for a file of size bytes, over MaxFileSize.
+func TooLarge(size int) error { return Unreadable(tooLarge(size)) }
+
+func tooLarge(size int) string {
+	return fmt.Sprintf("is %.1f MiB (%d bytes), over the %d MiB limit", float64(size)/(1<<20), size, MaxFileSize>>20)
+}
+
+// unreadableReason is why data cannot be a configuration file, or "".
+func unreadableReason(data []byte) string {
+	switch {
+	case len(data) > MaxFileSize:
+		return tooLarge(len(data))
+	case !utf8.Valid(data):
+		return "is not valid UTF-8"
+	}
+	return ""
+}
+
 // Source reads a file at the default branch of a repository. It is the
 // only way the rules package reaches the outside world.
 type Source interface {
 	// File returns the content of path in owner/repo at its default branch,
-	// or an error wrapping ErrNotFound when the repository or file does
-	// not exist. Any other error is treated as transient.
+	// an error wrapping ErrNotFound when the repository or file does not
+	// exist, or one wrapping ErrUnreadable when path can never be read as
+	// a file. Any other error is treated as transient.
 	File(ctx context.Context, owner, repo, path string) ([]byte, error)
 }
 
@@ -34,7 +74,11 @@ type Loader struct {
 
 type loaded struct {
 	file *File // nil when not found
-	err  error // an ErrorList when the file is invalid
+	err  error // an ErrorList when the file is invalid or unreadable
+	// unreadable says why the path cannot be read as a file ("is a
+	// directory, not a file"), for an _extends naming it; err then
+	// reports it as the file's own error.
+	unreadable string
 }
 
 type overrideFile struct {
@@ -57,6 +101,9 @@ func fileKey(owner, repo, path string) string {
 // applies; overriding the owner's ".github" repository replaces the
 // owner's file, policy included. An invalid file is an ErrorList.
 func (l *Loader) Override(owner, repo, name string, data []byte) error {
+	if why := unreadableReason(data); why != "" {
+		return ErrorList{{File: name, Line: 1, Column: 1, Msg: name + " " + why}}
+	}
 	f, err := Decode(name, data)
 	if err != nil {
 		return err
@@ -73,21 +120,38 @@ func (l *Loader) Override(owner, repo, name string, data []byte) error {
 
 // file reads and decodes one file, once.
 func (l *Loader) file(ctx context.Context, owner, repo, path string) (*File, error) {
+	got, err := l.read(ctx, owner, repo, path)
+	if err != nil {
+		return nil, err
+	}
+	return got.file, got.err
+}
+
+// read reads and decodes one file, once. The error is a transient one,
+// not remembered, for the caller to retry; a file that is invalid or
+// cannot be read as one is remembered with its ErrorList in loaded.err.
+func (l *Loader) read(ctx context.Context, owner, repo, path string) (loaded, error) {
 	key := fileKey(owner, repo, path)
 	l.mu.Lock()
 	got, ok := l.files[key]
 	l.mu.Unlock()
 	if ok {
-		return got.file, got.err
+		return got, nil
 	}
 	data, err := l.src.File(ctx, owner, repo, path)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		got = loaded{}
+	case errors.Is(err, ErrUnreadable):
+		got = unreadableFile(owner, repo, path, unreadableText(err))
 	case err != nil:
 		// Transient: not remembered, the caller retries.
-		return nil, fmt.Errorf("read %s/%s:%s: %w", owner, repo, path, err)
+		return loaded{}, fmt.Errorf("read %s/%s:%s: %w", owner, repo, path, err)
 	default:
+		if why := unreadableReason(data); why != "" {
+			got = unreadableFile(owner, repo, path, why)
+			break
+		}
 		f, derr := Decode(path, data)
 		if derr != nil {
 			got = loaded{err: withRepo(derr, owner+"/"+repo)}
@@ -98,7 +162,24 @@ func (l *Loader) file(ctx context.Context, owner, repo, path string) (*File, err
 	l.mu.Lock()
 	l.files[key] = got
 	l.mu.Unlock()
-	return got.file, got.err
+	return got, nil
+}
+
+// unreadableFile is the file owner/repo:path that cannot be read as one,
+// reported as its own error (for the _extends naming it, extend reports
+// it there instead).
+func unreadableFile(owner, repo, path, why string) loaded {
+	return loaded{unreadable: why, err: ErrorList{{Repo: owner + "/" + repo, File: path, Line: 1, Column: 1, Msg: path + " " + why}}}
+}
+
+// unreadableText is the reason an ErrUnreadable from a Source gives:
+// Unreadable's, or else the whole error.
+func unreadableText(err error) string {
+	var u *unreadableError
+	if errors.As(err, &u) {
+		return u.reason
+	}
+	return fmt.Sprintf("is %s (%v)", ErrUnreadable, err)
 }
 
 func withRepo(err error, repo string) error {
@@ -128,9 +209,11 @@ func policyMisplaced(f *File, owner string) error {
 //     rules apply;
 //   - with no file anywhere the configuration is inert.
 //
-// An invalid file is an error wrapping an ErrorList whose entries name the
-// repository and file to report to: nothing the file governs may be
-// touched until it is fixed. Other errors come from the Source.
+// An invalid file, or a path that cannot be read as one (ErrUnreadable:
+// a directory, a file over MaxFileSize, bytes that are not UTF-8), is an
+// error wrapping an ErrorList whose entries name the repository and file
+// to report to: nothing the file governs may be touched until it is
+// fixed. Other errors come from the Source and are transient.
 func (l *Loader) Load(ctx context.Context, pkg Package) (*Config, error) {
 	cfg, err := l.load(ctx, pkg)
 	if err != nil {
@@ -221,10 +304,20 @@ func (l *Loader) extend(ctx context.Context, f *File, repo string) (*File, []str
 		return f, nil, nil
 	}
 	ref := *f.extends
-	base, err := l.file(ctx, ref.owner, ref.repo, ref.path)
+	got, err := l.read(ctx, ref.owner, ref.repo, ref.path)
 	if err != nil {
 		return nil, nil, err
 	}
+	if got.unreadable != "" {
+		// The file names a path that cannot be read: its _extends is
+		// what to fix, as when the path does not exist.
+		return nil, nil, ErrorList{{Repo: repo, File: f.name, Line: ref.line, Column: ref.column, Field: "_extends",
+			Msg: fmt.Sprintf("%s %s", ref, got.unreadable)}}
+	}
+	if got.err != nil {
+		return nil, nil, got.err
+	}
+	base := got.file
 	if base == nil {
 		return nil, nil, ErrorList{{Repo: repo, File: f.name, Line: ref.line, Column: ref.column, Field: "_extends",
 			Msg: fmt.Sprintf("%s not found", ref)}}
