@@ -7,6 +7,13 @@
 // each run the stream must hold exactly the deliveries answered 202.
 //
 //	go run ./cmd/intakebench -duration 5s
+//
+// With -slow N it measures instead what slow senders cost serve: N
+// connections each announce a 25 MiB body and send it a byte at a time
+// while signed deliveries keep coming; it prints serve's RSS before and
+// after, the body bytes in flight, and the deliveries taken meanwhile.
+//
+//	go run ./cmd/intakebench -slow 100 -duration 10s
 package main
 
 import (
@@ -58,8 +65,14 @@ func main() {
 	conc := flag.Int("concurrency", 16, "concurrent connections")
 	size := flag.Int("size", 18*1024, "approximate delivery size in bytes")
 	bin := flag.String("pkgwarden", "", "pkgwarden binary (default: go build ./cmd/pkgwarden)")
+	slow := flag.Int("slow", 0, "slow-sender mode: connections announcing 25 MiB and trickling a byte at a time, held while deliveries are sent for -duration")
+	trickle := flag.Duration("trickle", 100*time.Millisecond, "slow-sender mode: interval between two bytes on each slow connection")
 	flag.Parse()
-	if err := bench(*duration, *rounds, *conc, *size, *bin); err != nil {
+	run := func() error { return bench(*duration, *rounds, *conc, *size, *bin) }
+	if *slow > 0 {
+		run = func() error { return slowBench(*slow, *trickle, *duration, *conc, *size, *bin) }
+	}
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "intakebench:", err)
 		os.Exit(1)
 	}
@@ -106,11 +119,8 @@ func bench(duration time.Duration, rounds, conc, size int, bin string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if bin == "" {
-		bin = filepath.Join(tmp, "pkgwarden")
-		if out, err := exec.Command("go", "build", "-o", bin, "github.com/pkgwarden/pkgwarden/cmd/pkgwarden").CombinedOutput(); err != nil {
-			return fmt.Errorf("go build pkgwarden: %w\n%s", err, out)
-		}
+	if bin, err = buildServe(bin, tmp); err != nil {
+		return err
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -140,15 +150,7 @@ func bench(duration time.Duration, rounds, conc, size int, bin string) error {
 				}
 				var cmd *exec.Cmd
 				if kind == "serve" {
-					cmd = exec.Command(bin, "serve")
-					cmd.Env = append(os.Environ(),
-						"PKGWARDEN_WEBHOOK_SECRET="+secret,
-						"PKGWARDEN_ROLES=web",
-						"PKGWARDEN_LISTEN=127.0.0.1:0",
-						"PKGWARDEN_DATA_DIR="+dir,
-						"PKGWARDEN_NATS_LISTEN="+natsAddr,
-						"PKGWARDEN_NATS_SYNC_ALWAYS="+strconv.FormatBool(sync),
-					)
+					cmd = serveCmd(bin, dir, natsAddr, sync)
 				} else {
 					cmd = exec.Command(self, "baseline-server", "-dir", dir, "-nats", natsAddr, "-sync="+strconv.FormatBool(sync))
 				}
@@ -197,6 +199,33 @@ func bench(duration time.Duration, rounds, conc, size int, bin string) error {
 	}
 	fmt.Println("nothing lost: every stream holds exactly the deliveries answered 202")
 	return nil
+}
+
+// buildServe returns bin, or a pkgwarden built into dir when bin is "".
+func buildServe(bin, dir string) (string, error) {
+	if bin != "" {
+		return bin, nil
+	}
+	bin = filepath.Join(dir, "pkgwarden")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/pkgwarden/pkgwarden/cmd/pkgwarden").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build pkgwarden: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// serveCmd is `pkgwarden serve` with the web role only, so the webhooks
+// stream keeps every delivery.
+func serveCmd(bin, dir, natsAddr string, sync bool) *exec.Cmd {
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"PKGWARDEN_WEBHOOK_SECRET="+secret,
+		"PKGWARDEN_ROLES=web",
+		"PKGWARDEN_LISTEN=127.0.0.1:0",
+		"PKGWARDEN_DATA_DIR="+dir,
+		"PKGWARDEN_NATS_LISTEN="+natsAddr,
+		"PKGWARDEN_NATS_SYNC_ALWAYS="+strconv.FormatBool(sync),
+	)
+	return cmd
 }
 
 func numCPU() int {
@@ -259,18 +288,42 @@ func freePort() (string, error) {
 // runOne starts the server, loads it, reads its peak RSS and stream, and
 // stops it.
 func runOne(name string, cmd *exec.Cmd, natsAddr string, bodies []signed, duration time.Duration, conc int) (result, error) {
-	r := result{name: name, other: map[int]int64{}}
-	stderr, err := cmd.StderrPipe()
+	addr, stop, err := start(cmd)
+	if err != nil {
+		return result{name: name}, err
+	}
+	defer stop()
+	url := "http://" + addr + "/webhooks"
+	transport := &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	defer transport.CloseIdleConnections()
+
+	// Warm up connections and the server.
+	post(client, url, bodies[0], name+"-warmup")
+	r := load(client, url, bodies, duration, conc, name)
+	r.accepted++ // the warm-up delivery
+	r.hwmKiB, err = procStatusKiB(cmd.Process.Pid, "VmHWM")
 	if err != nil {
 		return r, err
 	}
-	if err := cmd.Start(); err != nil {
-		return r, err
+	r.stored, err = storedDeliveries(natsAddr)
+	return r, err
+}
+
+// start starts a server and returns its HTTP address, read from its
+// "http listening" log line, and a function that stops it.
+func start(cmd *exec.Cmd) (string, func(), error) {
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return "", nil, err
 	}
-	defer func() {
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
-	}()
+	}
 	addrCh := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -283,19 +336,19 @@ func runOne(name string, cmd *exec.Cmd, natsAddr string, bodies []signed, durati
 			}
 		}
 	}()
-	var addr string
 	select {
-	case addr = <-addrCh:
+	case addr := <-addrCh:
+		return addr, stop, nil
 	case <-time.After(30 * time.Second):
-		return r, errors.New("server did not start")
+		stop()
+		return "", nil, errors.New("server did not start")
 	}
-	url := "http://" + addr + "/webhooks"
-	transport := &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}
-	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-	defer transport.CloseIdleConnections()
+}
 
-	// Warm up connections and the server.
-	post(client, url, bodies[0], name+"-warmup")
+// load posts deliveries with conc connections for duration, each with a
+// delivery id of its own.
+func load(client *http.Client, url string, bodies []signed, duration time.Duration, conc int, name string) result {
+	r := result{name: name, other: map[int]int64{}}
 	var seq atomic.Int64
 	var accepted atomic.Int64
 	var mu sync.Mutex
@@ -329,27 +382,26 @@ func runOne(name string, cmd *exec.Cmd, natsAddr string, bodies []signed, durati
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	r.elapsed = time.Since(start)
 	r.sent = int64(len(lat))
-	r.accepted = accepted.Load() + 1 // the warm-up delivery
+	r.accepted = accepted.Load()
 	r.lat = lat
-	r.elapsed = elapsed
-	r.hwmKiB, err = vmHWM(cmd.Process.Pid)
-	if err != nil {
-		return r, err
-	}
+	return r
+}
+
+// storedDeliveries counts the messages of the server's webhooks stream.
+func storedDeliveries(natsAddr string) (uint64, error) {
 	nc, err := nats.Connect("nats://" + natsAddr)
 	if err != nil {
-		return r, fmt.Errorf("connect to the server's nats: %w", err)
+		return 0, fmt.Errorf("connect to the server's nats: %w", err)
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	s, err := js.Stream(context.Background(), queue.StreamWebhooks)
 	if err != nil {
-		return r, err
+		return 0, err
 	}
-	r.stored, err = queue.CountMessages(context.Background(), s)
-	return r, err
+	return queue.CountMessages(context.Background(), s)
 }
 
 func post(c *http.Client, url string, d signed, id string) int {
@@ -367,18 +419,19 @@ func post(c *http.Client, url string, d signed, id string) int {
 	return resp.StatusCode
 }
 
-// vmHWM reads a process's peak resident set size in KiB.
-func vmHWM(pid int) (int64, error) {
+// procStatusKiB reads a field of /proc/<pid>/status given in kB, such as
+// VmRSS (resident set size) or VmHWM (its peak).
+func procStatusKiB(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
 			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 		}
 	}
-	return 0, errors.New("no VmHWM")
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // baselineServer is the bare comparison: read the body, verify the HMAC,
@@ -442,4 +495,256 @@ func baselineServer(args []string) error {
 	fmt.Fprintln(os.Stderr, string(line))
 	<-ctx.Done()
 	return srv.Close()
+}
+
+// slowBench holds n slow connections on serve, each announcing a 25 MiB
+// body (GitHub's cap) and sending it a byte every trickle, while conc
+// connections post signed deliveries for duration; it reports serve's RSS
+// before and after, the body bytes the intake holds, and what the
+// deliveries and the slow connections were answered.
+func slowBench(n int, trickle, duration time.Duration, conc, size int, bin string) error {
+	tmp, err := os.MkdirTemp("", "intakebench-slow-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if bin, err = buildServe(bin, tmp); err != nil {
+		return err
+	}
+	natsAddr, err := freePort()
+	if err != nil {
+		return err
+	}
+	cmd := serveCmd(bin, filepath.Join(tmp, "data"), natsAddr, false)
+	addr, stop, err := start(cmd)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	pid := cmd.Process.Pid
+	base := "http://" + addr
+	transport := &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	defer transport.CloseIdleConnections()
+	bodies := makeBodies(64, size)
+	fmt.Printf("serve pid %d; deliveries of %d bytes on %d connections; %d slow connections announcing %d bytes, a byte every %s; %d cores\n\n",
+		pid, len(bodies[0].body), conc, n, handlers.MaxBodyBytes, trickle, numCPU())
+
+	// Warm-up: serve's pools, JetStream and the connections.
+	warm := load(client, base+"/webhooks", bodies, time.Second, conc, "warm")
+	rssBefore, err := procStatusKiB(pid, "VmRSS")
+	if err != nil {
+		return err
+	}
+	hwmBefore, _ := procStatusKiB(pid, "VmHWM")
+	m, err := scrape(base)
+	if err != nil {
+		return err
+	}
+	fdsBefore := m["process_open_fds"]
+
+	// The slow connections: headers, the body's first byte, then a byte
+	// every trickle. A reader per connection notes serve's answer, if any.
+	conns := make([]net.Conn, 0, n)
+	answers := make(chan int, n)
+	for i := range n {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("slow connection %d: %w", i, err)
+		}
+		defer c.Close()
+		head := fmt.Sprintf("POST /webhooks HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"+
+			"X-GitHub-Event: registry_package\r\nX-GitHub-Delivery: slow-%d\r\nX-Hub-Signature-256: sha256=%s\r\n\r\n{",
+			addr, handlers.MaxBodyBytes, i, strings.Repeat("0", 64))
+		if _, err := io.WriteString(c, head); err != nil {
+			return fmt.Errorf("slow connection %d: %w", i, err)
+		}
+		conns = append(conns, c)
+		go func() {
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				answers <- 0 // closed without an answer
+				return
+			}
+			resp.Body.Close()
+			answers <- resp.StatusCode
+		}()
+	}
+	// serve has accepted every slow connection.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if m, err = scrape(base); err != nil {
+			return err
+		}
+		if m["process_open_fds"] >= fdsBefore+float64(n) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("serve holds %v fds, want at least %v with the slow connections", m["process_open_fds"], fdsBefore+float64(n))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	trickled := make(chan struct{})
+	stopTrickle := make(chan struct{})
+	go func() {
+		defer close(trickled)
+		tick := time.NewTicker(trickle)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stopTrickle:
+				return
+			case <-tick.C:
+			}
+			for _, c := range conns {
+				c.SetWriteDeadline(time.Now().Add(time.Second))
+				c.Write([]byte(" "))
+			}
+		}
+	}()
+
+	// What the slow connections alone cost, once each has trickled a
+	// few bytes more.
+	time.Sleep(3 * trickle)
+	rssHeld, err := procStatusKiB(pid, "VmRSS")
+	if err != nil {
+		return err
+	}
+	inFlightHeld := -1.0
+	if m, err := scrape(base); err == nil {
+		if v, ok := m[inFlightMetric]; ok {
+			inFlightHeld = v
+		}
+	}
+
+	// Deliveries while the slow connections are held; the highest body
+	// bytes in flight is sampled meanwhile.
+	sampled := make(chan float64)
+	loaded := make(chan struct{})
+	go func() {
+		var peak float64
+		for {
+			if m, err := scrape(base); err == nil {
+				peak = max(peak, m[inFlightMetric])
+			}
+			select {
+			case <-loaded:
+				sampled <- peak
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	phase := load(client, base+"/webhooks", bodies, duration, conc, "during")
+	phase.finish()
+	close(loaded)
+	peakInFlight := <-sampled
+	rssAfter, err := procStatusKiB(pid, "VmRSS")
+	if err != nil {
+		return err
+	}
+	hwmAfter, _ := procStatusKiB(pid, "VmHWM")
+	held, err := scrape(base)
+	if err != nil {
+		return err
+	}
+	close(stopTrickle)
+	<-trickled
+	statuses := map[int]int{}
+	for open := true; open; {
+		select {
+		case code := <-answers:
+			statuses[code]++
+		default:
+			open = false
+		}
+	}
+	answered := 0
+	for _, v := range statuses {
+		answered += v
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	// Once the slow clients are gone, their budget comes back.
+	_, gauged := held[inFlightMetric]
+	released := "n/a (this serve has no " + inFlightMetric + ")"
+	if gauged {
+		released = "no"
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if m, err := scrape(base); err == nil && m[inFlightMetric] == 0 {
+				released = "yes, 0 bytes in flight"
+				break
+			}
+		}
+	}
+	stored, err := storedDeliveries(natsAddr)
+	if err != nil {
+		return err
+	}
+
+	mib := func(kib int64) string { return fmt.Sprintf("%.1f MiB", float64(kib)/1024) }
+	fmt.Printf("serve RSS before the slow connections: VmRSS %s, VmHWM %s (after %d warm-up deliveries)\n", mib(rssBefore), mib(hwmBefore), warm.accepted)
+	fmt.Printf("serve RSS with %d slow connections held, before the deliveries: VmRSS %s (%+.1f MiB)\n", n, mib(rssHeld), float64(rssHeld-rssBefore)/1024)
+	fmt.Printf("serve RSS with %d slow connections, after %s of deliveries: VmRSS %s (%+.1f MiB), VmHWM %s\n", n, duration, mib(rssAfter), float64(rssAfter-rssBefore)/1024, mib(hwmAfter))
+	if gauged {
+		fmt.Printf("body bytes in flight: %.2f MiB with the slow connections alone, %.2f MiB at the end, %.2f MiB at the highest sample\n",
+			inFlightHeld/(1<<20), held[inFlightMetric]/(1<<20), peakInFlight/(1<<20))
+	} else {
+		fmt.Printf("body bytes in flight: n/a (this serve has no %s)\n", inFlightMetric)
+	}
+	fmt.Printf("deliveries meanwhile (%s): %d sent, %d answered 202 (%.0f/s), p50 %s, p99 %s, other statuses %v\n",
+		duration, phase.sent, phase.accepted, float64(phase.accepted)/phase.elapsed.Seconds(),
+		phase.p50.Round(10*time.Microsecond), phase.p99.Round(10*time.Microsecond), phase.other)
+	fmt.Printf("slow connections answered while held: %d of %d %v; refused as unavailable in all: %.0f\n",
+		answered, n, statuses, sumSeries(held, `pkgwarden_webhooks_total{`, `result="unavailable"`))
+	fmt.Printf("budget back after the slow clients left: %s\n", released)
+	accepted := uint64(warm.accepted + phase.accepted)
+	fmt.Printf("stream holds %d deliveries, %d answered 202\n", stored, accepted)
+	if stored != accepted {
+		return fmt.Errorf("%d answered 202 but the stream holds %d", accepted, stored)
+	}
+	return nil
+}
+
+const inFlightMetric = "pkgwarden_webhook_body_bytes_in_flight"
+
+// scrape reads serve's /metrics into series → value; a series is written
+// as in the exposition, name{labels}.
+func scrape(base string) (map[string]float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[line[:i]] = v
+	}
+	return out, sc.Err()
+}
+
+// sumSeries adds the series whose name starts with prefix and that
+// contain label.
+func sumSeries(m map[string]float64, prefix, label string) float64 {
+	var sum float64
+	for k, v := range m {
+		if strings.HasPrefix(k, prefix) && strings.Contains(k, label) {
+			sum += v
+		}
+	}
+	return sum
 }

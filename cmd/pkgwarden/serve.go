@@ -116,7 +116,8 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 
 	var intake http.Handler
 	if s.HasRole(settings.RoleWeb) {
-		intake = handlers.NewIntake(s.WebhookSecret, q, handlers.NewIntakeMetrics(reg), logger)
+		intake = handlers.NewIntake(s.WebhookSecret, q, handlers.NewIntakeMetrics(reg), logger).
+			WithBodyBudget(int64(s.IntakeBodyBudget))
 	}
 	ln, err := net.Listen("tcp", s.Listen)
 	if err != nil {

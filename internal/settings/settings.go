@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -99,6 +100,11 @@ type Settings struct {
 	// slow or stalled sender cannot hold connections open.
 	HTTPReadHeaderTimeout time.Duration `envconfig:"HTTP_READ_HEADER_TIMEOUT" default:"10s" desc:"time a client has to send a request's headers"`
 	HTTPReadTimeout       time.Duration `envconfig:"HTTP_READ_TIMEOUT" default:"2m" desc:"time a client has to send a whole request (25 MiB on a slow link)"`
+	// IntakeBodyBudget bounds the bytes of webhook bodies that every
+	// request in flight holds together: a request reserves its bytes as
+	// they arrive, and one that cannot is answered 503 (GitHub's delivery
+	// is redelivered later). 0 takes the default.
+	IntakeBodyBudget ByteSize `envconfig:"INTAKE_BODY_BUDGET" default:"64MiB" desc:"bytes of webhook bodies held at once by all requests in flight (over it: 503, redelivered)"`
 	// PacingPoints and PacingMutating are each packages token's budget
 	// per minute, shared by every replica: GitHub's secondary-limit points
 	// (1 per read, 5 per delete; GitHub allows 900) and mutating requests.
@@ -264,6 +270,9 @@ func (s Settings) Validate() error {
 	if s.HTTPReadTimeout <= 0 {
 		return fmt.Errorf("PKGWARDEN_HTTP_READ_TIMEOUT must be positive, not %s", s.HTTPReadTimeout)
 	}
+	if s.IntakeBodyBudget != 0 && s.IntakeBodyBudget < MinIntakeBodyBudget {
+		return fmt.Errorf("PKGWARDEN_INTAKE_BODY_BUDGET must be at least %s (a delivery of GitHub's 25 MiB maximum and room for small ones), not %s", MinIntakeBodyBudget, s.IntakeBodyBudget)
+	}
 	if s.DataDir == "" && !s.ExternalNATS() {
 		return errors.New("PKGWARDEN_DATA_DIR is empty: the embedded NATS server needs a directory")
 	}
@@ -292,6 +301,48 @@ func (m *TokenMap) Decode(value string) error {
 	}
 	*m = out
 	return nil
+}
+
+// MinIntakeBodyBudget is the smallest PKGWARDEN_INTAKE_BODY_BUDGET: the
+// intake keeps an eighth of its budget for bodies of ordinary size, and a
+// delivery of GitHub's 25 MiB maximum must fit in the rest.
+const MinIntakeBodyBudget ByteSize = 32 << 20
+
+// ByteSize is a number of bytes, written in the environment as an integer
+// with an optional unit: "67108864", "64MiB", "512KiB", "1GiB".
+type ByteSize int64
+
+var byteUnits = []struct {
+	suffix string
+	shift  uint
+}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"B", 0}}
+
+// Decode implements envconfig.Decoder.
+func (b *ByteSize) Decode(value string) error {
+	value = strings.TrimSpace(value)
+	digits, shift := value, uint(0)
+	for _, u := range byteUnits {
+		if d, ok := strings.CutSuffix(value, u.suffix); ok {
+			digits, shift = strings.TrimSpace(d), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64>>shift {
+		return fmt.Errorf("%q is not a size: write bytes, or a number with KiB, MiB or GiB", value)
+	}
+	*b = ByteSize(n << shift)
+	return nil
+}
+
+// String writes the size with the largest unit that divides it.
+func (b ByteSize) String() string {
+	for _, u := range byteUnits {
+		if u.shift > 0 && b != 0 && b%(1<<u.shift) == 0 {
+			return strconv.FormatInt(int64(b>>u.shift), 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10) + "B"
 }
 
 // BotLogin is the App's bot account login, or "" when the slug is unknown.

@@ -132,6 +132,10 @@ func TestValidate(t *testing.T) {
 		"embedded without dir":  {mod: func(s *Settings) { s.DataDir = "" }, wantErr: "PKGWARDEN_DATA_DIR"},
 		"no header timeout":     {mod: func(s *Settings) { s.HTTPReadHeaderTimeout = 0 }, wantErr: "PKGWARDEN_HTTP_READ_HEADER_TIMEOUT"},
 		"negative read timeout": {mod: func(s *Settings) { s.HTTPReadTimeout = -time.Second }, wantErr: "PKGWARDEN_HTTP_READ_TIMEOUT"},
+		"body budget unset":     {mod: func(s *Settings) { s.IntakeBodyBudget = 0 }},
+		"body budget minimum":   {mod: func(s *Settings) { s.IntakeBodyBudget = MinIntakeBodyBudget }},
+		"body budget too small": {mod: func(s *Settings) { s.IntakeBodyBudget = 16 << 20 }, wantErr: "PKGWARDEN_INTAKE_BODY_BUDGET"},
+		"body budget negative":  {mod: func(s *Settings) { s.IntakeBodyBudget = -1 }, wantErr: "PKGWARDEN_INTAKE_BODY_BUDGET"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -148,5 +152,62 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate = %v, want one line naming %s", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestIntakeBodyBudgetSetting(t *testing.T) {
+	tests := map[string]struct {
+		env     string // "" leaves the variable unset
+		want    ByteSize
+		wantErr bool
+	}{
+		"default":        {want: 64 << 20},
+		"MiB":            {env: "128MiB", want: 128 << 20},
+		"GiB":            {env: "1GiB", want: 1 << 30},
+		"KiB":            {env: "40960KiB", want: 40 << 20},
+		"bytes":          {env: "33554432", want: 32 << 20},
+		"bytes with B":   {env: "33554432B", want: 32 << 20},
+		"spaced":         {env: " 96 MiB ", want: 96 << 20},
+		"no number":      {env: "MiB", wantErr: true},
+		"negative":       {env: "-64MiB", wantErr: true},
+		"unknown unit":   {env: "64MB", wantErr: true},
+		"overflow":       {env: "9223372036854775807GiB", wantErr: true},
+		"fraction":       {env: "0.5GiB", wantErr: true},
+		"word":           {env: "lots", wantErr: true},
+		"lower-case mib": {env: "64mib", wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv("PKGWARDEN_DATA_DIR", t.TempDir())
+			if tc.env != "" {
+				t.Setenv("PKGWARDEN_INTAKE_BODY_BUDGET", tc.env)
+			}
+			s, err := Load()
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "PKGWARDEN_INTAKE_BODY_BUDGET") {
+					t.Fatalf("Load = %v, want an error naming PKGWARDEN_INTAKE_BODY_BUDGET", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if s.IntakeBodyBudget != tc.want {
+				t.Errorf("IntakeBodyBudget = %d, want %d", s.IntakeBodyBudget, tc.want)
+			}
+		})
+	}
+}
+
+func TestByteSizeString(t *testing.T) {
+	for size, want := range map[ByteSize]string{0: "0B", 1: "1B", 1023: "1023B", 1 << 10: "1KiB", 1536 << 10: "1536KiB", 64 << 20: "64MiB", 1 << 30: "1GiB", 3<<30 + 1<<20: "3073MiB"} {
+		if got := size.String(); got != want {
+			t.Errorf("ByteSize(%d).String() = %q, want %q", int64(size), got, want)
+		}
+		var back ByteSize
+		if err := back.Decode(want); err != nil || back != size {
+			t.Errorf("Decode(%q) = %d, %v; want %d", want, back, err, size)
+		}
 	}
 }
