@@ -273,7 +273,7 @@ func (h *Intake) readBody(w http.ResponseWriter, r *http.Request, buf *[]byte, h
 		*held = c
 	}
 	for {
-		if len(b) == cap(b) {
+		if int64(len(b)) >= limit || len(b) == cap(b) {
 			if int64(len(b)) >= limit {
 				// Full at the announced length (or GitHub's cap): the
 				// body must end here. A byte more is a body longer than
@@ -307,7 +307,9 @@ func (h *Intake) readBody(w http.ResponseWriter, r *http.Request, buf *[]byte, h
 			b = nb
 			*buf = b
 		}
-		n, err := body.Read(b[len(b):cap(b)])
+		// Never past the announced length, whatever room a pooled
+		// buffer has: a byte more is checked for above.
+		n, err := body.Read(b[len(b):min(int64(cap(b)), limit)])
 		b = b[:len(b)+n]
 		if err == io.EOF {
 			return b, nil
