@@ -208,13 +208,13 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if job.Undo != nil {
-		if gone && job.Undo.Kind == UndoForget && seen && known.ID != 0 && job.Undo.forgetsPackage(known.ID) {
-			return r.forgetGonePackage(ctx, log, st, job.Undo, known.ID)
-		}
 		if gone {
-			return r.answer(ctx, log, st, job.Undo, "the package is deleted; restore it first (nothing was changed).")
+			if seen {
+				st.pkg.ID = known.ID
+			}
+			st.pkg.Repository = st.inv.Repository
 		}
-		return r.undo(ctx, log, st, job.Undo)
+		return r.undo(ctx, log, st, job.Undo, gone)
 	}
 
 	// A package gone, or one of the same name with another id (the old
@@ -256,6 +256,9 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 			r.cfg.Metrics.restored.Inc()
 			if st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName); err != nil {
 				return fmt.Errorf("%s: after restoring the package: %w", name, err)
+			}
+			if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageRestored, st.pkg.ID); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
 			}
 			st.restored = append(st.restored, Restored{PackageID: st.pkg.ID, Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
 			log.InfoContext(ctx, "restore: package restored")
@@ -652,7 +655,7 @@ func (r *Restorer) finish(ctx context.Context, log *slog.Logger, st *pkgState) e
 		labels, assignees = st.cfg.Report.Labels, st.cfg.Report.Assignees
 	}
 	marker := restoreRunMarker(run.ID)
-	_, err := r.cfg.Issues.Note(ctx, st.inst, st.ref, labels, assignees, marker, renderRestoreComment(marker, run), ids)
+	_, err := r.cfg.Issues.Note(ctx, st.inst, st.ref, labels, assignees, marker, renderRestoreComment(marker, run, r.cfg.Issues.Seal()), ids)
 	if errors.Is(err, report.ErrNowhere) {
 		log.WarnContext(ctx, "restore not reported: no repository takes issues", "err", err)
 		return nil

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs"
 )
 
@@ -147,7 +148,7 @@ func TestForgetRestoredPackage(t *testing.T) {
 	}{
 		"intentional box ticked": {request: func(t *testing.T, w *restoreWorld, comment string, _ int64) jobs.UndoRequest {
 			ticked := strings.Replace(comment, "- [ ] this deletion was intentional", "- [x] this deletion was intentional", 1)
-			ids := jobs.NewlyTickedIntentional(comment, ticked)
+			ids := jobs.NewlyTickedIntentional(testSeal, rules.Package{Owner: "acme", Type: "container", Name: "app"}, comment, ticked)
 			if len(ids) != 1 {
 				t.Fatalf("ticking the package's box asks to forget %v, want one id", ids)
 			}
@@ -179,7 +180,7 @@ func TestForgetRestoredPackage(t *testing.T) {
 					comment = c
 				}
 			}
-			if !strings.Contains(comment, fmt.Sprintf("<!-- pkgwarden:intentional %d -->", pkgID)) {
+			if !strings.Contains(comment, fmt.Sprintf("<!-- pkgwarden:intentional %d ", pkgID)) {
 				t.Fatalf("package restore reported without an intentional box for id %d: %q", pkgID, comment)
 			}
 

@@ -11,72 +11,129 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
 
-// reportBody is a report body listing versions 11 and 12, 12 ticked when
-// tick12.
+var routedApp = rules.Package{Owner: "acme", Type: "container", Name: "app"}
+
+// reportBody is a report body of acme's container app listing versions 11
+// and 12 with pkgwarden's sealed boxes, 12 ticked when tick12.
 func reportBody(tick12 bool) string {
 	box := " "
 	if tick12 {
 		box = "x"
 	}
-	return "<!-- pkgwarden:report -->\n## pkgwarden report\n\n### Restorable deletions\n\n" +
-		"- [ ] restore <!-- pkgwarden:restore 11 2026-11-20T00:00:00Z sha256%3Aaa pr-1 --> pr-1 id 11\n" +
-		"- [" + box + "] restore <!-- pkgwarden:restore 12 2026-11-20T00:00:00Z sha256%3Abb pr-2 --> pr-2 id 12\n"
+	return "<!-- pkgwarden:report container acme/app -->\n## pkgwarden report\n\n### Restorable deletions\n\n" +
+		"**Deleted 2026-11-20 00:00 UTC** <!-- pkgwarden:batch 2026-11-20T00:00:00Z -->\n\n" +
+		"- [ ] `sha256:aa` (pr-1) id 11 <!-- pkgwarden:restore 11 " + testSeal.Sign(report.BoxRestore, routedApp, 11) + " -->\n" +
+		"- [" + box + "] `sha256:bb` (pr-2) id 12 <!-- pkgwarden:restore 12 " + testSeal.Sign(report.BoxRestore, routedApp, 12) + " -->\n"
 }
 
-func issuesEvent(action, sender, title, body, from, comment string) []byte {
+// issueEvent is an issues or issue_comment payload as GitHub sends it.
+type issueEvent struct {
+	action, sender, title, body, from, comment string
+	// author wrote the issue (pkgwarden's bot unless set), commenter the
+	// comment (sender unless set); repo is its repository in acme unless
+	// set ("owner/name").
+	author, commenter, repo string
+}
+
+func (e issueEvent) payload() []byte {
+	author, commenter, repo := e.author, e.commenter, e.repo
+	if author == "" {
+		author = "pkgwarden[bot]"
+	}
+	if commenter == "" {
+		commenter = e.sender
+	}
+	if repo == "" {
+		repo = "acme/app"
+	}
+	owner, name, _ := strings.Cut(repo, "/")
 	ev := map[string]any{
-		"action":       action,
+		"action":       e.action,
 		"installation": map[string]any{"id": 7},
-		"organization": map[string]any{"login": "acme"},
-		"repository":   map[string]any{"full_name": "acme/app", "name": "app", "owner": map[string]any{"login": "acme"}},
-		"sender":       map[string]any{"login": sender},
-		"issue":        map[string]any{"number": 3, "title": title, "body": body},
+		"organization": map[string]any{"login": owner},
+		"repository":   map[string]any{"full_name": repo, "name": name, "owner": map[string]any{"login": owner}},
+		"sender":       map[string]any{"login": e.sender},
+		"issue":        map[string]any{"number": 3, "title": e.title, "body": e.body, "user": map[string]any{"login": author}},
 	}
-	if from != "" {
-		ev["changes"] = map[string]any{"body": map[string]any{"from": from}}
+	if e.from != "" {
+		ev["changes"] = map[string]any{"body": map[string]any{"from": e.from}}
 	}
-	if comment != "" {
-		ev["comment"] = map[string]any{"id": 99, "body": comment}
+	if e.comment != "" {
+		ev["comment"] = map[string]any{"id": 99, "body": e.comment, "user": map[string]any{"login": commenter}}
 	}
 	b, _ := json.Marshal(ev)
 	return b
 }
 
+func issuesEvent(action, sender, title, body, from, comment string) []byte {
+	return issueEvent{action: action, sender: sender, title: title, body: body, from: from, comment: comment}.payload()
+}
+
 const title = "pkgwarden: container acme/app"
 
 // TestRouteIssues: report edits and commands become undo jobs, one per
-// delivery even for one package; everything else is ignored.
+// delivery even for one package; everything else is ignored, above all
+// what is not pkgwarden's report and boxes pkgwarden did not write.
 func TestRouteIssues(t *testing.T) {
-	restoreComment := "<!-- pkgwarden:restore-run x -->\n- id 5 `v1`: r\n  - [ ] this deletion was intentional <!-- pkgwarden:intentional 5 -->\n"
+	intentional := func(tick string) string {
+		return "<!-- pkgwarden:restore-run x -->\n- id 5 `v1`: r\n  - [" + tick + "] this deletion was intentional <!-- pkgwarden:intentional 5 " + testSeal.Sign(report.BoxIntentional, routedApp, 5) + " -->\n"
+	}
+	restoreComment := intentional(" ")
 	type delivery struct{ event, body string }
+	comment := func(sender, text string) delivery {
+		return delivery{"issue_comment", string(issuesEvent("created", sender, title, reportBody(false), "", text))}
+	}
 	tests := map[string]struct {
 		in   []delivery
 		want []string // kind:ids:all:via per job, any order
 	}{
 		"box ticked": {in: []delivery{{"issues", string(issuesEvent("edited", "bob", title, reportBody(true), reportBody(false), ""))}},
 			want: []string{"restore:[12]:false:checkbox"}},
+		"box ticked, CRLF body": {in: []delivery{{"issues", string(issuesEvent("edited", "bob", title, strings.ReplaceAll(reportBody(true), "\n", "\r\n"), reportBody(false), ""))}},
+			want: []string{"restore:[12]:false:checkbox"}},
 		"own edit removing a line": {in: []delivery{{"issues", string(issuesEvent("edited", "bob", title, strings.Split(reportBody(true), "- [x]")[0], reportBody(true), ""))}}},
 		"own bot":                  {in: []delivery{{"issues", string(issuesEvent("edited", "pkgwarden[bot]", title, reportBody(true), reportBody(false), ""))}}},
 		"not a report":             {in: []delivery{{"issues", string(issuesEvent("edited", "bob", "bug", reportBody(true), reportBody(false), ""))}}},
-		"restore all": {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "thanks\n/pkgwarden restore all\n"))}},
+		"box added by hand, ticked": {in: []delivery{{"issues", string(issuesEvent("edited", "bob", title,
+			reportBody(false)+"- [x] mine <!-- pkgwarden:restore 77 -->\n", reportBody(false), ""))}}},
+		"look-alike by a person": {in: []delivery{{"issues", string(issueEvent{action: "edited", sender: "mallory", author: "mallory", title: title,
+			body: reportBody(true), from: reportBody(false)}.payload())}}},
+		"look-alike comment by a person": {in: []delivery{{"issue_comment", string(issueEvent{action: "created", sender: "mallory", author: "mallory", title: title,
+			body: reportBody(false), comment: "/pkgwarden forget 12"}.payload())}}},
+		"bot's report of acme in evil's repository": {in: []delivery{{"issue_comment", string(issueEvent{action: "created", sender: "mallory", repo: "evil/x", title: title,
+			body: reportBody(false), comment: "/pkgwarden forget package"}.payload())}}},
+		"restore all": {in: []delivery{comment("bob", "thanks\n/pkgwarden restore all\n")},
 			want: []string{"restore:[]:true:comment"}},
-		"forget": {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "/pkgwarden forget 12"))}},
+		"restore, CRLF": {in: []delivery{comment("bob", "/pkgwarden restore 42\r\nthanks")},
+			want: []string{"restore:[42]:false:comment"}},
+		"forget": {in: []delivery{comment("bob", "/pkgwarden forget 12")},
 			want: []string{"forget:[12]:false:comment"}},
-		"forget the package": {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "/pkgwarden forget package"))}},
+		"forget the package": {in: []delivery{comment("bob", "/pkgwarden forget package")},
 			want: []string{"forget:[]:false:comment:package"}},
-		"restore package is no command": {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "/pkgwarden restore package"))}}},
-		"chatter":                       {in: []delivery{{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "what does /pkgwarden do?"))}}},
-		"intentional ticked": {in: []delivery{{"issue_comment", string(issuesEvent("edited", "bob", title, reportBody(false), restoreComment, strings.Replace(restoreComment, "[ ]", "[x]", 1)))}},
+		"restore package is answered": {in: []delivery{comment("bob", "/pkgwarden restore package")},
+			want: []string{":[]:false:comment"}},
+		"a typo is answered": {in: []delivery{comment("bob", "/pkgwarden restor 120")},
+			want: []string{":[]:false:comment"}},
+		"help": {in: []delivery{comment("bob", "/pkgwarden help")},
+			want: []string{"help:[]:false:comment"}},
+		"chatter":             {in: []delivery{comment("bob", "what does /pkgwarden do?")}},
+		"in a code block":     {in: []delivery{comment("bob", "try this:\n\n```\n/pkgwarden forget 12\n```\n")}},
+		"in a quote":          {in: []delivery{comment("bob", "> /pkgwarden forget 12\n\nwhy did you do that?")}},
+		"in an indented code": {in: []delivery{comment("bob", "like so:\n\n    /pkgwarden forget 12\n")}},
+		"intentional ticked": {in: []delivery{{"issue_comment", string(issueEvent{action: "edited", sender: "bob", commenter: "pkgwarden[bot]", title: title,
+			body: reportBody(false), from: restoreComment, comment: intentional("x")}.payload())}},
 			want: []string{"forget:[5]:false:intentional checkbox"}},
-		"two requests, one package": {in: []delivery{
-			{"issue_comment", string(issuesEvent("created", "bob", title, reportBody(false), "", "/pkgwarden restore 11"))},
-			{"issue_comment", string(issuesEvent("created", "carol", title, reportBody(false), "", "/pkgwarden restore 12"))},
-		}, want: []string{"restore:[11]:false:comment", "restore:[12]:false:comment"}},
+		"intentional ticked in a person's comment": {in: []delivery{{"issue_comment", string(issueEvent{action: "edited", sender: "bob", title: title,
+			body: reportBody(false), from: restoreComment, comment: intentional("x")}.payload())}}},
+		"two requests, one package": {in: []delivery{comment("bob", "/pkgwarden restore 11"), comment("carol", "/pkgwarden restore 12")},
+			want: []string{"restore:[11]:false:comment", "restore:[12]:false:comment"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -92,7 +149,7 @@ func TestRouteIssues(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: "pkgwarden[bot]"}, slog.New(slog.DiscardHandler)).Run(ctx)
+				jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: "pkgwarden[bot]", Seal: testSeal}, slog.New(slog.DiscardHandler)).Run(ctx)
 			}()
 			deadline := time.Now().Add(10 * time.Second)
 			for {
@@ -148,12 +205,15 @@ func queuedUndos(t *testing.T, q *queue.Queue) []string {
 			t.Errorf("job %+v", job)
 			continue
 		}
-		ids := job.Undo.IDs
+		kind, ids, all, pkg := job.Undo.Kind, job.Undo.IDs, job.Undo.All, job.Undo.Package
+		for _, c := range job.Undo.Commands {
+			kind, ids, all, pkg = c.Kind, c.IDs, c.All, c.Package
+		}
 		if ids == nil {
 			ids = []int64{}
 		}
-		line := fmt.Sprintf("%s:%v:%t:%s", job.Undo.Kind, ids, job.Undo.All, job.Undo.Via)
-		if job.Undo.Package {
+		line := fmt.Sprintf("%s:%v:%t:%s", kind, ids, all, job.Undo.Via)
+		if pkg {
 			line += ":package"
 		}
 		out = append(out, line)

@@ -53,6 +53,12 @@ func newRestoreWorld(t *testing.T) *restoreWorld {
 // simulator's clock expires the installation tokens the old one cached.
 func (w *restoreWorld) newRestorer(t *testing.T) {
 	t.Helper()
+	w.newRestorerWith(t, nil)
+}
+
+// newRestorerWith is newRestorer with a change to the configuration.
+func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*jobs.RestoreConfig)) {
+	t.Helper()
 	ctx := context.Background()
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())})
 	var err error
@@ -67,10 +73,14 @@ func (w *restoreWorld) newRestorer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w.restorer, err = jobs.NewRestorer(jobs.RestoreConfig{
-		Tokens: toks, App: w.app, Inventory: w.inv, Issues: report.New(w.app, w.sim.Now, nil),
+	cfg := jobs.RestoreConfig{
+		Tokens: toks, App: w.app, Inventory: w.inv, Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...),
 		APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache, Now: w.sim.Now,
-	}); err != nil {
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	if w.restorer, err = jobs.NewRestorer(cfg); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -82,7 +92,7 @@ func (w *restoreWorld) prune(t *testing.T) {
 	cache, _ := registry.OpenKVCache(context.Background(), w.nats.Queue.JS, "manifests", 1)
 	p, err := jobs.NewPruner(jobs.PruneConfig{
 		Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache,
-		Inventory: w.inv, Now: w.sim.Now, Reporter: jobs.IssueReporter{Issues: report.New(w.app, w.sim.Now, nil)},
+		Inventory: w.inv, Now: w.sim.Now, Reporter: jobs.IssueReporter{Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +307,7 @@ func (w *restoreWorld) reportIssue(t *testing.T) int {
 			return is.Number
 		}
 	}
-	res, err := report.New(w.app, w.sim.Now, nil).Note(context.Background(), w.installation,
+	res, err := report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...).Note(context.Background(), w.installation,
 		rules.Package{Owner: "acme", Type: "container", Name: "app", Repository: "app"}, nil, nil, "<!-- test -->", "<!-- test -->\nopened by the test", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -553,22 +563,42 @@ func TestUndo(t *testing.T) {
 }
 
 // TestIntentionalBox: parsing the "intentional" boxes of a restore
-// comment.
+// comment; only boxes pkgwarden wrote (their seal verifies) count.
 func TestIntentionalBox(t *testing.T) {
-	from := "- id 5 `x`: r\n  - [ ] this deletion was intentional <!-- pkgwarden:intentional 5 -->\n  - [x] this deletion was intentional <!-- pkgwarden:intentional 6 -->\n"
+	app := rules.Package{Owner: "acme", Type: "container", Name: "app"}
+	box := func(tick string, id int64, sig string) string {
+		if sig != "" {
+			sig = " " + sig
+		}
+		return fmt.Sprintf("  - [%s] this deletion was intentional <!-- pkgwarden:intentional %d%s -->\n", tick, id, sig)
+	}
+	from := "- id 5 `x`: r\n" + box(" ", 5, testSeal.Sign(report.BoxIntentional, app, 5)) + box("x", 6, testSeal.Sign(report.BoxIntentional, app, 6))
 	tests := map[string]struct {
 		to   string
 		want []int64
 	}{
-		"ticked":   {to: strings.Replace(from, "[ ]", "[x]", 1), want: []int64{5}},
-		"unticked": {to: strings.Replace(from, "[x]", "[ ]", 1), want: nil},
-		"same":     {to: from, want: nil},
+		"ticked":                     {to: strings.Replace(from, "[ ]", "[x]", 1), want: []int64{5}},
+		"ticked, CRLF":               {to: strings.ReplaceAll(strings.Replace(from, "[ ]", "[x]", 1), "\n", "\r\n"), want: []int64{5}},
+		"unticked":                   {to: strings.Replace(from, "[x]", "[ ]", 1), want: nil},
+		"same":                       {to: from, want: nil},
+		"a box added without a seal": {to: from + box("x", 7, ""), want: nil},
+		"a box added with another package's seal": {to: from + box("x", 7, testSeal.Sign(report.BoxIntentional, rules.Package{Owner: "acme", Type: "container", Name: "other"}, 7)), want: nil},
+		"a restore box's seal":                    {to: from + box("x", 7, testSeal.Sign(report.BoxRestore, app, 7)), want: nil},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := jobs.NewlyTickedIntentional(from, tc.to); !slices.Equal(got, tc.want) {
+			if got := jobs.NewlyTickedIntentional(testSeal, app, from, tc.to); !slices.Equal(got, tc.want) {
 				t.Errorf("NewlyTickedIntentional = %v, want %v", got, tc.want)
 			}
 		})
 	}
+}
+
+// testSeal stands for serve's seal (keyed by its webhook secret).
+var testSeal = report.NewSeal([]byte("test webhook secret"))
+
+// testReportOptions make a Reporter as serve does: it knows the App's bot
+// and seals its boxes.
+func testReportOptions(sim *ghsim.Sim) []report.Option {
+	return []report.Option{report.WithBot(sim.BotLogin()), report.WithSeal(testSeal)}
 }

@@ -3,10 +3,8 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -17,8 +15,8 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
-	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -32,14 +30,17 @@ const (
 )
 
 // UndoRequest is what a person asked in a report issue: a ticked restore
-// box, a ticked "this deletion was intentional" box, or a /pkgwarden
-// command. It travels in the job, because the job must check who asked.
+// box, a ticked "this deletion was intentional" box, or the /pkgwarden
+// lines of a comment. It travels in the job, because the job must check
+// who asked.
 type UndoRequest struct {
-	Kind string  `json:"kind"`
+	// Kind, IDs, All and Package are the request of a box (and of jobs
+	// queued before comments carried Commands).
+	Kind string  `json:"kind,omitempty"`
 	IDs  []int64 `json:"ids,omitempty"`
 	All  bool    `json:"all,omitempty"`
 	// Sender asked; Repository ("owner/repo") holds the report issue
-	// Issue, and write permission there is what Sender needs.
+	// Issue.
 	Sender     string `json:"sender"`
 	Repository string `json:"repository"`
 	Issue      int    `json:"issue"`
@@ -52,11 +53,40 @@ type UndoRequest struct {
 	// id, and no version's, asks the same: that is what the "intentional"
 	// box of a package restore carries.
 	Package bool `json:"package,omitempty"`
+	// Commands are the /pkgwarden lines of a comment, in order, valid or
+	// not: each gets an answer.
+	Commands []UndoCommand `json:"commands,omitempty"`
 }
 
-// forgetsPackage reports whether u forgets the package of id pkgID.
-func (u *UndoRequest) forgetsPackage(pkgID int64) bool {
-	return u.Kind == UndoForget && (u.Package || pkgID != 0 && slices.Contains(u.IDs, pkgID))
+// UndoCommand is one /pkgwarden line of a comment (report.Command as a job
+// carries it).
+type UndoCommand struct {
+	// Kind is UndoRestore, UndoForget or UndoHelp; "" for a line that is
+	// no command (Problem says why).
+	Kind    string   `json:"kind,omitempty"`
+	IDs     []int64  `json:"ids,omitempty"`
+	All     bool     `json:"all,omitempty"`
+	Package bool     `json:"package,omitempty"`
+	Tags    []string `json:"tags,omitempty"`
+	// Line is the line as written, for the answer.
+	Line    string `json:"line"`
+	Problem string `json:"problem,omitempty"`
+}
+
+// UndoHelp asks what the commands are.
+const UndoHelp = "help"
+
+// commands returns what u asks, one command per request.
+func (u *UndoRequest) commands() []UndoCommand {
+	if len(u.Commands) > 0 {
+		return u.Commands
+	}
+	return []UndoCommand{{Kind: u.Kind, IDs: u.IDs, All: u.All, Package: u.Package}}
+}
+
+// forgetsPackage reports whether c forgets the package of id pkgID.
+func (c *UndoCommand) forgetsPackage(pkgID int64) bool {
+	return c.Kind == UndoForget && (c.Package || pkgID != 0 && slices.Contains(c.IDs, pkgID))
 }
 
 // PublishUndo queues an undo job on a subject of its own (the delivery's):
@@ -74,254 +104,6 @@ func PublishUndo(ctx context.Context, q *queue.Queue, job Job) error {
 	}
 	if _, err := q.JS.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("queue undo job for %s: %w", job.Target, err)
-	}
-	return nil
-}
-
-// mayWrite reports whether login has write permission (admin, maintain,
-// write) on repository, asked as the installation.
-func (r *Restorer) mayWrite(ctx context.Context, inst int64, repository, login string) (bool, error) {
-	owner, repo, ok := strings.Cut(repository, "/")
-	if !ok {
-		return false, fmt.Errorf("repository %q is not owner/name", repository)
-	}
-	perm, _, err := r.cfg.App.InstallationClient(inst).Repositories.GetPermissionLevel(ctx, owner, repo, login)
-	var ghErr *github.ErrorResponse
-	if errors.As(err, &ghErr) && ghErr.Response != nil && (ghErr.Response.StatusCode == http.StatusNotFound || ghErr.Response.StatusCode == http.StatusForbidden) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("permission of %s on %s: %w", login, repository, err)
-	}
-	switch perm.GetPermission() {
-	case "admin", "maintain", "write":
-		return true, nil
-	}
-	return false, nil
-}
-
-// undo carries out a person's request.
-func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest) error {
-	ok, err := r.mayWrite(ctx, st.inst, u.Repository, u.Sender)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		log.InfoContext(ctx, "restore: request refused, no write permission", "sender", u.Sender, "repository", u.Repository)
-		return r.answer(ctx, log, st, u, fmt.Sprintf("sorry, only people with write access to %s can restore or forget versions here, so nothing was changed.", u.Repository))
-	}
-	if err := r.list(ctx, st); err != nil {
-		return err
-	}
-	st.trigger = fmt.Sprintf("%s %s by @%s", u.Kind, u.Via, u.Sender)
-	if u.Kind == UndoForget {
-		return r.forget(ctx, log, st, u)
-	}
-	ids := u.IDs
-	body := ""
-	if u.All || len(ids) > 0 {
-		is, _, err := r.cfg.App.InstallationClient(st.inst).Issues.Get(ctx, ownerOf(u.Repository), repoBase(u.Repository), u.Issue)
-		if err != nil {
-			return fmt.Errorf("read report issue %s#%d: %w", u.Repository, u.Issue, err)
-		}
-		body = is.GetBody()
-	}
-	listed := map[int64]report.Restorable{}
-	for _, e := range report.ParseRestorable(body) {
-		listed[e.ID] = e
-		if u.All {
-			ids = append(ids, e.ID)
-		}
-	}
-	var notes []string
-	for _, id := range ids {
-		var v *int
-		for i := range st.deleted {
-			if st.deleted[i].ID == id {
-				v = &i
-				break
-			}
-		}
-		if v == nil {
-			e, inList := listed[id]
-			switch {
-			case inList && r.cfg.Now().Sub(e.DeletedAt) >= report.RestoreWindow:
-				notes = append(notes, fmt.Sprintf("version %d: too late, it was deleted on %s and GitHub keeps deleted versions for 30 days only.", id, e.DeletedAt.Format("2006-01-02")))
-			case slices.ContainsFunc(st.active, func(a githubapi.Version) bool { return a.ID == id }):
-				notes = append(notes, fmt.Sprintf("version %d is not deleted.", id))
-			default:
-				notes = append(notes, fmt.Sprintf("version %d: too late or unknown, GitHub no longer lists it as deleted (deleted versions are kept 30 days).", id))
-			}
-			continue
-		}
-		dv := st.deleted[*v]
-		tags, err := r.rememberedTags(ctx, st, dv)
-		if err != nil {
-			return err
-		}
-		dv.Tags = tags
-		// Asked for by a person: the intentional mark no longer holds.
-		for _, m := range []inventory.Mark{inventory.MarkIntentional, inventory.MarkDeleted} {
-			if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, m, id); err != nil {
-				return err
-			}
-		}
-		if err := r.restoreTree(ctx, log, st, dv, fmt.Sprintf("asked by @%s (%s)", u.Sender, u.Via)); err != nil {
-			return err
-		}
-	}
-	if len(ids) == 0 {
-		notes = append(notes, "there was nothing to restore.")
-	}
-	if err := r.finish(ctx, log, st); err != nil {
-		return err
-	}
-	if u.Answer || len(notes) > 0 {
-		msg := fmt.Sprintf("restored %d %s.", len(st.restored), pluralS(len(st.restored), "version", "versions"))
-		if len(notes) > 0 {
-			msg += "\n\n" + "- " + strings.Join(notes, "\n- ")
-		}
-		return r.answer(ctx, log, st, u, msg)
-	}
-	return nil
-}
-
-// forget deletes versions again and marks them intentional, with the
-// children restored along with them (listed in the intentional marker).
-func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest) error {
-	active := map[int64]bool{}
-	for _, v := range st.active {
-		active[v.ID] = true
-	}
-	var done []string
-	versions := map[int64]bool{}
-	for _, v := range append(slices.Clone(st.active), st.deleted...) {
-		versions[v.ID] = true
-	}
-	forgetPkg := u.forgetsPackage(st.pkg.ID) && !versions[st.pkg.ID]
-	for _, id := range u.IDs {
-		if forgetPkg && id == st.pkg.ID {
-			continue
-		}
-		for _, m := range []inventory.Mark{inventory.MarkIntentional, inventory.MarkDeleted} {
-			if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, m, id); err != nil {
-				return err
-			}
-		}
-		if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkRestored, id); err != nil {
-			return err
-		}
-		if err := r.releaseChildren(ctx, log, st, id); err != nil {
-			return err
-		}
-		if active[id] && r.cfg.Paused {
-			done = append(done, fmt.Sprintf("version %d: pkgwarden is paused (PKGWARDEN_PAUSED), so it was not deleted again; it will not be restored automatically.", id))
-			continue
-		}
-		if active[id] {
-			err := st.clients.Packages.DeleteVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, id)
-			if err != nil && !errors.Is(err, githubapi.ErrNotFound) {
-				if isRefusal(err) {
-					done = append(done, fmt.Sprintf("version %d: GitHub refused to delete it again (%s); it will not be restored automatically.", id, refusal(err)))
-					continue
-				}
-				return fmt.Errorf("delete version %d again: %w", id, err)
-			}
-			done = append(done, fmt.Sprintf("version %d deleted again; it will not be restored automatically.", id))
-		} else {
-			done = append(done, fmt.Sprintf("version %d stays deleted and will not be restored automatically.", id))
-		}
-	}
-	if forgetPkg {
-		line, err := r.forgetPackage(ctx, log, st)
-		if err != nil {
-			return err
-		}
-		done = append(done, line)
-	}
-	log.InfoContext(ctx, "restore: versions forgotten", "ids", u.IDs, "package", forgetPkg, "sender", u.Sender)
-	return r.answer(ctx, log, st, u, strings.Join(done, "\n"))
-}
-
-// forgetPackage deletes the (restored) package again and marks its
-// deletion intentional, so restore.package never brings it back. It
-// returns the answer's line.
-func (r *Restorer) forgetPackage(ctx context.Context, log *slog.Logger, st *pkgState) (string, error) {
-	id := st.pkg.ID
-	if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, id); err != nil {
-		return "", err
-	}
-	if r.cfg.Paused {
-		return fmt.Sprintf("the package `%s` (id %d): pkgwarden is paused (PKGWARDEN_PAUSED), so it was not deleted again; it will not be restored automatically.", st.pkg.Name, id), nil
-	}
-	err := st.clients.Packages.DeletePackage(ctx, st.owner, st.pkg.Type, st.pkg.Name)
-	switch {
-	case err == nil || errors.Is(err, githubapi.ErrNotFound):
-		log.InfoContext(ctx, "restore: package deleted again, its deletion intentional", "package_id", id)
-		return fmt.Sprintf("the package `%s` (id %d) deleted again; it will not be restored automatically.", st.pkg.Name, id), nil
-	case isRefusal(err):
-		return fmt.Sprintf("the package `%s` (id %d): GitHub refused to delete it again (%s); it will not be restored automatically.", st.pkg.Name, id, refusal(err)), nil
-	default:
-		return "", fmt.Errorf("delete package %s again: %w", st.ref, err)
-	}
-}
-
-// forgetGonePackage marks a package already deleted again intentional.
-func (r *Restorer) forgetGonePackage(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, id int64) error {
-	ok, err := r.mayWrite(ctx, st.inst, u.Repository, u.Sender)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return r.answer(ctx, log, st, u, fmt.Sprintf("sorry, only people with write access to %s can restore or forget versions here, so nothing was changed.", u.Repository))
-	}
-	if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, id); err != nil {
-		return err
-	}
-	log.InfoContext(ctx, "restore: deleted package forgotten", "package_id", id, "sender", u.Sender)
-	return r.answer(ctx, log, st, u, fmt.Sprintf("the package `%s` (id %d) stays deleted and will not be restored automatically.", st.ref.Name, id))
-}
-
-// releaseChildren lifts the restored mark from the children (and
-// grandchildren) of an index being forgotten: they came back with it, and once it is gone again the
-// prune job may judge them as the untagged orphans they are.
-func (r *Restorer) releaseChildren(ctx context.Context, log *slog.Logger, st *pkgState, id int64) error {
-	if !isContainerType(st.pkg.Type) {
-		return nil
-	}
-	var digest string
-	for _, v := range append(slices.Clone(st.active), st.deleted...) {
-		if v.ID == id {
-			digest = v.Name
-		}
-	}
-	if !strings.HasPrefix(digest, "sha256:") {
-		return nil
-	}
-	found, _, err := st.clients.Registry.Graph(ctx, planner.RegistryRepository(st.owner.Login, st.pkg.Name), []string{digest})
-	if err != nil {
-		log.WarnContext(ctx, "restore: index of a forgotten version unreadable; its children stay protected", "digest", digest, "err", err)
-		return nil
-	}
-	// Everything below it: Graph read nested indexes too, and their
-	// children came back with it as well.
-	children := map[string]bool{}
-	var walk func(d string)
-	walk = func(d string) {
-		for _, c := range found[d].Children {
-			if !children[c.Digest] {
-				children[c.Digest] = true
-				walk(c.Digest)
-			}
-		}
-	}
-	walk(digest)
-	for _, v := range st.active {
-		if children[v.Name] {
-			if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkRestored, v.ID); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
@@ -357,30 +139,40 @@ func restoreRunMarker(runID string) string {
 }
 
 // intentionalLine is a "this deletion was intentional" checkbox of a
-// restore comment.
-var intentionalLine = regexp.MustCompile(`(?m)^[ \t]*[-*] \[([ xX])\] [^\n]*<!-- pkgwarden:intentional (\d+) -->`)
+// restore comment; its marker carries the id and the box's seal.
+var intentionalLine = regexp.MustCompile(`(?m)^[ \t]*[-*] \[([ xX])\] [^\n]*<!-- pkgwarden:intentional (\d+)(?: ([A-Za-z0-9_-]+))? -->`)
 
-// TickedIntentional returns the ids whose "this deletion was intentional"
-// box is ticked in body.
-func TickedIntentional(body string) []int64 {
+// intentionalMarker is the hidden marker of id's intentional box.
+func intentionalMarker(seal report.Seal, pkg rules.Package, id int64) string {
+	if sig := seal.Sign(report.BoxIntentional, pkg, id); sig != "" {
+		return fmt.Sprintf("<!-- pkgwarden:intentional %d %s -->", id, sig)
+	}
+	return fmt.Sprintf("<!-- pkgwarden:intentional %d -->", id)
+}
+
+// tickedIntentional returns the ids whose "this deletion was intentional"
+// box is ticked in body, and whose seal verifies when verify.
+func tickedIntentional(body string, seal report.Seal, pkg rules.Package, verify bool) []int64 {
 	var out []int64
 	for _, m := range intentionalLine.FindAllStringSubmatch(body, -1) {
 		if m[1] == " " {
 			continue
 		}
-		if id, err := strconv.ParseInt(m[2], 10, 64); err == nil && !slices.Contains(out, id) {
-			out = append(out, id)
+		id, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil || slices.Contains(out, id) || verify && !seal.Verify(report.BoxIntentional, pkg, id, m[3]) {
+			continue
 		}
+		out = append(out, id)
 	}
 	return out
 }
 
-// NewlyTickedIntentional returns the intentional boxes ticked in to and
-// not in from.
-func NewlyTickedIntentional(from, to string) []int64 {
-	before := TickedIntentional(from)
+// NewlyTickedIntentional returns the intentional boxes of pkg ticked in to
+// and not in from that pkgwarden wrote (their seal verifies).
+func NewlyTickedIntentional(seal report.Seal, pkg rules.Package, from, to string) []int64 {
+	before := tickedIntentional(from, seal, pkg, false)
 	var out []int64
-	for _, id := range TickedIntentional(to) {
+	for _, id := range tickedIntentional(to, seal, pkg, true) {
 		if !slices.Contains(before, id) {
 			out = append(out, id)
 		}
@@ -390,7 +182,7 @@ func NewlyTickedIntentional(from, to string) []int64 {
 
 // renderRestoreComment says what a restore run did and why, with an
 // "intentional" box for every version restored on its own.
-func renderRestoreComment(marker string, run RestoreRun) string {
+func renderRestoreComment(marker string, run RestoreRun, seal report.Seal) string {
 	var b strings.Builder
 	b.WriteString(marker + "\n")
 	if len(run.Restored) == 0 {
@@ -416,7 +208,7 @@ func renderRestoreComment(marker string, run RestoreRun) string {
 			}
 		}
 		if box != 0 {
-			fmt.Fprintf(&b, "  - [ ] this deletion was intentional (tick to delete it again and never restore it automatically) <!-- pkgwarden:intentional %d -->\n", box)
+			fmt.Fprintf(&b, "  - [ ] this deletion was intentional (tick to delete it again and never restore it automatically) %s\n", intentionalMarker(seal, run.Package, box))
 		}
 	}
 	if run.Problem != "" {
@@ -446,4 +238,184 @@ func pluralS(n int, one, many string) string {
 func ownerOf(full string) string {
 	o, _, _ := strings.Cut(full, "/")
 	return o
+}
+
+// undo carries out what a person asked on the report: each command in
+// turn, one answer for all. gone says the package is deleted (st.pkg holds
+// the id it had).
+func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, gone bool) error {
+	if gone {
+		st.pkg.Name, st.pkg.Type = st.ref.Name, st.ref.Type
+	}
+	a, err := r.authorise(ctx, log, st, u)
+	if err != nil || a == nil {
+		return err
+	}
+	st.trigger = fmt.Sprintf("%s by @%s", u.Via, u.Sender)
+	if cmds := u.commands(); len(cmds) == 1 && cmds[0].Kind != "" {
+		st.trigger = fmt.Sprintf("%s %s by @%s", cmds[0].Kind, u.Via, u.Sender)
+	}
+	if !gone {
+		if err := r.list(ctx, st); err != nil {
+			return err
+		}
+	}
+	cmds := u.commands()
+	var lines []string
+	for _, c := range cmds {
+		more, err := r.command(ctx, log, st, u, a, c, gone)
+		if err != nil {
+			return err
+		}
+		if len(cmds) > 1 {
+			// Several lines asked: each answer under its line.
+			lines = append(lines, "`"+quoteLine(c.Line)+"`:")
+		}
+		if len(cmds) > 1 || len(more) > 1 {
+			for i := range more {
+				more[i] = "- " + more[i]
+			}
+		}
+		lines = append(lines, more...)
+	}
+	if err := r.finish(ctx, log, st); err != nil {
+		return err
+	}
+	if len(lines) == 0 || !u.Answer && len(lines) == 1 && len(st.restored) > 0 {
+		// A box ticked and done: the restore comment says it all.
+		return nil
+	}
+	return r.answer(ctx, log, st, u, strings.Join(lines, "\n"))
+}
+
+// quoteLine shows a person's line inside a code span of the answer.
+func quoteLine(s string) string {
+	return strings.NewReplacer("`", "'", "\r", " ", "\n", " ").Replace(s)
+}
+
+// command carries out one command and returns the answer's lines.
+func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand, gone bool) ([]string, error) {
+	switch c.Kind {
+	case UndoHelp:
+		return []string{report.CommandUsage}, nil
+	case UndoRestore, UndoForget:
+	default:
+		problem := c.Problem
+		if problem == "" {
+			problem = "not a command"
+		}
+		return []string{problem + ". " + report.CommandUsage}, nil
+	}
+	if ok, why := a.may(c.Kind); !ok {
+		log.InfoContext(ctx, "restore: request refused", "kind", c.Kind, "sender", u.Sender, "permission", a.perm, "repository", a.repository)
+		return []string{why}, nil
+	}
+	if len(c.IDs)+len(c.Tags) > report.MaxCommandIDs {
+		return []string{fmt.Sprintf("at most %d ids per request, so nothing was changed; ask again in smaller parts.", report.MaxCommandIDs)}, nil
+	}
+	if c.Kind == UndoForget {
+		return r.forget(ctx, log, st, u, c, gone)
+	}
+	if gone {
+		return []string{"the package is deleted; restore it first (nothing was changed)."}, nil
+	}
+	return r.restoreCommand(ctx, log, st, u, a, c)
+}
+
+// restoreCommand restores versions pkgwarden deleted from the package (its
+// records: the deleted mark), asked by id, by tag, or all the report's
+// boxes.
+func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand) ([]string, error) {
+	seal := r.cfg.Issues.Seal()
+	listed := map[int64]report.Restorable{}
+	for _, e := range report.ParseRestorable(a.body) {
+		listed[e.ID] = e
+	}
+	ids := slices.Clone(c.IDs)
+	if c.All {
+		ids = append(ids, seal.Sealed(st.ref, a.body)...)
+	}
+	var notes []string
+	for _, tag := range c.Tags {
+		id, err := r.deletedByTag(ctx, st, tag)
+		if err != nil {
+			return nil, err
+		}
+		if id == 0 {
+			notes = append(notes, fmt.Sprintf("tag `%s`: no version pkgwarden deleted from this package carries it.", quoteLine(tag)))
+			continue
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	before := len(st.restored)
+	for _, id := range ids {
+		i := slices.IndexFunc(st.deleted, func(v githubapi.Version) bool { return v.ID == id })
+		if i < 0 {
+			e, inList := listed[id]
+			switch {
+			case inList && seal.Verify(report.BoxRestore, st.ref, id, e.Seal()) && r.cfg.Now().Sub(e.DeletedAt) >= report.RestoreWindow:
+				notes = append(notes, fmt.Sprintf("version %d: too late, it was deleted on %s and GitHub keeps deleted versions for 30 days only.", id, e.DeletedAt.Format("2006-01-02")))
+			case slices.ContainsFunc(st.active, func(v githubapi.Version) bool { return v.ID == id }):
+				notes = append(notes, fmt.Sprintf("version %d is not deleted.", id))
+			default:
+				// The same words for an id of another package, of another
+				// owner, or of none: an answer must not tell them apart.
+				notes = append(notes, fmt.Sprintf("version %d: not a version pkgwarden deleted from this package (or too late: GitHub keeps deleted versions for 30 days).", id))
+			}
+			continue
+		}
+		dv := st.deleted[i]
+		ours, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkDeleted, id)
+		if err != nil {
+			return nil, err
+		}
+		if !ours {
+			notes = append(notes, fmt.Sprintf("version %d: pkgwarden did not delete it, so it does not restore it; restore it by hand on GitHub, or with a `restore.tags` rule.", id))
+			continue
+		}
+		tags, err := r.rememberedTags(ctx, st, dv)
+		if err != nil {
+			return nil, err
+		}
+		dv.Tags = tags
+		// Asked for by a person: the intentional mark no longer holds.
+		for _, m := range []inventory.Mark{inventory.MarkIntentional, inventory.MarkDeleted} {
+			if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, m, id); err != nil {
+				return nil, err
+			}
+		}
+		if err := r.restoreTree(ctx, log, st, dv, fmt.Sprintf("asked by @%s (%s)", u.Sender, u.Via)); err != nil {
+			return nil, err
+		}
+	}
+	if len(ids) == 0 && len(c.Tags) == 0 {
+		notes = append(notes, "there was nothing to restore.")
+	}
+	n := len(st.restored) - before
+	return append([]string{fmt.Sprintf("restored %d %s.", n, pluralS(n, "version", "versions"))}, notes...), nil
+}
+
+// deletedByTag is the id of the deleted version pkgwarden deleted that
+// carried tag, the most recently deleted when several did; 0 for none.
+func (r *Restorer) deletedByTag(ctx context.Context, st *pkgState, tag string) (int64, error) {
+	var best githubapi.Version
+	for _, v := range st.deleted {
+		tags, err := r.rememberedTags(ctx, st, v)
+		if err != nil {
+			return 0, err
+		}
+		if !slices.Contains(tags, tag) {
+			continue
+		}
+		ours, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkDeleted, v.ID)
+		if err != nil {
+			return 0, err
+		}
+		if ours && (best.ID == 0 || v.DeletedAt.After(best.DeletedAt) || v.UpdatedAt.After(best.UpdatedAt)) {
+			best = v
+		}
+	}
+	return best.ID, nil
 }

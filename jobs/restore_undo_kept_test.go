@@ -36,7 +36,9 @@ func TestUndoneVersionStays(t *testing.T) {
 			t.Fatalf("prune %d after the undo deleted pr-3 again", i+1)
 		}
 	}
-	w.undo(t, "d-forget", jobs.UndoRequest{Kind: jobs.UndoForget, IDs: []int64{id}, Sender: "bob", Repository: "acme/app", Issue: issue, Via: "comment", Answer: true})
+	// Deleting again is a package admin's call: alice, the organisation's
+	// admin, forgets it (bob, a writer, may not; TestForgetNeedsAdmin).
+	w.undo(t, "d-forget", jobs.UndoRequest{Kind: jobs.UndoForget, IDs: []int64{id}, Sender: "alice", Repository: "acme/app", Issue: issue, Via: "comment", Answer: true})
 	if !w.version(t, d).Deleted {
 		t.Error("/pkgwarden forget left pr-3 in place")
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -20,9 +21,13 @@ import (
 // RouterConfig configures the router.
 type RouterConfig struct {
 	// OwnBotLogin is the app's bot account ("name[bot]"); events it caused
-	// are dropped so pkgwarden never reacts to its own issues and comments.
-	// Empty until the App's slug is known.
+	// are dropped so pkgwarden never reacts to its own issues and comments,
+	// and only issues it wrote are reports. Empty when the App's slug is
+	// unknown: then no issue is a report.
 	OwnBotLogin string
+	// Seal verifies the boxes of reports and restore comments: only those
+	// pkgwarden wrote count. The zero Seal verifies none.
+	Seal report.Seal
 	// RetryDelay is how long a delivery waits after a transient failure.
 	RetryDelay time.Duration
 	// Now is the clock; nil means time.Now.

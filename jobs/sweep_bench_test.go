@@ -221,7 +221,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	issues := report.New(app, nil, logger)
+	issues := report.New(app, nil, logger, report.WithBot(ghsim.AppSlug+"[bot]"), report.WithSeal(testSeal))
 	inv, err := inventory.Open(ctx, sb.q.JS, 1, nil)
 	if err != nil {
 		b.Fatal(err)

@@ -158,7 +158,7 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
-		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: botLogin(ctx, s, h.app, logger), Inventory: h.inventory}, logger)
+		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: h.bot, Seal: h.seal, Inventory: h.inventory}, logger)
 		pool := jobs.NewPool(q, registry, jobs.PoolConfig{
 			Workers:     s.Workers,
 			MaxAttempts: s.JobAttempts,
@@ -210,6 +210,10 @@ type workerHandlers struct {
 	inventory              *inventory.Store
 	// app is the GitHub App the handlers work as; nil without one.
 	app *githubapi.App
+	// bot is the App's bot login ("" when unknown): only its issues are
+	// reports. seal signs and verifies the boxes it writes.
+	bot  string
+	seal report.Seal
 }
 
 // jobHandlers builds the job handlers: the real ones when the App is
@@ -222,7 +226,7 @@ func jobHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 			job.Logger(logger).InfoContext(ctx, "config change noticed; no GitHub App configured, nothing read", "reason", job.Reason)
 			return nil
 		})
-		return workerHandlers{prune: jobs.PruneHandler{Logger: logger}, config: logOnly}, nil
+		return workerHandlers{prune: jobs.PruneHandler{Logger: logger}, config: logOnly, bot: s.BotLogin()}, nil
 	}
 	return appHandlers(ctx, s, q, reg, opts, logger)
 }
@@ -302,8 +306,12 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	if err != nil {
 		return none, err
 	}
-	// The pruner logs every run itself; the reporters write issues.
-	issues := report.New(app, nil, logger)
+	// The pruner logs every run itself; the reporters write issues, and
+	// find again only those the App's bot wrote. The boxes' seal is keyed
+	// by the webhook secret, which only GitHub and pkgwarden know.
+	bot := botLogin(ctx, s, app, logger)
+	seal := report.NewSeal([]byte(s.WebhookSecret))
+	issues := report.New(app, nil, logger, report.WithBot(bot), report.WithSeal(seal))
 	reporters := jobs.Reporters{jobs.IssueReporter{Issues: issues, Logger: logger}}
 	if opts.Reporter != nil {
 		reporters = append(reporters, opts.Reporter)
@@ -343,7 +351,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	if err != nil {
 		return none, err
 	}
-	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, inventory: inv, app: app}, nil
+	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, inventory: inv, app: app, bot: bot, seal: seal}, nil
 }
 
 // packagesTokens turns the settings' tokens (environment and data dir,
@@ -454,12 +462,13 @@ func drain(nc *nats.Conn) error {
 	}
 }
 
-// botLogin is the App's bot account ("<slug>[bot]"), whose events the
-// router ignores so that pkgwarden never reacts to its own issue edits.
-// PKGWARDEN_APP_SLUG (written by `pkgwarden register`) gives it; when only
-// the App is configured, GitHub is asked (GET /app with the App's JWT). It
-// is "" when neither works, which is logged: pkgwarden then reads its own
-// edits like anyone's.
+// botLogin is the App's bot account ("<slug>[bot]"). The router ignores
+// its events, so that pkgwarden never reacts to its own issue edits, and
+// only issues it wrote are reports. PKGWARDEN_APP_SLUG (written by
+// `pkgwarden register`) gives it; when only the App is configured, GitHub
+// is asked (GET /app with the App's JWT). It is "" when neither works,
+// which is logged: pkgwarden then takes no issue for a report (no box or
+// command is acted upon) and finds none of its issues again.
 func botLogin(ctx context.Context, s settings.Settings, app *githubapi.App, logger *slog.Logger) string {
 	if login := s.BotLogin(); login != "" || app == nil {
 		return login
@@ -471,7 +480,7 @@ func botLogin(ctx context.Context, s settings.Settings, app *githubapi.App, logg
 		err = errors.New("no slug in the answer")
 	}
 	if err != nil {
-		logger.Warn("cannot tell the App's bot login: set PKGWARDEN_APP_SLUG so that pkgwarden ignores events it caused itself", "err", fmt.Errorf("GET /app: %w", err))
+		logger.Warn("cannot tell the App's bot login: set PKGWARDEN_APP_SLUG, without it no report command or box is acted upon and report issues are opened anew", "err", fmt.Errorf("GET /app: %w", err))
 		return ""
 	}
 	logger.Info("app slug from GitHub", "slug", a.GetSlug())

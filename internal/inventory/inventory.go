@@ -83,6 +83,9 @@ const (
 	// MarkPackageIntentional: someone said the deletion of the package of
 	// that id was intentional; restore.package never brings it back.
 	MarkPackageIntentional Mark = "package-intentional"
+	// MarkPackageRestored: pkgwarden restored the package of that id; it
+	// is what `/pkgwarden forget package` may delete again.
+	MarkPackageRestored Mark = "package-restored"
 )
 
 // Store is the inventory over one KV bucket.

@@ -8,7 +8,9 @@
 // A package has at most one open report issue, titled Title(pkg) ("pkgwarden:
 // container acme/webapp") and labelled with the config's report.labels. It is
 // found again by listing the repository's issues filtered by the first label
-// (all states, paging) and matching the title exactly; an open one wins
+// (all states, paging) and matching the title exactly, among the issues
+// pkgwarden's own bot wrote (WithBot; a look-alike someone else opened is
+// never adopted); an open one wins
 // (changing the first of report.labels therefore starts a new issue). A
 // closed one is reopened (not replaced) by a run that changed something, so
 // its restorable deletions and history stay in one place; a run that changed
@@ -23,9 +25,12 @@
 // first, under a line giving the time of each batch of deletions:
 //
 //	"**Deleted 2026-11-25 10:00 UTC** <!-- pkgwarden:batch 2026-11-25T10:00:00Z -->"
-//	"- [ ] `sha256:0a1b2c3d4e5f…` (pr-12) id 12345 <!-- pkgwarden:restore 12345 -->"
+//	"- [ ] `sha256:0a1b2c3d4e5f…` (pr-12) id 12345 <!-- pkgwarden:restore 12345 Ab3_x-9kQ2Z -->"
 //
-// The hidden markers carry the version id and the deletion time, so the list
+// The body's first line names the package ("<!-- pkgwarden:report container
+// acme/webapp -->"). The hidden markers carry the version id, the box's seal
+// (Seal: only a box pkgwarden wrote counts when ticked) and the deletion
+// time, so the list
 // is rebuilt from the body itself on the next run (ParseRestorable): the
 // issue is self-contained and nothing else has to be stored. A line is kept
 // short (about 90 characters) so that well over the default 500 deletions of
@@ -35,10 +40,12 @@
 // first and said so in a note, as a last resort when the body would still
 // exceed GitHub's 65,536 characters; past the first FoldAfter entries the
 // rest is folded in a <details> block. Ticked boxes stay ticked across
-// rewrites. Ticked and NewlyTicked read the checkbox state for the restore
-// work, which compares changes.body.from with the new body; MarkRestored
-// takes restored versions off the list; ParseTitle and IsReport tell a
-// report issue and its package from an issues webhook.
+// rewrites. Seal.NewlyTicked reads the boxes pkgwarden wrote that a person
+// ticked, comparing changes.body.from with the new body (Ticked and
+// NewlyTicked read every box, sealed or not); MarkRestored takes restored
+// versions off the list; Recognise tells pkgwarden's report issue and its
+// package from anything else (ParseCommands reads the commands of its
+// comments).
 //
 // The summary carries no run id or time, and the "last deletions" block is
 // copied from the previous body unless the run deleted versions not listed

@@ -29,8 +29,8 @@ const (
 	maxListed = 20
 )
 
-// bodyMarker starts every package report body, so that a body can be told
-// to be pkgwarden's.
+// bodyMarker started package report bodies before their first line named
+// the package (bodyMarkerOf); such bodies get the new line when rewritten.
 const bodyMarker = "<!-- pkgwarden:report -->"
 
 func runes(s string) int { return utf8.RuneCountInString(s) }
@@ -244,7 +244,7 @@ func restoreLineText(e Restorable) string {
 	if shown == "" {
 		shown = oneLine(fmt.Sprintf("%s id %d", label(e.Version, e.Tags), e.ID))
 	}
-	return "- [" + box + "] " + shown + " " + restoreMarker(e.ID) + "\n"
+	return "- [" + box + "] " + shown + " " + restoreMarker(e.ID, e.seal) + "\n"
 }
 
 // renderBody renders a package report body from the run, the block saying
@@ -252,7 +252,7 @@ func restoreLineText(e Restorable) string {
 // the oldest are dropped when the body would pass bodyBudget.
 func renderBody(run *Run, deletedBlock string, list []Restorable) (string, []Restorable) {
 	var head strings.Builder
-	head.WriteString(bodyMarker + "\n")
+	head.WriteString(bodyMarkerOf(run.Package) + "\n")
 	fmt.Fprintf(&head, "## pkgwarden report: %s `%s/%s`\n\n", run.Package.Type, run.Package.Owner, run.Package.Name)
 	renderSummary(&head, run)
 	head.WriteString("\n### Last deletions\n\n")

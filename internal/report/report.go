@@ -42,18 +42,44 @@ type Reporter struct {
 	clients Clients
 	now     func() time.Time
 	log     *slog.Logger
+	// bot is pkgwarden's own bot login: only its issues are found again.
+	bot string
+	// seal signs the restore boxes the Reporter writes.
+	seal Seal
 }
 
+// Option configures a Reporter.
+type Option func(*Reporter)
+
+// WithBot names pkgwarden's own bot account ("<slug>[bot]"). The Reporter
+// finds again, and so adopts, only issues that account wrote: without it
+// it finds none and opens a new issue every time.
+func WithBot(login string) Option { return func(r *Reporter) { r.bot = login } }
+
+// WithSeal gives the seal of the restore boxes the Reporter writes; without
+// it the boxes carry none, and no ticked box is ever acted upon.
+func WithSeal(s Seal) Option { return func(r *Reporter) { r.seal = s } }
+
 // New returns a Reporter. now is the clock (nil: time.Now); log may be nil.
-func New(clients Clients, now func() time.Time, log *slog.Logger) *Reporter {
+func New(clients Clients, now func() time.Time, log *slog.Logger, opts ...Option) *Reporter {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reporter{clients: clients, now: now, log: log}
+	r := &Reporter{clients: clients, now: now, log: log}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
+
+// Bot is pkgwarden's own bot login, "" when unknown.
+func (r *Reporter) Bot() string { return r.bot }
+
+// Seal is the seal of the boxes the Reporter writes.
+func (r *Reporter) Seal() Seal { return r.seal }
 
 // Issue identifies an issue written by the Reporter, in the shape of
 // `pkgwarden demo --json`'s "issues".
@@ -143,6 +169,12 @@ func (r *Reporter) find(ctx context.Context, p place, title, label string) (*fou
 			if is.IsPullRequest() || is.GetTitle() != title {
 				continue
 			}
+			if !r.ours(is) {
+				// A look-alike someone opened: never adopted, whatever
+				// its title, labels and body say.
+				r.log.DebugContext(ctx, "issue with a report's title not written by pkgwarden, ignored", "repository", p.String(), "issue", is.GetNumber(), "author", is.GetUser().GetLogin())
+				continue
+			}
 			f := toFound(is)
 			if f.state == "open" {
 				return f, nil
@@ -156,6 +188,11 @@ func (r *Reporter) find(ctx context.Context, p place, title, label string) (*fou
 		}
 		opt.Page = resp.NextPage
 	}
+}
+
+// ours reports whether pkgwarden's bot wrote is.
+func (r *Reporter) ours(is *github.Issue) bool {
+	return r.bot != "" && strings.EqualFold(is.GetUser().GetLogin(), r.bot)
 }
 
 func toFound(is *github.Issue) *found {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
 // RestoreWindow is how long GitHub keeps a deleted version restorable.
@@ -29,10 +31,14 @@ type Restorable struct {
 	// shown is the visible text of a line read back from a body, written
 	// again as it was so that a body read and rendered again is unchanged.
 	shown string
+	// seal is the box's seal (Seal.Sign), read back from the marker or
+	// given by the Reporter before it writes the line; "" for none.
+	seal string
 }
 
-// A checkbox line ends with a hidden marker holding the version id only:
-// `- [ ] `sha256:0123456789ab…` (pr-1) id 1234 <!-- pkgwarden:restore 1234 -->`.
+// A checkbox line ends with a hidden marker holding the version id and the
+// box's seal (see Seal):
+// `- [ ] `sha256:0123456789ab…` (pr-1) id 1234 <!-- pkgwarden:restore 1234 Ab3_x-9kQ2Z -->`.
 // The deletion time is on the batch line above the entries of one run:
 // `**Deleted 2026-11-25 10:30 UTC** <!-- pkgwarden:batch 2026-11-25T10:30:00Z -->`.
 // Kept short so that hundreds of deletions fit a body; issues written
@@ -45,7 +51,7 @@ const (
 
 var (
 	// restoreLine is a checkbox line of the current format.
-	restoreLine = regexp.MustCompile(`^[ \t]*[-*] \[([ xX])\] (.*?) ?<!-- pkgwarden:restore (\d+) -->[ \t]*\r?$`)
+	restoreLine = regexp.MustCompile(`^[ \t]*[-*] \[([ xX])\] (.*?) ?<!-- pkgwarden:restore (\d+)(?: ([A-Za-z0-9_-]{11}))? -->[ \t]*\r?$`)
 	// oldRestoreLine is a checkbox line written before: the marker holds
 	// id, time, escaped version and tags.
 	oldRestoreLine = regexp.MustCompile(`^[ \t]*[-*] \[([ xX])\] [^\n]*?<!-- pkgwarden:restore (\d+) (\S+) (\S+) (\S+) -->`)
@@ -53,7 +59,10 @@ var (
 	batchLine = regexp.MustCompile(`<!-- pkgwarden:batch (\S+) -->`)
 )
 
-func restoreMarker(id int64) string {
+func restoreMarker(id int64, seal string) string {
+	if seal != "" {
+		return restoreMarkerPrefix + strconv.FormatInt(id, 10) + " " + seal + " -->"
+	}
 	return restoreMarkerPrefix + strconv.FormatInt(id, 10) + " -->"
 }
 
@@ -105,7 +114,7 @@ func parseLine(m []string, batch time.Time) (Restorable, bool) {
 	if err != nil || batch.IsZero() {
 		return Restorable{}, false
 	}
-	e := Restorable{ID: id, DeletedAt: batch, Checked: m[1] != " ", shown: m[2]}
+	e := Restorable{ID: id, DeletedAt: batch, Checked: m[1] != " ", shown: m[2], seal: m[4]}
 	// Version and tags as shown, for callers that print them.
 	if rest, ok := strings.CutPrefix(m[2], "`"); ok {
 		if v, after, ok := strings.Cut(rest, "`"); ok {
@@ -161,8 +170,24 @@ func Ticked(body string) []int64 {
 			ids = append(ids, e.ID)
 		}
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	sortIDs(ids)
 	return ids
+}
+
+// Seal is the seal the entry's marker carried, "" for none: Seal.Verify
+// tells whether pkgwarden wrote it.
+func (e Restorable) Seal() string { return e.seal }
+
+func sortIDs(ids []int64) { sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] }) }
+
+// sealed returns list with every entry's box sealed for pkg by s.
+func sealed(s Seal, pkg rules.Package, list []Restorable) []Restorable {
+	out := make([]Restorable, len(list))
+	for i, e := range list {
+		e.seal = s.Sign(BoxRestore, pkg, e.ID)
+		out[i] = e
+	}
+	return out
 }
 
 // NewlyTicked returns the ids ticked in to but not in from, ascending: what

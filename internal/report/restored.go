@@ -9,14 +9,19 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
-// IsReport reports whether body is a package report body written by
-// pkgwarden (the restore work ignores other issues' edits).
-func IsReport(body string) bool { return strings.HasPrefix(body, bodyMarker) }
+// IsReport reports whether body starts as a package report body does. It
+// says nothing of who wrote it: Recognise does.
+func IsReport(body string) bool {
+	return strings.HasPrefix(body, bodyMarker) || strings.HasPrefix(body, markerPrefix)
+}
+
+// titlePrefix starts every report title.
+const titlePrefix = "pkgwarden: "
 
 // ParseTitle reads a package back from a report issue's title (Title's
 // inverse); the repository is not in the title and stays empty.
 func ParseTitle(title string) (rules.Package, bool) {
-	rest, ok := strings.CutPrefix(title, "pkgwarden: ")
+	rest, ok := strings.CutPrefix(title, titlePrefix)
 	if !ok {
 		return rules.Package{}, false
 	}
@@ -66,8 +71,8 @@ func (r *Reporter) MarkRestored(ctx context.Context, installation int64, pkg rul
 		if i < 0 {
 			return res, nil
 		}
-		list := mergeRestorable(ParseRestorable(f.body), nil, ids, r.now().UTC())
-		body, _ := finishBody(f.body[:i+len(listHeading)], list)
+		list := sealed(r.seal, pkg, mergeRestorable(ParseRestorable(f.body), nil, ids, r.now().UTC()))
+		body, _ := finishBody(withMarker(f.body[:i+len(listHeading)], pkg), list)
 		if res.Updated, err = r.update(ctx, p, f, write{body: body, labels: f.labels}, ""); err != nil {
 			return res, fmt.Errorf("mark restored in report of %s: %w", pkg, err)
 		}
@@ -114,8 +119,8 @@ func (r *Reporter) Note(ctx context.Context, installation int64, pkg rules.Packa
 		}
 		res.Issue = f.issue(p)
 		if i := strings.Index(f.body, listHeading); i >= 0 && len(restored) > 0 {
-			list := mergeRestorable(ParseRestorable(f.body), nil, restored, r.now().UTC())
-			body, _ := finishBody(f.body[:i+len(listHeading)], list)
+			list := sealed(r.seal, pkg, mergeRestorable(ParseRestorable(f.body), nil, restored, r.now().UTC()))
+			body, _ := finishBody(withMarker(f.body[:i+len(listHeading)], pkg), list)
 			if res.Updated, err = r.update(ctx, p, f, write{body: body, labels: f.labels}, ""); err != nil {
 				return res, fmt.Errorf("note in report of %s: %w", pkg, err)
 			}

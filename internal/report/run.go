@@ -127,7 +127,7 @@ func (r *Reporter) write(ctx context.Context, p place, f *found, run *Run, title
 	if len(deleted) > 0 && !allListed(old, deleted) {
 		block = renderDeleted(run.Deleted, now)
 	}
-	list := mergeRestorable(old, deleted, run.Restored, now)
+	list := sealed(r.seal, run.Package, mergeRestorable(old, deleted, run.Restored, now))
 	body, list := renderBody(run, block, list)
 
 	bodyChanged := f == nil || body != f.body

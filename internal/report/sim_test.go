@@ -94,7 +94,7 @@ func newWorldWithout(t *testing.T, skip ...string) *world {
 		t.Fatal(err)
 	}
 	w := &world{sim: sim, srv: srv, inst: inst, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
-	w.rep = report.New(app, w.clock, nil)
+	w.rep = report.New(app, w.clock, nil, report.WithBot(sim.BotLogin()), report.WithSeal(report.NewSeal([]byte("test secret"))))
 	return w
 }
 

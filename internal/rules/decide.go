@@ -28,6 +28,10 @@ type Package struct {
 
 func (p Package) String() string { return p.Owner + "/" + p.Type + "/" + p.Name }
 
+// Key is the package's identity as GitHub treats it: owner, type and name
+// compared case-insensitively ("acme/container/app").
+func (p Package) Key() string { return strings.ToLower(p.String()) }
+
 // normalized reads a full repository name as its name.
 func (p Package) normalized() Package {
 	if i := strings.LastIndex(p.Repository, "/"); i >= 0 {

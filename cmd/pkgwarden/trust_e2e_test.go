@@ -1,0 +1,629 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-github/v57/github"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/queue"
+)
+
+// The permission matrix of issue 11: who may ask what of pkgwarden, where.
+// Every row is an actor doing something through GitHub's API (the
+// simulator), the signed webhooks that GitHub sends forwarded to serve, and
+// the effect read off the simulator: the package's versions, and the bot's
+// answer to that very delivery.
+
+const trustRules = `rules:
+  - packages: ["app"]
+    type: container
+    prune: {untagged: true, delete_tags: ["pr-*"], exclude_tags: ["latest", "v*"]}
+    restore: {tags: ["v*"]}
+`
+
+// Actors. alice is acme's organisation admin (newE2E); the others are
+// made by newTrustWorld.
+const (
+	actOutsider    = "outsider"    // no access at all
+	actReader      = "reader"      // read on acme/app
+	actTriager     = "triager"     // triage on acme/app
+	actOtherWriter = "otherwriter" // write on acme/other only
+	actWriter      = "writer"      // write on acme/app
+	actMaintainer  = "maintainer"  // maintain on acme/app
+	actRepoAdmin   = "repoadmin"   // admin on acme/app
+	actOrgAdmin    = "alice"       // acme's admin
+	actEve         = "eve"         // admin of evil, another installation
+	actBot         = "bot"         // pkgwarden's own bot (the installation's token)
+)
+
+var trustActors = []string{actOutsider, actReader, actTriager, actOtherWriter, actWriter, actMaintainer, actRepoAdmin, actOrgAdmin, actEve, actBot}
+
+// Places a report-looking issue can be in.
+const (
+	placeGenuine = "genuine report"           // pkgwarden's report of app, in acme/app
+	placeOther   = "look-alike in acme/other" // opened by otherwriter
+	placeEvil    = "look-alike in evil/x"     // opened by eve, another installation
+	placeDotGit  = "look-alike in acme/.github"
+)
+
+// Entry points.
+const (
+	entryRestore      = "comment /pkgwarden restore <pkgwarden's deletion>"
+	entryForget       = "comment /pkgwarden forget <pkgwarden's restore>"
+	entryForgetPkg    = "comment /pkgwarden forget package"
+	entryBox          = "tick the restore box"
+	entryIntentional  = "tick the intentional box"
+	entryAddLines     = "edit the body adding a ticked line"
+	entryRestoreCRLF  = "comment restore, CRLF"
+	entryInCode       = "comment forget inside a code block"
+	entryInQuote      = "comment forget inside a quote"
+	entryOtherOwnerID = "comment restore <another owner's version id>"
+	entryUnknownID    = "comment restore <an id of nothing>"
+	entryTooMany      = "comment forget with 21 ids"
+	entryHelp         = "comment /pkgwarden help"
+	entryTypo         = "comment /pkgwarden restor <id>"
+)
+
+// Effects.
+const (
+	effNone     = "nothing changed"
+	effRestored = "pr-3 restored"
+	effDeleted  = "pr-4 deleted again"
+)
+
+// trustWorld is an e2e world where pkgwarden pruned pr-3 and pr-4 of
+// acme's container app, and alice's /pkgwarden restore brought pr-4 back:
+// pr-3 is pkgwarden's deletion, pr-4 pkgwarden's restore.
+type trustWorld struct {
+	*e2e
+	tokens         map[string]string
+	pr3, pr4       int64
+	pr3Digest      string
+	pr4Digest      string
+	evilVersion    int64
+	report         int // genuine report issue number in acme/app
+	restoreComment int64
+	lookAlike      map[string]int // place → issue number
+}
+
+func newTrustWorld(t *testing.T) *trustWorld {
+	t.Helper()
+	w := &trustWorld{e2e: newE2E(t, nil), tokens: map[string]string{}, lookAlike: map[string]int{}}
+	sim := w.sim
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for login, perm := range map[string]string{actReader: "read", actTriager: "triage", actWriter: "write", actMaintainer: "maintain", actRepoAdmin: "admin"} {
+		_, err := sim.AddUser(login)
+		must(err)
+		must(sim.SetCollaborator("acme", "app", login, perm))
+	}
+	for _, login := range []string{actOutsider, actOtherWriter, "dotwriter"} {
+		_, err := sim.AddUser(login)
+		must(err)
+	}
+	must(sim.SetCollaborator("acme", "other", actOtherWriter, "write"))
+	must(sim.SetCollaborator("acme", ".github", "dotwriter", "write"))
+	// Another organisation with its own installation of the same App.
+	_, err := sim.AddUser(actEve)
+	must(err)
+	_, err = sim.AddOrg("evil", actEve)
+	must(err)
+	_, err = sim.AddRepo("evil", "x", ghsim.RepoOptions{})
+	must(err)
+	_, err = sim.AddInstallation("evil", map[string]string{"metadata": "read", "contents": "read", "issues": "write"})
+	must(err)
+	for _, login := range []string{actOutsider, actReader, actTriager, actOtherWriter, actWriter, actMaintainer, actRepoAdmin, actOrgAdmin, actEve, "dotwriter"} {
+		tok, err := sim.AddClassicToken(login, "repo", "read:packages", "write:packages", "delete:packages")
+		must(err)
+		w.tokens[login] = tok
+	}
+	// A version of evil's own package, whose id acme's report must not
+	// tell apart from an id of nothing.
+	_, err = sim.Pusher(actEve, w.tokens[actEve]).PushImage(context.Background(), "evil/tool", w.image("evil"), "v1")
+	must(err)
+	vs, err := sim.Versions("evil", "container", "tool")
+	must(err)
+	w.evilVersion = vs[0].ID
+
+	w.file("app", rules.Path, trustRules)
+	w.push(w.image("latest"), 2*cfgDay, "latest")
+	w.pr3Digest = w.push(w.image("pr-3"), 5*cfgDay, "pr-3")
+	w.pr4Digest = w.push(w.image("pr-4"), 5*cfgDay, "pr-4")
+	w.deliverRun()
+	for _, v := range w.all() {
+		switch v.Name {
+		case w.pr3Digest:
+			w.pr3 = v.ID
+		case w.pr4Digest:
+			w.pr4 = v.ID
+		}
+	}
+	if !w.deleted(w.pr3) || !w.deleted(w.pr4) {
+		t.Fatal("pkgwarden did not prune pr-3 and pr-4: the world proves nothing")
+	}
+	for _, is := range w.issuesOf("acme", "app") {
+		if is.User == sim.BotLogin() && is.Title == report.Title(rules.Package{Owner: "acme", Type: "container", Name: "app"}) {
+			w.report = is.Number
+		}
+	}
+	if w.report == 0 {
+		t.Fatal("no report issue")
+	}
+	w.act(t, actOrgAdmin, "acme/app", w.report, fmt.Sprintf("/pkgwarden restore %d", w.pr4))
+	if w.deleted(w.pr4) {
+		t.Fatal("alice's restore of pr-4 did not happen")
+	}
+	for _, c := range w.issue("acme", "app", w.report).Comments {
+		if c.User == sim.BotLogin() && strings.Contains(c.Body, "<!-- pkgwarden:restore-run ") {
+			w.restoreComment = c.ID
+		}
+	}
+	if w.restoreComment == 0 {
+		t.Fatal("no restore comment with an intentional box")
+	}
+	// The look-alikes: pkgwarden's title and body (sealed boxes included,
+	// copied), opened by someone else.
+	genuine := w.issue("acme", "app", w.report)
+	for place, where := range map[string][2]string{placeOther: {actOtherWriter, "acme/other"}, placeEvil: {actEve, "evil/x"}, placeDotGit: {"dotwriter", "acme/.github"}} {
+		owner, repo, _ := strings.Cut(where[1], "/")
+		is, _, err := w.client(where[0]).Issues.Create(context.Background(), owner, repo, &github.IssueRequest{
+			Title: github.String(genuine.Title), Body: github.String(genuine.Body), Labels: &[]string{"pkgwarden"},
+		})
+		must(err)
+		w.lookAlike[place] = is.GetNumber()
+		// The copied restore comment, for its intentional box.
+		restore := ""
+		for _, c := range genuine.Comments {
+			if c.ID == w.restoreComment {
+				restore = c.Body
+			}
+		}
+		_, _, err = w.client(where[0]).Issues.CreateComment(context.Background(), owner, repo, is.GetNumber(), &github.IssueComment{Body: github.String(restore)})
+		must(err)
+	}
+	w.deliverHeld(t)
+	return w
+}
+
+func (w *trustWorld) client(login string) *github.Client {
+	if login == actBot {
+		return w.installationClient()
+	}
+	gh, err := githubapi.NewGitHubClient(nil, w.srv.URL+"/")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return gh.WithAuthToken(w.tokens[login])
+}
+
+// installationClient writes as pkgwarden's bot: acme's installation.
+func (w *trustWorld) installationClient() *github.Client {
+	w.t.Helper()
+	key, err := os.ReadFile(w.keyPath)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: w.sim.AppID(), PrivateKey: key, BaseURL: w.srv.URL + "/"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	inst, _, err := app.AppClient().Apps.FindOrganizationInstallation(context.Background(), "acme")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return app.InstallationClient(inst.GetID())
+}
+
+// all are every version of acme's app, active and deleted.
+func (w *trustWorld) all() []ghsim.PackageVersion {
+	vs, err := w.sim.Versions("acme", "container", "app")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return vs
+}
+
+func (w *trustWorld) issuesOf(owner, repo string) []ghsim.Issue {
+	list, err := w.sim.Issues(owner, repo)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return list
+}
+
+func (w *trustWorld) issue(owner, repo string, n int) ghsim.Issue {
+	for _, is := range w.issuesOf(owner, repo) {
+		if is.Number == n {
+			return is
+		}
+	}
+	w.t.Fatalf("no issue %s/%s#%d", owner, repo, n)
+	return ghsim.Issue{}
+}
+
+func (w *trustWorld) deleted(id int64) bool {
+	for _, v := range w.all() {
+		if v.ID == id {
+			return v.Deleted
+		}
+	}
+	w.t.Fatalf("no version %d", id)
+	return false
+}
+
+// act comments body on owner/repo#n as login and delivers what GitHub sent.
+func (w *trustWorld) act(t *testing.T, login, repository string, n int, body string) []string {
+	t.Helper()
+	owner, repo, _ := strings.Cut(repository, "/")
+	if _, _, err := w.client(login).Issues.CreateComment(context.Background(), owner, repo, n, &github.IssueComment{Body: github.String(body)}); err != nil {
+		t.Fatalf("%s comments on %s#%d: %v", login, repository, n, err)
+	}
+	return w.deliverHeld(t)
+}
+
+// deliverHeld forwards every webhook held at the gate to serve, in order,
+// and waits for the positive signal that all were handled: each recorded
+// as processed by the router, and no job waiting or running. It returns
+// the delivery ids.
+func (w *trustWorld) deliverHeld(t *testing.T) []string {
+	t.Helper()
+	ctx := context.Background()
+	if err := w.sim.WaitDeliveries(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	held := w.held
+	w.held = nil
+	w.mu.Unlock()
+	var ids []string
+	for _, d := range held {
+		req, err := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks", bytes.NewReader(d.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = d.header.Clone()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
+			t.Fatalf("delivery %s answered %d", d.header.Get("X-GitHub-Delivery"), resp.StatusCode)
+		}
+		if ev := d.header.Get("X-GitHub-Event"); ev == "issues" || ev == "issue_comment" {
+			ids = append(ids, d.header.Get("X-GitHub-Delivery"))
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, id := range ids {
+		for {
+			_, err := w.q.Deliveries.Get(ctx, queue.Key(id))
+			if err == nil {
+				break
+			}
+			if err != jetstream.ErrKeyNotFound {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery %s not routed", id)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := waitIdle(wctx, w.q, w.runs, nil); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// answers are the bot's comments answering the deliveries ids, anywhere.
+func (w *trustWorld) answers(ids []string) []string {
+	var out []string
+	for _, where := range [][2]string{{"acme", "app"}, {"acme", "other"}, {"acme", ".github"}, {"evil", "x"}} {
+		for _, is := range w.issuesOf(where[0], where[1]) {
+			for _, c := range is.Comments {
+				for _, id := range ids {
+					if c.User == w.sim.BotLogin() && strings.Contains(c.Body, "<!-- pkgwarden:answer "+id+" -->") {
+						out = append(out, c.Body)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// keeper of each place puts boxes back as they were between rows: the
+// author of a look-alike, acme's admin on the genuine report.
+var keeper = map[string]string{placeGenuine: actOrgAdmin, placeOther: actOtherWriter, placeEvil: actEve, placeDotGit: "dotwriter"}
+
+// place returns where the entry is done: repository and issue.
+func (w *trustWorld) place(place string) (string, int) {
+	switch place {
+	case placeGenuine:
+		return "acme/app", w.report
+	case placeOther:
+		return "acme/other", w.lookAlike[placeOther]
+	case placeEvil:
+		return "evil/x", w.lookAlike[placeEvil]
+	default:
+		return "acme/.github", w.lookAlike[placeDotGit]
+	}
+}
+
+// do has actor carry out entry at place through GitHub's API. It returns
+// the deliveries GitHub sent, and false when GitHub refused the actor (no
+// webhook was sent).
+func (w *trustWorld) do(t *testing.T, actor, entry, place string) ([]string, bool) {
+	t.Helper()
+	repository, n := w.place(place)
+	owner, repo, _ := strings.Cut(repository, "/")
+	ctx := context.Background()
+	gh := w.client(actor)
+	comment := func(body string) ([]string, bool) {
+		if _, _, err := gh.Issues.CreateComment(ctx, owner, repo, n, &github.IssueComment{Body: github.String(body)}); err != nil {
+			return nil, false
+		}
+		return w.deliverHeld(t), true
+	}
+	editBody := func(edit func(string) string) ([]string, bool) {
+		is := w.issue(owner, repo, n)
+		if _, _, err := gh.Issues.Edit(ctx, owner, repo, n, &github.IssueRequest{Body: github.String(edit(is.Body))}); err != nil {
+			return nil, false
+		}
+		ids := w.deliverHeld(t)
+		// Untick again (as the place's keeper, whose edit asks nothing):
+		// the next row finds the box as pkgwarden left it.
+		is = w.issue(owner, repo, n)
+		if _, _, err := w.client(keeper[place]).Issues.Edit(ctx, owner, repo, n, &github.IssueRequest{Body: github.String(strings.ReplaceAll(is.Body, "- [x]", "- [ ]"))}); err != nil {
+			t.Fatal(err)
+		}
+		w.deliverHeld(t)
+		return ids, true
+	}
+	switch entry {
+	case entryRestore:
+		return comment(fmt.Sprintf("/pkgwarden restore %d", w.pr3))
+	case entryRestoreCRLF:
+		return comment(fmt.Sprintf("/pkgwarden restore %d\r\nthanks!", w.pr3))
+	case entryForget:
+		return comment(fmt.Sprintf("/pkgwarden forget %d", w.pr4))
+	case entryForgetPkg:
+		return comment("/pkgwarden forget package")
+	case entryInCode:
+		return comment(fmt.Sprintf("To delete it for good:\n\n```\n/pkgwarden forget %d\n```\n", w.pr4))
+	case entryInQuote:
+		return comment(fmt.Sprintf("> /pkgwarden forget %d\n\nWho wrote this?", w.pr4))
+	case entryOtherOwnerID:
+		return comment(fmt.Sprintf("/pkgwarden restore %d", w.evilVersion))
+	case entryUnknownID:
+		return comment(fmt.Sprintf("/pkgwarden restore %d", w.evilVersion+1_000_000))
+	case entryTooMany:
+		ids := make([]string, 21)
+		for i := range ids {
+			ids[i] = fmt.Sprint(w.pr4 + int64(i))
+		}
+		return comment("/pkgwarden forget " + strings.Join(ids, " "))
+	case entryHelp:
+		return comment("/pkgwarden help")
+	case entryTypo:
+		return comment(fmt.Sprintf("/pkgwarden restor %d", w.pr3))
+	case entryBox:
+		return editBody(func(body string) string {
+			return tickLine(body, fmt.Sprintf("pkgwarden:restore %d ", w.pr3))
+		})
+	case entryAddLines:
+		return editBody(func(body string) string {
+			return body + fmt.Sprintf("- [x] `sha256:feed` (pr-3) id %d <!-- pkgwarden:restore %d -->\n", w.pr3, w.pr3)
+		})
+	case entryIntentional:
+		var id int64
+		var body string
+		for _, c := range w.issue(owner, repo, n).Comments {
+			if strings.Contains(c.Body, "pkgwarden:intentional ") {
+				id, body = c.ID, c.Body
+			}
+		}
+		if _, _, err := gh.Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: github.String(tickLine(body, fmt.Sprintf("pkgwarden:intentional %d ", w.pr4)))}); err != nil {
+			return nil, false
+		}
+		ids := w.deliverHeld(t)
+		if _, _, err := w.client(keeper[place]).Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: github.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+		w.deliverHeld(t)
+		return ids, true
+	}
+	t.Fatalf("no entry %q", entry)
+	return nil, false
+}
+
+// tickLine ticks the box of the line of body containing marker.
+func tickLine(body, marker string) string {
+	lines := strings.Split(body, "\n")
+	for i, l := range lines {
+		if strings.Contains(l, marker) {
+			lines[i] = strings.Replace(l, "[ ]", "[x]", 1)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// effect reads what changed since the world was made.
+func (w *trustWorld) effect(t *testing.T) string {
+	t.Helper()
+	switch {
+	case !w.deleted(w.pr3) && w.deleted(w.pr4):
+		t.Fatal("both pr-3 restored and pr-4 deleted: one row did two things")
+	case !w.deleted(w.pr3):
+		return effRestored
+	case w.deleted(w.pr4):
+		return effDeleted
+	}
+	if len(w.appPkg().Active()) == 0 {
+		t.Fatal("the package is gone")
+	}
+	return effNone
+}
+
+type trustRow struct {
+	actor, entry, place string
+	effect              string
+	// answer is a regular expression the bot's answer to the delivery
+	// must match, "" for no answer at all.
+	answer string
+}
+
+const (
+	ansRefusedWrite = `only people with write access to acme/app`
+	ansRefusedAdmin = `only admins of acme/app`
+	ansNotRestored  = `pkgwarden did not restore it`
+	ansRestored     = `restored 1 version`
+	ansDeleted      = `deleted again`
+)
+
+// trustMatrix is the table: every actor × entry point × place, with the
+// effect and the answer expected.
+func trustMatrix() []trustRow {
+	var rows []trustRow
+	mayWrite := map[string]bool{actWriter: true, actMaintainer: true, actRepoAdmin: true, actOrgAdmin: true}
+	mayAdmin := map[string]bool{actRepoAdmin: true, actOrgAdmin: true}
+	// Who GitHub lets edit someone else's issue body (triage and up on
+	// the repository, and on a look-alike its author), and someone else's
+	// comment (write and up).
+	editsIssue := map[string]bool{actTriager: true, actWriter: true, actMaintainer: true, actRepoAdmin: true, actOrgAdmin: true, actBot: true}
+	editsComment := map[string]bool{actWriter: true, actMaintainer: true, actRepoAdmin: true, actOrgAdmin: true, actBot: true}
+	for _, actor := range trustActors {
+		for _, place := range []string{placeGenuine, placeOther, placeEvil, placeDotGit} {
+			for _, entry := range []string{entryRestore, entryForget, entryForgetPkg, entryBox, entryIntentional, entryAddLines} {
+				r := trustRow{actor: actor, entry: entry, place: place, effect: effNone}
+				if place == placeGenuine && actor != actBot {
+					switch entry {
+					case entryRestore:
+						r.answer = ansRefusedWrite
+						if mayWrite[actor] {
+							r.effect, r.answer = effRestored, ansRestored
+						}
+					case entryForget:
+						r.answer = ansRefusedAdmin
+						if mayAdmin[actor] {
+							r.effect, r.answer = effDeleted, ansDeleted
+						}
+					case entryForgetPkg:
+						r.answer = ansRefusedAdmin
+						if mayAdmin[actor] {
+							r.answer = ansNotRestored
+						}
+					case entryBox:
+						if editsIssue[actor] {
+							r.answer = ansRefusedWrite
+							if mayWrite[actor] {
+								r.effect, r.answer = effRestored, "" // a box ticked and done: the restore comment says it
+							}
+						}
+					case entryIntentional:
+						if editsComment[actor] {
+							r.answer = ansRefusedAdmin
+							if mayAdmin[actor] {
+								r.effect, r.answer = effDeleted, ansDeleted
+							}
+						}
+					}
+				}
+				rows = append(rows, r)
+			}
+		}
+	}
+	// The special cases, on the genuine report.
+	rows = append(rows,
+		trustRow{actor: actWriter, entry: entryRestoreCRLF, place: placeGenuine, effect: effRestored, answer: ansRestored},
+		trustRow{actor: actRepoAdmin, entry: entryInCode, place: placeGenuine, effect: effNone},
+		trustRow{actor: actRepoAdmin, entry: entryInQuote, place: placeGenuine, effect: effNone},
+		trustRow{actor: actRepoAdmin, entry: entryTooMany, place: placeGenuine, effect: effNone, answer: `at most 20 ids per command`},
+		trustRow{actor: actWriter, entry: entryHelp, place: placeGenuine, effect: effNone, answer: `/pkgwarden restore <id>`},
+		trustRow{actor: actWriter, entry: entryTypo, place: placeGenuine, effect: effNone, answer: `unknown verb: "restor"`},
+		trustRow{actor: actWriter, entry: entryOtherOwnerID, place: placeGenuine, effect: effNone, answer: `not a version pkgwarden deleted from this package`},
+		trustRow{actor: actWriter, entry: entryUnknownID, place: placeGenuine, effect: effNone, answer: `not a version pkgwarden deleted from this package`},
+		trustRow{actor: actEve, entry: entryOtherOwnerID, place: placeEvil, effect: effNone},
+	)
+	return rows
+}
+
+// TestPermissionMatrix runs the matrix: rows that change nothing share one
+// world, one after the other; each row that restores or deletes gets a
+// world of its own.
+func TestPermissionMatrix(t *testing.T) {
+	rows := trustMatrix()
+	shared := newTrustWorld(t)
+	for _, r := range rows {
+		name := r.actor + " / " + r.entry + " / " + r.place
+		if r.effect != effNone {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			shared.check(t, r)
+		})
+	}
+	for _, r := range rows {
+		if r.effect == effNone {
+			continue
+		}
+		t.Run(r.actor+" / "+r.entry+" / "+r.place, func(t *testing.T) {
+			newTrustWorld(t).check(t, r)
+		})
+	}
+}
+
+func (w *trustWorld) check(t *testing.T, r trustRow) {
+	t.Helper()
+	ids, sent := w.do(t, r.actor, r.entry, r.place)
+	if got := w.effect(t); got != r.effect {
+		t.Errorf("effect: %s, want %s", got, r.effect)
+	}
+	answers := w.answers(ids)
+	switch {
+	case !sent && r.answer != "":
+		t.Errorf("GitHub refused %s the action, want an answer %q", r.actor, r.answer)
+	case r.answer == "" && len(answers) > 0:
+		t.Errorf("answered %q, want no answer", answers)
+	case r.answer != "" && (len(answers) != 1 || !regexp.MustCompile(regexp.QuoteMeta(r.answer)).MatchString(answers[0])):
+		t.Errorf("answers %q, want one matching %q", answers, r.answer)
+	}
+}
+
+// TestAnswersDoNotTellOwnersApart: the answer to an id of another owner's
+// package is the answer to an id of nothing.
+func TestAnswersDoNotTellOwnersApart(t *testing.T) {
+	w := newTrustWorld(t)
+	a, _ := w.do(t, actWriter, entryOtherOwnerID, placeGenuine)
+	b, _ := w.do(t, actWriter, entryUnknownID, placeGenuine)
+	norm := func(ids []string) string {
+		got := w.answers(ids)
+		if len(got) != 1 {
+			t.Fatalf("answers %q, want one", got)
+		}
+		return regexp.MustCompile(`\d+`).ReplaceAllString(got[0][:strings.Index(got[0], "<!--")], "N")
+	}
+	if x, y := norm(a), norm(b); x != y {
+		t.Errorf("another owner's id answered\n%q\nan id of nothing\n%q", x, y)
+	}
+}
