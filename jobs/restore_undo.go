@@ -110,7 +110,13 @@ func PublishUndo(ctx context.Context, q *queue.Queue, job Job) error {
 
 // answer replies to the request in the report issue.
 func (r *Restorer) answer(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, text string) error {
-	body := fmt.Sprintf("@%s %s\n\n%s", u.Sender, text, restoreAnswerMarker(st.runID))
+	sep := " "
+	if strings.Contains(text, "\n") {
+		// A list (several lines asked, or notes) starts on a line of its
+		// own, or GitHub renders its first item as text.
+		sep = "\n\n"
+	}
+	body := fmt.Sprintf("@%s%s%s\n\n%s", u.Sender, sep, text, restoreAnswerMarker(st.runID))
 	gh := r.cfg.App.InstallationClient(st.inst)
 	owner, repo := ownerOf(u.Repository), repoBase(u.Repository)
 	// A retried job answers once.
@@ -297,14 +303,17 @@ func quoteLine(s string) string {
 func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand, gone bool) ([]string, error) {
 	switch c.Kind {
 	case UndoHelp:
-		return []string{report.CommandUsage}, nil
+		return []string{report.CommandUsage + ". Restoring needs write access to " + a.repository + ", forgetting admin access."}, nil
 	case UndoRestore, UndoForget:
 	default:
 		problem := c.Problem
 		if problem == "" {
 			problem = "not a command"
 		}
-		return []string{problem + ". " + report.CommandUsage}, nil
+		if !strings.Contains(problem, report.CommandUsage) {
+			problem += ". " + report.CommandUsage
+		}
+		return []string{problem + "."}, nil
 	}
 	if ok, why := a.may(c.Kind); !ok {
 		log.InfoContext(ctx, "restore: request refused", "kind", c.Kind, "sender", u.Sender, "permission", a.perm, "repository", a.repository)
@@ -394,6 +403,10 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 		notes = append(notes, "there was nothing to restore.")
 	}
 	n := len(st.restored) - before
+	if n == 0 && len(notes) > 0 {
+		// The notes say why nothing came back.
+		return notes, nil
+	}
 	return append([]string{fmt.Sprintf("restored %d %s.", n, pluralS(n, "version", "versions"))}, notes...), nil
 }
 
