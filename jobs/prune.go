@@ -240,7 +240,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		// reported as on the run that was refused (the same words, so an
 		// unchanged report body adds no comment).
 		for _, e := range d.Keep {
-			if r, ok := refused[e.ID]; ok && e.Reason == held[e.ID] {
+			if r, ok := refused[e.ID]; ok && e.Kind == rules.KindHeld {
 				e.Reason = "GitHub refused the deletion: " + r.Message
 				run.Skipped = append(run.Skipped, e)
 			}

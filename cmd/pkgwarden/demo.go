@@ -62,6 +62,9 @@ type demoEntry struct {
 	Version string   `json:"version"`
 	Tags    []string `json:"tags"`
 	Reason  string   `json:"reason"`
+	// hangsOff names, for a version kept because of another (a platform
+	// image, a signature), that other and what this one is to it.
+	hangsOff, relation string
 }
 
 type demoIssue struct {
@@ -626,7 +629,11 @@ func demoEntryOf(pkg string, e rules.Entry) demoEntry {
 	if tags == nil {
 		tags = []string{}
 	}
-	return demoEntry{Package: pkg, ID: e.ID, Version: e.Version, Tags: tags, Reason: e.Reason}
+	d := demoEntry{Package: pkg, ID: e.ID, Version: e.Version, Tags: tags, Reason: e.Reason}
+	if e.Kind == rules.KindChild || e.Kind == rules.KindReferrer {
+		d.hangsOff, d.relation = e.Holder, e.Relation
+	}
+	return d
 }
 
 // demoIssues lists the issues of the demo's repositories.
@@ -738,10 +745,6 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 	return nil
 }
 
-// hangsOff matches the reasons of versions kept because of another:
-// "child linux/amd64 of index latest", "signature of latest".
-var hangsOff = regexp.MustCompile(`^(child \S+|signature|attestation|referrers index|referrer) of (index )?(\S+)$`)
-
 // writeGroups prints entries grouped by package and reason, one line per
 // group, so ten untagged builds deleted for one reason read as one line.
 func writeGroups(w io.Writer, list []demoEntry) {
@@ -754,8 +757,8 @@ func writeGroups(w io.Writer, list []demoEntry) {
 		reason, detail := e.Reason, ""
 		// Platform images, signatures and attestations stay with what
 		// they hang off: one group per parent, each saying what it is.
-		if m := hangsOff.FindStringSubmatch(e.Reason); m != nil {
-			reason, detail = "kept with "+m[3]+" (what hangs off it)", ": "+m[1]
+		if e.hangsOff != "" {
+			reason, detail = "kept with "+e.hangsOff+" (what hangs off it)", ": "+e.relation
 		}
 		i := slices.IndexFunc(groups, func(g *group) bool { return g.pkg == e.Package && g.reason == reason })
 		if i < 0 {

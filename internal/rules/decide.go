@@ -68,12 +68,67 @@ type Entry struct {
 	// Version is the digest for containers, the version string otherwise.
 	Version string   `json:"version"`
 	Tags    []string `json:"tags"`
-	Reason  string   `json:"reason"`
+	// Reason says why, for people; code reads Kind, Holder and Relation.
+	Reason string `json:"reason"`
+	// Kind is the verdict's kind.
+	Kind Kind `json:"-"`
+	// Holder names, for KindChild, KindReferrer and KindGoesWith, the
+	// version this one is kept or deleted with (its tags, or its short
+	// digest), and Relation what this one is to it ("child linux/amd64",
+	// "signature").
+	Holder   string `json:"-"`
+	Relation string `json:"-"`
 	// With lists the versions this one lives and dies with (the indexes
 	// holding it, the subject it refers to), by ID; empty for versions
 	// judged on their own.
 	With []int64 `json:"-"`
 }
+
+// Kind is what a verdict rests on. Reasons are display text; code that
+// needs to tell verdicts apart reads their kind.
+type Kind string
+
+// Kinds of verdicts.
+const (
+	// Kept: the package is not governed (no file, no matching rule, no
+	// prune block, rules of another repository) or left untouched
+	// (unreadable manifests).
+	KindNotGoverned Kind = "not_governed"
+	KindUntouched   Kind = "untouched"
+	// Kept: a tag the rules keep (exclude_tags, restore.tags, no
+	// delete_tags, a tag delete_tags does not match).
+	KindExcluded    Kind = "excluded"
+	KindRestoreTags Kind = "restore_tags"
+	KindTagged      Kind = "tagged"
+	// Kept: among the newest the rule keeps, or not selected at all
+	// (prune.untagged off, not a pre-release, neither keep_latest nor
+	// older_than).
+	KindNewest      Kind = "newest"
+	KindNotSelected Kind = "not_selected"
+	// Kept: younger than older_than or min_untagged_age, or of unknown age.
+	KindYoung      Kind = "young"
+	KindUnknownAge Kind = "unknown_age"
+	// Kept: held for a reason the listing does not show (GitHub refused).
+	KindHeld Kind = "held"
+	// Kept because of another version that stays: a child of an index, a
+	// referrer of a subject (Entry.Holder, Entry.Relation).
+	KindChild    Kind = "child"
+	KindReferrer Kind = "referrer"
+	// Kept: manifests that reference each other, or no safe order.
+	KindCycle Kind = "cycle"
+	// Kept: the run's cap (max_deletions_per_run): deferred to the next
+	// run, or a group larger than the cap.
+	KindDeferred      Kind = "deferred"
+	KindGroupTooLarge Kind = "group_too_large"
+	// Deleted: untagged, matching delete_tags, an old version (npm, maven,
+	// ...), or going with the version it belongs to (Entry.Holder).
+	KindUntagged   Kind = "untagged"
+	KindDeleteTags Kind = "delete_tags"
+	KindOld        Kind = "old"
+	KindGoesWith   Kind = "goes_with"
+	// Deleted: a referrer whose subject is gone.
+	KindOrphan Kind = "orphan"
+)
 
 // Decision says, for every listed version of a package, whether it is kept
 // or deleted and why. It is a value: nothing has been done.
@@ -136,10 +191,16 @@ type node struct {
 	// listed (its subject is gone); empty otherwise.
 	orphanOf string
 
-	judged   bool   // a verdict was reached
-	del      bool   // the verdict is delete
-	reason   string // why
+	judged bool   // a verdict was reached
+	del    bool   // the verdict is delete
+	reason string // why
+	kind   Kind
+	// holder is the node this one's verdict rests on (-1: none), and
+	// relation what this one is to it.
+	holder   int
+	relation string
 	selfKeep string // for held versions: a reason of its own to stay
+	selfKind Kind
 }
 
 // edge links a holder (an index, a subject) to a version held by it.
@@ -208,9 +269,9 @@ func DecideHolding(cfg *Config, pkg Package, versions []Version, g Graph, now ti
 	pkg = pkg.normalized()
 	d := Decision{Package: pkg, Rule: -1}
 	vs := uniqueVersions(versions)
-	keepAll := func(reason string) Decision {
+	keepAll := func(kind Kind, reason string) Decision {
 		for _, v := range vs {
-			d.Keep = append(d.Keep, entry(v, reason, nil))
+			d.Keep = append(d.Keep, entry(v, kind, reason, nil))
 		}
 		sortKeep(d.Keep, vs)
 		return d
@@ -221,7 +282,7 @@ func DecideHolding(cfg *Config, pkg Package, versions []Version, g Graph, now ti
 		d.Notices = append(d.Notices, cfg.Notices...)
 	}
 	if cfg.Inert() {
-		return keepAll("no pkgwarden.yml governs this package")
+		return keepAll(KindNotGoverned, "no pkgwarden.yml governs this package")
 	}
 	d.Origin, d.DryRun = cfg.Origin, cfg.DryRun
 	if cfg.Repository != "" && !strings.EqualFold(cfg.Repository, pkg.Repository) {
@@ -231,15 +292,15 @@ func DecideHolding(cfg *Config, pkg Package, versions []Version, g Graph, now ti
 		}
 		d.Untouched = fmt.Sprintf("rules of %s ignored: they govern only packages linked to %s, this one is linked to %s", cfg.Origin, pkg.Owner+"/"+cfg.Repository, linked)
 		d.Notices = append(d.Notices, d.Untouched)
-		return keepAll("untouched")
+		return keepAll(KindNotGoverned, "untouched")
 	}
 	rule, idx := cfg.Match(pkg)
 	d.Rule = idx
 	if rule == nil {
-		return keepAll("no rule matches this package")
+		return keepAll(KindNotGoverned, "no rule matches this package")
 	}
 	if rule.Prune == nil {
-		return keepAll(fmt.Sprintf("rule %d has no prune", idx+1))
+		return keepAll(KindNotGoverned, fmt.Sprintf("rule %d has no prune", idx+1))
 	}
 	policy := cfg.Policy
 	if policy.MinUntaggedAge <= 0 {
@@ -254,7 +315,7 @@ func DecideHolding(cfg *Config, pkg Package, versions []Version, g Graph, now ti
 	if isContainerType(pkg.Type) {
 		if why := unreadable(vs, g); why != "" {
 			d.Untouched = why
-			return keepAll("untouched")
+			return keepAll(KindUntouched, "untouched")
 		}
 		p := *rule.Prune
 		p.restore = rule.Restore
@@ -281,10 +342,19 @@ func uniqueVersions(in []Version) []Version {
 	return out
 }
 
-func entry(v Version, reason string, with []int64) Entry {
+func entry(v Version, kind Kind, reason string, with []int64) Entry {
 	tags := append([]string{}, v.Tags...)
 	sort.Strings(tags)
-	return Entry{ID: v.ID, Version: v.Name, Tags: tags, Reason: reason, With: with}
+	return Entry{ID: v.ID, Version: v.Name, Tags: tags, Reason: reason, Kind: kind, With: with}
+}
+
+// entryOf is the entry of a judged node.
+func entryOf(nodes []*node, n *node) Entry {
+	e := entry(n.v, n.kind, n.reason, holderIDs(nodes, n))
+	if n.holder >= 0 {
+		e.Holder, e.Relation = nodes[n.holder].label(), n.relation
+	}
+	return e
 }
 
 // newer orders versions newest first, by creation then by ID.
@@ -354,7 +424,7 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 	nodes := make([]*node, len(vs))
 	byDigest := make(map[string]int, len(vs))
 	for i, v := range vs {
-		nodes[i] = &node{v: v, tags: ordinaryTags(v.Tags)}
+		nodes[i] = &node{v: v, tags: ordinaryTags(v.Tags), holder: -1}
 		if _, dup := byDigest[v.Name]; !dup {
 			byDigest[v.Name] = i
 		}
@@ -415,7 +485,7 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 	for _, n := range nodes {
 		if len(n.holders) > 0 {
 			n.orphanOf = ""
-			n.selfKeep = tagVerdictForHeld(p, n, now, floor)
+			n.selfKind, n.selfKeep = tagVerdictForHeld(p, n, now, floor)
 			continue
 		}
 		switch {
@@ -430,7 +500,7 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 			if kind == "referrer" {
 				kind = artifactKind(g.Manifests[n.v.Name].ArtifactType)
 			}
-			judgeAge(n, p, now, floor, fmt.Sprintf("%s of %s, which is gone", kind, ShortDigest(n.orphanOf)))
+			judgeAge(n, p, now, floor, KindOrphan, fmt.Sprintf("%s of %s, which is gone", kind, ShortDigest(n.orphanOf)))
 		case len(n.tags) > 0:
 			tagged = append(tagged, n)
 		default:
@@ -457,29 +527,29 @@ func hold(nodes []*node, held map[int64]string) {
 		case !ok:
 		case len(n.holders) > 0:
 			if n.selfKeep == "" {
-				n.selfKeep = why
+				n.selfKeep, n.selfKind = why, KindHeld
 			}
 		case n.del:
-			n.del, n.reason = false, why
+			n.del, n.reason, n.kind = false, why, KindHeld
 		}
 	}
 }
 
 // judgeAge settles a candidate: kept when too young, deleted otherwise.
-func judgeAge(n *node, p *Prune, now time.Time, floor time.Duration, why string) {
+func judgeAge(n *node, p *Prune, now time.Time, floor time.Duration, kind Kind, why string) {
 	age := now.Sub(n.v.CreatedAt)
 	n.judged = true
 	switch {
 	case n.v.CreatedAt.IsZero():
 		// Without a creation time no age rule can be trusted.
-		n.reason = "creation time unknown"
+		n.reason, n.kind = "creation time unknown", KindUnknownAge
 	case p.OlderThan > 0 && age < p.OlderThan:
-		n.reason = "younger than " + FormatDuration(p.OlderThan)
+		n.reason, n.kind = "younger than "+FormatDuration(p.OlderThan), KindYoung
 	case age < floor:
-		n.reason = "younger than " + FormatDuration(floor)
+		n.reason, n.kind = "younger than "+FormatDuration(floor), KindYoung
 	default:
 		n.del = true
-		n.reason = why
+		n.reason, n.kind = why, kind
 		if p.OlderThan > 0 {
 			n.reason += ", older than " + FormatDuration(p.OlderThan)
 		}
@@ -489,59 +559,59 @@ func judgeAge(n *node, p *Prune, now time.Time, floor time.Duration, why string)
 // tagStatus applies exclude_tags and delete_tags to a version's ordinary
 // tags: it returns a reason to keep it, or "" and the delete_tags pattern
 // that makes it a candidate.
-func tagStatus(p *Prune, n *node) (keep, matched string) {
+func tagStatus(p *Prune, n *node) (kind Kind, keep, matched string) {
 	for _, t := range n.tags {
 		if p.ExcludeTags.Match(t) {
-			return "excluded by tag " + t, ""
+			return KindExcluded, "excluded by tag " + t, ""
 		}
 	}
 	// A version the rule would restore is never pruned: deleting it would
 	// only start a delete/restore loop.
 	for _, t := range n.tags {
 		if p.restore.Wants([]string{t}) {
-			return "restore.tags keeps tag " + t, ""
+			return KindRestoreTags, "restore.tags keeps tag " + t, ""
 		}
 	}
 	if p.DeleteTags.Empty() {
-		return "tagged " + n.tags[0], ""
+		return KindTagged, "tagged " + n.tags[0], ""
 	}
 	var pats []string
 	for _, t := range n.tags {
 		pat, ok := p.DeleteTags.Which(t)
 		if !ok {
-			return fmt.Sprintf("tag %s matches no delete_tags", t), ""
+			return KindTagged, fmt.Sprintf("tag %s matches no delete_tags", t), ""
 		}
 		if !contains(pats, pat) {
 			pats = append(pats, pat)
 		}
 	}
-	return "", strings.Join(pats, ", ")
+	return "", "", strings.Join(pats, ", ")
 }
 
 // tagVerdictForHeld gives a held version (child, referrer) a reason of its
 // own to stay: a tag that would keep it, or its youth.
-func tagVerdictForHeld(p *Prune, n *node, now time.Time, floor time.Duration) string {
+func tagVerdictForHeld(p *Prune, n *node, now time.Time, floor time.Duration) (Kind, string) {
 	if len(n.tags) > 0 {
-		if keep, _ := tagStatus(p, n); keep != "" {
-			return keep
+		if kind, keep, _ := tagStatus(p, n); keep != "" {
+			return kind, keep
 		}
 	}
 	switch {
 	case n.v.CreatedAt.IsZero():
-		return "creation time unknown"
+		return KindUnknownAge, "creation time unknown"
 	case now.Sub(n.v.CreatedAt) < floor:
-		return "younger than " + FormatDuration(floor)
+		return KindYoung, "younger than " + FormatDuration(floor)
 	}
-	return ""
+	return "", ""
 }
 
 func judgeTagged(p *Prune, tagged []*node, now time.Time, floor time.Duration) {
 	var candidates []*node
 	matched := map[*node]string{}
 	for _, n := range tagged {
-		keep, pat := tagStatus(p, n)
+		kind, keep, pat := tagStatus(p, n)
 		if keep != "" {
-			n.judged, n.reason = true, keep
+			n.judged, n.reason, n.kind = true, keep, kind
 			continue
 		}
 		matched[n] = pat
@@ -550,10 +620,10 @@ func judgeTagged(p *Prune, tagged []*node, now time.Time, floor time.Duration) {
 	sort.Slice(candidates, func(i, j int) bool { return newer(candidates[i].v, candidates[j].v) })
 	for i, n := range candidates {
 		if i < p.KeepTagged {
-			n.judged, n.reason = true, fmt.Sprintf("newest %d tagged candidates", p.KeepTagged)
+			n.judged, n.reason, n.kind = true, fmt.Sprintf("newest %d tagged candidates", p.KeepTagged), KindNewest
 			continue
 		}
-		judgeAge(n, p, now, floor, "matches delete_tags "+matched[n])
+		judgeAge(n, p, now, floor, KindDeleteTags, "matches delete_tags "+matched[n])
 	}
 }
 
@@ -562,11 +632,11 @@ func judgeUntagged(p *Prune, untagged []*node, now time.Time, floor time.Duratio
 	for i, n := range untagged {
 		switch {
 		case !p.Untagged:
-			n.judged, n.reason = true, "untagged, and prune.untagged is off"
+			n.judged, n.reason, n.kind = true, "untagged, and prune.untagged is off", KindNotSelected
 		case i < p.KeepUntagged:
-			n.judged, n.reason = true, fmt.Sprintf("newest %d untagged", p.KeepUntagged)
+			n.judged, n.reason, n.kind = true, fmt.Sprintf("newest %d untagged", p.KeepUntagged), KindNewest
 		default:
-			judgeAge(n, p, now, floor, "untagged")
+			judgeAge(n, p, now, floor, KindUntagged, "untagged")
 		}
 	}
 }
@@ -593,6 +663,7 @@ func propagate(nodes []*node) {
 				h := n.holders[0]
 				n.judged, n.del = true, true
 				n.reason = fmt.Sprintf("%s %s %s, goes with it", h.what, ofWhat(h), nodes[h.from].label())
+				n.kind, n.holder, n.relation = KindGoesWith, h.from, h.what
 				changed = true
 			}
 		}
@@ -617,10 +688,14 @@ func propagate(nodes []*node) {
 		switch {
 		case best != nil:
 			n.reason = fmt.Sprintf("%s %s %s", best.what, ofWhat(*best), nodes[best.from].label())
+			n.kind, n.holder, n.relation = KindReferrer, best.from, best.what
+			if best.index {
+				n.kind = KindChild
+			}
 		case n.selfKeep != "":
-			n.reason = n.selfKeep
+			n.reason, n.kind = n.selfKeep, n.selfKind
 		default:
-			n.reason = "held by manifests that reference each other"
+			n.reason, n.kind = "held by manifests that reference each other", KindCycle
 		}
 	}
 }
@@ -643,7 +718,7 @@ func betterHolder(a, b *node) bool {
 func judgeVersioned(p *Prune, policy Policy, vs []Version, now time.Time) []*node {
 	nodes := make([]*node, len(vs))
 	for i, v := range vs {
-		nodes[i] = &node{v: v}
+		nodes[i] = &node{v: v, holder: -1}
 	}
 	sorted := append([]*node(nil), nodes...)
 	sort.Slice(sorted, func(i, j int) bool { return newer(sorted[i].v, sorted[j].v) })
@@ -651,11 +726,11 @@ func judgeVersioned(p *Prune, policy Policy, vs []Version, now time.Time) []*nod
 		n.judged = true
 		switch {
 		case p.KeepLatest == 0 && p.OlderThan == 0:
-			n.reason = "the rule sets neither keep_latest nor older_than"
+			n.reason, n.kind = "the rule sets neither keep_latest nor older_than", KindNotSelected
 		case i < p.KeepLatest:
-			n.reason = fmt.Sprintf("newest %d versions", p.KeepLatest)
+			n.reason, n.kind = fmt.Sprintf("newest %d versions", p.KeepLatest), KindNewest
 		case p.PrereleaseOnly && !isPrerelease(n.v.Name):
-			n.reason = "not a pre-release"
+			n.reason, n.kind = "not a pre-release", KindNotSelected
 		default:
 			var why []string
 			if p.KeepLatest > 0 {
@@ -668,9 +743,11 @@ func judgeVersioned(p *Prune, policy Policy, vs []Version, now time.Time) []*nod
 			if reason == "" {
 				reason = "old version"
 			}
-			judgeAge(n, p, now, policy.MinUntaggedAge, reason)
-			if n.del && strings.HasPrefix(n.reason, "old version, ") {
-				n.reason = strings.TrimPrefix(n.reason, "old version, ")
+			judgeAge(n, p, now, policy.MinUntaggedAge, KindOld, reason)
+			if n.del && len(why) == 0 {
+				// Only its age (older_than is set: the first case
+				// took the rest): say that alone.
+				n.reason = "older than " + FormatDuration(p.OlderThan)
 			}
 		}
 	}
@@ -734,20 +811,22 @@ func order(nodes []*node, max int) (del, keep []Entry) {
 	count, full := 0, false
 	for _, group := range groups {
 		var why string
+		var kind Kind
 		switch {
 		case len(group) > max:
 			why = fmt.Sprintf("kept with its group of %d versions, which go together and exceed max_deletions_per_run %d: raise the cap to delete them", len(group), max)
+			kind = KindGroupTooLarge
 		case full || count+len(group) > max:
 			full = true
-			why = fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", max)
+			why, kind = fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", max), KindDeferred
 		}
 		for _, n := range group {
 			if why != "" {
-				keep = append(keep, entry(n.v, why, holderIDs(nodes, n)))
+				keep = append(keep, entry(n.v, kind, why, holderIDs(nodes, n)))
 				continue
 			}
 			count++
-			del = append(del, entry(n.v, n.reason, holderIDs(nodes, n)))
+			del = append(del, entryOf(nodes, n))
 		}
 	}
 	var vs []Version
@@ -756,10 +835,10 @@ func order(nodes []*node, max int) (del, keep []Entry) {
 		if n.del && !emitted[n] {
 			// Not reachable from a deleted root: keep rather than delete
 			// out of order.
-			keep = append(keep, entry(n.v, "kept: no safe deletion order", holderIDs(nodes, n)))
+			keep = append(keep, entry(n.v, KindCycle, "kept: no safe deletion order", holderIDs(nodes, n)))
 		}
 		if !n.del {
-			keep = append(keep, entry(n.v, n.reason, holderIDs(nodes, n)))
+			keep = append(keep, entryOf(nodes, n))
 		}
 	}
 	sortKeep(keep, vs)

@@ -613,6 +613,7 @@ delete u: untagged
 			if len(d.Delete)+len(d.Keep) != len(versions) {
 				t.Errorf("%d deleted + %d kept, want %d versions", len(d.Delete), len(d.Keep), len(versions))
 			}
+			checkKinds(t, d)
 			again := Decide(cfg, pkg, reversed(versions), g, testNow)
 			if render(again, labels) != render(d, labels) {
 				t.Errorf("decision depends on listing order:\n%s", render(again, labels))
@@ -704,6 +705,7 @@ keep 1.0.1: newest 1 versions
 			if got := render(d, nil); got != tc.want {
 				t.Errorf("decision:\n%s\nwant:\n%s", got, tc.want)
 			}
+			checkKinds(t, d)
 		})
 	}
 }
@@ -890,6 +892,7 @@ keep young: younger than 1h
 			if got := render(d, labels); got != tc.want {
 				t.Errorf("decision:\n%s\nwant:\n%s", got, tc.want)
 			}
+			checkKinds(t, d)
 		})
 	}
 	t.Run("npm", func(t *testing.T) {
@@ -903,4 +906,29 @@ keep young: younger than 1h
 			t.Errorf("decision:\n%s\nwant:\n%s", got, want)
 		}
 	})
+}
+
+// checkKinds: every verdict has a kind, deletions one of a deletion and
+// keeps one of a keep, and a verdict resting on another version names it.
+func checkKinds(t *testing.T, d Decision) {
+	t.Helper()
+	deleting := map[Kind]bool{KindUntagged: true, KindDeleteTags: true, KindOld: true, KindGoesWith: true, KindOrphan: true}
+	for _, e := range d.Delete {
+		if !deleting[e.Kind] {
+			t.Errorf("deleted %s (%s) has kind %q", e.Version, e.Reason, e.Kind)
+		}
+	}
+	for _, e := range d.Keep {
+		if e.Kind == "" || deleting[e.Kind] {
+			t.Errorf("kept %s (%s) has kind %q", e.Version, e.Reason, e.Kind)
+		}
+	}
+	for _, e := range append(append([]Entry(nil), d.Delete...), d.Keep...) {
+		switch e.Kind {
+		case KindChild, KindReferrer, KindGoesWith:
+			if e.Holder == "" || e.Relation == "" || !strings.Contains(e.Reason, e.Holder) || !strings.HasPrefix(e.Reason, e.Relation) {
+				t.Errorf("%s (%s): kind %s names holder %q as %q", e.Version, e.Reason, e.Kind, e.Holder, e.Relation)
+			}
+		}
+	}
 }
