@@ -262,7 +262,7 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 			}
 			st.restored = append(st.restored, Restored{PackageID: st.pkg.ID, Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
 			log.InfoContext(ctx, "restore: package restored")
-		case isRefusal(err) && strings.Contains(strings.ToLower(refusal(err)), "created since"):
+		case errors.Is(err, githubapi.ErrNamespaceReused):
 			// Reported once: the marks written below make the next sweep
 			// see the new package as the one it knows. The new package
 			// is then looked after as any other.

@@ -26,6 +26,11 @@ var (
 	ErrRefused = errors.New("refused by GitHub")
 	// ErrUnauthorized: 401, the token is missing, expired or revoked.
 	ErrUnauthorized = errors.New("unauthorized")
+	// ErrNamespaceReused: a refusal to restore a deleted package because a
+	// new package of the same name was created since. It matches
+	// ErrRefused too. GitHub gives no code for it, only its message, which
+	// is read here and nowhere else.
+	ErrNamespaceReused = errors.New("package name reused since its deletion")
 )
 
 // DefaultSecondaryWait is how long to wait after a rate limit that names no
@@ -87,6 +92,8 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusForbidden || e.Refused
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
+	case ErrNamespaceReused:
+		return (e.StatusCode == http.StatusForbidden || e.Refused) && strings.Contains(strings.ToLower(e.Message), "created since")
 	}
 	return false
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-github/v57/github"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -89,6 +90,34 @@ func TestClassifyResponse(t *testing.T) {
 				if err != nil {
 					t.Errorf("ClassifyResponse = %v, want nil", err)
 				}
+			}
+		})
+	}
+}
+
+// TestNamespaceReused: GitHub's refusal to restore a package whose name a
+// new package took is ErrNamespaceReused (and ErrRefused); other refusals
+// are not.
+func TestNamespaceReused(t *testing.T) {
+	tests := map[string]struct {
+		status int
+		msg    string
+		reused bool
+	}{
+		"reused":          {403, "A package with this name was created since this one was deleted. Delete the new package first to restore this one.", true},
+		"another refusal": {403, "Publicly visible package versions with more than 5000 downloads cannot be deleted.", false},
+		"not found":       {404, "A package with this name was created since this one was deleted.", false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, "https://api.github.com/orgs/acme/packages/container/app/restore", nil)
+			resp := &http.Response{StatusCode: tc.status, Header: http.Header{}, Request: req, Body: io.NopCloser(strings.NewReader(""))}
+			err := classify(time.Now(), &github.Response{Response: resp}, &github.ErrorResponse{Response: resp, Message: tc.msg})
+			if got := errors.Is(err, ErrNamespaceReused); got != tc.reused {
+				t.Errorf("errors.Is(%v, ErrNamespaceReused) = %t, want %t", err, got, tc.reused)
+			}
+			if tc.reused && !errors.Is(err, ErrRefused) {
+				t.Errorf("%v is not a refusal", err)
 			}
 		})
 	}
