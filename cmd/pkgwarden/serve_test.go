@@ -26,8 +26,12 @@ import (
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
-// binary is the pkgwarden built once for the subprocess tests.
+// binary is the pkgwarden built once for the subprocess tests, with the
+// test instrumentation of testhooks.go (PKGWARDEN_TEST_*) compiled in.
 var binary string
+
+// testHooksTag is the build tag that compiles testhooks.go in.
+const testHooksTag = "pkgwardentest"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "pkgwarden-bin-")
@@ -36,7 +40,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "pkgwarden")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags", testHooksTag, "-o", binary, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.RemoveAll(dir)

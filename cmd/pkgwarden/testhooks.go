@@ -1,8 +1,14 @@
+//go:build pkgwardentest
+
 package main
 
-// Test instrumentation, used only by this command's tests (serve_test.go)
-// to observe jobs from outside a `pkgwarden serve` subprocess. Never set
-// these variables in production:
+// Test instrumentation, used only by this command's tests to observe jobs
+// from outside a `pkgwarden serve` subprocess. It is compiled only with the
+// build tag pkgwardentest, which TestMain (serve_test.go) passes when it
+// builds the binary the tests run; a normal `go build ./cmd/pkgwarden` gets
+// the no-op registerTestHandlers of testhooks_off.go instead, and none of
+// these variables means anything to it (TestNormalBuildHasNoTestHooks keeps
+// it so). In a binary built with the tag:
 //
 //   PKGWARDEN_TEST_RECORD=path     replaces the prune handler with one that
 //                                  appends a JSON line per run to path:
@@ -26,29 +32,6 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/jobs"
 )
-
-// recordLine is one run, as written to PKGWARDEN_TEST_RECORD.
-type recordLine struct {
-	PID      int       `json:"pid"`
-	Package  string    `json:"package"`
-	Delivery string    `json:"delivery"`
-	Start    time.Time `json:"start"`
-	End      time.Time `json:"end"`
-}
-
-// traceLine is one event of PKGWARDEN_TEST_TRACE. A run is the pair of
-// lines with the same pid and run; a run with no "end" line was cut off by
-// a kill.
-type traceLine struct {
-	PID      int       `json:"pid"`
-	Run      int64     `json:"run"`
-	Event    string    `json:"event"` // "start" or "end"
-	Type     string    `json:"type"`
-	Lease    string    `json:"lease"` // the package the run holds: jobs.Job.LeaseName
-	Delivery string    `json:"delivery,omitempty"`
-	At       time.Time `json:"at"`
-	Err      string    `json:"err,omitempty"`
-}
 
 func registerTestHandlers(reg *jobs.Registry, logger *slog.Logger) error {
 	if path := os.Getenv("PKGWARDEN_TEST_TRACE"); path != "" {
