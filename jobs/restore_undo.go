@@ -5,18 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/google/go-github/v57/github"
 	"github.com/nats-io/nats.go"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/report"
-	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -110,140 +106,14 @@ func PublishUndo(ctx context.Context, q *queue.Queue, job Job) error {
 
 // answer replies to the request in the report issue.
 func (r *Restorer) answer(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, text string) error {
-	sep := " "
-	if strings.Contains(text, "\n") {
-		// A list (several lines asked, or notes) starts on a line of its
-		// own, or GitHub renders its first item as text.
-		sep = "\n\n"
-	}
-	body := fmt.Sprintf("@%s%s%s\n\n%s", u.Sender, sep, text, restoreAnswerMarker(st.runID))
-	gh := r.cfg.App.InstallationClient(st.inst)
-	owner, repo := ownerOf(u.Repository), repoBase(u.Repository)
-	// A retried job answers once.
-	list, _, err := gh.Issues.ListComments(ctx, owner, repo, u.Issue, &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}})
+	res, err := r.cfg.Issues.Answer(ctx, st.inst, u.Repository, u.Issue, u.Sender, st.runID, text)
 	if err != nil {
-		return fmt.Errorf("list comments of %s#%d: %w", u.Repository, u.Issue, err)
+		return err
 	}
-	for _, c := range list {
-		if strings.Contains(c.GetBody(), restoreAnswerMarker(st.runID)) {
-			return nil
-		}
+	if res.Commented {
+		log.InfoContext(ctx, "restore: request answered", "repository", u.Repository, "issue", u.Issue)
 	}
-	if _, _, err := gh.Issues.CreateComment(ctx, owner, repo, u.Issue, &github.IssueComment{Body: github.String(body)}); err != nil {
-		return fmt.Errorf("answer on %s#%d: %w", u.Repository, u.Issue, err)
-	}
-	log.InfoContext(ctx, "restore: request answered", "repository", u.Repository, "issue", u.Issue)
 	return nil
-}
-
-func restoreAnswerMarker(runID string) string {
-	return "<!-- pkgwarden:answer " + strings.ReplaceAll(runID, " ", "_") + " -->"
-}
-
-func restoreRunMarker(runID string) string {
-	return "<!-- pkgwarden:restore-run " + strings.ReplaceAll(runID, " ", "_") + " -->"
-}
-
-// intentionalLine is a "this deletion was intentional" checkbox of a
-// restore comment; its marker carries the id and the box's seal.
-var intentionalLine = regexp.MustCompile(`(?m)^[ \t]*[-*] \[([ xX])\] [^\n]*<!-- pkgwarden:intentional (\d+)(?: ([A-Za-z0-9_-]+))? -->`)
-
-// intentionalMarker is the hidden marker of id's intentional box.
-func intentionalMarker(seal report.Seal, pkg rules.Package, id int64) string {
-	if sig := seal.Sign(report.BoxIntentional, pkg, id); sig != "" {
-		return fmt.Sprintf("<!-- pkgwarden:intentional %d %s -->", id, sig)
-	}
-	return fmt.Sprintf("<!-- pkgwarden:intentional %d -->", id)
-}
-
-// tickedIntentional returns the ids whose "this deletion was intentional"
-// box is ticked in body, and whose seal verifies when verify.
-func tickedIntentional(body string, seal report.Seal, pkg rules.Package, verify bool) []int64 {
-	var out []int64
-	for _, m := range intentionalLine.FindAllStringSubmatch(body, -1) {
-		if m[1] == " " {
-			continue
-		}
-		id, err := strconv.ParseInt(m[2], 10, 64)
-		if err != nil || slices.Contains(out, id) || verify && !seal.Verify(report.BoxIntentional, pkg, id, m[3]) {
-			continue
-		}
-		out = append(out, id)
-	}
-	return out
-}
-
-// NewlyTickedIntentional returns the intentional boxes of pkg ticked in to
-// and not in from that pkgwarden wrote (their seal verifies).
-func NewlyTickedIntentional(seal report.Seal, pkg rules.Package, from, to string) []int64 {
-	before := tickedIntentional(from, seal, pkg, false)
-	var out []int64
-	for _, id := range tickedIntentional(to, seal, pkg, true) {
-		if !slices.Contains(before, id) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// renderRestoreComment says what a restore run did and why, with an
-// "intentional" box for every version restored on its own.
-func renderRestoreComment(marker string, run RestoreRun, seal report.Seal) string {
-	var b strings.Builder
-	b.WriteString(marker + "\n")
-	if len(run.Restored) == 0 {
-		// Only a problem to tell (a reused namespace): nothing to undo.
-		fmt.Fprintf(&b, "**pkgwarden restored nothing** (trigger: %s).\n\n**Not restored:** %s\n", run.Trigger, run.Problem)
-		return b.String()
-	}
-	fmt.Fprintf(&b, "**pkgwarden restored %d %s** (trigger: %s).\n\n", len(run.Restored), pluralS(len(run.Restored), "item", "items"), run.Trigger)
-	for _, e := range run.Restored {
-		// A package's box names the package's id: no version has it.
-		box := e.ID
-		if e.ID == 0 {
-			fmt.Fprintf(&b, "- the package `%s` (id %d): %s\n", e.Version, e.PackageID, e.Reason)
-			box = e.PackageID
-		} else {
-			tags := "untagged"
-			if len(e.Tags) > 0 {
-				tags = strings.Join(e.Tags, ", ")
-			}
-			fmt.Fprintf(&b, "- id %d `%s` (%s): %s\n", e.ID, shortName(e.Version), tags, e.Reason)
-			if strings.HasPrefix(e.Reason, "child of") || strings.Contains(e.Reason, " of restored ") {
-				box = 0
-			}
-		}
-		if box != 0 {
-			fmt.Fprintf(&b, "  - [ ] this deletion was intentional (tick to delete it again and never restore it automatically) %s\n", intentionalMarker(seal, run.Package, box))
-		}
-	}
-	if run.Problem != "" {
-		fmt.Fprintf(&b, "\n**Not restored:** %s\n", run.Problem)
-	}
-	b.WriteString("\nComment `/pkgwarden forget <id>` to delete a restored version again for good.\n")
-	if slices.ContainsFunc(run.Restored, func(e Restored) bool { return e.ID == 0 && e.PackageID != 0 }) {
-		b.WriteString("For a restored package, `/pkgwarden forget package` (or its id) deletes it again for good.\n")
-	}
-	return b.String()
-}
-
-func shortName(v string) string {
-	if strings.HasPrefix(v, "sha256:") && len(v) > 19 {
-		return v[:19]
-	}
-	return v
-}
-
-func pluralS(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-func ownerOf(full string) string {
-	o, _, _ := strings.Cut(full, "/")
-	return o
 }
 
 // undo carries out what a person asked on the report: each command in
@@ -292,6 +162,13 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 		return nil
 	}
 	return r.answer(ctx, log, st, u, strings.Join(lines, "\n"))
+}
+
+func pluralS(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // quoteLine shows a person's line inside a code span of the answer.
