@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 
 	"github.com/nats-io/nats.go"
 
@@ -104,9 +103,10 @@ func PublishUndo(ctx context.Context, q *queue.Queue, job Job) error {
 	return nil
 }
 
-// answer replies to the request in the report issue.
-func (r *Restorer) answer(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, text string) error {
-	res, err := r.cfg.Issues.Answer(ctx, st.inst, u.Repository, u.Issue, u.Sender, st.runID, text)
+// answer replies to the request in the report issue: what became of each
+// command.
+func (r *Restorer) answer(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, parts []report.AnswerPart) error {
+	res, err := r.cfg.Issues.Answer(ctx, st.inst, u.Repository, u.Issue, u.Sender, st.runID, parts)
 	if err != nil {
 		return err
 	}
@@ -137,73 +137,45 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 		}
 	}
 	cmds := u.commands()
-	var lines []string
+	var parts []report.AnswerPart
 	for _, c := range cmds {
-		more, err := r.command(ctx, log, st, u, a, c, gone)
+		out, err := r.command(ctx, log, st, u, a, c, gone)
 		if err != nil {
 			return err
 		}
-		if len(cmds) > 1 {
-			// Several lines asked: each answer under its line.
-			lines = append(lines, "`"+quoteLine(c.Line)+"`:")
-		}
-		if len(cmds) > 1 || len(more) > 1 {
-			for i := range more {
-				more[i] = "- " + more[i]
-			}
-		}
-		lines = append(lines, more...)
+		parts = append(parts, report.AnswerPart{Line: c.Line, Outcomes: out})
 	}
 	if err := r.finish(ctx, log, st); err != nil {
 		return err
 	}
-	if len(lines) == 0 || !u.Answer && len(lines) == 1 && len(st.restored) > 0 {
+	if len(parts) == 0 || len(parts) == 1 && (len(parts[0].Outcomes) == 0 || !u.Answer && len(parts[0].Outcomes) == 1 && len(st.restored) > 0) {
 		// A box ticked and done: the restore comment says it all.
 		return nil
 	}
-	return r.answer(ctx, log, st, u, strings.Join(lines, "\n"))
+	return r.answer(ctx, log, st, u, parts)
 }
 
-func pluralS(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// quoteLine shows a person's line inside a code span of the answer.
-func quoteLine(s string) string {
-	return strings.NewReplacer("`", "'", "\r", " ", "\n", " ").Replace(s)
-}
-
-// command carries out one command and returns the answer's lines.
-func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand, gone bool) ([]string, error) {
+// command carries out one command and returns what became of it.
+func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand, gone bool) ([]report.Outcome, error) {
 	switch c.Kind {
 	case UndoHelp:
-		return []string{report.CommandUsage + ". Restoring needs write access to " + a.repository + ", forgetting admin access."}, nil
+		return []report.Outcome{report.Help{Repository: a.repository}}, nil
 	case UndoRestore, UndoForget:
 	default:
-		problem := c.Problem
-		if problem == "" {
-			problem = "not a command"
-		}
-		if !strings.Contains(problem, report.CommandUsage) {
-			problem += ". " + report.CommandUsage
-		}
-		return []string{problem + "."}, nil
+		return []report.Outcome{report.NotACommand{Problem: c.Problem}}, nil
 	}
-	if ok, why := a.may(c.Kind); !ok {
+	if !a.may(c.Kind) {
 		log.InfoContext(ctx, "restore: request refused", "kind", c.Kind, "sender", u.Sender, "permission", a.perm, "repository", a.repository)
-		return []string{why}, nil
+		return []report.Outcome{report.Refused{Verb: report.Verb(c.Kind), Repository: a.repository}}, nil
 	}
 	if len(c.IDs)+len(c.Tags) > report.MaxCommandIDs {
-		return []string{fmt.Sprintf("at most %d ids per request, so nothing was changed; ask again in smaller parts.", report.MaxCommandIDs)}, nil
+		return []report.Outcome{report.TooManyIDs{}}, nil
 	}
 	if c.Kind == UndoForget {
 		return r.forget(ctx, log, st, u, c, gone)
 	}
 	if gone {
-		return []string{"the package is deleted; restore it first (nothing was changed)."}, nil
+		return []report.Outcome{report.PackageGone{}}, nil
 	}
 	return r.restoreCommand(ctx, log, st, u, a, c)
 }
@@ -211,7 +183,7 @@ func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, 
 // restoreCommand restores versions pkgwarden deleted from the package (its
 // records: the deleted mark), asked by id, by tag, or all the report's
 // boxes.
-func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand) ([]string, error) {
+func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand) ([]report.Outcome, error) {
 	seal := r.cfg.Issues.Seal()
 	listed := map[int64]report.Restorable{}
 	for _, e := range report.ParseRestorable(a.body) {
@@ -221,14 +193,14 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 	if c.All {
 		ids = append(ids, seal.Sealed(st.ref, a.body)...)
 	}
-	var notes []string
+	var notes []report.Outcome
 	for _, tag := range c.Tags {
 		id, err := r.deletedByTag(ctx, st, tag)
 		if err != nil {
 			return nil, err
 		}
 		if id == 0 {
-			notes = append(notes, fmt.Sprintf("tag `%s`: no version pkgwarden deleted from this package carries it.", quoteLine(tag)))
+			notes = append(notes, report.NoSuchTag{Tag: tag})
 			continue
 		}
 		if !slices.Contains(ids, id) {
@@ -242,13 +214,13 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 			e, inList := listed[id]
 			switch {
 			case inList && seal.Verify(report.BoxRestore, st.ref, id, e.Seal()) && r.cfg.Now().Sub(e.DeletedAt) >= report.RestoreWindow:
-				notes = append(notes, fmt.Sprintf("version %d: too late, it was deleted on %s and GitHub keeps deleted versions for 30 days only.", id, e.DeletedAt.Format("2006-01-02")))
+				notes = append(notes, report.TooLate{ID: id, DeletedAt: e.DeletedAt})
 			case slices.ContainsFunc(st.active, func(v githubapi.Version) bool { return v.ID == id }):
-				notes = append(notes, fmt.Sprintf("version %d is not deleted.", id))
+				notes = append(notes, report.NotDeleted{ID: id})
 			default:
 				// The same words for an id of another package, of another
 				// owner, or of none: an answer must not tell them apart.
-				notes = append(notes, fmt.Sprintf("version %d: not a version pkgwarden deleted from this package (or too late: GitHub keeps deleted versions for 30 days).", id))
+				notes = append(notes, report.NotDeletedHere{ID: id})
 			}
 			continue
 		}
@@ -258,7 +230,7 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 			return nil, err
 		}
 		if !ours {
-			notes = append(notes, fmt.Sprintf("version %d: pkgwarden did not delete it, so it does not restore it; restore it by hand on GitHub, or with a `restore.tags` rule.", id))
+			notes = append(notes, report.DeletedByOthers{ID: id})
 			continue
 		}
 		tags, err := r.rememberedTags(ctx, st, dv)
@@ -277,14 +249,14 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 		}
 	}
 	if len(ids) == 0 && len(c.Tags) == 0 {
-		notes = append(notes, "there was nothing to restore.")
+		notes = append(notes, report.NothingToRestore{})
 	}
 	n := len(st.restored) - before
 	if n == 0 && len(notes) > 0 {
 		// The notes say why nothing came back.
 		return notes, nil
 	}
-	return append([]string{fmt.Sprintf("restored %d %s.", n, pluralS(n, "version", "versions"))}, notes...), nil
+	return append([]report.Outcome{report.RestoredVersions{N: n}}, notes...), nil
 }
 
 // deletedByTag is the id of the deleted version pkgwarden deleted that

@@ -72,7 +72,10 @@
 // (BoxIntentional); Seal.NewlyTickedIntentional reads the ones a person
 // ticked. Answer replies to a person's request (a /pkgwarden comment, a
 // ticked box) with a comment ending in a marker holding the job's id, so a
-// retried job answers once.
+// retried job answers once. The restore job says what became of each
+// command as Outcomes (Refused, TooLate, DeletedAgain, NotDeletedAgain with
+// its Hold, ...), and report words them: one sentence each, a list under
+// each quoted line when a comment asked several.
 //
 // # Where issues go
 //
