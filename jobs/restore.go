@@ -70,16 +70,7 @@ func NewRestoreMetrics(reg prometheus.Registerer) *RestoreMetrics {
 }
 
 // Restored is one version (or package, ID 0) a restore run brought back.
-type Restored struct {
-	ID      int64
-	Version string
-	Tags    []string
-	// Reason says what triggered it (the rule, who asked, its index).
-	Reason string
-	// PackageID is the restored package's id when ID is 0 (a package
-	// restore): its "intentional" box and forget command name it.
-	PackageID int64
-}
+type Restored = report.Restored
 
 // RestoreRun is what one restore job did.
 type RestoreRun struct {
@@ -454,7 +445,7 @@ func (r *Restorer) skipAuto(ctx context.Context, st *pkgState, id int64) (string
 // gives each restored version its tags back: a signature's tag is how it
 // is found.
 func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version, reason string) error {
-	ok, err := r.restoreOne(ctx, st, v, reason)
+	ok, err := r.restoreOne(ctx, st, v, reason, false)
 	if err != nil || !ok {
 		return err
 	}
@@ -501,7 +492,7 @@ func (r *Restorer) restoreDescendants(ctx context.Context, log *slog.Logger, st 
 	var back []githubapi.Version
 	restore := func(d githubapi.Version, reason string) error {
 		done[d.Name] = true
-		ok, err := r.restoreOne(ctx, st, d, reason)
+		ok, err := r.restoreOne(ctx, st, d, reason, true)
 		if ok {
 			back = append(back, d)
 		}
@@ -568,10 +559,11 @@ func (r *Restorer) restoreDescendants(ctx context.Context, log *slog.Logger, st 
 	return back, nil
 }
 
-// restoreOne restores one deleted version and records it. It reports
-// false, and no error, when GitHub refused: the refusal is the run's
-// problem, and the version is still deleted.
-func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Version, reason string) (bool, error) {
+// restoreOne restores one deleted version and records it; along says it
+// comes back with another restored version (a child, a referrer). It
+// reports false, and no error, when GitHub refused: the refusal is the
+// run's problem, and the version is still deleted.
+func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Version, reason string, along bool) (bool, error) {
 	if err := st.clients.Packages.RestoreVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID); err != nil {
 		if isRefusal(err) {
 			st.problem = strings.TrimSpace(st.problem + fmt.Sprintf("\nGitHub refused to restore version %d: %s", v.ID, refusal(err)))
@@ -586,7 +578,7 @@ func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Ver
 	if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkDeleted, v.ID); err != nil {
 		return true, err
 	}
-	st.restored = append(st.restored, Restored{ID: v.ID, Version: v.Name, Tags: v.Tags, Reason: reason})
+	st.restored = append(st.restored, Restored{ID: v.ID, Version: v.Name, Tags: v.Tags, Reason: reason, Along: along})
 	return true, nil
 }
 
@@ -644,18 +636,11 @@ func (r *Restorer) finish(ctx context.Context, log *slog.Logger, st *pkgState) e
 	if r.cfg.Issues == nil {
 		return nil
 	}
-	var ids []int64
-	for _, e := range run.Restored {
-		if e.ID != 0 {
-			ids = append(ids, e.ID)
-		}
-	}
 	var labels, assignees []string
 	if st.cfg != nil {
 		labels, assignees = st.cfg.Report.Labels, st.cfg.Report.Assignees
 	}
-	marker := restoreRunMarker(run.ID)
-	_, err := r.cfg.Issues.Note(ctx, st.inst, st.ref, labels, assignees, marker, renderRestoreComment(marker, run, r.cfg.Issues.Seal()), ids)
+	_, err := r.cfg.Issues.NoteRestore(ctx, st.inst, labels, assignees, report.RestoreRun{ID: run.ID, Package: run.Package, Trigger: run.Trigger, Restored: run.Restored, Problem: run.Problem})
 	if errors.Is(err, report.ErrNowhere) {
 		log.WarnContext(ctx, "restore not reported: no repository takes issues", "err", err)
 		return nil

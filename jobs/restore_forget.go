@@ -11,7 +11,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
-	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 )
 
 // /pkgwarden forget: deleting again what pkgwarden restored, within the
@@ -22,12 +22,12 @@ import (
 // never goes beyond the rules: nothing is deleted while pkgwarden is
 // paused, in a dry run, or where no rule governs the package; a version an
 // active index still holds stays.
-func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, c UndoCommand, gone bool) ([]string, error) {
+func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, c UndoCommand, gone bool) ([]report.Outcome, error) {
 	versions := map[int64]bool{}
 	for _, v := range append(slices.Clone(st.active), st.deleted...) {
 		versions[v.ID] = true
 	}
-	var done []string
+	var done []report.Outcome
 	// A package pkgwarden never saw has no id: nothing of it to forget.
 	forgetPkg := st.pkg.ID != 0 && c.forgetsPackage(st.pkg.ID) && !versions[st.pkg.ID]
 	var ids []int64
@@ -40,8 +40,8 @@ func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u
 	if err != nil {
 		return nil, err
 	}
-	var held map[int64]string
-	if hold == "" && len(ids) > 0 && !gone {
+	var held map[int64]report.Hold
+	if !hold.Holds() && len(ids) > 0 && !gone {
 		if held, err = r.heldVersions(ctx, log, st, ids); err != nil {
 			return nil, err
 		}
@@ -56,21 +56,21 @@ func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u
 			// Deleting is only ever undoing pkgwarden's own restore; a
 			// version already deleted is only marked (never restored
 			// automatically), which deletes nothing.
-			done = append(done, fmt.Sprintf("version %d: pkgwarden did not restore it, so `forget` does not apply; delete it by hand or with a rule.", id))
+			done = append(done, report.NotRestoredByPkgwarden{What: report.VersionRef(id)})
 			continue
 		}
-		if why := held[id]; why != "" {
-			done = append(done, fmt.Sprintf("version %d: not deleted, %s.", id, why))
+		if why := held[id]; why.Holds() {
+			done = append(done, report.HeldBack{ID: id, By: why})
 			continue
 		}
-		line, err := r.forgetVersion(ctx, log, st, id, hold)
+		out, err := r.forgetVersion(ctx, log, st, id, hold)
 		if err != nil {
 			return nil, err
 		}
-		done = append(done, line)
+		done = append(done, out)
 	}
 	if c.Package && !forgetPkg {
-		done = append(done, "the package: pkgwarden did not restore it, so `forget` does not apply; delete it by hand or with a rule.")
+		done = append(done, report.NotRestoredByPkgwarden{What: report.PackageRef("", 0)})
 	}
 	if forgetPkg {
 		restored, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageRestored, st.pkg.ID)
@@ -78,40 +78,40 @@ func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u
 			return nil, err
 		}
 		if !restored && !gone {
-			done = append(done, fmt.Sprintf("the package `%s`: pkgwarden did not restore it, so `forget` does not apply; delete it by hand or with a rule.", st.pkg.Name))
+			done = append(done, report.NotRestoredByPkgwarden{What: report.PackageRef(st.pkg.Name, 0)})
 		} else {
-			line, err := r.forgetPackage(ctx, log, st, hold, gone)
+			out, err := r.forgetPackage(ctx, log, st, hold, gone)
 			if err != nil {
 				return nil, err
 			}
-			done = append(done, line)
+			done = append(done, out)
 		}
 	}
 	if len(done) == 0 {
-		done = append(done, "there was nothing to forget.")
+		done = append(done, report.NothingToForget{})
 	}
-	log.InfoContext(ctx, "restore: forget handled", "ids", ids, "package", forgetPkg, "sender", u.Sender, "held_by", hold)
+	log.InfoContext(ctx, "restore: forget handled", "ids", ids, "package", forgetPkg, "sender", u.Sender, "held_by", hold.String())
 	return done, nil
 }
 
-// forgetHold says why nothing may be deleted now ("" when something may):
-// PKGWARDEN_PAUSED, rules that cannot be read or govern nothing here, a
-// dry run.
-func (r *Restorer) forgetHold(ctx context.Context, st *pkgState) (string, error) {
+// forgetHold says why nothing may be deleted now (the zero Hold when
+// something may): PKGWARDEN_PAUSED, rules that cannot be read or govern
+// nothing here, a dry run.
+func (r *Restorer) forgetHold(ctx context.Context, st *pkgState) (report.Hold, error) {
 	switch {
 	case r.cfg.Paused:
-		return "pkgwarden is paused (PKGWARDEN_PAUSED)", nil
+		return report.HoldPaused, nil
 	case st.cfg == nil:
-		return "the rules cannot be read (see the invalid-configuration issue)", nil
+		return report.HoldRulesUnreadable, nil
 	case st.cfg.Inert():
-		return "no rules file governs this package", nil
+		return report.HoldNoRulesFile, nil
 	case st.cfg.DryRun:
-		return "the rules are a dry run (" + st.cfg.Origin + ")", nil
+		return report.HoldDryRun(st.cfg.Origin), nil
 	}
 	if rule, _ := st.cfg.Match(st.ref); rule == nil {
-		return "no rule of " + st.cfg.Origin + " governs this package", nil
+		return report.HoldNoRule(st.cfg.Origin), nil
 	}
-	return "", nil
+	return report.Hold{}, nil
 }
 
 // heldVersions says which of ids the container invariants keep: a
@@ -119,8 +119,8 @@ func (r *Restorer) forgetHold(ctx context.Context, st *pkgState) (string, error)
 // not forgotten with it. (The rules' exclude_tags do not hold a version
 // pkgwarden restored: forgetting it is what a person asks, and
 // restore.tags often names the tags exclude_tags keeps.)
-func (r *Restorer) heldVersions(ctx context.Context, log *slog.Logger, st *pkgState, ids []int64) (map[int64]string, error) {
-	out := map[int64]string{}
+func (r *Restorer) heldVersions(ctx context.Context, log *slog.Logger, st *pkgState, ids []int64) (map[int64]report.Hold, error) {
+	out := map[int64]report.Hold{}
 	if !isContainerType(st.pkg.Type) {
 		return out, nil
 	}
@@ -145,7 +145,7 @@ func (r *Restorer) heldVersions(ctx context.Context, log *slog.Logger, st *pkgSt
 	if err != nil {
 		log.WarnContext(ctx, "restore: manifests unreadable, nothing forgotten is deleted", "err", err)
 		for _, id := range ids {
-			out[id] = "the package's manifests cannot be read now, so pkgwarden cannot tell what holds it; ask again later"
+			out[id] = report.HoldManifestsUnreadable
 		}
 		return out, nil
 	}
@@ -160,71 +160,73 @@ func (r *Restorer) heldVersions(ctx context.Context, log *slog.Logger, st *pkgSt
 	}
 	for _, id := range ids {
 		if h, ok := holder[byID[id].Name]; ok {
-			out[id] = fmt.Sprintf("the index `%s` holds it and stays; forget the index to release it", rules.ShortDigest(h))
+			out[id] = report.HoldIndex(h)
 		}
 	}
 	return out, nil
 }
 
 // forgetVersion marks a version pkgwarden restored intentional and deletes
-// it again unless hold says why not. It returns the answer's line.
-func (r *Restorer) forgetVersion(ctx context.Context, log *slog.Logger, st *pkgState, id int64, hold string) (string, error) {
+// it again unless hold says why not. It returns what became of it.
+func (r *Restorer) forgetVersion(ctx context.Context, log *slog.Logger, st *pkgState, id int64, hold report.Hold) (report.Outcome, error) {
+	what := report.VersionRef(id)
 	for _, m := range []inventory.Mark{inventory.MarkIntentional, inventory.MarkDeleted} {
 		if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, m, id); err != nil {
-			return "", err
+			return nil, err
 		}
 	}
 	if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkRestored, id); err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := r.releaseChildren(ctx, log, st, id); err != nil {
-		return "", err
+		return nil, err
 	}
 	active := slices.ContainsFunc(st.active, func(v githubapi.Version) bool { return v.ID == id })
 	switch {
 	case !active:
-		return fmt.Sprintf("version %d stays deleted and will not be restored automatically.", id), nil
-	case hold != "":
-		return fmt.Sprintf("version %d: %s, so it was not deleted again; it will not be restored automatically.", id, hold), nil
+		return report.StaysDeleted{What: what}, nil
+	case hold.Holds():
+		return report.NotDeletedAgain{What: what, By: hold}, nil
 	}
 	err := st.clients.Packages.DeleteVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, id)
 	switch {
 	case err == nil || errors.Is(err, githubapi.ErrNotFound):
-		return fmt.Sprintf("version %d deleted again; it will not be restored automatically.", id), nil
+		return report.DeletedAgain{What: what}, nil
 	case isRefusal(err):
-		return fmt.Sprintf("version %d: GitHub refused to delete it again (%s); it will not be restored automatically.", id, refusal(err)), nil
+		return report.DeleteRefused{What: what, Reason: refusal(err)}, nil
 	default:
-		return "", fmt.Errorf("delete version %d again: %w", id, err)
+		return nil, fmt.Errorf("delete version %d again: %w", id, err)
 	}
 }
 
 // forgetPackage marks the package pkgwarden restored intentional, so
 // restore.package never brings it back, and deletes it again unless hold
-// says why not (or it is gone already). It returns the answer's line.
-func (r *Restorer) forgetPackage(ctx context.Context, log *slog.Logger, st *pkgState, hold string, gone bool) (string, error) {
+// says why not (or it is gone already). It returns what became of it.
+func (r *Restorer) forgetPackage(ctx context.Context, log *slog.Logger, st *pkgState, hold report.Hold, gone bool) (report.Outcome, error) {
 	id := st.pkg.ID
+	what := report.PackageRef(st.pkg.Name, id)
 	if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, id); err != nil {
-		return "", err
+		return nil, err
 	}
 	switch {
 	case gone:
 		log.InfoContext(ctx, "restore: deleted package forgotten", "package_id", id)
-		return fmt.Sprintf("the package `%s` (id %d) stays deleted and will not be restored automatically.", st.pkg.Name, id), nil
-	case hold != "":
-		return fmt.Sprintf("the package `%s` (id %d): %s, so it was not deleted again; it will not be restored automatically.", st.pkg.Name, id, hold), nil
+		return report.StaysDeleted{What: what}, nil
+	case hold.Holds():
+		return report.NotDeletedAgain{What: what, By: hold}, nil
 	}
 	err := st.clients.Packages.DeletePackage(ctx, st.owner, st.pkg.Type, st.pkg.Name)
 	switch {
 	case err == nil || errors.Is(err, githubapi.ErrNotFound):
 		if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkPackageRestored, id); err != nil {
-			return "", err
+			return nil, err
 		}
 		log.InfoContext(ctx, "restore: package deleted again, its deletion intentional", "package_id", id)
-		return fmt.Sprintf("the package `%s` (id %d) deleted again; it will not be restored automatically.", st.pkg.Name, id), nil
+		return report.DeletedAgain{What: what}, nil
 	case isRefusal(err):
-		return fmt.Sprintf("the package `%s` (id %d): GitHub refused to delete it again (%s); it will not be restored automatically.", st.pkg.Name, id, refusal(err)), nil
+		return report.DeleteRefused{What: what, Reason: refusal(err)}, nil
 	default:
-		return "", fmt.Errorf("delete package %s again: %w", st.ref, err)
+		return nil, fmt.Errorf("delete package %s again: %w", st.ref, err)
 	}
 }
 

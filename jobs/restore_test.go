@@ -587,7 +587,7 @@ func TestIntentionalBox(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := jobs.NewlyTickedIntentional(testSeal, app, from, tc.to); !slices.Equal(got, tc.want) {
+			if got := testSeal.NewlyTickedIntentional(app, from, tc.to); !slices.Equal(got, tc.want) {
 				t.Errorf("NewlyTickedIntentional = %v, want %v", got, tc.want)
 			}
 		})

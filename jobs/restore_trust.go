@@ -52,22 +52,15 @@ type authority struct {
 	body string
 }
 
-// may says whether a holds the permission kind needs, and if not the answer
-// to give.
-func (a *authority) may(kind string) (bool, string) {
+// may says whether a holds the permission kind needs.
+func (a *authority) may(kind string) bool {
 	switch kind {
 	case UndoRestore:
-		if a.perm == permAdmin || a.perm == permMaintain || a.perm == permWrite {
-			return true, ""
-		}
-		return false, fmt.Sprintf("sorry, only people with write access to %s can restore versions of this package, so nothing was changed.", a.repository)
+		return a.perm == permAdmin || a.perm == permMaintain || a.perm == permWrite
 	case UndoForget:
-		if a.perm == permAdmin {
-			return true, ""
-		}
-		return false, fmt.Sprintf("sorry, only admins of %s can delete versions again with `forget` (GitHub lets only package admins delete), so nothing was changed.", a.repository)
+		return a.perm == permAdmin
 	}
-	return true, ""
+	return true
 }
 
 // authorise checks that u was asked on st's package's genuine report, and

@@ -5,18 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 
-	"github.com/google/go-github/v57/github"
 	"github.com/nats-io/nats.go"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/report"
-	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -108,142 +103,17 @@ func PublishUndo(ctx context.Context, q *queue.Queue, job Job) error {
 	return nil
 }
 
-// answer replies to the request in the report issue.
-func (r *Restorer) answer(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, text string) error {
-	sep := " "
-	if strings.Contains(text, "\n") {
-		// A list (several lines asked, or notes) starts on a line of its
-		// own, or GitHub renders its first item as text.
-		sep = "\n\n"
-	}
-	body := fmt.Sprintf("@%s%s%s\n\n%s", u.Sender, sep, text, restoreAnswerMarker(st.runID))
-	gh := r.cfg.App.InstallationClient(st.inst)
-	owner, repo := ownerOf(u.Repository), repoBase(u.Repository)
-	// A retried job answers once.
-	list, _, err := gh.Issues.ListComments(ctx, owner, repo, u.Issue, &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}})
+// answer replies to the request in the report issue: what became of each
+// command.
+func (r *Restorer) answer(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, parts []report.AnswerPart) error {
+	res, err := r.cfg.Issues.Answer(ctx, st.inst, u.Repository, u.Issue, u.Sender, st.runID, parts)
 	if err != nil {
-		return fmt.Errorf("list comments of %s#%d: %w", u.Repository, u.Issue, err)
+		return err
 	}
-	for _, c := range list {
-		if strings.Contains(c.GetBody(), restoreAnswerMarker(st.runID)) {
-			return nil
-		}
+	if res.Commented {
+		log.InfoContext(ctx, "restore: request answered", "repository", u.Repository, "issue", u.Issue)
 	}
-	if _, _, err := gh.Issues.CreateComment(ctx, owner, repo, u.Issue, &github.IssueComment{Body: github.String(body)}); err != nil {
-		return fmt.Errorf("answer on %s#%d: %w", u.Repository, u.Issue, err)
-	}
-	log.InfoContext(ctx, "restore: request answered", "repository", u.Repository, "issue", u.Issue)
 	return nil
-}
-
-func restoreAnswerMarker(runID string) string {
-	return "<!-- pkgwarden:answer " + strings.ReplaceAll(runID, " ", "_") + " -->"
-}
-
-func restoreRunMarker(runID string) string {
-	return "<!-- pkgwarden:restore-run " + strings.ReplaceAll(runID, " ", "_") + " -->"
-}
-
-// intentionalLine is a "this deletion was intentional" checkbox of a
-// restore comment; its marker carries the id and the box's seal.
-var intentionalLine = regexp.MustCompile(`(?m)^[ \t]*[-*] \[([ xX])\] [^\n]*<!-- pkgwarden:intentional (\d+)(?: ([A-Za-z0-9_-]+))? -->`)
-
-// intentionalMarker is the hidden marker of id's intentional box.
-func intentionalMarker(seal report.Seal, pkg rules.Package, id int64) string {
-	if sig := seal.Sign(report.BoxIntentional, pkg, id); sig != "" {
-		return fmt.Sprintf("<!-- pkgwarden:intentional %d %s -->", id, sig)
-	}
-	return fmt.Sprintf("<!-- pkgwarden:intentional %d -->", id)
-}
-
-// tickedIntentional returns the ids whose "this deletion was intentional"
-// box is ticked in body, and whose seal verifies when verify.
-func tickedIntentional(body string, seal report.Seal, pkg rules.Package, verify bool) []int64 {
-	var out []int64
-	for _, m := range intentionalLine.FindAllStringSubmatch(body, -1) {
-		if m[1] == " " {
-			continue
-		}
-		id, err := strconv.ParseInt(m[2], 10, 64)
-		if err != nil || slices.Contains(out, id) || verify && !seal.Verify(report.BoxIntentional, pkg, id, m[3]) {
-			continue
-		}
-		out = append(out, id)
-	}
-	return out
-}
-
-// NewlyTickedIntentional returns the intentional boxes of pkg ticked in to
-// and not in from that pkgwarden wrote (their seal verifies).
-func NewlyTickedIntentional(seal report.Seal, pkg rules.Package, from, to string) []int64 {
-	before := tickedIntentional(from, seal, pkg, false)
-	var out []int64
-	for _, id := range tickedIntentional(to, seal, pkg, true) {
-		if !slices.Contains(before, id) {
-			out = append(out, id)
-		}
-	}
-	return out
-}
-
-// renderRestoreComment says what a restore run did and why, with an
-// "intentional" box for every version restored on its own.
-func renderRestoreComment(marker string, run RestoreRun, seal report.Seal) string {
-	var b strings.Builder
-	b.WriteString(marker + "\n")
-	if len(run.Restored) == 0 {
-		// Only a problem to tell (a reused namespace): nothing to undo.
-		fmt.Fprintf(&b, "**pkgwarden restored nothing** (trigger: %s).\n\n**Not restored:** %s\n", run.Trigger, run.Problem)
-		return b.String()
-	}
-	fmt.Fprintf(&b, "**pkgwarden restored %d %s** (trigger: %s).\n\n", len(run.Restored), pluralS(len(run.Restored), "item", "items"), run.Trigger)
-	for _, e := range run.Restored {
-		// A package's box names the package's id: no version has it.
-		box := e.ID
-		if e.ID == 0 {
-			fmt.Fprintf(&b, "- the package `%s` (id %d): %s\n", e.Version, e.PackageID, e.Reason)
-			box = e.PackageID
-		} else {
-			tags := "untagged"
-			if len(e.Tags) > 0 {
-				tags = strings.Join(e.Tags, ", ")
-			}
-			fmt.Fprintf(&b, "- id %d `%s` (%s): %s\n", e.ID, shortName(e.Version), tags, e.Reason)
-			if strings.HasPrefix(e.Reason, "child of") || strings.Contains(e.Reason, " of restored ") {
-				box = 0
-			}
-		}
-		if box != 0 {
-			fmt.Fprintf(&b, "  - [ ] this deletion was intentional (tick to delete it again and never restore it automatically) %s\n", intentionalMarker(seal, run.Package, box))
-		}
-	}
-	if run.Problem != "" {
-		fmt.Fprintf(&b, "\n**Not restored:** %s\n", run.Problem)
-	}
-	b.WriteString("\nComment `/pkgwarden forget <id>` to delete a restored version again for good.\n")
-	if slices.ContainsFunc(run.Restored, func(e Restored) bool { return e.ID == 0 && e.PackageID != 0 }) {
-		b.WriteString("For a restored package, `/pkgwarden forget package` (or its id) deletes it again for good.\n")
-	}
-	return b.String()
-}
-
-func shortName(v string) string {
-	if strings.HasPrefix(v, "sha256:") && len(v) > 19 {
-		return v[:19]
-	}
-	return v
-}
-
-func pluralS(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-func ownerOf(full string) string {
-	o, _, _ := strings.Cut(full, "/")
-	return o
 }
 
 // undo carries out what a person asked on the report: each command in
@@ -267,66 +137,45 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 		}
 	}
 	cmds := u.commands()
-	var lines []string
+	var parts []report.AnswerPart
 	for _, c := range cmds {
-		more, err := r.command(ctx, log, st, u, a, c, gone)
+		out, err := r.command(ctx, log, st, u, a, c, gone)
 		if err != nil {
 			return err
 		}
-		if len(cmds) > 1 {
-			// Several lines asked: each answer under its line.
-			lines = append(lines, "`"+quoteLine(c.Line)+"`:")
-		}
-		if len(cmds) > 1 || len(more) > 1 {
-			for i := range more {
-				more[i] = "- " + more[i]
-			}
-		}
-		lines = append(lines, more...)
+		parts = append(parts, report.AnswerPart{Line: c.Line, Outcomes: out})
 	}
 	if err := r.finish(ctx, log, st); err != nil {
 		return err
 	}
-	if len(lines) == 0 || !u.Answer && len(lines) == 1 && len(st.restored) > 0 {
+	if len(parts) == 0 || len(parts) == 1 && (len(parts[0].Outcomes) == 0 || !u.Answer && len(parts[0].Outcomes) == 1 && len(st.restored) > 0) {
 		// A box ticked and done: the restore comment says it all.
 		return nil
 	}
-	return r.answer(ctx, log, st, u, strings.Join(lines, "\n"))
+	return r.answer(ctx, log, st, u, parts)
 }
 
-// quoteLine shows a person's line inside a code span of the answer.
-func quoteLine(s string) string {
-	return strings.NewReplacer("`", "'", "\r", " ", "\n", " ").Replace(s)
-}
-
-// command carries out one command and returns the answer's lines.
-func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand, gone bool) ([]string, error) {
+// command carries out one command and returns what became of it.
+func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand, gone bool) ([]report.Outcome, error) {
 	switch c.Kind {
 	case UndoHelp:
-		return []string{report.CommandUsage + ". Restoring needs write access to " + a.repository + ", forgetting admin access."}, nil
+		return []report.Outcome{report.Help{Repository: a.repository}}, nil
 	case UndoRestore, UndoForget:
 	default:
-		problem := c.Problem
-		if problem == "" {
-			problem = "not a command"
-		}
-		if !strings.Contains(problem, report.CommandUsage) {
-			problem += ". " + report.CommandUsage
-		}
-		return []string{problem + "."}, nil
+		return []report.Outcome{report.NotACommand{Problem: c.Problem}}, nil
 	}
-	if ok, why := a.may(c.Kind); !ok {
+	if !a.may(c.Kind) {
 		log.InfoContext(ctx, "restore: request refused", "kind", c.Kind, "sender", u.Sender, "permission", a.perm, "repository", a.repository)
-		return []string{why}, nil
+		return []report.Outcome{report.Refused{Verb: report.Verb(c.Kind), Repository: a.repository}}, nil
 	}
 	if len(c.IDs)+len(c.Tags) > report.MaxCommandIDs {
-		return []string{fmt.Sprintf("at most %d ids per request, so nothing was changed; ask again in smaller parts.", report.MaxCommandIDs)}, nil
+		return []report.Outcome{report.TooManyIDs{}}, nil
 	}
 	if c.Kind == UndoForget {
 		return r.forget(ctx, log, st, u, c, gone)
 	}
 	if gone {
-		return []string{"the package is deleted; restore it first (nothing was changed)."}, nil
+		return []report.Outcome{report.PackageGone{}}, nil
 	}
 	return r.restoreCommand(ctx, log, st, u, a, c)
 }
@@ -334,7 +183,7 @@ func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, 
 // restoreCommand restores versions pkgwarden deleted from the package (its
 // records: the deleted mark), asked by id, by tag, or all the report's
 // boxes.
-func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand) ([]string, error) {
+func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand) ([]report.Outcome, error) {
 	seal := r.cfg.Issues.Seal()
 	listed := map[int64]report.Restorable{}
 	for _, e := range report.ParseRestorable(a.body) {
@@ -344,14 +193,14 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 	if c.All {
 		ids = append(ids, seal.Sealed(st.ref, a.body)...)
 	}
-	var notes []string
+	var notes []report.Outcome
 	for _, tag := range c.Tags {
 		id, err := r.deletedByTag(ctx, st, tag)
 		if err != nil {
 			return nil, err
 		}
 		if id == 0 {
-			notes = append(notes, fmt.Sprintf("tag `%s`: no version pkgwarden deleted from this package carries it.", quoteLine(tag)))
+			notes = append(notes, report.NoSuchTag{Tag: tag})
 			continue
 		}
 		if !slices.Contains(ids, id) {
@@ -365,13 +214,13 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 			e, inList := listed[id]
 			switch {
 			case inList && seal.Verify(report.BoxRestore, st.ref, id, e.Seal()) && r.cfg.Now().Sub(e.DeletedAt) >= report.RestoreWindow:
-				notes = append(notes, fmt.Sprintf("version %d: too late, it was deleted on %s and GitHub keeps deleted versions for 30 days only.", id, e.DeletedAt.Format("2006-01-02")))
+				notes = append(notes, report.TooLate{ID: id, DeletedAt: e.DeletedAt})
 			case slices.ContainsFunc(st.active, func(v githubapi.Version) bool { return v.ID == id }):
-				notes = append(notes, fmt.Sprintf("version %d is not deleted.", id))
+				notes = append(notes, report.NotDeleted{ID: id})
 			default:
 				// The same words for an id of another package, of another
 				// owner, or of none: an answer must not tell them apart.
-				notes = append(notes, fmt.Sprintf("version %d: not a version pkgwarden deleted from this package (or too late: GitHub keeps deleted versions for 30 days).", id))
+				notes = append(notes, report.NotDeletedHere{ID: id})
 			}
 			continue
 		}
@@ -381,7 +230,7 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 			return nil, err
 		}
 		if !ours {
-			notes = append(notes, fmt.Sprintf("version %d: pkgwarden did not delete it, so it does not restore it; restore it by hand on GitHub, or with a `restore.tags` rule.", id))
+			notes = append(notes, report.DeletedByOthers{ID: id})
 			continue
 		}
 		tags, err := r.rememberedTags(ctx, st, dv)
@@ -400,14 +249,14 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 		}
 	}
 	if len(ids) == 0 && len(c.Tags) == 0 {
-		notes = append(notes, "there was nothing to restore.")
+		notes = append(notes, report.NothingToRestore{})
 	}
 	n := len(st.restored) - before
 	if n == 0 && len(notes) > 0 {
 		// The notes say why nothing came back.
 		return notes, nil
 	}
-	return append([]string{fmt.Sprintf("restored %d %s.", n, pluralS(n, "version", "versions"))}, notes...), nil
+	return append([]report.Outcome{report.RestoredVersions{N: n}}, notes...), nil
 }
 
 // deletedByTag is the id of the deleted version pkgwarden deleted that

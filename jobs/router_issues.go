@@ -83,7 +83,7 @@ func (r *Router) routeIssues(ctx context.Context, log *slog.Logger, id, event st
 			// Boxes only count in pkgwarden's own comments.
 			return nil
 		}
-		u.Kind, u.Via, u.IDs, u.Answer = UndoForget, "intentional checkbox", NewlyTickedIntentional(r.cfg.Seal, pkg, *p.Changes.Body.From, p.Comment.Body), true
+		u.Kind, u.Via, u.IDs, u.Answer = UndoForget, "intentional checkbox", r.cfg.Seal.NewlyTickedIntentional(pkg, *p.Changes.Body.From, p.Comment.Body), true
 	case event == webhook.EventIssueComment && p.Action == "created":
 		cmds := report.ParseCommands(p.Comment.Body)
 		if len(cmds) == 0 {

@@ -65,6 +65,18 @@
 // posting, the last comments (up to two pages of 100) are searched for it, so a
 // redelivered job does not comment twice.
 //
+// A restore run that brought something back, or met a problem, adds its
+// comment through NoteRestore (a RestoreRun: what came back and why): under
+// every version or package restored on its own, a "this deletion was
+// intentional" box whose hidden marker carries the id and its seal
+// (BoxIntentional); Seal.NewlyTickedIntentional reads the ones a person
+// ticked. Answer replies to a person's request (a /pkgwarden comment, a
+// ticked box) with a comment ending in a marker holding the job's id, so a
+// retried job answers once. The restore job says what became of each
+// command as Outcomes (Refused, TooLate, DeletedAgain, NotDeletedAgain with
+// its Hold, ...), and report words them: one sentence each, a list under
+// each quoted line when a comment asked several.
+//
 // # Where issues go
 //
 // A package linked to a repository reports there; a package linked to no

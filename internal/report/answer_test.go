@@ -1,0 +1,72 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+)
+
+func TestAnswerText(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		parts []AnswerPart
+		want  string
+	}{
+		{"one outcome", []AnswerPart{{Line: "/pkgwarden restore 5", Outcomes: []Outcome{RestoredVersions{N: 1}}}},
+			"restored 1 version."},
+		{"a list", []AnswerPart{{Line: "/pkgwarden restore 5 6", Outcomes: []Outcome{RestoredVersions{N: 0}, NotDeleted{ID: 6}}}},
+			"- restored 0 versions.\n- version 6 is not deleted."},
+		{"several lines", []AnswerPart{
+			{Line: "/pkgwarden restore `x`", Outcomes: []Outcome{NoSuchTag{Tag: "a`b"}}},
+			{Line: "/pkgwarden forget package", Outcomes: []Outcome{NotRestoredByPkgwarden{What: PackageRef("", 0)}}},
+		}, "`/pkgwarden restore 'x'`:\n- tag `a'b`: no version pkgwarden deleted from this package carries it.\n" +
+			"`/pkgwarden forget package`:\n- the package: pkgwarden did not restore it, so `forget` does not apply; delete it by hand or with a rule."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := answerText(tc.parts); got != tc.want {
+				t.Errorf("answerText =\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestOutcomeSentences(t *testing.T) {
+	for _, tc := range []struct {
+		o    Outcome
+		want string
+	}{
+		{Refused{Verb: VerbRestore, Repository: "acme/app"}, "sorry, only people with write access to acme/app can restore versions of this package, so nothing was changed."},
+		{Refused{Verb: VerbForget, Repository: "acme/app"}, "sorry, only admins of acme/app can delete versions again with `forget` (GitHub lets only package admins delete), so nothing was changed."},
+		{NotACommand{}, "not a command. " + CommandUsage + "."},
+		{TooLate{ID: 7, DeletedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}, "version 7: too late, it was deleted on 2026-01-02 and GitHub keeps deleted versions for 30 days only."},
+		{HeldBack{ID: 8, By: HoldIndex("sha256:" + strings.Repeat("ab", 32))}, "version 8: not deleted, the index `sha256:abababababab` holds it and stays; forget the index to release it."},
+		{NotDeletedAgain{What: PackageRef("app", 9), By: HoldDryRun("acme/app:.github/pkgwarden.yml")}, "the package `app` (id 9): the rules are a dry run (acme/app:.github/pkgwarden.yml), so it was not deleted again; it will not be restored automatically."},
+		{DeleteRefused{What: VersionRef(10), Reason: "too popular"}, "version 10: GitHub refused to delete it again (too popular); it will not be restored automatically."},
+		{StaysDeleted{What: PackageRef("app", 9)}, "the package `app` (id 9) stays deleted and will not be restored automatically."},
+		{NotRestoredByPkgwarden{What: PackageRef("app", 0)}, "the package `app`: pkgwarden did not restore it, so `forget` does not apply; delete it by hand or with a rule."},
+	} {
+		if got := tc.o.sentence(); got != tc.want {
+			t.Errorf("%T: %q, want %q", tc.o, got, tc.want)
+		}
+	}
+}
+
+func TestRestoreCommentBoxes(t *testing.T) {
+	seal := NewSeal([]byte("secret"))
+	pkg := rules.Package{Owner: "acme", Type: rules.TypeContainer, Name: "app"}
+	run := RestoreRun{ID: "r1", Package: pkg, Trigger: "sweep", Restored: []Restored{
+		{ID: 1, Version: "sha256:" + strings.Repeat("0", 64), Tags: []string{"v1"}, Reason: "restore.tags"},
+		{ID: 2, Version: "sha256:" + strings.Repeat("1", 64), Reason: "child of restored index sha256:000000000000", Along: true},
+		{PackageID: 3, Version: "app", Reason: "package deleted; restore.package is true"},
+	}}
+	body := renderRestoreComment(restoreRunMarker(run.ID), run, seal)
+	ticked := strings.ReplaceAll(body, "- [ ]", "- [x]")
+	if got := seal.NewlyTickedIntentional(pkg, body, ticked); len(got) != 2 || got[0] != 1 || got[1] != 3 {
+		t.Errorf("boxes ticked = %v, want [1 3] (none for a version restored along with another)\n%s", got, body)
+	}
+	if got := (Seal{}).NewlyTickedIntentional(pkg, body, ticked); len(got) != 0 {
+		t.Errorf("the zero Seal verified %v", got)
+	}
+}
