@@ -774,17 +774,10 @@ func refusal(err error) string {
 	return err.Error()
 }
 
-func isContainerType(t string) bool {
-	return strings.EqualFold(t, rules.TypeContainer) || strings.EqualFold(t, rules.TypeDocker)
-}
+func isContainerType(t string) bool { return rules.IsContainerType(t) }
 
 // repoBase is a repository's name without its owner.
-func repoBase(full string) string {
-	if i := strings.LastIndex(full, "/"); i >= 0 {
-		return full[i+1:]
-	}
-	return full
-}
+func repoBase(full string) string { return rules.RepoName(full) }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

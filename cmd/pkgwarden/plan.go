@@ -167,12 +167,7 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
-func repoBase(r string) string {
-	if i := strings.LastIndex(r, "/"); i >= 0 {
-		return r[i+1:]
-	}
-	return r
-}
+func repoBase(r string) string { return rules.RepoName(r) }
 
 // parseNow reads --now: RFC 3339, or a date meaning midnight UTC.
 func parseNow(s string) (time.Time, error) {

@@ -361,12 +361,7 @@ func selected(pkg githubapi.Package, f Filter) bool {
 	return true
 }
 
-func repoName(full string) string {
-	if i := strings.LastIndex(full, "/"); i >= 0 {
-		return full[i+1:]
-	}
-	return full
-}
+func repoName(full string) string { return rules.RepoName(full) }
 
 func packageName(o githubapi.Owner, pkg githubapi.Package) string {
 	return o.Login + "/" + pkg.Type + "/" + pkg.Name

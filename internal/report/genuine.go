@@ -83,12 +83,7 @@ func ReportPlace(repository, owner, linked string, takesIssues bool) bool {
 	return !takesIssues && strings.EqualFold(repository, ownerRepo)
 }
 
-func repoName(full string) string {
-	if i := strings.LastIndex(full, "/"); i >= 0 {
-		return full[i+1:]
-	}
-	return full
-}
+func repoName(full string) string { return rules.RepoName(full) }
 
 // markerPrefix starts the first line of a report body; the line names the
 // package: "<!-- pkgwarden:report container acme/app -->".

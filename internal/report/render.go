@@ -38,8 +38,10 @@ func runes(s string) int { return utf8.RuneCountInString(s) }
 // shortVersion names a version for people: a digest shortened to 12 hex
 // digits, a long version string cut.
 func shortVersion(v string) string {
-	if algo, hex, ok := strings.Cut(v, ":"); ok && strings.HasPrefix(algo, "sha") && len(hex) > 12 {
-		return algo + ":" + hex[:12] + "…"
+	if algo, _, ok := strings.Cut(v, ":"); ok && strings.HasPrefix(algo, "sha") {
+		if short := rules.ShortDigest(v); short != v {
+			return short + "…"
+		}
 	}
 	if runes(v) > 60 {
 		r := []rune(v)

@@ -109,8 +109,8 @@ func renderRestoreComment(marker string, run RestoreRun, seal Seal) string {
 // shortName is a digest cut to "sha256:" and 12 hex digits, as the restore
 // comment has always shown it; any other version whole.
 func shortName(v string) string {
-	if strings.HasPrefix(v, "sha256:") && len(v) > 19 {
-		return v[:19]
+	if strings.HasPrefix(v, "sha256:") {
+		return rules.ShortDigest(v)
 	}
 	return v
 }

@@ -92,9 +92,7 @@ func (r *Reporter) Report(ctx context.Context, run Run) (Result, error) {
 
 // places lists where a package's report may go, in order.
 func (r *Reporter) places(installation int64, owner, repo string) []place {
-	if i := strings.LastIndex(repo, "/"); i >= 0 {
-		repo = repo[i+1:]
-	}
+	repo = rules.RepoName(repo)
 	gh := r.clients.InstallationClient(installation)
 	var out []place
 	if repo != "" && !strings.EqualFold(repo, rules.OwnerRepo) {

@@ -34,9 +34,7 @@ func (p Package) Key() string { return strings.ToLower(p.String()) }
 
 // normalized reads a full repository name as its name.
 func (p Package) normalized() Package {
-	if i := strings.LastIndex(p.Repository, "/"); i >= 0 {
-		p.Repository = p.Repository[i+1:]
-	}
+	p.Repository = RepoName(p.Repository)
 	return p
 }
 
@@ -312,7 +310,7 @@ func DecideHolding(cfg *Config, pkg Package, versions []Version, g Graph, now ti
 		policy.MaxDeletionsPerRun = DefaultMaxDeletionsPerRun
 	}
 	var nodes []*node
-	if isContainerType(pkg.Type) {
+	if IsContainerType(pkg.Type) {
 		if why := unreadable(vs, g); why != "" {
 			d.Untouched = why
 			return keepAll(KindUntouched, "untouched")

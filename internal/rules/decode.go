@@ -799,7 +799,7 @@ func (d *decoder) rules(f *File, v ast.Node) {
 			if contains(containerOnly, key) && isVersionedType(r.Type) {
 				d.errorf(k, field+".prune."+key, "applies to container and docker packages only, not to type %s", r.Type)
 			}
-			if contains(versionedOnly, key) && isContainerType(r.Type) {
+			if contains(versionedOnly, key) && IsContainerType(r.Type) {
 				d.errorf(k, field+".prune."+key, "applies to npm, maven, rubygems and nuget packages only, not to type %s", r.Type)
 			}
 		}
