@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,9 +24,20 @@ import (
 // until serve's router has processed each push.
 func (w *e2e) forwardPushes() {
 	w.t.Helper()
+	if ids := w.forwardHeld(w.t, "push"); len(ids) == 0 {
+		w.t.Fatal("no push webhook to deliver")
+	}
+}
+
+// forwardHeld sends the webhooks held at the gate of the given events (all
+// when none is given) to serve, in order, drops the others, and waits for
+// the router to record each as processed, which it does after queueing its
+// job. It returns their delivery ids.
+func (w *e2e) forwardHeld(t *testing.T, events ...string) []string {
+	t.Helper()
 	ctx := context.Background()
 	if err := w.sim.WaitDeliveries(ctx); err != nil {
-		w.t.Fatal(err)
+		t.Fatal(err)
 	}
 	w.mu.Lock()
 	held := w.held
@@ -33,42 +45,39 @@ func (w *e2e) forwardPushes() {
 	w.mu.Unlock()
 	var ids []string
 	for _, d := range held {
-		if d.header.Get("X-GitHub-Event") != "push" {
+		if len(events) > 0 && !slices.Contains(events, d.header.Get("X-GitHub-Event")) {
 			continue
 		}
 		req, err := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks", bytes.NewReader(d.body))
 		if err != nil {
-			w.t.Fatal(err)
+			t.Fatal(err)
 		}
 		req.Header = d.header.Clone()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			w.t.Fatal(err)
+			t.Fatal(err)
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted {
-			w.t.Fatalf("push delivery answered %d", resp.StatusCode)
+			t.Fatalf("%s delivery answered %d", d.header.Get("X-GitHub-Event"), resp.StatusCode)
 		}
 		ids = append(ids, d.header.Get("X-GitHub-Delivery"))
 	}
-	if len(ids) == 0 {
-		w.t.Fatal("no push webhook to deliver")
-	}
-	// The router records a delivery as processed after queueing its job.
 	deadline := time.Now().Add(30 * time.Second)
 	for _, id := range ids {
 		for {
 			if _, err := w.q.Deliveries.Get(ctx, queue.Key(id)); err == nil {
 				break
 			} else if err != jetstream.ErrKeyNotFound && !strings.Contains(err.Error(), "not found") {
-				w.t.Fatal(err)
+				t.Fatal(err)
 			}
 			if time.Now().After(deadline) {
-				w.t.Fatalf("push %s not routed", id)
+				t.Fatalf("delivery %s not routed", id)
 			}
-			time.Sleep(20 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	return ids
 }
 
 // jobsSeq is the last sequence of the jobs stream: every job ever queued.
