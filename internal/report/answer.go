@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-github/v57/github"
-
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -21,8 +19,8 @@ func answerMarker(runID string) string {
 
 // Answer replies to sender on issue of repository ("owner/name"), as the
 // job runID, with what became of each command asked (parts, in order). A
-// comment of the issue's first page (100 comments) already carrying runID's
-// marker is not added again: a retried job answers once. Result.Commented
+// comment among the issue's last ones already carrying runID's marker is
+// not added again: a retried job answers once. Result.Commented
 // says whether a comment was added.
 func (r *Reporter) Answer(ctx context.Context, installation int64, repository string, issue int, sender, runID string, parts []AnswerPart) (Result, error) {
 	text := answerText(parts)
@@ -36,17 +34,19 @@ func (r *Reporter) Answer(ctx context.Context, installation int64, repository st
 	body := fmt.Sprintf("@%s%s%s\n\n%s", sender, sep, text, marker)
 	owner, _, _ := strings.Cut(repository, "/")
 	repo := repoName(repository)
-	gh := r.clients.InstallationClient(installation)
+	p := place{gh: r.clients.InstallationClient(installation), owner: owner, repo: repo}
 	res := Result{Issue: Issue{Repository: repository, Number: issue}}
-	list, _, err := gh.Issues.ListComments(ctx, owner, repo, issue, &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}})
+	// The last comments, as for a run's comment: on a long issue the
+	// answer is on its last page, not its first.
+	seen, err := r.hasComment(ctx, p, issue, marker)
 	if err != nil {
-		return res, fmt.Errorf("list comments of %s#%d: %w", repository, issue, err)
+		return res, err
 	}
-	if containsMarker(list, marker) {
+	if seen {
 		return res, nil
 	}
-	if _, _, err := gh.Issues.CreateComment(ctx, owner, repo, issue, &github.IssueComment{Body: github.String(body)}); err != nil {
-		return res, fmt.Errorf("answer on %s#%d: %w", repository, issue, err)
+	if err := r.comment(ctx, p, issue, body); err != nil {
+		return res, fmt.Errorf("answer: %w", err)
 	}
 	res.Commented = true
 	return res, nil

@@ -801,3 +801,39 @@ func TestNote(t *testing.T) {
 		})
 	}
 }
+
+// TestAnswerOnce: a retried job answers once, even when the issue has
+// more than a page of comments before the answer.
+func TestAnswerOnce(t *testing.T) {
+	for _, others := range []int{0, 150} {
+		t.Run(fmt.Sprint(others, " comments before"), func(t *testing.T) {
+			w := newWorld(t)
+			ctx := context.Background()
+			_, err := w.rep.Report(ctx, w.runOf("run-0", entries(0, 1, "old"), nil))
+			must(t, err)
+			num := w.only(t, "webapp").Number
+			gh := w.userClient(t, "olga")
+			for i := 0; i < others; i++ {
+				_, _, err := gh.Issues.CreateComment(ctx, "acme", "webapp", num, &github.IssueComment{Body: github.String(fmt.Sprintf("chatter %d", i))})
+				must(t, err)
+			}
+			parts := []report.AnswerPart{{Line: "/pkgwarden help", Outcomes: []report.Outcome{report.Help{Repository: "acme/webapp"}}}}
+			first, err := w.rep.Answer(ctx, w.inst, "acme/webapp", num, "mia", "delivery-7", parts)
+			must(t, err)
+			second, err := w.rep.Answer(ctx, w.inst, "acme/webapp", num, "mia", "delivery-7", parts)
+			must(t, err)
+			if !first.Commented || second.Commented {
+				t.Fatalf("first %+v second %+v", first, second)
+			}
+			n := 0
+			for _, c := range w.only(t, "webapp").Comments {
+				if strings.Contains(c.Body, "pkgwarden:answer delivery-7 ") {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d answers, want 1", n)
+			}
+		})
+	}
+}
