@@ -235,7 +235,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 			r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Message, r.At.Add(p.cfg.RefusalMemory).UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	if len(held) > 0 && d.Untouched == "" {
-		d = rules.DecideHolding(cfg, d.Package, in.versions(), in.graph, at, held)
+		d = rules.Decide(rules.Input{Config: cfg, Package: d.Package, Versions: in.versions(), Graph: in.graph, Now: at, Held: held})
 		// A candidate kept for GitHub's refusal is still a skipped one,
 		// reported as on the run that was refused (the same words, so an
 		// unchanged report body adds no comment).

@@ -307,7 +307,7 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 			}
 		}
 	}
-	return rules.Decide(cfg, rpkg, versions, graph, at), nil
+	return rules.Decide(rules.Input{Config: cfg, Package: rpkg, Versions: versions, Graph: graph, Now: at}), nil
 }
 
 // readGraph reads the manifests of every listed version. Per-digest
@@ -343,7 +343,7 @@ func RegistryRepository(owner, name string) string {
 func untouched(pkg rules.Package, versions []rules.Version, at time.Time, why string) rules.Decision {
 	// An inert decision lists every version, newest first; only the
 	// reasons change.
-	d := rules.Decide(nil, pkg, versions, rules.Graph{}, at)
+	d := rules.Decide(rules.Input{Package: pkg, Versions: versions, Now: at})
 	d.Untouched = why
 	for i := range d.Keep {
 		d.Keep[i].Reason = "untouched"

@@ -250,20 +250,34 @@ func ShortDigest(d string) string {
 	return algo + ":" + hex[:12]
 }
 
-// Decide judges every version of pkg under cfg as of now. versions are the
-// package's active versions; g is its manifest graph (ignored for packages
-// that are not containers). Decide is pure and deterministic.
-func Decide(cfg *Config, pkg Package, versions []Version, g Graph, now time.Time) Decision {
-	return DecideHolding(cfg, pkg, versions, g, now, nil)
+// Input is what a decision is taken over.
+type Input struct {
+	// Config is the governing configuration; nil (or inert) keeps
+	// everything.
+	Config *Config
+	// Package is the package the versions belong to.
+	Package Package
+	// Versions are the package's active versions.
+	Versions []Version
+	// Graph is the package's manifest graph (ignored for packages that
+	// are not containers).
+	Graph Graph
+	// Now is the moment the rules are evaluated at.
+	Now time.Time
+	// Held maps a version ID to why it must stay for now although the
+	// rules would delete it, for a reason the listing does not show
+	// (GitHub refused to delete it). A held version is kept with that
+	// reason, does not count toward max_deletions_per_run, and keeps what
+	// lives and dies with it; the candidates behind it move up in its
+	// place. Holds on versions the rules keep, or that are not listed,
+	// change nothing.
+	Held map[int64]string
 }
 
-// DecideHolding is Decide with held versions: held maps a version ID to
-// why it must stay for now although the rules would delete it, for a
-// reason the listing does not show (GitHub refused to delete it). A held
-// version is kept with that reason, does not count toward
-// max_deletions_per_run, and keeps what lives and dies with it; the
-// candidates behind it move up in its place.
-func DecideHolding(cfg *Config, pkg Package, versions []Version, g Graph, now time.Time, held map[int64]string) Decision {
+// Decide judges every listed version of in.Package under in.Config as of
+// in.Now. Decide is pure and deterministic.
+func Decide(in Input) Decision {
+	cfg, pkg, versions, g, now, held := in.Config, in.Package, in.Versions, in.Graph, in.Now, in.Held
 	pkg = pkg.normalized()
 	d := Decision{Package: pkg, Rule: -1}
 	vs := uniqueVersions(versions)

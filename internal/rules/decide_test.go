@@ -606,7 +606,7 @@ delete u: untagged
 			}
 			// Digests that are named but not listed.
 			labels = append(labels, "deleted", "deleted2", "g-amd64", "g-arm64", "h-amd64", "p-arm64")
-			d := Decide(cfg, pkg, versions, g, testNow)
+			d := Decide(Input{Config: cfg, Package: pkg, Versions: versions, Graph: g, Now: testNow})
 			if got := render(d, labels); got != tc.want {
 				t.Errorf("decision:\n%s\nwant:\n%s", got, tc.want)
 			}
@@ -614,7 +614,7 @@ delete u: untagged
 				t.Errorf("%d deleted + %d kept, want %d versions", len(d.Delete), len(d.Keep), len(versions))
 			}
 			checkKinds(t, d)
-			again := Decide(cfg, pkg, reversed(versions), g, testNow)
+			again := Decide(Input{Config: cfg, Package: pkg, Versions: reversed(versions), Graph: g, Now: testNow})
 			if render(again, labels) != render(d, labels) {
 				t.Errorf("decision depends on listing order:\n%s", render(again, labels))
 			}
@@ -701,7 +701,7 @@ keep 1.0.1: newest 1 versions
 			for _, x := range tc.versions {
 				versions = append(versions, Version{ID: x.id, Name: x.name, CreatedAt: testNow.Add(-x.age)})
 			}
-			d := Decide(cfg, pkg, versions, Graph{}, testNow)
+			d := Decide(Input{Config: cfg, Package: pkg, Versions: versions, Now: testNow})
 			if got := render(d, nil); got != tc.want {
 				t.Errorf("decision:\n%s\nwant:\n%s", got, tc.want)
 			}
@@ -720,7 +720,7 @@ func TestDecideGuards(t *testing.T) {
 		digestOf("b"): {Digest: digestOf("b"), MediaType: registry.MediaTypeOCIManifest},
 	}}
 	t.Run("inert", func(t *testing.T) {
-		d := Decide(&Config{Policy: DefaultPolicy()}, Package{Owner: "acme", Type: TypeContainer, Name: "app"}, versions, g, testNow)
+		d := Decide(Input{Config: &Config{Policy: DefaultPolicy()}, Package: Package{Owner: "acme", Type: TypeContainer, Name: "app"}, Versions: versions, Graph: g, Now: testNow})
 		want := "keep a: no pkgwarden.yml governs this package\nkeep b: no pkgwarden.yml governs this package\n"
 		if got := render(d, []string{"a", "b"}); got != want || d.Rule != -1 {
 			t.Errorf("got %s (rule %d), want %s", got, d.Rule, want)
@@ -732,7 +732,7 @@ func TestDecideGuards(t *testing.T) {
 	})
 	t.Run("a repository file never governs another repository's package", func(t *testing.T) {
 		cfg := testConfig(t, untaggedRule, DefaultPolicy())
-		d := Decide(cfg, Package{Owner: "acme", Type: TypeContainer, Name: "api", Repository: "api"}, versions, g, testNow)
+		d := Decide(Input{Config: cfg, Package: Package{Owner: "acme", Type: TypeContainer, Name: "api", Repository: "api"}, Versions: versions, Graph: g, Now: testNow})
 		want := "untouched: rules of acme/app:.github/pkgwarden.yml ignored: they govern only packages linked to acme/app, this one is linked to acme/api\nkeep a: untouched\nkeep b: untouched\n"
 		if got := render(d, []string{"a", "b"}); got != want {
 			t.Errorf("got %s, want %s", got, want)
@@ -765,7 +765,7 @@ func TestDecisionJSON(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			d := Decide(cfg, pkg, []Version{a, b}, tc.graph, testNow)
+			d := Decide(Input{Config: cfg, Package: pkg, Versions: []Version{a, b}, Graph: tc.graph, Now: testNow})
 			got, err := json.Marshal(d)
 			if err != nil {
 				t.Fatal(err)
@@ -819,7 +819,7 @@ rules:
 	b.ResetTimer()
 	var d Decision
 	for i := 0; i < b.N; i++ {
-		d = Decide(cfg, pkg, versions, g, testNow)
+		d = Decide(Input{Config: cfg, Package: pkg, Versions: versions, Graph: g, Now: testNow})
 	}
 	b.ReportMetric(float64(len(versions)), "versions")
 	b.ReportMetric(float64(len(d.Delete)), "deleted")
@@ -888,7 +888,7 @@ keep young: younger than 1h
 			for _, m := range tc.manifests {
 				g.Manifests[m.Digest] = m
 			}
-			d := DecideHolding(cfg, pkg, versions, g, testNow, tc.held)
+			d := Decide(Input{Config: cfg, Package: pkg, Versions: versions, Graph: g, Now: testNow, Held: tc.held})
 			if got := render(d, labels); got != tc.want {
 				t.Errorf("decision:\n%s\nwant:\n%s", got, tc.want)
 			}
@@ -900,7 +900,7 @@ keep young: younger than 1h
 		pkg := Package{Owner: "acme", Type: TypeNPM, Name: "web", Repository: "app"}
 		versions := []Version{{ID: 1, Name: "1.0.0", CreatedAt: testNow.Add(-40 * 24 * time.Hour)},
 			{ID: 2, Name: "1.1.0", CreatedAt: testNow.Add(-30 * 24 * time.Hour)}, {ID: 3, Name: "1.2.0", CreatedAt: testNow.Add(-20 * 24 * time.Hour)}}
-		d := DecideHolding(cfg, pkg, versions, Graph{}, testNow, map[int64]string{1: refused})
+		d := Decide(Input{Config: cfg, Package: pkg, Versions: versions, Now: testNow, Held: map[int64]string{1: refused}})
 		want := "delete 1.1.0: beyond newest 1 versions\nkeep 1.0.0: " + refused + "\nkeep 1.2.0: newest 1 versions\n"
 		if got := render(d, nil); got != want {
 			t.Errorf("decision:\n%s\nwant:\n%s", got, want)

@@ -7,7 +7,9 @@
 //
 //	l := rules.NewLoader(src)                // one per run; caches files
 //	cfg, err := l.Load(ctx, pkg)             // ErrorList inside err: report it
-//	d := rules.Decide(cfg, pkg, versions, graph, now)
+//	d := rules.Decide(rules.Input{Config: cfg, Package: pkg,
+//		Versions: versions, Graph: graph, Now: now,
+//		Held: held})                         // versions to keep for now, or nil
 //	// d.Untouched != "": delete nothing. Otherwise delete d.Delete in order
 //	// (unless d.DryRun) and report d.Keep with their reasons.
 //

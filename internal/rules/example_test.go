@@ -68,7 +68,7 @@ rules:
 		relAMD: image(relAMD), relARM: image(relARM), oldAMD: image(oldAMD), sig: image(sig),
 	}}
 
-	d := rules.Decide(cfg, pkg, versions, graph, now)
+	d := rules.Decide(rules.Input{Config: cfg, Package: pkg, Versions: versions, Graph: graph, Now: now})
 	fmt.Println("rules from", d.Origin)
 	for _, e := range d.Delete {
 		fmt.Printf("delete %d %s: %s\n", e.ID, rules.ShortDigest(e.Version), e.Reason)

@@ -45,7 +45,7 @@ func FuzzDecode(f *testing.F) {
 			{ID: 3, Name: "sha256:3", CreatedAt: now.Add(-100 * time.Hour)},
 		}
 		for _, typ := range []string{TypeContainer, TypeNPM} {
-			d := Decide(cfg, Package{Owner: "acme", Type: typ, Name: "app", Repository: "app"}, versions, g, now)
+			d := Decide(Input{Config: cfg, Package: Package{Owner: "acme", Type: typ, Name: "app", Repository: "app"}, Versions: versions, Graph: g, Now: now})
 			if len(d.Delete)+len(d.Keep) != len(versions) {
 				t.Fatalf("decision lost versions: %+v", d)
 			}

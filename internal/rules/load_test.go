@@ -267,7 +267,7 @@ func TestOverride(t *testing.T) {
 		t.Errorf("override for another repository's package:\n%s\nwant:\n%s", got, want)
 	}
 	// The notice reaches the decision, which follows the owner's rules.
-	d := Decide(cfg, api, nil, Graph{}, testNow)
+	d := Decide(Input{Config: cfg, Package: api, Now: testNow})
 	if len(d.Notices) != 1 || d.Origin != "acme/.github:.github/pkgwarden.yml" {
 		t.Errorf("decision origin %q notices %q", d.Origin, d.Notices)
 	}
