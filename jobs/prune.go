@@ -213,11 +213,26 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	run.Report = cfg.Report
-	// The planner sees what it listed and read through in; the decision is
-	// taken again over the same inputs when GitHub refused some of them.
+	// The plan holds the versions GitHub lately refused to delete: the
+	// planner asks for them once it has listed the package, and decides
+	// once.
 	at := p.cfg.Now()
-	in := &planInputs{pkgs: clients.Packages, graphs: clients.Registry}
-	pl, err := planner.New(planner.Options{Packages: in, Graphs: in, Loader: loader, Now: func() time.Time { return at }})
+	var refused map[int64]inventory.Refusal
+	var held map[int64]string
+	holds := func(ctx context.Context, _ rules.Package, versions []rules.Version) (map[int64]string, error) {
+		var err error
+		if refused, err = p.refusals(ctx, log, t.InstallationID, owner, pkg, versions, at); err != nil {
+			return nil, err
+		}
+		held = make(map[int64]string, len(refused))
+		for id, r := range refused {
+			held[id] = fmt.Sprintf("GitHub refused to delete it on %s: %s (asked again after %s)",
+				r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Message, r.At.Add(p.cfg.RefusalMemory).UTC().Format("2006-01-02 15:04 UTC"))
+		}
+		return held, nil
+	}
+	pl, err := planner.New(planner.Options{Packages: clients.Packages, Graphs: clients.Registry, Loader: loader,
+		Now: func() time.Time { return at }, Holds: holds})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -225,17 +240,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	refused, err := p.refusals(ctx, log, t.InstallationID, owner, pkg, d, at)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	held := make(map[int64]string, len(refused))
-	for id, r := range refused {
-		held[id] = fmt.Sprintf("GitHub refused to delete it on %s: %s (asked again after %s)",
-			r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Message, r.At.Add(p.cfg.RefusalMemory).UTC().Format("2006-01-02 15:04 UTC"))
-	}
-	if len(held) > 0 && d.Untouched == "" {
-		d = rules.Decide(rules.Input{Config: cfg, Package: d.Package, Versions: in.versions(), Graph: in.graph, Now: at, Held: held})
+	if d.Untouched == "" {
 		// A candidate kept for GitHub's refusal is still a skipped one,
 		// reported as on the run that was refused (the same words, so an
 		// unchanged report body adds no comment).
@@ -790,11 +795,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// refusals returns the refusals of versions of d that still hold, by
+// refusals returns the refusals of listed versions that still hold, by
 // version, and forgets refusals that no longer hold: older
 // than RefusalMemory, of a version no longer listed, or of a last version
 // (any refusal but a 403) in a package that has gained versions since.
-func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation int64, owner githubapi.Owner, pkg githubapi.Package, d rules.Decision, at time.Time) (map[int64]inventory.Refusal, error) {
+func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation int64, owner githubapi.Owner, pkg githubapi.Package, versions []rules.Version, at time.Time) (map[int64]inventory.Refusal, error) {
 	if p.cfg.Inventory == nil {
 		return nil, nil
 	}
@@ -803,11 +808,9 @@ func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation in
 	if err != nil || len(rs) == 0 {
 		return nil, err
 	}
-	listed := make(map[int64]bool, len(d.Delete)+len(d.Keep))
-	for _, list := range [][]rules.Entry{d.Delete, d.Keep} {
-		for _, e := range list {
-			listed[e.ID] = true
-		}
+	listed := make(map[int64]bool, len(versions))
+	for _, v := range versions {
+		listed[v.ID] = true
 	}
 	held := map[int64]inventory.Refusal{}
 	for _, r := range rs {
@@ -821,54 +824,6 @@ func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation in
 		held[r.ID] = r
 	}
 	return held, nil
-}
-
-// planInputs passes the planner's listing and manifest reads through and
-// keeps what they answered, so the job can decide again over the same
-// inputs with what the planner does not know (refusals).
-type planInputs struct {
-	pkgs   planner.Packages
-	graphs planner.Graphs
-
-	list  githubapi.VersionList
-	graph rules.Graph
-}
-
-func (in *planInputs) ResolveOwner(ctx context.Context, login string) (githubapi.Owner, error) {
-	return in.pkgs.ResolveOwner(ctx, login)
-}
-
-func (in *planInputs) ListPackages(ctx context.Context, o githubapi.Owner, packageType, visibility string) ([]githubapi.Package, error) {
-	return in.pkgs.ListPackages(ctx, o, packageType, visibility)
-}
-
-func (in *planInputs) GetPackage(ctx context.Context, o githubapi.Owner, packageType, name string) (githubapi.Package, error) {
-	return in.pkgs.GetPackage(ctx, o, packageType, name)
-}
-
-func (in *planInputs) ListVersions(ctx context.Context, o githubapi.Owner, packageType, name string, opts githubapi.ListVersionsOptions) (githubapi.VersionList, error) {
-	list, err := in.pkgs.ListVersions(ctx, o, packageType, name, opts)
-	if err == nil {
-		in.list = list
-	}
-	return list, err
-}
-
-func (in *planInputs) Graph(ctx context.Context, repository string, digests []string) (map[string]registry.Manifest, map[string]error, error) {
-	found, failed, err := in.graphs.Graph(ctx, repository, digests)
-	if err == nil {
-		in.graph = rules.Graph{Manifests: found, Unreadable: failed}
-	}
-	return found, failed, err
-}
-
-// versions are the listed versions as the planner gave them to the rules.
-func (in *planInputs) versions() []rules.Version {
-	out := make([]rules.Version, 0, len(in.list.Versions))
-	for _, v := range in.list.Versions {
-		out = append(out, rules.Version{ID: v.ID, Name: v.Name, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
-	}
-	return out
 }
 
 // remember records the package and its listed versions in the inventory.

@@ -2,7 +2,8 @@
 // for one package or every package of an owner: it lists the active
 // versions with the owner's packages token, reads the OCI graph of
 // container packages from the registry, loads the governing configuration
-// and asks rules.Decide. It deletes nothing and prints nothing; `pkgwarden
+// and asks rules.Decide, once per package, holding the versions
+// Options.Holds names. It deletes nothing and prints nothing; `pkgwarden
 // plan` renders its result, and the prune job acts on it.
 package planner
 
@@ -87,7 +88,17 @@ type Options struct {
 	Now func() time.Time
 	// Progress, when set, is called as the plan goes; it must be quick.
 	Progress func(Progress)
+	// Holds, when set, gives the versions of each package to keep for now
+	// although the rules would delete them (rules.Input.Held): the prune
+	// job's versions GitHub lately refused to delete.
+	Holds Holds
 }
+
+// Holds returns the versions of pkg to hold, by ID, with why
+// (rules.Input.Held), given its listed versions. It is asked once per
+// package whose rules could be read, after the listing and the manifests,
+// right before the decision; an error fails the package's plan.
+type Holds func(ctx context.Context, pkg rules.Package, versions []rules.Version) (map[int64]string, error)
 
 // Planner plans the packages of one owner, with that owner's token. It is
 // meant for one run, like its Loader, and is safe for concurrent use as
@@ -98,6 +109,7 @@ type Planner struct {
 	loader   *rules.Loader
 	now      func() time.Time
 	progress func(Progress)
+	holds    Holds
 }
 
 // New returns a planner. Packages and Loader are required.
@@ -108,7 +120,7 @@ func New(opts Options) (*Planner, error) {
 	if opts.Loader == nil {
 		return nil, errors.New("planner: no rules loader")
 	}
-	p := &Planner{pkgs: opts.Packages, graphs: opts.Graphs, loader: opts.Loader, now: opts.Now, progress: opts.Progress}
+	p := &Planner{pkgs: opts.Packages, graphs: opts.Graphs, loader: opts.Loader, now: opts.Now, progress: opts.Progress, holds: opts.Holds}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -307,7 +319,13 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 			}
 		}
 	}
-	return rules.Decide(rules.Input{Config: cfg, Package: rpkg, Versions: versions, Graph: graph, Now: at}), nil
+	var held map[int64]string
+	if p.holds != nil {
+		if held, err = p.holds(ctx, rpkg, versions); err != nil {
+			return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
+		}
+	}
+	return rules.Decide(rules.Input{Config: cfg, Package: rpkg, Versions: versions, Graph: graph, Now: at, Held: held}), nil
 }
 
 // readGraph reads the manifests of every listed version. Per-digest

@@ -681,6 +681,61 @@ func TestPlanPackage(t *testing.T) {
 	}
 }
 
+// TestPlanPackageHolds: the versions Options.Holds names are kept by the
+// one decision, with the hold's reason; Holds is given the package and its
+// listed versions, and its error fails the plan.
+func TestPlanPackageHolds(t *testing.T) {
+	w := newWorld(t)
+	w.file("app", rules.Path, appRules)
+	old := w.push(w.image("old"), 3*day)
+	older := w.push(w.image("older"), 4*day)
+	c := w.clients()
+	sel, err := w.planner(nil, 0).Select(context.Background(), "acme", planner.Filter{Package: "app", Type: "container"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []rules.Version
+	var askedPkg rules.Package
+	holdErr := errors.New("inventory down")
+	plan := func(fail bool) (rules.Decision, error) {
+		p, err := planner.New(planner.Options{Packages: c.Packages, Graphs: c.Registry, Loader: rules.NewLoader(w.source()),
+			Now: func() time.Time { return w.base },
+			Holds: func(_ context.Context, pkg rules.Package, versions []rules.Version) (map[int64]string, error) {
+				askedPkg, asked = pkg, versions
+				if fail {
+					return nil, holdErr
+				}
+				return map[int64]string{w.id(older): "held for the test"}, nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.PlanPackage(context.Background(), sel.Owner, sel.Packages[0])
+	}
+	d, err := plan(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Delete) != 1 || d.Delete[0].Version != old {
+		t.Errorf("delete %v, want only %s", d.Delete, old)
+	}
+	var held *rules.Entry
+	for i, e := range d.Keep {
+		if e.Version == older {
+			held = &d.Keep[i]
+		}
+	}
+	if held == nil || held.Kind != rules.KindHeld || held.Reason != "held for the test" {
+		t.Errorf("keep %+v, want %s held for the test", d.Keep, older)
+	}
+	if askedPkg.Name != "app" || len(asked) != 2 {
+		t.Errorf("Holds asked for %+v with %d versions, want app with 2", askedPkg, len(asked))
+	}
+	if _, err := plan(true); !errors.Is(err, holdErr) {
+		t.Errorf("err = %v, want the error of Holds", err)
+	}
+}
+
 func TestNewClientsNeedsTheOwnersToken(t *testing.T) {
 	tokens, err := githubapi.ParsePackagesTokens("acme=ghp_a", "")
 	if err != nil {
