@@ -18,6 +18,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 )
 
 var natsNodes = []string{"n1", "n2", "n3"}
@@ -312,52 +314,50 @@ func TestNATSClusterThreeNodes(t *testing.T) {
 		Storage:  jetstream.FileStorage,
 	}
 	var stream jetstream.Stream
-	for {
+	// Every retry below gives up when ctx does.
+	ctxDeadline, _ := ctx.Deadline()
+	formedInTime := testwait.Until(time.Until(ctxDeadline), func() bool {
 		callCtx, callCancel := context.WithTimeout(ctx, 3*time.Second)
 		stream, err = js.CreateStream(callCtx, cfg)
 		callCancel()
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("cluster did not form: create R3 stream: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return err == nil
+	})
+	if !formedInTime {
+		t.Fatalf("cluster did not form: create R3 stream: %v", err)
 	}
 	formed := time.Since(begin)
 
 	publish := func(data, id string) *jetstream.PubAck {
 		t.Helper()
-		for {
+		var ack *jetstream.PubAck
+		var err error
+		published := testwait.Until(time.Until(ctxDeadline), func() bool {
 			callCtx, callCancel := context.WithTimeout(ctx, 3*time.Second)
 			// The message id makes a retried publish after a lost ack land once.
-			ack, err := js.Publish(callCtx, "trial.delivery", []byte(data), jetstream.WithMsgID(id))
+			ack, err = js.Publish(callCtx, "trial.delivery", []byte(data), jetstream.WithMsgID(id))
 			callCancel()
-			if err == nil {
-				return ack
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("publish %q: %v", data, err)
-			}
-			time.Sleep(200 * time.Millisecond)
+			return err == nil
+		})
+		if !published {
+			t.Fatalf("publish %q: %v", data, err)
 		}
+		return ack
 	}
 	readBack := func(seq uint64, want string) {
 		t.Helper()
-		for {
+		var msg *jetstream.RawStreamMsg
+		var err error
+		read := testwait.Until(time.Until(ctxDeadline), func() bool {
 			callCtx, callCancel := context.WithTimeout(ctx, 3*time.Second)
-			msg, err := stream.GetMsg(callCtx, seq)
+			msg, err = stream.GetMsg(callCtx, seq)
 			callCancel()
-			if err == nil {
-				if string(msg.Data) != want {
-					t.Fatalf("message %d = %q, want %q", seq, msg.Data, want)
-				}
-				return
-			}
-			if ctx.Err() != nil {
-				t.Fatalf("read message %d: %v", seq, err)
-			}
-			time.Sleep(200 * time.Millisecond)
+			return err == nil
+		})
+		if !read {
+			t.Fatalf("read message %d: %v", seq, err)
+		}
+		if string(msg.Data) != want {
+			t.Fatalf("message %d = %q, want %q", seq, msg.Data, want)
 		}
 	}
 

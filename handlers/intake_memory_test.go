@@ -19,6 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 )
 
 // These tests drive the intake through real HTTP servers with raw client
@@ -176,16 +178,9 @@ const inFlightGauge = "pkgwarden_webhook_body_bytes_in_flight"
 // has no change notification.
 func waitGauge(t *testing.T, reg prometheus.Gatherer, want float64) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		got := gauge(t, reg, inFlightGauge)
-		if got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s = %v, want %v", inFlightGauge, got, want)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var got float64
+	if !testwait.Until(60*time.Second, func() bool { got = gauge(t, reg, inFlightGauge); return got == want }) {
+		t.Fatalf("%s = %v, want %v", inFlightGauge, got, want)
 	}
 }
 

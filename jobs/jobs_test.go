@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/queue"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
@@ -77,15 +78,31 @@ func startPipeline(t *testing.T, q *queue.Queue, h Handler, cfg PoolConfig) (*Me
 	return metrics, stop
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+// idle reports whether the router and the workers are done with
+// everything queued: neither consumer has a message waiting or one handed
+// out and not acknowledged. The router is looked at first, since a
+// delivery it routes queues a job before it is acknowledged. Only once
+// both are idle does the absence of a run mean something.
+func idle(t *testing.T, q *queue.Queue) bool {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+	ctx := context.Background()
+	for _, c := range []struct{ stream, name string }{
+		{queue.StreamWebhooks, queue.ConsumerRouter},
+		{queue.StreamJobs, queue.ConsumerWorkers},
+	} {
+		cons, err := q.JS.Consumer(ctx, c.stream, c.name)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", c.name, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", c.name, err)
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			return false
+		}
 	}
+	return true
 }
 
 func msgs(t *testing.T, q *queue.Queue, stream string) uint64 {
@@ -127,10 +144,12 @@ func TestProcessedDeliveryNeverRunsTwice(t *testing.T) {
 	if dup, err := srv.Queue.PublishDelivery(ctx, webhook.EventRegistryPackage, "delivery-1", body); err != nil || dup {
 		t.Fatalf("publish: dup=%t err=%v", dup, err)
 	}
-	waitFor(t, "the first run", 10*time.Second, func() bool { return rec.count() == 1 })
+	testwait.For(t, "the first run", 10*time.Second, func() bool { return rec.count() == 1 })
 	stop()
 	srv.Stop(t)
 
+	// On purpose: outlive the stream's duplicate window, a span of time
+	// with nothing to watch, so only the deliveries bucket can catch it.
 	time.Sleep(cfg.DuplicateWindow + 200*time.Millisecond)
 	srv = queuetest.Start(t, dir, cfg)
 	if dup, err := srv.Queue.PublishDelivery(ctx, webhook.EventRegistryPackage, "delivery-1", body); err != nil || dup {
@@ -141,10 +160,11 @@ func TestProcessedDeliveryNeverRunsTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	startPipeline(t, srv.Queue, rec, PoolConfig{Workers: 2})
-	waitFor(t, "both deliveries routed and the jobs done", 10*time.Second, func() bool {
+	testwait.For(t, "both deliveries routed and the jobs done", 10*time.Second, func() bool {
 		return msgs(t, srv.Queue, queue.StreamWebhooks) == 0 && msgs(t, srv.Queue, queue.StreamJobs) == 0 && rec.count() >= 2
 	})
-	time.Sleep(300 * time.Millisecond) // let a wrongly queued job show up
+	// A wrongly queued job would be run before the workers are idle.
+	testwait.For(t, "the router and the workers to be idle", 10*time.Second, func() bool { return idle(t, srv.Queue) })
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.runs) != 2 || rec.runs[1].job.Target.PackageName != "other" {
@@ -161,8 +181,12 @@ func TestAlwaysFailingJobIsDeadLettered(t *testing.T) {
 	if err := Publish(ctx, srv.Queue, job); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the dead letter", 10*time.Second, func() bool { return msgs(t, srv.Queue, queue.StreamDeadLetters) == 1 })
-	time.Sleep(200 * time.Millisecond)
+	testwait.For(t, "the dead letter", 10*time.Second, func() bool { return msgs(t, srv.Queue, queue.StreamDeadLetters) == 1 })
+	// The job is acknowledged and counted after its dead letter is
+	// stored; a fourth run would come before the workers are idle.
+	testwait.For(t, "the dead letter counted and the workers idle", 10*time.Second, func() bool {
+		return testutil.ToFloat64(metrics.jobs.WithLabelValues(TypePrune, ResultDeadLetter)) >= 1 && idle(t, srv.Queue)
+	})
 	if n := rec.count(); n != 3 {
 		t.Errorf("handler ran %d times, want 3", n)
 	}
@@ -201,7 +225,7 @@ func TestBusyPackageDoesNotUseAttempts(t *testing.T) {
 	if err := Publish(ctx, srv.Queue, job); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the job to be found busy several times", 10*time.Second, func() bool {
+	testwait.For(t, "the job to be found busy several times", 10*time.Second, func() bool {
 		return testutil.ToFloat64(metrics.jobs.WithLabelValues(TypePrune, ResultBusy)) >= 3
 	})
 	if rec.count() != 0 {
@@ -213,7 +237,7 @@ func TestBusyPackageDoesNotUseAttempts(t *testing.T) {
 	if err := lease.Release(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the job to run", 10*time.Second, func() bool { return rec.count() == 1 })
+	testwait.For(t, "the job to run", 10*time.Second, func() bool { return rec.count() == 1 })
 	if n := msgs(t, srv.Queue, queue.StreamDeadLetters); n != 0 {
 		t.Errorf("%d dead letters, want 0", n)
 	}
@@ -242,7 +266,7 @@ func TestBurstCoalesces(t *testing.T) {
 	// The router alone first, so every job is queued before a worker runs.
 	rctx, cancel := context.WithCancel(ctx)
 	go NewRouter(srv.Queue, RouterConfig{}, testLogger(t)).Run(rctx)
-	waitFor(t, "routing", 10*time.Second, func() bool { return msgs(t, srv.Queue, queue.StreamWebhooks) == 0 })
+	testwait.For(t, "routing", 10*time.Second, func() bool { return msgs(t, srv.Queue, queue.StreamWebhooks) == 0 })
 	cancel()
 	if n := msgs(t, srv.Queue, queue.StreamJobs); n != 1 {
 		t.Fatalf("jobs stream holds %d, want 1 coalesced job", n)
@@ -252,7 +276,7 @@ func TestBurstCoalesces(t *testing.T) {
 	pctx, pcancel := context.WithCancel(ctx)
 	defer pcancel()
 	go NewPool(srv.Queue, reg, PoolConfig{Workers: 3}, NewMetrics(prometheus.NewRegistry(), srv.Queue), testLogger(t)).Run(pctx)
-	waitFor(t, "the job", 10*time.Second, func() bool { return rec.count() == 1 })
+	testwait.For(t, "the job", 10*time.Second, func() bool { return rec.count() == 1 })
 	rec.mu.Lock()
 	last := rec.runs[0].job.DeliveryID
 	rec.mu.Unlock()
@@ -290,7 +314,7 @@ func TestHeartbeatKeepsLongJob(t *testing.T) {
 	if err := Publish(ctx, srv.Queue, Job{Type: TypePrune, Target: target("slow")}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the slow job to be handed out", 10*time.Second, func() bool { return consumerInfo().NumAckPending == 1 })
+	testwait.For(t, "the slow job to be handed out", 10*time.Second, func() bool { return consumerInfo().NumAckPending == 1 })
 	watchStart, samples := time.Now(), 0
 	for rec.count() == 0 {
 		info := consumerInfo()
@@ -307,12 +331,14 @@ func TestHeartbeatKeepsLongJob(t *testing.T) {
 		if samples > 200 {
 			t.Fatal("the slow job did not finish")
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // a sampling watch while the job runs, not a wait
 	}
 	if watched := time.Since(watchStart); watched < 2*cfg.AckWait {
 		t.Fatalf("watched the running job for %s only, want over twice AckWait (%s)", watched, cfg.AckWait)
 	}
-	time.Sleep(time.Second)
+	// A redelivered copy would be handed out, then run, before the
+	// workers are idle.
+	testwait.For(t, "the workers to be idle after the slow job", 10*time.Second, func() bool { return idle(t, srv.Queue) })
 	if n := rec.count(); n != 1 {
 		t.Errorf("slow job ran %d times, want 1", n)
 	}
@@ -340,10 +366,10 @@ func TestWorkersNeverOverlapPerPackage(t *testing.T) {
 			t.Fatal(err)
 		}
 		lastQueued[name] = strconv.Itoa(i)
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // on purpose: queue while the workers run
 	}
-	waitFor(t, "all jobs", 20*time.Second, func() bool { return msgs(t, srv.Queue, queue.StreamJobs) == 0 })
-	time.Sleep(200 * time.Millisecond)
+	testwait.For(t, "all jobs", 20*time.Second, func() bool { return msgs(t, srv.Queue, queue.StreamJobs) == 0 })
+	testwait.For(t, "the workers to be idle", 10*time.Second, func() bool { return idle(t, srv.Queue) })
 	checkNoOverlap(t, rec, lastQueued)
 	if n := msgs(t, srv.Queue, queue.StreamDeadLetters); n != 0 {
 		t.Errorf("%d dead letters, want 0", n)
@@ -410,7 +436,7 @@ func TestRouterDropsOwnBotAndNonTriggers(t *testing.T) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go NewRouter(srv.Queue, RouterConfig{OwnBotLogin: "pkgwarden-acme[bot]"}, testLogger(t)).Run(rctx)
-	waitFor(t, "routing", 10*time.Second, func() bool { return msgs(t, srv.Queue, queue.StreamWebhooks) == 0 })
+	testwait.For(t, "routing", 10*time.Second, func() bool { return msgs(t, srv.Queue, queue.StreamWebhooks) == 0 })
 	if n := msgs(t, srv.Queue, queue.StreamJobs); n != 1 {
 		t.Fatalf("jobs stream holds %d, want only the good delivery's job", n)
 	}

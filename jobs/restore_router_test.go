@@ -13,6 +13,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
@@ -151,20 +152,13 @@ func TestRouteIssues(t *testing.T) {
 				defer close(done)
 				jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: "pkgwarden[bot]", Seal: testSeal}, slog.New(slog.DiscardHandler)).Run(ctx)
 			}()
-			deadline := time.Now().Add(10 * time.Second)
-			for {
+			testwait.For(t, "the router to consume the deliveries", 10*time.Second, func() bool {
 				n, err := queue.CountMessages(ctx, q.Webhooks)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if n == 0 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("router did not consume the deliveries")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return n == 0
+			})
 			cancel()
 			<-done
 			got := queuedUndos(t, q)
@@ -246,20 +240,13 @@ func TestRouteInstallationDeleted(t *testing.T) {
 		defer close(done)
 		jobs.NewRouter(q, jobs.RouterConfig{Inventory: inv}, slog.New(slog.DiscardHandler)).Run(ctx)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.For(t, "installation 7's inventory to be cleared", 10*time.Second, func() bool {
 		pkgs, err := inv.Packages(ctx, 7, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(pkgs) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("installation 7's inventory not cleared")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(pkgs) == 0
+	})
 	cancel()
 	<-done
 	if pkgs, err := inv.Packages(context.Background(), 8, ""); err != nil || len(pkgs) != 1 {

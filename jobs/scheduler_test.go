@@ -19,6 +19,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
@@ -141,17 +142,6 @@ func (r *schedRunner) crash() {
 	r.stop()
 }
 
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestSchedulerLeaderElection(t *testing.T) {
 	w := newSchedWorld(t)
 	const ttl = time.Second
@@ -200,13 +190,13 @@ func TestSchedulerLeaderElection(t *testing.T) {
 		}
 		return out
 	}
-	waitFor(t, "a leader", 5*time.Second, func() bool { return len(leaders()) == 1 })
+	testwait.For(t, "a leader", 5*time.Second, func() bool { return len(leaders()) == 1 })
 	first := leaders()[0]
 
 	first.crash()
 	crashed := time.Now()
 	var second *schedRunner
-	waitFor(t, "a new leader", 10*ttl, func() bool {
+	testwait.For(t, "a new leader", 10*ttl, func() bool {
 		for _, r := range leaders() {
 			if r != first {
 				second = r
@@ -220,8 +210,35 @@ func TestSchedulerLeaderElection(t *testing.T) {
 	if took := time.Since(crashed); took > 3*ttl {
 		t.Errorf("takeover took %s, want within TTL %s plus a campaign period", took, ttl)
 	}
-	// Let the new leader refresh a few times, then stop everyone cleanly.
-	time.Sleep(ttl)
+	// Let the new leader refresh a few times (it refreshes every TTL/3,
+	// and records each refresh), with the sampler looking on, then stop
+	// everyone cleanly.
+	mu.Lock()
+	samplesAtTakeover := samples
+	mu.Unlock()
+	watcher := w.conn("watcher")
+	testwait.For(t, "the new leader to record a TTL of refreshes, sampled", 10*ttl, func() bool {
+		mu.Lock()
+		sampledSince := samples - samplesAtTakeover
+		mu.Unlock()
+		if sampledSince < 10 {
+			return false
+		}
+		kv, err := watcher.JS.KeyValue(context.Background(), jobs.BucketSchedulerState)
+		if err != nil {
+			t.Fatal(err)
+		}
+		periods, err := jobs.LeadershipPeriods(context.Background(), kv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range periods {
+			if p.Holder == second.holder && p.LastRefresh.Sub(p.Start) >= ttl {
+				return true
+			}
+		}
+		return false
+	})
 	close(stopSampling)
 	<-sampled
 	for _, r := range runners {
@@ -291,7 +308,7 @@ func TestSchedulerLeaderNoticesLostLease(t *testing.T) {
 			var skew atomic.Int64
 			now := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
 			r := w.start("s1", q, jobs.SchedulerConfig{LeaseTTL: 30 * time.Second, Interval: time.Hour, Now: now})
-			waitFor(t, "leadership", 5*time.Second, r.s.Elector().Leading)
+			testwait.For(t, "leadership", 5*time.Second, r.s.Elector().Leading)
 			ctx := context.Background()
 			if err := r.s.Elector().Check(ctx); err != nil {
 				t.Fatalf("leader's check: %v", err)
@@ -410,12 +427,12 @@ func TestSchedulerSweep(t *testing.T) {
 			cfg := jobs.SchedulerConfig{LeaseTTL: 600 * time.Millisecond, Interval: interval, Inventory: inv}
 			r1 := w.start("s1", w.conn("s1"), cfg)
 			if tc.crashAfter > 0 {
-				waitFor(t, "progress", 10*time.Second, func() bool { return sweepState(t, observer).Queued >= tc.crashAfter })
+				testwait.For(t, "progress", 10*time.Second, func() bool { return sweepState(t, observer).Queued >= tc.crashAfter })
 				r1.crash()
 				w.start("s2", w.conn("s2"), cfg)
 			}
 			var st jobs.SweepState
-			waitFor(t, "a completed sweep", 20*time.Second, func() bool {
+			testwait.For(t, "a completed sweep", 20*time.Second, func() bool {
 				st = sweepState(t, observer)
 				return !st.LastCompleted.IsZero()
 			})
@@ -513,7 +530,7 @@ func TestSchedulerSweepNow(t *testing.T) {
 	if n != 4 {
 		t.Errorf("SweepNow queued %d jobs, want a prune and a restore for each of 2 packages", n)
 	}
-	waitFor(t, "the jobs", 5*time.Second, func() bool { return len(rec.all()) == n })
+	testwait.For(t, "the jobs", 5*time.Second, func() bool { return len(rec.all()) == n })
 	seen := map[string]bool{}
 	for _, j := range rec.all() {
 		seen[j.job.Type+" "+j.job.Target.PackageName] = true
@@ -649,7 +666,7 @@ func TestSchedulerRedeliversFailedWebhooks(t *testing.T) {
 	go func() { defer close(routed); _ = router.Run(routerCtx) }()
 
 	r := w.start("s1", q, jobs.SchedulerConfig{LeaseTTL: 2 * time.Second, Interval: 500 * time.Millisecond})
-	waitFor(t, "a completed sweep", 10*time.Second, func() bool { return !sweepState(t, q).LastCompleted.IsZero() })
+	testwait.For(t, "a completed sweep", 10*time.Second, func() bool { return !sweepState(t, q).LastCompleted.IsZero() })
 	if err := w.sim.WaitDeliveries(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -680,7 +697,7 @@ func TestSchedulerRedeliversFailedWebhooks(t *testing.T) {
 	}
 	// The router processed each accepted delivery once: the flaky one
 	// is recorded, and its webhook became one prune job.
-	waitFor(t, "the router", 10*time.Second, func() bool {
+	testwait.For(t, "the router", 10*time.Second, func() bool {
 		_, err := q.Deliveries.Get(ctx, queue.Key(recv.guidOf("flaky")))
 		return err == nil
 	})

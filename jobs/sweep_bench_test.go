@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
@@ -24,6 +25,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -376,22 +378,21 @@ func (sb *sweepBench) waitDrained(b *testing.B, label string, start time.Time) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for {
-		msgs, err := queue.CountMessages(ctx, sb.q.Jobs)
+	var msgs uint64
+	var info *jetstream.ConsumerInfo
+	drained := testwait.Until(sweepDrainLimit-time.Since(start), func() bool {
+		msgs, err = queue.CountMessages(ctx, sb.q.Jobs)
 		if err != nil {
 			b.Fatal(err)
 		}
-		info, err := cons.Info(ctx)
+		info, err = cons.Info(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if msgs == 0 && info.NumPending == 0 && info.NumAckPending == 0 {
-			return
-		}
-		if time.Since(start) > sweepDrainLimit {
-			b.Fatalf("%s sweep: not drained after %s: %d jobs in the stream, %d pending, %d unacknowledged", label, sweepDrainLimit, msgs, info.NumPending, info.NumAckPending)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return msgs == 0 && info.NumPending == 0 && info.NumAckPending == 0
+	})
+	if !drained {
+		b.Fatalf("%s sweep: not drained after %s: %d jobs in the stream, %d pending, %d unacknowledged", label, sweepDrainLimit, msgs, info.NumPending, info.NumAckPending)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -70,18 +71,15 @@ func TestSetupOnThreeNodeCluster(t *testing.T) {
 	cfg.Replicas = 3
 	cfg.LeaseTTL = 2 * time.Second
 	var q *queue.Queue
-	deadline := time.Now().Add(30 * time.Second)
-	for { // the cluster needs a moment to elect its meta leader
+	// The cluster needs a moment to elect its meta leader.
+	setUp := testwait.Until(30*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		q, err = queue.Setup(ctx, nc, cfg, "test")
 		cancel()
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("setup on the cluster: %v", err)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return err == nil
+	})
+	if !setUp {
+		t.Fatalf("setup on the cluster: %v", err)
 	}
 	ctx := context.Background()
 	info, err := q.Jobs.Info(ctx)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/queue"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
@@ -180,16 +181,15 @@ func TestLeases(t *testing.T) {
 	}
 	// b dies without releasing: the lease expires after its TTL.
 	_ = lb
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	expired := testwait.Until(10*time.Second, func() bool {
 		la, err = a.TryAcquire(ctx, "1/acme/container/app")
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, queue.ErrBusy) || time.Now().After(deadline) {
+		if err != nil && !errors.Is(err, queue.ErrBusy) {
 			t.Fatalf("a never got the expired lease: %v", err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		return err == nil
+	})
+	if !expired {
+		t.Fatalf("a never got the expired lease: %v", err)
 	}
 	// b's refresh now finds the lease taken.
 	if err := lb.Refresh(ctx); !errors.Is(err, queue.ErrLost) {
@@ -238,7 +238,7 @@ func TestLockDirReleasedByKill(t *testing.T) {
 			os.Exit(1)
 		}
 		fmt.Println("locked")
-		time.Sleep(time.Minute)
+		time.Sleep(time.Minute) // on purpose: hold the lock until the parent kills this process
 		os.Exit(0)
 	}
 	dir := t.TempDir()

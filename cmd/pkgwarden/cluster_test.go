@@ -26,6 +26,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -276,7 +277,7 @@ func TestClusterUnderFaults(t *testing.T) {
 				t.Errorf("delivery %s never answered 2xx (last %d, %v)", id, status, err)
 				return
 			}
-			time.Sleep(100 * time.Millisecond)
+			time.Sleep(100 * time.Millisecond) // on purpose: a redelivery comes a little later
 		}
 	}
 	type delivery struct {
@@ -299,6 +300,8 @@ func TestClusterUnderFaults(t *testing.T) {
 	chaos := make(chan struct{})
 	go func() {
 		defer close(chaos)
+		// In this goroutine no Fatal, and no limit: the senders are
+		// bounded by their attempts.
 		waitSent := func(n int64) {
 			for sent.Load() < n {
 				time.Sleep(20 * time.Millisecond)
@@ -384,26 +387,24 @@ func TestClusterUnderFaults(t *testing.T) {
 		}
 		return true
 	}
-	for {
+	var idle bool
+	drained := testwait.Until(sc.drain, func() bool {
 		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
-		idle, err := queueIdle(cctx, q, leases)
+		idle, err = queueIdle(cctx, q, leases)
 		ccancel()
-		if err == nil && idle && allGone() {
-			break
-		}
-		if ctx.Err() != nil {
-			var left []string
-			for p, g := range gone {
-				active := activeDigests(t, w, p)
-				for d := range g {
-					if active[d] {
-						left = append(left, p+"@"+d[:19])
-					}
+		return err == nil && idle && allGone()
+	})
+	if !drained {
+		var left []string
+		for p, g := range gone {
+			active := activeDigests(t, w, p)
+			for d := range g {
+				if active[d] {
+					left = append(left, p+"@"+d[:19])
 				}
 			}
-			t.Fatalf("not drained after %v: idle %t (%v), planned deletions not done %v; %s", sc.drain, idle, err, left, queueState(js))
 		}
-		time.Sleep(250 * time.Millisecond)
+		t.Fatalf("not drained after %v: idle %t (%v), planned deletions not done %v; %s", sc.drain, idle, err, left, queueState(js))
 	}
 	drainTook := time.Since(drainStart)
 	if err := w.sim.SetFaults(ghsim.Faults{}); err != nil {
@@ -503,7 +504,7 @@ func TestClusterUnderFaults(t *testing.T) {
 func clusterServe(t *testing.T, env map[string]string) *proc {
 	t.Helper()
 	p := startServe(t, env)
-	waitFor(t, "serve ready", 60*time.Second, func() bool { return strings.Contains(p.log(), `"msg":"pkgwarden ready"`) })
+	testwait.For(t, "serve ready", 60*time.Second, func() bool { return strings.Contains(p.log(), `"msg":"pkgwarden ready"`) })
 	return p
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -65,17 +66,13 @@ func (w *e2e) forwardHeld(t *testing.T, events ...string) []string {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for _, id := range ids {
-		for {
-			if _, err := w.q.Deliveries.Get(ctx, queue.Key(id)); err == nil {
-				break
-			} else if err != jetstream.ErrKeyNotFound && !strings.Contains(err.Error(), "not found") {
+		testwait.For(t, "delivery "+id+" to be routed", time.Until(deadline), func() bool {
+			_, err := w.q.Deliveries.Get(ctx, queue.Key(id))
+			if err != nil && err != jetstream.ErrKeyNotFound && !strings.Contains(err.Error(), "not found") {
 				t.Fatal(err)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("delivery %s not routed", id)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return err == nil
+		})
 	}
 	return ids
 }

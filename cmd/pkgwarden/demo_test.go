@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 )
 
 // TestDemoJSON runs `pkgwarden demo --json` through the dispatcher and
@@ -263,15 +264,19 @@ func TestDemoKeepRunning(t *testing.T) {
 	var stdout, stderr lockedBuffer
 	done := make(chan error, 1)
 	go func() { done <- runDemo(ctx, []string{"--keep-running"}, &stdout, &stderr) }()
-	deadline := time.After(time.Minute)
-	for !strings.Contains(stdout.String(), "Ctrl-C stops everything") {
+	printed := testwait.Until(time.Minute, func() bool {
+		if strings.Contains(stdout.String(), "Ctrl-C stops everything") {
+			return true
+		}
 		select {
 		case err := <-done:
 			t.Fatalf("demo returned before waiting: %v\n%s", err, stderr.String())
-		case <-deadline:
-			t.Fatalf("no URLs printed:\n%s", stdout.String())
-		case <-time.After(50 * time.Millisecond):
+		default:
 		}
+		return false
+	})
+	if !printed {
+		t.Fatalf("no URLs printed:\n%s", stdout.String())
 	}
 	out := stdout.String()
 	token := regexp.MustCompile(`export TOKEN=(\S+)`).FindStringSubmatch(out)

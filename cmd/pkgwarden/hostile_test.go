@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pkgwarden/pkgwarden/handlers"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -32,7 +34,8 @@ type slowResult struct {
 // trickle writes head, then body, every piece separated by gap: headers
 // byte by byte when slowHead, else the body a few bytes at a time. It
 // reports what the server did within wait.
-func trickle(t *testing.T, addr string, head, body []byte, slowHead bool, gap, wait time.Duration) slowResult {
+// sent, if not nil, is called once the first piece is written.
+func trickle(t *testing.T, addr string, head, body []byte, slowHead bool, gap, wait time.Duration, sent func()) slowResult {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -70,6 +73,9 @@ func trickle(t *testing.T, addr string, head, body []byte, slowHead bool, gap, w
 			}
 			if _, err := conn.Write(p); err != nil {
 				return // the server closed it: what the test waits for
+			}
+			if i == 0 && sent != nil {
+				sent()
 			}
 		}
 	}()
@@ -164,12 +170,13 @@ func TestHostileClients(t *testing.T) {
 	var mu sync.Mutex
 	// Several of each at once, to see the server stay responsive.
 	const copies = 5
+	var started atomic.Int32
 	for name, tc := range tests {
 		for i := range copies {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := trickle(t, p.addr, tc.head, tc.body, tc.slowHead, tc.gap, 15*time.Second)
+				r := trickle(t, p.addr, tc.head, tc.body, tc.slowHead, tc.gap, 15*time.Second, func() { started.Add(1) })
 				mu.Lock()
 				defer mu.Unlock()
 				if i == 0 || !r.closed || r.status/100 == 2 {
@@ -180,7 +187,9 @@ func TestHostileClients(t *testing.T) {
 	}
 	// While the slow senders hold their connections, honest requests are
 	// answered.
-	time.Sleep(100 * time.Millisecond)
+	testwait.For(t, "every slow sender to have sent its first bytes", 10*time.Second, func() bool {
+		return started.Load() == int32(copies*len(tests))
+	})
 	if got := p.get(t, "/healthz"); got == "" {
 		t.Errorf("/healthz answered nothing while slow clients were connected")
 	}

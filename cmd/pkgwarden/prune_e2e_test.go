@@ -35,6 +35,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -60,6 +61,8 @@ type e2e struct {
 	pacing *pacing.Config
 	// limited counts rate-limit answers of the REST API.
 	limited atomic.Int32
+	// apiInFlight counts REST API requests the simulator is serving.
+	apiInFlight atomic.Int32
 
 	mu   sync.Mutex
 	held []heldDelivery
@@ -165,10 +168,12 @@ func (w *e2e) startServe(configure func(*settings.Settings)) {
 	}
 }
 
-// countLimits counts the REST API's rate-limit answers: 429, or 403 with
-// Retry-After or X-RateLimit-Remaining: 0.
+// countLimits counts the REST API's requests in flight and its rate-limit
+// answers: 429, or 403 with Retry-After or X-RateLimit-Remaining: 0.
 func (w *e2e) countLimits(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		w.apiInFlight.Add(1)
+		defer w.apiInFlight.Add(-1)
 		rec := &statusRecorder{ResponseWriter: rw}
 		h.ServeHTTP(rec, r)
 		hd := rw.Header()
@@ -641,17 +646,19 @@ func TestPruneSurvivesKill9(t *testing.T) {
 	}
 	first := startServe(t, env)
 	w.forwardLast(first.addr)
-	waitFor(t, "two deletions", 30*time.Second, func() bool { return gone() >= 2 })
+	testwait.For(t, "two deletions", 30*time.Second, func() bool { return gone() >= 2 })
 	first.kill()
 	// A request in flight at the kill ends (done or dropped) on the
-	// simulator's side within its latency.
-	time.Sleep(300 * time.Millisecond)
+	// simulator's side within its latency; nothing else calls it now.
+	testwait.For(t, "the simulator to end the requests in flight at the kill", 10*time.Second, func() bool {
+		return w.apiInFlight.Load() == 0
+	})
 	killedAt := gone()
 	if killedAt >= len(d.Delete) {
 		t.Fatalf("the run finished (%d deletions) before the kill; slow the simulator down", killedAt)
 	}
 	second := startServe(t, env)
-	waitFor(t, "the job to finish on the second process", 60*time.Second, func() bool {
+	testwait.For(t, "the job to finish on the second process", 60*time.Second, func() bool {
 		return strings.Contains(second.get(t, "/metrics"), `pkgwarden_jobs_total{result="success",type="prune"} 1`)
 	})
 	after := w.activeSet()

@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-github/v57/github"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 )
 
 func TestEmbeddedManifestIsTopLevel(t *testing.T) {
@@ -128,20 +129,22 @@ func startRegister(t *testing.T, extra ...string) *registerRun {
 			t.Error("register did not stop")
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	printed := testwait.Until(10*time.Second, func() bool {
 		if m := reOpenURL.FindStringSubmatch(run.stdout.String()); m != nil {
 			run.pageURL = m[1]
-			return run
+			return true
 		}
 		select {
 		case err := <-run.done:
 			t.Fatalf("register stopped: %v\n%s", err, run.stderr.String())
-		case <-time.After(20 * time.Millisecond):
+		default:
 		}
+		return false
+	})
+	if !printed {
+		t.Fatalf("register printed no URL:\n%s\n%s", run.stdout.String(), run.stderr.String())
 	}
-	t.Fatalf("register printed no URL:\n%s\n%s", run.stdout.String(), run.stderr.String())
-	return nil
+	return run
 }
 
 // wait returns the command's result once it stops by itself.

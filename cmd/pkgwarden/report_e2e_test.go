@@ -10,6 +10,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 )
 
 // deliverRun forwards the last registry_package webhook to serve and waits
@@ -19,7 +20,7 @@ func (w *e2e) deliverRun() {
 	w.t.Helper()
 	before := len(w.runs.snapshot())
 	w.forwardLast(w.addr)
-	waitFor(w.t, "a new prune run", 30*time.Second, func() bool { return len(w.runs.snapshot()) > before })
+	testwait.For(w.t, "a new prune run", 30*time.Second, func() bool { return len(w.runs.snapshot()) > before })
 	w.waitIdle()
 }
 

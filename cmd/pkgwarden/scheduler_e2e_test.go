@@ -9,6 +9,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/jobs"
 )
 
@@ -28,21 +29,15 @@ func TestSweepAppliesTimeBasedRules(t *testing.T) {
 		s.SchedulerLeaseTTL = time.Second
 	})
 	deadline := time.Now().Add(30 * time.Second)
-	for w.activeSet()[old] {
-		if time.Now().After(deadline) {
-			t.Fatalf("the version older than 2d is still active after 30s of sweeps: %v", w.activeSet())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testwait.Until(time.Until(deadline), func() bool { return !w.activeSet()[old] }) {
+		t.Fatalf("the version older than 2d is still active after 30s of sweeps: %v", w.activeSet())
 	}
 	if !w.activeSet()[young] {
 		t.Errorf("the version younger than 2d was deleted")
 	}
 	// The run is reported after its issue is written; wait for it.
-	for len(w.runs.snapshot()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("no prune run was reported")
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testwait.Until(time.Until(deadline), func() bool { return len(w.runs.snapshot()) > 0 }) {
+		t.Fatal("no prune run was reported")
 	}
 	for _, r := range w.runs.snapshot() {
 		if r.Reason != jobs.ReasonSweep {
@@ -65,7 +60,7 @@ func TestSchedulerCountsItsRequests(t *testing.T) {
 		s.SchedulerLeaseTTL = time.Second
 	})
 	series := `pkgwarden_github_requests_total{code="200",method="GET"}`
-	waitFor(t, "the scheduler's GitHub requests in /metrics", 30*time.Second, func() bool {
+	testwait.For(t, "the scheduler's GitHub requests in /metrics", 30*time.Second, func() bool {
 		resp, err := http.Get("http://" + w.addr + "/metrics")
 		if err != nil {
 			return false

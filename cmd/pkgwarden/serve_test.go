@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pkgwarden/pkgwarden/handlers"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -125,20 +126,18 @@ func startServe(t *testing.T, env map[string]string) *proc {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("serve did not start:\n%s", p.log())
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	ready := testwait.Until(30*time.Second, func() bool {
 		resp, err := http.Get("http://" + p.addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve not ready:\n%s", p.log())
-		}
-		time.Sleep(50 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	if !ready {
+		t.Fatalf("serve not ready:\n%s", p.log())
 	}
+	return p
 }
 
 func (p *proc) log() string {
@@ -215,15 +214,31 @@ func readRecord(t *testing.T, path string) []recordLine {
 	return out
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+// consumersIdle reports whether the router and the workers are done with
+// everything queued: neither consumer has a message waiting or one handed
+// out and not acknowledged. The router is looked at first, since a
+// delivery it routes queues a job before it is acknowledged. Only once
+// both are idle does the absence of a run mean something.
+func consumersIdle(t *testing.T, js jetstream.JetStream) bool {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", d, what)
+	ctx := context.Background()
+	for _, c := range []struct{ stream, name string }{
+		{queue.StreamWebhooks, queue.ConsumerRouter},
+		{queue.StreamJobs, queue.ConsumerWorkers},
+	} {
+		cons, err := js.Consumer(ctx, c.stream, c.name)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", c.name, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", c.name, err)
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			return false
+		}
 	}
+	return true
 }
 
 func TestServeRefusesBadSettings(t *testing.T) {
@@ -287,7 +302,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	}
 	// The job of that delivery shows in the metrics, with every other
 	// metric serve owns.
-	waitFor(t, "the job in /metrics", 10*time.Second, func() bool {
+	testwait.For(t, "the job in /metrics", 10*time.Second, func() bool {
 		return strings.Contains(p.get(t, "/metrics"), `pkgwarden_jobs_total{result="success",type="prune"} 1`)
 	})
 	metrics := p.get(t, "/metrics")
@@ -339,14 +354,14 @@ func TestKill9KeepsAcceptedJobs(t *testing.T) {
 	}
 	// Kill in the middle of the work: some jobs done, one running, the
 	// rest queued.
-	waitFor(t, "the first job", 10*time.Second, func() bool { return len(readRecord(t, record)) > 0 })
+	testwait.For(t, "the first job", 10*time.Second, func() bool { return len(readRecord(t, record)) > 0 })
 	p.kill()
 	before := len(readRecord(t, record))
 	if before >= n {
 		t.Fatalf("all %d jobs ran before the kill; the test proves nothing", n)
 	}
 	startServe(t, env)
-	waitFor(t, "every package processed after the restart", 60*time.Second, func() bool {
+	testwait.For(t, "every package processed after the restart", 60*time.Second, func() bool {
 		seen := map[string]bool{}
 		for _, r := range readRecord(t, record) {
 			seen[r.Package] = true
@@ -385,7 +400,7 @@ func TestTwoProcessesNeverOverlap(t *testing.T) {
 			t.Fatalf("delivery %d: status %d", i, code)
 		}
 		lastDelivery[name] = id
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond) // on purpose: deliver while the workers run
 	}
 	nc, err := nats.Connect("nats://" + natsAddr)
 	if err != nil {
@@ -404,10 +419,23 @@ func TestTwoProcessesNeverOverlap(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "all deliveries routed and all jobs done", 60*time.Second, func() bool {
+	testwait.For(t, "all deliveries routed and all jobs done", 60*time.Second, func() bool {
 		return count(queue.StreamWebhooks) == 0 && count(queue.StreamJobs) == 0
 	})
-	time.Sleep(300 * time.Millisecond)
+	// Every delivery recorded as processed, and nothing pending with the
+	// router or the workers: a stray run has been recorded by then.
+	deliveries, err := js.KeyValue(context.Background(), queue.BucketDeliveries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, "every delivery recorded as processed, the router and the workers idle", 30*time.Second, func() bool {
+		for i := range 100 {
+			if _, err := deliveries.Get(context.Background(), queue.Key("two-"+strconv.Itoa(i))); err != nil {
+				return false
+			}
+		}
+		return consumersIdle(t, js)
+	})
 	runs := readRecord(t, record)
 	byPkg := map[string][]recordLine{}
 	pids := map[int]int{}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v57/github"
+
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 )
 
 func TestRunSimDemo(t *testing.T) {
@@ -43,26 +45,22 @@ func TestRunSimDemo(t *testing.T) {
 			go func() { done <- runSim(ctx, args, &stdout, &stderr) }()
 
 			var info simInfo
-			deadline := time.Now().Add(20 * time.Second)
-			for {
+			testwait.For(t, "the info file", 20*time.Second, func() bool {
 				b, err := os.ReadFile(infoPath)
 				if err == nil {
 					if err := json.Unmarshal(b, &info); err != nil {
 						t.Fatalf("info file: %v", err)
 					}
 					checkInfoKeys(t, b)
-					break
+					return true
 				}
 				select {
 				case err := <-done:
 					t.Fatalf("sim exited: %v\n%s", err, stderr.String())
 				default:
 				}
-				if time.Now().After(deadline) {
-					t.Fatal("no info file")
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+				return false
+			})
 			st, err := os.Stat(info.PrivateKeyPath)
 			if err != nil || st.Mode().Perm() != 0o600 {
 				t.Errorf("app key %s: %v %v", info.PrivateKeyPath, st, err)

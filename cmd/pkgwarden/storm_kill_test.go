@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/handlers"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 )
 
 // TestKill9DuringStormLosesNothingAccepted: the embedded single-process
@@ -73,7 +74,7 @@ func TestKill9DuringStormLosesNothingAccepted(t *testing.T) {
 	}
 	// Kill mid-storm: some deliveries routed and processed, some still in
 	// the webhooks stream or the jobs stream, some requests in flight.
-	waitFor(t, "the storm to get going", 20*time.Second, func() bool {
+	testwait.For(t, "the storm to get going", 20*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(accepted) >= 300 && len(readRecord(t, record)) > 0
@@ -108,12 +109,9 @@ func TestKill9DuringStormLosesNothingAccepted(t *testing.T) {
 		}
 		return out
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for m := missing(); len(m) > 0; m = missing() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d accepted deliveries never processed after the restart, e.g. %v", len(m), want, m[:min(5, len(m))])
-		}
-		time.Sleep(100 * time.Millisecond)
+	var m []string
+	if !testwait.Until(90*time.Second, func() bool { m = missing(); return len(m) == 0 }) {
+		t.Fatalf("%d of %d accepted deliveries never processed after the restart, e.g. %v", len(m), want, m[:min(5, len(m))])
 	}
 	t.Logf("sent %d, accepted %d, processed before the kill %d, all accepted processed after the restart", sent.Load(), want, len(before))
 }

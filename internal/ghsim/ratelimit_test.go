@@ -82,7 +82,7 @@ func TestPrimaryRateLimit(t *testing.T) {
 	if resp, _ := rlDo(t, http.MethodGet, url, w.tokens["bob"], ""); resp.StatusCode != http.StatusOK {
 		t.Errorf("bob: %d", resp.StatusCode)
 	}
-	time.Sleep(time.Until(reset))
+	time.Sleep(time.Until(reset)) // on purpose: the window ends by the clock
 	if resp, _ := rlDo(t, http.MethodGet, url, w.tokens["alice"], ""); resp.StatusCode != http.StatusOK || resp.Header.Get("X-RateLimit-Remaining") != "2" {
 		t.Errorf("after reset: %d remaining %q", resp.StatusCode, resp.Header.Get("X-RateLimit-Remaining"))
 	}
@@ -159,7 +159,7 @@ func TestSecondaryRateLimit(t *testing.T) {
 			if resp, _ := rlDo(t, http.MethodGet, url, w.tokens["bob"], ""); resp.StatusCode != http.StatusOK {
 				t.Errorf("bob has his own points: %d", resp.StatusCode)
 			}
-			time.Sleep(time.Duration(ra) * time.Second)
+			time.Sleep(time.Duration(ra) * time.Second) // on purpose: obey Retry-After, as a client must
 			if resp, _ := rlDo(t, http.MethodGet, url, tok, ""); resp.StatusCode != http.StatusOK {
 				t.Errorf("after Retry-After: %d", resp.StatusCode)
 			}
