@@ -19,6 +19,22 @@ import (
 // DefaultSchedulerLeaseTTL is how long a dead leader keeps the lease.
 const DefaultSchedulerLeaseTTL = 15 * time.Second
 
+// Buckets and keys of the scheduler.
+const (
+	// BucketScheduler holds the leader lease (queue.Elector); its TTL is
+	// the lease TTL, so the key of a leader that died disappears by
+	// itself.
+	BucketScheduler = "scheduler"
+	// BucketSchedulerState holds what must outlive a leader: the sweep's
+	// progress and the record of every leadership period. No TTL.
+	BucketSchedulerState = "scheduler_state"
+	// BucketRedeliveries remembers the delivery guids the sweep asked
+	// GitHub to redeliver, so none is redelivered twice.
+	BucketRedeliveries = "redeliveries"
+
+	sweepStateKey = "sweep"
+)
+
 // DeliveryRetention is how long GitHub keeps hook deliveries; older ones
 // cannot be redelivered and are ignored.
 const DeliveryRetention = 72 * time.Hour
@@ -83,45 +99,28 @@ type SchedulerConfig struct {
 // every installation each interval and redelivers failed webhooks
 // (DESIGN.md, "Flow" step 5).
 //
-// Leadership is a key in the BucketScheduler KV bucket, whose TTL is the
-// lease TTL: a replica becomes leader by creating the key (create only if
-// absent), keeps it by updating it at the revision it last wrote, every
-// TTL/3, and deletes it at that revision on a clean shutdown. A leader that
-// dies stops refreshing, the server drops the key TTL after the last
-// refresh, and another replica creates it within TTL/3 more.
-//
-// What this guarantees, honestly: the lease is decided by one authority
-// (the NATS KV, a Raft-replicated stream on a cluster), so two replicas
-// never both succeed in taking or refreshing it; but a holder learns of a
-// loss only when it next looks. Before every batch of work (one package's
-// jobs, one redelivery) the leader checks both its own clock (no refresh
-// for TTL minus a margin: it may have been paused, it stops) and the lease
-// key's revision. What remains is the time between that check and the
-// publish that follows it: a process paused exactly there for longer than
-// the TTL acts once more after its successor started. The overlap is
-// bounded by one batch, and its effects are harmless by construction: a
-// job queued twice coalesces into one pending message per package and
-// job type, and jobs of one package never run concurrently (the
-// per-package lease); a redelivery is claimed in BucketRedeliveries with a
-// create-if-absent write before it is sent, so no guid is redelivered
-// twice whoever leads. Sweep progress is written at the revision read, so
-// a stale leader's progress write fails instead of clobbering.
-//
-// Every term is recorded in BucketSchedulerState (LeadershipPeriods): its
-// start, taken after the lease was granted, and its end: the release time,
-// taken before the lease is deleted, or for a term that ended in a crash
-// or a lost lease, the last refresh plus the TTL less the check's margin
-// (the last instant its check could pass), which is before the lease
-// expired. So recorded terms never overlap on one machine; across
-// machines they are as exact as the clocks agree (within a tenth of the
-// TTL for a crashed term, closer for a released one).
+// The election is a queue.Elector: its lease is a key in the
+// BucketScheduler KV bucket, whose TTL is the lease TTL, and every term is
+// recorded in BucketSchedulerState (queue.LeadershipPeriods); its doc says
+// what the lease guarantees. Before every batch of work (one package's
+// jobs, one redelivery) the leader checks it still leads (Elector.Check).
+// What remains is the time between that check and the publish that
+// follows it: a process paused exactly there for longer than the TTL acts
+// once more after its successor started. The overlap is bounded by one
+// batch, and its effects are harmless by construction: a job queued twice
+// coalesces into one pending message per package and job type, and jobs
+// of one package never run concurrently (the per-package lease); a
+// redelivery is claimed in BucketRedeliveries with a create-if-absent
+// write before it is sent, so no guid is redelivered twice whoever leads.
+// Sweep progress is written at the revision read, so a stale leader's
+// progress write fails instead of clobbering.
 type Scheduler struct {
 	q      *queue.Queue
 	cfg    SchedulerConfig
 	log    *slog.Logger
 	state  jetstream.KeyValue
 	redone jetstream.KeyValue
-	el     *Elector
+	el     *queue.Elector
 }
 
 // OpenScheduler creates the scheduler's buckets (idempotently) and returns
@@ -182,12 +181,12 @@ func OpenScheduler(ctx context.Context, q *queue.Queue, cfg SchedulerConfig) (*S
 	log := cfg.Logger.With("component", "scheduler")
 	return &Scheduler{
 		q: q, cfg: cfg, log: log, state: state, redone: redone,
-		el: newElector(lease, state, cfg.Holder, cfg.LeaseTTL, cfg.Now, log),
+		el: queue.NewElector(lease, state, cfg.Holder, cfg.LeaseTTL, cfg.Now, log),
 	}, nil
 }
 
 // Elector returns the scheduler's part in the leader election.
-func (s *Scheduler) Elector() *Elector { return s.el }
+func (s *Scheduler) Elector() *queue.Elector { return s.el }
 
 // State returns the bucket holding sweep progress and leadership periods.
 func (s *Scheduler) State() jetstream.KeyValue { return s.state }

@@ -17,6 +17,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
+	"github.com/pkgwarden/pkgwarden/queue"
 )
 
 // ReasonSweep is the Reason of every job a sweep queues.
@@ -124,7 +125,7 @@ func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) erro
 	if st.DeliveriesScanned.Before(st.Started) {
 		scanAt := s.cfg.Now().UTC()
 		if _, err := s.RedeliverFailed(ctx, st.DeliveriesScanned); err != nil {
-			if errors.Is(err, ErrNotLeader) {
+			if errors.Is(err, queue.ErrNotLeader) {
 				return err
 			}
 			// Deliveries are one part of a sweep; packages still go.

@@ -2,7 +2,8 @@
 // dir lock, the connection to an external cluster, and the streams,
 // consumers and KV buckets everything else relies on (created idempotently
 // at start), with the few operations on them that need care: publishing a
-// webhook delivery exactly once, per-package leases, and attempt counters.
+// webhook delivery exactly once, per-package leases, the leader election
+// (Elector), and attempt counters.
 package queue
 
 import (

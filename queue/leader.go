@@ -1,4 +1,4 @@
-package jobs
+package queue
 
 import (
 	"context"
@@ -14,29 +14,19 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Buckets and keys of the scheduler.
+// Keys of the election: the lease in the lease bucket, one record per
+// term in the state bucket.
 const (
-	// BucketScheduler holds the leader lease; its TTL is the lease TTL,
-	// so the key of a leader that died disappears by itself.
-	BucketScheduler = "scheduler"
-	// BucketSchedulerState holds what must outlive a leader: the sweep's
-	// progress and the record of every leadership period. No TTL.
-	BucketSchedulerState = "scheduler_state"
-	// BucketRedeliveries remembers the delivery guids the sweep asked
-	// GitHub to redeliver, so none is redelivered twice.
-	BucketRedeliveries = "redeliveries"
-
-	leaderKey     = "leader"
-	periodPrefix  = "period."
-	sweepStateKey = "sweep"
+	leaderKey    = "leader"
+	periodPrefix = "period."
 )
 
 // ErrNotLeader means this process does not (or no longer) hold the
-// scheduler's lease and must not act.
+// leader's lease and must not act.
 var ErrNotLeader = errors.New("not the scheduler leader")
 
-// LeadershipPeriod is one term of one leader, as recorded in
-// BucketSchedulerState. Times are the holder's clock.
+// LeadershipPeriod is one term of one leader, as recorded in the
+// elector's state bucket. Times are the holder's clock.
 type LeadershipPeriod struct {
 	// Term is the lease key's revision when it was taken: unique and
 	// increasing across terms.
@@ -62,7 +52,8 @@ func (p LeadershipPeriod) Until() time.Time {
 	return p.ActUntil
 }
 
-// LeadershipPeriods returns every recorded term, oldest first.
+// LeadershipPeriods returns every term recorded in state (an Elector's
+// state bucket), oldest first.
 func LeadershipPeriods(ctx context.Context, state jetstream.KeyValue) ([]LeadershipPeriod, error) {
 	lister, err := state.ListKeys(ctx)
 	if err != nil {
@@ -93,9 +84,39 @@ func LeadershipPeriods(ctx context.Context, state jetstream.KeyValue) ([]Leaders
 	return out, nil
 }
 
-// Elector takes part in the election of the one scheduler leader among
-// every replica on the same NATS. See the package doc of scheduler.go for
-// what the lease guarantees.
+// Elector takes part in the election of one leader among every replica
+// on the same NATS (the scheduler's: jobs.Scheduler), next to the
+// per-package Leases and built the same way.
+//
+// Leadership is one key in the lease bucket, whose TTL is the lease TTL:
+// a replica becomes leader by creating the key (create only if absent),
+// keeps it by updating it at the revision it last wrote, every TTL/3, and
+// deletes it at that revision on a clean shutdown. A leader that dies
+// stops refreshing, the server drops the key TTL after the last refresh,
+// and another replica creates it within TTL/3 more.
+//
+// What this guarantees, honestly: the lease is decided by one authority
+// (the NATS KV, a Raft-replicated stream on a cluster), so two replicas
+// never both succeed in taking or refreshing it; but a holder learns of a
+// loss only when it next looks. Check looks at both its own clock (no
+// refresh for TTL minus a margin: it may have been paused, it stops) and
+// the lease key's revision. What remains is the time between a Check and
+// the action that follows it: a process paused exactly there for longer
+// than the TTL acts once more after its successor started. The leader's
+// work must bound that overlap and make it harmless (jobs.Scheduler says
+// how its own does).
+//
+// Every term is recorded in the state bucket (LeadershipPeriods): its
+// start, taken after the lease was granted, and its end: the release time,
+// taken before the lease is deleted, or for a term that ended in a crash
+// or a lost lease, the last refresh plus the TTL less the check's margin
+// (the last instant its check could pass), which is before the lease
+// expired. So recorded terms never overlap on one machine; across
+// machines they are as exact as the clocks agree (within a tenth of the
+// TTL for a crashed term, closer for a released one).
+//
+// Its log lines and ErrNotLeader still say "scheduler": the scheduler's is
+// the one election pkgwarden runs.
 type Elector struct {
 	lease  jetstream.KeyValue
 	state  jetstream.KeyValue
@@ -117,7 +138,11 @@ type leaderValue struct {
 	At     time.Time `json:"at"`
 }
 
-func newElector(lease, state jetstream.KeyValue, holder string, ttl time.Duration, now func() time.Time, log *slog.Logger) *Elector {
+// NewElector returns an elector that campaigns (Run) in lease (a bucket
+// whose TTL must be ttl) and records terms in state (a bucket without TTL, which may hold other keys
+// than "period.*"); holder names this process in both, now is the clock of
+// recorded times and of Check, and log gets the election's events.
+func NewElector(lease, state jetstream.KeyValue, holder string, ttl time.Duration, now func() time.Time, log *slog.Logger) *Elector {
 	return &Elector{lease: lease, state: state, holder: holder, ttl: ttl, now: now, log: log}
 }
 
@@ -259,4 +284,14 @@ func (e *Elector) Leading() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.rev != 0
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
 }
