@@ -78,33 +78,6 @@ func startPipeline(t *testing.T, q *queue.Queue, h Handler, cfg PoolConfig) (*Me
 	return metrics, stop
 }
 
-// idle reports whether the router and the workers are done with
-// everything queued: neither consumer has a message waiting or one handed
-// out and not acknowledged. The router is looked at first, since a
-// delivery it routes queues a job before it is acknowledged. Only once
-// both are idle does the absence of a run mean something.
-func idle(t *testing.T, q *queue.Queue) bool {
-	t.Helper()
-	ctx := context.Background()
-	for _, c := range []struct{ stream, name string }{
-		{queue.StreamWebhooks, queue.ConsumerRouter},
-		{queue.StreamJobs, queue.ConsumerWorkers},
-	} {
-		cons, err := q.JS.Consumer(ctx, c.stream, c.name)
-		if err != nil {
-			t.Fatalf("consumer %s: %v", c.name, err)
-		}
-		info, err := cons.Info(ctx)
-		if err != nil {
-			t.Fatalf("consumer %s: %v", c.name, err)
-		}
-		if info.NumPending != 0 || info.NumAckPending != 0 {
-			return false
-		}
-	}
-	return true
-}
-
 func msgs(t *testing.T, q *queue.Queue, stream string) uint64 {
 	t.Helper()
 	s, err := q.JS.Stream(context.Background(), stream)
@@ -164,7 +137,7 @@ func TestProcessedDeliveryNeverRunsTwice(t *testing.T) {
 		return msgs(t, srv.Queue, queue.StreamWebhooks) == 0 && msgs(t, srv.Queue, queue.StreamJobs) == 0 && rec.count() >= 2
 	})
 	// A wrongly queued job would be run before the workers are idle.
-	testwait.For(t, "the router and the workers to be idle", 10*time.Second, func() bool { return idle(t, srv.Queue) })
+	testwait.For(t, "the router and the workers to be idle", 10*time.Second, func() bool { return queuetest.ConsumersIdle(t, srv.Queue.JS) })
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.runs) != 2 || rec.runs[1].job.Target.PackageName != "other" {
@@ -185,7 +158,7 @@ func TestAlwaysFailingJobIsDeadLettered(t *testing.T) {
 	// The job is acknowledged and counted after its dead letter is
 	// stored; a fourth run would come before the workers are idle.
 	testwait.For(t, "the dead letter counted and the workers idle", 10*time.Second, func() bool {
-		return testutil.ToFloat64(metrics.jobs.WithLabelValues(TypePrune, ResultDeadLetter)) >= 1 && idle(t, srv.Queue)
+		return testutil.ToFloat64(metrics.jobs.WithLabelValues(TypePrune, ResultDeadLetter)) >= 1 && queuetest.ConsumersIdle(t, srv.Queue.JS)
 	})
 	if n := rec.count(); n != 3 {
 		t.Errorf("handler ran %d times, want 3", n)
@@ -338,7 +311,7 @@ func TestHeartbeatKeepsLongJob(t *testing.T) {
 	}
 	// A redelivered copy would be handed out, then run, before the
 	// workers are idle.
-	testwait.For(t, "the workers to be idle after the slow job", 10*time.Second, func() bool { return idle(t, srv.Queue) })
+	testwait.For(t, "the workers to be idle after the slow job", 10*time.Second, func() bool { return queuetest.ConsumersIdle(t, srv.Queue.JS) })
 	if n := rec.count(); n != 1 {
 		t.Errorf("slow job ran %d times, want 1", n)
 	}
@@ -369,7 +342,7 @@ func TestWorkersNeverOverlapPerPackage(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // on purpose: queue while the workers run
 	}
 	testwait.For(t, "all jobs", 20*time.Second, func() bool { return msgs(t, srv.Queue, queue.StreamJobs) == 0 })
-	testwait.For(t, "the workers to be idle", 10*time.Second, func() bool { return idle(t, srv.Queue) })
+	testwait.For(t, "the workers to be idle", 10*time.Second, func() bool { return queuetest.ConsumersIdle(t, srv.Queue.JS) })
 	checkNoOverlap(t, rec, lastQueued)
 	if n := msgs(t, srv.Queue, queue.StreamDeadLetters); n != 0 {
 		t.Errorf("%d dead letters, want 0", n)

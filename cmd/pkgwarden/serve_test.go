@@ -25,6 +25,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/handlers"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/queue"
+	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
 
 // binary is the pkgwarden built once for the subprocess tests, with the
@@ -212,33 +213,6 @@ func readRecord(t *testing.T, path string) []recordLine {
 		out = append(out, r)
 	}
 	return out
-}
-
-// consumersIdle reports whether the router and the workers are done with
-// everything queued: neither consumer has a message waiting or one handed
-// out and not acknowledged. The router is looked at first, since a
-// delivery it routes queues a job before it is acknowledged. Only once
-// both are idle does the absence of a run mean something.
-func consumersIdle(t *testing.T, js jetstream.JetStream) bool {
-	t.Helper()
-	ctx := context.Background()
-	for _, c := range []struct{ stream, name string }{
-		{queue.StreamWebhooks, queue.ConsumerRouter},
-		{queue.StreamJobs, queue.ConsumerWorkers},
-	} {
-		cons, err := js.Consumer(ctx, c.stream, c.name)
-		if err != nil {
-			t.Fatalf("consumer %s: %v", c.name, err)
-		}
-		info, err := cons.Info(ctx)
-		if err != nil {
-			t.Fatalf("consumer %s: %v", c.name, err)
-		}
-		if info.NumPending != 0 || info.NumAckPending != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func TestServeRefusesBadSettings(t *testing.T) {
@@ -434,7 +408,7 @@ func TestTwoProcessesNeverOverlap(t *testing.T) {
 				return false
 			}
 		}
-		return consumersIdle(t, js)
+		return queuetest.ConsumersIdle(t, js)
 	})
 	runs := readRecord(t, record)
 	byPkg := map[string][]recordLine{}

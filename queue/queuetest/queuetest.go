@@ -1,5 +1,6 @@
 // Package queuetest starts a real embedded NATS server with pkgwarden's
-// streams for tests of the packages built on queue.
+// streams for tests of the packages built on queue, and tells when its
+// consumers are idle.
 package queuetest
 
 import (
@@ -7,6 +8,8 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -67,4 +70,31 @@ func (s *Server) Stop(t testing.TB) {
 	if err := s.Embedded.Shutdown(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
+}
+
+// ConsumersIdle reports whether the router and the workers are done with
+// everything queued: neither consumer has a message waiting or one handed
+// out and not acknowledged. The router is looked at first, since a
+// delivery it routes queues a job before it is acknowledged. Only once
+// both are idle does the absence of a run mean something.
+func ConsumersIdle(t testing.TB, js jetstream.JetStream) bool {
+	t.Helper()
+	ctx := context.Background()
+	for _, c := range []struct{ stream, name string }{
+		{queue.StreamWebhooks, queue.ConsumerRouter},
+		{queue.StreamJobs, queue.ConsumerWorkers},
+	} {
+		cons, err := js.Consumer(ctx, c.stream, c.name)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", c.name, err)
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatalf("consumer %s: %v", c.name, err)
+		}
+		if info.NumPending != 0 || info.NumAckPending != 0 {
+			return false
+		}
+	}
+	return true
 }
