@@ -23,6 +23,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
@@ -228,10 +229,13 @@ func newSweepBench(b *testing.B) *sweepBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pruner, err := jobs.NewPruner(jobs.PruneConfig{
+	pruneAccess := &planner.Access{
 		Tokens: tokens, App: app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: packed(workerPacer, "prune"), RegistryTransport: registryTr("prune"),
-		Cache: cache, ETags: etags, Runs: runs,
+		PackagesTransport: packed(workerPacer, "prune")(githubapi.Token{}), RegistryTransport: registryTr("prune")(githubapi.Token{}),
+		Cache: cache, ETags: etags,
+	}
+	pruner, err := jobs.NewPruner(jobs.PruneConfig{
+		Access: pruneAccess, Runs: runs,
 		Reporter:    jobs.Reporters{jobs.IssueReporter{Issues: issues, Logger: logger}, sb.rep},
 		TokenIssues: issues, Inventory: inv, Metrics: jobs.NewPruneMetrics(sb.metrics), Logger: logger,
 	})

@@ -24,6 +24,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
@@ -300,6 +301,11 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	if err != nil {
 		return none, err
 	}
+	// The one way to GitHub every handler goes through.
+	access := &planner.Access{
+		App: app, Tokens: tokens, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
+		PackagesTransport: packagesTr, Cache: cache, ETags: etags,
+	}
 	runs, err := untilUp(ctx, logger, "run bucket", func(ctx context.Context) (*jobs.KVRunStore, error) {
 		return jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
 	})
@@ -324,9 +330,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 		return none, err
 	}
 	pruner, err := jobs.NewPruner(jobs.PruneConfig{
-		Tokens: tokens, App: app, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
+		Access: access, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
 		Inventory: inv, Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
 	})
 	if err != nil {
