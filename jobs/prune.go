@@ -312,18 +312,6 @@ func (p *Pruner) settleToken(ctx context.Context, log *slog.Logger, installation
 	}
 }
 
-// withTokenTransports sets ep's transports for tok where the job was given
-// per-token ones (pacing is per packages token); nil keeps ep's.
-func withTokenTransports(ep planner.Endpoints, tok githubapi.Token, packages, registry func(githubapi.Token) http.RoundTripper) planner.Endpoints {
-	if packages != nil {
-		ep.Transport = packages(tok)
-	}
-	if registry != nil {
-		ep.RegistryTransport = registry(tok)
-	}
-	return ep
-}
-
 func (p *Pruner) report(ctx context.Context, log *slog.Logger, run PruneRun) error {
 	if run.Finished.IsZero() {
 		run.Finished = p.now()

@@ -75,8 +75,8 @@ func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*jobs.RestoreCo
 		t.Fatal(err)
 	}
 	cfg := jobs.RestoreConfig{
-		Tokens: toks, App: w.app, Inventory: w.inv, Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...),
-		APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache, Now: w.sim.Now,
+		Access:    &planner.Access{Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache, Now: w.sim.Now},
+		Inventory: w.inv, Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...),
 	}
 	if change != nil {
 		change(&cfg)

@@ -242,11 +242,13 @@ func newSweepBench(b *testing.B) *sweepBench {
 	if err != nil {
 		b.Fatal(err)
 	}
+	restoreAccess := &planner.Access{
+		Tokens: tokens, App: app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
+		PackagesTransport: packed(workerPacer, "restore")(githubapi.Token{}), RegistryTransport: registryTr("restore")(githubapi.Token{}),
+		Cache: cache, ETags: etags,
+	}
 	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
-		Tokens: tokens, App: app, Inventory: inv, Issues: issues,
-		APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: packed(workerPacer, "restore"), RegistryTransport: registryTr("restore"),
-		Cache: cache, ETags: etags, Metrics: jobs.NewRestoreMetrics(sb.metrics), Logger: logger,
+		Access: restoreAccess, Inventory: inv, Issues: issues, Metrics: jobs.NewRestoreMetrics(sb.metrics), Logger: logger,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -337,10 +337,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 		return none, err
 	}
 	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
-		Tokens: tokens, App: app, Inventory: inv, Issues: issues, Recorder: opts.Restores,
-		APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Cache:             cache, ETags: etags, Paused: s.Paused, Metrics: jobs.NewRestoreMetrics(reg), Logger: logger,
+		Access: access, Inventory: inv, Issues: issues, Recorder: opts.Restores, Paused: s.Paused, Metrics: jobs.NewRestoreMetrics(reg), Logger: logger,
 	})
 	if err != nil {
 		return none, err
