@@ -345,9 +345,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	// A push that changes a configuration file: the invalid-config issue
 	// at once, then prunes of the packages the file governs.
 	cfgHandler, err := jobs.NewConfigHandler(jobs.ConfigJobConfig{
-		App: app, Issues: issues, Queue: q, Tokens: tokens, APIURL: s.GitHubAPIURL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Logger:            logger,
+		Access: access, Issues: issues, Queue: q, Logger: logger,
 	})
 	if err != nil {
 		return none, err
