@@ -201,12 +201,8 @@ func newSweepBench(b *testing.B) *sweepBench {
 	// serve gives the pruner and the restorer one packages transport; here
 	// each gets its own, over the same pacer, only so that their requests
 	// are counted apart (the transports keep no state of their own).
-	packed := func(pacer *pacing.Pacer, role string) func(githubapi.Token) http.RoundTripper {
-		tr := githubapi.NewTransport(pacer.Wrap(sb.calls.as(role)), githubapi.RetryPolicy{}, nil)
-		return func(githubapi.Token) http.RoundTripper { return tr }
-	}
-	registryTr := func(role string) func(githubapi.Token) http.RoundTripper {
-		return func(githubapi.Token) http.RoundTripper { return sb.calls.as(role) }
+	packed := func(pacer *pacing.Pacer, role string) http.RoundTripper {
+		return githubapi.NewTransport(pacer.Wrap(sb.calls.as(role)), githubapi.RetryPolicy{}, nil)
 	}
 
 	// Worker: appHandlers.
@@ -231,7 +227,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 	}
 	pruneAccess := &planner.Access{
 		Tokens: tokens, App: app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: packed(workerPacer, "prune")(githubapi.Token{}), RegistryTransport: registryTr("prune")(githubapi.Token{}),
+		PackagesTransport: packed(workerPacer, "prune"), RegistryTransport: sb.calls.as("prune"),
 		Cache: cache, ETags: etags,
 	}
 	pruner, err := jobs.NewPruner(jobs.PruneConfig{
@@ -244,7 +240,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 	}
 	restoreAccess := &planner.Access{
 		Tokens: tokens, App: app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: packed(workerPacer, "restore")(githubapi.Token{}), RegistryTransport: registryTr("restore")(githubapi.Token{}),
+		PackagesTransport: packed(workerPacer, "restore"), RegistryTransport: sb.calls.as("restore"),
 		Cache: cache, ETags: etags,
 	}
 	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
@@ -261,8 +257,10 @@ func newSweepBench(b *testing.B) *sweepBench {
 	// Scheduler: newScheduler, with its own App and pacer on the same
 	// pacing bucket; the inventory as serve reads it.
 	if sb.sched, err = jobs.OpenScheduler(ctx, sb.q, jobs.SchedulerConfig{
-		Holder: b.Name(), Interval: time.Hour, App: newApp("scheduler-app"), Tokens: tokens, APIURL: w.srv.URL,
-		PackagesTransport: packed(newPacer(), "scheduler"), Inventory: jobs.InventoryPackages{Store: inv}, Replicas: 1, Logger: logger,
+		Holder: b.Name(), Interval: time.Hour,
+		Access: &planner.Access{App: newApp("scheduler-app"), Tokens: tokens, APIURL: w.srv.URL,
+			PackagesTransport: packed(newPacer(), "scheduler")},
+		Inventory: jobs.InventoryPackages{Store: inv}, Replicas: 1, Logger: logger,
 	}); err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
@@ -75,16 +75,14 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 		return nil, err
 	}
 	sched, err := jobs.OpenScheduler(ctx, q, jobs.SchedulerConfig{
-		Holder:            holder,
-		LeaseTTL:          s.SchedulerLeaseTTL,
-		Interval:          s.SweepInterval,
-		App:               app,
-		Tokens:            tokens,
-		APIURL:            s.GitHubAPIURL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Inventory:         jobs.InventoryPackages{Store: inv},
-		Replicas:          s.NATSReplicas,
-		Logger:            logger,
+		Holder:   holder,
+		LeaseTTL: s.SchedulerLeaseTTL,
+		Interval: s.SweepInterval,
+		Access: &planner.Access{App: app, Tokens: tokens, APIURL: s.GitHubAPIURL, PackagesTransport: packagesTr,
+			Logger: logger.With("component", "scheduler")},
+		Inventory: jobs.InventoryPackages{Store: inv},
+		Replicas:  s.NATSReplicas,
+		Logger:    logger,
 	})
 	if err != nil {
 		return nil, err

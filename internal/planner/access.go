@@ -3,6 +3,7 @@ package planner
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -45,6 +46,9 @@ type Access struct {
 	Owners *githubapi.OwnerCache
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Logger, when set, gets the packages clients' warnings (an owner
+	// lookup that failed, a broken ETag store); nil drops them.
+	Logger *slog.Logger
 
 	once      sync.Once
 	packages  http.RoundTripper // PackagesTransport or the default
@@ -106,7 +110,7 @@ func (a *Access) Endpoints() Endpoints {
 	return Endpoints{
 		APIURL: a.APIURL, RegistryURL: a.RegistryURL,
 		Transport: a.packages, RegistryTransport: a.RegistryTransport,
-		Cache: a.Cache, ETags: a.ETags, Owners: a.ownerKeep, Now: a.Clock(),
+		Cache: a.Cache, ETags: a.ETags, Owners: a.ownerKeep, Now: a.Clock(), Logger: a.Logger,
 	}
 }
 
