@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -235,31 +234,7 @@ func jobHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 // appHandlers builds the handlers that work as the App.
 func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (workerHandlers, error) {
 	var none workerHandlers
-	key, err := os.ReadFile(s.PrivateKeyPath)
-	if err != nil {
-		return none, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
-	}
-	obs, err := githubapi.NewPrometheusObserver(reg)
-	if err != nil {
-		return none, err
-	}
-	// Requests with a packages token are paced per token across every
-	// replica (the pacing KV bucket), under the retrying transport so
-	// that every attempt waits its turn.
-	pcfg := pacing.Config{Points: s.PacingPoints, Mutating: s.PacingMutating}
-	if opts.Pacing != nil {
-		pcfg = *opts.Pacing
-	}
-	if err := pcfg.Validate(); err != nil {
-		return none, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
-	}
-	pkv, err := untilUp(ctx, logger, "pacing bucket", func(ctx context.Context) (jetstream.KeyValue, error) {
-		return pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
-	})
-	if err != nil {
-		return none, err
-	}
-	pacer, err := pacing.New(pkv, pcfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
+	gw, err := wireGitHub(ctx, s, q, reg, opts, logger)
 	if err != nil {
 		return none, err
 	}
@@ -268,24 +243,19 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	// budget of writes: GitHub limits content creation to 80 a minute, and
 	// a rate-limit answer is waited out and sent again rather than
 	// failing the job.
-	acfg := pcfg
+	acfg := gw.pcfg
 	if s.PacingAppMutating > 0 {
 		acfg.Mutating = s.PacingAppMutating
 	}
 	if err := acfg.Validate(); err != nil {
 		return none, fmt.Errorf("PKGWARDEN_PACING_APP_MUTATING: %w", err)
 	}
-	appPacer, err := pacing.New(pkv, acfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
+	appPacer, err := pacing.New(gw.pkv, acfg, pacing.WithObserver(gw.obs), pacing.WithLogger(logger))
 	if err != nil {
 		return none, err
 	}
-	tr := githubapi.NewTransport(appPacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
-	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Transport: tr})
-	if err != nil {
-		return none, err
-	}
-	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
-	tokens, err := packagesTokens(s)
+	tr := githubapi.NewTransport(appPacer.Wrap(nil), githubapi.RetryPolicy{}, gw.obs)
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: gw.key, BaseURL: s.GitHubAPIURL, Transport: tr})
 	if err != nil {
 		return none, err
 	}
@@ -303,8 +273,8 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	}
 	// The one way to GitHub every handler goes through.
 	access := &planner.Access{
-		App: app, Tokens: tokens, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
-		PackagesTransport: packagesTr, Cache: cache, ETags: etags,
+		App: app, Tokens: gw.tokens, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
+		PackagesTransport: gw.packagesTr, Cache: cache, ETags: etags,
 	}
 	runs, err := untilUp(ctx, logger, "run bucket", func(ctx context.Context) (*jobs.KVRunStore, error) {
 		return jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
