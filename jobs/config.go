@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -48,56 +47,44 @@ var _ ConfigIssues = (*report.Reporter)(nil)
 
 // ConfigJobConfig configures NewConfigHandler.
 type ConfigJobConfig struct {
-	// App reads configuration files as the installation (required).
-	App Installations
+	// Access is the way to GitHub (required): the App reads configuration
+	// files as the installation; the owner's packages token lists the
+	// owner's packages (an owner without one gets no prunes queued: its
+	// prune jobs could only report the missing token).
+	Access *planner.Access
 	// Issues reports invalid files (required).
 	Issues ConfigIssues
 	// Queue is where the prune jobs go (required).
 	Queue *queue.Queue
-	// Tokens are the owners' packages tokens, to list the owner's
-	// packages (required; an owner without one gets no prunes queued:
-	// its prune jobs could only report the missing token).
-	Tokens *githubapi.PackagesTokens
-	// APIURL is GitHub's REST API; empty means api.github.com.
-	APIURL string
-	// PackagesTransport is the transport for requests with a packages
-	// token (pacing); nil means githubapi's retrying transport.
-	PackagesTransport func(githubapi.Token) http.RoundTripper
 	// MaxPackages bounds the prunes one push queues (the owner's .github
 	// governs every package of the owner); default 1,000. Packages past
 	// it are pruned at their next publish or sweep.
 	MaxPackages int
-	// Now is the clock; nil means time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Logger      *slog.Logger
 }
 
 // ConfigHandler is the config job's handler.
 type ConfigHandler struct {
 	cfg ConfigJobConfig
-	tr  http.RoundTripper
+	now func() time.Time // the Access's clock
 	log *slog.Logger
 }
 
 // NewConfigHandler checks cfg and fills its defaults.
 func NewConfigHandler(cfg ConfigJobConfig) (*ConfigHandler, error) {
+	if err := cfg.Access.Check(); err != nil {
+		return nil, fmt.Errorf("config handler: %w", err)
+	}
 	switch {
-	case cfg.App == nil:
-		return nil, errors.New("config handler: no GitHub App to read configuration files with")
 	case cfg.Issues == nil:
 		return nil, errors.New("config handler: nowhere to report invalid files")
 	case cfg.Queue == nil:
 		return nil, errors.New("config handler: no queue for the prune jobs")
-	case cfg.Tokens == nil:
-		return nil, errors.New("config handler: no packages tokens (an empty set is fine, nil is not)")
 	}
 	if cfg.MaxPackages <= 0 {
 		cfg.MaxPackages = 1000
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	h := &ConfigHandler{cfg: cfg, tr: githubapi.NewTransport(nil, githubapi.RetryPolicy{}, nil), log: cfg.Logger}
+	h := &ConfigHandler{cfg: cfg, now: cfg.Access.Clock(), log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -120,7 +107,7 @@ func (h *ConfigHandler) Handle(ctx context.Context, job Job) error {
 	if ownerWide {
 		pkg.Repository = ""
 	}
-	loader := rules.NewLoader(githubapi.NewContentsSource(h.cfg.App.InstallationClient(t.InstallationID), h.cfg.Now))
+	loader := rules.NewLoader(githubapi.NewContentsSource(h.cfg.Access.App.InstallationClient(t.InstallationID), h.now))
 	_, err := loader.Load(ctx, pkg)
 	var invalid rules.ErrorList
 	if err != nil && !errors.As(err, &invalid) {
@@ -160,21 +147,17 @@ func (h *ConfigHandler) Handle(ctx context.Context, job Job) error {
 // of every package of the owner for its .github repository.
 func (h *ConfigHandler) queuePrunes(ctx context.Context, log *slog.Logger, job Job, ownerWide bool) error {
 	t := job.Target
-	tok, err := h.cfg.Tokens.Token(t.Owner)
-	if err != nil {
+	session, err := h.cfg.Access.Session(t.Owner)
+	if errors.Is(err, planner.ErrNoPackagesToken) {
 		// Nothing can be pruned; the next prune job reports the missing
 		// token, which is where that issue is kept.
 		log.InfoContext(ctx, "config: no packages token, no prunes queued", "err", err)
 		return nil
 	}
-	tr := h.tr
-	if h.cfg.PackagesTransport != nil {
-		tr = h.cfg.PackagesTransport(tok)
-	}
-	pc, err := githubapi.NewPackagesClient(tok, githubapi.PackagesClientOptions{BaseURL: h.cfg.APIURL, Transport: tr, Now: h.cfg.Now})
 	if err != nil {
 		return fmt.Errorf("config of %s: %w", t.Repository, err)
 	}
+	pc := session.Packages
 	owner, err := pc.ResolveOwner(ctx, t.Owner)
 	if err != nil {
 		return fmt.Errorf("config of %s: %w", t.Repository, err)
@@ -204,7 +187,7 @@ func (h *ConfigHandler) queuePrunes(ctx context.Context, log *slog.Logger, job J
 		// Publishing again after a failed attempt only replaces the
 		// waiting job of the package: the retry is harmless.
 		pj := Job{Type: TypePrune, Target: target, DeliveryID: job.DeliveryID,
-			Reason: "configuration changed: " + t.Repository, QueuedAt: h.cfg.Now().UTC()}
+			Reason: "configuration changed: " + t.Repository, QueuedAt: h.now().UTC()}
 		if err := Publish(ctx, h.cfg.Queue, pj); err != nil {
 			return fmt.Errorf("config of %s: %w", t.Repository, err)
 		}

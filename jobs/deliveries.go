@@ -48,12 +48,12 @@ type redelivery struct {
 // GET /app/hook/deliveries, POST /app/hook/deliveries/{id}/attempts
 func (s *Scheduler) RedeliverFailed(ctx context.Context, lastScan time.Time) (RedeliveryStats, error) {
 	var stats RedeliveryStats
-	now := s.cfg.Now()
+	now := s.now()
 	since := now.Add(-DeliveryRetention)
 	if from := lastScan.Add(-deliveryScanOverlap); from.After(since) {
 		since = from
 	}
-	gh := s.cfg.App.AppClient()
+	gh := s.cfg.Access.App.AppClient()
 	byGUID := map[string][]*github.HookDelivery{}
 	var order []string
 	opts := &github.ListCursorOptions{PerPage: 100}
@@ -129,7 +129,7 @@ func (s *Scheduler) redeliverOnce(ctx context.Context, guid string, d *github.Ho
 		return false, err
 	}
 	key := queue.Key(guid)
-	val, _ := json.Marshal(redelivery{GUID: guid, DeliveryID: d.GetID(), Event: d.GetEvent(), Holder: s.cfg.Holder, At: s.cfg.Now().UTC()})
+	val, _ := json.Marshal(redelivery{GUID: guid, DeliveryID: d.GetID(), Event: d.GetEvent(), Holder: s.cfg.Holder, At: s.now().UTC()})
 	rev, err := s.redone.Create(ctx, key, val)
 	if errors.Is(err, jetstream.ErrKeyExists) {
 		return false, nil
@@ -137,7 +137,7 @@ func (s *Scheduler) redeliverOnce(ctx context.Context, guid string, d *github.Ho
 	if err != nil {
 		return false, fmt.Errorf("delivery %s: claim redelivery: %w", guid, err)
 	}
-	_, _, err = s.cfg.App.AppClient().Apps.RedeliverHookDelivery(ctx, d.GetID())
+	_, _, err = s.cfg.Access.App.AppClient().Apps.RedeliverHookDelivery(ctx, d.GetID())
 	var accepted *github.AcceptedError
 	if err == nil || errors.As(err, &accepted) {
 		s.log.Info("scheduler: webhook redelivered", "delivery", guid, "attempt", d.GetID(), "event", d.GetEvent(), "status_code", d.GetStatusCode())

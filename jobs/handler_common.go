@@ -2,14 +2,11 @@ package jobs
 
 import (
 	"log/slog"
-	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 )
 
-// What the package job handlers (NewPruner, NewRestorer) start from alike.
+// What the job handlers (NewPruner, NewRestorer) start from alike.
 
 // registerCounter registers a counter of versions a job changed with reg.
 // It panics, as MustRegister does, when reg has the name already: metrics
@@ -18,13 +15,6 @@ func registerCounter(reg prometheus.Registerer, name, help string) prometheus.Co
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 	reg.MustRegister(c)
 	return c
-}
-
-// defaultPackagesTransport is the transport a handler's packages requests
-// use when it was given no per-token one: githubapi's retrying transport,
-// made once per handler and shared by all its jobs.
-func defaultPackagesTransport() http.RoundTripper {
-	return githubapi.NewTransport(nil, githubapi.RetryPolicy{}, nil)
 }
 
 // loggerOrDiscard is logger, or one that drops everything when it is nil.

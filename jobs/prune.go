@@ -33,26 +33,11 @@ var _ Installations = (*githubapi.App)(nil)
 
 // PruneConfig configures NewPruner.
 type PruneConfig struct {
-	// Tokens are the owners' packages tokens (required). An owner without
-	// one is reported, never served by another token.
-	Tokens *githubapi.PackagesTokens
-	// App reads configuration files as the installation (required).
-	App Installations
-	// APIURL and RegistryURL say where GitHub and its registry are; empty
-	// means api.github.com and ghcr.io.
-	APIURL, RegistryURL string
-	// PackagesTransport returns the transport for requests made with a
-	// packages token: the place for pacing per token. It must retry
-	// idempotent requests itself (wrap it in githubapi.NewTransport). nil
-	// means githubapi's retrying transport, shared.
-	PackagesTransport func(githubapi.Token) http.RoundTripper
-	// RegistryTransport returns the registry transport for a token; nil
-	// means go-containerregistry's.
-	RegistryTransport func(githubapi.Token) http.RoundTripper
-	// Cache keeps manifests by digest (KV in serve); ETags make listings
-	// conditional (KV in serve). Both optional.
-	Cache registry.Cache
-	ETags githubapi.ETagStore
+	// Access is the way to GitHub (required): the App reads configuration
+	// files as the installation, the owner's packages token (an owner
+	// without one is reported, never served by another token) lists and
+	// deletes, its clock is the clock of the rules.
+	Access *planner.Access
 	// Runs remembers what earlier attempts of a run deleted; optional.
 	Runs RunStore
 	// Inventory, when set, records the versions each run sees and marks
@@ -85,10 +70,8 @@ type PruneConfig struct {
 	// MaxRateWait is the longest rate-limit wait done inside the job; a
 	// longer one fails the attempt, to be retried with backoff. Default 1m.
 	MaxRateWait time.Duration
-	// Now is the clock of the rules; nil means time.Now.
-	Now     func() time.Time
-	Metrics *PruneMetrics
-	Logger  *slog.Logger
+	Metrics     *PruneMetrics
+	Logger      *slog.Logger
 }
 
 // PruneMetrics are the prune job's Prometheus metrics.
@@ -113,27 +96,18 @@ var _ TokenIssues = (*report.Reporter)(nil)
 // says in its safe order after a cheap re-check, report.
 type Pruner struct {
 	cfg PruneConfig
-	tr  http.RoundTripper // default packages transport, shared
+	now func() time.Time // the Access's clock
 	log *slog.Logger
 	// tokenSettled holds the owners (lower case) whose missing-token
 	// issue this process has closed or found closed: a token is only
 	// configured at start, so once per owner and process is enough.
 	tokenSettled sync.Map
-	// owners keeps owner lookups (organisation or user) for an hour: a
-	// sweep's jobs for one owner ask once.
-	owners *githubapi.OwnerCache
 }
 
 // NewPruner checks cfg and fills its defaults.
 func NewPruner(cfg PruneConfig) (*Pruner, error) {
-	if cfg.Tokens == nil {
-		return nil, errors.New("pruner: no packages tokens (an empty set is fine, nil is not)")
-	}
-	if cfg.App == nil {
-		return nil, errors.New("pruner: no GitHub App to read configuration files with")
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if err := cfg.Access.Check(); err != nil {
+		return nil, fmt.Errorf("pruner: %w", err)
 	}
 	if cfg.RefusalMemory <= 0 {
 		cfg.RefusalMemory = 24 * time.Hour
@@ -150,8 +124,7 @@ func NewPruner(cfg PruneConfig) (*Pruner, error) {
 	if cfg.Reporter == nil {
 		cfg.Reporter = Reporters(nil)
 	}
-	return &Pruner{cfg: cfg, tr: defaultPackagesTransport(), log: loggerOrDiscard(cfg.Logger),
-		owners: githubapi.NewOwnerCache(0, cfg.Now)}, nil
+	return &Pruner{cfg: cfg, now: cfg.Access.Clock(), log: loggerOrDiscard(cfg.Logger)}, nil
 }
 
 // RunID is the id of the run a job makes: its delivery, else its type and
@@ -174,19 +147,19 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 	run := PruneRun{
 		ID: RunID(job), InstallationID: t.InstallationID, Reason: job.Reason,
 		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: repoBase(t.Repository)},
-		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.cfg.Now(),
+		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.now(),
 	}
 
-	tok, err := p.cfg.Tokens.Token(t.Owner)
-	if err != nil {
+	session, err := p.cfg.Access.Session(t.Owner)
+	if errors.Is(err, planner.ErrNoPackagesToken) {
 		run.Outcome, run.Problem = OutcomeNoToken, err.Error()
 		return p.report(ctx, log, run)
 	}
-	p.settleToken(ctx, log, t.InstallationID, t.Owner)
-	clients, err := planner.NewClientsWithToken(tok, p.endpoints(tok))
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	p.settleToken(ctx, log, t.InstallationID, t.Owner)
+	clients := session.Clients
 	owner, err := clients.Packages.ResolveOwner(ctx, t.Owner)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -202,7 +175,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 	run.Package = rules.Package{Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: repoBase(pkg.Repository)}
 	run.Repository = pkg.Repository
 
-	loader := rules.NewLoader(githubapi.NewContentsSource(p.cfg.App.InstallationClient(t.InstallationID), p.cfg.Now))
+	loader := rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))
 	cfg, err := loader.Load(ctx, run.Package)
 	var invalid rules.ErrorList
 	if errors.As(err, &invalid) {
@@ -216,7 +189,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 	// The plan holds the versions GitHub lately refused to delete: the
 	// planner asks for them once it has listed the package, and decides
 	// once.
-	at := p.cfg.Now()
+	at := p.now()
 	var refused map[int64]inventory.Refusal
 	var held map[int64]string
 	holds := func(ctx context.Context, _ rules.Package, versions []rules.Version) (map[int64]string, error) {
@@ -303,7 +276,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 		// sees: the run did prune.
 		run.Outcome = OutcomePruned
 	}
-	run.Finished = p.cfg.Now()
+	run.Finished = p.now()
 	if err := p.report(ctx, log, run); err != nil {
 		return err
 	}
@@ -339,28 +312,9 @@ func (p *Pruner) settleToken(ctx context.Context, log *slog.Logger, installation
 	}
 }
 
-func (p *Pruner) endpoints(tok githubapi.Token) planner.Endpoints {
-	return withTokenTransports(planner.Endpoints{
-		APIURL: p.cfg.APIURL, RegistryURL: p.cfg.RegistryURL,
-		Transport: p.tr, Cache: p.cfg.Cache, ETags: p.cfg.ETags, Owners: p.owners, Now: p.cfg.Now,
-	}, tok, p.cfg.PackagesTransport, p.cfg.RegistryTransport)
-}
-
-// withTokenTransports sets ep's transports for tok where the job was given
-// per-token ones (pacing is per packages token); nil keeps ep's.
-func withTokenTransports(ep planner.Endpoints, tok githubapi.Token, packages, registry func(githubapi.Token) http.RoundTripper) planner.Endpoints {
-	if packages != nil {
-		ep.Transport = packages(tok)
-	}
-	if registry != nil {
-		ep.RegistryTransport = registry(tok)
-	}
-	return ep
-}
-
 func (p *Pruner) report(ctx context.Context, log *slog.Logger, run PruneRun) error {
 	if run.Finished.IsZero() {
-		run.Finished = p.cfg.Now()
+		run.Finished = p.now()
 	}
 	log.InfoContext(ctx, "prune: run finished", "run", run.ID, "outcome", string(run.Outcome),
 		"deleted", len(run.Deleted), "kept_by_recheck", len(run.Kept), "skipped", len(run.Skipped), "deferred", len(run.Deferred))
@@ -443,7 +397,7 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, le
 			return nil
 		}
 		switch {
-		case ex.checkedAt.IsZero() || ex.p.cfg.Now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery:
+		case ex.checkedAt.IsZero() || ex.p.now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery:
 			if err := ex.recheck(ctx, planned); err != nil {
 				return err
 			}
@@ -556,7 +510,7 @@ func (ex *execution) rememberRefusal(ctx context.Context, e rules.Entry, err err
 	if inv == nil {
 		return
 	}
-	r := inventory.Refusal{ID: e.ID, At: ex.p.cfg.Now(), Message: refusal(err), Listed: len(ex.fresh)}
+	r := inventory.Refusal{ID: e.ID, At: ex.p.now(), Message: refusal(err), Listed: len(ex.fresh)}
 	var apiErr *githubapi.APIError
 	if errors.As(err, &apiErr) {
 		r.Status = apiErr.StatusCode
@@ -607,7 +561,7 @@ func (ex *execution) recheck(ctx context.Context, planned map[int64]bool) error 
 	if err != nil {
 		return fmt.Errorf("re-check: %w", err)
 	}
-	ex.checkedAt = ex.p.cfg.Now()
+	ex.checkedAt = ex.p.now()
 	ex.fresh = make(map[int64]githubapi.Version, len(list.Versions))
 	ex.refs = map[string]string{}
 	var added []githubapi.Version

@@ -24,6 +24,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
@@ -212,17 +213,18 @@ func (w *pruneWorld) pruner(rep jobs.Reporter, paused bool, tokens string) *jobs
 			w.t.Fatal(err)
 		}
 	}
-	p, err := jobs.NewPruner(jobs.PruneConfig{
+	var packagesTr http.RoundTripper = w
+	if w.pacer != nil {
+		packagesTr = w.pacer.Wrap(w)
+	}
+	access := &planner.Access{
 		Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper {
-			if w.pacer != nil {
-				return githubapi.NewTransport(w.pacer.Wrap(w), githubapi.RetryPolicy{}, nil)
-			}
-			return githubapi.NewTransport(w, githubapi.RetryPolicy{}, nil)
-		},
-		RegistryTransport: func(githubapi.Token) http.RoundTripper { return registryCounter{w} },
-		Cache:             cache, ETags: etags, Runs: runs, Reporter: rep, Paused: paused,
-		Inventory: inv, Now: w.now,
+		PackagesTransport: githubapi.NewTransport(packagesTr, githubapi.RetryPolicy{}, nil),
+		RegistryTransport: registryCounter{w},
+		Cache:             cache, ETags: etags, Now: w.now,
+	}
+	p, err := jobs.NewPruner(jobs.PruneConfig{
+		Access: access, Runs: runs, Reporter: rep, Paused: paused, Inventory: inv,
 	})
 	if err != nil {
 		w.t.Fatal(err)

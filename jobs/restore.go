@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -23,11 +22,13 @@ import (
 
 // RestoreConfig configures NewRestorer.
 type RestoreConfig struct {
-	// Tokens are the owners' packages tokens (required).
-	Tokens *githubapi.PackagesTokens
-	// App reads configuration files and writes issues as the installation
-	// (required).
-	App Installations
+	// Access is the way to GitHub (required): the App reads configuration
+	// files and issues as the installation, the owner's packages token
+	// lists and restores. Its manifest cache is where a deleted index's
+	// children are found (the registry hides a deleted manifest); its
+	// ETags make a sweep that finds a package unchanged get 304s, which
+	// GitHub does not count against the rate limit.
+	Access *planner.Access
 	// Inventory remembers tags of deleted versions and the marks that
 	// decide what is restored (required).
 	Inventory *inventory.Store
@@ -36,24 +37,9 @@ type RestoreConfig struct {
 	Issues *report.Reporter
 	// Recorder is told about every restore run; optional (the demo).
 	Recorder RestoreRecorder
-	// APIURL and RegistryURL say where GitHub and its registry are; empty
-	// means api.github.com and ghcr.io.
-	APIURL, RegistryURL string
-	// PackagesTransport and RegistryTransport as in PruneConfig.
-	PackagesTransport func(githubapi.Token) http.RoundTripper
-	RegistryTransport func(githubapi.Token) http.RoundTripper
-	// Cache keeps manifests by digest: a deleted index's children are
-	// found there (the registry hides a deleted manifest).
-	Cache registry.Cache
-	// ETags make version listings conditional, as in PruneConfig: a sweep
-	// that finds a package unchanged gets 304s, which GitHub does not count
-	// against the rate limit. The store may be shared with the pruner.
-	ETags githubapi.ETagStore
 	// Paused is the kill switch: nothing is deleted, so a forget request
 	// only marks the version. Restoring goes on: it deletes nothing.
-	Paused bool
-	// Now is the clock; nil means time.Now.
-	Now     func() time.Time
+	Paused  bool
 	Metrics *RestoreMetrics
 	Logger  *slog.Logger
 }
@@ -97,31 +83,22 @@ type RestoreRecorder interface {
 // Undo request does what a person asked in the report issue.
 type Restorer struct {
 	cfg RestoreConfig
-	tr  http.RoundTripper
+	now func() time.Time // the Access's clock
 	log *slog.Logger
-	// owners keeps owner lookups for an hour, as the Pruner's.
-	owners *githubapi.OwnerCache
 }
 
 // NewRestorer checks cfg and fills its defaults.
 func NewRestorer(cfg RestoreConfig) (*Restorer, error) {
-	if cfg.Tokens == nil {
-		return nil, errors.New("restorer: no packages tokens")
-	}
-	if cfg.App == nil {
-		return nil, errors.New("restorer: no GitHub App")
+	if err := cfg.Access.Check(); err != nil {
+		return nil, fmt.Errorf("restorer: %w", err)
 	}
 	if cfg.Inventory == nil {
 		return nil, errors.New("restorer: no inventory")
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewRestoreMetrics(prometheus.NewRegistry())
 	}
-	return &Restorer{cfg: cfg, tr: defaultPackagesTransport(), log: loggerOrDiscard(cfg.Logger),
-		owners: githubapi.NewOwnerCache(0, cfg.Now)}, nil
+	return &Restorer{cfg: cfg, now: cfg.Access.Clock(), log: loggerOrDiscard(cfg.Logger)}, nil
 }
 
 // pkgState is what a restore job knows of its package.
@@ -152,27 +129,19 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 	t := job.Target
 	log := job.Logger(r.log)
 	name := fmt.Sprintf("restore %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
-	tok, err := r.cfg.Tokens.Token(t.Owner)
-	if err != nil {
+	session, err := r.cfg.Access.Session(t.Owner)
+	if errors.Is(err, planner.ErrNoPackagesToken) {
 		// The prune job reports a missing token; restoring waits for it.
 		log.WarnContext(ctx, "restore: no packages token", "err", err)
 		return nil
 	}
-	st := &pkgState{inst: t.InstallationID, runID: RunID(job), trigger: job.Reason}
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	st := &pkgState{inst: t.InstallationID, runID: RunID(job), trigger: job.Reason,
+		clients: session.Clients, tagger: session.Tagger}
 	if st.trigger == "" {
 		st.trigger = "sweep"
-	}
-	ep := withTokenTransports(planner.Endpoints{APIURL: r.cfg.APIURL, RegistryURL: r.cfg.RegistryURL, Transport: r.tr, Cache: r.cfg.Cache, ETags: r.cfg.ETags, Owners: r.owners, Now: r.cfg.Now},
-		tok, r.cfg.PackagesTransport, r.cfg.RegistryTransport)
-	if st.clients, err = planner.NewClientsWithToken(tok, ep); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
-	regURL := r.cfg.RegistryURL
-	if regURL == "" {
-		regURL = planner.DefaultRegistryURL
-	}
-	if st.tagger, err = registry.NewTagger(regURL, registry.Options{Username: "pkgwarden", Token: tok.Secret(), Transport: ep.RegistryTransport}); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
 	}
 	if st.owner, err = st.clients.Packages.ResolveOwner(ctx, t.Owner); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -351,7 +320,7 @@ func (r *Restorer) versionsOfAnother(ctx context.Context, st *pkgState) (bool, e
 		listed[v.ID] = true
 	}
 	for _, v := range known {
-		if !listed[v.ID] && r.cfg.Now().Sub(v.SeenAt) < report.RestoreWindow {
+		if !listed[v.ID] && r.now().Sub(v.SeenAt) < report.RestoreWindow {
 			return true, nil
 		}
 	}
@@ -375,7 +344,7 @@ func (r *Restorer) markPackageSeen(ctx context.Context, st *pkgState, sawName, s
 // loadRules reads the package's rules as the prune job does; an invalid
 // file is the prune job's to report, and restores nothing meanwhile.
 func (r *Restorer) loadRules(ctx context.Context, st *pkgState) error {
-	loader := rules.NewLoader(githubapi.NewContentsSource(r.cfg.App.InstallationClient(st.inst), r.cfg.Now))
+	loader := rules.NewLoader(githubapi.NewContentsSource(r.cfg.Access.App.InstallationClient(st.inst), r.now))
 	cfg, err := loader.Load(ctx, st.ref)
 	var invalid rules.ErrorList
 	if errors.As(err, &invalid) {

@@ -17,6 +17,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -74,8 +75,8 @@ func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*jobs.RestoreCo
 		t.Fatal(err)
 	}
 	cfg := jobs.RestoreConfig{
-		Tokens: toks, App: w.app, Inventory: w.inv, Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...),
-		APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache, Now: w.sim.Now,
+		Access:    &planner.Access{Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache, Now: w.sim.Now},
+		Inventory: w.inv, Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...),
 	}
 	if change != nil {
 		change(&cfg)
@@ -91,8 +92,8 @@ func (w *restoreWorld) prune(t *testing.T) {
 	toks, _ := githubapi.ParsePackagesTokens("acme="+w.token, "")
 	cache, _ := registry.OpenKVCache(context.Background(), w.nats.Queue.JS, "manifests", 1)
 	p, err := jobs.NewPruner(jobs.PruneConfig{
-		Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache,
-		Inventory: w.inv, Now: w.sim.Now, Reporter: jobs.IssueReporter{Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...)},
+		Access:    &planner.Access{Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache, Now: w.sim.Now},
+		Inventory: w.inv, Reporter: jobs.IssueReporter{Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...)},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -76,7 +76,7 @@ func (r *Restorer) authorise(ctx context.Context, log *slog.Logger, st *pkgState
 		log.WarnContext(ctx, "restore: request ignored, no report issue", "repository", u.Repository, "issue", u.Issue)
 		return nil, nil
 	}
-	gh := r.cfg.App.InstallationClient(st.inst)
+	gh := r.cfg.Access.App.InstallationClient(st.inst)
 	is, _, err := gh.Issues.Get(ctx, owner, repo, u.Issue)
 	if statusOf(err) == http.StatusNotFound || statusOf(err) == http.StatusGone {
 		log.InfoContext(ctx, "restore: request ignored, the issue is gone", "repository", u.Repository, "issue", u.Issue)

@@ -213,7 +213,7 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 		if i < 0 {
 			e, inList := listed[id]
 			switch {
-			case inList && seal.Verify(report.BoxRestore, st.ref, id, e.Seal()) && r.cfg.Now().Sub(e.DeletedAt) >= report.RestoreWindow:
+			case inList && seal.Verify(report.BoxRestore, st.ref, id, e.Seal()) && r.now().Sub(e.DeletedAt) >= report.RestoreWindow:
 				notes = append(notes, report.TooLate{ID: id, DeletedAt: e.DeletedAt})
 			case slices.ContainsFunc(st.active, func(v githubapi.Version) bool { return v.ID == id }):
 				notes = append(notes, report.NotDeleted{ID: id})

@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -75,24 +74,17 @@ type SchedulerConfig struct {
 	// Interval is the time between sweep starts (required); each sweep
 	// spreads its jobs over it.
 	Interval time.Duration
-	// App lists installations and hook deliveries with its JWT (required).
-	App *githubapi.App
-	// Tokens are the owners' packages tokens, which list packages; an
-	// owner without one is skipped (its prune job reports that).
-	Tokens *githubapi.PackagesTokens
-	// APIURL is the REST API's base URL for the packages clients.
-	APIURL string
-	// PackagesTransport returns the transport for a packages token's
-	// requests (the paced one); nil: the default.
-	PackagesTransport func(githubapi.Token) http.RoundTripper
+	// Access is the way to GitHub (required): its App lists installations
+	// and hook deliveries with its JWT; the owners' packages tokens list
+	// packages (an owner without one is skipped: its prune job reports
+	// that); its clock is the clock of recorded times and ages.
+	Access *planner.Access
 	// Inventory, when set, adds the packages seen before, deleted ones
 	// included, to the restore jobs of each sweep.
 	Inventory PackageInventory
 	// Replicas of the scheduler's buckets (1 or 3).
 	Replicas int
-	// Now is the clock of recorded times and ages; nil: time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Scheduler elects a leader among the replicas and, while leading, sweeps
@@ -117,6 +109,7 @@ type SchedulerConfig struct {
 type Scheduler struct {
 	q      *queue.Queue
 	cfg    SchedulerConfig
+	now    func() time.Time // the Access's clock
 	log    *slog.Logger
 	state  jetstream.KeyValue
 	redone jetstream.KeyValue
@@ -129,8 +122,11 @@ func OpenScheduler(ctx context.Context, q *queue.Queue, cfg SchedulerConfig) (*S
 	if cfg.Interval <= 0 {
 		return nil, fmt.Errorf("scheduler: sweep interval %s must be positive", cfg.Interval)
 	}
-	if cfg.App == nil {
+	if cfg.Access == nil || cfg.Access.App == nil {
 		return nil, errors.New("scheduler: the GitHub App is required (installations are listed with its JWT)")
+	}
+	if err := cfg.Access.Check(); err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	if cfg.LeaseTTL == 0 {
 		cfg.LeaseTTL = DefaultSchedulerLeaseTTL
@@ -140,9 +136,6 @@ func OpenScheduler(ctx context.Context, q *queue.Queue, cfg SchedulerConfig) (*S
 	}
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -180,8 +173,8 @@ func OpenScheduler(ctx context.Context, q *queue.Queue, cfg SchedulerConfig) (*S
 	}
 	log := cfg.Logger.With("component", "scheduler")
 	return &Scheduler{
-		q: q, cfg: cfg, log: log, state: state, redone: redone,
-		el: queue.NewElector(lease, state, cfg.Holder, cfg.LeaseTTL, cfg.Now, log),
+		q: q, cfg: cfg, now: cfg.Access.Clock(), log: log, state: state, redone: redone,
+		el: queue.NewElector(lease, state, cfg.Holder, cfg.LeaseTTL, cfg.Access.Clock(), log),
 	}, nil
 }
 
@@ -207,12 +200,12 @@ func (s *Scheduler) lead(ctx context.Context) {
 			continue
 		}
 		if st.Started.IsZero() || !st.InProgress {
-			if due := st.Started.Add(s.cfg.Interval); !st.Started.IsZero() && s.cfg.Now().Before(due) {
-				sleep(ctx, due.Sub(s.cfg.Now()))
+			if due := st.Started.Add(s.cfg.Interval); !st.Started.IsZero() && s.now().Before(due) {
+				sleep(ctx, due.Sub(s.now()))
 				continue
 			}
 			st = SweepState{
-				InProgress: true, Started: s.cfg.Now().UTC(), DeliveriesScanned: st.DeliveriesScanned,
+				InProgress: true, Started: s.now().UTC(), DeliveriesScanned: st.DeliveriesScanned,
 				LastCompleted: st.LastCompleted, LastStarted: st.LastStarted, LastQueued: st.LastQueued,
 			}
 			if rev, err = s.saveState(ctx, st, rev); err != nil {

@@ -123,7 +123,7 @@ func (it sweepItem) after(offset time.Duration, key string) bool {
 func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) error {
 	log := s.log.With("sweep_started", st.Started)
 	if st.DeliveriesScanned.Before(st.Started) {
-		scanAt := s.cfg.Now().UTC()
+		scanAt := s.now().UTC()
 		if _, err := s.RedeliverFailed(ctx, st.DeliveriesScanned); err != nil {
 			if errors.Is(err, queue.ErrNotLeader) {
 				return err
@@ -149,7 +149,7 @@ func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) erro
 				continue // queued before a change of leader
 			}
 		}
-		if wait := st.Started.Add(it.offset).Sub(s.cfg.Now()); wait > 0 {
+		if wait := st.Started.Add(it.offset).Sub(s.now()); wait > 0 {
 			sleep(ctx, wait)
 		}
 		if err := ctx.Err(); err != nil {
@@ -159,7 +159,7 @@ func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) erro
 			return err
 		}
 		for _, typ := range it.types {
-			job := Job{Type: typ, Target: it.target, Reason: ReasonSweep, QueuedAt: s.cfg.Now().UTC()}
+			job := Job{Type: typ, Target: it.target, Reason: ReasonSweep, QueuedAt: s.now().UTC()}
 			if err := Publish(ctx, s.q, job); err != nil {
 				return err
 			}
@@ -171,7 +171,7 @@ func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) erro
 		}
 	}
 	st.InProgress = false
-	st.LastCompleted, st.LastStarted, st.LastQueued = s.cfg.Now().UTC(), st.Started, st.Queued
+	st.LastCompleted, st.LastStarted, st.LastQueued = s.now().UTC(), st.Started, st.Queued
 	if *rev, err = s.saveState(ctx, *st, *rev); err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ type sweepInstallation struct {
 //
 // GET /app/installations
 func (s *Scheduler) installations(ctx context.Context) ([]sweepInstallation, error) {
-	gh := s.cfg.App.AppClient()
+	gh := s.cfg.Access.App.AppClient()
 	opts := &github.ListOptions{PerPage: 100}
 	var out []sweepInstallation
 	for {
@@ -267,18 +267,11 @@ func (s *Scheduler) installations(ctx context.Context) ([]sweepInstallation, err
 // packages lists the active packages of every type of an installation's
 // owner with the owner's packages token.
 func (s *Scheduler) packages(ctx context.Context, in sweepInstallation) ([]webhook.Target, error) {
-	tok, err := s.cfg.Tokens.Token(in.owner)
+	session, err := s.cfg.Access.Session(in.owner)
 	if err != nil {
 		return nil, err
 	}
-	opts := githubapi.PackagesClientOptions{BaseURL: s.cfg.APIURL, Now: s.cfg.Now, Logger: s.log}
-	if s.cfg.PackagesTransport != nil {
-		opts.Transport = s.cfg.PackagesTransport(tok)
-	}
-	pc, err := githubapi.NewPackagesClient(tok, opts)
-	if err != nil {
-		return nil, fmt.Errorf("packages client for %s: %w", in.owner, err)
-	}
+	pc := session.Packages
 	owner, err := pc.ResolveOwner(ctx, in.owner)
 	if err != nil {
 		return nil, fmt.Errorf("sweep %s: %w", in.owner, err)
@@ -316,7 +309,7 @@ func (s *Scheduler) SweepNow(ctx context.Context) (int, error) {
 	n := 0
 	for _, it := range items {
 		for _, typ := range it.types {
-			job := Job{Type: typ, Target: it.target, Reason: ReasonSweep, QueuedAt: s.cfg.Now().UTC()}
+			job := Job{Type: typ, Target: it.target, Reason: ReasonSweep, QueuedAt: s.now().UTC()}
 			if err := Publish(ctx, s.q, job); err != nil {
 				return n, err
 			}

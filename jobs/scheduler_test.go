@@ -18,6 +18,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
@@ -112,7 +113,13 @@ type schedRunner struct {
 func (w *schedWorld) start(holder string, q *queue.Queue, cfg jobs.SchedulerConfig) *schedRunner {
 	w.t.Helper()
 	cfg.Holder = holder
-	cfg.App, cfg.Tokens, cfg.APIURL = w.app, w.tokens, w.srv.URL
+	// Each runner its own Access, as each replica builds its own; a
+	// test's cfg.Access gives only the clock.
+	access := &planner.Access{App: w.app, Tokens: w.tokens, APIURL: w.srv.URL}
+	if cfg.Access != nil {
+		access.Now = cfg.Access.Now
+	}
+	cfg.Access = access
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -332,7 +339,8 @@ func TestSchedulerSweepNow(t *testing.T) {
 	q := w.conn("demo")
 	rec := recordJobs(t, q)
 	ctx := context.Background()
-	s, err := jobs.OpenScheduler(ctx, q, jobs.SchedulerConfig{Holder: "demo", Interval: time.Hour, App: w.app, Tokens: w.tokens, APIURL: w.srv.URL})
+	s, err := jobs.OpenScheduler(ctx, q, jobs.SchedulerConfig{Holder: "demo", Interval: time.Hour,
+		Access: &planner.Access{App: w.app, Tokens: w.tokens, APIURL: w.srv.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
@@ -200,12 +201,8 @@ func newSweepBench(b *testing.B) *sweepBench {
 	// serve gives the pruner and the restorer one packages transport; here
 	// each gets its own, over the same pacer, only so that their requests
 	// are counted apart (the transports keep no state of their own).
-	packed := func(pacer *pacing.Pacer, role string) func(githubapi.Token) http.RoundTripper {
-		tr := githubapi.NewTransport(pacer.Wrap(sb.calls.as(role)), githubapi.RetryPolicy{}, nil)
-		return func(githubapi.Token) http.RoundTripper { return tr }
-	}
-	registryTr := func(role string) func(githubapi.Token) http.RoundTripper {
-		return func(githubapi.Token) http.RoundTripper { return sb.calls.as(role) }
+	packed := func(pacer *pacing.Pacer, role string) http.RoundTripper {
+		return githubapi.NewTransport(pacer.Wrap(sb.calls.as(role)), githubapi.RetryPolicy{}, nil)
 	}
 
 	// Worker: appHandlers.
@@ -228,21 +225,26 @@ func newSweepBench(b *testing.B) *sweepBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pruner, err := jobs.NewPruner(jobs.PruneConfig{
+	pruneAccess := &planner.Access{
 		Tokens: tokens, App: app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: packed(workerPacer, "prune"), RegistryTransport: registryTr("prune"),
-		Cache: cache, ETags: etags, Runs: runs,
+		PackagesTransport: packed(workerPacer, "prune"), RegistryTransport: sb.calls.as("prune"),
+		Cache: cache, ETags: etags,
+	}
+	pruner, err := jobs.NewPruner(jobs.PruneConfig{
+		Access: pruneAccess, Runs: runs,
 		Reporter:    jobs.Reporters{jobs.IssueReporter{Issues: issues, Logger: logger}, sb.rep},
 		TokenIssues: issues, Inventory: inv, Metrics: jobs.NewPruneMetrics(sb.metrics), Logger: logger,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
+	restoreAccess := &planner.Access{
+		Tokens: tokens, App: app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
+		PackagesTransport: packed(workerPacer, "restore"), RegistryTransport: sb.calls.as("restore"),
+		Cache: cache, ETags: etags,
+	}
 	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
-		Tokens: tokens, App: app, Inventory: inv, Issues: issues,
-		APIURL: w.srv.URL, RegistryURL: w.srv.URL,
-		PackagesTransport: packed(workerPacer, "restore"), RegistryTransport: registryTr("restore"),
-		Cache: cache, ETags: etags, Metrics: jobs.NewRestoreMetrics(sb.metrics), Logger: logger,
+		Access: restoreAccess, Inventory: inv, Issues: issues, Metrics: jobs.NewRestoreMetrics(sb.metrics), Logger: logger,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -255,8 +257,10 @@ func newSweepBench(b *testing.B) *sweepBench {
 	// Scheduler: newScheduler, with its own App and pacer on the same
 	// pacing bucket; the inventory as serve reads it.
 	if sb.sched, err = jobs.OpenScheduler(ctx, sb.q, jobs.SchedulerConfig{
-		Holder: b.Name(), Interval: time.Hour, App: newApp("scheduler-app"), Tokens: tokens, APIURL: w.srv.URL,
-		PackagesTransport: packed(newPacer(), "scheduler"), Inventory: jobs.InventoryPackages{Store: inv}, Replicas: 1, Logger: logger,
+		Holder: b.Name(), Interval: time.Hour,
+		Access: &planner.Access{App: newApp("scheduler-app"), Tokens: tokens, APIURL: w.srv.URL,
+			PackagesTransport: packed(newPacer(), "scheduler")},
+		Inventory: jobs.InventoryPackages{Store: inv}, Replicas: 1, Logger: logger,
 	}); err != nil {
 		b.Fatal(err)
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
@@ -234,31 +234,7 @@ func jobHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 // appHandlers builds the handlers that work as the App.
 func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (workerHandlers, error) {
 	var none workerHandlers
-	key, err := os.ReadFile(s.PrivateKeyPath)
-	if err != nil {
-		return none, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
-	}
-	obs, err := githubapi.NewPrometheusObserver(reg)
-	if err != nil {
-		return none, err
-	}
-	// Requests with a packages token are paced per token across every
-	// replica (the pacing KV bucket), under the retrying transport so
-	// that every attempt waits its turn.
-	pcfg := pacing.Config{Points: s.PacingPoints, Mutating: s.PacingMutating}
-	if opts.Pacing != nil {
-		pcfg = *opts.Pacing
-	}
-	if err := pcfg.Validate(); err != nil {
-		return none, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
-	}
-	pkv, err := untilUp(ctx, logger, "pacing bucket", func(ctx context.Context) (jetstream.KeyValue, error) {
-		return pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
-	})
-	if err != nil {
-		return none, err
-	}
-	pacer, err := pacing.New(pkv, pcfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
+	gw, err := wireGitHub(ctx, s, q, reg, opts, logger)
 	if err != nil {
 		return none, err
 	}
@@ -267,24 +243,19 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	// budget of writes: GitHub limits content creation to 80 a minute, and
 	// a rate-limit answer is waited out and sent again rather than
 	// failing the job.
-	acfg := pcfg
+	acfg := gw.pcfg
 	if s.PacingAppMutating > 0 {
 		acfg.Mutating = s.PacingAppMutating
 	}
 	if err := acfg.Validate(); err != nil {
 		return none, fmt.Errorf("PKGWARDEN_PACING_APP_MUTATING: %w", err)
 	}
-	appPacer, err := pacing.New(pkv, acfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
+	appPacer, err := pacing.New(gw.pkv, acfg, pacing.WithObserver(gw.obs), pacing.WithLogger(logger))
 	if err != nil {
 		return none, err
 	}
-	tr := githubapi.NewTransport(appPacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
-	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL, Transport: tr})
-	if err != nil {
-		return none, err
-	}
-	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
-	tokens, err := packagesTokens(s)
+	tr := githubapi.NewTransport(appPacer.Wrap(nil), githubapi.RetryPolicy{}, gw.obs)
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: gw.key, BaseURL: s.GitHubAPIURL, Transport: tr})
 	if err != nil {
 		return none, err
 	}
@@ -299,6 +270,11 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	})
 	if err != nil {
 		return none, err
+	}
+	// The one way to GitHub every handler goes through.
+	access := &planner.Access{
+		App: app, Tokens: gw.tokens, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
+		PackagesTransport: gw.packagesTr, Cache: cache, ETags: etags,
 	}
 	runs, err := untilUp(ctx, logger, "run bucket", func(ctx context.Context) (*jobs.KVRunStore, error) {
 		return jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
@@ -324,19 +300,14 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 		return none, err
 	}
 	pruner, err := jobs.NewPruner(jobs.PruneConfig{
-		Tokens: tokens, App: app, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Cache:             cache, ETags: etags, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
+		Access: access, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
 		Inventory: inv, Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
 	})
 	if err != nil {
 		return none, err
 	}
 	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
-		Tokens: tokens, App: app, Inventory: inv, Issues: issues, Recorder: opts.Restores,
-		APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Cache:             cache, ETags: etags, Paused: s.Paused, Metrics: jobs.NewRestoreMetrics(reg), Logger: logger,
+		Access: access, Inventory: inv, Issues: issues, Recorder: opts.Restores, Paused: s.Paused, Metrics: jobs.NewRestoreMetrics(reg), Logger: logger,
 	})
 	if err != nil {
 		return none, err
@@ -344,9 +315,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	// A push that changes a configuration file: the invalid-config issue
 	// at once, then prunes of the packages the file governs.
 	cfgHandler, err := jobs.NewConfigHandler(jobs.ConfigJobConfig{
-		App: app, Issues: issues, Queue: q, Tokens: tokens, APIURL: s.GitHubAPIURL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Logger:            logger,
+		Access: access, Issues: issues, Queue: q, Logger: logger,
 	})
 	if err != nil {
 		return none, err

@@ -4,15 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
-	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
@@ -32,42 +30,17 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 	if s.SchedulerLeaseTTL != 0 && s.SchedulerLeaseTTL < time.Second {
 		return nil, fmt.Errorf("PKGWARDEN_SCHEDULER_LEASE_TTL must be at least 1s, not %s", s.SchedulerLeaseTTL)
 	}
-	key, err := os.ReadFile(s.PrivateKeyPath)
-	if err != nil {
-		return nil, fmt.Errorf("PKGWARDEN_PRIVATE_KEY_PATH: %w", err)
-	}
-	// The same series as the workers' requests when both roles run here.
-	obs, err := githubapi.NewPrometheusObserver(reg)
-	if err != nil {
-		return nil, err
-	}
-	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: key, BaseURL: s.GitHubAPIURL,
-		Transport: githubapi.NewTransport(nil, githubapi.RetryPolicy{}, obs)})
-	if err != nil {
-		return nil, err
-	}
-	tokens, err := packagesTokens(s)
-	if err != nil {
-		return nil, err
-	}
 	// Package listings spend the owner's token like the workers do: paced
 	// through the same KV bucket, so every replica shares one budget.
-	pcfg := pacing.Config{Points: s.PacingPoints, Mutating: s.PacingMutating}
-	if opts.Pacing != nil {
-		pcfg = *opts.Pacing
-	}
-	if err := pcfg.Validate(); err != nil {
-		return nil, fmt.Errorf("PKGWARDEN_PACING_*: %w", err)
-	}
-	pkv, err := pacing.CreateBucket(ctx, q.JS, s.NATSReplicas)
+	gw, err := wireGitHub(ctx, s, q, reg, opts, logger)
 	if err != nil {
 		return nil, err
 	}
-	pacer, err := pacing.New(pkv, pcfg, pacing.WithObserver(obs), pacing.WithLogger(logger))
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: gw.key, BaseURL: s.GitHubAPIURL,
+		Transport: githubapi.NewTransport(nil, githubapi.RetryPolicy{}, gw.obs)})
 	if err != nil {
 		return nil, err
 	}
-	packagesTr := githubapi.NewTransport(pacer.Wrap(nil), githubapi.RetryPolicy{}, obs)
 	// Deleted packages are in no listing: the inventory of packages seen
 	// (kept by prune and restore jobs) is how a sweep finds them.
 	inv, err := inventory.Open(ctx, q.JS, s.NATSReplicas, nil)
@@ -75,16 +48,14 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 		return nil, err
 	}
 	sched, err := jobs.OpenScheduler(ctx, q, jobs.SchedulerConfig{
-		Holder:            holder,
-		LeaseTTL:          s.SchedulerLeaseTTL,
-		Interval:          s.SweepInterval,
-		App:               app,
-		Tokens:            tokens,
-		APIURL:            s.GitHubAPIURL,
-		PackagesTransport: func(githubapi.Token) http.RoundTripper { return packagesTr },
-		Inventory:         jobs.InventoryPackages{Store: inv},
-		Replicas:          s.NATSReplicas,
-		Logger:            logger,
+		Holder:   holder,
+		LeaseTTL: s.SchedulerLeaseTTL,
+		Interval: s.SweepInterval,
+		Access: &planner.Access{App: app, Tokens: gw.tokens, APIURL: s.GitHubAPIURL, PackagesTransport: gw.packagesTr,
+			Logger: logger.With("component", "scheduler")},
+		Inventory: jobs.InventoryPackages{Store: inv},
+		Replicas:  s.NATSReplicas,
+		Logger:    logger,
 	})
 	if err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sort"
 	"strings"
@@ -424,6 +425,8 @@ type Endpoints struct {
 	// Owners keeps owner lookups across the clients built here.
 	Owners *githubapi.OwnerCache
 	Now    func() time.Time
+	// Logger gets the packages client's warnings; nil drops them.
+	Logger *slog.Logger
 }
 
 // DefaultRegistryURL is ghcr.io.
@@ -444,7 +447,7 @@ func NewClients(tokens *githubapi.PackagesTokens, owner string, ep Endpoints) (C
 // (GITHUB_TOKEN in `plan`, the simulator's info file).
 func NewClientsWithToken(tok githubapi.Token, ep Endpoints) (Clients, error) {
 	pc, err := githubapi.NewPackagesClient(tok, githubapi.PackagesClientOptions{
-		BaseURL: ep.APIURL, Transport: ep.Transport, ETags: ep.ETags, Owners: ep.Owners, Now: ep.Now,
+		BaseURL: ep.APIURL, Transport: ep.Transport, ETags: ep.ETags, Owners: ep.Owners, Now: ep.Now, Logger: ep.Logger,
 	})
 	if err != nil {
 		return Clients{}, fmt.Errorf("packages client for %s: %w", tok.Owner(), err)
