@@ -111,7 +111,7 @@ func ParseRestorable(body string) []Restorable {
 // parseLine reads a current-format line; m is restoreLine's match.
 func parseLine(m []string, batch time.Time) (Restorable, bool) {
 	id, err := strconv.ParseInt(m[3], 10, 64)
-	if err != nil || batch.IsZero() {
+	if err != nil || id <= 0 || batch.IsZero() {
 		return Restorable{}, false
 	}
 	e := Restorable{ID: id, DeletedAt: batch, Checked: m[1] != " ", shown: m[2], seal: m[4]}
@@ -137,7 +137,7 @@ func parseLine(m []string, batch time.Time) (Restorable, bool) {
 // parseOldLine reads a line of the old format; m is oldRestoreLine's match.
 func parseOldLine(m []string) (Restorable, bool) {
 	id, err := strconv.ParseInt(m[2], 10, 64)
-	if err != nil {
+	if err != nil || id <= 0 {
 		return Restorable{}, false
 	}
 	at, err := time.Parse(time.RFC3339, m[3])

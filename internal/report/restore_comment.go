@@ -136,7 +136,7 @@ func tickedIntentional(body string, seal Seal, pkg rules.Package, verify bool) [
 			continue
 		}
 		id, err := strconv.ParseInt(m[2], 10, 64)
-		if err != nil || slices.Contains(out, id) || verify && !seal.Verify(BoxIntentional, pkg, id, m[3]) {
+		if err != nil || id <= 0 || slices.Contains(out, id) || verify && !seal.Verify(BoxIntentional, pkg, id, m[3]) {
 			continue
 		}
 		out = append(out, id)
