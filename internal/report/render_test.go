@@ -288,7 +288,7 @@ func FuzzRestoreLine(f *testing.F) {
 	f.Add(int64(99), "1.0 -->` x", "a,b", true)
 	f.Add(int64(7), "v\n- [ ] x <!-- pkgwarden:restore 8 -->", "t <!-- pkgwarden:batch 2020-01-01T00:00:00Z -->", false)
 	f.Fuzz(func(t *testing.T, id int64, version, tag string, checked bool) {
-		if id < 0 || !utf8.ValidString(version) || !utf8.ValidString(tag) {
+		if id <= 0 || !utf8.ValidString(version) || !utf8.ValidString(tag) {
 			return
 		}
 		e := Restorable{ID: id, Version: version, DeletedAt: at, Checked: checked}
