@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v57/github"
 
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
@@ -78,7 +78,7 @@ func (r *Restorer) authorise(ctx context.Context, log *slog.Logger, st *pkgState
 	}
 	gh := r.cfg.Access.App.InstallationClient(st.inst)
 	is, _, err := gh.Issues.Get(ctx, owner, repo, u.Issue)
-	if statusOf(err) == http.StatusNotFound || statusOf(err) == http.StatusGone {
+	if githubapi.StatusOf(err) == http.StatusNotFound || githubapi.StatusOf(err) == http.StatusGone {
 		log.InfoContext(ctx, "restore: request ignored, the issue is gone", "repository", u.Repository, "issue", u.Issue)
 		return nil, nil
 	}
@@ -116,7 +116,7 @@ func (r *Restorer) authorise(ctx context.Context, log *slog.Logger, st *pkgState
 func (r *Restorer) takesIssues(ctx context.Context, gh *github.Client, repository string) (bool, error) {
 	owner, repo, _ := strings.Cut(repository, "/")
 	rp, _, err := gh.Repositories.Get(ctx, owner, repo)
-	if statusOf(err) == http.StatusNotFound {
+	if githubapi.StatusOf(err) == http.StatusNotFound {
 		return false, nil
 	}
 	if err != nil {
@@ -144,7 +144,7 @@ func (r *Restorer) permission(ctx context.Context, gh *github.Client, repository
 		RoleName   string `json:"role_name"`
 	}
 	_, err = gh.Do(ctx, req, &perm)
-	if s := statusOf(err); s == http.StatusNotFound || s == http.StatusForbidden {
+	if s := githubapi.StatusOf(err); s == http.StatusNotFound || s == http.StatusForbidden {
 		return permNone, nil
 	}
 	if err != nil {
@@ -155,13 +155,4 @@ func (r *Restorer) permission(ctx context.Context, gh *github.Client, repository
 		return perm.RoleName, nil
 	}
 	return perm.Permission, nil
-}
-
-// statusOf is the HTTP status of a go-github error, 0 for others.
-func statusOf(err error) int {
-	var er *github.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return er.Response.StatusCode
-	}
-	return 0
 }

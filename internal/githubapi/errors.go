@@ -98,6 +98,17 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
+// StatusOf is the HTTP status of GitHub's error answer as go-github returns
+// it (*github.ErrorResponse, also wrapped), 0 for any other error: for
+// callers of a plain go-github client (the App's installation client).
+func StatusOf(err error) int {
+	var er *github.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	return 0
+}
+
 // IsRefusal reports whether resp is a refusal: 403 without Retry-After and
 // with X-RateLimit-Remaining above 0. A 403 without any X-RateLimit-Remaining
 // header is treated as a refusal too, since nothing says to wait.

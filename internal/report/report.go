@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-github/v57/github"
 
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -132,15 +133,7 @@ func (f *found) issue(p place) Issue {
 
 // isGone reports whether err is GitHub's 410 for a repository with issues
 // disabled.
-func isGone(err error) bool { return statusOf(err) == http.StatusGone }
-
-func statusOf(err error) int {
-	var er *github.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		return er.Response.StatusCode
-	}
-	return 0
-}
+func isGone(err error) bool { return githubapi.StatusOf(err) == http.StatusGone }
 
 // errNoIssues is returned by find when the repository does not take issues.
 var errNoIssues = errors.New("issues disabled")
@@ -160,7 +153,7 @@ func (r *Reporter) find(ctx context.Context, p place, title, label string) (*fou
 	for {
 		list, resp, err := p.gh.Issues.ListByRepo(ctx, p.owner, p.repo, opt)
 		if err != nil {
-			if isGone(err) || statusOf(err) == http.StatusNotFound {
+			if isGone(err) || githubapi.StatusOf(err) == http.StatusNotFound {
 				return nil, fmt.Errorf("list issues of %s: %w: %w", p, errNoIssues, err)
 			}
 			return nil, fmt.Errorf("list issues of %s page %d: %w", p, max(opt.Page, 1), err)
@@ -220,7 +213,7 @@ func (r *Reporter) create(ctx context.Context, p place, w write) (*found, error)
 	labels, assignees := nonNil(w.labels), nonNil(w.assignees)
 	req.Labels, req.Assignees = &labels, &assignees
 	is, _, err := p.gh.Issues.Create(ctx, p.owner, p.repo, req)
-	if statusOf(err) == http.StatusUnprocessableEntity && len(assignees) > 0 {
+	if githubapi.StatusOf(err) == http.StatusUnprocessableEntity && len(assignees) > 0 {
 		// An assignee GitHub will not take (not a collaborator, a typo)
 		// must not keep the report from being written.
 		r.log.WarnContext(ctx, "assignees refused, opening the issue without them", "repository", p.String(), "assignees", assignees, "err", err)
@@ -265,7 +258,7 @@ func (r *Reporter) update(ctx context.Context, p place, f *found, w write, state
 		return false, nil
 	}
 	is, _, err := p.gh.Issues.Edit(ctx, p.owner, p.repo, f.number, req)
-	if statusOf(err) == http.StatusUnprocessableEntity && req.Assignees != nil {
+	if githubapi.StatusOf(err) == http.StatusUnprocessableEntity && req.Assignees != nil {
 		r.log.WarnContext(ctx, "assignees refused, updating the issue without them", "repository", p.String(), "issue", f.number, "assignees", *req.Assignees, "err", err)
 		req.Assignees = nil
 		if req.Body == nil && req.Labels == nil && req.State == nil {
