@@ -78,13 +78,7 @@ func TestConfigUnreadableEndToEnd(t *testing.T) {
 		t.Run(label, func(t *testing.T) {
 			t.Parallel()
 			w := newE2E(t, nil)
-			for where, content := range tc.files {
-				repo, path, ok := strings.Cut(where, ":")
-				if !ok {
-					path = rules.Path
-				}
-				w.file(repo, path, content)
-			}
+			w.files(tc.files)
 			old := w.push(w.image("old"), 4*day)
 			w.push(w.image("v1"), 5*day, "v1")
 			before := w.activeSet()

@@ -118,6 +118,19 @@ func newE2EWorld(t *testing.T, limits ghsim.RateLimits) *e2e {
 	return w
 }
 
+// files commits each file of files: keyed "repo" (its .github/pkgwarden.yml)
+// or "repo:path".
+func (w *e2e) files(files map[string]string) {
+	w.t.Helper()
+	for where, content := range files {
+		repo, path, ok := strings.Cut(where, ":")
+		if !ok {
+			path = rules.Path
+		}
+		w.file(repo, path, content)
+	}
+}
+
 // startServe runs serve in-process against the simulator.
 func (w *e2e) startServe(configure func(*settings.Settings)) {
 	t, sim, dir := w.t, w.sim, w.dir
@@ -540,13 +553,7 @@ func TestPruneScenariosEndToEnd(t *testing.T) {
 		t.Run(label, func(t *testing.T) {
 			t.Parallel()
 			w := newE2E(t, nil)
-			for where, content := range tc.files {
-				repo, path, ok := strings.Cut(where, ":")
-				if !ok {
-					path = rules.Path
-				}
-				w.file(repo, path, content)
-			}
+			w.files(tc.files)
 			tc.setup(w)
 			before := w.activeSet()
 			d := w.plan()

@@ -133,6 +133,16 @@ func titles(is []ghsim.Issue) []string {
 	return out
 }
 
+// chatter adds n comments by olga to acme/webapp#num.
+func (w *world) chatter(t *testing.T, num, n int) {
+	t.Helper()
+	gh := w.userClient(t, "olga")
+	for i := 0; i < n; i++ {
+		_, _, err := gh.Issues.CreateComment(context.Background(), "acme", "webapp", num, &github.IssueComment{Body: github.String(fmt.Sprintf("chatter %d", i))})
+		must(t, err)
+	}
+}
+
 // userClient acts as a person with a classic token (to tick boxes, close
 // issues by hand).
 func (w *world) userClient(t *testing.T, login string) *github.Client {
@@ -259,11 +269,7 @@ func TestSameRunIDOneComment(t *testing.T) {
 			_, err := w.rep.Report(ctx, w.runOf("run-0", entries(0, 1, "old"), nil))
 			must(t, err)
 			num := w.only(t, "webapp").Number
-			gh := w.userClient(t, "olga")
-			for i := 0; i < tc.otherComments; i++ {
-				_, _, err := gh.Issues.CreateComment(ctx, "acme", "webapp", num, &github.IssueComment{Body: github.String(fmt.Sprintf("chatter %d", i))})
-				must(t, err)
-			}
+			w.chatter(t, num, tc.otherComments)
 			run := w.runOf("job-42", entries(1, 2, "old"), nil)
 			first, err := w.rep.Report(ctx, run)
 			must(t, err)
@@ -812,11 +818,7 @@ func TestAnswerOnce(t *testing.T) {
 			_, err := w.rep.Report(ctx, w.runOf("run-0", entries(0, 1, "old"), nil))
 			must(t, err)
 			num := w.only(t, "webapp").Number
-			gh := w.userClient(t, "olga")
-			for i := 0; i < others; i++ {
-				_, _, err := gh.Issues.CreateComment(ctx, "acme", "webapp", num, &github.IssueComment{Body: github.String(fmt.Sprintf("chatter %d", i))})
-				must(t, err)
-			}
+			w.chatter(t, num, others)
 			parts := []report.AnswerPart{{Line: "/pkgwarden help", Outcomes: []report.Outcome{report.Help{Repository: "acme/webapp"}}}}
 			first, err := w.rep.Answer(ctx, w.inst, "acme/webapp", num, "mia", "delivery-7", parts)
 			must(t, err)
