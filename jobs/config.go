@@ -118,7 +118,7 @@ func (h *ConfigHandler) Handle(ctx context.Context, job Job) error {
 		// the owner's .github when its file (read first) is the broken one.
 		at := repo
 		if r := invalid[0].Repo; r != "" {
-			at = repoBase(r)
+			at = rules.RepoName(r)
 		}
 		if _, err := h.cfg.Issues.InvalidConfig(ctx, t.InstallationID, owner, at, invalid); err != nil && !errors.Is(err, report.ErrNowhere) {
 			return fmt.Errorf("config of %s/%s: %w", owner, repo, err)

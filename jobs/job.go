@@ -45,6 +45,15 @@ type Job struct {
 // one package shares it, so a prune never runs beside a restore.
 func (j Job) LeaseName() string { return j.Target.Key() }
 
+// RunID is the id of the run a job makes: its delivery, else its type and
+// queue time.
+func (j Job) RunID() string {
+	if j.DeliveryID != "" {
+		return j.DeliveryID
+	}
+	return j.Type + "@" + j.QueuedAt.UTC().Format(time.RFC3339Nano)
+}
+
 // Subject is where the job is published; one subject per type and package
 // is what coalesces a burst into one pending job.
 func (j Job) Subject() string { return queue.JobSubject(j.Type, j.Target.Key()) }

@@ -81,7 +81,7 @@ type PruneMetrics struct {
 
 // NewPruneMetrics registers pkgwarden_versions_deleted_total with reg.
 func NewPruneMetrics(reg prometheus.Registerer) *PruneMetrics {
-	return &PruneMetrics{deleted: registerCounter(reg,
+	return &PruneMetrics{deleted: NewCounter(reg,
 		"pkgwarden_versions_deleted_total", "Package versions deleted by prune jobs.")}
 }
 
@@ -124,16 +124,7 @@ func NewPruner(cfg PruneConfig) (*Pruner, error) {
 	if cfg.Reporter == nil {
 		cfg.Reporter = Reporters(nil)
 	}
-	return &Pruner{cfg: cfg, now: cfg.Access.Clock(), log: loggerOrDiscard(cfg.Logger)}, nil
-}
-
-// RunID is the id of the run a job makes: its delivery, else its type and
-// queue time.
-func RunID(job Job) string {
-	if job.DeliveryID != "" {
-		return job.DeliveryID
-	}
-	return job.Type + "@" + job.QueuedAt.UTC().Format(time.RFC3339Nano)
+	return &Pruner{cfg: cfg, now: cfg.Access.Clock(), log: LoggerOrDiscard(cfg.Logger)}, nil
 }
 
 // Handle runs one prune. Problems a person must fix (no token, an invalid
@@ -145,8 +136,8 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 	log := job.Logger(p.log)
 	name := fmt.Sprintf("prune %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
 	run := PruneRun{
-		ID: RunID(job), InstallationID: t.InstallationID, Reason: job.Reason,
-		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: repoBase(t.Repository)},
+		ID: job.RunID(), InstallationID: t.InstallationID, Reason: job.Reason,
+		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: rules.RepoName(t.Repository)},
 		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.now(),
 	}
 
@@ -172,7 +163,7 @@ func (p *Pruner) Handle(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	run.Package = rules.Package{Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: repoBase(pkg.Repository)}
+	run.Package = rules.Package{Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: rules.RepoName(pkg.Repository)}
 	run.Repository = pkg.Repository
 
 	loader := rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))
@@ -482,8 +473,8 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, le
 					ex.log.WarnContext(ctx, "prune: progress not saved", "err", err)
 				}
 			}
-		case isRefusal(err):
-			e.Reason = "GitHub refused the deletion: " + refusal(err)
+		case errors.Is(err, githubapi.ErrRefused):
+			e.Reason = "GitHub refused the deletion: " + githubapi.Message(err)
 			ex.run.Skipped = append(ex.run.Skipped, e)
 			stayed[e.ID] = label(e)
 			ex.rememberRefusal(ctx, e, err)
@@ -492,7 +483,7 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, le
 			// here a few times, then let the job's backoff take over.
 			ex.rateWaits++
 			ex.log.WarnContext(ctx, "prune: rate limited, waiting", "wait", rl.Wait)
-			if err := sleepCtx(ctx, rl.Wait); err != nil {
+			if err := Sleep(ctx, rl.Wait); err != nil {
 				return err
 			}
 			i-- // the same candidate again
@@ -510,7 +501,7 @@ func (ex *execution) rememberRefusal(ctx context.Context, e rules.Entry, err err
 	if inv == nil {
 		return
 	}
-	r := inventory.Refusal{ID: e.ID, At: ex.p.now(), Message: refusal(err), Listed: len(ex.fresh)}
+	r := inventory.Refusal{ID: e.ID, At: ex.p.now(), Message: githubapi.Message(err), Listed: len(ex.fresh)}
 	var apiErr *githubapi.APIError
 	if errors.As(err, &apiErr) {
 		r.Status = apiErr.StatusCode
@@ -622,7 +613,7 @@ func (ex *execution) learn(ctx context.Context, added []githubapi.Version) error
 			newDigests = append(newDigests, v.Name)
 		}
 	}
-	if len(newDigests) == 0 || !isContainerType(ex.pkg.Type) {
+	if len(newDigests) == 0 || !rules.IsContainerType(ex.pkg.Type) {
 		return nil
 	}
 	found, failed, err := ex.clients.Registry.Graph(ctx, planner.RegistryRepository(ex.owner.Login, ex.pkg.Name), newDigests)
@@ -717,36 +708,6 @@ func label(e rules.Entry) string {
 		return rules.ShortDigest(e.Version)
 	}
 	return e.Version
-}
-
-// isRefusal reports whether GitHub refused a deletion for good (githubapi
-// classifies 403 refusals and 400/422 answers to a delete alike). Asking
-// again cannot help, so the version is skipped and reported.
-func isRefusal(err error) bool { return errors.Is(err, githubapi.ErrRefused) }
-
-// refusal is GitHub's message for a refused request.
-func refusal(err error) string {
-	var apiErr *githubapi.APIError
-	if errors.As(err, &apiErr) && apiErr.Message != "" {
-		return apiErr.Message
-	}
-	return err.Error()
-}
-
-func isContainerType(t string) bool { return rules.IsContainerType(t) }
-
-// repoBase is a repository's name without its owner.
-func repoBase(full string) string { return rules.RepoName(full) }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // refusals returns the refusals of listed versions that still hold, by

@@ -64,7 +64,7 @@ func ReportRun(run PruneRun) report.Run {
 func configRepo(run PruneRun) string {
 	for _, e := range run.ConfigErrors {
 		if e.Repo != "" {
-			return repoBase(e.Repo)
+			return rules.RepoName(e.Repo)
 		}
 	}
 	return run.Package.Repository

@@ -51,7 +51,7 @@ type RestoreMetrics struct {
 
 // NewRestoreMetrics registers pkgwarden_versions_restored_total with reg.
 func NewRestoreMetrics(reg prometheus.Registerer) *RestoreMetrics {
-	return &RestoreMetrics{restored: registerCounter(reg,
+	return &RestoreMetrics{restored: NewCounter(reg,
 		"pkgwarden_versions_restored_total", "Package versions (and packages) restored by restore jobs.")}
 }
 
@@ -98,7 +98,7 @@ func NewRestorer(cfg RestoreConfig) (*Restorer, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewRestoreMetrics(prometheus.NewRegistry())
 	}
-	return &Restorer{cfg: cfg, now: cfg.Access.Clock(), log: loggerOrDiscard(cfg.Logger)}, nil
+	return &Restorer{cfg: cfg, now: cfg.Access.Clock(), log: LoggerOrDiscard(cfg.Logger)}, nil
 }
 
 // pkgState is what a restore job knows of its package.
@@ -138,7 +138,7 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	st := &pkgState{inst: t.InstallationID, runID: RunID(job), trigger: job.Reason,
+	st := &pkgState{inst: t.InstallationID, runID: job.RunID(), trigger: job.Reason,
 		clients: session.Clients, tagger: session.Tagger}
 	if st.trigger == "" {
 		st.trigger = "sweep"
@@ -146,14 +146,14 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 	if st.owner, err = st.clients.Packages.ResolveOwner(ctx, t.Owner); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	st.ref = rules.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: repoBase(t.Repository)}
+	st.ref = rules.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: rules.RepoName(t.Repository)}
 	st.inv = inventory.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
 	known, seen, err := r.cfg.Inventory.Package(ctx, st.inst, st.inv)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if seen && known.Repository != "" && st.ref.Repository == "" {
-		st.ref.Repository, st.inv.Repository = repoBase(known.Repository), known.Repository
+		st.ref.Repository, st.inv.Repository = rules.RepoName(known.Repository), known.Repository
 	}
 
 	st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName)
@@ -162,7 +162,7 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if !gone {
-		st.ref.Repository, st.inv.Repository = repoBase(st.pkg.Repository), st.pkg.Repository
+		st.ref.Repository, st.inv.Repository = rules.RepoName(st.pkg.Repository), st.pkg.Repository
 	}
 	if err := r.loadRules(ctx, st); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -226,15 +226,15 @@ func (r *Restorer) Handle(ctx context.Context, job Job) error {
 			// Reported once: the marks written below make the next sweep
 			// see the new package as the one it knows. The new package
 			// is then looked after as any other.
-			st.problem = "The package was deleted and a new package of the same name was created since, so GitHub cannot restore the old one; nothing was overwritten. Delete the new package first to restore the old one. (GitHub: " + refusal(err) + ")"
+			st.problem = "The package was deleted and a new package of the same name was created since, so GitHub cannot restore the old one; nothing was overwritten. Delete the new package first to restore the old one. (GitHub: " + githubapi.Message(err) + ")"
 			log.WarnContext(ctx, "restore: package namespace reused, nothing restored", "package_id", st.pkg.ID)
 		case errors.Is(err, githubapi.ErrNotFound):
 			// Purged (past 30 days) or never deleted: nothing to restore.
 			if gone {
 				return nil
 			}
-		case isRefusal(err):
-			st.problem = "GitHub refused to restore the deleted package: " + refusal(err)
+		case errors.Is(err, githubapi.ErrRefused):
+			st.problem = "GitHub refused to restore the deleted package: " + githubapi.Message(err)
 			if gone {
 				return r.finish(ctx, log, st)
 			}
@@ -419,7 +419,7 @@ func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgSta
 		return err
 	}
 	back := []githubapi.Version{v}
-	if isContainerType(st.pkg.Type) && strings.HasPrefix(v.Name, "sha256:") {
+	if rules.IsContainerType(st.pkg.Type) && strings.HasPrefix(v.Name, "sha256:") {
 		more, err := r.restoreDescendants(ctx, log, st, v)
 		back = append(back, more...)
 		if err != nil {
@@ -534,8 +534,8 @@ func (r *Restorer) restoreDescendants(ctx context.Context, log *slog.Logger, st 
 // run's problem, and the version is still deleted.
 func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Version, reason string, along bool) (bool, error) {
 	if err := st.clients.Packages.RestoreVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID); err != nil {
-		if isRefusal(err) {
-			st.problem = strings.TrimSpace(st.problem + fmt.Sprintf("\nGitHub refused to restore version %d: %s", v.ID, refusal(err)))
+		if errors.Is(err, githubapi.ErrRefused) {
+			st.problem = strings.TrimSpace(st.problem + fmt.Sprintf("\nGitHub refused to restore version %d: %s", v.ID, githubapi.Message(err)))
 			return false, nil
 		}
 		return false, fmt.Errorf("restore version %d: %w", v.ID, err)
@@ -554,7 +554,7 @@ func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Ver
 // retag gives a restored version back the tags it had that no other
 // version holds now, through the registry where GitHub did not.
 func (r *Restorer) retag(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version) error {
-	if !isContainerType(st.pkg.Type) || len(v.Tags) == 0 {
+	if !rules.IsContainerType(st.pkg.Type) || len(v.Tags) == 0 {
 		return nil
 	}
 	now, err := st.clients.Packages.GetVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID)

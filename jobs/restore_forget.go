@@ -12,6 +12,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
 // /pkgwarden forget: deleting again what pkgwarden restored, within the
@@ -121,7 +122,7 @@ func (r *Restorer) forgetHold(ctx context.Context, st *pkgState) (report.Hold, e
 // restore.tags often names the tags exclude_tags keeps.)
 func (r *Restorer) heldVersions(ctx context.Context, log *slog.Logger, st *pkgState, ids []int64) (map[int64]report.Hold, error) {
 	out := map[int64]report.Hold{}
-	if !isContainerType(st.pkg.Type) {
+	if !rules.IsContainerType(st.pkg.Type) {
 		return out, nil
 	}
 	byID := map[int64]githubapi.Version{}
@@ -192,8 +193,8 @@ func (r *Restorer) forgetVersion(ctx context.Context, log *slog.Logger, st *pkgS
 	switch {
 	case err == nil || errors.Is(err, githubapi.ErrNotFound):
 		return report.DeletedAgain{What: what}, nil
-	case isRefusal(err):
-		return report.DeleteRefused{What: what, Reason: refusal(err)}, nil
+	case errors.Is(err, githubapi.ErrRefused):
+		return report.DeleteRefused{What: what, Reason: githubapi.Message(err)}, nil
 	default:
 		return nil, fmt.Errorf("delete version %d again: %w", id, err)
 	}
@@ -223,8 +224,8 @@ func (r *Restorer) forgetPackage(ctx context.Context, log *slog.Logger, st *pkgS
 		}
 		log.InfoContext(ctx, "restore: package deleted again, its deletion intentional", "package_id", id)
 		return report.DeletedAgain{What: what}, nil
-	case isRefusal(err):
-		return report.DeleteRefused{What: what, Reason: refusal(err)}, nil
+	case errors.Is(err, githubapi.ErrRefused):
+		return report.DeleteRefused{What: what, Reason: githubapi.Message(err)}, nil
 	default:
 		return nil, fmt.Errorf("delete package %s again: %w", st.ref, err)
 	}
@@ -234,7 +235,7 @@ func (r *Restorer) forgetPackage(ctx context.Context, log *slog.Logger, st *pkgS
 // grandchildren) of an index being forgotten: they came back with it, and once it is gone again the
 // prune job may judge them as the untagged orphans they are.
 func (r *Restorer) releaseChildren(ctx context.Context, log *slog.Logger, st *pkgState, id int64) error {
-	if !isContainerType(st.pkg.Type) {
+	if !rules.IsContainerType(st.pkg.Type) {
 		return nil
 	}
 	var digest string

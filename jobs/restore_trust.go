@@ -102,7 +102,7 @@ func (r *Restorer) authorise(ctx context.Context, log *slog.Logger, st *pkgState
 		return nil, nil
 	}
 	a := &authority{repository: st.owner.Login + "/" + rules.OwnerRepo, body: is.GetBody()}
-	if linked != "" && !strings.EqualFold(repoBase(linked), rules.OwnerRepo) {
+	if linked != "" && !strings.EqualFold(rules.RepoName(linked), rules.OwnerRepo) {
 		a.repository = linked
 	}
 	if a.perm, err = r.permission(ctx, gh, a.repository, u.Sender); err != nil {

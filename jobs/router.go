@@ -75,7 +75,7 @@ func (r *Router) Run(ctx context.Context) error {
 				break
 			}
 			r.log.Warn("router: fetch failed", "err", err)
-			sleep(ctx, time.Second)
+			Sleep(ctx, time.Second)
 			continue
 		}
 		if err := r.Route(context.WithoutCancel(ctx), msg); err != nil {
@@ -167,14 +167,4 @@ func (r *Router) route(ctx context.Context, log *slog.Logger, id, event string, 
 		log.Info("router: no job for this event")
 	}
 	return nil
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -101,7 +101,7 @@ func (r *Router) routeIssues(ctx context.Context, log *slog.Logger, id, event st
 		return nil
 	}
 	target := webhook.Target{InstallationID: env.InstallationID(), Owner: pkg.Owner, PackageType: pkg.Type, PackageName: pkg.Name}
-	if !strings.EqualFold(repoBase(u.Repository), rules.OwnerRepo) {
+	if !strings.EqualFold(rules.RepoName(u.Repository), rules.OwnerRepo) {
 		target.Repository = u.Repository
 	}
 	if env.Organization != nil {

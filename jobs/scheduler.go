@@ -196,12 +196,12 @@ func (s *Scheduler) lead(ctx context.Context) {
 		st, rev, err := s.loadState(ctx)
 		if err != nil {
 			s.log.Warn("scheduler: read sweep state", "err", err)
-			sleep(ctx, s.retryDelay())
+			Sleep(ctx, s.retryDelay())
 			continue
 		}
 		if st.Started.IsZero() || !st.InProgress {
 			if due := st.Started.Add(s.cfg.Interval); !st.Started.IsZero() && s.now().Before(due) {
-				sleep(ctx, due.Sub(s.now()))
+				Sleep(ctx, due.Sub(s.now()))
 				continue
 			}
 			st = SweepState{
@@ -210,14 +210,14 @@ func (s *Scheduler) lead(ctx context.Context) {
 			}
 			if rev, err = s.saveState(ctx, st, rev); err != nil {
 				s.log.Warn("scheduler: start sweep", "err", err)
-				sleep(ctx, s.retryDelay())
+				Sleep(ctx, s.retryDelay())
 				continue
 			}
 		}
 		if err := s.sweep(ctx, &st, &rev); err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("scheduler: sweep failed; it continues where it stopped", "started", st.Started, "err", err)
-				sleep(ctx, s.retryDelay())
+				Sleep(ctx, s.retryDelay())
 			}
 			continue
 		}

@@ -150,7 +150,7 @@ func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) erro
 			}
 		}
 		if wait := st.Started.Add(it.offset).Sub(s.now()); wait > 0 {
-			sleep(ctx, wait)
+			Sleep(ctx, wait)
 		}
 		if err := ctx.Err(); err != nil {
 			return err

@@ -179,7 +179,7 @@ func (p *Pool) work(ctx, jobCtx context.Context, cons jetstream.Consumer, log *s
 				return
 			}
 			log.Warn("workers: fetch failed", "err", err)
-			sleep(ctx, time.Second)
+			Sleep(ctx, time.Second)
 			continue
 		}
 		p.process(ctx, jobCtx, msg, log)

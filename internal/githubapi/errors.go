@@ -109,6 +109,16 @@ func StatusOf(err error) int {
 	return 0
 }
 
+// Message is GitHub's message in an error answer (what a refusal says),
+// or the error's text when err is no answer of GitHub's.
+func Message(err error) string {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Message != "" {
+		return apiErr.Message
+	}
+	return err.Error()
+}
+
 // IsRefusal reports whether resp is a refusal: 403 without Retry-After and
 // with X-RateLimit-Remaining above 0. A 403 without any X-RateLimit-Remaining
 // header is treated as a refusal too, since nothing says to wait.
