@@ -28,6 +28,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -126,7 +127,7 @@ func BenchmarkSweep(b *testing.B) {
 type sweepBench struct {
 	w       *pruneWorld
 	q       *queue.Queue
-	sched   *jobs.Scheduler
+	sched   *sweep.Scheduler
 	pool    *jobs.Pool
 	metrics *prometheus.Registry
 	calls   *sweepCalls
@@ -256,11 +257,11 @@ func newSweepBench(b *testing.B) *sweepBench {
 
 	// Scheduler: newScheduler, with its own App and pacer on the same
 	// pacing bucket; the inventory as serve reads it.
-	if sb.sched, err = jobs.OpenScheduler(ctx, sb.q, jobs.SchedulerConfig{
+	if sb.sched, err = sweep.Open(ctx, sb.q, sweep.Config{
 		Holder: b.Name(), Interval: time.Hour,
 		Access: &planner.Access{App: newApp("scheduler-app"), Tokens: tokens, APIURL: w.srv.URL,
 			PackagesTransport: packed(newPacer(), "scheduler")},
-		Inventory: jobs.InventoryPackages{Store: inv}, Replicas: 1, Logger: logger,
+		Inventory: sweep.InventoryPackages{Store: inv}, Replicas: 1, Logger: logger,
 	}); err != nil {
 		b.Fatal(err)
 	}

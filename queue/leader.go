@@ -85,7 +85,7 @@ func LeadershipPeriods(ctx context.Context, state jetstream.KeyValue) ([]Leaders
 }
 
 // Elector takes part in the election of one leader among every replica
-// on the same NATS (the scheduler's: jobs.Scheduler), next to the
+// on the same NATS (the scheduler's: sweep.Scheduler), next to the
 // per-package Leases and built the same way.
 //
 // Leadership is one key in the lease bucket, whose TTL is the lease TTL:
@@ -103,7 +103,7 @@ func LeadershipPeriods(ctx context.Context, state jetstream.KeyValue) ([]Leaders
 // the lease key's revision. What remains is the time between a Check and
 // the action that follows it: a process paused exactly there for longer
 // than the TTL acts once more after its successor started. The leader's
-// work must bound that overlap and make it harmless (jobs.Scheduler says
+// work must bound that overlap and make it harmless (sweep.Scheduler says
 // how its own does).
 //
 // Every term is recorded in the state bucket (LeadershipPeriods): its

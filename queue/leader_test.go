@@ -17,7 +17,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
 
-// The buckets of the elections under test, as jobs.Scheduler makes its
+// The buckets of the elections under test, as sweep.Scheduler makes its
 // own: the lease with the lease TTL, the state without.
 const (
 	bucketElection      = "election"

@@ -10,7 +10,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
-	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 )
 
 // TestSweepAppliesTimeBasedRules: with no webhook delivered at all (the
@@ -40,8 +40,8 @@ func TestSweepAppliesTimeBasedRules(t *testing.T) {
 		t.Fatal("no prune run was reported")
 	}
 	for _, r := range w.runs.snapshot() {
-		if r.Reason != jobs.ReasonSweep {
-			t.Errorf("run %s has reason %q, want %q: only the sweep queued jobs", r.ID, r.Reason, jobs.ReasonSweep)
+		if r.Reason != sweep.JobReason {
+			t.Errorf("run %s has reason %q, want %q: only the sweep queued jobs", r.ID, r.Reason, sweep.JobReason)
 		}
 	}
 	w.pullable()

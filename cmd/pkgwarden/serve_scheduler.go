@@ -12,14 +12,14 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
-	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
 // newScheduler builds the scheduler of the scheduler role, or returns nil
 // when the App is not configured: installations and hook deliveries are
 // listed with the App's JWT, so there is nothing to sweep without it.
-func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, holder string, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (*jobs.Scheduler, error) {
+func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, holder string, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (*sweep.Scheduler, error) {
 	if s.AppID == 0 {
 		logger.Warn("PKGWARDEN_APP_ID is not set: the scheduler does not sweep (installations are listed as the App)")
 		return nil, nil
@@ -47,13 +47,13 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 	if err != nil {
 		return nil, err
 	}
-	sched, err := jobs.OpenScheduler(ctx, q, jobs.SchedulerConfig{
+	sched, err := sweep.Open(ctx, q, sweep.Config{
 		Holder:   holder,
 		LeaseTTL: s.SchedulerLeaseTTL,
 		Interval: s.SweepInterval,
 		Access: &planner.Access{App: app, Tokens: gw.tokens, APIURL: s.GitHubAPIURL, PackagesTransport: gw.packagesTr,
 			Logger: logger.With("component", "scheduler")},
-		Inventory: jobs.InventoryPackages{Store: inv},
+		Inventory: sweep.InventoryPackages{Store: inv},
 		Replicas:  s.NATSReplicas,
 		Logger:    logger,
 	})

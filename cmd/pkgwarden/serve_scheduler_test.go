@@ -6,7 +6,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
-	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
 
@@ -33,7 +33,7 @@ func TestPackagesSeenFromInventory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := jobs.InventoryPackages{Store: inv}.PackagesSeen(ctx, 7)
+	got, err := sweep.InventoryPackages{Store: inv}.PackagesSeen(ctx, 7)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package jobs
+package sweep
 
 import (
 	"cmp"
@@ -17,21 +17,22 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
+	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
-// ReasonSweep is the Reason of every job a sweep queues.
-const ReasonSweep = "sweep"
+// JobReason is the Reason of every job a sweep queues.
+const JobReason = "sweep"
 
 // sweepPackageTypes are the package types GitHub lists one at a time.
 var sweepPackageTypes = []string{
 	rules.TypeContainer, rules.TypeDocker, rules.TypeNPM, rules.TypeMaven, rules.TypeRubyGems, rules.TypeNuGet,
 }
 
-// SweepState is the sweep's progress, kept in BucketSchedulerState so that
+// State is the sweep's progress, kept in BucketSchedulerState so that
 // a new leader continues the sweep in progress and does not start one
 // before the interval since the last has passed.
-type SweepState struct {
+type State struct {
 	// Started is when the current (or last) sweep started; the next one
 	// starts an interval later.
 	Started time.Time `json:"started"`
@@ -52,29 +53,29 @@ type SweepState struct {
 	DeliveriesScanned time.Time `json:"deliveries_scanned,omitzero"`
 }
 
-// LoadSweepState reads the sweep's progress (the zero state if none).
-func LoadSweepState(ctx context.Context, state jetstream.KeyValue) (SweepState, uint64, error) {
+// LoadState reads the sweep's progress (the zero state if none).
+func LoadState(ctx context.Context, state jetstream.KeyValue) (State, uint64, error) {
 	e, err := state.Get(ctx, sweepStateKey)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return SweepState{}, 0, nil
+		return State{}, 0, nil
 	}
 	if err != nil {
-		return SweepState{}, 0, fmt.Errorf("read sweep state: %w", err)
+		return State{}, 0, fmt.Errorf("read sweep state: %w", err)
 	}
-	var st SweepState
+	var st State
 	if err := json.Unmarshal(e.Value(), &st); err != nil {
-		return SweepState{}, 0, fmt.Errorf("decode sweep state: %w", err)
+		return State{}, 0, fmt.Errorf("decode sweep state: %w", err)
 	}
 	return st, e.Revision(), nil
 }
 
-func (s *Scheduler) loadState(ctx context.Context) (SweepState, uint64, error) {
-	return LoadSweepState(ctx, s.state)
+func (s *Scheduler) loadState(ctx context.Context) (State, uint64, error) {
+	return LoadState(ctx, s.state)
 }
 
 // saveState writes st at revision rev (0: only if absent), so a leader that
 // lost its lease cannot overwrite its successor's progress.
-func (s *Scheduler) saveState(ctx context.Context, st SweepState, rev uint64) (uint64, error) {
+func (s *Scheduler) saveState(ctx context.Context, st State, rev uint64) (uint64, error) {
 	val, _ := json.Marshal(st)
 	var (
 		next uint64
@@ -91,10 +92,10 @@ func (s *Scheduler) saveState(ctx context.Context, st SweepState, rev uint64) (u
 	return next, nil
 }
 
-// SweepOffset is when, after a sweep's start, the jobs of the package t
+// Offset is when, after a sweep's start, the jobs of the package t
 // are queued: a deterministic point within the interval, so the jobs of
 // many packages spread evenly and a new leader finds the same order.
-func SweepOffset(t webhook.Target, interval time.Duration) time.Duration {
+func Offset(t webhook.Target, interval time.Duration) time.Duration {
 	if interval <= 0 {
 		return 0
 	}
@@ -120,7 +121,7 @@ func (it sweepItem) after(offset time.Duration, key string) bool {
 
 // sweep runs (or continues) the sweep st describes: redeliver failed
 // webhooks once per sweep, then queue each package's jobs at its offset.
-func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) error {
+func (s *Scheduler) sweep(ctx context.Context, st *State, rev *uint64) error {
 	log := s.log.With("sweep_started", st.Started)
 	if st.DeliveriesScanned.Before(st.Started) {
 		scanAt := s.now().UTC()
@@ -150,7 +151,7 @@ func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) erro
 			}
 		}
 		if wait := st.Started.Add(it.offset).Sub(s.now()); wait > 0 {
-			Sleep(ctx, wait)
+			jobs.Sleep(ctx, wait)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
@@ -159,8 +160,8 @@ func (s *Scheduler) sweep(ctx context.Context, st *SweepState, rev *uint64) erro
 			return err
 		}
 		for _, typ := range it.types {
-			job := Job{Type: typ, Target: it.target, Reason: ReasonSweep, QueuedAt: s.now().UTC()}
-			if err := Publish(ctx, s.q, job); err != nil {
+			job := jobs.Job{Type: typ, Target: it.target, Reason: JobReason, QueuedAt: s.now().UTC()}
+			if err := jobs.Publish(ctx, s.q, job); err != nil {
 				return err
 			}
 		}
@@ -198,7 +199,7 @@ func (s *Scheduler) plan(ctx context.Context) ([]sweepItem, error) {
 			}
 			return
 		}
-		byKey[k] = &sweepItem{target: t, key: k, offset: SweepOffset(t, s.cfg.Interval), types: types}
+		byKey[k] = &sweepItem{target: t, key: k, offset: Offset(t, s.cfg.Interval), types: types}
 	}
 	for _, in := range insts {
 		pkgs, err := s.packages(ctx, in)
@@ -211,7 +212,7 @@ func (s *Scheduler) plan(ctx context.Context) ([]sweepItem, error) {
 			}
 		}
 		for _, t := range pkgs {
-			add(t, TypePrune, TypeRestore)
+			add(t, jobs.TypePrune, jobs.TypeRestore)
 		}
 		if s.cfg.Inventory != nil {
 			seen, err := s.cfg.Inventory.PackagesSeen(ctx, in.id)
@@ -220,7 +221,7 @@ func (s *Scheduler) plan(ctx context.Context) ([]sweepItem, error) {
 			}
 			for _, t := range seen {
 				t.InstallationID = in.id
-				add(t, TypeRestore)
+				add(t, jobs.TypeRestore)
 			}
 		}
 	}
@@ -309,8 +310,8 @@ func (s *Scheduler) SweepNow(ctx context.Context) (int, error) {
 	n := 0
 	for _, it := range items {
 		for _, typ := range it.types {
-			job := Job{Type: typ, Target: it.target, Reason: ReasonSweep, QueuedAt: s.now().UTC()}
-			if err := Publish(ctx, s.q, job); err != nil {
+			job := jobs.Job{Type: typ, Target: it.target, Reason: JobReason, QueuedAt: s.now().UTC()}
+			if err := jobs.Publish(ctx, s.q, job); err != nil {
 				return n, err
 			}
 			n++

@@ -1,4 +1,8 @@
-package jobs
+// Package sweep is pkgwarden's scheduler: one leader among the replicas
+// (campaigning through queue.Elector) sweeps every installation's packages
+// on an interval, queueing a prune and a restore job for each on the jobs
+// runtime, and asks GitHub to redeliver the webhooks the intake missed.
+package sweep
 
 import (
 	"context"
@@ -12,11 +16,12 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
+	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
-// DefaultSchedulerLeaseTTL is how long a dead leader keeps the lease.
-const DefaultSchedulerLeaseTTL = 15 * time.Second
+// DefaultLeaseTTL is how long a dead leader keeps the lease.
+const DefaultLeaseTTL = 15 * time.Second
 
 // Buckets and keys of the scheduler.
 const (
@@ -64,12 +69,12 @@ func (p InventoryPackages) PackagesSeen(ctx context.Context, installationID int6
 	return out, nil
 }
 
-// SchedulerConfig configures the scheduler.
-type SchedulerConfig struct {
+// Config configures the scheduler.
+type Config struct {
 	// Holder names this process in the lease and the leadership record.
 	Holder string
 	// LeaseTTL is how long the lease outlives a dead leader (default
-	// DefaultSchedulerLeaseTTL).
+	// DefaultLeaseTTL).
 	LeaseTTL time.Duration
 	// Interval is the time between sweep starts (required); each sweep
 	// spreads its jobs over it.
@@ -108,7 +113,7 @@ type SchedulerConfig struct {
 // progress write fails instead of clobbering.
 type Scheduler struct {
 	q      *queue.Queue
-	cfg    SchedulerConfig
+	cfg    Config
 	now    func() time.Time // the Access's clock
 	log    *slog.Logger
 	state  jetstream.KeyValue
@@ -116,9 +121,9 @@ type Scheduler struct {
 	el     *queue.Elector
 }
 
-// OpenScheduler creates the scheduler's buckets (idempotently) and returns
+// Open creates the scheduler's buckets (idempotently) and returns
 // the scheduler; Run starts it.
-func OpenScheduler(ctx context.Context, q *queue.Queue, cfg SchedulerConfig) (*Scheduler, error) {
+func Open(ctx context.Context, q *queue.Queue, cfg Config) (*Scheduler, error) {
 	if cfg.Interval <= 0 {
 		return nil, fmt.Errorf("scheduler: sweep interval %s must be positive", cfg.Interval)
 	}
@@ -129,7 +134,7 @@ func OpenScheduler(ctx context.Context, q *queue.Queue, cfg SchedulerConfig) (*S
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	if cfg.LeaseTTL == 0 {
-		cfg.LeaseTTL = DefaultSchedulerLeaseTTL
+		cfg.LeaseTTL = DefaultLeaseTTL
 	}
 	if cfg.LeaseTTL < 300*time.Millisecond {
 		return nil, fmt.Errorf("scheduler: lease TTL %s is too short", cfg.LeaseTTL)
@@ -196,28 +201,28 @@ func (s *Scheduler) lead(ctx context.Context) {
 		st, rev, err := s.loadState(ctx)
 		if err != nil {
 			s.log.Warn("scheduler: read sweep state", "err", err)
-			Sleep(ctx, s.retryDelay())
+			jobs.Sleep(ctx, s.retryDelay())
 			continue
 		}
 		if st.Started.IsZero() || !st.InProgress {
 			if due := st.Started.Add(s.cfg.Interval); !st.Started.IsZero() && s.now().Before(due) {
-				Sleep(ctx, due.Sub(s.now()))
+				jobs.Sleep(ctx, due.Sub(s.now()))
 				continue
 			}
-			st = SweepState{
+			st = State{
 				InProgress: true, Started: s.now().UTC(), DeliveriesScanned: st.DeliveriesScanned,
 				LastCompleted: st.LastCompleted, LastStarted: st.LastStarted, LastQueued: st.LastQueued,
 			}
 			if rev, err = s.saveState(ctx, st, rev); err != nil {
 				s.log.Warn("scheduler: start sweep", "err", err)
-				Sleep(ctx, s.retryDelay())
+				jobs.Sleep(ctx, s.retryDelay())
 				continue
 			}
 		}
 		if err := s.sweep(ctx, &st, &rev); err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("scheduler: sweep failed; it continues where it stopped", "started", st.Started, "err", err)
-				Sleep(ctx, s.retryDelay())
+				jobs.Sleep(ctx, s.retryDelay())
 			}
 			continue
 		}

@@ -1,4 +1,4 @@
-package jobs_test
+package sweep_test
 
 import (
 	"context"
@@ -17,11 +17,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 	"github.com/pkgwarden/pkgwarden/queue"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
@@ -41,7 +43,7 @@ type schedWorld struct {
 
 func newSchedWorld(t *testing.T) *schedWorld {
 	t.Helper()
-	sim, err := ghsim.New(ghsim.Options{AppKey: appKey()})
+	sim, err := ghsim.New(ghsim.Options{AppKey: simtest.AppKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +77,7 @@ func newSchedWorld(t *testing.T) *schedWorld {
 	if w.tokens, err = githubapi.ParsePackagesTokens("acme="+token, ""); err != nil {
 		t.Fatal(err)
 	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(simtest.AppKey())})
 	if w.app, err = githubapi.NewApp(githubapi.AppConfig{AppID: sim.AppID(), PrivateKey: keyPEM, BaseURL: w.srv.URL}); err != nil {
 		t.Fatal(err)
 	}
@@ -105,12 +107,12 @@ func (w *schedWorld) conn(holder string) *queue.Queue {
 type schedRunner struct {
 	holder string
 	q      *queue.Queue
-	s      *jobs.Scheduler
+	s      *sweep.Scheduler
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-func (w *schedWorld) start(holder string, q *queue.Queue, cfg jobs.SchedulerConfig) *schedRunner {
+func (w *schedWorld) start(holder string, q *queue.Queue, cfg sweep.Config) *schedRunner {
 	w.t.Helper()
 	cfg.Holder = holder
 	// Each runner its own Access, as each replica builds its own; a
@@ -124,7 +126,7 @@ func (w *schedWorld) start(holder string, q *queue.Queue, cfg jobs.SchedulerConf
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := jobs.OpenScheduler(ctx, q, cfg)
+	s, err := sweep.Open(ctx, q, cfg)
 	if err != nil {
 		cancel()
 		w.t.Fatal(err)
@@ -195,17 +197,17 @@ func (r *jobRecorder) all() []recordedJob {
 	return append([]recordedJob(nil), r.jobs...)
 }
 
-func sweepState(t *testing.T, q *queue.Queue) jobs.SweepState {
+func sweepState(t *testing.T, q *queue.Queue) sweep.State {
 	t.Helper()
 	ctx := context.Background()
-	kv, err := q.JS.KeyValue(ctx, jobs.BucketSchedulerState)
+	kv, err := q.JS.KeyValue(ctx, sweep.BucketSchedulerState)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		return jobs.SweepState{}
+		return sweep.State{}
 	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _, err := jobs.LoadSweepState(ctx, kv)
+	st, _, err := sweep.LoadState(ctx, kv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,14 +246,14 @@ func TestSchedulerSweep(t *testing.T) {
 			observer := w.conn("observer")
 			rec := recordJobs(t, observer)
 			const interval = 1500 * time.Millisecond
-			cfg := jobs.SchedulerConfig{LeaseTTL: 600 * time.Millisecond, Interval: interval, Inventory: inv}
+			cfg := sweep.Config{LeaseTTL: 600 * time.Millisecond, Interval: interval, Inventory: inv}
 			r1 := w.start("s1", w.conn("s1"), cfg)
 			if tc.crashAfter > 0 {
 				testwait.For(t, "progress", 10*time.Second, func() bool { return sweepState(t, observer).Queued >= tc.crashAfter })
 				r1.crash()
 				w.start("s2", w.conn("s2"), cfg)
 			}
-			var st jobs.SweepState
+			var st sweep.State
 			testwait.For(t, "a completed sweep", 20*time.Second, func() bool {
 				st = sweepState(t, observer)
 				return !st.LastCompleted.IsZero()
@@ -268,12 +270,12 @@ func TestSchedulerSweep(t *testing.T) {
 			type key struct{ typ, target string }
 			count := map[key]int{}
 			for _, j := range got {
-				if j.job.Reason != jobs.ReasonSweep {
-					t.Errorf("job %s %s has reason %q, want %q", j.job.Type, j.job.Target, j.job.Reason, jobs.ReasonSweep)
+				if j.job.Reason != sweep.JobReason {
+					t.Errorf("job %s %s has reason %q, want %q", j.job.Type, j.job.Target, j.job.Reason, sweep.JobReason)
 				}
 				count[key{j.job.Type, j.job.Target.String()}]++
 				// Spread: no job before its package's point in the interval.
-				if due := st.LastStarted.Add(jobs.SweepOffset(j.job.Target, interval)); j.at.Before(due.Add(-5 * time.Millisecond)) {
+				if due := st.LastStarted.Add(sweep.Offset(j.job.Target, interval)); j.at.Before(due.Add(-5 * time.Millisecond)) {
 					t.Errorf("%s job for %s queued at %s, before its offset %s", j.job.Type, j.job.Target, j.at, due)
 				}
 			}
@@ -315,7 +317,7 @@ func TestSchedulerSweep(t *testing.T) {
 			// Offsets differ, so the jobs are spread rather than bunched.
 			offsets := map[time.Duration]bool{}
 			for _, j := range got {
-				offsets[jobs.SweepOffset(j.job.Target, interval)] = true
+				offsets[sweep.Offset(j.job.Target, interval)] = true
 			}
 			if len(offsets) != 6 {
 				t.Errorf("%d distinct offsets among 6 packages", len(offsets))
@@ -339,7 +341,7 @@ func TestSchedulerSweepNow(t *testing.T) {
 	q := w.conn("demo")
 	rec := recordJobs(t, q)
 	ctx := context.Background()
-	s, err := jobs.OpenScheduler(ctx, q, jobs.SchedulerConfig{Holder: "demo", Interval: time.Hour,
+	s, err := sweep.Open(ctx, q, sweep.Config{Holder: "demo", Interval: time.Hour,
 		Access: &planner.Access{App: w.app, Tokens: w.tokens, APIURL: w.srv.URL}})
 	if err != nil {
 		t.Fatal(err)
@@ -486,7 +488,7 @@ func TestSchedulerRedeliversFailedWebhooks(t *testing.T) {
 	routed := make(chan struct{})
 	go func() { defer close(routed); _ = router.Run(routerCtx) }()
 
-	r := w.start("s1", q, jobs.SchedulerConfig{LeaseTTL: 2 * time.Second, Interval: 500 * time.Millisecond})
+	r := w.start("s1", q, sweep.Config{LeaseTTL: 2 * time.Second, Interval: 500 * time.Millisecond})
 	testwait.For(t, "a completed sweep", 10*time.Second, func() bool { return !sweepState(t, q).LastCompleted.IsZero() })
 	if err := w.sim.WaitDeliveries(ctx); err != nil {
 		t.Fatal(err)
