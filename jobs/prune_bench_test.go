@@ -13,6 +13,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 )
 
 // BenchmarkPrune prunes a container package of 300 versions (30 tagged
@@ -33,73 +34,73 @@ func BenchmarkPrune(b *testing.B) {
 	)
 	for b.Loop() {
 		b.StopTimer()
-		w := newPruneWorldLimits(b, ghsim.RateLimits{SecondaryPoints: 6000})
-		w.file("app", pruneRules)
+		w := jobstest.NewWorldLimits(b, ghsim.RateLimits{SecondaryPoints: 6000})
+		w.File("app", jobstest.PruneRules)
 		for i := range releases {
-			w.push(w.image(fmt.Sprintf("rel-%d", i)), 30*day, fmt.Sprintf("v1.%d", i))
+			w.Push(w.Image(fmt.Sprintf("rel-%d", i)), 30*jobstest.Day, fmt.Sprintf("v1.%d", i))
 		}
 		for i := range indexes {
-			w.push(index(w.image(fmt.Sprintf("amd64-%d", i)), w.image(fmt.Sprintf("arm64-%d", i))), time.Duration(20+i)*time.Hour)
+			w.Push(jobstest.Index(w.Image(fmt.Sprintf("amd64-%d", i)), w.Image(fmt.Sprintf("arm64-%d", i))), time.Duration(20+i)*time.Hour)
 		}
 		for i := range images {
-			w.push(w.image(fmt.Sprintf("u-%d", i)), time.Duration(2+i)*time.Hour)
+			w.Push(w.Image(fmt.Sprintf("u-%d", i)), time.Duration(2+i)*time.Hour)
 		}
 		total := releases + 3*indexes + images
-		if got := len(w.active()); got != total {
+		if got := len(w.Active()); got != total {
 			b.Fatalf("seeded %d versions, want %d", got, total)
 		}
-		kv, err := pacing.CreateBucket(context.Background(), w.nats.Queue.JS, 1)
+		kv, err := pacing.CreateBucket(context.Background(), w.NATS.Queue.JS, 1)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if w.pacer, err = pacing.New(kv, pacing.Config{Points: 5400, Mutating: mutatingPerMinute, Burst: 20, MutatingBurst: 1}); err != nil {
+		if w.Pacer, err = pacing.New(kv, pacing.Config{Points: 5400, Mutating: mutatingPerMinute, Burst: 20, MutatingBurst: 1}); err != nil {
 			b.Fatal(err)
 		}
-		rep := &reports{}
-		p := w.pruner(rep, false, "acme="+w.token)
+		rep := &jobstest.Reports{}
+		p := w.Pruner(rep, false, "acme="+w.Token)
 		b.StartTimer()
 
 		start := time.Now()
-		if err := p.Handle(context.Background(), w.job()); err != nil {
+		if err := p.Handle(context.Background(), w.Job()); err != nil {
 			b.Fatal(err)
 		}
 		took := time.Since(start)
-		run := rep.runs[len(rep.runs)-1]
+		run := rep.Runs[len(rep.Runs)-1]
 		deleted := len(run.Deleted)
 		if want := 3*indexes + images; deleted != want {
 			b.Fatalf("deleted %d, want %d", deleted, want)
 		}
 		pages := (total + 99) / 100
 		lower := pages + 2 + deleted
-		calls := int(w.gets.Load() + w.mutating.Load())
+		calls := int(w.Gets.Load() + w.Mutating.Load())
 		b.ReportMetric(float64(calls), "calls")
 		b.ReportMetric(float64(lower), "lower-bound-calls")
-		b.ReportMetric(float64(w.notModified.Load()), "recheck-304s")
-		b.ReportMetric(float64(w.manifestReads.Load()), "manifest-reads")
-		b.ReportMetric(float64(w.limited.Load()), "rate-limited")
-		w.delMu.Lock()
-		span := w.lastDel.Sub(w.firstDel)
-		w.delMu.Unlock()
+		b.ReportMetric(float64(w.NotModified.Load()), "recheck-304s")
+		b.ReportMetric(float64(w.ManifestReads.Load()), "manifest-reads")
+		b.ReportMetric(float64(w.Limited.Load()), "rate-limited")
+		w.DelMu.Lock()
+		span := w.LastDel.Sub(w.FirstDel)
+		w.DelMu.Unlock()
 		perMin := float64(deleted-1) / span.Minutes()
 		b.ReportMetric(perMin/mutatingPerMinute, "deletes/min÷budget")
 		b.Logf("run 1: %d deletions in %s (%.0f/min, budget %d/min), %d REST calls (lower bound %d), %d 304s, %d manifest reads, %d rate-limited",
-			deleted, took.Round(time.Millisecond), perMin, mutatingPerMinute, calls, lower, w.notModified.Load(), w.manifestReads.Load(), w.limited.Load())
-		if n := w.limited.Load(); n != 0 {
+			deleted, took.Round(time.Millisecond), perMin, mutatingPerMinute, calls, lower, w.NotModified.Load(), w.ManifestReads.Load(), w.Limited.Load())
+		if n := w.Limited.Load(); n != 0 {
 			b.Fatalf("%d rate-limited answers under a pacing budget below the simulator's limits", n)
 		}
 
 		for _, label := range []string{"after", "idle"} {
-			w.gets.Store(0)
-			w.notModified.Store(0)
-			w.mutating.Store(0)
-			w.manifestReads.Store(0)
-			if err := p.Handle(context.Background(), w.job()); err != nil {
+			w.Gets.Store(0)
+			w.NotModified.Store(0)
+			w.Mutating.Store(0)
+			w.ManifestReads.Store(0)
+			if err := p.Handle(context.Background(), w.Job()); err != nil {
 				b.Fatal(err)
 			}
 			b.Logf("run %s: %d GETs answered 200, %d answered 304, %d mutating, %d manifest reads",
-				label, w.gets.Load(), w.notModified.Load(), w.mutating.Load(), w.manifestReads.Load())
+				label, w.Gets.Load(), w.NotModified.Load(), w.Mutating.Load(), w.ManifestReads.Load())
 			if label == "idle" {
-				b.ReportMetric(float64(w.mutating.Load()+w.manifestReads.Load()), "idle-mutating+reads")
+				b.ReportMetric(float64(w.Mutating.Load()+w.ManifestReads.Load()), "idle-mutating+reads")
 			}
 		}
 	}
@@ -127,7 +128,7 @@ const (
 // read by a prune, so they are not stored.
 func largeImage(note string) []byte {
 	return []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%064d","size":2},"layers":[],"annotations":{"org.opencontainers.image.source":%q,"note":%q}}`,
-		ociImage, 0, source, note))
+		ociImage, 0, jobstest.Source, note))
 }
 
 func sha(b []byte) string {
@@ -137,9 +138,9 @@ func sha(b []byte) string {
 
 // seedLarge makes BenchmarkPruneLarge's package with the simulator's bulk
 // seed: pushing 10,000 manifests through the registry would take minutes.
-func seedLarge(b *testing.B, w *pruneWorld) {
+func seedLarge(b *testing.B, w *jobstest.World) {
 	b.Helper()
-	now := w.sim.Now()
+	now := w.Sim.Now()
 	var ms []ghsim.ContainerManifest
 	add := func(mt string, body []byte, age time.Duration, tags ...string) {
 		ms = append(ms, ghsim.ContainerManifest{MediaType: mt, Body: body, Tags: tags, CreatedAt: now.Add(-age)})
@@ -148,22 +149,22 @@ func seedLarge(b *testing.B, w *pruneWorld) {
 		var desc []string
 		for c := range largeChildren {
 			child := largeImage(fmt.Sprintf("rel-%d-arch-%d", i, c))
-			add(ociImage, child, 30*day)
+			add(ociImage, child, 30*jobstest.Day)
 			desc = append(desc, fmt.Sprintf(`{"mediaType":%q,"digest":%q,"size":%d,"platform":{"os":"linux","architecture":"arch%d"}}`, ociImage, sha(child), len(child), c))
 		}
-		idx := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s],"annotations":{"org.opencontainers.image.source":%q}}`, ociIndex, strings.Join(desc, ","), source)
-		add(ociIndex, []byte(idx), 30*day, fmt.Sprintf("v2.%d", i))
+		idx := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s],"annotations":{"org.opencontainers.image.source":%q}}`, ociIndex, strings.Join(desc, ","), jobstest.Source)
+		add(ociIndex, []byte(idx), 30*jobstest.Day, fmt.Sprintf("v2.%d", i))
 	}
 	for i := range largeTagged - largeIndexes {
-		add(ociImage, largeImage(fmt.Sprintf("rel-%d", i)), 30*day, fmt.Sprintf("v1.%d", i))
+		add(ociImage, largeImage(fmt.Sprintf("rel-%d", i)), 30*jobstest.Day, fmt.Sprintf("v1.%d", i))
 	}
 	for i := range largeUntagged {
-		add(ociImage, largeImage(fmt.Sprintf("build-%d", i)), 2*day+time.Duration(i)*time.Second)
+		add(ociImage, largeImage(fmt.Sprintf("build-%d", i)), 2*jobstest.Day+time.Duration(i)*time.Second)
 	}
-	if _, err := w.sim.AddContainerManifests("acme", "app", "acme/app", ms); err != nil {
+	if _, err := w.Sim.AddContainerManifests("acme", "app", "acme/app", ms); err != nil {
 		b.Fatal(err)
 	}
-	if got := len(w.active()); got != largeTotal {
+	if got := len(w.Active()); got != largeTotal {
 		b.Fatalf("seeded %d versions, want %d", got, largeTotal)
 	}
 }
@@ -202,13 +203,13 @@ func peakRSS() float64 {
 func BenchmarkPruneLarge(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
-		w := newPruneWorldLimits(b, ghsim.RateLimits{SecondaryPoints: 45000, PrimaryLimit: 100000})
-		w.file(".github", "policy:\n  max_deletions_per_run: 20000\n")
-		w.file("app", pruneRules)
+		w := jobstest.NewWorldLimits(b, ghsim.RateLimits{SecondaryPoints: 45000, PrimaryLimit: 100000})
+		w.File(".github", "policy:\n  max_deletions_per_run: 20000\n")
+		w.File("app", jobstest.PruneRules)
 		seedStart := time.Now()
 		seedLarge(b, w)
 		b.Logf("seeded %d versions in %s", largeTotal, time.Since(seedStart).Round(time.Millisecond))
-		kv, err := pacing.CreateBucket(context.Background(), w.nats.Queue.JS, 1)
+		kv, err := pacing.CreateBucket(context.Background(), w.NATS.Queue.JS, 1)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -217,24 +218,24 @@ func BenchmarkPruneLarge(b *testing.B) {
 		// for good, which at a 10 ms spacing is 9% of the budget (0.914
 		// measured); a bucket of 5 banks it, at most 5 above the budget
 		// in any minute.
-		if w.pacer, err = pacing.New(kv, pacing.Config{Points: 40000, Mutating: largeMutating, Burst: 100, MutatingBurst: 5}); err != nil {
+		if w.Pacer, err = pacing.New(kv, pacing.Config{Points: 40000, Mutating: largeMutating, Burst: 100, MutatingBurst: 5}); err != nil {
 			b.Fatal(err)
 		}
-		rep := &reports{}
-		p := w.pruner(rep, false, "acme="+w.token)
+		rep := &jobstest.Reports{}
+		p := w.Pruner(rep, false, "acme="+w.Token)
 		b.StartTimer()
 
 		start := time.Now()
-		if err := p.Handle(context.Background(), w.job()); err != nil {
+		if err := p.Handle(context.Background(), w.Job()); err != nil {
 			b.Fatal(err)
 		}
 		took := time.Since(start)
-		run := rep.runs[len(rep.runs)-1]
+		run := rep.Runs[len(rep.Runs)-1]
 		deleted := len(run.Deleted)
 		if deleted != largeUntagged {
 			b.Fatalf("deleted %d, want %d (outcome %s, deferred %d, kept %d, skipped %d)", deleted, largeUntagged, run.Outcome, len(run.Deferred), len(run.Kept), len(run.Skipped))
 		}
-		if got := len(w.active()); got != largeTotal-largeUntagged {
+		if got := len(w.Active()); got != largeTotal-largeUntagged {
 			b.Fatalf("%d versions left, want %d", got, largeTotal-largeUntagged)
 		}
 		// The lower bound: the owner and package lookups, the plan's
@@ -242,45 +243,45 @@ func BenchmarkPruneLarge(b *testing.B) {
 		// above it (the price of not deleting what changed meanwhile) and
 		// reported apart. Manifest reads go to the registry and are
 		// counted apart: one per digest at best, as the cache starts empty.
-		listPages := int(w.listings.Load())
+		listPages := int(w.Listings.Load())
 		planPages := (largeTotal + 99) / 100
 		lowerREST := 2 + planPages + deleted
-		calls := int(w.gets.Load() + w.notModified.Load() + w.mutating.Load())
-		w.delMu.Lock()
-		span := w.lastDel.Sub(w.firstDel)
-		w.delMu.Unlock()
+		calls := int(w.Gets.Load() + w.NotModified.Load() + w.Mutating.Load())
+		w.DelMu.Lock()
+		span := w.LastDel.Sub(w.FirstDel)
+		w.DelMu.Unlock()
 		perMin := float64(deleted-1) / span.Minutes()
 		rss := peakRSS()
 		b.ReportMetric(float64(calls), "rest-calls")
 		b.ReportMetric(float64(lowerREST), "rest-lower-bound")
-		b.ReportMetric(float64(w.manifestReads.Load()), "manifest-reads")
+		b.ReportMetric(float64(w.ManifestReads.Load()), "manifest-reads")
 		b.ReportMetric(perMin/largeMutating, "deletes/min÷budget")
-		b.ReportMetric(float64(w.limited.Load()), "rate-limited")
+		b.ReportMetric(float64(w.Limited.Load()), "rate-limited")
 		b.ReportMetric(rss, "peak-RSS-MiB")
 		b.Logf("run 1: %d deletions in %s (%.0f/min against a budget of %d/min: %.3f), %d REST calls against a lower bound of %d (2 lookups + the plan's %d listing pages + %d deletions); above it %d re-check listing pages (%d answered 304 in all); %d manifest reads for %d distinct digests, %d rate-limited answers, peak RSS %.0f MiB",
-			deleted, took.Round(time.Millisecond), perMin, largeMutating, perMin/largeMutating, calls, lowerREST, planPages, deleted, listPages-planPages, w.notModified.Load(),
-			w.manifestReads.Load(), largeTotal, w.limited.Load(), rss)
-		if n := w.limited.Load(); n != 0 {
+			deleted, took.Round(time.Millisecond), perMin, largeMutating, perMin/largeMutating, calls, lowerREST, planPages, deleted, listPages-planPages, w.NotModified.Load(),
+			w.ManifestReads.Load(), largeTotal, w.Limited.Load(), rss)
+		if n := w.Limited.Load(); n != 0 {
 			b.Fatalf("%d rate-limited answers under a pacing budget below the simulator's limits", n)
 		}
 
 		for _, label := range []string{"after", "idle"} {
-			w.gets.Store(0)
-			w.notModified.Store(0)
-			w.mutating.Store(0)
-			w.manifestReads.Store(0)
-			w.listings.Store(0)
+			w.Gets.Store(0)
+			w.NotModified.Store(0)
+			w.Mutating.Store(0)
+			w.ManifestReads.Store(0)
+			w.Listings.Store(0)
 			start := time.Now()
-			if err := p.Handle(context.Background(), w.job()); err != nil {
+			if err := p.Handle(context.Background(), w.Job()); err != nil {
 				b.Fatal(err)
 			}
 			b.Logf("run %s: %s, %d GETs answered 200, %d answered 304 (%d listing pages), %d mutating, %d manifest reads",
-				label, time.Since(start).Round(time.Millisecond), w.gets.Load(), w.notModified.Load(), w.listings.Load(), w.mutating.Load(), w.manifestReads.Load())
+				label, time.Since(start).Round(time.Millisecond), w.Gets.Load(), w.NotModified.Load(), w.Listings.Load(), w.Mutating.Load(), w.ManifestReads.Load())
 			if label == "idle" {
-				b.ReportMetric(float64(w.mutating.Load()+w.manifestReads.Load()), "idle-mutating+reads")
-				b.ReportMetric(float64(w.notModified.Load()), "idle-304s")
-				if w.mutating.Load() != 0 || w.manifestReads.Load() != 0 {
-					b.Errorf("the idle run mutated %d times and read %d manifests", w.mutating.Load(), w.manifestReads.Load())
+				b.ReportMetric(float64(w.Mutating.Load()+w.ManifestReads.Load()), "idle-mutating+reads")
+				b.ReportMetric(float64(w.NotModified.Load()), "idle-304s")
+				if w.Mutating.Load() != 0 || w.ManifestReads.Load() != 0 {
+					b.Errorf("the idle run mutated %d times and read %d manifests", w.Mutating.Load(), w.ManifestReads.Load())
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 )
 
 // TestForgetWithinTheRules: /pkgwarden forget deletes again only what
@@ -26,11 +27,11 @@ func TestForgetWithinTheRules(t *testing.T) {
 	setup := func(t *testing.T) *scene {
 		w := newRestoreWorld(t)
 		s := &scene{w: w}
-		s.never = w.push(w.image("latest"), 2*day, "latest")
-		s.restored = w.push(w.image("v1.1.0"), 5*day, "v1.1.0")
-		idx := index(w.image("amd64"), w.image("arm64"))
-		d := w.push(idx, 5*day, "v2.0.0")
-		s.byHand = w.push(w.image("build-7"), 5*day, "build-7")
+		s.never = w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+		s.restored = w.Push(w.Image("v1.1.0"), 5*jobstest.Day, "v1.1.0")
+		idx := jobstest.Index(w.Image("amd64"), w.Image("arm64"))
+		d := w.Push(idx, 5*jobstest.Day, "v2.0.0")
+		s.byHand = w.Push(w.Image("build-7"), 5*jobstest.Day, "build-7")
 		im, err := idx.IndexManifest()
 		if err != nil {
 			t.Fatal(err)
@@ -106,7 +107,7 @@ func TestForgetWithinTheRules(t *testing.T) {
 			s := setup(t)
 			if tc.owner != "" {
 				// The owner's policy, written once the sweep restored.
-				if err := s.w.sim.PutFile("acme", ".github", "", ".github/pkgwarden.yml", []byte(tc.owner), "alice"); err != nil {
+				if err := s.w.Sim.PutFile("acme", ".github", "", ".github/pkgwarden.yml", []byte(tc.owner), "alice"); err != nil {
 					t.Fatal(err)
 				}
 			}

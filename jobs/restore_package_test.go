@@ -12,13 +12,14 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 )
 
 // deletePackage deletes acme's container app through the API, as someone
 // in the organization would.
 func (w *restoreWorld) deletePackage(t *testing.T) {
 	t.Helper()
-	pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.token), githubapi.PackagesClientOptions{BaseURL: w.srv.URL + "/"})
+	pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.Token), githubapi.PackagesClientOptions{BaseURL: w.Server.URL + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,14 +69,14 @@ func TestRestoreReusedNamespace(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := newRestoreWorld(t)
-			w.push(w.image("v1"), 5*day, "v1.0.0")
-			w.push(w.image("latest"), 2*day, "latest")
+			w.Push(w.Image("v1"), 5*jobstest.Day, "v1.0.0")
+			w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
 			w.prune(t)
 			if tc.sweptBefore {
 				w.sweep(t) // the restore job sees the old package
 			}
 			w.deletePackage(t)
-			fresh := w.push(w.image("new"), 0, "new")
+			fresh := w.Push(w.Image("new"), 0, "new")
 			if tc.pruneFirst {
 				w.prune(t)
 			}
@@ -88,7 +89,7 @@ func TestRestoreReusedNamespace(t *testing.T) {
 				w.sweep(t)
 			}
 
-			vs, err := w.sim.Versions("acme", "container", "app")
+			vs, err := w.Sim.Versions("acme", "container", "app")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +118,7 @@ func TestRestoreReusedNamespace(t *testing.T) {
 // packageID returns acme's container app's id, or 0 when it is gone.
 func (w *restoreWorld) packageID(t *testing.T) int64 {
 	t.Helper()
-	pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.token), githubapi.PackagesClientOptions{BaseURL: w.srv.URL + "/"})
+	pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.Token), githubapi.PackagesClientOptions{BaseURL: w.Server.URL + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,8 +165,8 @@ func TestForgetRestoredPackage(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := newRestoreWorld(t)
-			old := w.push(w.image("v1"), 5*day, "v1.0.0")
-			w.push(w.image("latest"), 2*day, "latest")
+			old := w.Push(w.Image("v1"), 5*jobstest.Day, "v1.0.0")
+			w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
 			w.prune(t)
 			w.sweep(t)
 			pkgID := w.packageID(t)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 )
 
 // TestRestoreRetag: with the simulator giving no tags back on restore
@@ -28,8 +29,8 @@ func TestRestoreRetag(t *testing.T) {
 		setup func(t *testing.T, w *restoreWorld) (root string, resolve map[string]string, listed map[string][]string)
 	}{
 		"multi-arch index": {setup: func(t *testing.T, w *restoreWorld) (string, map[string]string, map[string][]string) {
-			idx := index(w.image("amd64"), w.image("arm64"))
-			d := w.push(idx, 5*day, "v1.0.0")
+			idx := jobstest.Index(w.Image("amd64"), w.Image("arm64"))
+			d := w.Push(idx, 5*jobstest.Day, "v1.0.0")
 			w.prune(t)
 			im, err := idx.IndexManifest()
 			if err != nil {
@@ -42,25 +43,25 @@ func TestRestoreRetag(t *testing.T) {
 			return d, map[string]string{"v1.0.0": d}, map[string][]string{d: {"v1.0.0"}}
 		}},
 		"single image, two tags": {setup: func(t *testing.T, w *restoreWorld) (string, map[string]string, map[string][]string) {
-			d := w.push(w.image("v2.1.0"), 5*day, "v2.1.0", "v2.1")
+			d := w.Push(w.Image("v2.1.0"), 5*jobstest.Day, "v2.1.0", "v2.1")
 			w.prune(t)
 			w.deleteByHand(t, d)
 			return d, map[string]string{"v2.1.0": d, "v2.1": d}, map[string][]string{d: {"v2.1", "v2.1.0"}}
 		}},
 		"signature deleted with its image": {setup: func(t *testing.T, w *restoreWorld) (string, map[string]string, map[string][]string) {
-			d := w.push(w.image("v5"), 5*day, "v5.0.0")
+			d := w.Push(w.Image("v5"), 5*jobstest.Day, "v5.0.0")
 			sigTag := registry.ReferrerTag(d, registry.ReferrerSignature)
-			sig := w.push(w.image("signature of v5"), 5*day, sigTag)
+			sig := w.Push(w.Image("signature of v5"), 5*jobstest.Day, sigTag)
 			w.prune(t)
 			w.deleteByHand(t, d)
 			w.deleteByHand(t, sig)
 			return d, map[string]string{"v5.0.0": d, sigTag: sig}, map[string][]string{d: {"v5.0.0"}, sig: {sigTag}}
 		}},
 		"tag held by another version": {setup: func(t *testing.T, w *restoreWorld) (string, map[string]string, map[string][]string) {
-			old := w.push(w.image("v3-old"), 5*day, "v3.0.0", "v3.0")
+			old := w.Push(w.Image("v3-old"), 5*jobstest.Day, "v3.0.0", "v3.0")
 			w.prune(t)
 			w.deleteByHand(t, old)
-			fresh := w.push(w.image("v3-new"), 0, "v3.0.0")
+			fresh := w.Push(w.Image("v3-new"), 0, "v3.0.0")
 			// v3.0 is free again and comes back; v3.0.0 stays on fresh.
 			return old, map[string]string{"v3.0.0": fresh, "v3.0": old}, map[string][]string{old: {"v3.0"}, fresh: {"v3.0.0"}}
 		}},
@@ -68,8 +69,8 @@ func TestRestoreRetag(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := newRestoreWorld(t)
-			w.sim.SetRestoreWithoutTags(true)
-			w.push(w.image("latest"), 2*day, "latest")
+			w.Sim.SetRestoreWithoutTags(true)
+			w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
 			root, resolve, listed := tc.setup(t, w)
 			for tag := range resolve {
 				if got, err := w.head(tag); err == nil && got == root {
@@ -116,8 +117,8 @@ func TestRestoreRetag(t *testing.T) {
 // the tags, so TestRestoreRetag's tags came from pkgwarden.
 func TestRestoreWithoutTagsSwitch(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.sim.SetRestoreWithoutTags(true)
-	d := w.push(w.image("v7"), 5*day, "v7.0.0")
+	w.Sim.SetRestoreWithoutTags(true)
+	d := w.Push(w.Image("v7"), 5*jobstest.Day, "v7.0.0")
 	w.deleteByHand(t, d)
 	pc, owner := w.packagesClient(t)
 	ctx := context.Background()
@@ -134,12 +135,12 @@ func TestRestoreWithoutTagsSwitch(t *testing.T) {
 
 // head resolves tag in the registry to a digest.
 func (w *restoreWorld) head(tag string) (string, error) {
-	host := strings.TrimPrefix(w.srv.URL, "http://")
+	host := strings.TrimPrefix(w.Server.URL, "http://")
 	ref, err := name.NewTag(host+"/acme/app:"+tag, name.Insecure)
 	if err != nil {
 		return "", err
 	}
-	desc, err := remote.Head(ref, remote.WithAuth(&authn.Basic{Username: "alice", Password: w.token}))
+	desc, err := remote.Head(ref, remote.WithAuth(&authn.Basic{Username: "alice", Password: w.Token}))
 	if err != nil {
 		return "", err
 	}
@@ -148,7 +149,7 @@ func (w *restoreWorld) head(tag string) (string, error) {
 
 func (w *restoreWorld) packagesClient(t *testing.T) (*githubapi.PackagesClient, githubapi.Owner) {
 	t.Helper()
-	pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.token), githubapi.PackagesClientOptions{BaseURL: w.srv.URL + "/"})
+	pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.Token), githubapi.PackagesClientOptions{BaseURL: w.Server.URL + "/"})
 	if err != nil {
 		t.Fatal(err)
 	}

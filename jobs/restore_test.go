@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
@@ -22,6 +23,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 )
 
 const restoreRules = `rules:
@@ -33,20 +35,20 @@ const restoreRules = `rules:
 
 // restoreWorld is a pruneWorld with the inventory and a restorer.
 type restoreWorld struct {
-	*pruneWorld
+	*jobstest.World
 	inv      *inventory.Store
 	restorer *jobs.Restorer
 }
 
 func newRestoreWorld(t *testing.T) *restoreWorld {
 	t.Helper()
-	w := &restoreWorld{pruneWorld: newPruneWorld(t)}
+	w := &restoreWorld{World: jobstest.NewWorld(t)}
 	var err error
-	if w.inv, err = inventory.Open(context.Background(), w.nats.Queue.JS, 1, w.sim.Now); err != nil {
+	if w.inv, err = inventory.Open(context.Background(), w.NATS.Queue.JS, 1, w.Sim.Now); err != nil {
 		t.Fatal(err)
 	}
 	w.newRestorer(t)
-	w.file("app", restoreRules)
+	w.File("app", restoreRules)
 	return w
 }
 
@@ -61,22 +63,22 @@ func (w *restoreWorld) newRestorer(t *testing.T) {
 func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*jobs.RestoreConfig)) {
 	t.Helper()
 	ctx := context.Background()
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(simtest.AppKey())})
 	var err error
-	if w.app, err = githubapi.NewApp(githubapi.AppConfig{AppID: w.sim.AppID(), PrivateKey: keyPEM, BaseURL: w.srv.URL}); err != nil {
+	if w.App, err = githubapi.NewApp(githubapi.AppConfig{AppID: w.Sim.AppID(), PrivateKey: keyPEM, BaseURL: w.Server.URL}); err != nil {
 		t.Fatal(err)
 	}
-	toks, err := githubapi.ParsePackagesTokens("acme="+w.token, "")
+	toks, err := githubapi.ParsePackagesTokens("acme="+w.Token, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache, err := registry.OpenKVCache(ctx, w.nats.Queue.JS, "manifests", 1)
+	cache, err := registry.OpenKVCache(ctx, w.NATS.Queue.JS, "manifests", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := jobs.RestoreConfig{
-		Access:    &planner.Access{Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache, Now: w.sim.Now},
-		Inventory: w.inv, Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...),
+		Access:    &planner.Access{Tokens: toks, App: w.App, APIURL: w.Server.URL, RegistryURL: w.Server.URL, Cache: cache, Now: w.Sim.Now},
+		Inventory: w.inv, Issues: report.New(w.App, w.Sim.Now, nil, testReportOptions(w.Sim)...),
 	}
 	if change != nil {
 		change(&cfg)
@@ -89,23 +91,23 @@ func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*jobs.RestoreCo
 // prune runs a prune job with the inventory, as serve does.
 func (w *restoreWorld) prune(t *testing.T) {
 	t.Helper()
-	toks, _ := githubapi.ParsePackagesTokens("acme="+w.token, "")
-	cache, _ := registry.OpenKVCache(context.Background(), w.nats.Queue.JS, "manifests", 1)
+	toks, _ := githubapi.ParsePackagesTokens("acme="+w.Token, "")
+	cache, _ := registry.OpenKVCache(context.Background(), w.NATS.Queue.JS, "manifests", 1)
 	p, err := jobs.NewPruner(jobs.PruneConfig{
-		Access:    &planner.Access{Tokens: toks, App: w.app, APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache, Now: w.sim.Now},
-		Inventory: w.inv, Reporter: jobs.IssueReporter{Issues: report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...)},
+		Access:    &planner.Access{Tokens: toks, App: w.App, APIURL: w.Server.URL, RegistryURL: w.Server.URL, Cache: cache, Now: w.Sim.Now},
+		Inventory: w.inv, Reporter: jobs.IssueReporter{Issues: report.New(w.App, w.Sim.Now, nil, testReportOptions(w.Sim)...)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Handle(context.Background(), w.job()); err != nil {
+	if err := p.Handle(context.Background(), w.Job()); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (w *restoreWorld) sweep(t *testing.T) {
 	t.Helper()
-	job := w.job()
+	job := w.Job()
 	job.Type, job.Reason, job.DeliveryID = jobs.TypeRestore, "sweep", ""
 	if err := w.restorer.Handle(context.Background(), job); err != nil {
 		t.Fatal(err)
@@ -114,7 +116,7 @@ func (w *restoreWorld) sweep(t *testing.T) {
 
 func (w *restoreWorld) undo(t *testing.T, delivery string, u jobs.UndoRequest) {
 	t.Helper()
-	job := w.job()
+	job := w.Job()
 	job.Type, job.DeliveryID, job.Undo = jobs.TypeRestore, delivery, &u
 	if err := w.restorer.Handle(context.Background(), job); err != nil {
 		t.Fatal(err)
@@ -125,14 +127,14 @@ func (w *restoreWorld) undo(t *testing.T, delivery string, u jobs.UndoRequest) {
 // simulator: someone else's deletion.
 func (w *restoreWorld) deleteByHand(t *testing.T, digest string) {
 	t.Helper()
-	if err := w.sim.DeleteVersion("acme", "container", "app", ghsim.VersionRef{Name: digest}, time.Hour); err != nil {
+	if err := w.Sim.DeleteVersion("acme", "container", "app", ghsim.VersionRef{Name: digest}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func (w *restoreWorld) version(t *testing.T, digest string) ghsim.PackageVersion {
 	t.Helper()
-	vs, err := w.sim.Versions("acme", "container", "app")
+	vs, err := w.Sim.Versions("acme", "container", "app")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,12 +150,12 @@ func (w *restoreWorld) version(t *testing.T, digest string) ghsim.PackageVersion
 // pull reads tag's manifest from the registry over HTTP, and for an index
 // every platform's image and config: what `docker pull` needs.
 func (w *restoreWorld) pull(tag string) error {
-	host := strings.TrimPrefix(w.srv.URL, "http://")
+	host := strings.TrimPrefix(w.Server.URL, "http://")
 	ref, err := name.NewTag(host+"/acme/app:"+tag, name.Insecure)
 	if err != nil {
 		return err
 	}
-	opts := []remote.Option{remote.WithAuth(&authn.Basic{Username: "alice", Password: w.token})}
+	opts := []remote.Option{remote.WithAuth(&authn.Basic{Username: "alice", Password: w.Token})}
 	desc, err := remote.Get(ref, opts...)
 	if err != nil {
 		return err
@@ -189,7 +191,7 @@ func (w *restoreWorld) pull(tag string) error {
 // comments returns every comment of acme/app's issues.
 func (w *restoreWorld) comments(t *testing.T) []string {
 	t.Helper()
-	issues, err := w.sim.Issues("acme", "app")
+	issues, err := w.Sim.Issues("acme", "app")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,8 +234,8 @@ func TestRestoreSweep(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := newRestoreWorld(t)
-			w.push(w.image("latest"), 2*day, "latest")
-			d := w.push(w.image(tc.tag), 5*day, tc.tag)
+			w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+			d := w.Push(w.Image(tc.tag), 5*jobstest.Day, tc.tag)
 			w.prune(t) // the inventory sees the tag; nothing to prune
 			w.deleteByHand(t, d)
 			if tc.before != nil {
@@ -270,8 +272,8 @@ func TestRestoreSweep(t *testing.T) {
 // sweep leaves it deleted.
 func TestIntentionalAfterRestore(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.push(w.image("latest"), 2*day, "latest")
-	d := w.push(w.image("v1.1.0"), 5*day, "v1.1.0")
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	d := w.Push(w.Image("v1.1.0"), 5*jobstest.Day, "v1.1.0")
 	w.prune(t)
 	w.deleteByHand(t, d)
 	w.sweep(t)
@@ -299,7 +301,7 @@ func TestIntentionalAfterRestore(t *testing.T) {
 // restore note if there is none yet.
 func (w *restoreWorld) reportIssue(t *testing.T) int {
 	t.Helper()
-	issues, err := w.sim.Issues("acme", "app")
+	issues, err := w.Sim.Issues("acme", "app")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +310,7 @@ func (w *restoreWorld) reportIssue(t *testing.T) int {
 			return is.Number
 		}
 	}
-	res, err := report.New(w.app, w.sim.Now, nil, testReportOptions(w.sim)...).Note(context.Background(), w.installation,
+	res, err := report.New(w.App, w.Sim.Now, nil, testReportOptions(w.Sim)...).Note(context.Background(), w.Installation,
 		rules.Package{Owner: "acme", Type: "container", Name: "app", Repository: "app"}, nil, nil, "<!-- test -->", "<!-- test -->\nopened by the test", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -320,13 +322,13 @@ func (w *restoreWorld) reportIssue(t *testing.T) int {
 // by a sweep, even when its tag is protected now.
 func TestRestorePrunedStaysDeleted(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.push(w.image("latest"), 2*day, "latest")
-	d := w.push(w.image("pr-9"), 5*day, "pr-9")
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	d := w.Push(w.Image("pr-9"), 5*jobstest.Day, "pr-9")
 	w.prune(t)
 	if !w.version(t, d).Deleted {
 		t.Fatal("pr-9 not pruned")
 	}
-	w.file("app", strings.Replace(restoreRules, `tags: ["v*", "latest"]`, `tags: ["v*", "latest", "pr-*"]`, 1))
+	w.File("app", strings.Replace(restoreRules, `tags: ["v*", "latest"]`, `tags: ["v*", "latest", "pr-*"]`, 1))
 	w.sweep(t)
 	if !w.version(t, d).Deleted {
 		t.Error("the sweep restored what pkgwarden pruned")
@@ -338,9 +340,9 @@ func TestRestorePrunedStaysDeleted(t *testing.T) {
 // untagged, are not pruned afterwards.
 func TestRestoreIndex(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.push(w.image("latest"), 2*day, "latest")
-	idx := index(w.image("amd64"), w.image("arm64"))
-	d := w.push(idx, 5*day, "v2.0.0")
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	idx := jobstest.Index(w.Image("amd64"), w.Image("arm64"))
+	d := w.Push(idx, 5*jobstest.Day, "v2.0.0")
 	w.prune(t)
 	im, err := idx.IndexManifest()
 	if err != nil {
@@ -397,9 +399,9 @@ func TestRestoreIndex(t *testing.T) {
 // comes back with it.
 func TestRestoreReferrers(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.push(w.image("latest"), 2*day, "latest")
-	d := w.push(w.image("v5"), 5*day, "v5.0.0")
-	sig := w.push(w.image("signature of v5"), 5*day, registry.ReferrerTag(d, registry.ReferrerSignature))
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	d := w.Push(w.Image("v5"), 5*jobstest.Day, "v5.0.0")
+	sig := w.Push(w.Image("signature of v5"), 5*jobstest.Day, registry.ReferrerTag(d, registry.ReferrerSignature))
 	w.prune(t)
 	w.deleteByHand(t, d)
 	w.deleteByHand(t, sig)
@@ -419,11 +421,11 @@ func TestRestoreReferrers(t *testing.T) {
 // tag another version holds now.
 func TestRestoreTagHeldElsewhere(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.push(w.image("latest"), 2*day, "latest")
-	old := w.push(w.image("v3-old"), 5*day, "v3.0.0")
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	old := w.Push(w.Image("v3-old"), 5*jobstest.Day, "v3.0.0")
 	w.prune(t)
 	w.deleteByHand(t, old)
-	fresh := w.push(w.image("v3-new"), 0, "v3.0.0")
+	fresh := w.Push(w.Image("v3-new"), 0, "v3.0.0")
 	w.sweep(t)
 	if w.version(t, old).Deleted {
 		t.Fatal("old v3.0.0 not restored")
@@ -443,10 +445,10 @@ func TestRestorePackage(t *testing.T) {
 	for _, reuse := range []bool{false, true} {
 		t.Run(fmt.Sprintf("reused=%t", reuse), func(t *testing.T) {
 			w := newRestoreWorld(t)
-			old := w.push(w.image("v1"), 5*day, "v1.0.0")
-			w.push(w.image("latest"), 2*day, "latest")
+			old := w.Push(w.Image("v1"), 5*jobstest.Day, "v1.0.0")
+			w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
 			w.prune(t)
-			pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.token), githubapi.PackagesClientOptions{BaseURL: w.srv.URL + "/"})
+			pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.Token), githubapi.PackagesClientOptions{BaseURL: w.Server.URL + "/"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -460,10 +462,10 @@ func TestRestorePackage(t *testing.T) {
 			}
 			var fresh string
 			if reuse {
-				fresh = w.push(w.image("new"), 0, "new")
+				fresh = w.Push(w.Image("new"), 0, "new")
 			}
 			w.sweep(t)
-			vs, err := w.sim.Versions("acme", "container", "app")
+			vs, err := w.Sim.Versions("acme", "container", "app")
 			if err != nil && !reuse {
 				t.Fatalf("package not restored: %v", err)
 			}
@@ -509,19 +511,19 @@ func TestUndo(t *testing.T) {
 		"all by admin":        {user: "bob", perm: "admin", via: "comment", all: true, restored: true, answer: "restored 1 version"},
 		"comment by reader":   {user: "bob", perm: "read", via: "comment", answer: "only people with write access"},
 		"checkbox by reader":  {user: "bob", perm: "read", via: "checkbox", answer: "only people with write access"},
-		"too late":            {user: "bob", perm: "write", via: "comment", advance: 31 * day, answer: "too late"},
+		"too late":            {user: "bob", perm: "write", via: "comment", advance: 31 * jobstest.Day, answer: "too late"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := newRestoreWorld(t)
-			if _, err := w.sim.AddUser(tc.user); err != nil {
+			if _, err := w.Sim.AddUser(tc.user); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.sim.SetCollaborator("acme", "app", tc.user, tc.perm); err != nil {
+			if err := w.Sim.SetCollaborator("acme", "app", tc.user, tc.perm); err != nil {
 				t.Fatal(err)
 			}
-			w.push(w.image("latest"), 2*day, "latest")
-			d := w.push(w.image("pr-3"), 5*day, "pr-3")
+			w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+			d := w.Push(w.Image("pr-3"), 5*jobstest.Day, "pr-3")
 			w.prune(t) // pkgwarden deletes pr-3 and lists it in the report
 			if !w.version(t, d).Deleted {
 				t.Fatal("pr-3 not pruned")
@@ -529,7 +531,7 @@ func TestUndo(t *testing.T) {
 			id := w.version(t, d).ID
 			issue := w.reportIssue(t)
 			if tc.advance > 0 {
-				w.sim.Advance(tc.advance)
+				w.Sim.Advance(tc.advance)
 				w.newRestorer(t)
 			}
 			ids := []int64{id}
@@ -537,7 +539,7 @@ func TestUndo(t *testing.T) {
 				ids = nil
 			}
 			w.undo(t, "d-"+name, jobs.UndoRequest{Kind: jobs.UndoRestore, IDs: ids, All: tc.all, Sender: tc.user, Repository: "acme/app", Issue: issue, Via: tc.via, Answer: tc.via == "comment"})
-			vs, _ := w.sim.Versions("acme", "container", "app")
+			vs, _ := w.Sim.Versions("acme", "container", "app")
 			back := slices.ContainsFunc(vs, func(v ghsim.PackageVersion) bool { return v.ID == id && !v.Deleted })
 			if back != tc.restored {
 				t.Errorf("restored = %t, want %t", back, tc.restored)
@@ -549,7 +551,7 @@ func TestUndo(t *testing.T) {
 				if !anyContains(w.comments(t), "asked by @"+tc.user) {
 					t.Errorf("restore not reported: %q", w.comments(t))
 				}
-				issues, _ := w.sim.Issues("acme", "app")
+				issues, _ := w.Sim.Issues("acme", "app")
 				for _, is := range issues {
 					if slices.ContainsFunc(report.ParseRestorable(is.Body), func(e report.Restorable) bool { return e.ID == id }) {
 						t.Errorf("restored %d still listed as restorable", id)

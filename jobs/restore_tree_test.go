@@ -13,17 +13,18 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 )
 
 // pullDigest reads the image digest names from the registry, config
 // included.
 func (w *restoreWorld) pullDigest(digest string) error {
-	host := strings.TrimPrefix(w.srv.URL, "http://")
+	host := strings.TrimPrefix(w.Server.URL, "http://")
 	ref, err := name.NewDigest(host+"/acme/app@"+digest, name.Insecure)
 	if err != nil {
 		return err
 	}
-	img, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: "alice", Password: w.token}))
+	img, err := remote.Image(ref, remote.WithAuth(&authn.Basic{Username: "alice", Password: w.Token}))
 	if err != nil {
 		return err
 	}
@@ -57,18 +58,18 @@ func TestRestoreTreeRecursive(t *testing.T) {
 		build func(t *testing.T, w *restoreWorld) (root, pullTag string, below, leaves []string)
 	}{
 		"referrers index lists an attestation": {build: func(t *testing.T, w *restoreWorld) (string, string, []string, []string) {
-			subject := w.push(w.image("v6"), 5*day, "v6.0.0")
-			att := w.image("in-toto attestation of v6")
+			subject := w.Push(w.Image("v6"), 5*jobstest.Day, "v6.0.0")
+			att := w.Image("in-toto attestation of v6")
 			refIdx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: att})
 			tag := registry.ReferrerTag(subject, registry.ReferrerIndex)
-			ri := w.push(refIdx, 5*day, tag)
+			ri := w.Push(refIdx, 5*jobstest.Day, tag)
 			attDigest := digests(t, refIdx)[0]
 			return subject, tag, []string{ri, attDigest}, []string{subject, attDigest}
 		}},
 		"nested index": {build: func(t *testing.T, w *restoreWorld) (string, string, []string, []string) {
-			inner := index(w.image("amd64 v7"), w.image("arm64 v7"))
+			inner := jobstest.Index(w.Image("amd64 v7"), w.Image("arm64 v7"))
 			outer := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: inner})
-			root := w.push(outer, 5*day, "v7.0.0")
+			root := w.Push(outer, 5*jobstest.Day, "v7.0.0")
 			innerDigest := digests(t, outer)[0]
 			leaves := digests(t, inner)
 			return root, "v7.0.0", append([]string{innerDigest}, leaves...), leaves
@@ -77,7 +78,7 @@ func TestRestoreTreeRecursive(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := newRestoreWorld(t)
-			w.push(w.image("latest"), 2*day, "latest")
+			w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
 			root, pullTag, below, leaves := tc.build(t, w)
 			w.prune(t) // the inventory sees the tags; nothing to prune
 			for _, d := range append([]string{root}, below...) {
@@ -112,10 +113,10 @@ func TestRestoreTreeRecursive(t *testing.T) {
 // restored, goes with the next prune, grandchildren included.
 func TestForgetNestedIndex(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.push(w.image("latest"), 2*day, "latest")
-	inner := index(w.image("amd64 v8"), w.image("arm64 v8"))
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	inner := jobstest.Index(w.Image("amd64 v8"), w.Image("arm64 v8"))
 	outer := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: inner})
-	root := w.push(outer, 5*day, "v8.0.0")
+	root := w.Push(outer, 5*jobstest.Day, "v8.0.0")
 	below := append(digests(t, outer), digests(t, inner)...)
 	w.prune(t)
 	for _, d := range append([]string{root}, below...) {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 )
 
 // TestUndoneVersionStays: a tagged version pkgwarden pruned and someone
@@ -12,14 +13,14 @@ import (
 // it go for good.
 func TestUndoneVersionStays(t *testing.T) {
 	w := newRestoreWorld(t)
-	if _, err := w.sim.AddUser("bob"); err != nil {
+	if _, err := w.Sim.AddUser("bob"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.sim.SetCollaborator("acme", "app", "bob", "write"); err != nil {
+	if err := w.Sim.SetCollaborator("acme", "app", "bob", "write"); err != nil {
 		t.Fatal(err)
 	}
-	w.push(w.image("latest"), 2*day, "latest")
-	d := w.push(w.image("pr-3"), 5*day, "pr-3")
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	d := w.Push(w.Image("pr-3"), 5*jobstest.Day, "pr-3")
 	w.prune(t)
 	if !w.version(t, d).Deleted {
 		t.Fatal("pr-3 not pruned: the rules do not match it and the test proves nothing")

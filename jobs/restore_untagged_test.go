@@ -2,6 +2,8 @@ package jobs_test
 
 import (
 	"testing"
+
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 )
 
 // TestRestoredUntaggedNotPruned: a restored version whose tag another
@@ -9,14 +11,14 @@ import (
 // delete untagged versions here, never deletes it for being untagged.
 func TestRestoredUntaggedNotPruned(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.push(w.image("latest"), 2*day, "latest")
-	old := w.push(w.image("v4-old"), 5*day, "v4.0.0")
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	old := w.Push(w.Image("v4-old"), 5*jobstest.Day, "v4.0.0")
 	w.prune(t)
 	w.deleteByHand(t, old)
-	fresh := w.push(w.image("v4-new"), 0, "v4.0.0")
+	fresh := w.Push(w.Image("v4-new"), 0, "v4.0.0")
 	// An untagged version nobody restored: the prune deletes it, which
 	// shows the rules prune untagged versions in this world.
-	stray := w.push(w.image("stray build"), 3*day)
+	stray := w.Push(w.Image("stray build"), 3*jobstest.Day)
 	w.sweep(t)
 	if v := w.version(t, old); v.Deleted || len(v.Tags) != 0 {
 		t.Fatalf("old v4.0.0 after the sweep: deleted %t, tags %v; want restored untagged (the tag is %s's)", v.Deleted, v.Tags, fresh)

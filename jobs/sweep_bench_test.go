@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
@@ -28,6 +29,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -125,13 +127,13 @@ func BenchmarkSweep(b *testing.B) {
 // sweepBench is BenchmarkSweep's world: the simulator with the seeded
 // packages, and the scheduler and worker pool on its embedded NATS.
 type sweepBench struct {
-	w       *pruneWorld
+	w       *jobstest.World
 	q       *queue.Queue
 	sched   *sweep.Scheduler
 	pool    *jobs.Pool
 	metrics *prometheus.Registry
 	calls   *sweepCalls
-	rep     *reports
+	rep     *jobstest.Reports
 	// old are the digests of each package's builds the rule deletes.
 	old map[string]map[string]bool
 }
@@ -139,12 +141,12 @@ type sweepBench struct {
 func newSweepBench(b *testing.B) *sweepBench {
 	b.Helper()
 	ctx := context.Background()
-	w := newPruneWorldLimits(b, ghsim.RateLimits{SecondaryPoints: 10_000_000, PrimaryLimit: 10_000_000})
-	w.file("app", sweepRules)
-	sb := &sweepBench{w: w, q: w.nats.Queue, calls: newSweepCalls(), rep: &reports{}, metrics: prometheus.NewRegistry(), old: map[string]map[string]bool{}}
+	w := jobstest.NewWorldLimits(b, ghsim.RateLimits{SecondaryPoints: 10_000_000, PrimaryLimit: 10_000_000})
+	w.File("app", sweepRules)
+	sb := &sweepBench{w: w, q: w.NATS.Queue, calls: newSweepCalls(), rep: &jobstest.Reports{}, metrics: prometheus.NewRegistry(), old: map[string]map[string]bool{}}
 
 	seedStart := time.Now()
-	now := w.sim.Now()
+	now := w.Sim.Now()
 	for p := range sweepPackages {
 		name := fmt.Sprintf("svc-%03d", p)
 		sb.old[name] = map[string]bool{}
@@ -155,15 +157,15 @@ func newSweepBench(b *testing.B) *sweepBench {
 			return body
 		}
 		for i := range sweepTagged {
-			add(fmt.Sprintf("rel-%d", i), 30*day+time.Duration(i)*time.Minute, fmt.Sprintf("v1.%d", i))
+			add(fmt.Sprintf("rel-%d", i), 30*jobstest.Day+time.Duration(i)*time.Minute, fmt.Sprintf("v1.%d", i))
 		}
 		for i := range sweepOld {
-			sb.old[name][sha(add(fmt.Sprintf("old-%d", i), 31*day+time.Duration(i)*time.Hour))] = true
+			sb.old[name][sha(add(fmt.Sprintf("old-%d", i), 31*jobstest.Day+time.Duration(i)*time.Hour))] = true
 		}
 		for i := range sweepRecent {
 			add(fmt.Sprintf("new-%d", i), time.Duration(i+1)*time.Hour)
 		}
-		if _, err := w.sim.AddContainerManifests("acme", name, "acme/app", ms); err != nil {
+		if _, err := w.Sim.AddContainerManifests("acme", name, "acme/app", ms); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -174,16 +176,16 @@ func newSweepBench(b *testing.B) *sweepBench {
 	// every request on its way out (under the retries, as the simulator
 	// sees them) and go to the world's loopback server.
 	logger := slog.New(slog.DiscardHandler)
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(appKey())})
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(simtest.AppKey())})
 	newApp := func(role string) *githubapi.App {
-		app, err := githubapi.NewApp(githubapi.AppConfig{AppID: w.sim.AppID(), PrivateKey: keyPEM, BaseURL: w.srv.URL,
+		app, err := githubapi.NewApp(githubapi.AppConfig{AppID: w.Sim.AppID(), PrivateKey: keyPEM, BaseURL: w.Server.URL,
 			Transport: githubapi.NewTransport(sb.calls.as(role), githubapi.RetryPolicy{}, nil)})
 		if err != nil {
 			b.Fatal(err)
 		}
 		return app
 	}
-	tokens, err := githubapi.ParsePackagesTokens("acme="+w.token, "")
+	tokens, err := githubapi.ParsePackagesTokens("acme="+w.Token, "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -227,7 +229,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 		b.Fatal(err)
 	}
 	pruneAccess := &planner.Access{
-		Tokens: tokens, App: app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
+		Tokens: tokens, App: app, APIURL: w.Server.URL, RegistryURL: w.Server.URL,
 		PackagesTransport: packed(workerPacer, "prune"), RegistryTransport: sb.calls.as("prune"),
 		Cache: cache, ETags: etags,
 	}
@@ -240,7 +242,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 		b.Fatal(err)
 	}
 	restoreAccess := &planner.Access{
-		Tokens: tokens, App: app, APIURL: w.srv.URL, RegistryURL: w.srv.URL,
+		Tokens: tokens, App: app, APIURL: w.Server.URL, RegistryURL: w.Server.URL,
 		PackagesTransport: packed(workerPacer, "restore"), RegistryTransport: sb.calls.as("restore"),
 		Cache: cache, ETags: etags,
 	}
@@ -259,7 +261,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 	// pacing bucket; the inventory as serve reads it.
 	if sb.sched, err = sweep.Open(ctx, sb.q, sweep.Config{
 		Holder: b.Name(), Interval: time.Hour,
-		Access: &planner.Access{App: newApp("scheduler-app"), Tokens: tokens, APIURL: w.srv.URL,
+		Access: &planner.Access{App: newApp("scheduler-app"), Tokens: tokens, APIURL: w.Server.URL,
 			PackagesTransport: packed(newPacer(), "scheduler")},
 		Inventory: sweep.InventoryPackages{Store: inv}, Replicas: 1, Logger: logger,
 	}); err != nil {
@@ -293,10 +295,10 @@ type sweepFigures struct {
 func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 	b.Helper()
 	ctx := context.Background()
-	sb.w.sim.ResetRequestStats()
+	sb.w.Sim.ResetRequestStats()
 	sb.calls.reset()
 	jobsBefore := sb.jobCounts(b)
-	runsBefore := sb.rep.count()
+	runsBefore := sb.rep.Count()
 	seqBefore := sb.streamSeqs(b)
 	f := sweepFigures{label: label, rssStart: procStatusMiB("VmRSS:"), hwmReset: resetPeakRSS()}
 
@@ -329,7 +331,7 @@ func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 	}
 
 	f.byMethod = map[string]int{}
-	for _, st := range sb.w.sim.RequestStats() {
+	for _, st := range sb.w.Sim.RequestStats() {
 		for m, c := range st.Requests {
 			f.byMethod[m] += c
 			f.apiCalls += c
@@ -355,7 +357,7 @@ func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 			f.writes[name] = d
 		}
 	}
-	f.runs = sb.rep.count() - runsBefore
+	f.runs = sb.rep.Count() - runsBefore
 	if f.runs != sweepPackages {
 		b.Fatalf("%s sweep: %d prune runs reported, want %d", label, f.runs, sweepPackages)
 	}
@@ -406,7 +408,7 @@ func (sb *sweepBench) waitDrained(b *testing.B, label string, start time.Time) {
 func (sb *sweepBench) checkState(b *testing.B) {
 	b.Helper()
 	for name, old := range sb.old {
-		vs, err := sb.w.sim.Versions("acme", "container", name)
+		vs, err := sb.w.Sim.Versions("acme", "container", name)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -470,12 +472,6 @@ func (sb *sweepBench) streamSeqs(b *testing.B) map[string]uint64 {
 		b.Fatal(err)
 	}
 	return out
-}
-
-func (r *reports) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.runs)
 }
 
 // report prints the figures and reports them as metrics prefixed with
