@@ -26,6 +26,26 @@ const (
 	TypeRestore = "restore"
 )
 
+// TypeConfig re-reads a repository's configuration after a push changed
+// it: it reports or settles the invalid-config issue at once, then queues
+// a prune of every package the file governs, so new rules apply without
+// waiting for the next publish.
+const TypeConfig = "config"
+
+// ConfigTargetType is the PackageType of a config job's Target: no package
+// type is spelled so, so the lease of a repository's config job
+// ("installation/owner/repository/name") never collides with a package's.
+const ConfigTargetType = "repository"
+
+// ConfigTarget is the Target of the config job of repository owner/repo
+// (repo without owner; ".github" for the owner's defaults and policy).
+func ConfigTarget(installationID int64, owner, repo string) webhook.Target {
+	return webhook.Target{
+		InstallationID: installationID, Owner: owner,
+		PackageType: ConfigTargetType, PackageName: repo, Repository: owner + "/" + repo,
+	}
+}
+
 // Job is one unit of work on one package.
 type Job struct {
 	Type   string         `json:"type"`
@@ -117,19 +137,5 @@ func Publish(ctx context.Context, q *queue.Queue, job Job) error {
 	if _, err := q.JS.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("queue %s job for %s: %w", job.Type, job.Target, err)
 	}
-	return nil
-}
-
-// PruneHandler is the prune job's handler in a process without the App
-// configured (rules are read as the App, so nothing can be planned): it
-// records that a prune was asked for and deletes nothing. Pruner is the
-// real one.
-type PruneHandler struct {
-	Logger *slog.Logger
-}
-
-// Handle logs the request.
-func (h PruneHandler) Handle(ctx context.Context, job Job) error {
-	job.Logger(h.Logger).InfoContext(ctx, "prune requested; no GitHub App configured, nothing deleted", "reason", job.Reason)
 	return nil
 }

@@ -149,7 +149,7 @@ func TestForgetRestoredPackage(t *testing.T) {
 	}{
 		"intentional box ticked": {request: func(t *testing.T, w *restoreWorld, comment string, _ int64) jobs.UndoRequest {
 			ticked := strings.Replace(comment, "- [ ] this deletion was intentional", "- [x] this deletion was intentional", 1)
-			ids := testSeal.NewlyTickedIntentional(rules.Package{Owner: "acme", Type: "container", Name: "app"}, comment, ticked)
+			ids := jobstest.Seal.NewlyTickedIntentional(rules.Package{Owner: "acme", Type: "container", Name: "app"}, comment, ticked)
 			if len(ids) != 1 {
 				t.Fatalf("ticking the package's box asks to forget %v, want one id", ids)
 			}

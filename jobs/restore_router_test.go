@@ -15,6 +15,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 	"github.com/pkgwarden/pkgwarden/queue"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
@@ -30,8 +31,8 @@ func reportBody(tick12 bool) string {
 	}
 	return "<!-- pkgwarden:report container acme/app -->\n## pkgwarden report\n\n### Restorable deletions\n\n" +
 		"**Deleted 2026-11-20 00:00 UTC** <!-- pkgwarden:batch 2026-11-20T00:00:00Z -->\n\n" +
-		"- [ ] `sha256:aa` (pr-1) id 11 <!-- pkgwarden:restore 11 " + testSeal.Sign(report.BoxRestore, routedApp, 11) + " -->\n" +
-		"- [" + box + "] `sha256:bb` (pr-2) id 12 <!-- pkgwarden:restore 12 " + testSeal.Sign(report.BoxRestore, routedApp, 12) + " -->\n"
+		"- [ ] `sha256:aa` (pr-1) id 11 <!-- pkgwarden:restore 11 " + jobstest.Seal.Sign(report.BoxRestore, routedApp, 11) + " -->\n" +
+		"- [" + box + "] `sha256:bb` (pr-2) id 12 <!-- pkgwarden:restore 12 " + jobstest.Seal.Sign(report.BoxRestore, routedApp, 12) + " -->\n"
 }
 
 // issueEvent is an issues or issue_comment payload as GitHub sends it.
@@ -84,7 +85,7 @@ const title = "pkgwarden: container acme/app"
 // what is not pkgwarden's report and boxes pkgwarden did not write.
 func TestRouteIssues(t *testing.T) {
 	intentional := func(tick string) string {
-		return "<!-- pkgwarden:restore-run x -->\n- id 5 `v1`: r\n  - [" + tick + "] this deletion was intentional <!-- pkgwarden:intentional 5 " + testSeal.Sign(report.BoxIntentional, routedApp, 5) + " -->\n"
+		return "<!-- pkgwarden:restore-run x -->\n- id 5 `v1`: r\n  - [" + tick + "] this deletion was intentional <!-- pkgwarden:intentional 5 " + jobstest.Seal.Sign(report.BoxIntentional, routedApp, 5) + " -->\n"
 	}
 	restoreComment := intentional(" ")
 	type delivery struct{ event, body string }
@@ -150,7 +151,7 @@ func TestRouteIssues(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: "pkgwarden[bot]", Seal: testSeal}, slog.New(slog.DiscardHandler)).Run(ctx)
+				jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: "pkgwarden[bot]", Seal: jobstest.Seal}, slog.New(slog.DiscardHandler)).Run(ctx)
 			}()
 			testwait.For(t, "the router to consume the deliveries", 10*time.Second, func() bool {
 				n, err := queue.CountMessages(ctx, q.Webhooks)

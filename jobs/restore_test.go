@@ -24,6 +24,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 )
 
 const restoreRules = `rules:
@@ -78,7 +79,7 @@ func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*jobs.RestoreCo
 	}
 	cfg := jobs.RestoreConfig{
 		Access:    &planner.Access{Tokens: toks, App: w.App, APIURL: w.Server.URL, RegistryURL: w.Server.URL, Cache: cache, Now: w.Sim.Now},
-		Inventory: w.inv, Issues: report.New(w.App, w.Sim.Now, nil, testReportOptions(w.Sim)...),
+		Inventory: w.inv, Issues: report.New(w.App, w.Sim.Now, nil, jobstest.ReportOptions(w.Sim)...),
 	}
 	if change != nil {
 		change(&cfg)
@@ -93,9 +94,9 @@ func (w *restoreWorld) prune(t *testing.T) {
 	t.Helper()
 	toks, _ := githubapi.ParsePackagesTokens("acme="+w.Token, "")
 	cache, _ := registry.OpenKVCache(context.Background(), w.NATS.Queue.JS, "manifests", 1)
-	p, err := jobs.NewPruner(jobs.PruneConfig{
+	p, err := prune.New(prune.Config{
 		Access:    &planner.Access{Tokens: toks, App: w.App, APIURL: w.Server.URL, RegistryURL: w.Server.URL, Cache: cache, Now: w.Sim.Now},
-		Inventory: w.inv, Reporter: jobs.IssueReporter{Issues: report.New(w.App, w.Sim.Now, nil, testReportOptions(w.Sim)...)},
+		Inventory: w.inv, Reporter: prune.IssueReporter{Issues: report.New(w.App, w.Sim.Now, nil, jobstest.ReportOptions(w.Sim)...)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -310,7 +311,7 @@ func (w *restoreWorld) reportIssue(t *testing.T) int {
 			return is.Number
 		}
 	}
-	res, err := report.New(w.App, w.Sim.Now, nil, testReportOptions(w.Sim)...).Note(context.Background(), w.Installation,
+	res, err := report.New(w.App, w.Sim.Now, nil, jobstest.ReportOptions(w.Sim)...).Note(context.Background(), w.Installation,
 		rules.Package{Owner: "acme", Type: "container", Name: "app", Repository: "app"}, nil, nil, "<!-- test -->", "<!-- test -->\nopened by the test", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -575,7 +576,7 @@ func TestIntentionalBox(t *testing.T) {
 		}
 		return fmt.Sprintf("  - [%s] this deletion was intentional <!-- pkgwarden:intentional %d%s -->\n", tick, id, sig)
 	}
-	from := "- id 5 `x`: r\n" + box(" ", 5, testSeal.Sign(report.BoxIntentional, app, 5)) + box("x", 6, testSeal.Sign(report.BoxIntentional, app, 6))
+	from := "- id 5 `x`: r\n" + box(" ", 5, jobstest.Seal.Sign(report.BoxIntentional, app, 5)) + box("x", 6, jobstest.Seal.Sign(report.BoxIntentional, app, 6))
 	tests := map[string]struct {
 		to   string
 		want []int64
@@ -585,23 +586,14 @@ func TestIntentionalBox(t *testing.T) {
 		"unticked":                   {to: strings.Replace(from, "[x]", "[ ]", 1), want: nil},
 		"same":                       {to: from, want: nil},
 		"a box added without a seal": {to: from + box("x", 7, ""), want: nil},
-		"a box added with another package's seal": {to: from + box("x", 7, testSeal.Sign(report.BoxIntentional, rules.Package{Owner: "acme", Type: "container", Name: "other"}, 7)), want: nil},
-		"a restore box's seal":                    {to: from + box("x", 7, testSeal.Sign(report.BoxRestore, app, 7)), want: nil},
+		"a box added with another package's seal": {to: from + box("x", 7, jobstest.Seal.Sign(report.BoxIntentional, rules.Package{Owner: "acme", Type: "container", Name: "other"}, 7)), want: nil},
+		"a restore box's seal":                    {to: from + box("x", 7, jobstest.Seal.Sign(report.BoxRestore, app, 7)), want: nil},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := testSeal.NewlyTickedIntentional(app, from, tc.to); !slices.Equal(got, tc.want) {
+			if got := jobstest.Seal.NewlyTickedIntentional(app, from, tc.to); !slices.Equal(got, tc.want) {
 				t.Errorf("NewlyTickedIntentional = %v, want %v", got, tc.want)
 			}
 		})
 	}
-}
-
-// testSeal stands for serve's seal (keyed by its webhook secret).
-var testSeal = report.NewSeal([]byte("test webhook secret"))
-
-// testReportOptions make a Reporter as serve does: it knows the App's bot
-// and seals its boxes.
-func testReportOptions(sim *ghsim.Sim) []report.Option {
-	return []report.Option{report.WithBot(sim.BotLogin()), report.WithSeal(testSeal)}
 }

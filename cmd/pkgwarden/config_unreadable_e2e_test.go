@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/rules"
-	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -91,8 +91,8 @@ func TestConfigUnreadableEndToEnd(t *testing.T) {
 			w.deliver()
 			issue := w.unreadableIssue(tc.issueIn, tc.want)
 			runs := w.runs.snapshot()
-			if len(runs) != 1 || runs[0].Outcome != jobs.OutcomeInvalidConfig || len(runs[0].ConfigErrors) != 1 {
-				t.Errorf("runs = %+v, want one, with outcome %s and one configuration error", runs, jobs.OutcomeInvalidConfig)
+			if len(runs) != 1 || runs[0].Outcome != prune.OutcomeInvalidConfig || len(runs[0].ConfigErrors) != 1 {
+				t.Errorf("runs = %+v, want one, with outcome %s and one configuration error", runs, prune.OutcomeInvalidConfig)
 			}
 			w.untouched(before)
 

@@ -29,6 +29,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -93,11 +94,11 @@ var demoPacing = pacing.Config{Burst: 60, MutatingBurst: 12}
 // runRecorder is the demo's reporter: it keeps every prune run.
 type runRecorder struct {
 	mu       sync.Mutex
-	runs     []jobs.PruneRun
+	runs     []prune.Run
 	restores []jobs.RestoreRun
 }
 
-func (r *runRecorder) Report(_ context.Context, run jobs.PruneRun) error {
+func (r *runRecorder) Report(_ context.Context, run prune.Run) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.runs = append(r.runs, run)
@@ -117,7 +118,7 @@ func (r *runRecorder) restoreSnapshot() []jobs.RestoreRun {
 	return slices.Clone(r.restores)
 }
 
-func (r *runRecorder) snapshot() []jobs.PruneRun {
+func (r *runRecorder) snapshot() []prune.Run {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.runs)
@@ -557,9 +558,9 @@ func queueIdle(ctx context.Context, q *queue.Queue, leases jetstream.KeyValue) (
 	return !held, nil
 }
 
-func hasRuns(runs []jobs.PruneRun, want []string) bool {
+func hasRuns(runs []prune.Run, want []string) bool {
 	for _, w := range want {
-		if !slices.ContainsFunc(runs, func(r jobs.PruneRun) bool { return strings.EqualFold(r.Package.String(), w) }) {
+		if !slices.ContainsFunc(runs, func(r prune.Run) bool { return strings.EqualFold(r.Package.String(), w) }) {
 			return false
 		}
 	}
@@ -568,10 +569,10 @@ func hasRuns(runs []jobs.PruneRun, want []string) bool {
 
 // summarize merges the runs: every deletion and refusal of every run, and
 // the verdicts of each package's last run on what is still there.
-func summarize(runs []jobs.PruneRun) demoResult {
+func summarize(runs []prune.Run) demoResult {
 	res := demoResult{Deleted: []demoEntry{}, Kept: []demoEntry{}, Restored: []demoEntry{}, Skipped: []demoEntry{}, Issues: []demoIssue{}}
 	gone := map[string]bool{}
-	last := map[string]jobs.PruneRun{}
+	last := map[string]prune.Run{}
 	var order []string
 	for _, r := range runs {
 		pkg := r.Package.String()
@@ -607,9 +608,9 @@ func summarize(runs []jobs.PruneRun) demoResult {
 			add(&res.Kept, e)
 		}
 		// Candidates a run did not act on (dry run, paused) stay.
-		if r.Outcome == jobs.OutcomeDryRun || r.Outcome == jobs.OutcomePaused {
+		if r.Outcome == prune.OutcomeDryRun || r.Outcome == prune.OutcomePaused {
 			why := "dry run"
-			if r.Outcome == jobs.OutcomePaused {
+			if r.Outcome == prune.OutcomePaused {
 				why = "paused (PKGWARDEN_PAUSED)"
 			}
 			for _, e := range r.Decision.Delete {

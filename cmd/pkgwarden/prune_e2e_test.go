@@ -36,7 +36,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
-	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -600,7 +600,7 @@ func TestPrunePausedDeletesNothing(t *testing.T) {
 		t.Error("the old image was deleted while paused")
 	}
 	runs := w.runs.snapshot()
-	if len(runs) == 0 || !slices.ContainsFunc(runs, func(r jobs.PruneRun) bool { return r.Outcome == jobs.OutcomePaused && r.Paused }) {
+	if len(runs) == 0 || !slices.ContainsFunc(runs, func(r prune.Run) bool { return r.Outcome == prune.OutcomePaused && r.Paused }) {
 		t.Errorf("runs = %+v, want a paused one", runs)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -60,7 +61,7 @@ type serveOptions struct {
 	Logger *slog.Logger
 	// Reporter, when set, is told about each prune run after its issues
 	// are written.
-	Reporter jobs.Reporter
+	Reporter prune.Reporter
 	// Ready, when set, is called with the HTTP address once serving.
 	Ready func(addr string)
 	// Queue, when set, is called with the queue once it is set up.
@@ -226,7 +227,7 @@ func jobHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 			job.Logger(logger).InfoContext(ctx, "config change noticed; no GitHub App configured, nothing read", "reason", job.Reason)
 			return nil
 		})
-		return workerHandlers{prune: jobs.PruneHandler{Logger: logger}, config: logOnly, bot: s.BotLogin()}, nil
+		return workerHandlers{prune: prune.Unconfigured{Logger: logger}, config: logOnly, bot: s.BotLogin()}, nil
 	}
 	return appHandlers(ctx, s, q, reg, opts, logger)
 }
@@ -276,8 +277,8 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 		App: app, Tokens: gw.tokens, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
 		PackagesTransport: gw.packagesTr, Cache: cache, ETags: etags,
 	}
-	runs, err := untilUp(ctx, logger, "run bucket", func(ctx context.Context) (*jobs.KVRunStore, error) {
-		return jobs.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
+	runs, err := untilUp(ctx, logger, "run bucket", func(ctx context.Context) (*prune.KVRunStore, error) {
+		return prune.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
 	})
 	if err != nil {
 		return none, err
@@ -288,7 +289,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	bot := botLogin(ctx, s, app, logger)
 	seal := report.NewSeal([]byte(s.WebhookSecret))
 	issues := report.New(app, nil, logger, report.WithBot(bot), report.WithSeal(seal))
-	reporters := jobs.Reporters{jobs.IssueReporter{Issues: issues, Logger: logger}}
+	reporters := prune.Reporters{prune.IssueReporter{Issues: issues, Logger: logger}}
 	if opts.Reporter != nil {
 		reporters = append(reporters, opts.Reporter)
 	}
@@ -299,9 +300,9 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	if err != nil {
 		return none, err
 	}
-	pruner, err := jobs.NewPruner(jobs.PruneConfig{
+	pruner, err := prune.New(prune.Config{
 		Access: access, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
-		Inventory: inv, Metrics: jobs.NewPruneMetrics(reg), Logger: logger,
+		Inventory: inv, Metrics: prune.NewMetrics(reg), Logger: logger,
 	})
 	if err != nil {
 		return none, err
@@ -314,7 +315,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	}
 	// A push that changes a configuration file: the invalid-config issue
 	// at once, then prunes of the packages the file governs.
-	cfgHandler, err := jobs.NewConfigHandler(jobs.ConfigJobConfig{
+	cfgHandler, err := prune.NewConfigHandler(prune.ConfigJobConfig{
 		Access: access, Issues: issues, Queue: q, Logger: logger,
 	})
 	if err != nil {

@@ -29,8 +29,10 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
 
@@ -172,11 +174,11 @@ func (w *World) RoundTrip(r *http.Request) (*http.Response, error) {
 // Reports is a prune Reporter that keeps every run, for tests to read.
 type Reports struct {
 	Mu   sync.Mutex
-	Runs []jobs.PruneRun
+	Runs []prune.Run
 }
 
 // Report implements the prune Reporter.
-func (r *Reports) Report(_ context.Context, run jobs.PruneRun) error {
+func (r *Reports) Report(_ context.Context, run prune.Run) error {
 	r.Mu.Lock()
 	defer r.Mu.Unlock()
 	r.Runs = append(r.Runs, run)
@@ -191,7 +193,7 @@ func (r *Reports) Count() int {
 }
 
 // Last is the last run reported; the test fails if there is none.
-func (r *Reports) Last(t *testing.T) jobs.PruneRun {
+func (r *Reports) Last(t *testing.T) prune.Run {
 	t.Helper()
 	r.Mu.Lock()
 	defer r.Mu.Unlock()
@@ -203,7 +205,7 @@ func (r *Reports) Last(t *testing.T) jobs.PruneRun {
 
 // Pruner builds a prune handler as serve does, on the world's stores,
 // with rep as reporter and tokens as PKGWARDEN_PACKAGES_TOKENS.
-func (w *World) Pruner(rep jobs.Reporter, paused bool, tokens string) *jobs.Pruner {
+func (w *World) Pruner(rep prune.Reporter, paused bool, tokens string) *prune.Pruner {
 	w.T.Helper()
 	toks, err := githubapi.ParsePackagesTokens(tokens, "")
 	if err != nil {
@@ -219,7 +221,7 @@ func (w *World) Pruner(rep jobs.Reporter, paused bool, tokens string) *jobs.Prun
 	if err != nil {
 		w.T.Fatal(err)
 	}
-	runs, err := jobs.OpenKVRunStore(ctx, js, 1, 0)
+	runs, err := prune.OpenKVRunStore(ctx, js, 1, 0)
 	if err != nil {
 		w.T.Fatal(err)
 	}
@@ -239,7 +241,7 @@ func (w *World) Pruner(rep jobs.Reporter, paused bool, tokens string) *jobs.Prun
 		RegistryTransport: registryCounter{w},
 		Cache:             cache, ETags: etags, Now: w.Now,
 	}
-	p, err := jobs.NewPruner(jobs.PruneConfig{
+	p, err := prune.New(prune.Config{
 		Access: access, Runs: runs, Reporter: rep, Paused: paused, Inventory: inv,
 	})
 	if err != nil {
@@ -310,3 +312,12 @@ const PruneRules = `rules:
     type: container
     prune: {untagged: true, delete_tags: ["pr-*"], exclude_tags: ["latest"]}
 `
+
+// Seal stands for serve's seal (keyed by its webhook secret).
+var Seal = report.NewSeal([]byte("test webhook secret"))
+
+// ReportOptions make a Reporter as serve does: it knows the App's bot and
+// seals its boxes.
+func ReportOptions(sim *ghsim.Sim) []report.Option {
+	return []report.Option{report.WithBot(sim.BotLogin()), report.WithSeal(Seal)}
+}

@@ -1,4 +1,4 @@
-package jobs
+package prune
 
 import (
 	"context"
@@ -13,28 +13,9 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
+	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
-
-// TypeConfig re-reads a repository's configuration after a push changed
-// it: it reports or settles the invalid-config issue at once, then queues
-// a prune of every package the file governs, so new rules apply without
-// waiting for the next publish.
-const TypeConfig = "config"
-
-// ConfigTargetType is the PackageType of a config job's Target: no package
-// type is spelled so, so the lease of a repository's config job
-// ("installation/owner/repository/name") never collides with a package's.
-const ConfigTargetType = "repository"
-
-// ConfigTarget is the Target of the config job of repository owner/repo
-// (repo without owner; ".github" for the owner's defaults and policy).
-func ConfigTarget(installationID int64, owner, repo string) webhook.Target {
-	return webhook.Target{
-		InstallationID: installationID, Owner: owner,
-		PackageType: ConfigTargetType, PackageName: repo, Repository: owner + "/" + repo,
-	}
-}
 
 // ConfigIssues writes and settles the invalid-config issue;
 // *report.Reporter provides it.
@@ -95,7 +76,7 @@ func NewConfigHandler(cfg ConfigJobConfig) (*ConfigHandler, error) {
 // branch (not as the push had it: a later push may have changed it
 // again), reports or settles the invalid-config issue, and, when the
 // configuration is valid, queues a prune of every package it governs.
-func (h *ConfigHandler) Handle(ctx context.Context, job Job) error {
+func (h *ConfigHandler) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	owner, repo := t.Owner, t.PackageName
 	log := job.Logger(h.log)
@@ -145,7 +126,7 @@ func (h *ConfigHandler) Handle(ctx context.Context, job Job) error {
 
 // queuePrunes queues a prune of each package linked to the repository, or
 // of every package of the owner for its .github repository.
-func (h *ConfigHandler) queuePrunes(ctx context.Context, log *slog.Logger, job Job, ownerWide bool) error {
+func (h *ConfigHandler) queuePrunes(ctx context.Context, log *slog.Logger, job jobs.Job, ownerWide bool) error {
 	t := job.Target
 	session, err := h.cfg.Access.Session(t.Owner)
 	if errors.Is(err, planner.ErrNoPackagesToken) {
@@ -186,9 +167,9 @@ func (h *ConfigHandler) queuePrunes(ctx context.Context, log *slog.Logger, job J
 	for _, target := range targets {
 		// Publishing again after a failed attempt only replaces the
 		// waiting job of the package: the retry is harmless.
-		pj := Job{Type: TypePrune, Target: target, DeliveryID: job.DeliveryID,
+		pj := jobs.Job{Type: jobs.TypePrune, Target: target, DeliveryID: job.DeliveryID,
 			Reason: "configuration changed: " + t.Repository, QueuedAt: h.now().UTC()}
-		if err := Publish(ctx, h.cfg.Queue, pj); err != nil {
+		if err := jobs.Publish(ctx, h.cfg.Queue, pj); err != nil {
 			return fmt.Errorf("config of %s: %w", t.Repository, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package jobs_test
+package prune_test
 
 import (
 	"context"
@@ -12,8 +12,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
-	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 )
 
 func TestPruneOutcomes(t *testing.T) {
@@ -21,16 +21,16 @@ func TestPruneOutcomes(t *testing.T) {
 		file   string
 		paused bool
 		tokens string
-		want   jobs.Outcome
+		want   prune.Outcome
 		// deletes says whether the old untagged image goes.
 		deletes bool
 	}{
-		"pruned":         {file: jobstest.PruneRules, tokens: "acme=TOKEN", want: jobs.OutcomePruned, deletes: true},
-		"dry_run":        {file: "dry_run: true\n" + jobstest.PruneRules, tokens: "acme=TOKEN", want: jobs.OutcomeDryRun},
-		"paused":         {file: jobstest.PruneRules, paused: true, tokens: "acme=TOKEN", want: jobs.OutcomePaused},
-		"no token":       {file: jobstest.PruneRules, tokens: "other=TOKEN", want: jobs.OutcomeNoToken},
-		"invalid config": {file: "rules:\n  - packages: [\"app\"]\n    prune: {untaged: true}\n", tokens: "acme=TOKEN", want: jobs.OutcomeInvalidConfig},
-		"no file":        {tokens: "acme=TOKEN", want: jobs.OutcomeNothingToDo},
+		"pruned":         {file: jobstest.PruneRules, tokens: "acme=TOKEN", want: prune.OutcomePruned, deletes: true},
+		"dry_run":        {file: "dry_run: true\n" + jobstest.PruneRules, tokens: "acme=TOKEN", want: prune.OutcomeDryRun},
+		"paused":         {file: jobstest.PruneRules, paused: true, tokens: "acme=TOKEN", want: prune.OutcomePaused},
+		"no token":       {file: jobstest.PruneRules, tokens: "other=TOKEN", want: prune.OutcomeNoToken},
+		"invalid config": {file: "rules:\n  - packages: [\"app\"]\n    prune: {untaged: true}\n", tokens: "acme=TOKEN", want: prune.OutcomeInvalidConfig},
+		"no file":        {tokens: "acme=TOKEN", want: prune.OutcomeNothingToDo},
 	}
 	for label, tc := range tests {
 		t.Run(label, func(t *testing.T) {
@@ -58,18 +58,18 @@ func TestPruneOutcomes(t *testing.T) {
 				t.Errorf("run.Deleted = %v, want deletions %t", run.Deleted, tc.deletes)
 			}
 			switch tc.want {
-			case jobs.OutcomeDryRun, jobs.OutcomePaused:
+			case prune.OutcomeDryRun, prune.OutcomePaused:
 				if len(run.Decision.Delete) != 1 || run.Decision.Delete[0].Version != old {
 					t.Errorf("preview = %v, want the old image", run.Decision.Delete)
 				}
 				if run.Paused != tc.paused || run.DryRun == tc.paused {
 					t.Errorf("paused %t dry run %t", run.Paused, run.DryRun)
 				}
-			case jobs.OutcomeNoToken:
+			case prune.OutcomeNoToken:
 				if !strings.Contains(run.Problem, "PKGWARDEN_PACKAGES_TOKENS=acme=") || strings.Contains(run.Problem, w.Token) {
 					t.Errorf("problem = %q", run.Problem)
 				}
-			case jobs.OutcomeInvalidConfig:
+			case prune.OutcomeInvalidConfig:
 				if len(run.ConfigErrors) == 0 || run.ConfigErrors[0].Line != 3 || run.ConfigErrors[0].Repo != "acme/app" {
 					t.Errorf("config errors = %v", run.ConfigErrors)
 				}
@@ -226,7 +226,7 @@ func TestPruneInterruptedRunFinishes(t *testing.T) {
 	if err := p.Handle(context.Background(), third); err != nil {
 		t.Fatal(err)
 	}
-	if run := rep.Last(t); run.ID != "delivery-3" || run.Outcome != jobs.OutcomeNothingToDo || len(run.Deleted) != 0 {
+	if run := rep.Last(t); run.ID != "delivery-3" || run.Outcome != prune.OutcomeNothingToDo || len(run.Deleted) != 0 {
 		t.Errorf("next run: id %q outcome %s deleted %v", run.ID, run.Outcome, run.Deleted)
 	}
 }
@@ -274,7 +274,7 @@ func TestPruneRefusalRemembered(t *testing.T) {
 		}
 		rep := &jobstest.Reports{}
 		p := w.Pruner(rep, false, "acme="+w.Token)
-		handle := func(delivery string) jobs.PruneRun {
+		handle := func(delivery string) prune.Run {
 			t.Helper()
 			job := w.Job()
 			job.DeliveryID = delivery

@@ -1,4 +1,4 @@
-package jobs_test
+package prune_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/pkgwarden/pkgwarden/internal/rules"
-	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
 
@@ -28,7 +28,7 @@ func runEntries(n int, with bool) []rules.Entry {
 func TestKVRunStore(t *testing.T) {
 	srv := queuetest.Start(t, "", queuetest.Config())
 	ctx := context.Background()
-	store, err := jobs.OpenKVRunStore(ctx, srv.Queue.JS, 1, 0)
+	store, err := prune.OpenKVRunStore(ctx, srv.Queue.JS, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +46,12 @@ func TestKVRunStore(t *testing.T) {
 			planned := runEntries(tc.planned, true)
 			deleted := planned[:tc.deleted]
 			for i := 1; i <= tc.deleted; i++ {
-				if err := store.Save(ctx, key, jobs.RunProgress{RunID: "run-1", Planned: planned, Deleted: deleted[:i]}); err != nil {
+				if err := store.Save(ctx, key, prune.RunProgress{RunID: "run-1", Planned: planned, Deleted: deleted[:i]}); err != nil {
 					t.Fatalf("save after %d deletions: %v", i, err)
 				}
 			}
 			if tc.deleted == 0 {
-				if err := store.Save(ctx, key, jobs.RunProgress{RunID: "run-1", Planned: planned}); err != nil {
+				if err := store.Save(ctx, key, prune.RunProgress{RunID: "run-1", Planned: planned}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -70,7 +70,7 @@ func TestKVRunStore(t *testing.T) {
 			}
 
 			other := runEntries(3, false)
-			if err := store.Save(ctx, key, jobs.RunProgress{RunID: "run-2", Planned: other, Deleted: other[:1]}); err != nil {
+			if err := store.Save(ctx, key, prune.RunProgress{RunID: "run-2", Planned: other, Deleted: other[:1]}); err != nil {
 				t.Fatal(err)
 			}
 			if got, err = store.Load(ctx, key); err != nil || got.RunID != "run-2" || len(got.Planned) != 3 || len(got.Deleted) != 1 {

@@ -1,4 +1,9 @@
-package jobs
+// Package prune is the prune job: load a package and its rules, plan with
+// internal/planner, delete what the plan deletes group by group with a
+// re-check before each, and report the run (Pruner); and the config job,
+// which re-reads a repository's file after a push and queues prunes
+// (ConfigHandler).
+package prune
 
 import (
 	"context"
@@ -21,6 +26,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/jobs"
 )
 
 // Installations gives an installation's API client (the App identity:
@@ -31,8 +37,8 @@ type Installations interface {
 
 var _ Installations = (*githubapi.App)(nil)
 
-// PruneConfig configures NewPruner.
-type PruneConfig struct {
+// Config configures New.
+type Config struct {
 	// Access is the way to GitHub (required): the App reads configuration
 	// files as the installation, the owner's packages token (an owner
 	// without one is reported, never served by another token) lists and
@@ -70,18 +76,18 @@ type PruneConfig struct {
 	// MaxRateWait is the longest rate-limit wait done inside the job; a
 	// longer one fails the attempt, to be retried with backoff. Default 1m.
 	MaxRateWait time.Duration
-	Metrics     *PruneMetrics
+	Metrics     *Metrics
 	Logger      *slog.Logger
 }
 
-// PruneMetrics are the prune job's Prometheus metrics.
-type PruneMetrics struct {
+// Metrics are the prune job's Prometheus metrics.
+type Metrics struct {
 	deleted prometheus.Counter
 }
 
-// NewPruneMetrics registers pkgwarden_versions_deleted_total with reg.
-func NewPruneMetrics(reg prometheus.Registerer) *PruneMetrics {
-	return &PruneMetrics{deleted: NewCounter(reg,
+// NewMetrics registers pkgwarden_versions_deleted_total with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	return &Metrics{deleted: jobs.NewCounter(reg,
 		"pkgwarden_versions_deleted_total", "Package versions deleted by prune jobs.")}
 }
 
@@ -95,7 +101,7 @@ var _ TokenIssues = (*report.Reporter)(nil)
 // Pruner is the prune job's handler: plan a package, delete what the plan
 // says in its safe order after a cheap re-check, report.
 type Pruner struct {
-	cfg PruneConfig
+	cfg Config
 	now func() time.Time // the Access's clock
 	log *slog.Logger
 	// tokenSettled holds the owners (lower case) whose missing-token
@@ -104,8 +110,8 @@ type Pruner struct {
 	tokenSettled sync.Map
 }
 
-// NewPruner checks cfg and fills its defaults.
-func NewPruner(cfg PruneConfig) (*Pruner, error) {
+// New checks cfg and fills its defaults.
+func New(cfg Config) (*Pruner, error) {
 	if err := cfg.Access.Check(); err != nil {
 		return nil, fmt.Errorf("pruner: %w", err)
 	}
@@ -119,23 +125,23 @@ func NewPruner(cfg PruneConfig) (*Pruner, error) {
 		cfg.MaxRateWait = time.Minute
 	}
 	if cfg.Metrics == nil {
-		cfg.Metrics = NewPruneMetrics(prometheus.NewRegistry())
+		cfg.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
 	if cfg.Reporter == nil {
 		cfg.Reporter = Reporters(nil)
 	}
-	return &Pruner{cfg: cfg, now: cfg.Access.Clock(), log: LoggerOrDiscard(cfg.Logger)}, nil
+	return &Pruner{cfg: cfg, now: cfg.Access.Clock(), log: jobs.LoggerOrDiscard(cfg.Logger)}, nil
 }
 
 // Handle runs one prune. Problems a person must fix (no token, an invalid
 // file) are reported and end the job; transient failures return an error
 // so the job is retried, and the retry finishes the work: what was deleted
 // is absent from its plan.
-func (p *Pruner) Handle(ctx context.Context, job Job) error {
+func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	log := job.Logger(p.log)
 	name := fmt.Sprintf("prune %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
-	run := PruneRun{
+	run := Run{
 		ID: job.RunID(), InstallationID: t.InstallationID, Reason: job.Reason,
 		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: rules.RepoName(t.Repository)},
 		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.now(),
@@ -303,7 +309,7 @@ func (p *Pruner) settleToken(ctx context.Context, log *slog.Logger, installation
 	}
 }
 
-func (p *Pruner) report(ctx context.Context, log *slog.Logger, run PruneRun) error {
+func (p *Pruner) report(ctx context.Context, log *slog.Logger, run Run) error {
 	if run.Finished.IsZero() {
 		run.Finished = p.now()
 	}
@@ -322,7 +328,7 @@ type execution struct {
 	clients planner.Clients
 	owner   githubapi.Owner
 	pkg     githubapi.Package
-	run     *PruneRun
+	run     *Run
 	prog    RunProgress
 	runKey  string
 	limit   int
@@ -483,7 +489,7 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, le
 			// here a few times, then let the job's backoff take over.
 			ex.rateWaits++
 			ex.log.WarnContext(ctx, "prune: rate limited, waiting", "wait", rl.Wait)
-			if err := Sleep(ctx, rl.Wait); err != nil {
+			if err := jobs.Sleep(ctx, rl.Wait); err != nil {
 				return err
 			}
 			i-- // the same candidate again
@@ -794,4 +800,18 @@ func (l *newestLister) page(ctx context.Context, n int) (vs []githubapi.Version,
 		l.etag = p.ETag
 	}
 	return p.Versions, p.Next, true, nil
+}
+
+// Unconfigured is the prune job's handler in a process without the App
+// configured (rules are read as the App, so nothing can be planned): it
+// records that a prune was asked for and deletes nothing. Pruner is the
+// real one.
+type Unconfigured struct {
+	Logger *slog.Logger
+}
+
+// Handle logs the request.
+func (h Unconfigured) Handle(ctx context.Context, job jobs.Job) error {
+	job.Logger(h.Logger).InfoContext(ctx, "prune requested; no GitHub App configured, nothing deleted", "reason", job.Reason)
+	return nil
 }

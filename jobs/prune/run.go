@@ -1,4 +1,4 @@
-package jobs
+package prune
 
 import (
 	"context"
@@ -39,9 +39,9 @@ const (
 	OutcomeNoToken Outcome = "no_token"
 )
 
-// PruneRun is what one prune run of one package found and did: the value
+// Run is what one prune run of one package found and did: the value
 // a Reporter turns into the package's report issue and the run's comment.
-type PruneRun struct {
+type Run struct {
 	// ID names the run: the webhook delivery that caused the job (the
 	// latest one, when a burst was coalesced). A redelivered job keeps its
 	// ID, so a reporter can make one comment per run.
@@ -86,28 +86,28 @@ type PruneRun struct {
 }
 
 // Changed reports whether the run deleted anything.
-func (r PruneRun) Changed() bool { return len(r.Deleted) > 0 }
+func (r Run) Changed() bool { return len(r.Deleted) > 0 }
 
 // Reporter tells people what a prune run did (the report issue of the
 // package, the invalid-config issue, the missing-token issue). An error
 // fails the job's attempt: the job runs again, finds nothing more to
 // delete, and reports the same run ID again.
 type Reporter interface {
-	Report(ctx context.Context, run PruneRun) error
+	Report(ctx context.Context, run Run) error
 }
 
 // ReporterFunc adapts a function to Reporter.
-type ReporterFunc func(ctx context.Context, run PruneRun) error
+type ReporterFunc func(ctx context.Context, run Run) error
 
 // Report calls f.
-func (f ReporterFunc) Report(ctx context.Context, run PruneRun) error { return f(ctx, run) }
+func (f ReporterFunc) Report(ctx context.Context, run Run) error { return f(ctx, run) }
 
 // Reporters sends each run to every reporter in turn, stopping at the
 // first error.
 type Reporters []Reporter
 
 // Report implements Reporter.
-func (rs Reporters) Report(ctx context.Context, run PruneRun) error {
+func (rs Reporters) Report(ctx context.Context, run Run) error {
 	for _, r := range rs {
 		if err := r.Report(ctx, run); err != nil {
 			return err
@@ -137,8 +137,8 @@ type RunStore interface {
 	Clear(ctx context.Context, runKey string) error
 }
 
-// BucketPruneRuns is the KV bucket of KVRunStore.
-const BucketPruneRuns = "prune_runs"
+// BucketRuns is the KV bucket of KVRunStore.
+const BucketRuns = "prune_runs"
 
 // KVRunStore is a RunStore in a NATS KV bucket shared by every process, so
 // the worker that takes over a dead worker's job knows what it did.
@@ -154,7 +154,7 @@ func OpenKVRunStore(ctx context.Context, js jetstream.JetStream, replicas int, t
 		ttl = 7 * 24 * time.Hour
 	}
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      BucketPruneRuns,
+		Bucket:      BucketRuns,
 		Description: "pkgwarden: versions each prune run deleted so far, by run",
 		History:     1,
 		TTL:         ttl,
@@ -162,7 +162,7 @@ func OpenKVRunStore(ctx context.Context, js jetstream.JetStream, replicas int, t
 		Storage:     jetstream.FileStorage,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("kv %s: %w", BucketPruneRuns, err)
+		return nil, fmt.Errorf("kv %s: %w", BucketRuns, err)
 	}
 	return &KVRunStore{kv: kv}, nil
 }

@@ -1,12 +1,8 @@
-package jobs_test
+package prune_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,23 +115,6 @@ const (
 	largeMutating = 6000
 )
 
-const (
-	ociImage = "application/vnd.oci.image.manifest.v1+json"
-	ociIndex = "application/vnd.oci.image.index.v1+json"
-)
-
-// largeImage is a distinct image manifest; the blobs it names are never
-// read by a prune, so they are not stored.
-func largeImage(note string) []byte {
-	return []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%064d","size":2},"layers":[],"annotations":{"org.opencontainers.image.source":%q,"note":%q}}`,
-		ociImage, 0, jobstest.Source, note))
-}
-
-func sha(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
 // seedLarge makes BenchmarkPruneLarge's package with the simulator's bulk
 // seed: pushing 10,000 manifests through the registry would take minutes.
 func seedLarge(b *testing.B, w *jobstest.World) {
@@ -148,18 +127,18 @@ func seedLarge(b *testing.B, w *jobstest.World) {
 	for i := range largeIndexes {
 		var desc []string
 		for c := range largeChildren {
-			child := largeImage(fmt.Sprintf("rel-%d-arch-%d", i, c))
-			add(ociImage, child, 30*jobstest.Day)
-			desc = append(desc, fmt.Sprintf(`{"mediaType":%q,"digest":%q,"size":%d,"platform":{"os":"linux","architecture":"arch%d"}}`, ociImage, sha(child), len(child), c))
+			child := jobstest.ImageManifest(fmt.Sprintf("rel-%d-arch-%d", i, c))
+			add(jobstest.OCIImage, child, 30*jobstest.Day)
+			desc = append(desc, fmt.Sprintf(`{"mediaType":%q,"digest":%q,"size":%d,"platform":{"os":"linux","architecture":"arch%d"}}`, jobstest.OCIImage, jobstest.Digest(child), len(child), c))
 		}
-		idx := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s],"annotations":{"org.opencontainers.image.source":%q}}`, ociIndex, strings.Join(desc, ","), jobstest.Source)
-		add(ociIndex, []byte(idx), 30*jobstest.Day, fmt.Sprintf("v2.%d", i))
+		idx := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"manifests":[%s],"annotations":{"org.opencontainers.image.source":%q}}`, jobstest.OCIIndex, strings.Join(desc, ","), jobstest.Source)
+		add(jobstest.OCIIndex, []byte(idx), 30*jobstest.Day, fmt.Sprintf("v2.%d", i))
 	}
 	for i := range largeTagged - largeIndexes {
-		add(ociImage, largeImage(fmt.Sprintf("rel-%d", i)), 30*jobstest.Day, fmt.Sprintf("v1.%d", i))
+		add(jobstest.OCIImage, jobstest.ImageManifest(fmt.Sprintf("rel-%d", i)), 30*jobstest.Day, fmt.Sprintf("v1.%d", i))
 	}
 	for i := range largeUntagged {
-		add(ociImage, largeImage(fmt.Sprintf("build-%d", i)), 2*jobstest.Day+time.Duration(i)*time.Second)
+		add(jobstest.OCIImage, jobstest.ImageManifest(fmt.Sprintf("build-%d", i)), 2*jobstest.Day+time.Duration(i)*time.Second)
 	}
 	if _, err := w.Sim.AddContainerManifests("acme", "app", "acme/app", ms); err != nil {
 		b.Fatal(err)
@@ -167,25 +146,6 @@ func seedLarge(b *testing.B, w *jobstest.World) {
 	if got := len(w.Active()); got != largeTotal {
 		b.Fatalf("seeded %d versions, want %d", got, largeTotal)
 	}
-}
-
-// peakRSS is the process's peak resident set (VmHWM), in MiB; the
-// simulator and NATS run in the same process, so it bounds the pruner's.
-func peakRSS() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			if err != nil {
-				return -1
-			}
-			return float64(kb) / 1024
-		}
-	}
-	return -1
 }
 
 // BenchmarkPruneLarge is issue 5's benchmark: a container package of
@@ -251,7 +211,7 @@ func BenchmarkPruneLarge(b *testing.B) {
 		span := w.LastDel.Sub(w.FirstDel)
 		w.DelMu.Unlock()
 		perMin := float64(deleted-1) / span.Minutes()
-		rss := peakRSS()
+		rss := jobstest.PeakRSSMiB()
 		b.ReportMetric(float64(calls), "rest-calls")
 		b.ReportMetric(float64(lowerREST), "rest-lower-bound")
 		b.ReportMetric(float64(w.ManifestReads.Load()), "manifest-reads")

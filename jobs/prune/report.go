@@ -1,4 +1,4 @@
-package jobs
+package prune
 
 import (
 	"context"
@@ -22,7 +22,7 @@ var _ Reporter = IssueReporter{}
 // Report implements Reporter. A report that can go nowhere (issues
 // disabled in the repository and in the owner's .github) is logged, not
 // retried: retrying cannot help until the owner changes that.
-func (r IssueReporter) Report(ctx context.Context, run PruneRun) error {
+func (r IssueReporter) Report(ctx context.Context, run Run) error {
 	var err error
 	switch run.Outcome {
 	case OutcomeNoToken:
@@ -44,7 +44,7 @@ func (r IssueReporter) Report(ctx context.Context, run PruneRun) error {
 // ReportRun is the report package's view of a run: every planned version
 // that was not deleted is "skipped" there, with the reason (refused by
 // GitHub, kept by the re-check, deferred by the cap).
-func ReportRun(run PruneRun) report.Run {
+func ReportRun(run Run) report.Run {
 	out := report.Run{
 		ID: run.ID, Installation: run.InstallationID, Package: run.Package, Report: run.Report,
 		Decision: run.Decision, Paused: run.Paused, Deleted: run.Deleted,
@@ -61,7 +61,7 @@ func ReportRun(run PruneRun) report.Run {
 
 // configRepo is the repository whose invalid file is reported: the one the
 // errors name, else the package's.
-func configRepo(run PruneRun) string {
+func configRepo(run Run) string {
 	for _, e := range run.ConfigErrors {
 		if e.Repo != "" {
 			return rules.RepoName(e.Repo)

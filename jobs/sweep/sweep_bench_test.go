@@ -1,4 +1,4 @@
-package jobs_test
+package sweep_test
 
 import (
 	"cmp"
@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -30,6 +29,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -152,15 +152,15 @@ func newSweepBench(b *testing.B) *sweepBench {
 		sb.old[name] = map[string]bool{}
 		ms := make([]ghsim.ContainerManifest, 0, sweepVersions)
 		add := func(note string, age time.Duration, tags ...string) []byte {
-			body := largeImage(fmt.Sprintf("svc-%d-%s", p, note))
-			ms = append(ms, ghsim.ContainerManifest{MediaType: ociImage, Body: body, Tags: tags, CreatedAt: now.Add(-age)})
+			body := jobstest.ImageManifest(fmt.Sprintf("svc-%d-%s", p, note))
+			ms = append(ms, ghsim.ContainerManifest{MediaType: jobstest.OCIImage, Body: body, Tags: tags, CreatedAt: now.Add(-age)})
 			return body
 		}
 		for i := range sweepTagged {
 			add(fmt.Sprintf("rel-%d", i), 30*jobstest.Day+time.Duration(i)*time.Minute, fmt.Sprintf("v1.%d", i))
 		}
 		for i := range sweepOld {
-			sb.old[name][sha(add(fmt.Sprintf("old-%d", i), 31*jobstest.Day+time.Duration(i)*time.Hour))] = true
+			sb.old[name][jobstest.Digest(add(fmt.Sprintf("old-%d", i), 31*jobstest.Day+time.Duration(i)*time.Hour))] = true
 		}
 		for i := range sweepRecent {
 			add(fmt.Sprintf("new-%d", i), time.Duration(i+1)*time.Hour)
@@ -219,11 +219,11 @@ func newSweepBench(b *testing.B) *sweepBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runs, err := jobs.OpenKVRunStore(ctx, sb.q.JS, 1, 0)
+	runs, err := prune.OpenKVRunStore(ctx, sb.q.JS, 1, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	issues := report.New(app, nil, logger, report.WithBot(ghsim.AppSlug+"[bot]"), report.WithSeal(testSeal))
+	issues := report.New(app, nil, logger, report.WithBot(ghsim.AppSlug+"[bot]"), report.WithSeal(jobstest.Seal))
 	inv, err := inventory.Open(ctx, sb.q.JS, 1, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -233,10 +233,10 @@ func newSweepBench(b *testing.B) *sweepBench {
 		PackagesTransport: packed(workerPacer, "prune"), RegistryTransport: sb.calls.as("prune"),
 		Cache: cache, ETags: etags,
 	}
-	pruner, err := jobs.NewPruner(jobs.PruneConfig{
+	pruner, err := prune.New(prune.Config{
 		Access: pruneAccess, Runs: runs,
-		Reporter:    jobs.Reporters{jobs.IssueReporter{Issues: issues, Logger: logger}, sb.rep},
-		TokenIssues: issues, Inventory: inv, Metrics: jobs.NewPruneMetrics(sb.metrics), Logger: logger,
+		Reporter:    prune.Reporters{prune.IssueReporter{Issues: issues, Logger: logger}, sb.rep},
+		TokenIssues: issues, Inventory: inv, Metrics: prune.NewMetrics(sb.metrics), Logger: logger,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -300,7 +300,7 @@ func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 	jobsBefore := sb.jobCounts(b)
 	runsBefore := sb.rep.Count()
 	seqBefore := sb.streamSeqs(b)
-	f := sweepFigures{label: label, rssStart: procStatusMiB("VmRSS:"), hwmReset: resetPeakRSS()}
+	f := sweepFigures{label: label, rssStart: jobstest.ProcStatusMiB("VmRSS:"), hwmReset: jobstest.ResetPeakRSS()}
 
 	start := time.Now()
 	n, err := sb.sched.SweepNow(ctx)
@@ -310,7 +310,7 @@ func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 	sb.waitDrained(b, label, start)
 	f.took = time.Since(start)
 	f.queued = n
-	f.rssPeak = peakRSS()
+	f.rssPeak = jobstest.PeakRSSMiB()
 
 	f.jobs = map[string]float64{}
 	for k, v := range sb.jobCounts(b) {
@@ -633,29 +633,4 @@ func pathKind(r *http.Request) string {
 // isRegistryPath tells the registry's requests from the REST API's.
 func isRegistryPath(path string) bool {
 	return path == "/v2" || strings.HasPrefix(path, "/v2/") || path == "/token" || strings.HasPrefix(path, "/token?")
-}
-
-// procStatusMiB reads one kB field of /proc/self/status in MiB (-1 if
-// unreadable).
-func procStatusMiB(field string) float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			var kb float64
-			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%f kB", &kb); err != nil {
-				return -1
-			}
-			return kb / 1024
-		}
-	}
-	return -1
-}
-
-// resetPeakRSS sets VmHWM back to the current RSS (Linux: writing 5 to
-// clear_refs), so a peak read later is that of what ran since.
-func resetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 }
