@@ -28,8 +28,8 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
-	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
+	"github.com/pkgwarden/pkgwarden/jobs/restore"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -95,7 +95,7 @@ var demoPacing = pacing.Config{Burst: 60, MutatingBurst: 12}
 type runRecorder struct {
 	mu       sync.Mutex
 	runs     []prune.Run
-	restores []jobs.RestoreRun
+	restores []restore.Run
 }
 
 func (r *runRecorder) Report(_ context.Context, run prune.Run) error {
@@ -106,13 +106,13 @@ func (r *runRecorder) Report(_ context.Context, run prune.Run) error {
 }
 
 // RecordRestore keeps a restore run.
-func (r *runRecorder) RecordRestore(_ context.Context, run jobs.RestoreRun) {
+func (r *runRecorder) RecordRestore(_ context.Context, run restore.Run) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.restores = append(r.restores, run)
 }
 
-func (r *runRecorder) restoreSnapshot() []jobs.RestoreRun {
+func (r *runRecorder) restoreSnapshot() []restore.Run {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.restores)
@@ -844,7 +844,7 @@ func demoSweep(ctx context.Context, s settings.Settings, q *queue.Queue, rec *ru
 }
 
 // restoredEntries lists what the restore runs brought back.
-func restoredEntries(runs []jobs.RestoreRun) []demoEntry {
+func restoredEntries(runs []restore.Run) []demoEntry {
 	out := []demoEntry{}
 	for _, r := range runs {
 		for _, e := range r.Restored {

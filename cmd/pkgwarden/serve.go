@@ -29,6 +29,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
+	"github.com/pkgwarden/pkgwarden/jobs/restore"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -69,7 +70,7 @@ type serveOptions struct {
 	// Pacing, when set, replaces the pacing budget the settings give.
 	Pacing *pacing.Config
 	// Restores, when set, is told about each restore run.
-	Restores jobs.RestoreRecorder
+	Restores restore.Recorder
 }
 
 // serve runs the server, workers and scheduler with validated settings
@@ -307,8 +308,8 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 	if err != nil {
 		return none, err
 	}
-	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
-		Access: access, Inventory: inv, Issues: issues, Recorder: opts.Restores, Paused: s.Paused, Metrics: jobs.NewRestoreMetrics(reg), Logger: logger,
+	restorer, err := restore.New(restore.Config{
+		Access: access, Inventory: inv, Issues: issues, Recorder: opts.Restores, Paused: s.Paused, Metrics: restore.NewMetrics(reg), Logger: logger,
 	})
 	if err != nil {
 		return none, err

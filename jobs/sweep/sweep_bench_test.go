@@ -30,6 +30,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
+	"github.com/pkgwarden/pkgwarden/jobs/restore"
 	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -246,8 +247,8 @@ func newSweepBench(b *testing.B) *sweepBench {
 		PackagesTransport: packed(workerPacer, "restore"), RegistryTransport: sb.calls.as("restore"),
 		Cache: cache, ETags: etags,
 	}
-	restorer, err := jobs.NewRestorer(jobs.RestoreConfig{
-		Access: restoreAccess, Inventory: inv, Issues: issues, Metrics: jobs.NewRestoreMetrics(sb.metrics), Logger: logger,
+	restorer, err := restore.New(restore.Config{
+		Access: restoreAccess, Inventory: inv, Issues: issues, Metrics: restore.NewMetrics(sb.metrics), Logger: logger,
 	})
 	if err != nil {
 		b.Fatal(err)

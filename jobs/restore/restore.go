@@ -1,4 +1,8 @@
-package jobs
+// Package restore is the restore job: it brings back the deleted versions
+// (and packages) a repository's restore rules protect, within GitHub's 30
+// days, and carries out what a person asked on a report issue (restore,
+// forget), after checking who asked (trust.go).
+package restore
 
 import (
 	"context"
@@ -18,10 +22,11 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/jobs"
 )
 
-// RestoreConfig configures NewRestorer.
-type RestoreConfig struct {
+// Config configures New.
+type Config struct {
 	// Access is the way to GitHub (required): the App reads configuration
 	// files and issues as the installation, the owner's packages token
 	// lists and restores. Its manifest cache is where a deleted index's
@@ -36,30 +41,30 @@ type RestoreConfig struct {
 	// nil means nothing is written.
 	Issues *report.Reporter
 	// Recorder is told about every restore run; optional (the demo).
-	Recorder RestoreRecorder
+	Recorder Recorder
 	// Paused is the kill switch: nothing is deleted, so a forget request
 	// only marks the version. Restoring goes on: it deletes nothing.
 	Paused  bool
-	Metrics *RestoreMetrics
+	Metrics *Metrics
 	Logger  *slog.Logger
 }
 
-// RestoreMetrics are the restore job's Prometheus metrics.
-type RestoreMetrics struct {
+// Metrics are the restore job's Prometheus metrics.
+type Metrics struct {
 	restored prometheus.Counter
 }
 
-// NewRestoreMetrics registers pkgwarden_versions_restored_total with reg.
-func NewRestoreMetrics(reg prometheus.Registerer) *RestoreMetrics {
-	return &RestoreMetrics{restored: NewCounter(reg,
+// NewMetrics registers pkgwarden_versions_restored_total with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	return &Metrics{restored: jobs.NewCounter(reg,
 		"pkgwarden_versions_restored_total", "Package versions (and packages) restored by restore jobs.")}
 }
 
 // Restored is one version (or package, ID 0) a restore run brought back.
 type Restored = report.Restored
 
-// RestoreRun is what one restore job did.
-type RestoreRun struct {
+// Run is what one restore job did.
+type Run struct {
 	ID             string
 	InstallationID int64
 	Package        rules.Package
@@ -71,10 +76,10 @@ type RestoreRun struct {
 	Problem string
 }
 
-// RestoreRecorder is told about every restore run that restored something
+// Recorder is told about every restore run that restored something
 // or met a problem.
-type RestoreRecorder interface {
-	RecordRestore(ctx context.Context, run RestoreRun)
+type Recorder interface {
+	RecordRestore(ctx context.Context, run Run)
 }
 
 // Restorer is the restore job's handler. A sweep job (any job without an
@@ -82,13 +87,13 @@ type RestoreRecorder interface {
 // protects and, with restore.package, the package itself; a job with an
 // Undo request does what a person asked in the report issue.
 type Restorer struct {
-	cfg RestoreConfig
+	cfg Config
 	now func() time.Time // the Access's clock
 	log *slog.Logger
 }
 
-// NewRestorer checks cfg and fills its defaults.
-func NewRestorer(cfg RestoreConfig) (*Restorer, error) {
+// New checks cfg and fills its defaults.
+func New(cfg Config) (*Restorer, error) {
 	if err := cfg.Access.Check(); err != nil {
 		return nil, fmt.Errorf("restorer: %w", err)
 	}
@@ -96,9 +101,9 @@ func NewRestorer(cfg RestoreConfig) (*Restorer, error) {
 		return nil, errors.New("restorer: no inventory")
 	}
 	if cfg.Metrics == nil {
-		cfg.Metrics = NewRestoreMetrics(prometheus.NewRegistry())
+		cfg.Metrics = NewMetrics(prometheus.NewRegistry())
 	}
-	return &Restorer{cfg: cfg, now: cfg.Access.Clock(), log: LoggerOrDiscard(cfg.Logger)}, nil
+	return &Restorer{cfg: cfg, now: cfg.Access.Clock(), log: jobs.LoggerOrDiscard(cfg.Logger)}, nil
 }
 
 // pkgState is what a restore job knows of its package.
@@ -125,7 +130,7 @@ type pkgState struct {
 
 // Handle runs one restore job. Transient failures return an error, and
 // the retry finds the work left: what was restored is active now.
-func (r *Restorer) Handle(ctx context.Context, job Job) error {
+func (r *Restorer) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	log := job.Logger(r.log)
 	name := fmt.Sprintf("restore %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
@@ -597,7 +602,7 @@ func (r *Restorer) finish(ctx context.Context, log *slog.Logger, st *pkgState) e
 	if len(st.restored) == 0 && st.problem == "" {
 		return nil
 	}
-	run := RestoreRun{ID: st.runID, InstallationID: st.inst, Package: st.ref, Trigger: st.trigger, Restored: st.restored, Problem: st.problem}
+	run := Run{ID: st.runID, InstallationID: st.inst, Package: st.ref, Trigger: st.trigger, Restored: st.restored, Problem: st.problem}
 	log.InfoContext(ctx, "restore: run finished", "run", run.ID, "restored", len(run.Restored), "problem", run.Problem != "")
 	if r.cfg.Recorder != nil {
 		r.cfg.Recorder.RecordRestore(ctx, run)

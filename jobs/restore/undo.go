@@ -1,111 +1,20 @@
-package jobs
+package restore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/report"
-	"github.com/pkgwarden/pkgwarden/queue"
+	"github.com/pkgwarden/pkgwarden/jobs"
 )
-
-// Undo kinds.
-const (
-	// UndoRestore restores the listed versions (or All restorable ones).
-	UndoRestore = "restore"
-	// UndoForget deletes the listed versions again and marks them
-	// intentional: never restored automatically again.
-	UndoForget = "forget"
-)
-
-// UndoRequest is what a person asked in a report issue: a ticked restore
-// box, a ticked "this deletion was intentional" box, or the /pkgwarden
-// lines of a comment. It travels in the job, because the job must check
-// who asked.
-type UndoRequest struct {
-	// Kind, IDs, All and Package are the request of a box (and of jobs
-	// queued before comments carried Commands).
-	Kind string  `json:"kind,omitempty"`
-	IDs  []int64 `json:"ids,omitempty"`
-	All  bool    `json:"all,omitempty"`
-	// Sender asked; Repository ("owner/repo") holds the report issue
-	// Issue.
-	Sender     string `json:"sender"`
-	Repository string `json:"repository"`
-	Issue      int    `json:"issue"`
-	// Via says how: "checkbox", "intentional checkbox", "comment".
-	Via string `json:"via"`
-	// Answer: reply with a comment (always for commands).
-	Answer bool `json:"answer,omitempty"`
-	// Package asks to forget the package itself (a forget form naming the
-	// package rather than its id). An id in IDs that is the package's own
-	// id, and no version's, asks the same: that is what the "intentional"
-	// box of a package restore carries.
-	Package bool `json:"package,omitempty"`
-	// Commands are the /pkgwarden lines of a comment, in order, valid or
-	// not: each gets an answer.
-	Commands []UndoCommand `json:"commands,omitempty"`
-}
-
-// UndoCommand is one /pkgwarden line of a comment (report.Command as a job
-// carries it).
-type UndoCommand struct {
-	// Kind is UndoRestore, UndoForget or UndoHelp; "" for a line that is
-	// no command (Problem says why).
-	Kind    string   `json:"kind,omitempty"`
-	IDs     []int64  `json:"ids,omitempty"`
-	All     bool     `json:"all,omitempty"`
-	Package bool     `json:"package,omitempty"`
-	Tags    []string `json:"tags,omitempty"`
-	// Line is the line as written, for the answer.
-	Line    string `json:"line"`
-	Problem string `json:"problem,omitempty"`
-}
-
-// UndoHelp asks what the commands are.
-const UndoHelp = "help"
-
-// commands returns what u asks, one command per request.
-func (u *UndoRequest) commands() []UndoCommand {
-	if len(u.Commands) > 0 {
-		return u.Commands
-	}
-	return []UndoCommand{{Kind: u.Kind, IDs: u.IDs, All: u.All, Package: u.Package}}
-}
-
-// forgetsPackage reports whether c forgets the package of id pkgID.
-func (c *UndoCommand) forgetsPackage(pkgID int64) bool {
-	return c.Kind == UndoForget && (c.Package || pkgID != 0 && slices.Contains(c.IDs, pkgID))
-}
-
-// PublishUndo queues an undo job on a subject of its own (the delivery's):
-// undo jobs of one package must not coalesce, since each carries a
-// different person's request. They still take the package's lease, so
-// they never run beside its prune or sweep.
-func PublishUndo(ctx context.Context, q *queue.Queue, job Job) error {
-	data, err := json.Marshal(job)
-	if err != nil {
-		return fmt.Errorf("encode undo job for %s: %w", job.Target, err)
-	}
-	msg := &nats.Msg{Subject: queue.JobSubject(job.Type, job.Target.Key()+"#undo:"+job.DeliveryID), Data: data, Header: nats.Header{}}
-	if job.DeliveryID != "" {
-		msg.Header.Set(queue.HeaderDelivery, job.DeliveryID)
-	}
-	if _, err := q.JS.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("queue undo job for %s: %w", job.Target, err)
-	}
-	return nil
-}
 
 // answer replies to the request in the report issue: what became of each
 // command.
-func (r *Restorer) answer(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, parts []report.AnswerPart) error {
+func (r *Restorer) answer(ctx context.Context, log *slog.Logger, st *pkgState, u *jobs.UndoRequest, parts []report.AnswerPart) error {
 	res, err := r.cfg.Issues.Answer(ctx, st.inst, u.Repository, u.Issue, u.Sender, st.runID, parts)
 	if err != nil {
 		return err
@@ -119,7 +28,7 @@ func (r *Restorer) answer(ctx context.Context, log *slog.Logger, st *pkgState, u
 // undo carries out what a person asked on the report: each command in
 // turn, one answer for all. gone says the package is deleted (st.pkg holds
 // the id it had).
-func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, gone bool) error {
+func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *jobs.UndoRequest, gone bool) error {
 	if gone {
 		st.pkg.Name, st.pkg.Type = st.ref.Name, st.ref.Type
 	}
@@ -128,7 +37,7 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 		return err
 	}
 	st.trigger = fmt.Sprintf("%s by @%s", u.Via, u.Sender)
-	if cmds := u.commands(); len(cmds) == 1 && cmds[0].Kind != "" {
+	if cmds := u.List(); len(cmds) == 1 && cmds[0].Kind != "" {
 		st.trigger = fmt.Sprintf("%s %s by @%s", cmds[0].Kind, u.Via, u.Sender)
 	}
 	if !gone {
@@ -136,7 +45,7 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 			return err
 		}
 	}
-	cmds := u.commands()
+	cmds := u.List()
 	var parts []report.AnswerPart
 	for _, c := range cmds {
 		out, err := r.command(ctx, log, st, u, a, c, gone)
@@ -156,11 +65,11 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 }
 
 // command carries out one command and returns what became of it.
-func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand, gone bool) ([]report.Outcome, error) {
+func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, u *jobs.UndoRequest, a *authority, c jobs.UndoCommand, gone bool) ([]report.Outcome, error) {
 	switch c.Kind {
-	case UndoHelp:
+	case jobs.UndoHelp:
 		return []report.Outcome{report.Help{Repository: a.repository}}, nil
-	case UndoRestore, UndoForget:
+	case jobs.UndoRestore, jobs.UndoForget:
 	default:
 		return []report.Outcome{report.NotACommand{Problem: c.Problem}}, nil
 	}
@@ -171,7 +80,7 @@ func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, 
 	if len(c.IDs)+len(c.Tags) > report.MaxCommandIDs {
 		return []report.Outcome{report.TooManyIDs{}}, nil
 	}
-	if c.Kind == UndoForget {
+	if c.Kind == jobs.UndoForget {
 		return r.forget(ctx, log, st, u, c, gone)
 	}
 	if gone {
@@ -183,7 +92,7 @@ func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, 
 // restoreCommand restores versions pkgwarden deleted from the package (its
 // records: the deleted mark), asked by id, by tag, or all the report's
 // boxes.
-func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, a *authority, c UndoCommand) ([]report.Outcome, error) {
+func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkgState, u *jobs.UndoRequest, a *authority, c jobs.UndoCommand) ([]report.Outcome, error) {
 	seal := r.cfg.Issues.Seal()
 	listed := map[int64]report.Restorable{}
 	for _, e := range report.ParseRestorable(a.body) {

@@ -1,4 +1,4 @@
-package jobs
+package restore
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/jobs"
 )
 
 // Who may ask what of pkgwarden in a report issue. This is the one place
@@ -55,9 +56,9 @@ type authority struct {
 // may says whether a holds the permission kind needs.
 func (a *authority) may(kind string) bool {
 	switch kind {
-	case UndoRestore:
+	case jobs.UndoRestore:
 		return a.perm == permAdmin || a.perm == permMaintain || a.perm == permWrite
-	case UndoForget:
+	case jobs.UndoForget:
 		return a.perm == permAdmin
 	}
 	return true
@@ -66,7 +67,7 @@ func (a *authority) may(kind string) bool {
 // authorise checks that u was asked on st's package's genuine report, and
 // reads the sender's permission. It returns nil, and no error, when the
 // request must be ignored without an answer.
-func (r *Restorer) authorise(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest) (*authority, error) {
+func (r *Restorer) authorise(ctx context.Context, log *slog.Logger, st *pkgState, u *jobs.UndoRequest) (*authority, error) {
 	if r.cfg.Issues == nil {
 		log.WarnContext(ctx, "restore: request ignored, no report writer to check the report with")
 		return nil, nil

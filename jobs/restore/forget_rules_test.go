@@ -1,4 +1,4 @@
-package jobs_test
+package restore_test
 
 import (
 	"strings"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
+	"github.com/pkgwarden/pkgwarden/jobs/restore"
 )
 
 // TestForgetWithinTheRules: /pkgwarden forget deletes again only what
@@ -140,5 +141,5 @@ func forget(t *testing.T, w *restoreWorld, digest string) jobs.UndoRequest {
 // paused rebuilds the restorer as PKGWARDEN_PAUSED does.
 func (w *restoreWorld) paused(t *testing.T) {
 	t.Helper()
-	w.newRestorerWith(t, func(c *jobs.RestoreConfig) { c.Paused = true })
+	w.newRestorerWith(t, func(c *restore.Config) { c.Paused = true })
 }

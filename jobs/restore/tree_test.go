@@ -1,4 +1,4 @@
-package jobs_test
+package restore_test
 
 import (
 	"strings"

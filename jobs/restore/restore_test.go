@@ -1,4 +1,4 @@
-package jobs_test
+package restore_test
 
 import (
 	"context"
@@ -25,6 +25,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
+	"github.com/pkgwarden/pkgwarden/jobs/restore"
 )
 
 const restoreRules = `rules:
@@ -38,7 +39,7 @@ const restoreRules = `rules:
 type restoreWorld struct {
 	*jobstest.World
 	inv      *inventory.Store
-	restorer *jobs.Restorer
+	restorer *restore.Restorer
 }
 
 func newRestoreWorld(t *testing.T) *restoreWorld {
@@ -61,7 +62,7 @@ func (w *restoreWorld) newRestorer(t *testing.T) {
 }
 
 // newRestorerWith is newRestorer with a change to the configuration.
-func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*jobs.RestoreConfig)) {
+func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*restore.Config)) {
 	t.Helper()
 	ctx := context.Background()
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(simtest.AppKey())})
@@ -77,14 +78,14 @@ func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*jobs.RestoreCo
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := jobs.RestoreConfig{
+	cfg := restore.Config{
 		Access:    &planner.Access{Tokens: toks, App: w.App, APIURL: w.Server.URL, RegistryURL: w.Server.URL, Cache: cache, Now: w.Sim.Now},
 		Inventory: w.inv, Issues: report.New(w.App, w.Sim.Now, nil, jobstest.ReportOptions(w.Sim)...),
 	}
 	if change != nil {
 		change(&cfg)
 	}
-	if w.restorer, err = jobs.NewRestorer(cfg); err != nil {
+	if w.restorer, err = restore.New(cfg); err != nil {
 		t.Fatal(err)
 	}
 }

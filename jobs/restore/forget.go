@@ -1,4 +1,4 @@
-package jobs
+package restore
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/jobs"
 )
 
 // /pkgwarden forget: deleting again what pkgwarden restored, within the
@@ -23,14 +24,14 @@ import (
 // never goes beyond the rules: nothing is deleted while pkgwarden is
 // paused, in a dry run, or where no rule governs the package; a version an
 // active index still holds stays.
-func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u *UndoRequest, c UndoCommand, gone bool) ([]report.Outcome, error) {
+func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u *jobs.UndoRequest, c jobs.UndoCommand, gone bool) ([]report.Outcome, error) {
 	versions := map[int64]bool{}
 	for _, v := range append(slices.Clone(st.active), st.deleted...) {
 		versions[v.ID] = true
 	}
 	var done []report.Outcome
 	// A package pkgwarden never saw has no id: nothing of it to forget.
-	forgetPkg := st.pkg.ID != 0 && c.forgetsPackage(st.pkg.ID) && !versions[st.pkg.ID]
+	forgetPkg := st.pkg.ID != 0 && c.ForgetsPackage(st.pkg.ID) && !versions[st.pkg.ID]
 	var ids []int64
 	for _, id := range c.IDs {
 		if !(forgetPkg && id == st.pkg.ID) {
