@@ -133,10 +133,11 @@ func New(cfg Config) (*Pruner, error) {
 	return &Pruner{cfg: cfg, now: cfg.Access.Clock(), log: jobs.LoggerOrDiscard(cfg.Logger)}, nil
 }
 
-// Handle runs one prune. Problems a person must fix (no token, an invalid
-// file) are reported and end the job; transient failures return an error
-// so the job is retried, and the retry finishes the work: what was deleted
-// is absent from its plan.
+// Handle runs one prune: load the package and its rules, plan, act on the
+// plan, report. Problems a person must fix (no token, an invalid file) are
+// reported and end the job; transient failures return an error so the job
+// is retried, and the retry finishes the work: what was deleted is absent
+// from its plan.
 func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	log := job.Logger(p.log)
@@ -146,102 +147,158 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: rules.RepoName(t.Repository)},
 		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.now(),
 	}
+	pr, err := p.load(ctx, log, job, &run)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if pr == nil {
+		if run.Outcome == "" {
+			return nil // the package is gone
+		}
+		return p.report(ctx, log, run)
+	}
+	if err := p.plan(ctx, log, pr, &run); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := p.act(ctx, log, pr, &run); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	run.Finished = p.now()
+	if err := p.report(ctx, log, run); err != nil {
+		return err
+	}
+	if p.cfg.Runs != nil && pr.prog.RunID != "" {
+		// Reported: the run is over. Should this fail, the next run of
+		// the package reports these deletions once more, under this id.
+		if err := p.cfg.Runs.Clear(ctx, pr.runKey); err != nil {
+			log.WarnContext(ctx, "prune: finished run not cleared", "err", err)
+		}
+	}
+	return nil
+}
 
+// pruning is one prune run's package once loaded, and what its steps
+// hand on to the next.
+type pruning struct {
+	inst    int64
+	clients planner.Clients
+	owner   githubapi.Owner
+	pkg     githubapi.Package
+	loader  *rules.Loader
+	cfg     *rules.Config
+	// runKey names the run's progress in the run store (the job's
+	// subject); prog is that progress.
+	runKey string
+	prog   RunProgress
+	// Set by plan: the time planned at, the plan, and the versions held
+	// for GitHub's refusals (with the refusal, and the reason shown).
+	at      time.Time
+	d       rules.Decision
+	refused map[int64]inventory.Refusal
+	held    map[int64]string
+}
+
+// load reads the owner's session, the package and its governing rules. It
+// returns nil when the run ends here: the package is gone (run.Outcome
+// empty), or the run is to be reported as it is (no token, invalid file).
+func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *Run) (*pruning, error) {
+	t := job.Target
 	session, err := p.cfg.Access.Session(t.Owner)
 	if errors.Is(err, planner.ErrNoPackagesToken) {
 		run.Outcome, run.Problem = OutcomeNoToken, err.Error()
-		return p.report(ctx, log, run)
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
 	p.settleToken(ctx, log, t.InstallationID, t.Owner)
-	clients := session.Clients
-	owner, err := clients.Packages.ResolveOwner(ctx, t.Owner)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	pr := &pruning{inst: t.InstallationID, clients: session.Clients, runKey: job.Subject()}
+	if pr.owner, err = pr.clients.Packages.ResolveOwner(ctx, t.Owner); err != nil {
+		return nil, err
 	}
-	pkg, err := clients.Packages.GetPackage(ctx, owner, t.PackageType, t.PackageName)
+	pr.pkg, err = pr.clients.Packages.GetPackage(ctx, pr.owner, t.PackageType, t.PackageName)
 	if errors.Is(err, githubapi.ErrNotFound) {
 		log.InfoContext(ctx, "prune: package is gone, nothing to do")
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	run.Package = rules.Package{Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: rules.RepoName(pkg.Repository)}
-	run.Repository = pkg.Repository
+	run.Package = rules.Package{Owner: pr.owner.Login, Type: pr.pkg.Type, Name: pr.pkg.Name, Repository: rules.RepoName(pr.pkg.Repository)}
+	run.Repository = pr.pkg.Repository
 
-	loader := rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))
-	cfg, err := loader.Load(ctx, run.Package)
+	pr.loader = rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))
+	pr.cfg, err = pr.loader.Load(ctx, run.Package)
 	var invalid rules.ErrorList
 	if errors.As(err, &invalid) {
 		run.Outcome, run.ConfigErrors = OutcomeInvalidConfig, invalid
-		return p.report(ctx, log, run)
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	run.Report = cfg.Report
-	// The plan holds the versions GitHub lately refused to delete: the
-	// planner asks for them once it has listed the package, and decides
-	// once.
-	at := p.now()
-	var refused map[int64]inventory.Refusal
-	var held map[int64]string
+	run.Report = pr.cfg.Report
+	return pr, nil
+}
+
+// plan decides once, holding the versions GitHub lately refused to delete
+// (the planner asks for them once it has listed the package), and writes
+// what was seen to the inventory.
+func (p *Pruner) plan(ctx context.Context, log *slog.Logger, pr *pruning, run *Run) error {
+	pr.at = p.now()
 	holds := func(ctx context.Context, _ rules.Package, versions []rules.Version) (map[int64]string, error) {
 		var err error
-		if refused, err = p.refusals(ctx, log, t.InstallationID, owner, pkg, versions, at); err != nil {
+		if pr.refused, err = p.refusals(ctx, log, pr.inst, pr.owner, pr.pkg, versions, pr.at); err != nil {
 			return nil, err
 		}
-		held = make(map[int64]string, len(refused))
-		for id, r := range refused {
-			held[id] = fmt.Sprintf("GitHub refused to delete it on %s: %s (asked again after %s)",
+		pr.held = make(map[int64]string, len(pr.refused))
+		for id, r := range pr.refused {
+			pr.held[id] = fmt.Sprintf("GitHub refused to delete it on %s: %s (asked again after %s)",
 				r.At.UTC().Format("2006-01-02 15:04 UTC"), r.Message, r.At.Add(p.cfg.RefusalMemory).UTC().Format("2006-01-02 15:04 UTC"))
 		}
-		return held, nil
+		return pr.held, nil
 	}
-	pl, err := planner.New(planner.Options{Packages: clients.Packages, Graphs: clients.Registry, Loader: loader,
-		Now: func() time.Time { return at }, Holds: holds})
+	pl, err := planner.New(planner.Options{Packages: pr.clients.Packages, Graphs: pr.clients.Registry, Loader: pr.loader,
+		Now: func() time.Time { return pr.at }, Holds: holds})
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return err
 	}
-	d, err := pl.PlanPackage(ctx, owner, pkg)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if pr.d, err = pl.PlanPackage(ctx, pr.owner, pr.pkg); err != nil {
+		return err
 	}
-	if d.Untouched == "" {
+	if pr.d.Untouched == "" {
 		// A candidate kept for GitHub's refusal is still a skipped one,
 		// reported as on the run that was refused (the same words, so an
 		// unchanged report body adds no comment).
-		for _, e := range d.Keep {
-			if r, ok := refused[e.ID]; ok && e.Kind == rules.KindHeld {
+		for _, e := range pr.d.Keep {
+			if r, ok := pr.refused[e.ID]; ok && e.Kind == rules.KindHeld {
 				e.Reason = "GitHub refused the deletion: " + r.Message
 				run.Skipped = append(run.Skipped, e)
 			}
 		}
 	}
-	run.Decision, run.DryRun = d, d.DryRun
-	if err := p.remember(ctx, t.InstallationID, owner, pkg, d); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
-	}
+	run.Decision, run.DryRun = pr.d, pr.d.DryRun
+	return p.remember(ctx, pr.inst, pr.owner, pr.pkg, pr.d)
+}
 
-	// Progress is kept per package until the run is reported: a job that
-	// finds some finishes that run, under its id, whether it is the same
-	// job redelivered or a newer one that replaced it in the queue while
-	// its worker died.
-	runKey := job.Subject()
-	var prog RunProgress
+// act carries the plan out, unless nothing may or need be deleted, and
+// sets the run's outcome. Progress is kept per package until the run is
+// reported: a job that finds some finishes that run, under its id,
+// whether it is the same job redelivered or a newer one that replaced it
+// in the queue while its worker died.
+func (p *Pruner) act(ctx context.Context, log *slog.Logger, pr *pruning, run *Run) error {
+	d := pr.d
 	if p.cfg.Runs != nil {
-		if prog, err = p.cfg.Runs.Load(ctx, runKey); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+		var err error
+		if pr.prog, err = p.cfg.Runs.Load(ctx, pr.runKey); err != nil {
+			return err
 		}
-		if prog.RunID != "" {
-			run.ID = prog.RunID
+		if pr.prog.RunID != "" {
+			run.ID = pr.prog.RunID
 		}
-		run.Deleted = prog.Deleted
+		run.Deleted = pr.prog.Deleted
 	}
-	leftover := unfinished(prog, d)
+	leftover := unfinished(pr.prog, d)
 	candidates := append(append([]rules.Entry(nil), leftover...), d.Delete...)
 
 	switch {
@@ -255,34 +312,23 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 		run.Outcome = OutcomePaused
 	default:
 		run.Outcome = OutcomePruned
-		limit := cfg.Policy.MaxDeletionsPerRun
+		limit := pr.cfg.Policy.MaxDeletionsPerRun
 		if limit <= 0 {
 			limit = rules.DefaultMaxDeletionsPerRun
 		}
-		if prog.RunID == "" {
-			prog.RunID, prog.Planned = run.ID, d.Delete
+		if pr.prog.RunID == "" {
+			pr.prog.RunID, pr.prog.Planned = run.ID, d.Delete
 		}
-		newest := &newestLister{pc: clients.Packages, owner: owner, pkg: pkg}
-		ex := &execution{p: p, log: log, clients: clients, owner: owner, pkg: pkg, run: &run, prog: prog, runKey: runKey, limit: limit, held: held, newest: newest}
+		newest := &newestLister{pc: pr.clients.Packages, owner: pr.owner, pkg: pr.pkg}
+		ex := &execution{p: p, log: log, clients: pr.clients, owner: pr.owner, pkg: pr.pkg, run: run, prog: pr.prog, runKey: pr.runKey, limit: limit, held: pr.held, newest: newest}
 		if err := ex.deleteAll(ctx, candidates, len(leftover)); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+			return err
 		}
 	}
 	if run.Outcome != OutcomePruned && len(run.Deleted) > 0 {
 		// An earlier attempt of this run deleted what this one no longer
 		// sees: the run did prune.
 		run.Outcome = OutcomePruned
-	}
-	run.Finished = p.now()
-	if err := p.report(ctx, log, run); err != nil {
-		return err
-	}
-	if p.cfg.Runs != nil && prog.RunID != "" {
-		// Reported: the run is over. Should this fail, the next run of
-		// the package reports these deletions once more, under this id.
-		if err := p.cfg.Runs.Clear(ctx, runKey); err != nil {
-			log.WarnContext(ctx, "prune: finished run not cleared", "err", err)
-		}
 	}
 	return nil
 }
