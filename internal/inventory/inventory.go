@@ -258,6 +258,24 @@ func (s *Store) Marked(ctx context.Context, installation int64, pkg Package, mar
 	return true, nil
 }
 
+// MarkedIDs returns the ids of pkg's versions that carry mark, read in one
+// listing of keys rather than a request per version.
+func (s *Store) MarkedIDs(ctx context.Context, installation int64, pkg Package, mark Mark) (map[int64]bool, error) {
+	prefix := markKey(installation, pkg, mark, 0)
+	prefix = strings.TrimSuffix(prefix, "0")
+	keys, err := s.keys(ctx, prefix+"*")
+	if err != nil {
+		return nil, fmt.Errorf("inventory: versions of %s marked %s: %w", pkg, mark, err)
+	}
+	out := make(map[int64]bool, len(keys))
+	for _, k := range keys {
+		if id, err := strconv.ParseInt(strings.TrimPrefix(k, prefix), 10, 64); err == nil {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
 // Refusal is GitHub's refusal to delete a version (a public version with
 // more than 5,000 downloads: 403; the last version of a package: 400),
 // remembered so that later plans keep the version instead of spending

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -294,5 +295,51 @@ func TestRefusals(t *testing.T) {
 	}
 	if got, err = s.Refusals(ctx, 2, app); err != nil || len(got) != 0 {
 		t.Fatalf("another installation: %+v, %v", got, err)
+	}
+}
+
+// TestMarkedIDs: the versions of one package that carry one mark, and no
+// other package's, mark's or installation's.
+func TestMarkedIDs(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t)
+	app := Package{Owner: "acme", Type: "container", Name: "app"}
+	appx := Package{Owner: "acme", Type: "container", Name: "app.x"}
+	dotted := Package{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}
+	for _, m := range []struct {
+		inst int64
+		pkg  Package
+		mark Mark
+		id   int64
+	}{
+		{1, app, MarkRestored, 3}, {1, app, MarkRestored, 41}, {1, app, MarkDeleted, 5},
+		{1, appx, MarkRestored, 6}, {2, app, MarkRestored, 7}, {1, dotted, MarkRestored, 8},
+	} {
+		if err := s.SetMark(ctx, m.inst, m.pkg, m.mark, m.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		inst int64
+		pkg  Package
+		mark Mark
+		want []int64
+	}{
+		{1, app, MarkRestored, []int64{3, 41}},
+		{1, app, MarkDeleted, []int64{5}},
+		{1, app, MarkIntentional, nil},
+		{1, appx, MarkRestored, []int64{6}},
+		{2, app, MarkRestored, []int64{7}},
+		{1, dotted, MarkRestored, []int64{8}},
+	}
+	for _, tc := range tests {
+		got, err := s.MarkedIDs(ctx, tc.inst, tc.pkg, tc.mark)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := slices.Sorted(maps.Keys(got))
+		if !slices.Equal(ids, tc.want) {
+			t.Errorf("MarkedIDs(%d, %s, %s) = %v, want %v", tc.inst, tc.pkg, tc.mark, ids, tc.want)
+		}
 	}
 }

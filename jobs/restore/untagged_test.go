@@ -36,3 +36,36 @@ func TestRestoredUntaggedNotPruned(t *testing.T) {
 		t.Error("the new v4.0.0 was pruned")
 	}
 }
+
+// TestRestoredDoesNotTakeTheCap: a version pkgwarden restored is held by
+// the plan, like one GitHub refused, and so never takes one of the run's
+// max_deletions_per_run places: the versions behind it still go. (It once
+// stayed a delete candidate that the deletion step then kept, so with a
+// cap of one every run kept it and deleted nothing else, for good.)
+func TestRestoredDoesNotTakeTheCap(t *testing.T) {
+	w := newRestoreWorld(t)
+	w.File(".github", "policy: {max_deletions_per_run: 1}\n")
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	old := w.Push(w.Image("v4-old"), 9*jobstest.Day, "v4.0.0")
+	w.prune(t)
+	w.deleteByHand(t, old)
+	w.Push(w.Image("v4-new"), 0, "v4.0.0")
+	w.sweep(t)
+	if v := w.version(t, old); v.Deleted || len(v.Tags) != 0 {
+		t.Fatalf("old v4.0.0 after the sweep: deleted %t, tags %v; want restored untagged", v.Deleted, v.Tags)
+	}
+	// Two untagged builds, younger than the restored one: each run may
+	// delete one.
+	strays := []string{w.Push(w.Image("stray 1"), 4*jobstest.Day), w.Push(w.Image("stray 2"), 3*jobstest.Day)}
+	for i := range 2 {
+		w.prune(t)
+		if w.version(t, old).Deleted {
+			t.Fatalf("prune %d deleted the restored old v4.0.0", i+1)
+		}
+	}
+	for i, d := range strays {
+		if !w.version(t, d).Deleted {
+			t.Errorf("stray build %d is still there after two runs of one deletion each: the restored version took the run's place", i+1)
+		}
+	}
+}

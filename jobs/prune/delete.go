@@ -1,0 +1,430 @@
+package prune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
+	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/jobs"
+)
+
+// execution is the deleting part of one run.
+type execution struct {
+	p       *Pruner
+	log     *slog.Logger
+	clients planner.Clients
+	owner   githubapi.Owner
+	pkg     githubapi.Package
+	run     *Run
+	prog    RunProgress
+	runKey  string
+	limit   int
+	held    map[int64]string // versions GitHub refused lately → reason
+
+	// The re-check: the fresh listing, and what new versions reference.
+	newest    *newestLister
+	checkedAt time.Time
+	fresh     map[int64]githubapi.Version
+	refs      map[string]string // digest → what references it now
+	blocked   string            // why nothing more may be deleted
+	rateWaits int               // rate-limit waits done in this attempt
+}
+
+// deletedEarlier reports whether pkgwarden itself sent the delete of a
+// planned candidate that is gone now: the inventory's deleted mark is
+// written right before each delete request, and a candidate of this run
+// was active when the run planned it.
+func (ex *execution) deletedEarlier(ctx context.Context, e rules.Entry) (bool, error) {
+	inv := ex.p.cfg.Inventory
+	if inv == nil {
+		return false, nil
+	}
+	return inv.Marked(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), inventory.MarkDeleted, e.ID)
+}
+
+// maxRateWaits bounds the rate-limit waits of one attempt.
+const maxRateWaits = 3
+
+// deleteAll deletes the plan's candidates in order, each after the
+// re-check, keeping a candidate whose holder (index, subject) stayed. The
+// first leftover candidates are an earlier attempt's unfinished group.
+func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, leftover int) error {
+	d := ex.run.Decision
+	planned := map[int64]bool{}
+	for _, list := range [][]rules.Entry{candidates, d.Delete, d.Keep} {
+		for _, e := range list {
+			planned[e.ID] = true
+		}
+	}
+	stayed := map[int64]string{} // candidates not deleted → label
+	for i := 0; i < len(candidates); i++ {
+		e := candidates[i]
+		if h := firstIn(e.With, stayed); h != "" {
+			ex.keep(e, fmt.Sprintf("kept: %s was not deleted, and this version lives and dies with it", h), stayed)
+			continue
+		}
+		if why := ex.held[e.ID]; why != "" {
+			// Only an earlier attempt's leftover can be held (refused,
+			// or restored since): the plan keeps held versions.
+			ex.keep(e, why, stayed)
+			continue
+		}
+		if end := groupEnd(candidates, leftover, i); end > i && len(ex.run.Deleted)+end-i > ex.limit {
+			// The plan is capped already; a redelivered run counts what
+			// its earlier attempts deleted too, and defers a group that
+			// no longer fits whole rather than split it (the rest of an
+			// index would stay behind for good).
+			for _, rest := range candidates[i:] {
+				rest.Reason = fmt.Sprintf("deferred to next run (max_deletions_per_run %d)", ex.limit)
+				ex.run.Deferred = append(ex.run.Deferred, rest)
+			}
+			return nil
+		}
+		switch {
+		case ex.checkedAt.IsZero() || ex.p.now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery:
+			if err := ex.recheck(ctx, planned); err != nil {
+				return err
+			}
+		case groupStart(candidates, leftover, i) && ex.blocked == "":
+			// Before each group: an index or referrer pushed since the
+			// last look may reference a candidate of this group.
+			if err := ex.recheckNewest(ctx, planned); err != nil {
+				return err
+			}
+		}
+		if ex.blocked != "" {
+			ex.keep(e, ex.blocked, stayed)
+			continue
+		}
+		v, listed := ex.fresh[e.ID]
+		if !listed {
+			earlier, err := ex.deletedEarlier(ctx, e)
+			if err != nil {
+				return err
+			}
+			if earlier {
+				// An attempt of this run that died (killed between its
+				// request and saving its progress) deleted it: it is
+				// part of this run's deletions and of its one comment.
+				ex.run.Deleted = append(ex.run.Deleted, e)
+				continue
+			}
+			e.Reason = "already gone at the re-check"
+			ex.run.Skipped = append(ex.run.Skipped, e)
+			continue
+		}
+		if added := newTags(e.Tags, v.Tags); len(added) > 0 {
+			ex.keep(e, "re-check: now tagged "+strings.Join(added, ","), stayed)
+			continue
+		}
+		if by := ex.refs[e.Version]; by != "" {
+			ex.keep(e, "re-check: now referenced by "+by, stayed)
+			continue
+		}
+		if inv := ex.p.cfg.Inventory; inv != nil {
+			ipkg := inventoryPackage(ex.owner, ex.pkg)
+			// Marked before the request: a crash after it leaves the
+			// mark, so the restore sweep never brings back what
+			// pkgwarden deleted.
+			if err := inv.SetMark(ctx, ex.run.InstallationID, ipkg, inventory.MarkDeleted, e.ID); err != nil {
+				return err
+			}
+		}
+		err := ex.clients.Packages.DeleteVersion(ctx, ex.owner, ex.pkg.Type, ex.pkg.Name, e.ID)
+		var rl *githubapi.RateLimitError
+		switch {
+		case err == nil:
+			delete(ex.fresh, e.ID)
+			ex.run.Deleted = append(ex.run.Deleted, e)
+			ex.p.cfg.Metrics.deleted.Inc()
+			if ex.p.cfg.Runs != nil {
+				ex.prog.Deleted = ex.run.Deleted
+				// The deletion happened: record it even when the job is
+				// being stopped, which is when the record matters most.
+				saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				err := ex.p.cfg.Runs.Save(saveCtx, ex.runKey, ex.prog)
+				cancel()
+				if err != nil {
+					// The deletion stands; only a crash before the next
+					// save would make the report miss it.
+					ex.log.WarnContext(ctx, "prune: progress not saved", "err", err)
+				}
+			}
+		case errors.Is(err, githubapi.ErrRefused):
+			e.Reason = "GitHub refused the deletion: " + githubapi.Message(err)
+			ex.run.Skipped = append(ex.run.Skipped, e)
+			stayed[e.ID] = label(e)
+			ex.rememberRefusal(ctx, e, err)
+		case errors.As(err, &rl) && rl.Wait <= ex.p.cfg.MaxRateWait && ex.rateWaits < maxRateWaits:
+			// Pacing should prevent this; when it happens anyway, wait
+			// here a few times, then let the job's backoff take over.
+			ex.rateWaits++
+			ex.log.WarnContext(ctx, "prune: rate limited, waiting", "wait", rl.Wait)
+			if err := jobs.Sleep(ctx, rl.Wait); err != nil {
+				return err
+			}
+			i-- // the same candidate again
+		default:
+			return err
+		}
+	}
+	return nil
+}
+
+// rememberRefusal records GitHub's refusal so later plans keep the version
+// rather than ask again. A failure only costs a second request later.
+func (ex *execution) rememberRefusal(ctx context.Context, e rules.Entry, err error) {
+	inv := ex.p.cfg.Inventory
+	if inv == nil {
+		return
+	}
+	r := inventory.Refusal{ID: e.ID, At: ex.p.now(), Message: githubapi.Message(err), Listed: len(ex.fresh)}
+	var apiErr *githubapi.APIError
+	if errors.As(err, &apiErr) {
+		r.Status = apiErr.StatusCode
+	}
+	if err := inv.SetRefusal(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), r); err != nil {
+		ex.log.WarnContext(ctx, "prune: refusal not remembered", "version", e.ID, "err", err)
+	}
+}
+
+// groupStart reports whether candidate i starts a deletion group.
+func groupStart(candidates []rules.Entry, leftover, i int) bool {
+	return groupEnd(candidates, leftover, i) > i
+}
+
+// groupEnd returns, when candidate i starts a deletion group, the index
+// just past the group, and i otherwise. The leftover candidates of an
+// earlier attempt form one group; in the plan a group is a version judged
+// on its own followed by what lives and dies with it (rules.Decide emits
+// each group whole, in order).
+func groupEnd(candidates []rules.Entry, leftover, i int) int {
+	switch {
+	case i < leftover:
+		if i > 0 {
+			return i
+		}
+		return leftover
+	case i > leftover && len(candidates[i].With) > 0:
+		return i
+	}
+	end := i + 1
+	for end < len(candidates) && len(candidates[end].With) > 0 {
+		end++
+	}
+	return end
+}
+
+func (ex *execution) keep(e rules.Entry, reason string, stayed map[int64]string) {
+	e.Reason = reason
+	ex.run.Kept = append(ex.run.Kept, e)
+	stayed[e.ID] = label(e)
+}
+
+// recheck lists the active versions again (conditionally: usually a 304)
+// and reads the manifests of versions that appeared since the plan, to
+// learn which candidates a new index or referrer now points at.
+func (ex *execution) recheck(ctx context.Context, planned map[int64]bool) error {
+	list, err := ex.clients.Packages.ListVersions(ctx, ex.owner, ex.pkg.Type, ex.pkg.Name, githubapi.ListVersionsOptions{State: githubapi.StateActive})
+	if err != nil {
+		return fmt.Errorf("re-check: %w", err)
+	}
+	ex.checkedAt = ex.p.now()
+	ex.fresh = make(map[int64]githubapi.Version, len(list.Versions))
+	ex.refs = map[string]string{}
+	var added []githubapi.Version
+	for _, v := range list.Versions {
+		ex.fresh[v.ID] = v
+		if !planned[v.ID] {
+			added = append(added, v)
+		}
+	}
+	return ex.learn(ctx, added)
+}
+
+// recheckNewest looks at the newest versions only: the first page of the
+// listing, conditionally (a 304 when nothing changed there since the last
+// look), and the next pages only while a page holds nothing but versions
+// unknown to the last re-check. New versions are listed first, so this
+// finds every version pushed since; tags added to old versions wait for
+// the next full re-check.
+func (ex *execution) recheckNewest(ctx context.Context, planned map[int64]bool) error {
+	var added []githubapi.Version
+	for page := 1; ; page++ {
+		vs, next, changed, err := ex.newest.page(ctx, page)
+		if err != nil {
+			return fmt.Errorf("re-check: %w", err)
+		}
+		if !changed {
+			return nil
+		}
+		allNew := len(vs) > 0
+		for _, v := range vs {
+			_, known := ex.fresh[v.ID]
+			ex.fresh[v.ID] = v // tags as they are now
+			if known || planned[v.ID] {
+				allNew = false
+				continue
+			}
+			added = append(added, v)
+		}
+		if !allNew || next == 0 {
+			break
+		}
+	}
+	return ex.learn(ctx, added)
+}
+
+// learn records what the versions that appeared since the plan reference:
+// referrer tags name their subject, and new manifests are read for the
+// children of an index and the subject of a referrer.
+func (ex *execution) learn(ctx context.Context, added []githubapi.Version) error {
+	var newDigests []string
+	for _, v := range added {
+		for _, t := range v.Tags {
+			if subject, kind, ok := registry.ParseReferrerTag(t); ok {
+				ex.refs[subject] = fmt.Sprintf("new %s %s", kind, rules.ShortDigest(v.Name))
+			}
+		}
+		if strings.HasPrefix(v.Name, "sha256:") {
+			newDigests = append(newDigests, v.Name)
+		}
+	}
+	if len(newDigests) == 0 || !rules.IsContainerType(ex.pkg.Type) {
+		return nil
+	}
+	found, failed, err := ex.clients.Registry.Graph(ctx, planner.RegistryRepository(ex.owner.Login, ex.pkg.Name), newDigests)
+	if err != nil {
+		return fmt.Errorf("re-check: %w", err)
+	}
+	for _, dg := range newDigests {
+		// Every new digest here is a listed, active version: one the
+		// registry does not know (404) is as unreadable as one it failed
+		// to serve, and what it references cannot be known.
+		if err := failed[dg]; err != nil {
+			why := "could not be read"
+			if errors.Is(err, registry.ErrManifestUnknown) {
+				why = "is unknown to the registry"
+			}
+			ex.blocked = fmt.Sprintf("re-check: the manifest of new version %s %s, so what it references is unknown and nothing more is deleted this run", rules.ShortDigest(dg), why)
+			ex.log.WarnContext(ctx, "prune: re-check cannot read a new manifest", "digest", dg, "err", err)
+			return nil
+		}
+	}
+	for dg, m := range found {
+		for _, c := range m.Children {
+			ex.refs[c.Digest] = "new index " + rules.ShortDigest(dg)
+		}
+		if m.Subject != "" {
+			ex.refs[m.Subject] = "new referrer " + rules.ShortDigest(dg)
+		}
+	}
+	return nil
+}
+
+// unfinished returns what an earlier attempt of the run planned and left
+// orphaned: versions that live and die with versions it deleted, and so
+// must go too even though a fresh plan may judge them on their own now (an
+// untagged child when untagged versions are kept). They come first: what
+// held them is gone already.
+func unfinished(prog RunProgress, d rules.Decision) []rules.Entry {
+	if len(prog.Deleted) == 0 {
+		return nil
+	}
+	gone := map[int64]bool{}
+	for _, e := range prog.Deleted {
+		gone[e.ID] = true
+	}
+	again := map[int64]bool{}
+	for _, e := range d.Delete {
+		again[e.ID] = true
+	}
+	var out []rules.Entry
+	for _, e := range prog.Planned {
+		if gone[e.ID] || again[e.ID] || len(e.With) == 0 {
+			continue
+		}
+		orphan := true
+		for _, h := range e.With {
+			orphan = orphan && gone[h]
+		}
+		if orphan {
+			out = append(out, e)
+			gone[e.ID] = true // its own children follow it
+		}
+	}
+	return out
+}
+
+// newTags returns the tags of now that were not in planned.
+func newTags(planned, now []string) []string {
+	var out []string
+	for _, t := range now {
+		if !slices.Contains(planned, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func firstIn(ids []int64, set map[int64]string) string {
+	for _, id := range ids {
+		if l, ok := set[id]; ok {
+			return l
+		}
+	}
+	return ""
+}
+
+// label names a version in reasons: its first tag, else its short digest.
+func label(e rules.Entry) string {
+	if len(e.Tags) > 0 {
+		return e.Tags[0]
+	}
+	if strings.HasPrefix(e.Version, "sha256:") {
+		return rules.ShortDigest(e.Version)
+	}
+	return e.Version
+}
+
+// newestLister reads the first pages of a package's active versions, the
+// newest, for the re-check before each deletion group. ListVersions always
+// reads every page; this reads one at a time, the first conditionally on
+// the ETag this run last saw it with, so an unchanged first page costs a
+// 304.
+type newestLister struct {
+	pc    *githubapi.PackagesClient
+	owner githubapi.Owner
+	pkg   githubapi.Package
+	etag  string // of the first page, last time it was read
+}
+
+// page reads one page of active versions, newest first. changed is false
+// when the first page answered 304: nothing there changed since the last
+// read of it.
+func (l *newestLister) page(ctx context.Context, n int) (vs []githubapi.Version, next int, changed bool, err error) {
+	etag := ""
+	if n == 1 {
+		etag = l.etag
+	}
+	p, err := l.pc.ListVersionsPage(ctx, l.owner, l.pkg.Type, l.pkg.Name, githubapi.StateActive, n, etag)
+	if err != nil {
+		return nil, 0, false, fmt.Errorf("newest versions: %w", err)
+	}
+	if p.NotModified {
+		return nil, 0, false, nil
+	}
+	if n == 1 {
+		l.etag = p.ETag
+	}
+	return p.Versions, p.Next, true, nil
+}
