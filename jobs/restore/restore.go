@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -126,22 +125,51 @@ type pkgState struct {
 	// given are the tags restored versions got back in this run, so that
 	// two restored versions never take the same tag from each other.
 	given map[string]bool
+	// known is the inventory's record of the package, if seen; gone says
+	// GitHub no longer lists the package.
+	known      inventory.Package
+	seen, gone bool
 }
 
-// Handle runs one restore job. Transient failures return an error, and
+// Handle runs one restore job: load, then carry out a person's request
+// (undo) or the rules (sweep). Transient failures return an error, and
 // the retry finds the work left: what was restored is active now.
 func (r *Restorer) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	log := job.Logger(r.log)
 	name := fmt.Sprintf("restore %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
-	session, err := r.cfg.Access.Session(t.Owner)
-	if errors.Is(err, planner.ErrNoPackagesToken) {
-		// The prune job reports a missing token; restoring waits for it.
-		log.WarnContext(ctx, "restore: no packages token", "err", err)
-		return nil
-	}
+	st, err := r.load(ctx, log, job)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	if st == nil {
+		return nil
+	}
+	if job.Undo != nil {
+		if st.gone {
+			if st.seen {
+				st.pkg.ID = st.known.ID
+			}
+			st.pkg.Repository = st.inv.Repository
+		}
+		return r.undo(ctx, log, st, job.Undo, st.gone)
+	}
+	return r.sweep(ctx, log, st, name)
+}
+
+// load reads the owner's session, the package (it may be gone), what the
+// inventory knows of it, and its restore rule. It returns nil when the
+// owner has no packages token: the prune job reports that, and restoring
+// waits for it.
+func (r *Restorer) load(ctx context.Context, log *slog.Logger, job jobs.Job) (*pkgState, error) {
+	t := job.Target
+	session, err := r.cfg.Access.Session(t.Owner)
+	if errors.Is(err, planner.ErrNoPackagesToken) {
+		log.WarnContext(ctx, "restore: no packages token", "err", err)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	st := &pkgState{inst: t.InstallationID, runID: job.RunID(), trigger: job.Reason,
 		clients: session.Clients, tagger: session.Tagger}
@@ -149,105 +177,48 @@ func (r *Restorer) Handle(ctx context.Context, job jobs.Job) error {
 		st.trigger = "sweep"
 	}
 	if st.owner, err = st.clients.Packages.ResolveOwner(ctx, t.Owner); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
 	st.ref = rules.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: rules.RepoName(t.Repository)}
 	st.inv = inventory.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
-	known, seen, err := r.cfg.Inventory.Package(ctx, st.inst, st.inv)
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if st.known, st.seen, err = r.cfg.Inventory.Package(ctx, st.inst, st.inv); err != nil {
+		return nil, err
 	}
-	if seen && known.Repository != "" && st.ref.Repository == "" {
-		st.ref.Repository, st.inv.Repository = rules.RepoName(known.Repository), known.Repository
+	if st.seen && st.known.Repository != "" && st.ref.Repository == "" {
+		st.ref.Repository, st.inv.Repository = rules.RepoName(st.known.Repository), st.known.Repository
 	}
-
 	st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName)
-	gone := errors.Is(err, githubapi.ErrNotFound)
-	if err != nil && !gone {
-		return fmt.Errorf("%s: %w", name, err)
+	st.gone = errors.Is(err, githubapi.ErrNotFound)
+	if err != nil && !st.gone {
+		return nil, err
 	}
-	if !gone {
+	if !st.gone {
 		st.ref.Repository, st.inv.Repository = rules.RepoName(st.pkg.Repository), st.pkg.Repository
 	}
 	if err := r.loadRules(ctx, st); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	if job.Undo != nil {
-		if gone {
-			if seen {
-				st.pkg.ID = known.ID
-			}
-			st.pkg.Repository = st.inv.Repository
-		}
-		return r.undo(ctx, log, st, job.Undo, gone)
-	}
+	return st, nil
+}
 
+// sweep is a restore job without a person's request: restore the package
+// if its rule says so, list and remember its versions, restore the deleted
+// versions restore.tags protects, report.
+func (r *Restorer) sweep(ctx context.Context, log *slog.Logger, st *pkgState, name string) error {
 	// A package gone, or one of the same name with another id (the old
 	// one deleted and its namespace reused), is restored when its rule
 	// says so. The package record alone misses a reuse once a prune of the
 	// new package recorded the new id, so restore's own marks count too:
 	// it saw a package of this name, but never this one.
-	sawName, sawThis, err := r.packageSeen(ctx, st, gone)
+	sawName, sawThis, err := r.packageSeen(ctx, st, st.gone)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	reused := !gone && ((seen && known.ID != 0 && known.ID != st.pkg.ID) || (sawName && !sawThis))
-	listed := false
-	if !reused && !gone && !sawName && seen && st.restore != nil && st.restore.Package {
-		// The first sweep of this name: the marks know nothing yet, and
-		// prune may have recorded a new package's id over the old one.
-		if err := r.list(ctx, st); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		listed = true
-		if reused, err = r.versionsOfAnother(ctx, st); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
+	done, listed, err := r.restorePackage(ctx, log, st, sawName, sawThis)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	if gone && seen && known.ID != 0 && st.restore != nil && st.restore.Package {
-		intentional, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, known.ID)
-		if err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		if intentional {
-			log.DebugContext(ctx, "restore: deleted package left deleted, its deletion was intentional", "package_id", known.ID)
-			return nil
-		}
-	}
-	if (gone || reused) && seen && st.restore != nil && st.restore.Package {
-		err := st.clients.Packages.RestorePackage(ctx, st.owner, t.PackageType, t.PackageName)
-		switch {
-		case err == nil:
-			r.cfg.Metrics.restored.Inc()
-			if st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName); err != nil {
-				return fmt.Errorf("%s: after restoring the package: %w", name, err)
-			}
-			if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageRestored, st.pkg.ID); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			st.restored = append(st.restored, Restored{PackageID: st.pkg.ID, Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
-			log.InfoContext(ctx, "restore: package restored")
-		case errors.Is(err, githubapi.ErrNamespaceReused):
-			// Reported once: the marks written below make the next sweep
-			// see the new package as the one it knows. The new package
-			// is then looked after as any other.
-			st.problem = "The package was deleted and a new package of the same name was created since, so GitHub cannot restore the old one; nothing was overwritten. Delete the new package first to restore the old one. (GitHub: " + githubapi.Message(err) + ")"
-			log.WarnContext(ctx, "restore: package namespace reused, nothing restored", "package_id", st.pkg.ID)
-		case errors.Is(err, githubapi.ErrNotFound):
-			// Purged (past 30 days) or never deleted: nothing to restore.
-			if gone {
-				return nil
-			}
-		case errors.Is(err, githubapi.ErrRefused):
-			st.problem = "GitHub refused to restore the deleted package: " + githubapi.Message(err)
-			if gone {
-				return r.finish(ctx, log, st)
-			}
-		default:
-			return fmt.Errorf("%s: restore package: %w", name, err)
-		}
-	} else if gone {
-		log.InfoContext(ctx, "restore: package is gone and not to be restored")
+	if done {
 		return nil
 	}
 	if !listed || len(st.restored) > 0 {
@@ -261,32 +232,8 @@ func (r *Restorer) Handle(ctx context.Context, job jobs.Job) error {
 	if err := r.cfg.Inventory.SeeVersions(ctx, st.inst, st.inv, inventoryVersions(st.active)); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if st.restore != nil && !st.restore.Tags.Empty() {
-		var roots []githubapi.Version
-		for _, v := range st.deleted {
-			tags, err := r.rememberedTags(ctx, st, v)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if !st.restore.Wants(tags) {
-				continue
-			}
-			skip, err := r.skipAuto(ctx, st, v.ID)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if skip != "" {
-				log.DebugContext(ctx, "restore: deleted version left deleted", "version_id", v.ID, "why", skip)
-				continue
-			}
-			v.Tags = tags
-			roots = append(roots, v)
-		}
-		for _, v := range roots {
-			if err := r.restoreTree(ctx, log, st, v, "deleted outside pkgwarden; restore.tags "+st.restore.Tags.String()+" protects "+strings.Join(v.Tags, ",")); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-		}
+	if err := r.restoreTagged(ctx, log, st); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	if err := r.finish(ctx, log, st); err != nil {
 		return err
@@ -294,6 +241,109 @@ func (r *Restorer) Handle(ctx context.Context, job jobs.Job) error {
 	// Only once the run is reported: a retry must report a reuse again.
 	if err := r.markPackageSeen(ctx, st, sawName, sawThis); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// restorePackage restores the package when it is gone, or its namespace
+// was reused, and its rule says restore.package. done says the job ends
+// here with nothing to report; listed that the versions were listed on
+// the way. A refusal or a reused namespace is left in st.problem; the
+// refusal of a package that is gone is reported at once.
+func (r *Restorer) restorePackage(ctx context.Context, log *slog.Logger, st *pkgState, sawName, sawThis bool) (done, listed bool, err error) {
+	gone, seen, known := st.gone, st.seen, st.known
+	wants := st.restore != nil && st.restore.Package
+	reused := !gone && ((seen && known.ID != 0 && known.ID != st.pkg.ID) || (sawName && !sawThis))
+	if !reused && !gone && !sawName && seen && wants {
+		// The first sweep of this name: the marks know nothing yet, and
+		// prune may have recorded a new package's id over the old one.
+		if err := r.list(ctx, st); err != nil {
+			return false, false, err
+		}
+		listed = true
+		if reused, err = r.versionsOfAnother(ctx, st); err != nil {
+			return false, listed, err
+		}
+	}
+	if gone && seen && known.ID != 0 && wants {
+		intentional, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkPackageIntentional, known.ID)
+		if err != nil {
+			return false, listed, err
+		}
+		if intentional {
+			log.DebugContext(ctx, "restore: deleted package left deleted, its deletion was intentional", "package_id", known.ID)
+			return true, listed, nil
+		}
+	}
+	if !(gone || reused) || !seen || !wants {
+		if gone {
+			log.InfoContext(ctx, "restore: package is gone and not to be restored")
+		}
+		return gone, listed, nil
+	}
+	err = st.clients.Packages.RestorePackage(ctx, st.owner, st.ref.Type, st.ref.Name)
+	switch {
+	case err == nil:
+		r.cfg.Metrics.restored.Inc()
+		if st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, st.ref.Type, st.ref.Name); err != nil {
+			return false, listed, fmt.Errorf("after restoring the package: %w", err)
+		}
+		if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkPackageRestored, st.pkg.ID); err != nil {
+			return false, listed, err
+		}
+		st.restored = append(st.restored, Restored{PackageID: st.pkg.ID, Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
+		log.InfoContext(ctx, "restore: package restored")
+	case errors.Is(err, githubapi.ErrNamespaceReused):
+		// Reported once: the marks written after the report make the
+		// next sweep see the new package as the one it knows. The new
+		// package is then looked after as any other.
+		st.problem = "The package was deleted and a new package of the same name was created since, so GitHub cannot restore the old one; nothing was overwritten. Delete the new package first to restore the old one. (GitHub: " + githubapi.Message(err) + ")"
+		log.WarnContext(ctx, "restore: package namespace reused, nothing restored", "package_id", st.pkg.ID)
+	case errors.Is(err, githubapi.ErrNotFound):
+		// Purged (past 30 days) or never deleted: nothing to restore.
+		return gone, listed, nil
+	case errors.Is(err, githubapi.ErrRefused):
+		st.problem = "GitHub refused to restore the deleted package: " + githubapi.Message(err)
+		if gone {
+			return true, listed, r.finish(ctx, log, st)
+		}
+	default:
+		return false, listed, fmt.Errorf("restore package: %w", err)
+	}
+	return false, listed, nil
+}
+
+// restoreTagged restores the deleted versions restore.tags protects, with
+// their trees, unless pkgwarden deleted them or a person said the deletion
+// was intentional (skipAuto).
+func (r *Restorer) restoreTagged(ctx context.Context, log *slog.Logger, st *pkgState) error {
+	if st.restore == nil || st.restore.Tags.Empty() {
+		return nil
+	}
+	var roots []githubapi.Version
+	for _, v := range st.deleted {
+		tags, err := r.rememberedTags(ctx, st, v)
+		if err != nil {
+			return err
+		}
+		if !st.restore.Wants(tags) {
+			continue
+		}
+		skip, err := r.skipAuto(ctx, st, v.ID)
+		if err != nil {
+			return err
+		}
+		if skip != "" {
+			log.DebugContext(ctx, "restore: deleted version left deleted", "version_id", v.ID, "why", skip)
+			continue
+		}
+		v.Tags = tags
+		roots = append(roots, v)
+	}
+	for _, v := range roots {
+		if err := r.restoreTree(ctx, log, st, v, "deleted outside pkgwarden; restore.tags "+st.restore.Tags.String()+" protects "+strings.Join(v.Tags, ",")); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -413,188 +463,6 @@ func (r *Restorer) skipAuto(ctx context.Context, st *pkgState, id int64) (string
 		}
 	}
 	return "", nil
-}
-
-// restoreTree restores v and everything restored with it needs, then
-// gives each restored version its tags back: a signature's tag is how it
-// is found.
-func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version, reason string) error {
-	ok, err := r.restoreOne(ctx, st, v, reason, false)
-	if err != nil || !ok {
-		return err
-	}
-	back := []githubapi.Version{v}
-	if rules.IsContainerType(st.pkg.Type) && strings.HasPrefix(v.Name, "sha256:") {
-		more, err := r.restoreDescendants(ctx, log, st, v)
-		back = append(back, more...)
-		if err != nil {
-			return err
-		}
-	}
-	for _, b := range back {
-		if err := r.retag(ctx, log, st, b); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// restoreDescendants restores, until nothing more is found, the deleted
-// versions that a restored one needs: the children of every restored
-// index (so a nested index's grandchildren too) and every referrer tagged
-// sha256-<hex> of a restored subject (a referrers index, signature,
-// attestation, SBOM), whose own children and referrers follow in turn.
-// It returns what it restored, root excluded.
-func (r *Restorer) restoreDescendants(ctx context.Context, log *slog.Logger, st *pkgState, root githubapi.Version) ([]githubapi.Version, error) {
-	byDigest := map[string]githubapi.Version{}
-	for _, d := range st.deleted {
-		byDigest[d.Name] = d
-	}
-	// The remembered tags of every deleted version, read once.
-	tagsOf := map[int64][]string{}
-	tags := func(d githubapi.Version) ([]string, error) {
-		if t, ok := tagsOf[d.ID]; ok {
-			return t, nil
-		}
-		t, err := r.rememberedTags(ctx, st, d)
-		tagsOf[d.ID] = t
-		return t, err
-	}
-	repo := planner.RegistryRepository(st.owner.Login, st.pkg.Name)
-	manifests := map[string]registry.Manifest{}
-	done := map[string]bool{root.Name: true}
-	var back []githubapi.Version
-	restore := func(d githubapi.Version, reason string) error {
-		done[d.Name] = true
-		ok, err := r.restoreOne(ctx, st, d, reason, true)
-		if ok {
-			back = append(back, d)
-		}
-		return err
-	}
-	for queue := []string{root.Name}; len(queue) > 0; queue = queue[1:] {
-		x := queue[0]
-		m, read := manifests[x]
-		if !read {
-			// Graph reads nested indexes too: their children are then
-			// known without asking again.
-			found, failed, err := st.clients.Registry.Graph(ctx, repo, []string{x})
-			if err != nil {
-				return back, fmt.Errorf("read manifest %s: %w", x, err)
-			}
-			if e := failed[x]; e != nil {
-				log.WarnContext(ctx, "restore: manifest of restored version unreadable; its children are not restored", "digest", x, "err", e)
-			}
-			maps.Copy(manifests, found)
-			m = found[x]
-		}
-		for _, c := range m.Children {
-			d, deleted := byDigest[c.Digest]
-			if !deleted || done[c.Digest] {
-				continue
-			}
-			var err error
-			if d.Tags, err = tags(d); err != nil {
-				return back, err
-			}
-			n := len(back)
-			if err := restore(d, "child of restored index "+rules.ShortDigest(x)); err != nil {
-				return back, err
-			}
-			if len(back) > n {
-				queue = append(queue, d.Name)
-			}
-		}
-		for _, d := range st.deleted {
-			if done[d.Name] {
-				continue
-			}
-			dt, err := tags(d)
-			if err != nil {
-				return back, err
-			}
-			for _, t := range dt {
-				subject, kind, ok := registry.ParseReferrerTag(t)
-				if !ok || subject != x {
-					continue
-				}
-				d.Tags = dt
-				n := len(back)
-				if err := restore(d, fmt.Sprintf("%s of restored %s", kind, rules.ShortDigest(subject))); err != nil {
-					return back, err
-				}
-				if len(back) > n {
-					queue = append(queue, d.Name)
-				}
-				break
-			}
-		}
-	}
-	return back, nil
-}
-
-// restoreOne restores one deleted version and records it; along says it
-// comes back with another restored version (a child, a referrer). It
-// reports false, and no error, when GitHub refused: the refusal is the
-// run's problem, and the version is still deleted.
-func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Version, reason string, along bool) (bool, error) {
-	if err := st.clients.Packages.RestoreVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID); err != nil {
-		if errors.Is(err, githubapi.ErrRefused) {
-			st.problem = strings.TrimSpace(st.problem + fmt.Sprintf("\nGitHub refused to restore version %d: %s", v.ID, githubapi.Message(err)))
-			return false, nil
-		}
-		return false, fmt.Errorf("restore version %d: %w", v.ID, err)
-	}
-	r.cfg.Metrics.restored.Inc()
-	if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkRestored, v.ID); err != nil {
-		return true, err
-	}
-	if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, inventory.MarkDeleted, v.ID); err != nil {
-		return true, err
-	}
-	st.restored = append(st.restored, Restored{ID: v.ID, Version: v.Name, Tags: v.Tags, Reason: reason, Along: along})
-	return true, nil
-}
-
-// retag gives a restored version back the tags it had that no other
-// version holds now, through the registry where GitHub did not.
-func (r *Restorer) retag(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version) error {
-	if !rules.IsContainerType(st.pkg.Type) || len(v.Tags) == 0 {
-		return nil
-	}
-	now, err := st.clients.Packages.GetVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID)
-	if err != nil {
-		return fmt.Errorf("read restored version %d: %w", v.ID, err)
-	}
-	held := maps.Clone(st.given)
-	if held == nil {
-		held = map[string]bool{}
-	}
-	for _, o := range st.active {
-		if o.ID != v.ID {
-			for _, t := range o.Tags {
-				held[t] = true
-			}
-		}
-	}
-	repo := planner.RegistryRepository(st.owner.Login, st.pkg.Name)
-	if st.given == nil {
-		st.given = map[string]bool{}
-	}
-	for _, t := range v.Tags {
-		if held[t] {
-			continue
-		}
-		st.given[t] = true
-		if slices.Contains(now.Tags, t) {
-			continue // GitHub gave it back
-		}
-		if err := st.tagger.Tag(ctx, repo, v.Name, t); err != nil {
-			return fmt.Errorf("re-tag restored version %d as %s: %w", v.ID, t, err)
-		}
-		log.InfoContext(ctx, "restore: tag given back through the registry", "version_id", v.ID, "tag", t)
-	}
-	return nil
 }
 
 // finish reports the run.
