@@ -54,9 +54,10 @@ func (ex *execution) deletedEarlier(ctx context.Context, e rules.Entry) (bool, e
 // maxRateWaits bounds the rate-limit waits of one attempt.
 const maxRateWaits = 3
 
-// deleteAll deletes the plan's candidates in order, each after the
-// re-check, keeping a candidate whose holder (index, subject) stayed. The
-// first leftover candidates are an earlier attempt's unfinished group.
+// deleteAll deletes the candidates in order, group by group, re-checking
+// the listing before each group (checkCandidate), and stops at the per-run
+// cap without splitting a group. leftover is how many candidates, at the
+// front, an earlier attempt of the run left.
 func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, leftover int) error {
 	d := ex.run.Decision
 	planned := map[int64]bool{}
@@ -68,17 +69,7 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, le
 	stayed := map[int64]string{} // candidates not deleted → label
 	for i := 0; i < len(candidates); i++ {
 		e := candidates[i]
-		if h := firstIn(e.With, stayed); h != "" {
-			ex.keep(e, fmt.Sprintf("kept: %s was not deleted, and this version lives and dies with it", h), stayed)
-			continue
-		}
-		if why := ex.held[e.ID]; why != "" {
-			// Only an earlier attempt's leftover can be held (refused,
-			// or restored since): the plan keeps held versions.
-			ex.keep(e, why, stayed)
-			continue
-		}
-		if end := groupEnd(candidates, leftover, i); end > i && len(ex.run.Deleted)+end-i > ex.limit {
+		if end := groupEnd(candidates, leftover, i); end > i && len(ex.run.Deleted)+end-i > ex.limit && firstIn(e.With, stayed) == "" && ex.held[e.ID] == "" {
 			// The plan is capped already; a redelivered run counts what
 			// its earlier attempts deleted too, and defers a group that
 			// no longer fits whole rather than split it (the rest of an
@@ -89,95 +80,139 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, le
 			}
 			return nil
 		}
-		switch {
-		case ex.checkedAt.IsZero() || ex.p.now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery:
-			if err := ex.recheck(ctx, planned); err != nil {
-				return err
-			}
-		case groupStart(candidates, leftover, i) && ex.blocked == "":
-			// Before each group: an index or referrer pushed since the
-			// last look may reference a candidate of this group.
-			if err := ex.recheckNewest(ctx, planned); err != nil {
-				return err
-			}
-		}
-		if ex.blocked != "" {
-			ex.keep(e, ex.blocked, stayed)
-			continue
-		}
-		v, listed := ex.fresh[e.ID]
-		if !listed {
-			earlier, err := ex.deletedEarlier(ctx, e)
+		ok, err := ex.checkCandidate(ctx, e, groupStart(candidates, leftover, i), planned, stayed)
+		if err != nil || !ok {
 			if err != nil {
 				return err
 			}
-			if earlier {
-				// An attempt of this run that died (killed between its
-				// request and saving its progress) deleted it: it is
-				// part of this run's deletions and of its one comment.
-				ex.run.Deleted = append(ex.run.Deleted, e)
-				continue
-			}
-			e.Reason = "already gone at the re-check"
-			ex.run.Skipped = append(ex.run.Skipped, e)
 			continue
 		}
-		if added := newTags(e.Tags, v.Tags); len(added) > 0 {
-			ex.keep(e, "re-check: now tagged "+strings.Join(added, ","), stayed)
-			continue
-		}
-		if by := ex.refs[e.Version]; by != "" {
-			ex.keep(e, "re-check: now referenced by "+by, stayed)
-			continue
-		}
-		if inv := ex.p.cfg.Inventory; inv != nil {
-			ipkg := inventoryPackage(ex.owner, ex.pkg)
-			// Marked before the request: a crash after it leaves the
-			// mark, so the restore sweep never brings back what
-			// pkgwarden deleted.
-			if err := inv.SetMark(ctx, ex.run.InstallationID, ipkg, inventory.MarkDeleted, e.ID); err != nil {
-				return err
-			}
-		}
-		err := ex.clients.Packages.DeleteVersion(ctx, ex.owner, ex.pkg.Type, ex.pkg.Name, e.ID)
-		var rl *githubapi.RateLimitError
-		switch {
-		case err == nil:
-			delete(ex.fresh, e.ID)
-			ex.run.Deleted = append(ex.run.Deleted, e)
-			ex.p.cfg.Metrics.deleted.Inc()
-			if ex.p.cfg.Runs != nil {
-				ex.prog.Deleted = ex.run.Deleted
-				// The deletion happened: record it even when the job is
-				// being stopped, which is when the record matters most.
-				saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-				err := ex.p.cfg.Runs.Save(saveCtx, ex.runKey, ex.prog)
-				cancel()
-				if err != nil {
-					// The deletion stands; only a crash before the next
-					// save would make the report miss it.
-					ex.log.WarnContext(ctx, "prune: progress not saved", "err", err)
-				}
-			}
-		case errors.Is(err, githubapi.ErrRefused):
-			e.Reason = "GitHub refused the deletion: " + githubapi.Message(err)
-			ex.run.Skipped = append(ex.run.Skipped, e)
-			stayed[e.ID] = label(e)
-			ex.rememberRefusal(ctx, e, err)
-		case errors.As(err, &rl) && rl.Wait <= ex.p.cfg.MaxRateWait && ex.rateWaits < maxRateWaits:
-			// Pacing should prevent this; when it happens anyway, wait
-			// here a few times, then let the job's backoff take over.
-			ex.rateWaits++
-			ex.log.WarnContext(ctx, "prune: rate limited, waiting", "wait", rl.Wait)
-			if err := jobs.Sleep(ctx, rl.Wait); err != nil {
-				return err
-			}
-			i-- // the same candidate again
-		default:
+		again, err := ex.deleteOne(ctx, e, stayed)
+		if err != nil {
 			return err
+		}
+		if again {
+			i-- // the same candidate again
 		}
 	}
 	return nil
+}
+
+// checkCandidate says whether e may be deleted now. It keeps e (with the
+// reason) when a version it lives and dies with stayed, when it is held,
+// when the re-check finds it tagged or referenced since the plan; it
+// skips e when it is gone already, and counts it deleted when an earlier
+// attempt of the run deleted it. Before a group (first), and whenever the
+// last look is older than RecheckEvery, it looks at the listing again.
+func (ex *execution) checkCandidate(ctx context.Context, e rules.Entry, first bool, planned map[int64]bool, stayed map[int64]string) (bool, error) {
+	if h := firstIn(e.With, stayed); h != "" {
+		ex.keep(e, fmt.Sprintf("kept: %s was not deleted, and this version lives and dies with it", h), stayed)
+		return false, nil
+	}
+	if why := ex.held[e.ID]; why != "" {
+		// Only an earlier attempt's leftover can be held (refused,
+		// or restored since): the plan keeps held versions.
+		ex.keep(e, why, stayed)
+		return false, nil
+	}
+	switch {
+	case ex.checkedAt.IsZero() || ex.p.now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery:
+		if err := ex.recheck(ctx, planned); err != nil {
+			return false, err
+		}
+	case first && ex.blocked == "":
+		// Before each group: an index or referrer pushed since the
+		// last look may reference a candidate of this group.
+		if err := ex.recheckNewest(ctx, planned); err != nil {
+			return false, err
+		}
+	}
+	if ex.blocked != "" {
+		ex.keep(e, ex.blocked, stayed)
+		return false, nil
+	}
+	v, listed := ex.fresh[e.ID]
+	if !listed {
+		earlier, err := ex.deletedEarlier(ctx, e)
+		if err != nil {
+			return false, err
+		}
+		if earlier {
+			// An attempt of this run that died (killed between its
+			// request and saving its progress) deleted it: it is
+			// part of this run's deletions and of its one comment.
+			ex.run.Deleted = append(ex.run.Deleted, e)
+			return false, nil
+		}
+		e.Reason = "already gone at the re-check"
+		ex.run.Skipped = append(ex.run.Skipped, e)
+		return false, nil
+	}
+	if added := newTags(e.Tags, v.Tags); len(added) > 0 {
+		ex.keep(e, "re-check: now tagged "+strings.Join(added, ","), stayed)
+		return false, nil
+	}
+	if by := ex.refs[e.Version]; by != "" {
+		ex.keep(e, "re-check: now referenced by "+by, stayed)
+		return false, nil
+	}
+	return true, nil
+}
+
+// deleteOne marks e deleted in the inventory, deletes it, and records the
+// answer: deleted (progress saved), refused (skipped, remembered), rate
+// limited (again: wait and ask again, a few times an attempt).
+func (ex *execution) deleteOne(ctx context.Context, e rules.Entry, stayed map[int64]string) (again bool, err error) {
+	if inv := ex.p.cfg.Inventory; inv != nil {
+		// Marked before the request: a crash after it leaves the mark, so
+		// the restore sweep never brings back what pkgwarden deleted.
+		if err := inv.SetMark(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), inventory.MarkDeleted, e.ID); err != nil {
+			return false, err
+		}
+	}
+	err = ex.clients.Packages.DeleteVersion(ctx, ex.owner, ex.pkg.Type, ex.pkg.Name, e.ID)
+	var rl *githubapi.RateLimitError
+	switch {
+	case err == nil:
+		delete(ex.fresh, e.ID)
+		ex.run.Deleted = append(ex.run.Deleted, e)
+		ex.p.cfg.Metrics.deleted.Inc()
+		ex.saveProgress(ctx)
+	case errors.Is(err, githubapi.ErrRefused):
+		e.Reason = "GitHub refused the deletion: " + githubapi.Message(err)
+		ex.run.Skipped = append(ex.run.Skipped, e)
+		stayed[e.ID] = label(e)
+		ex.rememberRefusal(ctx, e, err)
+	case errors.As(err, &rl) && rl.Wait <= ex.p.cfg.MaxRateWait && ex.rateWaits < maxRateWaits:
+		// Pacing should prevent this; when it happens anyway, wait here a
+		// few times, then let the job's backoff take over.
+		ex.rateWaits++
+		ex.log.WarnContext(ctx, "prune: rate limited, waiting", "wait", rl.Wait)
+		if err := jobs.Sleep(ctx, rl.Wait); err != nil {
+			return false, err
+		}
+		return true, nil
+	default:
+		return false, err
+	}
+	return false, nil
+}
+
+// saveProgress records the run's deletions so far, even when the job is
+// being stopped, which is when the record matters most.
+func (ex *execution) saveProgress(ctx context.Context) {
+	if ex.p.cfg.Runs == nil {
+		return
+	}
+	ex.prog.Deleted = ex.run.Deleted
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	err := ex.p.cfg.Runs.Save(saveCtx, ex.runKey, ex.prog)
+	cancel()
+	if err != nil {
+		// The deletion stands; only a crash before the next save would
+		// make the report miss it.
+		ex.log.WarnContext(ctx, "prune: progress not saved", "err", err)
+	}
 }
 
 // rememberRefusal records GitHub's refusal so later plans keep the version
