@@ -818,8 +818,13 @@ func writeIndented(w io.Writer, text string, indent, max int) {
 // packages with the owner's token and from the inventory, a prune and a
 // restore job queued for each. It waits until the queue is idle again.
 func demoSweep(ctx context.Context, s settings.Settings, q *queue.Queue, rec *runRecorder, logger *slog.Logger) error {
-	// Its own metrics registry: serve's already holds the same series.
-	sched, err := newScheduler(ctx, s, q, "demo", prometheus.NewRegistry(), serveOptions{Pacing: &demoPacing}, logger)
+	// Wired as serve wires it, with its own metrics registry: serve's
+	// already holds the same series.
+	access, err := wireAccess(ctx, s, q, prometheus.NewRegistry(), serveOptions{Pacing: &demoPacing}, logger)
+	if err != nil {
+		return fmt.Errorf("open scheduler: %w", err)
+	}
+	sched, err := newScheduler(ctx, s, q, "demo", access, logger)
 	if err != nil {
 		return fmt.Errorf("open scheduler: %w", err)
 	}

@@ -24,7 +24,6 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
-	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
@@ -146,9 +145,16 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	var wg sync.WaitGroup
+	// One way to GitHub for the roles that work as the App.
+	var access *planner.Access
+	if s.AppID != 0 && (s.HasRole(settings.RoleWorker) || s.HasRole(settings.RoleScheduler)) {
+		if access, err = wireAccess(ctx, s, q, reg, opts, logger); err != nil {
+			return err
+		}
+	}
 	if s.HasRole(settings.RoleWorker) {
 		registry := jobs.NewRegistry()
-		h, err := jobHandlers(ctx, s, q, reg, opts, logger)
+		h, err := jobHandlers(ctx, s, q, access, reg, opts, logger)
 		if err != nil {
 			return err
 		}
@@ -171,7 +177,7 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 		go func() { defer wg.Done(); pool.Run(workCtx) }()
 	}
 	if s.HasRole(settings.RoleScheduler) {
-		sched, err := newScheduler(ctx, s, q, holder, reg, opts, logger)
+		sched, err := newScheduler(ctx, s, q, holder, access, logger)
 		if err != nil {
 			return err
 		}
@@ -221,7 +227,7 @@ type workerHandlers struct {
 // jobHandlers builds the job handlers: the real ones when the App is
 // configured (its installation reads the rules), else ones that only log,
 // since rules cannot be read without the App, and no restore handler.
-func jobHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (workerHandlers, error) {
+func jobHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, access *planner.Access, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (workerHandlers, error) {
 	if s.AppID == 0 {
 		logger.Warn("PKGWARDEN_APP_ID is not set: prune jobs are logged, nothing is deleted (rules are read as the App)")
 		logOnly := jobs.HandlerFunc(func(ctx context.Context, job jobs.Job) error {
@@ -230,54 +236,13 @@ func jobHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg p
 		})
 		return workerHandlers{prune: prune.Unconfigured{Logger: logger}, config: logOnly, bot: s.BotLogin()}, nil
 	}
-	return appHandlers(ctx, s, q, reg, opts, logger)
+	return appHandlers(ctx, s, q, access, reg, opts, logger)
 }
 
 // appHandlers builds the handlers that work as the App.
-func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (workerHandlers, error) {
+func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, access *planner.Access, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (workerHandlers, error) {
 	var none workerHandlers
-	gw, err := wireGitHub(ctx, s, q, reg, opts, logger)
-	if err != nil {
-		return none, err
-	}
-	// The App's requests (configuration files, report issues and
-	// comments) are paced too, per installation token, with their own
-	// budget of writes: GitHub limits content creation to 80 a minute, and
-	// a rate-limit answer is waited out and sent again rather than
-	// failing the job.
-	acfg := gw.pcfg
-	if s.PacingAppMutating > 0 {
-		acfg.Mutating = s.PacingAppMutating
-	}
-	if err := acfg.Validate(); err != nil {
-		return none, fmt.Errorf("PKGWARDEN_PACING_APP_MUTATING: %w", err)
-	}
-	appPacer, err := pacing.New(gw.pkv, acfg, pacing.WithObserver(gw.obs), pacing.WithLogger(logger))
-	if err != nil {
-		return none, err
-	}
-	tr := githubapi.NewTransport(appPacer.Wrap(nil), githubapi.RetryPolicy{}, gw.obs)
-	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: gw.key, BaseURL: s.GitHubAPIURL, Transport: tr})
-	if err != nil {
-		return none, err
-	}
-	cache, err := untilUp(ctx, logger, "manifest cache bucket", func(ctx context.Context) (*registry.KVCache, error) {
-		return registry.OpenKVCache(ctx, q.JS, bucketManifests, s.NATSReplicas)
-	})
-	if err != nil {
-		return none, err
-	}
-	etags, err := untilUp(ctx, logger, "etag bucket", func(ctx context.Context) (*githubapi.KVETagStore, error) {
-		return githubapi.OpenKVETagStore(ctx, q.JS, bucketETags, s.NATSReplicas, 0)
-	})
-	if err != nil {
-		return none, err
-	}
-	// The one way to GitHub every handler goes through.
-	access := &planner.Access{
-		App: app, Tokens: gw.tokens, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
-		PackagesTransport: gw.packagesTr, Cache: cache, ETags: etags,
-	}
+	app := access.App
 	runs, err := untilUp(ctx, logger, "run bucket", func(ctx context.Context) (*prune.KVRunStore, error) {
 		return prune.OpenKVRunStore(ctx, q.JS, s.NATSReplicas, 0)
 	})

@@ -6,9 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
@@ -19,7 +16,7 @@ import (
 // newScheduler builds the scheduler of the scheduler role, or returns nil
 // when the App is not configured: installations and hook deliveries are
 // listed with the App's JWT, so there is nothing to sweep without it.
-func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, holder string, reg prometheus.Registerer, opts serveOptions, logger *slog.Logger) (*sweep.Scheduler, error) {
+func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, holder string, access *planner.Access, logger *slog.Logger) (*sweep.Scheduler, error) {
 	if s.AppID == 0 {
 		logger.Warn("PKGWARDEN_APP_ID is not set: the scheduler does not sweep (installations are listed as the App)")
 		return nil, nil
@@ -29,17 +26,6 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 	}
 	if s.SchedulerLeaseTTL != 0 && s.SchedulerLeaseTTL < time.Second {
 		return nil, fmt.Errorf("PKGWARDEN_SCHEDULER_LEASE_TTL must be at least 1s, not %s", s.SchedulerLeaseTTL)
-	}
-	// Package listings spend the owner's token like the workers do: paced
-	// through the same KV bucket, so every replica shares one budget.
-	gw, err := wireGitHub(ctx, s, q, reg, opts, logger)
-	if err != nil {
-		return nil, err
-	}
-	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: s.AppID, PrivateKey: gw.key, BaseURL: s.GitHubAPIURL,
-		Transport: githubapi.NewTransport(nil, githubapi.RetryPolicy{}, gw.obs)})
-	if err != nil {
-		return nil, err
 	}
 	// Deleted packages are in no listing: the inventory of packages seen
 	// (kept by prune and restore jobs) is how a sweep finds them.
@@ -51,8 +37,10 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 		Holder:   holder,
 		LeaseTTL: s.SchedulerLeaseTTL,
 		Interval: s.SweepInterval,
-		Access: &planner.Access{App: app, Tokens: gw.tokens, APIURL: s.GitHubAPIURL, PackagesTransport: gw.packagesTr,
-			Logger: logger.With("component", "scheduler")},
+		// Package listings spend the owner's token like the workers do:
+		// through the process's one Access, paced through the shared KV
+		// bucket, so every replica shares one budget.
+		Access:    access,
 		Inventory: sweep.InventoryPackages{Store: inv},
 		Replicas:  s.NATSReplicas,
 		Logger:    logger,
