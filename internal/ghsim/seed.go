@@ -111,11 +111,11 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 			return info, fmt.Errorf("seed demo: %w", err)
 		}
 	}
-	if err := s.pkSeedFile("acme/webapp", ".github/pkgwarden.yml", DemoConfig); err != nil {
-		return info, err
+	if err := s.SeedFile("acme", "webapp", ".github/pkgwarden.yml", DemoConfig); err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
 	}
-	if err := s.pkSeedFile("acme/.github", ".github/pkgwarden.yml", DemoOrgPolicy); err != nil {
-		return info, err
+	if err := s.SeedFile("acme", ".github", ".github/pkgwarden.yml", DemoOrgPolicy); err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
 	}
 	info.InstallationID, err = s.AddInstallation(info.Org, map[string]string{
 		"metadata": "read", "contents": "read", "issues": "write", "packages": "read",
@@ -127,7 +127,7 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 	p := s.Pusher(info.Admin, tok)
 	repoRef := p.Repo("acme/webapp")
 	info.Image = repoRef
-	source := s.pkWebURL() + "/acme/webapp"
+	source := s.WebURL() + "/acme/webapp"
 	now := s.Now()
 
 	// The release: an index over three platform images.
@@ -234,21 +234,6 @@ func (s *Sim) seedPushAged(ctx context.Context, p *Pusher, img v1.Image, age tim
 	}
 	at := s.Now().Add(-age)
 	return s.SetVersionTimes("acme", "container", "webapp", VersionRef{Name: d.String()}, at, at, time.Time{})
-}
-
-// pkSeedFile writes a file on the default branch without a push webhook.
-func (s *Sim) pkSeedFile(full, path, content string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.st.repos[lower(full)]
-	if r == nil {
-		return fmt.Errorf("seed demo: no repo %s", full)
-	}
-	if r.Files[r.DefaultBranch] == nil {
-		r.Files[r.DefaultBranch] = map[string][]byte{}
-	}
-	r.Files[r.DefaultBranch][path] = []byte(content)
-	return nil
 }
 
 // DemoImage makes a small OCI image labelled with its source repository;
