@@ -1,4 +1,10 @@
-package ghsim
+// Package demoworld builds the world `pkgwarden demo`, `pkgwarden sim
+// --seed demo` and the plan tests start from: the organisation acme, its
+// repositories and rules, the App installed on it, and packages with a
+// history worth pruning. It builds it in a GitHub simulator (ghsim)
+// through the simulator's exported API only; the simulator itself knows
+// nothing of this story.
+package demoworld
 
 import (
 	"context"
@@ -8,10 +14,12 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 )
 
-// DemoInfo says what SeedDemo created.
-type DemoInfo struct {
+// Info says what Seed created.
+type Info struct {
 	Org            string   `json:"org"`
 	Admin          string   `json:"admin"`
 	Token          string   `json:"token"`
@@ -25,8 +33,8 @@ type DemoInfo struct {
 	NPMPackage  string `json:"npm_package"`
 }
 
-// DemoConfig is the .github/pkgwarden.yml of the demo repository.
-const DemoConfig = `# pkgwarden rules for acme/webapp (demo seed)
+// Config is the .github/pkgwarden.yml of the demo repository.
+const Config = `# pkgwarden rules for acme/webapp (demo seed)
 dry_run: false
 report: {labels: [pkgwarden], assignees: []}
 rules:
@@ -48,9 +56,9 @@ rules:
       prerelease_only: true
 `
 
-// DemoOrgPolicy is the .github/pkgwarden.yml of the demo organisation's
+// OrgPolicy is the .github/pkgwarden.yml of the demo organisation's
 // .github repository.
-const DemoOrgPolicy = `# acme organisation policy (demo seed)
+const OrgPolicy = `# acme organisation policy (demo seed)
 rules:
   - packages: ["*"]
     type: any
@@ -64,63 +72,63 @@ policy:
   repository_rules: allow
 `
 
-// demoScopes are the demo token's scopes: everything pkgwarden needs.
-var demoScopes = []string{"read:packages", "write:packages", "delete:packages", "repo"}
+// scopes are the demo token's scopes: everything pkgwarden needs.
+var scopes = []string{"read:packages", "write:packages", "delete:packages", "repo"}
 
-// SeedDemo builds the demo world: the organisation acme (admin alice, with
-// a classic token), acme/webapp with its .github/pkgwarden.yml, acme/.github
-// with the org policy, the app installed on acme, the container image
-// webapp (a multi-arch release index tagged v1.0.0 and latest, a cosign
-// signature tag, an attestation in the sha256-<hex> tag schema, 8 untagged
-// builds of various ages, pr-* tags, a v0.9.0 release deleted 3 days ago)
-// pushed through the registry, and the npm package webapp-client with
-// pre-releases. It sends no webhooks.
+// Seed builds the demo world in sim: the organisation acme (admin alice,
+// with a classic token), acme/webapp with its .github/pkgwarden.yml,
+// acme/.github with the org policy, the app installed on acme, the
+// container image webapp (a multi-arch release index tagged v1.0.0 and
+// latest, a cosign signature tag, an attestation in the sha256-<hex> tag
+// schema, 8 untagged builds of various ages, pr-* tags, a v0.9.0 release
+// deleted 3 days ago) pushed through the registry, and the npm package
+// webapp-client with pre-releases. It sends no webhooks.
 //
 // Image content is derived from fixed seeds and pushes happen in a fixed
 // order, so with the same API URL the digests and version ids are the same
 // on every run; times follow the simulated clock (Advance it first to pin
 // them).
-func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
-	info := DemoInfo{Org: "acme", Admin: "alice", Repository: "acme/webapp", NPMPackage: "webapp-client", TokenScopes: demoScopes}
-	s.SetQuiet(true)
-	defer s.SetQuiet(false)
-	if _, err := s.AddUser(info.Admin); err != nil {
+func Seed(ctx context.Context, sim *ghsim.Sim) (Info, error) {
+	info := Info{Org: "acme", Admin: "alice", Repository: "acme/webapp", NPMPackage: "webapp-client", TokenScopes: scopes}
+	sim.SetQuiet(true)
+	defer sim.SetQuiet(false)
+	if _, err := sim.AddUser(info.Admin); err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
-	if _, err := s.AddOrg(info.Org, info.Admin); err != nil {
+	if _, err := sim.AddOrg(info.Org, info.Admin); err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
-	tok, err := s.AddClassicToken(info.Admin, demoScopes...)
+	tok, err := sim.AddClassicToken(info.Admin, scopes...)
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
 	info.Token = tok
 	for _, r := range []string{"webapp", ".github"} {
-		if _, err := s.AddRepo(info.Org, r, RepoOptions{}); err != nil {
+		if _, err := sim.AddRepo(info.Org, r, ghsim.RepoOptions{}); err != nil {
 			return info, fmt.Errorf("seed demo: %w", err)
 		}
 	}
-	if err := s.SeedFile("acme", "webapp", ".github/pkgwarden.yml", DemoConfig); err != nil {
+	if err := sim.SeedFile("acme", "webapp", ".github/pkgwarden.yml", Config); err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
-	if err := s.SeedFile("acme", ".github", ".github/pkgwarden.yml", DemoOrgPolicy); err != nil {
+	if err := sim.SeedFile("acme", ".github", ".github/pkgwarden.yml", OrgPolicy); err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
-	info.InstallationID, err = s.AddInstallation(info.Org, map[string]string{
+	info.InstallationID, err = sim.AddInstallation(info.Org, map[string]string{
 		"metadata": "read", "contents": "read", "issues": "write", "packages": "read",
 	})
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
 
-	p := s.Pusher(info.Admin, tok)
+	p := sim.Pusher(info.Admin, tok)
 	repoRef := p.Repo("acme/webapp")
 	info.Image = repoRef
-	source := s.WebURL() + "/acme/webapp"
-	now := s.Now()
+	source := sim.WebURL() + "/acme/webapp"
+	now := sim.Now()
 
 	// The release: an index over three platform images.
-	idx, err := DemoIndex(source)
+	idx, err := ghsim.DemoIndex(source)
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
@@ -129,13 +137,13 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 		return info, fmt.Errorf("seed demo: push release index: %w", err)
 	}
 	info.IndexDigest = idxDigest.String()
-	idxDesc, err := pkDescribeIndex(idx)
+	idxDesc, err := describeIndex(idx)
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
 	// A cosign-style signature tag and an OCI 1.1 attestation, which the
 	// client stores under the sha256-<hex> tag since there is no referrers API.
-	sig, err := DemoImage(source, "signature")
+	sig, err := ghsim.DemoImage(source, "signature")
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
@@ -143,7 +151,7 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 	if _, err := p.PushImage(ctx, "acme/webapp", sig, sigTag); err != nil {
 		return info, fmt.Errorf("seed demo: push signature: %w", err)
 	}
-	att, err := DemoImage(source, "attestation")
+	att, err := ghsim.DemoImage(source, "attestation")
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
@@ -155,48 +163,48 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 	}
 	// The release and what hangs off it were pushed three days ago.
 	day := 24 * time.Hour
-	release, err := s.Versions("acme", "container", "webapp")
+	release, err := sim.Versions("acme", "container", "webapp")
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
 	for _, v := range release {
 		at := now.Add(-3 * day)
-		if err := s.SetVersionTimes("acme", "container", "webapp", VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
+		if err := sim.SetVersionTimes("acme", "container", "webapp", ghsim.VersionRef{ID: v.ID}, at, at, time.Time{}); err != nil {
 			return info, fmt.Errorf("seed demo: %w", err)
 		}
 	}
 
 	// Untagged builds of various ages, pr-* tags, and a deleted release.
 	for i, age := range []time.Duration{2 * time.Hour, 6 * time.Hour, 20 * time.Hour, 2 * day, 4 * day, 7 * day, 12 * day, 25 * day} {
-		img, err := DemoImage(source, fmt.Sprintf("build-%d", i))
+		img, err := ghsim.DemoImage(source, fmt.Sprintf("build-%d", i))
 		if err != nil {
 			return info, fmt.Errorf("seed demo: %w", err)
 		}
-		if err := s.seedPushAged(ctx, p, img, age); err != nil {
+		if err := pushAged(ctx, sim, p, img, age); err != nil {
 			return info, fmt.Errorf("seed demo: untagged build %d: %w", i, err)
 		}
 	}
 	for i, pr := range []string{"pr-41", "pr-42", "pr-57"} {
-		img, err := DemoImage(source, pr)
+		img, err := ghsim.DemoImage(source, pr)
 		if err != nil {
 			return info, fmt.Errorf("seed demo: %w", err)
 		}
-		if err := s.seedPushAged(ctx, p, img, time.Duration(9-3*i)*day, pr); err != nil {
+		if err := pushAged(ctx, sim, p, img, time.Duration(9-3*i)*day, pr); err != nil {
 			return info, fmt.Errorf("seed demo: %s: %w", pr, err)
 		}
 	}
-	old, err := DemoImage(source, "v0.9.0")
+	old, err := ghsim.DemoImage(source, "v0.9.0")
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
-	if err := s.seedPushAged(ctx, p, old, 20*day, "v0.9.0"); err != nil {
+	if err := pushAged(ctx, sim, p, old, 20*day, "v0.9.0"); err != nil {
 		return info, fmt.Errorf("seed demo: v0.9.0: %w", err)
 	}
 	oldDigest, err := old.Digest()
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
-	if err := s.DeleteVersion("acme", "container", "webapp", VersionRef{Name: oldDigest.String()}, 3*day); err != nil {
+	if err := sim.DeleteVersion("acme", "container", "webapp", ghsim.VersionRef{Name: oldDigest.String()}, 3*day); err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)
 	}
 
@@ -205,7 +213,7 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 		ver string
 		pre bool
 	}{{"1.0.0", false}, {"1.1.0-beta.1", true}, {"1.1.0-beta.2", true}, {"1.1.0-rc.1", true}, {"1.1.0", false}, {"1.2.0-alpha.1", true}, {"1.2.0-alpha.2", true}} {
-		if _, err := s.Publish("acme", "npm", info.NPMPackage, v.ver, PublishOptions{
+		if _, err := sim.Publish("acme", "npm", info.NPMPackage, v.ver, ghsim.PublishOptions{
 			Repository: "acme/webapp", Prerelease: v.pre, License: "MIT",
 			Description: "Client for the acme webapp", CreatedAt: now.Add(-time.Duration(30-4*i) * day),
 		}); err != nil {
@@ -215,17 +223,20 @@ func (s *Sim) SeedDemo(ctx context.Context) (DemoInfo, error) {
 	return info, nil
 }
 
-// seedPushAged pushes img with tags and backdates its version by age.
-func (s *Sim) seedPushAged(ctx context.Context, p *Pusher, img v1.Image, age time.Duration, tags ...string) error {
+// pushAged pushes img with tags to acme/webapp and backdates its version
+// by age.
+func pushAged(ctx context.Context, sim *ghsim.Sim, p *ghsim.Pusher, img v1.Image, age time.Duration, tags ...string) error {
 	d, err := p.PushImage(ctx, "acme/webapp", img, tags...)
 	if err != nil {
 		return err
 	}
-	at := s.Now().Add(-age)
-	return s.SetVersionTimes("acme", "container", "webapp", VersionRef{Name: d.String()}, at, at, time.Time{})
+	at := sim.Now().Add(-age)
+	return sim.SetVersionTimes("acme", "container", "webapp", ghsim.VersionRef{Name: d.String()}, at, at, time.Time{})
 }
 
-func pkDescribeIndex(idx v1.ImageIndex) (v1.Descriptor, error) {
+// describeIndex is the descriptor an attestation names idx by as its
+// subject.
+func describeIndex(idx v1.ImageIndex) (v1.Descriptor, error) {
 	d, err := idx.Digest()
 	if err != nil {
 		return v1.Descriptor{}, fmt.Errorf("index digest: %w", err)
