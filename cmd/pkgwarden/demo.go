@@ -24,6 +24,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pkgwarden/pkgwarden/internal/demoworld"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -203,7 +204,7 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 		sim.Close()
 		_ = simSrv.Close()
 	}()
-	demo, err := sim.SeedDemo(ctx)
+	demo, err := demoworld.Seed(ctx, sim)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -344,7 +345,7 @@ type demoUndoInfo struct {
 // when pr-57 was not deleted), through the REST API so the simulator
 // sends the signed issue_comment webhook, and waits for the restore job
 // and the bot's answer.
-func demoUndo(ctx context.Context, sim *ghsim.Sim, q *queue.Queue, rec *runRecorder, demo ghsim.DemoInfo, apiURL string, res demoResult) (demoUndoInfo, error) {
+func demoUndo(ctx context.Context, sim *ghsim.Sim, q *queue.Queue, rec *runRecorder, demo demoworld.Info, apiURL string, res demoResult) (demoUndoInfo, error) {
 	var u demoUndoInfo
 	pkg := demo.Org + "/container/webapp"
 	i := slices.IndexFunc(res.Deleted, func(e demoEntry) bool { return e.Package == pkg && slices.Contains(e.Tags, "pr-57") })
@@ -492,7 +493,7 @@ func webhookCounts(ds []ghsim.Delivery) string {
 }
 
 // demoPopular makes the demo image public and its pr-41 version popular.
-func demoPopular(sim *ghsim.Sim, demo ghsim.DemoInfo) error {
+func demoPopular(sim *ghsim.Sim, demo demoworld.Info) error {
 	if err := sim.SetPackage(demo.Org, "container", "webapp", "public", time.Time{}, time.Time{}); err != nil {
 		return err
 	}
@@ -676,7 +677,7 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
 	p("\n1. What was there\n\n")
 	p("   The organisation %s installed the pkgwarden App; its admin @%s gave it a\n", h.org, h.admin)
 	p("   packages token. The repository %s holds .github/pkgwarden.yml:\n\n", h.repo)
-	for _, l := range strings.Split(strings.TrimSpace(ghsim.DemoConfig), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(demoworld.Config), "\n") {
 		p("     %s\n", l)
 	}
 	p("\n   and the organisation's policy (%s/.github) bounds every repository's rules:\n", h.org)

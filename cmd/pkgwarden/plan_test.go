@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/demoworld"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
@@ -36,7 +37,7 @@ func demoSim(t testing.TB) (string, string, *ghsim.Sim) {
 	}
 	t.Cleanup(sim.Close)
 	sim.Advance(demoAt.Sub(time.Now()))
-	info, err := sim.SeedDemo(context.Background())
+	info, err := demoworld.Seed(context.Background(), sim)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/demoworld"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 )
 
@@ -29,7 +30,7 @@ type simInfo struct {
 	PrivateKeyPath string              `json:"private_key_path"`
 	WebhookSecret  string              `json:"webhook_secret"`
 	Tokens         map[string]simToken `json:"tokens"`
-	Demo           *ghsim.DemoInfo     `json:"demo,omitempty"`
+	Demo           *demoworld.Info     `json:"demo,omitempty"`
 }
 
 type simToken struct {
@@ -103,7 +104,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	info := simInfo{APIURL: apiURL, RegistryURL: regURL, AppID: sim.AppID(),
 		WebhookSecret: sim.WebhookSecret(), Tokens: map[string]simToken{}}
 	if *seed == "demo" {
-		demo, err := sim.SeedDemo(ctx)
+		demo, err := demoworld.Seed(ctx, sim)
 		if err != nil {
 			return fmt.Errorf("sim: %w", err)
 		}

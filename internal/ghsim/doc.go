@@ -215,7 +215,8 @@
 //     digest), repository when linked, organization for organizations, and
 //     sender (the pushing user, else the owner). Shape after GitHub's
 //     webhook schema (octokit/webhooks, "registry_package published").
-//   - The demo seed (SeedDemo) and SetQuiet(true) send none.
+//   - With SetQuiet(true) none are sent (the demo world, internal/demoworld,
+//     seeds that way).
 //
 // App side (GitHub App auth, repositories, issues):
 //

@@ -215,6 +215,10 @@ type PackageVersion struct {
 	Tags      []string
 	Deleted   bool
 	CreatedAt time.Time
+	// DeletedAt is when a deleted version was deleted (zero while active).
+	DeletedAt time.Time
+	// Prerelease is what Publish was told (false for containers).
+	Prerelease bool
 }
 
 // Versions lists a live package's versions, active and deleted, newest
@@ -235,7 +239,7 @@ func (s *Sim) Versions(owner, typ, name string) ([]PackageVersion, error) {
 			tags = v.DeletedTags
 		}
 		out = append(out, PackageVersion{ID: v.ID, Name: v.Name, Tags: append([]string(nil), tags...),
-			Deleted: !v.DeletedAt.IsZero(), CreatedAt: v.CreatedAt})
+			Deleted: !v.DeletedAt.IsZero(), CreatedAt: v.CreatedAt, DeletedAt: v.DeletedAt, Prerelease: v.Prerelease})
 	}
 	return out, nil
 }

@@ -16,18 +16,18 @@ func TestKVETagStoreAcrossClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newFakeGitHub(t)
-	f.seedVersions("/orgs/acme/packages/container/team%2Fapp", 120)
+	w := newSimWorld(t, nil)
+	ids := w.addVersions("acme", "team/app", 120)
 
-	first := newTestClient(t, f, store, nil)
+	first := newTestClient(t, w, store, nil)
 	a, err := first.ListVersions(ctx, acme, "container", "team/app", ListVersionsOptions{})
 	if err != nil || a.NotModified || len(a.Versions) != 120 {
 		t.Fatalf("first listing: %d versions, not modified %t, %v", len(a.Versions), a.NotModified, err)
 	}
 	obs := &countingObserver{}
-	second := newTestClient(t, f, store, obs)
+	second := newTestClient(t, w, store, obs)
 	b, err := second.ListVersions(ctx, acme, "container", "team/app", ListVersionsOptions{})
-	if err != nil || !b.NotModified || len(b.Versions) != 120 || b.Versions[119].ID != 1 {
+	if err != nil || !b.NotModified || len(b.Versions) != 120 || b.Versions[119].ID != ids[119] {
 		t.Fatalf("second listing: %d versions, not modified %t, %v", len(b.Versions), b.NotModified, err)
 	}
 	if reqs, _ := obs.snapshot(); len(reqs) != 2 || reqs[0] != "GET Not Modified" || reqs[1] != "GET Not Modified" {

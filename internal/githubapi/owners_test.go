@@ -3,6 +3,7 @@ package githubapi
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -12,15 +13,15 @@ import (
 // depends on the token), and neither failures nor the fallback taken when
 // GET /user is unavailable are remembered.
 func TestOwnerCache(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.owners["octocat"] = [2]string{"octocat", "User"}
-	f.owners["acme"] = [2]string{"acme", "Organization"}
-	f.self = "octocat"
+	var noUser atomic.Bool
+	w := newSimWorld(t, withoutUser(&noUser))
+	// own is octocat's token, other alice's.
+	own, other := w.tokens["octocat"], w.tokens["alice"]
 	clock := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	cache := NewOwnerCache(time.Hour, func() time.Time { return clock })
 	client := func(tok Token) *PackagesClient {
 		c, err := NewPackagesClient(tok, PackagesClientOptions{
-			BaseURL:   f.url(),
+			BaseURL:   w.url,
 			Transport: NewTransport(nil, RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}, nil),
 			Owners:    cache,
 		})
@@ -31,9 +32,8 @@ func TestOwnerCache(t *testing.T) {
 	}
 	ctx := context.Background()
 	asked := func() int {
-		return strings.Count(strings.Join(f.requestLog(), "\n")+"\n", "GET /users/")
+		return strings.Count(strings.Join(w.requestLog(), "\n")+"\n", "GET /users/")
 	}
-	other := NewToken("acme", "test", "ghp_othersecret")
 	steps := []struct {
 		name  string
 		tok   Token
@@ -43,21 +43,19 @@ func TestOwnerCache(t *testing.T) {
 		asks  int    // GET /users/{login} sent by this step
 		err   bool
 	}{
-		{"first lookup asks", testToken, "acme", 0, "octocat", 1, false},
-		{"second client, same token: cached", testToken, "ACME", time.Minute, "octocat", 0, false},
+		{"first lookup asks", own, "acme", 0, "octocat", 1, false},
+		{"second client, same token: cached", own, "ACME", time.Minute, "octocat", 0, false},
 		{"another token asks", other, "acme", 0, "octocat", 1, false},
-		{"past the TTL asks again", testToken, "acme", time.Hour, "octocat", 1, false},
-		{"an unknown owner fails", testToken, "nobody", 0, "octocat", 1, true},
-		{"and is asked again", testToken, "nobody", 0, "octocat", 1, true},
-		{"a user without GET /user: fallback", testToken, "octocat", 0, "", 1, false},
-		{"the fallback is not remembered", testToken, "octocat", 0, "octocat", 1, false},
-		{"the sure answer is", testToken, "octocat", time.Minute, "octocat", 0, false},
+		{"past the TTL asks again", own, "acme", time.Hour, "octocat", 1, false},
+		{"an unknown owner fails", own, "nobody", 0, "octocat", 1, true},
+		{"and is asked again", own, "nobody", 0, "octocat", 1, true},
+		{"a user without GET /user: fallback", own, "octocat", 0, "", 1, false},
+		{"the fallback is not remembered", own, "octocat", 0, "octocat", 1, false},
+		{"the sure answer is", own, "octocat", time.Minute, "octocat", 0, false},
 	}
 	for _, st := range steps {
 		clock = clock.Add(st.after)
-		f.mu.Lock()
-		f.self = st.self
-		f.mu.Unlock()
+		noUser.Store(st.self == "")
 		before := asked()
 		o, err := client(st.tok).ResolveOwner(ctx, st.login)
 		if (err != nil) != st.err {

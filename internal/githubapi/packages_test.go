@@ -2,14 +2,21 @@ package githubapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 )
 
 var testToken = NewToken("acme", "test", "ghp_testsecret")
@@ -39,10 +46,16 @@ func (o *countingObserver) snapshot() ([]string, int) {
 	return append([]string(nil), o.requests...), o.remaining
 }
 
-func newTestClient(t *testing.T, f *fakeGitHub, etags ETagStore, obs Observer) *PackagesClient {
+// newTestClient is a client of the world with alice's token.
+func newTestClient(t *testing.T, w *simWorld, etags ETagStore, obs Observer) *PackagesClient {
 	t.Helper()
-	c, err := NewPackagesClient(testToken, PackagesClientOptions{
-		BaseURL:   f.url(),
+	return newClientAt(t, w.url, w.token(), etags, obs)
+}
+
+func newClientAt(t *testing.T, url string, tok Token, etags ETagStore, obs Observer) *PackagesClient {
+	t.Helper()
+	c, err := NewPackagesClient(tok, PackagesClientOptions{
+		BaseURL:   url,
 		Transport: NewTransport(nil, RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}, obs),
 		ETags:     etags,
 	})
@@ -55,9 +68,9 @@ func newTestClient(t *testing.T, f *fakeGitHub, etags ETagStore, obs Observer) *
 var acme = Owner{Login: "acme", Kind: OwnerOrganization}
 
 func TestListVersionsFollowsEveryPage(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.seedVersions("/orgs/acme/packages/container/app", 250)
-	c := newTestClient(t, f, nil, nil)
+	w := newSimWorld(t, nil)
+	ids := w.addVersions("acme", "app", 250)
+	c := newTestClient(t, w, nil, nil)
 
 	var progress []ListProgress
 	got, err := c.ListVersions(context.Background(), acme, "container", "app", ListVersionsOptions{
@@ -70,7 +83,7 @@ func TestListVersionsFollowsEveryPage(t *testing.T) {
 		t.Fatalf("got %d versions in %d pages (not modified %t), want 250 in 3", len(got.Versions), got.Pages, got.NotModified)
 	}
 	for i, v := range got.Versions {
-		if want := int64(250 - i); v.ID != want {
+		if want := ids[i]; v.ID != want {
 			t.Fatalf("version %d has id %d, want %d (newest first, no page skipped or repeated)", i, v.ID, want)
 		}
 	}
@@ -90,17 +103,17 @@ func TestListVersionsFollowsEveryPage(t *testing.T) {
 		"GET /orgs/acme/packages/container/app/versions?page=2&per_page=100&state=active",
 		"GET /orgs/acme/packages/container/app/versions?page=3&per_page=100&state=active",
 	}
-	if reqs := f.requestLog(); !slices.Equal(reqs, wantReqs) {
+	if reqs := w.requestLog(); !slices.Equal(reqs, wantReqs) {
 		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(reqs, "\n"), strings.Join(wantReqs, "\n"))
 	}
 }
 
 func TestListVersionsETags(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.seedVersions("/orgs/acme/packages/container/app", 150)
+	w := newSimWorld(t, nil)
+	w.addVersions("acme", "app", 150)
 	etags := NewMemoryETagStore()
 	obs := &countingObserver{}
-	c := newTestClient(t, f, etags, obs)
+	c := newTestClient(t, w, etags, obs)
 	ctx := context.Background()
 
 	first, err := c.ListVersions(ctx, acme, "container", "app", ListVersionsOptions{})
@@ -127,14 +140,14 @@ func TestListVersionsETags(t *testing.T) {
 		t.Errorf("observed %v, want %v", reqs, want)
 	}
 
-	f.addNewest("/orgs/acme/packages/container/app", 151)
+	added := w.addVersion("acme", "app", "v151", newest.Add(time.Minute))
 	third, err := c.ListVersions(ctx, acme, "container", "app", ListVersionsOptions{})
 	if err != nil {
 		t.Fatalf("third listing: %v", err)
 	}
-	if third.NotModified || len(third.Versions) != 151 || third.Versions[0].ID != 151 {
-		t.Errorf("third listing: not modified %t, %d versions, newest %d; want false, 151, 151",
-			third.NotModified, len(third.Versions), third.Versions[0].ID)
+	if third.NotModified || len(third.Versions) != 151 || third.Versions[0].ID != added {
+		t.Errorf("third listing: not modified %t, %d versions, newest %d; want false, 151, %d",
+			third.NotModified, len(third.Versions), third.Versions[0].ID, added)
 	}
 }
 
@@ -142,21 +155,21 @@ func TestListVersionsETags(t *testing.T) {
 // full and answers 304, a version added beyond it (a restored old version
 // sorts last) is still found, by asking for the next page too.
 func TestListVersionsETagsFindAPageAddedBeyondTheLast(t *testing.T) {
-	f := newFakeGitHub(t)
-	const pkg = "/orgs/acme/packages/container/app"
-	f.seedVersions(pkg, 200)
-	c := newTestClient(t, f, NewMemoryETagStore(), nil)
+	w := newSimWorld(t, nil)
+	w.addVersions("acme", "app", 200)
+	c := newTestClient(t, w, NewMemoryETagStore(), nil)
 	ctx := context.Background()
 	if first, err := c.ListVersions(ctx, acme, "container", "app", ListVersionsOptions{}); err != nil || len(first.Versions) != 200 {
 		t.Fatalf("first listing: %d versions, %v; want 200", len(first.Versions), err)
 	}
-	f.addOldest(pkg, 1000)
+	// Older than every other version, it sorts last.
+	old := w.addVersion("acme", "app", "old", newest.Add(-24*time.Hour))
 	second, err := c.ListVersions(ctx, acme, "container", "app", ListVersionsOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(second.Versions) != 201 || second.Versions[200].ID != 1000 || second.NotModified {
-		t.Errorf("second listing: %d versions (not modified %t), want 201 ending with the added 1000", len(second.Versions), second.NotModified)
+	if len(second.Versions) != 201 || second.Versions[200].ID != old || second.NotModified {
+		t.Errorf("second listing: %d versions (not modified %t), want 201 ending with the added %d", len(second.Versions), second.NotModified, old)
 	}
 	// Unchanged since: the two stored pages and the third, all 304.
 	third, err := c.ListVersions(ctx, acme, "container", "app", ListVersionsOptions{})
@@ -166,59 +179,75 @@ func TestListVersionsETagsFindAPageAddedBeyondTheLast(t *testing.T) {
 }
 
 func TestPackageNamesAreEscaped(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.seedVersions("/orgs/acme/packages/container/team%2Fapp", 3)
-	c := newTestClient(t, f, nil, nil)
+	w := newSimWorld(t, nil)
+	ids := w.addVersions("acme", "team/app", 3)
+	// octocat's own team/app, deleted, for the user package's restore.
+	w.addVersions("octocat", "team/app", 1)
+	if code, _ := w.do(http.MethodDelete, "/user/packages/container/team%2Fapp", "octocat"); code != http.StatusNoContent {
+		t.Fatalf("deleting octocat's package: %d", code)
+	}
+	c := newTestClient(t, w, nil, nil)
+	uc := newClientAt(t, w.url, w.tokens["octocat"], nil, nil)
 	ctx := context.Background()
-	tests := map[string]struct {
+	// In order: each call finds the package as the ones before left it.
+	tests := []struct {
+		name string
 		call func() error
 		want string
 	}{
-		"list versions": {
+		{
+			name: "list versions",
 			call: func() error {
 				_, err := c.ListVersions(ctx, acme, "container", "team/app", ListVersionsOptions{State: StateDeleted})
 				return err
 			},
 			want: "GET /orgs/acme/packages/container/team%2Fapp/versions?page=1&per_page=100&state=deleted",
 		},
-		"get package": {
+		{
+			name: "get package",
 			call: func() error { _, err := c.GetPackage(ctx, acme, "container", "team/app"); return err },
 			want: "GET /orgs/acme/packages/container/team%2Fapp",
 		},
-		"get version": {
-			call: func() error { _, err := c.GetVersion(ctx, acme, "container", "team/app", 2); return err },
-			want: "GET /orgs/acme/packages/container/team%2Fapp/versions/2",
+		{
+			name: "get version",
+			call: func() error { _, err := c.GetVersion(ctx, acme, "container", "team/app", ids[1]); return err },
+			want: fmt.Sprintf("GET /orgs/acme/packages/container/team%%2Fapp/versions/%d", ids[1]),
 		},
-		"delete version": {
-			call: func() error { return c.DeleteVersion(ctx, acme, "container", "team/app", 1) },
-			want: "DELETE /orgs/acme/packages/container/team%2Fapp/versions/1",
+		{
+			name: "delete version",
+			call: func() error { return c.DeleteVersion(ctx, acme, "container", "team/app", ids[2]) },
+			want: fmt.Sprintf("DELETE /orgs/acme/packages/container/team%%2Fapp/versions/%d", ids[2]),
 		},
-		"restore version": {
-			call: func() error { return c.RestoreVersion(ctx, acme, "container", "team/app", 1) },
-			want: "POST /orgs/acme/packages/container/team%2Fapp/versions/1/restore",
+		{
+			name: "restore version",
+			call: func() error { return c.RestoreVersion(ctx, acme, "container", "team/app", ids[2]) },
+			want: fmt.Sprintf("POST /orgs/acme/packages/container/team%%2Fapp/versions/%d/restore", ids[2]),
 		},
-		"delete package": {
+		{
+			name: "delete package",
 			call: func() error { return c.DeletePackage(ctx, acme, "container", "team/app") },
 			want: "DELETE /orgs/acme/packages/container/team%2Fapp",
 		},
-		"restore package": {
+		{
+			name: "restore package",
 			call: func() error { return c.RestorePackage(ctx, acme, "container", "team/app") },
 			want: "POST /orgs/acme/packages/container/team%2Fapp/restore",
 		},
-		"user package": {
+		{
+			name: "user package",
 			call: func() error {
-				return c.RestorePackage(ctx, Owner{Login: "octocat", Kind: OwnerUser}, "container", "team/app")
+				return uc.RestorePackage(ctx, Owner{Login: "octocat", Kind: OwnerUser}, "container", "team/app")
 			},
 			want: "POST /users/octocat/packages/container/team%2Fapp/restore",
 		},
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			before := len(f.requestLog())
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(w.requestLog())
 			if err := tc.call(); err != nil {
 				t.Fatalf("call: %v", err)
 			}
-			reqs := f.requestLog()[before:]
+			reqs := w.requestLog()[before:]
 			if len(reqs) != 1 || reqs[0] != tc.want {
 				t.Errorf("requests %q, want [%q]", reqs, tc.want)
 			}
@@ -227,10 +256,11 @@ func TestPackageNamesAreEscaped(t *testing.T) {
 }
 
 func TestFixturesConvert(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.owners["github"] = [2]string{"github", "Organization"}
-	f.owners["octocat"] = [2]string{"octocat", "User"}
-	c := newTestClient(t, f, nil, nil)
+	w := newSimWorld(t, nil)
+	if _, err := w.sim.AddOrg("github", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	c := newTestClient(t, w, nil, nil)
 	ctx := context.Background()
 
 	org, err := c.ResolveOwner(ctx, "GitHub")
@@ -245,7 +275,21 @@ func TestFixturesConvert(t *testing.T) {
 		t.Errorf("ResolveOwner(nobody) error %v, want ErrNotFound", err)
 	}
 
-	pkgs, err := c.ListPackages(ctx, org, "container", "private")
+	// The listing is GitHub's own example (testdata/org-packages.json): the
+	// simulator answers with ids, URLs and times of its own, so a handler
+	// of its own serves the document.
+	example, err := os.ReadFile("testdata/org-packages.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	fixture := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		listed = append(listed, r.Method+" "+r.RequestURI)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(example)
+	}))
+	defer fixture.Close()
+	pkgs, err := newClientAt(t, fixture.URL+"/", w.token(), nil, nil).ListPackages(ctx, org, "container", "private")
 	if err != nil {
 		t.Fatalf("ListPackages: %v", err)
 	}
@@ -264,7 +308,7 @@ func TestFixturesConvert(t *testing.T) {
 	}) {
 		t.Errorf("ListPackages =\n%+v\nwant\n%+v", pkgs, want)
 	}
-	if reqs := f.requestLog(); reqs[len(reqs)-1] != "GET /orgs/github/packages?package_type=container&page=1&per_page=100&visibility=private" {
+	if reqs := listed; reqs[len(reqs)-1] != "GET /orgs/github/packages?package_type=container&page=1&per_page=100&visibility=private" {
 		t.Errorf("list packages request %q", reqs[len(reqs)-1])
 	}
 
@@ -285,36 +329,41 @@ func TestFixturesConvert(t *testing.T) {
 
 func TestRetriesThenSucceeds(t *testing.T) {
 	tests := map[string]struct {
-		fail func(w http.ResponseWriter)
+		faults ghsim.Faults
+		// want is what the observer sees; "5xx" stands for an answer the
+		// faults gave (500, 502 or 503, drawn at random).
 		want []string
 	}{
-		"two 502s": {
-			fail: func(w http.ResponseWriter) { w.WriteHeader(http.StatusBadGateway) },
-			want: []string{"GET Bad Gateway", "GET Bad Gateway", "GET OK"},
+		"two 5xx answers": {
+			faults: ghsim.Faults{ErrorRate: 1},
+			want:   []string{"5xx", "5xx", "GET OK"},
 		},
 		"two dropped connections": {
-			fail: func(w http.ResponseWriter) {
-				conn, _, err := w.(http.Hijacker).Hijack()
-				if err == nil {
-					_ = conn.Close()
-				}
-			},
-			want: []string{"GET ", "GET ", "GET OK"}, // code 0: no response
+			faults: ghsim.Faults{DropRate: 1},
+			want:   []string{"GET ", "GET ", "GET OK"}, // code 0: no response
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			f := newFakeGitHub(t)
-			f.seedVersions("/orgs/acme/packages/container/app", 2)
-			f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
-				if n <= 2 {
-					tc.fail(w)
-					return true
-				}
-				return false
+			w := newSimWorld(t, nil)
+			w.addVersions("acme", "app", 2)
+			if err := w.sim.SetFaults(tc.faults); err != nil {
+				t.Fatal(err)
 			}
 			obs := &countingObserver{}
-			c := newTestClient(t, f, nil, obs)
+			tr := NewTransport(nil, RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}, obs)
+			sleeps := 0
+			tr.Sleep = func(ctx context.Context, d time.Duration) error {
+				// The faults stop after two failed attempts.
+				if sleeps++; sleeps == 2 {
+					return w.sim.SetFaults(ghsim.Faults{})
+				}
+				return nil
+			}
+			c, err := NewPackagesClient(w.token(), PackagesClientOptions{BaseURL: w.url, Transport: tr})
+			if err != nil {
+				t.Fatal(err)
+			}
 			got, err := c.ListVersions(context.Background(), acme, "container", "app", ListVersionsOptions{})
 			if err != nil {
 				t.Fatalf("ListVersions after two failures: %v", err)
@@ -323,93 +372,128 @@ func TestRetriesThenSucceeds(t *testing.T) {
 				t.Errorf("got %d versions, want 2", len(got.Versions))
 			}
 			reqs, remaining := obs.snapshot()
-			if !slices.Equal(reqs, tc.want) {
+			injected, _ := w.injectedStatuses(http.MethodGet)
+			if len(reqs) != len(tc.want) {
 				t.Errorf("observed %q, want %q", reqs, tc.want)
+			} else {
+				for i, want := range tc.want {
+					if reqs[i] != want && !(want == "5xx" && injected[reqs[i]]) {
+						t.Errorf("observed %q, want %q", reqs, tc.want)
+						break
+					}
+				}
 			}
-			if remaining != 4990 {
-				t.Errorf("rate remaining %d, want 4990", remaining)
+			// The simulator counted the one request it answered.
+			if remaining != 4999 {
+				t.Errorf("rate remaining %d, want 4999", remaining)
 			}
 		})
 	}
 }
 
 func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return true
+	w := newSimWorld(t, nil)
+	if err := w.sim.SetFaults(ghsim.Faults{ErrorRate: 1}); err != nil {
+		t.Fatal(err)
 	}
-	c := newTestClient(t, f, nil, nil)
+	obs := &countingObserver{}
+	c := newTestClient(t, w, nil, obs)
 	_, err := c.GetVersion(context.Background(), acme, "container", "app", 1)
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("error %v, want an APIError with 503", err)
+	reqs, _ := obs.snapshot()
+	injected, _ := w.injectedStatuses(http.MethodGet)
+	if !errors.As(err, &apiErr) || len(reqs) == 0 || reqs[len(reqs)-1] != "GET "+http.StatusText(apiErr.StatusCode) || !injected[reqs[len(reqs)-1]] {
+		t.Fatalf("error %v after answers %q, want an APIError with the last 5xx", err, reqs)
 	}
-	if n := len(f.requestLog()); n != 4 {
+	if n := len(w.requestLog()); n != 4 {
 		t.Errorf("%d requests, want 4 (default MaxAttempts)", n)
 	}
 }
 
 func TestDeleteRetriedAfterLostAnswerMeets404(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.seedVersions("/orgs/acme/packages/container/app", 2)
-	// The first DELETE is carried out but its answer is lost in a 502.
-	f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
-		if n == 1 {
-			f.serve(discardWriter{}, r)
-			w.WriteHeader(http.StatusBadGateway)
-			return true
-		}
-		return false
+	w := newSimWorld(t, nil)
+	ids := w.addVersions("acme", "app", 2)
+	// The first DELETE is carried out but its answer is lost: the
+	// simulator closes the connection after handling it.
+	if err := w.sim.SetFaults(ghsim.Faults{LostRate: 1}); err != nil {
+		t.Fatal(err)
 	}
-	c := newTestClient(t, f, nil, nil)
-	if err := c.DeleteVersion(context.Background(), acme, "container", "app", 2); err != nil {
+	tr := NewTransport(nil, RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}, nil)
+	tr.Sleep = func(context.Context, time.Duration) error { return w.sim.SetFaults(ghsim.Faults{}) }
+	c, err := NewPackagesClient(w.token(), PackagesClientOptions{BaseURL: w.url, Transport: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteVersion(context.Background(), acme, "container", "app", ids[0]); err != nil {
 		t.Fatalf("DeleteVersion: %v, want nil (404 after retry means done)", err)
 	}
-	reqs := f.requestLog()
-	if len(reqs) != 3 { // the lost one, its replay inside the handler, the retry
-		t.Fatalf("requests %v", reqs)
+	reqs := w.requestLog()
+	if len(reqs) != 2 || w.sim.FaultStats().Lost != 1 { // the lost one, the retry
+		t.Fatalf("requests %v, %d lost", reqs, w.sim.FaultStats().Lost)
 	}
-	if err := c.DeleteVersion(context.Background(), acme, "container", "app", 99); err != nil {
+	if err := c.DeleteVersion(context.Background(), acme, "container", "app", 99999); err != nil {
 		t.Errorf("DeleteVersion of a missing version: %v, want nil", err)
 	}
 }
-
-// discardWriter is a ResponseWriter that throws the answer away, to play
-// a request whose answer is lost.
-type discardWriter struct{}
-
-func (discardWriter) Header() http.Header         { return http.Header{} }
-func (discardWriter) Write(b []byte) (int, error) { return len(b), nil }
-func (discardWriter) WriteHeader(int)             {}
 
 // GitHub refuses a deletion with 403 (more than 5,000 downloads) or 400
 // (the last version of a package); neither is retried, both match
 // ErrRefused and carry GitHub's message.
 func TestRefusalIsNotRetried(t *testing.T) {
-	for _, status := range []int{http.StatusForbidden, http.StatusBadRequest, http.StatusUnprocessableEntity} {
-		t.Run(strconv.Itoa(status), func(t *testing.T) {
-			f := newFakeGitHub(t)
-			f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
-				w.Header().Set("X-RateLimit-Remaining", "4999")
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(status)
-				_, _ = w.Write([]byte(`{"message":"You cannot delete the last tagged version of a package."}`))
-				return true
+	tests := []struct {
+		status int
+		// refuse sets the scene in which the simulator refuses to delete
+		// version id, the only one of acme's app.
+		refuse func(t *testing.T, w *simWorld, id int64)
+		// front answers instead of the simulator, which never refuses a
+		// deletion with 422 (GitHub's status for a failed validation).
+		front http.HandlerFunc
+		want  string
+	}{
+		{status: http.StatusForbidden, refuse: func(t *testing.T, w *simWorld, id int64) {
+			if err := w.sim.SetPackage("acme", "container", "app", "public", time.Time{}, time.Time{}); err != nil {
+				t.Fatal(err)
 			}
-			c := newTestClient(t, f, nil, nil)
-			err := c.DeleteVersion(context.Background(), acme, "container", "app", 1)
+			if err := w.sim.SetDownloads("acme", "container", "app", ghsim.VersionRef{ID: id}, 6000); err != nil {
+				t.Fatal(err)
+			}
+		}, want: "more than 5000 downloads"},
+		{status: http.StatusBadRequest, want: "last version of a package"},
+		{status: http.StatusUnprocessableEntity, front: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-RateLimit-Remaining", "4999")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			_, _ = w.Write([]byte(`{"message":"You cannot delete the last tagged version of a package."}`))
+		}, want: "last tagged version"},
+	}
+	for _, tc := range tests {
+		t.Run(strconv.Itoa(tc.status), func(t *testing.T) {
+			var front func(http.Handler) http.Handler
+			if tc.front != nil {
+				front = func(http.Handler) http.Handler { return tc.front }
+			}
+			w := newSimWorld(t, front)
+			id := w.addVersions("acme", "app", 1)[0]
+			if tc.refuse != nil {
+				tc.refuse(t, w, id)
+			}
+			c := newTestClient(t, w, nil, nil)
+			err := c.DeleteVersion(context.Background(), acme, "container", "app", id)
 			if !errors.Is(err, ErrRefused) {
 				t.Fatalf("error %v, want ErrRefused", err)
+			}
+			var apiErr *APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != tc.status {
+				t.Errorf("error %v, want status %d", err, tc.status)
 			}
 			var rl *RateLimitError
 			if errors.As(err, &rl) {
 				t.Errorf("a refusal classified as a rate limit: %v", err)
 			}
-			if !strings.Contains(err.Error(), "last tagged version") {
+			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not carry GitHub's message", err)
 			}
-			if n := len(f.requestLog()); n != 1 {
+			if n := len(w.requestLog()); n != 1 {
 				t.Errorf("%d requests, want 1", n)
 			}
 		})
@@ -417,29 +501,29 @@ func TestRefusalIsNotRetried(t *testing.T) {
 }
 
 func TestRateLimitThroughClient(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
-		w.Header().Set("Retry-After", "30")
-		w.Header().Set("X-RateLimit-Remaining", "100")
-		w.WriteHeader(http.StatusTooManyRequests)
-		return true
+	w := newSimWorld(t, nil)
+	// One point every 30 seconds, answered 429 beyond: a request spends
+	// it, and the client's meets the limit.
+	if err := w.sim.SetRateLimits(ghsim.RateLimits{PrimaryLimit: 5000, SecondaryPoints: 1, SecondaryWindow: 30 * time.Second, SecondaryStatus: http.StatusTooManyRequests}); err != nil {
+		t.Fatal(err)
 	}
-	c := newTestClient(t, f, nil, nil)
+	w.do(http.MethodGet, "/orgs/acme/packages/container/app/versions", "alice")
+	before := len(w.requestLog())
+	c := newTestClient(t, w, nil, nil)
 	_, err := c.ListVersions(context.Background(), acme, "container", "app", ListVersionsOptions{})
 	var rl *RateLimitError
 	if !errors.As(err, &rl) || rl.Wait != 30*time.Second || !rl.Secondary {
 		t.Fatalf("error %v, want a secondary *RateLimitError waiting 30s", err)
 	}
-	if n := len(f.requestLog()); n != 1 {
+	if n := len(w.requestLog()) - before; n != 1 {
 		t.Errorf("%d requests, want 1 (rate limits are not retried by the transport)", n)
 	}
 }
 
 func TestRetryHonoursContext(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
-		w.WriteHeader(http.StatusBadGateway)
-		return true
+	w := newSimWorld(t, nil)
+	if err := w.sim.SetFaults(ghsim.Faults{ErrorRate: 1}); err != nil {
+		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := NewTransport(nil, RetryPolicy{BaseDelay: time.Hour, MaxDelay: time.Hour}, nil)
@@ -451,7 +535,7 @@ func TestRetryHonoursContext(t *testing.T) {
 		<-ctx.Done()
 		return ctx.Err()
 	}
-	c, err := NewPackagesClient(testToken, PackagesClientOptions{BaseURL: f.url(), Transport: tr})
+	c, err := NewPackagesClient(w.token(), PackagesClientOptions{BaseURL: w.url, Transport: tr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,46 +546,48 @@ func TestRetryHonoursContext(t *testing.T) {
 }
 
 func TestUnknownOwnerKind(t *testing.T) {
-	f := newFakeGitHub(t)
-	c := newTestClient(t, f, nil, nil)
+	w := newSimWorld(t, nil)
+	c := newTestClient(t, w, nil, nil)
 	err := c.DeleteVersion(context.Background(), Owner{Login: "acme"}, "container", "app", 1)
-	if err == nil || len(f.requestLog()) != 0 {
-		t.Errorf("error %v with %d requests; want an error before any request", err, len(f.requestLog()))
+	if err == nil || len(w.requestLog()) != 0 {
+		t.Errorf("error %v with %d requests; want an error before any request", err, len(w.requestLog()))
 	}
 }
 
 func TestPostIsNotRetried(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
-		w.WriteHeader(http.StatusBadGateway)
-		return true
+	w := newSimWorld(t, nil)
+	if err := w.sim.SetFaults(ghsim.Faults{ErrorRate: 1}); err != nil {
+		t.Fatal(err)
 	}
-	c := newTestClient(t, f, nil, nil)
+	c := newTestClient(t, w, nil, nil)
 	err := c.RestoreVersion(context.Background(), acme, "container", "app", 1)
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadGateway {
-		t.Fatalf("error %v, want an APIError with 502", err)
+	injected, n := w.injectedStatuses(http.MethodPost)
+	if !errors.As(err, &apiErr) || n != 1 || !injected["POST "+http.StatusText(apiErr.StatusCode)] {
+		t.Fatalf("error %v, want an APIError with the 5xx answered (%v)", err, injected)
 	}
-	if n := len(f.requestLog()); n != 1 {
+	if n := len(w.requestLog()); n != 1 {
 		t.Errorf("%d requests, want 1: a restore is a POST and is not retried blindly", n)
 	}
 }
 
 func TestPrimaryRateLimitThenFailFast(t *testing.T) {
-	f := newFakeGitHub(t)
-	reset := time.Now().Add(2 * time.Minute).Truncate(time.Second)
-	f.intercept = func(w http.ResponseWriter, r *http.Request, n int) bool {
-		w.Header().Set("X-RateLimit-Limit", "5000")
-		w.Header().Set("X-RateLimit-Remaining", "0")
-		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"message":"API rate limit exceeded"}`))
-		return true
+	w := newSimWorld(t, nil)
+	// One request an hour: a request spends it, and the client's meets the
+	// limit until the window resets.
+	if err := w.sim.SetRateLimits(ghsim.RateLimits{PrimaryLimit: 1}); err != nil {
+		t.Fatal(err)
 	}
+	_, h := w.do(http.MethodGet, "/orgs/acme/packages/container/app/versions", "alice")
+	secs, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+	if err != nil {
+		t.Fatalf("X-RateLimit-Reset %q: %v", h.Get("X-RateLimit-Reset"), err)
+	}
+	reset := time.Unix(secs, 0)
+	before := len(w.requestLog())
 	now := reset.Add(-90 * time.Second)
-	c, err := NewPackagesClient(testToken, PackagesClientOptions{
-		BaseURL:   f.url(),
+	c, err := NewPackagesClient(w.token(), PackagesClientOptions{
+		BaseURL:   w.url,
 		Transport: NewTransport(nil, RetryPolicy{BaseDelay: time.Millisecond}, nil),
 		Now:       func() time.Time { return now },
 	})
@@ -519,23 +605,24 @@ func TestPrimaryRateLimitThenFailFast(t *testing.T) {
 		}
 	}
 	// go-github remembers the exhausted limit: the second call never left.
-	if n := len(f.requestLog()); n != 1 {
+	if n := len(w.requestLog()) - before; n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
 
 func TestRateIsRemembered(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.seedVersions("/orgs/acme/packages/container/app", 1)
-	c := newTestClient(t, f, nil, nil)
+	w := newSimWorld(t, nil)
+	ids := w.addVersions("acme", "app", 1)
+	c := newTestClient(t, w, nil, nil)
 	if c.Rate().Known {
 		t.Fatalf("rate known before any request")
 	}
-	if _, err := c.GetVersion(context.Background(), acme, "container", "app", 1); err != nil {
+	if _, err := c.GetVersion(context.Background(), acme, "container", "app", ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	if r := c.Rate(); !r.Known || r.Limit != 5000 || r.Remaining != 4990 {
-		t.Errorf("Rate() = %+v, want 4990 of 5000", r)
+	// The simulator counted the one request.
+	if r := c.Rate(); !r.Known || r.Limit != 5000 || r.Remaining != 4999 {
+		t.Errorf("Rate() = %+v, want 4999 of 5000", r)
 	}
 }
 
@@ -549,19 +636,26 @@ func TestNewPackagesClientNeedsAToken(t *testing.T) {
 }
 
 func TestUserOwners(t *testing.T) {
-	f := newFakeGitHub(t)
-	f.owners["octocat"] = [2]string{"octocat", "User"}
-	f.owners["monalisa"] = [2]string{"monalisa", "User"}
-	f.self = "OctoCat"
-	c := newTestClient(t, f, nil, nil)
+	var noUser atomic.Bool
+	w := newSimWorld(t, withoutUser(&noUser))
+	// octocat's team/app, deleted, to restore.
+	w.addVersions("octocat", "team/app", 1)
+	if code, _ := w.do(http.MethodDelete, "/user/packages/container/team%2Fapp", "octocat"); code != http.StatusNoContent {
+		t.Fatalf("deleting octocat's package: %d", code)
+	}
+	// The token is octocat's.
+	c := newClientAt(t, w.url, w.tokens["octocat"], nil, nil)
 	ctx := context.Background()
 	tests := map[string]struct {
 		login string
 		self  bool
 		want  string
+		// wantErr is GitHub's answer: 404 for another user's package, which
+		// no token but its owner's may restore. What counts is the path.
+		wantErr error
 	}{
 		"the token's own user uses /user":     {login: "octocat", self: true, want: "POST /user/packages/container/team%2Fapp/restore"},
-		"another user uses /users/{username}": {login: "monalisa", self: false, want: "POST /users/monalisa/packages/container/team%2Fapp/restore"},
+		"another user uses /users/{username}": {login: "monalisa", self: false, want: "POST /users/monalisa/packages/container/team%2Fapp/restore", wantErr: ErrNotFound},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -569,35 +663,34 @@ func TestUserOwners(t *testing.T) {
 			if err != nil || o.Kind != OwnerUser || o.Self != tc.self {
 				t.Fatalf("ResolveOwner(%s) = %+v, %v; want a user, self %t", tc.login, o, err, tc.self)
 			}
-			before := len(f.requestLog())
-			if err := c.RestorePackage(ctx, o, "container", "team/app"); err != nil {
-				t.Fatal(err)
+			before := len(w.requestLog())
+			if err := c.RestorePackage(ctx, o, "container", "team/app"); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("RestorePackage: %v, want %v", err, tc.wantErr)
 			}
-			if reqs := f.requestLog()[before:]; len(reqs) != 1 || reqs[0] != tc.want {
+			if reqs := w.requestLog()[before:]; len(reqs) != 1 || reqs[0] != tc.want {
 				t.Errorf("requests %q, want [%q]", reqs, tc.want)
 			}
 		})
 	}
-	if n := strings.Count(strings.Join(f.requestLog(), "\n"), "GET /user\n"); n != 1 {
+	if n := strings.Count(strings.Join(w.requestLog(), "\n"), "GET /user\n"); n != 1 {
 		t.Errorf("GET /user asked %d times, want once per client", n)
 	}
 	t.Run("GET /user unavailable is not fatal", func(t *testing.T) {
-		f.mu.Lock()
-		f.self = ""
-		f.mu.Unlock()
-		c := newTestClient(t, f, nil, nil)
+		noUser.Store(true)
+		defer noUser.Store(false)
+		c := newClientAt(t, w.url, w.tokens["octocat"], nil, nil)
 		o, err := c.ResolveOwner(ctx, "octocat")
 		if err != nil || o.Self {
 			t.Errorf("ResolveOwner = %+v, %v; want a user that is not self", o, err)
 		}
 	})
 	t.Run("list packages of self", func(t *testing.T) {
-		before := len(f.requestLog())
+		before := len(w.requestLog())
 		if _, err := c.ListPackages(ctx, Owner{Login: "octocat", Kind: OwnerUser, Self: true}, "container", ""); err != nil {
 			t.Fatal(err)
 		}
 		want := "GET /user/packages?package_type=container&page=1&per_page=100"
-		if reqs := f.requestLog()[before:]; len(reqs) != 1 || reqs[0] != want {
+		if reqs := w.requestLog()[before:]; len(reqs) != 1 || reqs[0] != want {
 			t.Errorf("requests %q, want [%q]", reqs, want)
 		}
 	})
@@ -606,10 +699,9 @@ func TestUserOwners(t *testing.T) {
 // ListVersionsPage reads one page, conditionally on the caller's ETag and
 // without the client's store.
 func TestListVersionsPage(t *testing.T) {
-	f := newFakeGitHub(t)
-	const pkg = "/orgs/acme/packages/container/app"
-	f.seedVersions(pkg, 150)
-	c := newTestClient(t, f, nil, nil)
+	w := newSimWorld(t, nil)
+	w.addVersions("acme", "app", 150)
+	c := newTestClient(t, w, nil, nil)
 	ctx := context.Background()
 	first, err := c.ListVersionsPage(ctx, acme, "container", "app", "", 1, "")
 	if err != nil || len(first.Versions) != 100 || first.Next != 2 || first.ETag == "" || first.NotModified {
@@ -619,10 +711,10 @@ func TestListVersionsPage(t *testing.T) {
 	if err != nil || !again.NotModified || len(again.Versions) != 0 {
 		t.Errorf("unchanged page asked with its ETag = %+v, %v; want not modified", again, err)
 	}
-	f.addNewest(pkg, 151)
+	added := w.addVersion("acme", "app", "v151", newest.Add(time.Minute))
 	changed, err := c.ListVersionsPage(ctx, acme, "container", "app", "", 1, first.ETag)
-	if err != nil || changed.NotModified || changed.Versions[0].ID != 151 || changed.ETag == first.ETag {
-		t.Errorf("changed page = not modified %t, newest %v, etag %q, %v; want the new version 151", changed.NotModified, changed.Versions, changed.ETag, err)
+	if err != nil || changed.NotModified || changed.Versions[0].ID != added || changed.ETag == first.ETag {
+		t.Errorf("changed page = not modified %t, newest %v, etag %q, %v; want the new version %d", changed.NotModified, changed.Versions, changed.ETag, err, added)
 	}
 	last, err := c.ListVersionsPage(ctx, acme, "container", "app", "", 2, "")
 	if err != nil || len(last.Versions) != 51 || last.Next != 0 {
@@ -630,5 +722,16 @@ func TestListVersionsPage(t *testing.T) {
 	}
 	if _, err := c.ListVersionsPage(ctx, acme, "container", "nothing", "", 1, ""); !errors.Is(err, ErrNotFound) {
 		t.Errorf("missing package: %v, want ErrNotFound", err)
+	}
+}
+
+func readFixture(t *testing.T, name string, v any) {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatalf("read fixture %s: %v", name, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("decode fixture %s: %v", name, err)
 	}
 }

@@ -1,7 +1,9 @@
-package ghsim
+package demoworld
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -13,19 +15,21 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 )
 
-func TestSeedDemo(t *testing.T) {
-	rcv := &pkHookReceiver{}
-	hooks := httptest.NewServer(rcv)
+func TestSeed(t *testing.T) {
+	// A receiver, so that a webhook would be sent and show in Deliveries.
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusAccepted) }))
 	defer hooks.Close()
-	s, err := New(Options{WebhookURL: hooks.URL})
+	s, err := ghsim.New(ghsim.Options{WebhookURL: hooks.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	ctx := context.Background()
-	info, err := s.SeedDemo(ctx)
+	info, err := Seed(ctx, s)
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
@@ -37,6 +41,7 @@ func TestSeedDemo(t *testing.T) {
 	var untaggedAges []time.Duration
 	tags := map[string]bool{}
 	deleted := map[string]bool{}
+	var oldDeletedAt time.Time
 	for _, v := range vs {
 		for _, tag := range v.Tags {
 			if v.Deleted {
@@ -47,6 +52,9 @@ func TestSeedDemo(t *testing.T) {
 		}
 		if len(v.Tags) == 0 && !v.Deleted {
 			untaggedAges = append(untaggedAges, now.Sub(v.CreatedAt))
+		}
+		if v.Deleted && slices.Contains(v.Tags, "v0.9.0") {
+			oldDeletedAt = v.DeletedAt
 		}
 	}
 	fallback := strings.Replace(info.IndexDigest, ":", "-", 1)
@@ -66,27 +74,19 @@ func TestSeedDemo(t *testing.T) {
 	if untaggedAges[0] > 3*time.Hour || untaggedAges[len(untaggedAges)-1] < 20*24*time.Hour {
 		t.Errorf("untagged ages do not spread: %v", untaggedAges)
 	}
-	seedCheckRelease(t, s, info, vs)
+	checkRelease(t, s, info, vs)
 	npm, err := s.Versions("acme", "npm", info.NPMPackage)
 	if err != nil || len(npm) != 7 {
 		t.Errorf("npm versions: %d %v", len(npm), err)
 	}
-	s.mu.Lock()
 	var pre, final []string
-	for _, v := range s.st.packages[pkgKey{Owner: "acme", Type: "npm", Name: info.NPMPackage}].Versions {
+	for _, v := range npm {
 		if v.Prerelease {
 			pre = append(pre, v.Name)
 		} else {
 			final = append(final, v.Name)
 		}
 	}
-	var oldDeletedAt time.Time
-	for _, v := range s.st.packages[pkgKey{Owner: "acme", Type: "container", Name: "webapp"}].Versions {
-		if slices.Contains(v.DeletedTags, "v0.9.0") {
-			oldDeletedAt = v.DeletedAt
-		}
-	}
-	s.mu.Unlock()
 	sort.Strings(pre)
 	if want := []string{"1.1.0-beta.1", "1.1.0-beta.2", "1.1.0-rc.1", "1.2.0-alpha.1", "1.2.0-alpha.2"}; !slices.Equal(pre, want) {
 		t.Errorf("npm pre-releases %v, want %v (releases %v)", pre, want, final)
@@ -94,15 +94,40 @@ func TestSeedDemo(t *testing.T) {
 	if ago := now.Sub(oldDeletedAt); ago < 3*24*time.Hour-time.Minute || ago > 3*24*time.Hour+time.Minute {
 		t.Errorf("v0.9.0 deleted %s ago, want 3 days", ago)
 	}
-	s.mu.Lock()
-	cfg := string(s.st.repos["acme/webapp"].Files["main"][".github/pkgwarden.yml"])
-	policy := string(s.st.repos["acme/.github"].Files["main"][".github/pkgwarden.yml"])
-	linked := s.st.packages[pkgKey{Owner: "acme", Type: "container", Name: "webapp"}].Repository
-	s.mu.Unlock()
-	if !strings.Contains(cfg, `delete_tags: ["pr-*"]`) || !strings.Contains(policy, "policy:") {
+	// The files and the package's repository, read through the API with
+	// the seed's token: that it works is checked below as well.
+	api := httptest.NewServer(s.APIHandler())
+	defer api.Close()
+	get := func(path string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, api.URL+path, nil)
+		req.Header.Set("Authorization", "token "+info.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, body
+	}
+	_, cfg := get("/_raw/acme/webapp/main/.github/pkgwarden.yml")
+	_, policy := get("/_raw/acme/.github/main/.github/pkgwarden.yml")
+	if !strings.Contains(string(cfg), `delete_tags: ["pr-*"]`) || !strings.Contains(string(policy), "policy:") {
 		t.Errorf("config files: %q %q", cfg, policy)
 	}
-	if linked != "acme/webapp" {
+	_, pkg := get("/orgs/acme/packages/container/webapp")
+	var p struct {
+		Repository struct {
+			FullName string `json:"full_name"`
+		} `json:"repository"`
+	}
+	if err := json.Unmarshal(pkg, &p); err != nil {
+		t.Fatalf("package: %v: %s", err, pkg)
+	}
+	if linked := p.Repository.FullName; linked != "acme/webapp" {
 		t.Errorf("webapp linked to %q", linked)
 	}
 	if err := s.WaitDeliveries(ctx); err != nil {
@@ -112,25 +137,16 @@ func TestSeedDemo(t *testing.T) {
 		t.Errorf("seeding sent %d webhooks, want none", n)
 	}
 	// The seed's token works against the API.
-	api := httptest.NewServer(s.APIHandler())
-	defer api.Close()
-	req, _ := http.NewRequest(http.MethodGet, api.URL+"/orgs/acme/packages/container/webapp/versions?state=deleted", nil)
-	req.Header.Set("Authorization", "token "+info.Token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("deleted listing with the demo token: %d", resp.StatusCode)
+	if code, _ := get("/orgs/acme/packages/container/webapp/versions?state=deleted"); code != http.StatusOK {
+		t.Errorf("deleted listing with the demo token: %d", code)
 	}
 }
 
-// seedCheckRelease reads the demo release through the registry: v1.0.0
+// checkRelease reads the demo release through the registry: v1.0.0
 // and latest tag one index over three platform manifests, each an untagged
 // version of the package, and the attestation is the one referrer listed
 // under the index's sha256-<hex> tag, with the index as its subject.
-func seedCheckRelease(t *testing.T, s *Sim, info DemoInfo, vs []PackageVersion) {
+func checkRelease(t *testing.T, s *ghsim.Sim, info Info, vs []ghsim.PackageVersion) {
 	t.Helper()
 	reg := httptest.NewServer(s.RegistryHandler())
 	defer reg.Close()
