@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
@@ -75,7 +76,7 @@ func (r *Router) Run(ctx context.Context) error {
 				break
 			}
 			r.log.Warn("router: fetch failed", "err", err)
-			Sleep(ctx, time.Second)
+			clock.Sleep(ctx, time.Second)
 			continue
 		}
 		if err := r.Route(context.WithoutCancel(ctx), msg); err != nil {

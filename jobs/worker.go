@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -179,7 +180,7 @@ func (p *Pool) work(ctx, jobCtx context.Context, cons jetstream.Consumer, log *s
 				return
 			}
 			log.Warn("workers: fetch failed", "err", err)
-			Sleep(ctx, time.Second)
+			clock.Sleep(ctx, time.Second)
 			continue
 		}
 		p.process(ctx, jobCtx, msg, log)

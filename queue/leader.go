@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 )
 
 // Keys of the election: the lease in the lease bucket, one record per
@@ -162,7 +163,7 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context)) {
 		case ctx.Err() == nil:
 			e.log.Warn("scheduler: campaign failed", "err", err)
 		}
-		sleep(ctx, e.ttl/3)
+		clock.Sleep(ctx, e.ttl/3)
 	}
 }
 
@@ -284,14 +285,4 @@ func (e *Elector) Leading() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.rev != 0
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 )
 
 // Observer is told about every HTTP request that reached the network (each
@@ -177,14 +179,7 @@ func (t *Transport) sleep(ctx context.Context, d time.Duration) error {
 	if t.Sleep != nil {
 		return t.Sleep(ctx, d)
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
+	return clock.Sleep(ctx, d)
 }
 
 func (t *Transport) observe(method string, resp *http.Response, err error) {

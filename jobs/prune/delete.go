@@ -9,12 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
-	"github.com/pkgwarden/pkgwarden/jobs"
 )
 
 // execution is the deleting part of one run.
@@ -188,7 +188,7 @@ func (ex *execution) deleteOne(ctx context.Context, e rules.Entry, stayed map[in
 		// few times, then let the job's backoff take over.
 		ex.rateWaits++
 		ex.log.WarnContext(ctx, "prune: rate limited, waiting", "wait", rl.Wait)
-		if err := jobs.Sleep(ctx, rl.Wait); err != nil {
+		if err := clock.Sleep(ctx, rl.Wait); err != nil {
 			return false, err
 		}
 		return true, nil

@@ -13,10 +13,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
-	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -201,12 +201,12 @@ func (s *Scheduler) lead(ctx context.Context) {
 		st, rev, err := s.loadState(ctx)
 		if err != nil {
 			s.log.Warn("scheduler: read sweep state", "err", err)
-			jobs.Sleep(ctx, s.retryDelay())
+			clock.Sleep(ctx, s.retryDelay())
 			continue
 		}
 		if st.Started.IsZero() || !st.InProgress {
 			if due := st.Started.Add(s.cfg.Interval); !st.Started.IsZero() && s.now().Before(due) {
-				jobs.Sleep(ctx, due.Sub(s.now()))
+				clock.Sleep(ctx, due.Sub(s.now()))
 				continue
 			}
 			st = State{
@@ -215,14 +215,14 @@ func (s *Scheduler) lead(ctx context.Context) {
 			}
 			if rev, err = s.saveState(ctx, st, rev); err != nil {
 				s.log.Warn("scheduler: start sweep", "err", err)
-				jobs.Sleep(ctx, s.retryDelay())
+				clock.Sleep(ctx, s.retryDelay())
 				continue
 			}
 		}
 		if err := s.sweep(ctx, &st, &rev); err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("scheduler: sweep failed; it continues where it stopped", "started", st.Started, "err", err)
-				jobs.Sleep(ctx, s.retryDelay())
+				clock.Sleep(ctx, s.retryDelay())
 			}
 			continue
 		}

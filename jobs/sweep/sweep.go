@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-github/v57/github"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
@@ -151,7 +152,7 @@ func (s *Scheduler) sweep(ctx context.Context, st *State, rev *uint64) error {
 			}
 		}
 		if wait := st.Started.Add(it.offset).Sub(s.now()); wait > 0 {
-			jobs.Sleep(ctx, wait)
+			clock.Sleep(ctx, wait)
 		}
 		if err := ctx.Err(); err != nil {
 			return err
