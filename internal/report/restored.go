@@ -47,13 +47,7 @@ func ParseTitle(title string) (rules.Package, bool) {
 // report.labels (nil: DefaultLabels). Result.Updated says whether the body
 // changed; no issue at all is not an error.
 func (r *Reporter) MarkRestored(ctx context.Context, installation int64, pkg rules.Package, labels []string, ids []int64) (Result, error) {
-	if labels == nil {
-		labels = DefaultLabels
-	}
-	label := ""
-	if len(labels) > 0 {
-		label = labels[0]
-	}
+	labels, label := labelsOr(labels)
 	title := Title(pkg)
 	for _, p := range r.places(installation, pkg.Owner, pkg.Repository) {
 		f, err := r.find(ctx, p, title, label)
@@ -88,13 +82,7 @@ func (r *Reporter) MarkRestored(ctx context.Context, installation int64, pkg rul
 // so a retried job comments once. The restore work uses it to say what it
 // restored and why.
 func (r *Reporter) Note(ctx context.Context, installation int64, pkg rules.Package, labels, assignees []string, marker, comment string, restored []int64) (Result, error) {
-	if labels == nil {
-		labels = DefaultLabels
-	}
-	label := ""
-	if len(labels) > 0 {
-		label = labels[0]
-	}
+	labels, label := labelsOr(labels)
 	title := Title(pkg)
 	var tried []string
 	for _, p := range r.places(installation, pkg.Owner, pkg.Repository) {

@@ -54,14 +54,7 @@ func (r *Reporter) Report(ctx context.Context, run Run) (Result, error) {
 	if pkg.Owner == "" || pkg.Name == "" {
 		return Result{}, fmt.Errorf("report %s: package needs an owner and a name", pkg)
 	}
-	labels := run.Report.Labels
-	if labels == nil {
-		labels = DefaultLabels
-	}
-	label := ""
-	if len(labels) > 0 {
-		label = labels[0]
-	}
+	labels, label := labelsOr(run.Report.Labels)
 	title := Title(pkg)
 	now := r.now().UTC()
 	log := r.log.With("package", pkg.String(), "run", run.ID)
@@ -197,4 +190,16 @@ func allListed(list, want []Restorable) bool {
 		}
 	}
 	return true
+}
+
+// labelsOr is labels, or DefaultLabels when nil, and the first of them: the
+// label a report issue is found again by ("" for none).
+func labelsOr(labels []string) ([]string, string) {
+	if labels == nil {
+		labels = DefaultLabels
+	}
+	if len(labels) == 0 {
+		return labels, ""
+	}
+	return labels, labels[0]
 }
