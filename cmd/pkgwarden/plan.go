@@ -91,7 +91,7 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	clients, err := planner.NewClientsWithToken(tok, planner.Endpoints{APIURL: *apiURL, RegistryURL: *registryURL})
+	session, err := (&planner.Access{APIURL: *apiURL, RegistryURL: *registryURL}).SessionWithToken(tok)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
@@ -103,7 +103,7 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	bar := newPlanProgress(stderr)
 	defer bar.done()
 	p, err := planner.New(planner.Options{
-		Packages: clients.Packages, Graphs: clients.Registry, Loader: loader,
+		Packages: session.Packages, Graphs: session.Registry, Loader: loader,
 		Now: func() time.Time { return at }, Progress: bar.report,
 	})
 	if err != nil {

@@ -262,7 +262,7 @@ func (w *e2e) deleteVersion(digest string) {
 // plan is what the rules decide now for package app, by the planner.
 func (w *e2e) plan() rules.Decision {
 	w.t.Helper()
-	c, err := planner.NewClientsWithToken(githubapi.NewToken("acme", "test", w.token), planner.Endpoints{APIURL: w.srv.URL, RegistryURL: w.srv.URL})
+	c, err := (&planner.Access{APIURL: w.srv.URL, RegistryURL: w.srv.URL}).SessionWithToken(githubapi.NewToken("acme", "test", w.token))
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -104,14 +104,10 @@ func (a *Access) Check() error {
 	return nil
 }
 
-// Endpoints are a's endpoints, with its shared transport and owner cache.
-func (a *Access) Endpoints() Endpoints {
+// SharedOwners is the owner cache every session of a shares.
+func (a *Access) SharedOwners() *githubapi.OwnerCache {
 	a.init()
-	return Endpoints{
-		APIURL: a.APIURL, RegistryURL: a.RegistryURL,
-		Transport: a.packages, RegistryTransport: a.RegistryTransport,
-		Cache: a.Cache, ETags: a.ETags, Owners: a.ownerKeep, Now: a.Clock(), Logger: a.Logger,
-	}
+	return a.ownerKeep
 }
 
 // Session is owner's session. An owner without a packages token is the
@@ -125,20 +121,31 @@ func (a *Access) Session(owner string) (Session, error) {
 	return a.SessionWithToken(tok)
 }
 
-// SessionWithToken is the session of a token obtained elsewhere.
+// SessionWithToken is the session of a token obtained elsewhere
+// (GITHUB_TOKEN in `plan`, the simulator's info file): a needs no App and
+// no Tokens for it.
 func (a *Access) SessionWithToken(tok githubapi.Token) (Session, error) {
-	ep := a.Endpoints()
-	clients, err := NewClientsWithToken(tok, ep)
+	a.init()
+	pc, err := githubapi.NewPackagesClient(tok, githubapi.PackagesClientOptions{
+		BaseURL: a.APIURL, Transport: a.packages, ETags: a.ETags, Owners: a.ownerKeep, Now: a.Clock(), Logger: a.Logger,
+	})
 	if err != nil {
-		return Session{}, err
+		return Session{}, fmt.Errorf("packages client for %s: %w", tok.Owner(), err)
 	}
-	regURL := ep.RegistryURL
+	regURL := a.RegistryURL
 	if regURL == "" {
 		regURL = DefaultRegistryURL
 	}
-	tagger, err := registry.NewTagger(regURL, registry.Options{Username: "pkgwarden", Token: tok.Secret(), Transport: ep.RegistryTransport})
+	// ghcr.io takes any user name with a classic token; the simulator too.
+	opts := registry.Options{Username: "pkgwarden", Token: tok.Secret(), Transport: a.RegistryTransport}
+	tagger, err := registry.NewTagger(regURL, opts)
 	if err != nil {
 		return Session{}, fmt.Errorf("registry tagger for %s: %w", tok.Owner(), err)
 	}
-	return Session{Token: tok, Clients: clients, Tagger: tagger}, nil
+	opts.Cache = a.Cache
+	rr, err := registry.NewReader(regURL, opts)
+	if err != nil {
+		return Session{}, fmt.Errorf("registry reader for %s: %w", tok.Owner(), err)
+	}
+	return Session{Token: tok, Clients: Clients{Packages: pc, Registry: rr}, Tagger: tagger}, nil
 }

@@ -27,7 +27,7 @@ func TestAccessSession(t *testing.T) {
 	if _, err := a.Session("other"); !errors.Is(err, planner.ErrNoPackagesToken) {
 		t.Errorf("session of an owner without a token: %v, want ErrNoPackagesToken", err)
 	}
-	if a.Endpoints().Owners != a.Endpoints().Owners || a.Endpoints().Owners == nil {
+	if a.SharedOwners() != a.SharedOwners() || a.SharedOwners() == nil {
 		t.Error("sessions do not share one owner cache")
 	}
 }

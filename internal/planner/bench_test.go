@@ -32,8 +32,8 @@ func BenchmarkPlanPackage(b *testing.B) {
 		b.Run(label, func(b *testing.B) {
 			var reads int64
 			for b.Loop() {
-				c, err := planner.NewClientsWithToken(githubapi.NewToken("acme", "test", w.token),
-					planner.Endpoints{APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache})
+				c, err := (&planner.Access{APIURL: w.srv.URL, RegistryURL: w.srv.URL, Cache: cache}).
+					SessionWithToken(githubapi.NewToken("acme", "test", w.token))
 				if err != nil {
 					b.Fatal(err)
 				}

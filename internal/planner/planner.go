@@ -11,8 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -408,60 +406,5 @@ type Clients struct {
 	Registry *registry.Reader
 }
 
-// Endpoints say where GitHub and its registry are and how to reach them.
-type Endpoints struct {
-	// APIURL of the REST API; empty means api.github.com.
-	APIURL string
-	// RegistryURL of the container registry; empty means https://ghcr.io.
-	RegistryURL string
-	// Transport for REST calls; nil means githubapi's retrying transport.
-	Transport http.RoundTripper
-	// RegistryTransport for registry calls; nil means go-containerregistry's.
-	RegistryTransport http.RoundTripper
-	// Cache holds manifests by digest (a KV bucket in serve).
-	Cache registry.Cache
-	// ETags make version listings conditional.
-	ETags githubapi.ETagStore
-	// Owners keeps owner lookups across the clients built here.
-	Owners *githubapi.OwnerCache
-	Now    func() time.Time
-	// Logger gets the packages client's warnings; nil drops them.
-	Logger *slog.Logger
-}
-
 // DefaultRegistryURL is ghcr.io.
 const DefaultRegistryURL = "https://ghcr.io"
-
-// NewClients builds the clients of owner from its packages token. An owner
-// without a token is an error wrapping githubapi.ErrNoPackagesToken: no
-// other owner's token and no App token is ever used instead.
-func NewClients(tokens *githubapi.PackagesTokens, owner string, ep Endpoints) (Clients, error) {
-	tok, err := tokens.Token(owner)
-	if err != nil {
-		return Clients{}, err
-	}
-	return NewClientsWithToken(tok, ep)
-}
-
-// NewClientsWithToken builds the clients for a token obtained elsewhere
-// (GITHUB_TOKEN in `plan`, the simulator's info file).
-func NewClientsWithToken(tok githubapi.Token, ep Endpoints) (Clients, error) {
-	pc, err := githubapi.NewPackagesClient(tok, githubapi.PackagesClientOptions{
-		BaseURL: ep.APIURL, Transport: ep.Transport, ETags: ep.ETags, Owners: ep.Owners, Now: ep.Now, Logger: ep.Logger,
-	})
-	if err != nil {
-		return Clients{}, fmt.Errorf("packages client for %s: %w", tok.Owner(), err)
-	}
-	regURL := ep.RegistryURL
-	if regURL == "" {
-		regURL = DefaultRegistryURL
-	}
-	// ghcr.io takes any user name with a classic token; the simulator too.
-	rr, err := registry.NewReader(regURL, registry.Options{
-		Username: "pkgwarden", Token: tok.Secret(), Transport: ep.RegistryTransport, Cache: ep.Cache,
-	})
-	if err != nil {
-		return Clients{}, fmt.Errorf("registry reader for %s: %w", tok.Owner(), err)
-	}
-	return Clients{Packages: pc, Registry: rr}, nil
-}

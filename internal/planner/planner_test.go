@@ -741,10 +741,11 @@ func TestNewClientsNeedsTheOwnersToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := planner.NewClients(tokens, "acme", planner.Endpoints{}); err != nil {
+	a := &planner.Access{Tokens: tokens}
+	if _, err := a.Session("acme"); err != nil {
 		t.Errorf("acme: %v", err)
 	}
-	_, err = planner.NewClients(tokens, "other", planner.Endpoints{})
+	_, err = a.Session("other")
 	if !errors.Is(err, githubapi.ErrNoPackagesToken) || !strings.Contains(err.Error(), "other") {
 		t.Errorf("other: err = %v, want ErrNoPackagesToken naming the owner", err)
 	}

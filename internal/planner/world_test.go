@@ -156,12 +156,11 @@ func (w *world) deleteVersion(digest string) {
 
 func (w *world) clients() planner.Clients {
 	w.t.Helper()
-	c, err := planner.NewClientsWithToken(githubapi.NewToken("acme", "test", w.token),
-		planner.Endpoints{APIURL: w.srv.URL, RegistryURL: w.srv.URL})
+	s, err := (&planner.Access{APIURL: w.srv.URL, RegistryURL: w.srv.URL}).SessionWithToken(githubapi.NewToken("acme", "test", w.token))
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return c
+	return s.Clients
 }
 
 func (w *world) source() rules.Source {
