@@ -113,49 +113,81 @@ func TestPruneRefusedIsSkipped(t *testing.T) {
 	}
 }
 
-// TestPruneRecheck: what changes between the plan and the deletions
-// saves a candidate: a new tag on it, or a new index referencing it.
+// Changes the re-check must notice on a candidate.
+var (
+	tagCandidate = func(w *jobstest.World, c v1.Image) {
+		if _, err := w.Pusher.PushImage(context.Background(), "acme/app", c, "keep-me"); err != nil {
+			w.T.Error(err)
+		}
+	}
+	indexCandidate = func(w *jobstest.World, c v1.Image) {
+		if _, err := w.Pusher.PushIndex(context.Background(), "acme/app", jobstest.Index(c, w.Image("new-arm64")), "v2"); err != nil {
+			w.T.Error(err)
+		}
+	}
+	signCandidate = func(w *jobstest.World, c v1.Image) {
+		d, err := c.Digest()
+		if err != nil {
+			w.T.Error(err)
+			return
+		}
+		if _, err := w.Pusher.PushImage(context.Background(), "acme/app", w.Image("signature"), "sha256-"+d.Hex+".sig"); err != nil {
+			w.T.Error(err)
+		}
+	}
+)
+
+// TestPruneRecheck: what changes after the plan saves a candidate. Between
+// the plan and the deletions: a new tag on it, or a new index referencing
+// it. After the run's first deletion, well within RecheckEvery of the last
+// full re-check, still before a later group: a new index listing it as a
+// child, or a new signature hanging off it by tag.
 func TestPruneRecheck(t *testing.T) {
 	tests := map[string]struct {
-		change func(w *jobstest.World, candidate v1.Image)
-		reason string
+		// afterDelete: the change comes after the first deletion (of an
+		// older version, another group), else between plan and deletions.
+		afterDelete bool
+		change      func(w *jobstest.World, candidate v1.Image)
+		reason      string
 	}{
-		"tagged since the plan": {
-			change: func(w *jobstest.World, c v1.Image) {
-				if _, err := w.Pusher.PushImage(context.Background(), "acme/app", c, "keep-me"); err != nil {
-					w.T.Error(err)
-				}
-			},
-			reason: "re-check: now tagged keep-me",
-		},
-		"referenced by a new index": {
-			change: func(w *jobstest.World, c v1.Image) {
-				if _, err := w.Pusher.PushIndex(context.Background(), "acme/app", jobstest.Index(c, w.Image("new-arm64")), "v2"); err != nil {
-					w.T.Error(err)
-				}
-			},
-			reason: "re-check: now referenced by new index sha256:",
-		},
+		"tagged since the plan":                     {change: tagCandidate, reason: "re-check: now tagged keep-me"},
+		"referenced by a new index":                 {change: indexCandidate, reason: "re-check: now referenced by new index sha256:"},
+		"between groups, referenced by a new index": {afterDelete: true, change: indexCandidate, reason: "re-check: now referenced by new index sha256:"},
+		"between groups, signed by a new signature": {afterDelete: true, change: signCandidate, reason: "re-check: now referenced by new sig sha256:"},
 	}
 	for label, tc := range tests {
 		t.Run(label, func(t *testing.T) {
 			t.Parallel()
 			w := jobstest.NewWorld(t)
 			w.File("app", jobstest.PruneRules)
+			var first, other string
+			if tc.afterDelete {
+				first = w.Push(w.Image("first"), 4*jobstest.Day) // the oldest: deleted first
+			}
 			candidate := w.Image("candidate")
 			cd := w.Push(candidate, 3*jobstest.Day)
-			other := w.Push(w.Image("other"), 3*jobstest.Day)
-			w.AfterFirstListing = func() { tc.change(w, candidate) }
+			if tc.afterDelete {
+				w.AfterFirstDelete = func() { tc.change(w, candidate) }
+			} else {
+				other = w.Push(w.Image("other"), 3*jobstest.Day)
+				w.AfterFirstListing = func() { tc.change(w, candidate) }
+			}
 			rep := &jobstest.Reports{}
 			if err := w.Pruner(rep, false, "acme="+w.Token).Handle(context.Background(), w.Job()); err != nil {
 				t.Fatalf("handle: %v", err)
 			}
 			run := rep.Last(t)
+			if tc.afterDelete && (len(run.Deleted) != 1 || run.Deleted[0].Version != first) {
+				t.Errorf("deleted = %+v, want only the first version", run.Deleted)
+			}
 			if len(run.Kept) != 1 || run.Kept[0].Version != cd || !strings.HasPrefix(run.Kept[0].Reason, tc.reason) {
 				t.Errorf("kept = %+v, want the candidate with %q", run.Kept, tc.reason)
 			}
 			active := w.ActiveDigests()
-			if !slices.Contains(active, cd) || slices.Contains(active, other) {
+			switch {
+			case tc.afterDelete && !slices.Contains(active, cd):
+				t.Error("the candidate was deleted after something new referenced it")
+			case !tc.afterDelete && (!slices.Contains(active, cd) || slices.Contains(active, other)):
 				t.Errorf("candidate active %t, other active %t", slices.Contains(active, cd), slices.Contains(active, other))
 			}
 		})
@@ -437,64 +469,6 @@ func TestPruneNeverSplitsGroup(t *testing.T) {
 			t.Errorf("active = %v, want pr-8 and its child %v", got, want)
 		}
 	})
-}
-
-// TestPruneRecheckBetweenGroups: what is pushed after the run's first
-// deletion, well within RecheckEvery of the last full re-check, still
-// saves a candidate of a later group: a new index listing it as a child,
-// or a new signature hanging off it by tag.
-func TestPruneRecheckBetweenGroups(t *testing.T) {
-	tests := map[string]struct {
-		change func(w *jobstest.World, candidate v1.Image)
-		reason string
-	}{
-		"referenced by a new index": {
-			change: func(w *jobstest.World, c v1.Image) {
-				if _, err := w.Pusher.PushIndex(context.Background(), "acme/app", jobstest.Index(c, w.Image("new-arm64")), "v2"); err != nil {
-					w.T.Error(err)
-				}
-			},
-			reason: "re-check: now referenced by new index sha256:",
-		},
-		"signed by a new signature": {
-			change: func(w *jobstest.World, c v1.Image) {
-				d, err := c.Digest()
-				if err != nil {
-					w.T.Error(err)
-					return
-				}
-				if _, err := w.Pusher.PushImage(context.Background(), "acme/app", w.Image("signature"), "sha256-"+d.Hex+".sig"); err != nil {
-					w.T.Error(err)
-				}
-			},
-			reason: "re-check: now referenced by new sig sha256:",
-		},
-	}
-	for label, tc := range tests {
-		t.Run(label, func(t *testing.T) {
-			t.Parallel()
-			w := jobstest.NewWorld(t)
-			w.File("app", jobstest.PruneRules)
-			first := w.Push(w.Image("first"), 4*jobstest.Day) // the oldest: deleted first
-			candidate := w.Image("candidate")
-			cd := w.Push(candidate, 3*jobstest.Day)
-			w.AfterFirstDelete = func() { tc.change(w, candidate) }
-			rep := &jobstest.Reports{}
-			if err := w.Pruner(rep, false, "acme="+w.Token).Handle(context.Background(), w.Job()); err != nil {
-				t.Fatalf("handle: %v", err)
-			}
-			run := rep.Last(t)
-			if len(run.Deleted) != 1 || run.Deleted[0].Version != first {
-				t.Errorf("deleted = %+v, want only the first version", run.Deleted)
-			}
-			if len(run.Kept) != 1 || run.Kept[0].Version != cd || !strings.HasPrefix(run.Kept[0].Reason, tc.reason) {
-				t.Errorf("kept = %+v, want the candidate with %q", run.Kept, tc.reason)
-			}
-			if !slices.Contains(w.ActiveDigests(), cd) {
-				t.Error("the candidate was deleted after something new referenced it")
-			}
-		})
-	}
 }
 
 // TestPruneRecheckUnknownManifest: a version pushed during the run whose
