@@ -19,15 +19,8 @@ import (
 // in the organization would.
 func (w *restoreWorld) deletePackage(t *testing.T) {
 	t.Helper()
-	pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.Token), githubapi.PackagesClientOptions{BaseURL: w.Server.URL + "/"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, owner := w.packagesClient(t)
 	ctx := context.Background()
-	owner, err := pc.ResolveOwner(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := pc.DeletePackage(ctx, owner, "container", "app"); err != nil {
 		t.Fatal(err)
 	}
@@ -118,15 +111,8 @@ func TestRestoreReusedNamespace(t *testing.T) {
 // packageID returns acme's container app's id, or 0 when it is gone.
 func (w *restoreWorld) packageID(t *testing.T) int64 {
 	t.Helper()
-	pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.Token), githubapi.PackagesClientOptions{BaseURL: w.Server.URL + "/"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pc, owner := w.packagesClient(t)
 	ctx := context.Background()
-	owner, err := pc.ResolveOwner(ctx, "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
 	p, err := pc.GetPackage(ctx, owner, "container", "app")
 	if errors.Is(err, githubapi.ErrNotFound) {
 		return 0

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
@@ -123,6 +124,22 @@ func (w *restoreWorld) undo(t *testing.T, delivery string, u jobs.UndoRequest) {
 	if err := w.restorer.Handle(context.Background(), job); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// deleteIndexByHand deletes index idx (version digest d) and its platform
+// manifests through the simulator, as deleteByHand does, and returns the
+// index's manifest.
+func (w *restoreWorld) deleteIndexByHand(t *testing.T, idx v1.ImageIndex, d string) *v1.IndexManifest {
+	t.Helper()
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deleteByHand(t, d)
+	for _, m := range im.Manifests {
+		w.deleteByHand(t, m.Digest.String())
+	}
+	return im
 }
 
 // deleteByHand deletes the version holding tag (or digest) through the
@@ -346,14 +363,7 @@ func TestRestoreIndex(t *testing.T) {
 	idx := jobstest.Index(w.Image("amd64"), w.Image("arm64"))
 	d := w.Push(idx, 5*jobstest.Day, "v2.0.0")
 	w.prune(t)
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.deleteByHand(t, d)
-	for _, m := range im.Manifests {
-		w.deleteByHand(t, m.Digest.String())
-	}
+	im := w.deleteIndexByHand(t, idx, d)
 	if err := w.pull("v2.0.0"); err == nil {
 		t.Fatal("pull of a deleted index succeeded")
 	}
@@ -450,18 +460,7 @@ func TestRestorePackage(t *testing.T) {
 			old := w.Push(w.Image("v1"), 5*jobstest.Day, "v1.0.0")
 			w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
 			w.prune(t)
-			pc, err := githubapi.NewPackagesClient(githubapi.NewToken("acme", "test", w.Token), githubapi.PackagesClientOptions{BaseURL: w.Server.URL + "/"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			owner, err := pc.ResolveOwner(ctx, "acme")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := pc.DeletePackage(ctx, owner, "container", "app"); err != nil {
-				t.Fatal(err)
-			}
+			w.deletePackage(t)
 			var fresh string
 			if reuse {
 				fresh = w.Push(w.Image("new"), 0, "new")

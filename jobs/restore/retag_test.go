@@ -32,14 +32,7 @@ func TestRestoreRetag(t *testing.T) {
 			idx := jobstest.Index(w.Image("amd64"), w.Image("arm64"))
 			d := w.Push(idx, 5*jobstest.Day, "v1.0.0")
 			w.prune(t)
-			im, err := idx.IndexManifest()
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.deleteByHand(t, d)
-			for _, m := range im.Manifests {
-				w.deleteByHand(t, m.Digest.String())
-			}
+			w.deleteIndexByHand(t, idx, d)
 			return d, map[string]string{"v1.0.0": d}, map[string][]string{d: {"v1.0.0"}}
 		}},
 		"single image, two tags": {setup: func(t *testing.T, w *restoreWorld) (string, map[string]string, map[string][]string) {
