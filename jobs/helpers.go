@@ -1,8 +1,14 @@
 package jobs
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -24,4 +30,25 @@ func LoggerOrDiscard(logger *slog.Logger) *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return logger
+}
+
+// pull hands the consumer's messages to handle one at a time until ctx
+// ends. A failed fetch is logged (name: the puller) and tried again a
+// second later.
+func pull(ctx context.Context, cons jetstream.Consumer, log *slog.Logger, name string, handle func(jetstream.Msg)) {
+	for ctx.Err() == nil {
+		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			log.Warn(name+": fetch failed", "err", err)
+			clock.Sleep(ctx, time.Second)
+			continue
+		}
+		handle(msg)
+	}
 }

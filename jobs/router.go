@@ -9,10 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
@@ -66,28 +64,16 @@ func (r *Router) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("router: consumer %s: %w", queue.ConsumerRouter, err)
 	}
-	for ctx.Err() == nil {
-		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
-				continue
-			}
-			if ctx.Err() != nil {
-				break
-			}
-			r.log.Warn("router: fetch failed", "err", err)
-			clock.Sleep(ctx, time.Second)
-			continue
-		}
+	pull(ctx, cons, r.log, "router", func(msg jetstream.Msg) {
 		if err := r.Route(context.WithoutCancel(ctx), msg); err != nil {
 			r.log.Warn("router: delivery will be retried", "err", err)
 			_ = msg.NakWithDelay(r.cfg.RetryDelay)
-			continue
+			return
 		}
 		if err := msg.Ack(); err != nil {
 			r.log.Warn("router: ack failed; the delivery will come again and be dropped as processed", "err", err)
 		}
-	}
+	})
 	return nil
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -170,21 +169,7 @@ func (p *Pool) Run(ctx context.Context) error {
 
 // work pulls one message at a time until ctx ends.
 func (p *Pool) work(ctx, jobCtx context.Context, cons jetstream.Consumer, log *slog.Logger) {
-	for ctx.Err() == nil {
-		msg, err := cons.Next(jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
-				continue
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			log.Warn("workers: fetch failed", "err", err)
-			clock.Sleep(ctx, time.Second)
-			continue
-		}
-		p.process(ctx, jobCtx, msg, log)
-	}
+	pull(ctx, cons, log, "workers", func(msg jetstream.Msg) { p.process(ctx, jobCtx, msg, log) })
 }
 
 // process runs one job message to an ack, a nak, or a dead letter.
