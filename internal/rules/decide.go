@@ -69,13 +69,13 @@ type Entry struct {
 	// Reason says why, for people; code reads Kind, Holder and Relation.
 	Reason string `json:"reason"`
 	// Kind is the verdict's kind.
-	Kind Kind `json:"-"`
+	Kind Kind `json:"kind"`
 	// Holder names, for KindChild, KindReferrer and KindGoesWith, the
 	// version this one is kept or deleted with (its tags, or its short
 	// digest), and Relation what this one is to it ("child linux/amd64",
 	// "signature").
-	Holder   string `json:"-"`
-	Relation string `json:"-"`
+	Holder   string `json:"holder,omitempty"`
+	Relation string `json:"relation,omitempty"`
 	// With lists the versions this one lives and dies with (the indexes
 	// holding it, the subject it refers to), by ID; empty for versions
 	// judged on their own.

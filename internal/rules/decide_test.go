@@ -757,10 +757,10 @@ func TestDecisionJSON(t *testing.T) {
 		want  string
 	}{
 		"pruned": {graph: g, want: `{"owner":"acme","type":"container","name":"app",` +
-			`"delete":[{"id":8,"version":"sha256:bb","tags":[],"reason":"untagged"}],` +
-			`"keep":[{"id":7,"version":"sha256:aa","tags":["latest","v1"],"reason":"tagged latest"}],"untouched":null}`},
+			`"delete":[{"id":8,"version":"sha256:bb","tags":[],"reason":"untagged","kind":"untagged"}],` +
+			`"keep":[{"id":7,"version":"sha256:aa","tags":["latest","v1"],"reason":"tagged latest","kind":"tagged"}],"untouched":null}`},
 		"untouched": {graph: Graph{Unreadable: map[string]error{"sha256:aa": errors.New("boom")}}, want: `{"owner":"acme","type":"container","name":"app",` +
-			`"delete":[],"keep":[{"id":8,"version":"sha256:bb","tags":[],"reason":"untouched"},{"id":7,"version":"sha256:aa","tags":["latest","v1"],"reason":"untouched"}],` +
+			`"delete":[],"keep":[{"id":8,"version":"sha256:bb","tags":[],"reason":"untouched","kind":"untouched"},{"id":7,"version":"sha256:aa","tags":["latest","v1"],"reason":"untouched","kind":"untouched"}],` +
 			`"untouched":"manifest sha256:aa of version 7 could not be read: boom (and 1 more)"}`},
 	}
 	for name, tc := range tests {
