@@ -213,34 +213,14 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 		return fmt.Errorf("demo: settings: %w", err)
 	}
 	rec := &runRecorder{}
-	ready := make(chan string, 1)
-	queued := make(chan *queue.Queue, 1)
-	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
-	served := make(chan error, 1)
-	go func() {
-		served <- serve(serveCtx, s, serveOptions{
-			Logger: logger.With("component", "serve"), Reporter: rec, Restores: rec, Pacing: &demoPacing,
-			Ready: func(addr string) { ready <- addr },
-			Queue: func(q *queue.Queue) { queued <- q },
-		})
-	}()
-	defer func() {
-		stopServe()
-		<-served
-	}()
-	var q *queue.Queue
-	var addr string
-	for q == nil || addr == "" {
-		select {
-		case q = <-queued:
-		case addr = <-ready:
-		case err := <-served:
-			served <- err
-			return fmt.Errorf("demo: serve stopped: %w", err)
-		case <-ctx.Done():
-			return fmt.Errorf("demo: serve did not start: %w", ctx.Err())
-		}
+	served, err := startInProcess(ctx, s, serveOptions{
+		Logger: logger.With("component", "serve"), Reporter: rec, Restores: rec, Pacing: &demoPacing,
+	})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
+	defer func() { _ = served.Stop() }()
+	q, addr := served.Queue, served.Addr
 	sim.SetWebhookURL("http://" + addr + "/webhooks")
 
 	// A new build and a new pre-release: each sends signed webhooks.

@@ -150,35 +150,22 @@ func (w *e2e) startServe(configure func(*settings.Settings)) {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ready, queued := make(chan string, 1), make(chan *queue.Queue, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
 	logger := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("test", t.Name())
 	}
-	go func() {
-		pc := &demoPacing
-		if w.pacing != nil {
-			pc = w.pacing
-		}
-		served <- serve(ctx, s, serveOptions{Logger: logger, Reporter: w.runs, Pacing: pc,
-			Ready: func(a string) { ready <- a }, Queue: func(q *queue.Queue) { queued <- q }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-served
-	})
-	for w.q == nil || w.addr == "" {
-		select {
-		case w.q = <-queued:
-		case w.addr = <-ready:
-		case err := <-served:
-			t.Fatalf("serve stopped: %v", err)
-		case <-time.After(30 * time.Second):
-			t.Fatal("serve did not start")
-		}
+	pc := &demoPacing
+	if w.pacing != nil {
+		pc = w.pacing
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	served, err := startInProcess(ctx, s, serveOptions{Logger: logger, Reporter: w.runs, Pacing: pc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = served.Stop() })
+	w.q, w.addr = served.Queue, served.Addr
 }
 
 // countLimits counts the REST API's requests in flight and its rate-limit

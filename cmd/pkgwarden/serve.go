@@ -423,3 +423,51 @@ func botLogin(ctx context.Context, s settings.Settings, app *githubapi.App, logg
 	s.AppSlug = a.GetSlug()
 	return s.BotLogin()
 }
+
+// inProcess is serve started in this process (the demo, the end-to-end
+// tests), with its HTTP address and queue once it listens.
+type inProcess struct {
+	Addr  string
+	Queue *queue.Queue
+
+	stop context.CancelFunc
+	done chan error
+	once sync.Once
+	err  error
+}
+
+// startInProcess runs serve in a goroutine and returns once it listens and
+// its queue is up, or with the error serve stopped with, or ctx's. Serve
+// itself runs until Stop, whatever becomes of ctx. opts.Ready and
+// opts.Queue are its own.
+func startInProcess(ctx context.Context, s settings.Settings, opts serveOptions) (*inProcess, error) {
+	ready, queued := make(chan string, 1), make(chan *queue.Queue, 1)
+	opts.Ready = func(a string) { ready <- a }
+	opts.Queue = func(q *queue.Queue) { queued <- q }
+	serveCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	p := &inProcess{stop: stop, done: make(chan error, 1)}
+	go func() { p.done <- serve(serveCtx, s, opts) }()
+	for p.Queue == nil || p.Addr == "" {
+		select {
+		case p.Queue = <-queued:
+		case p.Addr = <-ready:
+		case err := <-p.done:
+			stop()
+			return nil, fmt.Errorf("serve stopped: %w", err)
+		case <-ctx.Done():
+			_ = p.Stop()
+			return nil, fmt.Errorf("serve did not start: %w", ctx.Err())
+		}
+	}
+	return p, nil
+}
+
+// Stop stops serve and waits for it to return; it returns serve's error.
+// It may be called more than once.
+func (p *inProcess) Stop() error {
+	p.once.Do(func() {
+		p.stop()
+		p.err = <-p.done
+	})
+	return p.err
+}
