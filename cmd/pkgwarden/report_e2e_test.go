@@ -197,24 +197,10 @@ func TestPruneMissingTokenWithoutDotGithub(t *testing.T) {
 	}
 	w.file("app", rules.Path, e2eRules)
 	w.startServe(func(s *settings.Settings) { s.PackagesTokens = nil })
-	tokenIssues := func() []ghsim.Issue {
-		t.Helper()
-		list, err := w.sim.Issues("acme", "app")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []ghsim.Issue
-		for _, is := range list {
-			if is.Title == report.TokenTitle("acme") {
-				out = append(out, is)
-			}
-		}
-		return out
-	}
 	for i, note := range []string{"first", "second"} {
 		w.push(w.image(note), cfgDay)
 		w.deliverRun()
-		if got := tokenIssues(); len(got) != 1 || got[0].State != "open" {
+		if got := w.tokenIssues("app"); len(got) != 1 || got[0].State != "open" {
 			t.Fatalf("after publish %d without a token: missing-token issues in acme/app %+v, want one open", i+1, got)
 		}
 	}
@@ -224,7 +210,7 @@ func TestPruneMissingTokenWithoutDotGithub(t *testing.T) {
 	w.startServe(func(s *settings.Settings) { s.DataDir = filepath.Join(w.dir, "data-with-token") })
 	w.push(w.image("third"), cfgDay)
 	w.deliverRun()
-	got := tokenIssues()
+	got := w.tokenIssues("app")
 	if len(got) != 1 || got[0].State != "closed" || len(got[0].Comments) != 1 {
 		t.Fatalf("with the token: missing-token issues %+v, want one closed with a comment", got)
 	}
