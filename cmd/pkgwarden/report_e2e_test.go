@@ -28,23 +28,17 @@ func (w *e2e) deliverRun() {
 // many run comments each has.
 func (w *e2e) reportIssues() ([]ghsim.Issue, []int) {
 	w.t.Helper()
-	list, err := w.sim.Issues("acme", "app")
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	var out []ghsim.Issue
+	out := w.issuesTitled("app", func(title string) bool {
+		return title == report.Title(rules.Package{Owner: "acme", Type: "container", Name: "app"})
+	})
 	var comments []int
-	for _, is := range list {
-		if is.Title != report.Title(rules.Package{Owner: "acme", Type: "container", Name: "app"}) {
-			continue
-		}
+	for _, is := range out {
 		n := 0
 		for _, c := range is.Comments {
 			if strings.Contains(c.Body, "<!-- pkgwarden:run ") {
 				n++
 			}
 		}
-		out = append(out, is)
 		comments = append(comments, n)
 	}
 	return out, comments

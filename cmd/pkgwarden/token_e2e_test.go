@@ -14,17 +14,7 @@ import (
 // missing-token issue.
 func (w *e2e) tokenIssues(repo string) []ghsim.Issue {
 	w.t.Helper()
-	list, err := w.sim.Issues("acme", repo)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	var out []ghsim.Issue
-	for _, is := range list {
-		if is.Title == report.TokenTitle("acme") {
-			out = append(out, is)
-		}
-	}
-	return out
+	return w.issuesTitled(repo, func(title string) bool { return title == report.TokenTitle("acme") })
 }
 
 // TestMissingTokenIssueClosedOnceConfigured: a serve without acme's
