@@ -231,6 +231,30 @@ type manifests struct {
 	deployments   []deployment
 }
 
+// decoders maps "apiVersion kind" to what decodes such a document into m.
+func (m *manifests) decoders() map[string]func(t *testing.T, where string, doc []byte) {
+	return map[string]func(*testing.T, string, []byte){
+		"kustomize.config.k8s.io/v1beta1 Kustomization": func(t *testing.T, where string, doc []byte) {
+			k := decodeStrict[kustomization](t, where, doc)
+			m.kustomization = &k
+		},
+		"v1 Namespace":                  decodeInto(&m.namespaces),
+		"v1 ConfigMap":                  decodeInto(&m.configMaps),
+		"v1 Secret":                     decodeInto(&m.secrets),
+		"v1 Service":                    decodeInto(&m.services),
+		"policy/v1 PodDisruptionBudget": decodeInto(&m.pdbs),
+		"apps/v1 Deployment":            decodeInto(&m.deployments),
+	}
+}
+
+// decodeInto decodes a document strictly as a T and appends it to dst.
+func decodeInto[T any](dst *[]T) func(t *testing.T, where string, doc []byte) {
+	return func(t *testing.T, where string, doc []byte) {
+		t.Helper()
+		*dst = append(*dst, decodeStrict[T](t, where, doc))
+	}
+}
+
 func decodeStrict[T any](t *testing.T, where string, doc []byte) T {
 	t.Helper()
 	var v T
@@ -280,33 +304,17 @@ func loadManifests(t *testing.T) *manifests {
 		if n := countDocuments(t, p, raw); n != 1 {
 			t.Fatalf("%s: %d YAML documents, want 1", p, n)
 		}
-		{
-			where, doc := p, raw
-			var tm TypeMeta
-			if err := yaml.Unmarshal(doc, &tm); err != nil {
-				t.Fatalf("%s: %v", where, err)
-			}
-			m.files[filepath.Base(p)] = append(m.files[filepath.Base(p)], tm.Kind)
-			switch tm.APIVersion + " " + tm.Kind {
-			case "kustomize.config.k8s.io/v1beta1 Kustomization":
-				k := decodeStrict[kustomization](t, where, doc)
-				m.kustomization = &k
-			case "v1 Namespace":
-				m.namespaces = append(m.namespaces, decodeStrict[namespace](t, where, doc))
-			case "v1 ConfigMap":
-				m.configMaps = append(m.configMaps, decodeStrict[configMap](t, where, doc))
-			case "v1 Secret":
-				m.secrets = append(m.secrets, decodeStrict[secret](t, where, doc))
-			case "v1 Service":
-				m.services = append(m.services, decodeStrict[service](t, where, doc))
-			case "policy/v1 PodDisruptionBudget":
-				m.pdbs = append(m.pdbs, decodeStrict[podDisruptionBudget](t, where, doc))
-			case "apps/v1 Deployment":
-				m.deployments = append(m.deployments, decodeStrict[deployment](t, where, doc))
-			default:
-				t.Errorf("%s: unexpected apiVersion %q kind %q", where, tm.APIVersion, tm.Kind)
-			}
+		var tm TypeMeta
+		if err := yaml.Unmarshal(raw, &tm); err != nil {
+			t.Fatalf("%s: %v", p, err)
 		}
+		m.files[filepath.Base(p)] = append(m.files[filepath.Base(p)], tm.Kind)
+		decode, ok := m.decoders()[tm.APIVersion+" "+tm.Kind]
+		if !ok {
+			t.Errorf("%s: unexpected apiVersion %q kind %q", p, tm.APIVersion, tm.Kind)
+			continue
+		}
+		decode(t, p, raw)
 	}
 	return m
 }

@@ -313,16 +313,25 @@ func TestNATSClusterThreeNodes(t *testing.T) {
 		Replicas: 3,
 		Storage:  jetstream.FileStorage,
 	}
-	var stream jetstream.Stream
+	// retry calls call, each try given 3s, until it succeeds or ctx's
+	// deadline passes, and returns its last error: nil once it succeeded.
 	// Every retry below gives up when ctx does.
 	ctxDeadline, _ := ctx.Deadline()
-	formedInTime := testwait.Until(time.Until(ctxDeadline), func() bool {
-		callCtx, callCancel := context.WithTimeout(ctx, 3*time.Second)
-		stream, err = js.CreateStream(callCtx, cfg)
-		callCancel()
-		return err == nil
-	})
-	if !formedInTime {
+	retry := func(call func(ctx context.Context) error) error {
+		var err error
+		testwait.Until(time.Until(ctxDeadline), func() bool {
+			callCtx, callCancel := context.WithTimeout(ctx, 3*time.Second)
+			defer callCancel()
+			err = call(callCtx)
+			return err == nil
+		})
+		return err
+	}
+	var stream jetstream.Stream
+	if err := retry(func(ctx context.Context) (err error) {
+		stream, err = js.CreateStream(ctx, cfg)
+		return err
+	}); err != nil {
 		t.Fatalf("cluster did not form: create R3 stream: %v", err)
 	}
 	formed := time.Since(begin)
@@ -330,15 +339,11 @@ func TestNATSClusterThreeNodes(t *testing.T) {
 	publish := func(data, id string) *jetstream.PubAck {
 		t.Helper()
 		var ack *jetstream.PubAck
-		var err error
-		published := testwait.Until(time.Until(ctxDeadline), func() bool {
-			callCtx, callCancel := context.WithTimeout(ctx, 3*time.Second)
+		if err := retry(func(ctx context.Context) (err error) {
 			// The message id makes a retried publish after a lost ack land once.
-			ack, err = js.Publish(callCtx, "trial.delivery", []byte(data), jetstream.WithMsgID(id))
-			callCancel()
-			return err == nil
-		})
-		if !published {
+			ack, err = js.Publish(ctx, "trial.delivery", []byte(data), jetstream.WithMsgID(id))
+			return err
+		}); err != nil {
 			t.Fatalf("publish %q: %v", data, err)
 		}
 		return ack
@@ -346,14 +351,10 @@ func TestNATSClusterThreeNodes(t *testing.T) {
 	readBack := func(seq uint64, want string) {
 		t.Helper()
 		var msg *jetstream.RawStreamMsg
-		var err error
-		read := testwait.Until(time.Until(ctxDeadline), func() bool {
-			callCtx, callCancel := context.WithTimeout(ctx, 3*time.Second)
-			msg, err = stream.GetMsg(callCtx, seq)
-			callCancel()
-			return err == nil
-		})
-		if !read {
+		if err := retry(func(ctx context.Context) (err error) {
+			msg, err = stream.GetMsg(ctx, seq)
+			return err
+		}); err != nil {
 			t.Fatalf("read message %d: %v", seq, err)
 		}
 		if string(msg.Data) != want {

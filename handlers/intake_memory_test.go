@@ -46,6 +46,33 @@ func newProbe(h http.Handler) *probe {
 	return &probe{h: h, changed: make(chan struct{}), read: map[string]int64{}, ended: map[string]bool{}}
 }
 
+// serveProbe serves h behind a new probe and returns the probe and the
+// server. The server closes in a cleanup registered before the clients'
+// own: Close waits for the requests in flight.
+func serveProbe(t *testing.T, h http.Handler) (*probe, *httptest.Server) {
+	t.Helper()
+	p := newProbe(h)
+	ts := httptest.NewServer(p)
+	t.Cleanup(ts.Close)
+	return p, ts
+}
+
+// dialSlowN dials n slow clients, slow-0 to slow-<n-1>, and waits until
+// every one has its first byte read; it returns their ids and clients.
+func (p *probe) dialSlowN(t *testing.T, addr string, n int) ([]string, []*slowClient) {
+	t.Helper()
+	ids := make([]string, n)
+	clients := make([]*slowClient, n)
+	for i := range clients {
+		ids[i] = fmt.Sprintf("slow-%d", i)
+		clients[i] = dialSlow(t, addr, ids[i])
+	}
+	p.wait(t, "every slow request has its first byte read", func() bool {
+		return count(ids, func(id string) bool { return p.read[id] > 0 }) == n
+	})
+	return ids, clients
+}
+
 func (p *probe) update(f func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -245,23 +272,11 @@ func TestIntakeMemoryBoundedByReceived(t *testing.T) {
 	const conns = 16
 	reg := prometheus.NewRegistry()
 	intake := NewIntake("s3cret", &recordingPublisher{}, NewIntakeMetrics(reg), nil)
-	p := newProbe(intake)
-	ts := httptest.NewServer(p)
-	// Before the clients are closed by their own cleanups: Close waits for
-	// the requests in flight.
-	t.Cleanup(ts.Close)
+	p, ts := serveProbe(t, intake)
 	addr := ts.Listener.Addr().String()
 
 	before := heapAlloc()
-	ids := make([]string, conns)
-	clients := make([]*slowClient, conns)
-	for i := range clients {
-		ids[i] = fmt.Sprintf("slow-%d", i)
-		clients[i] = dialSlow(t, addr, ids[i])
-	}
-	p.wait(t, "every slow request has its first byte read", func() bool {
-		return count(ids, func(id string) bool { return p.read[id] > 0 }) == conns
-	})
+	ids, clients := p.dialSlowN(t, addr, conns)
 	grown := int64(heapAlloc()) - int64(before)
 	// Looked up, not required yet: the heap is this test's first verdict.
 	inFlight, gauged := lookupGauge(t, reg, inFlightGauge)
@@ -300,23 +315,11 @@ func TestIntakeSlowClientsDoNotStopDeliveries(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	pub := &recordingPublisher{}
 	intake := NewIntake(secret, pub, NewIntakeMetrics(reg), nil)
-	p := newProbe(intake)
-	ts := httptest.NewServer(p)
-	// Before the clients are closed by their own cleanups: Close waits for
-	// the requests in flight.
-	t.Cleanup(ts.Close)
+	p, ts := serveProbe(t, intake)
 	addr := ts.Listener.Addr().String()
 
 	before := heapAlloc()
-	ids := make([]string, slow)
-	clients := make([]*slowClient, slow)
-	for i := range clients {
-		ids[i] = fmt.Sprintf("slow-%d", i)
-		clients[i] = dialSlow(t, addr, ids[i])
-	}
-	p.wait(t, "every slow request has its first byte read", func() bool {
-		return count(ids, func(id string) bool { return p.read[id] > 0 }) == slow
-	})
+	ids, clients := p.dialSlowN(t, addr, slow)
 	// Trickle: a byte more on every slow connection every 10ms until the
 	// deliveries are done.
 	stop, trickled := make(chan struct{}), make(chan struct{})
@@ -413,11 +416,7 @@ func TestIntakeBodyBudgetExhausted(t *testing.T) {
 	const budget = 64 << 10
 	reg := prometheus.NewRegistry()
 	intake := NewIntake(secret, &recordingPublisher{}, NewIntakeMetrics(reg), nil).WithBodyBudget(budget)
-	p := newProbe(intake)
-	ts := httptest.NewServer(p)
-	// Before the clients are closed by their own cleanups: Close waits for
-	// the requests in flight.
-	t.Cleanup(ts.Close)
+	p, ts := serveProbe(t, intake)
 	addr := ts.Listener.Addr().String()
 
 	// Slow requests until one is refused.
@@ -478,11 +477,7 @@ func TestIntakeBodyBudgetHeadroom(t *testing.T) {
 	const budget = 1 << 20
 	reg := prometheus.NewRegistry()
 	intake := NewIntake(secret, &recordingPublisher{}, NewIntakeMetrics(reg), nil).WithBodyBudget(budget)
-	p := newProbe(intake)
-	ts := httptest.NewServer(p)
-	// Before the clients are closed by their own cleanups: Close waits for
-	// the requests in flight.
-	t.Cleanup(ts.Close)
+	p, ts := serveProbe(t, intake)
 	addr := ts.Listener.Addr().String()
 
 	// Greedy senders: 200 KiB each, then nothing more.

@@ -281,21 +281,18 @@ func TestRegisterCallbackRefusals(t *testing.T) {
 	}{
 		"wrong state": {
 			setup: func(t *testing.T, env *regEnv) string {
-				cb := env.createApp(t, "pkgwarden-csrf")
-				u, _ := url.Parse(cb)
-				q := u.Query()
-				q.Set("state", "forged")
-				u.RawQuery = q.Encode()
-				return u.String()
+				return withQuery(t, env.createApp(t, "pkgwarden-csrf"), func(q url.Values) url.Values {
+					q.Set("state", "forged")
+					return q
+				})
 			},
 			wantStatus: http.StatusForbidden, wantText: "CSRF",
 		},
 		"no state": {
 			setup: func(t *testing.T, env *regEnv) string {
-				cb := env.createApp(t, "pkgwarden-nostate")
-				u, _ := url.Parse(cb)
-				u.RawQuery = "code=" + u.Query().Get("code")
-				return u.String()
+				return withQuery(t, env.createApp(t, "pkgwarden-nostate"), func(q url.Values) url.Values {
+					return url.Values{"code": {q.Get("code")}}
+				})
 			},
 			wantStatus: http.StatusForbidden, wantText: "CSRF",
 		},
@@ -429,6 +426,17 @@ func TestRegisterIndexRefusesExisting(t *testing.T) {
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "--force") || strings.Contains(page, "<form") {
 		t.Errorf("index with credentials: %d\n%s", resp.StatusCode, page)
 	}
+}
+
+// withQuery returns rawURL with its query replaced by what edit makes of it.
+func withQuery(t *testing.T, rawURL string, edit func(url.Values) url.Values) string {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.RawQuery = edit(u.Query()).Encode()
+	return u.String()
 }
 
 func TestManifestJSONErrors(t *testing.T) {

@@ -29,18 +29,8 @@ type operatorServer struct {
 
 func startOperatorServer(t *testing.T) operatorServer {
 	t.Helper()
-	op, err := nkeys.CreateOperator()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opPub, err := op.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opJWT, err := jwt.NewOperatorClaims(opPub).Encode(op)
-	if err != nil {
-		t.Fatalf("operator jwt: %v", err)
-	}
+	op, opPub := newKey(t, nkeys.CreateOperator)
+	opJWT := encode(t, "operator", jwt.NewOperatorClaims(opPub), op)
 	opClaims, err := jwt.DecodeOperatorClaims(opJWT)
 	if err != nil {
 		t.Fatal(err)
@@ -49,23 +39,12 @@ func startOperatorServer(t *testing.T) operatorServer {
 	resolver := &server.MemAccResolver{}
 	newAccount := func(jetStream bool) (nkeys.KeyPair, string) {
 		t.Helper()
-		kp, err := nkeys.CreateAccount()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pub, err := kp.PublicKey()
-		if err != nil {
-			t.Fatal(err)
-		}
+		kp, pub := newKey(t, nkeys.CreateAccount)
 		claims := jwt.NewAccountClaims(pub)
 		if jetStream {
 			claims.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1}
 		}
-		accJWT, err := claims.Encode(op)
-		if err != nil {
-			t.Fatalf("account jwt: %v", err)
-		}
-		if err := resolver.Store(pub, accJWT); err != nil {
+		if err := resolver.Store(pub, encode(t, "account", claims, op)); err != nil {
 			t.Fatal(err)
 		}
 		return kp, pub
@@ -95,23 +74,38 @@ func startOperatorServer(t *testing.T) operatorServer {
 	return operatorServer{url: srv.ClientURL(), account: acc}
 }
 
+// newKey creates a key pair with create and returns it with its public key.
+func newKey(t *testing.T, create func() (nkeys.KeyPair, error)) (nkeys.KeyPair, string) {
+	t.Helper()
+	kp, err := create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp, pub
+}
+
+// encode signs claims with issuer; what names the JWT's kind in a failure
+// ("operator jwt: ...").
+func encode(t *testing.T, what string, claims jwt.Claims, issuer nkeys.KeyPair) string {
+	t.Helper()
+	s, err := claims.Encode(issuer)
+	if err != nil {
+		t.Fatalf("%s jwt: %v", what, err)
+	}
+	return s
+}
+
 // writeCreds writes a creds file for a new user signed by issuer.
 func writeCreds(t *testing.T, issuer nkeys.KeyPair, name string) string {
 	t.Helper()
-	user, err := nkeys.CreateUser()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := user.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
+	user, pub := newKey(t, nkeys.CreateUser)
 	claims := jwt.NewUserClaims(pub)
 	claims.Name = name
-	userJWT, err := claims.Encode(issuer)
-	if err != nil {
-		t.Fatalf("user jwt: %v", err)
-	}
+	userJWT := encode(t, "user", claims, issuer)
 	seed, err := user.Seed()
 	if err != nil {
 		t.Fatal(err)

@@ -56,6 +56,23 @@ func TestSetupIsIdempotentAndPublishDedupes(t *testing.T) {
 	}
 }
 
+// readBack opens the named stream or bucket with open and reads what the
+// server says of it with read; a failure names when, the kind, the name and,
+// for read, the step ("after Setup: kv leases status: ...").
+func readBack[O, R any](t *testing.T, when, kind, name string, open func(context.Context, string) (O, error), step string, read func(context.Context, O) (R, error)) R {
+	t.Helper()
+	ctx := context.Background()
+	o, err := open(ctx, name)
+	if err != nil {
+		t.Fatalf("%s: %s %s: %v", when, kind, name, err)
+	}
+	r, err := read(ctx, o)
+	if err != nil {
+		t.Fatalf("%s: %s %s %s: %v", when, kind, name, step, err)
+	}
+	return r
+}
+
 // checkLayout reads back from the server the settings the rest of
 // pkgwarden relies on: a delivery id is remembered at least as long as
 // GitHub keeps redelivering (72 h), jobs coalesce per package, and the
@@ -65,27 +82,15 @@ func checkLayout(t *testing.T, js jetstream.JetStream, cfg queue.Config, when st
 	ctx := context.Background()
 	stream := func(name string) jetstream.StreamConfig {
 		t.Helper()
-		s, err := js.Stream(ctx, name)
-		if err != nil {
-			t.Fatalf("%s: stream %s: %v", when, name, err)
-		}
-		info, err := s.Info(ctx)
-		if err != nil {
-			t.Fatalf("%s: stream %s info: %v", when, name, err)
-		}
-		return info.Config
+		return readBack(t, when, "stream", name, js.Stream, "info", func(ctx context.Context, s jetstream.Stream) (*jetstream.StreamInfo, error) {
+			return s.Info(ctx)
+		}).Config
 	}
 	bucketTTL := func(name string) time.Duration {
 		t.Helper()
-		kv, err := js.KeyValue(ctx, name)
-		if err != nil {
-			t.Fatalf("%s: kv %s: %v", when, name, err)
-		}
-		st, err := kv.Status(ctx)
-		if err != nil {
-			t.Fatalf("%s: kv %s status: %v", when, name, err)
-		}
-		return st.TTL()
+		return readBack(t, when, "kv", name, js.KeyValue, "status", func(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyValueStatus, error) {
+			return kv.Status(ctx)
+		}).TTL()
 	}
 
 	if ttl := bucketTTL(queue.BucketDeliveries); ttl < 72*time.Hour {

@@ -99,8 +99,8 @@ func (w *e2e) idle(since uint64, want ...string) uint64 {
 	return w.jobsSeq() - since
 }
 
-// configIssues are the invalid-config issues of acme/repo.
-func (w *e2e) configIssues(repo string) []ghsim.Issue {
+// issuesTitled are the issues of acme/repo whose title match accepts.
+func (w *e2e) issuesTitled(repo string, match func(title string) bool) []ghsim.Issue {
 	w.t.Helper()
 	list, err := w.sim.Issues("acme", repo)
 	if err != nil {
@@ -108,11 +108,17 @@ func (w *e2e) configIssues(repo string) []ghsim.Issue {
 	}
 	var out []ghsim.Issue
 	for _, is := range list {
-		if strings.HasPrefix(is.Title, report.ConfigTitle) {
+		if match(is.Title) {
 			out = append(out, is)
 		}
 	}
 	return out
+}
+
+// configIssues are the invalid-config issues of acme/repo.
+func (w *e2e) configIssues(repo string) []ghsim.Issue {
+	w.t.Helper()
+	return w.issuesTitled(repo, func(title string) bool { return strings.HasPrefix(title, report.ConfigTitle) })
 }
 
 // dropHeld forgets the webhooks held at the gate (the registry_package

@@ -44,40 +44,38 @@ func TestRegisterInBrowser(t *testing.T) {
 		t.Helper()
 		t.Fatalf("browser, %s: %v\nstdout:\n%s\nstderr:\n%s", step, err, run.stdout.String(), run.stderr.String())
 	}
-	if err := chromedp.Do(browser, chromedp.Navigate(run.pageURL+"/")); err != nil {
-		fail("open the register page", err)
+	// do runs steps in the browser; read runs a query there and returns
+	// what it read. Either fails the test naming step.
+	do := func(step string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(browser, steps...); err != nil {
+			fail(step, err)
+		}
 	}
-	intro, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS("h1")))
-	if err != nil {
-		fail("read the register page", err)
+	read := func(step string, query chromedp.Action[string]) string {
+		t.Helper()
+		s, err := chromedp.Run(browser, query)
+		if err != nil {
+			fail(step, err)
+		}
+		return s
 	}
+	do("open the register page", chromedp.Navigate(run.pageURL+"/"))
+	intro := read("read the register page", chromedp.Text(chromedp.CSS("h1")))
 	// To GitHub's (the simulator's) confirmation page.
-	if err := chromedp.Do(browser,
+	do("post the manifest",
 		chromedp.Click(chromedp.ID("submit")),
 		chromedp.WaitVisible(chromedp.ID("create")),
-	); err != nil {
-		fail("post the manifest", err)
-	}
-	simTitle, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS("h1")))
-	if err != nil {
-		fail("read the confirmation page", err)
-	}
-	simName, err := chromedp.Run(browser, chromedp.Value(chromedp.ID("name")))
-	if err != nil {
-		fail("read the app name", err)
-	}
+	)
+	simTitle := read("read the confirmation page", chromedp.Text(chromedp.CSS("h1")))
+	simName := read("read the app name", chromedp.Value(chromedp.ID("name")))
 	// Back to pkgwarden's callback page.
-	if err := chromedp.Do(browser,
+	do("create the app",
 		chromedp.SetValue(chromedp.ID("name"), "pkgwarden-browser"),
 		chromedp.Click(chromedp.ID("submit")),
 		chromedp.WaitVisible(chromedp.ID("done")),
-	); err != nil {
-		fail("create the app", err)
-	}
-	done, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS("body")))
-	if err != nil {
-		fail("read the callback page", err)
-	}
+	)
+	done := read("read the callback page", chromedp.Text(chromedp.CSS("body")))
 	install, err := chromedp.Run(browser, chromedp.AttributeValue(chromedp.ID("install"), "href"))
 	if err != nil {
 		fail("read the install link", err)

@@ -28,23 +28,17 @@ func (w *e2e) deliverRun() {
 // many run comments each has.
 func (w *e2e) reportIssues() ([]ghsim.Issue, []int) {
 	w.t.Helper()
-	list, err := w.sim.Issues("acme", "app")
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	var out []ghsim.Issue
+	out := w.issuesTitled("app", func(title string) bool {
+		return title == report.Title(rules.Package{Owner: "acme", Type: "container", Name: "app"})
+	})
 	var comments []int
-	for _, is := range list {
-		if is.Title != report.Title(rules.Package{Owner: "acme", Type: "container", Name: "app"}) {
-			continue
-		}
+	for _, is := range out {
 		n := 0
 		for _, c := range is.Comments {
 			if strings.Contains(c.Body, "<!-- pkgwarden:run ") {
 				n++
 			}
 		}
-		out = append(out, is)
 		comments = append(comments, n)
 	}
 	return out, comments
@@ -197,24 +191,10 @@ func TestPruneMissingTokenWithoutDotGithub(t *testing.T) {
 	}
 	w.file("app", rules.Path, e2eRules)
 	w.startServe(func(s *settings.Settings) { s.PackagesTokens = nil })
-	tokenIssues := func() []ghsim.Issue {
-		t.Helper()
-		list, err := w.sim.Issues("acme", "app")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []ghsim.Issue
-		for _, is := range list {
-			if is.Title == report.TokenTitle("acme") {
-				out = append(out, is)
-			}
-		}
-		return out
-	}
 	for i, note := range []string{"first", "second"} {
 		w.push(w.image(note), cfgDay)
 		w.deliverRun()
-		if got := tokenIssues(); len(got) != 1 || got[0].State != "open" {
+		if got := w.tokenIssues("app"); len(got) != 1 || got[0].State != "open" {
 			t.Fatalf("after publish %d without a token: missing-token issues in acme/app %+v, want one open", i+1, got)
 		}
 	}
@@ -224,7 +204,7 @@ func TestPruneMissingTokenWithoutDotGithub(t *testing.T) {
 	w.startServe(func(s *settings.Settings) { s.DataDir = filepath.Join(w.dir, "data-with-token") })
 	w.push(w.image("third"), cfgDay)
 	w.deliverRun()
-	got := tokenIssues()
+	got := w.tokenIssues("app")
 	if len(got) != 1 || got[0].State != "closed" || len(got[0].Comments) != 1 {
 		t.Fatalf("with the token: missing-token issues %+v, want one closed with a comment", got)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -70,6 +71,20 @@ func baseEnv(extra map[string]string) []string {
 	for k, v := range extra {
 		env = append(env, k+"="+v)
 	}
+	return env
+}
+
+// recordingEnv is the environment of a serve over data dir dir whose
+// workers record every job they run in record, each job taking jobSleep;
+// extra adds to it.
+func recordingEnv(dir, record string, workers int, jobSleep string, extra map[string]string) map[string]string {
+	env := map[string]string{
+		"PKGWARDEN_DATA_DIR":       dir,
+		"PKGWARDEN_WORKERS":        strconv.Itoa(workers),
+		"PKGWARDEN_TEST_RECORD":    record,
+		"PKGWARDEN_TEST_JOB_SLEEP": jobSleep,
+	}
+	maps.Copy(env, extra)
 	return env
 }
 
@@ -313,12 +328,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 func TestKill9KeepsAcceptedJobs(t *testing.T) {
 	dir := t.TempDir()
 	record := filepath.Join(t.TempDir(), "record.jsonl")
-	env := map[string]string{
-		"PKGWARDEN_DATA_DIR":       dir,
-		"PKGWARDEN_WORKERS":        "1",
-		"PKGWARDEN_TEST_RECORD":    record,
-		"PKGWARDEN_TEST_JOB_SLEEP": "100ms",
-	}
+	env := recordingEnv(dir, record, 1, "100ms", nil)
 	p := startServe(t, env)
 	const n = 20
 	for i := range n {
@@ -351,21 +361,13 @@ func TestKill9KeepsAcceptedJobs(t *testing.T) {
 func TestTwoProcessesNeverOverlap(t *testing.T) {
 	record := filepath.Join(t.TempDir(), "record.jsonl")
 	natsAddr := freePort(t)
-	a := startServe(t, map[string]string{
-		"PKGWARDEN_DATA_DIR":       t.TempDir(),
-		"PKGWARDEN_NATS_LISTEN":    natsAddr,
-		"PKGWARDEN_WORKERS":        "2",
-		"PKGWARDEN_TEST_RECORD":    record,
-		"PKGWARDEN_TEST_JOB_SLEEP": "30ms",
-	})
-	b := startServe(t, map[string]string{
-		"PKGWARDEN_DATA_DIR":       t.TempDir(),
-		"PKGWARDEN_NATS_URL":       "nats://" + natsAddr,
-		"PKGWARDEN_ROLES":          "worker",
-		"PKGWARDEN_WORKERS":        "2",
-		"PKGWARDEN_TEST_RECORD":    record,
-		"PKGWARDEN_TEST_JOB_SLEEP": "30ms",
-	})
+	a := startServe(t, recordingEnv(t.TempDir(), record, 2, "30ms", map[string]string{
+		"PKGWARDEN_NATS_LISTEN": natsAddr,
+	}))
+	b := startServe(t, recordingEnv(t.TempDir(), record, 2, "30ms", map[string]string{
+		"PKGWARDEN_NATS_URL": "nats://" + natsAddr,
+		"PKGWARDEN_ROLES":    "worker",
+	}))
 	lastDelivery := map[string]string{}
 	for i := range 100 {
 		name := "pkg-" + strconv.Itoa(i%5)

@@ -22,12 +22,7 @@ import (
 func TestKill9DuringStormLosesNothingAccepted(t *testing.T) {
 	dir := t.TempDir()
 	record := filepath.Join(t.TempDir(), "record.jsonl")
-	env := map[string]string{
-		"PKGWARDEN_DATA_DIR":       dir,
-		"PKGWARDEN_WORKERS":        "2",
-		"PKGWARDEN_TEST_RECORD":    record,
-		"PKGWARDEN_TEST_JOB_SLEEP": "5ms",
-	}
+	env := recordingEnv(dir, record, 2, "5ms", nil)
 	p := startServe(t, env)
 
 	var (

@@ -10,6 +10,13 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 )
 
+// tokenIssues returns the issues of acme/repo titled as acme's
+// missing-token issue.
+func (w *e2e) tokenIssues(repo string) []ghsim.Issue {
+	w.t.Helper()
+	return w.issuesTitled(repo, func(title string) bool { return title == report.TokenTitle("acme") })
+}
+
 // TestMissingTokenIssueClosedOnceConfigured: a serve without acme's
 // packages token opens the missing-token issue at the first prune; a serve
 // started with the token closes it at its first prune of acme.
@@ -21,16 +28,7 @@ func TestMissingTokenIssueClosedOnceConfigured(t *testing.T) {
 	w.deliver()
 	tokenIssue := func() ghsim.Issue {
 		t.Helper()
-		list, err := w.sim.Issues("acme", rules.OwnerRepo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var found []ghsim.Issue
-		for _, is := range list {
-			if is.Title == report.TokenTitle("acme") {
-				found = append(found, is)
-			}
-		}
+		found := w.tokenIssues(rules.OwnerRepo)
 		if len(found) != 1 {
 			t.Fatalf("%d missing-token issues, want 1: %+v", len(found), found)
 		}

@@ -372,33 +372,27 @@ func (w *trustWorld) do(t *testing.T, actor, entry, place string) ([]string, boo
 		w.deliverHeld(t)
 		return ids, true
 	}
+	tooMany := make([]string, 21)
+	for i := range tooMany {
+		tooMany[i] = fmt.Sprint(w.pr4 + int64(i))
+	}
+	// The entries that are a comment, by what it says.
+	if body, ok := map[string]string{
+		entryRestore:      fmt.Sprintf("/pkgwarden restore %d", w.pr3),
+		entryRestoreCRLF:  fmt.Sprintf("/pkgwarden restore %d\r\nthanks!", w.pr3),
+		entryForget:       fmt.Sprintf("/pkgwarden forget %d", w.pr4),
+		entryForgetPkg:    "/pkgwarden forget package",
+		entryInCode:       fmt.Sprintf("To delete it for good:\n\n```\n/pkgwarden forget %d\n```\n", w.pr4),
+		entryInQuote:      fmt.Sprintf("> /pkgwarden forget %d\n\nWho wrote this?", w.pr4),
+		entryOtherOwnerID: fmt.Sprintf("/pkgwarden restore %d", w.evilVersion),
+		entryUnknownID:    fmt.Sprintf("/pkgwarden restore %d", w.evilVersion+1_000_000),
+		entryTooMany:      "/pkgwarden forget " + strings.Join(tooMany, " "),
+		entryHelp:         "/pkgwarden help",
+		entryTypo:         fmt.Sprintf("/pkgwarden restor %d", w.pr3),
+	}[entry]; ok {
+		return comment(body)
+	}
 	switch entry {
-	case entryRestore:
-		return comment(fmt.Sprintf("/pkgwarden restore %d", w.pr3))
-	case entryRestoreCRLF:
-		return comment(fmt.Sprintf("/pkgwarden restore %d\r\nthanks!", w.pr3))
-	case entryForget:
-		return comment(fmt.Sprintf("/pkgwarden forget %d", w.pr4))
-	case entryForgetPkg:
-		return comment("/pkgwarden forget package")
-	case entryInCode:
-		return comment(fmt.Sprintf("To delete it for good:\n\n```\n/pkgwarden forget %d\n```\n", w.pr4))
-	case entryInQuote:
-		return comment(fmt.Sprintf("> /pkgwarden forget %d\n\nWho wrote this?", w.pr4))
-	case entryOtherOwnerID:
-		return comment(fmt.Sprintf("/pkgwarden restore %d", w.evilVersion))
-	case entryUnknownID:
-		return comment(fmt.Sprintf("/pkgwarden restore %d", w.evilVersion+1_000_000))
-	case entryTooMany:
-		ids := make([]string, 21)
-		for i := range ids {
-			ids[i] = fmt.Sprint(w.pr4 + int64(i))
-		}
-		return comment("/pkgwarden forget " + strings.Join(ids, " "))
-	case entryHelp:
-		return comment("/pkgwarden help")
-	case entryTypo:
-		return comment(fmt.Sprintf("/pkgwarden restor %d", w.pr3))
 	case entryBox:
 		return editBody(func(body string) string {
 			return tickLine(body, fmt.Sprintf("pkgwarden:restore %d ", w.pr3))

@@ -13,6 +13,15 @@ import (
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
+// dotted is an npm package whose owner has a capital and whose name has a
+// scope, a slash and a dot: every character a key must carry.
+var dotted = Package{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}
+
+// acmeContainer is acme's container package name.
+func acmeContainer(name string) Package {
+	return Package{Owner: "acme", Type: "container", Name: name}
+}
+
 func openStore(t *testing.T) *Store {
 	t.Helper()
 	ctx := context.Background()
@@ -42,7 +51,6 @@ func TestInventory(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
 	webapp := Package{Owner: "acme", Type: "container", Name: "webapp", Repository: "acme/webapp"}
-	dotted := Package{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}
 	other := Package{Owner: "beta", Type: "container", Name: "webapp"}
 	for inst, pkgs := range map[int64][]Package{1: {webapp, dotted}, 2: {other}} {
 		for _, p := range pkgs {
@@ -118,7 +126,7 @@ func TestManyVersions(t *testing.T) {
 	}
 	ctx := context.Background()
 	s := openStore(t)
-	p := Package{Owner: "acme", Type: "container", Name: "big"}
+	p := acmeContainer("big")
 	vs := make([]Version, 10000)
 	for i := range vs {
 		vs[i] = Version{ID: int64(i + 1), Name: fmt.Sprintf("sha256:%064x", i), Tags: []string{fmt.Sprintf("build-%d", i)}}
@@ -160,7 +168,7 @@ func BenchmarkSeeVersions(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p := Package{Owner: "acme", Type: "container", Name: "big"}
+			p := acmeContainer("big")
 			vs := make([]Version, 1000)
 			retag := func(round int) {
 				for i := range vs {
@@ -194,7 +202,7 @@ func TestSeeVersionsWritesOnlyChanges(t *testing.T) {
 	s := openStore(t)
 	clock := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return clock }
-	pkg := Package{Owner: "acme", Type: "container", Name: "webapp"}
+	pkg := acmeContainer("webapp")
 	revision := func(id int64) uint64 {
 		t.Helper()
 		e, err := s.kv.Get(ctx, inst(1)+".v."+pkgKey(pkg)+"."+fmt.Sprint(id))
@@ -253,8 +261,7 @@ func TestSeeVersionsWritesOnlyChanges(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	app := Package{Owner: "acme", Type: "container", Name: "app"}
-	other := Package{Owner: "acme", Type: "container", Name: "other"}
+	app, other := acmeContainer("app"), acmeContainer("other")
 	at := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 	for _, step := range []struct {
 		pkg Package
@@ -303,9 +310,7 @@ func TestRefusals(t *testing.T) {
 func TestMarkedIDs(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	app := Package{Owner: "acme", Type: "container", Name: "app"}
-	appx := Package{Owner: "acme", Type: "container", Name: "app.x"}
-	dotted := Package{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}
+	app, appx := acmeContainer("app"), acmeContainer("app.x")
 	for _, m := range []struct {
 		inst int64
 		pkg  Package

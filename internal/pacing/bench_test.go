@@ -2,8 +2,6 @@ package pacing_test
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"slices"
 	"sync"
 	"testing"
@@ -33,38 +31,16 @@ func BenchmarkDeletionsPerWindow(b *testing.B) {
 		w := newWorld(b, ghsim.RateLimits{SecondaryPoints: 150, SecondaryWindow: window, Latency: 20 * time.Millisecond}, deletions)
 		pacers := []*pacing.Pacer{w.replica(b, cfg), w.replica(b, cfg)}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		ids := make(chan int64, len(w.ids))
-		for _, id := range w.ids {
-			ids <- id
-		}
-		close(ids)
 		var (
 			mu   sync.Mutex
 			done []time.Time
-			wg   sync.WaitGroup
 		)
-		start := time.Now()
-		for _, p := range pacers {
-			c := client(p)
-			for range 3 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for id := range ids {
-						code, err := w.do(ctx, c, http.MethodDelete, fmt.Sprintf("/orgs/acme/packages/npm/big/versions/%d", id))
-						if err != nil || code != http.StatusNoContent {
-							b.Errorf("delete %d: %d %v", id, code, err)
-						}
-						mu.Lock()
-						done = append(done, time.Now())
-						mu.Unlock()
-					}
-				}()
-			}
-		}
-		wg.Wait()
+		elapsed := w.deleteEach(ctx, b, pacers, 3, client, func() {
+			mu.Lock()
+			done = append(done, time.Now())
+			mu.Unlock()
+		})
 		cancel()
-		elapsed := time.Since(start)
 		slices.SortFunc(done, func(a, b time.Time) int { return a.Compare(b) })
 		budget := float64(cfg.WithDefaults().Mutating)
 		// Overall: every deletion over the whole run. Steady: between the

@@ -142,6 +142,14 @@ func (w *world) deleteAllWith(t testing.TB, pacers []*pacing.Pacer, workers int,
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	return w.deleteEach(ctx, t, pacers, workers, client, func() {})
+}
+
+// deleteEach is deleteAllWith within ctx, calling deleted (from the worker's
+// goroutine) after each deletion, whatever its answer; it returns how long
+// the deletions took.
+func (w *world) deleteEach(ctx context.Context, t testing.TB, pacers []*pacing.Pacer, workers int, client func(*pacing.Pacer) *http.Client, deleted func()) time.Duration {
+	t.Helper()
 	ids := make(chan int64, len(w.ids))
 	for _, id := range w.ids {
 		ids <- id
@@ -160,6 +168,7 @@ func (w *world) deleteAllWith(t testing.TB, pacers []*pacing.Pacer, workers int,
 					if err != nil || code != http.StatusNoContent {
 						t.Errorf("delete %d: %d %v", id, code, err)
 					}
+					deleted()
 				}
 			}()
 		}

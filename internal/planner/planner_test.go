@@ -52,6 +52,21 @@ type names map[string]string
 
 func (n names) add(name, digest string) string { n[digest] = name; return digest }
 
+// push pushes an image made and named name, age old with tags, and
+// gives its digest that name.
+func (n names) push(w *world, name string, age time.Duration, tags ...string) string {
+	return n.add(name, w.push(w.image(name), age, tags...))
+}
+
+// image makes an image named name, not pushed, and gives its digest that
+// name.
+func (n names) image(t *testing.T, w *world, name string) v1.Image {
+	t.Helper()
+	img := w.image(name)
+	n.add(name, digestOf(t, img))
+	return img
+}
+
 func short(d string) string { return rules.ShortDigest(d) }
 
 func digestOf(t *testing.T, x interface{ Digest() (v1.Hash, error) }) string {
@@ -63,19 +78,38 @@ func digestOf(t *testing.T, x interface{ Digest() (v1.Hash, error) }) string {
 	return d.String()
 }
 
+// oneRule is a pkgwarden.yml of one rule: for packages (the items of a
+// YAML list), of type typ (no type line when ""), pruning as prune (the
+// items of a YAML flow map).
+func oneRule(packages, typ, prune string) string {
+	s := "rules:\n  - packages: [" + packages + "]\n"
+	if typ != "" {
+		s += "    type: " + typ + "\n"
+	}
+	return s + "    prune: {" + prune + "}\n"
+}
+
 func TestScenarios(t *testing.T) {
+	// older_than: a rule and versions a day and three days old, planned
+	// now and a week later.
+	olderThan2d := map[string]string{"app": oneRule(`"app"`, "container", "untagged: true, older_than: 2d")}
+	pushDays := func(w *world, n names) {
+		n.push(w, "1d", 1*day)
+		n.push(w, "3d", 3*day)
+	}
 	tests := map[string]struct {
-		files map[string]string // repo:path → content
+		// files maps repo:path (repo alone: its pkgwarden.yml) to content;
+		// nil is acme/app's appRules, what most scenarios use.
+		files map[string]string
 		// loader, when set, prepares the run's loader (an override).
 		loader func(l *rules.Loader) error
 		later  time.Duration
 		setup  func(t *testing.T, w *world, n names) expect
 	}{
 		"single-arch untagged": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
-				old := n.add("old", w.push(w.image("old"), 2*day))
-				n.add("young", w.push(w.image("young"), 30*time.Minute))
+				old := n.push(w, "old", 2*day)
+				n.push(w, "young", 30*time.Minute)
 				_ = old
 				return expect{
 					del:  []row{{"old", "", "untagged"}},
@@ -84,11 +118,8 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"multi-arch untagged": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
-				amd, arm := w.image("amd64"), w.image("arm64")
-				n.add("amd64", digestOf(t, amd))
-				n.add("arm64", digestOf(t, arm))
+				amd, arm := n.image(t, w, "amd64"), n.image(t, w, "arm64")
 				idx := n.add("index", w.push(index(plat{"linux/amd64", amd, nil}, plat{"linux/arm64", arm, nil}), 3*day))
 				return expect{del: []row{
 					{"index", "", "untagged"},
@@ -98,11 +129,8 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"tagged release keeps its platforms": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
-				amd, arm := w.image("amd64"), w.image("arm64")
-				n.add("amd64", digestOf(t, amd))
-				n.add("arm64", digestOf(t, arm))
+				amd, arm := n.image(t, w, "amd64"), n.image(t, w, "arm64")
 				n.add("v1", w.push(index(plat{"linux/amd64", amd, nil}, plat{"linux/arm64", arm, nil}), 30*day, "v1.0.0"))
 				return expect{keep: []row{
 					{"v1", "v1.0.0", "tag v1.0.0 matches no delete_tags"},
@@ -112,12 +140,11 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"tagged with delete_tags": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("pr-1", w.push(w.image("pr-1"), 5*day, "pr-1"))
-				n.add("pr-2", w.push(w.image("pr-2"), 4*day, "pr-2", "latest"))
-				n.add("pr-3", w.push(w.image("pr-3"), 3*day, "pr-3", "dev"))
-				n.add("pr-4", w.push(w.image("pr-4"), 20*time.Minute, "pr-4"))
+				n.push(w, "pr-1", 5*day, "pr-1")
+				n.push(w, "pr-2", 4*day, "pr-2", "latest")
+				n.push(w, "pr-3", 3*day, "pr-3", "dev")
+				n.push(w, "pr-4", 20*time.Minute, "pr-4")
 				return expect{
 					del: []row{{"pr-1", "pr-1", "matches delete_tags pr-*"}},
 					keep: []row{
@@ -129,15 +156,11 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"keep-N tagged and untagged": {
-			files: map[string]string{"app": `rules:
-  - packages: ["app"]
-    type: container
-    prune: {untagged: true, keep_untagged: 2, delete_tags: ["pr-*"], keep_tagged: 2}
-`},
+			files: map[string]string{"app": oneRule(`"app"`, "container", `untagged: true, keep_untagged: 2, delete_tags: ["pr-*"], keep_tagged: 2`)},
 			setup: func(t *testing.T, w *world, n names) expect {
 				for i := 1; i <= 4; i++ {
-					n.add(fmt.Sprintf("pr-%d", i), w.push(w.image(fmt.Sprintf("pr-%d", i)), time.Duration(10-i)*day, fmt.Sprintf("pr-%d", i)))
-					n.add(fmt.Sprintf("u%d", i), w.push(w.image(fmt.Sprintf("u%d", i)), time.Duration(10-i)*day-hour))
+					n.push(w, fmt.Sprintf("pr-%d", i), time.Duration(10-i)*day, fmt.Sprintf("pr-%d", i))
+					n.push(w, fmt.Sprintf("u%d", i), time.Duration(10-i)*day-hour)
 				}
 				return expect{
 					del: []row{
@@ -156,14 +179,9 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"older_than": {
-			files: map[string]string{"app": `rules:
-  - packages: ["app"]
-    type: container
-    prune: {untagged: true, older_than: 2d}
-`},
+			files: olderThan2d,
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("1d", w.push(w.image("1d"), 1*day))
-				n.add("3d", w.push(w.image("3d"), 3*day))
+				pushDays(w, n)
 				return expect{
 					del:  []row{{"3d", "", "untagged, older than 2d"}},
 					keep: []row{{"1d", "", "younger than 2d"}},
@@ -171,15 +189,10 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"older_than, a week later": {
-			files: map[string]string{"app": `rules:
-  - packages: ["app"]
-    type: container
-    prune: {untagged: true, older_than: 2d}
-`},
+			files: olderThan2d,
 			later: 7 * day,
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("1d", w.push(w.image("1d"), 1*day))
-				n.add("3d", w.push(w.image("3d"), 3*day))
+				pushDays(w, n)
 				return expect{del: []row{
 					{"3d", "", "untagged, older than 2d"},
 					{"1d", "", "untagged, older than 2d"},
@@ -187,11 +200,8 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"child shared by two indexes": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
-				shared, own := w.image("shared"), w.image("own")
-				n.add("shared", digestOf(t, shared))
-				n.add("own", digestOf(t, own))
+				shared, own := n.image(t, w, "shared"), n.image(t, w, "own")
 				n.add("v1", w.push(index(plat{"linux/amd64", shared, nil}), 5*day, "v1"))
 				old := n.add("old", w.push(index(plat{"linux/amd64", shared, nil}, plat{"linux/arm64", own, nil}), 4*day))
 				return expect{
@@ -207,17 +217,13 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"nested index": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
-				amd, arm := w.image("amd64"), w.image("arm64")
-				n.add("amd64", digestOf(t, amd))
-				n.add("arm64", digestOf(t, arm))
+				amd, arm := n.image(t, w, "amd64"), n.image(t, w, "arm64")
 				mid := index(plat{"linux/amd64", amd, nil}, plat{"linux/arm64", arm, nil})
 				midD := n.add("mid", digestOf(t, mid))
 				n.add("top", w.push(index(plat{"", nil, mid}), 5*day, "v2"))
 				// An old untagged nested index goes whole, top down.
-				oamd := w.image("old-amd64")
-				n.add("old-amd64", digestOf(t, oamd))
+				oamd := n.image(t, w, "old-amd64")
 				omid := index(plat{"linux/amd64", oamd, nil})
 				omidD := n.add("old-mid", digestOf(t, omid))
 				otop := n.add("old-top", w.push(index(plat{"", nil, omid}), 6*day))
@@ -237,17 +243,16 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"cosign signature and attestation tags": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
-				rel := n.add("v1", w.push(w.image("v1"), 5*day, "v1"))
+				rel := n.push(w, "v1", 5*day, "v1")
 				tag := strings.Replace(rel, ":", "-", 1)
-				n.add("sig", w.push(w.image("sig"), 5*day, tag+".sig"))
-				n.add("att", w.push(w.image("att"), 5*day, tag+".att"))
-				old := n.add("old", w.push(w.image("old"), 4*day))
+				n.push(w, "sig", 5*day, tag+".sig")
+				n.push(w, "att", 5*day, tag+".att")
+				old := n.push(w, "old", 4*day)
 				otag := strings.Replace(old, ":", "-", 1)
-				n.add("old-sig", w.push(w.image("old-sig"), 4*day, otag+".sig"))
+				n.push(w, "old-sig", 4*day, otag+".sig")
 				// A signature whose image is gone goes too.
-				n.add("orphan-sig", w.push(w.image("orphan-sig"), 4*day, "sha256-"+strings.Repeat("ab", 32)+".sig"))
+				n.push(w, "orphan-sig", 4*day, "sha256-"+strings.Repeat("ab", 32)+".sig")
 				return expect{
 					del: []row{
 						// Same age: the older group is the one pushed first.
@@ -264,7 +269,6 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"OCI 1.1 referrer without a tag of its own": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
 				subject := w.image("v1")
 				rel := n.add("v1", w.push(subject, 5*day, "v1"))
@@ -287,7 +291,6 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"ghost and partial indexes": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
 				gamd, garm := w.image("ghost-amd64"), w.image("ghost-arm64")
 				n.add("ghost", w.push(index(plat{"linux/amd64", gamd, nil}, plat{"linux/arm64", garm, nil}), 5*day, "pr-7"))
@@ -305,12 +308,11 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"children pushed minutes before their index": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
 				// buildx pushes the platforms, then the index: a plan in
 				// between sees untagged, unreferenced manifests.
-				n.add("amd64", w.push(w.image("amd64"), 3*time.Minute))
-				n.add("arm64", w.push(w.image("arm64"), 2*time.Minute))
+				n.push(w, "amd64", 3*time.Minute)
+				n.push(w, "arm64", 2*time.Minute)
 				return expect{keep: []row{
 					{"amd64", "", "younger than 1h"},
 					{"arm64", "", "younger than 1h"},
@@ -318,7 +320,6 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"index pushed after its children": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
 				amd, arm := w.image("amd64"), w.image("arm64")
 				n.add("amd64", w.push(amd, 3*time.Minute))
@@ -332,10 +333,9 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"manifest read fails": {
-			files: map[string]string{"app": appRules},
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("v1", w.push(w.image("v1"), 5*day, "v1"))
-				bad := n.add("old", w.push(w.image("old"), 4*day))
+				n.push(w, "v1", 5*day, "v1")
+				bad := n.push(w, "old", 4*day)
 				w.failManifest(bad)
 				return expect{
 					untouched: fmt.Sprintf("manifest %s of version %d could not be read: ", bad, w.id(bad)),
@@ -344,14 +344,10 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"org defaults": {
-			files: map[string]string{".github": `rules:
-  - packages: ["*"]
-    type: any
-    prune: {untagged: true, older_than: 3d}
-`},
+			files: map[string]string{".github": oneRule(`"*"`, "any", "untagged: true, older_than: 3d")},
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("old", w.push(w.image("old"), 4*day))
-				n.add("new", w.push(w.image("new"), 2*day))
+				n.push(w, "old", 4*day)
+				n.push(w, "new", 2*day)
 				return expect{
 					origin: "acme/.github:.github/pkgwarden.yml",
 					del:    []row{{"old", "", "untagged, older than 3d"}},
@@ -361,16 +357,12 @@ func TestScenarios(t *testing.T) {
 		},
 		"_extends": {
 			files: map[string]string{
-				".github:.github/base.yml": `rules:
-  - packages: ["app"]
-    type: container
-    prune: {delete_tags: ["pr-*"]}
-`,
-				"app": "_extends: acme/.github:.github/base.yml\ndry_run: true\n",
+				".github:.github/base.yml": oneRule(`"app"`, "container", `delete_tags: ["pr-*"]`),
+				"app":                      "_extends: acme/.github:.github/base.yml\ndry_run: true\n",
 			},
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("pr-1", w.push(w.image("pr-1"), 4*day, "pr-1"))
-				n.add("old", w.push(w.image("old"), 4*day))
+				n.push(w, "pr-1", 4*day, "pr-1")
+				n.push(w, "old", 4*day)
 				return expect{
 					origin: "acme/app:.github/pkgwarden.yml",
 					dryRun: true,
@@ -380,15 +372,12 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"another repository's file names this package": {
+			files: map[string]string{}, // none
 			loader: func(l *rules.Loader) error {
-				return l.Override("acme", "other", "try.yml", []byte(`rules:
-  - packages: ["app"]
-    type: container
-    prune: {untagged: true}
-`))
+				return l.Override("acme", "other", "try.yml", []byte(oneRule(`"app"`, "container", "untagged: true")))
 			},
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("old", w.push(w.image("old"), 4*day))
+				n.push(w, "old", 4*day)
 				return expect{
 					notice: "try.yml rule 1 names package app, which is linked to acme/app, not acme/other: ignored for it",
 					keep:   []row{{"old", "", "no pkgwarden.yml governs this package"}},
@@ -396,23 +385,21 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"another owner's files name this package": {
+			files: map[string]string{}, // none
 			setup: func(t *testing.T, w *world, n names) expect {
 				// globex holds a policy-free owner file and a repository
 				// named like acme's, both readable with the token the
 				// planner uses, both naming app by every spelling.
 				w.must(w.sim.AddOrg("globex", "alice"))
-				hostile := []byte(`rules:
-  - packages: ["*", "app", "acme/app"]
-    prune: {untagged: true, delete_tags: ["*"]}
-`)
+				hostile := []byte(oneRule(`"*", "app", "acme/app"`, "", `untagged: true, delete_tags: ["*"]`))
 				for _, repo := range []string{".github", "app"} {
 					w.must(w.sim.AddRepo("globex", repo, ghsim.RepoOptions{}))
 					if err := w.sim.PutFile("globex", repo, "main", rules.Path, hostile, "alice"); err != nil {
 						t.Fatal(err)
 					}
 				}
-				n.add("old", w.push(w.image("old"), 4*day))
-				n.add("pr-1", w.push(w.image("pr-1"), 4*day, "pr-1"))
+				n.push(w, "old", 4*day)
+				n.push(w, "pr-1", 4*day, "pr-1")
 				return expect{keep: []row{
 					{"old", "", "no pkgwarden.yml governs this package"},
 					{"pr-1", "pr-1", "no pkgwarden.yml governs this package"},
@@ -420,16 +407,12 @@ func TestScenarios(t *testing.T) {
 			},
 		},
 		"another owner's trial file names this package": {
-			files: map[string]string{"app": appRules},
 			loader: func(l *rules.Loader) error {
-				return l.Override("globex", "app", "try.yml", []byte(`rules:
-  - packages: ["*"]
-    prune: {untagged: true, delete_tags: ["*"]}
-`))
+				return l.Override("globex", "app", "try.yml", []byte(oneRule(`"*"`, "", `untagged: true, delete_tags: ["*"]`)))
 			},
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("v1", w.push(w.image("v1"), 4*day, "v1"))
-				n.add("young", w.push(w.image("young"), 30*time.Minute))
+				n.push(w, "v1", 4*day, "v1")
+				n.push(w, "young", 30*time.Minute)
 				// acme/app's own rules decide, with no word of globex.
 				return expect{
 					origin: "acme/app:.github/pkgwarden.yml",
@@ -450,7 +433,7 @@ policy: {repository_rules: deny}
 				"app": appRules,
 			},
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("old", w.push(w.image("old"), 4*day))
+				n.push(w, "old", 4*day)
 				return expect{
 					origin: "acme/.github:.github/pkgwarden.yml",
 					notice: "acme/app:.github/pkgwarden.yml ignored: policy.repository_rules is deny in acme/.github:.github/pkgwarden.yml",
@@ -461,7 +444,7 @@ policy: {repository_rules: deny}
 		"invalid file": {
 			files: map[string]string{"app": "rules:\n  - packages: [\"app\"]\n    prune: {untaged: true}\n"},
 			setup: func(t *testing.T, w *world, n names) expect {
-				n.add("old", w.push(w.image("old"), 4*day))
+				n.push(w, "old", 4*day)
 				return expect{
 					untouched: "invalid configuration: rules for acme/container/app: ",
 					keep:      []row{{"old", "", "untouched"}},
@@ -473,7 +456,11 @@ policy: {repository_rules: deny}
 		t.Run(label, func(t *testing.T) {
 			t.Parallel()
 			w := newWorld(t)
-			for where, content := range tc.files {
+			files := tc.files
+			if files == nil {
+				files = map[string]string{"app": appRules}
+			}
+			for where, content := range files {
 				repo, path, ok := strings.Cut(where, ":")
 				if !ok {
 					path = rules.Path

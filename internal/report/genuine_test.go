@@ -83,10 +83,7 @@ func TestReportPlace(t *testing.T) {
 // copied from another package's report, is ignored.
 func TestSealedBoxes(t *testing.T) {
 	w := newWorld(t)
-	ctx := context.Background()
-	_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 2, "old"), nil))
-	must(t, err)
-	body := w.only(t, "webapp").Body
+	body := w.reported(t, "r1", 2).Body
 	seal := w.rep.Seal()
 	tick := func(body string, id string) string {
 		lines := strings.Split(body, "\n")

@@ -125,6 +125,33 @@ func (w *world) only(t *testing.T, repo string) ghsim.Issue {
 	return is[0]
 }
 
+// reportRun reports run id, which deleted n versions ("old") of webapp.
+func (w *world) reportRun(t *testing.T, id string, n int) {
+	t.Helper()
+	_, err := w.rep.Report(context.Background(), w.runOf(id, entries(0, n, "old"), nil))
+	must(t, err)
+}
+
+// reported is reportRun, then the single issue of acme/webapp.
+func (w *world) reported(t *testing.T, id string, n int) ghsim.Issue {
+	t.Helper()
+	w.reportRun(t, id, n)
+	return w.only(t, "webapp")
+}
+
+// comments counts the comments on the single issue of acme/webapp that
+// contain s.
+func (w *world) comments(t *testing.T, s string) int {
+	t.Helper()
+	n := 0
+	for _, c := range w.only(t, "webapp").Comments {
+		if strings.Contains(c.Body, s) {
+			n++
+		}
+	}
+	return n
+}
+
 func titles(is []ghsim.Issue) []string {
 	var out []string
 	for _, i := range is {
@@ -266,9 +293,7 @@ func TestSameRunIDOneComment(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
 			ctx := context.Background()
-			_, err := w.rep.Report(ctx, w.runOf("run-0", entries(0, 1, "old"), nil))
-			must(t, err)
-			num := w.only(t, "webapp").Number
+			num := w.reported(t, "run-0", 1).Number
 			w.chatter(t, num, tc.otherComments)
 			run := w.runOf("job-42", entries(1, 2, "old"), nil)
 			first, err := w.rep.Report(ctx, run)
@@ -279,13 +304,7 @@ func TestSameRunIDOneComment(t *testing.T) {
 			if !first.Commented || second.Commented {
 				t.Fatalf("first %+v second %+v", first, second)
 			}
-			n := 0
-			for _, c := range w.only(t, "webapp").Comments {
-				if strings.Contains(c.Body, "job-42") {
-					n++
-				}
-			}
-			if n != 1 {
+			if n := w.comments(t, "job-42"); n != 1 {
 				t.Fatalf("%d comments for job-42, want 1", n)
 			}
 		})
@@ -353,13 +372,11 @@ func TestLongBodyStaysUnderLimit(t *testing.T) {
 func TestRestoreWindowAndTicks(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 2, "old"), nil))
-	must(t, err)
-	is := w.only(t, "webapp")
+	is := w.reported(t, "r1", 2)
 
 	// Someone ticks the newest box by hand; the next rewrite keeps it ticked.
 	ticked := strings.Replace(is.Body, "- [ ] `", "- [x] `", 1)
-	_, _, err = w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(ticked)})
+	_, _, err := w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(ticked)})
 	must(t, err)
 	if got := report.NewlyTicked(is.Body, ticked); len(got) != 1 || got[0] != 1001 {
 		t.Fatalf("newly ticked %v, want [1001]", got)
@@ -569,8 +586,7 @@ func TestMissingTokenIssue(t *testing.T) {
 			if tc.wantRepo != "webapp" {
 				// Another open issue where the token issue is not: the
 				// search for it must not stop at it.
-				_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 1, "old"), nil))
-				must(t, err)
+				w.reportRun(t, "r1", 1)
 			}
 			for i := 0; i < 2; i++ {
 				res, err := w.rep.MissingToken(ctx, w.inst, "acme", tc.repo)
@@ -660,9 +676,7 @@ func TestPreviewRuns(t *testing.T) {
 func TestMarkRestored(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 3, "old"), nil))
-	must(t, err)
-	before := w.only(t, "webapp").Body
+	before := w.reported(t, "r1", 3).Body
 	res, err := w.rep.MarkRestored(ctx, w.inst, webapp, []string{"pkgwarden", "cleanup"}, []int64{1001})
 	must(t, err)
 	after := w.only(t, "webapp")
@@ -742,16 +756,14 @@ func TestTickWebhook(t *testing.T) {
 	defer hook.Close()
 	w.sim.SetWebhookURL(hook.URL)
 
-	_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 3, "old"), nil))
-	must(t, err)
-	is := w.only(t, "webapp")
+	is := w.reported(t, "r1", 3)
 	lines := strings.Split(is.Body, "\n")
 	for i, l := range lines {
 		if strings.Contains(l, "pkgwarden:restore 1001 ") {
 			lines[i] = strings.Replace(l, "- [ ]", "- [x]", 1)
 		}
 	}
-	_, _, err = w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(strings.Join(lines, "\n"))})
+	_, _, err := w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(strings.Join(lines, "\n"))})
 	must(t, err)
 	must(t, w.sim.WaitDeliveries(ctx))
 
@@ -784,8 +796,7 @@ func TestNote(t *testing.T) {
 			w := newWorld(t)
 			ctx := context.Background()
 			if tc.existing {
-				_, err := w.rep.Report(ctx, w.runOf("r1", entries(0, 3, "old"), nil))
-				must(t, err)
+				w.reportRun(t, "r1", 3)
 			}
 			for i := 0; i < 2; i++ {
 				res, err := w.rep.Note(ctx, w.inst, webapp, nil, nil, "<!-- restore-run x -->", "<!-- restore-run x -->\nrestored 1001", []int64{1001})
@@ -815,9 +826,7 @@ func TestAnswerOnce(t *testing.T) {
 		t.Run(fmt.Sprint(others, " comments before"), func(t *testing.T) {
 			w := newWorld(t)
 			ctx := context.Background()
-			_, err := w.rep.Report(ctx, w.runOf("run-0", entries(0, 1, "old"), nil))
-			must(t, err)
-			num := w.only(t, "webapp").Number
+			num := w.reported(t, "run-0", 1).Number
 			w.chatter(t, num, others)
 			parts := []report.AnswerPart{{Line: "/pkgwarden help", Outcomes: []report.Outcome{report.Help{Repository: "acme/webapp"}}}}
 			first, err := w.rep.Answer(ctx, w.inst, "acme/webapp", num, "mia", "delivery-7", parts)
@@ -827,13 +836,7 @@ func TestAnswerOnce(t *testing.T) {
 			if !first.Commented || second.Commented {
 				t.Fatalf("first %+v second %+v", first, second)
 			}
-			n := 0
-			for _, c := range w.only(t, "webapp").Comments {
-				if strings.Contains(c.Body, "pkgwarden:answer delivery-7 ") {
-					n++
-				}
-			}
-			if n != 1 {
+			if n := w.comments(t, "pkgwarden:answer delivery-7 "); n != 1 {
 				t.Errorf("%d answers, want 1", n)
 			}
 		})
