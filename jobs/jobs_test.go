@@ -80,15 +80,7 @@ func startPipeline(t *testing.T, q *queue.Queue, h Handler, cfg PoolConfig) (*Me
 
 func msgs(t *testing.T, q *queue.Queue, stream string) uint64 {
 	t.Helper()
-	s, err := q.JS.Stream(context.Background(), stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := queue.CountMessages(context.Background(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return queuetest.Stored(t, q.JS, stream)
 }
 
 func packageBody(installation int64, owner, name string) []byte {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/handlers"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/queue"
+	"github.com/pkgwarden/pkgwarden/queue/queuetest"
 )
 
 // slowResult is what a slow client saw: the status of an answer (0 for
@@ -134,15 +134,7 @@ func TestHostileClients(t *testing.T) {
 	}
 	inStream := func() uint64 {
 		t.Helper()
-		s, err := js.Stream(context.Background(), queue.StreamWebhooks)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := queue.CountMessages(context.Background(), s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
+		return queuetest.Stored(t, js, queue.StreamWebhooks)
 	}
 
 	body := packageBody("slow-pkg")

@@ -384,17 +384,7 @@ func TestTwoProcessesNeverOverlap(t *testing.T) {
 	}
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
-	count := func(name string) uint64 {
-		s, err := js.Stream(context.Background(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n, err := queue.CountMessages(context.Background(), s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	count := func(name string) uint64 { return queuetest.Stored(t, js, name) }
 	testwait.For(t, "all deliveries routed and all jobs done", 60*time.Second, func() bool {
 		return count(queue.StreamWebhooks) == 0 && count(queue.StreamJobs) == 0
 	})

@@ -193,7 +193,7 @@ func (r *Reports) Count() int {
 }
 
 // Last is the last run reported; the test fails if there is none.
-func (r *Reports) Last(t *testing.T) prune.Run {
+func (r *Reports) Last(t testing.TB) prune.Run {
 	t.Helper()
 	r.Mu.Lock()
 	defer r.Mu.Unlock()

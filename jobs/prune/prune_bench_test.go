@@ -10,6 +10,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 )
 
 // BenchmarkPrune prunes a container package of 300 versions (30 tagged
@@ -45,23 +46,7 @@ func BenchmarkPrune(b *testing.B) {
 		if got := len(w.Active()); got != total {
 			b.Fatalf("seeded %d versions, want %d", got, total)
 		}
-		kv, err := pacing.CreateBucket(context.Background(), w.NATS.Queue.JS, 1)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if w.Pacer, err = pacing.New(kv, pacing.Config{Points: 5400, Mutating: mutatingPerMinute, Burst: 20, MutatingBurst: 1}); err != nil {
-			b.Fatal(err)
-		}
-		rep := &jobstest.Reports{}
-		p := w.Pruner(rep, false, "acme="+w.Token)
-		b.StartTimer()
-
-		start := time.Now()
-		if err := p.Handle(context.Background(), w.Job()); err != nil {
-			b.Fatal(err)
-		}
-		took := time.Since(start)
-		run := rep.Runs[len(rep.Runs)-1]
+		p, run, took := pacedPrune(b, w, pacing.Config{Points: 5400, Mutating: mutatingPerMinute, Burst: 20, MutatingBurst: 1})
 		deleted := len(run.Deleted)
 		if want := 3*indexes + images; deleted != want {
 			b.Fatalf("deleted %d, want %d", deleted, want)
@@ -169,28 +154,12 @@ func BenchmarkPruneLarge(b *testing.B) {
 		seedStart := time.Now()
 		seedLarge(b, w)
 		b.Logf("seeded %d versions in %s", largeTotal, time.Since(seedStart).Round(time.Millisecond))
-		kv, err := pacing.CreateBucket(context.Background(), w.NATS.Queue.JS, 1)
-		if err != nil {
-			b.Fatal(err)
-		}
 		// MutatingBurst 5: with 1, a deletion whose own round trip
 		// (~1 ms here) ends after its successor's slot loses that time
 		// for good, which at a 10 ms spacing is 9% of the budget (0.914
 		// measured); a bucket of 5 banks it, at most 5 above the budget
 		// in any minute.
-		if w.Pacer, err = pacing.New(kv, pacing.Config{Points: 40000, Mutating: largeMutating, Burst: 100, MutatingBurst: 5}); err != nil {
-			b.Fatal(err)
-		}
-		rep := &jobstest.Reports{}
-		p := w.Pruner(rep, false, "acme="+w.Token)
-		b.StartTimer()
-
-		start := time.Now()
-		if err := p.Handle(context.Background(), w.Job()); err != nil {
-			b.Fatal(err)
-		}
-		took := time.Since(start)
-		run := rep.Runs[len(rep.Runs)-1]
+		p, run, took := pacedPrune(b, w, pacing.Config{Points: 40000, Mutating: largeMutating, Burst: 100, MutatingBurst: 5})
 		deleted := len(run.Deleted)
 		if deleted != largeUntagged {
 			b.Fatalf("deleted %d, want %d (outcome %s, deferred %d, kept %d, skipped %d)", deleted, largeUntagged, run.Outcome, len(run.Deferred), len(run.Kept), len(run.Skipped))
@@ -246,4 +215,27 @@ func BenchmarkPruneLarge(b *testing.B) {
 			}
 		}
 	}
+}
+
+// pacedPrune paces w's pruner with cfg (a pacing bucket of its own), then
+// starts the timer and runs one prune of acme/app: the pruner, the run
+// and how long it took.
+func pacedPrune(b *testing.B, w *jobstest.World, cfg pacing.Config) (*prune.Pruner, prune.Run, time.Duration) {
+	b.Helper()
+	kv, err := pacing.CreateBucket(context.Background(), w.NATS.Queue.JS, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if w.Pacer, err = pacing.New(kv, cfg); err != nil {
+		b.Fatal(err)
+	}
+	rep := &jobstest.Reports{}
+	p := w.Pruner(rep, false, "acme="+w.Token)
+	b.StartTimer()
+	start := time.Now()
+	if err := p.Handle(context.Background(), w.Job()); err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(start)
+	return p, rep.Last(b), took
 }

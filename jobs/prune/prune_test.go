@@ -78,14 +78,13 @@ func TestPruneOutcomes(t *testing.T) {
 	}
 }
 
-// TestPruneRefusedIsSkipped: GitHub refuses to delete a public version
-// with more than 5,000 downloads; the run skips and reports it, deletes
-// the rest, and succeeds (no retry).
-func TestPruneRefusedIsSkipped(t *testing.T) {
-	w := jobstest.NewWorld(t)
-	w.File("app", jobstest.PruneRules)
-	popular := w.Push(w.Image("popular"), 5*jobstest.Day)
-	other := w.Push(w.Image("other"), 4*jobstest.Day)
+// pushPopular makes acme/app public with three versions: popular, the
+// oldest untagged one with 5,001 downloads (GitHub refuses to delete it),
+// other, untagged, and v1.
+func pushPopular(t *testing.T, w *jobstest.World) (popular, other string) {
+	t.Helper()
+	popular = w.Push(w.Image("popular"), 5*jobstest.Day)
+	other = w.Push(w.Image("other"), 4*jobstest.Day)
 	w.Push(w.Image("v1"), 3*jobstest.Day, "v1")
 	if err := w.Sim.SetPackage("acme", "container", "app", "public", time.Time{}, time.Time{}); err != nil {
 		t.Fatal(err)
@@ -93,6 +92,16 @@ func TestPruneRefusedIsSkipped(t *testing.T) {
 	if err := w.Sim.SetDownloads("acme", "container", "app", ghsim.VersionRef{Name: popular}, 5001); err != nil {
 		t.Fatal(err)
 	}
+	return popular, other
+}
+
+// TestPruneRefusedIsSkipped: GitHub refuses to delete a public version
+// with more than 5,000 downloads; the run skips and reports it, deletes
+// the rest, and succeeds (no retry).
+func TestPruneRefusedIsSkipped(t *testing.T) {
+	w := jobstest.NewWorld(t)
+	w.File("app", jobstest.PruneRules)
+	popular, other := pushPopular(t, w)
 	rep := &jobstest.Reports{}
 	if err := w.Pruner(rep, false, "acme="+w.Token).Handle(context.Background(), w.Job()); err != nil {
 		t.Fatalf("handle: %v (a refusal must not fail the job)", err)
@@ -295,15 +304,7 @@ func TestPruneRefusalRemembered(t *testing.T) {
 		w.Now = func() time.Time { return time.Now().Add(time.Duration(clock.Load()) * time.Hour) }
 		w.File("app", jobstest.PruneRules)
 		w.File(".github", "policy:\n  max_deletions_per_run: 1\n")
-		popular := w.Push(w.Image("popular"), 5*jobstest.Day)
-		other := w.Push(w.Image("other"), 4*jobstest.Day)
-		w.Push(w.Image("v1"), 3*jobstest.Day, "v1")
-		if err := w.Sim.SetPackage("acme", "container", "app", "public", time.Time{}, time.Time{}); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Sim.SetDownloads("acme", "container", "app", ghsim.VersionRef{Name: popular}, 5001); err != nil {
-			t.Fatal(err)
-		}
+		popular, other := pushPopular(t, w)
 		rep := &jobstest.Reports{}
 		p := w.Pruner(rep, false, "acme="+w.Token)
 		handle := func(delivery string) prune.Run {

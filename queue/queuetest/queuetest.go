@@ -98,3 +98,18 @@ func ConsumersIdle(t testing.TB, js jetstream.JetStream) bool {
 	}
 	return true
 }
+
+// Stored is how many messages stream holds now (queue.CountMessages);
+// the test fails if it cannot be read.
+func Stored(t testing.TB, js jetstream.JetStream, stream string) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := queue.CountMessages(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
