@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
 )
 
 // simInfo is the JSON `pkgwarden sim --info-file` writes once it serves
@@ -64,7 +65,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("sim: --rate-limits: %w", err)
 	}
-	faults, err := ghsim.ParseFaults(*faultSpec)
+	faultCfg, err := faults.Parse(*faultSpec)
 	if err != nil {
 		return fmt.Errorf("sim: --faults: %w", err)
 	}
@@ -93,7 +94,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		APIURL: apiURL, RegistryURL: regURL, AppID: *appID,
 		WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		AllowInstallationTokensOnPackages: *allowInst, Logger: log,
-		RateLimits: limits, Faults: faults,
+		RateLimits: limits, Faults: faultCfg,
 	})
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)

@@ -131,7 +131,8 @@
 //     flight at once. RateLimits.Latency delays every counted request
 //     while in flight so tests can observe concurrency.
 //
-// Faults (faults.go), GitHub's bad days on demand; Options.Faults,
+// Faults (package faults, the middleware; sim.go puts it outside the rate
+// limits and leaves /_admin/ out), GitHub's bad days on demand; Options.Faults,
 // Sim.SetFaults, the admin route below and `pkgwarden sim --faults` set
 // them, per run:
 //

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
 )
 
 // Options configure a simulator. The zero value is usable: it makes its own
@@ -63,7 +65,7 @@ type Sim struct {
 	// rl counts requests against the rate limits (its own lock).
 	rl *rateLimiter
 	// faults injects errors, drops and latency (its own lock).
-	faults *faultInjector
+	faults *faults.Injector
 	// pk is the package side's own state (registry.go), guarded by mu.
 	pk packageSide
 
@@ -101,7 +103,7 @@ func New(opts Options) (*Sim, error) {
 	if err := opts.RateLimits.validate(); err != nil {
 		return nil, fmt.Errorf("ghsim: rate limits: %w", err)
 	}
-	if err := opts.Faults.validate(); err != nil {
+	if err := opts.Faults.Validate(); err != nil {
 		return nil, fmt.Errorf("ghsim: faults: %w", err)
 	}
 	if opts.Logger == nil {
@@ -117,7 +119,7 @@ func New(opts Options) (*Sim, error) {
 		st:     newState(),
 		api:    http.NewServeMux(),
 		rl:     newRateLimiter(opts.RateLimits),
-		faults: newFaultInjector(opts.Faults),
+		faults: faults.New(opts.Faults),
 	}
 	s.pk.restoreWithoutTags = opts.RestoreWithoutTags
 	s.registerAuthRoutes(s.api)
@@ -146,12 +148,22 @@ func (s *Sim) Close() {
 }
 
 // APIHandler serves the REST API (and /_admin/), faults and rate limits
-// applied.
-func (s *Sim) APIHandler() http.Handler { return s.withFaults(s.withRateLimits(s.api), false) }
+// applied; /_admin/ is never faulted.
+func (s *Sim) APIHandler() http.Handler {
+	limited := s.withRateLimits(s.api)
+	faulted := s.faults.Wrap(limited)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_admin/") {
+			limited.ServeHTTP(w, r)
+			return
+		}
+		faulted.ServeHTTP(w, r)
+	})
+}
 
 // RegistryHandler serves the OCI registry (/v2/ and /token), faulted only
 // when Faults.Registry says so.
-func (s *Sim) RegistryHandler() http.Handler { return s.withFaults(s.registry, true) }
+func (s *Sim) RegistryHandler() http.Handler { return s.faults.WrapRegistry(s.registry) }
 
 // SetURLs tells the simulator where it is served, once listeners are bound.
 func (s *Sim) SetURLs(apiURL, registryURL string) {
