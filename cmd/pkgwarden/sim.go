@@ -19,6 +19,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
 )
 
 // simInfo is the JSON `pkgwarden sim --info-file` writes once it serves
@@ -61,7 +62,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sim: unexpected arguments %q", fs.Args())
 	}
-	limits, err := ghsim.ParseRateLimits(*rateLimits)
+	limits, err := ratelimit.Parse(*rateLimits)
 	if err != nil {
 		return fmt.Errorf("sim: --rate-limits: %w", err)
 	}

@@ -3,8 +3,10 @@ package ghsim
 import (
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
 )
 
 // Faults are the faults the simulator injects (package faults); the
@@ -14,6 +16,47 @@ type Faults = faults.Config
 
 // FaultStats count what the fault injector did (package faults).
 type FaultStats = faults.Stats
+
+// RateLimits are the REST API's rate limits (package ratelimit); the
+// registry (/v2/, /token), /_admin/ and /_raw/ are outside them.
+type RateLimits = ratelimit.Limits
+
+// TokenStats count what one caller did (package ratelimit): a token
+// (classic or installation), "app" for the app's JWTs, or "anonymous".
+type TokenStats = ratelimit.Stats
+
+// rateCaller names the caller a request is counted for: its token, "app"
+// for any of the app's JWTs, else "anonymous".
+func rateCaller(r *http.Request) string {
+	cred := bearer(r)
+	switch {
+	case cred == "":
+		return ratelimit.Anonymous
+	case looksLikeJWT(cred):
+		return ratelimit.App
+	}
+	return cred
+}
+
+// SetRateLimits replaces the rate limits; windows and counters already
+// open keep their counts.
+func (s *Sim) SetRateLimits(l RateLimits) error {
+	if err := s.limits.Set(l); err != nil {
+		return fmt.Errorf("ghsim: %w", err)
+	}
+	return nil
+}
+
+// RateLimits returns the limits in force, defaults applied.
+func (s *Sim) RateLimits() RateLimits { return s.limits.Limits() }
+
+// RequestStats returns what each caller did since the simulator started
+// or ResetRequestStats, keyed by token ("app" for the app's JWTs,
+// "anonymous" without credentials).
+func (s *Sim) RequestStats() map[string]TokenStats { return s.limits.Stats() }
+
+// ResetRequestStats forgets every caller's windows and counters.
+func (s *Sim) ResetRequestStats() { s.limits.Reset() }
 
 // SetFaults replaces the faults in force and restarts their random source
 // from f.Seed; counters stay.
@@ -59,6 +102,51 @@ func (s *Sim) registerFaultAdmin(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("DELETE /_admin/faults/stats", func(w http.ResponseWriter, r *http.Request) {
 		s.ResetFaultStats()
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// registerRateLimitAdmin serves /_admin/ratelimits (documented in doc.go).
+func (s *Sim) registerRateLimitAdmin(mux *http.ServeMux) {
+	mux.HandleFunc("GET /_admin/ratelimits", func(w http.ResponseWriter, r *http.Request) {
+		stats := s.RequestStats()
+		keys := make([]string, 0, len(stats))
+		for k := range stats {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		type caller struct {
+			Caller string `json:"caller"`
+			TokenStats
+		}
+		callers := make([]caller, 0, len(keys))
+		limited := 0
+		for _, k := range keys {
+			callers = append(callers, caller{Caller: k, TokenStats: stats[k]})
+			limited += stats[k].Limited()
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"limits": s.RateLimits().View(), "callers": callers, "limited": limited,
+		})
+	})
+	mux.HandleFunc("PUT /_admin/ratelimits", func(w http.ResponseWriter, r *http.Request) {
+		var j ratelimit.View
+		if !pkAdminDecode(w, r, &j) {
+			return
+		}
+		l, err := j.Limits()
+		if err != nil {
+			writeError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		if err := s.SetRateLimits(l); err != nil {
+			writeError(w, http.StatusUnprocessableEntity, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"limits": s.RateLimits().View()})
+	})
+	mux.HandleFunc("DELETE /_admin/ratelimits/stats", func(w http.ResponseWriter, r *http.Request) {
+		s.ResetRequestStats()
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

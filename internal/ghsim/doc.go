@@ -81,8 +81,9 @@
 //     request whose If-None-Match names it gets 304 with no body (GitHub
 //     REST docs, "Best practices", conditional requests).
 //
-// Rate limits (ratelimit.go; GitHub REST docs, "Rate limits for the REST
-// API", its sections on primary and secondary rate limits and
+// Rate limits (package ratelimit, the middleware; sim.go names the caller
+// and leaves /_admin/ and /_raw/ out. GitHub REST docs, "Rate limits for
+// the REST API", its sections on primary and secondary rate limits and
 // "Calculating points for the secondary rate limit"; and "Best practices
 // for using the REST API" for conditional requests). Options.RateLimits,
 // the admin route below and `pkgwarden sim --rate-limits` set them:
@@ -132,8 +133,8 @@
 //     while in flight so tests can observe concurrency.
 //
 // Faults (package faults, the middleware; sim.go puts it outside the rate
-// limits and leaves /_admin/ out), GitHub's bad days on demand; Options.Faults,
-// Sim.SetFaults, the admin route below and `pkgwarden sim --faults` set
+// limits and leaves /_admin/ out), GitHub's bad days on demand;
+// Options.Faults, Sim.SetFaults, the admin route below and `pkgwarden sim --faults` set
 // them, per run:
 //
 //   - Each request in scope draws once, from a source seeded by

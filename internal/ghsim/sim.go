@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
 )
 
 // Options configure a simulator. The zero value is usable: it makes its own
@@ -62,8 +63,8 @@ type Sim struct {
 
 	api      *http.ServeMux
 	registry http.Handler
-	// rl counts requests against the rate limits (its own lock).
-	rl *rateLimiter
+	// limits counts requests against the rate limits (its own lock).
+	limits *ratelimit.Limiter
 	// faults injects errors, drops and latency (its own lock).
 	faults *faults.Injector
 	// pk is the package side's own state (registry.go), guarded by mu.
@@ -100,7 +101,7 @@ func New(opts Options) (*Sim, error) {
 	if opts.WebhookSecret == "" {
 		opts.WebhookSecret = randomHex(20)
 	}
-	if err := opts.RateLimits.validate(); err != nil {
+	if err := opts.RateLimits.Validate(); err != nil {
 		return nil, fmt.Errorf("ghsim: rate limits: %w", err)
 	}
 	if err := opts.Faults.Validate(); err != nil {
@@ -118,7 +119,7 @@ func New(opts Options) (*Sim, error) {
 		client: opts.HTTPClient,
 		st:     newState(),
 		api:    http.NewServeMux(),
-		rl:     newRateLimiter(opts.RateLimits),
+		limits: ratelimit.New(opts.RateLimits, rateCaller),
 		faults: faults.New(opts.Faults),
 	}
 	s.pk.restoreWithoutTags = opts.RestoreWithoutTags
@@ -147,17 +148,31 @@ func (s *Sim) Close() {
 	_ = s.WaitDeliveries(context.Background())
 }
 
-// APIHandler serves the REST API (and /_admin/), faults and rate limits
-// applied; /_admin/ is never faulted.
+// APIHandler serves the REST API and /_admin/. Faults come first, then
+// rate limits (a request failed before handling counts against no limit);
+// /_admin/ is neither faulted nor counted, /_raw/ (not GitHub's API) only
+// faulted.
 func (s *Sim) APIHandler() http.Handler {
-	limited := s.withRateLimits(s.api)
-	faulted := s.faults.Wrap(limited)
+	api := withAPIVersion(s.api)
+	rest := s.faults.Wrap(withAPIVersion(s.limits.Wrap(s.api)))
+	raw := s.faults.Wrap(api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/_admin/") {
-			limited.ServeHTTP(w, r)
-			return
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/_admin/"):
+			api.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/_raw/"):
+			raw.ServeHTTP(w, r)
+		default:
+			rest.ServeHTTP(w, r)
 		}
-		faulted.ServeHTTP(w, r)
+	})
+}
+
+// withAPIVersion names the REST API version answered, as GitHub does.
+func withAPIVersion(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-GitHub-Api-Version-Selected", "2022-11-28")
+		next.ServeHTTP(w, r)
 	})
 }
 
