@@ -50,11 +50,11 @@ func appEvents() []string {
 
 // BotLogin is the login of the app's bot user ("pkgwarden[bot]"), the
 // sender of webhooks for what installation tokens do.
-func (s *Sim) BotLogin() string { return AppSlug + "[bot]" }
+func (s *world) BotLogin() string { return AppSlug + "[bot]" }
 
 // registerAuthRoutes serves GitHub App authentication: /app, installations
 // and installation access tokens.
-func (s *Sim) registerAuthRoutes(mux *http.ServeMux) {
+func (s *world) registerAuthRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /app", s.appOnly(s.handleGetApp))
 	mux.HandleFunc("GET /app/installations", s.appOnly(s.handleListInstallations))
 	mux.HandleFunc("GET /app/installations/{id}", s.appOnly(s.handleGetInstallation))
@@ -71,7 +71,7 @@ func (s *Sim) registerAuthRoutes(mux *http.ServeMux) {
 // claim rules. Times are checked against wall time, not the simulated
 // clock: clients sign with their own clock, and moving the simulated clock
 // (to age packages) must not lock the app out.
-func (s *Sim) verifyAppJWT(raw string) error {
+func (s *world) verifyAppJWT(raw string) error {
 	return verifyJWT(raw, &s.opts.AppKey.PublicKey, s.opts.AppID, time.Now())
 }
 
@@ -134,7 +134,7 @@ func intClaim(c jwt.MapClaims, name string) (int64, error) {
 
 // appOnly runs h with s.mu held when the caller authenticated with the
 // app's JWT, and answers 401 otherwise.
-func (s *Sim) appOnly(h http.HandlerFunc) http.HandlerFunc {
+func (s *world) appOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -154,13 +154,13 @@ func (s *Sim) appOnly(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Sim) handleGetApp(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleGetApp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.appView())
 }
 
 // appView is the app object; its permissions are the widest any
 // installation holds, since on GitHub installations accept the app's.
-func (s *Sim) appView() map[string]any {
+func (s *world) appView() map[string]any {
 	perms := map[string]string{"metadata": "read"}
 	for _, in := range s.st.installations {
 		for k, v := range in.Permissions {
@@ -188,7 +188,7 @@ func (s *Sim) appView() map[string]any {
 	}
 }
 
-func (s *Sim) handleListInstallations(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleListInstallations(w http.ResponseWriter, r *http.Request) {
 	ids := make([]int64, 0, len(s.st.installations))
 	for id := range s.st.installations {
 		ids = append(ids, id)
@@ -198,7 +198,7 @@ func (s *Sim) handleListInstallations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *Sim) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
 	in := s.installationByPath(r)
 	if in == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -207,7 +207,7 @@ func (s *Sim) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.installationView(in))
 }
 
-func (s *Sim) installationByPath(r *http.Request) *installation {
+func (s *world) installationByPath(r *http.Request) *installation {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		return nil
@@ -217,7 +217,7 @@ func (s *Sim) installationByPath(r *http.Request) *installation {
 
 // handleFindInstallation serves the org and user lookups; param names the
 // path value holding the account.
-func (s *Sim) handleFindInstallation(param string) http.HandlerFunc {
+func (s *world) handleFindInstallation(param string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		login := r.PathValue(param)
 		a, ok := s.st.accounts[lower(login)]
@@ -238,7 +238,7 @@ func (s *Sim) handleFindInstallation(param string) http.HandlerFunc {
 	}
 }
 
-func (s *Sim) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request) {
 	rp, ok := s.st.repos[lower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
 	if !ok {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -254,7 +254,7 @@ func (s *Sim) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request)
 
 // repoInstallation returns the installation covering rp, or nil.
 // Called with s.mu held.
-func (s *Sim) repoInstallation(rp *repo) *installation {
+func (s *world) repoInstallation(rp *repo) *installation {
 	in := s.installationFor(rp.Owner)
 	if in == nil || !in.covers(rp) {
 		return nil
@@ -283,7 +283,7 @@ func installationPermissions(in *installation) map[string]string {
 	return out
 }
 
-func (s *Sim) installationView(in *installation) map[string]any {
+func (s *world) installationView(in *installation) map[string]any {
 	a := s.st.accounts[in.Account]
 	base := s.opts.APIURL
 	id := strconv.FormatInt(in.ID, 10)
@@ -321,7 +321,7 @@ type accessTokenRequest struct {
 	Permissions   map[string]string `json:"permissions"`
 }
 
-func (s *Sim) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
 	in := s.installationByPath(r)
 	if in == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -396,7 +396,7 @@ func (s *Sim) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-func (s *Sim) repoByID(id int64) *repo {
+func (s *world) repoByID(id int64) *repo {
 	for _, rp := range s.st.repos {
 		if rp.ID == id {
 			return rp
@@ -407,7 +407,7 @@ func (s *Sim) repoByID(id int64) *repo {
 
 // handleInstallationRepos serves GET /installation/repositories: the
 // repositories an installation token may use.
-func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.requirePrincipal(w, r, principalInstallation,
@@ -436,7 +436,7 @@ func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 }
 
 // tokenCovers tells whether installation token t may use rp.
-func (s *Sim) tokenCovers(t *token, rp *repo) bool {
+func (s *world) tokenCovers(t *token, rp *repo) bool {
 	in := s.st.installations[t.Installation]
 	if in == nil || !in.covers(rp) {
 		return false
@@ -446,7 +446,7 @@ func (s *Sim) tokenCovers(t *token, rp *repo) bool {
 
 // tokenPermission is the level ("", read, write, admin) installation
 // token t holds for permission name.
-func (s *Sim) tokenPermission(t *token, name string) string {
+func (s *world) tokenPermission(t *token, name string) string {
 	if t.Permissions != nil {
 		return t.Permissions[name]
 	}

@@ -6,7 +6,7 @@ import "net/http"
 // per_page, as appPaging reads them) and sets the Link header of list's
 // pages: how every paged list endpoint of the simulated API answers. list
 // is in the order the endpoint lists. Called with s.mu held.
-func appPage[T any](s *Sim, w http.ResponseWriter, r *http.Request, list []T, view func(T) map[string]any) []map[string]any {
+func appPage[T any](s *world, w http.ResponseWriter, r *http.Request, list []T, view func(T) map[string]any) []map[string]any {
 	page, perPage := appPaging(r)
 	lo, hi := appPageBounds(len(list), page, perPage)
 	out := make([]map[string]any, 0, hi-lo)

@@ -10,7 +10,7 @@ import (
 // classic token belongs to, which clients ask before choosing between the
 // /orgs/ and /users/ package endpoints.
 
-func (s *Sim) registerUserRoutes(mux *http.ServeMux) {
+func (s *world) registerUserRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /user", s.handleAuthenticatedUser)
 	mux.HandleFunc("GET /users/{username}", s.handleGetAccount)
 	mux.HandleFunc("GET /orgs/{org}", s.handleGetOrg)
@@ -34,7 +34,7 @@ func setScopesHeader(w http.ResponseWriter, p *principal) {
 // credentials were given but are not valid, and sets X-OAuth-Scopes as
 // GitHub does for a classic token. p is nil for an anonymous caller.
 // Called with s.mu held.
-func (s *Sim) authenticateRequest(w http.ResponseWriter, r *http.Request) (p *principal, ok bool) {
+func (s *world) authenticateRequest(w http.ResponseWriter, r *http.Request) (p *principal, ok bool) {
 	p, status, msg := s.authenticate(r)
 	if status != 0 {
 		writeError(w, status, msg)
@@ -48,7 +48,7 @@ func (s *Sim) authenticateRequest(w http.ResponseWriter, r *http.Request) (p *pr
 // may use: it answers 401 for bad credentials or none, and 403 with
 // forbidden (GitHub's message differs per endpoint) for another kind.
 // Called with s.mu held.
-func (s *Sim) requirePrincipal(w http.ResponseWriter, r *http.Request, kind principalKind, forbidden string) (*principal, bool) {
+func (s *world) requirePrincipal(w http.ResponseWriter, r *http.Request, kind principalKind, forbidden string) (*principal, bool) {
 	p, status, msg := s.authenticate(r)
 	switch {
 	case status != 0:
@@ -66,7 +66,7 @@ func (s *Sim) requirePrincipal(w http.ResponseWriter, r *http.Request, kind prin
 }
 
 // accountDetails is the full user or organization object.
-func (s *Sim) accountDetails(a *account) map[string]any {
+func (s *world) accountDetails(a *account) map[string]any {
 	v := s.simpleUser(a.Login)
 	public := 0
 	for _, rp := range s.st.repos {
@@ -87,7 +87,7 @@ func (s *Sim) accountDetails(a *account) map[string]any {
 	return v
 }
 
-func (s *Sim) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.requirePrincipal(w, r, principalClassic, msgNotAccessibleByIntegration)
@@ -97,7 +97,7 @@ func (s *Sim) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.accountDetails(s.st.accounts[p.Token.User]))
 }
 
-func (s *Sim) handleGetAccount(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.authenticateRequest(w, r); !ok {
@@ -116,7 +116,7 @@ func (s *Sim) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.accountDetails(a))
 }
 
-func (s *Sim) handleGetOrg(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleGetOrg(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.authenticateRequest(w, r); !ok {

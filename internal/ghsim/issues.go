@@ -14,7 +14,7 @@ import (
 )
 
 // registerIssueRoutes serves issues, comments and labels.
-func (s *Sim) registerIssueRoutes(mux *http.ServeMux) {
+func (s *world) registerIssueRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", s.handleListIssues)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", s.handleCreateIssue)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", s.handleGetIssue)
@@ -61,7 +61,7 @@ type IssueComment struct {
 }
 
 // Issues returns copies of the issues of owner/repo, by number.
-func (s *Sim) Issues(owner, repoName string) ([]Issue, error) {
+func (s *world) Issues(owner, repoName string) ([]Issue, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, ok := s.st.repos[lower(owner+"/"+repoName)]
@@ -85,7 +85,7 @@ func (s *Sim) Issues(owner, repoName string) ([]Issue, error) {
 
 // CreateIssue opens an issue on owner/repo as author (a user), as if
 // through the API, and sends the issues webhooks. It returns the number.
-func (s *Sim) CreateIssue(owner, repoName, author, title, body string, labels ...string) (int, error) {
+func (s *world) CreateIssue(owner, repoName, author, title, body string, labels ...string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, ok := s.st.repos[lower(owner+"/"+repoName)]
@@ -106,7 +106,7 @@ func (s *Sim) CreateIssue(owner, repoName, author, title, body string, labels ..
 // openIssue creates an issue and sends opened, then labeled and assigned
 // webhooks, each payload showing the issue as created. Called with s.mu
 // held.
-func (s *Sim) openIssue(rp *repo, author, title, body string, labels, assignees []string) *issue {
+func (s *world) openIssue(rp *repo, author, title, body string, labels, assignees []string) *issue {
 	now := s.clock.now()
 	is := &issue{
 		ID: s.st.id(), Number: len(rp.Issues) + 1, Title: title, Body: body, State: "open",
@@ -127,7 +127,7 @@ type issueHook struct {
 	extra  map[string]any
 }
 
-func (s *Sim) sendIssueHooks(rp *repo, is *issue, actor string, hooks []issueHook) {
+func (s *world) sendIssueHooks(rp *repo, is *issue, actor string, hooks []issueHook) {
 	for _, h := range hooks {
 		p := map[string]any{"issue": s.issueView(rp, is)}
 		for k, v := range h.extra {
@@ -139,7 +139,7 @@ func (s *Sim) sendIssueHooks(rp *repo, is *issue, actor string, hooks []issueHoo
 
 // setIssueLabels replaces the labels of is, creating unknown labels as
 // GitHub does, and returns the unlabeled/labeled webhooks of the change.
-func (s *Sim) setIssueLabels(rp *repo, is *issue, names []string) []issueHook {
+func (s *world) setIssueLabels(rp *repo, is *issue, names []string) []issueHook {
 	var want []string
 	for _, n := range names {
 		n = strings.TrimSpace(n)
@@ -169,7 +169,7 @@ func (s *Sim) setIssueLabels(rp *repo, is *issue, names []string) []issueHook {
 
 // setIssueAssignees replaces the assignees of is and returns the
 // unassigned/assigned webhooks. Logins must be assignable already.
-func (s *Sim) setIssueAssignees(is *issue, logins []string) []issueHook {
+func (s *world) setIssueAssignees(is *issue, logins []string) []issueHook {
 	old := is.Assignees
 	is.Assignees = nil
 	for _, l := range logins {
@@ -195,7 +195,7 @@ func (s *Sim) setIssueAssignees(is *issue, logins []string) []issueHook {
 // assignable tells whether login may be assigned issues of rp: the owner,
 // organization members and collaborators, not every reader of a public
 // repository.
-func (s *Sim) assignable(login string, rp *repo) bool {
+func (s *world) assignable(login string, rp *repo) bool {
 	a, ok := s.st.accounts[lower(login)]
 	if !ok || a.Type != "User" {
 		return false
@@ -213,7 +213,7 @@ func (s *Sim) assignable(login string, rp *repo) bool {
 
 // ensureLabel returns the label named name (case-insensitively), creating
 // it with GitHub's default colour.
-func (s *Sim) ensureLabel(rp *repo, name string) *label {
+func (s *world) ensureLabel(rp *repo, name string) *label {
 	if l, ok := rp.Labels[lower(name)]; ok {
 		return l
 	}
@@ -222,7 +222,7 @@ func (s *Sim) ensureLabel(rp *repo, name string) *label {
 	return l
 }
 
-func (s *Sim) labelView(rp *repo, l *label) map[string]any {
+func (s *world) labelView(rp *repo, l *label) map[string]any {
 	var desc any
 	if l.Description != "" {
 		desc = l.Description
@@ -239,7 +239,7 @@ func (s *Sim) labelView(rp *repo, l *label) map[string]any {
 }
 
 // authorAssociation is how login relates to rp, as GitHub labels authors.
-func (s *Sim) authorAssociation(login string, rp *repo) string {
+func (s *world) authorAssociation(login string, rp *repo) string {
 	l := lower(login)
 	if lower(rp.Owner) == l {
 		return "OWNER"
@@ -267,7 +267,7 @@ func orNullString(v string) any {
 	return v
 }
 
-func (s *Sim) issueView(rp *repo, is *issue) map[string]any {
+func (s *world) issueView(rp *repo, is *issue) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
 	self := api + "/issues/" + strconv.Itoa(is.Number)
 	labels := make([]map[string]any, 0, len(is.Labels))
@@ -320,7 +320,7 @@ func (s *Sim) issueView(rp *repo, is *issue) map[string]any {
 	}
 }
 
-func (s *Sim) commentView(rp *repo, is *issue, c *comment) map[string]any {
+func (s *world) commentView(rp *repo, is *issue, c *comment) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
 	return map[string]any{
 		"id":                       c.ID,
@@ -350,7 +350,7 @@ func writeValidationFailed(w http.ResponseWriter, resource, field, code, message
 
 // issuesRepo resolves the repository of an issue endpoint and refuses when
 // the caller may not read its issues or they are disabled (410).
-func (s *Sim) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
+func (s *world) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	c, ok := s.resolveRepo(w, r)
 	if !ok || !s.canRead(w, c, "issues") {
 		return caller{}, false
@@ -366,7 +366,7 @@ func (s *Sim) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool) 
 // anyone who can see the repository with a token allowed to write it (a
 // classic token needs repo, or public_repo on a public repository), or an
 // installation token covering it with issues: write.
-func (s *Sim) canWriteIssues(w http.ResponseWriter, c caller) bool {
+func (s *world) canWriteIssues(w http.ResponseWriter, c caller) bool {
 	switch {
 	case c.p == nil:
 		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
@@ -394,7 +394,7 @@ func (s *Sim) canWriteIssues(w http.ResponseWriter, c caller) bool {
 // triager tells whether the caller may set labels and assignees and edit
 // others' issues: an installation token with issues: write, or a user with
 // triage or more.
-func (s *Sim) triager(c caller) bool {
+func (s *world) triager(c caller) bool {
 	if c.p != nil && c.p.Kind == principalInstallation {
 		return true // canWriteIssues checked issues: write
 	}
@@ -406,7 +406,7 @@ func (s *Sim) triager(c caller) bool {
 // With write it checks that the caller may write issues before it looks
 // the issue up, so that a refusal is not hidden by a 404. Called with s.mu
 // held.
-func (s *Sim) issueRequest(w http.ResponseWriter, r *http.Request, write bool) (caller, *issue, bool) {
+func (s *world) issueRequest(w http.ResponseWriter, r *http.Request, write bool) (caller, *issue, bool) {
 	c, ok := s.issuesRepo(w, r)
 	if !ok || (write && !s.canWriteIssues(w, c)) {
 		return caller{}, nil, false
@@ -434,7 +434,7 @@ func sinceParam(w http.ResponseWriter, r *http.Request, resource string) (time.T
 	return t, true
 }
 
-func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleListIssues(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.issuesRepo(w, r)
@@ -512,7 +512,7 @@ func assigneeMatches(is *issue, a string) bool {
 	return slices.ContainsFunc(is.Assignees, func(x string) bool { return strings.EqualFold(x, a) })
 }
 
-func (s *Sim) handleGetIssue(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleGetIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, false)
@@ -574,7 +574,7 @@ func labelNames(raw json.RawMessage) ([]string, error) {
 
 // assigneeLogins reads assignees (or the older single assignee) and checks
 // each can be assigned; ok is false once a 422 was written.
-func (s *Sim) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage, rp *repo) (logins []string, given, ok bool) {
+func (s *world) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage, rp *repo) (logins []string, given, ok bool) {
 	if raw, has := f["assignees"]; has {
 		if err := json.Unmarshal(raw, &logins); err != nil {
 			writeValidationFailed(w, "Issue", "assignees", "invalid", "")
@@ -639,7 +639,7 @@ func issueLabels(w http.ResponseWriter, f map[string]json.RawMessage) (labels []
 	return labels, true, true
 }
 
-func (s *Sim) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -681,7 +681,7 @@ func (s *Sim) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.issueView(c.rp, is))
 }
 
-func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, true)
@@ -769,7 +769,7 @@ func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.issueView(c.rp, is))
 }
 
-func (s *Sim) handleListComments(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleListComments(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, false)
@@ -790,7 +790,7 @@ func (s *Sim) handleListComments(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *Sim) handleCreateComment(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, true)
@@ -831,7 +831,7 @@ func commentBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return body, true
 }
 
-func (s *Sim) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.issuesRepo(w, r)
@@ -873,7 +873,7 @@ func (s *Sim) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.commentView(c.rp, is, cm))
 }
 
-func (s *Sim) handleListLabels(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleListLabels(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -889,7 +889,7 @@ func (s *Sim) handleListLabels(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *Sim) handleGetLabel(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleGetLabel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -904,7 +904,7 @@ func (s *Sim) handleGetLabel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.labelView(c.rp, l))
 }
 
-func (s *Sim) handleCreateLabel(w http.ResponseWriter, r *http.Request) {
+func (s *world) handleCreateLabel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)

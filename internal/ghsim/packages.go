@@ -49,7 +49,7 @@ const (
 )
 
 // registerPackageRoutes serves the 24 Packages endpoints of the seed.
-func (s *Sim) registerPackageRoutes(mux *http.ServeMux) {
+func (s *world) registerPackageRoutes(mux *http.ServeMux) {
 	prefixes := map[pkScope]string{pkOrg: "/orgs/{org}", pkUser: "/users/{username}", pkSelf: "/user"}
 	for scope, pre := range prefixes {
 		base := pre + "/packages/{package_type}/{package_name}"
@@ -78,7 +78,7 @@ type pkReq struct {
 
 // pkHandle wraps a package handler: it takes the lock, authenticates,
 // refuses installation tokens, resolves the owner and checks the scopes.
-func (s *Sim) pkHandle(scope pkScope, op pkOp, h func(*pkReq)) http.HandlerFunc {
+func (s *world) pkHandle(scope pkScope, op pkOp, h func(*pkReq)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -145,7 +145,7 @@ func (s *Sim) pkHandle(scope pkScope, op pkOp, h func(*pkReq)) http.HandlerFunc 
 
 // pkCheckScopes answers 403 when a classic token lacks a scope the
 // operation needs, and reports whether the request may go on.
-func (s *Sim) pkCheckScopes(q *pkReq, typ string) bool {
+func (s *world) pkCheckScopes(q *pkReq, typ string) bool {
 	if q.p.Kind != principalClassic {
 		return true
 	}
@@ -219,14 +219,14 @@ func pkIsAdmin(a *account, login string) bool {
 
 // pkCanSee says whether the caller may see package p at all. Installation
 // tokens (with the switch on) see their installation's account.
-func (s *Sim) pkCanSee(q *pkReq, p *pkg) bool {
+func (s *world) pkCanSee(q *pkReq, p *pkg) bool {
 	if p.Visibility == "public" {
 		return true
 	}
 	return s.pkCallerIsMember(q)
 }
 
-func (s *Sim) pkCallerIsMember(q *pkReq) bool {
+func (s *world) pkCallerIsMember(q *pkReq) bool {
 	if q.p.Kind == principalInstallation {
 		in := s.st.installations[q.p.Token.Installation]
 		return in != nil && in.Account == lower(q.owner.Login)
@@ -234,7 +234,7 @@ func (s *Sim) pkCallerIsMember(q *pkReq) bool {
 	return pkIsMember(q.owner, q.p.login())
 }
 
-func (s *Sim) pkCallerIsAdmin(q *pkReq) bool {
+func (s *world) pkCallerIsAdmin(q *pkReq) bool {
 	if q.p.Kind == principalInstallation {
 		in := s.st.installations[q.p.Token.Installation]
 		return in != nil && in.Account == lower(q.owner.Login) && in.Permissions["packages"] == "write"
@@ -243,7 +243,7 @@ func (s *Sim) pkCallerIsAdmin(q *pkReq) bool {
 }
 
 // pkLive finds the live, visible package of the path, or answers 404.
-func (s *Sim) pkLive(q *pkReq) *pkg {
+func (s *world) pkLive(q *pkReq) *pkg {
 	p := s.st.packages[pkgKey{Owner: lower(q.owner.Login), Type: q.typ, Name: q.name}]
 	if p == nil || !s.pkCanSee(q, p) {
 		writeError(q.w, http.StatusNotFound, msgNotFound)
@@ -254,7 +254,7 @@ func (s *Sim) pkLive(q *pkReq) *pkg {
 
 // pkVersion finds the version of the path in p, active or deleted (deleted
 // ones only within the restore window), or answers 404.
-func (s *Sim) pkVersion(q *pkReq, p *pkg) *version {
+func (s *world) pkVersion(q *pkReq, p *pkg) *version {
 	id, err := strconv.ParseInt(q.r.PathValue("package_version_id"), 10, 64)
 	if err == nil {
 		for _, v := range p.Versions {
@@ -269,7 +269,7 @@ func (s *Sim) pkVersion(q *pkReq, p *pkg) *version {
 
 // pkVersionExists is false for a version deleted longer ago than the
 // restore window: GitHub purges it.
-func (s *Sim) pkVersionExists(v *version) bool {
+func (s *world) pkVersionExists(v *version) bool {
 	return v.DeletedAt.IsZero() || s.clock.now().Sub(v.DeletedAt) <= pkRestoreWindow
 }
 
@@ -305,7 +305,7 @@ func pkParseList(q *pkReq) (page, perPage int, ok bool) {
 }
 
 // pkPage slices n items for page/perPage and writes the Link header.
-func (s *Sim) pkPage(q *pkReq, n, page, perPage int) (lo, hi int) {
+func (s *world) pkPage(q *pkReq, n, page, perPage int) (lo, hi int) {
 	last := (n + perPage - 1) / perPage
 	if last < 1 {
 		last = 1
@@ -339,7 +339,7 @@ func (s *Sim) pkPage(q *pkReq, n, page, perPage int) (lo, hi int) {
 	return lo, hi
 }
 
-func (s *Sim) pkListPackages(q *pkReq) {
+func (s *world) pkListPackages(q *pkReq) {
 	vals := q.r.URL.Query()
 	typ := vals.Get("package_type")
 	switch {
@@ -389,13 +389,13 @@ func pkEffectiveVisibilityOf(typ, vis string) string {
 	return vis
 }
 
-func (s *Sim) pkGetPackage(q *pkReq) {
+func (s *world) pkGetPackage(q *pkReq) {
 	if p := s.pkLive(q); p != nil {
 		pkWriteOK(q, s.pkPackageJSON(p))
 	}
 }
 
-func (s *Sim) pkDeletePackage(q *pkReq) {
+func (s *world) pkDeletePackage(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -427,7 +427,7 @@ const (
 	msgNamespaceReused  = "A package with this name was created since this one was deleted. Delete the new package first to restore this one."
 )
 
-func (s *Sim) pkRestorePackage(q *pkReq) {
+func (s *world) pkRestorePackage(q *pkReq) {
 	// The token query parameter ("package token") is accepted and ignored:
 	// the seed does not say what it checks.
 	key := pkgKey{Owner: lower(q.owner.Login), Type: q.typ, Name: q.name}
@@ -459,7 +459,7 @@ func (s *Sim) pkRestorePackage(q *pkReq) {
 	q.w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) pkListVersions(q *pkReq) {
+func (s *world) pkListVersions(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -503,7 +503,7 @@ func pkSortVersions(vs []*version) {
 	})
 }
 
-func (s *Sim) pkGetVersion(q *pkReq) {
+func (s *world) pkGetVersion(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -513,7 +513,7 @@ func (s *Sim) pkGetVersion(q *pkReq) {
 	}
 }
 
-func (s *Sim) pkDeleteVersion(q *pkReq) {
+func (s *world) pkDeleteVersion(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -562,7 +562,7 @@ func pkActiveCount(p *pkg) int {
 	return n
 }
 
-func (s *Sim) pkRestoreVersion(q *pkReq) {
+func (s *world) pkRestoreVersion(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -619,10 +619,10 @@ func pkRestoreVersionState(p *pkg, v *version, now time.Time, withTags bool) {
 const pkTimeFormat = "2006-01-02T15:04:05Z"
 
 // pkWebURL is the simulated github.com: the API URL's origin under /web.
-func (s *Sim) pkWebURL() string { return strings.TrimSuffix(s.opts.APIURL, "/") + "/web" }
+func (s *world) pkWebURL() string { return strings.TrimSuffix(s.opts.APIURL, "/") + "/web" }
 
 // pkAccountJSON is the simple-user shape GitHub embeds as owner and sender.
-func (s *Sim) pkAccountJSON(a *account) map[string]any {
+func (s *world) pkAccountJSON(a *account) map[string]any {
 	api := strings.TrimSuffix(s.opts.APIURL, "/")
 	u := api + "/users/" + a.Login
 	return map[string]any{
@@ -654,7 +654,7 @@ func pkNodeID(typ string, id int64) string {
 
 // pkRepoJSON is the minimal-repository shape GitHub embeds in packages and
 // webhooks.
-func (s *Sim) pkRepoJSON(r *repo) map[string]any {
+func (s *world) pkRepoJSON(r *repo) map[string]any {
 	api := strings.TrimSuffix(s.opts.APIURL, "/")
 	u := api + "/repos/" + r.fullName()
 	owner := s.st.accounts[lower(r.Owner)]
@@ -689,7 +689,7 @@ func (s *Sim) pkRepoJSON(r *repo) map[string]any {
 
 // pkAPIPath is the API URL of a package: /orgs/… for an organization's,
 // /users/… for a user's, whichever route asked, as in the seed's examples.
-func (s *Sim) pkAPIPath(p *pkg) string {
+func (s *world) pkAPIPath(p *pkg) string {
 	ns := "users/"
 	if a := s.st.accounts[p.Key.Owner]; a != nil && a.Type == "Organization" {
 		ns = "orgs/"
@@ -699,7 +699,7 @@ func (s *Sim) pkAPIPath(p *pkg) string {
 
 // pkHTMLURL is the package's page: under the repository when linked and
 // not a container, as the seed's examples show.
-func (s *Sim) pkHTMLURL(p *pkg) string {
+func (s *world) pkHTMLURL(p *pkg) string {
 	if r := s.st.repos[p.Repository]; r != nil && p.Key.Type != "container" {
 		return fmt.Sprintf("%s/%s/packages/%d", s.pkWebURL(), r.fullName(), p.ID)
 	}
@@ -710,7 +710,7 @@ func (s *Sim) pkHTMLURL(p *pkg) string {
 	return fmt.Sprintf("%s/%s/%s/packages/%s/package/%s", s.pkWebURL(), ns, p.Owner, p.Key.Type, url.PathEscape(p.Key.Name))
 }
 
-func (s *Sim) pkPackageJSON(p *pkg) map[string]any {
+func (s *world) pkPackageJSON(p *pkg) map[string]any {
 	m := map[string]any{
 		"id":            p.ID,
 		"name":          p.Key.Name,
@@ -734,7 +734,7 @@ func (s *Sim) pkPackageJSON(p *pkg) map[string]any {
 	return m
 }
 
-func (s *Sim) pkVersionJSON(p *pkg, v *version) map[string]any {
+func (s *world) pkVersionJSON(p *pkg, v *version) map[string]any {
 	pkgHTML := s.pkHTMLURL(p)
 	m := map[string]any{
 		"id":               v.ID,

@@ -50,16 +50,10 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
-// Sim is the simulated GitHub. All state is in memory behind one mutex:
-// the simulator favours being obviously correct over being fast.
+// Sim is the simulated GitHub: the entry point that builds the shared
+// world, the parts that serve it, and the middleware in front of them.
 type Sim struct {
-	opts   Options
-	log    *slog.Logger
-	client *http.Client
-
-	mu    sync.Mutex
-	clock clock
-	st    *state
+	*world
 
 	api      *http.ServeMux
 	registry http.Handler
@@ -67,6 +61,19 @@ type Sim struct {
 	limits *ratelimit.Limiter
 	// faults injects errors, drops and latency (its own lock).
 	faults *faults.Injector
+}
+
+// world is the state every part of the simulator shares. All of it is in
+// memory behind one mutex: the simulator favours being obviously correct
+// over being fast.
+type world struct {
+	opts   Options
+	log    *slog.Logger
+	client *http.Client
+
+	mu    sync.Mutex
+	clock clock
+	st    *state
 	// pk is the package side's own state (registry.go), guarded by mu.
 	pk packageSide
 
@@ -114,10 +121,12 @@ func New(opts Options) (*Sim, error) {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
 	s := &Sim{
-		opts:   opts,
-		log:    opts.Logger,
-		client: opts.HTTPClient,
-		st:     newState(),
+		world: &world{
+			opts:   opts,
+			log:    opts.Logger,
+			client: opts.HTTPClient,
+			st:     newState(),
+		},
 		api:    http.NewServeMux(),
 		limits: ratelimit.New(opts.RateLimits, rateCaller),
 		faults: faults.New(opts.Faults),
@@ -181,7 +190,7 @@ func withAPIVersion(next http.Handler) http.Handler {
 func (s *Sim) RegistryHandler() http.Handler { return s.faults.WrapRegistry(s.registry) }
 
 // SetURLs tells the simulator where it is served, once listeners are bound.
-func (s *Sim) SetURLs(apiURL, registryURL string) {
+func (s *world) SetURLs(apiURL, registryURL string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !strings.HasSuffix(apiURL, "/") {
@@ -192,23 +201,23 @@ func (s *Sim) SetURLs(apiURL, registryURL string) {
 }
 
 // SetWebhookURL points the app's webhooks at url.
-func (s *Sim) SetWebhookURL(url string) {
+func (s *world) SetWebhookURL(url string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.opts.WebhookURL = url
 }
 
 // AppID is the simulated app's id.
-func (s *Sim) AppID() int64 { return s.opts.AppID }
+func (s *world) AppID() int64 { return s.opts.AppID }
 
 // AppKey is the simulated app's private key.
-func (s *Sim) AppKey() *rsa.PrivateKey { return s.opts.AppKey }
+func (s *world) AppKey() *rsa.PrivateKey { return s.opts.AppKey }
 
 // WebhookSecret is the secret the simulator signs webhooks with.
-func (s *Sim) WebhookSecret() string { return s.opts.WebhookSecret }
+func (s *world) WebhookSecret() string { return s.opts.WebhookSecret }
 
 // Now is the simulated time: wall time moved by the admin clock offset.
-func (s *Sim) Now() time.Time {
+func (s *world) Now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.clock.now()
@@ -216,7 +225,7 @@ func (s *Sim) Now() time.Time {
 
 // Advance moves the simulated clock forward (or back, with d < 0). It moves
 // ages and the 30-day restore window; rate-limit windows follow wall time.
-func (s *Sim) Advance(d time.Duration) {
+func (s *world) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.clock.offset += d

@@ -11,17 +11,17 @@ import (
 
 // AddUser creates a user account and returns its id. Adding an existing
 // login is an error.
-func (s *Sim) AddUser(login string) (int64, error) {
+func (s *world) AddUser(login string) (int64, error) {
 	return s.addAccount(login, "User", nil)
 }
 
 // AddOrg creates an organization whose owners (admins) are the given users,
 // which must exist already.
-func (s *Sim) AddOrg(login string, admins ...string) (int64, error) {
+func (s *world) AddOrg(login string, admins ...string) (int64, error) {
 	return s.addAccount(login, "Organization", admins)
 }
 
-func (s *Sim) addAccount(login, typ string, admins []string) (int64, error) {
+func (s *world) addAccount(login, typ string, admins []string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if login == "" || strings.ContainsAny(login, "/ ") {
@@ -53,7 +53,7 @@ type RepoOptions struct {
 }
 
 // AddRepo creates owner/name. The owner must exist.
-func (s *Sim) AddRepo(owner, name string, o RepoOptions) (int64, error) {
+func (s *world) AddRepo(owner, name string, o RepoOptions) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.accounts[lower(owner)]
@@ -81,7 +81,7 @@ func (s *Sim) AddRepo(owner, name string, o RepoOptions) (int64, error) {
 
 // SetCollaborator gives user the permission ("admin", "maintain", "write",
 // "triage", "read", or "" to remove) on owner/name.
-func (s *Sim) SetCollaborator(owner, name, user, permission string) error {
+func (s *world) SetCollaborator(owner, name, user, permission string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.st.repos[lower(owner+"/"+name)]
@@ -104,7 +104,7 @@ func (s *Sim) SetCollaborator(owner, name, user, permission string) error {
 
 // AddClassicToken makes a classic personal access token for user with the
 // given scopes and returns it. Tokens look like GitHub's ("ghp_…").
-func (s *Sim) AddClassicToken(user string, scopes ...string) (string, error) {
+func (s *world) AddClassicToken(user string, scopes ...string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.accounts[lower(user)]
@@ -122,7 +122,7 @@ func (s *Sim) AddClassicToken(user string, scopes ...string) (string, error) {
 // AddInstallation installs the app on account with the given permissions
 // (e.g. {"packages": "read", "issues": "write"}); repos empty means all
 // repositories. It returns the installation id.
-func (s *Sim) AddInstallation(account string, permissions map[string]string, repos ...string) (int64, error) {
+func (s *world) AddInstallation(account string, permissions map[string]string, repos ...string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.accounts[lower(account)]
@@ -150,7 +150,7 @@ func (s *Sim) AddInstallation(account string, permissions map[string]string, rep
 
 // installationFor returns the installation covering account, or nil.
 // Called with s.mu held.
-func (s *Sim) installationFor(account string) *installation {
+func (s *world) installationFor(account string) *installation {
 	ids := make([]int64, 0, len(s.st.installations))
 	for id := range s.st.installations {
 		ids = append(ids, id)
