@@ -133,7 +133,7 @@ func New(opts Options) (*Sim, error) {
 	}
 	s.pk.restoreWithoutTags = opts.RestoreWithoutTags
 	s.registerAuthRoutes(s.api)
-	s.registerPackageRoutes(s.api)
+	(&packagesAPI{s.world}).register(s.api)
 	s.registerRepoRoutes(s.api)
 	s.registerIssueRoutes(s.api)
 	s.registerAdminRoutes(s.api)
