@@ -52,9 +52,14 @@ func appEvents() []string {
 // sender of webhooks for what installation tokens do.
 func (s *world) BotLogin() string { return AppSlug + "[bot]" }
 
-// registerAuthRoutes serves GitHub App authentication: /app, installations
-// and installation access tokens.
-func (s *world) registerAuthRoutes(mux *http.ServeMux) {
+// appAPI is the part that serves the GitHub App over the shared world:
+// its authentication (/app, installations, installation access tokens),
+// its webhook deliveries (app_hooks.go) and apps made from manifests
+// (manifest.go).
+type appAPI struct{ *world }
+
+// register serves the app's routes.
+func (s *appAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /app", s.appOnly(s.handleGetApp))
 	mux.HandleFunc("GET /app/installations", s.appOnly(s.handleListInstallations))
 	mux.HandleFunc("GET /app/installations/{id}", s.appOnly(s.handleGetInstallation))
@@ -134,7 +139,7 @@ func intClaim(c jwt.MapClaims, name string) (int64, error) {
 
 // appOnly runs h with s.mu held when the caller authenticated with the
 // app's JWT, and answers 401 otherwise.
-func (s *world) appOnly(h http.HandlerFunc) http.HandlerFunc {
+func (s *appAPI) appOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -154,7 +159,7 @@ func (s *world) appOnly(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *world) handleGetApp(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleGetApp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.appView())
 }
 
@@ -188,17 +193,17 @@ func (s *world) appView() map[string]any {
 	}
 }
 
-func (s *world) handleListInstallations(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleListInstallations(w http.ResponseWriter, r *http.Request) {
 	ids := make([]int64, 0, len(s.st.installations))
 	for id := range s.st.installations {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	page := appPage(s, w, r, ids, func(id int64) map[string]any { return s.installationView(s.st.installations[id]) })
+	page := appPage(s.world, w, r, ids, func(id int64) map[string]any { return s.installationView(s.st.installations[id]) })
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *world) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
 	in := s.installationByPath(r)
 	if in == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -207,7 +212,7 @@ func (s *world) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.installationView(in))
 }
 
-func (s *world) installationByPath(r *http.Request) *installation {
+func (s *appAPI) installationByPath(r *http.Request) *installation {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		return nil
@@ -217,7 +222,7 @@ func (s *world) installationByPath(r *http.Request) *installation {
 
 // handleFindInstallation serves the org and user lookups; param names the
 // path value holding the account.
-func (s *world) handleFindInstallation(param string) http.HandlerFunc {
+func (s *appAPI) handleFindInstallation(param string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		login := r.PathValue(param)
 		a, ok := s.st.accounts[lower(login)]
@@ -238,7 +243,7 @@ func (s *world) handleFindInstallation(param string) http.HandlerFunc {
 	}
 }
 
-func (s *world) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request) {
 	rp, ok := s.st.repos[lower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
 	if !ok {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -283,7 +288,7 @@ func installationPermissions(in *installation) map[string]string {
 	return out
 }
 
-func (s *world) installationView(in *installation) map[string]any {
+func (s *appAPI) installationView(in *installation) map[string]any {
 	a := s.st.accounts[in.Account]
 	base := s.opts.APIURL
 	id := strconv.FormatInt(in.ID, 10)
@@ -321,7 +326,7 @@ type accessTokenRequest struct {
 	Permissions   map[string]string `json:"permissions"`
 }
 
-func (s *world) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
 	in := s.installationByPath(r)
 	if in == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -396,7 +401,7 @@ func (s *world) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusCreated, out)
 }
 
-func (s *world) repoByID(id int64) *repo {
+func (s *appAPI) repoByID(id int64) *repo {
 	for _, rp := range s.st.repos {
 		if rp.ID == id {
 			return rp
@@ -407,7 +412,7 @@ func (s *world) repoByID(id int64) *repo {
 
 // handleInstallationRepos serves GET /installation/repositories: the
 // repositories an installation token may use.
-func (s *world) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.requirePrincipal(w, r, principalInstallation,
@@ -422,7 +427,7 @@ func (s *world) handleInstallationRepos(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	views := appPage(s, w, r, list, func(rp *repo) map[string]any { return s.fullRepository(rp, nil) })
+	views := appPage(s.world, w, r, list, func(rp *repo) map[string]any { return s.fullRepository(rp, nil) })
 	in := s.st.installations[p.Token.Installation]
 	sel := in.selection()
 	if p.Token.Repos != nil {

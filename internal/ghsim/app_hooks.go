@@ -10,7 +10,7 @@ import (
 // The app's webhook delivery log over REST (GET /app/hook/deliveries and
 // redelivery), which pkgwarden's sweep reads to redeliver what failed.
 
-func (s *world) registerHookDeliveryRoutes(mux *http.ServeMux) {
+func (s *appAPI) registerHookDeliveryRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /app/hook/deliveries", s.appOnly(s.handleListDeliveries))
 	mux.HandleFunc("GET /app/hook/deliveries/{id}", s.appOnly(s.handleGetDelivery))
 	mux.HandleFunc("POST /app/hook/deliveries/{id}/attempts", s.appOnly(s.handleRedeliver))
@@ -18,7 +18,7 @@ func (s *world) registerHookDeliveryRoutes(mux *http.ServeMux) {
 
 // handleListDeliveries lists deliveries newest first with GitHub's cursor
 // pagination: the cursor is the id below which the next page starts.
-func (s *world) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 	_, perPage := appPaging(r)
 	var below int64
 	if c := r.URL.Query().Get("cursor"); c != "" {
@@ -55,7 +55,7 @@ func (s *world) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *world) deliveryByPath(r *http.Request) *Delivery {
+func (s *appAPI) deliveryByPath(r *http.Request) *Delivery {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		return nil
@@ -68,7 +68,7 @@ func (s *world) deliveryByPath(r *http.Request) *Delivery {
 	return nil
 }
 
-func (s *world) handleGetDelivery(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleGetDelivery(w http.ResponseWriter, r *http.Request) {
 	d := s.deliveryByPath(r)
 	if d == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -91,7 +91,7 @@ func (s *world) handleGetDelivery(w http.ResponseWriter, r *http.Request) {
 
 // handleRedeliver sends a delivery again with the same guid, as GitHub's
 // redelivery does, and logs it as a redelivery.
-func (s *world) handleRedeliver(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 	d := s.deliveryByPath(r)
 	if d == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)

@@ -132,7 +132,7 @@ func New(opts Options) (*Sim, error) {
 		faults: faults.New(opts.Faults),
 	}
 	s.pk.restoreWithoutTags = opts.RestoreWithoutTags
-	s.registerAuthRoutes(s.api)
+	(&appAPI{s.world}).register(s.api)
 	(&packagesAPI{s.world}).register(s.api)
 	s.registerRepoRoutes(s.api)
 	s.registerIssueRoutes(s.api)
