@@ -10,7 +10,7 @@ import (
 // classic token belongs to, which clients ask before choosing between the
 // /orgs/ and /users/ package endpoints.
 
-func (s *world) registerUserRoutes(mux *http.ServeMux) {
+func (s *reposAPI) registerUserRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /user", s.handleAuthenticatedUser)
 	mux.HandleFunc("GET /users/{username}", s.handleGetAccount)
 	mux.HandleFunc("GET /orgs/{org}", s.handleGetOrg)
@@ -66,7 +66,7 @@ func (s *world) requirePrincipal(w http.ResponseWriter, r *http.Request, kind pr
 }
 
 // accountDetails is the full user or organization object.
-func (s *world) accountDetails(a *account) map[string]any {
+func (s *reposAPI) accountDetails(a *account) map[string]any {
 	v := s.simpleUser(a.Login)
 	public := 0
 	for _, rp := range s.st.repos {
@@ -87,7 +87,7 @@ func (s *world) accountDetails(a *account) map[string]any {
 	return v
 }
 
-func (s *world) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.requirePrincipal(w, r, principalClassic, msgNotAccessibleByIntegration)
@@ -97,7 +97,7 @@ func (s *world) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, s.accountDetails(s.st.accounts[p.Token.User]))
 }
 
-func (s *world) handleGetAccount(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.authenticateRequest(w, r); !ok {
@@ -116,7 +116,7 @@ func (s *world) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.accountDetails(a))
 }
 
-func (s *world) handleGetOrg(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleGetOrg(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.authenticateRequest(w, r); !ok {

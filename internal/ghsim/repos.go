@@ -14,8 +14,13 @@ import (
 	"time"
 )
 
-// registerRepoRoutes serves repositories, contents and collaborators.
-func (s *world) registerRepoRoutes(mux *http.ServeMux) {
+// reposAPI is the part that serves repositories over the shared world:
+// repositories, their contents (and the raw file host /_raw/), the
+// permission of a collaborator, and the accounts (app_users.go).
+type reposAPI struct{ *world }
+
+// register serves repositories, contents, collaborators and accounts.
+func (s *reposAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}", s.handleGetRepo)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents", s.handleGetContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.handleGetContents)
@@ -185,7 +190,7 @@ func (s *world) canRead(w http.ResponseWriter, c caller, perm string) bool {
 	return true
 }
 
-func (s *world) handleGetRepo(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleGetRepo(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -291,7 +296,7 @@ func resolveRef(rp *repo, ref string) (string, bool) {
 	return "", false
 }
 
-func (s *world) handleGetContents(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleGetContents(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -355,7 +360,7 @@ func (s *world) handleGetContents(w http.ResponseWriter, r *http.Request) {
 
 // handleRaw serves a file's bytes at its download_url, as
 // raw.githubusercontent.com does, with the contents API's access rules.
-func (s *world) handleRaw(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleRaw(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -374,7 +379,7 @@ func (s *world) handleRaw(w http.ResponseWriter, r *http.Request) {
 }
 
 // contentEntry is a contents object without its content.
-func (s *world) contentEntry(rp *repo, branch, p, typ string, body []byte) map[string]any {
+func (s *reposAPI) contentEntry(rp *repo, branch, p, typ string, body []byte) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
 	sha := treeSHA(rp.Files[branch], p+"/")
 	kind, gitKind := "tree", "trees"
@@ -446,7 +451,7 @@ func treeSHA(files map[string][]byte, prefix string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (s *world) handleCollaboratorPermission(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleCollaboratorPermission(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -457,10 +462,10 @@ func (s *world) handleCollaboratorPermission(w http.ResponseWriter, r *http.Requ
 	case c.p == nil:
 		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
 		return
-	case c.p.Kind == principalInstallation && !c.covered(s):
+	case c.p.Kind == principalInstallation && !c.covered(s.world):
 		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 		return
-	case c.p.Kind == principalClassic && !atLeast(c.role(s), "write"):
+	case c.p.Kind == principalClassic && !atLeast(c.role(s.world), "write"):
 		writeError(w, http.StatusForbidden, msgNeedPushForPermission)
 		return
 	case c.p.Kind == principalApp:

@@ -134,7 +134,7 @@ func New(opts Options) (*Sim, error) {
 	s.pk.restoreWithoutTags = opts.RestoreWithoutTags
 	(&appAPI{s.world}).register(s.api)
 	(&packagesAPI{s.world}).register(s.api)
-	s.registerRepoRoutes(s.api)
+	(&reposAPI{s.world}).register(s.api)
 	s.registerIssueRoutes(s.api)
 	s.registerAdminRoutes(s.api)
 	reg, err := s.newRegistry()
