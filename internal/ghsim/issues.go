@@ -13,8 +13,14 @@ import (
 	"unicode/utf8"
 )
 
-// registerIssueRoutes serves issues, comments and labels.
-func (s *world) registerIssueRoutes(mux *http.ServeMux) {
+// issuesAPI is the part that serves issues over the shared world: issues,
+// their comments and the repository's labels. What the Go API (Issues,
+// CreateIssue) shares with it, from opening an issue to its webhooks,
+// stays on world.
+type issuesAPI struct{ *world }
+
+// register serves issues, comments and labels.
+func (s *issuesAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", s.handleListIssues)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", s.handleCreateIssue)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", s.handleGetIssue)
@@ -195,7 +201,7 @@ func (s *world) setIssueAssignees(is *issue, logins []string) []issueHook {
 // assignable tells whether login may be assigned issues of rp: the owner,
 // organization members and collaborators, not every reader of a public
 // repository.
-func (s *world) assignable(login string, rp *repo) bool {
+func (s *issuesAPI) assignable(login string, rp *repo) bool {
 	a, ok := s.st.accounts[lower(login)]
 	if !ok || a.Type != "User" {
 		return false
@@ -320,7 +326,7 @@ func (s *world) issueView(rp *repo, is *issue) map[string]any {
 	}
 }
 
-func (s *world) commentView(rp *repo, is *issue, c *comment) map[string]any {
+func (s *issuesAPI) commentView(rp *repo, is *issue, c *comment) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
 	return map[string]any{
 		"id":                       c.ID,
@@ -350,7 +356,7 @@ func writeValidationFailed(w http.ResponseWriter, resource, field, code, message
 
 // issuesRepo resolves the repository of an issue endpoint and refuses when
 // the caller may not read its issues or they are disabled (410).
-func (s *world) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
+func (s *issuesAPI) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	c, ok := s.resolveRepo(w, r)
 	if !ok || !s.canRead(w, c, "issues") {
 		return caller{}, false
@@ -366,7 +372,7 @@ func (s *world) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool
 // anyone who can see the repository with a token allowed to write it (a
 // classic token needs repo, or public_repo on a public repository), or an
 // installation token covering it with issues: write.
-func (s *world) canWriteIssues(w http.ResponseWriter, c caller) bool {
+func (s *issuesAPI) canWriteIssues(w http.ResponseWriter, c caller) bool {
 	switch {
 	case c.p == nil:
 		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
@@ -375,7 +381,7 @@ func (s *world) canWriteIssues(w http.ResponseWriter, c caller) bool {
 		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 		return false
 	case c.p.Kind == principalInstallation:
-		if !c.covered(s) || installPermRank(s.tokenPermission(c.p.Token, "issues")) < installPermRank("write") {
+		if !c.covered(s.world) || installPermRank(s.tokenPermission(c.p.Token, "issues")) < installPermRank("write") {
 			writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 			return false
 		}
@@ -394,11 +400,11 @@ func (s *world) canWriteIssues(w http.ResponseWriter, c caller) bool {
 // triager tells whether the caller may set labels and assignees and edit
 // others' issues: an installation token with issues: write, or a user with
 // triage or more.
-func (s *world) triager(c caller) bool {
+func (s *issuesAPI) triager(c caller) bool {
 	if c.p != nil && c.p.Kind == principalInstallation {
 		return true // canWriteIssues checked issues: write
 	}
-	return atLeast(c.role(s), "triage")
+	return atLeast(c.role(s.world), "triage")
 }
 
 // issueRequest resolves the repository and the issue {number} of an
@@ -406,7 +412,7 @@ func (s *world) triager(c caller) bool {
 // With write it checks that the caller may write issues before it looks
 // the issue up, so that a refusal is not hidden by a 404. Called with s.mu
 // held.
-func (s *world) issueRequest(w http.ResponseWriter, r *http.Request, write bool) (caller, *issue, bool) {
+func (s *issuesAPI) issueRequest(w http.ResponseWriter, r *http.Request, write bool) (caller, *issue, bool) {
 	c, ok := s.issuesRepo(w, r)
 	if !ok || (write && !s.canWriteIssues(w, c)) {
 		return caller{}, nil, false
@@ -434,7 +440,7 @@ func sinceParam(w http.ResponseWriter, r *http.Request, resource string) (time.T
 	return t, true
 }
 
-func (s *world) handleListIssues(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleListIssues(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.issuesRepo(w, r)
@@ -487,7 +493,7 @@ func (s *world) handleListIssues(w http.ResponseWriter, r *http.Request) {
 		}
 		return key(list[i]) > key(list[j])
 	})
-	page := appPage(s, w, r, list, func(is *issue) map[string]any { return s.issueView(c.rp, is) })
+	page := appPage(s.world, w, r, list, func(is *issue) map[string]any { return s.issueView(c.rp, is) })
 	writeJSON(w, http.StatusOK, page)
 }
 
@@ -512,7 +518,7 @@ func assigneeMatches(is *issue, a string) bool {
 	return slices.ContainsFunc(is.Assignees, func(x string) bool { return strings.EqualFold(x, a) })
 }
 
-func (s *world) handleGetIssue(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleGetIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, false)
@@ -574,7 +580,7 @@ func labelNames(raw json.RawMessage) ([]string, error) {
 
 // assigneeLogins reads assignees (or the older single assignee) and checks
 // each can be assigned; ok is false once a 422 was written.
-func (s *world) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage, rp *repo) (logins []string, given, ok bool) {
+func (s *issuesAPI) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage, rp *repo) (logins []string, given, ok bool) {
 	if raw, has := f["assignees"]; has {
 		if err := json.Unmarshal(raw, &logins); err != nil {
 			writeValidationFailed(w, "Issue", "assignees", "invalid", "")
@@ -639,7 +645,7 @@ func issueLabels(w http.ResponseWriter, f map[string]json.RawMessage) (labels []
 	return labels, true, true
 }
 
-func (s *world) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -676,19 +682,19 @@ func (s *world) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 	if !s.triager(c) {
 		labels, assignees = nil, nil
 	}
-	is := s.openIssue(c.rp, c.actor(s), title, body, labels, assignees)
+	is := s.openIssue(c.rp, c.actor(s.world), title, body, labels, assignees)
 	w.Header().Set("Location", s.opts.APIURL+"repos/"+c.rp.fullName()+"/issues/"+strconv.Itoa(is.Number))
 	writeJSON(w, http.StatusCreated, s.issueView(c.rp, is))
 }
 
-func (s *world) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, true)
 	if !ok {
 		return
 	}
-	actor := c.actor(s)
+	actor := c.actor(s.world)
 	triager := s.triager(c)
 	if !triager && !strings.EqualFold(actor, is.User) {
 		writeError(w, http.StatusForbidden, msgNeedAdminRights)
@@ -769,7 +775,7 @@ func (s *world) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.issueView(c.rp, is))
 }
 
-func (s *world) handleListComments(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleListComments(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, false)
@@ -786,11 +792,11 @@ func (s *world) handleListComments(w http.ResponseWriter, r *http.Request) {
 			list = append(list, cm)
 		}
 	}
-	page := appPage(s, w, r, list, func(cm *comment) map[string]any { return s.commentView(c.rp, is, cm) })
+	page := appPage(s.world, w, r, list, func(cm *comment) map[string]any { return s.commentView(c.rp, is, cm) })
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *world) handleCreateComment(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, true)
@@ -802,7 +808,7 @@ func (s *world) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.now()
-	cm := &comment{ID: s.st.id(), Body: body, User: c.actor(s), CreatedAt: now, UpdatedAt: now}
+	cm := &comment{ID: s.st.id(), Body: body, User: c.actor(s.world), CreatedAt: now, UpdatedAt: now}
 	is.Comments = append(is.Comments, cm)
 	is.UpdatedAt = now
 	view := s.commentView(c.rp, is, cm)
@@ -831,7 +837,7 @@ func commentBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return body, true
 }
 
-func (s *world) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.issuesRepo(w, r)
@@ -852,9 +858,9 @@ func (s *world) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return
 	}
-	actor := c.actor(s)
+	actor := c.actor(s.world)
 	installation := c.p.Kind == principalInstallation
-	if !installation && !strings.EqualFold(actor, cm.User) && !atLeast(c.role(s), "write") {
+	if !installation && !strings.EqualFold(actor, cm.User) && !atLeast(c.role(s.world), "write") {
 		writeError(w, http.StatusForbidden, msgNeedAdminRights)
 		return
 	}
@@ -873,7 +879,7 @@ func (s *world) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.commentView(c.rp, is, cm))
 }
 
-func (s *world) handleListLabels(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleListLabels(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -885,11 +891,11 @@ func (s *world) handleListLabels(w http.ResponseWriter, r *http.Request) {
 		ls = append(ls, l)
 	}
 	sort.Slice(ls, func(i, j int) bool { return lower(ls[i].Name) < lower(ls[j].Name) })
-	page := appPage(s, w, r, ls, func(l *label) map[string]any { return s.labelView(c.rp, l) })
+	page := appPage(s.world, w, r, ls, func(l *label) map[string]any { return s.labelView(c.rp, l) })
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *world) handleGetLabel(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleGetLabel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -904,14 +910,14 @@ func (s *world) handleGetLabel(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.labelView(c.rp, l))
 }
 
-func (s *world) handleCreateLabel(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleCreateLabel(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
 	if !ok || !s.canWriteIssues(w, c) {
 		return
 	}
-	if !s.triager(c) || (c.p.Kind == principalClassic && !atLeast(c.role(s), "write")) {
+	if !s.triager(c) || (c.p.Kind == principalClassic && !atLeast(c.role(s.world), "write")) {
 		writeError(w, http.StatusForbidden, msgNeedAdminRights)
 		return
 	}

@@ -135,7 +135,7 @@ func New(opts Options) (*Sim, error) {
 	(&appAPI{s.world}).register(s.api)
 	(&packagesAPI{s.world}).register(s.api)
 	(&reposAPI{s.world}).register(s.api)
-	s.registerIssueRoutes(s.api)
+	(&issuesAPI{s.world}).register(s.api)
 	s.registerAdminRoutes(s.api)
 	reg, err := s.newRegistry()
 	if err != nil {
