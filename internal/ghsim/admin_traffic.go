@@ -77,11 +77,11 @@ func (s *Sim) FaultStats() FaultStats { return s.faults.Stats() }
 func (s *Sim) ResetFaultStats() { s.faults.ResetStats() }
 
 // registerFaultAdmin serves /_admin/faults (documented in doc.go).
-func (s *Sim) registerFaultAdmin(mux *http.ServeMux) {
+func (s *adminAPI) registerFaultAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_admin/faults", func(w http.ResponseWriter, r *http.Request) {
-		st := s.FaultStats()
+		st := s.faults.Stats()
 		writeJSON(w, http.StatusOK, map[string]any{
-			"faults": s.Faults().View(), "stats": st, "injected": st.Injected(),
+			"faults": s.faults.Config().View(), "stats": st, "injected": st.Injected(),
 		})
 	})
 	mux.HandleFunc("PUT /_admin/faults", func(w http.ResponseWriter, r *http.Request) {
@@ -94,22 +94,22 @@ func (s *Sim) registerFaultAdmin(mux *http.ServeMux) {
 			writeError(w, http.StatusUnprocessableEntity, err.Error())
 			return
 		}
-		if err := s.SetFaults(f); err != nil {
+		if err := s.faults.Set(f); err != nil {
 			writeError(w, http.StatusUnprocessableEntity, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"faults": s.Faults().View()})
+		writeJSON(w, http.StatusOK, map[string]any{"faults": s.faults.Config().View()})
 	})
 	mux.HandleFunc("DELETE /_admin/faults/stats", func(w http.ResponseWriter, r *http.Request) {
-		s.ResetFaultStats()
+		s.faults.ResetStats()
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
 
 // registerRateLimitAdmin serves /_admin/ratelimits (documented in doc.go).
-func (s *Sim) registerRateLimitAdmin(mux *http.ServeMux) {
+func (s *adminAPI) registerRateLimitAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_admin/ratelimits", func(w http.ResponseWriter, r *http.Request) {
-		stats := s.RequestStats()
+		stats := s.limits.Stats()
 		keys := make([]string, 0, len(stats))
 		for k := range stats {
 			keys = append(keys, k)
@@ -126,7 +126,7 @@ func (s *Sim) registerRateLimitAdmin(mux *http.ServeMux) {
 			limited += stats[k].Limited()
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
-			"limits": s.RateLimits().View(), "callers": callers, "limited": limited,
+			"limits": s.limits.Limits().View(), "callers": callers, "limited": limited,
 		})
 	})
 	mux.HandleFunc("PUT /_admin/ratelimits", func(w http.ResponseWriter, r *http.Request) {
@@ -139,14 +139,14 @@ func (s *Sim) registerRateLimitAdmin(mux *http.ServeMux) {
 			writeError(w, http.StatusUnprocessableEntity, err.Error())
 			return
 		}
-		if err := s.SetRateLimits(l); err != nil {
+		if err := s.limits.Set(l); err != nil {
 			writeError(w, http.StatusUnprocessableEntity, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"limits": s.RateLimits().View()})
+		writeJSON(w, http.StatusOK, map[string]any{"limits": s.limits.Limits().View()})
 	})
 	mux.HandleFunc("DELETE /_admin/ratelimits/stats", func(w http.ResponseWriter, r *http.Request) {
-		s.ResetRequestStats()
+		s.limits.Reset()
 		w.WriteHeader(http.StatusNoContent)
 	})
 }

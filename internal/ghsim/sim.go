@@ -136,7 +136,7 @@ func New(opts Options) (*Sim, error) {
 	(&packagesAPI{s.world}).register(s.api)
 	(&reposAPI{s.world}).register(s.api)
 	(&issuesAPI{s.world}).register(s.api)
-	s.registerAdminRoutes(s.api)
+	(&adminAPI{world: s.world, faults: s.faults, limits: s.limits}).register(s.api)
 	reg, err := s.newRegistry()
 	if err != nil {
 		return nil, err
