@@ -53,8 +53,8 @@ const regSourceLabel = "org.opencontainers.image.source"
 // pushes into package versions.
 type registryAPI struct{ *world }
 
-// newRegistry builds the ghcr.io-like OCI registry.
-func (s *world) newRegistry() (http.Handler, error) {
+// newRegistryAPI builds the registry part, and the registry state of w.
+func newRegistryAPI(s *world) *registryAPI {
 	s.pk.grants = map[string]*regGrant{}
 	// The referrers API is off by default in v0.22.1; say so explicitly,
 	// since ghcr.io has none and clients must fall back to the
@@ -63,7 +63,7 @@ func (s *world) newRegistry() (http.Handler, error) {
 		ggcrregistry.WithReferrersSupport(false),
 		ggcrregistry.Logger(log.New(io.Discard, "", 0)),
 	)
-	return http.HandlerFunc((&registryAPI{s}).serveRegistry), nil
+	return &registryAPI{s}
 }
 
 // regError answers in the distribution spec's error shape.
@@ -73,7 +73,7 @@ func regError(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": msg}}})
 }
 
-func (s *registryAPI) serveRegistry(w http.ResponseWriter, r *http.Request) {
+func (s *registryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	switch {
 	case r.URL.Path == "/token":

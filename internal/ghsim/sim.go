@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
@@ -63,26 +62,6 @@ type Sim struct {
 	faults *faults.Injector
 }
 
-// world is the state every part of the simulator shares. All of it is in
-// memory behind one mutex: the simulator favours being obviously correct
-// over being fast.
-type world struct {
-	opts   Options
-	log    *slog.Logger
-	client *http.Client
-
-	mu    sync.Mutex
-	clock clock
-	st    *state
-	// pk is the package side's own state (registry.go), guarded by mu.
-	pk packageSide
-
-	// outbox feeds the webhook sender; pendingN counts deliveries not yet
-	// attempted (guarded by mu).
-	outbox   chan outgoing
-	pendingN int
-}
-
 // New builds a simulator with an empty world.
 func New(opts Options) (*Sim, error) {
 	if opts.APIURL == "" {
@@ -120,29 +99,37 @@ func New(opts Options) (*Sim, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
+	w := &world{
+		opts:   opts,
+		log:    opts.Logger,
+		client: opts.HTTPClient,
+		st:     newState(),
+	}
+	w.pk.restoreWithoutTags = opts.RestoreWithoutTags
 	s := &Sim{
-		world: &world{
-			opts:   opts,
-			log:    opts.Logger,
-			client: opts.HTTPClient,
-			st:     newState(),
-		},
-		api:    http.NewServeMux(),
-		limits: ratelimit.New(opts.RateLimits, rateCaller),
-		faults: faults.New(opts.Faults),
+		world:    w,
+		api:      http.NewServeMux(),
+		registry: newRegistryAPI(w),
+		limits:   ratelimit.New(opts.RateLimits, rateCaller),
+		faults:   faults.New(opts.Faults),
 	}
-	s.pk.restoreWithoutTags = opts.RestoreWithoutTags
-	(&appAPI{s.world}).register(s.api)
-	(&packagesAPI{s.world}).register(s.api)
-	(&reposAPI{s.world}).register(s.api)
-	(&issuesAPI{s.world}).register(s.api)
-	(&adminAPI{world: s.world, faults: s.faults, limits: s.limits}).register(s.api)
-	reg, err := s.newRegistry()
-	if err != nil {
-		return nil, err
+	for _, p := range []part{
+		&packagesAPI{w},
+		&appAPI{w},
+		&reposAPI{w},
+		&issuesAPI{w},
+		&adminAPI{world: w, faults: s.faults, limits: s.limits},
+	} {
+		p.register(s.api)
 	}
-	s.registry = reg
 	return s, nil
+}
+
+// part is one area of the REST API over the shared world, registering its
+// routes on the simulator's mux (the registry, on a host of its own, is an
+// http.Handler instead).
+type part interface {
+	register(mux *http.ServeMux)
 }
 
 // Close stops the webhook sender after the deliveries already enqueued.
@@ -188,49 +175,3 @@ func withAPIVersion(next http.Handler) http.Handler {
 // RegistryHandler serves the OCI registry (/v2/ and /token), faulted only
 // when Faults.Registry says so.
 func (s *Sim) RegistryHandler() http.Handler { return s.faults.WrapRegistry(s.registry) }
-
-// SetURLs tells the simulator where it is served, once listeners are bound.
-func (s *world) SetURLs(apiURL, registryURL string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !strings.HasSuffix(apiURL, "/") {
-		apiURL += "/"
-	}
-	s.opts.APIURL = apiURL
-	s.opts.RegistryURL = strings.TrimSuffix(registryURL, "/")
-}
-
-// SetWebhookURL points the app's webhooks at url.
-func (s *world) SetWebhookURL(url string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.opts.WebhookURL = url
-}
-
-// AppID is the simulated app's id.
-func (s *world) AppID() int64 { return s.opts.AppID }
-
-// AppKey is the simulated app's private key.
-func (s *world) AppKey() *rsa.PrivateKey { return s.opts.AppKey }
-
-// WebhookSecret is the secret the simulator signs webhooks with.
-func (s *world) WebhookSecret() string { return s.opts.WebhookSecret }
-
-// Now is the simulated time: wall time moved by the admin clock offset.
-func (s *world) Now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.clock.now()
-}
-
-// Advance moves the simulated clock forward (or back, with d < 0). It moves
-// ages and the 30-day restore window; rate-limit windows follow wall time.
-func (s *world) Advance(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.clock.offset += d
-}
-
-type clock struct{ offset time.Duration }
-
-func (c clock) now() time.Time { return time.Now().Add(c.offset).UTC().Truncate(time.Second) }

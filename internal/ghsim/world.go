@@ -1,10 +1,85 @@
 package ghsim
 
 import (
+	"crypto/rsa"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 )
+
+// world is the state every part of the simulator shares, and what the
+// parts share of its rules (authentication, access checks, the JSON views
+// and webhooks more than one part sends). All of it is in memory behind
+// one mutex: the simulator favours being obviously correct over being
+// fast. Its exported methods are Sim's Go API (promoted through Sim's
+// embedding): tests and the demo seed build the world with them, and the
+// admin part serves the same operations over HTTP.
+type world struct {
+	opts   Options
+	log    *slog.Logger
+	client *http.Client
+
+	mu    sync.Mutex
+	clock clock
+	st    *state
+	// pk is the package side's own state (registry.go), guarded by mu.
+	pk packageSide
+
+	// outbox feeds the webhook sender; pendingN counts deliveries not yet
+	// attempted (guarded by mu).
+	outbox   chan outgoing
+	pendingN int
+}
+
+// SetURLs tells the simulator where it is served, once listeners are bound.
+func (s *world) SetURLs(apiURL, registryURL string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	s.opts.APIURL = apiURL
+	s.opts.RegistryURL = strings.TrimSuffix(registryURL, "/")
+}
+
+// SetWebhookURL points the app's webhooks at url.
+func (s *world) SetWebhookURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.WebhookURL = url
+}
+
+// AppID is the simulated app's id.
+func (s *world) AppID() int64 { return s.opts.AppID }
+
+// AppKey is the simulated app's private key.
+func (s *world) AppKey() *rsa.PrivateKey { return s.opts.AppKey }
+
+// WebhookSecret is the secret the simulator signs webhooks with.
+func (s *world) WebhookSecret() string { return s.opts.WebhookSecret }
+
+// Now is the simulated time: wall time moved by the admin clock offset.
+func (s *world) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clock.now()
+}
+
+// Advance moves the simulated clock forward (or back, with d < 0). It moves
+// ages and the 30-day restore window; rate-limit windows follow wall time.
+func (s *world) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock.offset += d
+}
+
+type clock struct{ offset time.Duration }
+
+func (c clock) now() time.Time { return time.Now().Add(c.offset).UTC().Truncate(time.Second) }
 
 // These methods build the simulated world from Go (tests, the demo seed).
 // The admin API exposes the same operations over HTTP.
