@@ -62,11 +62,8 @@ type appAPI struct{ *world }
 func (s *appAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /app", s.appOnly(s.handleGetApp))
 	mux.HandleFunc("GET /app/installations", s.appOnly(s.handleListInstallations))
-	mux.HandleFunc("GET /app/installations/{id}", s.appOnly(s.handleGetInstallation))
 	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.appOnly(s.handleCreateAccessToken))
-	mux.HandleFunc("GET /orgs/{org}/installation", s.appOnly(s.handleFindInstallation("org")))
-	mux.HandleFunc("GET /users/{username}/installation", s.appOnly(s.handleFindInstallation("username")))
-	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.appOnly(s.handleFindRepoInstallation))
+	mux.HandleFunc("GET /orgs/{org}/installation", s.appOnly(s.handleFindOrgInstallation))
 	mux.HandleFunc("GET /installation/repositories", s.handleInstallationRepos)
 	s.registerHookDeliveryRoutes(mux)
 	s.registerManifestRoutes(mux)
@@ -203,15 +200,6 @@ func (s *appAPI) handleListInstallations(w http.ResponseWriter, r *http.Request)
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *appAPI) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
-	in := s.installationByPath(r)
-	if in == nil {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.installationView(in))
-}
-
 func (s *appAPI) installationByPath(r *http.Request) *installation {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
@@ -220,36 +208,14 @@ func (s *appAPI) installationByPath(r *http.Request) *installation {
 	return s.st.installations[id]
 }
 
-// handleFindInstallation serves the org and user lookups; param names the
-// path value holding the account.
-func (s *appAPI) handleFindInstallation(param string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		login := r.PathValue(param)
-		a, ok := s.st.accounts[lower(login)]
-		want := "User"
-		if param == "org" {
-			want = "Organization"
-		}
-		if !ok || a.Type != want {
-			writeError(w, http.StatusNotFound, msgNotFound)
-			return
-		}
-		in := s.installationFor(a.Login)
-		if in == nil {
-			writeError(w, http.StatusNotFound, msgNotFound)
-			return
-		}
-		writeJSON(w, http.StatusOK, s.installationView(in))
-	}
-}
-
-func (s *appAPI) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request) {
-	rp, ok := s.st.repos[lower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
-	if !ok {
+// handleFindOrgInstallation serves GET /orgs/{org}/installation.
+func (s *appAPI) handleFindOrgInstallation(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.st.accounts[lower(r.PathValue("org"))]
+	if !ok || a.Type != "Organization" {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return
 	}
-	in := s.repoInstallation(rp)
+	in := s.installationFor(a.Login)
 	if in == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return

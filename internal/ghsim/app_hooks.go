@@ -12,7 +12,6 @@ import (
 
 func (s *appAPI) registerHookDeliveryRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /app/hook/deliveries", s.appOnly(s.handleListDeliveries))
-	mux.HandleFunc("GET /app/hook/deliveries/{id}", s.appOnly(s.handleGetDelivery))
 	mux.HandleFunc("POST /app/hook/deliveries/{id}/attempts", s.appOnly(s.handleRedeliver))
 }
 
@@ -66,27 +65,6 @@ func (s *appAPI) deliveryByPath(r *http.Request) *Delivery {
 		}
 	}
 	return nil
-}
-
-func (s *appAPI) handleGetDelivery(w http.ResponseWriter, r *http.Request) {
-	d := s.deliveryByPath(r)
-	if d == nil {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	}
-	v := deliveryView(d)
-	v["request"] = map[string]any{
-		"headers": map[string]string{
-			"Content-Type":        "application/json",
-			"User-Agent":          "GitHub-Hookshot/ghsim",
-			"X-GitHub-Event":      d.Event,
-			"X-GitHub-Delivery":   d.GUID,
-			"X-Hub-Signature-256": Sign(s.opts.WebhookSecret, d.Payload),
-		},
-		"payload": json.RawMessage(d.Payload),
-	}
-	v["response"] = map[string]any{"headers": map[string]string{}, "payload": nil}
-	writeJSON(w, http.StatusOK, v)
 }
 
 // handleRedeliver sends a delivery again with the same guid, as GitHub's

@@ -227,9 +227,10 @@
 //     of clock drift is tolerated (GitHub docs, "Generating a JSON Web Token
 //     (JWT) for a GitHub App"). They are checked against wall time, not the
 //     simulated clock, so that moving the clock does not lock the app out
-//     (simulator's choice). /app, /app/installations…, and the
-//     {org,user,repo} installation lookups take only the JWT; anything else
-//     is 401 "A JSON web token could not be decoded" (GitHub's message).
+//     (simulator's choice). /app, /app/installations…, /app/hook/… and
+//     the organization installation lookup take only the JWT; anything
+//     else is 401 "A JSON web token could not be decoded" (GitHub's
+//     message).
 //   - Installation tokens look like GitHub's ("ghs_…") and expire one hour
 //     after creation on the simulated clock; the request body may narrow
 //     them to some repositories (names or ids) and permissions, and asking
@@ -285,11 +286,9 @@
 //   - GET /app/hook/deliveries lists the delivery log newest first, paged
 //     by a cursor in the Link header (GitHub docs, "REST API endpoints for
 //     GitHub App webhooks"); the cursor is the id below which the next page
-//     starts, and duration is always 0 (simulator's choices). GET
-//     /app/hook/deliveries/{id} adds the request's headers and payload; its
-//     response part is empty. POST /app/hook/deliveries/{id}/attempts sends
-//     the payload again with the same guid, answers 202 and logs a
-//     delivery with redelivery true.
+//     starts, and duration is always 0 (simulator's choices). POST
+//     /app/hook/deliveries/{id}/attempts sends the payload again with the
+//     same guid, answers 202 and logs a delivery with redelivery true.
 //   - GET /user, /users/{username} and /orgs/{org} answer account objects
 //     (type User, Organization, or Bot for the app's bot); GET /user takes
 //     a classic token only (an installation token gets 403 "Resource not
