@@ -13,7 +13,6 @@ import (
 func (s *reposAPI) registerUserRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /user", s.handleAuthenticatedUser)
 	mux.HandleFunc("GET /users/{username}", s.handleGetAccount)
-	mux.HandleFunc("GET /orgs/{org}", s.handleGetOrg)
 }
 
 // setScopesHeader writes X-OAuth-Scopes for a classic token, as GitHub
@@ -114,30 +113,4 @@ func (s *reposAPI) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.accountDetails(a))
-}
-
-func (s *reposAPI) handleGetOrg(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.authenticateRequest(w, r); !ok {
-		return
-	}
-	a, ok := s.st.accounts[lower(r.PathValue("org"))]
-	if !ok || a.Type != "Organization" {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	}
-	v := s.accountDetails(a)
-	api := s.opts.APIURL + "orgs/" + a.Login
-	v["url"] = api
-	v["repos_url"] = api + "/repos"
-	v["hooks_url"] = api + "/hooks"
-	v["issues_url"] = api + "/issues"
-	v["members_url"] = api + "/members{/member}"
-	v["public_members_url"] = api + "/public_members{/member}"
-	v["description"] = nil
-	v["is_verified"] = false
-	v["has_organization_projects"] = true
-	v["has_repository_projects"] = true
-	writeJSON(w, http.StatusOK, v)
 }

@@ -289,7 +289,7 @@
 //     starts, and duration is always 0 (simulator's choices). POST
 //     /app/hook/deliveries/{id}/attempts sends the payload again with the
 //     same guid, answers 202 and logs a delivery with redelivery true.
-//   - GET /user, /users/{username} and /orgs/{org} answer account objects
+//   - GET /user and /users/{username} answer account objects
 //     (type User, Organization, or Bot for the app's bot); GET /user takes
 //     a classic token only (an installation token gets 403 "Resource not
 //     accessible by integration", GitHub's answer). Responses to classic

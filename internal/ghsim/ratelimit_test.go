@@ -300,7 +300,7 @@ func TestRateLimitCallers(t *testing.T) {
 	rlDo(t, http.MethodGet, w.api.URL+"/orgs/acme/packages/npm/"+orgNPM, w.tokens["alice"], "")
 	rlDo(t, http.MethodGet, w.api.URL+"/orgs/acme/packages/npm/"+orgNPM, w.tokens["install"], "")
 	rlDo(t, http.MethodGet, w.api.URL+"/orgs/acme/packages/npm/"+orgNPM, w.tokens["install"], "")
-	rlDo(t, http.MethodGet, w.api.URL+"/orgs/acme", "", "")
+	rlDo(t, http.MethodGet, w.api.URL+"/users/carol", "", "")
 	resp, _ := rlDo(t, http.MethodGet, w.api.URL+"/_admin/clock", "", "")
 	if resp.Header.Get("X-RateLimit-Limit") != "" {
 		t.Errorf("admin answer with rate headers")
