@@ -13,13 +13,13 @@ import (
 	"unicode/utf8"
 )
 
-// issuesAPI is the part that serves issues over the shared world: issues,
-// their comments and the repository's labels. What the Go API (Issues,
-// CreateIssue) shares with it, from opening an issue to its webhooks,
-// stays on world.
+// issuesAPI is the part that serves issues over the shared world: issues
+// and their comments. What the Go API (Issues, CreateIssue) shares with
+// it, from opening an issue to its webhooks, stays on world.
 type issuesAPI struct{ *world }
 
-// register serves issues, comments and labels.
+// register serves issues and comments (labels come with the issues that
+// name them).
 func (s *issuesAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", s.handleListIssues)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", s.handleCreateIssue)
@@ -28,9 +28,6 @@ func (s *issuesAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", s.handleListComments)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", s.handleCreateComment)
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.handleUpdateComment)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/labels", s.handleListLabels)
-	mux.HandleFunc("POST /repos/{owner}/{repo}/labels", s.handleCreateLabel)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/labels/{name}", s.handleGetLabel)
 }
 
 // GitHub's limits and messages for issues.
@@ -877,76 +874,4 @@ func (s *issuesAPI) handleUpdateComment(w http.ResponseWriter, r *http.Request) 
 		})
 	}
 	writeJSON(w, http.StatusOK, s.commentView(c.rp, is, cm))
-}
-
-func (s *issuesAPI) handleListLabels(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.resolveRepo(w, r)
-	if !ok {
-		return
-	}
-	ls := make([]*label, 0, len(c.rp.Labels))
-	for _, l := range c.rp.Labels {
-		ls = append(ls, l)
-	}
-	sort.Slice(ls, func(i, j int) bool { return lower(ls[i].Name) < lower(ls[j].Name) })
-	page := appPage(s.world, w, r, ls, func(l *label) map[string]any { return s.labelView(c.rp, l) })
-	writeJSON(w, http.StatusOK, page)
-}
-
-func (s *issuesAPI) handleGetLabel(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.resolveRepo(w, r)
-	if !ok {
-		return
-	}
-	l, ok := c.rp.Labels[lower(r.PathValue("name"))]
-	if !ok {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.labelView(c.rp, l))
-}
-
-func (s *issuesAPI) handleCreateLabel(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.resolveRepo(w, r)
-	if !ok || !s.canWriteIssues(w, c) {
-		return
-	}
-	if !s.triager(c) || (c.p.Kind == principalClassic && !atLeast(c.role(s.world), "write")) {
-		writeError(w, http.StatusForbidden, msgNeedAdminRights)
-		return
-	}
-	var req struct {
-		Name        string `json:"name"`
-		Color       string `json:"color"`
-		Description string `json:"description"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
-		return
-	}
-	if strings.TrimSpace(req.Name) == "" {
-		writeValidationFailed(w, "Label", "name", "missing_field", "")
-		return
-	}
-	if _, exists := c.rp.Labels[lower(req.Name)]; exists {
-		writeValidationFailed(w, "Label", "name", "already_exists", "")
-		return
-	}
-	color := strings.TrimPrefix(req.Color, "#")
-	if color == "" {
-		color = defaultLabelColor
-	}
-	if len(color) != 6 || strings.Trim(lower(color), "0123456789abcdef") != "" {
-		writeValidationFailed(w, "Label", "color", "invalid", "")
-		return
-	}
-	l := &label{ID: s.st.id(), Name: req.Name, Color: lower(color), Description: req.Description}
-	c.rp.Labels[lower(req.Name)] = l
-	writeJSON(w, http.StatusCreated, s.labelView(c.rp, l))
 }
