@@ -4,6 +4,46 @@
 // pkgwarden's tests run against it, and users point `pkgwarden plan` at it to
 // try rules without risk.
 //
+// # Parts
+//
+// After go-containerregistry's pkg/registry: Sim (sim.go) is a small entry
+// point. New builds the shared world (world.go: options, clock and state
+// behind one mutex, the webhook outbox, and the Go API tests and the demo
+// seed build the world with, which Sim exposes by embedding it), then the
+// parts, each a small type over the world that registers its own routes:
+//
+//   - packagesAPI (packages.go): the Packages REST API, under /orgs/{org},
+//     /users/{username} and /user, each with .../packages (list) and
+//     .../packages/{package_type}/{package_name} GET and DELETE, /restore,
+//     /versions, /versions/{package_version_id} GET and DELETE, and
+//     /versions/{package_version_id}/restore.
+//   - appAPI (app.go, app_hooks.go, manifest.go): GET /app, GET
+//     /app/installations, POST /app/installations/{id}/access_tokens, GET
+//     /orgs/{org}/installation, GET /installation/repositories, GET
+//     /app/hook/deliveries, POST /app/hook/deliveries/{id}/attempts, the
+//     manifest pages GET and POST /settings/apps/new and
+//     /organizations/{org}/settings/apps/new (and .../confirm), and POST
+//     /app-manifests/{code}/conversions.
+//   - reposAPI (repos.go, app_users.go): GET /repos/{owner}/{repo}, its
+//     /contents and /contents/{path...}, GET
+//     /repos/{owner}/{repo}/collaborators/{username}/permission, the raw
+//     file host GET /_raw/{owner}/{repo}/{ref}/{path...} (the contents'
+//     download_url), GET /user and GET /users/{username}.
+//   - issuesAPI (issues.go): GET and POST /repos/{owner}/{repo}/issues, GET
+//     and PATCH .../issues/{number}, GET and POST .../issues/{number}/comments,
+//     PATCH .../issues/comments/{id}.
+//   - adminAPI (admin*.go): /_admin/, below.
+//   - registryAPI (registry.go): the OCI registry, /v2/ and /token, on a
+//     handler of its own (RegistryHandler).
+//
+// The middleware are packages of their own that know nothing of the world:
+// faults (in front of everything but /_admin/, and of the registry only
+// when asked) and ratelimit (behind faults, on the REST API without
+// /_admin/ and /_raw/; sim.go names the caller of a request). Both are
+// described below. Routes no client calls are not served: pkgwarden, its
+// tests and the demo are the clients, and the Packages API is served whole
+// because the seed document is its contract (conformance_test.go).
+//
 // # Behaviours the seed document does not state
 //
 // Each line: what the simulator does, and where that comes from.
