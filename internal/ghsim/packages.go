@@ -374,7 +374,7 @@ func (s *packagesAPI) pkListPackages(q *pkReq) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	lo, hi := s.pkPage(q, len(out), page, perPage)
-	body := make([]map[string]any, 0, hi-lo)
+	body := make([]*pkPackage, 0, hi-lo)
 	for _, p := range out[lo:hi] {
 		body = append(body, s.pkPackageJSON(p))
 	}
@@ -489,7 +489,7 @@ func (s *packagesAPI) pkListVersions(q *pkReq) {
 	}
 	pkSortVersions(out)
 	lo, hi := s.pkPage(q, len(out), page, perPage)
-	body := make([]map[string]any, 0, hi-lo)
+	body := make([]*pkVersion, 0, hi-lo)
 	for _, v := range out[lo:hi] {
 		body = append(body, s.pkVersionJSON(p, v))
 	}

@@ -507,7 +507,7 @@ func (s *world) pkPublished(p *pkg, v *version, tag, senderLogin string) {
 		"description":      v.Description,
 		"body":             "",
 		"body_html":        "",
-		"html_url":         s.pkVersionJSON(p, v)["html_url"],
+		"html_url":         s.pkVersionJSON(p, v).HTMLURL,
 		"target_commitish": "",
 		"target_oid":       "",
 		"created_at":       v.CreatedAt.UTC().Format(pkTimeFormat),
