@@ -76,13 +76,31 @@ func (s *Sim) FaultStats() FaultStats { return s.faults.Stats() }
 // ResetFaultStats zeroes the fault counters.
 func (s *Sim) ResetFaultStats() { s.faults.ResetStats() }
 
+// faultsAnswer is the body of GET /_admin/faults.
+type faultsAnswer struct {
+	Faults   faults.View  `json:"faults"`
+	Injected int          `json:"injected"`
+	Stats    faults.Stats `json:"stats"`
+}
+
+// rateLimitsAnswer is the body of GET /_admin/ratelimits.
+type rateLimitsAnswer struct {
+	Callers []rateCallerStats `json:"callers"`
+	Limited int               `json:"limited"`
+	Limits  ratelimit.View    `json:"limits"`
+}
+
+// rateCallerStats is one caller's counters in GET /_admin/ratelimits.
+type rateCallerStats struct {
+	Caller string `json:"caller"`
+	TokenStats
+}
+
 // registerFaultAdmin serves /_admin/faults (documented in doc.go).
 func (s *adminAPI) registerFaultAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_admin/faults", func(w http.ResponseWriter, r *http.Request) {
 		st := s.faults.Stats()
-		writeJSON(w, http.StatusOK, map[string]any{
-			"faults": s.faults.Config().View(), "stats": st, "injected": st.Injected(),
-		})
+		writeJSON(w, http.StatusOK, faultsAnswer{Faults: s.faults.Config().View(), Injected: st.Injected(), Stats: st})
 	})
 	mux.HandleFunc("PUT /_admin/faults", func(w http.ResponseWriter, r *http.Request) {
 		var v faults.View
@@ -98,7 +116,9 @@ func (s *adminAPI) registerFaultAdmin(mux *http.ServeMux) {
 			writeError(w, http.StatusUnprocessableEntity, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"faults": s.faults.Config().View()})
+		writeJSON(w, http.StatusOK, struct {
+			Faults faults.View `json:"faults"`
+		}{s.faults.Config().View()})
 	})
 	mux.HandleFunc("DELETE /_admin/faults/stats", func(w http.ResponseWriter, r *http.Request) {
 		s.faults.ResetStats()
@@ -115,19 +135,13 @@ func (s *adminAPI) registerRateLimitAdmin(mux *http.ServeMux) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		type caller struct {
-			Caller string `json:"caller"`
-			TokenStats
-		}
-		callers := make([]caller, 0, len(keys))
+		callers := make([]rateCallerStats, 0, len(keys))
 		limited := 0
 		for _, k := range keys {
-			callers = append(callers, caller{Caller: k, TokenStats: stats[k]})
+			callers = append(callers, rateCallerStats{Caller: k, TokenStats: stats[k]})
 			limited += stats[k].Limited()
 		}
-		writeJSON(w, http.StatusOK, map[string]any{
-			"limits": s.limits.Limits().View(), "callers": callers, "limited": limited,
-		})
+		writeJSON(w, http.StatusOK, rateLimitsAnswer{Callers: callers, Limited: limited, Limits: s.limits.Limits().View()})
 	})
 	mux.HandleFunc("PUT /_admin/ratelimits", func(w http.ResponseWriter, r *http.Request) {
 		var j ratelimit.View
@@ -143,7 +157,9 @@ func (s *adminAPI) registerRateLimitAdmin(mux *http.ServeMux) {
 			writeError(w, http.StatusUnprocessableEntity, err.Error())
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"limits": s.limits.Limits().View()})
+		writeJSON(w, http.StatusOK, struct {
+			Limits ratelimit.View `json:"limits"`
+		}{s.limits.Limits().View()})
 	})
 	mux.HandleFunc("DELETE /_admin/ratelimits/stats", func(w http.ResponseWriter, r *http.Request) {
 		s.limits.Reset()
