@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // The app's webhook delivery log over REST (GET /app/hook/deliveries and
@@ -41,9 +42,9 @@ func (s *appAPI) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 		}
 		page = append(page, d)
 	}
-	out := make([]map[string]any, 0, len(page))
+	out := make([]deliveryView, 0, len(page))
 	for _, d := range page {
-		out = append(out, deliveryView(d))
+		out = append(out, newDeliveryView(d))
 	}
 	if more {
 		q := r.URL.Query()
@@ -97,8 +98,24 @@ func (s *appAPI) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 }
 
 // deliveryView is a delivery as GET /app/hook/deliveries lists it; the
-// installation and repository ids come from the payload.
-func deliveryView(d *Delivery) map[string]any {
+// installation and repository ids come from the payload. Fields are in the
+// order of their JSON names.
+type deliveryView struct {
+	Action         *string   `json:"action"`
+	DeliveredAt    time.Time `json:"delivered_at"`
+	Duration       float64   `json:"duration"`
+	Event          string    `json:"event"`
+	GUID           string    `json:"guid"`
+	ID             int64     `json:"id"`
+	InstallationID *int64    `json:"installation_id"`
+	Redelivery     bool      `json:"redelivery"`
+	RepositoryID   *int64    `json:"repository_id"`
+	Status         string    `json:"status"`
+	StatusCode     int       `json:"status_code"`
+	ThrottledAt    *string   `json:"throttled_at"`
+}
+
+func newDeliveryView(d *Delivery) deliveryView {
 	var p struct {
 		Installation *struct {
 			ID int64 `json:"id"`
@@ -108,29 +125,19 @@ func deliveryView(d *Delivery) map[string]any {
 		} `json:"repository"`
 	}
 	_ = json.Unmarshal(d.Payload, &p) // the simulator wrote it; ids are optional
-	var inst, repoID any
+	v := deliveryView{
+		DeliveredAt: d.DeliveredAt, Event: d.Event, GUID: d.GUID, ID: d.ID,
+		Redelivery: d.Redelivery, Status: d.Status, StatusCode: d.StatusCode,
+	}
 	if p.Installation != nil {
-		inst = p.Installation.ID
+		v.InstallationID = &p.Installation.ID
 	}
 	if p.Repository != nil {
-		repoID = p.Repository.ID
+		v.RepositoryID = &p.Repository.ID
 	}
-	var action any
 	if d.Action != "" {
-		action = d.Action
+		action := d.Action
+		v.Action = &action
 	}
-	return map[string]any{
-		"id":              d.ID,
-		"guid":            d.GUID,
-		"delivered_at":    d.DeliveredAt,
-		"redelivery":      d.Redelivery,
-		"duration":        0.0,
-		"status":          d.Status,
-		"status_code":     d.StatusCode,
-		"event":           d.Event,
-		"action":          action,
-		"installation_id": inst,
-		"repository_id":   repoID,
-		"throttled_at":    nil,
-	}
+	return v
 }
