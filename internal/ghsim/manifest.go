@@ -40,7 +40,7 @@ const (
 	webUserID    = 9_000_003
 )
 
-// manifestApp is an app created from a manifest. Guarded by Sim.mu.
+// manifestApp is an app created from a manifest. Guarded by world.mu.
 type manifestApp struct {
 	ID            int64
 	Slug          string

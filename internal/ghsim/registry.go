@@ -19,7 +19,7 @@ import (
 )
 
 // packageSide is the state of the registry side that the world model in
-// state.go does not hold. Guarded by Sim.mu.
+// state.go does not hold. Guarded by world.mu.
 type packageSide struct {
 	// inner is go-containerregistry's in-memory registry: it stores blobs
 	// and manifests; the wrapper decides who may see what.
