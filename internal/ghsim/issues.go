@@ -225,20 +225,32 @@ func (s *world) ensureLabel(rp *repo, name string) *label {
 	return l
 }
 
-func (s *world) labelView(rp *repo, l *label) map[string]any {
-	var desc any
+// The issue, comment and label objects. Fields are in the order of their
+// JSON names, as the maps these types replaced encoded them.
+
+type labelView struct {
+	Color       string  `json:"color"`
+	Default     bool    `json:"default"`
+	Description *string `json:"description"`
+	ID          int64   `json:"id"`
+	Name        string  `json:"name"`
+	NodeID      string  `json:"node_id"`
+	URL         string  `json:"url"`
+}
+
+func (s *world) labelView(rp *repo, l *label) *labelView {
+	v := &labelView{
+		ID:     l.ID,
+		NodeID: appNodeID("LA_", l.ID),
+		URL:    s.opts.APIURL + "repos/" + rp.fullName() + "/labels/" + url.PathEscape(l.Name),
+		Name:   l.Name,
+		Color:  l.Color,
+	}
 	if l.Description != "" {
-		desc = l.Description
+		desc := l.Description
+		v.Description = &desc
 	}
-	return map[string]any{
-		"id":          l.ID,
-		"node_id":     appNodeID("LA_", l.ID),
-		"url":         s.opts.APIURL + "repos/" + rp.fullName() + "/labels/" + url.PathEscape(l.Name),
-		"name":        l.Name,
-		"description": desc,
-		"color":       l.Color,
-		"default":     false,
-	}
+	return v
 }
 
 // authorAssociation is how login relates to rp, as GitHub labels authors.
@@ -256,87 +268,123 @@ func (s *world) authorAssociation(login string, rp *repo) string {
 	return "NONE"
 }
 
-func orNullTime(t time.Time) any {
+func orNullTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
 	}
-	return t
+	return &t
 }
 
-func orNullString(v string) any {
+func orNullString(v string) *string {
 	if v == "" {
 		return nil
+	}
+	return &v
+}
+
+type issueView struct {
+	ActiveLockReason      *string          `json:"active_lock_reason"`
+	Assignee              map[string]any   `json:"assignee"`
+	Assignees             []map[string]any `json:"assignees"`
+	AuthorAssociation     string           `json:"author_association"`
+	Body                  *string          `json:"body"`
+	ClosedAt              *time.Time       `json:"closed_at"`
+	ClosedBy              map[string]any   `json:"closed_by"`
+	Comments              int              `json:"comments"`
+	CommentsURL           string           `json:"comments_url"`
+	CreatedAt             time.Time        `json:"created_at"`
+	EventsURL             string           `json:"events_url"`
+	HTMLURL               string           `json:"html_url"`
+	ID                    int64            `json:"id"`
+	Labels                []*labelView     `json:"labels"`
+	LabelsURL             string           `json:"labels_url"`
+	Locked                bool             `json:"locked"`
+	Milestone             *struct{}        `json:"milestone"`
+	NodeID                string           `json:"node_id"`
+	Number                int              `json:"number"`
+	PerformedViaGitHubApp map[string]any   `json:"performed_via_github_app"`
+	RepositoryURL         string           `json:"repository_url"`
+	State                 string           `json:"state"`
+	StateReason           *string          `json:"state_reason"`
+	TimelineURL           string           `json:"timeline_url"`
+	Title                 string           `json:"title"`
+	UpdatedAt             time.Time        `json:"updated_at"`
+	URL                   string           `json:"url"`
+	User                  map[string]any   `json:"user"`
+}
+
+func (s *world) issueView(rp *repo, is *issue) *issueView {
+	api := s.opts.APIURL + "repos/" + rp.fullName()
+	self := api + "/issues/" + strconv.Itoa(is.Number)
+	v := &issueView{
+		ID:                is.ID,
+		NodeID:            appNodeID("I_", is.ID),
+		URL:               self,
+		RepositoryURL:     api,
+		LabelsURL:         self + "/labels{/name}",
+		CommentsURL:       self + "/comments",
+		EventsURL:         self + "/events",
+		TimelineURL:       self + "/timeline",
+		HTMLURL:           s.appHTMLURL(rp.fullName() + "/issues/" + strconv.Itoa(is.Number)),
+		Number:            is.Number,
+		State:             is.State,
+		StateReason:       orNullString(is.StateReason),
+		Title:             is.Title,
+		Body:              orNullString(is.Body),
+		User:              s.simpleUser(is.User),
+		Labels:            make([]*labelView, 0, len(is.Labels)),
+		Assignees:         make([]map[string]any, 0, len(is.Assignees)),
+		Comments:          len(is.Comments),
+		ClosedAt:          orNullTime(is.ClosedAt),
+		CreatedAt:         is.CreatedAt,
+		UpdatedAt:         is.UpdatedAt,
+		AuthorAssociation: s.authorAssociation(is.User, rp),
+	}
+	for _, n := range is.Labels {
+		v.Labels = append(v.Labels, s.labelView(rp, s.ensureLabel(rp, n)))
+	}
+	for _, a := range is.Assignees {
+		v.Assignees = append(v.Assignees, s.simpleUser(a))
+	}
+	if len(v.Assignees) > 0 {
+		v.Assignee = v.Assignees[0]
+	}
+	if is.ClosedBy != "" && is.State == "closed" {
+		v.ClosedBy = s.simpleUser(is.ClosedBy)
+	}
+	if is.User == s.BotLogin() {
+		v.PerformedViaGitHubApp = s.appView()
 	}
 	return v
 }
 
-func (s *world) issueView(rp *repo, is *issue) map[string]any {
-	api := s.opts.APIURL + "repos/" + rp.fullName()
-	self := api + "/issues/" + strconv.Itoa(is.Number)
-	labels := make([]map[string]any, 0, len(is.Labels))
-	for _, n := range is.Labels {
-		labels = append(labels, s.labelView(rp, s.ensureLabel(rp, n)))
-	}
-	assignees := make([]map[string]any, 0, len(is.Assignees))
-	for _, a := range is.Assignees {
-		assignees = append(assignees, s.simpleUser(a))
-	}
-	var assignee, closedBy, viaApp any
-	if len(assignees) > 0 {
-		assignee = assignees[0]
-	}
-	if is.ClosedBy != "" && is.State == "closed" {
-		closedBy = s.simpleUser(is.ClosedBy)
-	}
-	if is.User == s.BotLogin() {
-		viaApp = s.appView()
-	}
-	return map[string]any{
-		"id":                       is.ID,
-		"node_id":                  appNodeID("I_", is.ID),
-		"url":                      self,
-		"repository_url":           api,
-		"labels_url":               self + "/labels{/name}",
-		"comments_url":             self + "/comments",
-		"events_url":               self + "/events",
-		"timeline_url":             self + "/timeline",
-		"html_url":                 s.appHTMLURL(rp.fullName() + "/issues/" + strconv.Itoa(is.Number)),
-		"number":                   is.Number,
-		"state":                    is.State,
-		"state_reason":             orNullString(is.StateReason),
-		"title":                    is.Title,
-		"body":                     orNullString(is.Body),
-		"user":                     s.simpleUser(is.User),
-		"labels":                   labels,
-		"assignee":                 assignee,
-		"assignees":                assignees,
-		"milestone":                nil,
-		"locked":                   false,
-		"active_lock_reason":       nil,
-		"comments":                 len(is.Comments),
-		"closed_at":                orNullTime(is.ClosedAt),
-		"created_at":               is.CreatedAt,
-		"updated_at":               is.UpdatedAt,
-		"closed_by":                closedBy,
-		"author_association":       s.authorAssociation(is.User, rp),
-		"performed_via_github_app": viaApp,
-	}
+type commentView struct {
+	AuthorAssociation     string         `json:"author_association"`
+	Body                  string         `json:"body"`
+	CreatedAt             time.Time      `json:"created_at"`
+	HTMLURL               string         `json:"html_url"`
+	ID                    int64          `json:"id"`
+	IssueURL              string         `json:"issue_url"`
+	NodeID                string         `json:"node_id"`
+	PerformedViaGitHubApp map[string]any `json:"performed_via_github_app"`
+	UpdatedAt             time.Time      `json:"updated_at"`
+	URL                   string         `json:"url"`
+	User                  map[string]any `json:"user"`
 }
 
-func (s *issuesAPI) commentView(rp *repo, is *issue, c *comment) map[string]any {
+func (s *issuesAPI) commentView(rp *repo, is *issue, c *comment) *commentView {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
-	return map[string]any{
-		"id":                       c.ID,
-		"node_id":                  appNodeID("IC_", c.ID),
-		"url":                      api + "/issues/comments/" + strconv.FormatInt(c.ID, 10),
-		"html_url":                 s.appHTMLURL(fmt.Sprintf("%s/issues/%d#issuecomment-%d", rp.fullName(), is.Number, c.ID)),
-		"issue_url":                api + "/issues/" + strconv.Itoa(is.Number),
-		"body":                     c.Body,
-		"user":                     s.simpleUser(c.User),
-		"created_at":               c.CreatedAt,
-		"updated_at":               c.UpdatedAt,
-		"author_association":       s.authorAssociation(c.User, rp),
-		"performed_via_github_app": nil,
+	return &commentView{
+		ID:                c.ID,
+		NodeID:            appNodeID("IC_", c.ID),
+		URL:               api + "/issues/comments/" + strconv.FormatInt(c.ID, 10),
+		HTMLURL:           s.appHTMLURL(fmt.Sprintf("%s/issues/%d#issuecomment-%d", rp.fullName(), is.Number, c.ID)),
+		IssueURL:          api + "/issues/" + strconv.Itoa(is.Number),
+		Body:              c.Body,
+		User:              s.simpleUser(c.User),
+		CreatedAt:         c.CreatedAt,
+		UpdatedAt:         c.UpdatedAt,
+		AuthorAssociation: s.authorAssociation(c.User, rp),
 	}
 }
 
@@ -490,7 +538,7 @@ func (s *issuesAPI) handleListIssues(w http.ResponseWriter, r *http.Request) {
 		}
 		return key(list[i]) > key(list[j])
 	})
-	page := appPage(s.world, w, r, list, func(is *issue) map[string]any { return s.issueView(c.rp, is) })
+	page := appPage(s.world, w, r, list, func(is *issue) *issueView { return s.issueView(c.rp, is) })
 	writeJSON(w, http.StatusOK, page)
 }
 
@@ -789,7 +837,7 @@ func (s *issuesAPI) handleListComments(w http.ResponseWriter, r *http.Request) {
 			list = append(list, cm)
 		}
 	}
-	page := appPage(s.world, w, r, list, func(cm *comment) map[string]any { return s.commentView(c.rp, is, cm) })
+	page := appPage(s.world, w, r, list, func(cm *comment) *commentView { return s.commentView(c.rp, is, cm) })
 	writeJSON(w, http.StatusOK, page)
 }
 
@@ -812,7 +860,7 @@ func (s *issuesAPI) handleCreateComment(w http.ResponseWriter, r *http.Request) 
 	s.repoWebhook("issue_comment", "created", "issues", c.rp, cm.User, map[string]any{
 		"issue": s.issueView(c.rp, is), "comment": view,
 	})
-	w.Header().Set("Location", view["url"].(string))
+	w.Header().Set("Location", view.URL)
 	writeJSON(w, http.StatusCreated, view)
 }
 
