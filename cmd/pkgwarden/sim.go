@@ -19,6 +19,8 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/demoworld"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
 )
 
 // simInfo is the JSON `pkgwarden sim --info-file` writes once it serves
@@ -61,11 +63,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if fs.NArg() > 0 {
 		return fmt.Errorf("sim: unexpected arguments %q", fs.Args())
 	}
-	limits, err := ghsim.ParseRateLimits(*rateLimits)
+	limits, err := ratelimit.Parse(*rateLimits)
 	if err != nil {
 		return fmt.Errorf("sim: --rate-limits: %w", err)
 	}
-	faults, err := ghsim.ParseFaults(*faultSpec)
+	faultCfg, err := faults.Parse(*faultSpec)
 	if err != nil {
 		return fmt.Errorf("sim: --faults: %w", err)
 	}
@@ -94,7 +96,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		APIURL: apiURL, RegistryURL: regURL, AppID: *appID,
 		WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		AllowInstallationTokensOnPackages: *allowInst, Logger: log,
-		RateLimits: limits, Faults: faults,
+		RateLimits: limits, Faults: faultCfg,
 	})
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)

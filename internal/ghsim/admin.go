@@ -1,12 +1,25 @@
 package ghsim
 
-import "net/http"
+import (
+	"net/http"
 
-// registerAdminRoutes serves /_admin/: the package side in admin_packages.go,
-// the app side (accounts, repositories, files, installations, tokens) in
-// admin_app.go, rate limits in ratelimit.go, faults in
-// faults.go.
-func (s *Sim) registerAdminRoutes(mux *http.ServeMux) {
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
+)
+
+// adminAPI is the part that serves /_admin/, the simulator's own API for
+// tests and the demo: it changes the shared world without GitHub's rules
+// and sets the middleware's faults and rate limits. The package side is in
+// admin_packages.go, the app side (accounts, repositories, files,
+// installations, tokens) in admin_app.go, rate limits and faults in
+// admin_traffic.go; routes are documented in doc.go.
+type adminAPI struct {
+	*world
+	faults *faults.Injector
+	limits *ratelimit.Limiter
+}
+
+func (s *adminAPI) register(mux *http.ServeMux) {
 	s.registerPackageAdmin(mux)
 	s.registerAppAdmin(mux)
 	s.registerRateLimitAdmin(mux)

@@ -10,7 +10,7 @@ import (
 // files, collaborators, installations, classic tokens and issues. Each
 // route calls the Go builder of the same name, so the two never disagree;
 // routes are documented in the package doc.
-func (s *Sim) registerAppAdmin(mux *http.ServeMux) {
+func (s *adminAPI) registerAppAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_admin/users", s.adminAddUser)
 	mux.HandleFunc("POST /_admin/orgs", s.adminAddOrg)
 	mux.HandleFunc("PUT /_admin/orgs/{org}/members/{user}", s.adminAddOrgMember)
@@ -42,7 +42,7 @@ func appAdminFail(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusUnprocessableEntity, err.Error())
 }
 
-func (s *Sim) adminAddUser(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminAddUser(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Login string `json:"login"`
 	}
@@ -57,7 +57,7 @@ func (s *Sim) adminAddUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "login": req.Login})
 }
 
-func (s *Sim) adminAddOrg(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminAddOrg(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Login  string   `json:"login"`
 		Admins []string `json:"admins"`
@@ -73,7 +73,7 @@ func (s *Sim) adminAddOrg(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "login": req.Login})
 }
 
-func (s *Sim) adminAddOrgMember(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminAddOrgMember(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Role string `json:"role"` // "admin" or "member"
 	}
@@ -91,7 +91,7 @@ func (s *Sim) adminAddOrgMember(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) adminAddRepo(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminAddRepo(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Owner         string `json:"owner"`
 		Name          string `json:"name"`
@@ -112,7 +112,7 @@ func (s *Sim) adminAddRepo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "full_name": req.Owner + "/" + req.Name})
 }
 
-func (s *Sim) adminUpdateRepo(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminUpdateRepo(w http.ResponseWriter, r *http.Request) {
 	var req RepoUpdate
 	if !appAdminDecode(w, r, &req) {
 		return
@@ -124,7 +124,7 @@ func (s *Sim) adminUpdateRepo(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) adminPutFile(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminPutFile(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Branch        string  `json:"branch"`
 		Content       *string `json:"content"`
@@ -157,7 +157,7 @@ func (s *Sim) adminPutFile(w http.ResponseWriter, r *http.Request) {
 	s.adminCommitted(w, owner, name, req.Branch)
 }
 
-func (s *Sim) adminDeleteFile(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminDeleteFile(w http.ResponseWriter, r *http.Request) {
 	owner, name := r.PathValue("owner"), r.PathValue("repo")
 	q := r.URL.Query()
 	if err := s.DeleteFile(owner, name, q.Get("branch"), r.PathValue("path"), q.Get("pusher")); err != nil {
@@ -167,7 +167,7 @@ func (s *Sim) adminDeleteFile(w http.ResponseWriter, r *http.Request) {
 	s.adminCommitted(w, owner, name, q.Get("branch"))
 }
 
-func (s *Sim) adminCommitted(w http.ResponseWriter, owner, name, branch string) {
+func (s *adminAPI) adminCommitted(w http.ResponseWriter, owner, name, branch string) {
 	sha, err := s.HeadCommit(owner, name, branch)
 	if err != nil {
 		appAdminFail(w, err)
@@ -176,7 +176,7 @@ func (s *Sim) adminCommitted(w http.ResponseWriter, owner, name, branch string) 
 	writeJSON(w, http.StatusOK, map[string]any{"commit": sha})
 }
 
-func (s *Sim) adminSetCollaborator(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminSetCollaborator(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Permission string `json:"permission"`
 	}
@@ -194,7 +194,7 @@ func (s *Sim) adminSetCollaborator(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) adminRemoveCollaborator(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminRemoveCollaborator(w http.ResponseWriter, r *http.Request) {
 	if err := s.SetCollaborator(r.PathValue("owner"), r.PathValue("repo"), r.PathValue("user"), ""); err != nil {
 		appAdminFail(w, err)
 		return
@@ -202,7 +202,7 @@ func (s *Sim) adminRemoveCollaborator(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) adminIssues(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminIssues(w http.ResponseWriter, r *http.Request) {
 	list, err := s.Issues(r.PathValue("owner"), r.PathValue("repo"))
 	if err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
@@ -211,7 +211,7 @@ func (s *Sim) adminIssues(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-func (s *Sim) adminCreateIssue(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminCreateIssue(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Author string   `json:"author"`
 		Title  string   `json:"title"`
@@ -229,7 +229,7 @@ func (s *Sim) adminCreateIssue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"number": n})
 }
 
-func (s *Sim) adminAddInstallation(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminAddInstallation(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Account      string            `json:"account"`
 		Permissions  map[string]string `json:"permissions"`
@@ -246,7 +246,7 @@ func (s *Sim) adminAddInstallation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id})
 }
 
-func (s *Sim) adminAddToken(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) adminAddToken(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		User   string   `json:"user"`
 		Scopes []string `json:"scopes"`

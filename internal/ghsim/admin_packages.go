@@ -10,7 +10,7 @@ import (
 
 // registerPackageAdmin serves the package side of /_admin/ (routes listed
 // in the package doc).
-func (s *Sim) registerPackageAdmin(mux *http.ServeMux) {
+func (s *adminAPI) registerPackageAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_admin/packages/publish", s.pkAdminPublish)
 	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}", s.pkAdminPatchPackage)
 	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}/versions/{version}", s.pkAdminPatchVersion)
@@ -29,7 +29,7 @@ func pkAdminDecode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-func (s *Sim) pkAdminPublish(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) pkAdminPublish(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Owner       string    `json:"owner"`
 		PackageType string    `json:"package_type"`
@@ -57,7 +57,7 @@ func (s *Sim) pkAdminPublish(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"id": id})
 }
 
-func (s *Sim) pkAdminPatchPackage(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) pkAdminPatchPackage(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Visibility string    `json:"visibility"`
 		CreatedAt  time.Time `json:"created_at"`
@@ -74,7 +74,7 @@ func (s *Sim) pkAdminPatchPackage(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) pkAdminPatchVersion(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) pkAdminPatchVersion(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Downloads *int64    `json:"downloads"`
 		CreatedAt time.Time `json:"created_at"`
@@ -102,7 +102,7 @@ func (s *Sim) pkAdminPatchVersion(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) pkAdminClock(w http.ResponseWriter, r *http.Request) {
+func (s *adminAPI) pkAdminClock(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		var in struct {
 			Advance string `json:"advance"`

@@ -50,18 +50,20 @@ func appEvents() []string {
 
 // BotLogin is the login of the app's bot user ("pkgwarden[bot]"), the
 // sender of webhooks for what installation tokens do.
-func (s *Sim) BotLogin() string { return AppSlug + "[bot]" }
+func (s *world) BotLogin() string { return AppSlug + "[bot]" }
 
-// registerAuthRoutes serves GitHub App authentication: /app, installations
-// and installation access tokens.
-func (s *Sim) registerAuthRoutes(mux *http.ServeMux) {
+// appAPI is the part that serves the GitHub App over the shared world:
+// its authentication (/app, installations, installation access tokens),
+// its webhook deliveries (app_hooks.go) and apps made from manifests
+// (manifest.go).
+type appAPI struct{ *world }
+
+// register serves the app's routes.
+func (s *appAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /app", s.appOnly(s.handleGetApp))
 	mux.HandleFunc("GET /app/installations", s.appOnly(s.handleListInstallations))
-	mux.HandleFunc("GET /app/installations/{id}", s.appOnly(s.handleGetInstallation))
 	mux.HandleFunc("POST /app/installations/{id}/access_tokens", s.appOnly(s.handleCreateAccessToken))
-	mux.HandleFunc("GET /orgs/{org}/installation", s.appOnly(s.handleFindInstallation("org")))
-	mux.HandleFunc("GET /users/{username}/installation", s.appOnly(s.handleFindInstallation("username")))
-	mux.HandleFunc("GET /repos/{owner}/{repo}/installation", s.appOnly(s.handleFindRepoInstallation))
+	mux.HandleFunc("GET /orgs/{org}/installation", s.appOnly(s.handleFindOrgInstallation))
 	mux.HandleFunc("GET /installation/repositories", s.handleInstallationRepos)
 	s.registerHookDeliveryRoutes(mux)
 	s.registerManifestRoutes(mux)
@@ -71,7 +73,7 @@ func (s *Sim) registerAuthRoutes(mux *http.ServeMux) {
 // claim rules. Times are checked against wall time, not the simulated
 // clock: clients sign with their own clock, and moving the simulated clock
 // (to age packages) must not lock the app out.
-func (s *Sim) verifyAppJWT(raw string) error {
+func (s *world) verifyAppJWT(raw string) error {
 	return verifyJWT(raw, &s.opts.AppKey.PublicKey, s.opts.AppID, time.Now())
 }
 
@@ -134,7 +136,7 @@ func intClaim(c jwt.MapClaims, name string) (int64, error) {
 
 // appOnly runs h with s.mu held when the caller authenticated with the
 // app's JWT, and answers 401 otherwise.
-func (s *Sim) appOnly(h http.HandlerFunc) http.HandlerFunc {
+func (s *appAPI) appOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -154,13 +156,13 @@ func (s *Sim) appOnly(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-func (s *Sim) handleGetApp(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleGetApp(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.appView())
 }
 
 // appView is the app object; its permissions are the widest any
 // installation holds, since on GitHub installations accept the app's.
-func (s *Sim) appView() map[string]any {
+func (s *world) appView() map[string]any {
 	perms := map[string]string{"metadata": "read"}
 	for _, in := range s.st.installations {
 		for k, v := range in.Permissions {
@@ -188,26 +190,17 @@ func (s *Sim) appView() map[string]any {
 	}
 }
 
-func (s *Sim) handleListInstallations(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleListInstallations(w http.ResponseWriter, r *http.Request) {
 	ids := make([]int64, 0, len(s.st.installations))
 	for id := range s.st.installations {
 		ids = append(ids, id)
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	page := appPage(s, w, r, ids, func(id int64) map[string]any { return s.installationView(s.st.installations[id]) })
+	page := appPage(s.world, w, r, ids, func(id int64) map[string]any { return s.installationView(s.st.installations[id]) })
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *Sim) handleGetInstallation(w http.ResponseWriter, r *http.Request) {
-	in := s.installationByPath(r)
-	if in == nil {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.installationView(in))
-}
-
-func (s *Sim) installationByPath(r *http.Request) *installation {
+func (s *appAPI) installationByPath(r *http.Request) *installation {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		return nil
@@ -215,36 +208,14 @@ func (s *Sim) installationByPath(r *http.Request) *installation {
 	return s.st.installations[id]
 }
 
-// handleFindInstallation serves the org and user lookups; param names the
-// path value holding the account.
-func (s *Sim) handleFindInstallation(param string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		login := r.PathValue(param)
-		a, ok := s.st.accounts[lower(login)]
-		want := "User"
-		if param == "org" {
-			want = "Organization"
-		}
-		if !ok || a.Type != want {
-			writeError(w, http.StatusNotFound, msgNotFound)
-			return
-		}
-		in := s.installationFor(a.Login)
-		if in == nil {
-			writeError(w, http.StatusNotFound, msgNotFound)
-			return
-		}
-		writeJSON(w, http.StatusOK, s.installationView(in))
-	}
-}
-
-func (s *Sim) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request) {
-	rp, ok := s.st.repos[lower(r.PathValue("owner")+"/"+r.PathValue("repo"))]
-	if !ok {
+// handleFindOrgInstallation serves GET /orgs/{org}/installation.
+func (s *appAPI) handleFindOrgInstallation(w http.ResponseWriter, r *http.Request) {
+	a, ok := s.st.accounts[lower(r.PathValue("org"))]
+	if !ok || a.Type != "Organization" {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return
 	}
-	in := s.repoInstallation(rp)
+	in := s.installationFor(a.Login)
 	if in == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return
@@ -254,7 +225,7 @@ func (s *Sim) handleFindRepoInstallation(w http.ResponseWriter, r *http.Request)
 
 // repoInstallation returns the installation covering rp, or nil.
 // Called with s.mu held.
-func (s *Sim) repoInstallation(rp *repo) *installation {
+func (s *world) repoInstallation(rp *repo) *installation {
 	in := s.installationFor(rp.Owner)
 	if in == nil || !in.covers(rp) {
 		return nil
@@ -283,7 +254,7 @@ func installationPermissions(in *installation) map[string]string {
 	return out
 }
 
-func (s *Sim) installationView(in *installation) map[string]any {
+func (s *appAPI) installationView(in *installation) map[string]any {
 	a := s.st.accounts[in.Account]
 	base := s.opts.APIURL
 	id := strconv.FormatInt(in.ID, 10)
@@ -321,7 +292,7 @@ type accessTokenRequest struct {
 	Permissions   map[string]string `json:"permissions"`
 }
 
-func (s *Sim) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
 	in := s.installationByPath(r)
 	if in == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -396,7 +367,7 @@ func (s *Sim) handleCreateAccessToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
-func (s *Sim) repoByID(id int64) *repo {
+func (s *appAPI) repoByID(id int64) *repo {
 	for _, rp := range s.st.repos {
 		if rp.ID == id {
 			return rp
@@ -407,7 +378,7 @@ func (s *Sim) repoByID(id int64) *repo {
 
 // handleInstallationRepos serves GET /installation/repositories: the
 // repositories an installation token may use.
-func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.requirePrincipal(w, r, principalInstallation,
@@ -422,7 +393,7 @@ func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
-	views := appPage(s, w, r, list, func(rp *repo) map[string]any { return s.fullRepository(rp, nil) })
+	views := appPage(s.world, w, r, list, func(rp *repo) map[string]any { return s.fullRepository(rp, nil) })
 	in := s.st.installations[p.Token.Installation]
 	sel := in.selection()
 	if p.Token.Repos != nil {
@@ -436,7 +407,7 @@ func (s *Sim) handleInstallationRepos(w http.ResponseWriter, r *http.Request) {
 }
 
 // tokenCovers tells whether installation token t may use rp.
-func (s *Sim) tokenCovers(t *token, rp *repo) bool {
+func (s *world) tokenCovers(t *token, rp *repo) bool {
 	in := s.st.installations[t.Installation]
 	if in == nil || !in.covers(rp) {
 		return false
@@ -446,7 +417,7 @@ func (s *Sim) tokenCovers(t *token, rp *repo) bool {
 
 // tokenPermission is the level ("", read, write, admin) installation
 // token t holds for permission name.
-func (s *Sim) tokenPermission(t *token, name string) string {
+func (s *world) tokenPermission(t *token, name string) string {
 	if t.Permissions != nil {
 		return t.Permissions[name]
 	}

@@ -5,20 +5,20 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // The app's webhook delivery log over REST (GET /app/hook/deliveries and
 // redelivery), which pkgwarden's sweep reads to redeliver what failed.
 
-func (s *Sim) registerHookDeliveryRoutes(mux *http.ServeMux) {
+func (s *appAPI) registerHookDeliveryRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /app/hook/deliveries", s.appOnly(s.handleListDeliveries))
-	mux.HandleFunc("GET /app/hook/deliveries/{id}", s.appOnly(s.handleGetDelivery))
 	mux.HandleFunc("POST /app/hook/deliveries/{id}/attempts", s.appOnly(s.handleRedeliver))
 }
 
 // handleListDeliveries lists deliveries newest first with GitHub's cursor
 // pagination: the cursor is the id below which the next page starts.
-func (s *Sim) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 	_, perPage := appPaging(r)
 	var below int64
 	if c := r.URL.Query().Get("cursor"); c != "" {
@@ -42,9 +42,9 @@ func (s *Sim) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 		}
 		page = append(page, d)
 	}
-	out := make([]map[string]any, 0, len(page))
+	out := make([]deliveryView, 0, len(page))
 	for _, d := range page {
-		out = append(out, deliveryView(d))
+		out = append(out, newDeliveryView(d))
 	}
 	if more {
 		q := r.URL.Query()
@@ -55,7 +55,7 @@ func (s *Sim) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Sim) deliveryByPath(r *http.Request) *Delivery {
+func (s *appAPI) deliveryByPath(r *http.Request) *Delivery {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		return nil
@@ -68,30 +68,9 @@ func (s *Sim) deliveryByPath(r *http.Request) *Delivery {
 	return nil
 }
 
-func (s *Sim) handleGetDelivery(w http.ResponseWriter, r *http.Request) {
-	d := s.deliveryByPath(r)
-	if d == nil {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	}
-	v := deliveryView(d)
-	v["request"] = map[string]any{
-		"headers": map[string]string{
-			"Content-Type":        "application/json",
-			"User-Agent":          "GitHub-Hookshot/ghsim",
-			"X-GitHub-Event":      d.Event,
-			"X-GitHub-Delivery":   d.GUID,
-			"X-Hub-Signature-256": Sign(s.opts.WebhookSecret, d.Payload),
-		},
-		"payload": json.RawMessage(d.Payload),
-	}
-	v["response"] = map[string]any{"headers": map[string]string{}, "payload": nil}
-	writeJSON(w, http.StatusOK, v)
-}
-
 // handleRedeliver sends a delivery again with the same guid, as GitHub's
 // redelivery does, and logs it as a redelivery.
-func (s *Sim) handleRedeliver(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 	d := s.deliveryByPath(r)
 	if d == nil {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -119,8 +98,24 @@ func (s *Sim) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 }
 
 // deliveryView is a delivery as GET /app/hook/deliveries lists it; the
-// installation and repository ids come from the payload.
-func deliveryView(d *Delivery) map[string]any {
+// installation and repository ids come from the payload. Fields are in the
+// order of their JSON names.
+type deliveryView struct {
+	Action         *string   `json:"action"`
+	DeliveredAt    time.Time `json:"delivered_at"`
+	Duration       float64   `json:"duration"`
+	Event          string    `json:"event"`
+	GUID           string    `json:"guid"`
+	ID             int64     `json:"id"`
+	InstallationID *int64    `json:"installation_id"`
+	Redelivery     bool      `json:"redelivery"`
+	RepositoryID   *int64    `json:"repository_id"`
+	Status         string    `json:"status"`
+	StatusCode     int       `json:"status_code"`
+	ThrottledAt    *string   `json:"throttled_at"`
+}
+
+func newDeliveryView(d *Delivery) deliveryView {
 	var p struct {
 		Installation *struct {
 			ID int64 `json:"id"`
@@ -130,29 +125,19 @@ func deliveryView(d *Delivery) map[string]any {
 		} `json:"repository"`
 	}
 	_ = json.Unmarshal(d.Payload, &p) // the simulator wrote it; ids are optional
-	var inst, repoID any
+	v := deliveryView{
+		DeliveredAt: d.DeliveredAt, Event: d.Event, GUID: d.GUID, ID: d.ID,
+		Redelivery: d.Redelivery, Status: d.Status, StatusCode: d.StatusCode,
+	}
 	if p.Installation != nil {
-		inst = p.Installation.ID
+		v.InstallationID = &p.Installation.ID
 	}
 	if p.Repository != nil {
-		repoID = p.Repository.ID
+		v.RepositoryID = &p.Repository.ID
 	}
-	var action any
 	if d.Action != "" {
-		action = d.Action
+		action := d.Action
+		v.Action = &action
 	}
-	return map[string]any{
-		"id":              d.ID,
-		"guid":            d.GUID,
-		"delivered_at":    d.DeliveredAt,
-		"redelivery":      d.Redelivery,
-		"duration":        0.0,
-		"status":          d.Status,
-		"status_code":     d.StatusCode,
-		"event":           d.Event,
-		"action":          action,
-		"installation_id": inst,
-		"repository_id":   repoID,
-		"throttled_at":    nil,
-	}
+	return v
 }

@@ -161,25 +161,9 @@ func TestInstallations(t *testing.T) {
 		"org without the app": {func() (*github.Installation, *github.Response, error) {
 			return app.Apps.FindOrganizationInstallation(ctx, "beta")
 		}, 0},
-		"user": {func() (*github.Installation, *github.Response, error) {
-			return app.Apps.FindUserInstallation(ctx, "alice")
-		}, w.userInst},
 		"user as org": {func() (*github.Installation, *github.Response, error) {
 			return app.Apps.FindOrganizationInstallation(ctx, "alice")
 		}, 0},
-		"repo covered": {func() (*github.Installation, *github.Response, error) {
-			return app.Apps.FindRepositoryInstallation(ctx, "acme", "app")
-		}, w.orgInst},
-		"repo not selected": {func() (*github.Installation, *github.Response, error) {
-			return app.Apps.FindRepositoryInstallation(ctx, "acme", "other")
-		}, 0},
-		"repo of the user": {func() (*github.Installation, *github.Response, error) {
-			return app.Apps.FindRepositoryInstallation(ctx, "alice", "dots")
-		}, w.userInst},
-		"by id": {func() (*github.Installation, *github.Response, error) {
-			return app.Apps.GetInstallation(ctx, w.userInst)
-		}, w.userInst},
-		"by id that is not there": {func() (*github.Installation, *github.Response, error) { return app.Apps.GetInstallation(ctx, 999999) }, 0},
 	}
 	for name, tc := range finds {
 		t.Run(name, func(t *testing.T) {

@@ -10,10 +10,9 @@ import (
 // classic token belongs to, which clients ask before choosing between the
 // /orgs/ and /users/ package endpoints.
 
-func (s *Sim) registerUserRoutes(mux *http.ServeMux) {
+func (s *reposAPI) registerUserRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /user", s.handleAuthenticatedUser)
 	mux.HandleFunc("GET /users/{username}", s.handleGetAccount)
-	mux.HandleFunc("GET /orgs/{org}", s.handleGetOrg)
 }
 
 // setScopesHeader writes X-OAuth-Scopes for a classic token, as GitHub
@@ -34,7 +33,7 @@ func setScopesHeader(w http.ResponseWriter, p *principal) {
 // credentials were given but are not valid, and sets X-OAuth-Scopes as
 // GitHub does for a classic token. p is nil for an anonymous caller.
 // Called with s.mu held.
-func (s *Sim) authenticateRequest(w http.ResponseWriter, r *http.Request) (p *principal, ok bool) {
+func (s *world) authenticateRequest(w http.ResponseWriter, r *http.Request) (p *principal, ok bool) {
 	p, status, msg := s.authenticate(r)
 	if status != 0 {
 		writeError(w, status, msg)
@@ -48,7 +47,7 @@ func (s *Sim) authenticateRequest(w http.ResponseWriter, r *http.Request) (p *pr
 // may use: it answers 401 for bad credentials or none, and 403 with
 // forbidden (GitHub's message differs per endpoint) for another kind.
 // Called with s.mu held.
-func (s *Sim) requirePrincipal(w http.ResponseWriter, r *http.Request, kind principalKind, forbidden string) (*principal, bool) {
+func (s *world) requirePrincipal(w http.ResponseWriter, r *http.Request, kind principalKind, forbidden string) (*principal, bool) {
 	p, status, msg := s.authenticate(r)
 	switch {
 	case status != 0:
@@ -66,7 +65,7 @@ func (s *Sim) requirePrincipal(w http.ResponseWriter, r *http.Request, kind prin
 }
 
 // accountDetails is the full user or organization object.
-func (s *Sim) accountDetails(a *account) map[string]any {
+func (s *reposAPI) accountDetails(a *account) map[string]any {
 	v := s.simpleUser(a.Login)
 	public := 0
 	for _, rp := range s.st.repos {
@@ -87,7 +86,7 @@ func (s *Sim) accountDetails(a *account) map[string]any {
 	return v
 }
 
-func (s *Sim) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.requirePrincipal(w, r, principalClassic, msgNotAccessibleByIntegration)
@@ -97,7 +96,7 @@ func (s *Sim) handleAuthenticatedUser(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.accountDetails(s.st.accounts[p.Token.User]))
 }
 
-func (s *Sim) handleGetAccount(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.authenticateRequest(w, r); !ok {
@@ -114,30 +113,4 @@ func (s *Sim) handleGetAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.accountDetails(a))
-}
-
-func (s *Sim) handleGetOrg(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.authenticateRequest(w, r); !ok {
-		return
-	}
-	a, ok := s.st.accounts[lower(r.PathValue("org"))]
-	if !ok || a.Type != "Organization" {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	}
-	v := s.accountDetails(a)
-	api := s.opts.APIURL + "orgs/" + a.Login
-	v["url"] = api
-	v["repos_url"] = api + "/repos"
-	v["hooks_url"] = api + "/hooks"
-	v["issues_url"] = api + "/issues"
-	v["members_url"] = api + "/members{/member}"
-	v["public_members_url"] = api + "/public_members{/member}"
-	v["description"] = nil
-	v["is_verified"] = false
-	v["has_organization_projects"] = true
-	v["has_repository_projects"] = true
-	writeJSON(w, http.StatusOK, v)
 }

@@ -27,27 +27,17 @@ func TestAccounts(t *testing.T) {
 
 	tests := map[string]struct {
 		login, typ string
-		org        bool
 		want       int
 	}{
-		"user":           {"olga", "User", false, 200},
-		"org as a user":  {"acme", "Organization", false, 200},
-		"the bot":        {f.sim.BotLogin(), "Bot", false, 200},
-		"nobody":         {"nope", "", false, 404},
-		"org":            {"ACME", "Organization", true, 200},
-		"user as an org": {"olga", "", true, 404},
+		"user":          {"olga", "User", 200},
+		"org as a user": {"acme", "Organization", 200},
+		"the bot":       {f.sim.BotLogin(), "Bot", 200},
+		"nobody":        {"nope", "", 404},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			var typ string
-			var code int
-			if tc.org {
-				o, resp, _ := inst.Organizations.Get(ctx, tc.login)
-				typ, code = o.GetType(), resp.StatusCode
-			} else {
-				u, resp, _ := inst.Users.Get(ctx, tc.login)
-				typ, code = u.GetType(), resp.StatusCode
-			}
+			u, resp, _ := inst.Users.Get(ctx, tc.login)
+			typ, code := u.GetType(), resp.StatusCode
 			if code != tc.want || (code == 200 && typ != tc.typ) {
 				t.Errorf("status %d type %q, want %d %q", code, typ, tc.want, tc.typ)
 			}

@@ -12,7 +12,7 @@ import (
 
 // simpleUser is the simple user object GitHub embeds everywhere (owner,
 // user, sender, account). The app's bot is a user of type Bot.
-func (s *Sim) simpleUser(login string) map[string]any {
+func (s *world) simpleUser(login string) map[string]any {
 	if lower(login) == lower(s.BotLogin()) {
 		v := s.accountObject(s.BotLogin(), botUserID, "Bot")
 		v["html_url"] = s.appHTMLURL("apps/" + AppSlug)
@@ -28,11 +28,11 @@ func (s *Sim) simpleUser(login string) map[string]any {
 }
 
 // orgObject is an organization object for an account outside the world.
-func (s *Sim) orgObject(login string, id int64) map[string]any {
+func (s *world) orgObject(login string, id int64) map[string]any {
 	return s.accountObject(login, id, "Organization")
 }
 
-func (s *Sim) accountObject(login string, id int64, typ string) map[string]any {
+func (s *world) accountObject(login string, id int64, typ string) map[string]any {
 	api := s.opts.APIURL + "users/" + login
 	prefix := "U_"
 	switch typ {
@@ -66,7 +66,7 @@ func (s *Sim) accountObject(login string, id int64, typ string) map[string]any {
 // appHTMLURL is the web address of path. The simulator serves no web
 // pages; it writes them on its own origin, as GitHub Enterprise Server
 // serves the web UI beside the API.
-func (s *Sim) appHTMLURL(path string) string {
+func (s *world) appHTMLURL(path string) string {
 	base := strings.TrimSuffix(s.opts.APIURL, "/")
 	base = strings.TrimSuffix(base, "/api/v3")
 	return base + "/" + strings.TrimPrefix(path, "/")
@@ -95,7 +95,7 @@ func appPageBounds(n, page, perPage int) (lo, hi int) {
 
 // appPageLinks writes GitHub's Link header (prev, next, last, first) for a
 // list of total items.
-func (s *Sim) appPageLinks(w http.ResponseWriter, r *http.Request, page, perPage, total int) {
+func (s *world) appPageLinks(w http.ResponseWriter, r *http.Request, page, perPage, total int) {
 	last := max(1, (total+perPage-1)/perPage)
 	link := func(p int, rel string) string {
 		q := r.URL.Query()

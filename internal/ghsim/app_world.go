@@ -7,7 +7,7 @@ import "fmt"
 
 // AddOrgMember makes user a member of org, or an owner (admin) when admin
 // is true. Making an owner a plain member demotes them.
-func (s *Sim) AddOrgMember(org, user string, admin bool) error {
+func (s *world) AddOrgMember(org, user string, admin bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o, ok := s.st.accounts[lower(org)]
@@ -36,7 +36,7 @@ type RepoUpdate struct {
 
 // UpdateRepo changes settings of owner/name. A new default branch must
 // exist already (it gets one by a PutFile on it).
-func (s *Sim) UpdateRepo(owner, name string, u RepoUpdate) error {
+func (s *world) UpdateRepo(owner, name string, u RepoUpdate) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, ok := s.st.repos[lower(owner+"/"+name)]
@@ -60,7 +60,7 @@ func (s *Sim) UpdateRepo(owner, name string, u RepoUpdate) error {
 
 // HeadCommit is the sha of the head commit of branch ("" for the default
 // branch) of owner/name, "" before the first commit.
-func (s *Sim) HeadCommit(owner, name, branch string) (string, error) {
+func (s *world) HeadCommit(owner, name, branch string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, ok := s.st.repos[lower(owner+"/"+name)]

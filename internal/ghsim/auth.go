@@ -34,7 +34,7 @@ func (p *principal) login() string {
 // authenticate finds who is calling. It must be called with s.mu held.
 // It returns (nil, 0, "") for an anonymous request, and a status and
 // message when credentials were given but are not valid.
-func (s *Sim) authenticate(r *http.Request) (*principal, int, string) {
+func (s *world) authenticate(r *http.Request) (*principal, int, string) {
 	cred := bearer(r)
 	if cred == "" {
 		return nil, 0, ""

@@ -5,13 +5,15 @@ import (
 	"io"
 	"net/http"
 	"testing"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
 )
 
 // BenchmarkListVersions reads all 1,000 versions of a package, 100 per
 // page, over HTTP: the listing a prune job does for a busy package. Rate
 // limits are off: the figure is the simulator's speed, not GitHub's limits.
 func BenchmarkListVersions(b *testing.B) {
-	off, _ := ParseRateLimits("off")
+	off, _ := ratelimit.Parse("off")
 	w := newPkWorld(b, Options{RateLimits: off})
 	for i := range 1000 {
 		if _, err := w.sim.Publish("acme", "npm", "big", fmt.Sprintf("1.0.%d", i), PublishOptions{}); err != nil {

@@ -31,7 +31,7 @@ type ContainerManifest struct {
 // not check that image manifests' blobs exist: it seeds packages of
 // thousands of versions for benchmarks in a fraction of the time pushes
 // take. It returns the digests, in order.
-func (s *Sim) AddContainerManifests(owner, pkgName, repository string, ms []ContainerManifest) ([]string, error) {
+func (s *world) AddContainerManifests(owner, pkgName, repository string, ms []ContainerManifest) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.accounts[lower(owner)]

@@ -4,6 +4,46 @@
 // pkgwarden's tests run against it, and users point `pkgwarden plan` at it to
 // try rules without risk.
 //
+// # Parts
+//
+// After go-containerregistry's pkg/registry: Sim (sim.go) is a small entry
+// point. New builds the shared world (world.go: options, clock and state
+// behind one mutex, the webhook outbox, and the Go API tests and the demo
+// seed build the world with, which Sim exposes by embedding it), then the
+// parts, each a small type over the world that registers its own routes:
+//
+//   - packagesAPI (packages.go): the Packages REST API, under /orgs/{org},
+//     /users/{username} and /user, each with .../packages (list) and
+//     .../packages/{package_type}/{package_name} GET and DELETE, /restore,
+//     /versions, /versions/{package_version_id} GET and DELETE, and
+//     /versions/{package_version_id}/restore.
+//   - appAPI (app.go, app_hooks.go, manifest.go): GET /app, GET
+//     /app/installations, POST /app/installations/{id}/access_tokens, GET
+//     /orgs/{org}/installation, GET /installation/repositories, GET
+//     /app/hook/deliveries, POST /app/hook/deliveries/{id}/attempts, the
+//     manifest pages GET and POST /settings/apps/new and
+//     /organizations/{org}/settings/apps/new (and .../confirm), and POST
+//     /app-manifests/{code}/conversions.
+//   - reposAPI (repos.go, app_users.go): GET /repos/{owner}/{repo}, its
+//     /contents and /contents/{path...}, GET
+//     /repos/{owner}/{repo}/collaborators/{username}/permission, the raw
+//     file host GET /_raw/{owner}/{repo}/{ref}/{path...} (the contents'
+//     download_url), GET /user and GET /users/{username}.
+//   - issuesAPI (issues.go): GET and POST /repos/{owner}/{repo}/issues, GET
+//     and PATCH .../issues/{number}, GET and POST .../issues/{number}/comments,
+//     PATCH .../issues/comments/{id}.
+//   - adminAPI (admin*.go): /_admin/, below.
+//   - registryAPI (registry.go): the OCI registry, /v2/ and /token, on a
+//     handler of its own (RegistryHandler).
+//
+// The middleware are packages of their own that know nothing of the world:
+// faults (in front of everything but /_admin/, and of the registry only
+// when asked) and ratelimit (behind faults, on the REST API without
+// /_admin/ and /_raw/; sim.go names the caller of a request). Both are
+// described below. Routes no client calls are not served: pkgwarden, its
+// tests and the demo are the clients, and the Packages API is served whole
+// because the seed document is its contract (conformance_test.go).
+//
 // # Behaviours the seed document does not state
 //
 // Each line: what the simulator does, and where that comes from.
@@ -81,8 +121,9 @@
 //     request whose If-None-Match names it gets 304 with no body (GitHub
 //     REST docs, "Best practices", conditional requests).
 //
-// Rate limits (ratelimit.go; GitHub REST docs, "Rate limits for the REST
-// API", its sections on primary and secondary rate limits and
+// Rate limits (package ratelimit, the middleware; sim.go names the caller
+// and leaves /_admin/ and /_raw/ out. GitHub REST docs, "Rate limits for
+// the REST API", its sections on primary and secondary rate limits and
 // "Calculating points for the secondary rate limit"; and "Best practices
 // for using the REST API" for conditional requests). Options.RateLimits,
 // the admin route below and `pkgwarden sim --rate-limits` set them:
@@ -131,8 +172,9 @@
 //     flight at once. RateLimits.Latency delays every counted request
 //     while in flight so tests can observe concurrency.
 //
-// Faults (faults.go), GitHub's bad days on demand; Options.Faults,
-// Sim.SetFaults, the admin route below and `pkgwarden sim --faults` set
+// Faults (package faults, the middleware; sim.go puts it outside the rate
+// limits and leaves /_admin/ out), GitHub's bad days on demand;
+// Options.Faults, Sim.SetFaults, the admin route below and `pkgwarden sim --faults` set
 // them, per run:
 //
 //   - Each request in scope draws once, from a source seeded by
@@ -226,9 +268,10 @@
 //     of clock drift is tolerated (GitHub docs, "Generating a JSON Web Token
 //     (JWT) for a GitHub App"). They are checked against wall time, not the
 //     simulated clock, so that moving the clock does not lock the app out
-//     (simulator's choice). /app, /app/installations…, and the
-//     {org,user,repo} installation lookups take only the JWT; anything else
-//     is 401 "A JSON web token could not be decoded" (GitHub's message).
+//     (simulator's choice). /app, /app/installations…, /app/hook/… and
+//     the organization installation lookup take only the JWT; anything
+//     else is 401 "A JSON web token could not be decoded" (GitHub's
+//     message).
 //   - Installation tokens look like GitHub's ("ghs_…") and expire one hour
 //     after creation on the simulated clock; the request body may narrow
 //     them to some repositories (names or ids) and permissions, and asking
@@ -284,12 +327,10 @@
 //   - GET /app/hook/deliveries lists the delivery log newest first, paged
 //     by a cursor in the Link header (GitHub docs, "REST API endpoints for
 //     GitHub App webhooks"); the cursor is the id below which the next page
-//     starts, and duration is always 0 (simulator's choices). GET
-//     /app/hook/deliveries/{id} adds the request's headers and payload; its
-//     response part is empty. POST /app/hook/deliveries/{id}/attempts sends
-//     the payload again with the same guid, answers 202 and logs a
-//     delivery with redelivery true.
-//   - GET /user, /users/{username} and /orgs/{org} answer account objects
+//     starts, and duration is always 0 (simulator's choices). POST
+//     /app/hook/deliveries/{id}/attempts sends the payload again with the
+//     same guid, answers 202 and logs a delivery with redelivery true.
+//   - GET /user and /users/{username} answer account objects
 //     (type User, Organization, or Bot for the app's bot); GET /user takes
 //     a classic token only (an installation token gets 403 "Resource not
 //     accessible by integration", GitHub's answer). Responses to classic

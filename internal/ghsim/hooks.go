@@ -17,7 +17,7 @@ import (
 // hands it to the sender; GitHub delivers asynchronously, and so does the
 // simulator, in order. It must be called with s.mu held. Without a webhook
 // URL nothing is recorded, as an app without a hook URL gets no deliveries.
-func (s *Sim) enqueueWebhook(event, action string, payload map[string]any) {
+func (s *world) enqueueWebhook(event, action string, payload map[string]any) {
 	if s.opts.WebhookURL == "" {
 		return
 	}
@@ -51,7 +51,7 @@ type outgoing struct {
 
 // startSender starts the goroutine that sends deliveries, once.
 // Called with s.mu held.
-func (s *Sim) startSender() {
+func (s *world) startSender() {
 	if s.outbox != nil {
 		return
 	}
@@ -59,7 +59,7 @@ func (s *Sim) startSender() {
 	go s.sendLoop(s.outbox)
 }
 
-func (s *Sim) sendLoop(out chan outgoing) {
+func (s *world) sendLoop(out chan outgoing) {
 	for o := range out {
 		status, err := s.post(o)
 		s.mu.Lock()
@@ -77,7 +77,7 @@ func (s *Sim) sendLoop(out chan outgoing) {
 	}
 }
 
-func (s *Sim) post(o outgoing) (int, error) {
+func (s *world) post(o outgoing) (int, error) {
 	d := o.delivery
 	req, err := http.NewRequest(http.MethodPost, o.url, bytes.NewReader(d.Payload))
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *Sim) post(o outgoing) (int, error) {
 }
 
 // WaitDeliveries blocks until every webhook enqueued so far was attempted.
-func (s *Sim) WaitDeliveries(ctx context.Context) error {
+func (s *world) WaitDeliveries(ctx context.Context) error {
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -119,7 +119,7 @@ func (s *Sim) WaitDeliveries(ctx context.Context) error {
 }
 
 // Deliveries returns a copy of the delivery log, oldest first.
-func (s *Sim) Deliveries() []Delivery {
+func (s *world) Deliveries() []Delivery {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Delivery, len(s.st.deliveries))

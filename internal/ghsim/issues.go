@@ -13,8 +13,14 @@ import (
 	"unicode/utf8"
 )
 
-// registerIssueRoutes serves issues, comments and labels.
-func (s *Sim) registerIssueRoutes(mux *http.ServeMux) {
+// issuesAPI is the part that serves issues over the shared world: issues
+// and their comments. What the Go API (Issues, CreateIssue) shares with
+// it, from opening an issue to its webhooks, stays on world.
+type issuesAPI struct{ *world }
+
+// register serves issues and comments (labels come with the issues that
+// name them).
+func (s *issuesAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", s.handleListIssues)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", s.handleCreateIssue)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", s.handleGetIssue)
@@ -22,9 +28,6 @@ func (s *Sim) registerIssueRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", s.handleListComments)
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", s.handleCreateComment)
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.handleUpdateComment)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/labels", s.handleListLabels)
-	mux.HandleFunc("POST /repos/{owner}/{repo}/labels", s.handleCreateLabel)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/labels/{name}", s.handleGetLabel)
 }
 
 // GitHub's limits and messages for issues.
@@ -61,7 +64,7 @@ type IssueComment struct {
 }
 
 // Issues returns copies of the issues of owner/repo, by number.
-func (s *Sim) Issues(owner, repoName string) ([]Issue, error) {
+func (s *world) Issues(owner, repoName string) ([]Issue, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, ok := s.st.repos[lower(owner+"/"+repoName)]
@@ -85,7 +88,7 @@ func (s *Sim) Issues(owner, repoName string) ([]Issue, error) {
 
 // CreateIssue opens an issue on owner/repo as author (a user), as if
 // through the API, and sends the issues webhooks. It returns the number.
-func (s *Sim) CreateIssue(owner, repoName, author, title, body string, labels ...string) (int, error) {
+func (s *world) CreateIssue(owner, repoName, author, title, body string, labels ...string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, ok := s.st.repos[lower(owner+"/"+repoName)]
@@ -106,7 +109,7 @@ func (s *Sim) CreateIssue(owner, repoName, author, title, body string, labels ..
 // openIssue creates an issue and sends opened, then labeled and assigned
 // webhooks, each payload showing the issue as created. Called with s.mu
 // held.
-func (s *Sim) openIssue(rp *repo, author, title, body string, labels, assignees []string) *issue {
+func (s *world) openIssue(rp *repo, author, title, body string, labels, assignees []string) *issue {
 	now := s.clock.now()
 	is := &issue{
 		ID: s.st.id(), Number: len(rp.Issues) + 1, Title: title, Body: body, State: "open",
@@ -127,7 +130,7 @@ type issueHook struct {
 	extra  map[string]any
 }
 
-func (s *Sim) sendIssueHooks(rp *repo, is *issue, actor string, hooks []issueHook) {
+func (s *world) sendIssueHooks(rp *repo, is *issue, actor string, hooks []issueHook) {
 	for _, h := range hooks {
 		p := map[string]any{"issue": s.issueView(rp, is)}
 		for k, v := range h.extra {
@@ -139,7 +142,7 @@ func (s *Sim) sendIssueHooks(rp *repo, is *issue, actor string, hooks []issueHoo
 
 // setIssueLabels replaces the labels of is, creating unknown labels as
 // GitHub does, and returns the unlabeled/labeled webhooks of the change.
-func (s *Sim) setIssueLabels(rp *repo, is *issue, names []string) []issueHook {
+func (s *world) setIssueLabels(rp *repo, is *issue, names []string) []issueHook {
 	var want []string
 	for _, n := range names {
 		n = strings.TrimSpace(n)
@@ -169,7 +172,7 @@ func (s *Sim) setIssueLabels(rp *repo, is *issue, names []string) []issueHook {
 
 // setIssueAssignees replaces the assignees of is and returns the
 // unassigned/assigned webhooks. Logins must be assignable already.
-func (s *Sim) setIssueAssignees(is *issue, logins []string) []issueHook {
+func (s *world) setIssueAssignees(is *issue, logins []string) []issueHook {
 	old := is.Assignees
 	is.Assignees = nil
 	for _, l := range logins {
@@ -195,7 +198,7 @@ func (s *Sim) setIssueAssignees(is *issue, logins []string) []issueHook {
 // assignable tells whether login may be assigned issues of rp: the owner,
 // organization members and collaborators, not every reader of a public
 // repository.
-func (s *Sim) assignable(login string, rp *repo) bool {
+func (s *issuesAPI) assignable(login string, rp *repo) bool {
 	a, ok := s.st.accounts[lower(login)]
 	if !ok || a.Type != "User" {
 		return false
@@ -213,7 +216,7 @@ func (s *Sim) assignable(login string, rp *repo) bool {
 
 // ensureLabel returns the label named name (case-insensitively), creating
 // it with GitHub's default colour.
-func (s *Sim) ensureLabel(rp *repo, name string) *label {
+func (s *world) ensureLabel(rp *repo, name string) *label {
 	if l, ok := rp.Labels[lower(name)]; ok {
 		return l
 	}
@@ -222,24 +225,36 @@ func (s *Sim) ensureLabel(rp *repo, name string) *label {
 	return l
 }
 
-func (s *Sim) labelView(rp *repo, l *label) map[string]any {
-	var desc any
+// The issue, comment and label objects. Fields are in the order of their
+// JSON names, as the maps these types replaced encoded them.
+
+type labelView struct {
+	Color       string  `json:"color"`
+	Default     bool    `json:"default"`
+	Description *string `json:"description"`
+	ID          int64   `json:"id"`
+	Name        string  `json:"name"`
+	NodeID      string  `json:"node_id"`
+	URL         string  `json:"url"`
+}
+
+func (s *world) labelView(rp *repo, l *label) *labelView {
+	v := &labelView{
+		ID:     l.ID,
+		NodeID: appNodeID("LA_", l.ID),
+		URL:    s.opts.APIURL + "repos/" + rp.fullName() + "/labels/" + url.PathEscape(l.Name),
+		Name:   l.Name,
+		Color:  l.Color,
+	}
 	if l.Description != "" {
-		desc = l.Description
+		desc := l.Description
+		v.Description = &desc
 	}
-	return map[string]any{
-		"id":          l.ID,
-		"node_id":     appNodeID("LA_", l.ID),
-		"url":         s.opts.APIURL + "repos/" + rp.fullName() + "/labels/" + url.PathEscape(l.Name),
-		"name":        l.Name,
-		"description": desc,
-		"color":       l.Color,
-		"default":     false,
-	}
+	return v
 }
 
 // authorAssociation is how login relates to rp, as GitHub labels authors.
-func (s *Sim) authorAssociation(login string, rp *repo) string {
+func (s *world) authorAssociation(login string, rp *repo) string {
 	l := lower(login)
 	if lower(rp.Owner) == l {
 		return "OWNER"
@@ -253,87 +268,123 @@ func (s *Sim) authorAssociation(login string, rp *repo) string {
 	return "NONE"
 }
 
-func orNullTime(t time.Time) any {
+func orNullTime(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
 	}
-	return t
+	return &t
 }
 
-func orNullString(v string) any {
+func orNullString(v string) *string {
 	if v == "" {
 		return nil
+	}
+	return &v
+}
+
+type issueView struct {
+	ActiveLockReason      *string          `json:"active_lock_reason"`
+	Assignee              map[string]any   `json:"assignee"`
+	Assignees             []map[string]any `json:"assignees"`
+	AuthorAssociation     string           `json:"author_association"`
+	Body                  *string          `json:"body"`
+	ClosedAt              *time.Time       `json:"closed_at"`
+	ClosedBy              map[string]any   `json:"closed_by"`
+	Comments              int              `json:"comments"`
+	CommentsURL           string           `json:"comments_url"`
+	CreatedAt             time.Time        `json:"created_at"`
+	EventsURL             string           `json:"events_url"`
+	HTMLURL               string           `json:"html_url"`
+	ID                    int64            `json:"id"`
+	Labels                []*labelView     `json:"labels"`
+	LabelsURL             string           `json:"labels_url"`
+	Locked                bool             `json:"locked"`
+	Milestone             *struct{}        `json:"milestone"`
+	NodeID                string           `json:"node_id"`
+	Number                int              `json:"number"`
+	PerformedViaGitHubApp map[string]any   `json:"performed_via_github_app"`
+	RepositoryURL         string           `json:"repository_url"`
+	State                 string           `json:"state"`
+	StateReason           *string          `json:"state_reason"`
+	TimelineURL           string           `json:"timeline_url"`
+	Title                 string           `json:"title"`
+	UpdatedAt             time.Time        `json:"updated_at"`
+	URL                   string           `json:"url"`
+	User                  map[string]any   `json:"user"`
+}
+
+func (s *world) issueView(rp *repo, is *issue) *issueView {
+	api := s.opts.APIURL + "repos/" + rp.fullName()
+	self := api + "/issues/" + strconv.Itoa(is.Number)
+	v := &issueView{
+		ID:                is.ID,
+		NodeID:            appNodeID("I_", is.ID),
+		URL:               self,
+		RepositoryURL:     api,
+		LabelsURL:         self + "/labels{/name}",
+		CommentsURL:       self + "/comments",
+		EventsURL:         self + "/events",
+		TimelineURL:       self + "/timeline",
+		HTMLURL:           s.appHTMLURL(rp.fullName() + "/issues/" + strconv.Itoa(is.Number)),
+		Number:            is.Number,
+		State:             is.State,
+		StateReason:       orNullString(is.StateReason),
+		Title:             is.Title,
+		Body:              orNullString(is.Body),
+		User:              s.simpleUser(is.User),
+		Labels:            make([]*labelView, 0, len(is.Labels)),
+		Assignees:         make([]map[string]any, 0, len(is.Assignees)),
+		Comments:          len(is.Comments),
+		ClosedAt:          orNullTime(is.ClosedAt),
+		CreatedAt:         is.CreatedAt,
+		UpdatedAt:         is.UpdatedAt,
+		AuthorAssociation: s.authorAssociation(is.User, rp),
+	}
+	for _, n := range is.Labels {
+		v.Labels = append(v.Labels, s.labelView(rp, s.ensureLabel(rp, n)))
+	}
+	for _, a := range is.Assignees {
+		v.Assignees = append(v.Assignees, s.simpleUser(a))
+	}
+	if len(v.Assignees) > 0 {
+		v.Assignee = v.Assignees[0]
+	}
+	if is.ClosedBy != "" && is.State == "closed" {
+		v.ClosedBy = s.simpleUser(is.ClosedBy)
+	}
+	if is.User == s.BotLogin() {
+		v.PerformedViaGitHubApp = s.appView()
 	}
 	return v
 }
 
-func (s *Sim) issueView(rp *repo, is *issue) map[string]any {
-	api := s.opts.APIURL + "repos/" + rp.fullName()
-	self := api + "/issues/" + strconv.Itoa(is.Number)
-	labels := make([]map[string]any, 0, len(is.Labels))
-	for _, n := range is.Labels {
-		labels = append(labels, s.labelView(rp, s.ensureLabel(rp, n)))
-	}
-	assignees := make([]map[string]any, 0, len(is.Assignees))
-	for _, a := range is.Assignees {
-		assignees = append(assignees, s.simpleUser(a))
-	}
-	var assignee, closedBy, viaApp any
-	if len(assignees) > 0 {
-		assignee = assignees[0]
-	}
-	if is.ClosedBy != "" && is.State == "closed" {
-		closedBy = s.simpleUser(is.ClosedBy)
-	}
-	if is.User == s.BotLogin() {
-		viaApp = s.appView()
-	}
-	return map[string]any{
-		"id":                       is.ID,
-		"node_id":                  appNodeID("I_", is.ID),
-		"url":                      self,
-		"repository_url":           api,
-		"labels_url":               self + "/labels{/name}",
-		"comments_url":             self + "/comments",
-		"events_url":               self + "/events",
-		"timeline_url":             self + "/timeline",
-		"html_url":                 s.appHTMLURL(rp.fullName() + "/issues/" + strconv.Itoa(is.Number)),
-		"number":                   is.Number,
-		"state":                    is.State,
-		"state_reason":             orNullString(is.StateReason),
-		"title":                    is.Title,
-		"body":                     orNullString(is.Body),
-		"user":                     s.simpleUser(is.User),
-		"labels":                   labels,
-		"assignee":                 assignee,
-		"assignees":                assignees,
-		"milestone":                nil,
-		"locked":                   false,
-		"active_lock_reason":       nil,
-		"comments":                 len(is.Comments),
-		"closed_at":                orNullTime(is.ClosedAt),
-		"created_at":               is.CreatedAt,
-		"updated_at":               is.UpdatedAt,
-		"closed_by":                closedBy,
-		"author_association":       s.authorAssociation(is.User, rp),
-		"performed_via_github_app": viaApp,
-	}
+type commentView struct {
+	AuthorAssociation     string         `json:"author_association"`
+	Body                  string         `json:"body"`
+	CreatedAt             time.Time      `json:"created_at"`
+	HTMLURL               string         `json:"html_url"`
+	ID                    int64          `json:"id"`
+	IssueURL              string         `json:"issue_url"`
+	NodeID                string         `json:"node_id"`
+	PerformedViaGitHubApp map[string]any `json:"performed_via_github_app"`
+	UpdatedAt             time.Time      `json:"updated_at"`
+	URL                   string         `json:"url"`
+	User                  map[string]any `json:"user"`
 }
 
-func (s *Sim) commentView(rp *repo, is *issue, c *comment) map[string]any {
+func (s *issuesAPI) commentView(rp *repo, is *issue, c *comment) *commentView {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
-	return map[string]any{
-		"id":                       c.ID,
-		"node_id":                  appNodeID("IC_", c.ID),
-		"url":                      api + "/issues/comments/" + strconv.FormatInt(c.ID, 10),
-		"html_url":                 s.appHTMLURL(fmt.Sprintf("%s/issues/%d#issuecomment-%d", rp.fullName(), is.Number, c.ID)),
-		"issue_url":                api + "/issues/" + strconv.Itoa(is.Number),
-		"body":                     c.Body,
-		"user":                     s.simpleUser(c.User),
-		"created_at":               c.CreatedAt,
-		"updated_at":               c.UpdatedAt,
-		"author_association":       s.authorAssociation(c.User, rp),
-		"performed_via_github_app": nil,
+	return &commentView{
+		ID:                c.ID,
+		NodeID:            appNodeID("IC_", c.ID),
+		URL:               api + "/issues/comments/" + strconv.FormatInt(c.ID, 10),
+		HTMLURL:           s.appHTMLURL(fmt.Sprintf("%s/issues/%d#issuecomment-%d", rp.fullName(), is.Number, c.ID)),
+		IssueURL:          api + "/issues/" + strconv.Itoa(is.Number),
+		Body:              c.Body,
+		User:              s.simpleUser(c.User),
+		CreatedAt:         c.CreatedAt,
+		UpdatedAt:         c.UpdatedAt,
+		AuthorAssociation: s.authorAssociation(c.User, rp),
 	}
 }
 
@@ -350,7 +401,7 @@ func writeValidationFailed(w http.ResponseWriter, resource, field, code, message
 
 // issuesRepo resolves the repository of an issue endpoint and refuses when
 // the caller may not read its issues or they are disabled (410).
-func (s *Sim) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
+func (s *issuesAPI) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	c, ok := s.resolveRepo(w, r)
 	if !ok || !s.canRead(w, c, "issues") {
 		return caller{}, false
@@ -366,7 +417,7 @@ func (s *Sim) issuesRepo(w http.ResponseWriter, r *http.Request) (caller, bool) 
 // anyone who can see the repository with a token allowed to write it (a
 // classic token needs repo, or public_repo on a public repository), or an
 // installation token covering it with issues: write.
-func (s *Sim) canWriteIssues(w http.ResponseWriter, c caller) bool {
+func (s *issuesAPI) canWriteIssues(w http.ResponseWriter, c caller) bool {
 	switch {
 	case c.p == nil:
 		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
@@ -375,7 +426,7 @@ func (s *Sim) canWriteIssues(w http.ResponseWriter, c caller) bool {
 		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 		return false
 	case c.p.Kind == principalInstallation:
-		if !c.covered(s) || installPermRank(s.tokenPermission(c.p.Token, "issues")) < installPermRank("write") {
+		if !c.covered(s.world) || installPermRank(s.tokenPermission(c.p.Token, "issues")) < installPermRank("write") {
 			writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 			return false
 		}
@@ -394,11 +445,11 @@ func (s *Sim) canWriteIssues(w http.ResponseWriter, c caller) bool {
 // triager tells whether the caller may set labels and assignees and edit
 // others' issues: an installation token with issues: write, or a user with
 // triage or more.
-func (s *Sim) triager(c caller) bool {
+func (s *issuesAPI) triager(c caller) bool {
 	if c.p != nil && c.p.Kind == principalInstallation {
 		return true // canWriteIssues checked issues: write
 	}
-	return atLeast(c.role(s), "triage")
+	return atLeast(c.role(s.world), "triage")
 }
 
 // issueRequest resolves the repository and the issue {number} of an
@@ -406,7 +457,7 @@ func (s *Sim) triager(c caller) bool {
 // With write it checks that the caller may write issues before it looks
 // the issue up, so that a refusal is not hidden by a 404. Called with s.mu
 // held.
-func (s *Sim) issueRequest(w http.ResponseWriter, r *http.Request, write bool) (caller, *issue, bool) {
+func (s *issuesAPI) issueRequest(w http.ResponseWriter, r *http.Request, write bool) (caller, *issue, bool) {
 	c, ok := s.issuesRepo(w, r)
 	if !ok || (write && !s.canWriteIssues(w, c)) {
 		return caller{}, nil, false
@@ -434,7 +485,7 @@ func sinceParam(w http.ResponseWriter, r *http.Request, resource string) (time.T
 	return t, true
 }
 
-func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleListIssues(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.issuesRepo(w, r)
@@ -487,7 +538,7 @@ func (s *Sim) handleListIssues(w http.ResponseWriter, r *http.Request) {
 		}
 		return key(list[i]) > key(list[j])
 	})
-	page := appPage(s, w, r, list, func(is *issue) map[string]any { return s.issueView(c.rp, is) })
+	page := appPage(s.world, w, r, list, func(is *issue) *issueView { return s.issueView(c.rp, is) })
 	writeJSON(w, http.StatusOK, page)
 }
 
@@ -512,7 +563,7 @@ func assigneeMatches(is *issue, a string) bool {
 	return slices.ContainsFunc(is.Assignees, func(x string) bool { return strings.EqualFold(x, a) })
 }
 
-func (s *Sim) handleGetIssue(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleGetIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, false)
@@ -574,7 +625,7 @@ func labelNames(raw json.RawMessage) ([]string, error) {
 
 // assigneeLogins reads assignees (or the older single assignee) and checks
 // each can be assigned; ok is false once a 422 was written.
-func (s *Sim) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage, rp *repo) (logins []string, given, ok bool) {
+func (s *issuesAPI) assigneeLogins(w http.ResponseWriter, f map[string]json.RawMessage, rp *repo) (logins []string, given, ok bool) {
 	if raw, has := f["assignees"]; has {
 		if err := json.Unmarshal(raw, &logins); err != nil {
 			writeValidationFailed(w, "Issue", "assignees", "invalid", "")
@@ -639,7 +690,7 @@ func issueLabels(w http.ResponseWriter, f map[string]json.RawMessage) (labels []
 	return labels, true, true
 }
 
-func (s *Sim) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -676,19 +727,19 @@ func (s *Sim) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 	if !s.triager(c) {
 		labels, assignees = nil, nil
 	}
-	is := s.openIssue(c.rp, c.actor(s), title, body, labels, assignees)
+	is := s.openIssue(c.rp, c.actor(s.world), title, body, labels, assignees)
 	w.Header().Set("Location", s.opts.APIURL+"repos/"+c.rp.fullName()+"/issues/"+strconv.Itoa(is.Number))
 	writeJSON(w, http.StatusCreated, s.issueView(c.rp, is))
 }
 
-func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, true)
 	if !ok {
 		return
 	}
-	actor := c.actor(s)
+	actor := c.actor(s.world)
 	triager := s.triager(c)
 	if !triager && !strings.EqualFold(actor, is.User) {
 		writeError(w, http.StatusForbidden, msgNeedAdminRights)
@@ -769,7 +820,7 @@ func (s *Sim) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.issueView(c.rp, is))
 }
 
-func (s *Sim) handleListComments(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleListComments(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, false)
@@ -786,11 +837,11 @@ func (s *Sim) handleListComments(w http.ResponseWriter, r *http.Request) {
 			list = append(list, cm)
 		}
 	}
-	page := appPage(s, w, r, list, func(cm *comment) map[string]any { return s.commentView(c.rp, is, cm) })
+	page := appPage(s.world, w, r, list, func(cm *comment) *commentView { return s.commentView(c.rp, is, cm) })
 	writeJSON(w, http.StatusOK, page)
 }
 
-func (s *Sim) handleCreateComment(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, is, ok := s.issueRequest(w, r, true)
@@ -802,14 +853,14 @@ func (s *Sim) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.clock.now()
-	cm := &comment{ID: s.st.id(), Body: body, User: c.actor(s), CreatedAt: now, UpdatedAt: now}
+	cm := &comment{ID: s.st.id(), Body: body, User: c.actor(s.world), CreatedAt: now, UpdatedAt: now}
 	is.Comments = append(is.Comments, cm)
 	is.UpdatedAt = now
 	view := s.commentView(c.rp, is, cm)
 	s.repoWebhook("issue_comment", "created", "issues", c.rp, cm.User, map[string]any{
 		"issue": s.issueView(c.rp, is), "comment": view,
 	})
-	w.Header().Set("Location", view["url"].(string))
+	w.Header().Set("Location", view.URL)
 	writeJSON(w, http.StatusCreated, view)
 }
 
@@ -831,7 +882,7 @@ func commentBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	return body, true
 }
 
-func (s *Sim) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
+func (s *issuesAPI) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.issuesRepo(w, r)
@@ -852,9 +903,9 @@ func (s *Sim) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return
 	}
-	actor := c.actor(s)
+	actor := c.actor(s.world)
 	installation := c.p.Kind == principalInstallation
-	if !installation && !strings.EqualFold(actor, cm.User) && !atLeast(c.role(s), "write") {
+	if !installation && !strings.EqualFold(actor, cm.User) && !atLeast(c.role(s.world), "write") {
 		writeError(w, http.StatusForbidden, msgNeedAdminRights)
 		return
 	}
@@ -871,76 +922,4 @@ func (s *Sim) handleUpdateComment(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writeJSON(w, http.StatusOK, s.commentView(c.rp, is, cm))
-}
-
-func (s *Sim) handleListLabels(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.resolveRepo(w, r)
-	if !ok {
-		return
-	}
-	ls := make([]*label, 0, len(c.rp.Labels))
-	for _, l := range c.rp.Labels {
-		ls = append(ls, l)
-	}
-	sort.Slice(ls, func(i, j int) bool { return lower(ls[i].Name) < lower(ls[j].Name) })
-	page := appPage(s, w, r, ls, func(l *label) map[string]any { return s.labelView(c.rp, l) })
-	writeJSON(w, http.StatusOK, page)
-}
-
-func (s *Sim) handleGetLabel(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.resolveRepo(w, r)
-	if !ok {
-		return
-	}
-	l, ok := c.rp.Labels[lower(r.PathValue("name"))]
-	if !ok {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.labelView(c.rp, l))
-}
-
-func (s *Sim) handleCreateLabel(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.resolveRepo(w, r)
-	if !ok || !s.canWriteIssues(w, c) {
-		return
-	}
-	if !s.triager(c) || (c.p.Kind == principalClassic && !atLeast(c.role(s), "write")) {
-		writeError(w, http.StatusForbidden, msgNeedAdminRights)
-		return
-	}
-	var req struct {
-		Name        string `json:"name"`
-		Color       string `json:"color"`
-		Description string `json:"description"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "Problems parsing JSON")
-		return
-	}
-	if strings.TrimSpace(req.Name) == "" {
-		writeValidationFailed(w, "Label", "name", "missing_field", "")
-		return
-	}
-	if _, exists := c.rp.Labels[lower(req.Name)]; exists {
-		writeValidationFailed(w, "Label", "name", "already_exists", "")
-		return
-	}
-	color := strings.TrimPrefix(req.Color, "#")
-	if color == "" {
-		color = defaultLabelColor
-	}
-	if len(color) != 6 || strings.Trim(lower(color), "0123456789abcdef") != "" {
-		writeValidationFailed(w, "Label", "color", "invalid", "")
-		return
-	}
-	l := &label{ID: s.st.id(), Name: req.Name, Color: lower(color), Description: req.Description}
-	c.rp.Labels[lower(req.Name)] = l
-	writeJSON(w, http.StatusCreated, s.labelView(c.rp, l))
 }

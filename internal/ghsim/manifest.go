@@ -40,7 +40,7 @@ const (
 	webUserID    = 9_000_003
 )
 
-// manifestApp is an app created from a manifest. Guarded by Sim.mu.
+// manifestApp is an app created from a manifest. Guarded by world.mu.
 type manifestApp struct {
 	ID            int64
 	Slug          string
@@ -120,7 +120,7 @@ var manifestEvents = map[string]string{
 
 // registerManifestRoutes serves the creation form (web) and the conversion
 // endpoint (REST).
-func (s *Sim) registerManifestRoutes(mux *http.ServeMux) {
+func (s *appAPI) registerManifestRoutes(mux *http.ServeMux) {
 	for _, p := range []string{"/settings/apps/new", "/organizations/{org}/settings/apps/new"} {
 		mux.HandleFunc("GET "+p, s.handleManifestForm)
 		mux.HandleFunc("POST "+p, s.handleManifestForm)
@@ -234,7 +234,7 @@ var manifestTmpl = template.Must(template.New("new").Parse(`<!doctype html>
 // webOwner is the account a web route creates the app for: the
 // organization of the path (which must exist), else the signed-in person.
 // Called with s.mu held.
-func (s *Sim) webOwner(r *http.Request) (map[string]any, string, bool) {
+func (s *appAPI) webOwner(r *http.Request) (map[string]any, string, bool) {
 	org := r.PathValue("org")
 	if org == "" {
 		return s.accountObject(webUserLogin, webUserID, "User"), webUserLogin, true
@@ -248,7 +248,7 @@ func (s *Sim) webOwner(r *http.Request) (map[string]any, string, bool) {
 
 // handleManifestForm shows the confirmation page for a manifest given as
 // the form field (POST, GitHub's way) or query parameter "manifest".
-func (s *Sim) handleManifestForm(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleManifestForm(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	_, owner, ok := s.webOwner(r)
 	s.mu.Unlock()
@@ -269,7 +269,7 @@ func (s *Sim) handleManifestForm(w http.ResponseWriter, r *http.Request) {
 	s.renderManifestPage(w, status, r, owner, raw, m, errs)
 }
 
-func (s *Sim) renderManifestPage(w http.ResponseWriter, status int, r *http.Request, owner, raw string, m appManifest, errs []string) {
+func (s *appAPI) renderManifestPage(w http.ResponseWriter, status int, r *http.Request, owner, raw string, m appManifest, errs []string) {
 	page := manifestPage{
 		Action:   strings.TrimSuffix(r.URL.Path, "/confirm") + "/confirm",
 		Owner:    owner,
@@ -291,7 +291,7 @@ func (s *Sim) renderManifestPage(w http.ResponseWriter, status int, r *http.Requ
 // handleManifestConfirm creates the app when the person clicks "Create
 // GitHub App", then redirects to the manifest's redirect_url with the
 // conversion code and the state it was given.
-func (s *Sim) handleManifestConfirm(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleManifestConfirm(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
 		return
@@ -369,7 +369,7 @@ func (s *Sim) handleManifestConfirm(w http.ResponseWriter, r *http.Request) {
 
 // appSlugTaken tells whether an app (hosted or created) has slug. Called
 // with s.mu held.
-func (s *Sim) appSlugTaken(slug string) bool {
+func (s *appAPI) appSlugTaken(slug string) bool {
 	if slug == AppSlug {
 		return true
 	}
@@ -383,7 +383,7 @@ func (s *Sim) appSlugTaken(slug string) bool {
 
 // handleManifestConversion serves POST /app-manifests/{code}/conversions:
 // no authentication, the code works once and for an hour.
-func (s *Sim) handleManifestConversion(w http.ResponseWriter, r *http.Request) {
+func (s *appAPI) handleManifestConversion(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.st.manifestCodes[r.PathValue("code")]
@@ -403,7 +403,7 @@ func (s *Sim) handleManifestConversion(w http.ResponseWriter, r *http.Request) {
 
 // manifestAppView is a created app's object, as GET /app shows it.
 // Called with s.mu held.
-func (s *Sim) manifestAppView(a *manifestApp) map[string]any {
+func (s *appAPI) manifestAppView(a *manifestApp) map[string]any {
 	return map[string]any{
 		"id":                  a.ID,
 		"slug":                a.Slug,
@@ -424,7 +424,7 @@ func (s *Sim) manifestAppView(a *manifestApp) map[string]any {
 
 // manifestAppForJWT finds the created app whose key signed raw, by the iss
 // claim, and checks the JWT as verifyJWT does. Called with s.mu held.
-func (s *Sim) manifestAppForJWT(raw string) *manifestApp {
+func (s *world) manifestAppForJWT(raw string) *manifestApp {
 	if len(s.st.manifestApps) == 0 {
 		return nil
 	}
@@ -456,7 +456,7 @@ func (s *Sim) manifestAppForJWT(raw string) *manifestApp {
 
 // serveManifestApp answers a created app's JWT on the app routes: GET /app
 // shows the app; it has no installations and no deliveries.
-func (s *Sim) serveManifestApp(w http.ResponseWriter, r *http.Request, a *manifestApp) {
+func (s *appAPI) serveManifestApp(w http.ResponseWriter, r *http.Request, a *manifestApp) {
 	switch r.Pattern {
 	case "GET /app":
 		writeJSON(w, http.StatusOK, s.manifestAppView(a))

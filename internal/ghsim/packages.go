@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,8 +47,12 @@ const (
 	pkRestore
 )
 
-// registerPackageRoutes serves the 24 Packages endpoints of the seed.
-func (s *Sim) registerPackageRoutes(mux *http.ServeMux) {
+// packagesAPI is the part that serves the Packages REST API over the
+// shared world.
+type packagesAPI struct{ *world }
+
+// register serves the 24 Packages endpoints of the seed.
+func (s *packagesAPI) register(mux *http.ServeMux) {
 	prefixes := map[pkScope]string{pkOrg: "/orgs/{org}", pkUser: "/users/{username}", pkSelf: "/user"}
 	for scope, pre := range prefixes {
 		base := pre + "/packages/{package_type}/{package_name}"
@@ -78,7 +81,7 @@ type pkReq struct {
 
 // pkHandle wraps a package handler: it takes the lock, authenticates,
 // refuses installation tokens, resolves the owner and checks the scopes.
-func (s *Sim) pkHandle(scope pkScope, op pkOp, h func(*pkReq)) http.HandlerFunc {
+func (s *packagesAPI) pkHandle(scope pkScope, op pkOp, h func(*pkReq)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -145,7 +148,7 @@ func (s *Sim) pkHandle(scope pkScope, op pkOp, h func(*pkReq)) http.HandlerFunc 
 
 // pkCheckScopes answers 403 when a classic token lacks a scope the
 // operation needs, and reports whether the request may go on.
-func (s *Sim) pkCheckScopes(q *pkReq, typ string) bool {
+func (s *packagesAPI) pkCheckScopes(q *pkReq, typ string) bool {
 	if q.p.Kind != principalClassic {
 		return true
 	}
@@ -219,14 +222,14 @@ func pkIsAdmin(a *account, login string) bool {
 
 // pkCanSee says whether the caller may see package p at all. Installation
 // tokens (with the switch on) see their installation's account.
-func (s *Sim) pkCanSee(q *pkReq, p *pkg) bool {
+func (s *packagesAPI) pkCanSee(q *pkReq, p *pkg) bool {
 	if p.Visibility == "public" {
 		return true
 	}
 	return s.pkCallerIsMember(q)
 }
 
-func (s *Sim) pkCallerIsMember(q *pkReq) bool {
+func (s *packagesAPI) pkCallerIsMember(q *pkReq) bool {
 	if q.p.Kind == principalInstallation {
 		in := s.st.installations[q.p.Token.Installation]
 		return in != nil && in.Account == lower(q.owner.Login)
@@ -234,7 +237,7 @@ func (s *Sim) pkCallerIsMember(q *pkReq) bool {
 	return pkIsMember(q.owner, q.p.login())
 }
 
-func (s *Sim) pkCallerIsAdmin(q *pkReq) bool {
+func (s *packagesAPI) pkCallerIsAdmin(q *pkReq) bool {
 	if q.p.Kind == principalInstallation {
 		in := s.st.installations[q.p.Token.Installation]
 		return in != nil && in.Account == lower(q.owner.Login) && in.Permissions["packages"] == "write"
@@ -243,7 +246,7 @@ func (s *Sim) pkCallerIsAdmin(q *pkReq) bool {
 }
 
 // pkLive finds the live, visible package of the path, or answers 404.
-func (s *Sim) pkLive(q *pkReq) *pkg {
+func (s *packagesAPI) pkLive(q *pkReq) *pkg {
 	p := s.st.packages[pkgKey{Owner: lower(q.owner.Login), Type: q.typ, Name: q.name}]
 	if p == nil || !s.pkCanSee(q, p) {
 		writeError(q.w, http.StatusNotFound, msgNotFound)
@@ -254,7 +257,7 @@ func (s *Sim) pkLive(q *pkReq) *pkg {
 
 // pkVersion finds the version of the path in p, active or deleted (deleted
 // ones only within the restore window), or answers 404.
-func (s *Sim) pkVersion(q *pkReq, p *pkg) *version {
+func (s *packagesAPI) pkVersion(q *pkReq, p *pkg) *version {
 	id, err := strconv.ParseInt(q.r.PathValue("package_version_id"), 10, 64)
 	if err == nil {
 		for _, v := range p.Versions {
@@ -269,7 +272,7 @@ func (s *Sim) pkVersion(q *pkReq, p *pkg) *version {
 
 // pkVersionExists is false for a version deleted longer ago than the
 // restore window: GitHub purges it.
-func (s *Sim) pkVersionExists(v *version) bool {
+func (s *packagesAPI) pkVersionExists(v *version) bool {
 	return v.DeletedAt.IsZero() || s.clock.now().Sub(v.DeletedAt) <= pkRestoreWindow
 }
 
@@ -305,7 +308,7 @@ func pkParseList(q *pkReq) (page, perPage int, ok bool) {
 }
 
 // pkPage slices n items for page/perPage and writes the Link header.
-func (s *Sim) pkPage(q *pkReq, n, page, perPage int) (lo, hi int) {
+func (s *packagesAPI) pkPage(q *pkReq, n, page, perPage int) (lo, hi int) {
 	last := (n + perPage - 1) / perPage
 	if last < 1 {
 		last = 1
@@ -339,7 +342,7 @@ func (s *Sim) pkPage(q *pkReq, n, page, perPage int) (lo, hi int) {
 	return lo, hi
 }
 
-func (s *Sim) pkListPackages(q *pkReq) {
+func (s *packagesAPI) pkListPackages(q *pkReq) {
 	vals := q.r.URL.Query()
 	typ := vals.Get("package_type")
 	switch {
@@ -371,7 +374,7 @@ func (s *Sim) pkListPackages(q *pkReq) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	lo, hi := s.pkPage(q, len(out), page, perPage)
-	body := make([]map[string]any, 0, hi-lo)
+	body := make([]*pkPackage, 0, hi-lo)
 	for _, p := range out[lo:hi] {
 		body = append(body, s.pkPackageJSON(p))
 	}
@@ -389,13 +392,13 @@ func pkEffectiveVisibilityOf(typ, vis string) string {
 	return vis
 }
 
-func (s *Sim) pkGetPackage(q *pkReq) {
+func (s *packagesAPI) pkGetPackage(q *pkReq) {
 	if p := s.pkLive(q); p != nil {
 		pkWriteOK(q, s.pkPackageJSON(p))
 	}
 }
 
-func (s *Sim) pkDeletePackage(q *pkReq) {
+func (s *packagesAPI) pkDeletePackage(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -427,7 +430,7 @@ const (
 	msgNamespaceReused  = "A package with this name was created since this one was deleted. Delete the new package first to restore this one."
 )
 
-func (s *Sim) pkRestorePackage(q *pkReq) {
+func (s *packagesAPI) pkRestorePackage(q *pkReq) {
 	// The token query parameter ("package token") is accepted and ignored:
 	// the seed does not say what it checks.
 	key := pkgKey{Owner: lower(q.owner.Login), Type: q.typ, Name: q.name}
@@ -459,7 +462,7 @@ func (s *Sim) pkRestorePackage(q *pkReq) {
 	q.w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Sim) pkListVersions(q *pkReq) {
+func (s *packagesAPI) pkListVersions(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -486,7 +489,7 @@ func (s *Sim) pkListVersions(q *pkReq) {
 	}
 	pkSortVersions(out)
 	lo, hi := s.pkPage(q, len(out), page, perPage)
-	body := make([]map[string]any, 0, hi-lo)
+	body := make([]*pkVersion, 0, hi-lo)
 	for _, v := range out[lo:hi] {
 		body = append(body, s.pkVersionJSON(p, v))
 	}
@@ -503,7 +506,7 @@ func pkSortVersions(vs []*version) {
 	})
 }
 
-func (s *Sim) pkGetVersion(q *pkReq) {
+func (s *packagesAPI) pkGetVersion(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -513,7 +516,7 @@ func (s *Sim) pkGetVersion(q *pkReq) {
 	}
 }
 
-func (s *Sim) pkDeleteVersion(q *pkReq) {
+func (s *packagesAPI) pkDeleteVersion(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -562,7 +565,7 @@ func pkActiveCount(p *pkg) int {
 	return n
 }
 
-func (s *Sim) pkRestoreVersion(q *pkReq) {
+func (s *packagesAPI) pkRestoreVersion(q *pkReq) {
 	p := s.pkLive(q)
 	if p == nil {
 		return
@@ -615,154 +618,6 @@ func pkRestoreVersionState(p *pkg, v *version, now time.Time, withTags bool) {
 }
 
 // ---- JSON shapes ----
-
-const pkTimeFormat = "2006-01-02T15:04:05Z"
-
-// pkWebURL is the simulated github.com: the API URL's origin under /web.
-func (s *Sim) pkWebURL() string { return strings.TrimSuffix(s.opts.APIURL, "/") + "/web" }
-
-// pkAccountJSON is the simple-user shape GitHub embeds as owner and sender.
-func (s *Sim) pkAccountJSON(a *account) map[string]any {
-	api := strings.TrimSuffix(s.opts.APIURL, "/")
-	u := api + "/users/" + a.Login
-	return map[string]any{
-		"login":               a.Login,
-		"id":                  a.ID,
-		"node_id":             pkNodeID(a.Type, a.ID),
-		"avatar_url":          fmt.Sprintf("%s/avatars/u/%d?v=4", s.pkWebURL(), a.ID),
-		"gravatar_id":         "",
-		"url":                 u,
-		"html_url":            s.pkWebURL() + "/" + a.Login,
-		"followers_url":       u + "/followers",
-		"following_url":       u + "/following{/other_user}",
-		"gists_url":           u + "/gists{/gist_id}",
-		"starred_url":         u + "/starred{/owner}{/repo}",
-		"subscriptions_url":   u + "/subscriptions",
-		"organizations_url":   u + "/orgs",
-		"repos_url":           u + "/repos",
-		"events_url":          u + "/events{/privacy}",
-		"received_events_url": u + "/received_events",
-		"type":                a.Type,
-		"site_admin":          false,
-	}
-}
-
-// pkNodeID makes a stable GraphQL-style node id.
-func pkNodeID(typ string, id int64) string {
-	return fmt.Sprintf("%s_%d", map[string]string{"User": "U", "Organization": "O", "Repository": "R", "Package": "P", "PackageVersion": "PV"}[typ], id)
-}
-
-// pkRepoJSON is the minimal-repository shape GitHub embeds in packages and
-// webhooks.
-func (s *Sim) pkRepoJSON(r *repo) map[string]any {
-	api := strings.TrimSuffix(s.opts.APIURL, "/")
-	u := api + "/repos/" + r.fullName()
-	owner := s.st.accounts[lower(r.Owner)]
-	m := map[string]any{
-		"id": r.ID, "node_id": pkNodeID("Repository", r.ID), "name": r.Name, "full_name": r.fullName(),
-		"private": r.Private, "html_url": s.pkWebURL() + "/" + r.fullName(), "description": nil, "fork": false,
-		"url": u, "default_branch": r.DefaultBranch, "has_issues": r.HasIssues,
-	}
-	if owner != nil {
-		m["owner"] = s.pkAccountJSON(owner)
-	}
-	for k, suffix := range map[string]string{
-		"forks_url": "/forks", "keys_url": "/keys{/key_id}", "collaborators_url": "/collaborators{/collaborator}",
-		"teams_url": "/teams", "hooks_url": "/hooks", "issue_events_url": "/issues/events{/number}",
-		"events_url": "/events", "assignees_url": "/assignees{/user}", "branches_url": "/branches{/branch}",
-		"tags_url": "/tags", "blobs_url": "/git/blobs{/sha}", "git_tags_url": "/git/tags{/sha}",
-		"git_refs_url": "/git/refs{/sha}", "trees_url": "/git/trees{/sha}", "statuses_url": "/statuses/{sha}",
-		"languages_url": "/languages", "stargazers_url": "/stargazers", "contributors_url": "/contributors",
-		"subscribers_url": "/subscribers", "subscription_url": "/subscription", "commits_url": "/commits{/sha}",
-		"git_commits_url": "/git/commits{/sha}", "comments_url": "/comments{/number}",
-		"issue_comment_url": "/issues/comments{/number}", "contents_url": "/contents/{+path}",
-		"compare_url": "/compare/{base}...{head}", "merges_url": "/merges",
-		"archive_url": "/{archive_format}{/ref}", "downloads_url": "/downloads", "issues_url": "/issues{/number}",
-		"pulls_url": "/pulls{/number}", "milestones_url": "/milestones{/number}",
-		"notifications_url": "/notifications{?since,all,participating}", "labels_url": "/labels{/name}",
-		"releases_url": "/releases{/id}", "deployments_url": "/deployments",
-	} {
-		m[k] = u + suffix
-	}
-	return m
-}
-
-// pkAPIPath is the API URL of a package: /orgs/… for an organization's,
-// /users/… for a user's, whichever route asked, as in the seed's examples.
-func (s *Sim) pkAPIPath(p *pkg) string {
-	ns := "users/"
-	if a := s.st.accounts[p.Key.Owner]; a != nil && a.Type == "Organization" {
-		ns = "orgs/"
-	}
-	return s.opts.APIURL + ns + p.Owner + "/packages/" + p.Key.Type + "/" + url.PathEscape(p.Key.Name)
-}
-
-// pkHTMLURL is the package's page: under the repository when linked and
-// not a container, as the seed's examples show.
-func (s *Sim) pkHTMLURL(p *pkg) string {
-	if r := s.st.repos[p.Repository]; r != nil && p.Key.Type != "container" {
-		return fmt.Sprintf("%s/%s/packages/%d", s.pkWebURL(), r.fullName(), p.ID)
-	}
-	ns := "users"
-	if a := s.st.accounts[p.Key.Owner]; a != nil && a.Type == "Organization" {
-		ns = "orgs"
-	}
-	return fmt.Sprintf("%s/%s/%s/packages/%s/package/%s", s.pkWebURL(), ns, p.Owner, p.Key.Type, url.PathEscape(p.Key.Name))
-}
-
-func (s *Sim) pkPackageJSON(p *pkg) map[string]any {
-	m := map[string]any{
-		"id":            p.ID,
-		"name":          p.Key.Name,
-		"package_type":  p.Key.Type,
-		"version_count": pkActiveCount(p),
-		"visibility":    p.Visibility,
-		"url":           s.pkAPIPath(p),
-		"created_at":    p.CreatedAt.UTC().Format(pkTimeFormat),
-		"updated_at":    p.UpdatedAt.UTC().Format(pkTimeFormat),
-		"html_url":      s.pkHTMLURL(p),
-	}
-	if a := s.st.accounts[p.Key.Owner]; a != nil {
-		m["owner"] = s.pkAccountJSON(a)
-	}
-	// Every package carries the key, null when unlinked, so clients meet
-	// the same key set either way (DESIGN.md "The simulator").
-	m["repository"] = nil
-	if r := s.st.repos[p.Repository]; r != nil {
-		m["repository"] = s.pkRepoJSON(r)
-	}
-	return m
-}
-
-func (s *Sim) pkVersionJSON(p *pkg, v *version) map[string]any {
-	pkgHTML := s.pkHTMLURL(p)
-	m := map[string]any{
-		"id":               v.ID,
-		"name":             v.Name,
-		"url":              fmt.Sprintf("%s/versions/%d", s.pkAPIPath(p), v.ID),
-		"package_html_url": pkgHTML,
-		"created_at":       v.CreatedAt.UTC().Format(pkTimeFormat),
-		"updated_at":       v.UpdatedAt.UTC().Format(pkTimeFormat),
-	}
-	meta := map[string]any{"package_type": p.Key.Type}
-	if p.Key.Type == "container" || p.Key.Type == "docker" {
-		tags := v.Tags
-		if !v.DeletedAt.IsZero() {
-			tags = v.DeletedTags
-		}
-		if tags == nil {
-			tags = []string{}
-		}
-		meta[p.Key.Type] = map[string]any{"tags": tags}
-		m["html_url"] = fmt.Sprintf("%s/%d", strings.Replace(pkgHTML, "/package/", "/", 1), v.ID)
-	} else {
-		m["html_url"] = pkgHTML + "?version=" + url.QueryEscape(v.Name)
-		m["license"] = v.License
-		m["description"] = v.Description
-	}
-	m["metadata"] = meta
-	return m
-}
 
 // pkWriteOK answers 200 with v as JSON and a weak ETag of the body, or
 // 304 Not Modified when If-None-Match names that ETag, as GitHub does for

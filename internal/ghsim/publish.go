@@ -28,7 +28,7 @@ type PublishOptions struct {
 // package (creating the package on first use) and sends the
 // registry_package published webhook, as publishing through a registry
 // client would. Container versions come from registry pushes instead.
-func (s *Sim) Publish(owner, typ, name, ver string, o PublishOptions) (int64, error) {
+func (s *world) Publish(owner, typ, name, ver string, o PublishOptions) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !pkTypes[typ] || typ == "container" {
@@ -89,7 +89,7 @@ func (s *Sim) Publish(owner, typ, name, ver string, o PublishOptions) (int64, er
 }
 
 // pkFind finds a live package. Called with s.mu held.
-func (s *Sim) pkFind(owner, typ, name string) (*pkg, error) {
+func (s *world) pkFind(owner, typ, name string) (*pkg, error) {
 	p := s.st.packages[pkgKey{Owner: lower(owner), Type: typ, Name: name}]
 	if p == nil {
 		return nil, fmt.Errorf("ghsim: no %s package %s/%s", typ, owner, name)
@@ -101,7 +101,7 @@ func (s *Sim) pkFind(owner, typ, name string) (*pkg, error) {
 // id, or by name (digest or version string) among active ones first. The
 // Set* and DeleteVersion methods all address a version this way. Called
 // with s.mu held.
-func (s *Sim) pkFindVersion(owner, typ, name string, ref VersionRef) (*pkg, *version, error) {
+func (s *world) pkFindVersion(owner, typ, name string, ref VersionRef) (*pkg, *version, error) {
 	p, err := s.pkFind(owner, typ, name)
 	if err != nil {
 		return nil, nil, err
@@ -132,7 +132,7 @@ type VersionRef struct {
 }
 
 // SetDownloads sets a version's download count (the 5,000 rule).
-func (s *Sim) SetDownloads(owner, typ, name string, ref VersionRef, n int64) error {
+func (s *world) SetDownloads(owner, typ, name string, ref VersionRef, n int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, v, err := s.pkFindVersion(owner, typ, name, ref)
@@ -146,7 +146,7 @@ func (s *Sim) SetDownloads(owner, typ, name string, ref VersionRef, n int64) err
 // SetVersionTimes sets a version's created_at and updated_at (zero values
 // leave a field alone), and for a deleted version the time of its
 // deletion when deletedAt is not zero.
-func (s *Sim) SetVersionTimes(owner, typ, name string, ref VersionRef, createdAt, updatedAt, deletedAt time.Time) error {
+func (s *world) SetVersionTimes(owner, typ, name string, ref VersionRef, createdAt, updatedAt, deletedAt time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, v, err := s.pkFindVersion(owner, typ, name, ref)
@@ -170,7 +170,7 @@ func (s *Sim) SetVersionTimes(owner, typ, name string, ref VersionRef, createdAt
 
 // SetPackage changes a live package's visibility ("" leaves it) and its
 // created_at/updated_at (zero leaves them).
-func (s *Sim) SetPackage(owner, typ, name, visibility string, createdAt, updatedAt time.Time) error {
+func (s *world) SetPackage(owner, typ, name, visibility string, createdAt, updatedAt time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, err := s.pkFind(owner, typ, name)
@@ -194,7 +194,7 @@ func (s *Sim) SetPackage(owner, typ, name, visibility string, createdAt, updated
 
 // DeleteVersion deletes a version as the API would, at the simulated time
 // minus ago (ago > 0 backdates the deletion), without GitHub's checks.
-func (s *Sim) DeleteVersion(owner, typ, name string, ref VersionRef, ago time.Duration) error {
+func (s *world) DeleteVersion(owner, typ, name string, ref VersionRef, ago time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, v, err := s.pkFindVersion(owner, typ, name, ref)
@@ -223,7 +223,7 @@ type PackageVersion struct {
 
 // Versions lists a live package's versions, active and deleted, newest
 // first.
-func (s *Sim) Versions(owner, typ, name string) ([]PackageVersion, error) {
+func (s *world) Versions(owner, typ, name string) ([]PackageVersion, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, err := s.pkFind(owner, typ, name)
@@ -245,7 +245,7 @@ func (s *Sim) Versions(owner, typ, name string) ([]PackageVersion, error) {
 }
 
 // SetQuiet turns webhooks of pushes and publishes off (true) or back on.
-func (s *Sim) SetQuiet(quiet bool) {
+func (s *world) SetQuiet(quiet bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pk.quiet = quiet
@@ -254,7 +254,7 @@ func (s *Sim) SetQuiet(quiet bool) {
 // SetRestoreWithoutTags switches Options.RestoreWithoutTags on or off:
 // with it on, restoring a version brings its manifest back by digest but
 // gives back none of its tags.
-func (s *Sim) SetRestoreWithoutTags(on bool) {
+func (s *world) SetRestoreWithoutTags(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.pk.restoreWithoutTags = on

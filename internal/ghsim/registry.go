@@ -19,7 +19,7 @@ import (
 )
 
 // packageSide is the state of the registry side that the world model in
-// state.go does not hold. Guarded by Sim.mu.
+// state.go does not hold. Guarded by world.mu.
 type packageSide struct {
 	// inner is go-containerregistry's in-memory registry: it stores blobs
 	// and manifests; the wrapper decides who may see what.
@@ -47,8 +47,14 @@ const regMaxManifest = 4 << 20
 // regSourceLabel links an image to its repository on ghcr.io.
 const regSourceLabel = "org.opencontainers.image.source"
 
-// newRegistry builds the ghcr.io-like OCI registry.
-func (s *Sim) newRegistry() (http.Handler, error) {
+// registryAPI is the part that serves the ghcr.io-like OCI registry (/v2/
+// and /token) over the shared world: go-containerregistry's registry keeps
+// blobs and manifests, and this part decides who may see what and turns
+// pushes into package versions.
+type registryAPI struct{ *world }
+
+// newRegistryAPI builds the registry part, and the registry state of w.
+func newRegistryAPI(s *world) *registryAPI {
 	s.pk.grants = map[string]*regGrant{}
 	// The referrers API is off by default in v0.22.1; say so explicitly,
 	// since ghcr.io has none and clients must fall back to the
@@ -57,7 +63,7 @@ func (s *Sim) newRegistry() (http.Handler, error) {
 		ggcrregistry.WithReferrersSupport(false),
 		ggcrregistry.Logger(log.New(io.Discard, "", 0)),
 	)
-	return http.HandlerFunc(s.serveRegistry), nil
+	return &registryAPI{s}
 }
 
 // regError answers in the distribution spec's error shape.
@@ -67,7 +73,7 @@ func regError(w http.ResponseWriter, status int, code, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]string{{"code": code, "message": msg}}})
 }
 
-func (s *Sim) serveRegistry(w http.ResponseWriter, r *http.Request) {
+func (s *registryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	switch {
 	case r.URL.Path == "/token":
@@ -89,7 +95,7 @@ func (s *Sim) serveRegistry(w http.ResponseWriter, r *http.Request) {
 }
 
 // regChallenge answers 401 with the Bearer challenge clients follow to /token.
-func (s *Sim) regChallenge(w http.ResponseWriter, r *http.Request, scope string) {
+func (s *registryAPI) regChallenge(w http.ResponseWriter, r *http.Request, scope string) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -105,7 +111,7 @@ func (s *Sim) regChallenge(w http.ResponseWriter, r *http.Request, scope string)
 // regToken is the Docker token endpoint: Basic auth with a classic token
 // (any username) gives a bearer token; no credentials give an anonymous
 // one that pulls public packages only.
-func (s *Sim) regToken(w http.ResponseWriter, r *http.Request) {
+func (s *registryAPI) regToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g := &regGrant{expires: time.Now().Add(time.Hour)}
@@ -145,7 +151,7 @@ func (s *Sim) regToken(w http.ResponseWriter, r *http.Request) {
 
 // regGrantOf finds the grant of a request's bearer token, or nil.
 // Called with s.mu held.
-func (s *Sim) regGrantOf(r *http.Request) *regGrant {
+func (s *registryAPI) regGrantOf(r *http.Request) *regGrant {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") {
@@ -177,7 +183,7 @@ func regPath(p string) (name, kind, rest string, ok bool) {
 
 // regAllowed says whether grant g may pull or push owner's repository
 // name. Called with s.mu held.
-func (s *Sim) regAllowed(g *regGrant, owner *account, p *pkg, push bool) bool {
+func (s *registryAPI) regAllowed(g *regGrant, owner *account, p *pkg, push bool) bool {
 	if push && !g.push || !push && !g.pull {
 		return false
 	}
@@ -195,7 +201,7 @@ func (s *Sim) regAllowed(g *regGrant, owner *account, p *pkg, push bool) bool {
 	return member || p != nil && p.Visibility == "public"
 }
 
-func (s *Sim) regV2(w http.ResponseWriter, r *http.Request) {
+func (s *registryAPI) regV2(w http.ResponseWriter, r *http.Request) {
 	name, kind, rest, ok := regPath(r.URL.Path)
 	if !ok {
 		regError(w, http.StatusNotFound, "NOT_FOUND", "unknown endpoint")
@@ -305,7 +311,7 @@ func regResolve(p *pkg, ref string) string {
 	return ""
 }
 
-func (s *Sim) regPutManifest(w http.ResponseWriter, r *http.Request, g *regGrant, owner *account, name, pkgName, ref string) {
+func (s *registryAPI) regPutManifest(w http.ResponseWriter, r *http.Request, g *regGrant, owner *account, name, pkgName, ref string) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, regMaxManifest+1))
 	if err != nil {
 		regError(w, http.StatusBadRequest, "MANIFEST_INVALID", "read manifest: "+err.Error())
@@ -349,7 +355,7 @@ func (s *Sim) regPutManifest(w http.ResponseWriter, r *http.Request, g *regGrant
 // regSource reads the org.opencontainers.image.source of a manifest: the
 // index's or manifest's annotation, else the image config's label (read
 // from the inner registry).
-func (s *Sim) regSource(name string, body []byte) string {
+func (s *registryAPI) regSource(name string, body []byte) string {
 	var m struct {
 		Annotations map[string]string `json:"annotations"`
 		Config      *struct {
@@ -386,7 +392,7 @@ func (s *Sim) regSource(name string, body []byte) string {
 // pkRepoFromSource finds the repository a source URL names, if it exists
 // under owner ("https://github.com/acme/webapp" → acme/webapp). Called with
 // s.mu held.
-func (s *Sim) pkRepoFromSource(owner *account, source string) string {
+func (s *registryAPI) pkRepoFromSource(owner *account, source string) string {
 	if source == "" {
 		return ""
 	}
@@ -413,7 +419,7 @@ func (s *Sim) pkRepoFromSource(owner *account, source string) string {
 // version of digest after a manifest PUT, moves tag onto it, and sends the
 // registry_package published webhook when something changed. Called with
 // s.mu held.
-func (s *Sim) pkRecordContainerPush(owner *account, pkgName, digest, mediaType, tag, source string, g *regGrant) {
+func (s *registryAPI) pkRecordContainerPush(owner *account, pkgName, digest, mediaType, tag, source string, g *regGrant) {
 	now := s.clock.now()
 	key := pkgKey{Owner: lower(owner.Login), Type: "container", Name: pkgName}
 	p := s.st.packages[key]
@@ -476,7 +482,7 @@ func pkRemove(l []string, s string) []string {
 // pkPublished sends the registry_package published webhook for v, as
 // GitHub sends it to an app installed on the owner: no installation, no
 // webhook. Called with s.mu held.
-func (s *Sim) pkPublished(p *pkg, v *version, tag, senderLogin string) {
+func (s *world) pkPublished(p *pkg, v *version, tag, senderLogin string) {
 	if s.pk.quiet {
 		return
 	}
@@ -501,7 +507,7 @@ func (s *Sim) pkPublished(p *pkg, v *version, tag, senderLogin string) {
 		"description":      v.Description,
 		"body":             "",
 		"body_html":        "",
-		"html_url":         s.pkVersionJSON(p, v)["html_url"],
+		"html_url":         s.pkVersionJSON(p, v).HTMLURL,
 		"target_commitish": "",
 		"target_oid":       "",
 		"created_at":       v.CreatedAt.UTC().Format(pkTimeFormat),
@@ -563,7 +569,7 @@ func (s *Sim) pkPublished(p *pkg, v *version, tag, senderLogin string) {
 // pkRegistryJSON describes the registry a package lives in, for webhooks:
 // the simulator's own registry for containers, GitHub's per-ecosystem
 // registries otherwise (nothing serves those in the simulator).
-func (s *Sim) pkRegistryJSON(p *pkg) map[string]any {
+func (s *world) pkRegistryJSON(p *pkg) map[string]any {
 	m := map[string]any{"about_url": "https://docs.github.com/packages", "vendor": "GitHub Inc", "type": p.Key.Type}
 	switch p.Key.Type {
 	case "container":

@@ -14,8 +14,13 @@ import (
 	"time"
 )
 
-// registerRepoRoutes serves repositories, contents and collaborators.
-func (s *Sim) registerRepoRoutes(mux *http.ServeMux) {
+// reposAPI is the part that serves repositories over the shared world:
+// repositories, their contents (and the raw file host /_raw/), the
+// permission of a collaborator, and the accounts (app_users.go).
+type reposAPI struct{ *world }
+
+// register serves repositories, contents, collaborators and accounts.
+func (s *reposAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}", s.handleGetRepo)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents", s.handleGetContents)
 	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.handleGetContents)
@@ -78,7 +83,7 @@ func rolePermissions(role string) map[string]bool {
 // collaborators have their role, organization members the organization's
 // base role (read), and everyone may read a public repository.
 // Called with s.mu held.
-func (s *Sim) userRole(login string, rp *repo) string {
+func (s *world) userRole(login string, rp *repo) string {
 	l := lower(login)
 	role := "none"
 	if l != "" {
@@ -111,7 +116,7 @@ type caller struct {
 }
 
 // actor is the login acting: the token's user, or the app's bot.
-func (c caller) actor(s *Sim) string {
+func (c caller) actor(s *world) string {
 	if c.p == nil {
 		return ""
 	}
@@ -126,13 +131,13 @@ func (c caller) actor(s *Sim) string {
 
 // covered tells whether the caller is an installation token that may use
 // the repository.
-func (c caller) covered(s *Sim) bool {
+func (c caller) covered(s *world) bool {
 	return c.p != nil && c.p.Kind == principalInstallation && s.tokenCovers(c.p.Token, c.rp)
 }
 
 // role is the caller's role on the repository for classic tokens and
 // anonymous callers (read on public repositories).
-func (c caller) role(s *Sim) string {
+func (c caller) role(s *world) string {
 	if c.p != nil && c.p.Kind == principalClassic {
 		return s.userRole(c.p.Token.User, c.rp)
 	}
@@ -142,7 +147,7 @@ func (c caller) role(s *Sim) string {
 // repoVisible tells whether the caller can see rp at all: public repositories
 // are visible to everyone; private ones to users with a role and a classic
 // token with the repo scope, and to installation tokens covering them.
-func (s *Sim) repoVisible(p *principal, rp *repo) bool {
+func (s *world) repoVisible(p *principal, rp *repo) bool {
 	if !rp.Private {
 		return true
 	}
@@ -161,7 +166,7 @@ func (s *Sim) repoVisible(p *principal, rp *repo) bool {
 // resolveRepo authenticates the request and finds {owner}/{repo} for the
 // caller, answering 401 or 404 itself (GitHub answers 404, not 403, for a
 // private repository the caller cannot see). Called with s.mu held.
-func (s *Sim) resolveRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
+func (s *world) resolveRepo(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	p, ok := s.authenticateRequest(w, r)
 	if !ok {
 		return caller{}, false
@@ -177,7 +182,7 @@ func (s *Sim) resolveRepo(w http.ResponseWriter, r *http.Request) (caller, bool)
 // canRead checks that the caller may read perm ("contents", "issues") of
 // a repository it can see: installation tokens need that permission on
 // private repositories they cover. It answers 403 itself.
-func (s *Sim) canRead(w http.ResponseWriter, c caller, perm string) bool {
+func (s *world) canRead(w http.ResponseWriter, c caller, perm string) bool {
 	if c.covered(s) && c.rp.Private && installPermRank(s.tokenPermission(c.p.Token, perm)) < installPermRank("read") {
 		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 		return false
@@ -185,7 +190,7 @@ func (s *Sim) canRead(w http.ResponseWriter, c caller, perm string) bool {
 	return true
 }
 
-func (s *Sim) handleGetRepo(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleGetRepo(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -197,7 +202,7 @@ func (s *Sim) handleGetRepo(w http.ResponseWriter, r *http.Request) {
 
 // fullRepository is the full repository object. With a classic token it carries
 // the caller's permissions, as GitHub's does.
-func (s *Sim) fullRepository(rp *repo, p *principal) map[string]any {
+func (s *world) fullRepository(rp *repo, p *principal) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
 	visibility := "public"
 	if rp.Private {
@@ -291,7 +296,7 @@ func resolveRef(rp *repo, ref string) (string, bool) {
 	return "", false
 }
 
-func (s *Sim) handleGetContents(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleGetContents(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -355,7 +360,7 @@ func (s *Sim) handleGetContents(w http.ResponseWriter, r *http.Request) {
 
 // handleRaw serves a file's bytes at its download_url, as
 // raw.githubusercontent.com does, with the contents API's access rules.
-func (s *Sim) handleRaw(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleRaw(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -374,7 +379,7 @@ func (s *Sim) handleRaw(w http.ResponseWriter, r *http.Request) {
 }
 
 // contentEntry is a contents object without its content.
-func (s *Sim) contentEntry(rp *repo, branch, p, typ string, body []byte) map[string]any {
+func (s *reposAPI) contentEntry(rp *repo, branch, p, typ string, body []byte) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
 	sha := treeSHA(rp.Files[branch], p+"/")
 	kind, gitKind := "tree", "trees"
@@ -446,7 +451,7 @@ func treeSHA(files map[string][]byte, prefix string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (s *Sim) handleCollaboratorPermission(w http.ResponseWriter, r *http.Request) {
+func (s *reposAPI) handleCollaboratorPermission(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.resolveRepo(w, r)
@@ -457,10 +462,10 @@ func (s *Sim) handleCollaboratorPermission(w http.ResponseWriter, r *http.Reques
 	case c.p == nil:
 		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
 		return
-	case c.p.Kind == principalInstallation && !c.covered(s):
+	case c.p.Kind == principalInstallation && !c.covered(s.world):
 		writeError(w, http.StatusForbidden, msgNotAccessibleByIntegration)
 		return
-	case c.p.Kind == principalClassic && !atLeast(c.role(s), "write"):
+	case c.p.Kind == principalClassic && !atLeast(c.role(s.world), "write"):
 		writeError(w, http.StatusForbidden, msgNeedPushForPermission)
 		return
 	case c.p.Kind == principalApp:
@@ -487,7 +492,7 @@ func (s *Sim) handleCollaboratorPermission(w http.ResponseWriter, r *http.Reques
 // that installation holds perm (GitHub only delivers an event to apps
 // with the permission it belongs to). It adds repository, sender and
 // installation to payload. Called with s.mu held.
-func (s *Sim) repoWebhook(event, action, perm string, rp *repo, sender string, payload map[string]any) {
+func (s *world) repoWebhook(event, action, perm string, rp *repo, sender string, payload map[string]any) {
 	in := s.repoInstallation(rp)
 	if in == nil || installPermRank(installationPermissions(in)[perm]) < installPermRank("read") {
 		return
@@ -504,7 +509,7 @@ func (s *Sim) repoWebhook(event, action, perm string, rp *repo, sender string, p
 }
 
 // orgSummary is the organization object webhooks carry.
-func (s *Sim) orgSummary(a *account) map[string]any {
+func (s *world) orgSummary(a *account) map[string]any {
 	api := s.opts.APIURL + "orgs/" + a.Login
 	return map[string]any{
 		"login":              a.Login,
@@ -526,17 +531,17 @@ func (s *Sim) orgSummary(a *account) map[string]any {
 // user), and sends a signed push webhook. An empty branch means the
 // default branch; a new branch starts from the default branch. Writing the
 // same content again commits nothing and sends nothing.
-func (s *Sim) PutFile(owner, repoName, branch, path string, content []byte, pusher string) error {
+func (s *world) PutFile(owner, repoName, branch, path string, content []byte, pusher string) error {
 	return s.commitFile(owner, repoName, branch, path, content, false, pusher)
 }
 
 // DeleteFile removes path from branch of owner/repo as pusher and sends a
 // push webhook.
-func (s *Sim) DeleteFile(owner, repoName, branch, path, pusher string) error {
+func (s *world) DeleteFile(owner, repoName, branch, path, pusher string) error {
 	return s.commitFile(owner, repoName, branch, path, nil, true, pusher)
 }
 
-func (s *Sim) commitFile(owner, repoName, branch, p string, content []byte, remove bool, pusher string) error {
+func (s *world) commitFile(owner, repoName, branch, p string, content []byte, remove bool, pusher string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, ok := s.st.repos[lower(owner+"/"+repoName)]

@@ -1,25 +1,20 @@
 package ghsim
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/respond"
 )
 
-const docsURL = "https://docs.github.com/rest"
+const docsURL = respond.DocsURL
 
-// writeJSON answers with v as JSON, as GitHub does (application/json; charset=utf-8).
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
-	}
-}
+// writeJSON answers with v as JSON, as GitHub does (respond.JSON).
+func writeJSON(w http.ResponseWriter, status int, v any) { respond.JSON(w, status, v) }
 
-// writeError answers with GitHub's error shape.
+// writeError answers with GitHub's error shape (respond.Error).
 func writeError(w http.ResponseWriter, status int, message string) {
-	writeJSON(w, status, map[string]string{"message": message, "documentation_url": docsURL})
+	respond.Error(w, status, message)
 }
 
 // Common GitHub messages.

@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
 )
 
 // Options configure a simulator. The zero value is usable: it makes its own
@@ -47,30 +49,17 @@ type Options struct {
 	Logger     *slog.Logger
 }
 
-// Sim is the simulated GitHub. All state is in memory behind one mutex:
-// the simulator favours being obviously correct over being fast.
+// Sim is the simulated GitHub: the entry point that builds the shared
+// world, the parts that serve it, and the middleware in front of them.
 type Sim struct {
-	opts   Options
-	log    *slog.Logger
-	client *http.Client
-
-	mu    sync.Mutex
-	clock clock
-	st    *state
+	*world
 
 	api      *http.ServeMux
 	registry http.Handler
-	// rl counts requests against the rate limits (its own lock).
-	rl *rateLimiter
+	// limits counts requests against the rate limits (its own lock).
+	limits *ratelimit.Limiter
 	// faults injects errors, drops and latency (its own lock).
-	faults *faultInjector
-	// pk is the package side's own state (registry.go), guarded by mu.
-	pk packageSide
-
-	// outbox feeds the webhook sender; pendingN counts deliveries not yet
-	// attempted (guarded by mu).
-	outbox   chan outgoing
-	pendingN int
+	faults *faults.Injector
 }
 
 // New builds a simulator with an empty world.
@@ -98,10 +87,10 @@ func New(opts Options) (*Sim, error) {
 	if opts.WebhookSecret == "" {
 		opts.WebhookSecret = randomHex(20)
 	}
-	if err := opts.RateLimits.validate(); err != nil {
+	if err := opts.RateLimits.Validate(); err != nil {
 		return nil, fmt.Errorf("ghsim: rate limits: %w", err)
 	}
-	if err := opts.Faults.validate(); err != nil {
+	if err := opts.Faults.Validate(); err != nil {
 		return nil, fmt.Errorf("ghsim: faults: %w", err)
 	}
 	if opts.Logger == nil {
@@ -110,27 +99,37 @@ func New(opts Options) (*Sim, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	s := &Sim{
+	w := &world{
 		opts:   opts,
 		log:    opts.Logger,
 		client: opts.HTTPClient,
 		st:     newState(),
-		api:    http.NewServeMux(),
-		rl:     newRateLimiter(opts.RateLimits),
-		faults: newFaultInjector(opts.Faults),
 	}
-	s.pk.restoreWithoutTags = opts.RestoreWithoutTags
-	s.registerAuthRoutes(s.api)
-	s.registerPackageRoutes(s.api)
-	s.registerRepoRoutes(s.api)
-	s.registerIssueRoutes(s.api)
-	s.registerAdminRoutes(s.api)
-	reg, err := s.newRegistry()
-	if err != nil {
-		return nil, err
+	w.pk.restoreWithoutTags = opts.RestoreWithoutTags
+	s := &Sim{
+		world:    w,
+		api:      http.NewServeMux(),
+		registry: newRegistryAPI(w),
+		limits:   ratelimit.New(opts.RateLimits, rateCaller),
+		faults:   faults.New(opts.Faults),
 	}
-	s.registry = reg
+	for _, p := range []part{
+		&packagesAPI{w},
+		&appAPI{w},
+		&reposAPI{w},
+		&issuesAPI{w},
+		&adminAPI{world: w, faults: s.faults, limits: s.limits},
+	} {
+		p.register(s.api)
+	}
 	return s, nil
+}
+
+// part is one area of the REST API over the shared world, registering its
+// routes on the simulator's mux (the registry, on a host of its own, is an
+// http.Handler instead).
+type part interface {
+	register(mux *http.ServeMux)
 }
 
 // Close stops the webhook sender after the deliveries already enqueued.
@@ -145,56 +144,34 @@ func (s *Sim) Close() {
 	_ = s.WaitDeliveries(context.Background())
 }
 
-// APIHandler serves the REST API (and /_admin/), faults and rate limits
-// applied.
-func (s *Sim) APIHandler() http.Handler { return s.withFaults(s.withRateLimits(s.api), false) }
+// APIHandler serves the REST API and /_admin/. Faults come first, then
+// rate limits (a request failed before handling counts against no limit);
+// /_admin/ is neither faulted nor counted, /_raw/ (not GitHub's API) only
+// faulted.
+func (s *Sim) APIHandler() http.Handler {
+	api := withAPIVersion(s.api)
+	rest := s.faults.Wrap(withAPIVersion(s.limits.Wrap(s.api)))
+	raw := s.faults.Wrap(api)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/_admin/"):
+			api.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/_raw/"):
+			raw.ServeHTTP(w, r)
+		default:
+			rest.ServeHTTP(w, r)
+		}
+	})
+}
+
+// withAPIVersion names the REST API version answered, as GitHub does.
+func withAPIVersion(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-GitHub-Api-Version-Selected", "2022-11-28")
+		next.ServeHTTP(w, r)
+	})
+}
 
 // RegistryHandler serves the OCI registry (/v2/ and /token), faulted only
 // when Faults.Registry says so.
-func (s *Sim) RegistryHandler() http.Handler { return s.withFaults(s.registry, true) }
-
-// SetURLs tells the simulator where it is served, once listeners are bound.
-func (s *Sim) SetURLs(apiURL, registryURL string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !strings.HasSuffix(apiURL, "/") {
-		apiURL += "/"
-	}
-	s.opts.APIURL = apiURL
-	s.opts.RegistryURL = strings.TrimSuffix(registryURL, "/")
-}
-
-// SetWebhookURL points the app's webhooks at url.
-func (s *Sim) SetWebhookURL(url string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.opts.WebhookURL = url
-}
-
-// AppID is the simulated app's id.
-func (s *Sim) AppID() int64 { return s.opts.AppID }
-
-// AppKey is the simulated app's private key.
-func (s *Sim) AppKey() *rsa.PrivateKey { return s.opts.AppKey }
-
-// WebhookSecret is the secret the simulator signs webhooks with.
-func (s *Sim) WebhookSecret() string { return s.opts.WebhookSecret }
-
-// Now is the simulated time: wall time moved by the admin clock offset.
-func (s *Sim) Now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.clock.now()
-}
-
-// Advance moves the simulated clock forward (or back, with d < 0). It moves
-// ages and the 30-day restore window; rate-limit windows follow wall time.
-func (s *Sim) Advance(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.clock.offset += d
-}
-
-type clock struct{ offset time.Duration }
-
-func (c clock) now() time.Time { return time.Now().Add(c.offset).UTC().Truncate(time.Second) }
+func (s *Sim) RegistryHandler() http.Handler { return s.faults.WrapRegistry(s.registry) }

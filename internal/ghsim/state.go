@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// state is the simulated world. Every field is guarded by Sim.mu.
+// state is the simulated world. Every field is guarded by world.mu.
 // Keys that GitHub treats case-insensitively (logins, repository names) are
 // stored lower-cased; the structs keep the original spelling.
 type state struct {

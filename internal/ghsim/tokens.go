@@ -5,7 +5,7 @@ import "slices"
 // IssuedTokens returns every installation token ("ghs_…") the simulator
 // has issued since it started, sorted; tests grep logs for them to prove
 // no token leaks. It is read-only and safe for concurrent use.
-func (s *Sim) IssuedTokens() []string {
+func (s *world) IssuedTokens() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string

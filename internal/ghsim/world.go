@@ -1,27 +1,102 @@
 package ghsim
 
 import (
+	"crypto/rsa"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 )
+
+// world is the state every part of the simulator shares, and what the
+// parts share of its rules (authentication, access checks, the JSON views
+// and webhooks more than one part sends). All of it is in memory behind
+// one mutex: the simulator favours being obviously correct over being
+// fast. Its exported methods are Sim's Go API (promoted through Sim's
+// embedding): tests and the demo seed build the world with them, and the
+// admin part serves the same operations over HTTP.
+type world struct {
+	opts   Options
+	log    *slog.Logger
+	client *http.Client
+
+	mu    sync.Mutex
+	clock clock
+	st    *state
+	// pk is the package side's own state (registry.go), guarded by mu.
+	pk packageSide
+
+	// outbox feeds the webhook sender; pendingN counts deliveries not yet
+	// attempted (guarded by mu).
+	outbox   chan outgoing
+	pendingN int
+}
+
+// SetURLs tells the simulator where it is served, once listeners are bound.
+func (s *world) SetURLs(apiURL, registryURL string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	s.opts.APIURL = apiURL
+	s.opts.RegistryURL = strings.TrimSuffix(registryURL, "/")
+}
+
+// SetWebhookURL points the app's webhooks at url.
+func (s *world) SetWebhookURL(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.WebhookURL = url
+}
+
+// AppID is the simulated app's id.
+func (s *world) AppID() int64 { return s.opts.AppID }
+
+// AppKey is the simulated app's private key.
+func (s *world) AppKey() *rsa.PrivateKey { return s.opts.AppKey }
+
+// WebhookSecret is the secret the simulator signs webhooks with.
+func (s *world) WebhookSecret() string { return s.opts.WebhookSecret }
+
+// Now is the simulated time: wall time moved by the admin clock offset.
+func (s *world) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.clock.now()
+}
+
+// Advance moves the simulated clock forward (or back, with d < 0). It moves
+// ages and the 30-day restore window; rate-limit windows follow wall time.
+func (s *world) Advance(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock.offset += d
+}
+
+type clock struct{ offset time.Duration }
+
+func (c clock) now() time.Time { return time.Now().Add(c.offset).UTC().Truncate(time.Second) }
 
 // These methods build the simulated world from Go (tests, the demo seed).
 // The admin API exposes the same operations over HTTP.
 
 // AddUser creates a user account and returns its id. Adding an existing
 // login is an error.
-func (s *Sim) AddUser(login string) (int64, error) {
+func (s *world) AddUser(login string) (int64, error) {
 	return s.addAccount(login, "User", nil)
 }
 
 // AddOrg creates an organization whose owners (admins) are the given users,
 // which must exist already.
-func (s *Sim) AddOrg(login string, admins ...string) (int64, error) {
+func (s *world) AddOrg(login string, admins ...string) (int64, error) {
 	return s.addAccount(login, "Organization", admins)
 }
 
-func (s *Sim) addAccount(login, typ string, admins []string) (int64, error) {
+func (s *world) addAccount(login, typ string, admins []string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if login == "" || strings.ContainsAny(login, "/ ") {
@@ -53,7 +128,7 @@ type RepoOptions struct {
 }
 
 // AddRepo creates owner/name. The owner must exist.
-func (s *Sim) AddRepo(owner, name string, o RepoOptions) (int64, error) {
+func (s *world) AddRepo(owner, name string, o RepoOptions) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.accounts[lower(owner)]
@@ -81,7 +156,7 @@ func (s *Sim) AddRepo(owner, name string, o RepoOptions) (int64, error) {
 
 // SetCollaborator gives user the permission ("admin", "maintain", "write",
 // "triage", "read", or "" to remove) on owner/name.
-func (s *Sim) SetCollaborator(owner, name, user, permission string) error {
+func (s *world) SetCollaborator(owner, name, user, permission string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.st.repos[lower(owner+"/"+name)]
@@ -104,7 +179,7 @@ func (s *Sim) SetCollaborator(owner, name, user, permission string) error {
 
 // AddClassicToken makes a classic personal access token for user with the
 // given scopes and returns it. Tokens look like GitHub's ("ghp_…").
-func (s *Sim) AddClassicToken(user string, scopes ...string) (string, error) {
+func (s *world) AddClassicToken(user string, scopes ...string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.accounts[lower(user)]
@@ -122,7 +197,7 @@ func (s *Sim) AddClassicToken(user string, scopes ...string) (string, error) {
 // AddInstallation installs the app on account with the given permissions
 // (e.g. {"packages": "read", "issues": "write"}); repos empty means all
 // repositories. It returns the installation id.
-func (s *Sim) AddInstallation(account string, permissions map[string]string, repos ...string) (int64, error) {
+func (s *world) AddInstallation(account string, permissions map[string]string, repos ...string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, ok := s.st.accounts[lower(account)]
@@ -150,7 +225,7 @@ func (s *Sim) AddInstallation(account string, permissions map[string]string, rep
 
 // installationFor returns the installation covering account, or nil.
 // Called with s.mu held.
-func (s *Sim) installationFor(account string) *installation {
+func (s *world) installationFor(account string) *installation {
 	ids := make([]int64, 0, len(s.st.installations))
 	for id := range s.st.installations {
 		ids = append(ids, id)

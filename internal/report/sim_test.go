@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-github/v57/github"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -58,7 +59,7 @@ func newWorldWithout(t *testing.T, skip ...string) *world {
 	// GitHub's secondary limits (900 points a minute) are off: some tests
 	// write hundreds of comments to set the scene. Pacing is tested in
 	// internal/pacing.
-	off, err := ghsim.ParseRateLimits("off")
+	off, err := ratelimit.Parse("off")
 	if err != nil {
 		t.Fatal(err)
 	}

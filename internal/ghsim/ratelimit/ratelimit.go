@@ -1,21 +1,27 @@
-package ghsim
+// Package ratelimit is the simulator's rate limiting, as middleware: GitHub's
+// primary limit (requests per window), its secondary limits (points per
+// window, requests in flight) and its X-RateLimit-* headers, counted per
+// caller. It knows nothing of the simulator's state: the caller of a
+// request is whatever the function given to New names (ghsim names a token,
+// App or Anonymous), and ghsim decides which routes stay outside.
+package ratelimit
 
 import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/respond"
 )
 
-// RateLimits configure the simulated rate limits of the REST API (not of
-// the registry under /v2/, nor of /_admin/ and /_raw/). Zero fields take
+// Limits configure the rate limits of the wrapped REST API. Zero fields take
 // the defaults below; a negative number switches that limit off. Windows
 // are wall time: the admin clock does not move them.
-type RateLimits struct {
+type Limits struct {
 	// PrimaryLimit is how many requests a token may make per PrimaryWindow.
 	// Default 15000, the figure GitHub gives GitHub Enterprise Cloud
 	// tokens and the most an installation reaches; GitHub.com's classic
@@ -45,7 +51,7 @@ type RateLimits struct {
 	Latency time.Duration
 }
 
-// Default rate limits (see RateLimits).
+// Default rate limits (see Limits).
 const (
 	DefaultPrimaryLimit    = 15000
 	DefaultPrimaryWindow   = time.Hour
@@ -54,7 +60,7 @@ const (
 	DefaultMaxConcurrent   = 100
 )
 
-func (l RateLimits) withDefaults() RateLimits {
+func (l Limits) withDefaults() Limits {
 	if l.PrimaryLimit == 0 {
 		l.PrimaryLimit = DefaultPrimaryLimit
 	}
@@ -76,7 +82,9 @@ func (l RateLimits) withDefaults() RateLimits {
 	return l
 }
 
-func (l RateLimits) validate() error {
+// Validate reports a secondary status other than 403 or 429 and a negative
+// latency.
+func (l Limits) Validate() error {
 	if l.SecondaryStatus != 0 && l.SecondaryStatus != http.StatusForbidden && l.SecondaryStatus != http.StatusTooManyRequests {
 		return fmt.Errorf("secondary status %d: want 403 or 429", l.SecondaryStatus)
 	}
@@ -86,8 +94,8 @@ func (l RateLimits) validate() error {
 	return nil
 }
 
-// String renders the limits in the syntax ParseRateLimits reads.
-func (l RateLimits) String() string {
+// String renders the limits in the syntax Parse reads.
+func (l Limits) String() string {
 	l = l.withDefaults()
 	num := func(n int) string {
 		if n < 0 {
@@ -104,19 +112,19 @@ func (l RateLimits) String() string {
 	return s
 }
 
-// ParseRateLimits reads the --rate-limits syntax of `pkgwarden sim`: a
+// Parse reads the --rate-limits syntax of `pkgwarden sim`: a
 // comma-separated list of primary=N[/DURATION], secondary=N[/DURATION],
 // secondary-status=403|429, concurrency=N and latency=DURATION, where N
 // may be "off"; "" and "default" are the defaults, "off" switches every
 // limit off. Keys not given keep their defaults.
-func ParseRateLimits(spec string) (RateLimits, error) {
-	var l RateLimits
+func Parse(spec string) (Limits, error) {
+	var l Limits
 	spec = strings.TrimSpace(spec)
 	switch spec {
 	case "", "default":
 		return l, nil
 	case "off":
-		return RateLimits{PrimaryLimit: -1, SecondaryPoints: -1, MaxConcurrent: -1}, nil
+		return Limits{PrimaryLimit: -1, SecondaryPoints: -1, MaxConcurrent: -1}, nil
 	}
 	for _, part := range strings.Split(spec, ",") {
 		key, val, ok := strings.Cut(strings.TrimSpace(part), "=")
@@ -142,7 +150,7 @@ func ParseRateLimits(spec string) (RateLimits, error) {
 			return l, fmt.Errorf("rate limits %q: %s: %w", spec, key, err)
 		}
 	}
-	if err := l.validate(); err != nil {
+	if err := l.Validate(); err != nil {
 		return l, fmt.Errorf("rate limits %q: %w", spec, err)
 	}
 	return l, nil
@@ -181,9 +189,8 @@ func parseLimitNumber(v string) (int, error) {
 	return n, nil
 }
 
-// TokenStats counts what one caller did: a token (classic or
-// installation), "app" for the app's JWTs, or "anonymous".
-type TokenStats struct {
+// Stats count what one caller did.
+type Stats struct {
 	// Requests counts every API request by method, limited ones included.
 	Requests map[string]int `json:"requests"`
 	// NotModified counts 304 answers (free against the primary limit).
@@ -199,15 +206,16 @@ type TokenStats struct {
 }
 
 // Limited is the number of rate-limit answers sent to this caller.
-func (t TokenStats) Limited() int { return t.PrimaryLimited + t.SecondaryLimited }
+func (t Stats) Limited() int { return t.PrimaryLimited + t.SecondaryLimited }
 
-// rateLimiter keeps the counters; its own mutex, never held while taking
-// Sim.mu (the handlers take Sim.mu first, then this one when they write
-// their status).
-type rateLimiter struct {
+// Limiter counts requests against the limits, per caller, behind its
+// own mutex (the wrapped handler may hold a lock of its own when it
+// writes its status, which takes this one).
+type Limiter struct {
 	mu     sync.Mutex
-	limits RateLimits // with defaults applied
+	limits Limits // with defaults applied
 	by     map[string]*rlCaller
+	caller func(*http.Request) string
 }
 
 type rlCaller struct {
@@ -217,11 +225,13 @@ type rlCaller struct {
 	secPoints    int
 	inFlight     int
 	inFlightMut  int
-	stats        TokenStats
+	stats        Stats
 }
 
-func newRateLimiter(l RateLimits) *rateLimiter {
-	return &rateLimiter{limits: l.withDefaults(), by: map[string]*rlCaller{}}
+// New makes a Limiter with l in force (l should have passed Validate);
+// caller names the caller a request counts for.
+func New(l Limits, caller func(*http.Request) string) *Limiter {
+	return &Limiter{limits: l.withDefaults(), by: map[string]*rlCaller{}, caller: caller}
 }
 
 func isMutating(method string) bool {
@@ -253,7 +263,7 @@ type rlDecision struct {
 }
 
 // roll closes windows that ended.
-func (c *rlCaller) roll(l RateLimits, now time.Time) {
+func (c *rlCaller) roll(l Limits, now time.Time) {
 	if !c.primaryStart.IsZero() && !now.Before(c.primaryStart.Add(l.PrimaryWindow)) {
 		c.primaryStart, c.primaryUsed = time.Time{}, 0
 	}
@@ -264,20 +274,20 @@ func (c *rlCaller) roll(l RateLimits, now time.Time) {
 
 // primaryReset is when the caller's primary window ends: the open
 // window's end, or a full window from now when none is open.
-func (c *rlCaller) primaryReset(l RateLimits, now time.Time) time.Time {
+func (c *rlCaller) primaryReset(l Limits, now time.Time) time.Time {
 	if c.primaryStart.IsZero() {
 		return now.Add(l.PrimaryWindow)
 	}
 	return c.primaryStart.Add(l.PrimaryWindow)
 }
 
-func (rl *rateLimiter) admit(key, method string, now time.Time) rlDecision {
+func (rl *Limiter) admit(key, method string, now time.Time) rlDecision {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	l := rl.limits
 	c := rl.by[key]
 	if c == nil {
-		c = &rlCaller{stats: TokenStats{Requests: map[string]int{}}}
+		c = &rlCaller{stats: Stats{Requests: map[string]int{}}}
 		rl.by[key] = c
 	}
 	c.stats.Requests[method]++
@@ -318,7 +328,7 @@ func (rl *rateLimiter) admit(key, method string, now time.Time) rlDecision {
 	return d
 }
 
-func (rl *rateLimiter) done(d rlDecision) {
+func (rl *Limiter) done(d rlDecision) {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	d.caller.inFlight--
@@ -330,7 +340,7 @@ func (rl *rateLimiter) done(d rlDecision) {
 // setHeaders writes the primary headers as they stand, after refunding a
 // 304 (GitHub: a conditional request answered 304 does not count against
 // the primary limit).
-func (rl *rateLimiter) setHeaders(h http.Header, d rlDecision, status int, now time.Time) {
+func (rl *Limiter) setHeaders(h http.Header, d rlDecision, status int, now time.Time) {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	l := rl.limits
@@ -364,20 +374,27 @@ func ceilUnix(t time.Time) int64 {
 	return s
 }
 
-func (rl *rateLimiter) set(l RateLimits) {
+// Set replaces the limits; windows and counters already open keep their
+// counts.
+func (rl *Limiter) Set(l Limits) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	rl.limits = l.withDefaults()
+	return nil
 }
 
-func (rl *rateLimiter) get() RateLimits {
+// Limits returns the limits in force, defaults applied.
+func (rl *Limiter) Limits() Limits {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	return rl.limits
 }
 
-// reset forgets windows and statistics (requests in flight stay counted).
-func (rl *rateLimiter) reset() {
+// Reset forgets windows and statistics (requests in flight stay counted).
+func (rl *Limiter) Reset() {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	for k, c := range rl.by {
@@ -385,14 +402,15 @@ func (rl *rateLimiter) reset() {
 			delete(rl.by, k)
 			continue
 		}
-		*c = rlCaller{inFlight: c.inFlight, inFlightMut: c.inFlightMut, stats: TokenStats{Requests: map[string]int{}}}
+		*c = rlCaller{inFlight: c.inFlight, inFlightMut: c.inFlightMut, stats: Stats{Requests: map[string]int{}}}
 	}
 }
 
-func (rl *rateLimiter) stats() map[string]TokenStats {
+// Stats returns what each caller did since New or Reset, keyed by caller.
+func (rl *Limiter) Stats() map[string]Stats {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
-	out := make(map[string]TokenStats, len(rl.by))
+	out := make(map[string]Stats, len(rl.by))
 	for k, c := range rl.by {
 		s := c.stats
 		s.Requests = make(map[string]int, len(c.stats.Requests))
@@ -404,64 +422,47 @@ func (rl *rateLimiter) stats() map[string]TokenStats {
 	return out
 }
 
-// rateKey names the caller a request is counted for: its token, "app" for
-// any of the app's JWTs (GitHub counts the app, not each JWT), else
-// "anonymous" (GitHub counts those by IP; the simulator lumps them).
-func rateKey(r *http.Request) string {
-	cred := bearer(r)
-	switch {
-	case cred == "":
-		return "anonymous"
-	case looksLikeJWT(cred):
-		return "app"
-	}
-	return cred
-}
-
-// rateLimited reports whether a path is outside GitHub's REST API: the
-// admin routes and the raw file host.
-func rateExempt(path string) bool {
-	return strings.HasPrefix(path, "/_admin/") || strings.HasPrefix(path, "/_raw/")
-}
+// Callers that are not a token: the app's JWTs together (GitHub counts the
+// app, not each JWT) and requests without credentials (GitHub counts those
+// by IP; the simulator lumps them). The primary limit's message names them.
+const (
+	App       = "app"
+	Anonymous = "anonymous"
+)
 
 const (
 	msgSecondaryLimit = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID."
 )
 
-// withRateLimits counts every REST API request against its caller's
-// limits, answers the ones over a limit, and adds GitHub's X-RateLimit-*
-// headers to the others (see doc.go).
-func (s *Sim) withRateLimits(next http.Handler) http.Handler {
+// Wrap counts every request to next against its caller's limits, answers
+// the ones over a limit, and adds GitHub's X-RateLimit-* headers to the
+// others.
+func (rl *Limiter) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("X-GitHub-Api-Version-Selected", "2022-11-28")
-		if rateExempt(r.URL.Path) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		key := rateKey(r)
+		key := rl.caller(r)
 		now := time.Now()
-		d := s.rl.admit(key, r.Method, now)
+		d := rl.admit(key, r.Method, now)
 		if d.limited != 0 {
-			s.rl.setHeaders(w.Header(), d, d.limited, now)
+			rl.setHeaders(w.Header(), d, d.limited, now)
 			if d.primary {
 				w.Header().Set("X-RateLimit-Remaining", "0")
-				writeError(w, http.StatusForbidden, primaryLimitMessage(key))
+				respond.Error(w, http.StatusForbidden, primaryLimitMessage(key))
 				return
 			}
-			if !s.rl.get().SecondaryWithoutRetryAfter {
+			if !rl.Limits().SecondaryWithoutRetryAfter {
 				w.Header().Set("Retry-After", strconv.FormatInt(int64((d.retry+time.Second-1)/time.Second), 10))
 			}
-			writeError(w, d.limited, msgSecondaryLimit)
+			respond.Error(w, d.limited, msgSecondaryLimit)
 			return
 		}
-		defer s.rl.done(d)
-		if lat := s.rl.get().Latency; lat > 0 {
-			if err := sleepCtx(r.Context(), lat); err != nil {
+		defer rl.done(d)
+		if lat := rl.Limits().Latency; lat > 0 {
+			if err := sleep(r.Context(), lat); err != nil {
 				return
 			}
 		}
 		rw := &rlWriter{ResponseWriter: w, header: func(status int) {
-			s.rl.setHeaders(w.Header(), d, status, time.Now())
+			rl.setHeaders(w.Header(), d, status, time.Now())
 		}}
 		next.ServeHTTP(rw, r)
 		if !rw.wrote {
@@ -474,9 +475,9 @@ func (s *Sim) withRateLimits(next http.Handler) http.Handler {
 // id is the simulator's stand-in (it names no secret).
 func primaryLimitMessage(key string) string {
 	switch key {
-	case "anonymous":
+	case Anonymous:
 		return "API rate limit exceeded for 127.0.0.1. (But here's the good news: Authenticated requests get a higher rate limit. Check out the documentation for more details.)"
-	case "app":
+	case App:
 		return "API rate limit exceeded for app."
 	}
 	return "API rate limit exceeded for user ID " + strconv.Itoa(int(shortHash(key))) + "."
@@ -491,7 +492,7 @@ func shortHash(s string) uint32 {
 	return h >> 8
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -528,43 +529,23 @@ func (w *rlWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *rlWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// SetRateLimits replaces the rate limits; windows and counters already
-// open keep their counts.
-func (s *Sim) SetRateLimits(l RateLimits) error {
-	if err := l.validate(); err != nil {
-		return fmt.Errorf("ghsim: %w", err)
-	}
-	s.rl.set(l)
-	return nil
-}
-
-// RateLimits returns the limits in force, defaults applied.
-func (s *Sim) RateLimits() RateLimits { return s.rl.get() }
-
-// RequestStats returns what each caller did since the simulator started
-// or ResetRequestStats, keyed by token ("app" for the app's JWTs,
-// "anonymous" without credentials).
-func (s *Sim) RequestStats() map[string]TokenStats { return s.rl.stats() }
-
-// ResetRequestStats forgets every caller's windows and counters.
-func (s *Sim) ResetRequestStats() { s.rl.reset() }
-
-// rateLimitsJSON is the admin route's view of RateLimits, durations as
-// Go duration strings.
-type rateLimitsJSON struct {
+// View is Limits as JSON (the simulator's admin route), durations as Go
+// duration strings.
+type View struct {
 	PrimaryLimit    int    `json:"primary_limit"`
 	PrimaryWindow   string `json:"primary_window"`
 	SecondaryPoints int    `json:"secondary_points"`
 	SecondaryWindow string `json:"secondary_window"`
 	SecondaryStatus int    `json:"secondary_status"`
-	// SecondaryWithoutRetryAfter: see RateLimits.
+	// SecondaryWithoutRetryAfter: see Limits.
 	SecondaryWithoutRetryAfter bool   `json:"secondary_without_retry_after,omitempty"`
 	MaxConcurrent              int    `json:"max_concurrent"`
 	Latency                    string `json:"latency"`
 }
 
-func (l RateLimits) toJSON() rateLimitsJSON {
-	return rateLimitsJSON{
+// View renders l as JSON.
+func (l Limits) View() View {
+	return View{
 		PrimaryLimit: l.PrimaryLimit, PrimaryWindow: l.PrimaryWindow.String(),
 		SecondaryPoints: l.SecondaryPoints, SecondaryWindow: l.SecondaryWindow.String(),
 		SecondaryStatus: l.SecondaryStatus, SecondaryWithoutRetryAfter: l.SecondaryWithoutRetryAfter,
@@ -572,8 +553,9 @@ func (l RateLimits) toJSON() rateLimitsJSON {
 	}
 }
 
-func (j rateLimitsJSON) limits() (RateLimits, error) {
-	l := RateLimits{PrimaryLimit: j.PrimaryLimit, SecondaryPoints: j.SecondaryPoints,
+// Limits reads j back, validated; omitted fields take the defaults.
+func (j View) Limits() (Limits, error) {
+	l := Limits{PrimaryLimit: j.PrimaryLimit, SecondaryPoints: j.SecondaryPoints,
 		SecondaryStatus: j.SecondaryStatus, SecondaryWithoutRetryAfter: j.SecondaryWithoutRetryAfter,
 		MaxConcurrent: j.MaxConcurrent}
 	for _, f := range []struct {
@@ -594,50 +576,5 @@ func (j rateLimitsJSON) limits() (RateLimits, error) {
 		}
 		*f.out = d
 	}
-	return l, l.validate()
-}
-
-// registerRateLimitAdmin serves /_admin/ratelimits (documented in doc.go).
-func (s *Sim) registerRateLimitAdmin(mux *http.ServeMux) {
-	mux.HandleFunc("GET /_admin/ratelimits", func(w http.ResponseWriter, r *http.Request) {
-		stats := s.RequestStats()
-		keys := make([]string, 0, len(stats))
-		for k := range stats {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		type caller struct {
-			Caller string `json:"caller"`
-			TokenStats
-		}
-		callers := make([]caller, 0, len(keys))
-		limited := 0
-		for _, k := range keys {
-			callers = append(callers, caller{Caller: k, TokenStats: stats[k]})
-			limited += stats[k].Limited()
-		}
-		writeJSON(w, http.StatusOK, map[string]any{
-			"limits": s.RateLimits().toJSON(), "callers": callers, "limited": limited,
-		})
-	})
-	mux.HandleFunc("PUT /_admin/ratelimits", func(w http.ResponseWriter, r *http.Request) {
-		var j rateLimitsJSON
-		if !pkAdminDecode(w, r, &j) {
-			return
-		}
-		l, err := j.limits()
-		if err != nil {
-			writeError(w, http.StatusUnprocessableEntity, err.Error())
-			return
-		}
-		if err := s.SetRateLimits(l); err != nil {
-			writeError(w, http.StatusUnprocessableEntity, err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"limits": s.RateLimits().toJSON()})
-	})
-	mux.HandleFunc("DELETE /_admin/ratelimits/stats", func(w http.ResponseWriter, r *http.Request) {
-		s.ResetRequestStats()
-		w.WriteHeader(http.StatusNoContent)
-	})
+	return l, l.Validate()
 }
