@@ -8,7 +8,6 @@
 package faults
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -18,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/respond"
 )
 
@@ -386,7 +386,7 @@ func (in *Injector) wrap(next http.Handler, registry bool) http.Handler {
 			return
 		}
 		if p.delay > 0 {
-			if err := sleep(r.Context(), p.delay); err != nil {
+			if err := clock.Sleep(r.Context(), p.delay); err != nil {
 				return
 			}
 		}
@@ -405,17 +405,6 @@ func (in *Injector) wrap(next http.Handler, registry bool) http.Handler {
 			next.ServeHTTP(w, r)
 		}
 	})
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // dropConnection closes the client's connection without an answer. Where
@@ -482,19 +471,8 @@ func (v View) Config() (Config, error) {
 	default:
 		return c, fmt.Errorf("scope %q: want all or mutating", v.Scope)
 	}
-	for _, d := range []struct {
-		name string
-		in   string
-		out  *time.Duration
-	}{{"latency", v.Latency, &c.Latency}, {"jitter", v.Jitter, &c.Jitter}} {
-		if d.in == "" {
-			continue
-		}
-		x, err := time.ParseDuration(d.in)
-		if err != nil {
-			return c, fmt.Errorf("%s: %w", d.name, err)
-		}
-		*d.out = x
+	if err := respond.ParseDurations(respond.Duration{Name: "latency", In: v.Latency, Out: &c.Latency}, respond.Duration{Name: "jitter", In: v.Jitter, Out: &c.Jitter}); err != nil {
+		return c, err
 	}
 	return c, c.Validate()
 }

@@ -7,7 +7,6 @@
 package ratelimit
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/respond"
 )
 
@@ -457,7 +457,7 @@ func (rl *Limiter) Wrap(next http.Handler) http.Handler {
 		}
 		defer rl.done(d)
 		if lat := rl.Limits().Latency; lat > 0 {
-			if err := sleep(r.Context(), lat); err != nil {
+			if err := clock.Sleep(r.Context(), lat); err != nil {
 				return
 			}
 		}
@@ -490,17 +490,6 @@ func shortHash(s string) uint32 {
 		h *= 16777619
 	}
 	return h >> 8
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // rlWriter sets the rate-limit headers when the status is known, so that
@@ -558,23 +547,12 @@ func (j View) Limits() (Limits, error) {
 	l := Limits{PrimaryLimit: j.PrimaryLimit, SecondaryPoints: j.SecondaryPoints,
 		SecondaryStatus: j.SecondaryStatus, SecondaryWithoutRetryAfter: j.SecondaryWithoutRetryAfter,
 		MaxConcurrent: j.MaxConcurrent}
-	for _, f := range []struct {
-		name string
-		in   string
-		out  *time.Duration
-	}{
-		{"primary_window", j.PrimaryWindow, &l.PrimaryWindow},
-		{"secondary_window", j.SecondaryWindow, &l.SecondaryWindow},
-		{"latency", j.Latency, &l.Latency},
-	} {
-		if f.in == "" {
-			continue
-		}
-		d, err := time.ParseDuration(f.in)
-		if err != nil {
-			return l, fmt.Errorf("%s: %w", f.name, err)
-		}
-		*f.out = d
+	if err := respond.ParseDurations(
+		respond.Duration{Name: "primary_window", In: j.PrimaryWindow, Out: &l.PrimaryWindow},
+		respond.Duration{Name: "secondary_window", In: j.SecondaryWindow, Out: &l.SecondaryWindow},
+		respond.Duration{Name: "latency", In: j.Latency, Out: &l.Latency},
+	); err != nil {
+		return l, err
 	}
 	return l, l.Validate()
 }

@@ -7,7 +7,9 @@ package respond
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"time"
 )
 
 // DocsURL is the documentation_url of the simulator's errors.
@@ -33,4 +35,27 @@ func Error(w http.ResponseWriter, status int, message string) {
 type Message struct {
 	DocumentationURL string `json:"documentation_url"`
 	Message          string `json:"message"`
+}
+
+// Duration is one duration field of an admin document: its JSON name, the
+// text given ("" leaves Out as it is), where the parsed value goes.
+type Duration struct {
+	Name string
+	In   string
+	Out  *time.Duration
+}
+
+// ParseDurations parses each field given; the error names the field.
+func ParseDurations(fields ...Duration) error {
+	for _, f := range fields {
+		if f.In == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.In)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+		*f.Out = d
+	}
+	return nil
 }
