@@ -10,6 +10,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 )
 
@@ -34,7 +35,7 @@ func (p Package) Key() string { return strings.ToLower(p.String()) }
 
 // normalized reads a full repository name as its name.
 func (p Package) normalized() Package {
-	p.Repository = RepoName(p.Repository)
+	p.Repository = pkgref.RepoName(p.Repository)
 	return p
 }
 
@@ -324,7 +325,7 @@ func Decide(in Input) Decision {
 		policy.MaxDeletionsPerRun = DefaultMaxDeletionsPerRun
 	}
 	var nodes []*node
-	if IsContainerType(pkg.Type) {
+	if pkgref.IsContainerType(pkg.Type) {
 		if why := unreadable(vs, g); why != "" {
 			d.Untouched = why
 			return keepAll(KindUntouched, "untouched")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -99,7 +100,7 @@ func (h *ConfigHandler) Handle(ctx context.Context, job jobs.Job) error {
 		// the owner's .github when its file (read first) is the broken one.
 		at := repo
 		if r := invalid[0].Repo; r != "" {
-			at = rules.RepoName(r)
+			at = pkgref.RepoName(r)
 		}
 		if _, err := h.cfg.Issues.InvalidConfig(ctx, t.InstallationID, owner, at, invalid); err != nil && !errors.Is(err, report.ErrNowhere) {
 			return fmt.Errorf("config of %s/%s: %w", owner, repo, err)
