@@ -280,8 +280,8 @@ func writePlanTable(w io.Writer, plan planner.Plan) error {
 	for _, d := range plan.Packages {
 		fmt.Fprintf(ew, "\n%s\n", d.Package)
 		linked := "not linked to a repository"
-		if d.Package.Repository != "" {
-			linked = "linked to " + d.Package.Owner + "/" + d.Package.Repository
+		if repo := d.Package.RepoName(); repo != "" {
+			linked = "linked to " + d.Package.Owner + "/" + repo
 		}
 		rulesFrom := "no pkgwarden.yml"
 		if d.Origin != "" {

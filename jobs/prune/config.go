@@ -85,7 +85,7 @@ func (h *ConfigHandler) Handle(ctx context.Context, job jobs.Job) error {
 
 	// The loader resolves the file as a prune would (the owner's policy,
 	// _extends): an error it reports is one every prune would stop at.
-	pkg := rules.Package{Owner: owner, Type: rules.TypeContainer, Name: "", Repository: repo}
+	pkg := rules.Package{Owner: owner, Type: rules.TypeContainer, Name: "", Repository: owner + "/" + repo}
 	if ownerWide {
 		pkg.Repository = ""
 	}

@@ -21,7 +21,6 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
-	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -143,7 +142,7 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 	name := fmt.Sprintf("prune %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
 	run := Run{
 		ID: job.RunID(), InstallationID: t.InstallationID, Reason: job.Reason,
-		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: pkgref.RepoName(t.Repository)},
+		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository},
 		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.now(),
 	}
 	pr, err := p.load(ctx, log, job, &run)
@@ -225,7 +224,7 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 	if err != nil {
 		return nil, err
 	}
-	run.Package = rules.Package{Owner: pr.owner.Login, Type: pr.pkg.Type, Name: pr.pkg.Name, Repository: pkgref.RepoName(pr.pkg.Repository)}
+	run.Package = rules.Package{Owner: pr.owner.Login, Type: pr.pkg.Type, Name: pr.pkg.Name, Repository: pr.pkg.Repository}
 	run.Repository = pr.pkg.Repository
 
 	pr.loader = rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))

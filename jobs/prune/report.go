@@ -68,5 +68,5 @@ func configRepo(run Run) string {
 			return pkgref.RepoName(e.Repo)
 		}
 	}
-	return run.Package.Repository
+	return run.Package.RepoName()
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
-	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
@@ -180,13 +179,13 @@ func (r *Restorer) load(ctx context.Context, log *slog.Logger, job jobs.Job) (*p
 	if st.owner, err = st.clients.Packages.ResolveOwner(ctx, t.Owner); err != nil {
 		return nil, err
 	}
-	st.ref = rules.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: pkgref.RepoName(t.Repository)}
+	st.ref = rules.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
 	st.inv = inventory.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
 	if st.known, st.seen, err = r.cfg.Inventory.Package(ctx, st.inst, st.inv); err != nil {
 		return nil, err
 	}
-	if st.seen && st.known.Repository != "" && st.ref.Repository == "" {
-		st.ref.Repository, st.inv.Repository = pkgref.RepoName(st.known.Repository), st.known.Repository
+	if st.seen && st.known.Repository != "" && st.ref.RepoName() == "" {
+		st.ref.Repository, st.inv.Repository = st.known.Repository, st.known.Repository
 	}
 	st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName)
 	st.gone = errors.Is(err, githubapi.ErrNotFound)
@@ -194,7 +193,7 @@ func (r *Restorer) load(ctx context.Context, log *slog.Logger, job jobs.Job) (*p
 		return nil, err
 	}
 	if !st.gone {
-		st.ref.Repository, st.inv.Repository = pkgref.RepoName(st.pkg.Repository), st.pkg.Repository
+		st.ref.Repository, st.inv.Repository = st.pkg.Repository, st.pkg.Repository
 	}
 	if err := r.loadRules(ctx, st); err != nil {
 		return nil, err
@@ -411,7 +410,7 @@ func (r *Restorer) loadRules(ctx context.Context, st *pkgState) error {
 		return err
 	}
 	st.cfg = cfg
-	if !cfg.Inert() && (cfg.Repository == "" || strings.EqualFold(cfg.Repository, st.ref.Repository)) {
+	if !cfg.Inert() && (cfg.Repository == "" || strings.EqualFold(cfg.Repository, st.ref.RepoName())) {
 		if rule, _ := cfg.Match(st.ref); rule != nil {
 			st.restore = rule.Restore
 		}
