@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -41,9 +42,9 @@ func openStore(t *testing.T) *Store {
 func TestInventory(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	webapp := Package{Owner: "acme", Type: "container", Name: "webapp", Repository: "acme/webapp"}
-	dotted := Package{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}
-	other := Package{Owner: "beta", Type: "container", Name: "webapp"}
+	webapp := Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "webapp", Repository: "acme/webapp"}}
+	dotted := Package{Ref: pkgref.Ref{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}}
+	other := Package{Ref: pkgref.Ref{Owner: "beta", Type: "container", Name: "webapp"}}
 	for inst, pkgs := range map[int64][]Package{1: {webapp, dotted}, 2: {other}} {
 		for _, p := range pkgs {
 			if err := s.SeePackage(ctx, inst, p); err != nil {
@@ -118,7 +119,7 @@ func TestManyVersions(t *testing.T) {
 	}
 	ctx := context.Background()
 	s := openStore(t)
-	p := Package{Owner: "acme", Type: "container", Name: "big"}
+	p := Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "big"}}
 	vs := make([]Version, 10000)
 	for i := range vs {
 		vs[i] = Version{ID: int64(i + 1), Name: fmt.Sprintf("sha256:%064x", i), Tags: []string{fmt.Sprintf("build-%d", i)}}
@@ -160,7 +161,7 @@ func BenchmarkSeeVersions(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p := Package{Owner: "acme", Type: "container", Name: "big"}
+			p := Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "big"}}
 			vs := make([]Version, 1000)
 			retag := func(round int) {
 				for i := range vs {
@@ -194,7 +195,7 @@ func TestSeeVersionsWritesOnlyChanges(t *testing.T) {
 	s := openStore(t)
 	clock := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	s.now = func() time.Time { return clock }
-	pkg := Package{Owner: "acme", Type: "container", Name: "webapp"}
+	pkg := Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "webapp"}}
 	revision := func(id int64) uint64 {
 		t.Helper()
 		e, err := s.kv.Get(ctx, inst(1)+".v."+pkgKey(pkg)+"."+fmt.Sprint(id))
@@ -253,8 +254,8 @@ func TestSeeVersionsWritesOnlyChanges(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	app := Package{Owner: "acme", Type: "container", Name: "app"}
-	other := Package{Owner: "acme", Type: "container", Name: "other"}
+	app := Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "app"}}
+	other := Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "other"}}
 	at := time.Date(2026, 11, 24, 8, 0, 0, 0, time.UTC)
 	for _, step := range []struct {
 		pkg Package
@@ -303,9 +304,9 @@ func TestRefusals(t *testing.T) {
 func TestMarkedIDs(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	app := Package{Owner: "acme", Type: "container", Name: "app"}
-	appx := Package{Owner: "acme", Type: "container", Name: "app.x"}
-	dotted := Package{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}
+	app := Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "app"}}
+	appx := Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "app.x"}}
+	dotted := Package{Ref: pkgref.Ref{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}}
 	for _, m := range []struct {
 		inst int64
 		pkg  Package

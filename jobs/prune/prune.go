@@ -21,6 +21,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -456,7 +457,7 @@ func (p *Pruner) remember(ctx context.Context, installation int64, owner githuba
 }
 
 func inventoryPackage(owner githubapi.Owner, pkg githubapi.Package) inventory.Package {
-	return inventory.Package{ID: pkg.ID, Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}
+	return inventory.Package{ID: pkg.ID, Ref: pkgref.Ref{Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}}
 }
 
 // Unconfigured is the prune job's handler in a process without the App

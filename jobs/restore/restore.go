@@ -17,6 +17,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
@@ -180,7 +181,7 @@ func (r *Restorer) load(ctx context.Context, log *slog.Logger, job jobs.Job) (*p
 		return nil, err
 	}
 	st.ref = rules.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
-	st.inv = inventory.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
+	st.inv = inventory.Package{Ref: st.ref}
 	if st.known, st.seen, err = r.cfg.Inventory.Package(ctx, st.inst, st.inv); err != nil {
 		return nil, err
 	}
@@ -226,7 +227,7 @@ func (r *Restorer) sweep(ctx context.Context, log *slog.Logger, st *pkgState, na
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, inventory.Package{ID: st.pkg.ID, Owner: st.owner.Login, Type: st.pkg.Type, Name: st.pkg.Name, Repository: st.pkg.Repository}); err != nil {
+	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, inventory.Package{ID: st.pkg.ID, Ref: pkgref.Ref{Owner: st.owner.Login, Type: st.pkg.Type, Name: st.pkg.Name, Repository: st.pkg.Repository}}); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if err := r.cfg.Inventory.SeeVersions(ctx, st.inst, st.inv, inventoryVersions(st.active)); err != nil {
