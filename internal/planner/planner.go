@@ -293,7 +293,8 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 	if err != nil {
 		return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
 	}
-	rpkg := rules.Package{Owner: o.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}
+	rpkg := pkg.Ref()
+	rpkg.Owner = o.Login
 	versions := make([]rules.Version, 0, len(list.Versions))
 	for _, v := range list.Versions {
 		versions = append(versions, rules.Version{ID: v.ID, Name: v.Name, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})

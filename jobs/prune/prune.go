@@ -21,7 +21,6 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
-	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -225,7 +224,8 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 	if err != nil {
 		return nil, err
 	}
-	run.Package = rules.Package{Owner: pr.owner.Login, Type: pr.pkg.Type, Name: pr.pkg.Name, Repository: pr.pkg.Repository}
+	run.Package = pr.pkg.Ref()
+	run.Package.Owner = pr.owner.Login
 	run.Repository = pr.pkg.Repository
 
 	pr.loader = rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))
@@ -457,7 +457,9 @@ func (p *Pruner) remember(ctx context.Context, installation int64, owner githuba
 }
 
 func inventoryPackage(owner githubapi.Owner, pkg githubapi.Package) inventory.Package {
-	return inventory.Package{ID: pkg.ID, Ref: pkgref.Ref{Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}}
+	ipkg := inventory.Package{ID: pkg.ID, Ref: pkg.Ref()}
+	ipkg.Owner = owner.Login
+	return ipkg
 }
 
 // Unconfigured is the prune job's handler in a process without the App

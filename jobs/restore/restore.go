@@ -17,7 +17,6 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
-	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
@@ -227,7 +226,9 @@ func (r *Restorer) sweep(ctx context.Context, log *slog.Logger, st *pkgState, na
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, inventory.Package{ID: st.pkg.ID, Ref: pkgref.Ref{Owner: st.owner.Login, Type: st.pkg.Type, Name: st.pkg.Name, Repository: st.pkg.Repository}}); err != nil {
+	rec := inventory.Package{ID: st.pkg.ID, Ref: st.pkg.Ref()}
+	rec.Owner = st.owner.Login
+	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, rec); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if err := r.cfg.Inventory.SeeVersions(ctx, st.inst, st.inv, inventoryVersions(st.active)); err != nil {
