@@ -139,10 +139,10 @@ func New(cfg Config) (*Pruner, error) {
 func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	log := job.Logger(p.log)
-	name := fmt.Sprintf("prune %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
+	name := "prune " + t.Ref().String()
 	run := Run{
 		ID: job.RunID(), InstallationID: t.InstallationID, Reason: job.Reason,
-		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository},
+		Package:    t.Ref(),
 		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.now(),
 	}
 	pr, err := p.load(ctx, log, job, &run)

@@ -137,7 +137,7 @@ type pkgState struct {
 func (r *Restorer) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	log := job.Logger(r.log)
-	name := fmt.Sprintf("restore %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
+	name := "restore " + t.Ref().String()
 	st, err := r.load(ctx, log, job)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -179,7 +179,8 @@ func (r *Restorer) load(ctx context.Context, log *slog.Logger, job jobs.Job) (*p
 	if st.owner, err = st.clients.Packages.ResolveOwner(ctx, t.Owner); err != nil {
 		return nil, err
 	}
-	st.ref = rules.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
+	st.ref = t.Ref()
+	st.ref.Owner = st.owner.Login
 	st.inv = inventory.Package{Ref: st.ref}
 	if st.known, st.seen, err = r.cfg.Inventory.Package(ctx, st.inst, st.inv); err != nil {
 		return nil, err
