@@ -142,8 +142,7 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 	name := "prune " + t.Ref().String()
 	run := Run{
 		ID: job.RunID(), InstallationID: t.InstallationID, Reason: job.Reason,
-		Package:    t.Ref(),
-		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.now(),
+		Package: t.Ref(), Paused: p.cfg.Paused, Started: p.now(),
 	}
 	pr, err := p.load(ctx, log, job, &run)
 	if err != nil {
@@ -226,7 +225,6 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 	}
 	run.Package = pr.pkg.Ref()
 	run.Package.Owner = pr.owner.Login
-	run.Repository = pr.pkg.Repository
 
 	pr.loader = rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))
 	pr.cfg, err = pr.loader.Load(ctx, run.Package)

@@ -50,9 +50,6 @@ type Run struct {
 	// Package is the package; its Repository is the linked repository's
 	// full name ("owner/name"), empty when linked to none.
 	Package rules.Package
-	// Repository is the linked repository's full name ("owner/name"),
-	// empty when the package is linked to none.
-	Repository string
 	// Report is the governing file's report block (labels, assignees).
 	Report rules.Report
 	// Reason is why the job exists ("registry_package published").
