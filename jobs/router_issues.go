@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
@@ -101,7 +102,7 @@ func (r *Router) routeIssues(ctx context.Context, log *slog.Logger, id, event st
 		return nil
 	}
 	target := webhook.Target{InstallationID: env.InstallationID(), Owner: pkg.Owner, PackageType: pkg.Type, PackageName: pkg.Name}
-	if !strings.EqualFold(rules.RepoName(u.Repository), rules.OwnerRepo) {
+	if !strings.EqualFold(pkgref.RepoName(u.Repository), rules.OwnerRepo) {
 		target.Repository = u.Repository
 	}
 	if env.Organization != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
@@ -228,7 +229,7 @@ func TestRouteInstallationDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, inst := range []int64{7, 8} {
-		if err := inv.SeePackage(ctx, inst, inventory.Package{Owner: "acme", Type: "container", Name: "app"}); err != nil {
+		if err := inv.SeePackage(ctx, inst, inventory.Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "app"}}); err != nil {
 			t.Fatal(err)
 		}
 	}

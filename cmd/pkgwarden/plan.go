@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
@@ -142,14 +143,14 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 // the owner's .github repository (the owner's defaults and policy).
 func configTarget(repo, pkgName string, sel planner.Selection) (string, error) {
 	if repo != "" {
-		return repoBase(repo), nil
+		return pkgref.RepoName(repo), nil
 	}
 	if pkgName == "" || len(sel.Packages) == 0 {
 		return rules.OwnerRepo, nil
 	}
-	target := repoBase(sel.Packages[0].Repository)
+	target := pkgref.RepoName(sel.Packages[0].Repository)
 	for _, pkg := range sel.Packages[1:] {
-		if r := repoBase(pkg.Repository); !strings.EqualFold(r, target) {
+		if r := pkgref.RepoName(pkg.Repository); !strings.EqualFold(r, target) {
 			return "", fmt.Errorf("packages named %s are linked to different repositories (%q, %q): say which file this is with --repo", pkgName, target, r)
 		}
 	}
@@ -166,8 +167,6 @@ func envOr(getenv func(string) string, key, def string) string {
 	}
 	return def
 }
-
-func repoBase(r string) string { return rules.RepoName(r) }
 
 // parseNow reads --now: RFC 3339, or a date meaning midnight UTC.
 func parseNow(s string) (time.Time, error) {
@@ -281,8 +280,8 @@ func writePlanTable(w io.Writer, plan planner.Plan) error {
 	for _, d := range plan.Packages {
 		fmt.Fprintf(ew, "\n%s\n", d.Package)
 		linked := "not linked to a repository"
-		if d.Package.Repository != "" {
-			linked = "linked to " + d.Package.Owner + "/" + d.Package.Repository
+		if repo := d.Package.RepoName(); repo != "" {
+			linked = "linked to " + d.Package.Owner + "/" + repo
 		}
 		rulesFrom := "no pkgwarden.yml"
 		if d.Origin != "" {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 	"github.com/pkgwarden/pkgwarden/queue/queuetest"
@@ -24,9 +25,9 @@ func TestPackagesSeenFromInventory(t *testing.T) {
 		inst int64
 		pkg  inventory.Package
 	}{
-		{7, inventory.Package{ID: 1, Owner: "acme", Type: "container", Name: "team/app", Repository: "acme/app"}},
-		{7, inventory.Package{ID: 2, Owner: "acme", Type: "npm", Name: "client"}},
-		{8, inventory.Package{ID: 3, Owner: "globex", Type: "container", Name: "other"}},
+		{7, inventory.Package{ID: 1, Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "team/app", Repository: "acme/app"}}},
+		{7, inventory.Package{ID: 2, Ref: pkgref.Ref{Owner: "acme", Type: "npm", Name: "client"}}},
+		{8, inventory.Package{ID: 3, Ref: pkgref.Ref{Owner: "globex", Type: "container", Name: "other"}}},
 	}
 	for _, s := range seen {
 		if err := inv.SeePackage(ctx, s.inst, s.pkg); err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v57/github"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 )
 
 // OwnerKind tells organisations from users: they have different endpoints.
@@ -52,6 +53,14 @@ type Package struct {
 	HTMLURL    string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
+}
+
+// Ref is the package's identity: owner, type, name and linked repository
+// as GitHub answered them. Owner is the login GitHub named; code that
+// reached the package through an Owner it resolved names the package by
+// that Owner's login, and sets Ref's Owner to it.
+func (p Package) Ref() pkgref.Ref {
+	return pkgref.Ref{Owner: p.Owner, Type: p.Type, Name: p.Name, Repository: p.Repository}
 }
 
 // Version is what pkgwarden needs of a package version.

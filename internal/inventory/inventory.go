@@ -27,27 +27,23 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
 // Bucket is the KV bucket of the inventory.
 const Bucket = "inventory"
 
-// Package is a package seen by pkgwarden.
+// Package is a package seen by pkgwarden. Stored as JSON; the fields of
+// its Ref are stored inline, under the names they had before Ref existed
+// (owner, type, name, repo).
 type Package struct {
 	// ID is GitHub's package id: a package of the same name with another
 	// id is a new package in a reused namespace.
-	ID    int64  `json:"id,omitempty"`
-	Owner string `json:"owner"`
-	Type  string `json:"type"`
-	Name  string `json:"name"`
-	// Repository is the linked repository's full name, empty for none.
-	Repository string    `json:"repo,omitempty"`
-	SeenAt     time.Time `json:"seen"`
+	ID int64 `json:"id,omitempty"`
+	pkgref.Ref
+	SeenAt time.Time `json:"seen"`
 }
-
-// String is owner/type/name, the form jobs name packages by.
-func (p Package) String() string { return p.Owner + "/" + p.Type + "/" + p.Name }
 
 // Version is a version as last seen active.
 type Version struct {
@@ -122,7 +118,7 @@ func inst(id int64) string { return "i" + strconv.FormatInt(id, 10) }
 
 // pkgKey hashes the package name: names may hold dots and slashes.
 func pkgKey(p Package) string {
-	return queue.Key(strings.ToLower(p.Owner + "/" + p.Type + "/" + p.Name))
+	return queue.Key(p.Key())
 }
 
 // SeePackage records pkg as seen in installation.

@@ -10,16 +10,17 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
 // dotted is an npm package whose owner has a capital and whose name has a
 // scope, a slash and a dot: every character a key must carry.
-var dotted = Package{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}
+var dotted = Package{Ref: pkgref.Ref{Owner: "Acme", Type: "npm", Name: "@acme/web.client"}}
 
 // acmeContainer is acme's container package name.
 func acmeContainer(name string) Package {
-	return Package{Owner: "acme", Type: "container", Name: name}
+	return Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: name}}
 }
 
 func openStore(t *testing.T) *Store {
@@ -50,8 +51,8 @@ func openStore(t *testing.T) *Store {
 func TestInventory(t *testing.T) {
 	ctx := context.Background()
 	s := openStore(t)
-	webapp := Package{Owner: "acme", Type: "container", Name: "webapp", Repository: "acme/webapp"}
-	other := Package{Owner: "beta", Type: "container", Name: "webapp"}
+	webapp := Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "webapp", Repository: "acme/webapp"}}
+	other := Package{Ref: pkgref.Ref{Owner: "beta", Type: "container", Name: "webapp"}}
 	for inst, pkgs := range map[int64][]Package{1: {webapp, dotted}, 2: {other}} {
 		for _, p := range pkgs {
 			if err := s.SeePackage(ctx, inst, p); err != nil {

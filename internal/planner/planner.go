@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
@@ -290,7 +291,8 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 	if err != nil {
 		return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
 	}
-	rpkg := rules.Package{Owner: o.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}
+	rpkg := pkg.Ref()
+	rpkg.Owner = o.Login
 	versions := make([]rules.Version, 0, len(list.Versions))
 	for _, v := range list.Versions {
 		versions = append(versions, rules.Version{ID: v.ID, Name: v.Name, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
@@ -307,7 +309,7 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 	}
 
 	var graph rules.Graph
-	if isContainer(pkg.Type) && !cfg.Inert() && len(versions) > 0 {
+	if pkgref.IsContainerType(pkg.Type) && !cfg.Inert() && len(versions) > 0 {
 		if m, _ := cfg.Match(rpkg); m != nil && m.Prune != nil {
 			// The graph is read only when something could be pruned:
 			// every read counts as a download on ghcr.io.
@@ -373,19 +375,13 @@ func selected(pkg githubapi.Package, f Filter) bool {
 		return strings.EqualFold(pkg.Name, f.Package)
 	}
 	if f.Repository != "" {
-		return strings.EqualFold(repoName(pkg.Repository), repoName(f.Repository))
+		return strings.EqualFold(pkgref.RepoName(pkg.Repository), pkgref.RepoName(f.Repository))
 	}
 	return true
 }
 
-func repoName(full string) string { return rules.RepoName(full) }
-
 func packageName(o githubapi.Owner, pkg githubapi.Package) string {
 	return o.Login + "/" + pkg.Type + "/" + pkg.Name
-}
-
-func isContainer(t string) bool {
-	return strings.EqualFold(t, rules.TypeContainer) || strings.EqualFold(t, rules.TypeDocker)
 }
 
 func knownType(t string) bool { return typeRank(strings.ToLower(t)) < len(packageTypes) }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -33,7 +34,7 @@ func (r *Reporter) Answer(ctx context.Context, installation int64, repository st
 	marker := answerMarker(runID)
 	body := fmt.Sprintf("@%s%s%s\n\n%s", sender, sep, text, marker)
 	owner, _, _ := strings.Cut(repository, "/")
-	repo := repoName(repository)
+	repo := pkgref.RepoName(repository)
 	p := place{gh: r.clients.InstallationClient(installation), owner: owner, repo: repo}
 	res := Result{Issue: Issue{Repository: repository, Number: issue}}
 	// The last comments, as for a run's comment: on a long issue the

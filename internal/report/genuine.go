@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -74,7 +75,7 @@ func Recognise(bot string, is IssueFacts) (rules.Package, error) {
 // has none or its repository takes no issues (takesIssues false).
 func ReportPlace(repository, owner, linked string, takesIssues bool) bool {
 	ownerRepo := owner + "/" + rules.OwnerRepo
-	if linked == "" || strings.EqualFold(repoName(linked), rules.OwnerRepo) {
+	if linked == "" || strings.EqualFold(pkgref.RepoName(linked), rules.OwnerRepo) {
 		return strings.EqualFold(repository, ownerRepo)
 	}
 	if strings.EqualFold(repository, linked) {
@@ -82,8 +83,6 @@ func ReportPlace(repository, owner, linked string, takesIssues bool) bool {
 	}
 	return !takesIssues && strings.EqualFold(repository, ownerRepo)
 }
-
-func repoName(full string) string { return rules.RepoName(full) }
 
 // markerPrefix starts the first line of a report body; the line names the
 // package: "<!-- pkgwarden:report container acme/app -->".

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -85,7 +86,7 @@ func (r *Reporter) Report(ctx context.Context, run Run) (Result, error) {
 
 // places lists where a package's report may go, in order.
 func (r *Reporter) places(installation int64, owner, repo string) []place {
-	repo = rules.RepoName(repo)
+	repo = pkgref.RepoName(repo)
 	gh := r.clients.InstallationClient(installation)
 	var out []place
 	if repo != "" && !strings.EqualFold(repo, rules.OwnerRepo) {

@@ -37,22 +37,6 @@ const Path = ".github/pkgwarden.yml"
 // OwnerRepo is the repository holding the owner's defaults and policy.
 const OwnerRepo = ".github"
 
-// IsContainerType reports whether packages of type t are OCI images, whose
-// versions carry tags and form a graph (type names compared as GitHub
-// does, case-insensitively).
-func IsContainerType(t string) bool {
-	return strings.EqualFold(t, TypeContainer) || strings.EqualFold(t, TypeDocker)
-}
-
-// RepoName is a repository's name without its owner: "acme/app" and "app"
-// are both "app".
-func RepoName(full string) string {
-	if i := strings.LastIndex(full, "/"); i >= 0 {
-		return full[i+1:]
-	}
-	return full
-}
-
 // isVersionedType reports whether packages of type t have semver-ish
 // version names for keep_latest and prerelease_only.
 func isVersionedType(t string) bool {

@@ -10,33 +10,14 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 )
 
-// Package is the package a decision is about.
-type Package struct {
-	Owner string
-	// Type is the GitHub package type: npm, maven, rubygems, nuget,
-	// docker or container.
-	Type string
-	Name string
-	// Repository is the name (without owner) of the repository the package
-	// is linked to, empty when it is linked to none. A full name
-	// "owner/name" is accepted and read as its name.
-	Repository string
-}
-
-func (p Package) String() string { return p.Owner + "/" + p.Type + "/" + p.Name }
-
-// Key is the package's identity as GitHub treats it: owner, type and name
-// compared case-insensitively ("acme/container/app").
-func (p Package) Key() string { return strings.ToLower(p.String()) }
-
-// normalized reads a full repository name as its name.
-func (p Package) normalized() Package {
-	p.Repository = RepoName(p.Repository)
-	return p
-}
+// Package is the package a decision is about. Its Repository is the
+// linked repository's full name ("owner/name"); the rules read its name
+// (RepoName).
+type Package = pkgref.Ref
 
 // Version is one active version of a package as GitHub lists it.
 type Version struct {
@@ -278,7 +259,6 @@ type Input struct {
 // in.Now. Decide is pure and deterministic.
 func Decide(in Input) Decision {
 	cfg, pkg, versions, g, now, held := in.Config, in.Package, in.Versions, in.Graph, in.Now, in.Held
-	pkg = pkg.normalized()
 	d := Decision{Package: pkg, Rule: -1}
 	vs := uniqueVersions(versions)
 	keepAll := func(kind Kind, reason string) Decision {
@@ -297,10 +277,10 @@ func Decide(in Input) Decision {
 		return keepAll(KindNotGoverned, "no pkgwarden.yml governs this package")
 	}
 	d.Origin, d.DryRun = cfg.Origin, cfg.DryRun
-	if cfg.Repository != "" && !strings.EqualFold(cfg.Repository, pkg.Repository) {
+	if repo := pkg.RepoName(); cfg.Repository != "" && !strings.EqualFold(cfg.Repository, repo) {
 		linked := "no repository"
-		if pkg.Repository != "" {
-			linked = pkg.Owner + "/" + pkg.Repository
+		if repo != "" {
+			linked = pkg.Owner + "/" + repo
 		}
 		d.Untouched = fmt.Sprintf("rules of %s ignored: they govern only packages linked to %s, this one is linked to %s", cfg.Origin, pkg.Owner+"/"+cfg.Repository, linked)
 		d.Notices = append(d.Notices, d.Untouched)
@@ -324,7 +304,7 @@ func Decide(in Input) Decision {
 		policy.MaxDeletionsPerRun = DefaultMaxDeletionsPerRun
 	}
 	var nodes []*node
-	if IsContainerType(pkg.Type) {
+	if pkgref.IsContainerType(pkg.Type) {
 		if why := unreadable(vs, g); why != "" {
 			d.Untouched = why
 			return keepAll(KindUntouched, "untouched")

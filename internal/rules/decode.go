@@ -12,6 +12,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 )
 
 // Limits of a file. Real files are a few hundred bytes with a handful of
@@ -799,7 +800,7 @@ func (d *decoder) rules(f *File, v ast.Node) {
 			if contains(containerOnly, key) && isVersionedType(r.Type) {
 				d.errorf(k, field+".prune."+key, "applies to container and docker packages only, not to type %s", r.Type)
 			}
-			if contains(versionedOnly, key) && IsContainerType(r.Type) {
+			if contains(versionedOnly, key) && pkgref.IsContainerType(r.Type) {
 				d.errorf(k, field+".prune."+key, "applies to npm, maven, rubygems and nuget packages only, not to type %s", r.Type)
 			}
 		}

@@ -223,7 +223,7 @@ func (l *Loader) Load(ctx context.Context, pkg Package) (*Config, error) {
 }
 
 func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
-	pkg = pkg.normalized()
+	repo := pkg.RepoName()
 	ownerFile, err := l.file(ctx, pkg.Owner, OwnerRepo, Path)
 	if err != nil {
 		return nil, err
@@ -246,20 +246,20 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 	l.mu.Lock()
 	ov := l.override
 	l.mu.Unlock()
-	if ov != nil && strings.EqualFold(ov.owner, pkg.Owner) && !strings.EqualFold(ov.repo, pkg.Repository) {
+	if ov != nil && strings.EqualFold(ov.owner, pkg.Owner) && !strings.EqualFold(ov.repo, repo) {
 		if n := foreignNotice(ov, pkg); n != "" {
 			notices = append(notices, n)
 		}
 	}
 
-	if pkg.Repository != "" && !strings.EqualFold(pkg.Repository, OwnerRepo) {
-		repoFile, err := l.file(ctx, pkg.Owner, pkg.Repository, Path)
+	if repo != "" && !strings.EqualFold(repo, OwnerRepo) {
+		repoFile, err := l.file(ctx, pkg.Owner, repo, Path)
 		var list ErrorList
 		denied := policy.RepositoryRules == RepositoryRulesDeny
 		if err != nil && !(denied && errors.As(err, &list)) {
 			return nil, err
 		}
-		origin := pkg.Owner + "/" + pkg.Repository + ":" + Path
+		origin := pkg.Owner + "/" + repo + ":" + Path
 		if ov != nil && repoFile != nil && repoFile == ov.file {
 			origin = repoFile.name
 		}
@@ -269,13 +269,13 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 			notices = append(notices, fmt.Sprintf("%s ignored: policy.repository_rules is deny in %s", origin, ownerOrigin))
 		case repoFile != nil:
 			if repoFile.policy != nil {
-				return nil, withRepo(policyMisplaced(repoFile, pkg.Owner), pkg.Owner+"/"+pkg.Repository)
+				return nil, withRepo(policyMisplaced(repoFile, pkg.Owner), pkg.Owner+"/"+repo)
 			}
-			merged, more, err := l.extend(ctx, repoFile, pkg.Owner+"/"+pkg.Repository)
+			merged, more, err := l.extend(ctx, repoFile, pkg.Owner+"/"+repo)
 			if err != nil {
 				return nil, err
 			}
-			cfg := build(merged, origin, pkg.Repository, policy, append(notices, more...))
+			cfg := build(merged, origin, repo, policy, append(notices, more...))
 			if policy.RepositoryRules == RepositoryRulesDryRun && !cfg.DryRun {
 				cfg.DryRun = true
 				cfg.Notices = append(cfg.Notices, fmt.Sprintf("dry run forced by policy.repository_rules: dry_run in %s", ownerOrigin))
@@ -384,8 +384,8 @@ func foreignNotice(ov *overrideFile, pkg Package) string {
 				continue
 			}
 			linked := "no repository"
-			if pkg.Repository != "" {
-				linked = pkg.Owner + "/" + pkg.Repository
+			if repo := pkg.RepoName(); repo != "" {
+				linked = pkg.Owner + "/" + repo
 			}
 			return fmt.Sprintf("%s rule %d names package %s, which is linked to %s, not %s/%s: ignored for it",
 				ov.file.name, i+1, pkg.Name, linked, ov.owner, ov.repo)

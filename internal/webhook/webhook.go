@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-github/v57/github"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 )
 
 // Event names pkgwarden knows, as sent in X-GitHub-Event.
@@ -222,18 +224,25 @@ func (e *PackageEvent) Target() (Target, error) {
 	return t, nil
 }
 
+// Ref is the package the target names. Target keeps its own field names,
+// the ones queued jobs carry.
+func (t Target) Ref() pkgref.Ref {
+	return pkgref.Ref{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
+}
+
 // String is "installation/owner/type/name" as the job spells them, for
 // logs. Keys use Key.
 func (t Target) String() string {
-	return fmt.Sprintf("%d/%s/%s/%s", t.InstallationID, t.Owner, t.PackageType, t.PackageName)
+	return strconv.FormatInt(t.InstallationID, 10) + "/" + t.Ref().String()
 }
 
-// Key is the package's identity as GitHub treats it: owner, type and name
-// compared case-insensitively. Leases, job subjects and sweep offsets are
-// keyed by it, so one package has one key whatever route named it (a
-// publish, a sweep, a report's title).
+// Key is the installation and the package's identity as GitHub treats it
+// (pkgref.Ref.Key: owner, type and name compared case-insensitively),
+// "installation/owner/type/name" lower-cased. Leases, job subjects and
+// sweep offsets are keyed by it, so one package has one key whatever route
+// named it (a publish, a sweep, a report's title).
 func (t Target) Key() string {
-	return strings.ToLower(t.String())
+	return strconv.FormatInt(t.InstallationID, 10) + "/" + t.Ref().Key()
 }
 
 // Triggers reports whether the action asks for a prune of the package.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -84,7 +85,7 @@ func (h *ConfigHandler) Handle(ctx context.Context, job jobs.Job) error {
 
 	// The loader resolves the file as a prune would (the owner's policy,
 	// _extends): an error it reports is one every prune would stop at.
-	pkg := rules.Package{Owner: owner, Type: rules.TypeContainer, Name: "", Repository: repo}
+	pkg := rules.Package{Owner: owner, Type: rules.TypeContainer, Name: "", Repository: owner + "/" + repo}
 	if ownerWide {
 		pkg.Repository = ""
 	}
@@ -99,7 +100,7 @@ func (h *ConfigHandler) Handle(ctx context.Context, job jobs.Job) error {
 		// the owner's .github when its file (read first) is the broken one.
 		at := repo
 		if r := invalid[0].Repo; r != "" {
-			at = rules.RepoName(r)
+			at = pkgref.RepoName(r)
 		}
 		if _, err := h.cfg.Issues.InvalidConfig(ctx, t.InstallationID, owner, at, invalid); err != nil && !errors.Is(err, report.ErrNowhere) {
 			return fmt.Errorf("config of %s/%s: %w", owner, repo, err)

@@ -12,6 +12,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -334,7 +335,7 @@ func (ex *execution) learn(ctx context.Context, added []githubapi.Version) error
 			newDigests = append(newDigests, v.Name)
 		}
 	}
-	if len(newDigests) == 0 || !rules.IsContainerType(ex.pkg.Type) {
+	if len(newDigests) == 0 || !pkgref.IsContainerType(ex.pkg.Type) {
 		return nil
 	}
 	found, failed, err := ex.clients.Registry.Graph(ctx, planner.RegistryRepository(ex.owner.Login, ex.pkg.Name), newDigests)

@@ -139,11 +139,10 @@ func New(cfg Config) (*Pruner, error) {
 func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	log := job.Logger(p.log)
-	name := fmt.Sprintf("prune %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
+	name := "prune " + t.Ref().String()
 	run := Run{
 		ID: job.RunID(), InstallationID: t.InstallationID, Reason: job.Reason,
-		Package:    rules.Package{Owner: t.Owner, Type: t.PackageType, Name: t.PackageName, Repository: rules.RepoName(t.Repository)},
-		Repository: t.Repository, Paused: p.cfg.Paused, Started: p.now(),
+		Package: t.Ref(), Paused: p.cfg.Paused, Started: p.now(),
 	}
 	pr, err := p.load(ctx, log, job, &run)
 	if err != nil {
@@ -224,8 +223,8 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 	if err != nil {
 		return nil, err
 	}
-	run.Package = rules.Package{Owner: pr.owner.Login, Type: pr.pkg.Type, Name: pr.pkg.Name, Repository: rules.RepoName(pr.pkg.Repository)}
-	run.Repository = pr.pkg.Repository
+	run.Package = pr.pkg.Ref()
+	run.Package.Owner = pr.owner.Login
 
 	pr.loader = rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))
 	pr.cfg, err = pr.loader.Load(ctx, run.Package)
@@ -456,7 +455,9 @@ func (p *Pruner) remember(ctx context.Context, installation int64, owner githuba
 }
 
 func inventoryPackage(owner githubapi.Owner, pkg githubapi.Package) inventory.Package {
-	return inventory.Package{ID: pkg.ID, Owner: owner.Login, Type: pkg.Type, Name: pkg.Name, Repository: pkg.Repository}
+	ipkg := inventory.Package{ID: pkg.ID, Ref: pkg.Ref()}
+	ipkg.Owner = owner.Login
+	return ipkg
 }
 
 // Unconfigured is the prune job's handler in a process without the App

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
@@ -64,8 +65,8 @@ func ReportRun(run Run) report.Run {
 func configRepo(run Run) string {
 	for _, e := range run.ConfigErrors {
 		if e.Repo != "" {
-			return rules.RepoName(e.Repo)
+			return pkgref.RepoName(e.Repo)
 		}
 	}
-	return run.Package.Repository
+	return run.Package.RepoName()
 }

@@ -47,12 +47,9 @@ type Run struct {
 	// ID, so a reporter can make one comment per run.
 	ID             string
 	InstallationID int64
-	// Package is the package; its Repository is the name of the linked
-	// repository without owner, empty when linked to none.
+	// Package is the package; its Repository is the linked repository's
+	// full name ("owner/name"), empty when linked to none.
 	Package rules.Package
-	// Repository is the linked repository's full name ("owner/name"),
-	// empty when the package is linked to none.
-	Repository string
 	// Report is the governing file's report block (labels, assignees).
 	Report rules.Report
 	// Reason is why the job exists ("registry_package published").

@@ -10,9 +10,9 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
-	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs"
 )
 
@@ -123,7 +123,7 @@ func (r *Restorer) forgetHold(ctx context.Context, st *pkgState) (report.Hold, e
 // restore.tags often names the tags exclude_tags keeps.)
 func (r *Restorer) heldVersions(ctx context.Context, log *slog.Logger, st *pkgState, ids []int64) (map[int64]report.Hold, error) {
 	out := map[int64]report.Hold{}
-	if !rules.IsContainerType(st.pkg.Type) {
+	if !pkgref.IsContainerType(st.pkg.Type) {
 		return out, nil
 	}
 	byID := map[int64]githubapi.Version{}
@@ -236,7 +236,7 @@ func (r *Restorer) forgetPackage(ctx context.Context, log *slog.Logger, st *pkgS
 // grandchildren) of an index being forgotten: they came back with it, and once it is gone again the
 // prune job may judge them as the untagged orphans they are.
 func (r *Restorer) releaseChildren(ctx context.Context, log *slog.Logger, st *pkgState, id int64) error {
-	if !rules.IsContainerType(st.pkg.Type) {
+	if !pkgref.IsContainerType(st.pkg.Type) {
 		return nil
 	}
 	var digest string

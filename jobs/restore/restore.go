@@ -137,7 +137,7 @@ type pkgState struct {
 func (r *Restorer) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	log := job.Logger(r.log)
-	name := fmt.Sprintf("restore %s/%s/%s", t.Owner, t.PackageType, t.PackageName)
+	name := "restore " + t.Ref().String()
 	st, err := r.load(ctx, log, job)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -179,13 +179,14 @@ func (r *Restorer) load(ctx context.Context, log *slog.Logger, job jobs.Job) (*p
 	if st.owner, err = st.clients.Packages.ResolveOwner(ctx, t.Owner); err != nil {
 		return nil, err
 	}
-	st.ref = rules.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: rules.RepoName(t.Repository)}
-	st.inv = inventory.Package{Owner: st.owner.Login, Type: t.PackageType, Name: t.PackageName, Repository: t.Repository}
+	st.ref = t.Ref()
+	st.ref.Owner = st.owner.Login
+	st.inv = inventory.Package{Ref: st.ref}
 	if st.known, st.seen, err = r.cfg.Inventory.Package(ctx, st.inst, st.inv); err != nil {
 		return nil, err
 	}
-	if st.seen && st.known.Repository != "" && st.ref.Repository == "" {
-		st.ref.Repository, st.inv.Repository = rules.RepoName(st.known.Repository), st.known.Repository
+	if st.seen && st.known.Repository != "" && st.ref.RepoName() == "" {
+		st.ref.Repository, st.inv.Repository = st.known.Repository, st.known.Repository
 	}
 	st.pkg, err = st.clients.Packages.GetPackage(ctx, st.owner, t.PackageType, t.PackageName)
 	st.gone = errors.Is(err, githubapi.ErrNotFound)
@@ -193,7 +194,7 @@ func (r *Restorer) load(ctx context.Context, log *slog.Logger, job jobs.Job) (*p
 		return nil, err
 	}
 	if !st.gone {
-		st.ref.Repository, st.inv.Repository = rules.RepoName(st.pkg.Repository), st.pkg.Repository
+		st.ref.Repository, st.inv.Repository = st.pkg.Repository, st.pkg.Repository
 	}
 	if err := r.loadRules(ctx, st); err != nil {
 		return nil, err
@@ -226,7 +227,9 @@ func (r *Restorer) sweep(ctx context.Context, log *slog.Logger, st *pkgState, na
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, inventory.Package{ID: st.pkg.ID, Owner: st.owner.Login, Type: st.pkg.Type, Name: st.pkg.Name, Repository: st.pkg.Repository}); err != nil {
+	rec := inventory.Package{ID: st.pkg.ID, Ref: st.pkg.Ref()}
+	rec.Owner = st.owner.Login
+	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, rec); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if err := r.cfg.Inventory.SeeVersions(ctx, st.inst, st.inv, inventoryVersions(st.active)); err != nil {
@@ -410,7 +413,7 @@ func (r *Restorer) loadRules(ctx context.Context, st *pkgState) error {
 		return err
 	}
 	st.cfg = cfg
-	if !cfg.Inert() && (cfg.Repository == "" || strings.EqualFold(cfg.Repository, st.ref.Repository)) {
+	if !cfg.Inert() && (cfg.Repository == "" || strings.EqualFold(cfg.Repository, st.ref.RepoName())) {
 		if rule, _ := cfg.Match(st.ref); rule != nil {
 			st.restore = rule.Restore
 		}

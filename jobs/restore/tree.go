@@ -11,6 +11,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -28,7 +29,7 @@ func (r *Restorer) restoreTree(ctx context.Context, log *slog.Logger, st *pkgSta
 		return err
 	}
 	back := []githubapi.Version{v}
-	if rules.IsContainerType(st.pkg.Type) && strings.HasPrefix(v.Name, "sha256:") {
+	if pkgref.IsContainerType(st.pkg.Type) && strings.HasPrefix(v.Name, "sha256:") {
 		more, err := r.restoreDescendants(ctx, log, st, v)
 		back = append(back, more...)
 		if err != nil {
@@ -163,7 +164,7 @@ func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Ver
 // retag gives a restored version back the tags it had that no other
 // version holds now, through the registry where GitHub did not.
 func (r *Restorer) retag(ctx context.Context, log *slog.Logger, st *pkgState, v githubapi.Version) error {
-	if !rules.IsContainerType(st.pkg.Type) || len(v.Tags) == 0 {
+	if !pkgref.IsContainerType(st.pkg.Type) || len(v.Tags) == 0 {
 		return nil
 	}
 	now, err := st.clients.Packages.GetVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID)

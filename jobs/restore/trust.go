@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-github/v57/github"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs"
@@ -103,7 +104,7 @@ func (r *Restorer) authorise(ctx context.Context, log *slog.Logger, st *pkgState
 		return nil, nil
 	}
 	a := &authority{repository: st.owner.Login + "/" + rules.OwnerRepo, body: is.GetBody()}
-	if linked != "" && !strings.EqualFold(rules.RepoName(linked), rules.OwnerRepo) {
+	if linked != "" && !strings.EqualFold(pkgref.RepoName(linked), rules.OwnerRepo) {
 		a.repository = linked
 	}
 	if a.perm, err = r.permission(ctx, gh, a.repository, u.Sender); err != nil {
