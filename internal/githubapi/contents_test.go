@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
@@ -110,12 +111,7 @@ func TestContentsSource(t *testing.T) {
 // token reading both repositories.
 func unreadableWorld(t *testing.T) (string, string) {
 	t.Helper()
-	sim, err := ghsim.New(ghsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	sim.SetQuiet(true)
+	sim := simtest.New(t, ghsim.Options{})
 	canned := map[string]func(http.ResponseWriter){
 		"none.yml": func(w http.ResponseWriter) {
 			writeCanned(w, http.StatusOK, `{"type":"file","encoding":"none","content":"","size":2411725,"name":"none.yml","path":"none.yml"}`)
@@ -161,7 +157,7 @@ func unreadableWorld(t *testing.T) (string, string) {
 			t.Fatal(err)
 		}
 	}
-	_, err = sim.AddUser("alice")
+	_, err := sim.AddUser("alice")
 	must(err)
 	_, err = sim.AddOrg("acme", "alice")
 	must(err)

@@ -39,12 +39,7 @@ const source = "https://github.com/acme/app"
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	sim, err := ghsim.New(ghsim.Options{AppKey: simtest.AppKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	sim.SetQuiet(true)
+	sim := simtest.New(t, ghsim.Options{})
 	w := &world{t: t, sim: sim}
 	w.srv = simtest.Serve(t, sim, w.faults.Wrap(sim.RegistryHandler()), sim.APIHandler())
 	w.token = simtest.Org(t, sim, "acme", "alice", "app", "other", ".github")

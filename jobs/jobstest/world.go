@@ -112,12 +112,8 @@ func NewWorld(t testing.TB) *World {
 // NewWorldLimits starts a world whose simulator has these rate limits.
 func NewWorldLimits(t testing.TB, limits ghsim.RateLimits) *World {
 	t.Helper()
-	sim, err := ghsim.New(ghsim.Options{AppKey: simtest.AppKey(), RateLimits: limits})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	sim.SetQuiet(true)
+	sim := simtest.New(t, ghsim.Options{RateLimits: limits})
+	var err error
 	w := &World{T: t, Sim: sim}
 	w.Server = simtest.Serve(t, sim, sim.RegistryHandler(), sim.APIHandler())
 	w.Token = simtest.Org(t, sim, "acme", "alice", "app", ".github")

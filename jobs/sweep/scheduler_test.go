@@ -43,12 +43,7 @@ type schedWorld struct {
 
 func newSchedWorld(t *testing.T) *schedWorld {
 	t.Helper()
-	sim, err := ghsim.New(ghsim.Options{AppKey: simtest.AppKey()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	sim.SetQuiet(true)
+	sim := simtest.New(t, ghsim.Options{})
 	w := &schedWorld{t: t, sim: sim}
 	w.srv = httptest.NewServer(sim.APIHandler())
 	t.Cleanup(w.srv.Close)

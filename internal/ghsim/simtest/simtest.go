@@ -32,6 +32,22 @@ var AppKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
+// New is a quiet simulator (no log lines) with opts, closed when the test
+// ends. A zero opts.AppKey is AppKey's.
+func New(t testing.TB, opts ghsim.Options) *ghsim.Sim {
+	t.Helper()
+	if opts.AppKey == nil {
+		opts.AppKey = AppKey()
+	}
+	sim, err := ghsim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	sim.SetQuiet(true)
+	return sim
+}
+
 // Serve serves the simulator's registry (reg) and REST API (api) on one
 // loopback listener, as `pkgwarden sim` does, and points the simulator's
 // URLs at it. reg and api are the simulator's handlers, possibly wrapped
