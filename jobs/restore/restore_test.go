@@ -429,16 +429,26 @@ func TestRestoreReferrers(t *testing.T) {
 	}
 }
 
+// tagTakenWhileDeleted pushes latest and an old version tagged tag, aged
+// age; a prune runs; someone deletes the old version and pushes a new one
+// tagged tag; the restore sweep runs (restore.tags protects v*). It returns
+// the two versions' digests.
+func (w *restoreWorld) tagTakenWhileDeleted(t *testing.T, tag string, age time.Duration) (old, fresh string) {
+	t.Helper()
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	old = w.Push(w.Image(tag+"-old"), age, tag)
+	w.prune(t)
+	w.deleteByHand(t, old)
+	fresh = w.Push(w.Image(tag+"-new"), 0, tag)
+	w.sweep(t)
+	return old, fresh
+}
+
 // TestRestoreTagHeldElsewhere: a restored version does not take back a
 // tag another version holds now.
 func TestRestoreTagHeldElsewhere(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
-	old := w.Push(w.Image("v3-old"), 5*jobstest.Day, "v3.0.0")
-	w.prune(t)
-	w.deleteByHand(t, old)
-	fresh := w.Push(w.Image("v3-new"), 0, "v3.0.0")
-	w.sweep(t)
+	old, fresh := w.tagTakenWhileDeleted(t, "v3.0.0", 5*jobstest.Day)
 	if w.version(t, old).Deleted {
 		t.Fatal("old v3.0.0 not restored")
 	}

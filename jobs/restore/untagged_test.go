@@ -11,15 +11,10 @@ import (
 // delete untagged versions here, never deletes it for being untagged.
 func TestRestoredUntaggedNotPruned(t *testing.T) {
 	w := newRestoreWorld(t)
-	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
-	old := w.Push(w.Image("v4-old"), 5*jobstest.Day, "v4.0.0")
-	w.prune(t)
-	w.deleteByHand(t, old)
-	fresh := w.Push(w.Image("v4-new"), 0, "v4.0.0")
+	old, fresh := w.tagTakenWhileDeleted(t, "v4.0.0", 5*jobstest.Day)
 	// An untagged version nobody restored: the prune deletes it, which
 	// shows the rules prune untagged versions in this world.
 	stray := w.Push(w.Image("stray build"), 3*jobstest.Day)
-	w.sweep(t)
 	if v := w.version(t, old); v.Deleted || len(v.Tags) != 0 {
 		t.Fatalf("old v4.0.0 after the sweep: deleted %t, tags %v; want restored untagged (the tag is %s's)", v.Deleted, v.Tags, fresh)
 	}
@@ -45,12 +40,7 @@ func TestRestoredUntaggedNotPruned(t *testing.T) {
 func TestRestoredDoesNotTakeTheCap(t *testing.T) {
 	w := newRestoreWorld(t)
 	w.File(".github", "policy: {max_deletions_per_run: 1}\n")
-	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
-	old := w.Push(w.Image("v4-old"), 9*jobstest.Day, "v4.0.0")
-	w.prune(t)
-	w.deleteByHand(t, old)
-	w.Push(w.Image("v4-new"), 0, "v4.0.0")
-	w.sweep(t)
+	old, _ := w.tagTakenWhileDeleted(t, "v4.0.0", 9*jobstest.Day)
 	if v := w.version(t, old); v.Deleted || len(v.Tags) != 0 {
 		t.Fatalf("old v4.0.0 after the sweep: deleted %t, tags %v; want restored untagged", v.Deleted, v.Tags)
 	}
