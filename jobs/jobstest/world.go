@@ -167,6 +167,21 @@ func (w *World) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// ResetCounts sets the counts of what reached the simulator back to zero
+// (GETs, 304s, mutating requests, manifest reads, listings).
+func (w *World) ResetCounts() {
+	for _, c := range []*atomic.Int32{&w.Gets, &w.NotModified, &w.Mutating, &w.ManifestReads, &w.Listings} {
+		c.Store(0)
+	}
+}
+
+// DeleteSpan is the time from the first successful DELETE to the last.
+func (w *World) DeleteSpan() time.Duration {
+	w.DelMu.Lock()
+	defer w.DelMu.Unlock()
+	return w.LastDel.Sub(w.FirstDel)
+}
+
 // Reports is a prune Reporter that keeps every run, for tests to read.
 type Reports struct {
 	Mu   sync.Mutex

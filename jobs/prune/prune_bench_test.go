@@ -59,9 +59,7 @@ func BenchmarkPrune(b *testing.B) {
 		b.ReportMetric(float64(w.NotModified.Load()), "recheck-304s")
 		b.ReportMetric(float64(w.ManifestReads.Load()), "manifest-reads")
 		b.ReportMetric(float64(w.Limited.Load()), "rate-limited")
-		w.DelMu.Lock()
-		span := w.LastDel.Sub(w.FirstDel)
-		w.DelMu.Unlock()
+		span := w.DeleteSpan()
 		perMin := float64(deleted-1) / span.Minutes()
 		b.ReportMetric(perMin/mutatingPerMinute, "deletes/min÷budget")
 		b.Logf("run 1: %d deletions in %s (%.0f/min, budget %d/min), %d REST calls (lower bound %d), %d 304s, %d manifest reads, %d rate-limited",
@@ -71,10 +69,7 @@ func BenchmarkPrune(b *testing.B) {
 		}
 
 		for _, label := range []string{"after", "idle"} {
-			w.Gets.Store(0)
-			w.NotModified.Store(0)
-			w.Mutating.Store(0)
-			w.ManifestReads.Store(0)
+			w.ResetCounts()
 			if err := p.Handle(context.Background(), w.Job()); err != nil {
 				b.Fatal(err)
 			}
@@ -176,9 +171,7 @@ func BenchmarkPruneLarge(b *testing.B) {
 		planPages := (largeTotal + 99) / 100
 		lowerREST := 2 + planPages + deleted
 		calls := int(w.Gets.Load() + w.NotModified.Load() + w.Mutating.Load())
-		w.DelMu.Lock()
-		span := w.LastDel.Sub(w.FirstDel)
-		w.DelMu.Unlock()
+		span := w.DeleteSpan()
 		perMin := float64(deleted-1) / span.Minutes()
 		rss := jobstest.PeakRSSMiB()
 		b.ReportMetric(float64(calls), "rest-calls")
@@ -195,11 +188,7 @@ func BenchmarkPruneLarge(b *testing.B) {
 		}
 
 		for _, label := range []string{"after", "idle"} {
-			w.Gets.Store(0)
-			w.NotModified.Store(0)
-			w.Mutating.Store(0)
-			w.ManifestReads.Store(0)
-			w.Listings.Store(0)
+			w.ResetCounts()
 			start := time.Now()
 			if err := p.Handle(context.Background(), w.Job()); err != nil {
 				b.Fatal(err)
