@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,32 +20,12 @@ import (
 )
 
 func TestContentsSource(t *testing.T) {
-	sim, err := ghsim.New(ghsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
+	sim := simtest.New(t, ghsim.Options{})
 	srv := httptest.NewServer(sim.APIHandler())
 	defer srv.Close()
 	sim.SetURLs(srv.URL+"/", srv.URL)
-	sim.SetQuiet(true)
-
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, err = sim.AddUser("alice")
-	must(err)
-	_, err = sim.AddOrg("acme", "alice")
-	must(err)
-	_, err = sim.AddRepo("acme", "app", ghsim.RepoOptions{DefaultBranch: "trunk"})
-	must(err)
-	_, err = sim.AddRepo("acme", "secret", ghsim.RepoOptions{Private: true})
-	must(err)
-	_, err = sim.AddRepo("acme", "empty", ghsim.RepoOptions{})
-	must(err)
+	must := mustFor(t)
+	acmeRepos(t, sim, map[string]ghsim.RepoOptions{"app": {DefaultBranch: "trunk"}, "secret": {Private: true}, "empty": {}})
 	must(sim.PutFile("acme", "app", "", rules.Path, []byte("dry_run: true\n"), "alice"))
 	must(sim.PutFile("acme", "app", "feature", "other.yml", []byte("x: 1\n"), "alice"))
 	must(sim.PutFile("acme", "secret", "", rules.Path, []byte("dry_run: false\n"), "alice"))
@@ -151,20 +133,8 @@ func unreadableWorld(t *testing.T) (string, string) {
 	t.Cleanup(srv.Close)
 	sim.SetURLs(srv.URL+"/", srv.URL)
 
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, err := sim.AddUser("alice")
-	must(err)
-	_, err = sim.AddOrg("acme", "alice")
-	must(err)
-	for _, repo := range []string{"app", "other"} {
-		_, err = sim.AddRepo("acme", repo, ghsim.RepoOptions{})
-		must(err)
-	}
+	must := mustFor(t)
+	acmeRepos(t, sim, map[string]ghsim.RepoOptions{"app": {}, "other": {}})
 	must(sim.PutFile("acme", "app", "", rules.Path, []byte("dry_run: true\n"), "alice"))
 	must(sim.PutFile("acme", "app", "", ".github/base/x.yml", []byte("dry_run: true\n"), "alice"))
 	must(sim.PutFile("acme", "app", "", "big.yml", bigFile(2411725), "alice"))
@@ -280,5 +250,30 @@ func TestContentsSourceUnreadableConfig(t *testing.T) {
 				t.Errorf("error = %s\nwant %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// mustFor is a check that fails t on an error.
+func mustFor(t *testing.T) func(error) {
+	return func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// acmeRepos adds alice, the organisation acme she administers, and its
+// repositories.
+func acmeRepos(t *testing.T, sim *ghsim.Sim, repos map[string]ghsim.RepoOptions) {
+	t.Helper()
+	must := mustFor(t)
+	_, err := sim.AddUser("alice")
+	must(err)
+	_, err = sim.AddOrg("acme", "alice")
+	must(err)
+	for _, name := range slices.Sorted(maps.Keys(repos)) {
+		_, err = sim.AddRepo("acme", name, repos[name])
+		must(err)
 	}
 }
