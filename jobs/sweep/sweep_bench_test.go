@@ -229,26 +229,25 @@ func newSweepBench(b *testing.B) *sweepBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	pruneAccess := &planner.Access{
-		Tokens: tokens, App: app, APIURL: w.Server.URL, RegistryURL: w.Server.URL,
-		PackagesTransport: packed(workerPacer, "prune"), RegistryTransport: sb.calls.as("prune"),
-		Cache: cache, ETags: etags,
+	// The workers' Access, one per job type so that calls are counted by
+	// role.
+	access := func(role string) *planner.Access {
+		return &planner.Access{
+			Tokens: tokens, App: app, APIURL: w.Server.URL, RegistryURL: w.Server.URL,
+			PackagesTransport: packed(workerPacer, role), RegistryTransport: sb.calls.as(role),
+			Cache: cache, ETags: etags,
+		}
 	}
 	pruner, err := prune.New(prune.Config{
-		Access: pruneAccess, Runs: runs,
+		Access: access("prune"), Runs: runs,
 		Reporter:    prune.Reporters{prune.IssueReporter{Issues: issues, Logger: logger}, sb.rep},
 		TokenIssues: issues, Inventory: inv, Metrics: prune.NewMetrics(sb.metrics), Logger: logger,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	restoreAccess := &planner.Access{
-		Tokens: tokens, App: app, APIURL: w.Server.URL, RegistryURL: w.Server.URL,
-		PackagesTransport: packed(workerPacer, "restore"), RegistryTransport: sb.calls.as("restore"),
-		Cache: cache, ETags: etags,
-	}
 	restorer, err := restore.New(restore.Config{
-		Access: restoreAccess, Inventory: inv, Issues: issues, Metrics: restore.NewMetrics(sb.metrics), Logger: logger,
+		Access: access("restore"), Inventory: inv, Issues: issues, Metrics: restore.NewMetrics(sb.metrics), Logger: logger,
 	})
 	if err != nil {
 		b.Fatal(err)
