@@ -103,42 +103,35 @@ const (
 // clock and ours may not agree on.
 const resetSlack = time.Second
 
-// WithDefaults fills the zero fields.
+// WithDefaults fills the zero fields (durations: zero or less).
 func (c Config) WithDefaults() Config {
-	if c.Window <= 0 {
-		c.Window = DefaultWindow
-	}
-	if c.Points == 0 {
-		c.Points = DefaultPoints
-	}
-	if c.Mutating == 0 {
-		c.Mutating = DefaultMutating
-	}
-	if c.Burst == 0 {
-		c.Burst = DefaultBurst
-	}
-	if c.MutatingBurst == 0 {
-		c.MutatingBurst = 1
-	}
-	if c.MaxMutatingInFlight == 0 {
-		c.MaxMutatingInFlight = DefaultMaxMutatingInFlight
-	}
-	if c.LeaseTTL <= 0 {
-		c.LeaseTTL = DefaultLeaseTTL
-	}
-	if c.PrimaryReserve == 0 {
-		c.PrimaryReserve = DefaultPrimaryReserve
-	}
-	if c.MaxRetries == 0 {
-		c.MaxRetries = DefaultMaxRetries
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = DefaultPollInterval
-	}
-	if c.UnnamedWait <= 0 {
-		c.UnnamedWait = githubapi.DefaultSecondaryWait
-	}
+	positiveOr(&c.Window, DefaultWindow)
+	orDefault(&c.Points, DefaultPoints)
+	orDefault(&c.Mutating, DefaultMutating)
+	orDefault(&c.Burst, DefaultBurst)
+	orDefault(&c.MutatingBurst, 1)
+	orDefault(&c.MaxMutatingInFlight, DefaultMaxMutatingInFlight)
+	positiveOr(&c.LeaseTTL, DefaultLeaseTTL)
+	orDefault(&c.PrimaryReserve, DefaultPrimaryReserve)
+	orDefault(&c.MaxRetries, DefaultMaxRetries)
+	positiveOr(&c.PollInterval, DefaultPollInterval)
+	positiveOr(&c.UnnamedWait, githubapi.DefaultSecondaryWait)
 	return c
+}
+
+// orDefault sets *v to d when it is the zero value.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
+// positiveOr sets *v to d unless it is above zero.
+func positiveOr(v *time.Duration, d time.Duration) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // Validate reports a configuration that cannot work, defaults applied.
