@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/base64"
-	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 )
@@ -17,41 +14,39 @@ import (
 // payload and usually a signature.
 var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`)
 
-// TestDemoLogsNoSecrets runs the whole demo with every component's logs
-// (serve, router, workers, pruner, restorer, reporter, pacing, embedded
-// NATS and the simulator) captured as JSON at debug level, and greps them
-// for every secret the run used: the webhook secret, the classic packages
-// token, each installation token the simulator issued, the app's private
-// key and any JWT.
-func TestDemoLogsNoSecrets(t *testing.T) {
-	logs := &lockedBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	type secret struct{ what, value string }
-	var secrets []secret
-	err := demoRun(context.Background(), logger, time.Minute, func(sim *ghsim.Sim, _ demoResult, h demoHeader) error {
-		secrets = append(secrets,
-			secret{"webhook secret", sim.WebhookSecret()},
-			secret{"classic token", h.token},
-		)
-		issued := sim.IssuedTokens()
-		if len(issued) == 0 {
-			t.Error("the simulator issued no installation token: the app never authenticated")
-		}
-		for _, tok := range issued {
-			secrets = append(secrets, secret{"installation token", tok})
-		}
-		// Any 40 characters of the key's base64 contain one of these
-		// aligned 20-character pieces, PEM line breaks or not.
-		key := base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PrivateKey(sim.AppKey()))
-		for i := 0; i+20 <= len(key); i += 20 {
-			secrets = append(secrets, secret{"private key piece", key[i : i+20]})
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("demo: %v", err)
+// demoSecret is one secret the demo used, and what it is.
+type demoSecret struct{ what, value string }
+
+// demoSecrets are every secret the demo used: the webhook secret, the
+// classic packages token, each installation token the simulator issued,
+// pieces of the app's private key.
+func demoSecrets(t *testing.T, sim *ghsim.Sim, h demoHeader) []demoSecret {
+	var secrets []demoSecret
+	secrets = append(secrets,
+		demoSecret{"webhook secret", sim.WebhookSecret()},
+		demoSecret{"classic token", h.token},
+	)
+	issued := sim.IssuedTokens()
+	if len(issued) == 0 {
+		t.Error("the simulator issued no installation token: the app never authenticated")
 	}
-	text := logs.String()
+	for _, tok := range issued {
+		secrets = append(secrets, demoSecret{"installation token", tok})
+	}
+	// Any 40 characters of the key's base64 contain one of these
+	// aligned 20-character pieces, PEM line breaks or not.
+	key := base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PrivateKey(sim.AppKey()))
+	for i := 0; i+20 <= len(key); i += 20 {
+		secrets = append(secrets, demoSecret{"private key piece", key[i : i+20]})
+	}
+	return secrets
+}
+
+// checkLogsNoSecrets greps the demo's logs (every component's, as JSON at
+// debug level: serve, router, workers, pruner, restorer, reporter, pacing,
+// embedded NATS and the simulator) for every secret the run used and any
+// JWT.
+func checkLogsNoSecrets(t *testing.T, text string, secrets []demoSecret) {
 	lines := strings.Count(text, "\n")
 	// Not vacuous: the run logged its startup (settings included), the
 	// router, the pruner, the reporter and the restorer. The demo logs

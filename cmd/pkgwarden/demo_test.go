@@ -92,125 +92,119 @@ func TestDemoJSON(t *testing.T) {
 	}
 }
 
-// TestDemoCoversEveryVersion checks the demo's result against the
+// checkCoversEveryVersion checks the demo's result against the
 // simulator afterwards: deleted and kept are disjoint, together they are
 // every version the two packages had, the deleted ones are deleted and
 // the kept ones are not; and the text output names both.
-func TestDemoCoversEveryVersion(t *testing.T) {
-	err := demoRun(context.Background(), slog.New(slog.DiscardHandler), time.Minute, func(sim *ghsim.Sim, res demoResult, h demoHeader) error {
-		status := map[string]map[int64]bool{} // package → id → deleted
-		for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", "webapp-client"}} {
-			vs, err := sim.Versions("acme", p.typ, p.name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := map[int64]bool{}
-			for _, v := range vs {
-				if slices.Contains(v.Tags, "v0.9.0") {
-					// Deleted by the seed days ago, restored by the
-					// demo's restore pass.
-					if v.Deleted {
-						t.Errorf("v0.9.0 (%d) still deleted after the restore pass", v.ID)
-					}
-					if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
-						return e.ID == v.ID && slices.Equal(e.Tags, []string{"v0.9.0"}) && e.Package == "acme/container/webapp" && strings.Contains(e.Reason, "sweep")
-					}) {
-						t.Errorf("restored = %+v, want v0.9.0 (%d) restored by the sweep", res.Restored, v.ID)
-					}
-					continue
-				}
-				m[v.ID] = v.Deleted
-			}
-			status["acme/"+p.typ+"/"+p.name] = m
-		}
-		// The undo: pr-57, deleted by the prune, brought back by alice's
-		// comment, is listed under both deleted and restored.
-		undone := h.undo.Entry
-		if !slices.Equal(undone.Tags, []string{"pr-57"}) || h.undo.Comment != "/pkgwarden restore "+strconv.FormatInt(undone.ID, 10) {
-			t.Errorf("undo = %+v, want a restore comment for pr-57", h.undo)
-		}
-		if !slices.ContainsFunc(res.Deleted, func(e demoEntry) bool { return e.ID == undone.ID }) {
-			t.Errorf("pr-57 (%d) not listed as deleted", undone.ID)
-		}
-		if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
-			return e.ID == undone.ID && strings.Contains(e.Reason, "asked by @alice")
-		}) {
-			t.Errorf("restored = %+v, want pr-57 (%d) restored by alice's comment", res.Restored, undone.ID)
-		}
-		if deleted, ok := status["acme/container/webapp"][undone.ID]; !ok || deleted {
-			t.Errorf("pr-57 (%d) in the simulator: known %t, deleted %t; want restored", undone.ID, ok, deleted)
-		}
-		status["acme/container/webapp"][undone.ID] = true // counted as the prune left it
-		if !strings.Contains(h.undo.Answer, "@alice restored 1 version") {
-			t.Errorf("bot's answer = %q", h.undo.Answer)
-		}
-		seen := map[string]bool{}
-		for _, group := range []struct {
-			entries []demoEntry
-			deleted bool
-		}{{res.Deleted, true}, {res.Kept, false}, {res.Skipped, false}} {
-			for _, e := range group.entries {
-				key := e.Package + "#" + e.Version
-				if seen[key] {
-					t.Errorf("%s listed twice", key)
-				}
-				seen[key] = true
-				deleted, ok := status[e.Package][e.ID]
-				if !ok {
-					t.Errorf("%s %d is no version of the demo", e.Package, e.ID)
-					continue
-				}
-				if deleted != group.deleted {
-					t.Errorf("%s %d (%s): deleted %t in the simulator, listed as deleted %t", e.Package, e.ID, e.Version, deleted, group.deleted)
-				}
-				delete(status[e.Package], e.ID)
-			}
-		}
-		if len(res.Restored) != 2 {
-			t.Errorf("restored = %+v, want v0.9.0 and pr-57", res.Restored)
-		}
-		issues, err := sim.Issues("acme", "webapp")
+func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h demoHeader) {
+	status := map[string]map[int64]bool{} // package → id → deleted
+	for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", "webapp-client"}} {
+		vs, err := sim.Versions("acme", p.typ, p.name)
 		if err != nil {
 			t.Fatal(err)
 		}
-		noted := false
-		for _, is := range issues {
-			for _, c := range is.Comments {
-				if strings.Contains(c.Body, "pkgwarden restored 1 item") && strings.Contains(c.Body, "this deletion was intentional") && strings.Contains(c.Body, "v0.9.0") {
-					noted = true
+		m := map[int64]bool{}
+		for _, v := range vs {
+			if slices.Contains(v.Tags, "v0.9.0") {
+				// Deleted by the seed days ago, restored by the
+				// demo's restore pass.
+				if v.Deleted {
+					t.Errorf("v0.9.0 (%d) still deleted after the restore pass", v.ID)
 				}
+				if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
+					return e.ID == v.ID && slices.Equal(e.Tags, []string{"v0.9.0"}) && e.Package == "acme/container/webapp" && strings.Contains(e.Reason, "sweep")
+				}) {
+					t.Errorf("restored = %+v, want v0.9.0 (%d) restored by the sweep", res.Restored, v.ID)
+				}
+				continue
 			}
+			m[v.ID] = v.Deleted
 		}
-		if !noted {
-			t.Error("no restore comment with an intentional box on the webapp report")
-		}
-		for pkg, left := range status {
-			for id := range left {
-				t.Errorf("%s version %d is neither deleted nor kept in the result", pkg, id)
+		status["acme/"+p.typ+"/"+p.name] = m
+	}
+	// The undo: pr-57, deleted by the prune, brought back by alice's
+	// comment, is listed under both deleted and restored.
+	undone := h.undo.Entry
+	if !slices.Equal(undone.Tags, []string{"pr-57"}) || h.undo.Comment != "/pkgwarden restore "+strconv.FormatInt(undone.ID, 10) {
+		t.Errorf("undo = %+v, want a restore comment for pr-57", h.undo)
+	}
+	if !slices.ContainsFunc(res.Deleted, func(e demoEntry) bool { return e.ID == undone.ID }) {
+		t.Errorf("pr-57 (%d) not listed as deleted", undone.ID)
+	}
+	if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
+		return e.ID == undone.ID && strings.Contains(e.Reason, "asked by @alice")
+	}) {
+		t.Errorf("restored = %+v, want pr-57 (%d) restored by alice's comment", res.Restored, undone.ID)
+	}
+	if deleted, ok := status["acme/container/webapp"][undone.ID]; !ok || deleted {
+		t.Errorf("pr-57 (%d) in the simulator: known %t, deleted %t; want restored", undone.ID, ok, deleted)
+	}
+	status["acme/container/webapp"][undone.ID] = true // counted as the prune left it
+	if !strings.Contains(h.undo.Answer, "@alice restored 1 version") {
+		t.Errorf("bot's answer = %q", h.undo.Answer)
+	}
+	seen := map[string]bool{}
+	for _, group := range []struct {
+		entries []demoEntry
+		deleted bool
+	}{{res.Deleted, true}, {res.Kept, false}, {res.Skipped, false}} {
+		for _, e := range group.entries {
+			key := e.Package + "#" + e.Version
+			if seen[key] {
+				t.Errorf("%s listed twice", key)
 			}
-		}
-		var text bytes.Buffer
-		if err := writeDemoText(&text, res, h); err != nil {
-			t.Fatal(err)
-		}
-		got := normalizeDemo(text.String())
-		golden := filepath.Join("testdata", "demo.golden.txt")
-		if *update {
-			if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-				t.Fatal(err)
+			seen[key] = true
+			deleted, ok := status[e.Package][e.ID]
+			if !ok {
+				t.Errorf("%s %d is no version of the demo", e.Package, e.ID)
+				continue
 			}
+			if deleted != group.deleted {
+				t.Errorf("%s %d (%s): deleted %t in the simulator, listed as deleted %t", e.Package, e.ID, e.Version, deleted, group.deleted)
+			}
+			delete(status[e.Package], e.ID)
 		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Fatalf("%v (run with -update to write it)", err)
-		}
-		if got != string(want) {
-			t.Errorf("story differs from %s (digests, ids of runs, times and ports normalised; -update rewrites it):\n%s", golden, lineDiff(string(want), got))
-		}
-		return nil
-	})
+	}
+	if len(res.Restored) != 2 {
+		t.Errorf("restored = %+v, want v0.9.0 and pr-57", res.Restored)
+	}
+	issues, err := sim.Issues("acme", "webapp")
 	if err != nil {
 		t.Fatal(err)
+	}
+	noted := false
+	for _, is := range issues {
+		for _, c := range is.Comments {
+			if strings.Contains(c.Body, "pkgwarden restored 1 item") && strings.Contains(c.Body, "this deletion was intentional") && strings.Contains(c.Body, "v0.9.0") {
+				noted = true
+			}
+		}
+	}
+	if !noted {
+		t.Error("no restore comment with an intentional box on the webapp report")
+	}
+	for pkg, left := range status {
+		for id := range left {
+			t.Errorf("%s version %d is neither deleted nor kept in the result", pkg, id)
+		}
+	}
+	var text bytes.Buffer
+	if err := writeDemoText(&text, res, h); err != nil {
+		t.Fatal(err)
+	}
+	got := normalizeDemo(text.String())
+	golden := filepath.Join("testdata", "demo.golden.txt")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to write it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("story differs from %s (digests, ids of runs, times and ports normalised; -update rewrites it):\n%s", golden, lineDiff(string(want), got))
 	}
 }
 
@@ -350,35 +344,52 @@ func (h recordHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h recordHandler) WithGroup(string) slog.Handler { return h }
 
-// TestDemoSweepIsScheduled: the demo's restore of v0.9.0 comes from
-// real sweeps of the scheduler (installations and packages listed by it,
-// a prune and a restore job queued for each of the two packages), not
-// from jobs built by hand.
-func TestDemoSweepIsScheduled(t *testing.T) {
+// TestDemoRun runs the whole demo once, with every component's logs
+// captured (as records and as JSON at debug level), and checks it:
+//   - covers every version: see checkCoversEveryVersion;
+//   - sweep is scheduled: the restore of v0.9.0 comes from real sweeps of
+//     the scheduler (installations and packages listed by it, a prune and
+//     a restore job queued for each of the two packages), not from jobs
+//     built by hand;
+//   - logs no secrets: see checkLogsNoSecrets.
+//
+// One run serves the three: the demo takes seconds under the race
+// detector.
+func TestDemoRun(t *testing.T) {
 	var mu sync.Mutex
 	var recs []map[string]any
-	logger := slog.New(recordHandler{mu: &mu, recs: &recs})
-	err := demoRun(context.Background(), logger, time.Minute, func(_ *ghsim.Sim, res demoResult, _ demoHeader) error {
-		if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
-			return slices.Equal(e.Tags, []string{"v0.9.0"}) && strings.Contains(e.Reason, "(sweep)")
-		}) {
-			t.Errorf("restored = %+v, want v0.9.0 restored by the sweep", res.Restored)
-		}
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewMultiHandler(recordHandler{mu: &mu, recs: &recs},
+		slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	var secrets []demoSecret
+	err := demoRun(context.Background(), logger, time.Minute, func(sim *ghsim.Sim, res demoResult, h demoHeader) error {
+		t.Run("covers every version", func(t *testing.T) { checkCoversEveryVersion(t, sim, res, h) })
+		t.Run("sweep restored v0.9.0", func(t *testing.T) {
+			if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
+				return slices.Equal(e.Tags, []string{"v0.9.0"}) && strings.Contains(e.Reason, "(sweep)")
+			}) {
+				t.Errorf("restored = %+v, want v0.9.0 restored by the sweep", res.Restored)
+			}
+		})
+		secrets = demoSecrets(t, sim, h)
 		return nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("demo: %v", err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	var queued []any
-	for _, r := range recs {
-		if r["msg"] == "demo: sweep queued" && r["component"] == "scheduler" {
-			queued = append(queued, r["jobs"])
+	t.Run("sweep is scheduled", func(t *testing.T) {
+		mu.Lock()
+		defer mu.Unlock()
+		var queued []any
+		for _, r := range recs {
+			if r["msg"] == "demo: sweep queued" && r["component"] == "scheduler" {
+				queued = append(queued, r["jobs"])
+			}
 		}
-	}
-	// Two sweeps; two packages, a prune and a restore job each.
-	if !slices.Equal(queued, []any{int64(4), int64(4)}) {
-		t.Errorf("sweeps queued by the scheduler: %v jobs, want two sweeps of 4", queued)
-	}
+		// Two sweeps; two packages, a prune and a restore job each.
+		if !slices.Equal(queued, []any{int64(4), int64(4)}) {
+			t.Errorf("sweeps queued by the scheduler: %v jobs, want two sweeps of 4", queued)
+		}
+	})
+	t.Run("logs no secrets", func(t *testing.T) { checkLogsNoSecrets(t, logs.String(), secrets) })
 }
