@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/url"
 	"os"
@@ -372,9 +373,18 @@ func (s Settings) TokenFor(owner string) string {
 
 // String describes the settings without any secret, for logs.
 func (s Settings) String() string {
-	return fmt.Sprintf("app_id=%d listen=%s nats_url=%v nats_listen=%q replicas=%d data_dir=%s roles=%v workers=%d paused=%t webhook_secret=%s private_key_path=%s packages_tokens=%d",
+	return fmt.Sprintf("app_id=%d listen=%s nats_url=%v nats_listen=%q replicas=%d data_dir=%s roles=%v workers=%d paused=%t webhook_secret=%s private_key_path=%s packages_tokens=%s packages_token_default=%s",
 		s.AppID, s.Listen, redactURLs(s.NATSURL), s.NATSListen, s.NATSReplicas, s.DataDir, s.Roles, s.Workers, s.Paused,
-		redact(s.WebhookSecret), s.PrivateKeyPath, len(s.PackagesTokens))
+		redact(s.WebhookSecret), s.PrivateKeyPath, tokenOwners(s.PackagesTokens), redact(s.PackagesToken))
+}
+
+// tokenOwners names the owners that have a packages token of their own,
+// sorted ("none" for none): which tokens are set, never a token.
+func tokenOwners(m TokenMap) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	return strings.Join(slices.Sorted(maps.Keys(m)), ",")
 }
 
 // redactURLs hides passwords in NATS URLs ("nats://user:pass@host").

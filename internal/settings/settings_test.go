@@ -1,8 +1,10 @@
 package settings
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +211,38 @@ func TestByteSizeString(t *testing.T) {
 		if err := back.Decode(want); err != nil || back != size {
 			t.Errorf("Decode(%q) = %d, %v; want %d", want, back, err, size)
 		}
+	}
+}
+
+// TestStringNamesTokensNotValues: the settings line serve logs says which
+// owners have a packages token and whether a default one is set, and
+// never shows a token.
+func TestStringNamesTokensNotValues(t *testing.T) {
+	tests := map[string]struct {
+		s    Settings
+		want []string
+	}{
+		"none": {Settings{}, []string{"packages_tokens=none", "packages_token_default=unset"}},
+		"default only": {Settings{PackagesToken: "ghp_defaultsecret"},
+			[]string{"packages_tokens=none", "packages_token_default=set"}},
+		"owners, sorted": {Settings{PackagesTokens: TokenMap{"zeta": "ghp_zetasecret", "acme": "ghp_acmesecret"}},
+			[]string{"packages_tokens=acme,zeta", "packages_token_default=unset"}},
+		"both": {Settings{PackagesToken: "ghp_defaultsecret", PackagesTokens: TokenMap{"acme": "ghp_acmesecret"}},
+			[]string{"packages_tokens=acme ", "packages_token_default=set"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			line := tc.s.String()
+			for _, w := range tc.want {
+				if !strings.Contains(line+" ", w) {
+					t.Errorf("String() = %q, want %q in it", line, w)
+				}
+			}
+			for _, tok := range append(slices.Collect(maps.Values(tc.s.PackagesTokens)), tc.s.PackagesToken) {
+				if tok != "" && strings.Contains(line, tok) {
+					t.Errorf("String() = %q shows a token", line)
+				}
+			}
+		})
 	}
 }
