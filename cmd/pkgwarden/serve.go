@@ -52,8 +52,21 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, nil))
-	return serve(ctx, s, serveOptions{Logger: logger})
+	return serve(ctx, s, serveOptions{Logger: newServeLogger(stderr)})
+}
+
+// newServeLogger is serve's logger: JSON lines, with durations written as
+// people read them ("5s", "1m30s") rather than as nanoseconds.
+func newServeLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: durationText}))
+}
+
+// durationText writes a duration attribute as its String.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // serveOptions are what an in-process serve (the demo) adds to settings.
