@@ -55,12 +55,11 @@ type Package struct {
 	UpdatedAt  time.Time
 }
 
-// Ref is the package's identity: owner, type, name and linked repository
-// as GitHub answered them. Owner is the login GitHub named; code that
-// reached the package through an Owner it resolved names the package by
-// that Owner's login, and sets Ref's Owner to it.
-func (p Package) Ref() pkgref.Ref {
-	return pkgref.Ref{Owner: p.Owner, Type: p.Type, Name: p.Name, Repository: p.Repository}
+// RefOf is the package's identity (type, name and linked repository as
+// GitHub answered them) under owner o, the Owner the package was reached
+// through: pkgwarden names a package by its resolved owner's login.
+func (p Package) RefOf(o Owner) pkgref.Ref {
+	return pkgref.Ref{Owner: o.Login, Type: p.Type, Name: p.Name, Repository: p.Repository}
 }
 
 // Version is what pkgwarden needs of a package version.

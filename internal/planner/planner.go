@@ -291,8 +291,7 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 	if err != nil {
 		return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
 	}
-	rpkg := pkg.Ref()
-	rpkg.Owner = o.Login
+	rpkg := pkg.RefOf(o)
 	versions := make([]rules.Version, 0, len(list.Versions))
 	for _, v := range list.Versions {
 		versions = append(versions, rules.Version{ID: v.ID, Name: v.Name, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})

@@ -223,8 +223,7 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 	if err != nil {
 		return nil, err
 	}
-	run.Package = pr.pkg.Ref()
-	run.Package.Owner = pr.owner.Login
+	run.Package = pr.pkg.RefOf(pr.owner)
 
 	pr.loader = rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))
 	pr.cfg, err = pr.loader.Load(ctx, run.Package)
@@ -455,9 +454,7 @@ func (p *Pruner) remember(ctx context.Context, installation int64, owner githuba
 }
 
 func inventoryPackage(owner githubapi.Owner, pkg githubapi.Package) inventory.Package {
-	ipkg := inventory.Package{ID: pkg.ID, Ref: pkg.Ref()}
-	ipkg.Owner = owner.Login
-	return ipkg
+	return inventory.Package{ID: pkg.ID, Ref: pkg.RefOf(owner)}
 }
 
 // Unconfigured is the prune job's handler in a process without the App

@@ -227,8 +227,7 @@ func (r *Restorer) sweep(ctx context.Context, log *slog.Logger, st *pkgState, na
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
-	rec := inventory.Package{ID: st.pkg.ID, Ref: st.pkg.Ref()}
-	rec.Owner = st.owner.Login
+	rec := inventory.Package{ID: st.pkg.ID, Ref: st.pkg.RefOf(st.owner)}
 	if err := r.cfg.Inventory.SeePackage(ctx, st.inst, rec); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
