@@ -20,11 +20,11 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgwarden/pkgwarden/internal/demoworld"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/pacing"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
@@ -254,7 +254,7 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	// v0.9.0 release deleted by hand three days ago comes back. The
 	// demo's story of pruning is the webhooks' runs, taken before it.
 	pruneRuns := rec.snapshot()
-	if err := demoSweep(ctx, s, q, rec, logger.With("component", "scheduler")); err != nil {
+	if err := demoSweep(ctx, s, q, served.Access, rec, logger.With("component", "scheduler")); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 
@@ -522,13 +522,8 @@ func hasRuns(runs []prune.Run, want []string) bool {
 // over the interval): installations listed as the App, their
 // packages with the owner's token and from the inventory, a prune and a
 // restore job queued for each. It waits until the queue is idle again.
-func demoSweep(ctx context.Context, s settings.Settings, q *queue.Queue, rec *runRecorder, logger *slog.Logger) error {
-	// Wired as serve wires it, with its own metrics registry: serve's
-	// already holds the same series.
-	access, err := wireAccess(ctx, s, q, prometheus.NewRegistry(), serveOptions{Pacing: &demoPacing}, logger)
-	if err != nil {
-		return fmt.Errorf("open scheduler: %w", err)
-	}
+func demoSweep(ctx context.Context, s settings.Settings, q *queue.Queue, access *planner.Access, rec *runRecorder, logger *slog.Logger) error {
+	// Through the running serve's way to GitHub, as its scheduler role's.
 	sched, err := newScheduler(ctx, s, q, "demo", access, logger)
 	if err != nil {
 		return fmt.Errorf("open scheduler: %w", err)

@@ -79,6 +79,9 @@ type serveOptions struct {
 	Ready func(addr string)
 	// Queue, when set, is called with the queue once it is set up.
 	Queue func(q *queue.Queue)
+	// Access, when set, is called with the process's way to GitHub once
+	// it is built (with the App configured), before Ready.
+	Access func(a *planner.Access)
 	// Pacing, when set, replaces the pacing budget the settings give.
 	Pacing *pacing.Config
 	// Restores, when set, is told about each restore run.
@@ -163,6 +166,9 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 	if s.AppID != 0 && (s.HasRole(settings.RoleWorker) || s.HasRole(settings.RoleScheduler)) {
 		if access, err = wireAccess(ctx, s, q, reg, opts, logger); err != nil {
 			return err
+		}
+		if opts.Access != nil {
+			opts.Access(access)
 		}
 	}
 	if s.HasRole(settings.RoleWorker) {
@@ -438,10 +444,12 @@ func botLogin(ctx context.Context, s settings.Settings, app *githubapi.App, logg
 }
 
 // inProcess is serve started in this process (the demo, the end-to-end
-// tests), with its HTTP address and queue once it listens.
+// tests), with its HTTP address and queue once it listens, and its way to
+// GitHub (nil without the App).
 type inProcess struct {
-	Addr  string
-	Queue *queue.Queue
+	Addr   string
+	Queue  *queue.Queue
+	Access *planner.Access
 
 	stop context.CancelFunc
 	done chan error
@@ -451,14 +459,17 @@ type inProcess struct {
 
 // startInProcess runs serve in a goroutine and returns once it listens and
 // its queue is up, or with the error serve stopped with, or ctx's. Serve
-// itself runs until Stop, whatever becomes of ctx. opts.Ready and
-// opts.Queue are its own.
+// itself runs until Stop, whatever becomes of ctx. opts.Ready, opts.Queue
+// and opts.Access are its own.
 func startInProcess(ctx context.Context, s settings.Settings, opts serveOptions) (*inProcess, error) {
 	ready, queued := make(chan string, 1), make(chan *queue.Queue, 1)
 	opts.Ready = func(a string) { ready <- a }
 	opts.Queue = func(q *queue.Queue) { queued <- q }
 	serveCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	p := &inProcess{stop: stop, done: make(chan error, 1)}
+	// serve calls Access before Ready, in its goroutine: the receive of
+	// the address below orders this write before any read of p.Access.
+	opts.Access = func(a *planner.Access) { p.Access = a }
 	go func() { p.done <- serve(serveCtx, s, opts) }()
 	for p.Queue == nil || p.Addr == "" {
 		select {
