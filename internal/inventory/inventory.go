@@ -257,8 +257,7 @@ func (s *Store) Marked(ctx context.Context, installation int64, pkg Package, mar
 // MarkedIDs returns the ids of pkg's versions that carry mark, read in one
 // listing of keys rather than a request per version.
 func (s *Store) MarkedIDs(ctx context.Context, installation int64, pkg Package, mark Mark) (map[int64]bool, error) {
-	prefix := markKey(installation, pkg, mark, 0)
-	prefix = strings.TrimSuffix(prefix, "0")
+	prefix := markPrefix(installation, pkg, mark)
 	keys, err := s.keys(ctx, prefix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("inventory: versions of %s marked %s: %w", pkg, mark, err)
@@ -325,7 +324,12 @@ func (s *Store) ClearRefusal(ctx context.Context, installation int64, pkg Packag
 }
 
 func markKey(installation int64, pkg Package, mark Mark, id int64) string {
-	return inst(installation) + ".m." + pkgKey(pkg) + "." + string(mark) + "." + strconv.FormatInt(id, 10)
+	return markPrefix(installation, pkg, mark) + strconv.FormatInt(id, 10)
+}
+
+// markPrefix is what the keys of pkg's versions marked mark start with.
+func markPrefix(installation int64, pkg Package, mark Mark) string {
+	return inst(installation) + ".m." + pkgKey(pkg) + "." + string(mark) + "."
 }
 
 // ClearInstallation forgets everything of an installation (the App was
