@@ -172,11 +172,13 @@ func (e *Elector) lead(ctx context.Context, rev uint64, lead func(ctx context.Co
 	// before the previous one's lease was gone.
 	start := e.now().UTC()
 	period := LeadershipPeriod{Term: rev, Holder: e.holder, Start: start, LastRefresh: start, ActUntil: start.Add(e.validity())}
+	log := e.log.With("holder", e.holder, "term", rev)
+	// The term is on record before Check passes: a leader that dies the
+	// moment it could act still leaves its term behind.
+	e.record(ctx, period)
 	e.mu.Lock()
 	e.rev, e.refreshed = rev, start
 	e.mu.Unlock()
-	log := e.log.With("holder", e.holder, "term", rev)
-	e.record(ctx, period)
 	log.Info("scheduler: leader elected")
 
 	leadCtx, stop := context.WithCancel(ctx)
