@@ -310,6 +310,9 @@ func (p *Pruner) act(ctx context.Context, log *slog.Logger, pr *pruning, run *Ru
 		run.Deleted = pr.prog.Deleted
 	}
 	leftover := unfinished(pr.prog, d)
+	if err := p.deletedUnsaved(ctx, pr, leftover, run); err != nil {
+		return err
+	}
 	candidates := append(append([]rules.Entry(nil), leftover...), d.Delete...)
 
 	switch {
@@ -407,6 +410,37 @@ func (p *Pruner) refusals(ctx context.Context, log *slog.Logger, installation in
 		held[r.ID] = r
 	}
 	return held, nil
+}
+
+// deletedUnsaved adds to the run the versions an attempt that died deleted
+// without saving it (killed between GitHub's answer and the save): planned
+// by the run, not among its saved deletions nor its leftovers (which
+// checkCandidate settles), listed no more, and marked deleted, which
+// deleteOne does before each DELETE.
+func (p *Pruner) deletedUnsaved(ctx context.Context, pr *pruning, leftover []rules.Entry, run *Run) error {
+	if p.cfg.Inventory == nil || len(pr.prog.Planned) == 0 {
+		return nil
+	}
+	known := map[int64]bool{}
+	for _, list := range [][]rules.Entry{run.Deleted, leftover, pr.d.Delete, pr.d.Keep} {
+		for _, e := range list {
+			known[e.ID] = true
+		}
+	}
+	ipkg := inventoryPackage(pr.owner, pr.pkg)
+	for _, e := range pr.prog.Planned {
+		if known[e.ID] {
+			continue
+		}
+		marked, err := p.cfg.Inventory.Marked(ctx, pr.inst, ipkg, inventory.MarkDeleted, e.ID)
+		if err != nil {
+			return err
+		}
+		if marked {
+			run.Deleted = append(run.Deleted, e)
+		}
+	}
+	return nil
 }
 
 // restored returns the listed versions pkgwarden restored (by

@@ -12,6 +12,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
 )
@@ -502,5 +505,67 @@ func TestPruneRecheckUnknownManifest(t *testing.T) {
 	}
 	if !slices.Contains(w.ActiveDigests(), second) {
 		t.Error("the second version was deleted past an unreadable listed version")
+	}
+}
+
+// TestPruneDeletionUnsavedAtKillIsReported: an attempt killed between
+// GitHub's answer to a DELETE and saving its progress leaves a version
+// deleted (and marked deleted, which comes first) that its saved progress
+// does not list. The attempt that finishes the run reports it with the
+// rest: one run, every deletion named.
+func TestPruneDeletionUnsavedAtKillIsReported(t *testing.T) {
+	w := jobstest.NewWorld(t)
+	w.UseInventory = true
+	w.File("app", jobstest.PruneRules)
+	a := w.Push(w.Image("a"), 5*jobstest.Day)
+	b := w.Push(w.Image("b"), 4*jobstest.Day)
+	c := w.Push(w.Image("c"), 3*jobstest.Day)
+	w.Push(w.Image("v1"), 3*jobstest.Day, "v1")
+	ctx := context.Background()
+	versions := map[string]int64{}
+	for _, v := range w.Active() {
+		versions[v.Name] = v.ID
+	}
+	// The dead attempt: it planned a, b and c, saved the deletion of a,
+	// and deleted b (marked first) without saving that.
+	runs, err := prune.OpenKVRunStore(ctx, w.NATS.Queue.JS, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := func(d string) rules.Entry { return rules.Entry{ID: versions[d], Version: d, Reason: "untagged"} }
+	job := w.Job()
+	if err := runs.Save(ctx, job.Subject(), prune.RunProgress{RunID: "dead-run",
+		Planned: []rules.Entry{entry(a), entry(b), entry(c)}, Deleted: []rules.Entry{entry(a)}}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Open(ctx, w.NATS.Queue.JS, 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipkg := inventory.Package{Ref: pkgref.Ref{Owner: "acme", Type: "container", Name: "app"}}
+	for _, d := range []string{a, b} {
+		if err := w.Sim.DeleteVersion("acme", "container", "app", ghsim.VersionRef{Name: d}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{a, b} {
+		if err := inv.SetMark(ctx, w.Installation, ipkg, inventory.MarkDeleted, versions[d]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep := &jobstest.Reports{}
+	if err := w.Pruner(rep, false, "acme="+w.Token).Handle(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	run := rep.Last(t)
+	var got []string
+	for _, e := range run.Deleted {
+		got = append(got, e.Version)
+	}
+	slices.Sort(got)
+	want := []string{a, b, c}
+	slices.Sort(want)
+	if run.ID != "dead-run" || !slices.Equal(got, want) {
+		t.Errorf("run %s deleted %v, want run dead-run with %v (b deleted by the dead attempt, unsaved)", run.ID, got, want)
 	}
 }
