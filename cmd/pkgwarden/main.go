@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"syscall"
 )
 
@@ -64,7 +65,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		fmt.Fprintf(stderr, "pkgwarden %s: %v\n", args[0], err)
+		// Name the command once, even when its error already starts with
+		// its name (errors some commands wrap from their helpers).
+		fmt.Fprintf(stderr, "pkgwarden %s: %s\n", args[0], strings.TrimPrefix(err.Error(), args[0]+": "))
 		if errors.Is(err, errUsage) {
 			return 2
 		}

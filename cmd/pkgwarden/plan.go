@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -23,10 +21,18 @@ import (
 
 const planUsage = `Usage: pkgwarden plan --owner OWNER [flags]
 
-Shows what pkgwarden's rules would delete and keep in the packages of OWNER,
-and why: a dry run against GitHub or the simulator. plan NEVER deletes,
-restores or changes anything; it only reads packages, versions, manifests
-and .github/pkgwarden.yml files.
+Shows what pkgwarden's rules would delete, keep and restore in the packages
+of OWNER, and why: a dry run against GitHub or the simulator.
+plan NEVER deletes, restores or changes anything; it only reads packages,
+versions (active and deleted), manifests and .github/pkgwarden.yml files.
+
+Each package's versions are listed by action (delete, defer: beyond the
+policy's max_deletions_per_run, so left to a later run; restore: deleted
+versions restore.tags protects; keep), oldest first within an action, with
+their age. Restores are judged on the tags GitHub lists for the deleted
+versions: the restore sweep also leaves alone the versions pkgwarden deleted
+itself and those whose deletion a person marked intentional, records plan
+cannot read; a deleted package (restore.package) is not listed at all.
 
 The packages token is the one pkgwarden serve would use for OWNER
 (PKGWARDEN_PACKAGES_TOKENS, PKGWARDEN_PACKAGES_TOKEN, or the file
@@ -73,42 +79,45 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("plan: unexpected arguments %q", fs.Args())
+		return fmt.Errorf("%w: plan takes no arguments, got %q", errUsage, fs.Args())
 	}
 	if *owner == "" {
 		fs.Usage()
-		return errors.New("plan: --owner is required")
+		return errors.New("--owner is required")
 	}
 	at := time.Now()
 	if *nowFlag != "" {
 		t, err := parseNow(*nowFlag)
 		if err != nil {
-			return fmt.Errorf("plan: --now: %w", err)
+			return fmt.Errorf("--now: %w", err)
 		}
 		at = t
 	}
 
+	// Errors are returned without a "plan:" of their own: main prints
+	// "pkgwarden plan: " before them.
 	tok, err := planToken(getenv, *owner)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return err
 	}
 	session, err := (&planner.Access{APIURL: *apiURL, RegistryURL: *registryURL}).SessionWithToken(tok)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return err
 	}
+	pkgs := newAgeRecorder(session.Packages)
 	gh, err := githubapi.NewGitHubClient(nil, *apiURL)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return err
 	}
 	loader := rules.NewLoader(githubapi.NewContentsSource(gh.WithAuthToken(tok.Secret()), nil))
 	bar := newPlanProgress(stderr)
 	defer bar.done()
 	p, err := planner.New(planner.Options{
-		Packages: session.Packages, Graphs: session.Registry, Loader: loader,
+		Packages: pkgs, Graphs: session.Registry, Loader: loader,
 		Now: func() time.Time { return at }, Progress: bar.report,
 	})
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return err
 	}
 	sel, err := p.Select(ctx, *owner, planner.Filter{Type: *pkgType, Package: *pkgName, Repository: *repo})
 	if err != nil {
@@ -117,25 +126,30 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if *configFile != "" {
 		data, err := os.ReadFile(*configFile)
 		if err != nil {
-			return fmt.Errorf("plan: --config: %w", err)
+			return fmt.Errorf("--config: %w", err)
 		}
 		target, err := configTarget(*repo, *pkgName, sel)
 		if err != nil {
-			return fmt.Errorf("plan: --config %s: %w", *configFile, err)
+			return fmt.Errorf("--config %s: %w", *configFile, err)
 		}
 		if err := loader.Override(sel.Owner.Login, target, *configFile, data); err != nil {
-			return fmt.Errorf("plan: --config %s: %w", *configFile, err)
+			return fmt.Errorf("--config %s: %w", *configFile, err)
 		}
 	}
 	plan, err := p.PlanSelection(ctx, sel)
-	bar.done()
 	if err != nil {
+		bar.done()
 		return err // "plan OWNER/TYPE/NAME: ...", named by the planner
 	}
-	if *asJSON {
-		return writePlanJSON(stdout, plan)
+	view, err := viewPlan(ctx, plan, loader, pkgs)
+	bar.done()
+	if err != nil {
+		return err
 	}
-	return writePlanTable(stdout, plan)
+	if *asJSON {
+		return writePlanJSON(stdout, view)
+	}
+	return writePlanTable(stdout, view)
 }
 
 // configTarget is the repository whose file --config stands for: --repo;
@@ -247,84 +261,6 @@ func (p *planProgress) done() {
 		_ = p.bar.Finish()
 		p.bar = nil
 	}
-}
-
-// writePlanJSON prints {"packages": [...]}, each package in the shape of
-// rules.Decision's JSON.
-func writePlanJSON(w io.Writer, plan planner.Plan) error {
-	out := struct {
-		Packages []rules.Decision `json:"packages"`
-	}{Packages: plan.Packages}
-	if out.Packages == nil {
-		out.Packages = []rules.Decision{}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		return fmt.Errorf("plan: write json: %w", err)
-	}
-	return nil
-}
-
-// writePlanTable prints the plan grouped by package: what would be deleted
-// (in deletion order) and kept (newest first), with reasons, then totals.
-func writePlanTable(w io.Writer, plan planner.Plan) error {
-	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "Plan for %s as of %s\n", plan.Owner.Login, plan.At.UTC().Format(time.RFC3339))
-	for _, n := range plan.Notices {
-		fmt.Fprintf(ew, "note: %s\n", n)
-	}
-	if len(plan.Packages) == 0 {
-		fmt.Fprintln(ew, "\nNo packages.")
-	}
-	for _, d := range plan.Packages {
-		fmt.Fprintf(ew, "\n%s\n", d.Package)
-		linked := "not linked to a repository"
-		if repo := d.Package.RepoName(); repo != "" {
-			linked = "linked to " + d.Package.Owner + "/" + repo
-		}
-		rulesFrom := "no pkgwarden.yml"
-		if d.Origin != "" {
-			rulesFrom = "rules from " + d.Origin
-			if d.Rule >= 0 {
-				rulesFrom += fmt.Sprintf(" (rule %d)", d.Rule+1)
-			} else {
-				rulesFrom += " (no rule matches)"
-			}
-		}
-		fmt.Fprintf(ew, "  %s; %s\n", linked, rulesFrom)
-		for _, n := range d.Notices {
-			if n != d.Untouched {
-				fmt.Fprintf(ew, "  note: %s\n", n)
-			}
-		}
-		if d.Untouched != "" {
-			fmt.Fprintf(ew, "  UNTOUCHED: %s\n  %d versions kept\n", d.Untouched, len(d.Keep))
-			continue
-		}
-		if d.DryRun {
-			fmt.Fprintln(ew, "  dry_run: a prune would only report these deletions")
-		}
-		if len(d.Delete)+len(d.Keep) > 0 {
-			tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "  ACTION\tID\tVERSION\tTAGS\tREASON")
-			for _, e := range d.Delete {
-				fmt.Fprintf(tw, "  delete\t%d\t%s\t%s\t%s\n", e.ID, rules.ShortDigest(e.Version), displayTags(e.Tags), e.Reason)
-			}
-			for _, e := range d.Keep {
-				fmt.Fprintf(tw, "  keep\t%d\t%s\t%s\t%s\n", e.ID, rules.ShortDigest(e.Version), displayTags(e.Tags), e.Reason)
-			}
-			_ = tw.Flush()
-		}
-		fmt.Fprintf(ew, "  %d to delete, %d to keep\n", len(d.Delete), len(d.Keep))
-	}
-	t := plan.Totals()
-	fmt.Fprintf(ew, "\nTotal: %d packages, %d versions to delete, %d to keep, %d packages untouched.\n", t.Packages, t.Delete, t.Keep, t.Untouched)
-	fmt.Fprintln(ew, "Nothing was deleted: plan never deletes.")
-	if ew.err != nil {
-		return fmt.Errorf("plan: write table: %w", ew.err)
-	}
-	return nil
 }
 
 // displayTags joins tags, shortening the long referrer tags

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of plan")
@@ -83,6 +86,9 @@ func TestPlanDemoGolden(t *testing.T) {
 	}{
 		"json":  {[]string{"--json"}, "plan-demo.golden.json"},
 		"table": {nil, "plan-demo.golden.txt"},
+		// The owner's policy caps each run at 3 deletions: 5 of webapp's
+		// 8 wait, listed as "defer".
+		"cap": {[]string{"--type", "container", "--config", "testdata/plan-cap-policy.yml"}, "plan-cap.golden.txt"},
 	}
 	for label, tc := range tests {
 		t.Run(label, func(t *testing.T) {
@@ -165,7 +171,7 @@ func TestPlanFlags(t *testing.T) {
 		"bad --now":                  {args: append(base, "--now", "next week"), err: `--now: "next week" is neither`},
 		"date --now":                 {args: append(base, "--now", "2026-12-09", "--package", "webapp"), out: []string{"as of 2026-12-09T00:00:00Z"}},
 		"unknown package":            {args: append(base, "--package", "nope"), err: `package "nope"`, errIs: githubapi.ErrNotFound},
-		"one repository":             {args: append(base, "--repo", "acme/webapp", "--type", "npm"), out: []string{"acme/npm/webapp-client", "linked to acme/webapp", "Total: 1 packages"}},
+		"one repository":             {args: append(base, "--repo", "acme/webapp", "--type", "npm"), out: []string{"acme/npm/webapp-client", "linked to acme/webapp", "Total: 1 package, "}},
 		"config file as the repository's": {
 			args: append(base, "--repo", "webapp", "--type", "container", "--config", cfg),
 			out:  []string{"rules from " + cfg + " (rule 1)", "newest 1 untagged"},
@@ -242,5 +248,167 @@ func BenchmarkPlanDemo(b *testing.B) {
 		if err := runPlanEnv(context.Background(), args, &stdout, &stderr, env("GITHUB_TOKEN", token)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestHumanAge(t *testing.T) {
+	const day = 24 * time.Hour
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Minute, "0m"},
+		{0, "0m"},
+		{59 * time.Minute, "59m"},
+		{time.Hour, "1h"},
+		{47 * time.Hour, "47h"},
+		{2 * day, "2d"},
+		{13*day + 23*time.Hour, "13d"},
+		{14 * day, "2w"},
+		{35 * day, "5w"},
+		{364 * day, "52w"},
+		{365 * day, "1y"},
+		{800 * day, "2y"},
+	}
+	for _, tc := range tests {
+		if got := humanAge(tc.d); got != tc.want {
+			t.Errorf("humanAge(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+	if got := ageAt(demoAt, time.Time{}); got != "-" {
+		t.Errorf("ageAt of an unknown time = %q, want -", got)
+	}
+}
+
+func TestPlural(t *testing.T) {
+	tests := []struct {
+		n    int
+		want string
+	}{{0, "0 packages"}, {1, "1 package"}, {2, "2 packages"}}
+	for _, tc := range tests {
+		if got := plural(tc.n, "package", "packages"); got != tc.want {
+			t.Errorf("plural(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}
+
+// TestPlanJSONKeepsDecisionFields checks that plan --json carries every
+// field of rules.Decision's JSON, with the same values, in the same order,
+// before its own: plan adds fields, it never renames or drops one.
+func TestPlanJSONKeepsDecisionFields(t *testing.T) {
+	d := rules.Decision{
+		Package:   rules.Package{Owner: "acme", Type: "container", Name: "webapp", Repository: "acme/webapp"},
+		Untouched: "manifest unreadable",
+		Keep: []rules.Entry{{ID: 7, Version: "sha256:aa", Tags: []string{"v1"}, Reason: "child linux/amd64 of index v1",
+			Kind: rules.KindChild, Holder: "v1", Relation: "child linux/amd64"}},
+		Delete:  []rules.Entry{{ID: 8, Version: "sha256:bb", Tags: []string{}, Reason: "untagged", Kind: rules.KindUntagged}},
+		Notices: []string{"a notice"},
+	}
+	want, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	view := planView{Packages: []packageView{{Decision: d, Created: map[int64]time.Time{7: demoAt}}}}
+	if err := writePlanJSON(&out, view); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Packages []json.RawMessage `json:"packages"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil || len(got.Packages) != 1 {
+		t.Fatalf("plan json %s: %v", out.String(), err)
+	}
+	wantKeys, gotKeys := jsonKeys(t, want), jsonKeys(t, got.Packages[0])
+	if len(gotKeys) < len(wantKeys) || !slices.Equal(gotKeys[:len(wantKeys)], wantKeys) {
+		t.Errorf("plan's package keys %v do not start with the decision's %v", gotKeys, wantKeys)
+	}
+	var wantDoc, gotDoc map[string]any
+	if err := json.Unmarshal(want, &wantDoc); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got.Packages[0], &gotDoc); err != nil {
+		t.Fatal(err)
+	}
+	for k, w := range wantDoc {
+		g := gotDoc[k]
+		if k == "delete" || k == "keep" {
+			// Each entry: the decision's fields, then created_at.
+			ws, gs := w.([]any), g.([]any)
+			if len(ws) != len(gs) {
+				t.Fatalf("%s: %d entries, want %d", k, len(gs), len(ws))
+			}
+			for i := range ws {
+				for ek, ev := range ws[i].(map[string]any) {
+					if gv := gs[i].(map[string]any)[ek]; !reflect.DeepEqual(gv, ev) {
+						t.Errorf("%s[%d].%s = %v, want %v", k, i, ek, gv, ev)
+					}
+				}
+			}
+			continue
+		}
+		if !reflect.DeepEqual(g, w) {
+			t.Errorf("%s = %v, want %v", k, g, w)
+		}
+	}
+	if gotDoc["keep"].([]any)[0].(map[string]any)["created_at"] != demoAt.Format(time.RFC3339) {
+		t.Errorf("keep[0] has no created_at: %s", got.Packages[0])
+	}
+	if _, ok := gotDoc["delete"].([]any)[0].(map[string]any)["created_at"]; ok {
+		t.Errorf("delete[0], of unknown age, has a created_at: %s", got.Packages[0])
+	}
+}
+
+// jsonKeys lists the keys of a JSON object in the order they are written.
+func jsonKeys(t *testing.T, obj []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not an object: %s", obj)
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// TestRunNamesTheCommandOnce checks that an error is printed as
+// "pkgwarden CMD: what went wrong", never "pkgwarden CMD: CMD: ...".
+func TestRunNamesTheCommandOnce(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		want string
+	}{
+		"plan, no owner":         {[]string{"plan"}, "pkgwarden plan: --owner is required\n"},
+		"plan, an argument":      {[]string{"plan", "--owner", "acme", "extra"}, `pkgwarden plan: usage: plan takes no arguments, got ["extra"]` + "\n"},
+		"sim, unknown seed":      {[]string{"sim", "--seed", "nope"}, `pkgwarden sim: unknown --seed "nope" (want demo)` + "\n"},
+		"register, an argument":  {[]string{"register", "extra"}, "pkgwarden register: unexpected arguments"},
+		"sim, taken --info-file": {[]string{"sim", "--listen", "127.0.0.1:0", "--info-file", "/nonexistent/dir/sim.json"}, "pkgwarden sim: write app key: "},
+	}
+	for label, tc := range tests {
+		t.Run(label, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), tc.args, &stdout, &stderr); code == 0 {
+				t.Fatalf("exit 0, stderr %q", stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			last := lines[len(lines)-1]
+			if tc.want != "" && !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tc.want)
+			}
+			cmd := tc.args[0]
+			if strings.Contains(last, "pkgwarden "+cmd+": "+cmd+": ") || strings.Contains(last, ": "+cmd+": "+cmd) {
+				t.Errorf("the command is named twice: %q", last)
+			}
+		})
 	}
 }

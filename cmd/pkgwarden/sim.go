@@ -61,31 +61,31 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("sim: unexpected arguments %q", fs.Args())
+		return fmt.Errorf("%w: sim takes no arguments, got %q", errUsage, fs.Args())
 	}
 	limits, err := ratelimit.Parse(*rateLimits)
 	if err != nil {
-		return fmt.Errorf("sim: --rate-limits: %w", err)
+		return fmt.Errorf("--rate-limits: %w", err)
 	}
 	faultCfg, err := faults.Parse(*faultSpec)
 	if err != nil {
-		return fmt.Errorf("sim: --faults: %w", err)
+		return fmt.Errorf("--faults: %w", err)
 	}
 	if *seed != "" && *seed != "demo" {
-		return fmt.Errorf("sim: unknown --seed %q (want demo)", *seed)
+		return fmt.Errorf("unknown --seed %q (want demo)", *seed)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	apiL, err := net.Listen("tcp", *listen)
 	if err != nil {
-		return fmt.Errorf("sim: listen %s: %w", *listen, err)
+		return fmt.Errorf("listen %s: %w", *listen, err)
 	}
 	defer apiL.Close()
 	regL := apiL
 	if *regListen != "" {
 		regL, err = net.Listen("tcp", *regListen)
 		if err != nil {
-			return fmt.Errorf("sim: listen %s: %w", *regListen, err)
+			return fmt.Errorf("listen %s: %w", *regListen, err)
 		}
 		defer regL.Close()
 	}
@@ -99,7 +99,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		RateLimits: limits, Faults: faultCfg,
 	})
 	if err != nil {
-		return fmt.Errorf("sim: %w", err)
+		return err
 	}
 	defer sim.Close()
 
@@ -108,7 +108,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *seed == "demo" {
 		demo, err := demoworld.Seed(ctx, sim)
 		if err != nil {
-			return fmt.Errorf("sim: %w", err)
+			return err
 		}
 		info.Demo = &demo
 		info.Tokens[demo.Admin] = simToken{Token: demo.Token, Scopes: demo.TokenScopes}
@@ -155,7 +155,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		_ = srv.Shutdown(shut)
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return fmt.Errorf("sim: serve: %w", serveErr)
+		return fmt.Errorf("serve: %w", serveErr)
 	}
 	return nil
 }
@@ -181,19 +181,19 @@ func writeSimInfo(path string, sim *ghsim.Sim, info simInfo) error {
 	keyPath := filepath.Join(dir, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))+".app-key.pem")
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sim.AppKey())})
 	if err := simWriteFileAtomic(keyPath, keyPEM); err != nil {
-		return fmt.Errorf("sim: write app key: %w", err)
+		return fmt.Errorf("write app key: %w", err)
 	}
 	abs, err := filepath.Abs(keyPath)
 	if err != nil {
-		return fmt.Errorf("sim: app key path: %w", err)
+		return fmt.Errorf("app key path: %w", err)
 	}
 	info.PrivateKeyPath = abs
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {
-		return fmt.Errorf("sim: encode info: %w", err)
+		return fmt.Errorf("encode info: %w", err)
 	}
 	if err := simWriteFileAtomic(path, append(b, '\n')); err != nil {
-		return fmt.Errorf("sim: write info file: %w", err)
+		return fmt.Errorf("write info file: %w", err)
 	}
 	return nil
 }
