@@ -109,6 +109,9 @@ type RegisterConfig struct {
 	// PublicURL is where GitHub will send webhooks (pkgwarden serve);
 	// empty: the origin the browser used to reach the register page.
 	PublicURL string
+	// WebhookURL, when set, is the App's webhook URL as is (a relay's
+	// channel, which takes no path of ours); empty: PublicURL/webhooks.
+	WebhookURL string
 	// GitHubURL is the web UI ("https://github.com", or an Enterprise
 	// Server's origin); APIURL is only named in error messages.
 	GitHubURL string
@@ -119,8 +122,12 @@ type RegisterConfig struct {
 	// DataDir receives app_id, app_slug, private-key.pem, webhook_secret.
 	DataDir string
 	// Force replaces credentials already in DataDir.
-	Force  bool
-	Logger *slog.Logger
+	Force bool
+	// ServeListen, when set, is the PKGWARDEN_LISTEN the serve command
+	// on the callback page sets, so that serve listens where the App's
+	// webhooks go (register --local); empty: serve's default.
+	ServeListen string
+	Logger      *slog.Logger
 	// OnRegistered, when set, is called once the files are written.
 	OnRegistered func(Registration)
 }
@@ -135,6 +142,14 @@ type Registration struct {
 	InstallURL string
 	// Files are the paths written, in the order written.
 	Files []string
+	// Owner is the account the App belongs to: the one whose packages
+	// token is asked for.
+	Owner string
+	// ServeCommand is the shell line that starts serve with this App on
+	// the URLs in use; TokenURL opens GitHub's form for the packages
+	// token with TokenScopes ticked.
+	ServeCommand string
+	TokenURL     string
 }
 
 // Register serves the index page (GET /) and the callback.
@@ -244,8 +259,17 @@ they will be replaced, as you asked with --force.</p>{{end}}
 <h2>Next steps</h2>
 <ol>
 <li>Install the App on the accounts whose packages it should look after: <a id="install" href="{{.InstallURL}}">{{.InstallURL}}</a></li>
-<li>Create a packages token (a classic personal access token with read:packages, write:packages, delete:packages) and set <code>PKGWARDEN_PACKAGES_TOKEN</code>.</li>
-<li>Start pkgwarden: <code>PKGWARDEN_DATA_DIR={{.DataDir}} pkgwarden serve</code></li>
+<li>Create the packages token{{if .Owner}} for <b>{{.Owner}}</b>{{end}}: a classic personal access token, made by an admin of the packages
+(GitHub lets neither an App nor a fine-grained token delete or restore package versions).
+<a id="token" href="{{.TokenURL}}">Open GitHub's token form with the scopes ticked</a>. Its scopes:
+<ul id="scopes">{{range .Scopes}}<li><code>{{.Name}}</code>: {{.Why}}</li>{{end}}</ul>
+Pick an expiry you will remember; if the organisation uses SAML single sign-on, authorise the token for it.
+Save it where serve reads it (paste it, then Enter; nothing is shown):
+<pre id="token-file">{{.TokenFile}}</pre></li>
+<li>Start pkgwarden:
+<pre id="serve">{{.ServeCommand}}</pre>{{if .RegistryGuess}}
+<p><code>PKGWARDEN_REGISTRY_URL</code> above is the Container registry's usual address on an Enterprise Server
+(with subdomain isolation); the instance's administrator knows the real one.</p>{{end}}</li>
 </ol>
 </body></html>{{end}}
 {{define "error"}}{{template "head" "pkgwarden registration failed"}}
@@ -260,6 +284,9 @@ func (rg *Register) index(w http.ResponseWriter, r *http.Request) {
 		public = origin(r)
 	}
 	js, err := ManifestJSON(rg.cfg.Manifest, public, origin(r)+RegisterCallbackPath)
+	if err == nil && rg.cfg.WebhookURL != "" {
+		js, err = withHookURL(js, rg.cfg.WebhookURL)
+	}
 	if err != nil {
 		rg.fail(w, http.StatusInternalServerError, err.Error())
 		return
@@ -342,12 +369,12 @@ func (rg *Register) callback(w http.ResponseWriter, r *http.Request) {
 		rg.fail(w, http.StatusInternalServerError, fmt.Sprintf("App %s (id %d) was created, but its credentials could not be saved: %v", cfg.GetSlug(), cfg.GetID(), err))
 		return
 	}
-	rg.log.Info("register: app registered", "app_id", reg.AppID, "slug", reg.Slug, "data_dir", rg.cfg.DataDir)
+	reg.Owner = ownerLogin(cfg, rg.cfg.Org)
+	reg.TokenURL = TokenURL(rg.cfg.GitHubURL, reg.Owner)
+	reg.ServeCommand = ServeCommand(rg.cfg.DataDir, rg.cfg.GitHubURL, rg.cfg.APIURL, rg.cfg.ServeListen)
+	rg.log.Info("register: app registered", "app_id", reg.AppID, "slug", reg.Slug, "owner", reg.Owner, "data_dir", rg.cfg.DataDir)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = registerTmpl.ExecuteTemplate(w, "done", map[string]any{
-		"Name": reg.Name, "AppID": reg.AppID, "Slug": reg.Slug, "DataDir": rg.cfg.DataDir,
-		"Files": reg.Files, "InstallURL": reg.InstallURL,
-	})
+	_ = renderDone(w, reg, rg.cfg.DataDir)
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}

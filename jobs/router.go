@@ -100,7 +100,14 @@ func (r *Router) Route(ctx context.Context, msg jetstream.Msg) error {
 	} else if !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("delivery %s: look up in %s: %w", id, queue.BucketDeliveries, err)
 	}
-	if err := r.route(ctx, log, id, event, msg.Data()); err != nil {
+	body, err := r.q.DeliveryBody(ctx, msg)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		log.Error("router: delivery whose stored body is gone (expired) dropped", "err", err)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if err := r.route(ctx, log, id, event, body); err != nil {
 		return err
 	}
 	val, _ := json.Marshal(processed{Event: event, At: r.cfg.Now().UTC()})
@@ -108,6 +115,9 @@ func (r *Router) Route(ctx context.Context, msg jetstream.Msg) error {
 		// The job is queued; a repeat of this delivery would only
 		// coalesce with it. Retrying keeps the record honest.
 		return fmt.Errorf("delivery %s: record as processed: %w", id, err)
+	}
+	if err := r.q.DropBody(ctx, msg); err != nil {
+		log.Warn("router: stored body not deleted; its bucket's TTL will", "err", err)
 	}
 	return nil
 }

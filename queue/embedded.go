@@ -47,8 +47,8 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		SyncAlways: o.SyncAlways,
 		NoSigs:     true,
 		DontListen: o.Listen == "",
-		// GitHub sends webhook payloads of up to 25 MiB and the intake
-		// publishes them whole; NATS refuses messages over 1 MiB by default.
+		// NATS refuses messages over 1 MiB by default, and warns at every
+		// start above 8 MiB; larger webhook bodies go to BucketBodies.
 		MaxPayload: MaxPayload,
 		// The HTTP monitor, cluster and leaf ports stay off.
 	}

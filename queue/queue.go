@@ -41,12 +41,21 @@ const (
 	BucketLeases = "leases"
 	// BucketAttempts counts failed attempts per job message.
 	BucketAttempts = "job_attempts"
+	// BucketBodies holds webhook bodies too large for a message.
+	BucketBodies = "webhook_bodies"
 )
 
-// MaxPayload is the largest message the embedded server takes: above
-// GitHub's 25 MiB webhook cap, within NATS's 64 MiB ceiling. An external
-// server or cluster needs the same max_payload (deploy/nats/common.conf).
-const MaxPayload = 32 << 20
+// MaxPayload is the largest message the embedded server takes: 8 MiB,
+// the most NATS recommends (above it the server warns at every start that
+// large payloads hurt). GitHub's webhook bodies go up to 25 MiB: a body
+// that does not fit a message goes into BucketBodies and the message
+// carries only its name (PublishDelivery, DeliveryBody), so any server's
+// max_payload works, the 1 MiB default included.
+const MaxPayload = 8 << 20
+
+// headerRoom is what a delivery message keeps of the server's max payload
+// for its subject and headers.
+const headerRoom = 64 << 10
 
 // Header names pkgwarden sets on messages.
 const (
@@ -55,6 +64,9 @@ const (
 	HeaderAttempts = "Pkgwarden-Attempts"
 	HeaderError    = "Pkgwarden-Error"
 	HeaderSubject  = "Pkgwarden-Subject"
+	// HeaderBody names the object in BucketBodies that holds a delivery's
+	// body when it was too large for a message.
+	HeaderBody = "Pkgwarden-Body"
 )
 
 // Config sizes the streams and buckets.
@@ -99,6 +111,7 @@ type Queue struct {
 	DeadLetters jetstream.Stream
 	Deliveries  jetstream.KeyValue
 	Attempts    jetstream.KeyValue
+	Bodies      jetstream.ObjectStore
 	Leases      *Leases
 }
 
@@ -190,6 +203,18 @@ func Setup(ctx context.Context, nc *nats.Conn, cfg Config, holder string) (*Queu
 	}); err != nil {
 		return nil, fmt.Errorf("kv %s: %w", BucketAttempts, err)
 	}
+	// A body waits here as long as its delivery may wait in the webhooks
+	// stream (bounded alike); the router deletes it once routed.
+	if q.Bodies, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      BucketBodies,
+		Description: "webhook bodies too large for a message, until routed",
+		TTL:         cfg.DeliveriesTTL,
+		MaxBytes:    cfg.WebhooksMaxBytes,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+	}); err != nil {
+		return nil, fmt.Errorf("object store %s: %w", BucketBodies, err)
+	}
 	leaseKV, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      BucketLeases,
 		Description: "per-package leases; an entry expires TTL after its last refresh",
@@ -216,11 +241,48 @@ func (q *Queue) PublishDelivery(ctx context.Context, event, deliveryID string, b
 		Header:  nats.Header{jetstream.MsgIDHeader: []string{deliveryID}},
 		Data:    body,
 	}
+	if int64(len(body)) > q.NC.MaxPayload()-headerRoom {
+		// Too large for a message: the body goes first into the bucket,
+		// so a message the router sees always finds its body.
+		name := Key(deliveryID)
+		if _, err := q.Bodies.PutBytes(ctx, name, body); err != nil {
+			return false, fmt.Errorf("%w: store body of delivery %s (%d bytes): %w", ErrUnavailable, deliveryID, len(body), err)
+		}
+		msg.Header.Set(HeaderBody, name)
+		msg.Data = nil
+	}
 	ack, err := q.JS.PublishMsg(ctx, msg)
 	if err != nil {
 		return false, fmt.Errorf("%w: publish delivery %s: %w", ErrUnavailable, deliveryID, err)
 	}
 	return ack.Duplicate, nil
+}
+
+// DeliveryBody is the body of a delivery message: its data, or the object
+// PublishDelivery stored it in.
+func (q *Queue) DeliveryBody(ctx context.Context, msg jetstream.Msg) ([]byte, error) {
+	name := msg.Headers().Get(HeaderBody)
+	if name == "" {
+		return msg.Data(), nil
+	}
+	body, err := q.Bodies.GetBytes(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("body %s of delivery %s: %w", name, msg.Headers().Get(jetstream.MsgIDHeader), err)
+	}
+	return body, nil
+}
+
+// DropBody deletes the stored body of a routed delivery message, if it
+// has one; the bucket's TTL removes any that is left.
+func (q *Queue) DropBody(ctx context.Context, msg jetstream.Msg) error {
+	name := msg.Headers().Get(HeaderBody)
+	if name == "" {
+		return nil
+	}
+	if err := q.Bodies.Delete(ctx, name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("drop body %s: %w", name, err)
+	}
+	return nil
 }
 
 // Ready reports whether the connection is up and the streams exist.

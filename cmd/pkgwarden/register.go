@@ -40,7 +40,9 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("register", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8081", "address of the registration page (open it in a browser)")
-	publicURL := fs.String("public-url", "", "public URL of pkgwarden serve, where GitHub will send webhooks (its /webhooks) (default http://<listen>)")
+	publicURL := fs.String("public-url", "", "public URL of pkgwarden serve, where GitHub will send webhooks (its /webhooks): a URL GitHub can reach, or a relay's (README: \"Receiving webhooks on a laptop\"); required unless --local")
+	webhookURL := fs.String("webhook-url", "", "the App's webhook URL as is, when it is not <public-url>/webhooks: a relay's channel (README: \"Receiving webhooks on a laptop\"); alone, the App's pages point at serve on this machine (http://localhost:8080)")
+	local := fs.Bool("local", false, "without --public-url: point the App's webhooks at this page's own address (http://<listen>), which GitHub cannot reach; for trying register itself")
 	org := fs.String("org", "", "register the App for this organisation (default: for your user account)")
 	githubURL := fs.String("github-url", envOr(os.Getenv, settings.Prefix+"_GITHUB_URL", "https://github.com"), "GitHub's web URL (Enterprise Server: its origin) [PKGWARDEN_GITHUB_URL]")
 	apiURL := fs.String("api-url", envOr(os.Getenv, settings.Prefix+"_GITHUB_API_URL", ""), "GitHub's REST API URL [PKGWARDEN_GITHUB_API_URL] (default https://api.github.com/, or <github-url>/api/v3/ for Enterprise Server)")
@@ -74,10 +76,21 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil || (api.Scheme != "http" && api.Scheme != "https") || api.Host == "" {
 		return fmt.Errorf("register: --api-url %q is not an absolute http(s) URL", *apiURL)
 	}
-	if *publicURL != "" {
-		if u, err := url.Parse(*publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("register: --public-url %q is not an absolute http(s) URL", *publicURL)
+	switch {
+	case *publicURL == "" && *webhookURL == "" && !*local:
+		return fmt.Errorf("register: --public-url is required: it is where GitHub will send the App's webhooks (its /webhooks), so it must be a URL GitHub can reach, such as https://pkgwarden.example.org (or give a relay's channel as --webhook-url: README.md, \"%s\"); pass --local instead to try register with this page's own address, which receives no webhooks: %w", relaySection, errUsage)
+	case (*publicURL != "" || *webhookURL != "") && *local:
+		return fmt.Errorf("register: --local excludes --public-url and --webhook-url: it points the webhooks at this page's own address: %w", errUsage)
+	}
+	for _, f := range []struct{ name, val string }{{"public-url", *publicURL}, {"webhook-url", *webhookURL}} {
+		if u, err := url.Parse(f.val); f.val != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			return fmt.Errorf("register: --%s %q is not an absolute http(s) URL", f.name, f.val)
 		}
+	}
+	if *publicURL == "" && *webhookURL != "" {
+		// A relay carries webhooks only: the App's pages (/setup) are
+		// opened by a browser, on this machine, where serve listens.
+		*publicURL = "http://localhost:8080"
 	}
 
 	ln, err := net.Listen("tcp", *listen)
@@ -86,23 +99,29 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	defer ln.Close()
 	pageURL := "http://" + simURLHost(ln.Addr())
-	if *publicURL == "" {
+	serveListen := ""
+	if *local {
 		*publicURL = pageURL
+		// serve then listens where the App's webhooks go, should any
+		// ever arrive (a GitHub Enterprise Server on the same network).
+		serveListen = ln.Addr().String()
 	}
 
 	gh := github.NewClient(&http.Client{Timeout: 30 * time.Second})
 	gh.BaseURL = api
 	done := make(chan handlers.Registration, 1)
 	reg, err := handlers.NewRegister(handlers.RegisterConfig{
-		Manifest:  manifest,
-		PublicURL: *publicURL,
-		GitHubURL: *githubURL,
-		APIURL:    api.String(),
-		Org:       *org,
-		Converter: gh.Apps,
-		DataDir:   *dataDir,
-		Force:     *force,
-		Logger:    log,
+		Manifest:    manifest,
+		PublicURL:   *publicURL,
+		WebhookURL:  *webhookURL,
+		GitHubURL:   *githubURL,
+		APIURL:      api.String(),
+		Org:         *org,
+		Converter:   gh.Apps,
+		DataDir:     *dataDir,
+		Force:       *force,
+		ServeListen: serveListen,
+		Logger:      log,
 		OnRegistered: func(r handlers.Registration) {
 			select {
 			case done <- r:
@@ -122,7 +141,14 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		account = "the organisation " + *org
 	}
 	fmt.Fprintf(stdout, "Open %s/ in a browser to create the GitHub App for %s on %s.\n", pageURL, account, *githubURL)
-	fmt.Fprintf(stdout, "Webhooks will go to %s/webhooks; the App's files will be written into %s.\n", strings.TrimSuffix(*publicURL, "/"), *dataDir)
+	hookURL := *webhookURL
+	if hookURL == "" {
+		hookURL = strings.TrimSuffix(*publicURL, "/") + "/webhooks"
+	}
+	fmt.Fprintf(stdout, "Webhooks will go to %s; the App's files will be written into %s.\n", hookURL, *dataDir)
+	if *local {
+		fmt.Fprintf(stdout, "--local: GitHub cannot reach %s, so no webhook will arrive: pkgwarden will not react to pushes, packages or comments, only run its sweep (hourly by default). To receive webhooks on this machine, use a relay (README.md, %q) and run register again with --webhook-url set to the relay's channel.\n", pageURL, relaySection)
+	}
 	log.Info("register: serving", "url", pageURL, "github_url", *githubURL, "api_url", api.String(), "org", *org, "data_dir", *dataDir)
 
 	shutdown := func() error {
@@ -149,7 +175,8 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return fmt.Errorf("register: serve %s: %w", pageURL, err)
 		case r := <-done:
 			fmt.Fprintf(stdout, "Registered GitHub App %s (id %d); wrote %s.\n", r.Slug, r.AppID, strings.Join(r.Files, ", "))
-			fmt.Fprintf(stdout, "Next: install it at %s, set PKGWARDEN_PACKAGES_TOKEN, then run: PKGWARDEN_DATA_DIR=%s pkgwarden serve\n", r.InstallURL, *dataDir)
+			fmt.Fprintf(stdout, "Next:\n  1. install it: %s\n  2. create the packages token (classic; scopes %s): %s\n     and save it: %s\n  3. start pkgwarden: %s\n",
+				r.InstallURL, tokenScopeNames(), r.TokenURL, handlers.TokenFileCommand(*dataDir, ownerOr(r.Owner, "OWNER")), r.ServeCommand)
 			if *keepRunning {
 				continue
 			}
@@ -157,6 +184,26 @@ func runRegister(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return shutdown()
 		}
 	}
+}
+
+// relaySection is the README's section on receiving webhooks without a
+// public address.
+const relaySection = "Receiving webhooks on a laptop"
+
+// tokenScopeNames lists the packages token's scopes.
+func tokenScopeNames() string {
+	names := make([]string, len(handlers.TokenScopes))
+	for i, s := range handlers.TokenScopes {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func ownerOr(owner, placeholder string) string {
+	if owner == "" {
+		return placeholder
+	}
+	return owner
 }
 
 // defaultAPIURL is the REST API beside a GitHub web URL: api.github.com

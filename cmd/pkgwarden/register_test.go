@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"html"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +24,7 @@ import (
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	"github.com/google/go-github/v57/github"
 
+	"github.com/pkgwarden/pkgwarden/handlers"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 )
@@ -120,6 +124,9 @@ func startRegister(t *testing.T, extra ...string) *registerRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	args := append([]string{"--listen", "127.0.0.1:0", "--github-url", api.URL, "--api-url", api.URL,
 		"--data-dir", run.dataDir, "--manifest", "../../app-manifest.yml"}, extra...)
+	if !slices.Contains(extra, "--public-url") && !slices.Contains(extra, "--webhook-url") {
+		args = append(args, "--local")
+	}
 	go func() { run.done <- runRegister(ctx, args, run.stdout, run.stderr) }()
 	t.Cleanup(func() {
 		cancel()
@@ -255,8 +262,17 @@ func TestRegisterCommandHTTP(t *testing.T) {
 		t.Fatalf("register: %v\n%s", err, run.stderr.String())
 	}
 	run.checkRegistered(t, "pkgwarden-acme")
-	if out := run.stdout.String(); !strings.Contains(out, "/apps/pkgwarden-acme/installations/new") || !strings.Contains(out, "pkgwarden serve") {
-		t.Errorf("stdout lacks the next steps:\n%s", out)
+	out := run.stdout.String()
+	for _, want := range []string{
+		"/apps/pkgwarden-acme/installations/new",
+		run.api.URL + "/settings/tokens/new?scopes=read:packages,write:packages,delete:packages,repo&description=pkgwarden+acme",
+		"PKGWARDEN_GITHUB_API_URL=" + run.api.URL + "/",
+		"packages-tokens/acme",
+		" pkgwarden serve\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q in its next steps:\n%s", want, out)
+		}
 	}
 }
 
@@ -269,6 +285,105 @@ func TestRegisterCommandRefusesExisting(t *testing.T) {
 	err := runRegister(context.Background(), []string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--manifest", "../../app-manifest.yml"}, &stdout, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("err %v, want a refusal naming --force", err)
+	}
+}
+
+// TestRegisterNeedsPublicURL: without --public-url, register refuses to
+// start (a usage error naming the flag, --local and the README's relay
+// section) unless --local is given; the two flags exclude each other.
+func TestRegisterNeedsPublicURL(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		want []string
+	}{
+		"neither":            {args: nil, want: []string{"--public-url is required", "--local", relaySection}},
+		"both":               {args: []string{"--local", "--public-url", "https://warden.example.net"}, want: []string{"--local excludes --public-url and --webhook-url"}},
+		"local and relay":    {args: []string{"--local", "--webhook-url", "https://smee.io/AbC123"}, want: []string{"--local excludes --public-url and --webhook-url"}},
+		"relay not absolute": {args: []string{"--webhook-url", "smee.io/AbC123"}, want: []string{"--webhook-url \"smee.io/AbC123\" is not an absolute http(s) URL"}},
+		"not absolute":       {args: []string{"--public-url", "warden.example.net"}, want: []string{"is not an absolute http(s) URL"}},
+		"not http(s)":        {args: []string{"--public-url", "ftp://warden.example.net"}, want: []string{"is not an absolute http(s) URL"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", t.TempDir(), "--manifest", "../../app-manifest.yml"}, tc.args...)
+			err := runRegister(context.Background(), args, &stdout, &stderr)
+			if err == nil {
+				t.Fatalf("register started:\n%s", stdout.String())
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+			if !strings.Contains(err.Error(), "absolute") && !errors.Is(err, errUsage) {
+				t.Errorf("error %v is not a usage error (exit status 2)", err)
+			}
+			if strings.Contains(stdout.String(), "Open ") {
+				t.Errorf("the page was served:\n%s", stdout.String())
+			}
+		})
+	}
+}
+
+// TestRegisterLocalSaysSo: with --local, register starts, and says that
+// webhooks will not reach it and where the README tells how to receive
+// them; the serve command it prints then listens where the hooks go.
+func TestRegisterLocalSaysSo(t *testing.T) {
+	run := startRegister(t, "--local")
+	out := run.stdout.String()
+	addr := strings.TrimPrefix(run.pageURL, "http://")
+	for _, want := range []string{
+		"Webhooks will go to " + run.pageURL + "/webhooks",
+		"--local: GitHub cannot reach " + run.pageURL + ", so no webhook will arrive",
+		`README.md, "` + relaySection + `"`,
+		"--webhook-url",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	page := bodyOf(t)(http.Get(run.pageURL + "/"))
+	_, vals := pageForm(t, page)
+	if !strings.Contains(vals.Get("manifest"), `"url":"`+run.pageURL+`/webhooks"`) {
+		t.Errorf("the manifest's hook is not the page's own address: %s", vals.Get("manifest"))
+	}
+	if !strings.Contains(handlers.ServeCommand(run.dataDir, run.api.URL, run.api.URL, addr), "PKGWARDEN_LISTEN="+addr) {
+		t.Error("ServeCommand drops the listen address")
+	}
+}
+
+// TestRegisterRelay: --webhook-url alone (a relay's channel) is the App's
+// webhook URL as is, and its pages for a browser point at serve on this
+// machine.
+func TestRegisterRelay(t *testing.T) {
+	const channel = "https://smee.io/AbC123"
+	run := startRegister(t, "--webhook-url", channel)
+	if out := run.stdout.String(); !strings.Contains(out, "Webhooks will go to "+channel+";") || strings.Contains(out, "--local") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	_, vals := pageForm(t, bodyOf(t)(http.Get(run.pageURL+"/")))
+	var m struct {
+		Hook     struct{ URL string } `json:"hook_attributes"`
+		SetupURL string               `json:"setup_url"`
+	}
+	if err := json.Unmarshal([]byte(vals.Get("manifest")), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Hook.URL != channel || m.SetupURL != "http://localhost:8080/setup" {
+		t.Errorf("manifest hook %q, setup %q", m.Hook.URL, m.SetupURL)
+	}
+}
+
+// TestREADMEHasRelaySection: the section register --local points to
+// exists under that name.
+func TestREADMEHasRelaySection(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^#+ ` + regexp.QuoteMeta(relaySection) + `$`).Match(b) {
+		t.Errorf("README.md has no section %q, which register names", relaySection)
 	}
 }
 

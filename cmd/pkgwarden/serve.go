@@ -52,13 +52,18 @@ func runServe(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	return serve(ctx, s, serveOptions{Logger: newServeLogger(stderr)})
+	return serve(ctx, s, serveOptions{Logger: newServeLogger(stderr, s.LogFormat)})
 }
 
-// newServeLogger is serve's logger: JSON lines, with durations written as
-// people read them ("5s", "1m30s") rather than as nanoseconds.
-func newServeLogger(w io.Writer) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: durationText}))
+// newServeLogger is serve's logger: JSON lines, or slog's key=value text
+// lines for format "text" (PKGWARDEN_LOG_FORMAT), with durations written
+// as people read them ("5s", "1m30s") rather than as nanoseconds in both.
+func newServeLogger(w io.Writer, format string) *slog.Logger {
+	opts := &slog.HandlerOptions{ReplaceAttr: durationText}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // durationText writes a duration attribute as its String.

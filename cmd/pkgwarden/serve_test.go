@@ -239,6 +239,7 @@ func TestServeRefusesBadSettings(t *testing.T) {
 		"no webhook secret":      {env: map[string]string{"PKGWARDEN_DATA_DIR": dir}, want: "PKGWARDEN_WEBHOOK_SECRET"},
 		"unreadable private key": {env: map[string]string{"PKGWARDEN_DATA_DIR": dir, "PKGWARDEN_WEBHOOK_SECRET": "s", "PKGWARDEN_APP_ID": "12", "PKGWARDEN_PRIVATE_KEY_PATH": filepath.Join(dir, "missing.pem")}, want: "PKGWARDEN_PRIVATE_KEY_PATH"},
 		"bad replicas":           {env: map[string]string{"PKGWARDEN_DATA_DIR": dir, "PKGWARDEN_WEBHOOK_SECRET": "s", "PKGWARDEN_NATS_REPLICAS": "2"}, want: "PKGWARDEN_NATS_REPLICAS"},
+		"log format xml":         {env: map[string]string{"PKGWARDEN_DATA_DIR": dir, "PKGWARDEN_WEBHOOK_SECRET": "s", "PKGWARDEN_LOG_FORMAT": "xml"}, want: `PKGWARDEN_LOG_FORMAT must be json or text, not "xml"`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -42,6 +42,9 @@ const (
 	RoleScheduler = "scheduler"
 )
 
+// LogFormats are the values of PKGWARDEN_LOG_FORMAT.
+var LogFormats = []string{"json", "text"}
+
 // Settings is the configuration of `pkgwarden serve`. Field tags name the
 // variable after the PKGWARDEN_ prefix.
 type Settings struct {
@@ -82,6 +85,8 @@ type Settings struct {
 	SchedulerLeaseTTL time.Duration `envconfig:"SCHEDULER_LEASE_TTL" default:"15s" desc:"how long a dead scheduler leader keeps its lease"`
 	// Paused is the kill switch: accept and queue, delete nothing.
 	Paused bool `envconfig:"PAUSED" desc:"kill switch: accept and queue, delete nothing"`
+	// LogFormat is how serve writes its log lines on stderr; "" is json.
+	LogFormat string `envconfig:"LOG_FORMAT" default:"json" desc:"log lines on stderr: json (one object a line) or text (key=value)"`
 
 	// Tuning, not needed in normal operation.
 
@@ -226,6 +231,9 @@ func (s *Settings) fillFromDataDir() error {
 // Validate reports the first setting that prevents serving, as one line
 // naming the variable.
 func (s Settings) Validate() error {
+	if s.LogFormat != "" && !slices.Contains(LogFormats, s.LogFormat) {
+		return fmt.Errorf("PKGWARDEN_LOG_FORMAT must be json or text, not %q", s.LogFormat)
+	}
 	if s.WebhookSecret == "" {
 		return errors.New("PKGWARDEN_WEBHOOK_SECRET is required (or a webhook_secret file in PKGWARDEN_DATA_DIR): webhooks cannot be verified without it")
 	}

@@ -138,6 +138,11 @@ func TestValidate(t *testing.T) {
 		"body budget minimum":   {mod: func(s *Settings) { s.IntakeBodyBudget = MinIntakeBodyBudget }},
 		"body budget too small": {mod: func(s *Settings) { s.IntakeBodyBudget = 16 << 20 }, wantErr: "PKGWARDEN_INTAKE_BODY_BUDGET"},
 		"body budget negative":  {mod: func(s *Settings) { s.IntakeBodyBudget = -1 }, wantErr: "PKGWARDEN_INTAKE_BODY_BUDGET"},
+		"log format unset":      {mod: func(s *Settings) { s.LogFormat = "" }},
+		"log format json":       {mod: func(s *Settings) { s.LogFormat = "json" }},
+		"log format text":       {mod: func(s *Settings) { s.LogFormat = "text" }},
+		"log format xml":        {mod: func(s *Settings) { s.LogFormat = "xml" }, wantErr: `PKGWARDEN_LOG_FORMAT must be json or text, not "xml"`},
+		"log format case":       {mod: func(s *Settings) { s.LogFormat = "JSON" }, wantErr: "PKGWARDEN_LOG_FORMAT"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
