@@ -145,15 +145,17 @@ func HasScope(have []string, scope string) bool {
 // Sorted, as the token form lists them.
 func ScopesFor(types ...string) []string {
 	out := []string{"delete:packages", "read:packages", "write:packages"}
-	for _, t := range types {
-		if t == "maven" || t == "docker" {
-			out = append(out, "repo")
-			break
-		}
+	if slices.ContainsFunc(types, RepoScoped) {
+		out = append(out, "repo")
 	}
 	slices.Sort(out)
 	return out
 }
+
+// RepoScoped says whether packages of type take their permissions from a
+// repository (GitHub docs, "About permissions for GitHub Packages"), so
+// that a classic token needs repo for them too.
+func RepoScoped(packageType string) bool { return packageType == "maven" || packageType == "docker" }
 
 // MissingScopes returns the scopes of need the token's scopes have do not
 // give, in need's order.
