@@ -132,6 +132,7 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return err // "plan OWNER/TYPE/NAME: ...", named by the planner
 	}
+	warnTokenScopes(stderr, session.Packages, plan)
 	if *asJSON {
 		return writePlanJSON(stdout, plan)
 	}
