@@ -1,9 +1,13 @@
 package report
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/pkgref"
@@ -68,6 +72,32 @@ func TestGoldenOwnerIssues(t *testing.T) {
 			if strings.Count(tc.body, "<!-- pkgwarden:") != 1 || !strings.HasPrefix(tc.body, "<!-- pkgwarden:") {
 				t.Errorf("the body must open with its one hidden marker")
 			}
+			checkOwnerHTML(t, tc.body)
 		})
+	}
+}
+
+// checkOwnerHTML renders body as GitHub does (GitHub-flavoured Markdown,
+// with goldmark) and checks its structure: the hidden marker is the only
+// HTML comment, the first paragraph is the bold statement of the problem,
+// and an error's text stays escaped in its code span.
+func checkOwnerHTML(t *testing.T, body string) {
+	t.Helper()
+	var out bytes.Buffer
+	md := goldmark.New(goldmark.WithExtensions(extension.GFM))
+	if err := md.Convert([]byte(body), &out); err != nil {
+		t.Fatalf("goldmark: %v", err)
+	}
+	html := out.String()
+	// Without WithUnsafe, goldmark drops raw HTML: the marker is gone and
+	// the rest begins with the statement.
+	if !strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(html, "<!-- raw HTML omitted -->")), "<p><strong>") {
+		t.Errorf("the first block is not the bold statement:\n%s", html)
+	}
+	if n := strings.Count(html, "raw HTML omitted"); n != 1 {
+		t.Errorf("%d raw HTML blocks, want the marker only:\n%s", n, html)
+	}
+	if strings.Contains(html, "evil") && !strings.Contains(html, "&lt;!-- evil") {
+		t.Errorf("an error's HTML left its code span:\n%s", html)
 	}
 }
