@@ -47,6 +47,9 @@ type PoolConfig struct {
 	// ShutdownGrace is how long running jobs may finish after the pool is
 	// told to stop, before their context is cancelled.
 	ShutdownGrace time.Duration
+	// DeadLetters, when set, is told of every job moved to the
+	// dead-letter stream (serve: the owner's dead-letter issue).
+	DeadLetters DeadLetterReporter
 }
 
 // Metrics are the workers' Prometheus metrics.
@@ -100,6 +103,7 @@ type Pool struct {
 	cfg     PoolConfig
 	metrics *Metrics
 	log     *slog.Logger
+	dlMu    sync.Mutex // one dead-letter report at a time
 }
 
 // NewPool returns a pool; zero values in cfg get defaults, a nil metrics
@@ -334,4 +338,5 @@ func (p *Pool) deadLetter(ctx context.Context, msg jetstream.Msg, typ string, at
 	}
 	p.metrics.jobs.WithLabelValues(typ, ResultDeadLetter).Inc()
 	log.Error("workers: job failed its last attempt, moved to the dead-letter stream", "attempts", attempts, "err", cause)
+	p.reportDeadLetter(ctx, msg.Data(), log)
 }

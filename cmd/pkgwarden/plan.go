@@ -141,6 +141,7 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		bar.done()
 		return err // "plan OWNER/TYPE/NAME: ...", named by the planner
 	}
+	warnTokenScopes(stderr, session.Packages, plan)
 	view, err := viewPlan(ctx, plan, loader, pkgs)
 	bar.done()
 	if err != nil {

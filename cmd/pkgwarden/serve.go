@@ -195,6 +195,7 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 			Workers:     s.Workers,
 			MaxAttempts: s.JobAttempts,
 			Backoff:     s.JobBackoff,
+			DeadLetters: h.deadLetters,
 		}, jobs.NewMetrics(reg, q), logger)
 		wg.Add(2)
 		go func() { defer wg.Done(); router.Run(workCtx) }()
@@ -246,6 +247,9 @@ type workerHandlers struct {
 	// reports. seal signs and verifies the boxes it writes.
 	bot  string
 	seal report.Seal
+	// deadLetters is told of jobs that failed every attempt (the owner's
+	// dead-letter issue); nil without the App.
+	deadLetters jobs.DeadLetterReporter
 }
 
 // jobHandlers builds the job handlers: the real ones when the App is
@@ -311,7 +315,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	if err != nil {
 		return none, err
 	}
-	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, inventory: inv, app: app, bot: bot, seal: seal}, nil
+	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, inventory: inv, app: app, bot: bot, seal: seal, deadLetters: issues}, nil
 }
 
 // packagesTokens turns the settings' tokens (environment and data dir,

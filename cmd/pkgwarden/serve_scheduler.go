@@ -8,6 +8,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 	"github.com/pkgwarden/pkgwarden/queue"
@@ -42,8 +43,11 @@ func newScheduler(ctx context.Context, s settings.Settings, q *queue.Queue, hold
 		// bucket, so every replica shares one budget.
 		Access:    access,
 		Inventory: sweep.InventoryPackages{Store: inv},
-		Replicas:  s.NATSReplicas,
-		Logger:    logger,
+		// A listing GitHub refuses for the token is the owner's to fix:
+		// said in the owner's token-problem issue.
+		TokenProblems: report.New(access.App, nil, logger, report.WithBot(botLogin(ctx, s, access.App, logger))),
+		Replicas:      s.NATSReplicas,
+		Logger:        logger,
 	})
 	if err != nil {
 		return nil, err

@@ -65,11 +65,22 @@
 //     for what a caller may not see; REST docs, "Troubleshooting").
 //     Private and internal packages are visible to the owning user and to
 //     an organization's members; public ones to any authenticated caller.
-//   - Classic tokens lacking a scope: 403 "You need the <scope> scope for
-//     this request. ..." with X-Accepted-OAuth-Scopes and X-OAuth-Scopes
-//     headers (GitHub docs, "Scopes for OAuth apps"; wording is the
-//     simulator's). write:packages implies read:packages (same page).
-//     maven and docker also need repo (seed, "repository-scoped").
+//   - Every answer to a classic token carries X-OAuth-Scopes (its scopes)
+//     and X-Accepted-OAuth-Scopes (what the endpoint checks for) (GitHub
+//     docs, "Scopes for OAuth apps"). A classic token lacking one: 403 "You
+//     need at least <scope> scope to <list packages|get a package|get a
+//     package's versions|delete a package version|...>." (GitHub's wording
+//     as users quote it). Listing and reading need read:packages, deleting
+//     delete:packages, restoring write:packages (REST docs, "Packages");
+//     write:packages implies read:packages (same page). maven and docker
+//     also need repo (seed, "repository-scoped"). SetTokenScopes changes
+//     a token's scopes in place.
+//   - An organization enforcing SAML SSO (EnforceSAML) refuses a classic
+//     token not authorised for it (AuthorizeSSO): 403 "Resource protected
+//     by organization SAML enforcement. ..." with "X-GitHub-SSO: required;
+//     url=<web>/orgs/<org>/sso?authorization_request=..." (REST docs,
+//     "Authenticating to the REST API": PATs and SAML SSO). It is checked
+//     before the scopes.
 //   - Installation tokens: 403 "Resource not accessible by integration" on
 //     every package endpoint unless Options.AllowInstallationTokensOnPackages
 //     (DESIGN.md "Credentials"; the message is GitHub's usual refusal of

@@ -164,13 +164,47 @@ func (s *packagesAPI) pkCheckScopes(q *pkReq, typ string) bool {
 	}
 	q.w.Header().Set("X-Accepted-OAuth-Scopes", strings.Join(need, ", "))
 	q.w.Header().Set("X-OAuth-Scopes", pkScopeList(q.p.Token))
+	if q.owner != nil && q.owner.SAMLEnforced && !q.p.Token.SSOAuthorized[lower(q.owner.Login)] {
+		// GitHub's REST docs ("Troubleshooting", "Authenticating"): a
+		// classic token not authorised for an organisation that enforces
+		// SAML SSO gets 403 with X-GitHub-SSO naming the page that
+		// authorises it (valid an hour).
+		q.w.Header().Set("X-GitHub-SSO", fmt.Sprintf("required; url=%s/orgs/%s/sso?authorization_request=%s", s.pkWebURL(), q.owner.Login, randomHex(8)))
+		writeError(q.w, http.StatusForbidden, msgSAMLEnforced)
+		return false
+	}
 	for _, sc := range need {
 		if !pkHasScope(q.p.Token, sc) {
-			writeError(q.w, http.StatusForbidden, fmt.Sprintf("You need the %s scope for this request. Your token has: %s.", sc, pkOrNone(pkScopeList(q.p.Token))))
+			writeError(q.w, http.StatusForbidden, fmt.Sprintf("You need at least %s scope to %s.", sc, pkOpWords(q)))
 			return false
 		}
 	}
 	return true
+}
+
+// msgSAMLEnforced is GitHub's message to a token not authorised for an
+// organisation's SAML single sign-on.
+const msgSAMLEnforced = "Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization."
+
+// pkOpWords ends GitHub's missing-scope message ("You need at least
+// read:packages scope to list packages.").
+func pkOpWords(q *pkReq) string {
+	isVersion := q.r.PathValue("package_version_id") != "" || strings.HasSuffix(q.r.URL.Path, "/versions")
+	switch {
+	case q.op == pkDelete && isVersion:
+		return "delete a package version"
+	case q.op == pkDelete:
+		return "delete a package"
+	case q.op == pkRestore && isVersion:
+		return "restore a package version"
+	case q.op == pkRestore:
+		return "restore a package"
+	case q.typ == "":
+		return "list packages"
+	case isVersion:
+		return "get a package's versions"
+	}
+	return "get a package"
 }
 
 // pkHasScope applies GitHub's scope implications: write:packages includes
@@ -191,13 +225,6 @@ func pkScopeList(t *token) string {
 	}
 	sort.Strings(l)
 	return strings.Join(l, ", ")
-}
-
-func pkOrNone(s string) string {
-	if s == "" {
-		return "no scopes"
-	}
-	return s
 }
 
 // pkIsMember says whether login belongs to the namespace of a: the user

@@ -223,6 +223,40 @@ func TestPackageRules(t *testing.T) {
 			},
 			status: http.StatusForbidden, message: "repo scope",
 		},
+		"delete without delete:packages, in GitHub's words": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				tok, err := w.sim.AddClassicToken("alice", "read:packages")
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.tokens["alice-read-3"] = tok
+				r, err := w.client(t, "alice-read-3").Organizations.DeletePackage(ctx, "acme", "npm", orgNPM)
+				if got := r.Header.Get("X-OAuth-Scopes"); got != "read:packages" {
+					t.Errorf("X-OAuth-Scopes = %q, want read:packages", got)
+				}
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusForbidden, message: "You need at least delete:packages scope to delete a package.",
+		},
+		"SAML SSO enforced, token not authorised": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				if err := w.sim.EnforceSAML("acme", true); err != nil {
+					t.Fatal(err)
+				}
+				_, r, err := w.client(t, "alice").Organizations.GetPackage(ctx, "acme", "npm", orgNPM)
+				if sso := r.Header.Get("X-GitHub-SSO"); !strings.HasPrefix(sso, "required; url=") {
+					t.Errorf("X-GitHub-SSO = %q, want required; url=...", sso)
+				}
+				if err := w.sim.AuthorizeSSO(w.tokens["alice"], "acme"); err != nil {
+					t.Fatal(err)
+				}
+				if _, r, err := w.client(t, "alice").Organizations.GetPackage(ctx, "acme", "npm", orgNPM); pkStatusOf(t, r, err) != http.StatusOK {
+					t.Errorf("once authorised: %v", err)
+				}
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusForbidden, message: "SAML enforcement",
+		},
 		"container does not need the repo scope": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
 				tok, err := w.sim.AddClassicToken("alice", "read:packages")

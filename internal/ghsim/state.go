@@ -48,6 +48,9 @@ type account struct {
 	Admins map[string]bool
 	// Members are the logins (lower-cased) of an organization's members.
 	Members map[string]bool
+	// SAMLEnforced: the organization enforces SAML single sign-on; classic
+	// tokens not authorised for it are refused (EnforceSAML).
+	SAMLEnforced bool
 }
 
 // tokenKind tells classic personal access tokens from installation tokens.
@@ -65,6 +68,9 @@ type token struct {
 	User string
 	// Scopes of a classic token ("read:packages", "repo", ...).
 	Scopes map[string]bool
+	// SSOAuthorized are the organizations (lower-cased) enforcing SAML SSO
+	// a classic token is authorised for (AuthorizeSSO).
+	SSOAuthorized map[string]bool
 	// Installation is the installation behind an installation token.
 	Installation int64
 	ExpiresAt    time.Time

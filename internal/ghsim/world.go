@@ -194,6 +194,53 @@ func (s *world) AddClassicToken(user string, scopes ...string) (string, error) {
 	return t.Value, nil
 }
 
+// SetTokenScopes gives an existing classic token exactly scopes, as a
+// person editing the token on GitHub's settings page does: the same token
+// string, other scopes.
+func (s *world) SetTokenScopes(tok string, scopes ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.st.tokens[tok]
+	if !ok || t.Kind != tokenClassic {
+		return fmt.Errorf("ghsim: set scopes: no such classic token")
+	}
+	t.Scopes = map[string]bool{}
+	for _, sc := range scopes {
+		t.Scopes[sc] = true
+	}
+	return nil
+}
+
+// EnforceSAML makes org enforce SAML single sign-on (on or off): from then
+// on, its package endpoints refuse a classic token not authorised for it
+// (AuthorizeSSO) with 403 and X-GitHub-SSO.
+func (s *world) EnforceSAML(org string, on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.st.accounts[lower(org)]
+	if !ok || a.Type != "Organization" {
+		return fmt.Errorf("ghsim: enforce SAML on %q: not an organization", org)
+	}
+	a.SAMLEnforced = on
+	return nil
+}
+
+// AuthorizeSSO authorises a classic token for org's SAML single sign-on,
+// as its user does on the token's "Configure SSO" page.
+func (s *world) AuthorizeSSO(tok, org string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.st.tokens[tok]
+	if !ok || t.Kind != tokenClassic {
+		return fmt.Errorf("ghsim: authorize SSO: no such classic token")
+	}
+	if t.SSOAuthorized == nil {
+		t.SSOAuthorized = map[string]bool{}
+	}
+	t.SSOAuthorized[lower(org)] = true
+	return nil
+}
+
 // AddInstallation installs the app on account with the given permissions
 // (e.g. {"packages": "read", "issues": "write"}); repos empty means all
 // repositories. It returns the installation id.

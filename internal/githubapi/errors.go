@@ -73,6 +73,12 @@ type APIError struct {
 	// Refused marks an answer other than 403 that still means "GitHub
 	// will not do this": 400 or 422 to a delete (the last version).
 	Refused bool
+	// Token is set when the answer says the token is the problem (401,
+	// a missing scope, SAML SSO): the error then matches ErrTokenProblem.
+	// A 403 with Token set still matches ErrRefused; callers that tell a
+	// token problem from a refusal of one version check ErrTokenProblem
+	// first.
+	Token *TokenProblem
 }
 
 func (e *APIError) Error() string {
@@ -92,6 +98,8 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusForbidden || e.Refused
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
+	case ErrTokenProblem:
+		return e.Token != nil
 	case ErrNamespaceReused:
 		return (e.StatusCode == http.StatusForbidden || e.Refused) && strings.Contains(strings.ToLower(e.Message), "created since")
 	}
@@ -213,7 +221,7 @@ func ClassifyResponse(resp *http.Response, now time.Time) error {
 			Secondary: resp.Header.Get("Retry-After") != "" || resp.Header.Get("X-RateLimit-Remaining") != "0",
 		}
 	}
-	return &APIError{Method: method, Path: path, StatusCode: resp.StatusCode}
+	return &APIError{Method: method, Path: path, StatusCode: resp.StatusCode, Token: tokenProblem(resp, "")}
 }
 
 // classify converts what go-github returned into pkgwarden's errors: its own
@@ -257,6 +265,7 @@ func classify(now time.Time, resp *github.Response, err error) error {
 			return c
 		case *APIError:
 			c.Message = er.Message
+			c.Token = tokenProblem(er.Response, er.Message)
 			return c
 		}
 	}

@@ -137,9 +137,20 @@ type PackagesClient struct {
 	now      func() time.Time
 	logger   *slog.Logger
 
-	mu   sync.Mutex
-	rate Rate
-	me   string // login of the token's user once GET /user answered
+	mu     sync.Mutex
+	rate   Rate
+	scopes []string // X-OAuth-Scopes of the last answer that had it
+	scoped bool     // an answer carried X-OAuth-Scopes
+	me     string   // login of the token's user once GET /user answered
+}
+
+// Scopes returns the token's scopes as the last answer carrying
+// X-OAuth-Scopes listed them (GitHub sends it on every answer to a classic
+// token); known is false until such an answer came.
+func (c *PackagesClient) Scopes() (scopes []string, known bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.scopes...), c.scoped
 }
 
 // Rate is the primary rate limit of the client's token as the last response
@@ -159,10 +170,18 @@ func (c *PackagesClient) Rate() Rate {
 	return c.rate
 }
 
-// noteRate remembers the rate limit a response reported. go-github parses
-// the headers into resp.Rate, zero when absent.
+// noteRate remembers the token's scopes and the rate limit a response
+// reported. go-github parses the headers into resp.Rate, zero when absent.
 func (c *PackagesClient) noteRate(resp *github.Response) {
-	if resp == nil || resp.Response == nil || resp.Header.Get("X-RateLimit-Limit") == "" {
+	if resp == nil || resp.Response == nil {
+		return
+	}
+	if vs := resp.Header.Values("X-OAuth-Scopes"); len(vs) > 0 {
+		c.mu.Lock()
+		c.scopes, c.scoped = ParseScopes(strings.Join(vs, ",")), true
+		c.mu.Unlock()
+	}
+	if resp.Header.Get("X-RateLimit-Limit") == "" {
 		return
 	}
 	c.mu.Lock()

@@ -179,6 +179,11 @@ func (ex *execution) deleteOne(ctx context.Context, e rules.Entry, stayed map[in
 		ex.run.Deleted = append(ex.run.Deleted, e)
 		ex.p.cfg.Metrics.deleted.Inc()
 		ex.saveProgress(ctx)
+	case errors.Is(err, githubapi.ErrTokenProblem):
+		// The token, not this version: nothing is remembered against the
+		// version, the run stops deleting here, and the owner's
+		// token-problem issue says why (Pruner.stopForToken).
+		return false, err
 	case errors.Is(err, githubapi.ErrRefused):
 		e.Reason = "GitHub refused the deletion: " + githubapi.Message(err)
 		ex.run.Skipped = append(ex.run.Skipped, e)

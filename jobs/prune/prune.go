@@ -106,6 +106,11 @@ type Pruner struct {
 	// issue this process has closed or found closed: a token is only
 	// configured at start, so once per owner and process is enough.
 	tokenSettled sync.Map
+	// tokenWorks holds, per owner (lower case), whether this process last
+	// saw the owner's token work with every scope needed (true) or found
+	// a problem with it (false): a good run closes the owner's
+	// token-problem issue once, not on every run.
+	tokenWorks sync.Map
 }
 
 // New checks cfg and fills its defaults.
@@ -145,6 +150,9 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 		Package: t.Ref(), Paused: p.cfg.Paused, Started: p.now(),
 	}
 	pr, err := p.load(ctx, log, job, &run)
+	if p.stopForToken(log, &run, err) {
+		return p.report(ctx, log, run)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -154,15 +162,21 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 		}
 		return p.report(ctx, log, run)
 	}
-	if err := p.plan(ctx, log, pr, &run); err != nil {
+	if err := p.plan(ctx, log, pr, &run); p.stopForToken(log, &run, err) {
+		return p.report(ctx, log, run)
+	} else if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if err := p.act(ctx, log, pr, &run); err != nil {
+	if err := p.act(ctx, log, pr, &run); err != nil && !p.stopForToken(log, &run, err) {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	p.checkToken(pr, &run)
 	run.Finished = p.now()
 	if err := p.report(ctx, log, run); err != nil {
 		return err
+	}
+	if run.TokenWorks {
+		p.tokenWorks.Store(strings.ToLower(run.Package.Owner), true)
 	}
 	if p.cfg.Runs != nil && pr.prog.RunID != "" {
 		// Reported: the run is over. Should this fail, the next run of
@@ -324,6 +338,15 @@ func (p *Pruner) act(ctx context.Context, log *slog.Logger, pr *pruning, run *Ru
 		run.Outcome = OutcomeDryRun
 	case p.cfg.Paused:
 		run.Outcome = OutcomePaused
+	case len(p.deleteScopesLacking(pr)) > 0:
+		// GitHub listed the token's scopes, and deleting needs one it
+		// lacks: every DELETE would be refused for the token, not for the
+		// version. None is sent, none is held; the owner is told.
+		have, _ := pr.clients.Packages.Scopes()
+		run.Outcome = OutcomeTokenProblem
+		run.Token = &report.TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenScope,
+			Missing: p.deleteScopesLacking(pr), Have: have}, Types: []string{pr.pkg.Type}, Deleting: true}
+		p.tokenWorks.Store(strings.ToLower(pr.owner.Login), false)
 	default:
 		run.Outcome = OutcomePruned
 		limit := pr.cfg.Policy.MaxDeletionsPerRun
@@ -345,6 +368,60 @@ func (p *Pruner) act(ctx context.Context, log *slog.Logger, pr *pruning, run *Ru
 		run.Outcome = OutcomePruned
 	}
 	return nil
+}
+
+// stopForToken ends the run when err says GitHub did not accept the
+// packages token (githubapi.ErrTokenProblem): the run is reported as a
+// token problem, to the owner, and not retried (another attempt would
+// meet the same answer), and no version is refused or held for it.
+func (p *Pruner) stopForToken(log *slog.Logger, run *Run, err error) bool {
+	tp, ok := githubapi.TokenProblemOf(err)
+	if !ok {
+		return false
+	}
+	log.Warn("prune: GitHub does not accept the packages token, run stopped", "kind", string(tp.Kind), "missing", strings.Join(tp.Missing, ","), "err", err)
+	run.Outcome = OutcomeTokenProblem
+	run.Token = &report.TokenProblem{TokenProblem: tp, Types: []string{run.Package.Type}, Deleting: true}
+	p.tokenWorks.Store(strings.ToLower(run.Package.Owner), false)
+	return true
+}
+
+// deleteScopesLacking returns the scopes the token lacks to delete
+// versions of the package, as GitHub's X-OAuth-Scopes listed them on the
+// run's answers; nil when GitHub listed none (not a classic token).
+func (p *Pruner) deleteScopesLacking(pr *pruning) []string {
+	have, known := pr.clients.Packages.Scopes()
+	if !known {
+		return nil
+	}
+	need := []string{"delete:packages"}
+	if githubapi.RepoScoped(pr.pkg.Type) {
+		need = append(need, "repo")
+	}
+	return githubapi.MissingScopes(have, need)
+}
+
+// checkToken looks, after a run GitHub answered, at the scopes the token
+// has against those the package needs (restoring included): a lack the
+// run did not meet yet is told to the owner without stopping the run;
+// none at all, the first time in this process (or after a problem), lets
+// the report close the owner's token-problem issue.
+func (p *Pruner) checkToken(pr *pruning, run *Run) {
+	if run.Token != nil {
+		return
+	}
+	have, known := pr.clients.Packages.Scopes()
+	if known {
+		if missing := githubapi.MissingScopes(have, githubapi.ScopesFor(pr.pkg.Type)); len(missing) > 0 {
+			run.Token = &report.TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenScope, Missing: missing, Have: have},
+				Types: []string{pr.pkg.Type}}
+			p.tokenWorks.Store(strings.ToLower(pr.owner.Login), false)
+			return
+		}
+	}
+	if ok, _ := p.tokenWorks.Load(strings.ToLower(pr.owner.Login)); ok != true {
+		run.TokenWorks = true
+	}
 }
 
 // settleToken closes the owner's missing-token issue, once per process. A

@@ -25,13 +25,29 @@ var _ Reporter = IssueReporter{}
 // retried: retrying cannot help until the owner changes that.
 func (r IssueReporter) Report(ctx context.Context, run Run) error {
 	var err error
+	if run.Token != nil {
+		// The owner's concern, said in the owner's issue; the package's
+		// report says nothing of it.
+		_, err = r.Issues.TokenProblem(ctx, run.InstallationID, run.Package.Owner, run.Package.Repository, *run.Token)
+		if err != nil && !errors.Is(err, report.ErrNowhere) {
+			return err
+		}
+	}
 	switch run.Outcome {
+	case OutcomeTokenProblem:
+		if len(run.Deleted) > 0 {
+			// Deletions made before GitHub stopped taking the token.
+			_, err = r.Issues.Report(ctx, ReportRun(run))
+		}
 	case OutcomeNoToken:
 		_, err = r.Issues.MissingToken(ctx, run.InstallationID, run.Package.Owner, run.Package.Repository)
 	case OutcomeInvalidConfig:
 		_, err = r.Issues.InvalidConfig(ctx, run.InstallationID, run.Package.Owner, configRepo(run), run.ConfigErrors)
 	default:
 		_, err = r.Issues.Report(ctx, ReportRun(run))
+	}
+	if err == nil && run.TokenWorks {
+		_, err = r.Issues.TokenWorks(ctx, run.InstallationID, run.Package.Owner)
 	}
 	if errors.Is(err, report.ErrNowhere) {
 		if r.Logger != nil {

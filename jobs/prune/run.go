@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -37,6 +38,10 @@ const (
 	// OutcomeNoToken: the owner has no packages token; Problem says what
 	// to configure. Nothing was touched.
 	OutcomeNoToken Outcome = "no_token"
+	// OutcomeTokenProblem: GitHub did not accept the packages token
+	// (invalid, a scope missing, SAML SSO); Token says what. The run
+	// stopped deleting there: nothing was refused or held for it.
+	OutcomeTokenProblem Outcome = "token_problem"
 )
 
 // Run is what one prune run of one package found and did: the value
@@ -77,6 +82,13 @@ type Run struct {
 	ConfigErrors rules.ErrorList
 	// Problem says, for OutcomeNoToken, what to configure.
 	Problem string
+	// Token, when set, is what GitHub said about the packages token: the
+	// owner's token-problem issue says it. The outcome is
+	// OutcomeTokenProblem when it stopped the run.
+	Token *report.TokenProblem
+	// TokenWorks says the run succeeded with a token that has every scope
+	// the package needs: the owner's token-problem issue, if open, closes.
+	TokenWorks bool
 	// DryRun and Paused say that nothing was deleted on purpose.
 	DryRun, Paused    bool
 	Started, Finished time.Time

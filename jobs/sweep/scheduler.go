@@ -16,6 +16,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
@@ -87,10 +88,21 @@ type Config struct {
 	// Inventory, when set, adds the packages seen before, deleted ones
 	// included, to the restore jobs of each sweep.
 	Inventory PackageInventory
+	// TokenProblems, when set, is told when GitHub does not accept an
+	// owner's packages token for a listing (*report.Reporter: the owner's
+	// token-problem issue).
+	TokenProblems TokenProblems
 	// Replicas of the scheduler's buckets (1 or 3).
 	Replicas int
 	Logger   *slog.Logger
 }
+
+// TokenProblems tells an owner what GitHub said about its packages token.
+type TokenProblems interface {
+	TokenProblem(ctx context.Context, installation int64, owner, repo string, p report.TokenProblem) (report.Result, error)
+}
+
+var _ TokenProblems = (*report.Reporter)(nil)
 
 // Scheduler elects a leader among the replicas and, while leading, sweeps
 // every installation each interval and redelivers failed webhooks

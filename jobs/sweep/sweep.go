@@ -16,6 +16,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/clock"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
@@ -279,10 +280,22 @@ func (s *Scheduler) packages(ctx context.Context, in sweepInstallation) ([]webho
 		return nil, fmt.Errorf("sweep %s: %w", in.owner, err)
 	}
 	var out []webhook.Target
+	var failed error
+	var refused []string // types GitHub refused to list for the token
+	var problem githubapi.TokenProblem
 	for _, typ := range sweepPackageTypes {
 		pkgs, err := pc.ListPackages(ctx, owner, typ, "")
+		if tp, ok := githubapi.TokenProblemOf(err); ok {
+			// The token, not the type: the other types may still be
+			// listed (a token without repo is refused docker only).
+			refused, problem = append(refused, typ), tp
+			s.log.Warn("scheduler: packages token refused for a listing", "owner", in.owner, "type", typ, "kind", string(tp.Kind), "err", err)
+			continue
+		}
 		if err != nil {
-			return out, fmt.Errorf("sweep %s: %w", in.owner, err)
+			// One type's failure must not stop the other types' sweep.
+			failed = errors.Join(failed, fmt.Errorf("sweep %s %s: %w", in.owner, typ, err))
+			continue
 		}
 		for _, p := range pkgs {
 			out = append(out, webhook.Target{
@@ -295,7 +308,13 @@ func (s *Scheduler) packages(ctx context.Context, in sweepInstallation) ([]webho
 			})
 		}
 	}
-	return out, nil
+	if len(refused) > 0 && s.cfg.TokenProblems != nil {
+		tp := report.TokenProblem{TokenProblem: problem, Types: refused}
+		if _, err := s.cfg.TokenProblems.TokenProblem(ctx, in.id, in.owner, "", tp); err != nil {
+			s.log.Warn("scheduler: token problem not reported", "owner", in.owner, "err", err)
+		}
+	}
+	return out, failed
 }
 
 // SweepNow queues the jobs of one sweep at once, without the spread,
