@@ -459,7 +459,7 @@ Still running; Ctrl-C stops everything.
   GitHub API (simulated)  %[1]s
   registry                %[2]s
   pkgwarden serve         %[3]s (POST /webhooks, GET /healthz, /readyz, /metrics)
-  token of @%[4]s          %[5]s
+  token of @%-12[4]s  %[5]s
   report issue (HTML)     %[1]s/%[6]s/issues/%[7]d
 
   export TOKEN=%[5]s
