@@ -251,7 +251,7 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader, opt demoText) erro
 	p := func(format string, a ...any) { fmt.Fprintf(ew, format, a...) }
 	if opt.showIssues {
 		for _, is := range h.issues {
-			p("\n%s#%d %q, by %s, %s\n", is.Repository, is.Number, is.Title, is.User, is.State)
+			p("\n%s#%d %q, by %s, %s\n", is.Repository, is.Number, oneLineText(is.Title), is.User, is.State)
 			p("%s/%s/issues/%d\n\n", strings.TrimSuffix(h.api, "/"), is.Repository, is.Number)
 			writeIndented(ew, is.Body, 4)
 			for _, c := range is.Comments {
@@ -323,8 +323,21 @@ func capitalize(s string) string {
 }
 
 // oneLineText keeps text on one line: text echoed from GitHub or from
-// the rules may hold line breaks.
-func oneLineText(s string) string { return strings.Join(strings.Fields(s), " ") }
+// the rules may hold line breaks (and control characters: see
+// terminalSafe).
+func oneLineText(s string) string { return strings.Join(strings.Fields(terminalSafe(s)), " ") }
+
+// terminalSafe drops the control characters of text written on GitHub
+// (an escape sequence in a comment must not drive the terminal), but
+// tabs and line breaks.
+func terminalSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r < 0x20 && r != '\t' && r != '\n') || (r >= 0x7f && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
+}
 
 // entryName names a version for people: its tags, else its short digest
 // (containers) or version string.
@@ -391,7 +404,7 @@ var htmlComment = regexp.MustCompile(`\s*<!--.*?-->`)
 // markers and the blank lines they leave, as GitHub shows it.
 func writeIndented(w io.Writer, text string, indent int) {
 	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(terminalSafe(text)), "\n") {
 		stripped := htmlComment.ReplaceAllString(l, "")
 		if strings.TrimSpace(stripped) == "" && (strings.TrimSpace(l) != "" || (len(lines) > 0 && lines[len(lines)-1] == "")) {
 			continue

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -62,5 +63,27 @@ func TestDemoCounts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDemoTextFromGitHub checks that text written on GitHub reaches the
+// terminal on one line where the demo echoes it, and never with control
+// characters (an escape sequence in a comment would drive the terminal).
+func TestDemoTextFromGitHub(t *testing.T) {
+	for _, tc := range []struct{ in, line, block string }{
+		{"plain", "plain", "  plain\n"},
+		{"two\nlines", "two lines", "  two\n  lines\n"},
+		{"red \x1b[31malert\x1b[0m\r bell\a", "red [31malert[0m bell", "  red [31malert[0m bell\n"},
+		{"c1 \u009b31m", "c1 31m", "  c1 31m\n"},
+		{"<!-- marker -->\nshown", "<!-- marker --> shown", "  shown\n"},
+	} {
+		if got := oneLineText(tc.in); got != tc.line {
+			t.Errorf("oneLineText(%q) = %q, want %q", tc.in, got, tc.line)
+		}
+		var b bytes.Buffer
+		writeIndented(&b, tc.in, 2)
+		if b.String() != tc.block {
+			t.Errorf("writeIndented(%q) = %q, want %q", tc.in, b.String(), tc.block)
+		}
 	}
 }
