@@ -32,7 +32,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
-const demoUsage = `Usage: pkgwarden demo [--json | --keep-running] [--verbose]
+const demoUsage = `Usage: pkgwarden demo [--json | --keep-running] [--show-issues] [--verbose]
 
 Runs the whole loop offline, with no setup: the GitHub simulator seeded with
 an organisation (acme) and its messy container image and npm package,
@@ -40,16 +40,17 @@ pkgwarden serve wired to it (embedded NATS in a temporary dir, the App, the
 organisation's packages token), then pushes a new build and publishes a new
 npm pre-release so the simulator's signed webhooks reach serve, waits for
 the prune jobs, has the scheduler sweep twice at once (the seeded v0.9.0
-release, deleted by hand three days ago, comes back), and prints what was
-deleted, kept and restored, with reasons. Then @alice, the organisation's
-admin, comments "/pkgwarden restore <id>" on the image's report issue for
-the deleted pr-57 build, which comes back, and the bot answers. The story
-ends with the issues written, with their text. Everything is thrown away
-at exit (or at Ctrl-C with --keep-running).
+release, deleted by hand three days ago, comes back), and then @alice, the
+organisation's admin, comments "/pkgwarden restore <id>" on the image's
+report issue for the deleted pr-57 build, which comes back, and the bot
+answers. Each step is printed as it happens; a recap of what was deleted,
+refused, restored and kept, and of the issues written, ends the story.
+Everything is thrown away at exit (or at Ctrl-C with --keep-running, which
+leaves the issue URLs open on a read-only view of each issue).
 
-With --json, a version deleted by the prune and brought back by the undo
-is listed under both "deleted" and "restored", each with its reason: both
-happened.
+With --json, only the result is printed, as one document; a version
+deleted by the prune and brought back by the undo is listed under both
+"deleted" and "restored", each with its reason: both happened.
 
 Flags:
 `
@@ -105,6 +106,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, `print {"deleted","kept","restored","skipped","issues"} as JSON`)
 	verbose := fs.Bool("verbose", false, "show serve's and the simulator's logs on stderr")
 	keep := fs.Bool("keep-running", false, "leave the simulator and serve up after the story, with their URLs and a token, until Ctrl-C")
+	showIssues := fs.Bool("show-issues", false, "print the text of the issues written (their markdown, with comments) before the recap")
 	timeout := fs.Duration("timeout", time.Minute, "give up when the jobs take longer than this")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -119,7 +121,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *keep && *asJSON {
 		return fmt.Errorf("%w: demo: --keep-running and --json do not go together", errUsage)
 	}
-	return demoRun(ctx, logger, *timeout, func(_ *ghsim.Sim, res demoResult, h demoHeader) error {
+	if *showIssues && *asJSON {
+		return fmt.Errorf("%w: demo: --show-issues and --json do not go together (the issues are in the JSON's \"issues\")", errUsage)
+	}
+	// The steps go to stdout as they happen; --json prints the result
+	// alone.
+	progress := stdout
+	if *asJSON {
+		progress = io.Discard
+	}
+	return demoRun(ctx, logger, *timeout, progress, func(_ *ghsim.Sim, res demoResult, h demoHeader) error {
 		if *asJSON {
 			enc := json.NewEncoder(stdout)
 			enc.SetIndent("", "  ")
@@ -128,7 +139,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			return nil
 		}
-		if err := writeDemoText(stdout, res, h); err != nil {
+		if err := writeDemoText(stdout, res, h, demoText{showIssues: *showIssues, keepRunning: *keep}); err != nil {
 			return err
 		}
 		if *keep {
@@ -138,10 +149,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	})
 }
 
-// demoRun runs the demo and calls done with the simulator (still up), the
-// result and what to say about the run; tests inspect the simulator there.
-func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, done func(*ghsim.Sim, demoResult, demoHeader) error) error {
+// demoRun runs the demo, telling each step on progress as it happens,
+// and calls done with the simulator (still up), the result and what to
+// say about the run; tests inspect the simulator there.
+func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, progress io.Writer, done func(*ghsim.Sim, demoResult, demoHeader) error) error {
 	start := time.Now()
+	say := func(format string, a ...any) { fmt.Fprintf(progress, format+"\n", a...) }
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "pkgwarden-demo-")
@@ -157,6 +170,7 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	}
 	apiURL := "http://" + ln.Addr().String() + "/"
 	regURL := "http://" + ln.Addr().String()
+	say("pkgwarden demo: a GitHub simulator at %s and pkgwarden serve, on loopback,\nin a temporary directory. Nothing real is touched.\n", apiURL)
 	sim, err := ghsim.New(ghsim.Options{APIURL: apiURL, RegistryURL: regURL, Logger: logger.With("component", "ghsim")})
 	if err != nil {
 		ln.Close()
@@ -173,6 +187,7 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 		sim.Close()
 		_ = simSrv.Close()
 	}()
+	say("→ seeding the simulator: organisation acme, its rules, the pkgwarden App installed …")
 	demo, err := demoworld.Seed(ctx, sim)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -183,14 +198,27 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	if err := demoPopular(sim, demo); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	seedVersions := map[string][]ghsim.PackageVersion{}
-	for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", demo.NPMPackage}} {
+	for _, p := range []struct{ typ, name, what string }{
+		{"container", "webapp", "a signed multi-arch release, untagged and pr-* builds"},
+		{"npm", demo.NPMPackage, "releases and pre-releases"},
+	} {
 		vs, err := sim.Versions(demo.Org, p.typ, p.name)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		seedVersions[demo.Org+"/"+p.typ+"/"+p.name] = vs
+		gone := 0
+		for _, v := range vs {
+			if v.Deleted {
+				gone++
+			}
+		}
+		note := ""
+		if gone > 0 {
+			note = fmt.Sprintf(", %d deleted by hand", gone)
+		}
+		say("  %s/%s/%s: %d versions (%s%s)", demo.Org, p.typ, p.name, len(vs), p.what, note)
 	}
+	say("  rules: %s:.github/pkgwarden.yml; policy and defaults: %s/.github", demo.Repository, demo.Org)
 	keyPath := filepath.Join(dir, "app-key.pem")
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sim.AppKey())})
 	if err := os.WriteFile(keyPath, keyPEM, 0o600); err != nil {
@@ -198,6 +226,7 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	}
 
 	// serve, in-process, wired to the simulator.
+	say("→ starting pkgwarden serve (embedded NATS JetStream, 2 workers) …")
 	s := settings.Settings{
 		AppID: sim.AppID(), AppSlug: ghsim.AppSlug, PrivateKeyPath: keyPath,
 		WebhookSecret:  sim.WebhookSecret(),
@@ -229,8 +258,9 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	newDigest, err := sim.Pusher(demo.Admin, demo.Token).PushImage(ctx, demo.Repository, img, "pr-58")
-	if err != nil {
+	published := demo.NPMPackage + " 1.2.0-alpha.3"
+	say("→ @%s pushes %s:pr-58 and publishes %s …", demo.Admin, demo.Image, published)
+	if _, err := sim.Pusher(demo.Admin, demo.Token).PushImage(ctx, demo.Repository, img, "pr-58"); err != nil {
 		return fmt.Errorf("demo: push new build: %w", err)
 	}
 	if _, err := sim.Publish(demo.Org, "npm", demo.NPMPackage, "1.2.0-alpha.3", ghsim.PublishOptions{
@@ -241,7 +271,9 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 	if err := sim.WaitDeliveries(ctx); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	say("  GitHub sent %s webhooks, signed; serve checked them and queued a prune job per package", webhookCounts(sim.Deliveries()))
 	want := []string{demo.Org + "/container/webapp", demo.Org + "/npm/" + demo.NPMPackage}
+	say("→ pruning %s (list, apply the rules, delete, report) …", strings.Join(want, " and "))
 	if err := waitIdle(ctx, q, rec, want); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -250,21 +282,41 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 			return fmt.Errorf("demo: webhook %s %s was answered %q", d.Event, d.GUID, d.Status)
 		}
 	}
+	pruned := summarize(rec.snapshot())
+	for _, c := range countsOf(pruned) {
+		say("  %s: %s", c.Package, c)
+	}
 	// A sweep, as the scheduler's leader runs it every interval: the
-	// v0.9.0 release deleted by hand three days ago comes back. The
-	// demo's story of pruning is the webhooks' runs, taken before it.
-	pruneRuns := rec.snapshot()
+	// v0.9.0 release deleted by hand three days ago comes back.
+	say("→ sweeping every package, as the scheduler does each hour (twice, at once) …")
 	if err := demoSweep(ctx, s, q, served.Access, rec, logger.With("component", "scheduler")); err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	sayRestored := func(from int) int {
+		all := restoredEntries(rec.restoreSnapshot())
+		for _, e := range all[min(from, len(all)):] {
+			say("  restored %s of %s: %s", entryName(e), e.Package, oneLineText(e.Reason))
+		}
+		return len(all)
+	}
+	told := sayRestored(0)
+	res := summarize(rec.snapshot())
+	for _, c := range countsOf(res) {
+		if before := countsFor(pruned, c.Package); c.Deleted == before.Deleted {
+			say("  %s: nothing more to delete (%s)", c.Package, c)
+		} else {
+			say("  %s: %s", c.Package, c)
+		}
 	}
 
 	// Undo through a comment: alice, an admin of acme, asks on the
 	// image's report for the pr-57 build back.
-	res := summarize(pruneRuns)
-	undo, err := demoUndo(ctx, sim, q, rec, demo, apiURL, res)
+	undo, err := demoUndo(ctx, sim, q, rec, demo, apiURL, res, say)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	sayRestored(told)
+	say("  pkgwarden answered @%s on %s#%d", demo.Admin, demo.Repository, undo.Issue)
 	res.Restored = restoredEntries(rec.restoreSnapshot())
 	res.Issues, err = demoIssues(sim, apiURL, demo.Org, []string{"webapp", rules.OwnerRepo})
 	if err != nil {
@@ -275,9 +327,8 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, do
 		return fmt.Errorf("demo: %w", err)
 	}
 	return done(sim, res, demoHeader{
-		api: apiURL, serve: "http://" + addr, org: demo.Org, pushed: demo.Image + ":pr-58 (" + rules.ShortDigest(newDigest.String()) + ")",
-		published: demo.NPMPackage + " 1.2.0-alpha.3", webhooks: webhookCounts(sim.Deliveries()), took: time.Since(start),
-		registry: regURL, token: demo.Token, admin: demo.Admin, repo: demo.Repository, undo: undo, issues: texts, versions: seedVersions,
+		api: apiURL, serve: "http://" + addr, org: demo.Org, took: time.Since(start),
+		registry: regURL, token: demo.Token, admin: demo.Admin, repo: demo.Repository, undo: undo, issues: texts,
 	})
 }
 
@@ -294,7 +345,7 @@ type demoUndoInfo struct {
 // when pr-57 was not deleted), through the REST API so the simulator
 // sends the signed issue_comment webhook, and waits for the restore job
 // and the bot's answer.
-func demoUndo(ctx context.Context, sim *ghsim.Sim, q *queue.Queue, rec *runRecorder, demo demoworld.Info, apiURL string, res demoResult) (demoUndoInfo, error) {
+func demoUndo(ctx context.Context, sim *ghsim.Sim, q *queue.Queue, rec *runRecorder, demo demoworld.Info, apiURL string, res demoResult, say func(string, ...any)) (demoUndoInfo, error) {
 	var u demoUndoInfo
 	pkg := demo.Org + "/container/webapp"
 	i := slices.IndexFunc(res.Deleted, func(e demoEntry) bool { return e.Package == pkg && slices.Contains(e.Tags, "pr-57") })
@@ -320,6 +371,7 @@ func demoUndo(ctx context.Context, sim *ghsim.Sim, q *queue.Queue, rec *runRecor
 	}
 	before := len(issues[slices.IndexFunc(issues, func(is ghsim.Issue) bool { return is.Number == u.Issue })].Comments)
 	u.Comment = fmt.Sprintf("/pkgwarden restore %d", u.Entry.ID)
+	say("→ @%s comments %q on %s#%d: restoring %s (as @%s asked) …", demo.Admin, u.Comment, demo.Repository, u.Issue, entryName(u.Entry), demo.Admin)
 	body, err := json.Marshal(map[string]string{"body": u.Comment})
 	if err != nil {
 		return u, err
@@ -407,7 +459,8 @@ Still running; Ctrl-C stops everything.
   GitHub API (simulated)  %[1]s
   registry                %[2]s
   pkgwarden serve         %[3]s (POST /webhooks, GET /healthz, /readyz, /metrics)
-  token of @%[4]s          %[5]s
+  token of @%-12[4]s  %[5]s
+  report issue (HTML)     %[1]s/%[6]s/issues/%[7]d
 
   export TOKEN=%[5]s
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/repos/%[6]s/issues

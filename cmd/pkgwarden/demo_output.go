@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pkgwarden/pkgwarden/internal/demoworld"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
@@ -45,10 +44,16 @@ type demoResult struct {
 	Restored []demoEntry `json:"restored"`
 	Skipped  []demoEntry `json:"skipped"`
 	Issues   []demoIssue `json:"issues"`
+	// wouldDelete are the entries of Kept a dry or paused run would
+	// have deleted: the text counts them apart.
+	wouldDelete []demoEntry
 }
 
-// summarize merges the runs: every deletion and refusal of every run, and
-// the verdicts of each package's last run on what is still there.
+// summarize merges the runs: every deletion of every run, and the
+// verdicts of each package's last run (the state its report issue shows)
+// on what is still there. In the shared vocabulary of counts, each listed
+// version is in one list only: refused (GitHub refused the deletion in
+// this run, or lately and the rules hold it for that) is not also kept.
 func summarize(runs []prune.Run) demoResult {
 	res := demoResult{Deleted: []demoEntry{}, Kept: []demoEntry{}, Restored: []demoEntry{}, Skipped: []demoEntry{}, Issues: []demoIssue{}}
 	gone := map[string]bool{}
@@ -81,6 +86,11 @@ func summarize(runs []prune.Run) demoResult {
 		for _, e := range r.Skipped {
 			add(&res.Skipped, e)
 		}
+		for _, e := range r.Decision.Keep {
+			if e.Kind == rules.KindHeld {
+				add(&res.Skipped, e)
+			}
+		}
 		for _, e := range r.Kept {
 			add(&res.Kept, e)
 		}
@@ -96,6 +106,7 @@ func summarize(runs []prune.Run) demoResult {
 			for _, e := range r.Decision.Delete {
 				e.Reason = why + ": would delete, " + e.Reason
 				add(&res.Kept, e)
+				res.wouldDelete = append(res.wouldDelete, res.Kept[len(res.Kept)-1])
 			}
 		}
 		for _, e := range r.Decision.Keep {
@@ -135,144 +146,265 @@ func demoIssues(sim *ghsim.Sim, apiURL, org string, repos []string) ([]demoIssue
 }
 
 type demoHeader struct {
-	api, serve, org, pushed, published string
-	webhooks                           string
-	took                               time.Duration
-	registry, token, admin, repo       string
-	undo                               demoUndoInfo
-	issues                             []demoIssueText
-	versions                           map[string][]ghsim.PackageVersion // as seeded
+	api, serve, org string
+	took            time.Duration
+	registry, token string
+	admin, repo     string
+	undo            demoUndoInfo
+	issues          []demoIssueText
 }
 
-// writeDemoText tells the demo as a story: what was there, what happened,
-// what pkgwarden deleted, kept, could not delete and restored, and why,
-// the undo through a comment, and the issues it wrote, with their text.
-func writeDemoText(w io.Writer, res demoResult, h demoHeader) error {
+// demoText says what the text view shows besides the recap.
+type demoText struct {
+	// showIssues prints the issues' text and comments before the recap.
+	showIssues bool
+	// keepRunning is on: the closing line does not suggest it.
+	keepRunning bool
+}
+
+// demoCounts are a package's counts in the vocabulary the issues and
+// --json share: every listed version is deleted, refused, kept or (dry
+// run, paused) would-delete; restorable are deletions that can still be
+// undone, restored what came back.
+type demoCounts struct {
+	Package                                                   string
+	Deleted, Restorable, Restored, Refused, Kept, WouldDelete int
+}
+
+// String is the summary line: parts with zero left out, except kept.
+func (c demoCounts) String() string {
+	var parts []string
+	add := func(n int, format string) {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf(format, n))
+		}
+	}
+	add(c.Deleted, "deleted %d")
+	add(c.Restorable, "%d restorable")
+	add(c.Restored, "restored %d")
+	add(c.Refused, "refused %d")
+	add(c.WouldDelete, "would delete %d")
+	parts = append(parts, fmt.Sprintf("kept %d", c.Kept))
+	return strings.Join(parts, " · ")
+}
+
+// countsOf counts res per package, in package order. A version deleted
+// and brought back is counted as deleted and as restored, and is not
+// restorable.
+func countsOf(res demoResult) []demoCounts {
+	by := map[string]*demoCounts{}
+	get := func(pkg string) *demoCounts {
+		if by[pkg] == nil {
+			by[pkg] = &demoCounts{Package: pkg}
+		}
+		return by[pkg]
+	}
+	back := map[string]bool{}
+	for _, e := range res.Restored {
+		get(e.Package).Restored++
+		back[e.Package+"#"+strconv.FormatInt(e.ID, 10)] = true
+	}
+	for _, e := range res.Deleted {
+		c := get(e.Package)
+		c.Deleted++
+		if !back[e.Package+"#"+strconv.FormatInt(e.ID, 10)] {
+			c.Restorable++
+		}
+	}
+	for _, e := range res.Skipped {
+		get(e.Package).Refused++
+	}
+	would := map[string]bool{}
+	for _, e := range res.wouldDelete {
+		get(e.Package).WouldDelete++
+		would[e.Package+"#"+strconv.FormatInt(e.ID, 10)] = true
+	}
+	for _, e := range res.Kept {
+		if !would[e.Package+"#"+strconv.FormatInt(e.ID, 10)] {
+			get(e.Package).Kept++
+		}
+	}
+	out := make([]demoCounts, 0, len(by))
+	for _, c := range by {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b demoCounts) int { return strings.Compare(a.Package, b.Package) })
+	return out
+}
+
+// countsFor is pkg's counts in res.
+func countsFor(res demoResult, pkg string) demoCounts {
+	for _, c := range countsOf(res) {
+		if c.Package == pkg {
+			return c
+		}
+	}
+	return demoCounts{Package: pkg}
+}
+
+// writeDemoText ends the demo, after the step lines: with showIssues the
+// issues' text, then a recap that fits on a screen (per package its
+// counts and what was deleted, refused, restored and kept, the issues
+// written with their URLs), and a closing line.
+func writeDemoText(w io.Writer, res demoResult, h demoHeader, opt demoText) error {
 	ew := &errWriter{w: w}
 	p := func(format string, a ...any) { fmt.Fprintf(ew, format, a...) }
-	p("pkgwarden demo: a GitHub simulator at %s and pkgwarden serve at %s,\n", h.api, h.serve)
-	p("both on loopback, in a temporary directory. Nothing real is touched.\n")
-
-	p("\n1. What was there\n\n")
-	p("   The organisation %s installed the pkgwarden App; its admin @%s gave it a\n", h.org, h.admin)
-	p("   packages token. The repository %s holds .github/pkgwarden.yml:\n\n", h.repo)
-	for _, l := range strings.Split(strings.TrimSpace(demoworld.Config), "\n") {
-		p("     %s\n", l)
-	}
-	p("\n   and the organisation's policy (%s/.github) bounds every repository's rules:\n", h.org)
-	p("   at most 500 deletions a run, nothing untagged younger than 1h.\n")
-	pkgs := make([]string, 0, len(h.versions))
-	for pkg := range h.versions {
-		pkgs = append(pkgs, pkg)
-	}
-	slices.Sort(pkgs)
-	for _, pkg := range pkgs {
-		deleted := 0
-		for _, v := range h.versions[pkg] {
-			if v.Deleted {
-				deleted++
+	if opt.showIssues {
+		for _, is := range h.issues {
+			p("\n%s#%d %q, by %s, %s\n", is.Repository, is.Number, oneLineText(is.Title), is.User, is.State)
+			p("%s/%s/issues/%d\n\n", strings.TrimSuffix(h.api, "/"), is.Repository, is.Number)
+			writeIndented(ew, is.Body, 4)
+			for _, c := range is.Comments {
+				p("\n    -- comment by %s:\n", c.User)
+				writeIndented(ew, c.Body, 4)
 			}
 		}
-		p("   Package %s: %d versions, %d of them deleted.\n", pkg, len(h.versions[pkg]), deleted)
 	}
-	p("   The image is a multi-arch release (v1.0.0, latest) with its signature and\n")
-	p("   attestation, untagged builds, pr-* builds, and v0.9.0, deleted by hand 3 days\n")
-	p("   ago; it is public and pr-41 was pulled 6,000 times. The npm package has\n")
-	p("   releases and pre-releases.\n")
-
-	p("\n2. What happened\n\n")
-	p("   @%s pushed %s\n   and published %s.\n", h.admin, h.pushed, h.published)
-	p("   The simulator sent signed webhooks: %s\n", h.webhooks)
-	p("   (counting those of pkgwarden's own issue writes, which it ignores).\n")
-	p("   pkgwarden checked each signature, queued one prune job per package on NATS JetStream,\n")
-	p("   and a worker ran each: list versions, apply the rules, delete, write a report.\n")
-
-	p("\n3. Deleted (%d), and why\n", len(res.Deleted))
-	writeGroups(ew, res.Deleted)
-	p("   Each deletion is listed on the package's report issue with a box to tick to\n")
-	p("   restore it, and a comment can ask for any of them (section 8); %s [%d]\n   comes back through a comment in section 7.\n", displayTags(h.undo.Entry.Tags), h.undo.Entry.ID)
-	p("\n4. Kept (%d), and why\n", len(res.Kept))
-	writeGroups(ew, res.Kept)
-	p("\n5. GitHub refused (%d)\n", len(res.Skipped))
-	writeGroups(ew, res.Skipped)
-	p("   pkgwarden records the refusal and moves on; it does not retry it.\n")
-
-	p("\n6. Restored (%d), and why\n", len(res.Restored))
-	writeGroups(ew, res.Restored)
-	p("   Deleted versions can be restored for 30 days. The scheduler's sweep (run twice here,\n")
-	p("   at once) brings back what restore.tags protects; a person can ask for anything else.\n")
-
-	p("\n7. Undo through a comment\n\n")
-	p("   @%s commented on %s#%d:\n\n     %s\n\n", h.admin, h.repo, h.undo.Issue, h.undo.Comment)
-	p("   asking for %s %d (%s, %s) back.\n", h.undo.Entry.Package, h.undo.Entry.ID, rules.ShortDigest(h.undo.Entry.Version), displayTags(h.undo.Entry.Tags))
-	p("   Only people with write access to the repository are obeyed. pkgwarden answered:\n\n")
-	writeIndented(ew, h.undo.Answer, 5, 30)
-
-	p("\n8. Issues written (%d)\n", len(h.issues))
-	for _, is := range h.issues {
-		p("\n   %s#%d %q, by %s, %s\n", is.Repository, is.Number, is.Title, is.User, is.State)
-		p("   %s/%s/issues/%d\n\n", strings.TrimSuffix(h.api, "/"), is.Repository, is.Number)
-		writeIndented(ew, is.Body, 5, 40)
-		for _, c := range is.Comments {
-			p("\n     -- comment by %s:\n", c.User)
-			writeIndented(ew, c.Body, 5, 16)
+	p("\nRecap\n")
+	for _, c := range countsOf(res) {
+		p("\n  %s: %s\n", c.Package, capitalize(c.String()))
+		byPkg := func(list []demoEntry) []demoEntry {
+			var out []demoEntry
+			for _, e := range list {
+				if e.Package == c.Package {
+					out = append(out, e)
+				}
+			}
+			return out
+		}
+		if d := byPkg(res.Deleted); len(d) > 0 {
+			p("    deleted   %s\n", namesByReason(d))
+		}
+		// One line each, the list's name on the first.
+		for _, list := range []struct {
+			name    string
+			entries []demoEntry
+		}{{"refused", byPkg(res.Skipped)}, {"restored", byPkg(res.Restored)}} {
+			for i, e := range list.entries {
+				name := list.name
+				if i > 0 {
+					name = ""
+				}
+				p("    %-9s %s: %s\n", name, entryName(e), oneLineText(e.Reason))
+			}
+		}
+		if k := byPkg(res.Kept); len(k) > 0 {
+			p("    kept      %s\n", names(k))
 		}
 	}
-	p("\nDone in %s. Everything lives in a temporary directory, removed at exit. Run\nwith --keep-running to\n", h.took.Round(100*time.Millisecond))
-	p("browse the simulator's API and issues, or --json for the result as data.\n")
+	if len(res.Issues) > 0 {
+		p("\n  Issues written, with every reason:\n")
+		for _, is := range res.Issues {
+			p("    %s#%d  %s\n      %s\n", is.Repository, is.Number, oneLineText(is.Title), is.URL)
+		}
+	}
+	took := h.took.Round(100 * time.Millisecond)
+	if opt.keepRunning {
+		p("\nDone in %s; the simulator and serve stay up, and the issue URLs above open a\nread-only view of each issue.\n", took)
+	} else {
+		p("\nDone in %s; everything lived in a temporary directory, now removed. Again with:\n", took)
+		p("  --keep-running  to keep the simulator up and open the issue URLs in a browser\n")
+		if !opt.showIssues {
+			p("  --show-issues   to print the issues' text (markdown and comments)\n")
+		}
+		p("  --json          to print the result as data\n")
+	}
 	if ew.err != nil {
 		return fmt.Errorf("demo: write: %w", ew.err)
 	}
 	return nil
 }
 
-// writeGroups prints entries grouped by package and reason, one line per
-// group, so ten untagged builds deleted for one reason read as one line.
-func writeGroups(w io.Writer, list []demoEntry) {
-	type group struct {
-		pkg, reason string
-		names       []string
+func capitalize(s string) string {
+	if s == "" {
+		return s
 	}
-	var groups []*group
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// oneLineText keeps text on one line: text echoed from GitHub or from
+// the rules may hold line breaks (and control characters: see
+// terminalSafe).
+func oneLineText(s string) string { return strings.Join(strings.Fields(terminalSafe(s)), " ") }
+
+// terminalSafe drops the control characters of text written on GitHub
+// (an escape sequence in a comment must not drive the terminal), but
+// tabs and line breaks.
+func terminalSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if (r < 0x20 && r != '\t' && r != '\n') || (r >= 0x7f && r < 0xa0) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// entryName names a version for people: its tags, else its short digest
+// (containers) or version string.
+func entryName(e demoEntry) string {
+	if len(e.Tags) > 0 {
+		// "latest/v1.0.0": the names are listed with commas.
+		return strings.ReplaceAll(displayTags(e.Tags), ",", "/")
+	}
+	return rules.ShortDigest(e.Version)
+}
+
+// names lists versions in a line: tagged and npm versions by name, the
+// versions that hang off another counted under it, other untagged
+// container versions counted.
+func names(list []demoEntry) string {
+	var named []string
+	var holders []string
+	hanging := map[string]int{}
+	untagged := 0
 	for _, e := range list {
-		reason, detail := e.Reason, ""
-		// Platform images, signatures and attestations stay with what
-		// they hang off: one group per parent, each saying what it is.
-		if e.hangsOff != "" {
-			reason, detail = "kept with "+e.hangsOff+" (what hangs off it)", ": "+e.relation
-		}
-		i := slices.IndexFunc(groups, func(g *group) bool { return g.pkg == e.Package && g.reason == reason })
-		if i < 0 {
-			groups = append(groups, &group{pkg: e.Package, reason: reason})
-			i = len(groups) - 1
-		}
-		name := rules.ShortDigest(e.Version)
-		if len(e.Tags) > 0 {
-			name = displayTags(e.Tags) + " (" + name + ")"
-		}
-		groups[i].names = append(groups[i].names, fmt.Sprintf("%s [%d]%s", name, e.ID, detail))
-	}
-	last := ""
-	for _, g := range groups {
-		if g.pkg != last {
-			fmt.Fprintf(w, "   %s\n", g.pkg)
-			last = g.pkg
-		}
-		fmt.Fprintf(w, "     %s\n", strings.TrimSuffix(g.reason, ".")+":")
-		for _, n := range g.names {
-			fmt.Fprintf(w, "       %s\n", n)
+		switch {
+		case e.hangsOff != "":
+			if hanging[e.hangsOff] == 0 {
+				holders = append(holders, e.hangsOff)
+			}
+			hanging[e.hangsOff]++
+		case len(e.Tags) == 0 && strings.HasPrefix(e.Version, "sha256:"):
+			untagged++
+		default:
+			named = append(named, entryName(e))
 		}
 	}
+	for _, h := range holders {
+		named = append(named, fmt.Sprintf("%d hanging off %s", hanging[h], h))
+	}
+	if untagged > 0 {
+		named = append(named, fmt.Sprintf("%d untagged", untagged))
+	}
+	return strings.Join(named, ", ")
+}
+
+// namesByReason lists versions grouped by reason: "names (reason); …".
+func namesByReason(list []demoEntry) string {
+	var reasons []string
+	by := map[string][]demoEntry{}
+	for _, e := range list {
+		r := strings.TrimSuffix(oneLineText(e.Reason), ".")
+		if by[r] == nil {
+			reasons = append(reasons, r)
+		}
+		by[r] = append(by[r], e)
+	}
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		parts[i] = names(by[r]) + " (" + r + ")"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // htmlComment matches the markers pkgwarden hides in its markdown.
 var htmlComment = regexp.MustCompile(`\s*<!--.*?-->`)
 
-// writeIndented prints text indented, at most max lines, without the
-// hidden HTML-comment markers and the blank lines they leave.
-func writeIndented(w io.Writer, text string, indent, max int) {
+// writeIndented prints text indented, without the hidden HTML-comment
+// markers and the blank lines they leave, as GitHub shows it.
+func writeIndented(w io.Writer, text string, indent int) {
 	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(text), "\n") {
+	for _, l := range strings.Split(strings.TrimSpace(terminalSafe(text)), "\n") {
 		stripped := htmlComment.ReplaceAllString(l, "")
 		if strings.TrimSpace(stripped) == "" && (strings.TrimSpace(l) != "" || (len(lines) > 0 && lines[len(lines)-1] == "")) {
 			continue
@@ -283,11 +415,7 @@ func writeIndented(w io.Writer, text string, indent, max int) {
 		lines = lines[:len(lines)-1]
 	}
 	pad := strings.Repeat(" ", indent)
-	for i, l := range lines {
-		if i == max {
-			fmt.Fprintf(w, "%s… (%d more lines)\n", pad, len(lines)-max)
-			return
-		}
+	for _, l := range lines {
 		fmt.Fprintf(w, "%s%s\n", pad, l)
 	}
 }

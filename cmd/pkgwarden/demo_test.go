@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -96,7 +98,10 @@ func TestDemoJSON(t *testing.T) {
 // simulator afterwards: deleted and kept are disjoint, together they are
 // every version the two packages had, the deleted ones are deleted and
 // the kept ones are not; and the text output names both.
-func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h demoHeader) {
+//
+// The story's text (progress, the lines the steps printed, then the
+// recap) is compared with testdata/demo.golden.txt.
+func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h demoHeader, progress string) {
 	status := map[string]map[int64]bool{} // package → id → deleted
 	for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", "webapp-client"}} {
 		vs, err := sim.Versions("acme", p.typ, p.name)
@@ -107,7 +112,7 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 		for _, v := range vs {
 			if slices.Contains(v.Tags, "v0.9.0") {
 				// Deleted by the seed days ago, restored by the
-				// demo's restore pass.
+				// sweep, kept by the sweep's prune (so counted below).
 				if v.Deleted {
 					t.Errorf("v0.9.0 (%d) still deleted after the restore pass", v.ID)
 				}
@@ -116,7 +121,6 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 				}) {
 					t.Errorf("restored = %+v, want v0.9.0 (%d) restored by the sweep", res.Restored, v.ID)
 				}
-				continue
 			}
 			m[v.ID] = v.Deleted
 		}
@@ -140,7 +144,9 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 		t.Errorf("pr-57 (%d) in the simulator: known %t, deleted %t; want restored", undone.ID, ok, deleted)
 	}
 	status["acme/container/webapp"][undone.ID] = true // counted as the prune left it
-	if !strings.Contains(h.undo.Answer, "@alice restored 1 version") {
+	// The answer's wording is the report's; that it names who asked is
+	// the demo's story.
+	if !strings.Contains(h.undo.Answer, "@alice") {
 		t.Errorf("bot's answer = %q", h.undo.Answer)
 	}
 	seen := map[string]bool{}
@@ -175,21 +181,34 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 	noted := false
 	for _, is := range issues {
 		for _, c := range is.Comments {
-			if strings.Contains(c.Body, "pkgwarden restored 1 item") && strings.Contains(c.Body, "this deletion was intentional") && strings.Contains(c.Body, "v0.9.0") {
+			if c.User == sim.BotLogin() && strings.Contains(c.Body, "v0.9.0") && strings.Contains(c.Body, "- [ ]") {
 				noted = true
 			}
 		}
 	}
 	if !noted {
-		t.Error("no restore comment with an intentional box on the webapp report")
+		t.Error("no comment of the bot on the webapp report tells the restore of v0.9.0 with a box")
 	}
 	for pkg, left := range status {
 		for id := range left {
 			t.Errorf("%s version %d is neither deleted nor kept in the result", pkg, id)
 		}
 	}
+	// The terminal's counts are the result's, per package, in the
+	// shared vocabulary: each version in one list, refused not kept.
+	byPkg := map[string]demoCounts{}
+	for _, c := range countsOf(res) {
+		byPkg[c.Package] = c
+	}
+	if c := byPkg["acme/container/webapp"]; c.Deleted != 7 || c.Restorable != 6 || c.Restored != 2 || c.Refused != 1 || c.Kept != 12 {
+		t.Errorf("container counts %+v (%s), want deleted 7 · 6 restorable · restored 2 · refused 1 · kept 12", c, c)
+	}
+	if c := byPkg["acme/npm/webapp-client"]; c.Deleted != 3 || c.Restorable != 3 || c.Kept != 5 || c.Refused != 0 {
+		t.Errorf("npm counts %+v (%s), want deleted 3 · 3 restorable · kept 5", c, c)
+	}
 	var text bytes.Buffer
-	if err := writeDemoText(&text, res, h); err != nil {
+	text.WriteString(progress)
+	if err := writeDemoText(&text, res, h, demoText{}); err != nil {
 		t.Fatal(err)
 	}
 	got := normalizeDemo(text.String())
@@ -220,7 +239,7 @@ var demoVolatile = []struct {
 	{regexp.MustCompile(`\d{4}-\d\d-\d\d([T ]\d\d:\d\d(:\d\d(\.\d+)?Z| UTC)?)?`), "TIME"},
 	{regexp.MustCompile(`127\.0\.0\.1:\d+`), "127.0.0.1:PORT"},
 	{regexp.MustCompile(`ghp_[0-9a-f]+`), "TOKEN"},
-	{regexp.MustCompile(`Done in [0-9.]+m?s\.`), "Done in DURATION."},
+	{regexp.MustCompile(`Done in [0-9.]+m?s`), "Done in DURATION"},
 }
 
 func normalizeDemo(s string) string {
@@ -304,6 +323,7 @@ func TestDemoKeepRunning(t *testing.T) {
 	}) {
 		t.Errorf("alice's restore comment is not on the printed issue: %+v", list)
 	}
+	checkIssuePages(t, out, token[1])
 	cancel()
 	select {
 	case err := <-done:
@@ -312,6 +332,74 @@ func TestDemoKeepRunning(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not stop after Ctrl-C")
+	}
+}
+
+// checkIssuePages opens the issue URLs the recap printed as a browser
+// would (no token) and finds each issue rendered as HTML: its title, its
+// restore boxes as task-list checkboxes, a <details> for each in its
+// markdown (read through the API with the token), and no markup that
+// was not allowed.
+func checkIssuePages(t *testing.T, out, token string) {
+	t.Helper()
+	urls := regexp.MustCompile(`(?m)^\s+(http://127\.0\.0\.1:\d+/(acme/[^/\s]+)/issues/(\d+))$`).FindAllStringSubmatch(out, -1)
+	if len(urls) == 0 {
+		t.Fatalf("no issue URL in:\n%s", out)
+	}
+	get := func(url, token string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(b)
+	}
+	boxes := 0
+	for _, u := range urls {
+		resp, page := get(u[1], "")
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+			t.Errorf("GET %s: %s %s", u[1], resp.Status, resp.Header.Get("Content-Type"))
+			continue
+		}
+		api := strings.Replace(u[1], "/"+u[2]+"/", "/repos/"+u[2]+"/", 1)
+		_, raw := get(api, token)
+		var is struct {
+			Title string `json:"title"`
+			Body  string `json:"body"`
+		}
+		if err := json.Unmarshal([]byte(raw), &is); err != nil || is.Title == "" {
+			t.Fatalf("GET %s: %v\n%s", api, err, raw)
+		}
+		if !strings.Contains(page, html.EscapeString(is.Title)) {
+			t.Errorf("%s: no title %q in the page", u[1], is.Title)
+		}
+		if n := strings.Count(is.Body, "- [ ]"); n > 0 {
+			boxes += n
+			if got := strings.Count(page, `<input disabled="" type="checkbox">`); got < n {
+				t.Errorf("%s: %d unticked boxes in the markdown, %d checkboxes in the page", u[1], n, got)
+			}
+		}
+		if n := strings.Count(is.Body, "<details>"); strings.Count(page, "<details>") < n {
+			t.Errorf("%s: %d <details> in the markdown, fewer in the page", u[1], n)
+		}
+		if strings.Contains(page, "<script") {
+			t.Errorf("%s: a script in the page", u[1])
+		}
+	}
+	if boxes == 0 {
+		t.Error("no restore box in any issue the demo wrote")
 	}
 }
 
@@ -362,8 +450,9 @@ func TestDemoRun(t *testing.T) {
 	logger := slog.New(slog.NewMultiHandler(recordHandler{mu: &mu, recs: &recs},
 		slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	var secrets []demoSecret
-	err := demoRun(context.Background(), logger, time.Minute, func(sim *ghsim.Sim, res demoResult, h demoHeader) error {
-		t.Run("covers every version", func(t *testing.T) { checkCoversEveryVersion(t, sim, res, h) })
+	progress := &lockedBuffer{}
+	err := demoRun(context.Background(), logger, time.Minute, progress, func(sim *ghsim.Sim, res demoResult, h demoHeader) error {
+		t.Run("covers every version", func(t *testing.T) { checkCoversEveryVersion(t, sim, res, h, progress.String()) })
 		t.Run("sweep restored v0.9.0", func(t *testing.T) {
 			if !slices.ContainsFunc(res.Restored, func(e demoEntry) bool {
 				return slices.Equal(e.Tags, []string{"v0.9.0"}) && strings.Contains(e.Reason, "(sweep)")

@@ -57,15 +57,25 @@ rules:
 `
 
 // OrgPolicy is the .github/pkgwarden.yml of the demo organisation's
-// .github repository.
-const OrgPolicy = `# acme organisation policy (demo seed)
+// .github repository: the default of every acme package linked to no
+// repository or to one without a file, and the policy. People copy it,
+// so it is a safe start: container builds go only when untagged and
+// old, and npm releases never go, only pre-releases beyond the newest 10
+// (a type: any rule with older_than would delete every release older
+// than that).
+const OrgPolicy = `# acme organisation defaults and policy (demo seed)
 rules:
   - packages: ["*"]
-    type: any
+    type: container
     prune:
-      untagged: true
-      older_than: 14d
-      keep_untagged: 5
+      untagged: true          # only untagged builds go,
+      older_than: 14d         # once two weeks old,
+      keep_untagged: 5        # and the newest 5 of them stay
+  - packages: ["*"]
+    type: npm
+    prune:
+      keep_latest: 10         # the newest 10 versions stay
+      prerelease_only: true   # and of the others only pre-releases go
 policy:
   max_deletions_per_run: 500
   min_untagged_age: 1h

@@ -64,8 +64,8 @@ func (s *world) accountObject(login string, id int64, typ string) map[string]any
 }
 
 // appHTMLURL is the web address of path. The simulator serves no web
-// pages; it writes them on its own origin, as GitHub Enterprise Server
-// serves the web UI beside the API.
+// pages but the issue page (issues_html.go); it writes them on its own
+// origin, as GitHub Enterprise Server serves the web UI beside the API.
 func (s *world) appHTMLURL(path string) string {
 	base := strings.TrimSuffix(s.opts.APIURL, "/")
 	base = strings.TrimSuffix(base, "/api/v3")

@@ -335,6 +335,14 @@
 //     edited (changes.body.from). Lists sort newest first and filter as
 //     GitHub documents (state default open, labels all matching, creator,
 //     assignee incl. none and *, since).
+//   - An issue's html_url (<origin>/{owner}/{repo}/issues/{number}) opens a
+//     read-only HTML page of it (issues_html.go; simulator's choice, GitHub
+//     serves its web UI): title, state, body and comments rendered as
+//     GitHub-flavoured Markdown by goldmark. Raw HTML shows as text but for
+//     <details>, <summary> and comments, as GitHub's sanitiser keeps the
+//     first two and hides the last; visibility is the API's (a private
+//     repository's page is 404 without a token). It answers only paths no
+//     API route takes, and is neither faulted nor rate-limited.
 //   - GET /app/hook/deliveries lists the delivery log newest first, paged
 //     by a cursor in the Link header (GitHub docs, "REST API endpoints for
 //     GitHub App webhooks"); the cursor is the id below which the next page

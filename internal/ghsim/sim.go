@@ -56,6 +56,8 @@ type Sim struct {
 
 	api      *http.ServeMux
 	registry http.Handler
+	// web serves the issue pages at their html_url (issues_html.go).
+	web *http.ServeMux
 	// limits counts requests against the rate limits (its own lock).
 	limits *ratelimit.Limiter
 	// faults injects errors, drops and latency (its own lock).
@@ -122,6 +124,8 @@ func New(opts Options) (*Sim, error) {
 	} {
 		p.register(s.api)
 	}
+	s.web = http.NewServeMux()
+	newIssuesWeb(w).register(s.web)
 	return s, nil
 }
 
@@ -147,7 +151,8 @@ func (s *Sim) Close() {
 // APIHandler serves the REST API and /_admin/. Faults come first, then
 // rate limits (a request failed before handling counts against no limit);
 // /_admin/ is neither faulted nor counted, /_raw/ (not GitHub's API) only
-// faulted.
+// faulted. The web pages (an issue's html_url) answer what no API route
+// does, neither faulted nor counted.
 func (s *Sim) APIHandler() http.Handler {
 	api := withAPIVersion(s.api)
 	rest := s.faults.Wrap(withAPIVersion(s.limits.Wrap(s.api)))
@@ -158,10 +163,21 @@ func (s *Sim) APIHandler() http.Handler {
 			api.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, "/_raw/"):
 			raw.ServeHTTP(w, r)
+		case s.webPage(r):
+			s.web.ServeHTTP(w, r)
 		default:
 			rest.ServeHTTP(w, r)
 		}
 	})
+}
+
+// webPage says whether r asks for a web page rather than the API.
+func (s *Sim) webPage(r *http.Request) bool {
+	if _, api := s.api.Handler(r); api != "" {
+		return false
+	}
+	_, page := s.web.Handler(r)
+	return page != ""
 }
 
 // withAPIVersion names the REST API version answered, as GitHub does.
