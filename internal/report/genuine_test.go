@@ -94,8 +94,8 @@ func TestSealedBoxes(t *testing.T) {
 		}
 		return strings.Join(lines, "\n")
 	}
-	batch := body[strings.Index(body, "**Deleted"):]
-	batch = batch[:strings.Index(batch, "\n")]
+	// Lines added under a batch line, as bodies before held the time.
+	batch := "**Deleted 2026-11-25 10:30 UTC** <!-- pkgwarden:batch 2026-11-25T10:30:00Z -->"
 	tests := map[string]struct {
 		to   string
 		pkg  rules.Package

@@ -376,7 +376,7 @@ func TestRestoreWindowAndTicks(t *testing.T) {
 	is := w.reported(t, "r1", 2)
 
 	// Someone ticks the newest box by hand; the next rewrite keeps it ticked.
-	ticked := strings.Replace(is.Body, "- [ ] `", "- [x] `", 1)
+	ticked := strings.Replace(is.Body, "- [ ] ", "- [x] ", 1)
 	_, _, err := w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(ticked)})
 	must(t, err)
 	if got := report.NewlyTicked(is.Body, ticked); len(got) != 1 || got[0] != 1001 {
@@ -646,7 +646,7 @@ func TestPreviewRuns(t *testing.T) {
 		dryRun, paused bool
 		want           string
 	}{
-		"dry run": {dryRun: true, want: "Dry run: this is a preview"},
+		"dry run": {dryRun: true, want: "**Dry run**: nothing is deleted"},
 		"paused":  {paused: true, want: "PKGWARDEN_PAUSED"},
 	}
 	for name, tc := range tests {
@@ -684,9 +684,16 @@ func TestMarkRestored(t *testing.T) {
 	if !res.Updated || ids(report.ParseRestorable(after.Body)) != "1002,1000" || len(after.Comments) != 1 {
 		t.Fatalf("%+v: %s", res, ids(report.ParseRestorable(after.Body)))
 	}
-	head := before[:strings.Index(before, "### Restorable")]
-	if !strings.HasPrefix(after.Body, head) || !report.IsReport(after.Body) {
+	// The head stays but for the summary line's counts.
+	lines := func(body string) []string {
+		return strings.SplitN(body[:strings.Index(body, "### Restorable")], "\n", 3)
+	}
+	b, a := lines(before), lines(after.Body)
+	if b[0] != a[0] || b[2] != a[2] || !report.IsReport(after.Body) {
 		t.Error("the head of the body changed")
+	}
+	if !strings.HasPrefix(a[1], "Deleted 3 · 2 restorable · restored 1 · kept 0 — ") {
+		t.Errorf("summary after the restore: %q", a[1])
 	}
 	res, err = w.rep.MarkRestored(ctx, w.inst, webapp, []string{"pkgwarden"}, []int64{1001})
 	must(t, err)
