@@ -192,6 +192,7 @@ func nextReport(oldBody string, run *Run, seal Seal, web string, now time.Time) 
 	}
 	list := sealed(seal, run.Package, mergeRestorable(old, deleted, run.Restored, now))
 	restored := mergeRestored(oldRestored, old, run.Restored, listedIDs(run), now)
+	named(restored, run)
 
 	// News is a deletion, a refusal the body did not show, or a preview
 	// that differs from the body's. A run retried after it wrote its body
@@ -241,6 +242,21 @@ func nextReport(oldBody string, run *Run, seal Seal, web string, now time.Time) 
 		next.comment = renderComment(run, now, newRefusals)
 	}
 	return next
+}
+
+// named gives restored versions known only by id (restored by a restore
+// job while not listed as restorable) their version and tags from the
+// run's plan, which lists them again.
+func named(restored []restoredEntry, run *Run) {
+	byID := map[int64]rules.Entry{}
+	for _, e := range run.Decision.Keep {
+		byID[e.ID] = e
+	}
+	for i, e := range restored {
+		if p, ok := byID[e.ID]; ok && e.Version == "" {
+			restored[i].Version, restored[i].Tags, restored[i].shown = p.Version, p.Tags, ""
+		}
+	}
 }
 
 // listedIDs is every version the run's plan saw; nil when it saw none (a
