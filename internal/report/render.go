@@ -376,6 +376,9 @@ const (
 
 var (
 	refusedMarker = regexp.MustCompile(`<!-- pkgwarden:refused (\d+) -->`)
+	// oldRefusedLine is a refusal as bodies before listed it, under
+	// "Skipped": no marker, the id before GitHub's reason.
+	oldRefusedLine = regexp.MustCompile(`(?m)^  - .* id (\d+): GitHub refused`)
 	wouldMarker   = regexp.MustCompile(`<!-- pkgwarden:would (\d+) -->`)
 	newsMarker    = regexp.MustCompile(`<!-- pkgwarden:news (\S+) -->`)
 )

@@ -388,3 +388,46 @@ func TestParseTitle(t *testing.T) {
 		})
 	}
 }
+
+// A body written before this format (digest first, visible batch lines,
+// "Last run" and "Last deletions" sections) is read and rewritten in the
+// current one: the same boxes with their ticks, the refusal once, every
+// check of reporttest passing; a restore on it (relistBody) works too.
+func TestOldBodyRewritten(t *testing.T) {
+	old, err := os.ReadFile(filepath.Join("testdata", "old_format.body.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ParseRestorable(string(old))
+	run := &Run{ID: "after-upgrade", Package: pkg, Decision: decision([]rules.Entry{refused}, sampleKeep()), Skipped: []rules.Entry{refused}}
+	next := nextReport(string(old), run, Seal{}, web, at.Add(time.Hour))
+	reporttest.CheckBody(t, "old body rewritten", next.body)
+	after := ParseRestorable(next.body)
+	if fmt.Sprint(ids(after)) != fmt.Sprint(ids(before)) || len(Ticked(next.body)) != len(Ticked(string(old))) {
+		t.Fatalf("boxes %v (ticked %v), want %v (ticked %v)", ids(after), Ticked(next.body), ids(before), Ticked(string(old)))
+	}
+	for _, e := range after {
+		if e.shown != "" || digestHex(e.Version) == "" {
+			t.Errorf("box %d not rewritten in the current format: %+v", e.ID, e)
+		}
+	}
+	if strings.Contains(next.body, "Last deletions") || strings.Count(next.body, "pr-9") != 1 {
+		t.Errorf("old sections kept, or pr-9 not listed once:\n%s", next.body)
+	}
+	if next.commentWanted {
+		t.Error("the first run after the upgrade tells again the refusal the old body showed")
+	}
+	// A restore on the old body itself.
+	relisted, ok := relistBody(string(old), pkg, Seal{}, []int64{12}, at.Add(time.Hour))
+	if !ok || len(ParseRestorable(relisted)) != len(before)-1 || !strings.Contains(relisted, "### Restored (1)") {
+		t.Errorf("restore on an old body: ok %t\n%s", ok, relisted)
+	}
+}
+
+func ids(list []Restorable) []int64 {
+	out := make([]int64, len(list))
+	for i, e := range list {
+		out[i] = e.ID
+	}
+	return out
+}

@@ -200,6 +200,9 @@ func nextReport(oldBody string, run *Run, seal Seal, web string, now time.Time) 
 	// comment's marker is looked for).
 	var newRefusals []rules.Entry
 	shown := markedIDs(refusedMarker, oldBody)
+	for id := range markedIDs(oldRefusedLine, oldBody) {
+		shown[id] = true
+	}
 	for _, e := range v.refused {
 		if !shown[e.ID] {
 			newRefusals = append(newRefusals, e)
