@@ -379,8 +379,8 @@ var (
 	// oldRefusedLine is a refusal as bodies before listed it, under
 	// "Skipped": no marker, the id before GitHub's reason.
 	oldRefusedLine = regexp.MustCompile(`(?m)^  - .* id (\d+): GitHub refused`)
-	wouldMarker   = regexp.MustCompile(`<!-- pkgwarden:would (\d+) -->`)
-	newsMarker    = regexp.MustCompile(`<!-- pkgwarden:news (\S+) -->`)
+	wouldMarker    = regexp.MustCompile(`<!-- pkgwarden:would (\d+) -->`)
+	newsMarker     = regexp.MustCompile(`<!-- pkgwarden:news (\S+) -->`)
 )
 
 // markedIDs returns the ids of re's markers in body.
