@@ -374,10 +374,10 @@ func (p *Pruner) report(ctx context.Context, log *slog.Logger, run Run) error {
 	if run.Finished.IsZero() {
 		run.Finished = p.now()
 	}
-	log.InfoContext(ctx, "prune: run finished", "run", run.ID, "outcome", string(run.Outcome),
+	log.InfoContext(ctx, "prune: run finished", "run", report.RunName(run.ID), "outcome", string(run.Outcome),
 		"deleted", len(run.Deleted), "kept_by_recheck", len(run.Kept), "refused", len(run.Skipped), "deferred", len(run.Deferred), "gone", len(run.Gone))
 	if err := p.cfg.Reporter.Report(ctx, run); err != nil {
-		return fmt.Errorf("report prune of %s (run %s): %w", run.Package, run.ID, err)
+		return fmt.Errorf("report prune of %s (run %s): %w", run.Package, report.RunName(run.ID), err)
 	}
 	return nil
 }
