@@ -373,6 +373,8 @@ func TestParseTitle(t *testing.T) {
 		ok    bool
 	}{
 		"container":      {Title(pkg), rules.Package{Owner: "acme", Type: "container", Name: "webapp"}, true},
+		"dry run":        {DryRunTitle(pkg), rules.Package{Owner: "acme", Type: "container", Name: "webapp"}, true},
+		"dry run twice":  {DryRunTitle(pkg) + dryRunSuffix, rules.Package{}, false},
 		"slash in name":  {"pkgwarden: npm acme/team/app", rules.Package{Owner: "acme", Type: "npm", Name: "team/app"}, true},
 		"config issue":   {ConfigTitle, rules.Package{}, false},
 		"token issue":    {TokenTitle("acme"), rules.Package{}, false},
