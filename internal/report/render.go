@@ -408,6 +408,9 @@ type bodyParts struct {
 	// lastDeleted is what the last deleting run deleted, shown by a run
 	// that deleted nothing.
 	lastDeleted int
+	// noPlan is set for a body written before any run planned the
+	// package (emptyBody).
+	noPlan bool
 }
 
 // renderBody renders a package report body. It returns the body and the
@@ -447,6 +450,9 @@ func renderBody(p bodyParts) (string, []Restorable) {
 		}
 	}
 	origin := ruleOrigin(d, run.Package, p.web)
+	if p.noPlan {
+		origin = "the next run of the rules fills this in"
+	}
 	switch m {
 	case modeUntouched:
 		fmt.Fprintf(&head, "\n> [!WARNING]\n> **Nothing is deleted**: this package is left untouched because %s.\n", oneLine(d.Untouched))

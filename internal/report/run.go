@@ -316,7 +316,7 @@ const listHeading = "\n### Restorable deletions\n\n"
 // emptyBody is the body of a report issue opened to hold a comment before
 // any run reported on the package.
 func emptyBody(pkg rules.Package) string {
-	body, _ := renderBody(bodyParts{run: &Run{Package: pkg, Decision: rules.Decision{Package: pkg, Rule: -1}}})
+	body, _ := renderBody(bodyParts{run: &Run{Package: pkg, Decision: rules.Decision{Package: pkg, Rule: -1}}, noPlan: true})
 	return body
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/report/reporttest"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -817,6 +818,7 @@ func TestNote(t *testing.T) {
 				}
 			}
 			is := w.only(t, "webapp")
+			reporttest.CheckBody(t, name, is.Body)
 			if !report.IsReport(is.Body) || ids(report.ParseRestorable(is.Body)) != tc.wantIDs || len(is.Comments) != tc.wantCount {
 				t.Fatalf("body ids %q, %d comments: %s", ids(report.ParseRestorable(is.Body)), len(is.Comments), is.Body)
 			}
