@@ -14,12 +14,12 @@ func BenchmarkReportBody5000(b *testing.B) {
 		del = append(del, Restorable{ID: int64(i), Version: dig(i), Tags: []string{fmt.Sprintf("pr-%d", i)}, DeletedAt: at.Add(-time.Duration(i) * time.Second)})
 	}
 	run := Run{ID: "bench", Package: pkg, Decision: decision(nil, sampleKeep())}
-	prev, _ := renderBody(&run, noDeletions, mergeRestorable(nil, del, nil, at))
+	prev, _ := renderBody(bodyParts{run: &run, list: mergeRestorable(nil, del, nil, at), now: at})
 	b.ReportAllocs()
 	var listed int
 	for b.Loop() {
 		list := mergeRestorable(ParseRestorable(prev), del, nil, at)
-		body, kept := renderBody(&run, noDeletions, list)
+		body, kept := renderBody(bodyParts{run: &run, list: list, now: at})
 		listed = len(kept)
 		_ = body
 	}

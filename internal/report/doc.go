@@ -6,51 +6,64 @@
 // # The package report issue
 //
 // A package has at most one open report issue, titled Title(pkg) ("pkgwarden:
-// container acme/webapp") and labelled with the config's report.labels. It is
+// container acme/webapp"), or DryRunTitle(pkg) ("… (dry run)") while its
+// rules run as a dry run, and labelled with the config's report.labels. It is
 // found again by listing the repository's issues filtered by the first label
-// (all states, paging) and matching the title exactly, among the issues
+// (all states, paging) and matching either title exactly, among the issues
 // pkgwarden's own bot wrote (WithBot; a look-alike someone else opened is
-// never adopted); an open one wins
-// (changing the first of report.labels therefore starts a new issue). A
-// closed one is reopened (not replaced) by a run that changed something, so
-// its restorable deletions and history stay in one place; a run that changed
-// nothing leaves a closed issue closed. No issue is opened for a package
-// until there is something to say (a deletion, a preview, a refusal, a reason
-// it was left untouched, or a notice).
+// never adopted); an open one wins (changing the first of report.labels
+// therefore starts a new issue). A package whose file turns dry_run off goes
+// on in the same issue, retitled. A closed one is reopened (not replaced) by
+// a run that changed something, so its restorable deletions and history stay
+// in one place; a run that changed nothing leaves a closed issue closed. No
+// issue is opened for a package until there is something to say (a
+// deletion, a preview, a refusal, a reason it was left untouched, or a
+// notice).
 //
-// The body is the current state: the last run's summary (kept, skipped,
-// and for a dry run or a paused run what would be deleted, counted by
-// reason; or why the package was left untouched), what the last deleting
-// run deleted, and the restorable deletions, one checkbox line each, newest
-// first, under a line giving the time of each batch of deletions:
+// The body is the current state, top to bottom:
 //
-//	"**Deleted 2026-11-25 10:00 UTC** <!-- pkgwarden:batch 2026-11-25T10:00:00Z -->"
-//	"- [ ] `sha256:0a1b2c3d4e5f…` (pr-12) id 12345 <!-- pkgwarden:restore 12345 Ab3_x-9kQ2Z -->"
+//   - one summary line, in the words the terminal uses too (Counts.Line):
+//     "Deleted 7 · 5 restorable · restored 2 · refused 1 · kept 13 — rule 1
+//     of .github/pkgwarden.yml", the file linked to the rule's line on
+//     GitHub; "Deleted" is what the last deleting run deleted, a dry run or
+//     a paused run says "would delete" instead, each after its mark;
+//   - for a dry run, a paused run or an untouched package, a callout saying
+//     so, and the notices of the rules;
+//   - the restorable deletions, one checkbox line each, newest first, tag
+//     first, then age and short digest, the id and the box's seal in a
+//     hidden marker and the deletion time on a hidden batch line above:
+//     "- [ ] `pr-12` · 3 days ago · `6b51d431df5d` <!-- pkgwarden:restore 12345 Ab3_x-9kQ2Z -->";
+//   - the versions pkgwarden restored ("Restored"), until they are no
+//     longer listed or 30 days have passed;
+//   - what a dry run would delete (or a paused run held back), each version
+//     with its reason;
+//   - what GitHub refused to delete, each version once, with GitHub's
+//     reason and when pkgwarden asks again (Run.AskAgain);
+//   - what was kept and why, counted by reason, folded in <details>.
 //
-// The body's first line names the package ("<!-- pkgwarden:report container
-// acme/webapp -->"). The hidden markers carry the version id, the box's seal
-// (Seal: only a box pkgwarden wrote counts when ticked) and the deletion
-// time, so the list
-// is rebuilt from the body itself on the next run (ParseRestorable): the
-// issue is self-contained and nothing else has to be stored. A line is kept
-// short (about 90 characters) so that well over the default 500 deletions of
-// a run fit; lines written by earlier versions, whose marker also held the
-// full version and tags, are still read. Entries leave the list when GitHub's
-// 30-day restore window has passed, when restored (Run.Restored), or, oldest
+// No version is listed twice: each listed version's line ends with a hidden
+// marker naming its id (restore, restored, refused, would), and
+// internal/report/reporttest checks the rendered bodies. The body's first
+// line names the package ("<!-- pkgwarden:report container acme/webapp
+// -->"), and the list is rebuilt from the body itself on the next run
+// (ParseRestorable): the issue is self-contained and nothing else has to be
+// stored. Lines written by earlier versions (the digest first under visible
+// batch lines, or a long marker holding id, time, version and tags) are
+// still read, and rewritten in the current format. Entries leave the list
+// when GitHub's 30-day restore window has passed, when restored
+// (Run.Restored, MarkRestored, Note: they move to "Restored"), or, oldest
 // first and said so in a note, as a last resort when the body would still
 // exceed GitHub's 65,536 characters; past the first FoldAfter entries the
 // rest is folded in a <details> block. Ticked boxes stay ticked across
 // rewrites. Seal.NewlyTicked reads the boxes pkgwarden wrote that a person
 // ticked, comparing changes.body.from with the new body (Ticked and
-// NewlyTicked read every box, sealed or not); MarkRestored takes restored
-// versions off the list; Recognise tells pkgwarden's report issue and its
-// package from anything else (ParseCommands reads the commands of its
-// comments).
+// NewlyTicked read every box, sealed or not); Recognise tells pkgwarden's
+// report issue and its package from anything else (ParseCommands reads the
+// commands of its comments).
 //
-// The summary carries no run id or time, and the "last deletions" block is
-// copied from the previous body unless the run deleted versions not listed
-// yet, so a run that changes nothing (or a redelivered run) renders the same
-// body and nothing is written.
+// The body carries no run id and no time but the ages of its entries,
+// which change once a day: a run that changes nothing (or a redelivered
+// run) renders the same body and nothing is written.
 //
 // Labels people add by hand stay; configured assignees are added, never
 // removed, and an assignee GitHub refuses (422) is left out rather than
@@ -58,12 +71,16 @@
 //
 // # Comments
 //
-// A run that deleted something (or, for a dry run or a paused run, whose
-// preview differs from the body's, or whose refusals are new) adds one
-// comment listing what it deleted with the reasons and what it skipped and
-// why. The comment starts with a hidden marker holding the run id; before
-// posting, the last comments (up to two pages of 100) are searched for it, so a
-// redelivered job does not comment twice.
+// A run adds one comment only when it has news: it deleted something,
+// GitHub refused a deletion the body did not show yet, or (dry run, paused)
+// its preview differs from the body's. A refusal already shown is not news,
+// nor is an unchanged preview. The comment says what changed, with the
+// reasons, and names the run by RunName ("run-1a2b3c4d"), the one short
+// form of a run id shown to people; it starts with a hidden marker holding
+// the full run id, and before posting the last comments (up to two pages of
+// 100) are searched for it, so a redelivered job does not comment twice.
+// The body keeps the id of the last run with news in a hidden marker, so a
+// run retried after writing its body still adds its comment.
 //
 // A restore run that brought something back, or met a problem, adds its
 // comment through NoteRestore (a RestoreRun: what came back and why): under

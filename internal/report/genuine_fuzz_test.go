@@ -23,7 +23,7 @@ func FuzzMarkers(f *testing.F) {
 		{ID: 11, Version: "sha256:" + strings.Repeat("a", 64), Tags: []string{"pr-1"}, DeletedAt: at},
 		{ID: 12, Version: "sha256:" + strings.Repeat("b", 64), DeletedAt: at},
 	})
-	body, _ := renderBody(&Run{Package: pkg}, noDeletions, list)
+	body, _ := renderBody(bodyParts{run: &Run{Package: pkg}, list: list, now: at})
 	f.Add("pkgwarden: container acme/app", body, strings.Replace(body, "[ ]", "[x]", 1))
 	f.Add("pkgwarden: container ACME/app", strings.ReplaceAll(body, "\n", "\r\n"), strings.ReplaceAll(strings.Replace(body, "[ ]", "[x]", 2), "\n", "\r\n"))
 	f.Add("pkgwarden: npm acme/@scope/lib", "<!-- pkgwarden:report npm acme/@scope/lib -->\n", "<!-- pkgwarden:report npm acme/@scope/lib -->\n- [x] x <!-- pkgwarden:restore ٤٢ AAAAAAAAAAA -->\n")
@@ -38,7 +38,7 @@ func FuzzMarkers(f *testing.F) {
 		// seal; line endings change nothing.
 		got := seal.NewlyTicked(pkg, from, to)
 		for _, id := range got {
-			want := "pkgwarden:restore " + strconv.FormatInt(id, 10) + " " + seal.Sign(BoxRestore, pkg, id) + " -->"
+			want := "pkgwarden:restore " + strconv.FormatInt(id, 10) + " " + seal.Sign(BoxRestore, pkg, id) + " "
 			if !strings.Contains(to, want) {
 				t.Fatalf("id %d counted without its seal in %q", id, to)
 			}

@@ -29,6 +29,7 @@ func TestRecognise(t *testing.T) {
 		"CRLF body":             {bot, report.IssueFacts{RepoOwner: "acme", Author: bot, Title: title, Body: strings.ReplaceAll(body, "\n", "\r\n")}, "acme/container/webapp"},
 		"owner spelled by GitHub": {bot, report.IssueFacts{RepoOwner: "Acme", Author: bot, Title: "pkgwarden: container ACME/webapp", Body: body},
 			"acme/container/webapp"},
+		"a dry run's title":        {bot, report.IssueFacts{RepoOwner: "acme", Author: bot, Title: title + " (dry run)", Body: body}, "acme/container/webapp"},
 		"written by a person":      {bot, report.IssueFacts{RepoOwner: "acme", Author: "mallory", Title: title, Body: body}, report.ErrNotOurs.Error()},
 		"written by another bot":   {bot, report.IssueFacts{RepoOwner: "acme", Author: "other-app[bot]", Title: title, Body: body}, report.ErrNotOurs.Error()},
 		"bot unknown":              {"", report.IssueFacts{RepoOwner: "acme", Author: bot, Title: title, Body: body}, report.ErrNotOurs.Error()},
@@ -94,8 +95,8 @@ func TestSealedBoxes(t *testing.T) {
 		}
 		return strings.Join(lines, "\n")
 	}
-	batch := body[strings.Index(body, "**Deleted"):]
-	batch = batch[:strings.Index(batch, "\n")]
+	// Lines added under a batch line, as bodies before held the time.
+	batch := "**Deleted 2026-11-25 10:30 UTC** <!-- pkgwarden:batch 2026-11-25T10:30:00Z -->"
 	tests := map[string]struct {
 		to   string
 		pkg  rules.Package

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pkgwarden/pkgwarden/internal/report/reporttest"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -47,7 +48,7 @@ func entry(id int, reason string, tags ...string) rules.Entry {
 }
 
 func decision(del, keep []rules.Entry) rules.Decision {
-	return rules.Decision{Package: pkg, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 0, Delete: del, Keep: keep}
+	return rules.Decision{Package: pkg, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 0, RuleLine: 4, Delete: del, Keep: keep}
 }
 
 func sampleKeep() []rules.Entry {
@@ -71,67 +72,126 @@ func sampleDelete() []rules.Entry {
 	}
 }
 
-func TestGoldenPackageReports(t *testing.T) {
-	prior := []Restorable{
-		{ID: 5, Version: dig(5), Tags: []string{"pr-3"}, DeletedAt: at.Add(-72 * time.Hour)},
-		{ID: 4, Version: dig(4), DeletedAt: at.Add(-96 * time.Hour), Checked: true},
-	}
-	refused := []rules.Entry{{ID: 14, Version: dig(14), Tags: []string{"pr-9"}, Reason: "GitHub refused: Publicly visible package versions with more than 5000 downloads cannot be deleted."}}
+// refused is pr-9, which GitHub refuses to delete; held is how the next
+// runs' plans keep it while the refusal is remembered.
+var (
+	refused = rules.Entry{ID: 14, Version: dig(14), Tags: []string{"pr-9"}, Reason: "GitHub refused the deletion: Publicly visible package versions with more than 5000 downloads cannot be deleted."}
+	held    = rules.Entry{ID: 14, Version: dig(14), Tags: []string{"pr-9"}, Kind: rules.KindHeld, Reason: "GitHub refused to delete it on 2026-11-25 11:30 UTC: Publicly visible… (asked again after 2026-11-26 11:30 UTC)"}
+)
 
-	tests := map[string]struct {
-		run    Run
-		block  string
-		prior  []Restorable
-		noCmnt bool
-	}{
-		"run_deleted": {
-			run: Run{ID: "job-7", Package: pkg, Decision: decision(sampleDelete(), sampleKeep()),
-				Deleted: sampleDelete()[:3], Skipped: refused},
-			prior: prior,
+const web = "https://github.com"
+
+// step is one report of a package's life: the run reported at a time, or
+// a restore of ids (relistBody) when run is nil.
+type step struct {
+	name     string
+	at       time.Time
+	run      *Run
+	restore  []int64
+	comment  bool // the step adds a comment
+	noGolden bool
+}
+
+// TestGoldenPackageReports walks a package report through its states, each
+// body from the one before, and checks every body as GitHub renders it.
+func TestGoldenPackageReports(t *testing.T) {
+	keep := sampleKeep()
+	dry := decision(sampleDelete(), keep)
+	dry.DryRun = true
+	dry.Notices = []string{"dry run forced by policy.repository_rules: dry_run in acme/.github:.github/pkgwarden.yml"}
+	without12 := func() rules.Decision {
+		// pr-12 was restored, then forgotten: deleted again, no longer
+		// listed.
+		return decision(nil, keep)
+	}
+	lives := map[string][]step{
+		"life": {
+			{name: "first_run", at: at, comment: true,
+				run: &Run{ID: "8d2f3c1e-0b7a-11f1-9a2b-5c3e0d6c7a11", Package: pkg, Decision: decision(sampleDelete(), keep), Deleted: sampleDelete()}},
+			// Redelivered: the same body; its comment is wanted, and
+			// found already posted by the comment's marker.
+			{name: "first_run_again", at: at, noGolden: true, comment: true,
+				run: &Run{ID: "8d2f3c1e-0b7a-11f1-9a2b-5c3e0d6c7a11", Package: pkg, Decision: decision(sampleDelete(), keep), Deleted: sampleDelete()}},
+			{name: "refusal", at: at.Add(time.Hour), comment: true,
+				run: &Run{ID: "delivery-2", Package: pkg, Decision: decision([]rules.Entry{refused}, keep), Skipped: []rules.Entry{refused},
+					AskAgain: map[int64]time.Time{14: at.Add(25 * time.Hour)}}},
+			{name: "refusal_held", at: at.Add(2 * time.Hour), noGolden: true,
+				run: &Run{ID: "delivery-3", Package: pkg, Decision: decision(nil, append([]rules.Entry{held}, keep...)), Skipped: []rules.Entry{refused},
+					AskAgain: map[int64]time.Time{14: at.Add(25 * time.Hour)}}},
+			{name: "later_run", at: at.Add(72 * time.Hour),
+				run: &Run{ID: "delivery-4", Package: pkg, Decision: decision(nil, keep)}},
+			{name: "after_restore", at: at.Add(73 * time.Hour), restore: []int64{12}},
+			{name: "after_forget", at: at.Add(96 * time.Hour),
+				run: &Run{ID: "delivery-5", Package: pkg, Decision: without12()}},
 		},
-		"dry_run": {
-			run: Run{ID: "job-8", Package: pkg, Decision: func() rules.Decision {
-				d := decision(sampleDelete(), sampleKeep())
-				d.DryRun = true
-				d.Notices = []string{"policy repository_rules dry_run: acme/webapp's file runs as a dry run"}
-				return d
-			}()},
-			block: noDeletions,
+		"dry run": {
+			{name: "dry_run", at: at, comment: true, run: &Run{ID: "delivery-6", Package: pkg, Decision: dry}},
+			{name: "dry_run_again", at: at.Add(time.Hour), noGolden: true, run: &Run{ID: "delivery-7", Package: pkg, Decision: dry}},
 		},
 		"paused": {
-			run:   Run{ID: "job-9", Package: pkg, Paused: true, Decision: decision(sampleDelete(), sampleKeep())},
-			prior: prior,
+			{name: "paused", at: at, comment: true, run: &Run{ID: "delivery-8", Package: pkg, Paused: true, Decision: decision(sampleDelete(), keep)}},
 		},
 		"untouched": {
-			run: Run{ID: "job-10", Package: pkg, Decision: rules.Decision{Package: pkg, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 0,
+			{name: "untouched", at: at, run: &Run{ID: "delivery-9", Package: pkg, Decision: rules.Decision{Package: pkg, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 0, RuleLine: 4,
 				Untouched: "the manifest of sha256:000000000000001f (listed, active) could not be read: GET /v2/acme/webapp/manifests/sha256:000…: 500 Internal Server Error",
-				Keep:      sampleKeep()}},
-			prior:  prior,
-			noCmnt: true,
+				Keep:      keep}}},
 		},
+	}
+	for life, steps := range lives {
+		t.Run(life, func(t *testing.T) {
+			body := ""
+			for _, st := range steps {
+				if st.run == nil {
+					next, ok := relistBody(body, pkg, Seal{}, st.restore, st.at)
+					if !ok {
+						t.Fatalf("%s: no list in the body", st.name)
+					}
+					body = next
+				} else {
+					next := nextReport(body, st.run, Seal{}, web, st.at)
+					if next.commentWanted != st.comment {
+						t.Errorf("%s: comment %t, want %t", st.name, next.commentWanted, st.comment)
+					}
+					if st.noGolden && next.body != body {
+						t.Errorf("%s: the body changed:\n%s", st.name, next.body)
+					}
+					body = next.body
+					if next.commentWanted && !st.noGolden {
+						golden(t, st.name+".comment.md", next.comment)
+					}
+				}
+				if !st.noGolden {
+					golden(t, st.name+".body.md", body)
+				}
+				reporttest.CheckBody(t, st.name, body)
+			}
+		})
+	}
+}
+
+// The counts of the summary line are the counts the terminal shows.
+func TestCountRun(t *testing.T) {
+	keep := sampleKeep()
+	dry := decision(sampleDelete(), keep)
+	dry.DryRun = true
+	tests := map[string]struct {
+		run  Run
+		want string
+	}{
+		"deleted":                  {Run{Decision: decision(sampleDelete(), keep), Deleted: sampleDelete()}, "Deleted 4 · 4 restorable · kept 7"},
+		"refused is not also kept": {Run{Decision: decision(nil, append([]rules.Entry{held}, keep...)), Skipped: []rules.Entry{refused}}, "Refused 1 · kept 7"},
+		"dry run":                  {Run{Decision: dry}, "Would delete 4 · kept 7"},
+		"kept after all":           {Run{Decision: decision(sampleDelete()[:2], keep), Deleted: sampleDelete()[:1], Kept: sampleDelete()[1:2]}, "Deleted 1 · 1 restorable · kept 8"},
+		"nothing":                  {Run{}, "Kept 0"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			list := mergeRestorable(tc.prior, nil, nil, at)
-			block := tc.block
-			if block == "" {
-				block = "<!-- pkgwarden:deleted -->\n2 versions deleted on 2026-11-22 10:30 UTC:\n\n- 2 × untagged, older than 14d\n<!-- /pkgwarden:deleted -->\n"
+			if got := CountRun(tc.run).Line(); got != tc.want {
+				t.Fatalf("got %q, want %q", got, tc.want)
 			}
-			if len(tc.run.Deleted) > 0 {
-				var del []Restorable
-				for _, e := range tc.run.Deleted {
-					del = append(del, Restorable{ID: e.ID, Version: e.Version, Tags: e.Tags, DeletedAt: at})
-				}
-				list = mergeRestorable(tc.prior, del, nil, at)
-				block = renderDeleted(tc.run.Deleted, at)
-			}
-			body, kept := renderBody(&tc.run, block, list)
-			golden(t, name+".body.md", body)
-			if got := ParseRestorable(body); len(got) != len(kept) {
-				t.Errorf("body lists %d entries, renderBody says %d", len(got), len(kept))
-			}
-			if !tc.noCmnt {
-				golden(t, name+".comment.md", renderComment(&tc.run, at))
+			c, ok := parseCounts(CountRun(tc.run).Line())
+			if !ok || c != CountRun(tc.run) {
+				t.Fatalf("read back %+v %t", c, ok)
 			}
 		})
 	}
@@ -140,11 +200,11 @@ func TestGoldenPackageReports(t *testing.T) {
 func TestGoldenFoldedBody(t *testing.T) {
 	var list []Restorable
 	for i := range 3000 {
-		list = append(list, Restorable{ID: int64(100000 + i), Version: dig(i), Tags: []string{fmt.Sprintf("pr-%d", i)}, DeletedAt: at.Add(-time.Duration(i) * time.Minute)})
+		list = append(list, Restorable{ID: int64(100000 + i), Version: dig(i), Tags: []string{fmt.Sprintf("pr-%d", i)}, DeletedAt: at.Add(-time.Duration(i) * 10 * time.Minute)})
 	}
 	list = mergeRestorable(nil, list, nil, at)
 	run := Run{ID: "big", Package: pkg, Decision: decision(nil, sampleKeep())}
-	body, kept := renderBody(&run, noDeletions, list)
+	body, kept := renderBody(bodyParts{run: &run, web: web, list: list, now: at})
 	if n := utf8.RuneCountInString(body); n >= MaxBodyChars {
 		t.Fatalf("body of %d characters", n)
 	}
@@ -156,12 +216,12 @@ func TestGoldenFoldedBody(t *testing.T) {
 		t.Error("no fold")
 	}
 	golden(t, "folded.body.md", body)
+	reporttest.CheckBody(t, "folded", body)
 	// Read back and written again, the body is the same but for the note
 	// on the dropped entries, which are not in it.
-	i := strings.Index(body, listHeading)
-	want, _, _ := strings.Cut(body, "\n2606 older deletions are no longer listed")
-	if again, _ := finishBody(body[:i+len(listHeading)], ParseRestorable(body)); again != want {
-		t.Error("the body read back renders differently")
+	want := strings.Replace(body, fmt.Sprintf("\n%d older deletions are no longer listed here to keep this issue under GitHub's size limit.\n", len(list)-len(kept)), "", 1)
+	if again := nextReport(body, &run, Seal{}, web, at); again.body != want {
+		t.Errorf("the body read back renders differently:\n%s", again.body)
 	}
 }
 
@@ -206,8 +266,8 @@ func TestParseRestorable(t *testing.T) {
 				"<details><summary>1 older deletion</summary>\n\n**Deleted 2026-11-24 10:00 UTC** <!-- pkgwarden:batch 2026-11-24T10:00:00Z -->\n\n" +
 				"  * [X] edited by hand <!-- pkgwarden:restore 9 -->\n</details>\n",
 			want: []Restorable{
-				{ID: 7, Version: "sha256:0123456789ab…", Tags: []string{"pr-1", "latest"}, DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Checked: true, shown: "`sha256:0123456789ab…` (pr-1, latest +2) id 7"},
-				{ID: 8, Version: "1.0.0-rc.1", DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), shown: "`1.0.0-rc.1` id 8"},
+				{ID: 7, Version: "sha256:0123456789ab…", Tags: []string{"pr-1", "latest"}, DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Checked: true},
+				{ID: 8, Version: "1.0.0-rc.1", DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)},
 				{ID: 9, DeletedAt: time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC), Checked: true, shown: "edited by hand"},
 			},
 		},
@@ -216,7 +276,7 @@ func TestParseRestorable(t *testing.T) {
 				"**Deleted 2026-11-25 10:00 UTC** <!-- pkgwarden:batch 2026-11-25T10:00:00Z -->\n- [ ] `w` id 6 <!-- pkgwarden:restore 6 -->\n",
 			want: []Restorable{
 				{ID: 5, Version: "v", DeletedAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)},
-				{ID: 6, Version: "w", DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), shown: "`w` id 6"},
+				{ID: 6, Version: "w", DeletedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)},
 			},
 		},
 		"current format without a batch line, or under a damaged one, is skipped": {
@@ -241,7 +301,7 @@ func TestParseRestorable(t *testing.T) {
 
 func TestNewlyTicked(t *testing.T) {
 	line := func(id int, ticked bool) string {
-		return batchHeading(at) + restoreLineText(Restorable{ID: int64(id), Version: dig(id), DeletedAt: at, Checked: ticked})
+		return batchHeading(at) + restoreLineText(Restorable{ID: int64(id), Version: dig(id), DeletedAt: at, Checked: ticked}, at)
 	}
 	tests := map[string]struct {
 		from, to string
@@ -295,12 +355,12 @@ func FuzzRestoreLine(f *testing.F) {
 		if tag != "" {
 			e.Tags = []string{tag, "latest"}
 		}
-		line := restoreLineText(e)
+		line := restoreLineText(e, at)
 		got := ParseRestorable("intro\n" + batchHeading(at) + line + "outro\n")
 		if len(got) != 1 || got[0].ID != e.ID || !got[0].DeletedAt.Equal(e.DeletedAt) || got[0].Checked != e.Checked {
 			t.Fatalf("wrote %+v, read %+v", e, got)
 		}
-		if again := restoreLineText(got[0]); again != line {
+		if again := restoreLineText(got[0], at); again != line {
 			t.Fatalf("wrote %q, rendered again %q", line, again)
 		}
 	})
@@ -313,6 +373,8 @@ func TestParseTitle(t *testing.T) {
 		ok    bool
 	}{
 		"container":      {Title(pkg), rules.Package{Owner: "acme", Type: "container", Name: "webapp"}, true},
+		"dry run":        {DryRunTitle(pkg), rules.Package{Owner: "acme", Type: "container", Name: "webapp"}, true},
+		"dry run twice":  {DryRunTitle(pkg) + dryRunSuffix, rules.Package{}, false},
 		"slash in name":  {"pkgwarden: npm acme/team/app", rules.Package{Owner: "acme", Type: "npm", Name: "team/app"}, true},
 		"config issue":   {ConfigTitle, rules.Package{}, false},
 		"token issue":    {TokenTitle("acme"), rules.Package{}, false},
@@ -327,4 +389,47 @@ func TestParseTitle(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A body written before this format (digest first, visible batch lines,
+// "Last run" and "Last deletions" sections) is read and rewritten in the
+// current one: the same boxes with their ticks, the refusal once, every
+// check of reporttest passing; a restore on it (relistBody) works too.
+func TestOldBodyRewritten(t *testing.T) {
+	old, err := os.ReadFile(filepath.Join("testdata", "old_format.body.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ParseRestorable(string(old))
+	run := &Run{ID: "after-upgrade", Package: pkg, Decision: decision([]rules.Entry{refused}, sampleKeep()), Skipped: []rules.Entry{refused}}
+	next := nextReport(string(old), run, Seal{}, web, at.Add(time.Hour))
+	reporttest.CheckBody(t, "old body rewritten", next.body)
+	after := ParseRestorable(next.body)
+	if fmt.Sprint(ids(after)) != fmt.Sprint(ids(before)) || len(Ticked(next.body)) != len(Ticked(string(old))) {
+		t.Fatalf("boxes %v (ticked %v), want %v (ticked %v)", ids(after), Ticked(next.body), ids(before), Ticked(string(old)))
+	}
+	for _, e := range after {
+		if e.shown != "" || digestHex(e.Version) == "" {
+			t.Errorf("box %d not rewritten in the current format: %+v", e.ID, e)
+		}
+	}
+	if strings.Contains(next.body, "Last deletions") || strings.Count(next.body, "pr-9") != 1 {
+		t.Errorf("old sections kept, or pr-9 not listed once:\n%s", next.body)
+	}
+	if next.commentWanted {
+		t.Error("the first run after the upgrade tells again the refusal the old body showed")
+	}
+	// A restore on the old body itself.
+	relisted, ok := relistBody(string(old), pkg, Seal{}, []int64{12}, at.Add(time.Hour))
+	if !ok || len(ParseRestorable(relisted)) != len(before)-1 || !strings.Contains(relisted, "### Restored (1)") {
+		t.Errorf("restore on an old body: ok %t\n%s", ok, relisted)
+	}
+}
+
+func ids(list []Restorable) []int64 {
+	out := make([]int64, len(list))
+	for i, e := range list {
+		out[i] = e.ID
+	}
+	return out
 }

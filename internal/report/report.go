@@ -47,6 +47,8 @@ type Reporter struct {
 	bot string
 	// seal signs the restore boxes the Reporter writes.
 	seal Seal
+	// web is GitHub's web URL for links, "" to derive it (webURL).
+	web string
 }
 
 // Option configures a Reporter.
@@ -102,10 +104,48 @@ type Result struct {
 	Closed    bool // the issue was closed
 }
 
-// Title is the report issue's title for a package; it is how the issue is
-// found again, so it must never change for a package.
+// Title is the report issue's title for a package; with DryRunTitle it is
+// how the issue is found again (an issue under either title is the
+// package's), so it must never change for a package.
 func Title(pkg rules.Package) string {
 	return fmt.Sprintf("pkgwarden: %s %s/%s", pkg.Type, pkg.Owner, pkg.Name)
+}
+
+// dryRunSuffix ends the title of a package whose rules run as a dry run.
+const dryRunSuffix = " (dry run)"
+
+// DryRunTitle is the report issue's title while the package's rules run as
+// a dry run: Title and "(dry run)". The issue is the same one: a package
+// whose file turns dry_run off is reported in it, retitled.
+func DryRunTitle(pkg rules.Package) string { return Title(pkg) + dryRunSuffix }
+
+// sameReport reports whether an issue titled got is the report titled
+// want: the same title, or either with the dry run's mark.
+func sameReport(got, want string) bool {
+	base := strings.TrimSuffix(want, dryRunSuffix)
+	return got == base || got == base+dryRunSuffix
+}
+
+// WithWebURL gives GitHub's web URL ("https://github.com", a GitHub
+// Enterprise host) the report links files to; without it the URL is
+// derived from each installation client's API URL.
+func WithWebURL(u string) Option { return func(r *Reporter) { r.web = u } }
+
+// webURL is GitHub's web URL for links in p's issues: api.github.com is
+// github.com, a GitHub Enterprise API under /api/v3 is its host, anything
+// else (the simulator) its own root.
+func (r *Reporter) webURL(p place) string {
+	if r.web != "" {
+		return strings.TrimSuffix(r.web, "/")
+	}
+	if p.gh == nil || p.gh.BaseURL == nil {
+		return ""
+	}
+	u := *p.gh.BaseURL
+	if strings.EqualFold(u.Host, "api.github.com") {
+		return "https://github.com"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // place is a repository issues are written to.
@@ -138,7 +178,8 @@ func isGone(err error) bool { return githubapi.StatusOf(err) == http.StatusGone 
 // errNoIssues is returned by find when the repository does not take issues.
 var errNoIssues = errors.New("issues disabled")
 
-// find returns the issue titled title carrying label (if any), preferring
+// find returns the issue titled title (or title with or without the dry
+// run's mark, see sameReport) carrying label (if any), preferring
 // an open one, then the most recently updated closed one. It pages through
 // every match, because an issue list is sorted by recency, not by title.
 func (r *Reporter) find(ctx context.Context, p place, title, label string) (*found, error) {
@@ -159,7 +200,7 @@ func (r *Reporter) find(ctx context.Context, p place, title, label string) (*fou
 			return nil, fmt.Errorf("list issues of %s page %d: %w", p, max(opt.Page, 1), err)
 		}
 		for _, is := range list {
-			if is.IsPullRequest() || is.GetTitle() != title {
+			if is.IsPullRequest() || !sameReport(is.GetTitle(), title) {
 				continue
 			}
 			if !r.ours(is) {
@@ -236,6 +277,10 @@ func (r *Reporter) create(ctx context.Context, p place, w write) (*found, error)
 func (r *Reporter) update(ctx context.Context, p place, f *found, w write, state string) (bool, error) {
 	req := &github.IssueRequest{}
 	changed := false
+	if w.title != "" && w.title != f.title {
+		// A dry run's title on, or off when dry_run is turned off.
+		req.Title, changed = github.String(w.title), true
+	}
 	if w.body != f.body {
 		req.Body, changed = github.String(w.body), true
 	}

@@ -36,29 +36,37 @@ type Restorable struct {
 	seal string
 }
 
-// A checkbox line ends with a hidden marker holding the version id and the
-// box's seal (see Seal):
-// `- [ ] `sha256:0123456789ab…` (pr-1) id 1234 <!-- pkgwarden:restore 1234 Ab3_x-9kQ2Z -->`.
-// The deletion time is on the batch line above the entries of one run:
-// `**Deleted 2026-11-25 10:30 UTC** <!-- pkgwarden:batch 2026-11-25T10:30:00Z -->`.
-// Kept short so that hundreds of deletions fit a body; issues written
-// before carry the old long marker (id, time, escaped version and tags)
-// on each line, still read.
+// A checkbox line names the version (tag first), how long ago it was
+// deleted and its short digest, and ends with a hidden marker holding the
+// version id and the box's seal (see Seal):
+// "- [ ] `pr-1` · 3 days ago · `0123456789ab` <!-- pkgwarden:restore 1234 Ab3_x-9kQ2Z -->".
+// The deletion time is on a hidden line above the entries deleted at that
+// time, "<!-- pkgwarden:batch 2026-11-25T10:30:00Z -->": kept out of the
+// lines so that well over 500 of them fit a body. Bodies written before
+// showed the time on that line ("**Deleted 2026-11-25 10:30 UTC** <!--
+// pkgwarden:batch … -->") and the digest first on each line ("`sha256:…`
+// (pr-1) id 1234"), and before that held id, time, escaped version and
+// tags in each line's marker: all are still read, and rewritten in the
+// current format. A time in a line's own marker, after the seal, is read
+// too.
 const (
 	restoreMarkerPrefix = "<!-- pkgwarden:restore "
 	batchMarkerPrefix   = "<!-- pkgwarden:batch "
 )
 
 var (
-	// restoreLine is a checkbox line of the current format.
-	restoreLine = regexp.MustCompile(`^[ \t]*[-*] \[([ xX])\] (.*?) ?<!-- pkgwarden:restore (\d+)(?: ([A-Za-z0-9_-]{11}))? -->[ \t]*\r?$`)
+	// restoreLine is a checkbox line of the current or the batch format.
+	restoreLine = regexp.MustCompile(`^[ \t]*[-*] \[([ xX])\] (.*?) ?<!-- pkgwarden:restore (\d+)(?: ([A-Za-z0-9_-]{11}))?(?: ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z))? -->[ \t]*\r?$`)
 	// oldRestoreLine is a checkbox line written before: the marker holds
 	// id, time, escaped version and tags.
 	oldRestoreLine = regexp.MustCompile(`^[ \t]*[-*] \[([ xX])\] [^\n]*?<!-- pkgwarden:restore (\d+) (\S+) (\S+) (\S+) -->`)
-	// batchLine starts the entries deleted at one time.
+	// batchLine gives the time of the entries below it.
 	batchLine = regexp.MustCompile(`<!-- pkgwarden:batch (\S+) -->`)
+	// batchID ends the visible text of a batch-format line.
+	batchID = regexp.MustCompile(`^ id [0-9]+$`)
 )
 
+// restoreMarker is the hidden end of a box's line.
 func restoreMarker(id int64, seal string) string {
 	if seal != "" {
 		return restoreMarkerPrefix + strconv.FormatInt(id, 10) + " " + seal + " -->"
@@ -66,7 +74,8 @@ func restoreMarker(id int64, seal string) string {
 	return restoreMarkerPrefix + strconv.FormatInt(id, 10) + " -->"
 }
 
-// batchHeading is the line above the entries deleted at t.
+// batchHeading is the line above the entries deleted at t in the batch
+// format, which bodies no longer use; tests write it as old bodies held it.
 func batchHeading(t time.Time) string {
 	t = t.UTC()
 	return "**Deleted " + t.Format("2006-01-02 15:04 UTC") + "** " + batchMarkerPrefix + t.Format(time.RFC3339) + " -->\n"
@@ -108,30 +117,65 @@ func ParseRestorable(body string) []Restorable {
 	return out
 }
 
-// parseLine reads a current-format line; m is restoreLine's match.
+// parseLine reads a line of the current or the batch format; m is
+// restoreLine's match, batch the time of the batch line above it.
 func parseLine(m []string, batch time.Time) (Restorable, bool) {
 	id, err := strconv.ParseInt(m[3], 10, 64)
-	if err != nil || id <= 0 || batch.IsZero() {
+	if err != nil || id <= 0 {
 		return Restorable{}, false
 	}
-	e := Restorable{ID: id, DeletedAt: batch, Checked: m[1] != " ", shown: m[2], seal: m[4]}
-	// Version and tags as shown, for callers that print them.
-	if rest, ok := strings.CutPrefix(m[2], "`"); ok {
-		if v, after, ok := strings.Cut(rest, "`"); ok {
-			e.Version = v
-			if tags, ok := strings.CutPrefix(after, " ("); ok {
-				if tags, _, ok = strings.Cut(tags, ")"); ok {
-					for _, t := range strings.Split(tags, ", ") {
-						if i := strings.LastIndex(t, " +"); i >= 0 {
-							t = t[:i]
-						}
-						e.Tags = append(e.Tags, t)
-					}
-				}
+	at := batch
+	if m[5] != "" {
+		if at, err = time.Parse(time.RFC3339, m[5]); err != nil {
+			return Restorable{}, false
+		}
+		at = at.UTC()
+	}
+	if at.IsZero() {
+		return Restorable{}, false
+	}
+	e := Restorable{ID: id, DeletedAt: at, Checked: m[1] != " ", seal: m[4]}
+	if v, tags, ok := parseLabel(m[2]); ok {
+		e.Version, e.Tags = v, tags
+		return e, true
+	}
+	if v, tags, ok := parseBatchLabel(m[2]); ok {
+		// Written in the batch format: rendered again in the current one.
+		e.Version, e.Tags = v, tags
+		return e, true
+	}
+	// Edited by hand: kept as it is.
+	e.shown = m[2]
+	return e, true
+}
+
+// parseBatchLabel reads version and tags from a line of the batch format:
+// "`sha256:0123456789ab…` (pr-1, latest +2) id 7".
+func parseBatchLabel(shown string) (version string, tags []string, ok bool) {
+	rest, ok := strings.CutPrefix(shown, "`")
+	if !ok {
+		return "", nil, false
+	}
+	v, after, ok := strings.Cut(rest, "`")
+	if !ok || v == "" {
+		return "", nil, false
+	}
+	if t, ok := strings.CutPrefix(after, " ("); ok {
+		t, after, ok = strings.Cut(t, ")")
+		if !ok {
+			return "", nil, false
+		}
+		for _, tag := range strings.Split(t, ", ") {
+			if i := strings.LastIndex(tag, " +"); i >= 0 {
+				tag = tag[:i]
 			}
+			tags = append(tags, tag)
 		}
 	}
-	return e, true
+	if !batchID.MatchString(after) {
+		return "", nil, false
+	}
+	return v, tags, true
 }
 
 // parseOldLine reads a line of the old format; m is oldRestoreLine's match.
@@ -239,4 +283,117 @@ func mergeRestorable(old []Restorable, deleted []Restorable, restored []int64, n
 		return out[i].ID > out[j].ID
 	})
 	return out
+}
+
+// restoredEntry is a version pkgwarden brought back, listed in the body's
+// "Restored" section until GitHub's restore window has passed since its
+// deletion's restore, or the version is no longer listed.
+type restoredEntry struct {
+	ID         int64
+	Version    string
+	Tags       []string
+	RestoredAt time.Time
+	// shown is the visible text of a line that could not be read back as
+	// written (edited by hand), kept as it was.
+	shown string
+}
+
+// restoredLine is a line of the "Restored" section.
+var restoredLine = regexp.MustCompile(`^- (.*?) ?<!-- pkgwarden:restored (\d+) ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z) -->\r?$`)
+
+// restoredLineText is the line of a restored version: tag (or version),
+// when restored, short digest, and a hidden marker with id and time.
+func restoredLineText(e restoredEntry, now time.Time) string {
+	shown := e.shown
+	if shown == "" {
+		shown = versionLabel(e.Version, e.Tags, "restored "+age(e.RestoredAt, now))
+	}
+	return "- " + shown + " <!-- pkgwarden:restored " + strconv.FormatInt(e.ID, 10) + " " + e.RestoredAt.UTC().Truncate(time.Second).Format(time.RFC3339) + " -->\n"
+}
+
+// parseRestored reads the "Restored" section's entries back from a body.
+func parseRestored(body string) []restoredEntry {
+	var out []restoredEntry
+	seen := map[int64]bool{}
+	for _, line := range strings.Split(body, "\n") {
+		m := restoredLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		id, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil || id <= 0 || seen[id] {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, m[3])
+		if err != nil {
+			continue
+		}
+		seen[id] = true
+		e := restoredEntry{ID: id, RestoredAt: at.UTC()}
+		if v, tags, ok := parseLabel(m[1]); ok {
+			e.Version, e.Tags = v, tags
+		} else {
+			e.shown = m[1]
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// mergeRestored moves the entries of ids from list (the restorable
+// deletions before the restore) into restored (newest first), and drops from restored what is restorable again, what a run no
+// longer lists (listed nil: unknown, nothing dropped), and what was
+// restored a restore window ago.
+func mergeRestored(restored []restoredEntry, list []Restorable, ids []int64, listed map[int64]bool, now time.Time) []restoredEntry {
+	back := map[int64]bool{}
+	for _, id := range ids {
+		back[id] = true
+	}
+	restorable := map[int64]bool{}
+	for _, e := range list {
+		restorable[e.ID] = !back[e.ID]
+	}
+	var out []restoredEntry
+	seen := map[int64]bool{}
+	add := func(e restoredEntry) {
+		if seen[e.ID] || restorable[e.ID] || now.Sub(e.RestoredAt) >= RestoreWindow || listed != nil && !listed[e.ID] {
+			return
+		}
+		seen[e.ID] = true
+		out = append(out, e)
+	}
+	var moved []restoredEntry
+	for _, e := range list {
+		if back[e.ID] {
+			moved = append(moved, restoredEntry{ID: e.ID, Version: e.Version, Tags: e.Tags, RestoredAt: now.Truncate(time.Second), shown: restoredShown(e)})
+			delete(back, e.ID)
+		}
+	}
+	for _, e := range moved {
+		add(e)
+	}
+	// Restored ids the list did not hold (dropped for size, restored by
+	// a command of an older body) are shown by id.
+	for _, e := range restored {
+		delete(back, e.ID) // restored already: listed as it was
+	}
+	for _, id := range ids {
+		if back[id] {
+			add(restoredEntry{ID: id, RestoredAt: now.Truncate(time.Second), shown: "id " + strconv.FormatInt(id, 10)})
+		}
+	}
+	for _, e := range restored {
+		add(e)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].RestoredAt.After(out[j].RestoredAt) })
+	return out
+}
+
+// restoredShown keeps the text of a box edited by hand when it moves to
+// the restored versions.
+func restoredShown(e Restorable) string {
+	if e.shown != "" && e.Version == "" {
+		return e.shown
+	}
+	return ""
 }

@@ -21,7 +21,7 @@ const titlePrefix = "pkgwarden: "
 // ParseTitle reads a package back from a report issue's title (Title's
 // inverse); the repository is not in the title and stays empty.
 func ParseTitle(title string) (rules.Package, bool) {
-	rest, ok := strings.CutPrefix(title, titlePrefix)
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(title, dryRunSuffix), titlePrefix)
 	if !ok {
 		return rules.Package{}, false
 	}
@@ -61,12 +61,10 @@ func (r *Reporter) MarkRestored(ctx context.Context, installation int64, pkg rul
 			continue
 		}
 		res := Result{Issue: f.issue(p)}
-		i := strings.Index(f.body, listHeading)
-		if i < 0 {
+		body, ok := relistBody(f.body, pkg, r.seal, ids, r.now().UTC())
+		if !ok {
 			return res, nil
 		}
-		list := sealed(r.seal, pkg, mergeRestorable(ParseRestorable(f.body), nil, ids, r.now().UTC()))
-		body, _ := finishBody(withMarker(f.body[:i+len(listHeading)], pkg), list)
 		if res.Updated, err = r.update(ctx, p, f, write{body: body, labels: f.labels}, ""); err != nil {
 			return res, fmt.Errorf("mark restored in report of %s: %w", pkg, err)
 		}
@@ -96,7 +94,7 @@ func (r *Reporter) Note(ctx context.Context, installation int64, pkg rules.Packa
 		}
 		var res Result
 		if f == nil {
-			body, _ := renderBody(&Run{Package: pkg}, noDeletions, nil)
+			body := emptyBody(pkg)
 			if f, err = r.create(ctx, p, write{title: title, body: body, labels: labels, assignees: assignees}); errors.Is(err, errNoIssues) {
 				tried = append(tried, p.String())
 				continue
@@ -106,9 +104,7 @@ func (r *Reporter) Note(ctx context.Context, installation int64, pkg rules.Packa
 			res.Created = true
 		}
 		res.Issue = f.issue(p)
-		if i := strings.Index(f.body, listHeading); i >= 0 && len(restored) > 0 {
-			list := sealed(r.seal, pkg, mergeRestorable(ParseRestorable(f.body), nil, restored, r.now().UTC()))
-			body, _ := finishBody(withMarker(f.body[:i+len(listHeading)], pkg), list)
+		if body, ok := relistBody(f.body, pkg, r.seal, restored, r.now().UTC()); ok && len(restored) > 0 {
 			if res.Updated, err = r.update(ctx, p, f, write{body: body, labels: f.labels}, ""); err != nil {
 				return res, fmt.Errorf("note in report of %s: %w", pkg, err)
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/report/reporttest"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
 
@@ -376,7 +377,7 @@ func TestRestoreWindowAndTicks(t *testing.T) {
 	is := w.reported(t, "r1", 2)
 
 	// Someone ticks the newest box by hand; the next rewrite keeps it ticked.
-	ticked := strings.Replace(is.Body, "- [ ] `", "- [x] `", 1)
+	ticked := strings.Replace(is.Body, "- [ ] ", "- [x] ", 1)
 	_, _, err := w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(ticked)})
 	must(t, err)
 	if got := report.NewlyTicked(is.Body, ticked); len(got) != 1 || got[0] != 1001 {
@@ -646,7 +647,7 @@ func TestPreviewRuns(t *testing.T) {
 		dryRun, paused bool
 		want           string
 	}{
-		"dry run": {dryRun: true, want: "Dry run: this is a preview"},
+		"dry run": {dryRun: true, want: "**Dry run**: nothing is deleted"},
 		"paused":  {paused: true, want: "PKGWARDEN_PAUSED"},
 	}
 	for name, tc := range tests {
@@ -684,9 +685,16 @@ func TestMarkRestored(t *testing.T) {
 	if !res.Updated || ids(report.ParseRestorable(after.Body)) != "1002,1000" || len(after.Comments) != 1 {
 		t.Fatalf("%+v: %s", res, ids(report.ParseRestorable(after.Body)))
 	}
-	head := before[:strings.Index(before, "### Restorable")]
-	if !strings.HasPrefix(after.Body, head) || !report.IsReport(after.Body) {
+	// The head stays but for the summary line's counts.
+	lines := func(body string) []string {
+		return strings.SplitN(body[:strings.Index(body, "### Restorable")], "\n", 3)
+	}
+	b, a := lines(before), lines(after.Body)
+	if b[0] != a[0] || b[2] != a[2] || !report.IsReport(after.Body) {
 		t.Error("the head of the body changed")
+	}
+	if !strings.HasPrefix(a[1], "Deleted 3 · 2 restorable · restored 1 · kept 0 — ") {
+		t.Errorf("summary after the restore: %q", a[1])
 	}
 	res, err = w.rep.MarkRestored(ctx, w.inst, webapp, []string{"pkgwarden"}, []int64{1001})
 	must(t, err)
@@ -810,6 +818,7 @@ func TestNote(t *testing.T) {
 				}
 			}
 			is := w.only(t, "webapp")
+			reporttest.CheckBody(t, name, is.Body)
 			if !report.IsReport(is.Body) || ids(report.ParseRestorable(is.Body)) != tc.wantIDs || len(is.Comments) != tc.wantCount {
 				t.Fatalf("body ids %q, %d comments: %s", ids(report.ParseRestorable(is.Body)), len(is.Comments), is.Body)
 			}
@@ -841,5 +850,88 @@ func TestAnswerOnce(t *testing.T) {
 				t.Errorf("%d answers, want 1", n)
 			}
 		})
+	}
+}
+
+// A dry run's issue says so in its title; when the file turns dry_run off
+// the same issue carries on, retitled, and back again.
+func TestDryRunTitleSameIssue(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	run := func(id string, dry bool, del []rules.Entry) report.Result {
+		t.Helper()
+		r := w.runOf(id, del, entries(100, 1, "newest"))
+		r.Decision.DryRun = dry
+		if dry {
+			r.Decision.Delete, r.Deleted = entries(0, 2, "old"), nil
+		}
+		res, err := w.rep.Report(ctx, r)
+		must(t, err)
+		return res
+	}
+	steps := []struct {
+		name  string
+		dry   bool
+		del   []rules.Entry
+		title string
+	}{
+		{"dry run", true, nil, report.DryRunTitle(webapp)},
+		{"dry_run turned off", false, entries(0, 2, "old"), report.Title(webapp)},
+		{"dry_run turned on again", true, nil, report.DryRunTitle(webapp)},
+	}
+	number := 0
+	for i, st := range steps {
+		w.advance(time.Hour)
+		res := run(fmt.Sprint("d", i), st.dry, st.del)
+		is := w.only(t, "webapp") // one issue, whatever its title
+		if is.Title != st.title || res.Issue.Title != st.title {
+			t.Fatalf("%s: title %q (result %q), want %q", st.name, is.Title, res.Issue.Title, st.title)
+		}
+		if number == 0 {
+			number = is.Number
+		}
+		if is.Number != number {
+			t.Fatalf("%s: issue #%d, want #%d", st.name, is.Number, number)
+		}
+		if p, ok := report.ParseTitle(is.Title); !ok || p.Name != "webapp" {
+			t.Fatalf("%s: title %q not read back: %+v", st.name, is.Title, p)
+		}
+	}
+}
+
+// GitHub refusing the same version on every run is told once: the first
+// run comments, the next ones (the refusal unchanged) add nothing.
+func TestSameRefusalOneComment(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	popular := rules.Entry{ID: 1041, Version: digest(41), Tags: []string{"pr-41"}, Reason: "GitHub refused the deletion: Publicly visible package versions with more than 5000 downloads cannot be deleted."}
+	askAgain := w.clock().Add(25 * time.Hour) // a day after the first refusal
+	var firstWrite time.Time
+	for i := range 3 {
+		w.advance(time.Hour)
+		r := w.runOf(fmt.Sprint("refused-", i), nil, entries(100, 2, "newest"))
+		r.Decision.Delete, r.Skipped = []rules.Entry{popular}, []rules.Entry{popular}
+		r.AskAgain = map[int64]time.Time{popular.ID: askAgain}
+		if i > 0 {
+			// Later plans hold it, as the prune job does.
+			held := popular
+			held.Kind, held.Reason = rules.KindHeld, "GitHub refused to delete it"
+			r.Decision.Delete, r.Decision.Keep = nil, append([]rules.Entry{held}, r.Decision.Keep...)
+		}
+		_, err := w.rep.Report(ctx, r)
+		must(t, err)
+		if i == 0 {
+			firstWrite = w.only(t, "webapp").UpdatedAt
+		}
+	}
+	is := w.only(t, "webapp")
+	if len(is.Comments) != 1 || !is.UpdatedAt.Equal(firstWrite) {
+		t.Fatalf("%d comments after three runs refused the same version, want 1; body rewritten %t", len(is.Comments), !is.UpdatedAt.Equal(firstWrite))
+	}
+	if n := strings.Count(is.Body, "pr-41"); n != 1 {
+		t.Errorf("pr-41 shown %d times in the body, want once:\n%s", n, is.Body)
+	}
+	if !strings.HasPrefix(strings.SplitN(is.Body, "\n", 3)[1], "Refused 1 · kept 2 — ") {
+		t.Errorf("summary %q", strings.SplitN(is.Body, "\n", 3)[1])
 	}
 }

@@ -117,6 +117,9 @@ type Decision struct {
 	Origin string
 	// Rule is the index of the rule that matched, -1 when none did.
 	Rule int
+	// RuleLine is the line of Origin's file the rule starts on, 0 when
+	// not known (rules inherited through _extends, built by hand).
+	RuleLine int
 	// DryRun is true when deletions must only be reported.
 	DryRun bool
 	// Untouched, when not empty, says why nothing of the package may be
@@ -288,6 +291,9 @@ func Decide(in Input) Decision {
 	}
 	rule, idx := cfg.Match(pkg)
 	d.Rule = idx
+	if rule != nil {
+		d.RuleLine = rule.Line
+	}
 	if rule == nil {
 		return keepAll(KindNotGoverned, "no rule matches this package")
 	}

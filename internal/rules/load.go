@@ -341,6 +341,14 @@ func (l *Loader) extend(ctx context.Context, f *File, repo string) (*File, []str
 	}
 	if f.rules != nil {
 		merged.rules = f.rules
+	} else if base.rules != nil {
+		// The rules are the base file's: their lines are not lines of
+		// the file the origin names.
+		inherited := append([]Rule(nil), *base.rules...)
+		for i := range inherited {
+			inherited[i].Line = 0
+		}
+		merged.rules = &inherited
 	}
 	return &merged, notices, nil
 }

@@ -146,7 +146,7 @@ func (ex *execution) checkCandidate(ctx context.Context, e rules.Entry, first bo
 			return false, nil
 		}
 		e.Reason = "already gone at the re-check"
-		ex.run.Skipped = append(ex.run.Skipped, e)
+		ex.run.Gone = append(ex.run.Gone, e)
 		return false, nil
 	}
 	if added := newTags(e.Tags, v.Tags); len(added) > 0 {
@@ -225,13 +225,14 @@ func (ex *execution) saveProgress(ctx context.Context) {
 // rather than ask again. A failure only costs a second request later.
 func (ex *execution) rememberRefusal(ctx context.Context, e rules.Entry, err error) {
 	inv := ex.p.cfg.Inventory
-	if inv == nil {
-		return
-	}
 	r := inventory.Refusal{ID: e.ID, At: ex.p.now(), Message: githubapi.Message(err), Listed: len(ex.fresh)}
+	ex.run.askAgain(e.ID, r.At.Add(ex.p.cfg.RefusalMemory))
 	var apiErr *githubapi.APIError
 	if errors.As(err, &apiErr) {
 		r.Status = apiErr.StatusCode
+	}
+	if inv == nil {
+		return
 	}
 	if err := inv.SetRefusal(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), r); err != nil {
 		ex.log.WarnContext(ctx, "prune: refusal not remembered", "version", e.ID, "err", err)

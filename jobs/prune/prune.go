@@ -297,6 +297,7 @@ func (p *Pruner) plan(ctx context.Context, log *slog.Logger, pr *pruning, run *R
 			if r, ok := pr.refused[e.ID]; ok {
 				e.Reason = "GitHub refused the deletion: " + r.Message
 				run.Skipped = append(run.Skipped, e)
+				run.askAgain(e.ID, r.At.Add(p.cfg.RefusalMemory))
 			} else if _, ok := pr.restored[e.ID]; ok {
 				run.Kept = append(run.Kept, e)
 			}
@@ -450,10 +451,10 @@ func (p *Pruner) report(ctx context.Context, log *slog.Logger, run Run) error {
 	if run.Finished.IsZero() {
 		run.Finished = p.now()
 	}
-	log.InfoContext(ctx, "prune: run finished", "run", run.ID, "outcome", string(run.Outcome),
-		"deleted", len(run.Deleted), "kept_by_recheck", len(run.Kept), "skipped", len(run.Skipped), "deferred", len(run.Deferred))
+	log.InfoContext(ctx, "prune: run finished", "run", report.RunName(run.ID), "outcome", string(run.Outcome),
+		"deleted", len(run.Deleted), "kept_by_recheck", len(run.Kept), "refused", len(run.Skipped), "deferred", len(run.Deferred), "gone", len(run.Gone))
 	if err := p.cfg.Reporter.Report(ctx, run); err != nil {
-		return fmt.Errorf("report prune of %s (run %s): %w", run.Package, run.ID, err)
+		return fmt.Errorf("report prune of %s (run %s): %w", run.Package, report.RunName(run.ID), err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/pkgref"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
@@ -333,6 +334,18 @@ func TestPruneRefusalRemembered(t *testing.T) {
 		// was not asked again.
 		if len(second.Skipped) != 1 || second.Skipped[0].Version != popular || second.Skipped[0].Reason != first.Skipped[0].Reason {
 			t.Errorf("second run skipped %+v, want the popular version as the first run reported it", second.Skipped)
+		}
+		// Both runs say when GitHub is asked again: a day after the
+		// refusal, the same time in both, so the report's line is stable.
+		id := first.Skipped[0].ID
+		ask1, ask2 := first.AskAgain[id], second.AskAgain[id]
+		if d := ask1.Sub(first.Started); ask1.IsZero() || !ask1.Equal(ask2) || d < 23*time.Hour || d > 25*time.Hour {
+			t.Errorf("asked again after %v (first run) and %v (second), want the same, a day after the refusal", ask1, ask2)
+		}
+		// The report lists it once, refused, not also kept.
+		rr := prune.ReportRun(second)
+		if c := report.CountRun(rr); c.Refused != 1 || c.Kept != len(second.Decision.Keep)-1 {
+			t.Errorf("report counts %+v, want 1 refused and the other %d keeps", c, len(second.Decision.Keep)-1)
 		}
 		var kept string
 		for _, e := range second.Decision.Keep {

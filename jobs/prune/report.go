@@ -58,20 +58,22 @@ func (r IssueReporter) Report(ctx context.Context, run Run) error {
 	return err
 }
 
-// ReportRun is the report package's view of a run: every planned version
-// that was not deleted is "skipped" there, with the reason (refused by
-// GitHub, kept by the re-check, deferred by the cap).
+// ReportRun is the report package's view of a run: GitHub's refusals
+// are its refused versions (with when they are asked again), the
+// candidates kept by the re-check or deferred by the cap are kept; versions
+// found gone already are no longer listed and not reported.
 func ReportRun(run Run) report.Run {
 	out := report.Run{
 		ID: run.ID, Installation: run.InstallationID, Package: run.Package, Report: run.Report,
 		Decision: run.Decision, Paused: run.Paused, Deleted: run.Deleted,
+		Skipped: run.Skipped, AskAgain: run.AskAgain,
 	}
 	if run.DryRun || run.Paused {
 		// The report reads Decision.Delete as the preview then.
 		out.Deleted = nil
 	}
-	for _, list := range [][]rules.Entry{run.Skipped, run.Kept, run.Deferred} {
-		out.Skipped = append(out.Skipped, list...)
+	for _, list := range [][]rules.Entry{run.Kept, run.Deferred} {
+		out.Kept = append(out.Kept, list...)
 	}
 	return out
 }

@@ -71,12 +71,17 @@ type Run struct {
 	// version they live and die with was not deleted.
 	Kept []rules.Entry
 	// Skipped are delete candidates GitHub refused to delete (more than
-	// 5,000 downloads, the last version), with GitHub's reason, or found
-	// gone already. They are not retried.
+	// 5,000 downloads, the last version), with GitHub's reason. They are
+	// not retried.
 	Skipped []rules.Entry
 	// Deferred are delete candidates left for the next run by the
 	// per-run cap.
 	Deferred []rules.Entry
+	// Gone are delete candidates found gone already at the re-check.
+	Gone []rules.Entry
+	// AskAgain is when a version in Skipped for GitHub's refusal is asked
+	// again (the refusal's time and RefusalMemory), by id.
+	AskAgain map[int64]time.Time
 	// ConfigErrors lists the problems of an invalid file (each names
 	// repository, file, line and column).
 	ConfigErrors rules.ErrorList
@@ -92,6 +97,14 @@ type Run struct {
 	// DryRun and Paused say that nothing was deleted on purpose.
 	DryRun, Paused    bool
 	Started, Finished time.Time
+}
+
+// askAgain records when refused version id is asked again.
+func (r *Run) askAgain(id int64, at time.Time) {
+	if r.AskAgain == nil {
+		r.AskAgain = map[int64]time.Time{}
+	}
+	r.AskAgain[id] = at
 }
 
 // Changed reports whether the run deleted anything.
