@@ -117,6 +117,17 @@ func (r extendsRef) String() string { return r.owner + "/" + r.repo + ":" + r.pa
 // durations, globs or numbers are errors carrying name, line and column.
 // The returned error is an ErrorList.
 func Decode(name string, data []byte) (*File, error) {
+	f, errs := decode(name, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return f, nil
+}
+
+// decode is Decode that also returns what it read of an invalid file (nil
+// when it could not be parsed), so that where its policy block stands can
+// be reported with its other errors.
+func decode(name string, data []byte) (*File, ErrorList) {
 	if len(data) > MaxFileSize {
 		return nil, ErrorList{{File: name, Line: 1, Column: 1, Msg: fmt.Sprintf("file is %d bytes, more than the %d allowed", len(data), MaxFileSize)}}
 	}
@@ -164,10 +175,7 @@ func Decode(name string, data []byte) (*File, error) {
 	if body != nil {
 		d.top(f, body)
 	}
-	if len(d.errs) > 0 {
-		return nil, d.errs
-	}
-	return f, nil
+	return f, d.errs
 }
 
 // secondDocumentMarker returns the line of the second "---" document

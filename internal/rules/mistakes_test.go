@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -117,6 +119,57 @@ func TestLayoutQuietOnValidFiles(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if e := explainLayout([]byte(yml)); e != nil {
 				t.Errorf("explainLayout(%q) = %v", yml, e)
+			}
+		})
+	}
+}
+
+// TestPolicyMisplacedWithOtherErrors: a policy block in a repository's
+// file is reported in the same pass as the file's other errors, in file
+// order, by Load and by Override (plan --config) alike; alone, it is the
+// only error.
+func TestPolicyMisplacedWithOtherErrors(t *testing.T) {
+	const misplaced = "acme/app: .github/pkgwarden.yml:5:1: policy: only allowed in the owner's acme/.github repository"
+	tests := map[string]struct {
+		file string
+		want []string
+	}{
+		"with a typo before it": {
+			file: "rules:\n  - packages: [app]\n    prune:\n      older_then: 14d\npolicy:\n  max_deletions_per_run: 5\n",
+			want: []string{
+				"acme/app: .github/pkgwarden.yml:4:7: rules[0].prune.older_then: unknown key; did you mean `older_than`?",
+				misplaced,
+			},
+		},
+		"with errors on both sides": {
+			file: "dry_run: yes\nrules:\n  - packages: [app]\n    type: pip\npolicy:\n  max_deletions_per_run: 0\n",
+			want: []string{
+				"acme/app: .github/pkgwarden.yml:1:10: dry_run: must be true or false, got string \"yes\"",
+				"acme/app: .github/pkgwarden.yml:4:11: rules[0].type: must be one of npm, maven, rubygems, nuget, docker, container, any, got \"pip\"",
+				misplaced,
+				"acme/app: .github/pkgwarden.yml:6:26: policy.max_deletions_per_run: must be >= 1, got 0",
+			},
+		},
+		"alone": {
+			file: "rules:\n  - packages: [app]\n    type: container\n\npolicy:\n  max_deletions_per_run: 5\n",
+			want: []string{misplaced},
+		},
+	}
+	app := Package{Owner: "acme", Type: TypeContainer, Name: "app", Repository: "app"}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			l := NewLoader(&memSource{files: map[string]string{appFile: tc.file}})
+			_, err := l.Load(context.Background(), app)
+			var list ErrorList
+			if !errors.As(err, &list) {
+				t.Fatalf("Load = %v, want an ErrorList", err)
+			}
+			if got, want := list.Error(), strings.Join(tc.want, "\n"); got != want {
+				t.Errorf("Load errors:\n%s\nwant:\n%s", got, want)
+			}
+			err = NewLoader(&memSource{}).Override("acme", "app", Path, []byte(tc.file))
+			if !errors.As(err, &list) || len(list) != len(tc.want) || list[len(tc.want)-1].Field == "" {
+				t.Errorf("Override errors = %v, want the same %d", err, len(tc.want))
 			}
 		})
 	}
