@@ -260,36 +260,40 @@ func (h *ConfigHandler) queuePrunes(ctx context.Context, log *slog.Logger, job j
 }
 
 // settleConfig closes the invalid-config issue of the file that governed
-// a prune run that succeeded, when a config job marked it as waiting for
-// one. A failure is logged: the mark stays, and the next successful prune
-// of a package under the file tries again.
+// a prune run that succeeded, and of the owner's file (every load reads it
+// first, for the policy), when a config job marked it as waiting for one.
+// A failure is logged: the mark stays, and the next successful prune of a
+// package under the file tries again.
 func (p *Pruner) settleConfig(ctx context.Context, log *slog.Logger, installation int64, cfg *rules.Config, run Run) {
 	if p.cfg.ConfigPending == nil || p.cfg.ConfigIssues == nil || cfg.Inert() {
 		return
 	}
-	owner, repo := run.Package.Owner, cfg.Repository
-	if repo == "" {
-		repo = rules.OwnerRepo
+	owner := run.Package.Owner
+	repos := []string{rules.OwnerRepo}
+	if cfg.Repository != "" && !strings.EqualFold(cfg.Repository, rules.OwnerRepo) {
+		repos = append(repos, cfg.Repository)
 	}
-	waiting, err := p.cfg.ConfigPending.ConfigPending(ctx, installation, owner, repo)
-	if err != nil {
-		log.WarnContext(ctx, "prune: pending invalid-config issue not read", "repository", owner+"/"+repo, "err", err)
-		return
-	}
-	if !waiting {
-		return
-	}
-	note := fmt.Sprintf("A prune under it succeeded: %s, run %s.", run.Package, run.ID)
-	res, err := p.cfg.ConfigIssues.ConfigFixed(ctx, installation, owner, repo, note)
-	if err != nil && !errors.Is(err, report.ErrNowhere) {
-		log.WarnContext(ctx, "prune: invalid-config issue not closed", "repository", owner+"/"+repo, "err", err)
-		return
-	}
-	if err := p.cfg.ConfigPending.ClearConfigPending(ctx, installation, owner, repo); err != nil {
-		log.WarnContext(ctx, "prune: pending invalid-config mark not cleared", "repository", owner+"/"+repo, "err", err)
-	}
-	if res.Closed {
-		log.InfoContext(ctx, "prune: succeeded under the fixed file, invalid-config issue closed", "repository", owner+"/"+repo, "issue", res.Issue.Number)
+	for _, repo := range repos {
+		waiting, err := p.cfg.ConfigPending.ConfigPending(ctx, installation, owner, repo)
+		if err != nil {
+			log.WarnContext(ctx, "prune: pending invalid-config issue not read", "repository", owner+"/"+repo, "err", err)
+			continue
+		}
+		if !waiting {
+			continue
+		}
+		note := fmt.Sprintf("A prune under it succeeded: %s, run %s.", run.Package, run.ID)
+		res, err := p.cfg.ConfigIssues.ConfigFixed(ctx, installation, owner, repo, note)
+		if err != nil && !errors.Is(err, report.ErrNowhere) {
+			log.WarnContext(ctx, "prune: invalid-config issue not closed", "repository", owner+"/"+repo, "err", err)
+			continue
+		}
+		if err := p.cfg.ConfigPending.ClearConfigPending(ctx, installation, owner, repo); err != nil {
+			log.WarnContext(ctx, "prune: pending invalid-config mark not cleared", "repository", owner+"/"+repo, "err", err)
+		}
+		if res.Closed {
+			log.InfoContext(ctx, "prune: succeeded under the fixed file, invalid-config issue closed", "repository", owner+"/"+repo, "issue", res.Issue.Number)
+		}
 	}
 }
 
