@@ -128,7 +128,12 @@ func (h *ConfigHandler) Handle(ctx context.Context, job jobs.Job) error {
 		if r := invalid[0].Repo; r != "" {
 			at = pkgref.RepoName(r)
 		}
-		if _, err := h.cfg.Issues.InvalidConfigAt(ctx, t.InstallationID, owner, at, invalid, configPush(job)); err != nil && !errors.Is(err, report.ErrNowhere) {
+		push := configPush(job)
+		if !strings.EqualFold(at, repo) {
+			// The owner's file is what is wrong: this push did not make it so.
+			push = report.ConfigPush{}
+		}
+		if _, err := h.cfg.Issues.InvalidConfigAt(ctx, t.InstallationID, owner, at, invalid, push); err != nil && !errors.Is(err, report.ErrNowhere) {
 			return fmt.Errorf("config of %s/%s: %w", owner, repo, err)
 		}
 		log.InfoContext(ctx, "config: invalid file reported", "reported_in", owner+"/"+at, "errors", len(invalid))
