@@ -101,8 +101,10 @@ func NewConfigHandler(cfg ConfigJobConfig) (*ConfigHandler, error) {
 
 // Handle validates the repository's file as it is now on the default
 // branch (not as the push had it: a later push may have changed it
-// again), reports or settles the invalid-config issue, and, when the
-// configuration is valid, queues a prune of every package it governs.
+// again) and reports the invalid-config issue, with the push's links and
+// pusher; when the configuration is valid it queues a prune of every
+// package it governs, and an open invalid-config issue waits, said so, for
+// the first of them to succeed (ConfigPending), unless there is none.
 func (h *ConfigHandler) Handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	owner, repo := t.Owner, t.PackageName
