@@ -59,6 +59,8 @@ type Job struct {
 	// Undo is what a person asked in a report issue (restore jobs only);
 	// such a job is published on a subject of its own (PublishUndo).
 	Undo *UndoRequest `json:"undo,omitempty"`
+	// Push is the push a config job comes from (config jobs only).
+	Push *Push `json:"push,omitempty"`
 }
 
 // LeaseName is what the per-package lease is taken on: every job type of

@@ -47,6 +47,7 @@ func (r *Router) routePush(ctx context.Context, log *slog.Logger, id string, env
 	job := Job{
 		Type: TypeConfig, Target: ConfigTarget(env.InstallationID(), owner, name), DeliveryID: id,
 		Reason: "push " + shortCommit(ev.GetAfter()) + " changed " + rules.Path, QueuedAt: r.cfg.Now().UTC(),
+		Push: pushOf(&ev),
 	}
 	if err := Publish(ctx, r.q, job); err != nil {
 		return err
@@ -86,4 +87,25 @@ func shortCommit(sha string) string {
 		return sha[:7]
 	}
 	return sha
+}
+
+// Push is what a config job knows of the push it comes from, as GitHub's
+// webhook said it: the invalid-config issue links to the file at Commit
+// and names Pusher. Checked where it is written into an issue.
+type Push struct {
+	// Commit is the sha the branch was pushed to ("after").
+	Commit string `json:"commit"`
+	// Pusher is the pusher's name, a login for a person's push; the
+	// sender's login when the payload names no pusher.
+	Pusher string `json:"pusher,omitempty"`
+	// RepoURL is the repository's html_url (GitHub's web address).
+	RepoURL string `json:"repo_url,omitempty"`
+}
+
+func pushOf(ev *github.PushEvent) *Push {
+	p := &Push{Commit: ev.GetAfter(), Pusher: ev.GetPusher().GetName(), RepoURL: ev.GetRepo().GetHTMLURL()}
+	if p.Pusher == "" {
+		p.Pusher = ev.GetSender().GetLogin()
+	}
+	return p
 }

@@ -296,6 +296,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	}
 	pruner, err := prune.New(prune.Config{
 		Access: access, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
+		ConfigPending: runs, ConfigIssues: issues,
 		Inventory: inv, Metrics: prune.NewMetrics(reg), Logger: logger,
 	})
 	if err != nil {
@@ -310,7 +311,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	// A push that changes a configuration file: the invalid-config issue
 	// at once, then prunes of the packages the file governs.
 	cfgHandler, err := prune.NewConfigHandler(prune.ConfigJobConfig{
-		Access: access, Issues: issues, Queue: q, Logger: logger,
+		Access: access, Issues: issues, Pending: runs, Queue: q, Logger: logger,
 	})
 	if err != nil {
 		return none, err

@@ -104,8 +104,9 @@
 // # Other issues
 //
 // InvalidConfig opens (or updates, or reopens) one issue quoting file, line,
-// column and message of each rules.Error; ConfigFixed closes it with a
-// comment. These two are not serialised by a lease: two jobs reporting the
+// column and message of each rules.Error, InvalidConfigAt with links to the
+// lines at a push's commit and its pusher; ConfigValid says the file is valid
+// again, and ConfigFixed closes it with a comment once a prune succeeded. These two are not serialised by a lease: two jobs reporting the
 // same invalid file at the same instant could open two issues. MissingToken
 // opens one issue in the owner's ".github" repository saying what to configure,
 // or, when the owner has none (or it takes no issues), in the repository of the

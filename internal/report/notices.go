@@ -28,27 +28,6 @@ func configTitle(p place, repo string) string {
 // packages token.
 func TokenTitle(owner string) string { return "pkgwarden: no packages token for " + owner }
 
-// renderConfigBody quotes every error with file, line and column.
-func renderConfigBody(owner, repo string, errs rules.ErrorList) string {
-	var b strings.Builder
-	b.WriteString("<!-- pkgwarden:config -->\n")
-	fmt.Fprintf(&b, "pkgwarden cannot read its configuration for `%s/%s`, so it prunes and restores nothing it governs until the file is fixed. The push that fixes it closes this issue.\n\n", owner, repo)
-	fmt.Fprintf(&b, "%d %s:\n\n", len(errs), plural(len(errs), "problem", "problems"))
-	for _, e := range errs {
-		file := e.File
-		if e.Repo != "" {
-			file = e.Repo + ":" + e.File
-		}
-		fmt.Fprintf(&b, "- `%s` line %d, column %d: ", oneLine(file), e.Line, e.Column)
-		if e.Field != "" {
-			fmt.Fprintf(&b, "`%s`: ", oneLine(e.Field))
-		}
-		b.WriteString(oneLine(e.Msg) + "\n")
-	}
-	b.WriteString("\nThe file format is described in pkgwarden's README. Decoding is strict: unknown keys, wrong types, bad durations and globs are errors.\n")
-	return b.String()
-}
-
 // renderTokenBody says exactly what to configure. It never contains a
 // token: it is written without ever seeing one.
 func renderTokenBody(owner string) string {
@@ -144,31 +123,19 @@ func (r *Reporter) settleIn(ctx context.Context, p place, title, note string) (R
 // again with the same errors it changes nothing; with other errors it
 // rewrites the body; after ConfigFixed it reopens the same issue.
 func (r *Reporter) InvalidConfig(ctx context.Context, installation int64, owner, repo string, errs rules.ErrorList) (Result, error) {
-	if repo == "" {
-		repo = rules.OwnerRepo
-	}
-	if len(errs) == 0 {
-		return Result{}, fmt.Errorf("report invalid config of %s/%s: no errors given", owner, repo)
-	}
-	res, err := r.ensure(ctx, r.places(installation, owner, repo),
-		func(p place) string { return configTitle(p, repo) }, renderConfigBody(owner, repo, errs))
-	if err != nil {
-		return res, fmt.Errorf("report invalid config of %s/%s: %w", owner, repo, err)
-	}
-	r.log.InfoContext(ctx, "invalid config reported", "repository", owner+"/"+repo, "errors", len(errs),
-		"issue", res.Issue.Number, "created", res.Created, "updated", res.Updated)
-	return res, nil
+	return r.InvalidConfigAt(ctx, installation, owner, repo, errs, ConfigPush{})
 }
 
 // ConfigFixed closes the invalid-configuration issue of owner/repo, if one
 // is open, with a comment saying so (note, e.g. "Fixed by abc1234.", is
-// added). Called by the push that makes the file valid; Result.Closed says
+// added). Called once a prune under the fixed file succeeded (or by the
+// push that fixed it, when it governs no package); Result.Closed says
 // whether an issue was closed.
 func (r *Reporter) ConfigFixed(ctx context.Context, installation int64, owner, repo, note string) (Result, error) {
 	if repo == "" {
 		repo = rules.OwnerRepo
 	}
-	msg := "<!-- pkgwarden:config-fixed -->\nThe configuration is valid again: pkgwarden applies it from now on."
+	msg := "<!-- pkgwarden:config-fixed -->\nThe configuration is valid again and pkgwarden applies it."
 	if note = oneLine(note); note != "" {
 		msg += " " + note
 	}

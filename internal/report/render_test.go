@@ -231,7 +231,7 @@ func TestGoldenNotices(t *testing.T) {
 		{Repo: "acme/webapp", File: ".github/pkgwarden.yml", Line: 9, Column: 3, Field: "rules[0].prune.keep_tagd", Msg: "unknown key"},
 		{Repo: "acme/.github", File: ".github/pkgwarden.yml", Line: 2, Column: 1, Msg: "mapping values are not allowed in this context"},
 	}
-	golden(t, "invalid_config.body.md", renderConfigBody("acme", "webapp", errs))
+	golden(t, "invalid_config.body.md", renderConfigBody("acme", "webapp", errs, ConfigPush{}))
 	golden(t, "missing_token.body.md", renderTokenBody("acme"))
 }
 

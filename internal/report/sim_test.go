@@ -499,7 +499,7 @@ func TestInvalidConfigIssue(t *testing.T) {
 		t.Fatalf("same errors again: %+v", res)
 	}
 	is := w.only(t, "webapp")
-	for _, want := range []string{"`acme/webapp:.github/pkgwarden.yml` line 3, column 5: `rules[0].prune.keep_untagged`: must be a number", "line 7, column 3"} {
+	for _, want := range []string{"`acme/webapp:.github/pkgwarden.yml` line 3, column 5](https://github.com/acme/webapp/blob/HEAD/.github/pkgwarden.yml#L3): `rules[0].prune.keep_untagged`: must be a number", "line 7, column 3"} {
 		if !strings.Contains(is.Body, want) {
 			t.Errorf("body lacks %q:\n%s", want, is.Body)
 		}

@@ -117,6 +117,17 @@ func (r extendsRef) String() string { return r.owner + "/" + r.repo + ":" + r.pa
 // durations, globs or numbers are errors carrying name, line and column.
 // The returned error is an ErrorList.
 func Decode(name string, data []byte) (*File, error) {
+	f, errs := decode(name, data)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return f, nil
+}
+
+// decode is Decode that also returns what it read of an invalid file (nil
+// when it could not be parsed), so that where its policy block stands can
+// be reported with its other errors.
+func decode(name string, data []byte) (*File, ErrorList) {
 	if len(data) > MaxFileSize {
 		return nil, ErrorList{{File: name, Line: 1, Column: 1, Msg: fmt.Sprintf("file is %d bytes, more than the %d allowed", len(data), MaxFileSize)}}
 	}
@@ -140,6 +151,12 @@ func Decode(name string, data []byte) (*File, error) {
 				e.Line, e.Column = tk.Position.Line, tk.Position.Column
 			}
 		}
+		if le := explainLayout(data); le != nil {
+			// The parser names its state, often on the line before:
+			// the layout mistake says what to fix and where.
+			e = le
+			e.File = name
+		}
 		return nil, ErrorList{e}
 	}
 	d := &decoder{name: name, anchors: map[string]ast.Node{}}
@@ -158,10 +175,7 @@ func Decode(name string, data []byte) (*File, error) {
 	if body != nil {
 		d.top(f, body)
 	}
-	if len(d.errs) > 0 {
-		return nil, d.errs
-	}
-	return f, nil
+	return f, d.errs
 }
 
 // secondDocumentMarker returns the line of the second "---" document
@@ -421,7 +435,7 @@ func (d *decoder) fields(n ast.Node, field string, known []string, set func(key 
 		key := ks.Value
 		sub := join(field, key)
 		if !contains(known, key) {
-			d.errorf(mv.Key, sub, "unknown key (known: %s)", strings.Join(known, ", "))
+			d.errorf(mv.Key, sub, "%s", unknownKeyMsg(field, key, known))
 			continue
 		}
 		if seen[key] {
@@ -728,6 +742,8 @@ func parseExtends(s string) (extendsRef, error) {
 
 var ruleKeys = []string{"packages", "type", "prune", "restore"}
 var pruneKeys = []string{"untagged", "older_than", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags", "keep_latest", "prerelease_only"}
+var restoreKeys = []string{"tags", "package"}
+var policyKeys = []string{"max_deletions_per_run", "min_untagged_age", "repository_rules"}
 var containerOnly = []string{"untagged", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags"}
 var versionedOnly = []string{"keep_latest", "prerelease_only"}
 
@@ -778,7 +794,7 @@ func (d *decoder) rules(f *File, v ast.Node) {
 				d.prune(r.Prune, v, sub, typed)
 			case "restore":
 				r.Restore = &Restore{}
-				d.fields(v, sub, []string{"tags", "package"}, func(key string, v, _ ast.Node) {
+				d.fields(v, sub, restoreKeys, func(key string, v, _ ast.Node) {
 					switch key {
 					case "tags":
 						if p, ok := d.patterns(v, sub+".tags", false); ok {
@@ -837,7 +853,7 @@ func (d *decoder) prune(p *Prune, v ast.Node, field string, typed map[string]ast
 func (d *decoder) policy(f *File, v, k ast.Node) {
 	line, col := pos(k)
 	p := &filePolicy{line: line, column: col}
-	d.fields(v, "policy", []string{"max_deletions_per_run", "min_untagged_age", "repository_rules"}, func(key string, v, _ ast.Node) {
+	d.fields(v, "policy", policyKeys, func(key string, v, _ ast.Node) {
 		sub := "policy." + key
 		switch key {
 		case "max_deletions_per_run":

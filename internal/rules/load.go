@@ -75,6 +75,10 @@ type Loader struct {
 type loaded struct {
 	file *File // nil when not found
 	err  error // an ErrorList when the file is invalid or unreadable
+	// partial is what was decoded of an invalid file (nil when it could
+	// not be parsed): a repository file's misplaced policy block is
+	// reported with its other errors.
+	partial *File
 	// unreadable says why the path cannot be read as a file ("is a
 	// directory, not a file"), for an _extends naming it; err then
 	// reports it as the file's own error.
@@ -104,12 +108,12 @@ func (l *Loader) Override(owner, repo, name string, data []byte) error {
 	if why := unreadableReason(data); why != "" {
 		return ErrorList{{File: name, Line: 1, Column: 1, Msg: name + " " + why}}
 	}
-	f, err := Decode(name, data)
-	if err != nil {
-		return err
+	f, errs := decode(name, data)
+	if f != nil && f.policy != nil && !strings.EqualFold(repo, OwnerRepo) {
+		return withPolicyMisplaced(errs, f, owner)
 	}
-	if f.policy != nil && !strings.EqualFold(repo, OwnerRepo) {
-		return policyMisplaced(f, owner)
+	if len(errs) > 0 {
+		return errs
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -152,9 +156,9 @@ func (l *Loader) read(ctx context.Context, owner, repo, path string) (loaded, er
 			got = unreadableFile(owner, repo, path, why)
 			break
 		}
-		f, derr := Decode(path, data)
-		if derr != nil {
-			got = loaded{err: withRepo(derr, owner+"/"+repo)}
+		f, derrs := decode(path, data)
+		if len(derrs) > 0 {
+			got = loaded{err: withRepo(derrs, owner+"/"+repo), partial: f}
 		} else {
 			got = loaded{file: f}
 		}
@@ -194,8 +198,33 @@ func withRepo(err error, repo string) error {
 }
 
 func policyMisplaced(f *File, owner string) error {
-	return ErrorList{{File: f.name, Line: f.policy.line, Column: f.policy.column, Field: "policy",
-		Msg: fmt.Sprintf("only allowed in the owner's %s/%s repository", owner, OwnerRepo)}}
+	return withPolicyMisplaced(nil, f, owner)
+}
+
+// withPolicyMisplaced adds to errs, the other errors of f, in file order,
+// that f, a repository's file, holds a policy block: one pass says all
+// that is wrong with it.
+func withPolicyMisplaced(errs ErrorList, f *File, owner string) ErrorList {
+	pe := &Error{File: f.name, Line: f.policy.line, Column: f.policy.column, Field: "policy",
+		Msg: fmt.Sprintf("only allowed in the owner's %s/%s repository", owner, OwnerRepo)}
+	if len(errs) > 0 {
+		pe.Repo = errs[0].Repo
+	}
+	out := make(ErrorList, 0, len(errs)+1)
+	placed := false
+	for _, e := range errs {
+		if !placed && (e.Line > pe.Line || e.Line == pe.Line && e.Column > pe.Column) {
+			out, placed = append(out, pe), true
+		}
+		out = append(out, e)
+	}
+	if !placed {
+		out = append(out, pe)
+	}
+	if len(out) > maxErrors {
+		out = out[:maxErrors]
+	}
+	return out
 }
 
 // Load returns the configuration governing pkg:
@@ -253,7 +282,17 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 	}
 
 	if repo != "" && !strings.EqualFold(repo, OwnerRepo) {
-		repoFile, err := l.file(ctx, pkg.Owner, repo, Path)
+		got, err := l.read(ctx, pkg.Owner, repo, Path)
+		repoFile := got.file
+		if err == nil && got.err != nil {
+			err = got.err
+			if got.partial != nil && got.partial.policy != nil {
+				var list ErrorList
+				if errors.As(got.err, &list) {
+					err = withRepo(withPolicyMisplaced(list, got.partial, pkg.Owner), pkg.Owner+"/"+repo)
+				}
+			}
+		}
 		var list ErrorList
 		denied := policy.RepositoryRules == RepositoryRulesDeny
 		if err != nil && !(denied && errors.As(err, &list)) {

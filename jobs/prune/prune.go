@@ -54,6 +54,11 @@ type Config struct {
 	// TokenIssues closes an owner's missing-token issue once a prune
 	// finds the owner's token (*report.Reporter); nil means never.
 	TokenIssues TokenIssues
+	// ConfigPending and ConfigIssues, when both set, close a fixed file's
+	// invalid-config issue once a prune under it succeeded (see
+	// ConfigPending).
+	ConfigPending ConfigPending
+	ConfigIssues  ConfigSettler
 	// Paused is the kill switch: plan and report, delete nothing.
 	Paused bool
 	// RefusalMemory is how long a version GitHub refused to delete is
@@ -185,6 +190,7 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 			log.WarnContext(ctx, "prune: finished run not cleared", "err", err)
 		}
 	}
+	p.settleConfig(ctx, log, t.InstallationID, pr.cfg, run)
 	return nil
 }
 
