@@ -682,7 +682,7 @@ func TestPruneSurvivesKill9(t *testing.T) {
 			comments++
 			// The one comment tells the whole run, both processes' part.
 			for _, e := range d.Delete {
-				if short := rules.ShortDigest(e.Version); !strings.Contains(c.Body, short) {
+				if short := strings.TrimPrefix(rules.ShortDigest(e.Version), "sha256:"); !strings.Contains(c.Body, short) {
 					t.Errorf("the run's comment does not name %s:\n%s", short, c.Body)
 				}
 			}
