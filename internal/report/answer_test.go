@@ -19,9 +19,9 @@ func TestAnswerText(t *testing.T) {
 		{"a list", []AnswerPart{{Line: "/pkgwarden restore 5 6", Outcomes: []Outcome{RestoredVersions{N: 0}, NotDeleted{ID: 6}}}},
 			"- restored 0 versions.\n- version 6 is not deleted."},
 		{"several lines", []AnswerPart{
-			{Line: "/pkgwarden restore `x`", Outcomes: []Outcome{NoSuchTag{Tag: "a`b"}}},
+			{Line: "/pkgwarden restore `x`", Outcomes: []Outcome{NoSuchName{Name: "a`b", Verb: VerbRestore}}},
 			{Line: "/pkgwarden forget package", Outcomes: []Outcome{NotRestoredByPkgwarden{What: PackageRef("", 0)}}},
-		}, "`/pkgwarden restore 'x'`:\n- tag `a'b`: no version pkgwarden deleted from this package carries it.\n" +
+		}, "`/pkgwarden restore 'x'`:\n- `a'b`: no version pkgwarden deleted from this package has this tag or digest (GitHub keeps deleted versions for 30 days).\n" +
 			"`/pkgwarden forget package`:\n- the package: pkgwarden did not restore it, so `forget` does not apply; delete it by hand or with a rule."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,6 +46,14 @@ func TestOutcomeSentences(t *testing.T) {
 		{DeleteRefused{What: VersionRef(10), Reason: "too popular"}, "version 10: GitHub refused to delete it again (too popular); it will not be restored automatically."},
 		{StaysDeleted{What: PackageRef("app", 9)}, "the package `app` (id 9) stays deleted and will not be restored automatically."},
 		{NotRestoredByPkgwarden{What: PackageRef("app", 0)}, "the package `app`: pkgwarden did not restore it, so `forget` does not apply; delete it by hand or with a rule."},
+		{NoSuchName{Name: "pr-9", Verb: VerbForget}, "`pr-9`: no version pkgwarden restored in this package has this tag or digest."},
+		{NoSuchName{Name: "@bob<!--", Verb: VerbRestore}, "`@bob<!--`: no version pkgwarden deleted from this package has this tag or digest (GitHub keeps deleted versions for 30 days)."},
+		{Ambiguous{Name: "sha256:6e7d", Candidates: []Candidate{
+			{ID: 130, Version: "sha256:6e7d" + strings.Repeat("0", 60)},
+			{ID: 123, Version: "sha256:6e7d" + strings.Repeat("1", 60), Tags: []string{"pr-42", "pr-42b"}},
+		}}, "`sha256:6e7d` fits 2 versions, so nothing was done for it; name one by its id: `pr-42`, `pr-42b` (`sha256:6e7d11111111`, id 123); untagged (`sha256:6e7d00000000`, id 130)."},
+		{Ambiguous{Name: "1.0", Candidates: []Candidate{{ID: 1, Version: "1.0"}, {ID: 2, Version: "1.0"}, {ID: 3, Version: "1.0"}, {ID: 4, Version: "1.0"}, {ID: 5, Version: "1.0"}, {ID: 6, Version: "1.0"}, {ID: 7, Version: "1.0"}}},
+			"`1.0` fits 7 versions, so nothing was done for it; name one by its id: `1.0` (id 1); `1.0` (id 2); `1.0` (id 3); `1.0` (id 4); `1.0` (id 5); and 2 more."},
 	} {
 		if got := tc.o.sentence(); got != tc.want {
 			t.Errorf("%T: %q, want %q", tc.o, got, tc.want)
