@@ -140,7 +140,7 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 		t.Errorf("pr-57 (%d) in the simulator: known %t, deleted %t; want restored", undone.ID, ok, deleted)
 	}
 	status["acme/container/webapp"][undone.ID] = true // counted as the prune left it
-	if !strings.Contains(h.undo.Answer, "@alice restored 1 version") {
+	if !strings.Contains(h.undo.Answer, "@alice asked: restored pr-57 (id ") || strings.Contains(h.undo.Answer, "intentional") {
 		t.Errorf("bot's answer = %q", h.undo.Answer)
 	}
 	seen := map[string]bool{}
@@ -175,7 +175,7 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 	noted := false
 	for _, is := range issues {
 		for _, c := range is.Comments {
-			if strings.Contains(c.Body, "pkgwarden restored 1 item") && strings.Contains(c.Body, "this deletion was intentional") && strings.Contains(c.Body, "v0.9.0") {
+			if strings.Contains(c.Body, "Restored automatically") && strings.Contains(c.Body, "this deletion was intentional") && strings.Contains(c.Body, "v0.9.0") {
 				noted = true
 			}
 		}

@@ -78,3 +78,41 @@ func TestRestoreCommentBoxes(t *testing.T) {
 		t.Errorf("the zero Seal verified %v", got)
 	}
 }
+
+// TestGoldenRestoreComments: the restore comment of a person's request
+// (who asked, what came back, what else became of the request, the
+// answer's marker, no "intentional" box) and of an automatic restore (said
+// so, a box per version restored on its own).
+func TestGoldenRestoreComments(t *testing.T) {
+	seal := NewSeal([]byte("secret"))
+	runs := map[string]RestoreRun{
+		"restore_asked": {ID: "d-1", Package: pkg, Trigger: "restore comment by @alice", AskedBy: "alice",
+			Restored: []Restored{
+				{ID: 124, Version: dig(124), Tags: []string{"pr-57"}, Reason: "asked by @alice (comment)"},
+				{ID: 125, Version: dig(125), Reason: "child of restored index " + rules.ShortDigest(dig(124)), Along: true},
+			},
+			Replies: []AnswerPart{{Line: "/pkgwarden restore pr-57 sha256:6e7d", Outcomes: []Outcome{
+				Ambiguous{Name: "sha256:6e7d", Candidates: []Candidate{{ID: 123, Version: "sha256:6e7d" + strings.Repeat("1", 60), Tags: []string{"pr-42"}}, {ID: 130, Version: "sha256:6e7d" + strings.Repeat("0", 60)}}},
+			}}}},
+		"restore_asked_one": {ID: "d-2", Package: pkg, AskedBy: "alice", Restored: []Restored{{ID: 124, Version: dig(124), Tags: []string{"pr-57"}, Reason: "asked by @alice (comment)"}}},
+		"restore_auto": {ID: "restore@2026-11-25T10:30:00Z", Package: pkg, Trigger: "sweep", Restored: []Restored{
+			{ID: 12, Version: dig(12), Tags: []string{"v1.0.0"}, Reason: "deleted outside pkgwarden; restore.tags v* protects v1.0.0"},
+			{ID: 13, Version: dig(13), Reason: "child of restored index " + rules.ShortDigest(dig(12)), Along: true},
+		}},
+	}
+	for name, run := range runs {
+		t.Run(name, func(t *testing.T) {
+			body := renderRestoreComment(restoreRunMarker(run.ID), run, seal)
+			golden(t, name+".comment.md", body)
+			boxes := strings.Contains(body, "this deletion was intentional")
+			if boxes != (run.AskedBy == "") {
+				t.Errorf("intentional boxes: %t, want them only on an automatic restore", boxes)
+			}
+			// A person's request is answered by this comment: Answer finds
+			// its marker, so a retried job answers once.
+			if answered := strings.Contains(body, answerMarker(run.ID)); answered != (run.AskedBy != "") {
+				t.Errorf("answer marker: %t, want it only on a person's restore", answered)
+			}
+		})
+	}
+}

@@ -54,14 +54,34 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 		}
 		parts = append(parts, report.AnswerPart{Line: c.Line, Outcomes: out})
 	}
-	if err := r.finish(ctx, log, st); err != nil {
-		return err
+	if len(st.restored) > 0 {
+		// One comment says who asked, what came back and what else
+		// became of the request: it carries the answer's marker.
+		st.askedBy, st.replies = u.Sender, withoutRestored(parts)
+		return r.finish(ctx, log, st)
 	}
-	if len(parts) == 0 || len(parts) == 1 && (len(parts[0].Outcomes) == 0 || !u.Answer && len(parts[0].Outcomes) == 1 && len(st.restored) > 0) {
-		// A box ticked and done: the restore comment says it all.
+	if len(parts) == 0 || len(parts) == 1 && len(parts[0].Outcomes) == 0 {
 		return nil
 	}
 	return r.answer(ctx, log, st, u, parts)
+}
+
+// withoutRestored is parts without their RestoredVersions outcomes, which
+// the restore comment says better; parts left with no outcome go.
+func withoutRestored(parts []report.AnswerPart) []report.AnswerPart {
+	var out []report.AnswerPart
+	for _, p := range parts {
+		var keep []report.Outcome
+		for _, o := range p.Outcomes {
+			if _, ok := o.(report.RestoredVersions); !ok {
+				keep = append(keep, o)
+			}
+		}
+		if len(keep) > 0 {
+			out = append(out, report.AnswerPart{Line: p.Line, Outcomes: keep})
+		}
+	}
+	return out
 }
 
 // command carries out one command and returns what became of it.
