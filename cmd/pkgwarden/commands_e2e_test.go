@@ -56,8 +56,8 @@ func TestCommandsEndToEnd(t *testing.T) {
 		restored bool
 	}{
 		{name: "help", body: "/pkgwarden help", want: []string{"@writer", "`/pkgwarden restore <id|tag|digest>…` restores versions pkgwarden deleted", "`/pkgwarden forget <id|tag|digest>…`", "Restoring needs write access to acme/app"}},
-		{name: "typo", body: fmt.Sprintf("/pkgwarden restor %d", w.pr3), want: []string{"`restor` is not a command. Did you mean `restore`?", "`/pkgwarden help`"}},
-		{name: "pkgwarden alone", body: "/pkgwarden", want: []string{"`/pkgwarden` needs a command: `/pkgwarden restore"}},
+		{name: "typo", body: fmt.Sprintf("/pkgwarden restor %d", w.pr3), want: []string{"@writer `restor` is not a command. Did you mean `restore`?", "`/pkgwarden help`"}},
+		{name: "pkgwarden alone", body: "/pkgwarden", want: []string{"@writer `/pkgwarden` needs a command: `/pkgwarden restore"}},
 		{name: "ambiguous digest prefix", body: "/pkgwarden restore " + prefix, want: []string{
 			"`" + prefix + "` fits 2 versions, so nothing was done for it; name one by its id",
 			fmt.Sprintf("id %d)", twinIDs[twinDigests[0]]), fmt.Sprintf("id %d)", twinIDs[twinDigests[1]])}},

@@ -71,6 +71,21 @@ var (
 	ErrTooMany = errors.New("too many ids")
 )
 
+// commandError is what is wrong with a /pkgwarden line, in words for the
+// person who wrote it (the answer quotes it); Unwrap gives the sentinel.
+type commandError struct {
+	kind error
+	msg  string
+}
+
+func (e *commandError) Error() string { return e.msg }
+func (e *commandError) Unwrap() error { return e.kind }
+
+// errorf is a commandError of kind.
+func errorf(kind error, format string, args ...any) error {
+	return &commandError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
 // Command is one /pkgwarden line of a comment.
 type Command struct {
 	// Line is the 1-based line number in the comment.
@@ -143,7 +158,7 @@ func parseCommandLine(shown string) (c Command, ok bool) {
 	words := strings.FieldsFunc(rest, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
 	switch {
 	case len(words) == 0:
-		c.Err = fmt.Errorf("%w: `/pkgwarden` needs a command: %s", ErrNoVerb, CommandUsage)
+		c.Err = errorf(ErrNoVerb, "`/pkgwarden` needs a command: %s", CommandUsage)
 	case equalFoldASCII(words[0], string(VerbRestore)):
 		c.Verb = VerbRestore
 	case equalFoldASCII(words[0], string(VerbForget)):
@@ -155,7 +170,7 @@ func parseCommandLine(shown string) (c Command, ok bool) {
 		if v, ok := nearestVerb(words[0]); ok {
 			hint = fmt.Sprintf(" Did you mean `%s`?", v)
 		}
-		c.Err = fmt.Errorf("%w: %s is not a command.%s %s", ErrUnknownVerb, codeWord(words[0]), hint, CommandUsage)
+		c.Err = errorf(ErrUnknownVerb, "%s is not a command.%s %s", codeWord(words[0]), hint, CommandUsage)
 	}
 	if c.Err == nil {
 		c.Err = c.parseArgs(words[1:])
@@ -178,12 +193,12 @@ func verbTakes(v Verb) string {
 func (c *Command) parseArgs(args []string) error {
 	if c.Verb == VerbHelp {
 		if len(args) > 0 {
-			return fmt.Errorf("%w: help takes no arguments, got %s", ErrBadArgument, codeWord(args[0]))
+			return errorf(ErrBadArgument, "help takes no arguments, got %s", codeWord(args[0]))
 		}
 		return nil
 	}
 	if len(args) == 0 {
-		return fmt.Errorf("%w: missing argument: %s", ErrBadArgument, verbTakes(c.Verb))
+		return errorf(ErrBadArgument, "missing argument: %s", verbTakes(c.Verb))
 	}
 	tooMany := false
 	named := func() int { return len(c.IDs) + len(c.Tags) + len(c.Digests) }
@@ -191,21 +206,21 @@ func (c *Command) parseArgs(args []string) error {
 		switch {
 		case equalFoldASCII(a, "all"):
 			if c.Verb != VerbRestore {
-				return fmt.Errorf("%w: %s all is not a command, %s", ErrBadArgument, c.Verb, verbTakes(c.Verb))
+				return errorf(ErrBadArgument, "%s all is not a command, %s", c.Verb, verbTakes(c.Verb))
 			}
 			c.All = true
 		case equalFoldASCII(a, "package"):
 			if c.Verb != VerbForget {
-				return fmt.Errorf("%w: %s package is not a command, %s", ErrBadArgument, c.Verb, verbTakes(c.Verb))
+				return errorf(ErrBadArgument, "%s package is not a command, %s", c.Verb, verbTakes(c.Verb))
 			}
 			c.Package = true
 		case isASCIIDigits(a):
 			id, err := strconv.ParseInt(a, 10, 64)
 			switch {
 			case err != nil:
-				return fmt.Errorf("%w: bad id %s: too large", ErrBadArgument, codeWord(a))
+				return errorf(ErrBadArgument, "bad id %s: too large", codeWord(a))
 			case id == 0:
-				return fmt.Errorf("%w: bad id %s: ids start at 1", ErrBadArgument, codeWord(a))
+				return errorf(ErrBadArgument, "bad id %s: ids start at 1", codeWord(a))
 			case slices.Contains(c.IDs, id):
 			case named() == MaxCommandIDs:
 				tooMany = true
@@ -213,9 +228,9 @@ func (c *Command) parseArgs(args []string) error {
 				c.IDs = append(c.IDs, id)
 			}
 		case isSignedDigits(a):
-			return fmt.Errorf("%w: bad id %s: ids are positive whole numbers", ErrBadArgument, codeWord(a))
+			return errorf(ErrBadArgument, "bad id %s: ids are positive whole numbers", codeWord(a))
 		case isDigitsAnyScript(a):
-			return fmt.Errorf("%w: bad id %s: write ids with the digits 0-9", ErrBadArgument, codeWord(a))
+			return errorf(ErrBadArgument, "bad id %s: write ids with the digits 0-9", codeWord(a))
 		case hasDigestAlgorithm(a):
 			d, err := parseDigestPrefix(a)
 			switch {
@@ -236,16 +251,16 @@ func (c *Command) parseArgs(args []string) error {
 				c.Tags = append(c.Tags, a)
 			}
 		default:
-			return fmt.Errorf("%w: %s is not a version id, a tag or a digest; %s", ErrBadArgument, codeWord(a), verbTakes(c.Verb))
+			return errorf(ErrBadArgument, "%s is not a version id, a tag or a digest; %s", codeWord(a), verbTakes(c.Verb))
 		}
 	}
 	switch {
 	case c.All && (named() > 0 || tooMany):
-		return fmt.Errorf("%w: all cannot be combined with ids, tags or digests", ErrBadArgument)
+		return errorf(ErrBadArgument, "all cannot be combined with ids, tags or digests")
 	case c.Package && (named() > 0 || tooMany):
-		return fmt.Errorf("%w: package cannot be combined with ids, tags or digests", ErrBadArgument)
+		return errorf(ErrBadArgument, "package cannot be combined with ids, tags or digests")
 	case tooMany:
-		return fmt.Errorf("%w: at most %d ids per command (tags and digests count too)", ErrTooMany, MaxCommandIDs)
+		return errorf(ErrTooMany, "at most %d ids per command (tags and digests count too)", MaxCommandIDs)
 	}
 	return nil
 }
@@ -265,9 +280,9 @@ func parseDigestPrefix(word string) (string, error) {
 	hex := word[len(digestAlgorithm):]
 	switch {
 	case !isHex(hex) || len(hex) > 64:
-		return "", fmt.Errorf("%w: %s is not a sha256 digest (up to 64 hex digits after sha256:)", ErrBadArgument, codeWord(word))
+		return "", errorf(ErrBadArgument, "%s is not a sha256 digest (up to 64 hex digits after sha256:)", codeWord(word))
 	case len(hex) < MinDigestHex:
-		return "", fmt.Errorf("%w: digest %s is too short: write at least %d hex digits after sha256:", ErrBadArgument, codeWord(word), MinDigestHex)
+		return "", errorf(ErrBadArgument, "digest %s is too short: write at least %d hex digits after sha256:", codeWord(word), MinDigestHex)
 	}
 	return digestAlgorithm + strings.ToLower(hex), nil
 }
