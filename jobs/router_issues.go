@@ -120,7 +120,7 @@ func (r *Router) routeIssues(ctx context.Context, log *slog.Logger, id, event st
 
 // undoCommand is a parsed /pkgwarden line as the job carries it.
 func undoCommand(c report.Command) UndoCommand {
-	out := UndoCommand{Kind: string(c.Verb), IDs: c.IDs, All: c.All, Package: c.Package, Tags: c.Tags, Line: c.Text}
+	out := UndoCommand{Kind: string(c.Verb), IDs: c.IDs, All: c.All, Package: c.Package, Tags: c.Tags, Digests: c.Digests, Line: c.Text}
 	if c.Err != nil {
 		out.Kind, out.Problem = "", c.Err.Error()
 	}

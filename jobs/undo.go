@@ -58,6 +58,9 @@ type UndoCommand struct {
 	All     bool     `json:"all,omitempty"`
 	Package bool     `json:"package,omitempty"`
 	Tags    []string `json:"tags,omitempty"`
+	// Digests are digest prefixes ("sha256:6e7d"), as report.Command has
+	// them.
+	Digests []string `json:"digests,omitempty"`
 	// Line is the line as written, for the answer.
 	Line    string `json:"line"`
 	Problem string `json:"problem,omitempty"`

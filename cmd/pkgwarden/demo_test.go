@@ -144,9 +144,7 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 		t.Errorf("pr-57 (%d) in the simulator: known %t, deleted %t; want restored", undone.ID, ok, deleted)
 	}
 	status["acme/container/webapp"][undone.ID] = true // counted as the prune left it
-	// The answer's wording is the report's; that it names who asked is
-	// the demo's story.
-	if !strings.Contains(h.undo.Answer, "@alice") {
+	if !strings.Contains(h.undo.Answer, "@alice asked: restored pr-57 (id ") || strings.Contains(h.undo.Answer, "intentional") {
 		t.Errorf("bot's answer = %q", h.undo.Answer)
 	}
 	seen := map[string]bool{}
@@ -181,7 +179,7 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 	noted := false
 	for _, is := range issues {
 		for _, c := range is.Comments {
-			if c.User == sim.BotLogin() && strings.Contains(c.Body, "v0.9.0") && strings.Contains(c.Body, "- [ ]") {
+			if c.User == sim.BotLogin() && strings.Contains(c.Body, "Restored automatically") && strings.Contains(c.Body, "this deletion was intentional") && strings.Contains(c.Body, "v0.9.0") {
 				noted = true
 			}
 		}

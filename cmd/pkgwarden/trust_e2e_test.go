@@ -16,6 +16,9 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/webhook"
+	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/sweep"
 )
 
 // The permission matrix of issue 11: who may ask what of pkgwarden, where.
@@ -60,6 +63,9 @@ const (
 const (
 	entryRestore      = "comment /pkgwarden restore <pkgwarden's deletion>"
 	entryForget       = "comment /pkgwarden forget <pkgwarden's restore>"
+	entryRestoreTag   = "comment /pkgwarden restore <tag of pkgwarden's deletion>"
+	entryRestoreDig   = "comment /pkgwarden restore <digest prefix of pkgwarden's deletion>"
+	entryForgetTag    = "comment /pkgwarden forget <tag of pkgwarden's restore>"
 	entryForgetPkg    = "comment /pkgwarden forget package"
 	entryBox          = "tick the restore box"
 	entryIntentional  = "tick the intentional box"
@@ -78,18 +84,20 @@ const (
 const (
 	effNone     = "nothing changed"
 	effRestored = "pr-3 restored"
-	effDeleted  = "pr-4 deleted again"
+	effDeleted  = "v4 deleted again"
 )
 
-// trustWorld is an e2e world where pkgwarden pruned pr-3 and pr-4 of
-// acme's container app, and alice's /pkgwarden restore brought pr-4 back:
-// pr-3 is pkgwarden's deletion, pr-4 pkgwarden's restore.
+// trustWorld is an e2e world where pkgwarden pruned pr-3 of acme's
+// container app, and restored v4.0.0 automatically after someone deleted
+// it by hand (restore.tags protects v*): pr-3 is pkgwarden's deletion, v4
+// pkgwarden's restore, whose comment has the "intentional" box (a restore
+// a person asked for has none).
 type trustWorld struct {
 	*e2e
 	tokens         map[string]string
-	pr3, pr4       int64
+	pr3, v4        int64
 	pr3Digest      string
-	pr4Digest      string
+	v4Digest       string
 	evilVersion    int64
 	report         int // genuine report issue number in acme/app
 	restoreComment int64
@@ -142,18 +150,18 @@ func newTrustWorld(t *testing.T) *trustWorld {
 	w.file("app", rules.Path, trustRules)
 	w.push(w.image("latest"), 2*cfgDay, "latest")
 	w.pr3Digest = w.push(w.image("pr-3"), 5*cfgDay, "pr-3")
-	w.pr4Digest = w.push(w.image("pr-4"), 5*cfgDay, "pr-4")
+	w.v4Digest = w.push(w.image("v4"), 5*cfgDay, "v4.0.0")
 	w.deliverRun()
 	for _, v := range w.all() {
 		switch v.Name {
 		case w.pr3Digest:
 			w.pr3 = v.ID
-		case w.pr4Digest:
-			w.pr4 = v.ID
+		case w.v4Digest:
+			w.v4 = v.ID
 		}
 	}
-	if !w.deleted(w.pr3) || !w.deleted(w.pr4) {
-		t.Fatal("pkgwarden did not prune pr-3 and pr-4: the world proves nothing")
+	if !w.deleted(w.pr3) || w.deleted(w.v4) {
+		t.Fatal("pkgwarden did not prune pr-3 alone: the world proves nothing")
 	}
 	for _, is := range w.issuesOf("acme", "app") {
 		if is.User == sim.BotLogin() && is.Title == report.Title(rules.Package{Owner: "acme", Type: "container", Name: "app"}) {
@@ -163,9 +171,11 @@ func newTrustWorld(t *testing.T) *trustWorld {
 	if w.report == 0 {
 		t.Fatal("no report issue")
 	}
-	w.act(t, actOrgAdmin, "acme/app", w.report, fmt.Sprintf("/pkgwarden restore %d", w.pr4))
-	if w.deleted(w.pr4) {
-		t.Fatal("alice's restore of pr-4 did not happen")
+	// Deleted by hand, and restored by a sweep's restore job.
+	w.deleteVersion(w.v4Digest)
+	w.sweepRestore(t)
+	if w.deleted(w.v4) {
+		t.Fatal("the sweep did not restore v4.0.0")
 	}
 	for _, c := range w.issue("acme", "app", w.report).Comments {
 		if c.User == sim.BotLogin() && strings.Contains(c.Body, "<!-- pkgwarden:restore-run ") {
@@ -197,6 +207,30 @@ func newTrustWorld(t *testing.T) *trustWorld {
 	}
 	w.deliverHeld(t)
 	return w
+}
+
+// sweepRestore queues the restore job a sweep queues for package app, and
+// waits until it is done.
+func (w *trustWorld) sweepRestore(t *testing.T) {
+	t.Helper()
+	key, err := os.ReadFile(w.keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := githubapi.NewApp(githubapi.AppConfig{AppID: w.sim.AppID(), PrivateKey: key, BaseURL: w.srv.URL + "/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, _, err := app.AppClient().Apps.FindOrganizationInstallation(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := jobs.Job{Type: jobs.TypeRestore, Reason: sweep.JobReason, QueuedAt: w.sim.Now().UTC(), Target: webhook.Target{
+		InstallationID: inst.GetID(), Owner: "acme", OwnerType: "Organization", PackageType: "container", PackageName: "app", Repository: "acme/app"}}
+	if err := jobs.Publish(context.Background(), w.q, job); err != nil {
+		t.Fatal(err)
+	}
+	w.waitIdle()
 }
 
 func (w *trustWorld) client(login string) *github.Client {
@@ -374,16 +408,19 @@ func (w *trustWorld) do(t *testing.T, actor, entry, place string) ([]string, boo
 	}
 	tooMany := make([]string, 21)
 	for i := range tooMany {
-		tooMany[i] = fmt.Sprint(w.pr4 + int64(i))
+		tooMany[i] = fmt.Sprint(w.v4 + int64(i))
 	}
 	// The entries that are a comment, by what it says.
 	if body, ok := map[string]string{
 		entryRestore:      fmt.Sprintf("/pkgwarden restore %d", w.pr3),
 		entryRestoreCRLF:  fmt.Sprintf("/pkgwarden restore %d\r\nthanks!", w.pr3),
-		entryForget:       fmt.Sprintf("/pkgwarden forget %d", w.pr4),
+		entryForget:       fmt.Sprintf("/pkgwarden forget %d", w.v4),
+		entryRestoreTag:   "/pkgwarden restore pr-3",
+		entryRestoreDig:   "/pkgwarden restore " + w.pr3Digest[:len("sha256:")+8],
+		entryForgetTag:    "/pkgwarden forget v4.0.0",
 		entryForgetPkg:    "/pkgwarden forget package",
-		entryInCode:       fmt.Sprintf("To delete it for good:\n\n```\n/pkgwarden forget %d\n```\n", w.pr4),
-		entryInQuote:      fmt.Sprintf("> /pkgwarden forget %d\n\nWho wrote this?", w.pr4),
+		entryInCode:       fmt.Sprintf("To delete it for good:\n\n```\n/pkgwarden forget %d\n```\n", w.v4),
+		entryInQuote:      fmt.Sprintf("> /pkgwarden forget %d\n\nWho wrote this?", w.v4),
 		entryOtherOwnerID: fmt.Sprintf("/pkgwarden restore %d", w.evilVersion),
 		entryUnknownID:    fmt.Sprintf("/pkgwarden restore %d", w.evilVersion+1_000_000),
 		entryTooMany:      "/pkgwarden forget " + strings.Join(tooMany, " "),
@@ -409,7 +446,7 @@ func (w *trustWorld) do(t *testing.T, actor, entry, place string) ([]string, boo
 				id, body = c.ID, c.Body
 			}
 		}
-		if _, _, err := gh.Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: github.String(tickLine(body, fmt.Sprintf("pkgwarden:intentional %d ", w.pr4)))}); err != nil {
+		if _, _, err := gh.Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: github.String(tickLine(body, fmt.Sprintf("pkgwarden:intentional %d ", w.v4)))}); err != nil {
 			return nil, false
 		}
 		ids := w.deliverHeld(t)
@@ -438,11 +475,11 @@ func tickLine(body, marker string) string {
 func (w *trustWorld) effect(t *testing.T) string {
 	t.Helper()
 	switch {
-	case !w.deleted(w.pr3) && w.deleted(w.pr4):
-		t.Fatal("both pr-3 restored and pr-4 deleted: one row did two things")
+	case !w.deleted(w.pr3) && w.deleted(w.v4):
+		t.Fatal("both pr-3 restored and v4 deleted: one row did two things")
 	case !w.deleted(w.pr3):
 		return effRestored
-	case w.deleted(w.pr4):
+	case w.deleted(w.v4):
 		return effDeleted
 	}
 	if len(w.appPkg().Active()) == 0 {
@@ -463,8 +500,10 @@ const (
 	ansRefusedWrite = `only people with write access to acme/app`
 	ansRefusedAdmin = `only admins of acme/app`
 	ansNotRestored  = `pkgwarden did not restore it`
-	ansRestored     = `restored 1 version`
-	ansDeleted      = `deleted again`
+	// ansRestored is said by the one comment of a restore: who asked
+	// (%s), what came back.
+	ansRestored = `@%s asked: restored pr-3 (id `
+	ansDeleted  = `deleted again`
 )
 
 // trustMatrix is the table: every actor × entry point × place, with the
@@ -480,16 +519,16 @@ func trustMatrix() []trustRow {
 	editsComment := map[string]bool{actWriter: true, actMaintainer: true, actRepoAdmin: true, actOrgAdmin: true, actBot: true}
 	for _, actor := range trustActors {
 		for _, place := range []string{placeGenuine, placeOther, placeEvil, placeDotGit} {
-			for _, entry := range []string{entryRestore, entryForget, entryForgetPkg, entryBox, entryIntentional, entryAddLines} {
+			for _, entry := range []string{entryRestore, entryRestoreTag, entryRestoreDig, entryForget, entryForgetTag, entryForgetPkg, entryBox, entryIntentional, entryAddLines} {
 				r := trustRow{actor: actor, entry: entry, place: place, effect: effNone}
 				if place == placeGenuine && actor != actBot {
 					switch entry {
-					case entryRestore:
+					case entryRestore, entryRestoreTag, entryRestoreDig:
 						r.answer = ansRefusedWrite
 						if mayWrite[actor] {
-							r.effect, r.answer = effRestored, ansRestored
+							r.effect, r.answer = effRestored, fmt.Sprintf(ansRestored, actor)
 						}
-					case entryForget:
+					case entryForget, entryForgetTag:
 						r.answer = ansRefusedAdmin
 						if mayAdmin[actor] {
 							r.effect, r.answer = effDeleted, ansDeleted
@@ -503,7 +542,7 @@ func trustMatrix() []trustRow {
 						if editsIssue[actor] {
 							r.answer = ansRefusedWrite
 							if mayWrite[actor] {
-								r.effect, r.answer = effRestored, "" // a box ticked and done: the restore comment says it
+								r.effect, r.answer = effRestored, fmt.Sprintf(ansRestored, actor)
 							}
 						}
 					case entryIntentional:
@@ -521,12 +560,12 @@ func trustMatrix() []trustRow {
 	}
 	// The special cases, on the genuine report.
 	rows = append(rows,
-		trustRow{actor: actWriter, entry: entryRestoreCRLF, place: placeGenuine, effect: effRestored, answer: ansRestored},
+		trustRow{actor: actWriter, entry: entryRestoreCRLF, place: placeGenuine, effect: effRestored, answer: fmt.Sprintf(ansRestored, actWriter)},
 		trustRow{actor: actRepoAdmin, entry: entryInCode, place: placeGenuine, effect: effNone},
 		trustRow{actor: actRepoAdmin, entry: entryInQuote, place: placeGenuine, effect: effNone},
 		trustRow{actor: actRepoAdmin, entry: entryTooMany, place: placeGenuine, effect: effNone, answer: `at most 20 ids per command`},
-		trustRow{actor: actWriter, entry: entryHelp, place: placeGenuine, effect: effNone, answer: `/pkgwarden restore <id>`},
-		trustRow{actor: actWriter, entry: entryTypo, place: placeGenuine, effect: effNone, answer: `unknown verb: "restor"`},
+		trustRow{actor: actWriter, entry: entryHelp, place: placeGenuine, effect: effNone, answer: "`/pkgwarden restore <id|tag|digest>…` restores versions pkgwarden deleted"},
+		trustRow{actor: actWriter, entry: entryTypo, place: placeGenuine, effect: effNone, answer: "`restor` is not a command. Did you mean `restore`?"},
 		trustRow{actor: actWriter, entry: entryOtherOwnerID, place: placeGenuine, effect: effNone, answer: `not a version pkgwarden deleted from this package`},
 		trustRow{actor: actWriter, entry: entryUnknownID, place: placeGenuine, effect: effNone, answer: `not a version pkgwarden deleted from this package`},
 		trustRow{actor: actEve, entry: entryOtherOwnerID, place: placeEvil, effect: effNone},
@@ -562,9 +601,32 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 }
 
+// botComments counts pkgwarden's comments on the genuine report (the
+// bot's, with pkgwarden's hidden marker: not a command the bot actor
+// wrote).
+func (w *trustWorld) botComments() int {
+	n := 0
+	for _, c := range w.issue("acme", "app", w.report).Comments {
+		if c.User == w.sim.BotLogin() && strings.Contains(c.Body, "<!-- pkgwarden:") {
+			n++
+		}
+	}
+	return n
+}
+
 func (w *trustWorld) check(t *testing.T, r trustRow) {
 	t.Helper()
+	before := w.botComments()
 	ids, sent := w.do(t, r.actor, r.entry, r.place)
+	// One comment per request that is answered (a restore's says who
+	// asked and what came back), none otherwise.
+	want := 0
+	if r.answer != "" && r.place == placeGenuine {
+		want = 1
+	}
+	if got := w.botComments() - before; got != want {
+		t.Errorf("the bot added %d comments to the report, want %d", got, want)
+	}
 	if got := w.effect(t); got != r.effect {
 		t.Errorf("effect: %s, want %s", got, r.effect)
 	}

@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -97,7 +99,12 @@ type Outcome interface {
 type Help struct{ Repository string }
 
 func (o Help) sentence() string {
-	return CommandUsage + ". Restoring needs write access to " + o.Repository + ", forgetting admin access."
+	return fmt.Sprintf(`the commands, in a comment on this report:
+- `+"`/pkgwarden restore <id|tag|digest>…`"+` restores versions pkgwarden deleted, named by id, by tag (`+"`pr-42`"+`) or by digest, whole or its start (`+"`sha256:6e7d`"+`: at least %d hex digits; without `+"`sha256:`"+`, at least %d); `+"`/pkgwarden restore all`"+` restores every deletion listed in the report.
+- `+"`/pkgwarden forget <id|tag|digest>…`"+` deletes again a version pkgwarden restored, and never restores it automatically; `+"`/pkgwarden forget package`"+` does so for a restored package.
+- `+"`/pkgwarden help`"+` shows this.
+
+A tag or digest that fits several versions is answered with them and does nothing. Restoring needs write access to %s, forgetting admin access.`, MinDigestHex, MinBareDigestHex, oneLine(o.Repository))
 }
 
 // NotACommand answers a /pkgwarden line that is no command; Problem says
@@ -144,11 +151,64 @@ func (PackageGone) sentence() string {
 	return "the package is deleted; restore it first (nothing was changed)."
 }
 
-// NoSuchTag: no version pkgwarden deleted from the package carries Tag.
-type NoSuchTag struct{ Tag string }
+// NoSuchName: Name, a tag or digest given to Verb, fits no version the
+// command may act on: none pkgwarden deleted from the package (restore),
+// none it restored (forget).
+type NoSuchName struct {
+	Name string
+	Verb Verb
+}
 
-func (o NoSuchTag) sentence() string {
-	return fmt.Sprintf("tag `%s`: no version pkgwarden deleted from this package carries it.", quoteLine(o.Tag))
+func (o NoSuchName) sentence() string {
+	if o.Verb == VerbForget {
+		return fmt.Sprintf("%s: no version pkgwarden restored in this package has this tag or digest.", codeWord(o.Name))
+	}
+	return fmt.Sprintf("%s: no version pkgwarden deleted from this package has this tag or digest (GitHub keeps deleted versions for 30 days).", codeWord(o.Name))
+}
+
+// Candidate is a version a tag or digest given in a command fits.
+type Candidate struct {
+	ID      int64
+	Version string
+	Tags    []string
+}
+
+// maxCandidates bounds the candidates an Ambiguous answer lists.
+const maxCandidates = 5
+
+// Ambiguous: Name fits several versions (Candidates), so nothing was done
+// for it.
+type Ambiguous struct {
+	Name       string
+	Candidates []Candidate
+}
+
+func (o Ambiguous) sentence() string {
+	cs := slices.SortedFunc(slices.Values(o.Candidates), func(a, b Candidate) int { return cmp.Compare(a.ID, b.ID) })
+	var list []string
+	for i, c := range cs {
+		if i == maxCandidates {
+			list = append(list, fmt.Sprintf("and %d more", len(cs)-maxCandidates))
+			break
+		}
+		head, in := "untagged", fmt.Sprintf("id %d", c.ID)
+		switch {
+		case len(c.Tags) > 0:
+			var tags []string
+			for _, t := range c.Tags[:min(len(c.Tags), 3)] {
+				tags = append(tags, codeWord(t))
+			}
+			head = strings.Join(tags, ", ")
+		case !strings.HasPrefix(c.Version, "sha256:"):
+			head = codeWord(c.Version)
+		}
+		if strings.HasPrefix(c.Version, "sha256:") {
+			in = codeWord(shortName(c.Version)) + ", " + in
+		}
+		parts := []string{head + " (" + in + ")"}
+		list = append(list, strings.Join(parts, " "))
+	}
+	return fmt.Sprintf("%s fits %d versions, so nothing was done for it; name one by its id: %s.", codeWord(o.Name), len(cs), strings.Join(list, "; "))
 }
 
 // TooLate: version ID, listed in the report, was deleted at DeletedAt, past

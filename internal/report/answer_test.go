@@ -19,9 +19,9 @@ func TestAnswerText(t *testing.T) {
 		{"a list", []AnswerPart{{Line: "/pkgwarden restore 5 6", Outcomes: []Outcome{RestoredVersions{N: 0}, NotDeleted{ID: 6}}}},
 			"- restored 0 versions.\n- version 6 is not deleted."},
 		{"several lines", []AnswerPart{
-			{Line: "/pkgwarden restore `x`", Outcomes: []Outcome{NoSuchTag{Tag: "a`b"}}},
+			{Line: "/pkgwarden restore `x`", Outcomes: []Outcome{NoSuchName{Name: "a`b", Verb: VerbRestore}}},
 			{Line: "/pkgwarden forget package", Outcomes: []Outcome{NotRestoredByPkgwarden{What: PackageRef("", 0)}}},
-		}, "`/pkgwarden restore 'x'`:\n- tag `a'b`: no version pkgwarden deleted from this package carries it.\n" +
+		}, "`/pkgwarden restore 'x'`:\n- `a'b`: no version pkgwarden deleted from this package has this tag or digest (GitHub keeps deleted versions for 30 days).\n" +
 			"`/pkgwarden forget package`:\n- the package: pkgwarden did not restore it, so `forget` does not apply; delete it by hand or with a rule."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,6 +46,14 @@ func TestOutcomeSentences(t *testing.T) {
 		{DeleteRefused{What: VersionRef(10), Reason: "too popular"}, "version 10: GitHub refused to delete it again (too popular); it will not be restored automatically."},
 		{StaysDeleted{What: PackageRef("app", 9)}, "the package `app` (id 9) stays deleted and will not be restored automatically."},
 		{NotRestoredByPkgwarden{What: PackageRef("app", 0)}, "the package `app`: pkgwarden did not restore it, so `forget` does not apply; delete it by hand or with a rule."},
+		{NoSuchName{Name: "pr-9", Verb: VerbForget}, "`pr-9`: no version pkgwarden restored in this package has this tag or digest."},
+		{NoSuchName{Name: "@bob<!--", Verb: VerbRestore}, "`@bob<!--`: no version pkgwarden deleted from this package has this tag or digest (GitHub keeps deleted versions for 30 days)."},
+		{Ambiguous{Name: "sha256:6e7d", Candidates: []Candidate{
+			{ID: 130, Version: "sha256:6e7d" + strings.Repeat("0", 60)},
+			{ID: 123, Version: "sha256:6e7d" + strings.Repeat("1", 60), Tags: []string{"pr-42", "pr-42b"}},
+		}}, "`sha256:6e7d` fits 2 versions, so nothing was done for it; name one by its id: `pr-42`, `pr-42b` (`sha256:6e7d11111111`, id 123); untagged (`sha256:6e7d00000000`, id 130)."},
+		{Ambiguous{Name: "1.0", Candidates: []Candidate{{ID: 1, Version: "1.0"}, {ID: 2, Version: "1.0"}, {ID: 3, Version: "1.0"}, {ID: 4, Version: "1.0"}, {ID: 5, Version: "1.0"}, {ID: 6, Version: "1.0"}, {ID: 7, Version: "1.0"}}},
+			"`1.0` fits 7 versions, so nothing was done for it; name one by its id: `1.0` (id 1); `1.0` (id 2); `1.0` (id 3); `1.0` (id 4); `1.0` (id 5); and 2 more."},
 	} {
 		if got := tc.o.sentence(); got != tc.want {
 			t.Errorf("%T: %q, want %q", tc.o, got, tc.want)
@@ -68,5 +76,43 @@ func TestRestoreCommentBoxes(t *testing.T) {
 	}
 	if got := (Seal{}).NewlyTickedIntentional(pkg, body, ticked); len(got) != 0 {
 		t.Errorf("the zero Seal verified %v", got)
+	}
+}
+
+// TestGoldenRestoreComments: the restore comment of a person's request
+// (who asked, what came back, what else became of the request, the
+// answer's marker, no "intentional" box) and of an automatic restore (said
+// so, a box per version restored on its own).
+func TestGoldenRestoreComments(t *testing.T) {
+	seal := NewSeal([]byte("secret"))
+	runs := map[string]RestoreRun{
+		"restore_asked": {ID: "d-1", Package: pkg, Trigger: "restore comment by @alice", AskedBy: "alice",
+			Restored: []Restored{
+				{ID: 124, Version: dig(124), Tags: []string{"pr-57"}, Reason: "asked by @alice (comment)"},
+				{ID: 125, Version: dig(125), Reason: "child of restored index " + rules.ShortDigest(dig(124)), Along: true},
+			},
+			Replies: []AnswerPart{{Line: "/pkgwarden restore pr-57 sha256:6e7d", Outcomes: []Outcome{
+				Ambiguous{Name: "sha256:6e7d", Candidates: []Candidate{{ID: 123, Version: "sha256:6e7d" + strings.Repeat("1", 60), Tags: []string{"pr-42"}}, {ID: 130, Version: "sha256:6e7d" + strings.Repeat("0", 60)}}},
+			}}}},
+		"restore_asked_one": {ID: "d-2", Package: pkg, AskedBy: "alice", Restored: []Restored{{ID: 124, Version: dig(124), Tags: []string{"pr-57"}, Reason: "asked by @alice (comment)"}}},
+		"restore_auto": {ID: "restore@2026-11-25T10:30:00Z", Package: pkg, Trigger: "sweep", Restored: []Restored{
+			{ID: 12, Version: dig(12), Tags: []string{"v1.0.0"}, Reason: "deleted outside pkgwarden; restore.tags v* protects v1.0.0"},
+			{ID: 13, Version: dig(13), Reason: "child of restored index " + rules.ShortDigest(dig(12)), Along: true},
+		}},
+	}
+	for name, run := range runs {
+		t.Run(name, func(t *testing.T) {
+			body := renderRestoreComment(restoreRunMarker(run.ID), run, seal)
+			golden(t, name+".comment.md", body)
+			boxes := strings.Contains(body, "this deletion was intentional")
+			if boxes != (run.AskedBy == "") {
+				t.Errorf("intentional boxes: %t, want them only on an automatic restore", boxes)
+			}
+			// A person's request is answered by this comment: Answer finds
+			// its marker, so a retried job answers once.
+			if answered := strings.Contains(body, answerMarker(run.ID)); answered != (run.AskedBy != "") {
+				t.Errorf("answer marker: %t, want it only on a person's restore", answered)
+			}
+		})
 	}
 }

@@ -25,6 +25,9 @@ func FuzzParseCommands(f *testing.F) {
 		"<!-->\n/pkgwarden restore 1\n<!--->\n/pkgwarden restore 2",
 		"/pkgwarden restore \xff\xfe 1",
 		"/pkgwarden restore " + strings.Repeat("1,", 30),
+		"/pkgwarden restore pr-42 sha256:6e7d 6e7dc4e8\n/pkgwarden forget v1.0 SHA256:ABCDEF 12",
+		"/pkgwarden restore sha256:6e7 sha256:\n/pkgwarden forget sha256:zz\n/pkgwarden restor 120\n/pkgwarden hepl",
+		"/pkgwarden forget " + strings.Repeat("sha256:abcd ", 25),
 	} {
 		f.Add(s)
 	}
@@ -90,15 +93,14 @@ func checkCommands(t *testing.T, body string, got []Command) {
 			t.Fatalf("verb %q", c.Verb)
 		case c.Err != nil && !errors.Is(c.Err, ErrNoVerb) && !errors.Is(c.Err, ErrUnknownVerb) && !errors.Is(c.Err, ErrBadArgument) && !errors.Is(c.Err, ErrTooMany):
 			t.Fatalf("error %v wraps no sentinel", c.Err)
-		case c.Err != nil && (c.IDs != nil || c.Tags != nil || c.All || c.Package):
+		case c.Err != nil && (c.IDs != nil || c.Tags != nil || c.Digests != nil || c.All || c.Package):
 			t.Fatalf("invalid command with arguments: %s", showCommands([]Command{c}))
-		case len(c.IDs)+len(c.Tags) > MaxCommandIDs:
-			t.Fatalf("%d ids and %d tags", len(c.IDs), len(c.Tags))
-		case c.All && (c.Verb != VerbRestore || len(c.IDs)+len(c.Tags) > 0),
-			c.Package && (c.Verb != VerbForget || len(c.IDs) > 0),
-			len(c.Tags) > 0 && c.Verb != VerbRestore,
-			c.Verb == VerbHelp && (c.IDs != nil || c.Tags != nil || c.All || c.Package),
-			c.Verb != "" && c.Verb != VerbHelp && len(c.IDs)+len(c.Tags) == 0 && !c.All && !c.Package:
+		case len(c.IDs)+len(c.Tags)+len(c.Digests) > MaxCommandIDs:
+			t.Fatalf("%d ids, %d tags and %d digests", len(c.IDs), len(c.Tags), len(c.Digests))
+		case c.All && (c.Verb != VerbRestore || len(c.IDs)+len(c.Tags)+len(c.Digests) > 0),
+			c.Package && (c.Verb != VerbForget || len(c.IDs)+len(c.Tags)+len(c.Digests) > 0),
+			c.Verb == VerbHelp && (c.IDs != nil || c.Tags != nil || c.Digests != nil || c.All || c.Package),
+			c.Verb != "" && c.Verb != VerbHelp && len(c.IDs)+len(c.Tags)+len(c.Digests) == 0 && !c.All && !c.Package:
 			t.Fatalf("arguments do not fit the verb: %s", showCommands([]Command{c}))
 		}
 		for i, id := range c.IDs {
@@ -111,6 +113,12 @@ func checkCommands(t *testing.T, body string, got []Command) {
 				t.Fatalf("tags %q", c.Tags)
 			}
 		}
+		for i, d := range c.Digests {
+			hex, ok := strings.CutPrefix(d, "sha256:")
+			if !ok || len(hex) < MinDigestHex || len(hex) > 64 || strings.ToLower(hex) != hex || !isHex(hex) || slices.Contains(c.Digests[:i], d) {
+				t.Fatalf("digests %q", c.Digests)
+			}
+		}
 		prev = c.Line
 	}
 }
@@ -119,7 +127,7 @@ func checkCommands(t *testing.T, body string, got []Command) {
 func sameCommands(a, b []Command) bool {
 	return slices.EqualFunc(a, b, func(x, y Command) bool {
 		return x.Line == y.Line && x.Text == y.Text && x.Verb == y.Verb && slices.Equal(x.IDs, y.IDs) &&
-			slices.Equal(x.Tags, y.Tags) && x.All == y.All && x.Package == y.Package &&
+			slices.Equal(x.Tags, y.Tags) && slices.Equal(x.Digests, y.Digests) && x.All == y.All && x.Package == y.Package &&
 			(x.Err == nil) == (y.Err == nil) && (x.Err == nil || x.Err.Error() == y.Err.Error())
 	})
 }

@@ -16,6 +16,7 @@ type wantCommand struct {
 	verb   Verb
 	ids    []int64
 	tags   []string
+	digs   []string
 	all    bool
 	pkg    bool
 	err    error  // the sentinel Err wraps, nil for a valid command
@@ -112,8 +113,13 @@ var commandCases = []struct {
 	{"not the word", "/pkgwarden: restore 1\n/pkgwardens restore 1\n/pkgwarden,restore 1\npkgwarden restore 1\n/p\u212agwarden restore 1", nil},
 
 	// Verbs and arguments.
-	{"unknown verb", "/pkgwarden restor 1", []wantCommand{{line: 1, text: "/pkgwarden restor 1", err: ErrUnknownVerb, errHas: `"restor"`}}},
-	{"pkgwarden alone", "hi\n/pkgwarden\n/PKGWARDEN  \t", []wantCommand{badCmd(2, ErrNoVerb, "/pkgwarden restore <id>"), badCmd(3, ErrNoVerb, "/pkgwarden help")}},
+	{"unknown verb", "/pkgwarden restor 1", []wantCommand{{line: 1, text: "/pkgwarden restor 1", err: ErrUnknownVerb, errHas: "`restor` is not a command. Did you mean `restore`?"}}},
+	{"typos", "/pkgwarden forgt 1\n/pkgwarden hepl\n/pkgwarden Restored 2\n/pkgwarden undo 3\n/pkgwarden hi",
+		[]wantCommand{badCmd(1, ErrUnknownVerb, "Did you mean `forget`?"), badCmd(2, ErrUnknownVerb, "Did you mean `help`?"),
+			badCmd(3, ErrUnknownVerb, "Did you mean `restore`?"), badCmd(4, ErrUnknownVerb, "`undo` is not a command. `/pkgwarden restore"),
+			badCmd(5, ErrUnknownVerb, "`hi` is not a command. `/pkgwarden restore")}},
+	{"a mention or HTML as the verb stays text", "/pkgwarden @bob\n/pkgwarden <!--x`y", []wantCommand{badCmd(1, ErrUnknownVerb, "`@bob` is not a command"), badCmd(2, ErrUnknownVerb, "`<!--x'y` is not a command")}},
+	{"pkgwarden alone", "hi\n/pkgwarden\n/PKGWARDEN  \t", []wantCommand{badCmd(2, ErrNoVerb, "`/pkgwarden` needs a command: `/pkgwarden restore <id"), badCmd(3, ErrNoVerb, "/pkgwarden help")}},
 	{"help", "/pkgwarden help\n/pkgwarden HELP\n/pkgwarden help me", []wantCommand{{line: 1, verb: VerbHelp}, {line: 2, verb: VerbHelp}, badCmd(3, ErrBadArgument, "no arguments")}},
 	{"restore all", "/pkgwarden restore all\n/pkgwarden Restore ALL all", []wantCommand{{line: 1, verb: VerbRestore, all: true}, {line: 2, verb: VerbRestore, all: true}}},
 	{"forget package", "/pkgwarden forget package", []wantCommand{{line: 1, verb: VerbForget, pkg: true}}},
@@ -131,7 +137,16 @@ var commandCases = []struct {
 	{"tags", "/pkgwarden restore pr-42 v1.0 42 pr-42 _x latest", []wantCommand{{line: 1, verb: VerbRestore, ids: []int64{42}, tags: []string{"pr-42", "v1.0", "_x", "latest"}}}},
 	{"tag-like word that is not a tag", "/pkgwarden restore .hidden\n/pkgwarden restore -rc\n/pkgwarden restore 42 thanks!", []wantCommand{badCmd(1, ErrBadArgument, ".hidden"), badCmd(2, ErrBadArgument, "-rc"), badCmd(3, ErrBadArgument, "thanks!")}},
 	{"tag of 128 and of 129 characters", "/pkgwarden restore a" + strings.Repeat("b", 127) + "\n/pkgwarden restore a" + strings.Repeat("b", 128), []wantCommand{{line: 1, verb: VerbRestore, tags: []string{"a" + strings.Repeat("b", 127)}}, badCmd(2, ErrBadArgument, "not a version id")}},
-	{"forget by tag", "/pkgwarden forget pr-42", []wantCommand{badCmd(1, ErrBadArgument, "forget takes version ids or package")}},
+	{"forget by tag", "/pkgwarden forget pr-42", []wantCommand{{line: 1, verb: VerbForget, tags: []string{"pr-42"}}}},
+	{"digest prefixes", "/pkgwarden restore sha256:6e7d SHA256:6E7DC4E8 sha256:6e7d 7 pr-1\n/pkgwarden forget sha256:" + strings.Repeat("ab", 32),
+		[]wantCommand{{line: 1, verb: VerbRestore, ids: []int64{7}, tags: []string{"pr-1"}, digs: []string{"sha256:6e7d", "sha256:6e7dc4e8"}},
+			{line: 2, verb: VerbForget, digs: []string{"sha256:" + strings.Repeat("ab", 32)}}}},
+	{"bare hex is a tag, which may be a digest prefix", "/pkgwarden restore 6e7dc4e8 6e7d 1234567", []wantCommand{{line: 1, verb: VerbRestore, ids: []int64{1234567}, tags: []string{"6e7dc4e8", "6e7d"}}}},
+	{"bad digests", "/pkgwarden restore sha256:6e7\n/pkgwarden restore sha256:\n/pkgwarden forget sha256:xyz1\n/pkgwarden restore sha256:" + strings.Repeat("a", 65) + "\n/pkgwarden restore sha512:abcd",
+		[]wantCommand{badCmd(1, ErrBadArgument, "too short: write at least 4 hex digits"), badCmd(2, ErrBadArgument, "is not a sha256 digest"),
+			badCmd(3, ErrBadArgument, "`sha256:xyz1` is not a sha256 digest"), badCmd(4, ErrBadArgument, "is not a sha256 digest"), badCmd(5, ErrBadArgument, "`sha512:abcd` is not a version id, a tag or a digest")}},
+	{"digests with all or package", "/pkgwarden restore all sha256:abcd\n/pkgwarden forget package 6e7dc4e8", []wantCommand{badCmd(1, ErrBadArgument, "all cannot"), badCmd(2, ErrBadArgument, "package cannot")}},
+	{"too many ids, tags and digests", "/pkgwarden forget " + joinedIDs(1, 10, " ") + " a b c d e sha256:0001 sha256:0002 sha256:0003 sha256:0004 sha256:0005 sha256:0006", []wantCommand{badCmd(1, ErrTooMany, "at most 20 ids per command")}},
 	{"20 ids", "/pkgwarden restore " + joinedIDs(1, 20, " "), []wantCommand{{line: 1, verb: VerbRestore, ids: idsFromTo(1, 20)}}},
 	{"20 ids and duplicates", "/pkgwarden forget " + joinedIDs(1, 20, ",") + "," + joinedIDs(1, 20, ","), []wantCommand{{line: 1, verb: VerbForget, ids: idsFromTo(1, 20)}}},
 	{"too many ids", "/pkgwarden restore " + joinedIDs(1, 21, " "), []wantCommand{badCmd(1, ErrTooMany, "at most 20 ids per command")}},
@@ -140,7 +155,7 @@ var commandCases = []struct {
 	{"package with ids", "/pkgwarden forget package 1", []wantCommand{badCmd(1, ErrBadArgument, "package")}},
 	{"case variants", "/PKGWARDEN RESTORE 1\n/PkgWarden Forget Package\n/pkgWarden fOrGeT 2", []wantCommand{restoreCmd(1, 1), {line: 2, verb: VerbForget, pkg: true}, forgetCmd(3, 2)}},
 	{"no-break spaces", "/pkgwarden\u00a0restore\u00a01", []wantCommand{restoreCmd(1, 1)}},
-	{"a bad command among good ones", "/pkgwarden restore 1\n/pkgwarden restore x y!\n/pkgwarden forget 2", []wantCommand{restoreCmd(1, 1), badCmd(2, ErrBadArgument, `"y!"`), forgetCmd(3, 2)}},
+	{"a bad command among good ones", "/pkgwarden restore 1\n/pkgwarden restore x y!\n/pkgwarden forget 2", []wantCommand{restoreCmd(1, 1), badCmd(2, ErrBadArgument, "`y!`"), forgetCmd(3, 2)}},
 }
 
 func TestParseCommands(t *testing.T) {
@@ -153,7 +168,7 @@ func TestParseCommands(t *testing.T) {
 			for i, w := range tc.want {
 				g := got[i]
 				switch {
-				case g.Line != w.line, g.Verb != w.verb, !slices.Equal(g.IDs, w.ids), !slices.Equal(g.Tags, w.tags),
+				case g.Line != w.line, g.Verb != w.verb, !slices.Equal(g.IDs, w.ids), !slices.Equal(g.Tags, w.tags), !slices.Equal(g.Digests, w.digs),
 					g.All != w.all, g.Package != w.pkg, w.text != "" && g.Text != w.text:
 					t.Errorf("command %d: got %s, want %+v", i, showCommands(got[i:i+1]), w)
 				case w.err == nil && g.Err != nil:
@@ -171,7 +186,7 @@ func TestParseCommands(t *testing.T) {
 func showCommands(cs []Command) string {
 	var b strings.Builder
 	for _, c := range cs {
-		fmt.Fprintf(&b, "\n  {Line:%d Text:%q Verb:%q IDs:%v Tags:%q All:%v Package:%v Err:%v}", c.Line, c.Text, c.Verb, c.IDs, c.Tags, c.All, c.Package, c.Err)
+		fmt.Fprintf(&b, "\n  {Line:%d Text:%q Verb:%q IDs:%v Tags:%q Digests:%q All:%v Package:%v Err:%v}", c.Line, c.Text, c.Verb, c.IDs, c.Tags, c.Digests, c.All, c.Package, c.Err)
 	}
 	return b.String()
 }
@@ -212,7 +227,7 @@ func TestParseCommandsLongBodies(t *testing.T) {
 }
 
 func TestCommandUsage(t *testing.T) {
-	for _, s := range []string{"/pkgwarden restore <id>…|<tag>…|all", "/pkgwarden forget <id>…|package", "/pkgwarden help"} {
+	for _, s := range []string{"/pkgwarden restore <id|tag|digest>…|all", "/pkgwarden forget <id|tag|digest>…|package", "/pkgwarden help"} {
 		if !strings.Contains(CommandUsage, s) {
 			t.Errorf("CommandUsage does not say %q", s)
 		}

@@ -83,13 +83,17 @@
 // run retried after writing its body still adds its comment.
 //
 // A restore run that brought something back, or met a problem, adds its
-// comment through NoteRestore (a RestoreRun: what came back and why): under
-// every version or package restored on its own, a "this deletion was
-// intentional" box whose hidden marker carries the id and its seal
-// (BoxIntentional); Seal.NewlyTickedIntentional reads the ones a person
-// ticked. Answer replies to a person's request (a /pkgwarden comment, a
-// ticked box) with a comment ending in a marker holding the job's id, so a
-// retried job answers once. The restore job says what became of each
+// one comment through NoteRestore (a RestoreRun: what came back and why).
+// A restore a person asked for says who asked and what came back ("@alice
+// asked: restored pr-57 (id 124).") with what else became of the request,
+// and carries the answer's marker: it is the request's answer. An
+// automatic restore says so and, under every version or package restored
+// on its own, has a "this deletion was intentional" box whose hidden
+// marker carries the id and its seal (BoxIntentional);
+// Seal.NewlyTickedIntentional reads the ones a person ticked. Answer
+// replies to a person's request that restored nothing (a /pkgwarden
+// comment, a ticked box) with a comment ending in a marker holding the
+// job's id, so a retried job answers once. The restore job says what became of each
 // command as Outcomes (Refused, TooLate, DeletedAgain, NotDeletedAgain with
 // its Hold, ...), and report words them: one sentence each, a list under
 // each quoted line when a comment asked several.

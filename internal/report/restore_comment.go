@@ -12,8 +12,14 @@ import (
 )
 
 // The restore comment: what a restore run brought back and why, one
-// comment per run on the package's report issue, with a "this deletion was
-// intentional" box under every version (or package) restored on its own.
+// comment per run on the package's report issue. A restore a person asked
+// for says who asked and what came back ("@alice asked: restored pr-57 (id
+// 124).") and is the answer to the request too: it carries the answer's
+// marker, and what else became of the request. An automatic restore (the
+// rules' restore block bringing back what was deleted outside pkgwarden)
+// says so, with a "this deletion was intentional" box under every version
+// (or package) restored on its own: the box is for telling pkgwarden it
+// was wrong, which a person who asked has no need of.
 
 // Restored is one version (or package, ID 0) a restore run brought back.
 type Restored struct {
@@ -38,8 +44,15 @@ type RestoreRun struct {
 	ID      string
 	Package rules.Package
 	// Trigger is the run's reason ("sweep", "restore comment by @login").
-	Trigger  string
+	Trigger string
+	// AskedBy is the login of the person whose request the run carried
+	// out; "" for an automatic restore.
+	AskedBy  string
 	Restored []Restored
+	// Replies are what else became of the person's request (the commands
+	// that restored nothing, the names that fit no version), said in
+	// the same comment: it is the request's one answer.
+	Replies []AnswerPart
 	// Problem says what kept a wanted restore from happening, "" when
 	// nothing did.
 	Problem string
@@ -65,45 +78,108 @@ func (r *Reporter) NoteRestore(ctx context.Context, installation int64, labels, 
 	return r.Note(ctx, installation, run.Package, labels, assignees, marker, renderRestoreComment(marker, run, r.seal), ids)
 }
 
-// renderRestoreComment says what a restore run did and why, with an
-// "intentional" box for every version restored on its own.
+// renderRestoreComment says what a restore run did and why.
 func renderRestoreComment(marker string, run RestoreRun, seal Seal) string {
 	var b strings.Builder
 	b.WriteString(marker + "\n")
-	if len(run.Restored) == 0 {
-		// Only a problem to tell (a reused namespace): nothing to undo.
-		fmt.Fprintf(&b, "**pkgwarden restored nothing** (trigger: %s).\n\n**Not restored:** %s\n", run.Trigger, run.Problem)
+	if run.AskedBy != "" {
+		renderAskedRestore(&b, run)
 		return b.String()
 	}
-	fmt.Fprintf(&b, "**pkgwarden restored %d %s** (trigger: %s).\n\n", len(run.Restored), plural(len(run.Restored), "item", "items"), run.Trigger)
+	if len(run.Restored) == 0 {
+		// Only a problem to tell (a reused namespace): nothing to undo.
+		fmt.Fprintf(&b, "**pkgwarden restored nothing** (trigger: %s).\n\n**Not restored:** %s\n", oneLine(run.Trigger), oneLine(run.Problem))
+		return b.String()
+	}
+	fmt.Fprintf(&b, "**Restored automatically** (no one asked: the rules' `restore` block brings back what was deleted outside pkgwarden):\n\n")
 	for _, e := range run.Restored {
 		// A package's box names the package's id: no version has it.
 		box := e.ID
 		if e.ID == 0 {
-			fmt.Fprintf(&b, "- the package `%s` (id %d): %s\n", e.Version, e.PackageID, e.Reason)
 			box = e.PackageID
-		} else {
-			tags := "untagged"
-			if len(e.Tags) > 0 {
-				tags = strings.Join(e.Tags, ", ")
-			}
-			fmt.Fprintf(&b, "- id %d `%s` (%s): %s\n", e.ID, shortName(e.Version), tags, e.Reason)
-			if e.Along {
-				box = 0
-			}
+		} else if e.Along {
+			box = 0
 		}
+		fmt.Fprintf(&b, "- %s: %s\n", restoredName(e), oneLine(e.Reason))
 		if box != 0 {
 			fmt.Fprintf(&b, "  - [ ] this deletion was intentional (tick to delete it again and never restore it automatically) %s\n", intentionalMarker(seal, run.Package, box))
 		}
 	}
 	if run.Problem != "" {
-		fmt.Fprintf(&b, "\n**Not restored:** %s\n", run.Problem)
+		fmt.Fprintf(&b, "\n**Not restored:** %s\n", oneLine(run.Problem))
 	}
 	b.WriteString("\nComment `/pkgwarden forget <id>` to delete a restored version again for good.\n")
 	if slices.ContainsFunc(run.Restored, func(e Restored) bool { return e.ID == 0 && e.PackageID != 0 }) {
 		b.WriteString("For a restored package, `/pkgwarden forget package` (or its id) deletes it again for good.\n")
 	}
 	return b.String()
+}
+
+// renderAskedRestore says what came back of what run.AskedBy asked, and
+// what else became of the request; it ends with the request's answer
+// marker, so that the request is answered once.
+func renderAskedRestore(b *strings.Builder, run RestoreRun) {
+	var asked, along []string
+	for _, e := range run.Restored {
+		if e.Along {
+			along = append(along, fmt.Sprintf("- %s: %s", restoredName(e), oneLine(e.Reason)))
+		} else {
+			asked = append(asked, restoredName(e))
+		}
+	}
+	what := "nothing"
+	if len(asked) > 0 {
+		what = strings.Join(asked, ", ")
+	}
+	fmt.Fprintf(b, "@%s asked: restored %s", run.AskedBy, what)
+	if len(along) > 0 {
+		fmt.Fprintf(b, ", and with %s:\n\n%s\n", plural(len(along), "it", "them"), strings.Join(along, "\n"))
+	} else {
+		b.WriteString(".\n")
+	}
+	if replies := answerText(run.Replies); replies != "" {
+		b.WriteString("\n" + replies + "\n")
+	}
+	if run.Problem != "" {
+		fmt.Fprintf(b, "\n**Not restored:** %s\n", oneLine(run.Problem))
+	}
+	if len(run.Restored) > 0 {
+		b.WriteString("\nComment `/pkgwarden forget <id>` to delete a restored version again for good.\n")
+	}
+	b.WriteString("\n" + answerMarker(run.ID) + "\n")
+}
+
+// restoredName names a restored version for people: its tags ("pr-57
+// (id 124)"), else its short digest or version, and its id; a package by
+// its name and id.
+func restoredName(e Restored) string {
+	if e.ID == 0 {
+		return fmt.Sprintf("the package %s (id %d)", codeWord(e.Version), e.PackageID)
+	}
+	var names []string
+	for _, t := range e.Tags {
+		names = append(names, plainName(t))
+	}
+	if len(names) == 0 {
+		names = append(names, plainName(shortName(e.Version)))
+	}
+	return fmt.Sprintf("%s (id %d)", strings.Join(names, ", "), e.ID)
+}
+
+// plainName shows a tag, digest or version as plain text when it is made
+// of letters, digits and ".", "_", "-", "+" and ":" only (every OCI tag,
+// digest and semantic version is), in a code span otherwise.
+func plainName(s string) string {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._-+:", c) >= 0) || i == 0 && (c == '_' || c == '-') {
+			return "`" + quoteLine(oneLine(s)) + "`"
+		}
+	}
+	if s == "" {
+		return "untagged"
+	}
+	return s
 }
 
 // shortName is a digest cut to "sha256:" and 12 hex digits, as the restore

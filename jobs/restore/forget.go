@@ -30,6 +30,14 @@ func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u
 		versions[v.ID] = true
 	}
 	var done []report.Outcome
+	if len(c.Tags)+len(c.Digests) > 0 {
+		// By name, only versions pkgwarden restored: what forget undoes.
+		cands, err := r.candidates(ctx, st, inventory.MarkRestored, append(slices.Clone(st.active), st.deleted...))
+		if err != nil {
+			return nil, err
+		}
+		c.IDs, done = resolveNames(c, cands)
+	}
 	// A package pkgwarden never saw has no id: nothing of it to forget.
 	forgetPkg := st.pkg.ID != 0 && c.ForgetsPackage(st.pkg.ID) && !versions[st.pkg.ID]
 	var ids []int64

@@ -122,6 +122,11 @@ type pkgState struct {
 	trigger  string
 	restored []Restored
 	problem  string
+	// askedBy is the person whose request the job carries out ("" for a
+	// sweep); replies what else became of the request, said in the
+	// restore comment when something came back.
+	askedBy string
+	replies []report.AnswerPart
 	// given are the tags restored versions got back in this run, so that
 	// two restored versions never take the same tag from each other.
 	given map[string]bool
@@ -484,7 +489,7 @@ func (r *Restorer) finish(ctx context.Context, log *slog.Logger, st *pkgState) e
 	if st.cfg != nil {
 		labels, assignees = st.cfg.Report.Labels, st.cfg.Report.Assignees
 	}
-	_, err := r.cfg.Issues.NoteRestore(ctx, st.inst, labels, assignees, report.RestoreRun{ID: run.ID, Package: run.Package, Trigger: run.Trigger, Restored: run.Restored, Problem: run.Problem})
+	_, err := r.cfg.Issues.NoteRestore(ctx, st.inst, labels, assignees, report.RestoreRun{ID: run.ID, Package: run.Package, Trigger: run.Trigger, AskedBy: st.askedBy, Restored: run.Restored, Problem: run.Problem, Replies: st.replies})
 	if errors.Is(err, report.ErrNowhere) {
 		log.WarnContext(ctx, "restore not reported: no repository takes issues", "err", err)
 		return nil

@@ -272,7 +272,7 @@ func TestRestoreSweep(t *testing.T) {
 			if !tc.wantRestore && err == nil {
 				t.Errorf("pull %s succeeded, want it deleted", tc.tag)
 			}
-			restoredNote := anyContains(w.comments(t), "pkgwarden restored", fmt.Sprintf("id %d", v.ID), "this deletion was intentional", "sweep")
+			restoredNote := anyContains(w.comments(t), "Restored automatically", fmt.Sprintf("%s (id %d)", tc.tag, v.ID), "this deletion was intentional")
 			if restoredNote != tc.wantRestore {
 				t.Errorf("restore comment present = %t, want %t: %q", restoredNote, tc.wantRestore, w.comments(t))
 			}
@@ -518,8 +518,8 @@ func TestUndo(t *testing.T) {
 		answer     string
 	}{
 		"checkbox by writer":  {user: "bob", perm: "write", via: "checkbox", restored: true},
-		"comment by maintain": {user: "bob", perm: "maintain", via: "comment", restored: true, answer: "restored 1 version"},
-		"all by admin":        {user: "bob", perm: "admin", via: "comment", all: true, restored: true, answer: "restored 1 version"},
+		"comment by maintain": {user: "bob", perm: "maintain", via: "comment", restored: true},
+		"all by admin":        {user: "bob", perm: "admin", via: "comment", all: true, restored: true},
 		"comment by reader":   {user: "bob", perm: "read", via: "comment", answer: "only people with write access"},
 		"checkbox by reader":  {user: "bob", perm: "read", via: "checkbox", answer: "only people with write access"},
 		"too late":            {user: "bob", perm: "write", via: "comment", advance: 31 * jobstest.Day, answer: "too late"},
@@ -549,7 +549,9 @@ func TestUndo(t *testing.T) {
 			if tc.all {
 				ids = nil
 			}
+			before := len(w.comments(t))
 			w.undo(t, "d-"+name, jobs.UndoRequest{Kind: jobs.UndoRestore, IDs: ids, All: tc.all, Sender: tc.user, Repository: "acme/app", Issue: issue, Via: tc.via, Answer: tc.via == "comment"})
+			added := w.comments(t)[before:]
 			vs, _ := w.Sim.Versions("acme", "container", "app")
 			back := slices.ContainsFunc(vs, func(v ghsim.PackageVersion) bool { return v.ID == id && !v.Deleted })
 			if back != tc.restored {
@@ -559,8 +561,11 @@ func TestUndo(t *testing.T) {
 				if err := w.pull("pr-3"); err != nil {
 					t.Errorf("pull pr-3: %v", err)
 				}
-				if !anyContains(w.comments(t), "asked by @"+tc.user) {
-					t.Errorf("restore not reported: %q", w.comments(t))
+				// One comment says who asked and what came back; a person
+				// who asked has no "intentional" box to tick.
+				asked := fmt.Sprintf("@%s asked: restored pr-3 (id %d).", tc.user, id)
+				if len(added) != 1 || !strings.Contains(added[0], asked) || strings.Contains(added[0], "intentional") {
+					t.Errorf("comments added %q, want one saying %q without an intentional box", added, asked)
 				}
 				issues, _ := w.Sim.Issues("acme", "app")
 				for _, is := range issues {

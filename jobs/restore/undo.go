@@ -54,14 +54,34 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 		}
 		parts = append(parts, report.AnswerPart{Line: c.Line, Outcomes: out})
 	}
-	if err := r.finish(ctx, log, st); err != nil {
-		return err
+	if len(st.restored) > 0 {
+		// One comment says who asked, what came back and what else
+		// became of the request: it carries the answer's marker.
+		st.askedBy, st.replies = u.Sender, withoutRestored(parts)
+		return r.finish(ctx, log, st)
 	}
-	if len(parts) == 0 || len(parts) == 1 && (len(parts[0].Outcomes) == 0 || !u.Answer && len(parts[0].Outcomes) == 1 && len(st.restored) > 0) {
-		// A box ticked and done: the restore comment says it all.
+	if len(parts) == 0 || len(parts) == 1 && len(parts[0].Outcomes) == 0 {
 		return nil
 	}
 	return r.answer(ctx, log, st, u, parts)
+}
+
+// withoutRestored is parts without their RestoredVersions outcomes, which
+// the restore comment says better; parts left with no outcome go.
+func withoutRestored(parts []report.AnswerPart) []report.AnswerPart {
+	var out []report.AnswerPart
+	for _, p := range parts {
+		var keep []report.Outcome
+		for _, o := range p.Outcomes {
+			if _, ok := o.(report.RestoredVersions); !ok {
+				keep = append(keep, o)
+			}
+		}
+		if len(keep) > 0 {
+			out = append(out, report.AnswerPart{Line: p.Line, Outcomes: keep})
+		}
+	}
+	return out
 }
 
 // command carries out one command and returns what became of it.
@@ -77,7 +97,7 @@ func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, 
 		log.InfoContext(ctx, "restore: request refused", "kind", c.Kind, "sender", u.Sender, "permission", a.perm, "repository", a.repository)
 		return []report.Outcome{report.Refused{Verb: report.Verb(c.Kind), Repository: a.repository}}, nil
 	}
-	if len(c.IDs)+len(c.Tags) > report.MaxCommandIDs {
+	if len(c.IDs)+len(c.Tags)+len(c.Digests) > report.MaxCommandIDs {
 		return []report.Outcome{report.TooManyIDs{}}, nil
 	}
 	if c.Kind == jobs.UndoForget {
@@ -90,30 +110,27 @@ func (r *Restorer) command(ctx context.Context, log *slog.Logger, st *pkgState, 
 }
 
 // restoreCommand restores versions pkgwarden deleted from the package (its
-// records: the deleted mark), asked by id, by tag, or all the report's
-// boxes.
+// records: the deleted mark), asked by id, by tag or digest (names.go), or
+// all the report's boxes.
 func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkgState, u *jobs.UndoRequest, a *authority, c jobs.UndoCommand) ([]report.Outcome, error) {
 	seal := r.cfg.Issues.Seal()
 	listed := map[int64]report.Restorable{}
 	for _, e := range report.ParseRestorable(a.body) {
 		listed[e.ID] = e
 	}
-	ids := slices.Clone(c.IDs)
-	if c.All {
-		ids = append(ids, seal.Sealed(st.ref, a.body)...)
-	}
-	var notes []report.Outcome
-	for _, tag := range c.Tags {
-		id, err := r.deletedByTag(ctx, st, tag)
+	ids, notes := slices.Clone(c.IDs), []report.Outcome(nil)
+	if len(c.Tags)+len(c.Digests) > 0 {
+		cands, err := r.candidates(ctx, st, inventory.MarkDeleted, st.deleted)
 		if err != nil {
 			return nil, err
 		}
-		if id == 0 {
-			notes = append(notes, report.NoSuchTag{Tag: tag})
-			continue
-		}
-		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
+		ids, notes = resolveNames(c, cands)
+	}
+	if c.All {
+		for _, id := range seal.Sealed(st.ref, a.body) {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
 		}
 	}
 	before := len(st.restored)
@@ -157,7 +174,7 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 			return nil, err
 		}
 	}
-	if len(ids) == 0 && len(c.Tags) == 0 {
+	if len(ids) == 0 && len(notes) == 0 {
 		notes = append(notes, report.NothingToRestore{})
 	}
 	n := len(st.restored) - before
@@ -166,27 +183,4 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 		return notes, nil
 	}
 	return append([]report.Outcome{report.RestoredVersions{N: n}}, notes...), nil
-}
-
-// deletedByTag is the id of the deleted version pkgwarden deleted that
-// carried tag, the most recently deleted when several did; 0 for none.
-func (r *Restorer) deletedByTag(ctx context.Context, st *pkgState, tag string) (int64, error) {
-	var best githubapi.Version
-	for _, v := range st.deleted {
-		tags, err := r.rememberedTags(ctx, st, v)
-		if err != nil {
-			return 0, err
-		}
-		if !slices.Contains(tags, tag) {
-			continue
-		}
-		ours, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkDeleted, v.ID)
-		if err != nil {
-			return 0, err
-		}
-		if ours && (best.ID == 0 || v.DeletedAt.After(best.DeletedAt) || v.UpdatedAt.After(best.UpdatedAt)) {
-			best = v
-		}
-	}
-	return best.ID, nil
 }
