@@ -275,7 +275,11 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 			if err != nil {
 				return nil, err
 			}
+			if repoFile.dashboard != nil || repoFile.perPackage != nil {
+				notices = append(notices, fmt.Sprintf("report.dashboard and report.per_package of %s ignored: only %s switches the dashboard", origin, ownerOrigin))
+			}
 			cfg := build(merged, origin, repo, policy, append(notices, more...))
+			ownerDashboard(cfg, ownerFile)
 			if policy.RepositoryRules == RepositoryRulesDryRun && !cfg.DryRun {
 				cfg.DryRun = true
 				cfg.Notices = append(cfg.Notices, fmt.Sprintf("dry run forced by policy.repository_rules: dry_run in %s", ownerOrigin))
@@ -293,7 +297,19 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build(merged, ownerOrigin, "", policy, append(notices, more...)), nil
+	cfg := build(merged, ownerOrigin, "", policy, append(notices, more...))
+	ownerDashboard(cfg, ownerFile)
+	return cfg, nil
+}
+
+// ownerDashboard sets the dashboard switches of cfg from the owner's own
+// file (nil: none), whichever file governs: the dashboard is the owner's.
+func ownerDashboard(cfg *Config, owner *File) {
+	if owner == nil {
+		return
+	}
+	cfg.Report.Dashboard = owner.dashboard != nil && *owner.dashboard
+	cfg.Report.DashboardOnly = cfg.Report.Dashboard && owner.perPackage != nil && !*owner.perPackage
 }
 
 // extend merges the file f extends under it: maps merge, lists are
