@@ -100,6 +100,8 @@ type Result struct {
 	Updated   bool // the body (or labels/assignees) was rewritten
 	Commented bool // a comment was added
 	Closed    bool // the issue was closed
+	// Restorable counts the restore boxes a package report lists now.
+	Restorable int
 }
 
 // Title is the report issue's title for a package; it is how the issue is
