@@ -31,7 +31,7 @@ func issueOf(n int) Issue {
 func threeRows() []DashboardRow {
 	return []DashboardRow{
 		{Package: dashPkg("container", "webapp"), LastRun: at.Add(-time.Hour), Outcome: "pruned", Issue: issueOf(3),
-			Deletions: []Deletion{{At: at.Add(-time.Hour), N: 4}, {At: at.Add(-3 * 24 * time.Hour), N: 3}, {At: at.Add(-20 * 24 * time.Hour), N: 9}},
+			Deletions:  []Deletion{{At: at.Add(-time.Hour), N: 4}, {At: at.Add(-3 * 24 * time.Hour), N: 3}, {At: at.Add(-20 * 24 * time.Hour), N: 9}},
 			Restorable: 5, Refused: 1, Next: 4, NextShown: []string{"pr-44", "pr-45", "sha256:0123456789ab…", "pr-46"}},
 		{Package: dashPkg("npm", "webapp-client"), LastRun: at.Add(-2 * time.Hour), Outcome: "dry_run", Issue: issueOf(4), WouldDelete: 2},
 		{Package: dashPkg("container", "tools"), LastRun: at.Add(-25 * time.Hour), Outcome: "untouched",
