@@ -31,6 +31,8 @@ const Week = 7 * 24 * time.Hour
 type Deletion struct {
 	At time.Time `json:"at"`
 	N  int       `json:"n"`
+	// Run is the run's id: a run reported twice counts once.
+	Run string `json:"run,omitempty"`
 }
 
 // DashboardRow is one package's line of the dashboard, as its last prune

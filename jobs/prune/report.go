@@ -3,6 +3,7 @@ package prune
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/pkgwarden/pkgwarden/internal/pkgref"
@@ -16,6 +17,9 @@ import (
 type IssueReporter struct {
 	Issues *report.Reporter
 	Logger *slog.Logger
+	// Dashboards, when set, records each run of an owner who keeps a
+	// dashboard (report.dashboard) into it; nil means no dashboard.
+	Dashboards *Dashboards
 }
 
 var _ Reporter = IssueReporter{}
@@ -31,7 +35,15 @@ func (r IssueReporter) Report(ctx context.Context, run Run) error {
 	case OutcomeInvalidConfig:
 		_, err = r.Issues.InvalidConfig(ctx, run.InstallationID, run.Package.Owner, configRepo(run), run.ConfigErrors)
 	default:
-		_, err = r.Issues.Report(ctx, ReportRun(run))
+		var res report.Result
+		if !run.Report.DashboardOnly {
+			res, err = r.Issues.Report(ctx, ReportRun(run))
+		}
+		if (err == nil || errors.Is(err, report.ErrNowhere)) && run.Report.Dashboard && r.Dashboards != nil {
+			if derr := r.Dashboards.Record(ctx, run, res); derr != nil {
+				return fmt.Errorf("dashboard of %s: %w", run.Package.Owner, derr)
+			}
+		}
 	}
 	if errors.Is(err, report.ErrNowhere) {
 		if r.Logger != nil {

@@ -72,6 +72,10 @@ type Run struct {
 	// Deferred are delete candidates left for the next run by the
 	// per-run cap.
 	Deferred []rules.Entry
+	// Next are the versions the rules will delete in the coming 7 days
+	// if nothing is pushed meanwhile, besides those of this run: set only
+	// when the owner keeps a dashboard (weekAhead).
+	Next []rules.Entry
 	// ConfigErrors lists the problems of an invalid file (each names
 	// repository, file, line and column).
 	ConfigErrors rules.ErrorList
