@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-github/v57/github"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
@@ -33,12 +37,15 @@ rules:
 // a real worker pool, reporting to real issues in the simulator.
 type dashboardWorld struct {
 	*jobstest.World
-	queued sync.WaitGroup
+	dashboards *prune.Dashboards
+	metrics    *prometheus.Registry
 }
 
-func newDashboardWorld(t *testing.T, ownerFile string) *dashboardWorld {
+// newDashboardWorld starts the world; wrap, when set, wraps the
+// transport of the reporter's installation clients.
+func newDashboardWorld(t *testing.T, ownerFile string, wrap func(http.RoundTripper) http.RoundTripper) *dashboardWorld {
 	t.Helper()
-	w := &dashboardWorld{World: jobstest.NewWorld(t)}
+	w := &dashboardWorld{World: jobstest.NewWorld(t), metrics: prometheus.NewRegistry()}
 	w.File(".github", ownerFile)
 	ctx := context.Background()
 	q := w.NATS.Queue
@@ -46,8 +53,18 @@ func newDashboardWorld(t *testing.T, ownerFile string) *dashboardWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issues := report.New(w.App, w.Sim.Now, nil, jobstest.ReportOptions(w.Sim)...)
-	rep := prune.IssueReporter{Issues: issues, Dashboards: &prune.Dashboards{Inventory: inv, Queue: q, Now: w.Sim.Now}}
+	var clients report.Clients = w.App
+	if wrap != nil {
+		clients = report.ClientsFunc(func(id int64) *github.Client {
+			c := w.App.InstallationClient(id)
+			wrapped := github.NewClient(&http.Client{Transport: wrap(c.Client().Transport)})
+			wrapped.BaseURL = c.BaseURL
+			return wrapped
+		})
+	}
+	issues := report.New(clients, w.Sim.Now, nil, jobstest.ReportOptions(w.Sim)...)
+	w.dashboards = &prune.Dashboards{Inventory: inv, Queue: q, Now: w.Sim.Now}
+	rep := prune.IssueReporter{Issues: issues, Dashboards: w.dashboards}
 	reg := jobs.NewRegistry()
 	reg.Register(jobs.TypePrune, w.Pruner(rep, false, "acme="+w.Token))
 	reg.Register(jobs.TypeDashboard, prune.DashboardHandler{Inventory: inv, Issues: issues})
@@ -55,10 +72,34 @@ func newDashboardWorld(t *testing.T, ownerFile string) *dashboardWorld {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		jobs.NewPool(q, reg, jobs.PoolConfig{Workers: 2, BusyDelay: 20 * time.Millisecond}, nil, slog.New(slog.DiscardHandler)).Run(pctx)
+		jobs.NewPool(q, reg, jobs.PoolConfig{Workers: 2, BusyDelay: 20 * time.Millisecond}, jobs.NewMetrics(w.metrics, q), slog.New(slog.DiscardHandler)).Run(pctx)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 	return w
+}
+
+// attempts counts the dashboard job attempts that ended with result.
+func (w *dashboardWorld) attempts(t *testing.T, result string) float64 {
+	t.Helper()
+	fams, err := w.metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "pkgwarden_jobs_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["type"] == jobs.TypeDashboard && labels["result"] == result {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 // pkg is the container package name of acme, linked to acme/app.
@@ -121,7 +162,7 @@ func row(body, name string) string {
 // the dashboard in the owner's .github, a line linking to the package's
 // report; the next run rewrites the same issue, and never comments.
 func TestDashboardRewrittenInPlace(t *testing.T) {
-	w := newDashboardWorld(t, fmt.Sprintf(dashboardRules, ""))
+	w := newDashboardWorld(t, fmt.Sprintf(dashboardRules, ""), nil)
 	app := w.pkg("app")
 	app.Push(t, w.Image("old"), w.Sim.Now().Add(-10*jobstest.Day))
 	app.Push(t, w.Image("due"), w.Sim.Now().Add(-3*jobstest.Day))      // older than 5d within 7 days
@@ -164,7 +205,7 @@ func TestDashboardRewrittenInPlace(t *testing.T) {
 // TestDashboardOnly: report.per_package: false opens no package issue,
 // and the dashboard counts what is restorable.
 func TestDashboardOnly(t *testing.T) {
-	w := newDashboardWorld(t, fmt.Sprintf(dashboardRules, ", per_package: false"))
+	w := newDashboardWorld(t, fmt.Sprintf(dashboardRules, ", per_package: false"), nil)
 	w.pkg("app").Push(t, w.Image("old"), w.Sim.Now().Add(-10*jobstest.Day))
 	w.pkg("app").Push(t, w.Image("v1"), w.Sim.Now().Add(-time.Hour), "v1") // GitHub never deletes the last version
 	w.prune(t, "app", "d1")
@@ -181,7 +222,7 @@ func TestDashboardOnly(t *testing.T) {
 // TestDashboardConcurrentRuns: several packages of one owner finishing
 // at once on two workers all appear: no rewrite loses another's row.
 func TestDashboardConcurrentRuns(t *testing.T) {
-	w := newDashboardWorld(t, fmt.Sprintf(dashboardRules, ""))
+	w := newDashboardWorld(t, fmt.Sprintf(dashboardRules, ""), nil)
 	names := []string{"api", "web", "worker", "cli"}
 	for _, n := range names {
 		w.pkg(n).Push(t, w.Image(n+"-old"), w.Sim.Now().Add(-10*jobstest.Day))
@@ -203,12 +244,75 @@ func TestDashboardConcurrentRuns(t *testing.T) {
 // TestNoDashboardUnlessAsked: without report.dashboard no dashboard job is
 // queued and no dashboard issue written.
 func TestNoDashboardUnlessAsked(t *testing.T) {
-	w := newDashboardWorld(t, strings.Replace(fmt.Sprintf(dashboardRules, ""), "report: {dashboard: true}\n", "", 1))
+	w := newDashboardWorld(t, strings.Replace(fmt.Sprintf(dashboardRules, ""), "report: {dashboard: true}\n", "", 1), nil)
 	w.pkg("app").Push(t, w.Image("old"), w.Sim.Now().Add(-10*jobstest.Day))
 	w.prune(t, "app", "d1")
 	testwait.For(t, "the report of app", 20*time.Second, func() bool { return len(w.issues(t, "app")) == 1 })
 	w.idle(t)
 	for _, is := range w.issues(t, ".github") {
 		t.Errorf("issue in .github without a dashboard asked: %q", is.Title)
+	}
+}
+
+// blockFirstWrite holds the first issue edit in the owner's .github until
+// release is closed, and says when it is held.
+type blockFirstWrite struct {
+	base    http.RoundTripper
+	once    *sync.Once
+	held    chan struct{}
+	release chan struct{}
+}
+
+func (b blockFirstWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/repos/acme/.github/issues/") {
+		first := false
+		b.once.Do(func() { first = true })
+		if first {
+			close(b.held)
+			<-b.release
+		}
+	}
+	return b.base.RoundTrip(r)
+}
+
+// TestDashboardWritersNeverOverlap: a run that finishes while the
+// dashboard is being rewritten from older rows queues a job that waits
+// for the lease (busy), then writes last, with both rows: the stale
+// rewrite cannot land after it. Without one lease per owner the second
+// job would write at once and the held, older body would overwrite it.
+func TestDashboardWritersNeverOverlap(t *testing.T) {
+	held, release, once := make(chan struct{}), make(chan struct{}), &sync.Once{}
+	var released sync.Once
+	t.Cleanup(func() { released.Do(func() { close(release) }) }) // never leave the write held
+	w := newDashboardWorld(t, fmt.Sprintf(dashboardRules, ""), func(base http.RoundTripper) http.RoundTripper {
+		return blockFirstWrite{base: base, once: once, held: held, release: release}
+	})
+	for _, n := range []string{"cli", "api", "web"} {
+		w.pkg(n).Push(t, w.Image(n+"-old"), w.Sim.Now().Add(-10*jobstest.Day))
+		w.pkg(n).Push(t, w.Image(n+"-v1"), w.Sim.Now().Add(-time.Hour), "v1")
+	}
+	w.prune(t, "cli", "d0") // opens the dashboard
+	w.dashboard(t, "the dashboard with cli", func(b string) bool { return row(b, "cli") != "" })
+	w.prune(t, "api", "d1")
+	select {
+	case <-held: // a dashboard job has read cli's and api's rows and writes
+	case <-time.After(20 * time.Second):
+		t.Fatal("timed out waiting for the first dashboard write")
+	}
+	w.prune(t, "web", "d2")
+	// Either the second job waits for the lease (busy), or, were the
+	// writers not kept apart, it writes both rows while the first is held.
+	busy := testwait.Until(10*time.Second, func() bool { return w.attempts(t, jobs.ResultBusy) > 0 })
+	released.Do(func() { close(release) })
+	w.idle(t)
+	last := w.dashboard(t, "the dashboard", func(string) bool { return true })
+	if !busy {
+		t.Errorf("the second dashboard job never waited for the first")
+	}
+	if n := len(w.issues(t, ".github")); n != 1 {
+		t.Errorf("%d issues in .github, want the one dashboard", n)
+	}
+	if row(last.Body, "cli") == "" || row(last.Body, "api") == "" || row(last.Body, "web") == "" {
+		t.Errorf("a row was lost: the older rewrite landed last:\n%s", last.Body)
 	}
 }
