@@ -209,3 +209,12 @@ func TestDashboardCellsStayInTheirCell(t *testing.T) {
 		t.Errorf("a text someone wrote escaped its cell or closed the marker:\n%s", body)
 	}
 }
+
+// BenchmarkRenderDashboard renders the dashboard of 500 packages, as the
+// dashboard job does after every run of one of them.
+func BenchmarkRenderDashboard(b *testing.B) {
+	rows := manyRows(500)
+	for b.Loop() {
+		_ = RenderDashboard("acme", rows, at)
+	}
+}
