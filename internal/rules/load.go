@@ -302,16 +302,6 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 	return cfg, nil
 }
 
-// ownerDashboard sets the dashboard switches of cfg from the owner's own
-// file (nil: none), whichever file governs: the dashboard is the owner's.
-func ownerDashboard(cfg *Config, owner *File) {
-	if owner == nil {
-		return
-	}
-	cfg.Report.Dashboard = owner.dashboard != nil && *owner.dashboard
-	cfg.Report.DashboardOnly = cfg.Report.Dashboard && owner.perPackage != nil && !*owner.perPackage
-}
-
 // extend merges the file f extends under it: maps merge, lists are
 // replaced, one level deep. The base's own policy and _extends are not
 // followed; policy only ever comes from the owner's file itself.

@@ -335,3 +335,25 @@ func TestLoadDashboard(t *testing.T) {
 		})
 	}
 }
+
+func TestOwnerDashboard(t *testing.T) {
+	tests := map[string]struct {
+		files map[string]string
+		want  Report
+	}{
+		"none":           {},
+		"off":            {files: map[string]string{orgFile: orgRules}},
+		"on":             {files: map[string]string{orgFile: "report: {dashboard: true}\n"}, want: Report{Dashboard: true}},
+		"only":           {files: map[string]string{orgFile: "report: {dashboard: true, per_package: false}\n"}, want: Report{Dashboard: true, DashboardOnly: true}},
+		"invalid owner":  {files: map[string]string{orgFile: "report: {dashboard: true}\nrules: 3\n"}},
+		"repo file only": {files: map[string]string{appFile: "report: {dashboard: true}\n"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := NewLoader(&memSource{files: tc.files}).OwnerDashboard(context.Background(), "acme")
+			if got.Dashboard != tc.want.Dashboard || got.DashboardOnly != tc.want.DashboardOnly {
+				t.Errorf("OwnerDashboard = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

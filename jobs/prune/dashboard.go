@@ -94,6 +94,18 @@ func dashboardRow(run Run, res report.Result, prev report.DashboardRow, now time
 		Package: run.Package, LastRun: at.UTC(), RunID: run.ID, Outcome: string(run.Outcome),
 		Issue: res.Issue, Refused: len(run.Skipped), Error: run.Decision.Untouched,
 	}
+	if run.Outcome == OutcomeInvalidConfig && len(run.ConfigErrors) > 0 {
+		e := run.ConfigErrors[0]
+		row.Error = fmt.Sprintf("invalid %s, line %d: %s", e.File, e.Line, e.Msg)
+		if e.Repo != "" {
+			row.Error = fmt.Sprintf("invalid %s:%s, line %d: %s", e.Repo, e.File, e.Line, e.Msg)
+		}
+		if n := len(run.ConfigErrors); n > 1 {
+			row.Error += fmt.Sprintf(" (and %d more)", n-1)
+		}
+		// Nothing was looked at: what the last good run said still holds.
+		row.Restorable, row.Next, row.NextShown = prev.Restorable, prev.Next, prev.NextShown
+	}
 	for _, del := range prev.Deletions {
 		if del.Run != run.ID && now.Sub(del.At) < rowMemory {
 			row.Deletions = append(row.Deletions, del)
@@ -105,12 +117,17 @@ func dashboardRow(run Run, res report.Result, prev report.DashboardRow, now time
 	if run.DryRun || run.Paused {
 		row.WouldDelete = len(run.Decision.Delete)
 	}
-	if res.Issue.Number != 0 {
+	switch {
+	case run.Outcome == OutcomeInvalidConfig:
+	case res.Issue.Number != 0:
 		row.Restorable = res.Restorable
-	} else {
+	default:
 		// No report issue (report.per_package: false): what GitHub still
 		// keeps of pkgwarden's deletions.
 		row.Restorable = row.DeletedSince(now.Add(-rowMemory))
+	}
+	if run.Outcome == OutcomeInvalidConfig {
+		return row
 	}
 	row.Next = len(run.Next)
 	for _, e := range run.Next {

@@ -316,3 +316,16 @@ func TestDashboardWritersNeverOverlap(t *testing.T) {
 		t.Errorf("a row was lost: the older rewrite landed last:\n%s", last.Body)
 	}
 }
+
+// TestDashboardShowsInvalidFile: a package whose repository file is
+// invalid is on its owner's dashboard with the error.
+func TestDashboardShowsInvalidFile(t *testing.T) {
+	w := newDashboardWorld(t, fmt.Sprintf(dashboardRules, ""), nil)
+	w.File("app", "rules:\n  - prune: {untaged: true}\n")
+	w.pkg("app").Push(t, w.Image("old"), w.Sim.Now().Add(-10*jobstest.Day))
+	w.prune(t, "app", "d1")
+	d := w.dashboard(t, "the dashboard with app's error", func(b string) bool { return row(b, "app") != "" })
+	if r := row(d.Body, "app"); !strings.Contains(r, "invalid acme/app:.github/pkgwarden.yml, line 2: ") || !strings.Contains(d.Body, "### Needs a look (1)") {
+		t.Errorf("row %q does not say the file is invalid:\n%s", r, d.Body)
+	}
+}

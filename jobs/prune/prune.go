@@ -230,6 +230,8 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 	var invalid rules.ErrorList
 	if errors.As(err, &invalid) {
 		run.Outcome, run.ConfigErrors = OutcomeInvalidConfig, invalid
+		// The owner's dashboard, if it keeps one, shows the error too.
+		run.Report = pr.loader.OwnerDashboard(ctx, t.Owner)
 		return nil, nil
 	}
 	if err != nil {

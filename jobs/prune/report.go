@@ -33,23 +33,34 @@ func (r IssueReporter) Report(ctx context.Context, run Run) error {
 	case OutcomeNoToken:
 		_, err = r.Issues.MissingToken(ctx, run.InstallationID, run.Package.Owner, run.Package.Repository)
 	case OutcomeInvalidConfig:
-		_, err = r.Issues.InvalidConfig(ctx, run.InstallationID, run.Package.Owner, configRepo(run), run.ConfigErrors)
+		var res report.Result
+		res, err = r.Issues.InvalidConfig(ctx, run.InstallationID, run.Package.Owner, configRepo(run), run.ConfigErrors)
+		err = r.dashboard(ctx, run, res, err)
 	default:
 		var res report.Result
 		if !run.Report.DashboardOnly {
 			res, err = r.Issues.Report(ctx, ReportRun(run))
 		}
-		if (err == nil || errors.Is(err, report.ErrNowhere)) && run.Report.Dashboard && r.Dashboards != nil {
-			if derr := r.Dashboards.Record(ctx, run, res); derr != nil {
-				return fmt.Errorf("dashboard of %s: %w", run.Package.Owner, derr)
-			}
-		}
+		err = r.dashboard(ctx, run, res, err)
 	}
 	if errors.Is(err, report.ErrNowhere) {
 		if r.Logger != nil {
 			r.Logger.WarnContext(ctx, "prune run not reported: no repository takes issues", "package", run.Package.String(), "run", run.ID, "err", err)
 		}
 		return nil
+	}
+	return err
+}
+
+// dashboard records run into its owner's dashboard when the owner keeps
+// one and the issue was written (res) or could go nowhere; it returns the
+// issue's error, or the dashboard's.
+func (r IssueReporter) dashboard(ctx context.Context, run Run, res report.Result, err error) error {
+	if (err != nil && !errors.Is(err, report.ErrNowhere)) || !run.Report.Dashboard || r.Dashboards == nil {
+		return err
+	}
+	if derr := r.Dashboards.Record(ctx, run, res); derr != nil {
+		return fmt.Errorf("dashboard of %s: %w", run.Package.Owner, derr)
 	}
 	return err
 }
