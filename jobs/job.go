@@ -46,6 +46,23 @@ func ConfigTarget(installationID int64, owner, repo string) webhook.Target {
 	}
 }
 
+// TypeDashboard rewrites an owner's dashboard issue from the rows the
+// owner's prune runs stored. One subject and one lease per owner
+// (DashboardTarget): runs finishing at once on several workers each queue
+// one, the burst coalesces into one waiting job, and the lease lets one
+// writer at a time rewrite the body from every row stored before it began.
+const TypeDashboard = "dashboard"
+
+// DashboardTargetType is the PackageType of a dashboard job's Target: no
+// package type is spelled so, so its lease never collides with a
+// package's or a config job's.
+const DashboardTargetType = "dashboard"
+
+// DashboardTarget is the Target of owner's dashboard job.
+func DashboardTarget(installationID int64, owner string) webhook.Target {
+	return webhook.Target{InstallationID: installationID, Owner: owner, PackageType: DashboardTargetType, PackageName: owner}
+}
+
 // Job is one unit of work on one package.
 type Job struct {
 	Type   string         `json:"type"`

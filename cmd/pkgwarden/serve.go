@@ -187,6 +187,9 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 		if h.restore != nil {
 			registry.Register(jobs.TypeRestore, h.restore)
 		}
+		if h.dashboard != nil {
+			registry.Register(jobs.TypeDashboard, h.dashboard)
+		}
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
@@ -240,7 +243,9 @@ const (
 // workerHandlers are the job handlers of a worker and the inventory they share.
 type workerHandlers struct {
 	prune, restore, config jobs.Handler
-	inventory              *inventory.Store
+	// dashboard rewrites owner dashboards; nil without the App.
+	dashboard jobs.Handler
+	inventory *inventory.Store
 	// app is the GitHub App the handlers work as; nil without one.
 	app *githubapi.App
 	// bot is the App's bot login ("" when unknown): only its issues are
@@ -283,16 +288,17 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	bot := botLogin(ctx, s, app, logger)
 	seal := report.NewSeal([]byte(s.WebhookSecret))
 	issues := report.New(app, nil, logger, report.WithBot(bot), report.WithSeal(seal))
-	reporters := prune.Reporters{prune.IssueReporter{Issues: issues, Logger: logger}}
+	inv, err := inventory.Open(ctx, q.JS, s.NATSReplicas, nil)
+	if err != nil {
+		return none, err
+	}
+	dashboards := &prune.Dashboards{Inventory: inv, Queue: q}
+	reporters := prune.Reporters{prune.IssueReporter{Issues: issues, Logger: logger, Dashboards: dashboards}}
 	if opts.Reporter != nil {
 		reporters = append(reporters, opts.Reporter)
 	}
 	if s.Paused {
 		logger.Warn("PKGWARDEN_PAUSED: prune jobs plan and report, and delete nothing")
-	}
-	inv, err := inventory.Open(ctx, q.JS, s.NATSReplicas, nil)
-	if err != nil {
-		return none, err
 	}
 	pruner, err := prune.New(prune.Config{
 		Access: access, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
@@ -316,7 +322,8 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	if err != nil {
 		return none, err
 	}
-	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, inventory: inv, app: app, bot: bot, seal: seal, deadLetters: issues}, nil
+	dashboard := prune.DashboardHandler{Inventory: inv, Issues: issues, Logger: logger}
+	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, dashboard: dashboard, inventory: inv, app: app, bot: bot, seal: seal, deadLetters: issues}, nil
 }
 
 // packagesTokens turns the settings' tokens (environment and data dir,

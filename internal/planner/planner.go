@@ -92,6 +92,10 @@ type Options struct {
 	// although the rules would delete them (rules.Input.Held): the prune
 	// job's versions GitHub lately refused to delete.
 	Holds Holds
+	// Decided, when set, is given the input of each package's decision
+	// once decided: the prune job decides it again a week ahead for the
+	// owner dashboard's "next 7 days".
+	Decided func(rules.Input)
 }
 
 // Holds returns the versions of pkg to hold, by ID, with why
@@ -110,6 +114,7 @@ type Planner struct {
 	now      func() time.Time
 	progress func(Progress)
 	holds    Holds
+	decided  func(rules.Input)
 }
 
 // New returns a planner. Packages and Loader are required.
@@ -120,7 +125,7 @@ func New(opts Options) (*Planner, error) {
 	if opts.Loader == nil {
 		return nil, errors.New("planner: no rules loader")
 	}
-	p := &Planner{pkgs: opts.Packages, graphs: opts.Graphs, loader: opts.Loader, now: opts.Now, progress: opts.Progress, holds: opts.Holds}
+	p := &Planner{pkgs: opts.Packages, graphs: opts.Graphs, loader: opts.Loader, now: opts.Now, progress: opts.Progress, holds: opts.Holds, decided: opts.Decided}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -325,7 +330,12 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 			return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
 		}
 	}
-	return rules.Decide(rules.Input{Config: cfg, Package: rpkg, Versions: versions, Graph: graph, Now: at, Held: held}), nil
+	in := rules.Input{Config: cfg, Package: rpkg, Versions: versions, Graph: graph, Now: at, Held: held}
+	d := rules.Decide(in)
+	if p.decided != nil {
+		p.decided(in)
+	}
+	return d, nil
 }
 
 // readGraph reads the manifests of every listed version. Per-digest

@@ -102,6 +102,8 @@ type Result struct {
 	Updated   bool // the body (or labels/assignees) was rewritten
 	Commented bool // a comment was added
 	Closed    bool // the issue was closed
+	// Restorable counts the restore boxes a package report lists now.
+	Restorable int
 }
 
 // Title is the report issue's title for a package; with DryRunTitle it is

@@ -140,7 +140,7 @@ func (r *Reporter) write(ctx context.Context, p place, f *found, run *Run, title
 		}
 		res.Updated = updated
 	}
-	res.Issue = f.issue(p)
+	res.Issue, res.Restorable = f.issue(p), len(list)
 	if commentWanted {
 		marker := runMarker(run.ID)
 		seen := false

@@ -85,10 +85,19 @@ func (c *Config) Match(pkg Package) (*Rule, int) {
 	return nil, -1
 }
 
-// Report says how the report issue is labelled and assigned.
+// Report says how the report issue is labelled and assigned, and whether
+// the owner keeps a dashboard.
 type Report struct {
 	Labels    []string
 	Assignees []string
+	// Dashboard is the owner's report.dashboard: one issue in the owner's
+	// .github repository with a line per package. It is read from the
+	// owner's own file whatever file governs the package (like policy, it
+	// is not taken from _extends).
+	Dashboard bool
+	// DashboardOnly is the owner's report.per_package: false (which needs
+	// Dashboard): no report issue per package, only the dashboard.
+	DashboardOnly bool
 }
 
 // Rule is one entry of "rules".

@@ -91,9 +91,12 @@ type File struct {
 	dryRun    *bool
 	labels    *[]string
 	assignees *[]string
-	rules     *[]Rule
-	policy    *filePolicy
-	extends   *extendsRef
+	// dashboard and perPackage are report.dashboard and
+	// report.per_package, honoured in the owner's file only.
+	dashboard, perPackage *bool
+	rules                 *[]Rule
+	policy                *filePolicy
+	extends               *extendsRef
 }
 
 // Name is the name the file was decoded under, used in every message.
@@ -672,6 +675,7 @@ func (d *decoder) names(n ast.Node, field string, max int, login bool) (*[]strin
 }
 
 var topKeys = []string{"_extends", "dry_run", "report", "rules", "policy"}
+var reportKeys = []string{"labels", "assignees", "dashboard", "per_package"}
 
 func (d *decoder) top(f *File, body ast.Node) {
 	d.fields(body, "", topKeys, func(key string, v, k ast.Node) {
@@ -681,9 +685,20 @@ func (d *decoder) top(f *File, body ast.Node) {
 				f.dryRun = &b
 			}
 		case "report":
-			d.fields(v, key, []string{"labels", "assignees"}, func(key string, v, _ ast.Node) {
+			var perPackageOff ast.Node
+			d.fields(v, key, reportKeys, func(key string, v, _ ast.Node) {
 				field := "report." + key
 				switch key {
+				case "dashboard", "per_package":
+					b, ok := d.boolean(v, field)
+					if !ok {
+						return
+					}
+					if key == "dashboard" {
+						f.dashboard = &b
+					} else if f.perPackage = &b; !b {
+						perPackageOff = v
+					}
 				case "labels":
 					if l, ok := d.names(v, field, maxLabels, false); ok {
 						f.labels = l
@@ -694,6 +709,10 @@ func (d *decoder) top(f *File, body ast.Node) {
 					}
 				}
 			})
+			if perPackageOff != nil && (f.dashboard == nil || !*f.dashboard) {
+				// Without the dashboard nothing would report at all.
+				d.errorf(perPackageOff, "report.per_package", "false needs report.dashboard: true in the same file (the dashboard is then the only report)")
+			}
 		case "rules":
 			d.rules(f, v)
 		case "policy":

@@ -183,6 +183,8 @@ func TestDecodeAccepts(t *testing.T) {
 		"zero keep counts":     "rules:\n  - prune: {keep_untagged: 0, keep_tagged: 0, keep_latest: 0}\n",
 		"prerelease on any":    "rules:\n  - type: any\n    prune: {prerelease_only: true, untagged: true}\n",
 		"scoped package names": "rules:\n  - packages: [\"team/*\", \"@acme/web\"]\n",
+		"dashboard only":       "report: {dashboard: true, per_package: false}\n",
+		"dashboard and issues": "report: {dashboard: true, per_package: true}\n",
 	}
 	for name, yml := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -314,7 +314,11 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 			if err != nil {
 				return nil, err
 			}
+			if repoFile.dashboard != nil || repoFile.perPackage != nil {
+				notices = append(notices, fmt.Sprintf("report.dashboard and report.per_package of %s ignored: only %s switches the dashboard", origin, ownerOrigin))
+			}
 			cfg := build(merged, origin, repo, policy, append(notices, more...))
+			ownerDashboard(cfg, ownerFile)
 			if policy.RepositoryRules == RepositoryRulesDryRun && !cfg.DryRun {
 				cfg.DryRun = true
 				cfg.Notices = append(cfg.Notices, fmt.Sprintf("dry run forced by policy.repository_rules: dry_run in %s", ownerOrigin))
@@ -332,7 +336,9 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build(merged, ownerOrigin, "", policy, append(notices, more...)), nil
+	cfg := build(merged, ownerOrigin, "", policy, append(notices, more...))
+	ownerDashboard(cfg, ownerFile)
+	return cfg, nil
 }
 
 // extend merges the file f extends under it: maps merge, lists are

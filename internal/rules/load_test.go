@@ -296,3 +296,64 @@ func TestOverrideOwnerFile(t *testing.T) {
 		t.Errorf("got %s", summary(cfg))
 	}
 }
+
+// TestLoadDashboard: report.dashboard and report.per_package are the
+// owner's switches, read from the owner's own file whichever file governs.
+func TestLoadDashboard(t *testing.T) {
+	app := Package{Owner: "acme", Type: TypeContainer, Name: "app", Repository: "app"}
+	loose := Package{Owner: "acme", Type: TypeContainer, Name: "tools"}
+	const on = "report: {dashboard: true}\n" + "rules:\n  - prune: {untagged: true}\n"
+	const only = "report: {dashboard: true, per_package: false}\n"
+	tests := map[string]struct {
+		files         map[string]string
+		pkg           Package
+		dash, onlyOne bool
+		notice        string
+	}{
+		"no file":                     {pkg: loose},
+		"owner file without the key":  {files: map[string]string{orgFile: orgRules}, pkg: loose},
+		"owner file switches it on":   {files: map[string]string{orgFile: on}, pkg: loose, dash: true},
+		"per_package false":           {files: map[string]string{orgFile: only + orgRules[strings.Index(orgRules, "rules:"):]}, pkg: loose, dash: true, onlyOne: true},
+		"repository file governs":     {files: map[string]string{orgFile: only, appFile: appRules}, pkg: app, dash: true, onlyOne: true},
+		"repository file cannot":      {files: map[string]string{appFile: "report: {dashboard: true}\n" + appRules}, pkg: app, notice: "report.dashboard and report.per_package of acme/app:.github/pkgwarden.yml ignored: only acme/.github:.github/pkgwarden.yml switches the dashboard"},
+		"repository file cannot undo": {files: map[string]string{orgFile: on, appFile: "report: {dashboard: false}\n" + appRules}, pkg: app, dash: true, notice: "report.dashboard and report.per_package of acme/app:.github/pkgwarden.yml ignored: only acme/.github:.github/pkgwarden.yml switches the dashboard"},
+		"extends gives no dashboard":  {files: map[string]string{orgFile: "_extends: acme/base:shared/pkgwarden.yml\n", baseFile: on}, pkg: loose},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := NewLoader(&memSource{files: tc.files}).Load(context.Background(), tc.pkg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Report.Dashboard != tc.dash || cfg.Report.DashboardOnly != tc.onlyOne {
+				t.Errorf("dashboard=%v only=%v, want %v %v", cfg.Report.Dashboard, cfg.Report.DashboardOnly, tc.dash, tc.onlyOne)
+			}
+			got := strings.Join(cfg.Notices, "\n")
+			if got != tc.notice {
+				t.Errorf("notices = %q, want %q", got, tc.notice)
+			}
+		})
+	}
+}
+
+func TestOwnerDashboard(t *testing.T) {
+	tests := map[string]struct {
+		files map[string]string
+		want  Report
+	}{
+		"none":           {},
+		"off":            {files: map[string]string{orgFile: orgRules}},
+		"on":             {files: map[string]string{orgFile: "report: {dashboard: true}\n"}, want: Report{Dashboard: true}},
+		"only":           {files: map[string]string{orgFile: "report: {dashboard: true, per_package: false}\n"}, want: Report{Dashboard: true, DashboardOnly: true}},
+		"invalid owner":  {files: map[string]string{orgFile: "report: {dashboard: true}\nrules: 3\n"}},
+		"repo file only": {files: map[string]string{appFile: "report: {dashboard: true}\n"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := NewLoader(&memSource{files: tc.files}).OwnerDashboard(context.Background(), "acme")
+			if got.Dashboard != tc.want.Dashboard || got.DashboardOnly != tc.want.DashboardOnly {
+				t.Errorf("OwnerDashboard = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

@@ -250,6 +250,8 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 	var invalid rules.ErrorList
 	if errors.As(err, &invalid) {
 		run.Outcome, run.ConfigErrors = OutcomeInvalidConfig, invalid
+		// The owner's dashboard, if it keeps one, shows the error too.
+		run.Report = pr.loader.OwnerDashboard(ctx, t.Owner)
 		return nil, nil
 	}
 	if err != nil {
@@ -282,14 +284,16 @@ func (p *Pruner) plan(ctx context.Context, log *slog.Logger, pr *pruning, run *R
 		}
 		return pr.held, nil
 	}
+	var in rules.Input
 	pl, err := planner.New(planner.Options{Packages: pr.clients.Packages, Graphs: pr.clients.Registry, Loader: pr.loader,
-		Now: func() time.Time { return pr.at }, Holds: holds})
+		Now: func() time.Time { return pr.at }, Holds: holds, Decided: func(i rules.Input) { in = i }})
 	if err != nil {
 		return err
 	}
 	if pr.d, err = pl.PlanPackage(ctx, pr.owner, pr.pkg); err != nil {
 		return err
 	}
+	run.Next = weekAhead(pr.cfg, in, pr.d)
 	if pr.d.Untouched == "" {
 		// A candidate kept for GitHub's refusal is still a skipped one,
 		// reported as on the run that was refused (the same words, so an

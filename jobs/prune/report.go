@@ -3,6 +3,7 @@ package prune
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/pkgwarden/pkgwarden/internal/pkgref"
@@ -16,6 +17,9 @@ import (
 type IssueReporter struct {
 	Issues *report.Reporter
 	Logger *slog.Logger
+	// Dashboards, when set, records each run of an owner who keeps a
+	// dashboard (report.dashboard) into it; nil means no dashboard.
+	Dashboards *Dashboards
 }
 
 var _ Reporter = IssueReporter{}
@@ -35,16 +39,24 @@ func (r IssueReporter) Report(ctx context.Context, run Run) error {
 	}
 	switch run.Outcome {
 	case OutcomeTokenProblem:
-		if len(run.Deleted) > 0 {
+		var res report.Result
+		if len(run.Deleted) > 0 && !run.Report.DashboardOnly {
 			// Deletions made before GitHub stopped taking the token.
-			_, err = r.Issues.Report(ctx, ReportRun(run))
+			res, err = r.Issues.Report(ctx, ReportRun(run))
 		}
+		err = r.dashboard(ctx, run, res, err)
 	case OutcomeNoToken:
 		_, err = r.Issues.MissingToken(ctx, run.InstallationID, run.Package.Owner, run.Package.Repository)
 	case OutcomeInvalidConfig:
-		_, err = r.Issues.InvalidConfig(ctx, run.InstallationID, run.Package.Owner, configRepo(run), run.ConfigErrors)
+		var res report.Result
+		res, err = r.Issues.InvalidConfig(ctx, run.InstallationID, run.Package.Owner, configRepo(run), run.ConfigErrors)
+		err = r.dashboard(ctx, run, res, err)
 	default:
-		_, err = r.Issues.Report(ctx, ReportRun(run))
+		var res report.Result
+		if !run.Report.DashboardOnly {
+			res, err = r.Issues.Report(ctx, ReportRun(run))
+		}
+		err = r.dashboard(ctx, run, res, err)
 	}
 	if err == nil && run.TokenWorks {
 		_, err = r.Issues.TokenWorks(ctx, run.InstallationID, run.Package.Owner)
@@ -54,6 +66,19 @@ func (r IssueReporter) Report(ctx context.Context, run Run) error {
 			r.Logger.WarnContext(ctx, "prune run not reported: no repository takes issues", "package", run.Package.String(), "run", run.ID, "err", err)
 		}
 		return nil
+	}
+	return err
+}
+
+// dashboard records run into its owner's dashboard when the owner keeps
+// one and the issue was written (res) or could go nowhere; it returns the
+// issue's error, or the dashboard's.
+func (r IssueReporter) dashboard(ctx context.Context, run Run, res report.Result, err error) error {
+	if (err != nil && !errors.Is(err, report.ErrNowhere)) || !run.Report.Dashboard || r.Dashboards == nil {
+		return err
+	}
+	if derr := r.Dashboards.Record(ctx, run, res); derr != nil {
+		return fmt.Errorf("dashboard of %s: %w", run.Package.Owner, derr)
 	}
 	return err
 }

@@ -82,6 +82,10 @@ type Run struct {
 	// AskAgain is when a version in Skipped for GitHub's refusal is asked
 	// again (the refusal's time and RefusalMemory), by id.
 	AskAgain map[int64]time.Time
+	// Next are the versions the rules will delete in the coming 7 days
+	// if nothing is pushed meanwhile, besides those of this run: set only
+	// when the owner keeps a dashboard (weekAhead).
+	Next []rules.Entry
 	// ConfigErrors lists the problems of an invalid file (each names
 	// repository, file, line and column).
 	ConfigErrors rules.ErrorList
