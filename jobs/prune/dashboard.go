@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -106,12 +108,15 @@ func dashboardRow(run Run, res report.Result, prev report.DashboardRow, now time
 		// Nothing was looked at: what the last good run said still holds.
 		row.Restorable, row.Next, row.NextShown = prev.Restorable, prev.Next, prev.NextShown
 	}
+	if run.Outcome == OutcomeTokenProblem && run.Token != nil {
+		row.Error = tokenProblemCell(run.Token.TokenProblem)
+	}
 	for _, del := range prev.Deletions {
 		if del.Run != run.ID && now.Sub(del.At) < rowMemory {
 			row.Deletions = append(row.Deletions, del)
 		}
 	}
-	if run.Outcome == OutcomePruned && len(run.Deleted) > 0 {
+	if (run.Outcome == OutcomePruned || run.Outcome == OutcomeTokenProblem) && len(run.Deleted) > 0 {
 		row.Deletions = append(row.Deletions, report.Deletion{At: at.UTC(), N: len(run.Deleted), Run: run.ID})
 	}
 	if run.DryRun || run.Paused {
@@ -208,4 +213,21 @@ func (h DashboardHandler) Handle(ctx context.Context, job jobs.Job) error {
 		return nil
 	}
 	return err
+}
+
+// tokenProblemCell is a token problem in a dashboard's errors column; the
+// owner's token issue says how to fix it.
+func tokenProblemCell(p githubapi.TokenProblem) string {
+	switch p.Kind {
+	case githubapi.TokenInvalid:
+		return "packages token refused by GitHub (invalid, expired or revoked): see the token issue"
+	case githubapi.TokenSSO:
+		return "packages token not authorised for SAML SSO: see the token issue"
+	case githubapi.TokenScope:
+		if len(p.Missing) > 0 {
+			return "packages token lacks " + strings.Join(p.Missing, ", ") + ": see the token issue"
+		}
+		return "packages token lacks a scope: see the token issue"
+	}
+	return "packages token: see the token issue"
 }

@@ -1,9 +1,11 @@
 package prune
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 )
@@ -22,13 +24,17 @@ func TestDashboardRow(t *testing.T) {
 		run                  Run
 		res                  report.Result
 		week, restorable, wd int
+		err                  string // in the errors column
 	}{
 		"a new run adds its deletions":          {run: Run{ID: "r3", Outcome: OutcomePruned, Deleted: deleted(5)}, res: issue, week: 7, restorable: 4},
 		"a retried run counts once":             {run: Run{ID: "r2", Outcome: OutcomePruned, Deleted: deleted(2)}, res: issue, week: 2, restorable: 4},
 		"no issue: restorable from rows":        {run: Run{ID: "r3", Outcome: OutcomePruned, Deleted: deleted(1)}, week: 3, restorable: 6},
 		"dry run would delete":                  {run: Run{ID: "r3", Outcome: OutcomeDryRun, DryRun: true, Decision: rules.Decision{Delete: deleted(4)}}, res: issue, week: 2, restorable: 4, wd: 4},
-		"an invalid file keeps the last counts": {run: Run{ID: "r3", Outcome: OutcomeInvalidConfig, ConfigErrors: rules.ErrorList{{Repo: "acme/app", File: ".github/pkgwarden.yml", Line: 3, Msg: "unknown key"}}}, week: 2, restorable: 1},
+		"an invalid file keeps the last counts": {run: Run{ID: "r3", Outcome: OutcomeInvalidConfig, ConfigErrors: rules.ErrorList{{Repo: "acme/app", File: ".github/pkgwarden.yml", Line: 3, Msg: "unknown key"}}}, week: 2, restorable: 1, err: "line 3: unknown key"},
 		"nothing to do keeps the history":       {run: Run{ID: "r3", Outcome: OutcomeNothingToDo}, week: 2, restorable: 5},
+		"a token problem is an error, its deletions count": {run: Run{ID: "r3", Outcome: OutcomeTokenProblem, Deleted: deleted(1),
+			Token: &report.TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenScope, Missing: []string{"delete:packages"}}}},
+			week: 3, restorable: 6, err: "packages token lacks delete:packages"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -39,6 +45,9 @@ func TestDashboardRow(t *testing.T) {
 			}
 			if r.Restorable != tc.restorable || r.WouldDelete != tc.wd {
 				t.Errorf("restorable %d would delete %d, want %d %d", r.Restorable, r.WouldDelete, tc.restorable, tc.wd)
+			}
+			if !strings.Contains(r.Error, tc.err) || (tc.err == "") != (r.Error == "") {
+				t.Errorf("error %q, want one with %q", r.Error, tc.err)
 			}
 			if r.Issue != tc.res.Issue {
 				t.Errorf("issue %+v, want %+v", r.Issue, tc.res.Issue)
