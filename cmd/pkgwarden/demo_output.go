@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
+	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/jobs/restore"
@@ -162,30 +163,18 @@ type demoText struct {
 	keepRunning bool
 }
 
-// demoCounts are a package's counts in the vocabulary the issues and
-// --json share: every listed version is deleted, refused, kept or (dry
-// run, paused) would-delete; restorable are deletions that can still be
-// undone, restored what came back.
+// demoCounts are a package's counts, in the report's words
+// (report.Counts): the terminal says what the issue's summary line says.
 type demoCounts struct {
-	Package                                                   string
-	Deleted, Restorable, Restored, Refused, Kept, WouldDelete int
+	Package string
+	report.Counts
 }
 
-// String is the summary line: parts with zero left out, except kept.
+// String is the report's summary line, lower-case first, to follow a
+// package's name on a step line.
 func (c demoCounts) String() string {
-	var parts []string
-	add := func(n int, format string) {
-		if n > 0 {
-			parts = append(parts, fmt.Sprintf(format, n))
-		}
-	}
-	add(c.Deleted, "deleted %d")
-	add(c.Restorable, "%d restorable")
-	add(c.Restored, "restored %d")
-	add(c.Refused, "refused %d")
-	add(c.WouldDelete, "would delete %d")
-	parts = append(parts, fmt.Sprintf("kept %d", c.Kept))
-	return strings.Join(parts, " · ")
+	line := c.Line()
+	return strings.ToLower(line[:1]) + line[1:]
 }
 
 // countsOf counts res per package, in package order. A version deleted
@@ -262,7 +251,7 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader, opt demoText) erro
 	}
 	p("\nRecap\n")
 	for _, c := range countsOf(res) {
-		p("\n  %s: %s\n", c.Package, capitalize(c.String()))
+		p("\n  %s: %s\n", c.Package, c.Line())
 		byPkg := func(list []demoEntry) []demoEntry {
 			var out []demoEntry
 			for _, e := range list {
@@ -313,13 +302,6 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader, opt demoText) erro
 		return fmt.Errorf("demo: write: %w", ew.err)
 	}
 	return nil
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // oneLineText keeps text on one line: text echoed from GitHub or from
