@@ -107,6 +107,24 @@ func (o Help) sentence() string {
 A tag or digest that fits several versions is answered with them and does nothing. Restoring needs write access to %s, forgetting admin access.`, MinDigestHex, MinBareDigestHex, oneLine(o.Repository))
 }
 
+// TokenTrouble: GitHub stopped the request because of Owner's packages
+// token (invalid, lacking a scope, not authorised for SAML SSO), after
+// Restored versions came back. The owner's token issue says what is wrong;
+// the answer only points to it, since the people asking cannot fix it.
+type TokenTrouble struct {
+	Owner    string
+	Restored int
+}
+
+func (o TokenTrouble) sentence() string {
+	done := "nothing was restored"
+	if o.Restored > 0 {
+		done = fmt.Sprintf("only %d %s restored before it stopped", o.Restored, plural(o.Restored, "version was", "versions were"))
+	}
+	return fmt.Sprintf("GitHub did not accept the packages token pkgwarden uses for %s for this, so %s. The owner is told in the issue \"%s\" of %s's `.github` repository; ask again once it is fixed.",
+		oneLine(o.Owner), done, TokenProblemTitle(o.Owner), oneLine(o.Owner))
+}
+
 // NotACommand answers a /pkgwarden line that is no command; Problem says
 // why ("" for no reason given).
 type NotACommand struct{ Problem string }

@@ -202,10 +202,16 @@ func (r *Restorer) forgetVersion(ctx context.Context, log *slog.Logger, st *pkgS
 	switch {
 	case err == nil || errors.Is(err, githubapi.ErrNotFound):
 		return report.DeletedAgain{What: what}, nil
-	case errors.Is(err, githubapi.ErrRefused):
+	case errors.Is(err, githubapi.ErrRefused) && !errors.Is(err, githubapi.ErrTokenProblem):
 		return report.DeleteRefused{What: what, Reason: githubapi.Message(err)}, nil
 	default:
-		return nil, fmt.Errorf("delete version %d again: %w", id, err)
+		// Not deleted: still a version pkgwarden restored, for the retry
+		// and for a later forget (a token problem is the owner's to fix).
+		err = fmt.Errorf("delete version %d again: %w", id, err)
+		if serr := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkRestored, id); serr != nil {
+			err = errors.Join(err, fmt.Errorf("put back mark of version %d: %w", id, serr))
+		}
+		return nil, err
 	}
 }
 
@@ -233,7 +239,7 @@ func (r *Restorer) forgetPackage(ctx context.Context, log *slog.Logger, st *pkgS
 		}
 		log.InfoContext(ctx, "restore: package deleted again, its deletion intentional", "package_id", id)
 		return report.DeletedAgain{What: what}, nil
-	case errors.Is(err, githubapi.ErrRefused):
+	case errors.Is(err, githubapi.ErrRefused) && !errors.Is(err, githubapi.ErrTokenProblem):
 		return report.DeleteRefused{What: what, Reason: githubapi.Message(err)}, nil
 	default:
 		return nil, fmt.Errorf("delete package %s again: %w", st.ref, err)

@@ -140,6 +140,34 @@ type pkgState struct {
 // (undo) or the rules (sweep). Transient failures return an error, and
 // the retry finds the work left: what was restored is active now.
 func (r *Restorer) Handle(ctx context.Context, job jobs.Job) error {
+	err := r.handle(ctx, job)
+	if tp, ok := githubapi.TokenProblemOf(err); ok {
+		return r.tokenProblem(ctx, job, tp, err)
+	}
+	return err
+}
+
+// tokenProblem ends a job GitHub stopped because of the owner's packages
+// token (invalid, lacking a scope, not authorised for SAML SSO): the
+// owner is told in their token issue, as a prune tells it, and the job
+// ends without an error, since retrying cannot help until the owner fixes
+// the token; the next sweep tries again. The error of the issue's writing
+// is returned, for a retry.
+func (r *Restorer) tokenProblem(ctx context.Context, job jobs.Job, tp githubapi.TokenProblem, cause error) error {
+	t := job.Target
+	job.Logger(r.log).WarnContext(ctx, "restore: the packages token does not work for this; the owner is told", "kind", string(tp.Kind), "missing", tp.Missing, "err", cause)
+	if r.cfg.Issues == nil {
+		return nil
+	}
+	_, err := r.cfg.Issues.TokenProblem(ctx, t.InstallationID, t.Owner, t.Ref().RepoName(),
+		report.TokenProblem{TokenProblem: tp, Types: []string{t.PackageType}})
+	if err != nil && !errors.Is(err, report.ErrNowhere) {
+		return fmt.Errorf("restore %s: %w", t.Ref(), err)
+	}
+	return nil
+}
+
+func (r *Restorer) handle(ctx context.Context, job jobs.Job) error {
 	t := job.Target
 	log := job.Logger(r.log)
 	name := "restore " + t.Ref().String()
@@ -300,6 +328,8 @@ func (r *Restorer) restorePackage(ctx context.Context, log *slog.Logger, st *pkg
 		}
 		st.restored = append(st.restored, Restored{PackageID: st.pkg.ID, Version: st.ref.Name, Reason: "package deleted; restore.package is true"})
 		log.InfoContext(ctx, "restore: package restored")
+	case errors.Is(err, githubapi.ErrTokenProblem):
+		return false, listed, fmt.Errorf("restore package: %w", err)
 	case errors.Is(err, githubapi.ErrNamespaceReused):
 		// Reported once: the marks written after the report make the
 		// next sweep see the new package as the one it knows. The new

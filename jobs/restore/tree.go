@@ -144,7 +144,9 @@ func (r *Restorer) restoreDescendants(ctx context.Context, log *slog.Logger, st 
 // run's problem, and the version is still deleted.
 func (r *Restorer) restoreOne(ctx context.Context, st *pkgState, v githubapi.Version, reason string, along bool) (bool, error) {
 	if err := st.clients.Packages.RestoreVersion(ctx, st.owner, st.pkg.Type, st.pkg.Name, v.ID); err != nil {
-		if errors.Is(err, githubapi.ErrRefused) {
+		// A token GitHub does not take is the owner's problem, not a
+		// refusal of this version: the run stops (Handle tells the owner).
+		if errors.Is(err, githubapi.ErrRefused) && !errors.Is(err, githubapi.ErrTokenProblem) {
 			st.problem = strings.TrimSpace(st.problem + fmt.Sprintf("\nGitHub refused to restore version %d: %s", v.ID, githubapi.Message(err)))
 			return false, nil
 		}

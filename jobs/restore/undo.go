@@ -2,6 +2,7 @@ package restore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -42,7 +43,7 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 	}
 	if !gone {
 		if err := r.list(ctx, st); err != nil {
-			return err
+			return r.answerTokenProblem(ctx, log, st, u, "", err)
 		}
 	}
 	cmds := u.List()
@@ -50,7 +51,7 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 	for _, c := range cmds {
 		out, err := r.command(ctx, log, st, u, a, c, gone)
 		if err != nil {
-			return err
+			return r.answerTokenProblem(ctx, log, st, u, c.Line, err)
 		}
 		parts = append(parts, report.AnswerPart{Line: c.Line, Outcomes: out})
 	}
@@ -64,6 +65,40 @@ func (r *Restorer) undo(ctx context.Context, log *slog.Logger, st *pkgState, u *
 		return nil
 	}
 	return r.answer(ctx, log, st, u, parts)
+}
+
+// unclear puts back the marks of version id, cleared before restoring it,
+// when restoring it failed (cause) before it came back: it is still
+// pkgwarden's deletion, for the retry and for any later request.
+func (r *Restorer) unclear(ctx context.Context, st *pkgState, id int64, intentional bool, cause error) error {
+	if slices.ContainsFunc(st.restored, func(x Restored) bool { return x.ID == id }) {
+		return cause
+	}
+	marks := []inventory.Mark{inventory.MarkDeleted}
+	if intentional {
+		marks = append(marks, inventory.MarkIntentional)
+	}
+	for _, m := range marks {
+		if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, m, id); err != nil {
+			return errors.Join(cause, fmt.Errorf("put back mark of version %d: %w", id, err))
+		}
+	}
+	return cause
+}
+
+// answerTokenProblem answers a request, asked by someone allowed to ask
+// it, that the owner's packages token stopped (line is the command met
+// it, "" for none): nothing more was done, and the owner is told (Handle
+// writes the owner's issue). It returns err, any other error unanswered.
+func (r *Restorer) answerTokenProblem(ctx context.Context, log *slog.Logger, st *pkgState, u *jobs.UndoRequest, line string, err error) error {
+	if !errors.Is(err, githubapi.ErrTokenProblem) || !u.Answer {
+		return err
+	}
+	parts := []report.AnswerPart{{Line: line, Outcomes: []report.Outcome{report.TokenTrouble{Owner: st.owner.Login, Restored: len(st.restored)}}}}
+	if aerr := r.answer(ctx, log, st, u, parts); aerr != nil {
+		return aerr
+	}
+	return err
 }
 
 // withoutRestored is parts without their RestoredVersions outcomes, which
@@ -164,6 +199,10 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 			return nil, err
 		}
 		dv.Tags = tags
+		intentional, err := r.cfg.Inventory.Marked(ctx, st.inst, st.inv, inventory.MarkIntentional, id)
+		if err != nil {
+			return nil, err
+		}
 		// Asked for by a person: the intentional mark no longer holds.
 		for _, m := range []inventory.Mark{inventory.MarkIntentional, inventory.MarkDeleted} {
 			if err := r.cfg.Inventory.ClearMark(ctx, st.inst, st.inv, m, id); err != nil {
@@ -171,7 +210,7 @@ func (r *Restorer) restoreCommand(ctx context.Context, log *slog.Logger, st *pkg
 			}
 		}
 		if err := r.restoreTree(ctx, log, st, dv, fmt.Sprintf("asked by @%s (%s)", u.Sender, u.Via)); err != nil {
-			return nil, err
+			return nil, r.unclear(ctx, st, id, intentional, err)
 		}
 	}
 	if len(ids) == 0 && len(notes) == 0 {
