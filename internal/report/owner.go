@@ -46,8 +46,13 @@ type TokenProblem struct {
 // call with the same problem changes nothing; another problem rewrites the
 // body; a closed issue is reopened. It never comments.
 func (r *Reporter) TokenProblem(ctx context.Context, installation int64, owner, repo string, p TokenProblem) (Result, error) {
-	res, err := r.ensure(ctx, r.tokenPlaces(installation, owner, repo),
-		func(place) string { return TokenProblemTitle(owner) }, renderTokenProblemBody(owner, p))
+	places := r.tokenPlaces(installation, owner, repo)
+	web := ""
+	if len(places) > 0 {
+		web = r.webURL(places[0])
+	}
+	res, err := r.ensure(ctx, places,
+		func(place) string { return TokenProblemTitle(owner) }, renderTokenProblemBody(owner, web, p))
 	if err != nil {
 		return res, fmt.Errorf("report packages token problem of %s: %w", owner, err)
 	}
@@ -91,9 +96,12 @@ func (r *Reporter) settleOwnerIssue(ctx context.Context, installation int64, own
 // renderTokenProblemBody says what GitHub said about the token and how to
 // fix it. It never contains a token: it is written without seeing one.
 // Scope names come from githubapi's fixed list, never from GitHub's text.
-func renderTokenProblemBody(owner string, p TokenProblem) string {
+func renderTokenProblemBody(owner, web string, p TokenProblem) string {
+	if web == "" {
+		web = "https://github.com"
+	}
 	need := githubapi.ScopesFor(p.Types...)
-	form := githubapi.TokenFormURL("", scopeUnion(need, p.Missing))
+	form := githubapi.TokenFormURL(web, scopeUnion(need, p.Missing))
 	var b strings.Builder
 	b.WriteString("<!-- pkgwarden:token-problem -->\n")
 	o := ownerCode(owner)
@@ -125,10 +133,10 @@ func renderTokenProblemBody(owner string, p TokenProblem) string {
 		fmt.Fprintf(&b, "1. Create a classic token with the scopes pkgwarden needs ticked: %s\n", form)
 		fmt.Fprintf(&b, "2. Give it to pkgwarden where it runs (not here): `PKGWARDEN_PACKAGES_TOKENS=%s=<token>` (or the file `packages-tokens/%s` in its data directory), and restart it.\n", oneLine(owner), oneLine(owner))
 	case githubapi.TokenSSO:
-		fmt.Fprintf(&b, "1. On https://github.com/settings/tokens, next to the token, choose **Configure SSO** and **Authorize** %s.\n", o)
+		fmt.Fprintf(&b, "1. On %s/settings/tokens, next to the token, choose **Configure SSO** and **Authorize** %s.\n", web, o)
 		b.WriteString("2. Nothing changes in pkgwarden: the same token works from the next run on.\n")
 	default:
-		fmt.Fprintf(&b, "1. On https://github.com/settings/tokens, open the token and tick %s; the token stays the same, nothing changes in pkgwarden.\n", ownerCodes(p.Missing))
+		fmt.Fprintf(&b, "1. On %s/settings/tokens, open the token and tick %s; the token stays the same, nothing changes in pkgwarden.\n", web, ownerCodes(p.Missing))
 		fmt.Fprintf(&b, "2. Or create a new token with the scopes ticked, %s, and give it to pkgwarden as `PKGWARDEN_PACKAGES_TOKENS=%s=<token>` (then restart it).\n", form, oneLine(owner))
 	}
 	fmt.Fprintf(&b, "\npkgwarden needs %s", ownerCodes(need))

@@ -24,21 +24,21 @@ func TestGoldenOwnerIssues(t *testing.T) {
 		want []string
 	}{
 		"token_scope.body.md": {
-			body: renderTokenProblemBody("acme", TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenScope,
+			body: renderTokenProblemBody("acme", "", TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenScope,
 				Missing: []string{"delete:packages"}, Have: []string{"read:packages", "write:packages"}}, Types: []string{"container"}, Deleting: true}),
 			want: []string{"lacks the `delete:packages` scope", "https://github.com/settings/tokens/new?scopes=delete:packages,read:packages,write:packages&description=pkgwarden", "deletes nothing"},
 		},
 		"token_scope_repo.body.md": {
-			body: renderTokenProblemBody("acme", TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenScope,
+			body: renderTokenProblemBody("acme", "", TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenScope,
 				Missing: []string{"repo"}, Have: []string{}}, Types: []string{"docker"}}),
 			want: []string{"lacks the `repo` scope", "scopes=delete:packages,read:packages,repo,write:packages", "as GitHub lists them: none"},
 		},
 		"token_invalid.body.md": {
-			body: renderTokenProblemBody("acme", TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenInvalid}, Types: []string{"npm"}, Deleting: true}),
+			body: renderTokenProblemBody("acme", "", TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenInvalid}, Types: []string{"npm"}, Deleting: true}),
 			want: []string{"401 Bad credentials", "PKGWARDEN_PACKAGES_TOKENS=acme=<token>"},
 		},
 		"token_sso.body.md": {
-			body: renderTokenProblemBody("acme", TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenSSO}, Types: []string{"container"}, Deleting: true}),
+			body: renderTokenProblemBody("acme", "", TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenSSO}, Types: []string{"container"}, Deleting: true}),
 			want: []string{"SAML single sign-on", "**Configure SSO**"},
 		},
 		"dead_letters.body.md": {
@@ -99,5 +99,17 @@ func checkOwnerHTML(t *testing.T, body string) {
 	}
 	if strings.Contains(html, "evil") && !strings.Contains(html, "&lt;!-- evil") {
 		t.Errorf("an error's HTML left its code span:\n%s", html)
+	}
+}
+
+// TestTokenProblemLinksToItsGitHub: on GitHub Enterprise Server the
+// token issue's links (the token form, the tokens page) go to that
+// server, not to github.com.
+func TestTokenProblemLinksToItsGitHub(t *testing.T) {
+	for _, kind := range []githubapi.TokenProblemKind{githubapi.TokenScope, githubapi.TokenSSO, githubapi.TokenInvalid} {
+		body := renderTokenProblemBody("acme", "https://ghe.example.com", TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: kind, Missing: []string{"delete:packages"}}, Types: []string{"npm"}})
+		if strings.Contains(body, "github.com/") || !strings.Contains(body, "https://ghe.example.com/settings/tokens") {
+			t.Errorf("%s: links not to the Enterprise server:\n%s", kind, body)
+		}
 	}
 }
