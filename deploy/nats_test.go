@@ -62,9 +62,10 @@ func TestNATSConfigNodes(t *testing.T) {
 			if opts.JetStreamMaxStore < 1<<30 {
 				t.Errorf("max_file_store = %d, want at least 1 GiB for pkgwarden's streams", opts.JetStreamMaxStore)
 			}
-			// pkgwarden publishes whole webhook deliveries, up to 25 MiB each.
-			if opts.MaxPayload < 25<<20 {
-				t.Errorf("max_payload = %d, want at least 25 MiB (webhook body cap)", opts.MaxPayload)
+			// Deliveries larger than a message go through the object
+			// store; above 8 MiB nats-server warns at every start.
+			if opts.MaxPayload < 1<<20 || opts.MaxPayload > 8<<20 {
+				t.Errorf("max_payload = %d, want between 1 and 8 MiB (queue.MaxPayload)", opts.MaxPayload)
 			}
 			if opts.Cluster.Name != "pkgwarden" {
 				t.Errorf("cluster name = %q, want pkgwarden", opts.Cluster.Name)
