@@ -206,17 +206,25 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, pr
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		gone := 0
+		listed, gone := 0, 0
 		for _, v := range vs {
-			if v.Deleted {
+			switch {
+			case v.Purged: // GitHub no longer lists it
+			case v.Deleted && !demoBrokenChild(demo, v.Name):
 				gone++
+				fallthrough
+			default:
+				listed++
 			}
 		}
 		note := ""
 		if gone > 0 {
 			note = fmt.Sprintf(", %d deleted by hand", gone)
 		}
-		say("  %s/%s/%s: %d versions (%s%s)", demo.Org, p.typ, p.name, len(vs), p.what, note)
+		say("  %s/%s/%s: %d versions (%s%s)", demo.Org, p.typ, p.name, listed, p.what, note)
+		if p.typ == "container" && len(demo.Broken) > 0 {
+			say("  %s", demoBrokenLine(demo.Broken))
+		}
 	}
 	say("  rules: %s:.github/pkgwarden.yml; policy and defaults: %s/.github", demo.Repository, demo.Org)
 	keyPath := filepath.Join(dir, "app-key.pem")
@@ -329,7 +337,27 @@ func demoRun(ctx context.Context, logger *slog.Logger, timeout time.Duration, pr
 	return done(sim, res, demoHeader{
 		api: apiURL, serve: "http://" + addr, org: demo.Org, took: time.Since(start),
 		registry: regURL, token: demo.Token, admin: demo.Admin, repo: demo.Repository, undo: undo, issues: texts,
+		broken: demo.Broken,
 	})
+}
+
+// demoBrokenChild says whether digest is a platform another tool deleted
+// from one of the seed's broken releases.
+func demoBrokenChild(demo demoworld.Info, digest string) bool {
+	return slices.ContainsFunc(demo.Broken, func(b demoworld.Broken) bool { return b.Digest == digest })
+}
+
+// demoBrokenLine says which releases of the seed another tool broke.
+func demoBrokenLine(broken []demoworld.Broken) string {
+	var parts []string
+	for _, b := range broken {
+		state := "deleted, still restorable"
+		if b.Gone {
+			state = "gone for good"
+		}
+		parts = append(parts, fmt.Sprintf("%s lacks %s (%s)", b.Tag, b.Platform, state))
+	}
+	return "broken by another tool: " + strings.Join(parts, ", ")
 }
 
 // demoUndoInfo is what the demo's undo comment did.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/demoworld"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -153,6 +154,8 @@ type demoHeader struct {
 	admin, repo     string
 	undo            demoUndoInfo
 	issues          []demoIssueText
+	// broken are the seed's releases other tools broke before the demo.
+	broken []demoworld.Broken
 }
 
 // demoText says what the text view shows besides the recap.

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/demoworld"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
 )
@@ -103,6 +104,17 @@ func TestDemoJSON(t *testing.T) {
 // recap) is compared with testdata/demo.golden.txt.
 func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h demoHeader, progress string) {
 	status := map[string]map[int64]bool{} // package → id → deleted
+	// The platforms other tools deleted from the seed's broken releases
+	// (demoworld.Broken) are deleted versions pkgwarden did not delete:
+	// in neither list. Until healing (issue 14) restores the one still in
+	// GitHub's window, both stay deleted; the other is gone for good.
+	broken := map[string]demoworld.Broken{}
+	for _, b := range h.broken {
+		broken[b.Digest] = b
+	}
+	if len(broken) != 2 {
+		t.Errorf("broken releases %+v, want nightly and v0.8.0", h.broken)
+	}
 	for _, p := range []struct{ typ, name string }{{"container", "webapp"}, {"npm", "webapp-client"}} {
 		vs, err := sim.Versions("acme", p.typ, p.name)
 		if err != nil {
@@ -110,6 +122,12 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 		}
 		m := map[int64]bool{}
 		for _, v := range vs {
+			if b, ok := broken[v.Name]; ok && p.typ == "container" {
+				if !v.Deleted || v.Purged != b.Gone {
+					t.Errorf("%s's %s (%d): deleted %t, purged %t; want deleted, purged %t", b.Tag, b.Platform, v.ID, v.Deleted, v.Purged, b.Gone)
+				}
+				continue
+			}
 			if slices.Contains(v.Tags, "v0.9.0") {
 				// Deleted by the seed days ago, restored by the
 				// sweep, kept by the sweep's prune (so counted below).
@@ -198,8 +216,8 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 	for _, c := range countsOf(res) {
 		byPkg[c.Package] = c
 	}
-	if c := byPkg["acme/container/webapp"]; c.Deleted != 7 || c.Restorable != 6 || c.Restored != 2 || c.Refused != 1 || c.Kept != 12 {
-		t.Errorf("container counts %+v (%s), want deleted 7 · 6 restorable · restored 2 · refused 1 · kept 12", c, c)
+	if c := byPkg["acme/container/webapp"]; c.Deleted != 7 || c.Restorable != 6 || c.Restored != 2 || c.Refused != 1 || c.Kept != 18 {
+		t.Errorf("container counts %+v (%s), want deleted 7 · 6 restorable · restored 2 · refused 1 · kept 18", c, c)
 	}
 	if c := byPkg["acme/npm/webapp-client"]; c.Deleted != 3 || c.Restorable != 3 || c.Kept != 5 || c.Refused != 0 {
 		t.Errorf("npm counts %+v (%s), want deleted 3 · 3 restorable · kept 5", c, c)

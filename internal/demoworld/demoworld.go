@@ -13,6 +13,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
@@ -31,6 +32,20 @@ type Info struct {
 	Image       string `json:"image"`
 	IndexDigest string `json:"index_digest"`
 	NPMPackage  string `json:"npm_package"`
+	// Broken are the releases other tools broke (Nightly, Legacy).
+	Broken []Broken `json:"broken"`
+}
+
+// Broken is a tagged multi-arch release of which another tool deleted a
+// platform: Digest, the platform's manifest, answers 404 in the registry
+// while Tag still pulls the index. Gone: deleted past GitHub's 30-day
+// window, so it can no longer be restored.
+type Broken struct {
+	Tag      string `json:"tag"`
+	Index    string `json:"index"`
+	Platform string `json:"platform"`
+	Digest   string `json:"digest"`
+	Gone     bool   `json:"gone"`
 }
 
 // Config is the .github/pkgwarden.yml of the demo repository.
@@ -91,7 +106,9 @@ var scopes = []string{"read:packages", "write:packages", "delete:packages", "rep
 // container image webapp (a multi-arch release index tagged v1.0.0 and
 // latest, a cosign signature tag, an attestation in the sha256-<hex> tag
 // schema, 8 untagged builds of various ages, pr-* tags, a v0.9.0 release
-// deleted 3 days ago) pushed through the registry, and the npm package
+// deleted 3 days ago, and two multi-arch releases other tools broke:
+// Nightly missing a platform that can still be restored, Legacy one that
+// is gone for good) pushed through the registry, and the npm package
 // webapp-client with pre-releases. It sends no webhooks.
 //
 // Image content is derived from fixed seeds and pushes happen in a fixed
@@ -230,7 +247,94 @@ func Seed(ctx context.Context, sim *ghsim.Sim) (Info, error) {
 			return info, fmt.Errorf("seed demo: %w", err)
 		}
 	}
+
+	// Two releases other tools broke (pushed last, so that the ids above
+	// stay as they were). Both stay tagged, but a platform no longer
+	// pulls: a cleanup workflow deleted the untagged platform manifests,
+	// as actions/delete-package-versions does by design.
+	if info.Broken, err = seedBroken(ctx, sim, p, source, now); err != nil {
+		return info, fmt.Errorf("seed demo: %w", err)
+	}
 	return info, nil
+}
+
+// Broken releases of the seed, tagged multi-arch indexes of which a
+// platform no longer pulls: Nightly's linux/arm64 was deleted a day ago,
+// within GitHub's 30-day window, so it can be restored (healed); Legacy's
+// linux/arm/v7 was deleted longer ago than that and GitHub has purged
+// it, so it is gone for good: the tag must be rebuilt or deleted.
+const (
+	Nightly = "nightly"
+	Legacy  = "v0.8.0"
+)
+
+// seedBroken pushes the broken releases Nightly (two days old) and
+// Legacy (sixty days old), then breaks them: Nightly's arm64 is deleted
+// as another client's API call would (restorable), Legacy's arm/v7 is
+// deleted past the window (gone).
+func seedBroken(ctx context.Context, sim *ghsim.Sim, p *ghsim.Pusher, source string, now time.Time) ([]Broken, error) {
+	day := 24 * time.Hour
+	var out []Broken
+	for _, b := range []struct {
+		tag      string
+		age      time.Duration
+		platform int // index of the platform another tool deleted
+		gone     bool
+	}{{Nightly, 2 * day, 1, false}, {Legacy, 60 * day, 2, true}} {
+		idx, err := releaseIndex(source, b.tag)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := p.PushIndex(ctx, "acme/webapp", idx, b.tag); err != nil {
+			return nil, fmt.Errorf("push %s: %w", b.tag, err)
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.tag, err)
+		}
+		at := now.Add(-b.age)
+		digests := []string{}
+		for _, m := range im.Manifests {
+			digests = append(digests, m.Digest.String())
+		}
+		d, err := idx.Digest()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.tag, err)
+		}
+		for _, dg := range append(digests, d.String()) {
+			if err := sim.SetVersionTimes("acme", "container", "webapp", ghsim.VersionRef{Name: dg}, at, at, time.Time{}); err != nil {
+				return nil, err
+			}
+		}
+		child := ghsim.VersionRef{Name: digests[b.platform]}
+		if b.gone {
+			err = sim.PurgeVersion("acme", "container", "webapp", child)
+		} else {
+			err = sim.DeleteVersion("acme", "container", "webapp", child, day)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("break %s: %w", b.tag, err)
+		}
+		out = append(out, Broken{Tag: b.tag, Index: d.String(), Platform: im.Manifests[b.platform].Platform.String(),
+			Digest: child.Name, Gone: b.gone})
+	}
+	return out, nil
+}
+
+// releaseIndex is a multi-arch index like ghsim.DemoIndex's, with
+// platform images of its own for release tag.
+func releaseIndex(source, tag string) (v1.ImageIndex, error) {
+	var adds []mutate.IndexAddendum
+	for _, pl := range []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}, {OS: "linux", Architecture: "arm", Variant: "v7"}} {
+		img, err := ghsim.DemoImage(source, tag+" "+pl.String())
+		if err != nil {
+			return nil, err
+		}
+		plc := pl
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &plc}})
+	}
+	idx := mutate.AppendManifests(empty.Index, adds...)
+	return mutate.Annotations(idx, map[string]string{"org.opencontainers.image.source": source}).(v1.ImageIndex), nil
 }
 
 // pushAged pushes img with tags to acme/webapp and backdates its version

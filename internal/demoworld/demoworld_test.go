@@ -66,9 +66,10 @@ func TestSeed(t *testing.T) {
 	if !deleted["v0.9.0"] || tags["v0.9.0"] {
 		t.Errorf("v0.9.0 should be deleted: active %v deleted %v", tags, deleted)
 	}
-	// 3 platform manifests, the attestation, and 8 builds are untagged.
-	if len(untaggedAges) != 12 {
-		t.Errorf("%d untagged versions, want 12", len(untaggedAges))
+	// 3 platform manifests, the attestation, 8 builds and the 2 platforms
+	// left of each broken release are untagged.
+	if len(untaggedAges) != 16 {
+		t.Errorf("%d untagged versions, want 16", len(untaggedAges))
 	}
 	sort.Slice(untaggedAges, func(i, j int) bool { return untaggedAges[i] < untaggedAges[j] })
 	if untaggedAges[0] > 3*time.Hour || untaggedAges[len(untaggedAges)-1] < 20*24*time.Hour {

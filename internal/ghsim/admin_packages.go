@@ -14,6 +14,8 @@ func (s *adminAPI) registerPackageAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_admin/packages/publish", s.pkAdminPublish)
 	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}", s.pkAdminPatchPackage)
 	mux.HandleFunc("PATCH /_admin/packages/{owner}/{package_type}/{package_name}/versions/{version}", s.pkAdminPatchVersion)
+	mux.HandleFunc("DELETE /_admin/packages/{owner}/{package_type}/{package_name}/versions/{version}", s.pkAdminDeleteVersion)
+	mux.HandleFunc("POST /_admin/packages/{owner}/{package_type}/{package_name}/versions/{version}/purge", s.pkAdminPurgeVersion)
 	mux.HandleFunc("GET /_admin/clock", s.pkAdminClock)
 	mux.HandleFunc("POST /_admin/clock", s.pkAdminClock)
 }
@@ -84,11 +86,7 @@ func (s *adminAPI) pkAdminPatchVersion(w http.ResponseWriter, r *http.Request) {
 	if !pkAdminDecode(w, r, &in) {
 		return
 	}
-	owner, typ, name := r.PathValue("owner"), r.PathValue("package_type"), r.PathValue("package_name")
-	ref := VersionRef{Name: r.PathValue("version")}
-	if id, err := strconv.ParseInt(ref.Name, 10, 64); err == nil {
-		ref = VersionRef{ID: id}
-	}
+	owner, typ, name, ref := pkAdminVersionPath(r)
 	if in.Downloads != nil {
 		if err := s.SetDownloads(owner, typ, name, ref, *in.Downloads); err != nil {
 			writeError(w, http.StatusNotFound, err.Error())
@@ -96,6 +94,47 @@ func (s *adminAPI) pkAdminPatchVersion(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err := s.SetVersionTimes(owner, typ, name, ref, in.CreatedAt, in.UpdatedAt, in.DeletedAt); err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pkAdminVersionPath reads the package and the version (an id, else a
+// digest or version string) of a .../versions/{version} route.
+func pkAdminVersionPath(r *http.Request) (owner, typ, name string, ref VersionRef) {
+	ref = VersionRef{Name: r.PathValue("version")}
+	if id, err := strconv.ParseInt(ref.Name, 10, 64); err == nil {
+		ref = VersionRef{ID: id}
+	}
+	return r.PathValue("owner"), r.PathValue("package_type"), r.PathValue("package_name"), ref
+}
+
+// pkAdminDeleteVersion deletes a version as another client's DELETE
+// through the Packages API would (restorable for 30 days), without
+// GitHub's checks; ?ago= (a Go duration) backdates the deletion.
+func (s *adminAPI) pkAdminDeleteVersion(w http.ResponseWriter, r *http.Request) {
+	var ago time.Duration
+	if a := r.URL.Query().Get("ago"); a != "" {
+		d, err := time.ParseDuration(a)
+		if err != nil {
+			writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("ago %q: %v", a, err))
+			return
+		}
+		ago = d
+	}
+	owner, typ, name, ref := pkAdminVersionPath(r)
+	if err := s.DeleteVersion(owner, typ, name, ref, ago); err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// pkAdminPurgeVersion makes a version gone for good (PurgeVersion).
+func (s *adminAPI) pkAdminPurgeVersion(w http.ResponseWriter, r *http.Request) {
+	owner, typ, name, ref := pkAdminVersionPath(r)
+	if err := s.PurgeVersion(owner, typ, name, ref); err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return
 	}

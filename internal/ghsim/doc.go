@@ -253,6 +253,20 @@
 //     through the versions, so a restored version's tags serve its digest.
 //     tags/list lists the tags of active versions. DELETE of a manifest:
 //     405 UNSUPPORTED (ghcr.io deletes through the Packages API).
+//   - Breaking an image as other tools do: deleting a child of an index (a
+//     platform manifest, an attestation) through the Packages API, or with
+//     DeleteVersion and the admin DELETE route, leaves the index active and
+//     tagged; its tag still pulls the index, and the child's digest answers
+//     404 MANIFEST_UNKNOWN "manifest unknown", as ghcr.io does for an image
+//     whose untagged platforms actions/delete-package-versions deleted. The
+//     child is listed with state=deleted and restorable for 30 days.
+//     PurgeVersion and the admin purge route make a version gone for good,
+//     as GitHub has purged it 30 days after its deletion: it is backdated
+//     past the window (deleted first when active), so no listing shows it,
+//     and GET and restore answer 404 (the restore endpoints document 404;
+//     docs "Deleting and restoring a package": restorable only within 30
+//     days of the deletion). Nothing tells an index that its children are
+//     gone, on GitHub either.
 //
 // Webhooks of the package side:
 //
@@ -415,6 +429,15 @@
 //     {downloads, created_at, updated_at, deleted_at}: sets a version's
 //     download count and backdates it (deleted_at only for a deleted
 //     version); a name is a digest or a version string; 204.
+//   - DELETE /_admin/packages/{owner}/{package_type}/{package_name}/versions/{id or name}?ago=72h:
+//     deletes an active version as another client's DELETE through the
+//     Packages API would, without GitHub's checks (last version, 5,000
+//     downloads); ago (a Go duration, optional) backdates the deletion.
+//     Restorable for 30 days; 204, 404 for a version that does not exist
+//     or is deleted already, 422 for a bad ago (DeleteVersion).
+//   - POST /_admin/packages/{owner}/{package_type}/{package_name}/versions/{id or name}/purge:
+//     makes the version gone for good, past the 30-day window (deleting it
+//     first when active); 204, 404 when it does not exist (PurgeVersion).
 //   - GET /_admin/clock: {"now"}. POST /_admin/clock {"advance": "72h"}:
 //     moves the simulated clock (Go durations, negative allowed); {"now"}.
 //   - GET /_admin/ratelimits: {"limits": {primary_limit, primary_window,

@@ -299,8 +299,12 @@ func (s *packagesAPI) pkVersion(q *pkReq, p *pkg) *version {
 
 // pkVersionExists is false for a version deleted longer ago than the
 // restore window: GitHub purges it.
-func (s *packagesAPI) pkVersionExists(v *version) bool {
-	return v.DeletedAt.IsZero() || s.clock.now().Sub(v.DeletedAt) <= pkRestoreWindow
+func (s *packagesAPI) pkVersionExists(v *version) bool { return pkVersionLive(v, s.clock.now()) }
+
+// pkVersionLive says whether v is active or deleted within the restore
+// window at now: what GitHub still knows of.
+func pkVersionLive(v *version, now time.Time) bool {
+	return v.DeletedAt.IsZero() || now.Sub(v.DeletedAt) <= pkRestoreWindow
 }
 
 // pkParseList reads page and per_page as GitHub does: defaults 1 and 30,

@@ -208,6 +208,31 @@ func (s *world) DeleteVersion(owner, typ, name string, ref VersionRef, ago time.
 	return nil
 }
 
+// PurgeVersion makes a version gone for good, as GitHub purges a version
+// deleted more than 30 days ago: an active version is deleted first, and
+// a deleted one is backdated past the restore window (a deletion already
+// older stays as it is). From then on no listing shows it, not even
+// state=deleted, GET and restore answer 404, and the registry answers 404
+// MANIFEST_UNKNOWN for its digest; an index naming it stays as it is.
+func (s *world) PurgeVersion(owner, typ, name string, ref VersionRef) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, v, err := s.pkFindVersion(owner, typ, name, ref)
+	if err != nil {
+		return err
+	}
+	now := s.clock.now()
+	if v.DeletedAt.IsZero() {
+		pkDeleteVersionState(p, v, now)
+	}
+	// A day past the window, so that moving the clock back a little does
+	// not bring it back.
+	if gone := now.Add(-pkRestoreWindow - 24*time.Hour); v.DeletedAt.After(gone) {
+		v.DeletedAt = gone
+	}
+	return nil
+}
+
 // PackageVersion is a read-only view of a version, for tests and the demo.
 type PackageVersion struct {
 	ID        int64
@@ -217,6 +242,9 @@ type PackageVersion struct {
 	CreatedAt time.Time
 	// DeletedAt is when a deleted version was deleted (zero while active).
 	DeletedAt time.Time
+	// Purged: deleted longer ago than the 30-day restore window, so GitHub
+	// has purged it (PurgeVersion): the API no longer lists it.
+	Purged bool
 	// Prerelease is what Publish was told (false for containers).
 	Prerelease bool
 }
@@ -239,7 +267,8 @@ func (s *world) Versions(owner, typ, name string) ([]PackageVersion, error) {
 			tags = v.DeletedTags
 		}
 		out = append(out, PackageVersion{ID: v.ID, Name: v.Name, Tags: append([]string(nil), tags...),
-			Deleted: !v.DeletedAt.IsZero(), CreatedAt: v.CreatedAt, DeletedAt: v.DeletedAt, Prerelease: v.Prerelease})
+			Deleted: !v.DeletedAt.IsZero(), CreatedAt: v.CreatedAt, DeletedAt: v.DeletedAt,
+			Purged: !pkVersionLive(v, s.clock.now()), Prerelease: v.Prerelease})
 	}
 	return out, nil
 }
