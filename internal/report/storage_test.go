@@ -107,3 +107,20 @@ func TestSummaryLineWithBytes(t *testing.T) {
 		}
 	}
 }
+
+// storageRows: two measured container packages (one run of the week
+// could not measure), an npm package never measured.
+func storageRows() []DashboardRow {
+	b := func(n int64) *int64 { return &n }
+	return []DashboardRow{
+		{Package: dashPkg("container", "webapp"), LastRun: at.Add(-time.Hour), Outcome: "pruned", Issue: issueOf(3),
+			Deletions: []Deletion{{At: at.Add(-time.Hour), N: 4, Freed: b(12 * mib)}, {At: at.Add(-3 * 24 * time.Hour), N: 3, Freed: b(mib / 2)},
+				{At: at.Add(-20 * 24 * time.Hour), N: 9, Freed: b(900 * mib)}},
+			Restorable: 7, Size: b(3 << 30)},
+		{Package: dashPkg("container", "tools"), LastRun: at.Add(-2 * time.Hour), Outcome: "pruned", Issue: issueOf(4),
+			Deletions: []Deletion{{At: at.Add(-2 * time.Hour), N: 2, Freed: b(40 * mib)}, {At: at.Add(-50 * time.Hour), N: 1}},
+			Restorable: 3, Size: b(200 * mib)},
+		{Package: dashPkg("npm", "webapp-client"), LastRun: at.Add(-2 * time.Hour), Outcome: "pruned", Issue: issueOf(5),
+			Deletions: []Deletion{{At: at.Add(-2 * time.Hour), N: 2}}, Restorable: 2},
+	}
+}

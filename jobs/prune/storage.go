@@ -28,3 +28,27 @@ func runStorage(g rules.Graph, run *Run) rules.Storage {
 	}
 	return rules.MeasureStorage(run.Package, g, run.Deleted, kept)
 }
+
+// freedBytes is what run's deletions freed for the dashboard; nil when
+// not measured.
+func freedBytes(run Run) *int64 {
+	if !run.Storage.Known {
+		return nil
+	}
+	n := run.Storage.Frees
+	return &n
+}
+
+// sizeAfter is what the package holds once run is over: what stays after
+// its deletions, or all of it for a preview; nil when not measured.
+func sizeAfter(run Run) *int64 {
+	s := run.Storage
+	if !s.Known {
+		return nil
+	}
+	n := s.After
+	if run.DryRun || run.Paused {
+		n = s.Before
+	}
+	return &n
+}
