@@ -118,7 +118,7 @@ func storageRows() []DashboardRow {
 				{At: at.Add(-20 * 24 * time.Hour), N: 9, Freed: b(900 * mib)}},
 			Restorable: 7, Size: b(3 << 30)},
 		{Package: dashPkg("container", "tools"), LastRun: at.Add(-2 * time.Hour), Outcome: "pruned", Issue: issueOf(4),
-			Deletions: []Deletion{{At: at.Add(-2 * time.Hour), N: 2, Freed: b(40 * mib)}, {At: at.Add(-50 * time.Hour), N: 1}},
+			Deletions:  []Deletion{{At: at.Add(-2 * time.Hour), N: 2, Freed: b(40 * mib)}, {At: at.Add(-50 * time.Hour), N: 1}},
 			Restorable: 3, Size: b(200 * mib)},
 		{Package: dashPkg("npm", "webapp-client"), LastRun: at.Add(-2 * time.Hour), Outcome: "pruned", Issue: issueOf(5),
 			Deletions: []Deletion{{At: at.Add(-2 * time.Hour), N: 2}}, Restorable: 2},

@@ -71,7 +71,7 @@ func TestStorage(t *testing.T) {
 		},
 		frees: 2*kib + 5*mib + 30*mib + 28*mib, known: true,
 	}, {
-		name: "a blob a kept index's child references is not counted",
+		name:     "a blob a kept index's child references is not counted",
 		versions: []ver{{1, "old", 48 * time.Hour, nil}, {2, "rel", 24 * time.Hour, []string{"1.0"}}, {3, "rel-amd64", 24 * time.Hour, nil}},
 		manifests: []registry.Manifest{
 			image("old", blob{"old-config", kib}, base, blob{"deps", 40 * mib}, blob{"old-app", 3 * mib}),
