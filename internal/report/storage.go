@@ -119,7 +119,9 @@ func (t storageTotal) addRun(run *Run, deleted int) storageTotal {
 		return t
 	}
 	s := storageOf(run)
-	if !measured(s) {
+	if !measured(s) || (!s.Known && !t.seen) {
+		// A total starts with a run that measured what it freed: a
+		// package never measured (npm, ...) carries none.
 		return t
 	}
 	if s.Known {

@@ -124,3 +124,19 @@ func storageRows() []DashboardRow {
 			Deletions: []Deletion{{At: at.Add(-2 * time.Hour), N: 2}}, Restorable: 2},
 	}
 }
+
+// A package whose sizes were never known (npm) says "size unknown" on
+// its summary line and carries no total.
+func TestStorageNeverMeasured(t *testing.T) {
+	npm := rules.Package{Owner: "acme", Type: "npm", Name: "client", Repository: "webapp"}
+	del := []rules.Entry{{ID: 1, Version: "1.0.0-rc.1", Reason: "pre-release"}}
+	d := rules.Decision{Package: npm, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 1, Delete: del,
+		Storage: rules.Storage{Why: rules.StorageNotContainer}}
+	body := nextReport("", &Run{ID: "npm-1", Package: npm, Decision: d, Deleted: del}, Seal{}, web, at).body
+	if !strings.Contains(body, "Deleted 1 · 1 restorable · kept 0 · size unknown — ") {
+		t.Errorf("summary line does not say the size is unknown:\n%s", body)
+	}
+	if strings.Contains(body, "**Storage**") || parseStorageTotal(body).seen {
+		t.Errorf("a package never measured carries a storage total:\n%s", body)
+	}
+}
