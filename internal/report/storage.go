@@ -134,7 +134,8 @@ func (t storageTotal) addRun(run *Run, deleted int) storageTotal {
 }
 
 // storageParagraph is the body's paragraph under the summary line: what
-// pkgwarden's runs freed in all and what the package holds now, with the
+// pkgwarden's runs freed in all and what the package held after the last
+// run (restores since are not counted), with the
 // hidden marker that carries the total. Empty when the package's storage
 // was never measured.
 func storageParagraph(run *Run, t storageTotal) string {
@@ -156,9 +157,9 @@ func storageParagraph(run *Run, t storageTotal) string {
 	case !s.Known:
 		parts = append(parts, "the package's size is unknown ("+oneLine(s.Why)+")")
 	case run.mode() == modeRun:
-		parts = append(parts, "the package holds ≈ "+Bytes(s.After))
+		parts = append(parts, "the package held ≈ "+Bytes(s.After)+" after the last run")
 	default:
-		parts = append(parts, "the package holds ≈ "+Bytes(s.Before))
+		parts = append(parts, "the package held ≈ "+Bytes(s.Before)+" at the last run")
 	}
 	if len(parts) == 0 {
 		return ""

@@ -64,7 +64,7 @@ func TestStorageTotalIsTheSumOfRuns(t *testing.T) {
 	if want := first.Storage.Frees + second.Storage.Frees; !got.seen || got.freed != want || got.partial {
 		t.Fatalf("total after two runs = %+v, want %d bytes, not partial", got, want)
 	}
-	if !strings.Contains(body, "pkgwarden's runs freed ≈ 42.5 MiB in all · the package holds ≈ 79.5 MiB") {
+	if !strings.Contains(body, "pkgwarden's runs freed ≈ 42.5 MiB in all · the package held ≈ 79.5 MiB after the last run") {
 		t.Errorf("body does not say the total and the size:\n%s", body)
 	}
 	body = nextReport(body, unknown, Seal{}, web, at.Add(time.Hour)).body
