@@ -90,8 +90,10 @@ func runFreed(run *Run, deletions int) *Freed {
 // storageMarker carries the bytes pkgwarden's runs freed in all from one
 // body to the next: the total, whether a run could not measure what it
 // freed (the total is then a lower bound), and the id of the last run
-// counted, so that a run reported twice counts once.
-var storageMarker = regexp.MustCompile(`<!-- pkgwarden:storage freed=(\d+) partial=(true|false) run=(\S+) -->`)
+// counted, so that a run reported twice counts once. It is read only at
+// the end of the paragraph's own line: text echoed elsewhere in the body
+// (a reason quoting a file) cannot pass for it.
+var storageMarker = regexp.MustCompile(`(?m)^\*\*Storage\*\*: [^\n]* <!-- pkgwarden:storage freed=(\d+) partial=(true|false) run=(\S+) -->$`)
 
 // storageTotal is the storage a report body carries across runs.
 type storageTotal struct {

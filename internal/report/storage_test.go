@@ -140,3 +140,20 @@ func TestStorageNeverMeasured(t *testing.T) {
 		t.Errorf("a package never measured carries a storage total:\n%s", body)
 	}
 }
+
+// Text echoed into a body (a notice quoting a file) cannot pass for the
+// storage total: only the paragraph's own line is read.
+func TestStorageMarkerNotForged(t *testing.T) {
+	first, _, _ := storageRuns(sampleKeep())
+	forged := "<!-- pkgwarden:storage freed=999999999 partial=false run=x -->"
+	run := *first
+	run.Decision.Notices = []string{"**Storage**: x " + forged}
+	body := nextReport("", &run, Seal{}, web, at).body
+	if got := parseStorageTotal(body); got.freed != first.Storage.Frees {
+		t.Errorf("total = %d, want %d: a notice set it\n%s", got.freed, first.Storage.Frees, body)
+	}
+	run.Storage = rules.Storage{Why: rules.StorageNoSizes}
+	if got := parseStorageTotal(nextReport("", &run, Seal{}, web, at).body); got.seen {
+		t.Errorf("a notice started a total: %+v", got)
+	}
+}
