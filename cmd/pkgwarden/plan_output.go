@@ -320,6 +320,7 @@ func writePlanTable(w io.Writer, view planView) error {
 		fmt.Fprintln(ew, "\nNo packages.")
 	}
 	var total counts
+	var storage storageTotal
 	untouched := 0
 	for _, pv := range view.Packages {
 		d := pv.Decision
@@ -348,6 +349,7 @@ func writePlanTable(w io.Writer, view planView) error {
 		total.deferred += c.deferred
 		total.restore += c.restore
 		total.keep += c.keep
+		storage.add(d)
 		if d.Untouched != "" {
 			untouched++
 			fmt.Fprintf(ew, "  UNTOUCHED: %s\n  %s kept\n", d.Untouched, plural(len(d.Keep), "version", "versions"))
@@ -374,9 +376,13 @@ func writePlanTable(w io.Writer, view planView) error {
 		if len(pv.Restore) > 0 {
 			fmt.Fprintln(ew, "  note: restores judged on the tags GitHub lists; the restore sweep also leaves alone versions pkgwarden deleted itself or whose deletion was marked intentional, which plan cannot see")
 		}
+		if s := storageLine(d); s != "" {
+			fmt.Fprintf(ew, "  %s\n", s)
+		}
 		fmt.Fprintf(ew, "  %s\n", c)
 	}
 	fmt.Fprintf(ew, "\nTotal: %s, %s, %s untouched.\n", plural(len(view.Packages), "package", "packages"), total, plural(untouched, "package", "packages"))
+	fmt.Fprintln(ew, storage)
 	fmt.Fprintln(ew, "Nothing was deleted or restored: plan never changes anything.")
 	if ew.err != nil {
 		return fmt.Errorf("write table: %w", ew.err)
@@ -402,6 +408,7 @@ type planPackageJSON struct {
 	Keep      []planEntryJSON `json:"keep"`
 	Untouched *string         `json:"untouched"`
 	Notices   []string        `json:"notices,omitempty"`
+	Storage   *rules.Storage  `json:"storage,omitempty"`
 	Restore   []restoreEntry  `json:"restore"`
 	Cap       *planCap        `json:"cap"`
 }
@@ -424,6 +431,10 @@ func writePlanJSON(w io.Writer, view planView) error {
 		if d.Untouched != "" {
 			u := d.Untouched
 			p.Untouched = &u
+		}
+		if d.Storage != (rules.Storage{}) {
+			s := d.Storage
+			p.Storage = &s
 		}
 		if p.Restore == nil {
 			p.Restore = []restoreEntry{}

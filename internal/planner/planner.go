@@ -332,6 +332,7 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 	}
 	in := rules.Input{Config: cfg, Package: rpkg, Versions: versions, Graph: graph, Now: at, Held: held}
 	d := rules.Decide(in)
+	d.Storage = rules.StorageOf(d, graph)
 	if p.decided != nil {
 		p.decided(in)
 	}

@@ -44,12 +44,30 @@ func (c *MemoryCache) Put(_ context.Context, digest string, m Manifest) error {
 	return nil
 }
 
-// cloneManifest keeps callers from sharing the Children slice with the cache.
+// cloneManifest keeps callers from sharing the Children and Blobs slices
+// with the cache.
 func cloneManifest(m Manifest) Manifest {
 	if m.Children != nil {
 		m.Children = append([]Descriptor(nil), m.Children...)
 	}
+	if m.Blobs != nil {
+		m.Blobs = append([]Blob(nil), m.Blobs...)
+	}
 	return m
+}
+
+// kvVersion is the version of what a KVCache entry holds. Entries of an
+// older version (0: written before manifests kept their blob sizes) are
+// misses: the Reader reads the manifest once more and writes it over
+// them. Kept as they were, they would leave a package's storage unknown
+// forever, since entries never expire; read again, they cost each
+// manifest one download, once, as a cold cache does.
+const kvVersion = 2
+
+// kvEntry is a manifest as a KVCache stores it, with its version.
+type kvEntry struct {
+	V int `json:"v,omitempty"`
+	Manifest
 }
 
 // KVCache is a Cache in a NATS JetStream key-value bucket, shared by every
@@ -114,11 +132,14 @@ func (c *KVCache) Get(ctx context.Context, digest string) (Manifest, bool, error
 	if err != nil {
 		return Manifest{}, false, fmt.Errorf("manifest cache get %s: %w", digest, err)
 	}
-	var m Manifest
+	var m kvEntry
 	if err := json.Unmarshal(e.Value(), &m); err != nil {
 		return Manifest{}, false, fmt.Errorf("manifest cache decode %s: %w", digest, err)
 	}
-	return m, true, nil
+	if m.V < kvVersion {
+		return Manifest{}, false, nil
+	}
+	return m.Manifest, true, nil
 }
 
 // Put implements Cache.
@@ -127,7 +148,7 @@ func (c *KVCache) Put(ctx context.Context, digest string, m Manifest) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(m)
+	b, err := json.Marshal(kvEntry{V: kvVersion, Manifest: m})
 	if err != nil {
 		return fmt.Errorf("manifest cache encode %s: %w", digest, err)
 	}

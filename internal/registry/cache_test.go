@@ -178,21 +178,36 @@ func TestDecodeManifest(t *testing.T) {
 			want: Manifest{Digest: d, MediaType: MediaTypeOCIIndex, Children: []Descriptor{
 				{Digest: child, MediaType: MediaTypeOCIManifest, Platform: "linux/amd64"},
 				{Digest: child, MediaType: MediaTypeOCIManifest, Platform: "unknown/unknown"},
-			}},
+			}, SizesKnown: true},
 		},
 		"artifactType field wins": {
 			raw: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json",
 				"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"` + child + `","size":2},"subject":{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"` + child + `","size":1}}`,
-			want: Manifest{Digest: d, MediaType: MediaTypeOCIManifest, ArtifactType: "application/vnd.dev.sigstore.bundle.v0.3+json", Subject: child},
+			want: Manifest{Digest: d, MediaType: MediaTypeOCIManifest, ArtifactType: "application/vnd.dev.sigstore.bundle.v0.3+json", Subject: child,
+				Blobs: []Blob{{Digest: child, Size: 2}}, SizesKnown: true},
 		},
 		"no mediaType field, Content-Type says index": {
 			contentType: MediaTypeOCIIndex,
 			raw:         `{"schemaVersion":2,"manifests":[]}`,
-			want:        Manifest{Digest: d, MediaType: MediaTypeOCIIndex, Children: []Descriptor{}},
+			want:        Manifest{Digest: d, MediaType: MediaTypeOCIIndex, Children: []Descriptor{}, SizesKnown: true},
 		},
-		"no mediaType anywhere, shaped like a manifest": {
+		"no mediaType anywhere, shaped like a manifest: sizes unknown": {
 			raw:  `{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json"}}`,
 			want: Manifest{Digest: d, MediaType: MediaTypeOCIManifest},
+		},
+		"image: config and layers, in order": {
+			raw: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+				"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:c1","size":1469},
+				"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:l1","size":3623807},
+				          {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:l2","size":0}]}`,
+			want: Manifest{Digest: d, MediaType: MediaTypeOCIManifest, SizesKnown: true,
+				Blobs: []Blob{{Digest: "sha256:c1", Size: 1469}, {Digest: "sha256:l1", Size: 3623807}, {Digest: "sha256:l2", Size: 0}}},
+		},
+		"a layer without a size: sizes unknown, not zero": {
+			raw: `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
+				"config":{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"sha256:c1","size":10},
+				"layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","digest":"sha256:l1"}]}`,
+			want: Manifest{Digest: d, MediaType: MediaTypeDockerManifest, Blobs: []Blob{{Digest: "sha256:c1", Size: 10}}},
 		},
 	}
 	for name, tc := range tests {
@@ -231,5 +246,53 @@ func TestOptionsNeverPrintToken(t *testing.T) {
 		if strings.Contains(s, "supersecret") {
 			t.Errorf("printed the token: %s", s)
 		}
+	}
+}
+
+// An entry written before manifests kept their blob sizes is a miss: the
+// manifest is read once more, with its sizes, and written over the old
+// entry, so that a package's storage is not unknown forever.
+func TestKVCacheRereadsEntriesWithoutSizes(t *testing.T) {
+	ctx := context.Background()
+	js := queuetest.Start(t, "", queuetest.Config()).Queue.JS
+	cache, err := OpenKVCache(ctx, js, "manifests-v0", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := newTestRegistry(t)
+	g := push(t, tr, "acme/app")
+	kv, err := js.KeyValue(ctx, "manifests-v0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := CacheKey(g.amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the cache held before: no "v", no blobs.
+	old := `{"digest":"` + g.amd64 + `","mediaType":"` + MediaTypeOCIManifest + `"}`
+	if _, err := kv.Put(ctx, key, []byte(old)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := cache.Get(ctx, g.amd64); ok || err != nil {
+		t.Fatalf("Get of an entry without sizes = %t, %v; want a miss", ok, err)
+	}
+	r, err := NewReader(tr.server.URL, Options{Username: testUser, Token: testToken, Cache: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := r.Manifest(ctx, "acme/app", g.amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.SizesKnown || len(m.Blobs) == 0 || r.Reads() != 1 {
+		t.Fatalf("read again: sizes known %t, %d blobs, %d reads; want known, some blobs, 1 read", m.SizesKnown, len(m.Blobs), r.Reads())
+	}
+	got, ok, err := cache.Get(ctx, g.amd64)
+	if !ok || err != nil || !reflect.DeepEqual(got, m) {
+		t.Fatalf("entry after the read = %+v, %t, %v; want %+v", got, ok, err, m)
+	}
+	if _, err := r.Manifest(ctx, "acme/app", g.amd64); err != nil || r.Reads() != 1 {
+		t.Errorf("second read: %v, %d reads in all; want 1", err, r.Reads())
 	}
 }

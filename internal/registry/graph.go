@@ -20,6 +20,22 @@ type Manifest struct {
 	// Subject is the digest of the manifest this one refers to (OCI 1.1
 	// "subject"), empty when there is none.
 	Subject string `json:"subject,omitempty"`
+	// Blobs are the config and layer blobs of an image manifest (an
+	// artifact's too), in the manifest's order, as its descriptors name
+	// them: what the manifest costs in storage. Empty for an index, whose
+	// children are manifests of their own.
+	Blobs []Blob `json:"blobs,omitempty"`
+	// SizesKnown is true when Blobs is the whole truth: every descriptor
+	// of the manifest gave a digest and a size. False for a manifest whose
+	// descriptors lack them, and for manifests known from before sizes
+	// were read: their storage is unknown, never zero.
+	SizesKnown bool `json:"sizesKnown,omitempty"`
+}
+
+// Blob is a blob a manifest references: its digest and its size in bytes.
+type Blob struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
 }
 
 // IsIndex reports whether the manifest is an image index (or a Docker

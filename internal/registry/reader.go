@@ -183,12 +183,11 @@ func isNotFound(err error) bool {
 // wireManifest holds the fields pkgwarden reads of an image manifest or an
 // index, OCI or Docker.
 type wireManifest struct {
-	MediaType    string `json:"mediaType"`
-	ArtifactType string `json:"artifactType"`
-	Config       *struct {
-		MediaType string `json:"mediaType"`
-	} `json:"config"`
-	Subject *struct {
+	MediaType    string     `json:"mediaType"`
+	ArtifactType string     `json:"artifactType"`
+	Config       *wireBlob  `json:"config"`
+	Layers       []wireBlob `json:"layers"`
+	Subject      *struct {
 		Digest string `json:"digest"`
 	} `json:"subject"`
 	Manifests []struct {
@@ -201,6 +200,34 @@ type wireManifest struct {
 			Variant      string `json:"variant"`
 		} `json:"platform"`
 	} `json:"manifests"`
+}
+
+// wireBlob is a config or layer descriptor of a manifest.
+type wireBlob struct {
+	MediaType string `json:"mediaType"`
+	Digest    string `json:"digest"`
+	Size      *int64 `json:"size"`
+}
+
+// blobsOf lists the config and layer blobs of an image manifest from its
+// descriptors; known is false when one lacks a digest or a size (a
+// manifest GitHub would not take, but the registry is not ours to trust).
+func blobsOf(w wireManifest) (blobs []Blob, known bool) {
+	known = true
+	add := func(b wireBlob) {
+		if b.Digest == "" || b.Size == nil || *b.Size < 0 {
+			known = false
+			return
+		}
+		blobs = append(blobs, Blob{Digest: b.Digest, Size: *b.Size})
+	}
+	if w.Config != nil {
+		add(*w.Config)
+	}
+	for _, l := range w.Layers {
+		add(l)
+	}
+	return blobs, known
 }
 
 // Config media types of runnable images; any other config media type marks
@@ -251,8 +278,10 @@ func decodeManifest(digest, contentType string, raw []byte) (Manifest, error) {
 			}
 			m.Children = append(m.Children, d)
 		}
+		m.SizesKnown = true // an index's storage is its children's
 		return m, nil
 	}
+	m.Blobs, m.SizesKnown = blobsOf(w)
 	if m.ArtifactType == "" && w.Config != nil && w.Config.MediaType != "" && !imageConfigTypes[w.Config.MediaType] {
 		m.ArtifactType = w.Config.MediaType
 	}

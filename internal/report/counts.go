@@ -31,6 +31,9 @@ type Counts struct {
 	Restorable int `json:"restorable"`
 	// Restored: versions pkgwarden brought back.
 	Restored int `json:"restored"`
+	// Frees: what the run's deletions free in the registry (would free,
+	// for a preview); nil when the run says nothing of storage.
+	Frees *Freed `json:"frees,omitempty"`
 }
 
 // CountRun counts one run. Restorable is what this run deleted and
@@ -45,12 +48,14 @@ func CountRun(run Run) Counts {
 	default:
 		c.Deleted, c.Restorable = len(v.deleted), len(v.deleted)
 	}
+	c.Frees = runFreed(&run, c.Deleted+c.WouldDelete)
 	return c
 }
 
 // Line is the counts as the report's summary line shows them:
-// "Deleted 7 · 5 restorable · restored 2 · refused 1 · kept 13". Counts of
-// zero are left out, except kept.
+// "Deleted 7 · 5 restorable · restored 2 · refused 1 · kept 13 · frees ≈
+// 1.2 GiB". Counts of zero are left out, except kept; the bytes freed
+// come last, when known to the run.
 func (c Counts) Line() string {
 	var parts []string
 	add := func(n int, s string) {
@@ -64,6 +69,9 @@ func (c Counts) Line() string {
 	add(c.Restored, "restored %d")
 	add(c.Refused, "refused %d")
 	parts = append(parts, fmt.Sprintf("kept %d", c.Kept))
+	if c.Frees != nil {
+		parts = append(parts, freedPart(*c.Frees, c.Deleted == 0 && c.WouldDelete > 0))
+	}
 	s := strings.Join(parts, " · ")
 	r, n := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[n:]
@@ -76,6 +84,10 @@ var countPart = regexp.MustCompile(`^(?i:(deleted|would delete|restored|refused|
 func parseCounts(s string) (Counts, bool) {
 	var c Counts
 	for _, p := range strings.Split(s, " · ") {
+		if f, ok := parseFreed(p); ok {
+			c.Frees = &f
+			continue
+		}
 		m := countPart.FindStringSubmatch(p)
 		if m == nil {
 			return Counts{}, false

@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/pkgwarden/pkgwarden/internal/report"
@@ -21,11 +22,14 @@ func ExampleCountRun() {
 		},
 		Deleted: []rules.Entry{v(1, "untagged, older than 14d"), v(2, "untagged, older than 14d")},
 		Skipped: []rules.Entry{popular},
+		// What versions 1 and 2 held that no kept version references.
+		Storage: rules.Storage{Known: true, Before: 3 << 30, After: 3<<30 - 1288490189, Frees: 1288490189},
 	}
 	c := report.CountRun(run)
 	fmt.Println(c.Line())
-	fmt.Printf("%+v\n", c)
+	b, _ := json.Marshal(c)
+	fmt.Println(string(b))
 	// Output:
-	// Deleted 2 · 2 restorable · refused 1 · kept 2
-	// {Deleted:2 WouldDelete:0 Refused:1 Kept:2 Restorable:2 Restored:0}
+	// Deleted 2 · 2 restorable · refused 1 · kept 2 · frees ≈ 1.2 GiB
+	// {"deleted":2,"would_delete":0,"refused":1,"kept":2,"restorable":2,"restored":0,"frees":{"bytes":1288490189,"known":true}}
 }

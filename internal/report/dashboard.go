@@ -33,6 +33,8 @@ type Deletion struct {
 	N  int       `json:"n"`
 	// Run is the run's id: a run reported twice counts once.
 	Run string `json:"run,omitempty"`
+	// Freed is the bytes the run's deletions freed; nil when not measured.
+	Freed *int64 `json:"freed,omitempty"`
 }
 
 // DashboardRow is one package's line of the dashboard, as its last prune
@@ -66,6 +68,9 @@ type DashboardRow struct {
 	// if nothing is pushed meanwhile, NextShown names the first few.
 	Next      int      `json:"next"`
 	NextShown []string `json:"next_shown,omitempty"`
+	// Size is the bytes the package holds in the registry after the last
+	// run; nil when not measured.
+	Size *int64 `json:"size,omitempty"`
 }
 
 // DeletedSince sums the deletions at or after since.
@@ -93,6 +98,7 @@ const (
 // dashboardTotals are the counts of the summary line.
 type dashboardTotals struct {
 	packages, deleted, restorable, refused, errors, next, would int
+	storage                                                     storageTotals
 }
 
 func (t *dashboardTotals) add(r DashboardRow, weekAgo time.Time) {
@@ -102,6 +108,7 @@ func (t *dashboardTotals) add(r DashboardRow, weekAgo time.Time) {
 	t.refused += r.Refused
 	t.next += r.Next
 	t.would += r.WouldDelete
+	t.storage.add(r, weekAgo)
 	if r.Error != "" {
 		t.errors++
 	}
@@ -122,6 +129,7 @@ func (t dashboardTotals) summary() string {
 	add(t.errors, "%d with errors")
 	add(t.would, "would delete %d (dry run or paused)")
 	add(t.next, "%d due in the next 7 days")
+	parts = append(parts, t.storage.parts()...)
 	return strings.Join(parts, " · ")
 }
 

@@ -69,6 +69,7 @@ func TestDashboardGolden(t *testing.T) {
 		{"dashboard_per_package_off.body.md", []DashboardRow{{Package: dashPkg("container", "app"), LastRun: at, Outcome: "pruned",
 			Deletions: []Deletion{{At: at, N: 2}}, Restorable: 2}}},
 		{"dashboard_empty.body.md", nil},
+		{"dashboard_storage.body.md", storageRows()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -408,6 +408,9 @@ type bodyParts struct {
 	// lastDeleted is what the last deleting run deleted, shown by a run
 	// that deleted nothing.
 	lastDeleted int
+	lastFrees   *Freed
+	// storage is the bytes freed over runs, this one's included.
+	storage storageTotal
 	// noPlan is set for a body written before any run planned the
 	// package (emptyBody).
 	noPlan bool
@@ -449,6 +452,11 @@ func renderBody(p bodyParts) (string, []Restorable) {
 			c.Deleted = p.lastDeleted
 		}
 	}
+	if n := len(v.deleted) + len(v.would); n > 0 {
+		c.Frees = runFreed(run, n)
+	} else {
+		c.Frees = p.lastFrees
+	}
 	origin := ruleOrigin(d, run.Package, p.web)
 	if p.noPlan {
 		origin = "the next run of the rules fills this in"
@@ -473,7 +481,7 @@ func renderBody(p bodyParts) (string, []Restorable) {
 	boxes, kept := renderBoxes(p.list, p.restored, p.now, budget)
 	c.Restorable = len(kept)
 	first, rest, _ := strings.Cut(headText, "\n")
-	body := first + "\n" + summaryLine(m, c, origin) + "\n" + rest + boxes + tail.String()
+	body := first + "\n" + summaryLine(m, c, origin) + "\n" + storageParagraph(run, p.storage) + rest + boxes + tail.String()
 	return body, kept
 }
 
@@ -605,15 +613,15 @@ func renderComment(run *Run, at time.Time, newRefusals []rules.Entry) string {
 	var heading string
 	switch run.mode() {
 	case modeDryRun:
-		fmt.Fprintf(&b, "**Dry run** `%s`, %s: %d %s would be deleted; nothing was deleted.\n", name, when(at), len(v.would), plural(len(v.would), "version", "versions"))
+		fmt.Fprintf(&b, "**Dry run** `%s`, %s: %d %s would be deleted%s; nothing was deleted.\n", name, when(at), len(v.would), plural(len(v.would), "version", "versions"), commentFreed(run, len(v.would)))
 		list, heading = v.would, "Would delete"
 	case modePaused:
-		fmt.Fprintf(&b, "**Paused** (`PKGWARDEN_PAUSED`) `%s`, %s: %d %s held back; nothing was deleted.\n", name, when(at), len(v.would), plural(len(v.would), "deletion", "deletions"))
+		fmt.Fprintf(&b, "**Paused** (`PKGWARDEN_PAUSED`) `%s`, %s: %d %s held back%s; nothing was deleted.\n", name, when(at), len(v.would), plural(len(v.would), "deletion", "deletions"), commentFreed(run, len(v.would)))
 		list, heading = v.would, "Held back"
 	default:
 		var parts []string
 		if len(v.deleted) > 0 || len(newRefusals) == 0 {
-			parts = append(parts, fmt.Sprintf("deleted %d", len(v.deleted)))
+			parts = append(parts, fmt.Sprintf("deleted %d", len(v.deleted))+commentFreed(run, len(v.deleted)))
 		}
 		if len(newRefusals) > 0 {
 			parts = append(parts, fmt.Sprintf("GitHub refused %d %s", len(newRefusals), plural(len(newRefusals), "deletion", "deletions")))

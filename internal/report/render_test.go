@@ -131,6 +131,8 @@ func TestGoldenPackageReports(t *testing.T) {
 		"paused": {
 			{name: "paused", at: at, comment: true, run: &Run{ID: "delivery-8", Package: pkg, Paused: true, Decision: decision(sampleDelete(), keep)}},
 		},
+		"storage":         storageLife(keep),
+		"storage dry run": storageDryRun(keep),
 		"untouched": {
 			{name: "untouched", at: at, run: &Run{ID: "delivery-9", Package: pkg, Decision: rules.Decision{Package: pkg, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 0, RuleLine: 4,
 				Untouched: "the manifest of sha256:000000000000001f (listed, active) could not be read: GET /v2/acme/webapp/manifests/sha256:000…: 500 Internal Server Error",

@@ -47,6 +47,9 @@ type Run struct {
 	// Restored are version ids restored since: they leave the restorable
 	// deletions for the "Restored" section.
 	Restored []int64
+	// Storage is what Deleted freed and the package's size
+	// (rules.MeasureStorage); zero means Decision.Storage, the plan's.
+	Storage rules.Storage
 }
 
 // Report writes the run into the package's report issue: it finds (or
@@ -235,11 +238,14 @@ func nextReport(oldBody string, run *Run, seal Seal, web string, now time.Time) 
 	}
 	// A run that deleted nothing shows what the last one deleted, while
 	// its deletions are listed: an unchanged state renders the same body.
-	lastDeleted := 0
+	lastDeleted, lastFrees := 0, (*Freed)(nil)
 	if run.mode() == modeRun && len(v.deleted) == 0 && len(list) > 0 {
-		lastDeleted = summaryCounts(oldBody).Deleted
+		last := summaryCounts(oldBody)
+		lastDeleted, lastFrees = last.Deleted, last.Frees
 	}
-	body, list := renderBody(bodyParts{run: run, web: web, list: list, restored: restored, news: news, now: now, lastDeleted: lastDeleted})
+	storage := parseStorageTotal(oldBody).addRun(run, len(v.deleted))
+	body, list := renderBody(bodyParts{run: run, web: web, list: list, restored: restored, news: news, now: now,
+		lastDeleted: lastDeleted, lastFrees: lastFrees, storage: storage})
 	next := nextState{body: body, list: list, restored: restored, verdicts: v, commentWanted: wanted}
 	if wanted {
 		next.comment = renderComment(run, now, newRefusals)

@@ -133,6 +133,9 @@ type Decision struct {
 	Keep []Entry
 	// Notices are remarks for the report (ignored files, forced dry run).
 	Notices []string
+	// Storage is what Delete frees, set by whoever holds the graph
+	// (StorageOf); zero, unknown, when nobody measured it.
+	Storage Storage
 }
 
 // MarshalJSON renders the decision in the shape of `pkgwarden plan --json`:
@@ -147,9 +150,14 @@ func (d Decision) MarshalJSON() ([]byte, error) {
 		Keep      []Entry  `json:"keep"`
 		Untouched *string  `json:"untouched"`
 		Notices   []string `json:"notices,omitempty"`
+		Storage   *Storage `json:"storage,omitempty"`
 	}
 	o := out{Owner: d.Package.Owner, Type: d.Package.Type, Name: d.Package.Name,
 		Delete: d.Delete, Keep: d.Keep, Notices: d.Notices}
+	if d.Storage != (Storage{}) {
+		s := d.Storage
+		o.Storage = &s
+	}
 	if o.Delete == nil {
 		o.Delete = []Entry{}
 	}

@@ -117,7 +117,10 @@ func dashboardRow(run Run, res report.Result, prev report.DashboardRow, now time
 		}
 	}
 	if (run.Outcome == OutcomePruned || run.Outcome == OutcomeTokenProblem) && len(run.Deleted) > 0 {
-		row.Deletions = append(row.Deletions, report.Deletion{At: at.UTC(), N: len(run.Deleted), Run: run.ID})
+		row.Deletions = append(row.Deletions, report.Deletion{At: at.UTC(), N: len(run.Deleted), Run: run.ID, Freed: freedBytes(run)})
+	}
+	if row.Size = sizeAfter(run); run.Outcome == OutcomeInvalidConfig {
+		row.Size = prev.Size
 	}
 	if run.DryRun || run.Paused {
 		row.WouldDelete = len(run.Decision.Delete)

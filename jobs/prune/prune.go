@@ -176,6 +176,7 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	p.checkToken(pr, &run)
+	run.Storage = runStorage(pr.graph, &run)
 	run.Finished = p.now()
 	if err := p.report(ctx, log, run); err != nil {
 		return err
@@ -215,6 +216,7 @@ type pruning struct {
 	refused  map[int64]inventory.Refusal
 	restored map[int64]string
 	held     map[int64]string
+	graph    rules.Graph // the graph the plan was decided on
 }
 
 // load reads the owner's session, the package and its governing rules. It
@@ -293,7 +295,7 @@ func (p *Pruner) plan(ctx context.Context, log *slog.Logger, pr *pruning, run *R
 	if pr.d, err = pl.PlanPackage(ctx, pr.owner, pr.pkg); err != nil {
 		return err
 	}
-	run.Next = weekAhead(pr.cfg, in, pr.d)
+	run.Next, pr.graph = weekAhead(pr.cfg, in, pr.d), in.Graph
 	if pr.d.Untouched == "" {
 		// A candidate kept for GitHub's refusal is still a skipped one,
 		// reported as on the run that was refused (the same words, so an

@@ -91,7 +91,7 @@ func ReportRun(run Run) report.Run {
 	out := report.Run{
 		ID: run.ID, Installation: run.InstallationID, Package: run.Package, Report: run.Report,
 		Decision: run.Decision, Paused: run.Paused, Deleted: run.Deleted,
-		Skipped: run.Skipped, AskAgain: run.AskAgain,
+		Skipped: run.Skipped, AskAgain: run.AskAgain, Storage: run.Storage,
 	}
 	if run.DryRun || run.Paused {
 		// The report reads Decision.Delete as the preview then.

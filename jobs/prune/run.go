@@ -79,6 +79,9 @@ type Run struct {
 	Deferred []rules.Entry
 	// Gone are delete candidates found gone already at the re-check.
 	Gone []rules.Entry
+	// Storage is what Deleted freed in the registry and the package's
+	// size (runStorage).
+	Storage rules.Storage
 	// AskAgain is when a version in Skipped for GitHub's refusal is asked
 	// again (the refusal's time and RefusalMemory), by id.
 	AskAgain map[int64]time.Time
