@@ -1,0 +1,206 @@
+package restore_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
+	"github.com/pkgwarden/pkgwarden/jobs/restore"
+)
+
+// breaker is another client of the package: bob, an owner of acme with a
+// packages token of his own, deleting versions through the Packages API as
+// actions/delete-package-versions does.
+type breaker struct {
+	w     *restoreWorld
+	token string
+}
+
+func newBreaker(t *testing.T, w *restoreWorld) *breaker {
+	t.Helper()
+	if _, err := w.Sim.AddUser("bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Sim.AddOrgMember("acme", "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := w.Sim.AddClassicToken("bob", "read:packages", "write:packages", "delete:packages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &breaker{w: w, token: tok}
+}
+
+// delete deletes the version of digest through the API, as bob.
+func (b *breaker) delete(t *testing.T, digest string) {
+	t.Helper()
+	id := b.w.version(t, digest).ID
+	req, err := http.NewRequest(http.MethodDelete, fmt.Sprintf("%s/orgs/acme/packages/container/app/versions/%d", b.w.Server.URL, id), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+b.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("bob's delete of %s: %s", digest, resp.Status)
+	}
+}
+
+// brokenImage is an image in use some of whose parts bob deleted.
+type brokenImage struct {
+	// pulls are the tags that must pull on every platform once healed.
+	pulls []string
+	// parts are the digests bob deletes.
+	parts []string
+}
+
+// healCases build the broken images of TestHeal and TestHealLeavesAlone.
+var healCases = map[string]func(t *testing.T, w *restoreWorld) brokenImage{
+	"platforms of a multi-arch index": func(t *testing.T, w *restoreWorld) brokenImage {
+		idx := jobstest.Index(w.Image("amd64 v1"), w.Image("arm64 v1"))
+		w.Push(idx, 5*jobstest.Day, "v1")
+		return brokenImage{pulls: []string{"v1"}, parts: digests(t, idx)}
+	},
+	"nested index": func(t *testing.T, w *restoreWorld) brokenImage {
+		inner := jobstest.Index(w.Image("amd64 v2"), w.Image("arm64 v2"))
+		outer := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: inner})
+		w.Push(outer, 5*jobstest.Day, "v2")
+		return brokenImage{pulls: []string{"v2"}, parts: append(digests(t, outer), digests(t, inner)...)}
+	},
+	"shared child": func(t *testing.T, w *restoreWorld) brokenImage {
+		shared := w.Image("amd64 v3")
+		a := jobstest.Index(shared, w.Image("arm64 v3"))
+		b := jobstest.Index(shared, w.Image("arm64 v3.1"))
+		w.Push(a, 5*jobstest.Day, "v3")
+		w.Push(b, 4*jobstest.Day, "v3.1")
+		return brokenImage{pulls: []string{"v3", "v3.1"}, parts: digests(t, a)[:1]}
+	},
+	"attestation of a referrers index": func(t *testing.T, w *restoreWorld) brokenImage {
+		subject := w.Push(w.Image("v4"), 5*jobstest.Day, "v4")
+		refIdx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: w.Image("in-toto attestation of v4")})
+		tag := registry.ReferrerTag(subject, registry.ReferrerIndex)
+		w.Push(refIdx, 5*jobstest.Day, tag)
+		return brokenImage{pulls: []string{"v4", tag}, parts: digests(t, refIdx)}
+	},
+}
+
+// breakImage builds an image, lets a prune see it, and has bob delete its
+// parts: its tags no longer pull.
+func breakImage(t *testing.T, w *restoreWorld, build func(t *testing.T, w *restoreWorld) brokenImage) brokenImage {
+	t.Helper()
+	w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+	img := build(t, w)
+	w.prune(t) // the inventory sees the image; nothing to prune
+	bob := newBreaker(t, w)
+	for _, d := range img.parts {
+		bob.delete(t, d)
+	}
+	if err := w.pull(img.pulls[len(img.pulls)-1]); err == nil {
+		t.Fatalf("pull %s succeeded with its parts deleted", img.pulls[len(img.pulls)-1])
+	}
+	return img
+}
+
+// TestHeal: a kept image whose parts another client deleted is healed by
+// the next sweep: every part restored, every tag pulls on every platform,
+// the restore comment says what was broken with a box per part; a second
+// sweep does nothing, and the next prune deletes none of the parts.
+func TestHeal(t *testing.T) {
+	for name, build := range healCases {
+		t.Run(name, func(t *testing.T) {
+			w := newRestoreWorld(t)
+			img := breakImage(t, w, build)
+			w.Sim.ResetRequestStats()
+			w.sweep(t)
+			stats := w.Sim.RequestStats()[w.Token]
+			t.Logf("heal of %d parts: %d API requests by the packages token (%v)", len(img.parts), total(stats.Requests), stats.Requests)
+			for _, d := range img.parts {
+				if w.version(t, d).Deleted {
+					t.Errorf("part %s not restored", d)
+				}
+			}
+			for _, tag := range img.pulls {
+				if err := w.pull(tag); err != nil {
+					t.Errorf("pull %s after the heal: %v", tag, err)
+				}
+			}
+			comments := w.comments(t)
+			if !anyContains(comments, "**Healed**", "was broken", "deleted outside pkgwarden", "it pulls again", "this deletion was intentional") {
+				t.Errorf("no heal comment: %q", comments)
+			}
+			for _, d := range img.parts {
+				if !anyContains(comments, fmt.Sprintf("(id %d)", w.version(t, d).ID)) {
+					t.Errorf("part %s not in the restore comment", d)
+				}
+			}
+			before := len(comments)
+			w.sweep(t)
+			if got := len(w.comments(t)); got != before {
+				t.Errorf("second sweep added %d comments", got-before)
+			}
+			w.prune(t)
+			for _, d := range img.parts {
+				if w.version(t, d).Deleted {
+					t.Errorf("healed part %s pruned", d)
+				}
+			}
+		})
+	}
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, c := range m {
+		n += c
+	}
+	return n
+}
+
+// TestHealLeavesAlone: no heal while paused, under restore.broken: false,
+// or of a part pkgwarden deleted itself.
+func TestHealLeavesAlone(t *testing.T) {
+	tests := map[string]func(t *testing.T, w *restoreWorld, img brokenImage){
+		"restore.broken: false": func(t *testing.T, w *restoreWorld, _ brokenImage) {
+			w.File("app", strings.Replace(restoreRules, "package: true}", "package: true, broken: false}", 1))
+		},
+		"paused": func(t *testing.T, w *restoreWorld, _ brokenImage) {
+			w.newRestorerWith(t, func(c *restore.Config) { c.Paused = true })
+		},
+		"deleted by pkgwarden": func(t *testing.T, w *restoreWorld, img brokenImage) {
+			pkg := inventory.Package{Ref: w.Job().Target.Ref()}
+			for _, d := range img.parts {
+				if err := w.inv.SetMark(context.Background(), w.Installation, pkg, inventory.MarkDeleted, w.version(t, d).ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+	}
+	for name, before := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newRestoreWorld(t)
+			img := breakImage(t, w, healCases["platforms of a multi-arch index"])
+			before(t, w, img)
+			w.sweep(t)
+			for _, d := range img.parts {
+				if !w.version(t, d).Deleted {
+					t.Errorf("part %s restored", d)
+				}
+			}
+			if anyContains(w.comments(t), "was broken") {
+				t.Errorf("heal reported: %q", w.comments(t))
+			}
+		})
+	}
+}
