@@ -102,9 +102,10 @@ func (r *Restorer) heal(ctx context.Context, log *slog.Logger, st *pkgState) err
 					b.parts = append(b.parts, d)
 				}
 			}
+			_, _, isReferrer := referrerOf(tagsOf[x])
 			for _, c := range manifests[x].Children {
 				if _, ok := deleted[c.Digest]; ok {
-					note(c.Digest, partLabel(c))
+					note(c.Digest, partLabel(c, isReferrer))
 					continue
 				}
 				if _, seen := imageOf[c.Digest]; !seen && activeDigest(st, c.Digest) {
@@ -167,6 +168,7 @@ func (r *Restorer) heal(ctx context.Context, log *slog.Logger, st *pkgState) err
 		}
 		n := len(st.restored)
 		back, err := r.restoreDescendants(ctx, log, st, githubapi.Version{Name: x})
+		r.nameAlong(ctx, st, repo, b.want, &b.parts, back)
 		r.healed(st, back, b.want, n)
 		for _, v := range back {
 			if err := r.retag(ctx, log, st, v); err != nil {
@@ -203,16 +205,53 @@ func (r *Restorer) heal(ctx context.Context, log *slog.Logger, st *pkgState) err
 func (r *Restorer) healed(st *pkgState, back []githubapi.Version, labels map[string]string, n int) {
 	for i := n; i < len(st.restored); i++ {
 		e := &st.restored[i]
-		part := labels[e.Version]
-		if part == "" {
-			part = rules.ShortDigest(e.Version)
+		what := "part of an image in use"
+		if part := labels[e.Version]; part != "" && part != rules.ShortDigest(e.Version) {
+			what = part + " of an image in use"
 		}
-		e.Reason = part + " of an image in use, deleted outside pkgwarden; restore.broken brings it back"
+		e.Reason = what + ", deleted outside pkgwarden; restore.broken brings it back"
 		e.Along = false
 	}
 	for _, v := range back {
 		st.deleted = slices.DeleteFunc(st.deleted, func(d githubapi.Version) bool { return d.ID == v.ID })
 		st.active = append(st.active, v)
+	}
+}
+
+// nameAlong adds to an image's parts what came back with them (the
+// children of a restored nested index), named by the platform their
+// restored index gives them; the restored indexes' manifests were read by
+// restoreDescendants, so they come from the manifest cache.
+func (r *Restorer) nameAlong(ctx context.Context, st *pkgState, repo string, labels map[string]string, parts *[]string, back []githubapi.Version) {
+	var idx []string
+	for _, v := range back {
+		if _, ok := labels[v.Name]; !ok {
+			idx = append(idx, v.Name)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	var names []string
+	for _, v := range back {
+		names = append(names, v.Name)
+	}
+	found, _, err := st.clients.Registry.Graph(ctx, repo, names)
+	if err != nil {
+		return // the digests name them
+	}
+	platform := map[string]registry.Descriptor{}
+	for _, m := range found {
+		for _, c := range m.Children {
+			platform[c.Digest] = c
+		}
+	}
+	for _, d := range idx {
+		labels[d] = rules.ShortDigest(d)
+		if c, ok := platform[d]; ok {
+			labels[d] = partLabel(c, false)
+		}
+		*parts = append(*parts, d)
 	}
 }
 
@@ -235,12 +274,30 @@ func (r *Restorer) healSkips(ctx context.Context, log *slog.Logger, st *pkgState
 	return false, nil
 }
 
-// partLabel names a child for people: its platform, else its short digest.
-func partLabel(c registry.Descriptor) string {
-	if c.Platform != "" && c.Platform != "unknown/unknown" {
+// partLabel names a child for people: its platform (when it is plain:
+// manifests are written by anyone), else what it is and its short digest.
+func partLabel(c registry.Descriptor, ofReferrer bool) string {
+	short := rules.ShortDigest(c.Digest)
+	if c.Platform != "" && c.Platform != "unknown/unknown" && plainPlatform(c.Platform) {
 		return c.Platform
 	}
-	return rules.ShortDigest(c.Digest)
+	if ofReferrer {
+		return "referrer " + short
+	}
+	return short
+}
+
+// plainPlatform reports whether p looks like os/arch[/variant].
+func plainPlatform(p string) bool {
+	if len(p) > 60 {
+		return false
+	}
+	for _, c := range p {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '/' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // referrerOf returns the subject and kind of the first referrer tag of tags.

@@ -64,6 +64,8 @@ type brokenImage struct {
 	pulls []string
 	// parts are the digests bob deletes.
 	parts []string
+	// says is what the heal comment must say of the image.
+	says string
 }
 
 // healCases build the broken images of TestHeal and TestHealLeavesAlone.
@@ -71,13 +73,15 @@ var healCases = map[string]func(t *testing.T, w *restoreWorld) brokenImage{
 	"platforms of a multi-arch index": func(t *testing.T, w *restoreWorld) brokenImage {
 		idx := jobstest.Index(w.Image("amd64 v1"), w.Image("arm64 v1"))
 		w.Push(idx, 5*jobstest.Day, "v1")
-		return brokenImage{pulls: []string{"v1"}, parts: digests(t, idx)}
+		return brokenImage{pulls: []string{"v1"}, parts: digests(t, idx),
+			says: "`v1` was broken (linux/amd64, linux/arm64 deleted outside pkgwarden): restored them; it pulls again"}
 	},
 	"nested index": func(t *testing.T, w *restoreWorld) brokenImage {
 		inner := jobstest.Index(w.Image("amd64 v2"), w.Image("arm64 v2"))
 		outer := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: inner})
 		w.Push(outer, 5*jobstest.Day, "v2")
-		return brokenImage{pulls: []string{"v2"}, parts: append(digests(t, outer), digests(t, inner)...)}
+		return brokenImage{pulls: []string{"v2"}, parts: append(digests(t, outer), digests(t, inner)...),
+			says: ", linux/amd64, linux/arm64 deleted outside pkgwarden): restored them; it pulls again"}
 	},
 	"shared child": func(t *testing.T, w *restoreWorld) brokenImage {
 		shared := w.Image("amd64 v3")
@@ -85,14 +89,16 @@ var healCases = map[string]func(t *testing.T, w *restoreWorld) brokenImage{
 		b := jobstest.Index(shared, w.Image("arm64 v3.1"))
 		w.Push(a, 5*jobstest.Day, "v3")
 		w.Push(b, 4*jobstest.Day, "v3.1")
-		return brokenImage{pulls: []string{"v3", "v3.1"}, parts: digests(t, a)[:1]}
+		return brokenImage{pulls: []string{"v3", "v3.1"}, parts: digests(t, a)[:1],
+			says: "`v3` was broken (linux/amd64 deleted outside pkgwarden): restored it; it pulls again"}
 	},
 	"attestation of a referrers index": func(t *testing.T, w *restoreWorld) brokenImage {
 		subject := w.Push(w.Image("v4"), 5*jobstest.Day, "v4")
 		refIdx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: w.Image("in-toto attestation of v4")})
 		tag := registry.ReferrerTag(subject, registry.ReferrerIndex)
 		w.Push(refIdx, 5*jobstest.Day, tag)
-		return brokenImage{pulls: []string{"v4", tag}, parts: digests(t, refIdx)}
+		return brokenImage{pulls: []string{"v4", tag}, parts: digests(t, refIdx),
+			says: "`v4` was broken (referrer sha256:"}
 	},
 }
 
@@ -137,7 +143,7 @@ func TestHeal(t *testing.T) {
 				}
 			}
 			comments := w.comments(t)
-			if !anyContains(comments, "**Healed**", "was broken", "deleted outside pkgwarden", "it pulls again", "this deletion was intentional") {
+			if !anyContains(comments, "**Healed**", img.says, "this deletion was intentional") {
 				t.Errorf("no heal comment: %q", comments)
 			}
 			for _, d := range img.parts {
