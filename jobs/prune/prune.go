@@ -25,6 +25,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/queue"
 )
 
 // Installations gives an installation's API client (the App identity:
@@ -61,6 +62,10 @@ type Config struct {
 	ConfigIssues  ConfigSettler
 	// Paused is the kill switch: plan and report, delete nothing.
 	Paused bool
+	// HealQueue, when set, gets a restore job for the package of every
+	// prune run that acted on its rules, once reported: the restore job
+	// heals the package's broken images (queueHeal).
+	HealQueue *queue.Queue
 	// RefusalMemory is how long a version GitHub refused to delete is
 	// kept by later plans (with Inventory set) instead of being asked for
 	// again: a refused version would otherwise be planned first by every
@@ -191,6 +196,7 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 		}
 	}
 	p.settleConfig(ctx, log, t.InstallationID, pr.cfg, run)
+	p.queueHeal(ctx, log, job, run)
 	return nil
 }
 

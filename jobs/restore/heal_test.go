@@ -2,6 +2,7 @@ package restore_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
+	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
+	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/jobs/restore"
 )
 
@@ -151,6 +154,13 @@ func TestHeal(t *testing.T) {
 					t.Errorf("part %s not in the restore comment", d)
 				}
 			}
+			// The report lists them under Restored, as other restores.
+			body := w.reportBody(t)
+			for _, d := range img.parts {
+				if !strings.Contains(body, fmt.Sprintf("<!-- pkgwarden:restored %d ", w.version(t, d).ID)) {
+					t.Errorf("part %s not in the report's Restored section:\n%s", d, body)
+				}
+			}
 			before := len(comments)
 			w.sweep(t)
 			if got := len(w.comments(t)); got != before {
@@ -209,4 +219,62 @@ func TestHealLeavesAlone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHealAfterPrune: a prune that acted on its rules queues a restore job
+// for its package once reported, and that job heals the broken image; a
+// paused prune queues none.
+func TestHealAfterPrune(t *testing.T) {
+	for name, paused := range map[string]bool{"prune": false, "paused prune": true} {
+		t.Run(name, func(t *testing.T) {
+			w := newRestoreWorld(t)
+			img := breakImage(t, w, healCases["platforms of a multi-arch index"])
+			w.pruneWith(t, func(c *prune.Config) { c.HealQueue, c.Paused = w.NATS.Queue, paused })
+			subject := jobs.Job{Type: jobs.TypeRestore, Target: w.Job().Target}.Subject()
+			m, err := w.NATS.Queue.Jobs.GetLastMsgForSubject(context.Background(), subject)
+			if paused {
+				if err == nil {
+					t.Fatalf("a paused prune queued %s", m.Data)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("no restore job queued after the prune: %v", err)
+			}
+			var job jobs.Job
+			if err := json.Unmarshal(m.Data, &job); err != nil {
+				t.Fatal(err)
+			}
+			if job.Reason != "after prune" || job.Undo != nil {
+				t.Errorf("queued job = %+v", job)
+			}
+			if err := w.restorer.Handle(context.Background(), job); err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range img.parts {
+				if w.version(t, d).Deleted {
+					t.Errorf("part %s not restored", d)
+				}
+			}
+			if err := w.pull("v1"); err != nil {
+				t.Errorf("pull v1 after the heal: %v", err)
+			}
+		})
+	}
+}
+
+// reportBody is the body of acme/app's report issue.
+func (w *restoreWorld) reportBody(t *testing.T) string {
+	t.Helper()
+	issues, err := w.Sim.Issues("acme", "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, is := range issues {
+		if is.Number == w.reportIssue(t) {
+			return is.Body
+		}
+	}
+	t.Fatal("no report issue")
+	return ""
 }
