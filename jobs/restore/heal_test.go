@@ -278,3 +278,38 @@ func (w *restoreWorld) reportBody(t *testing.T) string {
 	t.Fatal("no report issue")
 	return ""
 }
+
+// TestHealCap: a run restores at most policy.max_deletions_per_run
+// versions; the next run goes on where it stopped, and the image pulls
+// once every part is back.
+func TestHealCap(t *testing.T) {
+	w := newRestoreWorld(t)
+	w.File(".github", "policy:\n  max_deletions_per_run: 1\n")
+	img := breakImage(t, w, healCases["platforms of a multi-arch index"])
+	deleted := func() int {
+		n := 0
+		for _, d := range img.parts {
+			if w.version(t, d).Deleted {
+				n++
+			}
+		}
+		return n
+	}
+	w.sweep(t)
+	if n := deleted(); n != 1 {
+		t.Fatalf("after the first run %d of 2 parts deleted, want 1 (the cap is 1)", n)
+	}
+	if !anyContains(w.comments(t), "still deleted") {
+		t.Errorf("the first run's comment does not say what is left: %q", w.comments(t))
+	}
+	if err := w.pull("v1"); err == nil {
+		t.Error("v1 pulls with a part deleted")
+	}
+	w.sweep(t)
+	if n := deleted(); n != 0 {
+		t.Fatalf("after the second run %d parts deleted", n)
+	}
+	if err := w.pull("v1"); err != nil {
+		t.Errorf("pull v1 after the second run: %v", err)
+	}
+}
