@@ -196,7 +196,7 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 		}
 	}
 	p.settleConfig(ctx, log, t.InstallationID, pr.cfg, run)
-	p.queueHeal(ctx, log, job, run)
+	p.queueHeal(ctx, log, job, run, pr.broken)
 	return nil
 }
 
@@ -221,6 +221,9 @@ type pruning struct {
 	refused  map[int64]inventory.Refusal
 	restored map[int64]string
 	held     map[int64]string
+	// broken says a kept index names a manifest not listed active
+	// (mayBeBroken): the run queues a heal once reported.
+	broken bool
 }
 
 // load reads the owner's session, the package and its governing rules. It
@@ -300,6 +303,7 @@ func (p *Pruner) plan(ctx context.Context, log *slog.Logger, pr *pruning, run *R
 		return err
 	}
 	run.Next = weekAhead(pr.cfg, in, pr.d)
+	pr.broken = mayBeBroken(in, pr.d)
 	if pr.d.Untouched == "" {
 		// A candidate kept for GitHub's refusal is still a skipped one,
 		// reported as on the run that was refused (the same words, so an

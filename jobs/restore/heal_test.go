@@ -221,20 +221,32 @@ func TestHealLeavesAlone(t *testing.T) {
 	}
 }
 
-// TestHealAfterPrune: a prune that acted on its rules queues a restore job
-// for its package once reported, and that job heals the broken image; a
-// paused prune queues none.
+// TestHealAfterPrune: a prune that acted on its rules and saw a broken
+// image queues a restore job for its package once reported, and that job
+// heals the image; a paused prune, or one that saw nothing broken, queues
+// none.
 func TestHealAfterPrune(t *testing.T) {
-	for name, paused := range map[string]bool{"prune": false, "paused prune": true} {
+	tests := map[string]struct{ broken, paused, wantJob bool }{
+		"prune":                 {broken: true, wantJob: true},
+		"paused prune":          {broken: true, paused: true},
+		"prune of whole images": {},
+	}
+	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := newRestoreWorld(t)
-			img := breakImage(t, w, healCases["platforms of a multi-arch index"])
-			w.pruneWith(t, func(c *prune.Config) { c.HealQueue, c.Paused = w.NATS.Queue, paused })
+			var img brokenImage
+			if tc.broken {
+				img = breakImage(t, w, healCases["platforms of a multi-arch index"])
+			} else {
+				w.Push(w.Image("latest"), 2*jobstest.Day, "latest")
+				img = healCases["platforms of a multi-arch index"](t, w)
+			}
+			w.pruneWith(t, func(c *prune.Config) { c.HealQueue, c.Paused = w.NATS.Queue, tc.paused })
 			subject := jobs.Job{Type: jobs.TypeRestore, Target: w.Job().Target}.Subject()
 			m, err := w.NATS.Queue.Jobs.GetLastMsgForSubject(context.Background(), subject)
-			if paused {
+			if !tc.wantJob {
 				if err == nil {
-					t.Fatalf("a paused prune queued %s", m.Data)
+					t.Fatalf("the prune queued %s", m.Data)
 				}
 				return
 			}
