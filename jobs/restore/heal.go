@@ -118,8 +118,9 @@ func (r *Restorer) heal(ctx context.Context, log *slog.Logger, st *pkgState) err
 					note(d.Name, string(kind)+" "+rules.ShortDigest(d.Name))
 				}
 			}
-			for a, tags := range tagsOf {
-				if subject, _, ok := referrerOf(tags); ok && subject == x {
+			for _, v := range st.active {
+				a := v.Name
+				if subject, _, ok := referrerOf(tagsOf[a]); ok && subject == x {
 					if _, seen := imageOf[a]; !seen {
 						imageOf[a] = imageOf[x]
 						queue = append(queue, a)
@@ -140,11 +141,11 @@ func (r *Restorer) heal(ctx context.Context, log *slog.Logger, st *pkgState) err
 	if len(images) == 0 {
 		return nil
 	}
-	max := st.cfg.Policy.MaxDeletionsPerRun
-	if max <= 0 {
-		max = rules.DefaultMaxDeletionsPerRun
+	limit := st.cfg.Policy.MaxDeletionsPerRun
+	if limit <= 0 {
+		limit = rules.DefaultMaxDeletionsPerRun
 	}
-	st.heal = &healing{budget: max}
+	st.heal = &healing{budget: limit}
 	defer func() { st.heal = nil }()
 	// Each kept version's tree, as a deleted index's: restoreDescendants
 	// restores what it names, and what those name in turn, each checked
@@ -193,7 +194,7 @@ func (r *Restorer) heal(ctx context.Context, log *slog.Logger, st *pkgState) err
 		}
 	}
 	if st.heal.deferred > 0 {
-		log.InfoContext(ctx, "heal: cap reached, the rest waits for the next run", "deferred", st.heal.deferred, "cap", max)
+		log.InfoContext(ctx, "heal: cap reached, the rest waits for the next run", "deferred", st.heal.deferred, "cap", limit)
 	}
 	return nil
 }
