@@ -35,11 +35,17 @@ func newBreaker(t *testing.T, w *restoreWorld) *breaker {
 	if err := w.Sim.AddOrgMember("acme", "bob", true); err != nil {
 		t.Fatal(err)
 	}
+	return &breaker{w: w, token: w.bobToken(t)}
+}
+
+// bobToken is a new packages token of bob's.
+func (w *restoreWorld) bobToken(t *testing.T) string {
+	t.Helper()
 	tok, err := w.Sim.AddClassicToken("bob", "read:packages", "write:packages", "delete:packages")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &breaker{w: w, token: tok}
+	return tok
 }
 
 // delete deletes the version of digest through the API, as bob.
@@ -323,5 +329,25 @@ func TestHealCap(t *testing.T) {
 	}
 	if err := w.pull("v1"); err != nil {
 		t.Errorf("pull v1 after the second run: %v", err)
+	}
+}
+
+// TestHealIntentional: the "intentional" box of a healed part marks its
+// deletion intentional (the index holding it keeps it for now); once
+// deleted again, no heal brings it back.
+func TestHealIntentional(t *testing.T) {
+	w := newRestoreWorld(t)
+	img := breakImage(t, w, healCases["platforms of a multi-arch index"])
+	w.sweep(t)
+	part := img.parts[0]
+	id := w.version(t, part).ID
+	if w.version(t, part).Deleted {
+		t.Fatal("part not healed")
+	}
+	w.undo(t, "d-intentional-part", jobs.UndoRequest{Kind: jobs.UndoForget, IDs: []int64{id}, Sender: "alice", Repository: "acme/app", Issue: w.reportIssue(t), Via: "intentional checkbox", Answer: true})
+	(&breaker{w: w, token: w.bobToken(t)}).delete(t, part)
+	w.sweep(t)
+	if !w.version(t, part).Deleted {
+		t.Errorf("a heal restored a part whose deletion was called intentional: %q", w.comments(t))
 	}
 }
