@@ -302,7 +302,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	}
 	pruner, err := prune.New(prune.Config{
 		Access: access, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
-		ConfigPending: runs, ConfigIssues: issues,
+		ConfigPending: runs, ConfigIssues: issues, HealQueue: q,
 		Inventory: inv, Metrics: prune.NewMetrics(reg), Logger: logger,
 	})
 	if err != nil {

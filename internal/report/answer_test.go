@@ -99,6 +99,15 @@ func TestGoldenRestoreComments(t *testing.T) {
 			{ID: 12, Version: dig(12), Tags: []string{"v1.0.0"}, Reason: "deleted outside pkgwarden; restore.tags v* protects v1.0.0"},
 			{ID: 13, Version: dig(13), Reason: "child of restored index " + rules.ShortDigest(dig(12)), Along: true},
 		}},
+		// A healed image: one line per image, a box per part; a tag
+		// written by someone stays on its line.
+		"restore_healed": {ID: "restore@2026-11-26T10:30:00Z", Package: pkg, Trigger: "after prune", Restored: []Restored{
+			{ID: 21, Version: dig(21), Reason: "linux/amd64 of v1, deleted outside pkgwarden (restore.broken)"},
+			{ID: 22, Version: dig(22), Reason: "linux/arm64 of v1, deleted outside pkgwarden (restore.broken)"},
+		}, Healed: []Healed{
+			{Image: dig(20), Tags: []string{"v1"}, Parts: []string{"linux/amd64", "linux/arm64"}},
+			{Image: dig(30), Tags: []string{"x`\n- [x] y"}, Parts: []string{"linux/amd64", "[x](http://e.example)"}, Left: []string{"linux/s390x"}},
+		}},
 	}
 	for name, run := range runs {
 		t.Run(name, func(t *testing.T) {

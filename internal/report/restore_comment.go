@@ -56,6 +56,8 @@ type RestoreRun struct {
 	// Problem says what kept a wanted restore from happening, "" when
 	// nothing did.
 	Problem string
+	// Healed are the broken images the run healed (restore.broken).
+	Healed []Healed
 }
 
 // restoreRunMarker is the hidden first line of a restore run's comment.
@@ -91,7 +93,12 @@ func renderRestoreComment(marker string, run RestoreRun, seal Seal) string {
 		fmt.Fprintf(&b, "**pkgwarden restored nothing** (trigger: %s).\n\n**Not restored:** %s\n", oneLine(run.Trigger), oneLine(run.Problem))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "**Restored automatically** (no one asked: the rules' `restore` block brings back what was deleted outside pkgwarden):\n\n")
+	why := "the rules' `restore` block brings back what was deleted outside pkgwarden"
+	if len(run.Healed) > 0 {
+		why = "`restore.broken` brings back the deleted parts of images still in use"
+	}
+	renderHealed(&b, run.Healed)
+	fmt.Fprintf(&b, "**Restored automatically** (no one asked: %s):\n\n", why)
 	for _, e := range run.Restored {
 		// A package's box names the package's id: no version has it.
 		box := e.ID

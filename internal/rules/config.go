@@ -149,7 +149,15 @@ type Restore struct {
 	Tags Patterns
 	// Package asks for a deleted package to be restored.
 	Package bool
+	// LeaveBroken is restore.broken: false: the deleted children of kept
+	// indexes are not restored (see HealsBroken).
+	LeaveBroken bool
 }
+
+// HealsBroken reports whether restore.broken is on (the default, also
+// for a rule without a restore block): a kept index's deleted but
+// restorable children and referrers are restored.
+func (r *Restore) HealsBroken() bool { return r == nil || !r.LeaveBroken }
 
 // Wants reports whether a deleted version carrying tags must be restored.
 func (r *Restore) Wants(tags []string) bool {

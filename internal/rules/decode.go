@@ -761,7 +761,7 @@ func parseExtends(s string) (extendsRef, error) {
 
 var ruleKeys = []string{"packages", "type", "prune", "restore"}
 var pruneKeys = []string{"untagged", "older_than", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags", "keep_latest", "prerelease_only"}
-var restoreKeys = []string{"tags", "package"}
+var restoreKeys = []string{"tags", "package", "broken"}
 var policyKeys = []string{"max_deletions_per_run", "min_untagged_age", "repository_rules"}
 var containerOnly = []string{"untagged", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags"}
 var versionedOnly = []string{"keep_latest", "prerelease_only"}
@@ -822,6 +822,10 @@ func (d *decoder) rules(f *File, v ast.Node) {
 					case "package":
 						if b, ok := d.boolean(v, sub+".package"); ok {
 							r.Restore.Package = b
+						}
+					case "broken":
+						if b, ok := d.boolean(v, sub+".broken"); ok {
+							r.Restore.LeaveBroken = !b
 						}
 					}
 				})

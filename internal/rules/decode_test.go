@@ -29,6 +29,7 @@ rules:                       # first match wins
     restore:
       tags: ["v*", "latest"]       # deleted versions carrying these are restored
       package: true                # a deleted package is restored
+      broken: true                 # a kept image's deleted parts are restored (default)
   - packages: ["web-*"]
     type: npm
     prune:
@@ -66,7 +67,7 @@ func TestDecodeDesignExample(t *testing.T) {
 		p.DeleteTags.String() != "pr-*, sha-*" || p.ExcludeTags.String() != "latest, v*" {
 		t.Errorf("prune = %+v", p)
 	}
-	if r.Restore == nil || !r.Restore.Package || !r.Restore.Wants([]string{"x", "v1"}) || r.Restore.Wants([]string{"pr-1"}) {
+	if r.Restore == nil || !r.Restore.Package || !r.Restore.HealsBroken() || !r.Restore.Wants([]string{"x", "v1"}) || r.Restore.Wants([]string{"pr-1"}) {
 		t.Errorf("restore = %+v", r.Restore)
 	}
 	n := (*f.rules)[1]

@@ -25,6 +25,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/queue"
 )
 
 // Installations gives an installation's API client (the App identity:
@@ -61,6 +62,10 @@ type Config struct {
 	ConfigIssues  ConfigSettler
 	// Paused is the kill switch: plan and report, delete nothing.
 	Paused bool
+	// HealQueue, when set, gets a restore job for the package of every
+	// prune run that acted on its rules, once reported: the restore job
+	// heals the package's broken images (queueHeal).
+	HealQueue *queue.Queue
 	// RefusalMemory is how long a version GitHub refused to delete is
 	// kept by later plans (with Inventory set) instead of being asked for
 	// again: a refused version would otherwise be planned first by every
@@ -192,6 +197,7 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 		}
 	}
 	p.settleConfig(ctx, log, t.InstallationID, pr.cfg, run)
+	p.queueHeal(ctx, log, job, run, pr.broken)
 	return nil
 }
 
@@ -217,6 +223,9 @@ type pruning struct {
 	restored map[int64]string
 	held     map[int64]string
 	graph    rules.Graph // the graph the plan was decided on
+	// broken says a kept index names a manifest not listed active
+	// (mayBeBroken): the run queues a heal once reported.
+	broken bool
 }
 
 // load reads the owner's session, the package and its governing rules. It
@@ -296,6 +305,7 @@ func (p *Pruner) plan(ctx context.Context, log *slog.Logger, pr *pruning, run *R
 		return err
 	}
 	run.Next, pr.graph = weekAhead(pr.cfg, in, pr.d), in.Graph
+	pr.broken = mayBeBroken(in, pr.d)
 	if pr.d.Untouched == "" {
 		// A candidate kept for GitHub's refusal is still a skipped one,
 		// reported as on the run that was refused (the same words, so an

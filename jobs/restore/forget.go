@@ -70,6 +70,14 @@ func (r *Restorer) forget(ctx context.Context, log *slog.Logger, st *pkgState, u
 			continue
 		}
 		if why := held[id]; why.Holds() {
+			// It stays while the index holds it, but its deletion was
+			// meant: no heal (restore.broken) brings it back once the
+			// index lets it go, or someone deletes it again.
+			if restored {
+				if err := r.cfg.Inventory.SetMark(ctx, st.inst, st.inv, inventory.MarkIntentional, id); err != nil {
+					return nil, err
+				}
+			}
 			done = append(done, report.HeldBack{ID: id, By: why})
 			continue
 		}

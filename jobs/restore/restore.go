@@ -127,6 +127,12 @@ type pkgState struct {
 	// restore comment when something came back.
 	askedBy string
 	replies []report.AnswerPart
+	// governed says a rule of a governing file matches the package;
+	// heal is set while the run heals (heal.go), healedImages are the
+	// broken images it healed, for the restore comment.
+	governed     bool
+	heal         *healing
+	healedImages []report.Healed
 	// given are the tags restored versions got back in this run, so that
 	// two restored versions never take the same tag from each other.
 	given map[string]bool
@@ -268,6 +274,9 @@ func (r *Restorer) sweep(ctx context.Context, log *slog.Logger, st *pkgState, na
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if err := r.restoreTagged(ctx, log, st); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if err := r.heal(ctx, log, st); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	if err := r.finish(ctx, log, st); err != nil {
@@ -449,7 +458,7 @@ func (r *Restorer) loadRules(ctx context.Context, st *pkgState) error {
 	st.cfg = cfg
 	if !cfg.Inert() && (cfg.Repository == "" || strings.EqualFold(cfg.Repository, st.ref.RepoName())) {
 		if rule, _ := cfg.Match(st.ref); rule != nil {
-			st.restore = rule.Restore
+			st.restore, st.governed = rule.Restore, true
 		}
 	}
 	return nil
@@ -519,7 +528,7 @@ func (r *Restorer) finish(ctx context.Context, log *slog.Logger, st *pkgState) e
 	if st.cfg != nil {
 		labels, assignees = st.cfg.Report.Labels, st.cfg.Report.Assignees
 	}
-	_, err := r.cfg.Issues.NoteRestore(ctx, st.inst, labels, assignees, report.RestoreRun{ID: run.ID, Package: run.Package, Trigger: run.Trigger, AskedBy: st.askedBy, Restored: run.Restored, Problem: run.Problem, Replies: st.replies})
+	_, err := r.cfg.Issues.NoteRestore(ctx, st.inst, labels, assignees, report.RestoreRun{ID: run.ID, Package: run.Package, Trigger: run.Trigger, AskedBy: st.askedBy, Restored: run.Restored, Problem: run.Problem, Replies: st.replies, Healed: st.healedImages})
 	if errors.Is(err, report.ErrNowhere) {
 		log.WarnContext(ctx, "restore not reported: no repository takes issues", "err", err)
 		return nil

@@ -94,12 +94,22 @@ func (w *restoreWorld) newRestorerWith(t *testing.T, change func(*restore.Config
 // prune runs a prune job with the inventory, as serve does.
 func (w *restoreWorld) prune(t *testing.T) {
 	t.Helper()
+	w.pruneWith(t, nil)
+}
+
+// pruneWith is prune with a change to the pruner's configuration.
+func (w *restoreWorld) pruneWith(t *testing.T, change func(*prune.Config)) {
+	t.Helper()
 	toks, _ := githubapi.ParsePackagesTokens("acme="+w.Token, "")
 	cache, _ := registry.OpenKVCache(context.Background(), w.NATS.Queue.JS, "manifests", 1)
-	p, err := prune.New(prune.Config{
+	cfg := prune.Config{
 		Access:    &planner.Access{Tokens: toks, App: w.App, APIURL: w.Server.URL, RegistryURL: w.Server.URL, Cache: cache, Now: w.Sim.Now},
 		Inventory: w.inv, Reporter: prune.IssueReporter{Issues: report.New(w.App, w.Sim.Now, nil, jobstest.ReportOptions(w.Sim)...)},
-	})
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	p, err := prune.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,6 +71,11 @@ func (r *Restorer) restoreDescendants(ctx context.Context, log *slog.Logger, st 
 	var back []githubapi.Version
 	restore := func(d githubapi.Version, reason string) error {
 		done[d.Name] = true
+		if st.heal != nil {
+			if skip, err := r.healSkips(ctx, log, st, d); skip || err != nil {
+				return err
+			}
+		}
 		ok, err := r.restoreOne(ctx, st, d, reason, true)
 		if ok {
 			back = append(back, d)
