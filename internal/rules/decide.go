@@ -30,6 +30,9 @@ type Version struct {
 	Tags      []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// DeletedAt is when a deleted version was deleted (Input.Deleted),
+	// zero when GitHub does not say.
+	DeletedAt time.Time
 }
 
 // Graph is what the registry said about a container package's manifests.
@@ -107,6 +110,10 @@ const (
 	KindGoesWith   Kind = "goes_with"
 	// Deleted: a referrer whose subject is gone.
 	KindOrphan Kind = "orphan"
+	// Deleted: a broken index the rule asks to delete (broken.go):
+	// prune.ghost_images, prune.partial_images.
+	KindGhostImage   Kind = "ghost_image"
+	KindPartialImage Kind = "partial_image"
 )
 
 // Decision says, for every listed version of a package, whether it is kept
@@ -133,6 +140,11 @@ type Decision struct {
 	Keep []Entry
 	// Notices are remarks for the report (ignored files, forced dry run).
 	Notices []string
+	// Broken lists the kept container versions that no longer pull whole
+	// (broken.go): indexes missing children, referrers missing their
+	// subject, ordered by label. Versions the decision deletes are not in
+	// it: their reason says why.
+	Broken []BrokenImage
 }
 
 // MarshalJSON renders the decision in the shape of `pkgwarden plan --json`:
@@ -140,16 +152,17 @@ type Decision struct {
 // when the package may be pruned.
 func (d Decision) MarshalJSON() ([]byte, error) {
 	type out struct {
-		Owner     string   `json:"owner"`
-		Type      string   `json:"type"`
-		Name      string   `json:"name"`
-		Delete    []Entry  `json:"delete"`
-		Keep      []Entry  `json:"keep"`
-		Untouched *string  `json:"untouched"`
-		Notices   []string `json:"notices,omitempty"`
+		Owner     string        `json:"owner"`
+		Type      string        `json:"type"`
+		Name      string        `json:"name"`
+		Delete    []Entry       `json:"delete"`
+		Keep      []Entry       `json:"keep"`
+		Untouched *string       `json:"untouched"`
+		Notices   []string      `json:"notices,omitempty"`
+		Broken    []BrokenImage `json:"broken,omitempty"`
 	}
 	o := out{Owner: d.Package.Owner, Type: d.Package.Type, Name: d.Package.Name,
-		Delete: d.Delete, Keep: d.Keep, Notices: d.Notices}
+		Delete: d.Delete, Keep: d.Keep, Notices: d.Notices, Broken: d.Broken}
 	if o.Delete == nil {
 		o.Delete = []Entry{}
 	}
@@ -183,6 +196,12 @@ type node struct {
 	relation string
 	selfKeep string // for held versions: a reason of its own to stay
 	selfKind Kind
+
+	// broken is set on a broken image (broken.go); lostAll and lostSome
+	// say whether healing cannot bring back all, or some, of what it
+	// misses.
+	broken            *BrokenImage
+	lostAll, lostSome bool
 }
 
 // edge links a holder (an index, a subject) to a version held by it.
@@ -246,6 +265,11 @@ type Input struct {
 	// Graph is the package's manifest graph (ignored for packages that
 	// are not containers).
 	Graph Graph
+	// Deleted are the package's deleted versions (GitHub's listing with
+	// state=deleted), which tell a missing child that can be restored from
+	// one that is gone. The planner lists them only when an index misses
+	// a child; without them every missing child counts as gone.
+	Deleted []Version
 	// Now is the moment the rules are evaluated at.
 	Now time.Time
 	// Held maps a version ID to why it must stay for now although the
@@ -317,12 +341,13 @@ func Decide(in Input) Decision {
 		}
 		p := *rule.Prune
 		p.restore = rule.Restore
-		nodes = judgeContainer(&p, policy, vs, g, now, held)
+		nodes = judgeContainer(&p, policy, vs, g, now, held, deletedVersions(in.Deleted))
 	} else {
 		nodes = judgeVersioned(rule.Prune, policy, vs, now)
 		hold(nodes, held)
 	}
 	d.Delete, d.Keep = order(nodes, policy.MaxDeletionsPerRun)
+	d.Broken = keptBroken(nodes, d.Keep)
 	return d
 }
 
@@ -418,7 +443,7 @@ func ordinaryTags(tags []string) []string {
 }
 
 // judgeContainer builds the graph of listed versions and judges each one.
-func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Time, held map[int64]string) []*node {
+func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Time, held map[int64]string, deleted map[string]Version) []*node {
 	nodes := make([]*node, len(vs))
 	byDigest := make(map[string]int, len(vs))
 	for i, v := range vs {
@@ -478,6 +503,7 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 			n.orphanOf = subjects[0]
 		}
 	}
+	findBroken(nodes, byDigest, deleted, g, healsDeleted(p.restore))
 	floor := policy.MinUntaggedAge
 	var tagged, untagged []*node
 	for _, n := range nodes {
@@ -498,6 +524,7 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 			if kind == "referrer" {
 				kind = artifactKind(g.Manifests[n.v.Name].ArtifactType)
 			}
+			orphanBroken(n, n.orphanOf, kind, deleted)
 			judgeAge(n, p, now, floor, KindOrphan, fmt.Sprintf("%s of %s, which is gone", kind, ShortDigest(n.orphanOf)))
 		case len(n.tags) > 0:
 			tagged = append(tagged, n)
@@ -507,6 +534,7 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 	}
 	judgeTagged(p, tagged, now, floor)
 	judgeUntagged(p, untagged, now, floor)
+	judgeBroken(p, nodes, now, floor)
 	hold(nodes, held)
 	propagate(nodes)
 	return nodes
