@@ -343,3 +343,33 @@ func keptBroken(nodes []*node, keep []Entry) []BrokenImage {
 	})
 	return out
 }
+
+// MissesManifests reports whether the graph of the listed versions names a
+// manifest that is not listed active: an index's child (through active
+// nested indexes) or a referrer's subject. Only then does telling
+// restorable from gone need the package's deleted versions
+// (Input.Deleted), so a package whose images are whole costs no listing
+// more.
+func MissesManifests(versions []Version, g Graph) bool {
+	listed := make(map[string]bool, len(versions))
+	for _, v := range versions {
+		listed[v.Name] = true
+	}
+	for _, v := range versions {
+		m := g.Manifests[v.Name]
+		for _, c := range m.Children {
+			if !listed[c.Digest] {
+				return true
+			}
+		}
+		if m.Subject != "" && !listed[m.Subject] {
+			return true
+		}
+		for _, t := range v.Tags {
+			if subj, _, ok := referrerTag(t); ok && !listed[subj] {
+				return true
+			}
+		}
+	}
+	return false
+}
