@@ -364,6 +364,7 @@ func writePlanTable(w io.Writer, view planView) error {
 			}
 			_ = tw.Flush()
 		}
+		writePlanBroken(ew, d)
 		if pv.Cap != nil {
 			fmt.Fprintf(ew, "  cap: %d of %s this run (max_deletions_per_run %d)", pv.Cap.ThisRun, plural(pv.Cap.ThisRun+pv.Cap.Deferred, "deletion", "deletions"), pv.Cap.Max)
 			if pv.Cap.Deferred > 0 {
@@ -395,15 +396,16 @@ type planEntryJSON struct {
 // rules.Decision's JSON, in its order (TestPlanJSONKeepsDecisionFields
 // keeps them so), then plan's own: restore and cap.
 type planPackageJSON struct {
-	Owner     string          `json:"owner"`
-	Type      string          `json:"type"`
-	Name      string          `json:"name"`
-	Delete    []planEntryJSON `json:"delete"`
-	Keep      []planEntryJSON `json:"keep"`
-	Untouched *string         `json:"untouched"`
-	Notices   []string        `json:"notices,omitempty"`
-	Restore   []restoreEntry  `json:"restore"`
-	Cap       *planCap        `json:"cap"`
+	Owner     string              `json:"owner"`
+	Type      string              `json:"type"`
+	Name      string              `json:"name"`
+	Delete    []planEntryJSON     `json:"delete"`
+	Keep      []planEntryJSON     `json:"keep"`
+	Untouched *string             `json:"untouched"`
+	Notices   []string            `json:"notices,omitempty"`
+	Broken    []rules.BrokenImage `json:"broken,omitempty"`
+	Restore   []restoreEntry      `json:"restore"`
+	Cap       *planCap            `json:"cap"`
 }
 
 // writePlanJSON prints {"packages": [...]}: each package in the shape of
@@ -420,7 +422,7 @@ func writePlanJSON(w io.Writer, view planView) error {
 		d := pv.Decision
 		p := planPackageJSON{Owner: d.Package.Owner, Type: d.Package.Type, Name: d.Package.Name,
 			Delete: entriesJSON(d.Delete, pv.Created), Keep: entriesJSON(d.Keep, pv.Created),
-			Notices: d.Notices, Restore: pv.Restore, Cap: pv.Cap}
+			Notices: d.Notices, Broken: d.Broken, Restore: pv.Restore, Cap: pv.Cap}
 		if d.Untouched != "" {
 			u := d.Untouched
 			p.Untouched = &u
