@@ -153,3 +153,21 @@ func earliest(ts []time.Time) time.Time {
 	}
 	return out
 }
+
+// BrokenImages counts the broken images of a decision that healing cannot
+// mend: the ones its report lists (the dashboard's count).
+func BrokenImages(d rules.Decision) int {
+	return len(unhealable(&Run{Decision: d}))
+}
+
+// brokenCell adds a row's broken images to its errors cell.
+func brokenCell(r DashboardRow, cell string) string {
+	if r.Broken == 0 {
+		return cell
+	}
+	n := fmt.Sprintf("%d broken %s (see the report)", r.Broken, plural(r.Broken, "image", "images"))
+	if cell == "·" {
+		return n
+	}
+	return cell + "; " + n
+}

@@ -66,6 +66,9 @@ type DashboardRow struct {
 	// if nothing is pushed meanwhile, NextShown names the first few.
 	Next      int      `json:"next"`
 	NextShown []string `json:"next_shown,omitempty"`
+	// Broken counts the kept images the last run found broken beyond
+	// healing (BrokenImages): they put the package under "Needs a look".
+	Broken int `json:"broken,omitempty"`
 }
 
 // DeletedSince sums the deletions at or after since.
@@ -93,6 +96,7 @@ const (
 // dashboardTotals are the counts of the summary line.
 type dashboardTotals struct {
 	packages, deleted, restorable, refused, errors, next, would int
+	broken                                                      int
 }
 
 func (t *dashboardTotals) add(r DashboardRow, weekAgo time.Time) {
@@ -102,6 +106,7 @@ func (t *dashboardTotals) add(r DashboardRow, weekAgo time.Time) {
 	t.refused += r.Refused
 	t.next += r.Next
 	t.would += r.WouldDelete
+	t.broken += r.Broken
 	if r.Error != "" {
 		t.errors++
 	}
@@ -120,6 +125,7 @@ func (t dashboardTotals) summary() string {
 	add(t.restorable, "%d restorable")
 	add(t.refused, "refused %d")
 	add(t.errors, "%d with errors")
+	add(t.broken, "%d broken images")
 	add(t.would, "would delete %d (dry run or paused)")
 	add(t.next, "%d due in the next 7 days")
 	return strings.Join(parts, " · ")
@@ -134,7 +140,7 @@ const (
 
 func section(r DashboardRow, weekAgo time.Time) int {
 	switch {
-	case r.Error != "" || r.Refused > 0:
+	case r.Error != "" || r.Refused > 0 || r.Broken > 0:
 		return sectionAttention
 	case r.DeletedSince(weekAgo) > 0 || r.Restorable > 0 || r.Next > 0 || r.WouldDelete > 0:
 		return sectionActive
@@ -337,13 +343,13 @@ func nextCell(r DashboardRow) string {
 
 func errorCell(r DashboardRow) string {
 	if r.Error == "" {
-		return "·"
+		return brokenCell(r, "·")
 	}
 	e := cell(r.Error)
 	if runes(e) > maxErrorShown {
 		e = string([]rune(e)[:maxErrorShown]) + "…"
 	}
-	return e
+	return brokenCell(r, e)
 }
 
 // Dashboard writes the dashboard of owner from rows into its issue in the
