@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -128,5 +132,91 @@ func TestPlanBrokenImagesWhole(t *testing.T) {
 	}
 	if len(d.Broken) != 0 {
 		t.Errorf("broken %+v in a package whose images are whole", d.Broken)
+	}
+}
+
+// brokenLines prints a decision's broken images with the names the test
+// gave digests, one line per missing manifest.
+func brokenLines(d rules.Decision, n names) string {
+	name := func(s string) string {
+		if nm, ok := n[s]; ok {
+			return nm
+		}
+		for dg, nm := range n {
+			s = strings.ReplaceAll(s, rules.ShortDigest(dg), nm)
+		}
+		return s
+	}
+	var got []string
+	for _, b := range d.Broken {
+		for _, m := range b.Missing {
+			line := fmt.Sprintf("%s %s: %s %s %s", name(b.Name), b.Kind, name(m.Digest), m.What, m.State)
+			if m.Via != "" {
+				line += " via " + name(m.Via)
+			}
+			got = append(got, line)
+		}
+	}
+	sort.Strings(got)
+	return strings.Join(got, "\n")
+}
+
+// TestPlanBrokenGraphs: the other shapes of a broken image, broken through
+// the API on the simulator: a nested index's platform, a referrers
+// index's attestation, a signature whose image was deleted (kept while
+// young, and reported).
+func TestPlanBrokenGraphs(t *testing.T) {
+	tests := map[string]struct {
+		setup func(t *testing.T, w *world, n names)
+		want  string
+	}{
+		"nested index missing a platform": {
+			setup: func(t *testing.T, w *world, n names) {
+				amd, arm := n.image(t, w, "amd64"), n.image(t, w, "arm64")
+				mid := index(plat{"linux/amd64", amd, nil}, plat{"linux/arm64", arm, nil})
+				n.add("mid", digestOf(t, mid))
+				n.add("top", w.push(index(plat{"", nil, mid}), 2*day, "v2"))
+				w.deleteVersion(digestOf(t, arm))
+			},
+			want: "v2 partial: arm64 linux/arm64 deleted via mid",
+		},
+		"referrers index missing its attestation": {
+			setup: func(t *testing.T, w *world, n names) {
+				subject := w.image("v1")
+				n.add("v1", w.push(subject, 2*day, "v1"))
+				ref := mutate.ConfigMediaType(w.image("sbom"), types.MediaType("application/vnd.in-toto+json"))
+				ref = mutate.Subject(ref, describe(t, subject)).(v1.Image)
+				att := n.add("att", w.push(ref, 2*day))
+				w.deleteVersion(att)
+			},
+			want: "referrers index of v1 ghost: att attestation deleted",
+		},
+		"a young signature of a deleted image": {
+			setup: func(t *testing.T, w *world, n names) {
+				img := n.push(w, "img", 2*day, "v3")
+				n.push(w, "other", 2*day, "v4")
+				n.push(w, "sig", 10*time.Minute, strings.Replace(img, ":", "-", 1)+".sig")
+				w.deleteVersion(img)
+			},
+			want: "signature of img orphan: img subject deleted",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t)
+			w.file("app", rules.Path, oneRule(`"app"`, "container", "untagged: true"))
+			n := names{}
+			tc.setup(t, w, n)
+			d, _, lists := planApp(t, w)
+			if got := brokenLines(d, n); got != tc.want {
+				t.Errorf("broken:\n%s\nwant:\n%s", got, tc.want)
+			}
+			if lists != 1 {
+				t.Errorf("%d listings of deleted versions, want 1", lists)
+			}
+			if len(d.Delete) != 0 {
+				t.Errorf("deletes %v", rows(d.Delete, n))
+			}
+		})
 	}
 }
