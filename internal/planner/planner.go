@@ -368,7 +368,7 @@ func (p *Planner) readGraph(ctx context.Context, o githubapi.Owner, pkg githubap
 // names a manifest that is not active (a broken image), so that the
 // decision can tell a restorable child from a gone one; otherwise it
 // lists nothing. It reads no manifest.
-func (p *Planner) deletedIfMissing(ctx context.Context, o githubapi.Owner, pkg githubapi.Package, versions []rules.Version, g rules.Graph) ([]rules.Version, error) {
+func (p *Planner) deletedIfMissing(ctx context.Context, o githubapi.Owner, pkg githubapi.Package, versions []rules.Version, g rules.Graph) ([]rules.DeletedVersion, error) {
 	if len(g.Manifests) == 0 || !rules.MissesManifests(versions, g) {
 		return nil, nil
 	}
@@ -376,9 +376,9 @@ func (p *Planner) deletedIfMissing(ctx context.Context, o githubapi.Owner, pkg g
 	if err != nil {
 		return nil, fmt.Errorf("list deleted versions: %w", err)
 	}
-	out := make([]rules.Version, 0, len(list.Versions))
+	out := make([]rules.DeletedVersion, 0, len(list.Versions))
 	for _, v := range list.Versions {
-		out = append(out, rules.Version{ID: v.ID, Name: v.Name, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, DeletedAt: v.DeletedAt})
+		out = append(out, rules.DeletedVersion{ID: v.ID, Name: v.Name, DeletedAt: v.DeletedAt})
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -111,10 +112,18 @@ func (b BrokenImage) Unhealable(restoreDeleted bool) []Missing {
 // or partial image for prune.ghost_images and prune.partial_images.
 func healsDeleted(r *Restore) bool { _ = r; return true }
 
+// DeletedVersion is one of a package's deleted versions (Input.Deleted).
+type DeletedVersion struct {
+	ID   int64
+	Name string // the digest
+	// DeletedAt is when it was deleted, zero when GitHub does not say.
+	DeletedAt time.Time
+}
+
 // deletedVersions indexes the package's deleted versions by digest, the
 // newest deletion first when a digest was deleted more than once.
-func deletedVersions(vs []Version) map[string]Version {
-	out := make(map[string]Version, len(vs))
+func deletedVersions(vs []DeletedVersion) map[string]DeletedVersion {
+	out := make(map[string]DeletedVersion, len(vs))
 	for _, v := range vs {
 		if old, ok := out[v.Name]; !ok || v.DeletedAt.After(old.DeletedAt) || (v.DeletedAt.Equal(old.DeletedAt) && v.ID > old.ID) {
 			out[v.Name] = v
@@ -148,7 +157,7 @@ func childWhat(parentTags []string, c registry.Descriptor) string {
 // not active, through nested indexes (active ones, and deleted ones whose
 // manifest is known), and whether every platform of it is lost (no child
 // left that is active or that healing restores).
-func missingOf(i int, nodes []*node, byDigest map[string]int, deleted map[string]Version, g Graph, heal bool) (missing []Missing, ghost bool) {
+func missingOf(i int, nodes []*node, byDigest map[string]int, deleted map[string]DeletedVersion, g Graph, heal bool) (missing []Missing, ghost bool) {
 	visiting := map[string]bool{}
 	var walk func(digest, via string, tags []string) (lost, total int)
 	walk = func(digest, via string, tags []string) (lost, total int) {
@@ -220,7 +229,7 @@ func missingOf(i int, nodes []*node, byDigest map[string]int, deleted map[string
 // platforms is active; whether what it misses is lost for good (healing
 // cannot bring it back) is kept apart for prune.ghost_images and
 // prune.partial_images (node.lostAll, node.lostSome).
-func findBroken(nodes []*node, byDigest map[string]int, deleted map[string]Version, g Graph, heal bool) {
+func findBroken(nodes []*node, byDigest map[string]int, deleted map[string]DeletedVersion, g Graph, heal bool) {
 	for i, n := range nodes {
 		if !g.Manifests[n.v.Name].IsIndex() {
 			continue
@@ -232,8 +241,8 @@ func findBroken(nodes []*node, byDigest map[string]int, deleted map[string]Versi
 				break
 			}
 		}
-		if heldByIndex {
-			continue // reported under its holder
+		if heldByIndex || whole(g.Manifests[n.v.Name], byDigest) {
+			continue // reported under its holder, or nothing missing
 		}
 		missing, lostAll := missingOf(i, nodes, byDigest, deleted, g, heal)
 		if len(missing) == 0 {
@@ -254,8 +263,19 @@ func findBroken(nodes []*node, byDigest map[string]int, deleted map[string]Versi
 	}
 }
 
+// whole reports, cheaply, that an index names only active manifests and
+// no nested index: the common case, which needs no walk.
+func whole(m registry.Manifest, byDigest map[string]int) bool {
+	for _, c := range m.Children {
+		if _, ok := byDigest[c.Digest]; !ok || c.MediaType == registry.MediaTypeOCIIndex || c.MediaType == registry.MediaTypeDockerManifestList {
+			return false
+		}
+	}
+	return true
+}
+
 // orphanBroken records a referrer whose subject is missing.
-func orphanBroken(n *node, subject, what string, deleted map[string]Version) {
+func orphanBroken(n *node, subject, what string, deleted map[string]DeletedVersion) {
 	mi := Missing{Digest: subject, What: "subject", State: ChildGone}
 	if dv, ok := deleted[subject]; ok {
 		mi.State, mi.DeletedID, mi.DeletedAt = ChildDeleted, dv.ID, dv.DeletedAt
@@ -325,6 +345,9 @@ func judgeBroken(p *Prune, nodes []*node, now time.Time, floor time.Duration) {
 
 // keptBroken lists the broken images the decision keeps, by label.
 func keptBroken(nodes []*node, keep []Entry) []BrokenImage {
+	if !slices.ContainsFunc(nodes, func(n *node) bool { return n.broken != nil }) {
+		return nil
+	}
 	kept := make(map[int64]bool, len(keep))
 	for _, e := range keep {
 		kept[e.ID] = true

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -207,16 +208,15 @@ rules:
 			cfg := testConfig(t, tc.config, DefaultPolicy())
 			pkg := Package{Owner: "acme", Type: TypeContainer, Name: "app", Repository: "app"}
 			g := Graph{Manifests: map[string]registry.Manifest{}}
-			var versions, deleted []Version
+			var versions []Version
+			var deleted []DeletedVersion
 			labels := []string{"arm64", "amd64", "att", "attn", "img", "inner", "v1", "top", "refs", "sig", "u"}
 			for _, v := range tc.versions {
 				versions = append(versions, v.version())
 				g.Manifests[digestOf(v.label)] = registry.Manifest{Digest: digestOf(v.label), MediaType: registry.MediaTypeOCIManifest}
 			}
 			for _, v := range tc.deleted {
-				dv := v.version()
-				dv.DeletedAt = testNow.Add(-time.Hour)
-				deleted = append(deleted, dv)
+				deleted = append(deleted, DeletedVersion{ID: v.id, Name: digestOf(v.label), DeletedAt: testNow.Add(-time.Hour)})
 			}
 			for _, m := range tc.manifests {
 				g.Manifests[m.Digest] = m
@@ -230,7 +230,8 @@ rules:
 				t.Errorf("broken:\n%s\nwant:\n%s", got, tc.broken)
 			}
 			checkKinds(t, d)
-			in.Versions, in.Deleted = reversed(versions), reversed(deleted)
+			in.Versions, in.Deleted = reversed(versions), slices.Clone(deleted)
+			slices.Reverse(in.Deleted)
 			if again := Decide(in); render(again, labels) != render(d, labels) || renderBroken(again, labels) != renderBroken(d, labels) {
 				t.Errorf("decision depends on listing order:\n%s%s", render(again, labels), renderBroken(again, labels))
 			}

@@ -30,9 +30,6 @@ type Version struct {
 	Tags      []string
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	// DeletedAt is when a deleted version was deleted (Input.Deleted),
-	// zero when GitHub does not say.
-	DeletedAt time.Time
 }
 
 // Graph is what the registry said about a container package's manifests.
@@ -269,7 +266,7 @@ type Input struct {
 	// state=deleted), which tell a missing child that can be restored from
 	// one that is gone. The planner lists them only when an index misses
 	// a child; without them every missing child counts as gone.
-	Deleted []Version
+	Deleted []DeletedVersion
 	// Now is the moment the rules are evaluated at.
 	Now time.Time
 	// Held maps a version ID to why it must stay for now although the
@@ -443,7 +440,7 @@ func ordinaryTags(tags []string) []string {
 }
 
 // judgeContainer builds the graph of listed versions and judges each one.
-func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Time, held map[int64]string, deleted map[string]Version) []*node {
+func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Time, held map[int64]string, deleted map[string]DeletedVersion) []*node {
 	nodes := make([]*node, len(vs))
 	byDigest := make(map[string]int, len(vs))
 	for i, v := range vs {
