@@ -16,18 +16,12 @@ import (
 // versions) but never in a list of deleted, would-delete or refused
 // versions: the rules report broken images only when they keep them.
 
-// restoresBroken says whether healing restores the deleted children of
-// kept images, so that only gone ones are reported. It is so until
-// restore.broken (default true) can say otherwise.
-func restoresBroken(*Run) bool { return true }
-
 // unhealable are the broken images of the run with what healing cannot
 // bring back, in the decision's order.
 func unhealable(run *Run) []brokenLine {
-	heal := restoresBroken(run)
 	var out []brokenLine
 	for _, b := range run.Decision.Broken {
-		if ms := b.Unhealable(heal); len(ms) > 0 {
+		if ms := b.Unhealable(); len(ms) > 0 {
 			out = append(out, brokenLine{image: b, missing: ms})
 		}
 	}
@@ -99,7 +93,11 @@ func brokenText(l brokenLine) string {
 		if t := earliest(deletedAt); !t.IsZero() {
 			since = "on " + when(t)
 		}
-		parts = append(parts, fmt.Sprintf("%s %s deleted %s and restore.broken is off", listed(deleted), wasWere(len(deleted)), since))
+		why := " and restore.broken is off"
+		if im.Kind == rules.BrokenOrphan {
+			why = "" // healing mends images, not a subject someone deleted
+		}
+		parts = append(parts, fmt.Sprintf("%s %s deleted %s%s", listed(deleted), wasWere(len(deleted)), since, why))
 	}
 	advice := "rebuild it or delete the tag"
 	if len(im.Tags) == 0 || strings.HasPrefix(im.Name, "sha256:") {

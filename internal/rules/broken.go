@@ -77,6 +77,10 @@ type BrokenImage struct {
 	Tags    []string   `json:"tags"`
 	Kind    BrokenKind `json:"kind"`
 	Missing []Missing  `json:"missing"`
+	// Heals is true when healing restores the deleted manifests it
+	// misses (the rule's restore.broken, on by default): only the gone
+	// ones are then beyond repair.
+	Heals bool `json:"heals"`
 }
 
 // brokenName names a broken version: its first tag, else what it is to
@@ -94,12 +98,11 @@ func brokenName(nodes []*node, n *node) string {
 }
 
 // Unhealable returns the missing manifests healing cannot bring back: the
-// gone ones, and the deleted ones too when restoreDeleted is false
-// (restore.broken turned off).
-func (b BrokenImage) Unhealable(restoreDeleted bool) []Missing {
+// gone ones, and the deleted ones too unless b.Heals.
+func (b BrokenImage) Unhealable() []Missing {
 	var out []Missing
 	for _, m := range b.Missing {
-		if m.State == ChildGone || !restoreDeleted {
+		if m.State == ChildGone || !b.Heals {
 			out = append(out, m)
 		}
 	}
@@ -107,9 +110,11 @@ func (b BrokenImage) Unhealable(restoreDeleted bool) []Missing {
 }
 
 // healsDeleted reports whether healing restores the deleted children of
-// kept images under r. It is always so until restore.broken (default
-// true) can turn it off; only what it cannot heal makes an index a ghost
-// or partial image for prune.ghost_images and prune.partial_images.
+// kept images under r (BrokenImage.Heals). It is always so until
+// restore.broken (default true) can turn it off: the one place to read
+// it. Only what healing cannot bring back makes an index a ghost or
+// partial image for prune.ghost_images and prune.partial_images, and goes
+// into the report.
 func healsDeleted(r *Restore) bool { _ = r; return true }
 
 // DeletedVersion is one of a package's deleted versions (Input.Deleted).
@@ -253,7 +258,7 @@ func findBroken(nodes []*node, byDigest map[string]int, deleted map[string]Delet
 		if ghost {
 			kind = BrokenGhost
 		}
-		n.broken = &BrokenImage{Name: brokenName(nodes, n), ID: n.v.ID, Version: n.v.Name, Tags: append([]string(nil), n.v.Tags...), Kind: kind, Missing: missing}
+		n.broken = &BrokenImage{Name: brokenName(nodes, n), ID: n.v.ID, Version: n.v.Name, Tags: append([]string(nil), n.v.Tags...), Kind: kind, Missing: missing, Heals: heal}
 		n.lostAll = lostAll
 		for _, mi := range missing {
 			if mi.State == ChildGone || !heal {
@@ -293,7 +298,7 @@ func brokenCandidate(p *Prune, n *node) (Kind, string) {
 	if b == nil || b.Kind == BrokenOrphan {
 		return "", ""
 	}
-	lost := describeMissing(b.Unhealable(healsDeleted(p.restore)))
+	lost := describeMissing(b.Unhealable())
 	switch {
 	case n.lostAll && p.GhostImages:
 		return KindGhostImage, "ghost image: " + lost + ", and prune.ghost_images is on"

@@ -229,6 +229,13 @@ rules:
 			if got := renderBroken(d, labels); got != tc.broken {
 				t.Errorf("broken:\n%s\nwant:\n%s", got, tc.broken)
 			}
+			for _, b := range d.Broken {
+				// Healing restores an image's deleted children (until
+				// restore.broken can say otherwise), not an orphan's subject.
+				if b.Heals != (b.Kind != BrokenOrphan) {
+					t.Errorf("%s (%s): heals %t", b.Name, b.Kind, b.Heals)
+				}
+			}
 			checkKinds(t, d)
 			in.Versions, in.Deleted = reversed(versions), slices.Clone(deleted)
 			slices.Reverse(in.Deleted)

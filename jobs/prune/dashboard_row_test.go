@@ -35,7 +35,7 @@ func TestDashboardRow(t *testing.T) {
 		"nothing to do keeps the history":       {run: Run{ID: "r3", Outcome: OutcomeNothingToDo}, week: 2, restorable: 5},
 		"broken images beyond healing count, restorable ones do not": {run: Run{ID: "r3", Outcome: OutcomeNothingToDo, Decision: rules.Decision{Broken: []rules.BrokenImage{
 			{ID: 1, Name: "v1", Missing: []rules.Missing{{What: "linux/arm64", State: rules.ChildGone}}},
-			{ID: 2, Name: "v2", Missing: []rules.Missing{{What: "linux/arm64", State: rules.ChildDeleted, DeletedID: 9}}},
+			{ID: 2, Name: "v2", Heals: true, Missing: []rules.Missing{{What: "linux/arm64", State: rules.ChildDeleted, DeletedID: 9}}},
 		}}}, week: 2, restorable: 5, broken: 1},
 		"a token problem is an error, its deletions count": {run: Run{ID: "r3", Outcome: OutcomeTokenProblem, Deleted: deleted(1),
 			Token: &report.TokenProblem{TokenProblem: githubapi.TokenProblem{Kind: githubapi.TokenScope, Missing: []string{"delete:packages"}}}},
