@@ -396,16 +396,19 @@ type planEntryJSON struct {
 // rules.Decision's JSON, in its order (TestPlanJSONKeepsDecisionFields
 // keeps them so), then plan's own: restore and cap.
 type planPackageJSON struct {
-	Owner     string              `json:"owner"`
-	Type      string              `json:"type"`
-	Name      string              `json:"name"`
-	Delete    []planEntryJSON     `json:"delete"`
-	Keep      []planEntryJSON     `json:"keep"`
-	Untouched *string             `json:"untouched"`
-	Notices   []string            `json:"notices,omitempty"`
-	Broken    []rules.BrokenImage `json:"broken,omitempty"`
-	Restore   []restoreEntry      `json:"restore"`
-	Cap       *planCap            `json:"cap"`
+	Owner     string          `json:"owner"`
+	Type      string          `json:"type"`
+	Name      string          `json:"name"`
+	Delete    []planEntryJSON `json:"delete"`
+	Keep      []planEntryJSON `json:"keep"`
+	Untouched *string         `json:"untouched"`
+	Notices   []string        `json:"notices,omitempty"`
+
+	// Broken follows the decision's fields (broken images, plan_broken.go).
+	Broken []rules.BrokenImage `json:"broken,omitempty"`
+
+	Restore []restoreEntry `json:"restore"`
+	Cap     *planCap       `json:"cap"`
 }
 
 // writePlanJSON prints {"packages": [...]}: each package in the shape of
