@@ -366,6 +366,7 @@ func writePlanTable(w io.Writer, view planView) error {
 			}
 			_ = tw.Flush()
 		}
+		writePlanBroken(ew, d)
 		if pv.Cap != nil {
 			fmt.Fprintf(ew, "  cap: %d of %s this run (max_deletions_per_run %d)", pv.Cap.ThisRun, plural(pv.Cap.ThisRun+pv.Cap.Deferred, "deletion", "deletions"), pv.Cap.Max)
 			if pv.Cap.Deferred > 0 {
@@ -409,8 +410,12 @@ type planPackageJSON struct {
 	Untouched *string         `json:"untouched"`
 	Notices   []string        `json:"notices,omitempty"`
 	Storage   *rules.Storage  `json:"storage,omitempty"`
-	Restore   []restoreEntry  `json:"restore"`
-	Cap       *planCap        `json:"cap"`
+
+	// Broken follows the decision's fields (broken images, plan_broken.go).
+	Broken []rules.BrokenImage `json:"broken,omitempty"`
+
+	Restore []restoreEntry `json:"restore"`
+	Cap     *planCap       `json:"cap"`
 }
 
 // writePlanJSON prints {"packages": [...]}: each package in the shape of
@@ -427,7 +432,7 @@ func writePlanJSON(w io.Writer, view planView) error {
 		d := pv.Decision
 		p := planPackageJSON{Owner: d.Package.Owner, Type: d.Package.Type, Name: d.Package.Name,
 			Delete: entriesJSON(d.Delete, pv.Created), Keep: entriesJSON(d.Keep, pv.Created),
-			Notices: d.Notices, Restore: pv.Restore, Cap: pv.Cap}
+			Notices: d.Notices, Broken: d.Broken, Restore: pv.Restore, Cap: pv.Cap}
 		if d.Untouched != "" {
 			u := d.Untouched
 			p.Untouched = &u

@@ -303,6 +303,8 @@ func TestPlanJSONKeepsDecisionFields(t *testing.T) {
 			Kind: rules.KindChild, Holder: "v1", Relation: "child linux/amd64"}},
 		Delete:  []rules.Entry{{ID: 8, Version: "sha256:bb", Tags: []string{}, Reason: "untagged", Kind: rules.KindUntagged}},
 		Notices: []string{"a notice"},
+		Broken: []rules.BrokenImage{{Name: "v1", ID: 9, Version: "sha256:cc", Tags: []string{"v1"}, Kind: rules.BrokenPartial,
+			Missing: []rules.Missing{{Digest: "sha256:dd", Platform: "linux/arm64", What: "linux/arm64", State: rules.ChildGone}}}},
 	}
 	want, err := json.Marshal(d)
 	if err != nil {

@@ -324,13 +324,17 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 			}
 		}
 	}
+	deleted, err := p.deletedIfMissing(ctx, o, pkg, versions, graph)
+	if err != nil {
+		return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
+	}
 	var held map[int64]string
 	if p.holds != nil {
 		if held, err = p.holds(ctx, rpkg, versions); err != nil {
 			return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
 		}
 	}
-	in := rules.Input{Config: cfg, Package: rpkg, Versions: versions, Graph: graph, Now: at, Held: held}
+	in := rules.Input{Config: cfg, Package: rpkg, Versions: versions, Deleted: deleted, Graph: graph, Now: at, Held: held}
 	d := rules.Decide(in)
 	d.Storage = rules.StorageOf(d, graph)
 	if p.decided != nil {
@@ -359,6 +363,25 @@ func (p *Planner) readGraph(ctx context.Context, o githubapi.Owner, pkg githubap
 		return rules.Graph{}, err
 	}
 	return rules.Graph{Manifests: found, Unreadable: failed}, nil
+}
+
+// deletedIfMissing lists the package's deleted versions when its graph
+// names a manifest that is not active (a broken image), so that the
+// decision can tell a restorable child from a gone one; otherwise it
+// lists nothing. It reads no manifest.
+func (p *Planner) deletedIfMissing(ctx context.Context, o githubapi.Owner, pkg githubapi.Package, versions []rules.Version, g rules.Graph) ([]rules.DeletedVersion, error) {
+	if len(g.Manifests) == 0 || !rules.MissesManifests(versions, g) {
+		return nil, nil
+	}
+	list, err := p.pkgs.ListVersions(ctx, o, pkg.Type, pkg.Name, githubapi.ListVersionsOptions{State: githubapi.StateDeleted})
+	if err != nil {
+		return nil, fmt.Errorf("list deleted versions: %w", err)
+	}
+	out := make([]rules.DeletedVersion, 0, len(list.Versions))
+	for _, v := range list.Versions {
+		out = append(out, rules.DeletedVersion{ID: v.ID, Name: v.Name, DeletedAt: v.DeletedAt})
+	}
+	return out, nil
 }
 
 // RegistryRepository is the registry path of a container package: owner

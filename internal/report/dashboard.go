@@ -71,6 +71,9 @@ type DashboardRow struct {
 	// Size is the bytes the package holds in the registry after the last
 	// run; nil when not measured.
 	Size *int64 `json:"size,omitempty"`
+	// Broken counts the kept images the last run found broken beyond
+	// healing (BrokenImages): they put the package under "Needs a look".
+	Broken int `json:"broken,omitempty"`
 }
 
 // DeletedSince sums the deletions at or after since.
@@ -99,6 +102,7 @@ const (
 type dashboardTotals struct {
 	packages, deleted, restorable, refused, errors, next, would int
 	storage                                                     storageTotals
+	broken                                                      int
 }
 
 func (t *dashboardTotals) add(r DashboardRow, weekAgo time.Time) {
@@ -109,6 +113,7 @@ func (t *dashboardTotals) add(r DashboardRow, weekAgo time.Time) {
 	t.next += r.Next
 	t.would += r.WouldDelete
 	t.storage.add(r, weekAgo)
+	t.broken += r.Broken
 	if r.Error != "" {
 		t.errors++
 	}
@@ -127,6 +132,7 @@ func (t dashboardTotals) summary() string {
 	add(t.restorable, "%d restorable")
 	add(t.refused, "refused %d")
 	add(t.errors, "%d with errors")
+	add(t.broken, "%d broken images")
 	add(t.would, "would delete %d (dry run or paused)")
 	add(t.next, "%d due in the next 7 days")
 	parts = append(parts, t.storage.parts()...)
@@ -142,7 +148,7 @@ const (
 
 func section(r DashboardRow, weekAgo time.Time) int {
 	switch {
-	case r.Error != "" || r.Refused > 0:
+	case r.Error != "" || r.Refused > 0 || r.Broken > 0:
 		return sectionAttention
 	case r.DeletedSince(weekAgo) > 0 || r.Restorable > 0 || r.Next > 0 || r.WouldDelete > 0:
 		return sectionActive
@@ -345,13 +351,13 @@ func nextCell(r DashboardRow) string {
 
 func errorCell(r DashboardRow) string {
 	if r.Error == "" {
-		return "·"
+		return brokenCell(r, "·")
 	}
 	e := cell(r.Error)
 	if runes(e) > maxErrorShown {
 		e = string([]rune(e)[:maxErrorShown]) + "…"
 	}
-	return e
+	return brokenCell(r, e)
 }
 
 // Dashboard writes the dashboard of owner from rows into its issue in the

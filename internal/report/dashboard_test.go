@@ -70,6 +70,13 @@ func TestDashboardGolden(t *testing.T) {
 			Deletions: []Deletion{{At: at, N: 2}}, Restorable: 2}}},
 		{"dashboard_empty.body.md", nil},
 		{"dashboard_storage.body.md", storageRows()},
+		// A package with broken images needs a look, with or without an
+		// error of its own.
+		{"dashboard_broken.body.md", []DashboardRow{
+			{Package: dashPkg("container", "app"), LastRun: at, Outcome: "nothing_to_do", Issue: issueOf(6), Broken: 2},
+			{Package: dashPkg("container", "tools"), LastRun: at, Outcome: "untouched", Issue: issueOf(7), Error: "manifest unreadable", Broken: 1},
+			{Package: dashPkg("container", "quiet"), LastRun: at, Outcome: "nothing_to_do", Issue: issueOf(8)},
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -434,6 +434,7 @@ func renderBody(p bodyParts) (string, []Restorable) {
 		writeEntries(&tail, fmt.Sprintf("%s (%d)", title, len(v.would)), v.would, "would", nil)
 	}
 	writeEntries(&tail, fmt.Sprintf("Refused by GitHub (%d)", len(v.refused)), v.refused, "refused", run.AskAgain)
+	writeBroken(&tail, run)
 	fmt.Fprintf(&tail, "\n<details><summary>Kept (%d): why</summary>\n\n", len(v.kept))
 	writeReasons(&tail, v.kept)
 	tail.WriteString("\n</details>\n")

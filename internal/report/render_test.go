@@ -81,6 +81,46 @@ var (
 
 const web = "https://github.com"
 
+// brokenDecision keeps six broken images: latest misses a platform for
+// good; 1.0 misses everything, one platform gone, one restorable (healing
+// restores it: only the gone one is reported); a signature's subject is
+// gone; v2 misses only restorable children (not reported: healing mends
+// it); v3 misses a deleted one under restore.broken: false (reported).
+// One tag was written by someone trying to break the list.
+func brokenDecision() rules.Decision {
+	keep := append(sampleKeep(),
+		entry(40, "tagged 1.0", "1.0"),
+		entry(41, "tagged v2", "v2"),
+		entry(42, "younger than 1h", "sha256-"+strings.Repeat("a", 64)+".sig"),
+		entry(43, "tagged x", "x`y\n## pwned <!-- -->"),
+		entry(44, "tagged v3", "v3"))
+	d := decision(nil, keep)
+	d.Broken = []rules.BrokenImage{
+		// restore.broken: false: its deleted platform is beyond healing.
+		{Name: "v3", ID: 44, Version: dig(44), Tags: []string{"v3"}, Kind: rules.BrokenPartial, Missing: []rules.Missing{
+			{Digest: dig(57), Platform: "linux/arm64", What: "linux/arm64", State: rules.ChildDeleted, DeletedID: 57, DeletedAt: at.Add(-48 * time.Hour)},
+		}},
+		{Name: "1.0", ID: 40, Version: dig(40), Tags: []string{"1.0"}, Kind: rules.BrokenGhost, Heals: true, Missing: []rules.Missing{
+			{Digest: dig(50), Platform: "linux/amd64", What: "linux/amd64", State: rules.ChildGone},
+			{Digest: dig(51), Platform: "linux/arm64", What: "linux/arm64", State: rules.ChildDeleted, DeletedID: 51},
+		}},
+		{Name: "latest", ID: 30, Version: dig(30), Tags: []string{"latest", "v1.4.0"}, Kind: rules.BrokenPartial, Heals: true, Missing: []rules.Missing{
+			{Digest: dig(52), Platform: "linux/arm64", What: "linux/arm64", State: rules.ChildGone},
+			{Digest: dig(53), Platform: "linux/s390x", What: "linux/s390x", State: rules.ChildGone, Via: dig(54)},
+		}},
+		{Name: "signature of " + rules.ShortDigest("sha256:"+strings.Repeat("a", 64)), ID: 42, Version: dig(42), Kind: rules.BrokenOrphan, Missing: []rules.Missing{
+			{Digest: "sha256:" + strings.Repeat("a", 64), What: "subject", State: rules.ChildGone},
+		}},
+		{Name: "v2", ID: 41, Version: dig(41), Tags: []string{"v2"}, Kind: rules.BrokenPartial, Heals: true, Missing: []rules.Missing{
+			{Digest: dig(55), Platform: "linux/arm64", What: "linux/arm64", State: rules.ChildDeleted, DeletedID: 55},
+		}},
+		{Name: "x`y\n## pwned <!-- -->", ID: 43, Version: dig(43), Tags: []string{"x`y\n## pwned <!-- -->"}, Kind: rules.BrokenPartial, Heals: true, Missing: []rules.Missing{
+			{Digest: dig(56), Platform: "linux/arm64`\n# x -->", What: "linux/arm64`\n# x -->", State: rules.ChildGone},
+		}},
+	}
+	return d
+}
+
 // step is one report of a package's life: the run reported at a time, or
 // a restore of ids (relistBody) when run is nil.
 type step struct {
@@ -133,6 +173,9 @@ func TestGoldenPackageReports(t *testing.T) {
 		},
 		"storage":         storageLife(keep),
 		"storage dry run": storageDryRun(keep),
+		"broken": {
+			{name: "broken", at: at, run: &Run{ID: "delivery-10", Package: pkg, Decision: brokenDecision()}},
+		},
 		"untouched": {
 			{name: "untouched", at: at, run: &Run{ID: "delivery-9", Package: pkg, Decision: rules.Decision{Package: pkg, Origin: "acme/webapp:.github/pkgwarden.yml", Rule: 0, RuleLine: 4,
 				Untouched: "the manifest of sha256:000000000000001f (listed, active) could not be read: GET /v2/acme/webapp/manifests/sha256:000…: 500 Internal Server Error",

@@ -123,7 +123,8 @@ func (r *Reporter) write(ctx context.Context, p place, f *found, run *Run, title
 	var res Result
 	if f == nil {
 		worth := commentWanted || run.mode() == modeUntouched || len(v.refused) > 0 ||
-			len(run.Decision.Notices) > 0 || len(list) > 0 || len(restored) > 0
+			len(run.Decision.Notices) > 0 || len(list) > 0 || len(restored) > 0 ||
+			len(unhealable(run)) > 0 // a broken image is news worth an issue
 		if !worth {
 			return Result{}, nil
 		}

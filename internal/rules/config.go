@@ -137,6 +137,12 @@ type Prune struct {
 	ExcludeTags    Patterns
 	KeepLatest     int
 	PrereleaseOnly bool
+	// GhostImages and PartialImages make broken indexes delete
+	// candidates: one none of whose platforms remain, one missing some
+	// (broken.go). Off by default: a broken image is reported, not
+	// deleted.
+	GhostImages   bool
+	PartialImages bool
 
 	// restore is the rule's restore block while deciding: versions it
 	// would restore are never pruned.

@@ -107,6 +107,10 @@ const (
 	KindGoesWith   Kind = "goes_with"
 	// Deleted: a referrer whose subject is gone.
 	KindOrphan Kind = "orphan"
+	// Deleted: a broken index the rule asks to delete (broken.go):
+	// prune.ghost_images, prune.partial_images.
+	KindGhostImage   Kind = "ghost_image"
+	KindPartialImage Kind = "partial_image"
 )
 
 // Decision says, for every listed version of a package, whether it is kept
@@ -136,6 +140,11 @@ type Decision struct {
 	// Storage is what Delete frees, set by whoever holds the graph
 	// (StorageOf); zero, unknown, when nobody measured it.
 	Storage Storage
+	// Broken lists the kept container versions that no longer pull whole
+	// (broken.go): indexes missing children, referrers missing their
+	// subject, ordered by label. Versions the decision deletes are not in
+	// it: their reason says why.
+	Broken []BrokenImage
 }
 
 // MarshalJSON renders the decision in the shape of `pkgwarden plan --json`:
@@ -143,17 +152,18 @@ type Decision struct {
 // when the package may be pruned.
 func (d Decision) MarshalJSON() ([]byte, error) {
 	type out struct {
-		Owner     string   `json:"owner"`
-		Type      string   `json:"type"`
-		Name      string   `json:"name"`
-		Delete    []Entry  `json:"delete"`
-		Keep      []Entry  `json:"keep"`
-		Untouched *string  `json:"untouched"`
-		Notices   []string `json:"notices,omitempty"`
-		Storage   *Storage `json:"storage,omitempty"`
+		Owner     string        `json:"owner"`
+		Type      string        `json:"type"`
+		Name      string        `json:"name"`
+		Delete    []Entry       `json:"delete"`
+		Keep      []Entry       `json:"keep"`
+		Untouched *string       `json:"untouched"`
+		Notices   []string      `json:"notices,omitempty"`
+		Storage   *Storage      `json:"storage,omitempty"`
+		Broken    []BrokenImage `json:"broken,omitempty"`
 	}
 	o := out{Owner: d.Package.Owner, Type: d.Package.Type, Name: d.Package.Name,
-		Delete: d.Delete, Keep: d.Keep, Notices: d.Notices}
+		Delete: d.Delete, Keep: d.Keep, Notices: d.Notices, Broken: d.Broken}
 	if d.Storage != (Storage{}) {
 		s := d.Storage
 		o.Storage = &s
@@ -191,6 +201,12 @@ type node struct {
 	relation string
 	selfKeep string // for held versions: a reason of its own to stay
 	selfKind Kind
+
+	// broken is set on a broken image (broken.go); lostAll and lostSome
+	// say whether healing cannot bring back all, or some, of what it
+	// misses.
+	broken            *BrokenImage
+	lostAll, lostSome bool
 }
 
 // edge links a holder (an index, a subject) to a version held by it.
@@ -254,6 +270,11 @@ type Input struct {
 	// Graph is the package's manifest graph (ignored for packages that
 	// are not containers).
 	Graph Graph
+	// Deleted are the package's deleted versions (GitHub's listing with
+	// state=deleted), which tell a missing child that can be restored from
+	// one that is gone. The planner lists them only when an index misses
+	// a child; without them every missing child counts as gone.
+	Deleted []DeletedVersion
 	// Now is the moment the rules are evaluated at.
 	Now time.Time
 	// Held maps a version ID to why it must stay for now although the
@@ -325,12 +346,13 @@ func Decide(in Input) Decision {
 		}
 		p := *rule.Prune
 		p.restore = rule.Restore
-		nodes = judgeContainer(&p, policy, vs, g, now, held)
+		nodes = judgeContainer(&p, policy, vs, g, now, held, deletedVersions(in.Deleted))
 	} else {
 		nodes = judgeVersioned(rule.Prune, policy, vs, now)
 		hold(nodes, held)
 	}
 	d.Delete, d.Keep = order(nodes, policy.MaxDeletionsPerRun)
+	d.Broken = keptBroken(nodes, d.Keep)
 	return d
 }
 
@@ -426,7 +448,7 @@ func ordinaryTags(tags []string) []string {
 }
 
 // judgeContainer builds the graph of listed versions and judges each one.
-func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Time, held map[int64]string) []*node {
+func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Time, held map[int64]string, deleted map[string]DeletedVersion) []*node {
 	nodes := make([]*node, len(vs))
 	byDigest := make(map[string]int, len(vs))
 	for i, v := range vs {
@@ -486,6 +508,7 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 			n.orphanOf = subjects[0]
 		}
 	}
+	findBroken(nodes, byDigest, deleted, g, healsDeleted(p.restore))
 	floor := policy.MinUntaggedAge
 	var tagged, untagged []*node
 	for _, n := range nodes {
@@ -506,6 +529,7 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 			if kind == "referrer" {
 				kind = artifactKind(g.Manifests[n.v.Name].ArtifactType)
 			}
+			orphanBroken(n, n.orphanOf, kind, deleted)
 			judgeAge(n, p, now, floor, KindOrphan, fmt.Sprintf("%s of %s, which is gone", kind, ShortDigest(n.orphanOf)))
 		case len(n.tags) > 0:
 			tagged = append(tagged, n)
@@ -515,6 +539,7 @@ func judgeContainer(p *Prune, policy Policy, vs []Version, g Graph, now time.Tim
 	}
 	judgeTagged(p, tagged, now, floor)
 	judgeUntagged(p, untagged, now, floor)
+	judgeBroken(p, nodes, now, floor)
 	hold(nodes, held)
 	propagate(nodes)
 	return nodes

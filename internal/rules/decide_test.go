@@ -912,7 +912,7 @@ keep young: younger than 1h
 // keeps one of a keep, and a verdict resting on another version names it.
 func checkKinds(t *testing.T, d Decision) {
 	t.Helper()
-	deleting := map[Kind]bool{KindUntagged: true, KindDeleteTags: true, KindOld: true, KindGoesWith: true, KindOrphan: true}
+	deleting := map[Kind]bool{KindUntagged: true, KindDeleteTags: true, KindOld: true, KindGoesWith: true, KindOrphan: true, KindGhostImage: true, KindPartialImage: true}
 	for _, e := range d.Delete {
 		if !deleting[e.Kind] {
 			t.Errorf("deleted %s (%s) has kind %q", e.Version, e.Reason, e.Kind)

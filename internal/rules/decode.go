@@ -760,10 +760,10 @@ func parseExtends(s string) (extendsRef, error) {
 }
 
 var ruleKeys = []string{"packages", "type", "prune", "restore"}
-var pruneKeys = []string{"untagged", "older_than", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags", "keep_latest", "prerelease_only"}
+var pruneKeys = []string{"untagged", "older_than", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags", "keep_latest", "prerelease_only", "ghost_images", "partial_images"}
 var restoreKeys = []string{"tags", "package", "broken"}
 var policyKeys = []string{"max_deletions_per_run", "min_untagged_age", "repository_rules"}
-var containerOnly = []string{"untagged", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags"}
+var containerOnly = []string{"untagged", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags", "ghost_images", "partial_images"}
 var versionedOnly = []string{"keep_latest", "prerelease_only"}
 
 func (d *decoder) rules(f *File, v ast.Node) {
@@ -857,6 +857,10 @@ func (d *decoder) prune(p *Prune, v ast.Node, field string, typed map[string]ast
 			p.Untagged, _ = d.boolean(v, sub)
 		case "prerelease_only":
 			p.PrereleaseOnly, _ = d.boolean(v, sub)
+		case "ghost_images":
+			p.GhostImages, _ = d.boolean(v, sub)
+		case "partial_images":
+			p.PartialImages, _ = d.boolean(v, sub)
 		case "older_than":
 			p.OlderThan, _ = d.duration(v, sub)
 		case "keep_untagged":

@@ -183,6 +183,7 @@ func TestDecodeAccepts(t *testing.T) {
 		"flow style":           `{dry_run: true, rules: [{type: any, prune: {older_than: 2w}}]}`,
 		"zero keep counts":     "rules:\n  - prune: {keep_untagged: 0, keep_tagged: 0, keep_latest: 0}\n",
 		"prerelease on any":    "rules:\n  - type: any\n    prune: {prerelease_only: true, untagged: true}\n",
+		"broken image keys":    "rules:\n  - type: container\n    prune: {ghost_images: true, partial_images: false}\n",
 		"scoped package names": "rules:\n  - packages: [\"team/*\", \"@acme/web\"]\n",
 		"dashboard only":       "report: {dashboard: true, per_package: false}\n",
 		"dashboard and issues": "report: {dashboard: true, per_package: true}\n",

@@ -96,6 +96,7 @@ func dashboardRow(run Run, res report.Result, prev report.DashboardRow, now time
 		Package: run.Package, LastRun: at.UTC(), RunID: run.ID, Outcome: string(run.Outcome),
 		Issue: res.Issue, Refused: len(run.Skipped), Error: run.Decision.Untouched,
 	}
+	row.Broken = report.BrokenImages(run.Decision)
 	if run.Outcome == OutcomeInvalidConfig && len(run.ConfigErrors) > 0 {
 		e := run.ConfigErrors[0]
 		row.Error = fmt.Sprintf("invalid %s, line %d: %s", e.File, e.Line, e.Msg)

@@ -49,6 +49,12 @@ func HTML(body string) (string, error) {
 // delete.
 var versionMarker = regexp.MustCompile(`<!-- pkgwarden:(restore|restored|refused|would) (\d+)[ -]`)
 
+// brokenMarker names a broken image (an active version) in the "Broken
+// images" section. A broken image is kept, so it is never also listed as
+// refused or would-delete; it may have been restored (a restored index
+// can miss children), and "Kept" lists reasons, not versions.
+var brokenMarker = regexp.MustCompile(`<!-- pkgwarden:broken (\d+) -->`)
+
 // Check parses body as GitHub-flavoured Markdown and returns what is wrong
 // with its structure, nil when nothing is:
 //
@@ -59,7 +65,10 @@ var versionMarker = regexp.MustCompile(`<!-- pkgwarden:(restore|restored|refused
 //     in a task-list item, and comes before the first <details> block
 //     that is not itself a fold of restore boxes;
 //   - no version (the id of a restore, restored, refused or would-delete
-//     marker) is listed twice.
+//     marker) is listed twice;
+//   - every broken image (a `<!-- pkgwarden:broken N -->` marker) is
+//     listed once, on a list item of one line, and is not also refused
+//     or would-delete.
 func Check(body string) error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -128,6 +137,21 @@ func Check(body string) error {
 			continue
 		}
 		seen[m[2]] = m[1]
+	}
+	broken := map[string]bool{}
+	for _, line := range strings.Split(body, "\n") {
+		for _, m := range brokenMarker.FindAllStringSubmatch(line, -1) {
+			if broken[m[1]] {
+				fail("broken image %s listed twice", m[1])
+			}
+			broken[m[1]] = true
+			if !strings.HasPrefix(line, "- ") || !strings.HasSuffix(line, m[0]) {
+				fail("broken image %s is not one list item on one line: %q", m[1], line)
+			}
+			if where := seen[m[1]]; where == "refused" || where == "would" {
+				fail("broken image %s is also listed as %s", m[1], where)
+			}
+		}
 	}
 	if _, err := HTML(body); err != nil {
 		fail("render: %v", err)

@@ -37,6 +37,21 @@ func TestCheck(t *testing.T) {
 			body: "Deleted 1\n\n" + box("1") + "\n- `pr-1` refused <!-- pkgwarden:refused 1 -->\n",
 			want: []string{"version 1 listed twice: as restore and as refused"},
 		},
+		"broken image, kept": {
+			body: "Kept 2\n\n### Broken images (1)\n\n- `v1` is broken: linux/arm64 is gone <!-- pkgwarden:broken 7 -->\n\n<details><summary>Kept (2): why</summary>\n\n- 2 × tagged\n\n</details>\n",
+		},
+		"broken image listed twice": {
+			body: "Kept 2\n\n- `v1` is broken <!-- pkgwarden:broken 7 -->\n- `v1` is broken <!-- pkgwarden:broken 7 -->\n",
+			want: []string{"broken image 7 listed twice"},
+		},
+		"broken image also would-delete": {
+			body: "Would delete 1\n\n- `v1`: untagged <!-- pkgwarden:would 7 -->\n- `v1` is broken <!-- pkgwarden:broken 7 -->\n",
+			want: []string{"broken image 7 is also listed as would"},
+		},
+		"broken image not a list item": {
+			body: "Kept 2\n\n`v1` is broken <!-- pkgwarden:broken 7 -->\n",
+			want: []string{"broken image 7 is not one list item"},
+		},
 		"too long": {
 			body: "Deleted 1\n\n" + strings.Repeat("x", MaxBodyChars),
 			want: []string{"body of 65547 characters"},
