@@ -45,10 +45,25 @@ type demoResult struct {
 	Kept     []demoEntry `json:"kept"`
 	Restored []demoEntry `json:"restored"`
 	Skipped  []demoEntry `json:"skipped"`
-	Issues   []demoIssue `json:"issues"`
+	// Broken are the kept images that miss what healing cannot bring
+	// back (their report's "Broken images").
+	Broken []demoBroken `json:"broken"`
+	Issues []demoIssue  `json:"issues"`
 	// wouldDelete are the entries of Kept a dry or paused run would
 	// have deleted: the text counts them apart.
 	wouldDelete []demoEntry
+	// freed is, per package, what its runs' deletions freed in the
+	// registry, when every run that deleted could measure it.
+	freed map[string]int64
+}
+
+// demoBroken is a broken image in the demo's result: what it misses and
+// in which state (deleted past healing, gone).
+type demoBroken struct {
+	Package string   `json:"package"`
+	Name    string   `json:"name"`
+	ID      int64    `json:"id"`
+	Missing []string `json:"missing"`
 }
 
 // summarize merges the runs: every deletion of every run, and the
@@ -57,7 +72,8 @@ type demoResult struct {
 // version is in one list only: refused (GitHub refused the deletion in
 // this run, or lately and the rules hold it for that) is not also kept.
 func summarize(runs []prune.Run) demoResult {
-	res := demoResult{Deleted: []demoEntry{}, Kept: []demoEntry{}, Restored: []demoEntry{}, Skipped: []demoEntry{}, Issues: []demoIssue{}}
+	res := demoResult{Deleted: []demoEntry{}, Kept: []demoEntry{}, Restored: []demoEntry{}, Skipped: []demoEntry{}, Broken: []demoBroken{}, Issues: []demoIssue{}, freed: map[string]int64{}}
+	unmeasured := map[string]bool{}
 	gone := map[string]bool{}
 	last := map[string]prune.Run{}
 	var order []string
@@ -67,6 +83,13 @@ func summarize(runs []prune.Run) demoResult {
 			order = append(order, pkg)
 		}
 		last[pkg] = r
+		if len(r.Deleted) > 0 {
+			if r.Storage.Known {
+				res.freed[pkg] += r.Storage.Frees
+			} else {
+				unmeasured[pkg] = true
+			}
+		}
 		for _, e := range r.Deleted {
 			if key := pkg + "#" + strconv.FormatInt(e.ID, 10); !gone[key] {
 				gone[key] = true
@@ -74,9 +97,21 @@ func summarize(runs []prune.Run) demoResult {
 			}
 		}
 	}
+	for pkg := range unmeasured {
+		delete(res.freed, pkg)
+	}
 	slices.Sort(order)
 	for _, pkg := range order {
 		r := last[pkg]
+		for _, b := range r.Decision.Broken {
+			var missing []string
+			for _, m := range b.Unhealable() {
+				missing = append(missing, m.What+" "+string(m.State))
+			}
+			if len(missing) > 0 {
+				res.Broken = append(res.Broken, demoBroken{Package: pkg, Name: b.Name, ID: b.ID, Missing: missing})
+			}
+		}
 		seen := map[int64]bool{}
 		add := func(list *[]demoEntry, e rules.Entry) {
 			if seen[e.ID] || gone[pkg+"#"+strconv.FormatInt(e.ID, 10)] {
@@ -254,7 +289,11 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader, opt demoText) erro
 	}
 	p("\nRecap\n")
 	for _, c := range countsOf(res) {
-		p("\n  %s: %s\n", c.Package, c.Line())
+		line := c.Line()
+		if n, ok := res.freed[c.Package]; ok && n > 0 {
+			line += " · freed ≈ " + report.Bytes(n)
+		}
+		p("\n  %s: %s\n", c.Package, line)
 		byPkg := func(list []demoEntry) []demoEntry {
 			var out []demoEntry
 			for _, e := range list {
@@ -279,6 +318,17 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader, opt demoText) erro
 				}
 				p("    %-9s %s: %s\n", name, entryName(e), oneLineText(e.Reason))
 			}
+		}
+		first := true
+		for _, b := range res.Broken {
+			if b.Package != c.Package {
+				continue
+			}
+			name := ""
+			if first {
+				name, first = "broken", false
+			}
+			p("    %-9s %s misses %s: rebuild it or delete the tag\n", name, oneLineText(b.Name), oneLineText(strings.Join(b.Missing, ", ")))
 		}
 		if k := byPkg(res.Kept); len(k) > 0 {
 			p("    kept      %s\n", names(k))

@@ -40,7 +40,7 @@ func TestDemoJSON(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if want := []string{"deleted", "issues", "kept", "restored", "skipped"}; !slices.Equal(keys, want) {
+	if want := []string{"broken", "deleted", "issues", "kept", "restored", "skipped"}; !slices.Equal(keys, want) {
 		t.Fatalf("keys = %v, want %v", keys, want)
 	}
 	for _, list := range []string{"deleted", "kept", "restored", "skipped"} {
@@ -195,6 +195,10 @@ func checkCoversEveryVersion(t *testing.T, sim *ghsim.Sim, res demoResult, h dem
 			}
 			delete(status[e.Package], e.ID)
 		}
+	}
+	// The image past healing is told, once, with what it misses.
+	if len(res.Broken) != 1 || res.Broken[0].Name != "v0.8.0" || !slices.Equal(res.Broken[0].Missing, []string{"linux/arm/v7 gone"}) {
+		t.Errorf("broken = %+v, want v0.8.0 missing linux/arm/v7 (gone)", res.Broken)
 	}
 	if len(res.Restored) != 3 {
 		t.Errorf("restored = %+v, want v0.9.0, nightly's healed platform and pr-57", res.Restored)
