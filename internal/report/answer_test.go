@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -108,11 +109,23 @@ func TestGoldenRestoreComments(t *testing.T) {
 			{Image: dig(20), Tags: []string{"v1"}, Parts: []string{"linux/amd64", "linux/arm64"}},
 			{Image: dig(30), Tags: []string{"x`\n- [x] y"}, Parts: []string{"linux/amd64", "[x](http://e.example)"}, Left: []string{"linux/s390x"}},
 		}},
+		// A heal beside a restore.tags restore: the general words, not
+		// restore.broken's alone.
+		"restore_healed_and_tagged": {ID: "restore@2026-11-26T10:30:00Z", Package: pkg, Trigger: "after prune", Restored: []Restored{
+			{ID: 25, Version: dig(25), Tags: []string{"v0.9.0"}, Reason: "deleted outside pkgwarden; restore.tags v* protects v0.9.0"},
+			{ID: 22, Version: dig(22), Reason: "linux/arm64 of v1, deleted outside pkgwarden (restore.broken)"},
+		}, Healed: []Healed{
+			{Image: dig(20), Tags: []string{"v1"}, Parts: []string{"linux/arm64"}},
+		}},
 	}
 	for name, run := range runs {
 		t.Run(name, func(t *testing.T) {
 			body := renderRestoreComment(restoreRunMarker(run.ID), run, seal)
 			golden(t, name+".comment.md", body)
+			onlyHealed := !slices.ContainsFunc(run.Restored, func(e Restored) bool { return !strings.Contains(e.Reason, "restore.broken") })
+			if general := strings.Contains(body, "the rules' `restore` block"); run.AskedBy == "" && general == (len(run.Healed) > 0 && onlyHealed) {
+				t.Errorf("general words %t, want them unless every restore is a heal", general)
+			}
 			boxes := strings.Contains(body, "this deletion was intentional")
 			if boxes != (run.AskedBy == "") {
 				t.Errorf("intentional boxes: %t, want them only on an automatic restore", boxes)

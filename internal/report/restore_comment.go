@@ -94,7 +94,9 @@ func renderRestoreComment(marker string, run RestoreRun, seal Seal) string {
 		return b.String()
 	}
 	why := "the rules' `restore` block brings back what was deleted outside pkgwarden"
-	if len(run.Healed) > 0 {
+	if len(run.Healed) > 0 && !slices.ContainsFunc(run.Restored, func(e Restored) bool { return !strings.Contains(e.Reason, "restore.broken") }) {
+		// Only healed parts: a restore.tags or restore.package restore
+		// beside them keeps the general words.
 		why = "`restore.broken` brings back the deleted parts of images still in use"
 	}
 	renderHealed(&b, run.Healed)
