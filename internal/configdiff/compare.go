@@ -216,7 +216,7 @@ func sideName(f File, file string) string {
 	case f.Absent:
 		return "no file"
 	case f.committed():
-		return file
+		return "committed"
 	case f.Name != "":
 		return f.Name
 	}

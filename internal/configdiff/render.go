@@ -21,18 +21,18 @@ func (d Diff) Headline() string {
 		return fmt.Sprintf("no change to what pkgwarden would delete or restore in %d packages", d.Unchanged)
 	}
 	t := d.Totals
-	parts := []string{fmt.Sprintf("%d more deletions", t.Delete)}
+	parts := []string{fmt.Sprintf("%d more %s", t.Delete, plural(t.Delete, "deletion"))}
 	if t.DeleteDeferred > 0 {
 		parts[0] += fmt.Sprintf(" (%d deferred by max_deletions_per_run)", t.DeleteDeferred)
 	}
 	parts = append(parts, fmt.Sprintf("%d fewer", t.Keep))
 	if t.RestoreStart+t.RestoreStop > 0 {
-		parts = append(parts, fmt.Sprintf("%d restores start, %d stop", t.RestoreStart, t.RestoreStop))
+		parts = append(parts, fmt.Sprintf("%d %s start, %d stop", t.RestoreStart, plural(t.RestoreStart, "restore"), t.RestoreStop))
 	}
 	if t.Hands > 0 {
-		parts = append(parts, fmt.Sprintf("%d packages change hands", t.Hands))
+		parts = append(parts, fmt.Sprintf("%d %s hands", t.Hands, plural(t.Hands, "package changes", "packages change")))
 	}
-	s := fmt.Sprintf("%s in %d of %d packages", strings.Join(parts, ", "), len(d.Packages), len(d.Packages)+d.Unchanged)
+	s := fmt.Sprintf("%s, in %d of %d packages", strings.Join(parts, ", "), len(d.Packages), len(d.Packages)+d.Unchanged)
 	return s + "; " + d.Verdict()
 }
 
@@ -51,7 +51,7 @@ func (d Diff) Verdict() string {
 // without control characters.
 func WriteText(w io.Writer, d Diff) error {
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "%s: %s → %s\n", d.File, printable(d.OldName), printable(d.NewName))
+	fmt.Fprintf(ew, "%s: %s → %s, %s's packages\n", d.File, printable(d.OldName), printable(d.NewName), d.Owner)
 	for _, p := range d.Packages {
 		fmt.Fprintf(ew, "\n%s\n", printable(p.Ref()))
 		if p.Hands {
@@ -88,8 +88,8 @@ func WriteText(w io.Writer, d Diff) error {
 		fmt.Fprintf(ew, "  deletions: %s → %s%s\n", countText(p.Old), countText(p.New), dryRun(p.DryRun))
 	}
 	t := d.Totals
-	fmt.Fprintf(ew, "\ntotals: +%d deletions (%d deferred), -%d; restores +%d -%d; %d packages change hands; %d unchanged\n",
-		t.Delete, t.DeleteDeferred, t.Keep, t.RestoreStart, t.RestoreStop, t.Hands, d.Unchanged)
+	fmt.Fprintf(ew, "\ntotals: deletions +%d (%d deferred) -%d; restores +%d -%d; %d changing hands; %d %s unchanged\n",
+		t.Delete, t.DeleteDeferred, t.Keep, t.RestoreStart, t.RestoreStop, t.Hands, d.Unchanged, plural(d.Unchanged, "package"))
 	fmt.Fprintf(ew, "all packages: %s → %s\n", countText(t.Old), countText(t.New))
 	fmt.Fprintf(ew, "%s\n", d.Verdict())
 	return ew.err
@@ -117,7 +117,7 @@ func dryRun(on bool) string {
 func Markdown(d Diff) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "**pkgwarden**: %s\n\n", mdText(d.Headline()))
-	fmt.Fprintf(&b, "Comparing `%s` (%s) with %s.\n\n", mdCode(d.File), mdText(d.OldName), mdText(d.NewName))
+	fmt.Fprintf(&b, "`%s`: %s → %s, over the current listings of %s's packages.\n\n", mdCode(d.File), mdText(d.OldName), mdText(d.NewName), mdText(d.Owner))
 	t := d.Totals
 	b.WriteString("| | old | new |\n|---|---:|---:|\n")
 	fmt.Fprintf(&b, "| deletions this run | %d | %d |\n", t.Old.ThisRun, t.New.ThisRun)
@@ -128,14 +128,19 @@ func Markdown(d Diff) string {
 	// What is left for the packages, keeping room for the closing lines
 	// of a package cut short and the count of those not shown.
 	const reserve = 600
+	size := utf8.RuneCountInString(b.String())
+	write := func(s string) {
+		b.WriteString(s)
+		size += utf8.RuneCountInString(s)
+	}
 	omittedPkgs := 0
 	for i, p := range d.Packages {
 		head := fmt.Sprintf("<details><summary><code>%s</code>: %s</summary>\n\n", html.EscapeString(oneLine(p.Ref(), 200)), html.EscapeString(packageLine(p)))
-		if utf8.RuneCountInString(b.String())+utf8.RuneCountInString(head)+reserve > MaxMarkdown {
+		if size+utf8.RuneCountInString(head)+reserve > MaxMarkdown {
 			omittedPkgs = len(d.Packages) - i
 			break
 		}
-		b.WriteString(head)
+		write(head)
 		var lines []string
 		if p.Hands {
 			lines = append(lines, fmt.Sprintf("- changes hands: `%s` → `%s`", mdCode(p.OldRules), mdCode(p.NewRules)))
@@ -166,13 +171,13 @@ func Markdown(d Diff) string {
 		}
 		lines = append(lines, fmt.Sprintf("- deletions: %s → %s%s", countText(p.Old), countText(p.New), dryRun(p.DryRun)))
 		for j, l := range lines {
-			if utf8.RuneCountInString(b.String())+utf8.RuneCountInString(l)+reserve > MaxMarkdown {
-				fmt.Fprintf(&b, "- … %d more lines not shown: run `pkgwarden plan --config … --against …` for all\n", len(lines)-j)
+			if size+utf8.RuneCountInString(l)+reserve > MaxMarkdown {
+				write(fmt.Sprintf("- … %d more lines not shown: run `pkgwarden plan --config … --against …` for all\n", len(lines)-j))
 				break
 			}
-			b.WriteString(l + "\n")
+			write(l + "\n")
 		}
-		b.WriteString("\n</details>\n\n")
+		write("\n</details>\n\n")
 	}
 	if omittedPkgs > 0 {
 		fmt.Fprintf(&b, "%d more packages not shown: run `pkgwarden plan --config … --against …` for all.\n", omittedPkgs)
@@ -183,16 +188,16 @@ func Markdown(d Diff) string {
 func packageLine(p Package) string {
 	var parts []string
 	if n := len(p.Delete); n > 0 {
-		parts = append(parts, fmt.Sprintf("+%d deletions", n))
+		parts = append(parts, fmt.Sprintf("+%d %s", n, plural(n, "deletion")))
 	}
 	if n := len(p.Keep); n > 0 {
-		parts = append(parts, fmt.Sprintf("−%d deletions", n))
+		parts = append(parts, fmt.Sprintf("−%d %s", n, plural(n, "deletion")))
 	}
 	if n := len(p.RestoreStart); n > 0 {
-		parts = append(parts, fmt.Sprintf("+%d restores", n))
+		parts = append(parts, fmt.Sprintf("+%d %s", n, plural(n, "restore")))
 	}
 	if n := len(p.RestoreStop); n > 0 {
-		parts = append(parts, fmt.Sprintf("−%d restores", n))
+		parts = append(parts, fmt.Sprintf("−%d %s", n, plural(n, "restore")))
 	}
 	if p.Hands {
 		parts = append(parts, "changes hands")
@@ -204,6 +209,17 @@ func packageLine(p Package) string {
 		parts = append(parts, "notices")
 	}
 	return strings.Join(parts, ", ")
+}
+
+// plural is one (n == 1) or many: one+"s" unless given.
+func plural(n int, one string, many ...string) string {
+	switch {
+	case n == 1:
+		return one
+	case len(many) > 0:
+		return many[0]
+	}
+	return one + "s"
 }
 
 // shortVersion shortens a digest to 12 hex digits.
