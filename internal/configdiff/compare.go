@@ -31,10 +31,14 @@ type File struct {
 func (f File) committed() bool { return f.Data == nil && !f.Absent }
 
 // Change is a change of the rules file of one repository of the owner
-// (rules.OwnerRepo for the owner's own file: its rules, policy and
-// _extends then reach every repository's packages).
+// (rules.OwnerRepo for the owner's own file: its rules and policy then
+// reach every repository's packages), or of a file others name in
+// _extends (Path).
 type Change struct {
-	Repo     string
+	Repo string
+	// Path is the file's path in Repo: rules.Path when empty; another
+	// path is a base file that rules files _extends.
+	Path     string
 	Old, New File
 }
 
@@ -158,16 +162,30 @@ func Compare(ctx context.Context, p *planner.Planner, src rules.Source, sel plan
 	loaders := [2]*rules.Loader{rules.NewLoader(shared), rules.NewLoader(shared)}
 	sides := [2]File{ch.Old, ch.New}
 	names := [2]string{"old", "new"}
-	file := owner + "/" + repo + ":" + rules.Path
+	path := ch.Path
+	if path == "" {
+		path = rules.Path
+	}
+	file := owner + "/" + repo + ":" + path
 	for i, f := range sides {
+		name := f.Name
+		if name == "" {
+			name = path
+		}
 		switch {
+		case path != rules.Path && !f.committed():
+			// A base file: served in the repository's place, so the
+			// loader reads it as it reads any _extends. It must decode
+			// on its own.
+			if !f.Absent {
+				if errs := decodeBase(name, f.Data); errs != nil {
+					return Diff{}, &InvalidError{Side: names[i], Errs: errs}
+				}
+			}
+			loaders[i] = rules.NewLoader(&overlay{Source: shared, owner: owner, repo: repo, path: path, file: f})
 		case f.Absent:
 			loaders[i].Remove(owner, repo)
 		case !f.committed():
-			name := f.Name
-			if name == "" {
-				name = rules.Path
-			}
 			if err := loaders[i].Override(owner, repo, name, f.Data); err != nil {
 				var list rules.ErrorList
 				if errors.As(err, &list) {
@@ -411,6 +429,37 @@ func restoresOf(s planner.Side, a planner.Alternative) versionSet {
 		}
 	}
 	return out
+}
+
+// decodeBase checks a base file as the loader will read it.
+func decodeBase(name string, data []byte) rules.ErrorList {
+	if len(data) > rules.MaxFileSize {
+		return rules.ErrorList{{File: name, Line: 1, Column: 1, Msg: fmt.Sprintf("%s is %d bytes, over the %d MiB limit", name, len(data), rules.MaxFileSize>>20)}}
+	}
+	_, err := rules.Decode(name, data)
+	var list rules.ErrorList
+	if errors.As(err, &list) {
+		return list
+	}
+	return nil
+}
+
+// overlay serves one side's version of a base file in place of what the
+// repository holds.
+type overlay struct {
+	rules.Source
+	owner, repo, path string
+	file              File
+}
+
+func (o *overlay) File(ctx context.Context, owner, repo, path string) ([]byte, error) {
+	if !strings.EqualFold(owner, o.owner) || !strings.EqualFold(repo, o.repo) || path != o.path {
+		return o.Source.File(ctx, owner, repo, path)
+	}
+	if o.file.Absent {
+		return nil, fmt.Errorf("%s/%s:%s: %w", owner, repo, path, rules.ErrNotFound)
+	}
+	return o.file.Data, nil
 }
 
 // onceSource reads each file once for both sides: the files a change does

@@ -162,6 +162,13 @@ func TestCompare(t *testing.T) {
 			want:      []string{"app +del[app/pr1 app/u1] -del[] hands acme/.github:.github/pkgwarden.yml → acme/app:.github/pkgwarden.yml"},
 			unchanged: 1, reviewOver: 2,
 		},
+		"a base file others _extends reaches the packages of the files extending it": {
+			files: map[string]string{"app": "_extends: acme/.github:shared/base.yml\n", ".github:shared/base.yml": prTags},
+			change: configdiff.Change{Repo: ".github", Path: "shared/base.yml",
+				New: configdiff.File{Name: "base.yml", Data: []byte(allTags)}},
+			want:      []string{"app +del[app/v1] -del[]"},
+			unchanged: 1, reviewOver: 100,
+		},
 		"restore.tags added starts restores of deleted versions": {
 			files:          map[string]string{"app": prTags},
 			deleteVersions: []string{"app/v1"},
@@ -272,6 +279,11 @@ func TestCompareInvalid(t *testing.T) {
 			change: configdiff.Change{Repo: "app", Old: configdiff.File{Name: "old.yml", Data: []byte("dry_run: maybe\n")}, New: configdiff.File{Name: "new.yml", Data: []byte(prTags)}},
 			side:   "old",
 			want:   "old.yml:1:10: dry_run: must be true or false, got string \"maybe\"",
+		},
+		"base file": {
+			change: configdiff.Change{Repo: ".github", Path: "shared/base.yml", New: configdiff.File{Name: "base.yml", Data: []byte("rules: {oops: 1}\n")}},
+			side:   "new",
+			want:   "base.yml:1:8: rules: must be a list of rules, got a mapping",
 		},
 		"policy in a repository file": {
 			change: configdiff.Change{Repo: "app", New: configdiff.File{Name: "new.yml", Data: []byte("policy:\n  review_deletions_over: 1\n")}},

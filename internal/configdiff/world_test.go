@@ -3,6 +3,7 @@ package configdiff_test
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,10 +71,15 @@ func newWorld(t testing.TB, files map[string]string) *world {
 	return w
 }
 
-// file commits content as the pkgwarden.yml of repo.
+// file commits content as the pkgwarden.yml of repo, or at path when
+// given as "repo:path".
 func (w *world) file(repo, content string) {
 	w.t.Helper()
-	if err := w.sim.PutFile("acme", repo, "", rules.Path, []byte(content), "alice"); err != nil {
+	path := rules.Path
+	if r, p, ok := strings.Cut(repo, ":"); ok {
+		repo, path = r, p
+	}
+	if err := w.sim.PutFile("acme", repo, "", path, []byte(content), "alice"); err != nil {
 		w.t.Fatal(err)
 	}
 }
