@@ -145,6 +145,19 @@ type Diff struct {
 	// when Totals.Delete exceeds it.
 	ReviewOver int  `json:"review_deletions_over"`
 	Review     bool `json:"review"`
+	// Notices are the listing's own (a package type the token may not
+	// list): the diff says nothing of those packages.
+	Notices []string `json:"notices,omitempty"`
+}
+
+// Conclusion is the check run's conclusion for a diff of files that
+// decode: "neutral" when the new deletions deserve review, else
+// "success".
+func (d Diff) Conclusion() string {
+	if d.Review {
+		return "neutral"
+	}
+	return "success"
 }
 
 // Compare previews ch for the packages of sel: it reads every file the
@@ -199,7 +212,7 @@ func Compare(ctx context.Context, p *planner.Planner, src rules.Source, sel plan
 	if err != nil {
 		return Diff{}, err
 	}
-	d := Diff{Owner: owner, File: file, OldName: sideName(ch.Old, file), NewName: sideName(ch.New, file), Packages: []Package{}}
+	d := Diff{Owner: owner, File: file, OldName: sideName(ch.Old, file), NewName: sideName(ch.New, file), Packages: []Package{}, Notices: sel.Notices}
 	d.ReviewOver = reviewOver(ctx, loaders[0], owner)
 	for _, a := range alts {
 		pkg := comparePackage(a)

@@ -92,6 +92,9 @@ func WriteText(w io.Writer, d Diff) error {
 		t.Delete, t.DeleteDeferred, t.Keep, t.RestoreStart, t.RestoreStop, t.Hands, d.Unchanged, plural(d.Unchanged, "package"))
 	fmt.Fprintf(ew, "all packages: %s → %s\n", countText(t.Old), countText(t.New))
 	fmt.Fprintf(ew, "%s\n", d.Verdict())
+	for _, n := range d.Notices {
+		fmt.Fprintf(ew, "note: %s\n", printable(n))
+	}
 	return ew.err
 }
 
@@ -122,6 +125,9 @@ func Markdown(d Diff) string {
 	b.WriteString("| | old | new |\n|---|---:|---:|\n")
 	fmt.Fprintf(&b, "| deletions this run | %d | %d |\n", t.Old.ThisRun, t.New.ThisRun)
 	fmt.Fprintf(&b, "| deferred by `max_deletions_per_run` | %d | %d |\n\n", t.Old.Deferred, t.New.Deferred)
+	for _, n := range d.Notices {
+		fmt.Fprintf(&b, "Note: %s\n\n", mdText(n))
+	}
 	if len(d.Packages) == 0 {
 		return b.String()
 	}

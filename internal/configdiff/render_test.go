@@ -50,6 +50,7 @@ func sample() configdiff.Diff {
 		Totals: configdiff.Totals{Delete: 2, DeleteDeferred: 1, Keep: 1, RestoreStart: 1, RestoreStop: 1, Hands: 1,
 			Old: configdiff.Count{ThisRun: 4}, New: configdiff.Count{ThisRun: 5, Deferred: 1}},
 		ReviewOver: 1, Review: true,
+		Notices: []string{"maven packages not listed: 403 Forbidden (the token may lack the repo scope)"},
 	}
 }
 
@@ -82,6 +83,9 @@ func TestRender(t *testing.T) {
 			golden(t, name+".txt", b.String())
 			md := configdiff.Markdown(d)
 			golden(t, name+".md", md)
+			if want := map[bool]string{true: "neutral", false: "success"}[d.Review]; d.Conclusion() != want {
+				t.Errorf("conclusion %s, want %s", d.Conclusion(), want)
+			}
 			checkMarkdown(t, md)
 		})
 	}
