@@ -145,15 +145,23 @@ type Diff struct {
 	// when Totals.Delete exceeds it.
 	ReviewOver int  `json:"review_deletions_over"`
 	Review     bool `json:"review"`
+	// Errors are the problems the new side meets loading its rules that
+	// the old side did not (an _extends naming a file that does not
+	// exist, an invalid base), each at its file, line and column: the
+	// packages concerned are left untouched, so the check should fail.
+	Errors rules.ErrorList `json:"errors,omitempty"`
 	// Notices are the listing's own (a package type the token may not
 	// list): the diff says nothing of those packages.
 	Notices []string `json:"notices,omitempty"`
 }
 
 // Conclusion is the check run's conclusion for a diff of files that
-// decode: "neutral" when the new deletions deserve review, else
-// "success".
+// decode: "failure" when the new rules cannot be loaded (Errors),
+// "neutral" when the new deletions deserve review, else "success".
 func (d Diff) Conclusion() string {
+	if len(d.Errors) > 0 {
+		return "failure"
+	}
 	if d.Review {
 		return "neutral"
 	}
@@ -214,7 +222,9 @@ func Compare(ctx context.Context, p *planner.Planner, src rules.Source, sel plan
 	}
 	d := Diff{Owner: owner, File: file, OldName: sideName(ch.Old, file), NewName: sideName(ch.New, file), Packages: []Package{}, Notices: sel.Notices}
 	d.ReviewOver = reviewOver(ctx, loaders[0], owner)
+	seenErr := map[string]bool{}
 	for _, a := range alts {
+		d.Errors = append(d.Errors, newErrors(a, seenErr)...)
 		pkg := comparePackage(a)
 		d.Totals.Old.ThisRun += pkg.Old.ThisRun
 		d.Totals.Old.Deferred += pkg.Old.Deferred
@@ -240,6 +250,30 @@ func Compare(ctx context.Context, p *planner.Planner, src rules.Source, sel plan
 	}
 	d.Review = d.Totals.Delete > d.ReviewOver
 	return d, nil
+}
+
+// newErrors are the new side's loading errors for a that the old side
+// did not have, each once over the diff.
+func newErrors(a planner.Alternative, seen map[string]bool) rules.ErrorList {
+	var list rules.ErrorList
+	if !errors.As(a.Sides[1].Err, &list) {
+		return nil
+	}
+	old := map[string]bool{}
+	var oldList rules.ErrorList
+	if errors.As(a.Sides[0].Err, &oldList) {
+		for _, e := range oldList {
+			old[e.Error()] = true
+		}
+	}
+	var out rules.ErrorList
+	for _, e := range list {
+		if k := e.Error(); !old[k] && !seen[k] {
+			seen[k] = true
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func sideName(f File, file string) string {

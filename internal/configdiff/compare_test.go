@@ -79,6 +79,7 @@ func TestCompare(t *testing.T) {
 		want           []string
 		review         bool
 		reviewOver     int
+		errors         []string
 		unchanged      int
 	}{
 		"delete_tags * adds the tagged versions but the excluded one": {
@@ -169,6 +170,14 @@ func TestCompare(t *testing.T) {
 			want:      []string{"app +del[app/v1] -del[]"},
 			unchanged: 1, reviewOver: 100,
 		},
+		"an _extends to a file that does not exist leaves the package untouched, and says why": {
+			files: map[string]string{"app": prTags},
+			change: configdiff.Change{Repo: "app", New: configdiff.File{Name: "new.yml",
+				Data: []byte("_extends: acme/.github:nope.yml\n")}},
+			want:      []string{"app +del[] -del[app/pr1 app/u1]"},
+			errors:    []string{"acme/app: new.yml:1:11: _extends: acme/.github:nope.yml not found"},
+			unchanged: 1, reviewOver: 100,
+		},
 		"restore.tags added starts restores of deleted versions": {
 			files:          map[string]string{"app": prTags},
 			deleteVersions: []string{"app/v1"},
@@ -193,6 +202,13 @@ func TestCompare(t *testing.T) {
 			}
 			if got := summary(w, d); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("diff:\n got %q\nwant %q", got, tc.want)
+			}
+			var errs []string
+			for _, e := range d.Errors {
+				errs = append(errs, e.Error())
+			}
+			if !reflect.DeepEqual(errs, tc.errors) {
+				t.Errorf("errors %q, want %q", errs, tc.errors)
 			}
 			if d.Review != tc.review || d.ReviewOver != tc.reviewOver || d.Unchanged != tc.unchanged {
 				t.Errorf("review %v over %d, unchanged %d; want %v over %d, unchanged %d", d.Review, d.ReviewOver, d.Unchanged, tc.review, tc.reviewOver, tc.unchanged)

@@ -17,6 +17,9 @@ const MaxMarkdown = 65535
 // Headline is the one-line verdict: what the change adds and removes,
 // and whether it deserves review.
 func (d Diff) Headline() string {
+	if len(d.Errors) > 0 {
+		return d.Verdict()
+	}
 	if len(d.Packages) == 0 {
 		return fmt.Sprintf("no change to what pkgwarden would delete or restore in %d packages", d.Unchanged)
 	}
@@ -39,6 +42,9 @@ func (d Diff) Headline() string {
 // Verdict says how the new deletions stand against
 // policy.review_deletions_over.
 func (d Diff) Verdict() string {
+	if len(d.Errors) > 0 {
+		return fmt.Sprintf("failure: the new rules cannot be loaded (%d %s), what they govern would be left untouched", len(d.Errors), plural(len(d.Errors), "error"))
+	}
 	if d.Review {
 		return fmt.Sprintf("review: %d new deletions is over policy.review_deletions_over (%d)", d.Totals.Delete, d.ReviewOver)
 	}
@@ -52,6 +58,9 @@ func (d Diff) Verdict() string {
 func WriteText(w io.Writer, d Diff) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "%s: %s → %s, %s's packages\n", d.File, printable(d.OldName), printable(d.NewName), d.Owner)
+	for _, e := range d.Errors {
+		fmt.Fprintf(ew, "error: %s\n", printable(e.Error()))
+	}
 	for _, p := range d.Packages {
 		fmt.Fprintf(ew, "\n%s\n", printable(p.Ref()))
 		if p.Hands {
@@ -125,6 +134,9 @@ func Markdown(d Diff) string {
 	b.WriteString("| | old | new |\n|---|---:|---:|\n")
 	fmt.Fprintf(&b, "| deletions this run | %d | %d |\n", t.Old.ThisRun, t.New.ThisRun)
 	fmt.Fprintf(&b, "| deferred by `max_deletions_per_run` | %d | %d |\n\n", t.Old.Deferred, t.New.Deferred)
+	for _, e := range d.Errors {
+		fmt.Fprintf(&b, "Error: %s\n\n", mdText(e.Error()))
+	}
 	for _, n := range d.Notices {
 		fmt.Fprintf(&b, "Note: %s\n\n", mdText(n))
 	}

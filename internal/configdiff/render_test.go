@@ -74,7 +74,9 @@ func golden(t *testing.T, name, got string) {
 func TestRender(t *testing.T) {
 	none := configdiff.Diff{Owner: "acme", File: "acme/app:.github/pkgwarden.yml", OldName: "committed", NewName: "new.yml",
 		Packages: []configdiff.Package{}, Unchanged: 2, ReviewOver: 100}
-	for name, d := range map[string]configdiff.Diff{"sample": sample(), "unchanged": none} {
+	broken := none
+	broken.Errors = rules.ErrorList{{Repo: "acme/app", File: "new.yml", Line: 1, Column: 11, Field: "_extends", Msg: "acme/.github:nope.yml not found"}}
+	for name, d := range map[string]configdiff.Diff{"sample": sample(), "unchanged": none, "extends-missing": broken} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := configdiff.WriteText(&b, d); err != nil {
@@ -83,7 +85,11 @@ func TestRender(t *testing.T) {
 			golden(t, name+".txt", b.String())
 			md := configdiff.Markdown(d)
 			golden(t, name+".md", md)
-			if want := map[bool]string{true: "neutral", false: "success"}[d.Review]; d.Conclusion() != want {
+			want := map[bool]string{true: "neutral", false: "success"}[d.Review]
+			if len(d.Errors) > 0 {
+				want = "failure"
+			}
+			if d.Conclusion() != want {
 				t.Errorf("conclusion %s, want %s", d.Conclusion(), want)
 			}
 			checkMarkdown(t, md)
