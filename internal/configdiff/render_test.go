@@ -140,6 +140,7 @@ func TestMarkdownBounded(t *testing.T) {
 	d.Review = true
 	md := configdiff.Markdown(d)
 	checkMarkdown(t, md)
+	t.Logf("markdown of %d characters, %d of %d packages shown", utf8.RuneCountInString(md), strings.Count(md, "<details>"), len(d.Packages))
 	if !strings.Contains(md, "more packages not shown") {
 		t.Errorf("markdown does not say packages were left out")
 	}
