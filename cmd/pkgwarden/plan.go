@@ -46,6 +46,15 @@ docker packages).
 defaults and policy). The owner's policy still bounds a repository's file,
 and a repository's file still governs only that repository's packages.
 
+--config NEW --against OLD (or --config NEW --diff: against the file
+committed where NEW would go) prints what the change would do instead of
+the plan: per package the versions NEW would delete that OLD keeps (+) and
+the reverse (-), the restores that would start or stop, the packages that
+change hands between a repository's rules and the owner's, the totals under
+max_deletions_per_run, and whether the new deletions exceed the old
+policy's review_deletions_over, as the pull request check shows it. GitHub
+is read once for both files. --json prints it as JSON.
+
 --now TIME evaluates the rules as of another moment, e.g. next week's date
 to see what will go by then.
 
@@ -72,6 +81,8 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	pkgType := fs.String("type", "", "plan only packages of this type: "+strings.Join(planner.PackageTypes(), ", "))
 	asJSON := fs.Bool("json", false, `print {"packages": [...]} as JSON instead of a table`)
 	configFile := fs.String("config", "", "evaluate this file instead of the committed .github/pkgwarden.yml (see above)")
+	againstFile := fs.String("against", "", "with --config: print what changing this file into --config's would do")
+	diffCommitted := fs.Bool("diff", false, "with --config: print what changing the committed file into --config's would do")
 	nowFlag := fs.String("now", "", "evaluate as of this moment: RFC 3339 (2026-12-01T09:00:00Z) or a date (2026-12-01, midnight UTC); default now")
 	apiURL := fs.String("api-url", envOr(getenv, "PKGWARDEN_GITHUB_API_URL", githubapi.DefaultAPIURL), "GitHub REST API (the simulator's api_url to try rules offline)")
 	registryURL := fs.String("registry-url", envOr(getenv, "PKGWARDEN_REGISTRY_URL", planner.DefaultRegistryURL), "container registry")
@@ -84,6 +95,9 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if *owner == "" {
 		fs.Usage()
 		return errors.New("--owner is required")
+	}
+	if (*againstFile != "" || *diffCommitted) && *configFile == "" {
+		return fmt.Errorf("%w: --against and --diff compare --config's file with another: give --config", errUsage)
 	}
 	at := time.Now()
 	if *nowFlag != "" {
@@ -109,7 +123,8 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	if err != nil {
 		return err
 	}
-	loader := rules.NewLoader(githubapi.NewContentsSource(gh.WithAuthToken(tok.Secret()), nil))
+	src := githubapi.NewContentsSource(gh.WithAuthToken(tok.Secret()), nil)
+	loader := rules.NewLoader(src)
 	bar := newPlanProgress(stderr)
 	defer bar.done()
 	p, err := planner.New(planner.Options{
@@ -122,6 +137,11 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	sel, err := p.Select(ctx, *owner, planner.Filter{Type: *pkgType, Package: *pkgName, Repository: *repo})
 	if err != nil {
 		return err // "plan OWNER: ...", named by the planner
+	}
+	if *againstFile != "" || *diffCommitted {
+		err := planDiff(ctx, stdout, p, src, sel, diffArgs{repo: *repo, pkg: *pkgName, config: *configFile, against: *againstFile, json: *asJSON})
+		bar.done()
+		return err
 	}
 	if *configFile != "" {
 		data, err := os.ReadFile(*configFile)

@@ -281,6 +281,28 @@ func (p *Planner) PlanPackage(ctx context.Context, o githubapi.Owner, pkg github
 }
 
 func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Package, at time.Time, done, total int) (rules.Decision, error) {
+	r, err := p.read(ctx, o, pkg, at, done, total, []*rules.Loader{p.loader}, nil)
+	if err != nil {
+		return rules.Decision{}, err
+	}
+	return r.Sides[0].Decision, nil
+}
+
+// reading is one package read once and decided under the configuration
+// of each loader.
+type reading struct {
+	Versions []rules.Version
+	// Deleted is the package's deleted versions, when they were listed
+	// (nil otherwise).
+	Deleted []githubapi.Version
+	Sides   []Side
+}
+
+// read lists pkg's versions once, reads its graph once if any loader's
+// configuration could prune it, lists its deleted versions once if any
+// decision needs them (or wantDeleted says the caller does), then decides
+// it under each loader's configuration.
+func (p *Planner) read(ctx context.Context, o githubapi.Owner, pkg githubapi.Package, at time.Time, done, total int, loaders []*rules.Loader, wantDeleted func([]*rules.Config) bool) (reading, error) {
 	name := packageName(o, pkg)
 	report := func(pr Progress) {
 		pr.Package, pr.Done, pr.Total = name, done, total
@@ -294,53 +316,81 @@ func (p *Planner) plan(ctx context.Context, o githubapi.Owner, pkg githubapi.Pac
 		},
 	})
 	if err != nil {
-		return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
+		return reading{}, fmt.Errorf("plan %s: %w", name, err)
 	}
 	rpkg := pkg.RefOf(o)
 	versions := make([]rules.Version, 0, len(list.Versions))
 	for _, v := range list.Versions {
 		versions = append(versions, rules.Version{ID: v.ID, Name: v.Name, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt})
 	}
+	r := reading{Versions: versions, Sides: make([]Side, len(loaders))}
 
-	cfg, err := p.loader.Load(ctx, rpkg)
-	var invalid rules.ErrorList
-	switch {
-	case errors.As(err, &invalid):
-		// Nothing a broken file governs is touched until it is fixed.
-		return untouched(rpkg, versions, at, fmt.Sprintf("invalid configuration: %v", err)), nil
-	case err != nil:
-		return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
-	}
-
-	var graph rules.Graph
-	if pkgref.IsContainerType(pkg.Type) && !cfg.Inert() && len(versions) > 0 {
-		if m, _ := cfg.Match(rpkg); m != nil && m.Prune != nil {
-			// The graph is read only when something could be pruned:
-			// every read counts as a download on ghcr.io.
-			report(Progress{Stage: StageReadGraph, Pages: list.Pages, Versions: len(versions)})
-			graph, err = p.readGraph(ctx, o, pkg, versions)
-			if err != nil {
-				return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
+	cfgs := make([]*rules.Config, len(loaders))
+	needGraph := false
+	for i, l := range loaders {
+		cfg, err := l.Load(ctx, rpkg)
+		var invalid rules.ErrorList
+		switch {
+		case errors.As(err, &invalid):
+			// Nothing a broken file governs is touched until it is fixed.
+			r.Sides[i] = Side{Err: err, Decision: untouched(rpkg, versions, at, fmt.Sprintf("invalid configuration: %v", err))}
+			continue
+		case err != nil:
+			return reading{}, fmt.Errorf("plan %s: %w", name, err)
+		}
+		cfgs[i] = cfg
+		if pkgref.IsContainerType(pkg.Type) && !cfg.Inert() && len(versions) > 0 {
+			if m, _ := cfg.Match(rpkg); m != nil && m.Prune != nil {
+				needGraph = true
 			}
 		}
 	}
-	deleted, err := p.deletedIfMissing(ctx, o, pkg, versions, graph)
-	if err != nil {
-		return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
+
+	var graph rules.Graph
+	if needGraph {
+		// The graph is read only when something could be pruned:
+		// every read counts as a download on ghcr.io.
+		report(Progress{Stage: StageReadGraph, Pages: list.Pages, Versions: len(versions)})
+		graph, err = p.readGraph(ctx, o, pkg, versions)
+		if err != nil {
+			return reading{}, fmt.Errorf("plan %s: %w", name, err)
+		}
+	}
+	listDeleted := len(graph.Manifests) > 0 && rules.MissesManifests(versions, graph)
+	if !listDeleted && wantDeleted != nil && wantDeleted(cfgs) {
+		listDeleted = true
+	}
+	var deleted []rules.DeletedVersion
+	if listDeleted {
+		dl, err := p.pkgs.ListVersions(ctx, o, pkg.Type, pkg.Name, githubapi.ListVersionsOptions{State: githubapi.StateDeleted})
+		if err != nil {
+			return reading{}, fmt.Errorf("plan %s: list deleted versions: %w", name, err)
+		}
+		r.Deleted = dl.Versions
+		deleted = make([]rules.DeletedVersion, 0, len(dl.Versions))
+		for _, v := range dl.Versions {
+			deleted = append(deleted, rules.DeletedVersion{ID: v.ID, Name: v.Name, DeletedAt: v.DeletedAt})
+		}
 	}
 	var held map[int64]string
 	if p.holds != nil {
 		if held, err = p.holds(ctx, rpkg, versions); err != nil {
-			return rules.Decision{}, fmt.Errorf("plan %s: %w", name, err)
+			return reading{}, fmt.Errorf("plan %s: %w", name, err)
 		}
 	}
-	in := rules.Input{Config: cfg, Package: rpkg, Versions: versions, Deleted: deleted, Graph: graph, Now: at, Held: held}
-	d := rules.Decide(in)
-	d.Storage = rules.StorageOf(d, graph)
-	if p.decided != nil {
-		p.decided(in)
+	for i, cfg := range cfgs {
+		if cfg == nil {
+			continue // invalid: decided above
+		}
+		in := rules.Input{Config: cfg, Package: rpkg, Versions: versions, Deleted: deleted, Graph: graph, Now: at, Held: held}
+		d := rules.Decide(in)
+		d.Storage = rules.StorageOf(d, graph)
+		if p.decided != nil {
+			p.decided(in)
+		}
+		r.Sides[i] = Side{Config: cfg, Decision: d}
 	}
-	return d, nil
+	return r, nil
 }
 
 // readGraph reads the manifests of every listed version. Per-digest
@@ -363,25 +413,6 @@ func (p *Planner) readGraph(ctx context.Context, o githubapi.Owner, pkg githubap
 		return rules.Graph{}, err
 	}
 	return rules.Graph{Manifests: found, Unreadable: failed}, nil
-}
-
-// deletedIfMissing lists the package's deleted versions when its graph
-// names a manifest that is not active (a broken image), so that the
-// decision can tell a restorable child from a gone one; otherwise it
-// lists nothing. It reads no manifest.
-func (p *Planner) deletedIfMissing(ctx context.Context, o githubapi.Owner, pkg githubapi.Package, versions []rules.Version, g rules.Graph) ([]rules.DeletedVersion, error) {
-	if len(g.Manifests) == 0 || !rules.MissesManifests(versions, g) {
-		return nil, nil
-	}
-	list, err := p.pkgs.ListVersions(ctx, o, pkg.Type, pkg.Name, githubapi.ListVersionsOptions{State: githubapi.StateDeleted})
-	if err != nil {
-		return nil, fmt.Errorf("list deleted versions: %w", err)
-	}
-	out := make([]rules.DeletedVersion, 0, len(list.Versions))
-	for _, v := range list.Versions {
-		out = append(out, rules.DeletedVersion{ID: v.ID, Name: v.Name, DeletedAt: v.DeletedAt})
-	}
-	return out, nil
 }
 
 // RegistryRepository is the registry path of a container package: owner

@@ -28,6 +28,9 @@ const (
 const (
 	DefaultMaxDeletionsPerRun = 500
 	DefaultMinUntaggedAge     = time.Hour
+	// DefaultReviewDeletionsOver is how many new deletions a change of
+	// the rules may add before its preview asks for a closer review.
+	DefaultReviewDeletionsOver = 100
 )
 
 // Path is where pkgwarden reads its file, in a repository and in the
@@ -186,14 +189,19 @@ type Policy struct {
 	MinUntaggedAge time.Duration
 	// RepositoryRules is allow, dry_run or deny.
 	RepositoryRules string
+	// ReviewDeletionsOver is how many deletions a change of the rules
+	// may add before its preview (plan --against, the pull request
+	// check) says it deserves a closer review. It bounds nothing.
+	ReviewDeletionsOver int
 }
 
 // DefaultPolicy is the policy of an owner whose file has no policy block.
 func DefaultPolicy() Policy {
 	return Policy{
-		MaxDeletionsPerRun: DefaultMaxDeletionsPerRun,
-		MinUntaggedAge:     DefaultMinUntaggedAge,
-		RepositoryRules:    RepositoryRulesAllow,
+		MaxDeletionsPerRun:  DefaultMaxDeletionsPerRun,
+		MinUntaggedAge:      DefaultMinUntaggedAge,
+		RepositoryRules:     RepositoryRulesAllow,
+		ReviewDeletionsOver: DefaultReviewDeletionsOver,
 	}
 }
 

@@ -21,7 +21,7 @@ const (
 	MaxFileSize   = 1 << 20                  // bytes of one file
 	maxRules      = 100                      // entries of "rules"
 	maxKeep       = 100_000                  // keep_* counts
-	maxDeletions  = 100_000                  // policy.max_deletions_per_run
+	maxDeletions  = 100_000                  // policy.max_deletions_per_run, policy.review_deletions_over
 	maxDuration   = 520 * 7 * 24 * time.Hour // ten years
 	maxLabels     = 20                       // report.labels
 	maxAssignees  = 10                       // report.assignees (GitHub's own limit)
@@ -107,6 +107,7 @@ type filePolicy struct {
 	maxDeletions   *int
 	minUntaggedAge *time.Duration
 	repoRules      *string
+	reviewOver     *int
 }
 
 type extendsRef struct {
@@ -762,7 +763,7 @@ func parseExtends(s string) (extendsRef, error) {
 var ruleKeys = []string{"packages", "type", "prune", "restore"}
 var pruneKeys = []string{"untagged", "older_than", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags", "keep_latest", "prerelease_only", "ghost_images", "partial_images"}
 var restoreKeys = []string{"tags", "package", "broken"}
-var policyKeys = []string{"max_deletions_per_run", "min_untagged_age", "repository_rules"}
+var policyKeys = []string{"max_deletions_per_run", "min_untagged_age", "repository_rules", "review_deletions_over"}
 var containerOnly = []string{"untagged", "keep_untagged", "delete_tags", "keep_tagged", "exclude_tags", "ghost_images", "partial_images"}
 var versionedOnly = []string{"keep_latest", "prerelease_only"}
 
@@ -894,6 +895,10 @@ func (d *decoder) policy(f *File, v, k ast.Node) {
 					return
 				}
 				p.minUntaggedAge = &dur
+			}
+		case "review_deletions_over":
+			if n, ok := d.integer(v, sub, 0, maxDeletions); ok {
+				p.reviewOver = &n
 			}
 		case "repository_rules":
 			if s, ok := d.str(v, sub); ok {

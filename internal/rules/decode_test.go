@@ -39,6 +39,7 @@ policy:                      # only in the owner's .github repository
   max_deletions_per_run: 500       # per package per run; the rest waits for the next run
   min_untagged_age: 1h             # floor for every rule (see safety)
   repository_rules: allow          # allow | dry_run | deny
+  review_deletions_over: 100       # a change adding more deletions asks for a closer review
 `
 
 func TestDecodeDesignExample(t *testing.T) {
@@ -52,7 +53,7 @@ func TestDecodeDesignExample(t *testing.T) {
 	if f.labels == nil || strings.Join(*f.labels, ",") != "pkgwarden" || f.assignees == nil || len(*f.assignees) != 0 {
 		t.Errorf("report = %v %v", f.labels, f.assignees)
 	}
-	if f.policy == nil || *f.policy.maxDeletions != 500 || *f.policy.minUntaggedAge != time.Hour || *f.policy.repoRules != "allow" {
+	if f.policy == nil || *f.policy.maxDeletions != 500 || *f.policy.minUntaggedAge != time.Hour || *f.policy.repoRules != "allow" || *f.policy.reviewOver != 100 {
 		t.Errorf("policy = %+v", f.policy)
 	}
 	if f.rules == nil || len(*f.rules) != 2 {

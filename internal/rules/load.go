@@ -122,6 +122,14 @@ func (l *Loader) Override(owner, repo, name string, data []byte) error {
 	return nil
 }
 
+// Remove makes the loader see no file at owner/repo, whatever that
+// repository holds: the preview of a change that deletes the file.
+func (l *Loader) Remove(owner, repo string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.files[fileKey(owner, repo, Path)] = loaded{}
+}
+
 // file reads and decodes one file, once.
 func (l *Loader) file(ctx context.Context, owner, repo, path string) (*File, error) {
 	got, err := l.read(ctx, owner, repo, path)
@@ -268,6 +276,9 @@ func (l *Loader) load(ctx context.Context, pkg Package) (*Config, error) {
 		}
 		if p.repoRules != nil {
 			policy.RepositoryRules = *p.repoRules
+		}
+		if p.reviewOver != nil {
+			policy.ReviewDeletionsOver = *p.reviewOver
 		}
 	}
 	ownerOrigin := pkg.Owner + "/" + OwnerRepo + ":" + Path

@@ -357,3 +357,48 @@ func TestOwnerDashboard(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadReviewDeletionsOver: the threshold comes from the owner's
+// policy, 100 when it does not say, and binds a repository's packages too.
+func TestLoadReviewDeletionsOver(t *testing.T) {
+	app := Package{Owner: "acme", Type: TypeContainer, Name: "app", Repository: "app"}
+	for name, tc := range map[string]struct {
+		owner string
+		want  int
+	}{
+		"default":          {owner: "rules: []\n", want: 100},
+		"owner's policy":   {owner: "policy: {review_deletions_over: 7}\n", want: 7},
+		"zero reviews all": {owner: "policy: {review_deletions_over: 0}\n", want: 0},
+		"no owner file":    {want: 100},
+	} {
+		t.Run(name, func(t *testing.T) {
+			files := map[string]string{appFile: appRules}
+			if tc.owner != "" {
+				files[orgFile] = tc.owner
+			}
+			cfg, err := NewLoader(&memSource{files: files}).Load(context.Background(), app)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Policy.ReviewDeletionsOver != tc.want {
+				t.Errorf("ReviewDeletionsOver = %d, want %d", cfg.Policy.ReviewDeletionsOver, tc.want)
+			}
+		})
+	}
+}
+
+// TestLoaderRemove: a removed repository file hands its packages to the
+// owner's rules without reading the repository.
+func TestLoaderRemove(t *testing.T) {
+	app := Package{Owner: "acme", Type: TypeContainer, Name: "app", Repository: "app"}
+	src := &memSource{files: map[string]string{orgFile: "rules: []\n", appFile: appRules}}
+	l := NewLoader(src)
+	l.Remove("acme", "app")
+	cfg, err := l.Load(context.Background(), app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Origin != orgFile || src.reads[appFile] != 0 {
+		t.Errorf("origin %q, %d reads of %s; want the owner's file, none", cfg.Origin, src.reads[appFile], appFile)
+	}
+}
