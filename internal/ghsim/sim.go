@@ -121,6 +121,7 @@ func New(opts Options) (*Sim, error) {
 		&reposAPI{w},
 		&issuesAPI{w},
 		&pullsAPI{w},
+		&checksAPI{w},
 		&adminAPI{world: w, faults: s.faults, limits: s.limits},
 	} {
 		p.register(s.api)

@@ -102,10 +102,12 @@ type repo struct {
 	PushedAt time.Time
 	// Commits are the snapshots of every commit the repository holds
 	// (commits.go); ForkOf is the lower("owner/name") of the repository a
-	// fork was made from. Pulls are its pull requests (pulls.go).
-	Commits map[string]*commit
-	ForkOf  string
-	Pulls   []*pullRequest
+	// fork was made from. Pulls and CheckRuns are its pull requests
+	// (pulls.go) and check runs (checks.go).
+	Commits   map[string]*commit
+	ForkOf    string
+	Pulls     []*pullRequest
+	CheckRuns []*checkRun
 }
 
 func (r *repo) fullName() string { return r.Owner + "/" + r.Name }
