@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-github/v57/github"
@@ -316,5 +317,59 @@ func TestOpenPullRequestRefusals(t *testing.T) {
 		if d.Event == "pull_request" {
 			t.Errorf("a refused pull request sent a webhook")
 		}
+	}
+}
+
+func TestPullRequestAdmin(t *testing.T) {
+	w := newPRWorld(t)
+	f := w.f
+	steps := []struct {
+		method, path, body string
+		status             int
+		want               string // in the answer
+	}{
+		{"POST", "/_admin/repos/acme/app/forks", `{"owner":"alice"}`, http.StatusCreated, `"full_name":"alice/app"`},
+		{"PUT", "/_admin/repos/alice/app/files/.github/pkgwarden.yml", `{"branch":"rules","content":"rules: []\n","pusher":"alice"}`, http.StatusOK, `"commit"`},
+		{"POST", "/_admin/repos/acme/app/pulls", `{"head":"alice:rules","title":"t"}`, http.StatusCreated, `"number":1`},
+		{"POST", "/_admin/repos/acme/app/pulls", `{"head":"alice:nope"}`, http.StatusUnprocessableEntity, `no branch`},
+		{"PATCH", "/_admin/repos/acme/app/pulls/1", `{"state":"closed"}`, http.StatusNoContent, ``},
+		{"PATCH", "/_admin/repos/acme/app/pulls/1", `{"state":"merged"}`, http.StatusUnprocessableEntity, `want open or closed`},
+	}
+	for _, st := range steps {
+		var body json.RawMessage
+		resp := f.raw(t, st.method, st.path, "", st.body, &body)
+		if resp.StatusCode != st.status || !strings.Contains(string(body), st.want) {
+			t.Errorf("%s %s: %d %s, want %d with %s", st.method, st.path, resp.StatusCode, body, st.status, st.want)
+		}
+	}
+	f.waitHooks(t)
+	if got := eventActions(t, f.hook.take()); !slices.Equal(got, []string{"pull_request/opened", "pull_request/closed"}) {
+		t.Errorf("webhooks %v", got)
+	}
+}
+
+// GitHub sends pull_request only to an App that may read pull requests.
+func TestPullRequestWebhookNeedsPermission(t *testing.T) {
+	f := newAppFixture(t)
+	for _, step := range []func() error{
+		func() error { _, err := f.sim.AddUser("olga"); return err },
+		func() error { _, err := f.sim.AddRepo("olga", "app", RepoOptions{}); return err },
+		func() error {
+			_, err := f.sim.AddInstallation("olga", map[string]string{"contents": "read", "checks": "write"})
+			return err
+		},
+		func() error { return f.sim.PutFile("olga", "app", "b", "a", []byte("a\n"), "olga") },
+		func() error {
+			_, err := f.sim.OpenPullRequest("olga", "app", PullRequestOptions{Head: "b"})
+			return err
+		},
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.waitHooks(t)
+	if got := eventActions(t, f.hook.take()); !slices.Equal(got, []string{"push"}) {
+		t.Errorf("webhooks %v, want the push only", got)
 	}
 }
