@@ -225,7 +225,9 @@ func (s *checksAPI) applyCheckRun(w http.ResponseWriter, rp *repo, run *checkRun
 		// completed").
 		run.Conclusion, run.Status = *req.Conclusion, "completed"
 	}
-	if run.Status == "completed" && run.Conclusion == "" {
+	if (run.Status == "completed" || req.CompletedAt != nil) && run.Conclusion == "" {
+		// REST docs: conclusion is "Required if you provide completed_at
+		// or a status of completed".
 		invalidRequest(w, `"conclusion" wasn't supplied.`)
 		return false
 	}
@@ -424,8 +426,11 @@ func (s *world) checkRunView(rp *repo, run *checkRun) map[string]any {
 		details = run.DetailsURL
 	}
 	html := s.appHTMLURL(rp.fullName() + "/runs/" + id)
+	app := s.appView()
 	if details == nil {
-		details = html
+		// REST docs: "If the integrator does not provide this, then the
+		// homepage of the GitHub app is used."
+		details = app["external_url"]
 	}
 	// pull_requests lists the open pull requests of this repository whose
 	// head is the run's commit; pull requests from forks are left out, as
@@ -447,7 +452,6 @@ func (s *world) checkRunView(rp *repo, run *checkRun) map[string]any {
 		"annotations_count": len(run.Annotations),
 		"annotations_url":   api + "/check-runs/" + id + "/annotations",
 	}
-	app := s.appView()
 	return map[string]any{
 		"id":            run.ID,
 		"node_id":       appNodeID("CR_", run.ID),

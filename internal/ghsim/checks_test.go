@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v57/github"
 )
@@ -32,7 +33,8 @@ func TestCheckRunLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if resp.StatusCode != http.StatusCreated || run.GetStatus() != "in_progress" || run.Conclusion != nil || run.GetHeadSHA() != w.main ||
-		run.GetOutput().GetAnnotationsCount() != 50 || run.GetApp().GetID() != w.f.sim.AppID() {
+		run.GetOutput().GetAnnotationsCount() != 50 || run.GetApp().GetID() != w.f.sim.AppID() ||
+		run.GetDetailsURL() != "https://github.com/pkgwarden/pkgwarden" {
 		t.Fatalf("created %d: %+v", resp.StatusCode, run)
 	}
 
@@ -175,6 +177,8 @@ func TestCheckRunLimitsAndPermissions(t *testing.T) {
 		"annotation without start_line": {update(github.UpdateCheckRunOptions{Output: &github.CheckRunOutput{Summary: github.String("s"), Annotations: noLine}}),
 			422, `"start_line" wasn't supplied.`},
 		"completed without conclusion": {update(github.UpdateCheckRunOptions{Status: github.String("completed")}),
+			422, `"conclusion" wasn't supplied.`},
+		"completed_at without conclusion": {update(github.UpdateCheckRunOptions{CompletedAt: &github.Timestamp{Time: time.Now()}}),
 			422, `"conclusion" wasn't supplied.`},
 		"unknown commit": {create(w.inst, "acme", "app", github.CreateCheckRunOptions{Name: "c", HeadSHA: strings.Repeat("a", 40)}),
 			422, "No commit found for SHA: " + strings.Repeat("a", 40)},

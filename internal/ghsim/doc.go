@@ -391,8 +391,9 @@
 //     "No commit found for SHA: …". status is queued (default),
 //     in_progress or completed; conclusion is one of GitHub's eight and
 //     completes the run ("Providing conclusion will automatically set the
-//     status parameter to completed"); completed without a conclusion is
-//     422. completed_at is set when it completes.
+//     status parameter to completed"); completed or completed_at without
+//     a conclusion is 422. completed_at is set when it completes;
+//     details_url defaults to the App's homepage (REST docs).
 //   - output needs summary (and title on create). More than 50
 //     annotations in one request: 422 "Invalid request.\n\nNo more than
 //     50 items are allowed; N were supplied." (GitHub's answer, as users
