@@ -12,11 +12,16 @@ import (
 type commit struct {
 	Parent string
 	Files  map[string][]byte
+	// Seeded are, for a commit without parent, the files its branch held
+	// before it: those SeedFile put there "as if always there". A pull
+	// request whose head and base share no commit is compared with them.
+	Seeded map[string][]byte
 }
 
-// recordCommit keeps the snapshot of files as commit sha of rp. Called
-// with s.mu held.
-func recordCommit(rp *repo, sha, parent string, files map[string][]byte) {
+// recordCommit keeps the snapshot of files as commit sha of rp; the
+// commit changed path p, which held old before (had). Called with s.mu
+// held.
+func recordCommit(rp *repo, sha, parent string, files map[string][]byte, p string, old []byte, had bool) {
 	if rp.Commits == nil {
 		rp.Commits = map[string]*commit{}
 	}
@@ -24,7 +29,31 @@ func recordCommit(rp *repo, sha, parent string, files map[string][]byte) {
 	for k, v := range files {
 		snap[k] = v
 	}
-	rp.Commits[sha] = &commit{Parent: parent, Files: snap}
+	c := &commit{Parent: parent, Files: snap}
+	if parent == "" {
+		c.Seeded = make(map[string][]byte, len(files))
+		for k, v := range files {
+			c.Seeded[k] = v
+		}
+		delete(c.Seeded, p)
+		if had {
+			c.Seeded[p] = old
+		}
+	}
+	rp.Commits[sha] = c
+}
+
+// rootOf is the first commit of sha's history.
+func rootOf(commits map[string]*commit, sha string) *commit {
+	var root *commit
+	for c := sha; c != ""; {
+		cm := commits[c]
+		if cm == nil {
+			break
+		}
+		root, c = cm, cm.Parent
+	}
+	return root
 }
 
 // refFiles finds the files at ref: a branch name (or refs/heads/...),

@@ -359,7 +359,9 @@
 //     between base and head, an author who is not a user. Pull requests
 //     and issues share one number sequence, as on GitHub.
 //   - Changed files and the commit count are the head commit against the
-//     merge base of head and base (GitHub's three-dot diff), sorted by
+//     merge base of head and base (GitHub's three-dot diff; with no
+//     shared commit, the files seeded without a commit that the head's
+//     first commit started from: SeedFile's "always there"), sorted by
 //     file name; status added, modified or removed (renames show as a
 //     removal and an addition: simulator's choice); additions and
 //     deletions count lines as multisets, close to git's but not a diff;

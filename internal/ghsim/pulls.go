@@ -340,6 +340,10 @@ func (s *world) pullFiles(base *repo, pr *pullRequest) []pullFile {
 	var before map[string][]byte
 	if mb := mergeBase(base.Commits, base.Heads[pr.BaseRef], pr.HeadSHA); mb != "" {
 		before = base.Commits[mb].Files
+	} else if root := rootOf(base.Commits, pr.HeadSHA); root != nil {
+		// No shared commit: the head branch started from files seeded
+		// without a commit (SeedFile); they are the base.
+		before = root.Seeded
 	}
 	var after map[string][]byte
 	if c := base.Commits[pr.HeadSHA]; c != nil {

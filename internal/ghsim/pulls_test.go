@@ -373,3 +373,40 @@ func TestPullRequestWebhookNeedsPermission(t *testing.T) {
 		t.Errorf("webhooks %v, want the push only", got)
 	}
 }
+
+// Files seeded without a commit (SeedFile, as the demo does) are the base
+// of a pull request whose branch started from them: only what the branch
+// changed is listed.
+func TestPullRequestOnSeededFiles(t *testing.T) {
+	f := newAppFixture(t)
+	ctx := context.Background()
+	if _, err := f.sim.AddUser("olga"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.sim.AddRepo("olga", "app", RepoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for p, c := range map[string]string{".github/pkgwarden.yml": "rules: []\n", "README.md": "app\n"} {
+		if err := f.sim.SeedFile("olga", "app", p, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.sim.PutFile("olga", "app", "docs", "README.md", []byte("app\nmore\n"), "olga"); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.sim.OpenPullRequest("olga", "app", PullRequestOptions{Head: "docs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _, err := f.client("").PullRequests.ListFiles(ctx, "olga", "app", n, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, cf := range files {
+		got = append(got, cf.GetFilename()+" "+cf.GetStatus())
+	}
+	if !slices.Equal(got, []string{"README.md modified"}) {
+		t.Errorf("files %q, want README.md modified only", got)
+	}
+}

@@ -591,7 +591,7 @@ func (s *world) commitFile(owner, repoName, branch, p string, content []byte, re
 	after := commitSHA(tree, parent, u.Login, now, msg)
 	rp.Heads[branch] = after
 	rp.PushedAt = now
-	recordCommit(rp, after, parent, files)
+	recordCommit(rp, after, parent, files, p, old, had)
 
 	zero := strings.Repeat("0", 40)
 	beforeOut := parent
