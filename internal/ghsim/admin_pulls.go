@@ -5,13 +5,24 @@ import (
 	"strconv"
 )
 
-// registerPullAdmin serves forks and pull requests under /_admin/: the
-// same operations as AddFork, OpenPullRequest and SetPullRequestState.
+// registerPullAdmin serves forks, pull requests and check runs under
+// /_admin/: the same operations as AddFork, OpenPullRequest,
+// SetPullRequestState and CheckRuns.
 // Pushing to a pull request's head is PUT .../files/{path} with its branch.
 func (s *adminAPI) registerPullAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_admin/repos/{owner}/{repo}/forks", s.adminFork)
 	mux.HandleFunc("POST /_admin/repos/{owner}/{repo}/pulls", s.adminOpenPull)
 	mux.HandleFunc("PATCH /_admin/repos/{owner}/{repo}/pulls/{number}", s.adminSetPullState)
+	mux.HandleFunc("GET /_admin/repos/{owner}/{repo}/check-runs", s.adminCheckRuns)
+}
+
+func (s *adminAPI) adminCheckRuns(w http.ResponseWriter, r *http.Request) {
+	list, err := s.CheckRuns(r.PathValue("owner"), r.PathValue("repo"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *adminAPI) adminFork(w http.ResponseWriter, r *http.Request) {

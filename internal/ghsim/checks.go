@@ -478,3 +478,52 @@ func nilIfEmpty(s string) any {
 	}
 	return s
 }
+
+// CheckRun is a check run as tests see it (CheckRuns).
+type CheckRun struct {
+	ID          int64             `json:"id"`
+	Name        string            `json:"name"`
+	HeadSHA     string            `json:"head_sha"`
+	Status      string            `json:"status"`
+	Conclusion  string            `json:"conclusion"`
+	Title       string            `json:"title"`
+	Summary     string            `json:"summary"`
+	Text        string            `json:"text"`
+	Annotations []CheckAnnotation `json:"annotations"`
+}
+
+// CheckAnnotation is one annotation of a CheckRun.
+type CheckAnnotation struct {
+	Path            string `json:"path"`
+	StartLine       int    `json:"start_line"`
+	EndLine         int    `json:"end_line"`
+	StartColumn     int    `json:"start_column,omitempty"`
+	AnnotationLevel string `json:"annotation_level"`
+	Title           string `json:"title,omitempty"`
+	Message         string `json:"message"`
+}
+
+// CheckRuns returns copies of the check runs of owner/repo, oldest first,
+// with all their annotations.
+func (s *world) CheckRuns(owner, repoName string) ([]CheckRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, ok := s.st.repos[lower(owner+"/"+repoName)]
+	if !ok {
+		return nil, fmt.Errorf("ghsim: check runs of %s/%s: no such repository", owner, repoName)
+	}
+	out := make([]CheckRun, 0, len(rp.CheckRuns))
+	for _, run := range rp.CheckRuns {
+		c := CheckRun{ID: run.ID, Name: run.Name, HeadSHA: run.HeadSHA, Status: run.Status, Conclusion: run.Conclusion,
+			Title: run.Title, Summary: run.Summary, Text: run.Text, Annotations: []CheckAnnotation{}}
+		for _, a := range run.Annotations {
+			ca := CheckAnnotation{Path: a.Path, StartLine: a.StartLine, EndLine: a.EndLine, AnnotationLevel: a.AnnotationLevel, Title: a.Title, Message: a.Message}
+			if a.StartColumn != nil {
+				ca.StartColumn = *a.StartColumn
+			}
+			c.Annotations = append(c.Annotations, ca)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -52,6 +52,11 @@ func TestCheckRunLifecycle(t *testing.T) {
 		run.GetOutput().GetTitle() != "3 errors" || run.GetOutput().GetText() != "details" || run.GetOutput().GetAnnotationsCount() != 52 {
 		t.Errorf("updated: %s %s %v %+v", run.GetStatus(), run.GetConclusion(), run.CompletedAt, run.GetOutput())
 	}
+	var admin []CheckRun
+	if resp := w.f.raw(t, "GET", "/_admin/repos/acme/app/check-runs", "", "", &admin); resp.StatusCode != http.StatusOK ||
+		len(admin) != 1 || admin[0].Conclusion != "failure" || len(admin[0].Annotations) != 52 || admin[0].Annotations[51].StartLine != 52 {
+		t.Errorf("admin check runs %d: %+v", resp.StatusCode, admin)
+	}
 	var got []*github.CheckRunAnnotation
 	opt := &github.ListOptions{PerPage: 30}
 	for {

@@ -580,6 +580,8 @@
 //     branch.
 //   - PATCH /_admin/repos/{owner}/{repo}/pulls/{number} {"state": "open" or
 //     "closed", "user"} (SetPullRequestState).
+//   - GET /_admin/repos/{owner}/{repo}/check-runs: every check run, oldest
+//     first, with all its annotations, as []CheckRun (CheckRuns).
 //   - POST /_admin/installations {"account", "permissions": {name: level},
 //     "repositories": [names]}: installs the app, on all repositories when
 //     none are named; answers {"id"} (AddInstallation).
