@@ -78,6 +78,13 @@ func refFiles(rp *repo, ref string) (name string, files map[string][]byte, ok bo
 	if f, found := rp.Files[b]; found {
 		return b, f, true
 	}
+	// A branch's head is its files (they include what SeedFile put
+	// there after the commit), an older commit its snapshot.
+	for br, sha := range rp.Heads {
+		if sha == ref {
+			return br, rp.Files[br], true
+		}
+	}
 	if c, found := rp.Commits[ref]; found {
 		return ref, c.Files, true
 	}
