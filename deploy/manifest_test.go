@@ -47,13 +47,13 @@ func TestAppManifest(t *testing.T) {
 	}
 
 	t.Run("events", func(t *testing.T) {
-		want := []string{"issue_comment", "issues", "push", "registry_package"}
+		want := []string{"issue_comment", "issues", "pull_request", "push", "registry_package"}
 		if got := slices.Sorted(slices.Values(m.DefaultEvents)); !slices.Equal(got, want) {
 			t.Errorf("default_events %v, want exactly %v", m.DefaultEvents, want)
 		}
 	})
 	t.Run("least privilege", func(t *testing.T) {
-		want := map[string]string{"packages": "read", "issues": "write", "contents": "read", "metadata": "read"}
+		want := map[string]string{"packages": "read", "issues": "write", "contents": "read", "metadata": "read", "pull_requests": "read", "checks": "write"}
 		if !maps.Equal(m.DefaultPermissions, want) {
 			t.Errorf("default_permissions %v, want exactly %v", m.DefaultPermissions, want)
 		}

@@ -143,6 +143,7 @@ func Seed(ctx context.Context, sim *ghsim.Sim) (Info, error) {
 	}
 	info.InstallationID, err = sim.AddInstallation(info.Org, map[string]string{
 		"metadata": "read", "contents": "read", "issues": "write", "packages": "read",
+		"pull_requests": "read", "checks": "write",
 	})
 	if err != nil {
 		return info, fmt.Errorf("seed demo: %w", err)

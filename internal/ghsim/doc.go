@@ -32,6 +32,13 @@
 //   - issuesAPI (issues.go): GET and POST /repos/{owner}/{repo}/issues, GET
 //     and PATCH .../issues/{number}, GET and POST .../issues/{number}/comments,
 //     PATCH .../issues/comments/{id}.
+//   - pullsAPI (pulls.go, commits.go): GET
+//     /repos/{owner}/{repo}/pulls/{pull_number} and .../files; forks and
+//     pull requests are made through the Go API and /_admin/.
+//   - checksAPI (checks.go): POST /repos/{owner}/{repo}/check-runs, GET
+//     and PATCH .../check-runs/{check_run_id}, GET
+//     .../check-runs/{check_run_id}/annotations and GET
+//     /repos/{owner}/{repo}/commits/{ref}/check-runs.
 //   - adminAPI (admin*.go): /_admin/, below.
 //   - registryAPI (registry.go): the OCI registry, /v2/ and /token, on a
 //     handler of its own (RegistryHandler).
@@ -320,9 +327,12 @@
 //     have push access to view collaborator permission.", GitHub's message).
 //   - Contents are base64 in lines of 60 characters, each ending in a
 //     newline (Ruby's Base64.encode64, as GitHub returns them); sha is the
-//     git blob id. ref may be a branch, refs/heads/<branch>, or the head
-//     commit of a branch; older commits are not kept (404 "No commit found
-//     for the ref …"). A branch without files is 404 "This repository is
+//     git blob id. ref may be a branch, refs/heads/<branch>,
+//     refs/pull/{number}/head, or any commit the repository holds (every
+//     commit of its branches, and the head commits of pull requests into
+//     it, those from forks included: GitHub keeps them in the base
+//     repository, so an installation of the base reads a fork's head
+//     there); anything else is 404 "No commit found for the ref …". A branch without files is 404 "This repository is
 //     empty.". Commit ids are hashed like git commits, over a tree id of the
 //     simulator's own (simulator's choice). download_url points at
 //     /_raw/{owner}/{repo}/{ref}/{path} on the API origin, which serves the
@@ -334,6 +344,78 @@
 //     docs, "Webhook events and payloads"). The push payload's repository
 //     has created_at and pushed_at as Unix seconds, as GitHub's does.
 //     PutFile of identical content commits and sends nothing.
+//
+// Pull requests (pulls.go, commits.go; GitHub REST docs, "Pulls", and
+// "Webhook events and payloads", pull_request):
+//
+//   - A fork (AddFork) is a repository of another owner with a copy of the
+//     branches, files and commits of its parent at that time, fork: true;
+//     from then on its own. Commits are snapshots with a parent, hashed as
+//     before, so a fork shares its parent's history.
+//   - OpenPullRequest takes head as "branch" or "owner:branch" (a fork of
+//     the base; GitHub's syntax) and a base branch (default branch when
+//     empty). Refused, with no webhook: a missing branch, head equal to
+//     base, a head repository that is not a fork of the base, no commits
+//     between base and head, an author who is not a user. Pull requests
+//     and issues share one number sequence, as on GitHub.
+//   - Changed files and the commit count are the head commit against the
+//     merge base of head and base (GitHub's three-dot diff; with no
+//     shared commit, the files seeded without a commit that the head's
+//     first commit started from: SeedFile's "always there"), sorted by
+//     file name; status added, modified or removed (renames show as a
+//     removal and an addition: simulator's choice); additions and
+//     deletions count lines as multisets, close to git's but not a diff;
+//     no patch field. At most 3000 files (GitHub's documented ceiling).
+//     /files pages like every list (per_page up to 100, Link header).
+//   - A push to a pull request's head branch (PutFile, DeleteFile) moves
+//     its head sha and sends, after the push webhook, pull_request
+//     "synchronize" with before and after; SetPullRequestState sends
+//     "closed" and "reopened" (a reopened pull request takes its branch's
+//     head). Payloads carry action, number, pull_request (head and base
+//     with ref, sha, label, user and repo), repository (the base),
+//     organization, installation and sender, and go only to an
+//     installation covering the base that holds pull_requests: read
+//     (GitHub delivers the event only with that permission). Reading a
+//     private repository's pull requests needs pull_requests: read.
+//   - mergeable is always true, nothing is ever merged, and reviews,
+//     labels and comments of pull requests are not simulated.
+//
+// Check runs (checks.go; GitHub REST docs, "Check runs"):
+//
+//   - Creating and updating need an installation token covering the
+//     repository with checks: write; without it 403 "Resource not
+//     accessible by integration" (GitHub's message). Classic tokens: 403
+//     "You must authenticate via a GitHub App." (the docs say they cannot
+//     use these endpoints; the wording is the simulator's). Reading needs
+//     checks: read on private repositories.
+//   - name and head_sha are required; head_sha must be a commit the
+//     repository holds (a fork's pull request head included), else 422
+//     "No commit found for SHA: …". status is queued (default),
+//     in_progress or completed; conclusion is one of GitHub's eight and
+//     completes the run ("Providing conclusion will automatically set the
+//     status parameter to completed"); completed or completed_at without
+//     a conclusion is 422. completed_at is set when it completes;
+//     details_url defaults to the App's homepage (REST docs).
+//   - output needs summary (and title on create). More than 50
+//     annotations in one request: 422 "Invalid request.\n\nNo more than
+//     50 items are allowed; N were supplied." (GitHub's answer, as users
+//     quote it); summary or text over 65535 bytes: 422 Validation Failed,
+//     "summary exceeds a maximum bytesize of 65535" (GitHub counts bytes,
+//     github/docs#35252). An annotation needs path, start_line, end_line,
+//     annotation_level (notice, warning or failure) and message; columns
+//     only on one line. Other schema refusals are 422 "Invalid request.
+//     …" in GitHub's style. A refused request changes nothing.
+//   - Annotations accumulate across updates ("appended to the list of
+//     annotations that already exist"); title, summary and text given in
+//     an update replace the old ones.
+//   - GET .../commits/{ref}/check-runs takes a sha, a branch or
+//     refs/heads/<branch> (unknown: 422 "No commit found for SHA: …"),
+//     check_name, status, app_id and filter (latest, the default: the
+//     newest run of each name; all); newest first, paged, with
+//     total_count. Runs of one commit share a check suite id.
+//     pull_requests lists the open pull requests of the same repository
+//     whose head is the run's commit; those from forks are left out, as
+//     GitHub leaves them out. No check_run or check_suite webhooks.
 //   - Issues: with has_issues false every issue endpoint is 410 "Issues are
 //     disabled for this repo"; labels and assignees set by someone below
 //     triage are dropped silently, and unknown labels are created with
@@ -489,6 +571,17 @@
 //     comments, as []Issue (Issues).
 //   - POST /_admin/repos/{owner}/{repo}/issues {"author", "title", "body",
 //     "labels"}: opens an issue as a user, with webhooks (CreateIssue).
+//   - POST /_admin/repos/{owner}/{repo}/forks {"owner"}: forks it to
+//     owner; answers {"id", "full_name"} (AddFork).
+//   - POST /_admin/repos/{owner}/{repo}/pulls {"head" ("branch" or
+//     "owner:branch"), "base", "title", "body", "user"}: opens a pull
+//     request with its webhook; answers {"number"} (OpenPullRequest).
+//     Pushing to it is PUT .../files/{path} on the head repository and
+//     branch.
+//   - PATCH /_admin/repos/{owner}/{repo}/pulls/{number} {"state": "open" or
+//     "closed", "user"} (SetPullRequestState).
+//   - GET /_admin/repos/{owner}/{repo}/check-runs: every check run, oldest
+//     first, with all its annotations, as []CheckRun (CheckRuns).
 //   - POST /_admin/installations {"account", "permissions": {name: level},
 //     "repositories": [names]}: installs the app, on all repositories when
 //     none are named; answers {"id"} (AddInstallation).

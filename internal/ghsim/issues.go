@@ -112,7 +112,7 @@ func (s *world) CreateIssue(owner, repoName, author, title, body string, labels 
 func (s *world) openIssue(rp *repo, author, title, body string, labels, assignees []string) *issue {
 	now := s.clock.now()
 	is := &issue{
-		ID: s.st.id(), Number: len(rp.Issues) + 1, Title: title, Body: body, State: "open",
+		ID: s.st.id(), Number: nextNumber(rp), Title: title, Body: body, State: "open",
 		User: author, CreatedAt: now, UpdatedAt: now,
 	}
 	rp.Issues = append(rp.Issues, is)

@@ -227,7 +227,7 @@ func (s *world) fullRepository(rp *repo, p *principal) map[string]any {
 		"owner":             s.simpleUser(rp.Owner),
 		"html_url":          s.appHTMLURL(rp.fullName()),
 		"description":       nil,
-		"fork":              false,
+		"fork":              rp.ForkOf != "",
 		"url":               api,
 		"archive_url":       api + "/{archive_format}{/ref}",
 		"branches_url":      api + "/branches{/branch}",
@@ -278,24 +278,6 @@ func (s *world) fullRepository(rp *repo, p *principal) map[string]any {
 	return v
 }
 
-// resolveRef finds the branch named by ref: a branch name, or the head
-// commit sha of a branch. Older commits are not kept.
-func resolveRef(rp *repo, ref string) (string, bool) {
-	if ref == "" {
-		return rp.DefaultBranch, true
-	}
-	ref = strings.TrimPrefix(ref, "refs/heads/")
-	if _, ok := rp.Files[ref]; ok {
-		return ref, true
-	}
-	for b, sha := range rp.Heads {
-		if sha == ref {
-			return b, true
-		}
-	}
-	return "", false
-}
-
 func (s *reposAPI) handleGetContents(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -304,19 +286,18 @@ func (s *reposAPI) handleGetContents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref := r.URL.Query().Get("ref")
-	branch, ok := resolveRef(c.rp, ref)
+	branch, files, ok := refFiles(c.rp, ref)
 	if !ok {
 		writeError(w, http.StatusNotFound, "No commit found for the ref "+ref)
 		return
 	}
-	files := c.rp.Files[branch]
 	if len(files) == 0 {
 		writeError(w, http.StatusNotFound, "This repository is empty.")
 		return
 	}
 	p := strings.Trim(r.PathValue("path"), "/")
 	if body, ok := files[p]; ok && p != "" {
-		v := s.contentEntry(c.rp, branch, p, "file", body)
+		v := s.contentEntry(c.rp, files, branch, p, "file", body)
 		v["encoding"] = "base64"
 		v["content"] = base64Lines(body)
 		writeJSON(w, http.StatusOK, v)
@@ -336,11 +317,11 @@ func (s *reposAPI) handleGetContents(w http.ResponseWriter, r *http.Request) {
 		name, _, isDir := strings.Cut(rest, "/")
 		if isDir {
 			if _, seen := entries[name]; !seen {
-				entries[name] = s.contentEntry(c.rp, branch, prefix+name, "dir", nil)
+				entries[name] = s.contentEntry(c.rp, files, branch, prefix+name, "dir", nil)
 			}
 			continue
 		}
-		entries[name] = s.contentEntry(c.rp, branch, fp, "file", body)
+		entries[name] = s.contentEntry(c.rp, files, branch, fp, "file", body)
 	}
 	if len(entries) == 0 {
 		writeError(w, http.StatusNotFound, msgNotFound)
@@ -367,8 +348,8 @@ func (s *reposAPI) handleRaw(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.canRead(w, c, "contents") {
 		return
 	}
-	branch, ok := resolveRef(c.rp, r.PathValue("ref"))
-	body, found := c.rp.Files[branch][r.PathValue("path")]
+	_, files, ok := refFiles(c.rp, r.PathValue("ref"))
+	body, found := files[r.PathValue("path")]
 	if !ok || !found {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return
@@ -379,9 +360,9 @@ func (s *reposAPI) handleRaw(w http.ResponseWriter, r *http.Request) {
 }
 
 // contentEntry is a contents object without its content.
-func (s *reposAPI) contentEntry(rp *repo, branch, p, typ string, body []byte) map[string]any {
+func (s *reposAPI) contentEntry(rp *repo, files map[string][]byte, branch, p, typ string, body []byte) map[string]any {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
-	sha := treeSHA(rp.Files[branch], p+"/")
+	sha := treeSHA(files, p+"/")
 	kind, gitKind := "tree", "trees"
 	download := any(nil)
 	if typ == "file" {
@@ -610,6 +591,7 @@ func (s *world) commitFile(owner, repoName, branch, p string, content []byte, re
 	after := commitSHA(tree, parent, u.Login, now, msg)
 	rp.Heads[branch] = after
 	rp.PushedAt = now
+	recordCommit(rp, after, parent, files, p, old, had)
 
 	zero := strings.Repeat("0", 40)
 	beforeOut := parent
@@ -654,6 +636,7 @@ func (s *world) commitFile(owner, repoName, branch, p string, content []byte, re
 		"repository":  repoObj,
 		"pusher":      map[string]any{"name": u.Login, "email": noreplyEmail(u)},
 	})
+	s.headMoved(rp, branch, beforeOut, after, u.Login)
 	return nil
 }
 

@@ -120,6 +120,8 @@ func New(opts Options) (*Sim, error) {
 		&appAPI{w},
 		&reposAPI{w},
 		&issuesAPI{w},
+		&pullsAPI{w},
+		&checksAPI{w},
 		&adminAPI{world: w, faults: s.faults, limits: s.limits},
 	} {
 		p.register(s.api)

@@ -100,6 +100,14 @@ type repo struct {
 	// has none. PushedAt is the time of the last push.
 	Heads    map[string]string
 	PushedAt time.Time
+	// Commits are the snapshots of every commit the repository holds
+	// (commits.go); ForkOf is the lower("owner/name") of the repository a
+	// fork was made from. Pulls and CheckRuns are its pull requests
+	// (pulls.go) and check runs (checks.go).
+	Commits   map[string]*commit
+	ForkOf    string
+	Pulls     []*pullRequest
+	CheckRuns []*checkRun
 }
 
 func (r *repo) fullName() string { return r.Owner + "/" + r.Name }

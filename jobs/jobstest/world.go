@@ -117,7 +117,7 @@ func NewWorldLimits(t testing.TB, limits ghsim.RateLimits) *World {
 	w := &World{T: t, Sim: sim}
 	w.Server = simtest.Serve(t, sim, sim.RegistryHandler(), sim.APIHandler())
 	w.Token = simtest.Org(t, sim, "acme", "alice", "app", ".github")
-	if w.Installation, err = sim.AddInstallation("acme", map[string]string{"metadata": "read", "contents": "read", "issues": "write"}); err != nil {
+	if w.Installation, err = sim.AddInstallation("acme", map[string]string{"metadata": "read", "contents": "read", "issues": "write", "pull_requests": "read", "checks": "write"}); err != nil {
 		t.Fatal(err)
 	}
 	w.Pusher = sim.Pusher("alice", w.Token)
