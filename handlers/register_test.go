@@ -7,17 +7,20 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
+	"github.com/goccy/go-yaml"
 	"github.com/google/go-github/v57/github"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
@@ -194,7 +197,19 @@ func TestRegisterPageRewritesManifest(t *testing.T) {
 			if m.SetupURL != public+"/setup" || len(m.CallbackURLs) != 1 || m.CallbackURLs[0] != public+"/setup" {
 				t.Errorf("setup_url %q callback_urls %q", m.SetupURL, m.CallbackURLs)
 			}
-			if m.Name != "pkgwarden" || m.ExternalURL != "https://github.com/pkgwarden/pkgwarden" || m.DefaultPerms["packages"] != "read" || len(m.DefaultEvents) != 4 {
+			// The events and permissions are app-manifest.yml's, untouched.
+			var src struct {
+				Events []string          `yaml:"default_events"`
+				Perms  map[string]string `yaml:"default_permissions"`
+			}
+			raw, err := os.ReadFile("../app-manifest.yml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := yaml.Unmarshal(raw, &src); err != nil {
+				t.Fatal(err)
+			}
+			if m.Name != "pkgwarden" || m.ExternalURL != "https://github.com/pkgwarden/pkgwarden" || !maps.Equal(m.DefaultPerms, src.Perms) || !slices.Equal(m.DefaultEvents, src.Events) || len(src.Events) == 0 {
 				t.Errorf("manifest changed beyond its URLs: %+v", m)
 			}
 			if strings.Contains(vals.Get("manifest"), ManifestPlaceholder) {
