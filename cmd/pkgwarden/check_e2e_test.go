@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/settings"
+
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/testwait"
@@ -16,8 +18,8 @@ import (
 // forwarded: nothing is pruned under them) and the owner's policy asking
 // review over one new deletion; versions old (untagged), v1, v2 and
 // latest.
-func checkWorld(t *testing.T) (*e2e, map[string]string) {
-	w := newE2E(t, nil)
+func checkWorld(t *testing.T, configure func(*settings.Settings)) (*e2e, map[string]string) {
+	w := newE2E(t, configure)
 	v := map[string]string{
 		"old":    w.push(w.image("old"), 4*cfgDay),
 		"v1":     w.push(w.image("v1"), 5*cfgDay, "v1"),
@@ -33,14 +35,21 @@ func checkWorld(t *testing.T) (*e2e, map[string]string) {
 // branchFile commits content at path on branch of owner/app.
 func (w *e2e) branchFile(owner, branch, path, content string) string {
 	w.t.Helper()
+	return w.repoBranchFile(owner, "app", branch, path, content)
+}
+
+// repoBranchFile commits content at path on branch of owner/repo and
+// returns the branch's head.
+func (w *e2e) repoBranchFile(owner, repo, branch, path, content string) string {
+	w.t.Helper()
 	pusher := "alice"
 	if owner != "acme" {
 		pusher = owner
 	}
-	if err := w.sim.PutFile(owner, "app", branch, path, []byte(content), pusher); err != nil {
+	if err := w.sim.PutFile(owner, repo, branch, path, []byte(content), pusher); err != nil {
 		w.t.Fatal(err)
 	}
-	sha, err := w.sim.HeadCommit(owner, "app", branch)
+	sha, err := w.sim.HeadCommit(owner, repo, branch)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -49,12 +58,18 @@ func (w *e2e) branchFile(owner, branch, path, content string) string {
 
 // openPR opens a pull request of head on acme/app.
 func (w *e2e) openPR(head string) int {
+	w.t.Helper()
+	return w.openRepoPR("app", head)
+}
+
+// openRepoPR opens a pull request of head on acme/repo.
+func (w *e2e) openRepoPR(repo, head string) int {
 	user := "alice"
 	if strings.Contains(head, ":") {
 		user = "" // the fork's owner
 	}
 	w.t.Helper()
-	n, err := w.sim.OpenPullRequest("acme", "app", ghsim.PullRequestOptions{Head: head, Title: "rules", User: user})
+	n, err := w.sim.OpenPullRequest("acme", repo, ghsim.PullRequestOptions{Head: head, Title: "rules", User: user})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -64,7 +79,13 @@ func (w *e2e) openPR(head string) int {
 // checkRuns are acme/app's check runs on sha.
 func (w *e2e) checkRuns(sha string) []ghsim.CheckRun {
 	w.t.Helper()
-	all, err := w.sim.CheckRuns("acme", "app")
+	return w.repoCheckRuns("app", sha)
+}
+
+// repoCheckRuns are acme/repo's check runs on sha.
+func (w *e2e) repoCheckRuns(repo, sha string) []ghsim.CheckRun {
+	w.t.Helper()
+	all, err := w.sim.CheckRuns("acme", repo)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -77,23 +98,29 @@ func (w *e2e) checkRuns(sha string) []ghsim.CheckRun {
 	return out
 }
 
-// forwardPulls forwards the held pull_request webhooks, waits for the
-// jobs to finish and returns the one check run on sha, once it has the
-// conclusion want.
+// checkAfter forwards the held pull_request webhooks, waits for the
+// jobs to finish and returns the one check run of acme/app on sha, once
+// it has the conclusion want.
 func (w *e2e) checkAfter(sha, want string) ghsim.CheckRun {
+	w.t.Helper()
+	return w.repoCheckAfter("app", sha, want)
+}
+
+// repoCheckAfter is checkAfter for acme/repo.
+func (w *e2e) repoCheckAfter(repo, sha, want string) ghsim.CheckRun {
 	w.t.Helper()
 	seq := w.jobsSeq()
 	if ids := w.forwardHeld(w.t, "pull_request"); len(ids) == 0 {
 		w.t.Fatal("no pull_request webhook to deliver")
 	}
 	testwait.For(w.t, "the check run on "+sha+" to conclude "+want, 30*time.Second, func() bool {
-		runs := w.checkRuns(sha)
+		runs := w.repoCheckRuns(repo, sha)
 		return len(runs) == 1 && runs[0].Conclusion == want
 	})
 	if n := w.idle(seq); n != 1 {
 		w.t.Errorf("the pull request queued %d jobs, want 1 (the check)", n)
 	}
-	runs := w.checkRuns(sha)
+	runs := w.repoCheckRuns(repo, sha)
 	if len(runs) != 1 || runs[0].Name != "pkgwarden" {
 		w.t.Fatalf("check runs on %s: %+v", sha, runs)
 	}
@@ -108,7 +135,7 @@ func (w *e2e) checkAfter(sha, want string) ghsim.CheckRun {
 // rules gets a success on the new head. Nothing is deleted, no issue
 // written.
 func TestPullRequestCheckPreview(t *testing.T) {
-	w, v := checkWorld(t)
+	w, v := checkWorld(t, nil)
 	before := w.activeSet()
 	wide := strings.Replace(e2eRules, `delete_tags: ["pr-*"]`, `delete_tags: ["*"]`, 1)
 	sha := w.branchFile("acme", "wide", rules.Path, wide)
@@ -166,7 +193,7 @@ func TestPullRequestCheckPreview(t *testing.T) {
 // annotations at their lines, in the invalid-config issue's words; the
 // fixing push turns the new head green.
 func TestPullRequestCheckErrors(t *testing.T) {
-	w, _ := checkWorld(t)
+	w, _ := checkWorld(t, nil)
 	bad := "rules:\n  - packages: [\"app\"]\n    type: container\n    prune:\n      untaged: true\n      older_than: 3 weeks\n      keep_untagged: many\n"
 	sha := w.branchFile("acme", "bad", rules.Path, bad)
 	w.openPR("bad")
@@ -213,7 +240,7 @@ func hostileFiles() map[string]string {
 func TestPullRequestCheckForkHostile(t *testing.T) {
 	for name, content := range hostileFiles() {
 		t.Run(name, func(t *testing.T) {
-			w, _ := checkWorld(t)
+			w, _ := checkWorld(t, nil)
 			before := w.activeSet()
 			if _, err := w.sim.AddUser("mallory"); err != nil {
 				t.Fatal(err)
@@ -243,7 +270,7 @@ func TestPullRequestCheckForkHostile(t *testing.T) {
 // TestPullRequestCheckNoRulesFile: a pull request touching no rules file
 // gets no check run, and costs the changed-files listing alone.
 func TestPullRequestCheckNoRulesFile(t *testing.T) {
-	w, _ := checkWorld(t)
+	w, _ := checkWorld(t, nil)
 	sha := w.branchFile("acme", "docs", "README.md", "# app\n")
 	w.openPR("docs")
 	if err := w.sim.WaitDeliveries(t.Context()); err != nil {
@@ -269,5 +296,45 @@ func TestPullRequestCheckNoRulesFile(t *testing.T) {
 	}
 	if len(total) != 1 || total["GET"] != 1 {
 		t.Errorf("requests as the installation: %v, want one GET (the files listing)", total)
+	}
+}
+
+// TestPullRequestCheckManyErrors: a pull request to the owner's .github
+// breaking three YAML files (20 errors each, the decoder's most) gets all
+// 60 annotations, 50 in the first request and the rest in an update
+// (GitHub refuses more than 50 per request); a workflow file is no rules
+// file.
+func TestPullRequestCheckManyErrors(t *testing.T) {
+	w, _ := checkWorld(t, nil)
+	var bad strings.Builder
+	bad.WriteString("rules:\n")
+	for i := range 25 {
+		fmt.Fprintf(&bad, "  - packages: [\"p%d\"]\n    prune: {untaged: true}\n", i)
+	}
+	var sha string
+	for _, p := range []string{"bases/a.yml", "bases/b.yaml", "bases/c.yml"} {
+		sha = w.repoBranchFile("acme", ".github", "many", p, bad.String())
+	}
+	sha = w.repoBranchFile("acme", ".github", "many", ".github/workflows/ci.yml", "on: push\n")
+	w.openRepoPR(".github", "many")
+	cr := w.repoCheckAfter(".github", sha, "failure")
+	per := map[string]int{}
+	for _, a := range cr.Annotations {
+		per[a.Path]++
+	}
+	if len(cr.Annotations) != 60 || per["bases/a.yml"] != 20 || per["bases/b.yaml"] != 20 || per["bases/c.yml"] != 20 {
+		t.Errorf("annotations per file: %v (%d in all), want 20 in each of the three bases", per, len(cr.Annotations))
+	}
+}
+
+// TestPullRequestCheckNoPackagesToken: rules that decode, for an owner
+// without a packages token: neutral, saying the preview needs one.
+func TestPullRequestCheckNoPackagesToken(t *testing.T) {
+	w, _ := checkWorld(t, func(s *settings.Settings) { s.PackagesTokens = settings.TokenMap{} })
+	sha := w.branchFile("acme", "wide", rules.Path, e2eRules+"\n")
+	w.openPR("wide")
+	cr := w.checkAfter(sha, "neutral")
+	if !strings.Contains(cr.Summary, "needs a packages token") || len(cr.Annotations) != 0 {
+		t.Errorf("title %q, summary %q, annotations %+v", cr.Title, cr.Summary, cr.Annotations)
 	}
 }
