@@ -338,3 +338,43 @@ func TestPullRequestCheckNoPackagesToken(t *testing.T) {
 		t.Errorf("title %q, summary %q, annotations %+v", cr.Title, cr.Summary, cr.Annotations)
 	}
 }
+
+// TestPullRequestCheckForkExtendsWithheld: a fork's file whose _extends
+// names a file of another repository of the owner (a private one, say)
+// fails, and the check run says nothing of what that file holds or
+// whether it exists; the same file from a branch of the repository gets
+// the details, as the invalid-config issue would.
+func TestPullRequestCheckForkExtendsWithheld(t *testing.T) {
+	w, _ := checkWorld(t, nil)
+	w.file("other", "secret.yml", "hunter2: yes\n")
+	w.dropHeld()
+	if _, err := w.sim.AddUser("mallory"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.sim.AddFork("acme", "app", "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	probe := "_extends: acme/other:secret.yml\n" + e2eRules
+	for _, tc := range []struct {
+		owner, head string
+		shows       bool
+	}{
+		{"mallory", "mallory:probe", false},
+		{"acme", "probe", true},
+	} {
+		sha := w.branchFile(tc.owner, "probe", rules.Path, probe)
+		w.dropHeld()
+		w.openPR(tc.head)
+		cr := w.checkAfter(sha, "failure")
+		all := cr.Title + cr.Summary + cr.Text
+		for _, a := range cr.Annotations {
+			all += a.Message
+		}
+		if strings.Contains(all, "hunter2") != tc.shows {
+			t.Errorf("%s: the check run shows the other file's content: %v, want %v:\n%s", tc.head, !tc.shows, tc.shows, all)
+		}
+		if len(cr.Annotations) == 0 {
+			t.Errorf("%s: no annotation", tc.head)
+		}
+	}
+}

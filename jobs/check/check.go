@@ -229,6 +229,15 @@ func (h *Handler) evaluate(ctx context.Context, gh *github.Client, owner, repo s
 		if err != nil {
 			return result{}, fmt.Errorf("config check of %s/%s#%d: %w", owner, repo, pr.Number, err)
 		}
+		if pr.Fork {
+			d.Errors = withheld(d.Errors, s.c.path)
+			for i := range d.Packages {
+				if d.Packages[i].Untouched != "" {
+					d.Packages[i].Untouched = "the new rules cannot be used for it; details are withheld for a pull request from a fork"
+				}
+				d.Packages[i].Notices = nil
+			}
+		}
 		res.annotations = append(res.annotations, annotations(s.c.path, d.Errors)...)
 		res.conclusion = worse(res.conclusion, d.Conclusion())
 		heads = append(heads, "`"+mdCode(s.c.path)+"`: "+mdText(d.Headline()))
@@ -307,6 +316,30 @@ func annotations(path string, errs rules.ErrorList) []*github.CheckRunAnnotation
 			Message:         github.String(trim(oneLine(e.Error()), maxOutput)),
 		}
 		out = append(out, a)
+	}
+	return out
+}
+
+// withheld is errs as a check run on a fork's pull request may show them:
+// an _extends in a fork's file can name any file of the owner's
+// repositories the App reads, private ones included, and the check run is
+// as public as the base repository. Errors met in another file, and what
+// an _extends found (or did not), are replaced by a sentence that says
+// nothing of that file. The packages' reasons and notices go the same way
+// (in evaluate).
+func withheld(errs rules.ErrorList, path string) rules.ErrorList {
+	out := make(rules.ErrorList, 0, len(errs))
+	for _, e := range errs {
+		switch {
+		case e.File != path:
+			out = append(out, &rules.Error{File: path, Line: 1, Column: 1,
+				Msg: "the rules read another file that cannot be used; details are withheld for a pull request from a fork"})
+		case e.Field == "_extends":
+			out = append(out, &rules.Error{File: path, Line: e.Line, Column: e.Column, Field: e.Field,
+				Msg: "the file it names cannot be used; details are withheld for a pull request from a fork"})
+		default:
+			out = append(out, e)
+		}
 	}
 	return out
 }
