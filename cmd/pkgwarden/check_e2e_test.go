@@ -140,7 +140,11 @@ func TestPullRequestCheckPreview(t *testing.T) {
 	wide := strings.Replace(e2eRules, `delete_tags: ["pr-*"]`, `delete_tags: ["*"]`, 1)
 	sha := w.branchFile("acme", "wide", rules.Path, wide)
 	n := w.openPR("wide")
+	w.sim.ResetRequestStats()
 	cr := w.checkAfter(sha, "neutral")
+	for caller, st := range w.sim.RequestStats() {
+		t.Logf("requests of the evaluation, %s: %v", caller[:min(len(caller), 8)], st.Requests)
+	}
 	for _, want := range []string{v["v1"], v["v2"]} {
 		if !strings.Contains(cr.Text, want[:7+12]) {
 			t.Errorf("the check's text does not list %s:\n%s", want, cr.Text)
