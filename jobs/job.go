@@ -78,6 +78,9 @@ type Job struct {
 	Undo *UndoRequest `json:"undo,omitempty"`
 	// Push is the push a config job comes from (config jobs only).
 	Push *Push `json:"push,omitempty"`
+	// PullRequest is the pull request a config check is for (config
+	// check jobs only).
+	PullRequest *PullRequest `json:"pull_request,omitempty"`
 }
 
 // LeaseName is what the per-package lease is taken on: every job type of

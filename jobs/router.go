@@ -156,6 +156,8 @@ func (r *Router) route(ctx context.Context, log *slog.Logger, id, event string, 
 		job.Logger(r.log).Info("router: prune queued", "event", event, "action", ev.Action)
 	case webhook.EventPush:
 		return r.routePush(ctx, log, id, env, body)
+	case webhook.EventPullRequest:
+		return r.routePullRequest(ctx, log, id, env, body)
 	case webhook.EventIssues, webhook.EventIssueComment:
 		return r.routeIssues(ctx, log, id, event, env, body)
 	case webhook.EventInstallation, webhook.EventInstallationRepositories:

@@ -105,7 +105,7 @@ func newE2EWorld(t *testing.T, limits ghsim.RateLimits) *e2e {
 	sim.SetWebhookURL(gate.URL)
 
 	w.token = simtest.Org(t, sim, "acme", "alice", "app", "other", ".github")
-	if _, err := sim.AddInstallation("acme", map[string]string{"metadata": "read", "contents": "read", "issues": "write"}); err != nil {
+	if _, err := sim.AddInstallation("acme", map[string]string{"metadata": "read", "contents": "read", "issues": "write", "pull_requests": "read", "checks": "write"}); err != nil {
 		t.Fatal(err)
 	}
 	w.pusher = sim.Pusher("alice", w.token)

@@ -27,6 +27,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 	"github.com/pkgwarden/pkgwarden/jobs"
+	"github.com/pkgwarden/pkgwarden/jobs/check"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/jobs/restore"
 	"github.com/pkgwarden/pkgwarden/queue"
@@ -190,6 +191,9 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 		if h.dashboard != nil {
 			registry.Register(jobs.TypeDashboard, h.dashboard)
 		}
+		if h.check != nil {
+			registry.Register(jobs.TypeConfigCheck, h.check)
+		}
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
@@ -245,6 +249,8 @@ type workerHandlers struct {
 	prune, restore, config jobs.Handler
 	// dashboard rewrites owner dashboards; nil without the App.
 	dashboard jobs.Handler
+	// check writes the pull request check; nil without the App.
+	check     jobs.Handler
 	inventory *inventory.Store
 	// app is the GitHub App the handlers work as; nil without one.
 	app *githubapi.App
@@ -267,7 +273,7 @@ func jobHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 			job.Logger(logger).InfoContext(ctx, "config change noticed; no GitHub App configured, nothing read", "reason", job.Reason)
 			return nil
 		})
-		return workerHandlers{prune: prune.Unconfigured{Logger: logger}, config: logOnly, bot: s.BotLogin()}, nil
+		return workerHandlers{prune: prune.Unconfigured{Logger: logger}, config: logOnly, check: logOnly, bot: s.BotLogin()}, nil
 	}
 	return appHandlers(ctx, s, q, access, reg, opts, logger)
 }
@@ -323,7 +329,13 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 		return none, err
 	}
 	dashboard := prune.DashboardHandler{Inventory: inv, Issues: issues, Logger: logger}
-	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, dashboard: dashboard, inventory: inv, app: app, bot: bot, seal: seal, deadLetters: issues}, nil
+	// A pull request that changes a rules file: the pkgwarden check run,
+	// and nothing else.
+	checker, err := check.New(check.Config{Access: access, Logger: logger})
+	if err != nil {
+		return none, err
+	}
+	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, dashboard: dashboard, check: checker, inventory: inv, app: app, bot: bot, seal: seal, deadLetters: issues}, nil
 }
 
 // packagesTokens turns the settings' tokens (environment and data dir,

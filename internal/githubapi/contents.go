@@ -24,6 +24,7 @@ import (
 type ContentsSource struct {
 	gh  *github.Client
 	now func() time.Time
+	ref string // empty: the default branch
 }
 
 // NewContentsSource returns a source reading through gh. now is the clock
@@ -37,6 +38,16 @@ func NewContentsSource(gh *github.Client, now func() time.Time) *ContentsSource 
 
 var _ rules.Source = (*ContentsSource)(nil)
 
+// At is s reading at ref (a commit sha, "refs/pull/N/head") instead of
+// the default branch: the pull request check reads the proposed file so,
+// through the base repository, forks included. Files count only on the
+// default branch: never give such a source to a loader that decides.
+func (s *ContentsSource) At(ref string) *ContentsSource {
+	c := *s
+	c.ref = ref
+	return &c
+}
+
 // File returns the content of path in owner/repo at its default branch. A
 // missing repository or file (404) is an error matching both
 // rules.ErrNotFound and ErrNotFound. A path GitHub will never give as a
@@ -49,7 +60,11 @@ var _ rules.Source = (*ContentsSource)(nil)
 func (s *ContentsSource) File(ctx context.Context, owner, repo, path string) ([]byte, error) {
 	// No ref: GitHub answers from the default branch, which is where
 	// pkgwarden's files count.
-	fc, _, resp, err := s.gh.Repositories.GetContents(ctx, url.PathEscape(owner), url.PathEscape(repo), path, nil)
+	var opts *github.RepositoryContentGetOptions
+	if s.ref != "" {
+		opts = &github.RepositoryContentGetOptions{Ref: s.ref}
+	}
+	fc, _, resp, err := s.gh.Repositories.GetContents(ctx, url.PathEscape(owner), url.PathEscape(repo), path, opts)
 	unreadable := func(uerr error) error {
 		return fmt.Errorf("read %s/%s:%s: %w", owner, repo, path, uerr)
 	}

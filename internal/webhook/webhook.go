@@ -27,6 +27,9 @@ const (
 	EventPush                     = "push"
 	EventInstallation             = "installation"
 	EventInstallationRepositories = "installation_repositories"
+	// EventPullRequest is a pull request opened or pushed to: one that
+	// changes a rules file gets the pkgwarden check run.
+	EventPullRequest = "pull_request"
 )
 
 // handled are the events queued by the intake. Everything else is answered
@@ -34,6 +37,7 @@ const (
 var handled = []string{
 	EventRegistryPackage, EventPackage, EventIssues, EventIssueComment,
 	EventPush, EventInstallation, EventInstallationRepositories,
+	EventPullRequest,
 }
 
 // Handled reports whether the intake queues this event.
