@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
 
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
@@ -380,5 +381,35 @@ func TestPullRequestCheckForkExtendsWithheld(t *testing.T) {
 		if len(cr.Annotations) == 0 {
 			t.Errorf("%s: no annotation", tc.head)
 		}
+	}
+}
+
+// TestPullRequestCheckOwnerPolicy: a pull request to the owner's .github
+// changing the policy and the owner's rules is previewed over every
+// repository's packages: acme/app (its own file, under the owner's
+// policy) loses a deletion to a longer min_untagged_age, acme/other (no
+// file of its own: the owner's rules) gains one. Nothing is deleted.
+func TestPullRequestCheckOwnerPolicy(t *testing.T) {
+	w, v := checkWorld(t, nil)
+	other := simtest.Package{Sim: w.sim, Pusher: w.pusher, Owner: "acme", Name: "other"}
+	otherOld := other.Push(t, simtest.Image(t, "https://github.com/acme/other", "o-old"), w.sim.Now().Add(-6*cfgDay))
+	other.Push(t, simtest.Image(t, "https://github.com/acme/other", "o-v1"), w.sim.Now().Add(-2*cfgDay), "v1")
+	w.dropHeld()
+	before, otherBefore := w.activeSet(), other.ActiveSet()
+
+	owner := "policy:\n  review_deletions_over: 1\n  min_untagged_age: 5d\nrules:\n  - type: container\n    prune:\n      untagged: true\n"
+	sha := w.repoBranchFile("acme", rules.OwnerRepo, "policy", rules.Path, owner)
+	w.openRepoPR(rules.OwnerRepo, "policy")
+	cr := w.repoCheckAfter(rules.OwnerRepo, sha, "success")
+	for _, want := range []string{"acme/container/app", "acme/container/other", v["old"][7 : 7+12], otherOld[7 : 7+12]} {
+		if !strings.Contains(cr.Text, want) {
+			t.Errorf("the check's text does not name %s:\n%s", want, cr.Text)
+		}
+	}
+	if got := w.activeSet(); !maps.Equal(got, before) {
+		t.Errorf("acme/app's versions changed: %v, want %v", got, before)
+	}
+	if got := other.ActiveSet(); !maps.Equal(got, otherBefore) {
+		t.Errorf("acme/other's versions changed: %v, want %v", got, otherBefore)
 	}
 }
