@@ -31,25 +31,17 @@ func (p *Pruner) queueHeal(ctx context.Context, log *slog.Logger, job jobs.Job, 
 	}
 }
 
-// mayBeBroken reports whether a version the run keeps is an index naming
-// a manifest the listing does not hold active (deleted, or gone): a broken
-// image, seen in what the plan read anyway. A deleted signature or
-// attestation tagged after its subject is named by no manifest: the
-// sweep's restore job finds those.
-func mayBeBroken(in rules.Input, d rules.Decision) bool {
-	active := make(map[string]bool, len(in.Versions))
-	for _, v := range in.Versions {
-		active[v.Name] = true
-	}
-	for _, e := range d.Delete {
-		active[e.Version] = false
-	}
-	for _, v := range in.Versions {
-		if !active[v.Name] {
+// healable reports whether the plan found a kept image missing a part
+// healing can bring back (Decision.Broken: deleted, still listed, under
+// restore.broken). A deleted signature or attestation tagged after its
+// subject is named by no manifest: the sweep's restore job finds those.
+func healable(d rules.Decision) bool {
+	for _, b := range d.Broken {
+		if !b.Heals {
 			continue
 		}
-		for _, c := range in.Graph.Manifests[v.Name].Children {
-			if !active[c.Digest] {
+		for _, m := range b.Missing {
+			if m.State == rules.ChildDeleted {
 				return true
 			}
 		}

@@ -197,7 +197,7 @@ func (p *Pruner) Handle(ctx context.Context, job jobs.Job) error {
 		}
 	}
 	p.settleConfig(ctx, log, t.InstallationID, pr.cfg, run)
-	p.queueHeal(ctx, log, job, run, pr.broken)
+	p.queueHeal(ctx, log, job, run, healable(pr.d))
 	return nil
 }
 
@@ -223,9 +223,6 @@ type pruning struct {
 	restored map[int64]string
 	held     map[int64]string
 	graph    rules.Graph // the graph the plan was decided on
-	// broken says a kept index names a manifest not listed active
-	// (mayBeBroken): the run queues a heal once reported.
-	broken bool
 }
 
 // load reads the owner's session, the package and its governing rules. It
@@ -305,7 +302,6 @@ func (p *Pruner) plan(ctx context.Context, log *slog.Logger, pr *pruning, run *R
 		return err
 	}
 	run.Next, pr.graph = weekAhead(pr.cfg, in, pr.d), in.Graph
-	pr.broken = mayBeBroken(in, pr.d)
 	if pr.d.Untouched == "" {
 		// A candidate kept for GitHub's refusal is still a skipped one,
 		// reported as on the run that was refused (the same words, so an
