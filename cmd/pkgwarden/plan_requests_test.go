@@ -17,6 +17,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/demoworld"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
+	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/jobs/jobstest"
 )
 
@@ -236,13 +237,20 @@ func TestPlanRequests(t *testing.T) {
 				t.Errorf("%d manifest reads, want %d (each version's once)", got, tc.manifests)
 			}
 			seen := map[string]bool{}
+			listed := map[string]int{} // package listings by type
 			for _, r := range reqs {
 				if seen[r] {
 					t.Errorf("%s asked twice", r)
 				}
 				seen[r] = true
-				if slices.Contains(tc.args, "--package") && strings.Contains(r, "/packages?") {
-					t.Errorf("one package, yet %s lists packages", r)
+				if _, q, ok := strings.Cut(r, "/packages?"); ok {
+					listed[strings.TrimPrefix(strings.Split(q, "&")[0], "package_type=")]++
+				}
+			}
+			onePackage := slices.Contains(tc.args, "--package")
+			for _, typ := range planner.PackageTypes() {
+				if want := map[bool]int{true: 0, false: 1}[onePackage]; listed[typ] != want {
+					t.Errorf("%s packages listed %d times, want %d", typ, listed[typ], want)
 				}
 			}
 		})
