@@ -303,9 +303,9 @@ func (p *Planner) findPackage(ctx context.Context, owner string, f Filter) (sel 
 		pkg, err := p.pkgs.GetPackage(ctx, sel.Owner, t, name)
 		switch {
 		case err == nil:
-			if !resolved && pkg.Owner != "" {
+			if !resolved && strings.EqualFold(pkg.Owner, owner) {
 				// GitHub's spelling of the organisation's login, as
-				// ResolveOwner gives it.
+				// ResolveOwner gives it (never another owner's).
 				sel.Owner.Login = pkg.Owner
 			}
 			sel.Packages = []githubapi.Package{pkg}

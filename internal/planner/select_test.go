@@ -42,18 +42,19 @@ func TestSelectOnePackage(t *testing.T) {
 		want  string // owner kind, self, owner/type/name
 		err   error
 	}{
-		"a container, upper case":   {"acme", planner.Filter{Package: "APP"}, "Organization acme/container/app", nil},
-		"an npm package":            {"acme", planner.Filter{Package: "client"}, "Organization acme/npm/client", nil},
-		"another case, listed":      {"acme", planner.Filter{Package: "CLIENT"}, "Organization acme/npm/client", nil},
-		"nuget":                     {"acme", planner.Filter{Package: "Acme.Lib"}, "Organization acme/nuget/Acme.Lib", nil},
-		"two types: the container":  {"acme", planner.Filter{Package: "app"}, "Organization acme/container/app", nil},
-		"two types: --type npm":     {"acme", planner.Filter{Package: "app", Type: "npm"}, "Organization acme/npm/app", nil},
-		"the owner in another case": {"ACME", planner.Filter{Package: "client"}, "Organization acme/npm/client", nil},
-		"a user's own":              {"alice", planner.Filter{Package: "dotfiles"}, "User self alice/npm/dotfiles", nil},
-		"another user's":            {"bob", planner.Filter{Package: "gem"}, "User bob/rubygems/gem", nil},
-		"nobody's":                  {"acme", planner.Filter{Package: "nope"}, "", githubapi.ErrNotFound},
-		"nobody's, typed":           {"acme", planner.Filter{Package: "nope", Type: "maven"}, "", githubapi.ErrNotFound},
-		"no such owner":             {"nobody", planner.Filter{Package: "app"}, "", githubapi.ErrNotFound},
+		"a container, upper case":                {"acme", planner.Filter{Package: "APP"}, "Organization acme/container/app", nil},
+		"an npm package":                         {"acme", planner.Filter{Package: "client"}, "Organization acme/npm/client", nil},
+		"another case, listed":                   {"acme", planner.Filter{Package: "CLIENT"}, "Organization acme/npm/client", nil},
+		"nuget":                                  {"acme", planner.Filter{Package: "Acme.Lib"}, "Organization acme/nuget/Acme.Lib", nil},
+		"two types: the container":               {"acme", planner.Filter{Package: "app"}, "Organization acme/container/app", nil},
+		"two types: --type npm":                  {"acme", planner.Filter{Package: "app", Type: "npm"}, "Organization acme/npm/app", nil},
+		"the owner in another case":              {"ACME", planner.Filter{Package: "client"}, "Organization acme/npm/client", nil},
+		"the owner in another case, found first": {"ACME", planner.Filter{Package: "app"}, "Organization acme/container/app", nil},
+		"a user's own":                           {"alice", planner.Filter{Package: "dotfiles"}, "User self alice/npm/dotfiles", nil},
+		"another user's":                         {"bob", planner.Filter{Package: "gem"}, "User bob/rubygems/gem", nil},
+		"nobody's":                               {"acme", planner.Filter{Package: "nope"}, "", githubapi.ErrNotFound},
+		"nobody's, typed":                        {"acme", planner.Filter{Package: "nope", Type: "maven"}, "", githubapi.ErrNotFound},
+		"no such owner":                          {"nobody", planner.Filter{Package: "app"}, "", githubapi.ErrNotFound},
 	}
 	for label, tc := range tests {
 		t.Run(label, func(t *testing.T) {
