@@ -290,6 +290,7 @@ func (p *Planner) findPackage(ctx context.Context, owner string, f Filter) (sel 
 		types = []string{strings.ToLower(f.Type)}
 	}
 	resolved := false
+	var refused []string
 	if loginSyntax.MatchString(owner) {
 		sel.Owner = githubapi.Owner{Login: owner, Kind: githubapi.OwnerOrganization}
 	} else if err := p.resolve(ctx, owner, &sel.Owner, &resolved); err != nil {
@@ -309,6 +310,7 @@ func (p *Planner) findPackage(ctx context.Context, owner string, f Filter) (sel 
 				sel.Owner.Login = pkg.Owner
 			}
 			sel.Packages = []githubapi.Package{pkg}
+			sel.Notices = refused
 			return sel, true, nil
 		case !resolved && errors.Is(err, githubapi.ErrNotFound):
 			guess := sel.Owner
@@ -320,8 +322,10 @@ func (p *Planner) findPackage(ctx context.Context, owner string, f Filter) (sel 
 			}
 		case errors.Is(err, githubapi.ErrNotFound):
 		case f.Type == "" && errors.Is(err, githubapi.ErrRefused):
-			// maven and docker need the repo scope: the listings will
-			// say so, if it comes to them.
+			// maven and docker need the repo scope: a package of this
+			// name may hide there. (The listings say so themselves, if
+			// it comes to them.)
+			refused = append(refused, fmt.Sprintf("%s packages not looked at: %v", t, err))
 		default:
 			return Selection{}, false, fmt.Errorf("plan %s: %w", owner, err)
 		}

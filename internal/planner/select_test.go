@@ -85,3 +85,36 @@ func TestSelectOnePackage(t *testing.T) {
 		})
 	}
 }
+
+// TestSelectOnePackageRefused: a token without the repo scope cannot see
+// maven packages; a nuget package asked for by name is found after them,
+// with a notice that a maven package of that name may exist, as listing
+// every type said before.
+func TestSelectOnePackageRefused(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.sim.Publish("acme", "nuget", "Acme.Lib", "1.0.0", ghsim.PublishOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := w.sim.AddClassicToken("alice", "read:packages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := (&planner.Access{APIURL: w.srv.URL, RegistryURL: w.srv.URL}).SessionWithToken(githubapi.NewToken("acme", "test", tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := planner.New(planner.Options{Packages: s.Packages, Loader: rules.NewLoader(w.source())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := p.Select(context.Background(), "acme", planner.Filter{Package: "Acme.Lib"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sel.Packages) != 1 || sel.Packages[0].Type != "nuget" {
+		t.Fatalf("selected %+v", sel.Packages)
+	}
+	if len(sel.Notices) != 1 || !strings.HasPrefix(sel.Notices[0], "maven packages not looked at: ") {
+		t.Errorf("notices %q, want one about maven", sel.Notices)
+	}
+}
