@@ -290,10 +290,18 @@ func (p *Planner) findPackage(ctx context.Context, owner string, f Filter) (sel 
 		types = []string{strings.ToLower(f.Type)}
 	}
 	resolved := false
+	resolve := func() error {
+		o, err := p.pkgs.ResolveOwner(ctx, owner)
+		if err != nil {
+			return fmt.Errorf("plan %s: %w", owner, err)
+		}
+		sel.Owner, resolved = o, true
+		return nil
+	}
 	var refused []string
 	if loginSyntax.MatchString(owner) {
 		sel.Owner = githubapi.Owner{Login: owner, Kind: githubapi.OwnerOrganization}
-	} else if err := p.resolve(ctx, owner, &sel.Owner, &resolved); err != nil {
+	} else if err := resolve(); err != nil {
 		return Selection{}, false, err
 	}
 	for i := 0; i < len(types); i++ {
@@ -314,7 +322,7 @@ func (p *Planner) findPackage(ctx context.Context, owner string, f Filter) (sel 
 			return sel, true, nil
 		case !resolved && errors.Is(err, githubapi.ErrNotFound):
 			guess := sel.Owner
-			if err := p.resolve(ctx, owner, &sel.Owner, &resolved); err != nil {
+			if err := resolve(); err != nil {
 				return Selection{}, false, err
 			}
 			if sel.Owner.Kind != guess.Kind {
@@ -332,21 +340,11 @@ func (p *Planner) findPackage(ctx context.Context, owner string, f Filter) (sel 
 	}
 	if !resolved {
 		// Every answer was a refusal: nothing said who owner is.
-		if err := p.resolve(ctx, owner, &sel.Owner, &resolved); err != nil {
+		if err := resolve(); err != nil {
 			return Selection{}, false, err
 		}
 	}
 	return Selection{Owner: sel.Owner}, false, nil
-}
-
-// resolve sets *o to owner resolved by GitHub.
-func (p *Planner) resolve(ctx context.Context, owner string, o *githubapi.Owner, resolved *bool) error {
-	r, err := p.pkgs.ResolveOwner(ctx, owner)
-	if err != nil {
-		return fmt.Errorf("plan %s: %w", owner, err)
-	}
-	*o, *resolved = r, true
-	return nil
 }
 
 // PlanSelection plans the selected packages, all evaluated at one moment.
