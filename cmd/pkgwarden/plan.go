@@ -40,6 +40,15 @@ packages-tokens/OWNER in PKGWARDEN_DATA_DIR), else GITHUB_TOKEN: a classic
 token with read:packages (and repo for private repositories, maven and
 docker packages).
 
+--package NAME plans one package, asked for by name rather than found in
+listings of every type of the owner's packages: of --type's type, or else
+the first of container, npm, maven, nuget, rubygems and docker that has a
+package of that name (give --type for a package of the same name of a
+later type). It reads that package, its versions (the deleted ones too
+when restore.tags or a broken image needs them), its manifests, the
+owner's .github/pkgwarden.yml (its policy bounds every file) and the file
+of the repository it is linked to (and what that file _extends).
+
 --config FILE evaluates FILE as if it were committed as the
 .github/pkgwarden.yml of a repository: --repo if given, else the repository
 --package is linked to, else the owner's .github repository (the owner's
@@ -76,7 +85,7 @@ func runPlanEnv(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		fs.PrintDefaults()
 	}
 	owner := fs.String("owner", "", "organisation or user whose packages to plan (required)")
-	pkgName := fs.String("package", "", "plan only this package (whatever repository it is linked to)")
+	pkgName := fs.String("package", "", "plan only this package, whatever repository it is linked to (of --type, else the first type that has it: see above)")
 	repo := fs.String("repo", "", "plan only the packages linked to this repository; with --config, the repository the file stands for")
 	pkgType := fs.String("type", "", "plan only packages of this type: "+strings.Join(planner.PackageTypes(), ", "))
 	asJSON := fs.Bool("json", false, `print {"packages": [...]} as JSON instead of a table`)

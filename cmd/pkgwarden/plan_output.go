@@ -20,25 +20,41 @@ import (
 
 // ageRecorder is the planner's Packages, remembering when each listed
 // version was created: a decision's entries carry no time, and plan shows
-// ages and orders its rows by them.
+// ages and orders its rows by them. It also keeps each package's listing
+// of deleted versions: the planner lists them for a broken image, and
+// viewPlan's restores need the same, listed once. (Active versions are
+// listed once anyway, and not kept twice.)
 type ageRecorder struct {
 	planner.Packages
 	mu      sync.Mutex
-	created map[string]map[int64]time.Time // by "type/name"
+	created map[string]map[int64]time.Time   // by "type/name"
+	deleted map[string]githubapi.VersionList // by "type/name"
 }
 
 func newAgeRecorder(p planner.Packages) *ageRecorder {
-	return &ageRecorder{Packages: p, created: map[string]map[int64]time.Time{}}
+	return &ageRecorder{Packages: p, created: map[string]map[int64]time.Time{}, deleted: map[string]githubapi.VersionList{}}
 }
 
 func (a *ageRecorder) ListVersions(ctx context.Context, o githubapi.Owner, packageType, name string, opts githubapi.ListVersionsOptions) (githubapi.VersionList, error) {
+	key := packageType + "/" + name
+	isDeleted := opts.State == githubapi.StateDeleted
+	if isDeleted {
+		a.mu.Lock()
+		list, ok := a.deleted[key]
+		a.mu.Unlock()
+		if ok {
+			return list, nil
+		}
+	}
 	list, err := a.Packages.ListVersions(ctx, o, packageType, name, opts)
 	if err != nil {
 		return list, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	key := packageType + "/" + name
+	if isDeleted {
+		a.deleted[key] = list
+	}
 	if a.created[key] == nil {
 		a.created[key] = map[int64]time.Time{}
 	}
@@ -155,7 +171,7 @@ func restores(ctx context.Context, owner githubapi.Owner, at time.Time, d rules.
 	if rule == nil || rule.Restore == nil || rule.Restore.Tags.Empty() {
 		return nil, nil
 	}
-	list, err := pkgs.Packages.ListVersions(ctx, owner, d.Package.Type, d.Package.Name, githubapi.ListVersionsOptions{State: githubapi.StateDeleted})
+	list, err := pkgs.ListVersions(ctx, owner, d.Package.Type, d.Package.Name, githubapi.ListVersionsOptions{State: githubapi.StateDeleted})
 	if err != nil {
 		return nil, err
 	}

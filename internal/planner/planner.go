@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -204,6 +205,10 @@ func (p *Planner) PlanOwner(ctx context.Context, owner string, f Filter) (Plan, 
 // an unknown package asked for by name, a listing GitHub refused for a
 // type asked for by name. A type listed only because every type is
 // (maven and docker need the repo scope) is a notice instead.
+//
+// One package (f.Package) is asked for by name first (findPackage); only
+// when no type has a package of exactly that name are the listings
+// searched, case-insensitively. Each type is listed once.
 func (p *Planner) Select(ctx context.Context, owner string, f Filter) (Selection, error) {
 	types := PackageTypes()
 	if f.Type != "" {
@@ -213,22 +218,21 @@ func (p *Planner) Select(ctx context.Context, owner string, f Filter) (Selection
 		types = []string{strings.ToLower(f.Type)}
 	}
 	p.progress(Progress{Stage: StageListPackages})
-	o, err := p.pkgs.ResolveOwner(ctx, owner)
-	if err != nil {
-		return Selection{}, fmt.Errorf("plan %s: %w", owner, err)
+	var o githubapi.Owner
+	if f.Package != "" {
+		sel, found, err := p.findPackage(ctx, owner, f)
+		if err != nil || found {
+			return sel, err
+		}
+		o = sel.Owner // resolved by the 404 that findPackage met first
+	} else {
+		var err error
+		if o, err = p.pkgs.ResolveOwner(ctx, owner); err != nil {
+			return Selection{}, fmt.Errorf("plan %s: %w", owner, err)
+		}
 	}
 	sel := Selection{Owner: o}
 	for _, t := range types {
-		if f.Package != "" && f.Type != "" {
-			// One package of a known type: ask for it, rather than list
-			// every package of the owner.
-			pkg, err := p.pkgs.GetPackage(ctx, o, t, f.Package)
-			if err != nil {
-				return Selection{}, fmt.Errorf("plan %s: %w", owner, err)
-			}
-			sel.Packages = append(sel.Packages, pkg)
-			continue
-		}
 		list, err := p.pkgs.ListPackages(ctx, o, t, "")
 		if err != nil {
 			if f.Type == "" && errors.Is(err, githubapi.ErrRefused) {
@@ -254,6 +258,93 @@ func (p *Planner) Select(ctx context.Context, owner string, f Filter) (Selection
 		return strings.ToLower(a.Name) < strings.ToLower(b.Name)
 	})
 	return sel, nil
+}
+
+// probeOrder is the order findPackage asks for a package of no given type
+// in: the types most packages on GitHub have first, docker (the registry
+// GitHub moved to container) last.
+var probeOrder = [...]string{
+	rules.TypeContainer, rules.TypeNPM, rules.TypeMaven, rules.TypeNuGet, rules.TypeRubyGems, rules.TypeDocker,
+}
+
+// loginSyntax is GitHub's syntax of a login: only such a name is put in
+// a path before GitHub has said who it is.
+var loginSyntax = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
+
+// findPackage asks for the one package f.Package of owner (GET of the
+// package) rather than listing the owner's packages: of type f.Type, or
+// else of the first type of probeOrder that has a package of that name
+// (another type's package of the same name is not looked for: --type
+// selects it). Container names are asked for in lower case, as registries
+// name them. found is false when no type has a package of exactly that
+// name; sel.Owner is then resolved, for Select to search the listings.
+//
+// The owner is taken to be an organisation, the common case, until GitHub
+// says otherwise: the first GET goes to /orgs/{owner}/…, and a package in
+// its answer is the owner resolved, which spares GET /users/{owner}. A
+// 404 there (a user, or no such package) resolves the owner the usual way
+// (ResolveOwner), once, and asks again if it is not an organisation.
+func (p *Planner) findPackage(ctx context.Context, owner string, f Filter) (sel Selection, found bool, err error) {
+	types := probeOrder[:]
+	if f.Type != "" {
+		types = []string{strings.ToLower(f.Type)}
+	}
+	resolved := false
+	resolve := func() error {
+		o, err := p.pkgs.ResolveOwner(ctx, owner)
+		if err != nil {
+			return fmt.Errorf("plan %s: %w", owner, err)
+		}
+		sel.Owner, resolved = o, true
+		return nil
+	}
+	var refused []string
+	if loginSyntax.MatchString(owner) {
+		sel.Owner = githubapi.Owner{Login: owner, Kind: githubapi.OwnerOrganization}
+	} else if err := resolve(); err != nil {
+		return Selection{}, false, err
+	}
+	for i := 0; i < len(types); i++ {
+		t, name := types[i], f.Package
+		if pkgref.IsContainerType(t) {
+			name = strings.ToLower(name)
+		}
+		pkg, err := p.pkgs.GetPackage(ctx, sel.Owner, t, name)
+		switch {
+		case err == nil:
+			if !resolved && strings.EqualFold(pkg.Owner, owner) {
+				// GitHub's spelling of the organisation's login, as
+				// ResolveOwner gives it (never another owner's).
+				sel.Owner.Login = pkg.Owner
+			}
+			sel.Packages = []githubapi.Package{pkg}
+			sel.Notices = refused
+			return sel, true, nil
+		case !resolved && errors.Is(err, githubapi.ErrNotFound):
+			guess := sel.Owner
+			if err := resolve(); err != nil {
+				return Selection{}, false, err
+			}
+			if sel.Owner.Kind != guess.Kind {
+				i-- // the organisation's path was the wrong one: ask again
+			}
+		case errors.Is(err, githubapi.ErrNotFound):
+		case f.Type == "" && errors.Is(err, githubapi.ErrRefused):
+			// maven and docker need the repo scope: a package of this
+			// name may hide there. (The listings say so themselves, if
+			// it comes to them.)
+			refused = append(refused, fmt.Sprintf("%s packages not looked at: %v", t, err))
+		default:
+			return Selection{}, false, fmt.Errorf("plan %s: %w", owner, err)
+		}
+	}
+	if !resolved {
+		// Every answer was a refusal: nothing said who owner is.
+		if err := resolve(); err != nil {
+			return Selection{}, false, err
+		}
+	}
+	return Selection{Owner: sel.Owner}, false, nil
 }
 
 // PlanSelection plans the selected packages, all evaluated at one moment.
