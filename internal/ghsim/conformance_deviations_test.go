@@ -2,6 +2,7 @@ package ghsim_test
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -77,16 +78,27 @@ func pointerMatch(pattern, at string) bool {
 	return true
 }
 
-// checkDeviations fails the test for every finding no deviation of kind
-// allows, and for every (entry, place) of kind that no finding met.
+// checkDeviations fails the test for every finding no deviation allows,
+// and for every (entry, place) of kind that no finding met.
 func checkDeviations(t *testing.T, kind string, found []finding) {
 	t.Helper()
+	unexpected, unused := reconcile(deviations, kind, found)
+	for _, u := range unexpected {
+		t.Errorf("not conformant, and not in conformance_deviations_test.go: %s", u)
+	}
+	for _, u := range unused {
+		t.Errorf("deviation no longer met, delete it from conformance_deviations_test.go: %s", u)
+	}
+}
+
+// reconcile returns the findings no deviation of list allows, and the
+// (entry, place) pairs of kind no finding met or that lack a reason.
+func reconcile(list []deviation, kind string, found []finding) (unexpected, unused []string) {
 	used := map[string]bool{} // index/where
-	var unexpected []string
 	seen := map[string]bool{}
 	for _, f := range found {
 		ok := false
-		for i, d := range deviations {
+		for i, d := range list {
 			if d.matches(f) {
 				used[fmt.Sprintf("%d/%s", i, f.Where)] = true
 				ok = true
@@ -98,44 +110,148 @@ func checkDeviations(t *testing.T, kind string, found []finding) {
 		}
 	}
 	sort.Strings(unexpected)
-	for _, u := range unexpected {
-		t.Errorf("not conformant, and not in conformance_deviations_test.go: %s", u)
-	}
-	for i, d := range deviations {
+	for i, d := range list {
 		if d.Kind != kind {
 			continue
 		}
 		if d.Why == "" || d.What == "" || len(d.Where) == 0 {
-			t.Errorf("deviation %d (%s %q) lacks Where, What or Why", i, d.Kind, d.At)
+			unused = append(unused, fmt.Sprintf("entry %d (%s %q) lacks Where, What or Why", i, d.Kind, d.At))
 		}
 		for _, w := range d.Where {
 			if !used[fmt.Sprintf("%d/%s", i, w)] {
-				t.Errorf("deviation no longer met, delete it from conformance_deviations_test.go: %s %s at %q: %s", d.Kind, w, d.At, d.What)
+				unused = append(unused, fmt.Sprintf("%s %s at %q: %s", d.Kind, w, d.At, d.What))
 			}
 		}
 	}
+	return unexpected, unused
 }
 
-// The operations of the three Packages namespaces, for entries that hold
-// for all of them.
-func pkOps(method, tail string) []string {
-	var out []string
-	for _, pre := range []string{"/orgs/{org}", "/user", "/users/{username}"} {
-		out = append(out, method+" "+pre+"/packages"+tail)
+// TestReconcile: the allow-list lets through exactly what it names, and
+// reports an entry, or one place of an entry, that nothing met.
+func TestReconcile(t *testing.T) {
+	list := []deviation{
+		{Kind: "rest", Where: []string{"GET /a", "GET /b"}, At: "/items/*/name", What: "missing", Why: "because"},
+		{Kind: "rest", Where: []string{"GET /a"}, At: "status 404", What: "not documented", Why: "because"},
+		{Kind: "webhook", Where: []string{"push"}, At: "header X", What: "missing", Why: "because"},
+		{Kind: "rest", Where: []string{"GET /c"}, At: "", What: "x"},
 	}
-	return out
+	tests := []struct {
+		name             string
+		found            []finding
+		unexpected, left int
+	}{
+		{"every place met", []finding{
+			{"rest", "GET /a", "/items/0/name", "property missing"}, {"rest", "GET /b", "/items/12/name", "missing"},
+			{"rest", "GET /a", "status 404", "status 404 not documented"}, {"rest", "GET /c", "", "x"},
+		}, 0, 1}, // the entry without a reason
+		{"one place of an entry unmet", []finding{
+			{"rest", "GET /a", "/items/0/name", "missing"}, {"rest", "GET /a", "status 404", "not documented"},
+			{"rest", "GET /c", "", "x"},
+		}, 0, 2},
+		{"another pointer, operation, message or kind", []finding{
+			{"rest", "GET /a", "/items/0/title", "missing"}, {"rest", "GET /d", "status 404", "not documented"},
+			{"rest", "GET /a", "status 404", "malformed"}, {"webhook", "GET /a", "status 404", "not documented"},
+			{"rest", "GET /a", "/items/name", "missing"},
+		}, 5, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			unexpected, unused := reconcile(list, "rest", tc.found)
+			if len(unexpected) != tc.unexpected || len(unused) != tc.left {
+				t.Errorf("unexpected %d %q, unused %d %q; want %d and %d", len(unexpected), unexpected, len(unused), unused, tc.unexpected, tc.left)
+			}
+		})
+	}
 }
 
-func concat(lists ...[]string) []string {
-	var out []string
-	for _, l := range lists {
-		out = append(out, l...)
+// atEach is d once per field under base, for one difference met alike at
+// many fields; each place must still be met.
+func atEach(d deviation, base string, fields ...string) []deviation {
+	out := make([]deviation, len(fields))
+	for i, f := range fields {
+		out[i] = d
+		out[i].At = base + "/" + f
 	}
 	return out
 }
 
 // deviations are the differences kept on purpose, each with its reason.
-var deviations = []deviation{
+var deviations = slices.Concat(restDeviations, webhookDeviations)
+
+// The webhooks the simulator sends today, by kind of delivery.
+var (
+	issueHooks = []string{"issues.assigned", "issues.closed", "issues.edited", "issues.labeled", "issues.opened",
+		"issues.reopened", "issues.unlabeled"}
+	commentHooks = []string{"issue_comment.created", "issue_comment.edited"}
+	pullHooks    = []string{"pull_request.closed", "pull_request.opened", "pull_request.reopened", "pull_request.synchronize"}
+	allHooks     = concat(issueHooks, commentHooks, pullHooks, []string{"push", "registry_package.published"})
+)
+
+var webhookDeviations = slices.Concat(
+	[]deviation{
+		// --- Another branch of issue 16 adds these headers; delete after the merge.
+		{
+			Kind: "webhook", Where: allHooks, At: "header X-GitHub-Hook-Installation-Target-ID", What: "missing",
+			Why: "issue 16: deliveries get GitHub's X-GitHub-Hook-Installation-Target-ID in a parallel branch; delete once merged",
+		},
+		{
+			Kind: "webhook", Where: allHooks, At: "header X-Hub-Signature", What: "missing",
+			Why: "issue 16: deliveries get GitHub's sha1 X-Hub-Signature in a parallel branch; delete once merged " +
+				"(pkgwarden checks only X-Hub-Signature-256)",
+		},
+	},
+	atEach(deviation{
+		Kind: "webhook", Where: allHooks, What: "missing (required)",
+		Why: "repository fields GitHub added lately (commit sign-off, custom properties); the simulator has neither and " +
+			"pkgwarden reads neither (internal/webhook decodes go-github's Repository, which tolerates their absence)",
+	}, "/repository", "web_commit_signoff_required", "custom_properties"),
+	atEach(deviation{
+		Kind: "webhook", Where: pullHooks, What: "missing (required)",
+		Why: "as for /repository: the pull request's base and head repositories lack the same two newer fields",
+	}, "/pull_request/base/repo", "web_commit_signoff_required", "custom_properties"),
+	atEach(deviation{
+		Kind: "webhook", Where: pullHooks, What: "missing (required)",
+		Why: "as for /repository: the pull request's base and head repositories lack the same two newer fields",
+	}, "/pull_request/head/repo", "web_commit_signoff_required", "custom_properties"),
+	[]deviation{
+		{
+			Kind: "webhook", Where: concat(issueHooks, commentHooks), At: "/issue/reactions", What: "missing (required)",
+			Why: "the simulator keeps no reactions; pkgwarden reads none (its commands are comment text)",
+		},
+		{
+			Kind: "webhook", Where: commentHooks, At: "/comment/reactions", What: "missing (required)",
+			Why: "the simulator keeps no reactions; pkgwarden reads none (its commands are comment text)",
+		},
+		{
+			Kind: "webhook", Where: concat(issueHooks, commentHooks), At: "/issue/closed_by", What: "not in the schema",
+			Why: "the payload's issue is the simulator's REST issue object, which has closed_by; GitHub's webhook schema " +
+				"leaves it out; pkgwarden ignores it",
+		},
+	},
+	// --- registry_package: the organization and repository objects. Issue
+	// 16 asks for GitHub's shapes; the payloads are another branch's work.
+	atEach(deviation{
+		Kind: "webhook", Where: []string{"registry_package.published"}, What: "missing (required)",
+		Why: "the payload's organization is the account object (a user's shape) instead of GitHub's organization " +
+			"object; pkgwarden reads only its login (go-github's Organization)",
+	}, "/organization", "description", "hooks_url", "issues_url", "members_url", "public_members_url"),
+	atEach(deviation{
+		Kind: "webhook", Where: []string{"registry_package.published"}, What: "not in the schema",
+		Why: "the payload's organization is the account object (a user's shape) instead of GitHub's organization " +
+			"object; pkgwarden reads only its login (go-github's Organization)",
+	}, "/organization", "followers_url", "following_url", "gists_url", "gravatar_id", "organizations_url",
+		"received_events_url", "site_admin", "starred_url", "subscriptions_url", "type"),
+	atEach(deviation{
+		Kind: "webhook", Where: []string{"registry_package.published"}, What: "missing (required)",
+		Why: "a package pushed to the registry carries the minimal repository of the Packages API, not the webhook's " +
+			"full repository; pkgwarden reads only its name and owner (go-github's Repository)",
+	}, "/repository", "archived", "clone_url", "created_at", "forks", "forks_count", "git_url", "has_downloads",
+		"has_pages", "has_projects", "has_wiki", "homepage", "is_template", "language", "license", "mirror_url",
+		"open_issues", "open_issues_count", "pushed_at", "size", "ssh_url", "stargazers_count", "svn_url", "topics",
+		"updated_at", "visibility", "watchers", "watchers_count"),
+)
+
+var restDeviations = []deviation{
 	// --- REST: statuses GitHub sends that its description leaves out.
 	{
 		Kind: "rest", At: "status 401", What: "not documented",
@@ -214,4 +330,22 @@ var deviations = []deviation{
 			pkOps("DELETE", "/{package_type}/{package_name}"), pkOps("POST", "/{package_type}/{package_name}/restore")),
 		Why: "issue 16: package 404s get GitHub's message in a parallel branch; delete this entry once it is merged",
 	},
+}
+
+// pkOps are an operation of the three Packages namespaces, for entries
+// that hold for all of them.
+func pkOps(method, tail string) []string {
+	var out []string
+	for _, pre := range []string{"/orgs/{org}", "/user", "/users/{username}"} {
+		out = append(out, method+" "+pre+"/packages"+tail)
+	}
+	return out
+}
+
+func concat(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	return out
 }

@@ -582,13 +582,17 @@ func (w *conformWorld) repoCalls() []call {
 // issueCalls open, list, read, edit and comment issues as the App does.
 func (w *conformWorld) issueCalls(t *testing.T, cc *conformClient) {
 	const base = "/repos/acme/webapp/issues"
+	var issue string // the first issue's path
 	for i, title := range []string{"pkgwarden: acme/webapp", "second"} {
-		cc.do(t, call{name: fmt.Sprintf("create issue %d", i), method: "POST", path: base, tok: "inst",
+		body := cc.do(t, call{name: fmt.Sprintf("create issue %d", i), method: "POST", path: base, tok: "inst",
 			body: map[string]any{"title": title, "body": "line one\r\nline two", "labels": []string{"pkgwarden"}}, want: 201})
+		if i == 0 {
+			issue = base + "/" + jsonField(t, body, "number")
+		}
 	}
 	var comment string
 	for i := range 2 {
-		body := cc.do(t, call{name: fmt.Sprintf("comment %d", i), method: "POST", path: base + "/1/comments", tok: "inst",
+		body := cc.do(t, call{name: fmt.Sprintf("comment %d", i), method: "POST", path: issue + "/comments", tok: "inst",
 			body: map[string]string{"body": "/pkgwarden help"}, want: 201})
 		comment = jsonField(t, body, "id")
 	}
@@ -600,15 +604,15 @@ func (w *conformWorld) issueCalls(t *testing.T, cc *conformClient) {
 		{name: "create issue without a title", method: "POST", path: base, tok: "inst", body: map[string]string{"body": "x"}, want: 422},
 		{name: "create issue with issues off", method: "POST", path: "/repos/acme/quiet/issues", tok: "inst", body: map[string]string{"title": "x"}, want: 410},
 		{name: "create issue without issues: write", method: "POST", path: base, tok: "inst-read", body: map[string]string{"title": "x"}, want: 403},
-		{name: "get issue", method: "GET", path: base + "/1", tok: "inst", want: 200},
+		{name: "get issue", method: "GET", path: issue, tok: "inst", want: 200},
 		{name: "get no issue", method: "GET", path: base + "/999", tok: "inst", want: 404},
 		{name: "get issue with issues off", method: "GET", path: "/repos/acme/quiet/issues/1", tok: "inst", want: 410},
-		{name: "edit issue", method: "PATCH", path: base + "/1", tok: "inst", body: map[string]any{"body": "rewritten", "state": "closed"}, want: 200},
-		{name: "edit issue with a bad state", method: "PATCH", path: base + "/1", tok: "inst", body: map[string]string{"state": "bogus"}, want: 422},
+		{name: "edit issue", method: "PATCH", path: issue, tok: "inst", body: map[string]any{"body": "rewritten", "state": "closed"}, want: 200},
+		{name: "edit issue with a bad state", method: "PATCH", path: issue, tok: "inst", body: map[string]string{"state": "bogus"}, want: 422},
 		{name: "edit no issue", method: "PATCH", path: base + "/999", tok: "inst", body: map[string]string{"body": "x"}, want: 404},
-		{name: "list comments", method: "GET", path: base + "/1/comments?per_page=1", tok: "inst", want: 200, pages: true},
+		{name: "list comments", method: "GET", path: issue + "/comments?per_page=1", tok: "inst", want: 200, pages: true},
 		{name: "list comments of no issue", method: "GET", path: base + "/999/comments", tok: "inst", want: 404},
-		{name: "comment without a body", method: "POST", path: base + "/1/comments", tok: "inst", body: map[string]string{}, want: 422},
+		{name: "comment without a body", method: "POST", path: issue + "/comments", tok: "inst", body: map[string]string{}, want: 422},
 		{name: "comment on no issue", method: "POST", path: base + "/999/comments", tok: "inst", body: map[string]string{"body": "x"}, want: 404},
 		{name: "edit comment", method: "PATCH", path: base + "/comments/" + comment, tok: "inst", body: map[string]string{"body": "edited"}, want: 200},
 		{name: "edit comment without a body", method: "PATCH", path: base + "/comments/" + comment, tok: "inst", body: map[string]string{}, want: 422},
