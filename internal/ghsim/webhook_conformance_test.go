@@ -312,6 +312,79 @@ func deliveryHeaderFindings(h http.Header, body []byte, secret string, appID int
 	return out
 }
 
+// packageExampleFindings checks what the schema leaves optional but
+// GitHub's example of a container's registry_package published
+// (webhooks/examples/registry_package/published.docker.payload.json)
+// shows, and issue 16 names: every key of its registry block, of the
+// version's package_url and installation_command, of the image's labels
+// and of its manifest (uri, size, config, layers) is there; and the
+// namespace is "owner/repository" (the example's "Codertocat/hello-world";
+// pkgwarden must not take it for the owner).
+func packageExampleFindings(t *testing.T, event string, body []byte) []finding {
+	if event != "registry_package" {
+		return nil
+	}
+	var p, ex map[string]any
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("testdata/github/webhooks/examples/registry_package/published.docker.payload.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &ex); err != nil {
+		t.Fatal(err)
+	}
+	rp, _ := p["registry_package"].(map[string]any)
+	var out []finding
+	if ns, _ := rp["namespace"].(string); p["repository"] != nil && !strings.Contains(ns, "/") {
+		out = append(out, finding{At: "/registry_package/namespace", What: fmt.Sprintf("%q is not owner/repository, as GitHub's is", ns)})
+	}
+	roots := []string{"/registry_package/registry", "/registry_package/package_version/package_url",
+		"/registry_package/package_version/installation_command"}
+	if rp["package_type"] == "CONTAINER" {
+		roots = append(roots, "/registry_package/package_version/container_metadata/labels",
+			"/registry_package/package_version/container_metadata/manifest")
+	}
+	for _, root := range roots {
+		out = append(out, missingKeys(lookup(ex, root), lookup(p, root), root)...)
+	}
+	return out
+}
+
+// lookup is the value at a JSON pointer of plain segments, nil if none.
+func lookup(v any, ptr string) any {
+	for _, seg := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[seg]
+	}
+	return v
+}
+
+// missingKeys lists, as findings, where got lacks a key example has (lists:
+// against their first element), or lacks the value itself.
+func missingKeys(example, got any, at string) []finding {
+	if got == nil && example != nil {
+		return []finding{{At: at, What: "missing (GitHub's example has it)"}}
+	}
+	var out []finding
+	switch ex := example.(type) {
+	case map[string]any:
+		g, _ := got.(map[string]any)
+		for k, v := range ex {
+			out = append(out, missingKeys(v, g[k], at+"/"+k)...)
+		}
+	case []any:
+		if g, _ := got.([]any); len(ex) > 0 && len(g) > 0 {
+			out = append(out, missingKeys(ex[0], g[0], at+"/0")...)
+		}
+	}
+	return out
+}
+
 // TestWebhookConformance drives the simulator to send every webhook it can
 // (packages published by push and by a registry client, a tag moved,
 // issues and comments by people and by the App, pushes, pull requests
@@ -364,6 +437,7 @@ func TestWebhookConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		fs = append(fs, deliveryHeaderFindings(d.header, d.body, sim.WebhookSecret(), sim.AppID())...)
+		fs = append(fs, packageExampleFindings(t, event, d.body)...)
 		for _, f := range fs {
 			found = append(found, finding{"webhook", where, f.At, f.What})
 		}
