@@ -436,7 +436,6 @@ type conformWorld struct {
 	tokens  map[string]string
 	classic map[string]bool
 	inst    int64
-	head    string // acme/webapp's main
 	pull    int
 }
 
@@ -482,8 +481,6 @@ func newConformWorld(t *testing.T, sim *ghsim.Sim) *conformWorld {
 	must(sim.PutFile("acme", "webapp", "", "README.md", []byte("webapp\n"), "alice"))
 	must(sim.PutFile("acme", "webapp", "feature", "a.txt", []byte("a\n"), "alice"))
 	must(sim.PutFile("acme", "webapp", "feature", "b.txt", []byte("b\n"), "alice"))
-	w.head, err = sim.HeadCommit("acme", "webapp", "")
-	must(err)
 	w.pull, err = sim.OpenPullRequest("acme", "webapp", ghsim.PullRequestOptions{Head: "feature", Title: "feature", User: "alice"})
 	must(err)
 
