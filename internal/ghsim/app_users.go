@@ -57,6 +57,7 @@ func (s *world) requirePrincipal(w http.ResponseWriter, r *http.Request, kind pr
 		writeError(w, http.StatusUnauthorized, msgRequiresAuth)
 		return nil, false
 	case p.Kind != kind:
+		setScopesHeader(w, p)
 		writeError(w, http.StatusForbidden, forbidden)
 		return nil, false
 	}
@@ -80,9 +81,9 @@ func (s *reposAPI) accountDetails(a *account) map[string]any {
 	} {
 		v[k] = val
 	}
-	if a.Type == "User" {
-		v["hireable"] = nil
-	}
+	// GitHub's public-user object has hireable for organizations too
+	// (GET /users/{org}: "hireable": null).
+	v["hireable"] = nil
 	return v
 }
 

@@ -51,6 +51,44 @@
 // tests and the demo are the clients, and the Packages API is served whole
 // because the seed document is its contract (conformance_test.go).
 //
+// # Conformance with GitHub's own descriptions
+//
+// testdata/github holds what GitHub publishes about the parts pkgwarden
+// uses (its README says from where, and how to regenerate them). Three
+// tests of the package's test command check the simulator against them
+// over real HTTP, so that a wrong idea of GitHub shared by pkgwarden and
+// the simulator fails a test instead of a first real installation:
+//
+//   - TestOpenAPIConformance (openapi_conformance_test.go) drives every
+//     operation of rest/openapi.json, a success and an error each (401,
+//     403, 404, 410, 422, 304 with If-None-Match, the primary and both
+//     secondary rate-limit answers), and validates each answer with
+//     kin-openapi: the status documented for the operation, the body
+//     against its schema, the headers it declares. Then the headers
+//     GitHub's REST docs describe: X-RateLimit-Limit, -Remaining, -Used,
+//     -Reset and -Resource on every answer, Remaining 0 on a spent primary
+//     limit and Retry-After on a secondary one, ETag on a GET answered 200,
+//     Link well formed and leading on when there is another page,
+//     X-OAuth-Scopes on answers to classic tokens, and GitHub's message
+//     for a package that does not exist.
+//   - TestWebhookConformance (webhook_conformance_test.go) makes the
+//     simulator send every webhook it can and validates each delivery, at
+//     a real receiver, against webhooks/schema.json (draft-07, with
+//     santhosh-tekuri/jsonschema), the definition chosen by the
+//     X-GitHub-Event header and the action: whatever the simulator sends
+//     is checked, and an event or action without a schema fails. Its
+//     headers are checked against GitHub's delivery headers, and a
+//     container's registry_package against the keys GitHub's example
+//     shows. TestWebhookExamples validates GitHub's example payloads
+//     (webhooks/examples) against the same schema, as a check of the
+//     validator.
+//   - Differences kept on purpose, of the simulator or of GitHub's
+//     description against GitHub itself, are listed in
+//     conformance_deviations_test.go, each with the operation or event,
+//     the place (status, header or JSON pointer), the message and the
+//     reason. Anything else fails, and so does an entry no run meets
+//     (delete it then).
+//
 // # Behaviours the seed document does not state
 //
 // Each line: what the simulator does, and where that comes from.

@@ -462,12 +462,18 @@ func (s *issuesAPI) issueRequest(w http.ResponseWriter, r *http.Request, write b
 	if !ok || (write && !s.canWriteIssues(w, c)) {
 		return caller{}, nil, false
 	}
+	// Issues and pull requests share one number sequence: find the issue
+	// by its number, not by its place among the issues.
 	n, err := strconv.Atoi(r.PathValue("number"))
-	if err != nil || n < 1 || n > len(c.rp.Issues) {
-		writeError(w, http.StatusNotFound, msgNotFound)
-		return caller{}, nil, false
+	if err == nil {
+		for _, is := range c.rp.Issues {
+			if is.Number == n {
+				return c, is, true
+			}
+		}
 	}
-	return c, c.rp.Issues[n-1], true
+	writeError(w, http.StatusNotFound, msgNotFound)
+	return caller{}, nil, false
 }
 
 // sinceParam reads the since query parameter of a list of resource

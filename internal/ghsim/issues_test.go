@@ -377,3 +377,35 @@ func TestIssueRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestIssueNumbersAfterPullRequests: issues and pull requests share one
+// number sequence, so an issue is found by its number, not by its place
+// among the repository's issues.
+func TestIssueNumbersAfterPullRequests(t *testing.T) {
+	w, clients := issuesWorld(t)
+	f, ctx := w.f, context.Background()
+	if err := f.sim.PutFile("acme", "app", "feature", "a.txt", []byte("a\n"), "olga"); err != nil {
+		t.Fatal(err)
+	}
+	pr, err := f.sim.OpenPullRequest("acme", "app", PullRequestOptions{Head: "feature", Title: "feature", User: "olga"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var numbers []int
+	for _, title := range []string{"first", "second"} {
+		n, err := f.sim.CreateIssue("acme", "app", "olga", title, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers = append(numbers, n)
+	}
+	for i, title := range []string{"first", "second"} {
+		is, _, err := clients["olga"].Issues.Get(ctx, "acme", "app", numbers[i])
+		if err != nil || is.GetNumber() != numbers[i] || is.GetTitle() != title {
+			t.Errorf("issue %d (after pull request %d): %v, number %d title %q", numbers[i], pr, err, is.GetNumber(), is.GetTitle())
+		}
+	}
+	if _, resp, err := clients["olga"].Issues.Get(ctx, "acme", "app", numbers[1]+1); resp == nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("issue past the last: %v, want 404", err)
+	}
+}

@@ -334,8 +334,9 @@ func (s *appAPI) handleManifestConfirm(w http.ResponseWriter, r *http.Request) {
 		WebhookSecret: randomHex(20),
 		ClientSecret:  randomHex(20),
 		Permissions:   map[string]string{"metadata": "read"},
-		Events:        slices.Clone(m.DefaultEvents),
-		CreatedAt:     now,
+		// Never nil: GitHub answers "events": [] for an app without any.
+		Events:    append([]string{}, m.DefaultEvents...),
+		CreatedAt: now,
 	}
 	for k, v := range m.DefaultPermissions {
 		app.Permissions[k] = v

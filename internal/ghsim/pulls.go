@@ -294,6 +294,10 @@ func (s *world) pullView(base *repo, pr *pullRequest) map[string]any {
 			"issue":    map[string]string{"href": api + "/issues/" + num},
 			"comments": map[string]string{"href": api + "/issues/" + num + "/comments"},
 			"statuses": map[string]string{"href": api + "/statuses/" + pr.HeadSHA},
+			"commits":  map[string]string{"href": api + "/pulls/" + num + "/commits"},
+			// GitHub's URL templates, as in its answers.
+			"review_comments": map[string]string{"href": api + "/pulls/" + num + "/comments"},
+			"review_comment":  map[string]string{"href": api + "/pulls/comments{/number}"},
 		},
 		"author_association":    s.authorAssociation(pr.User, base),
 		"auto_merge":            nil,

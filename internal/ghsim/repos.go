@@ -197,7 +197,17 @@ func (s *reposAPI) handleGetRepo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.fullRepository(c.rp, c.p))
+	v := s.fullRepository(c.rp, c.p)
+	// Only the REST answer counts watchers of the network (full-repository).
+	v["network_count"], v["subscribers_count"] = 0, 0
+	writeJSON(w, http.StatusOK, v)
+}
+
+// webHost is the host of a web URL, for ssh_url's git@host:owner/repo.git.
+func webHost(u string) string {
+	u = strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://")
+	h, _, _ := strings.Cut(u, "/")
+	return h
 }
 
 // fullRepository is the full repository object. With a classic token it carries
@@ -241,6 +251,34 @@ func (s *world) fullRepository(rp *repo, p *principal) map[string]any {
 		"issues_url":        api + "/issues{/number}",
 		"labels_url":        api + "/labels{/name}",
 		"pulls_url":         api + "/pulls{/number}",
+		// The rest of GitHub's URL templates (REST "Get a repository").
+		"assignees_url":     api + "/assignees{/user}",
+		"blobs_url":         api + "/git/blobs{/sha}",
+		"compare_url":       api + "/compare/{base}...{head}",
+		"contributors_url":  api + "/contributors",
+		"deployments_url":   api + "/deployments",
+		"downloads_url":     api + "/downloads",
+		"forks_url":         api + "/forks",
+		"git_commits_url":   api + "/git/commits{/sha}",
+		"git_refs_url":      api + "/git/refs{/sha}",
+		"git_tags_url":      api + "/git/tags{/sha}",
+		"issue_events_url":  api + "/issues/events{/number}",
+		"keys_url":          api + "/keys{/key_id}",
+		"languages_url":     api + "/languages",
+		"merges_url":        api + "/merges",
+		"milestones_url":    api + "/milestones{/number}",
+		"notifications_url": api + "/notifications{?since,all,participating}",
+		"releases_url":      api + "/releases{/id}",
+		"stargazers_url":    api + "/stargazers",
+		"statuses_url":      api + "/statuses/{sha}",
+		"subscribers_url":   api + "/subscribers",
+		"subscription_url":  api + "/subscription",
+		"tags_url":          api + "/tags",
+		"teams_url":         api + "/teams",
+		"trees_url":         api + "/git/trees{/sha}",
+		"ssh_url":           "git@" + webHost(s.appHTMLURL("")) + ":" + rp.fullName() + ".git",
+		"svn_url":           s.appHTMLURL(rp.fullName()),
+		"mirror_url":        nil,
 		"git_url":           "git://" + strings.TrimPrefix(strings.TrimPrefix(s.appHTMLURL(rp.fullName()), "https://"), "http://") + ".git",
 		"clone_url":         s.appHTMLURL(rp.fullName()) + ".git",
 		"homepage":          nil,
