@@ -50,9 +50,37 @@ func HandledEvents() []string { return slices.Clone(handled) }
 type Envelope struct {
 	Action       string               `json:"action"`
 	Installation *github.Installation `json:"installation"`
-	Repository   *github.Repository   `json:"repository"`
+	Repository   *Repository          `json:"repository"`
 	Organization *github.Organization `json:"organization"`
 	Sender       *github.User         `json:"sender"`
+}
+
+// Repository is the repository an event concerns, with only what routing
+// reads. github.Repository cannot decode every event: in a push,
+// repository.organization is the organization's login (a string), in the
+// other events an object (GitHub's push examples), and the whole delivery
+// would fail to decode.
+type Repository struct {
+	ID       int64        `json:"id"`
+	Name     string       `json:"name"`
+	FullName string       `json:"full_name"`
+	Owner    *github.User `json:"owner"`
+}
+
+// GetOwner returns the repository's owner, or nil.
+func (r *Repository) GetOwner() *github.User {
+	if r == nil {
+		return nil
+	}
+	return r.Owner
+}
+
+// GetFullName returns "owner/name", or "".
+func (r *Repository) GetFullName() string {
+	if r == nil {
+		return ""
+	}
+	return r.FullName
 }
 
 // DecodeEnvelope reads the shared fields of any event.
