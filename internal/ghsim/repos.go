@@ -479,7 +479,7 @@ func (s *world) repoWebhook(event, action, perm string, rp *repo, sender string,
 		return
 	}
 	if _, ok := payload["repository"]; !ok {
-		payload["repository"] = s.fullRepository(rp, nil)
+		payload["repository"] = s.hookRepository(rp)
 	}
 	if owner := s.st.accounts[lower(rp.Owner)]; owner != nil && owner.Type == "Organization" {
 		payload["organization"] = s.orgSummary(owner)
