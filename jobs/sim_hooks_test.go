@@ -22,7 +22,8 @@ import (
 // TestSimulatorWebhooksRoute drives the webhooks the simulator sends as
 // GitHub does (installation created and deleted,
 // installation_repositories, registry_package published and updated, the
-// package event of an organization hook) through the real intake and the
+// package event of an organization hook, a push to an organization's
+// repository, whose repository.organization is a string) through the real intake and the
 // router, one step at a time, and checks what each delivery became.
 func TestSimulatorWebhooksRoute(t *testing.T) {
 	ctx := context.Background()
@@ -104,6 +105,9 @@ func TestSimulatorWebhooksRoute(t *testing.T) {
 			"registry_package/published: prune {inst}/Acme/npm/client",
 			"package/published: none: router: package event dropped (package event is incomplete: no installation id)",
 		}},
+		{"push of the rules to an organization's repository", func() error {
+			return sim.PutFile("Acme", "webapp", "", ".github/pkgwarden.yml", []byte("rules: []\n"), "alice")
+		}, []string{"push/: config {inst}/Acme/repository/webapp"}},
 		{"narrow the installation", func() error { return sim.SetInstallationRepositories(inst, "webapp") },
 			[]string{"installation_repositories/removed: none: router: installation event needs no job"}},
 		{"uninstall", func() error {

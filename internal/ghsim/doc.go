@@ -338,7 +338,10 @@
 //     installation covering the repository, and only when it holds the
 //     event's permission: contents for push, issues for the others (GitHub
 //     docs, "Webhook events and payloads"). The push payload's repository
-//     has created_at and pushed_at as Unix seconds, as GitHub's does.
+//     has created_at and pushed_at as Unix seconds, as GitHub's does, and
+//     in an organization's repository organization as the login string
+//     (GitHub's push example push/1.payload.json), where the other events
+//     have an object.
 //     PutFile of identical content commits and sends nothing.
 //
 // Pull requests (pulls.go, commits.go; GitHub REST docs, "Pulls", and
