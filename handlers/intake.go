@@ -320,7 +320,9 @@ func (h *Intake) readBody(w http.ResponseWriter, r *http.Request, buf *[]byte, h
 	}
 }
 
-// validSignature checks X-Hub-Signature-256 in constant time.
+// validSignature checks X-Hub-Signature-256 in constant time. GitHub also
+// sends X-Hub-Signature, an HMAC-SHA1, which is never read: a delivery is
+// authentic by its SHA-256 signature alone.
 func (h *Intake) validSignature(header string, body []byte) bool {
 	if len(h.secret) == 0 {
 		return false

@@ -3,6 +3,8 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
 	"encoding/hex"
 	"io"
 	"log/slog"
@@ -55,6 +57,13 @@ func TestSignatureVector(t *testing.T) {
 	}
 }
 
+// sha1Hex is the hex HMAC-SHA1 of body, what GitHub's X-Hub-Signature carries.
+func sha1Hex(secret string, body []byte) string {
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
 func fixture(t *testing.T) []byte {
 	t.Helper()
 	b, err := os.ReadFile("../internal/webhook/testdata/registry_package_published.json")
@@ -70,7 +79,10 @@ type request struct {
 	delivery string
 	body     []byte
 	sig      string // "" → computed with the right secret; "-" → none
-	length   int64  // forced Content-Length, 0 → len(body)
+	// sha1 sets X-Hub-Signature, the HMAC-SHA1 GitHub still sends next to
+	// X-Hub-Signature-256: "" none, "valid" computed with the right secret.
+	sha1   string
+	length int64 // forced Content-Length, 0 → len(body)
 }
 
 func (rq request) build(secret string) *http.Request {
@@ -94,6 +106,13 @@ func (rq request) build(secret string) *http.Request {
 	case "-":
 	default:
 		r.Header.Set("X-Hub-Signature-256", rq.sig)
+	}
+	switch rq.sha1 {
+	case "":
+	case "valid":
+		r.Header.Set("X-Hub-Signature", "sha1="+sha1Hex(secret, rq.body))
+	default:
+		r.Header.Set("X-Hub-Signature", rq.sha1)
 	}
 	return r
 }
@@ -131,6 +150,11 @@ func TestIntake(t *testing.T) {
 		{name: "no signature", req: request{event: "registry_package", delivery: "d-4", body: body, sig: "-"}, wantStatus: 401, wantResult: ResultBadSignature, wantEvent: "registry_package"},
 		{name: "wrong secret", req: request{event: "registry_package", delivery: "d-5", body: body, sig: SignatureHeader([]byte("other"), body)}, wantStatus: 401, wantResult: ResultBadSignature, wantEvent: "registry_package"},
 		{name: "sha1 signature", req: request{event: "registry_package", delivery: "d-6", body: body, sig: "sha1=" + hex.EncodeToString(make([]byte, 20))}, wantStatus: 401, wantResult: ResultBadSignature, wantEvent: "registry_package"},
+		// GitHub signs with SHA-1 too (X-Hub-Signature); only SHA-256 counts.
+		{name: "valid sha1, no sha256", req: request{event: "registry_package", delivery: "d-6a", body: body, sig: "-", sha1: "valid"}, wantStatus: 401, wantResult: ResultBadSignature, wantEvent: "registry_package"},
+		{name: "valid sha1, wrong sha256", req: request{event: "registry_package", delivery: "d-6b", body: body, sig: SignatureHeader([]byte("other"), body), sha1: "valid"}, wantStatus: 401, wantResult: ResultBadSignature, wantEvent: "registry_package"},
+		{name: "valid sha1 in the sha256 header", req: request{event: "registry_package", delivery: "d-6c", body: body, sig: "sha1=" + sha1Hex(secret, body)}, wantStatus: 401, wantResult: ResultBadSignature, wantEvent: "registry_package"},
+		{name: "both signatures, as GitHub sends them", req: request{event: "registry_package", delivery: "d-6d", body: body, sha1: "valid"}, wantStatus: 202, wantResult: ResultAccepted, wantEvent: "registry_package", wantGrowth: 1},
 		{name: "unknown event with bad signature is labelled other", req: request{event: "x-attacker-chosen", delivery: "d-7", body: body, sig: "-"}, wantStatus: 401, wantResult: ResultBadSignature, wantEvent: "other"},
 		{name: "missing event header", req: request{delivery: "d-8", body: body}, wantStatus: 400, wantResult: ResultBadRequest, wantEvent: "other"},
 		{name: "missing delivery header", req: request{event: "registry_package", body: body}, wantStatus: 400, wantResult: ResultBadRequest, wantEvent: "registry_package"},

@@ -390,6 +390,9 @@ func TestRouterDropsOwnBotAndNonTriggers(t *testing.T) {
 		{"own", webhook.EventRegistryPackage, []byte(`{"action":"published","installation":{"id":1},"sender":{"login":"pkgwarden-acme[bot]"},"registry_package":{"name":"own","package_type":"CONTAINER","owner":{"login":"acme"}}}`)},
 		{"deleted-action", webhook.EventPackage, []byte(`{"action":"deleted","installation":{"id":1},"package":{"name":"gone","package_type":"npm","owner":{"login":"acme"}}}`)},
 		{"incomplete", webhook.EventRegistryPackage, []byte(`{"action":"published","registry_package":{"name":"x"}}`)},
+		// namespace is "owner/repo" on GitHub, never the owner: without
+		// owner.login there is no job (it went to owner "acme/app" once).
+		{"namespace-only", webhook.EventRegistryPackage, []byte(`{"action":"published","installation":{"id":1},"organization":{"login":"acme"},"registry_package":{"name":"app","namespace":"acme/app","package_type":"CONTAINER","owner":{"login":""}}}`)},
 		{"push", webhook.EventPush, []byte(`{"ref":"refs/heads/main","installation":{"id":1}}`)},
 		{"good", webhook.EventRegistryPackage, packageBody(1, "acme", "app")},
 	}

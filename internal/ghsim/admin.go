@@ -22,6 +22,7 @@ type adminAPI struct {
 func (s *adminAPI) register(mux *http.ServeMux) {
 	s.registerPackageAdmin(mux)
 	s.registerAppAdmin(mux)
+	s.registerHookAdmin(mux)
 	s.registerPullAdmin(mux)
 	s.registerRateLimitAdmin(mux)
 	s.registerFaultAdmin(mux)

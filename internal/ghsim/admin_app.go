@@ -238,7 +238,7 @@ func (s *adminAPI) adminAddInstallation(w http.ResponseWriter, r *http.Request) 
 	if !appAdminDecode(w, r, &req) {
 		return
 	}
-	id, err := s.AddInstallation(req.Account, req.Permissions, req.Repositories...)
+	id, err := s.Install(req.Account, req.Permissions, req.Repositories...)
 	if err != nil {
 		appAdminFail(w, err)
 		return

@@ -78,9 +78,10 @@ func TestAppAdminAPI(t *testing.T) {
 		t.Errorf("admin issues: status %d, %+v", resp.StatusCode, stored)
 	}
 	f.waitHooks(t)
-	// Two files written, one deleted, one issue opened and labeled; quiet
-	// is not covered by the installation.
-	want := []string{"push", "push", "push", "issues/opened", "issues/labeled"}
+	// The app installed (the admin API sends installation created), two
+	// files written, one deleted, one issue opened and labeled; quiet is
+	// not covered by the installation.
+	want := []string{"installation/created", "push", "push", "push", "issues/opened", "issues/labeled"}
 	if got := eventActions(t, f.hook.take()); !slices.Equal(got, want) {
 		t.Errorf("webhooks %v, want %v", got, want)
 	}

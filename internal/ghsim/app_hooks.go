@@ -33,6 +33,9 @@ func (s *appAPI) handleListDeliveries(w http.ResponseWriter, r *http.Request) {
 	more := false
 	for i := len(s.st.deliveries) - 1; i >= 0; i-- {
 		d := s.st.deliveries[i]
+		if d.Hook.TargetType != "integration" {
+			continue // a repository's or an organization's hook
+		}
 		if below != 0 && d.ID >= below {
 			continue
 		}
@@ -61,7 +64,7 @@ func (s *appAPI) deliveryByPath(r *http.Request) *Delivery {
 		return nil
 	}
 	for _, d := range s.st.deliveries {
-		if d.ID == id {
+		if d.ID == id && d.Hook.TargetType == "integration" {
 			return d
 		}
 	}
@@ -76,7 +79,8 @@ func (s *appAPI) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, msgNotFound)
 		return
 	}
-	if s.opts.WebhookURL == "" {
+	h, ok := s.appHook()
+	if !ok {
 		writeError(w, http.StatusUnprocessableEntity, "The app has no webhook URL")
 		return
 	}
@@ -89,11 +93,10 @@ func (s *appAPI) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 		Status:      "pending",
 		Redelivery:  true,
 		Payload:     d.Payload,
+		Hook:        h,
 	}
 	s.st.deliveries = append(s.st.deliveries, again)
-	s.startSender()
-	s.pendingN++
-	s.outbox <- outgoing{delivery: again, url: s.opts.WebhookURL}
+	s.send(again)
 	writeJSON(w, http.StatusAccepted, map[string]any{})
 }
 

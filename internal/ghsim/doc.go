@@ -313,20 +313,16 @@
 //     days of the deletion). Nothing tells an index that its children are
 //     gone, on GitHub either.
 //
-// Webhooks of the package side:
+// Webhooks of the package side (what they carry is under "Webhooks"
+// below):
 //
-//   - A manifest push that creates a version or moves a tag sends one
-//     registry_package "published" (a push that changes nothing sends none),
-//     and so does Publish / the admin publish route. Sent only when the app
-//     is installed on the owner, with installation.id, registry_package
-//     (id, name, namespace, ecosystem and package_type "CONTAINER" for
-//     containers and the lower-case type otherwise, owner, html_url,
-//     registry, package_version with id, name, version, package_url,
-//     installation_command, prerelease and, for containers,
-//     container_metadata.tag {name, digest}, the name empty for a push by
-//     digest), repository when linked, organization for organizations, and
-//     sender (the pushing user, else the owner). Shape after GitHub's
-//     webhook schema (octokit/webhooks, "registry_package published").
+//   - A manifest push that creates a version sends registry_package and
+//     package "published"; one that moves a tag onto an existing version
+//     (pushing a tag to a digest already there) sends them "updated"; a
+//     push that changes nothing sends none. Publish and the admin publish
+//     route send "published". The app gets registry_package only, when it
+//     is installed on the owner; repository and organization hooks get
+//     both, whether the app is installed or not.
 //   - With SetQuiet(true) none are sent (the demo world, internal/demoworld,
 //     seeds that way).
 //
@@ -380,7 +376,10 @@
 //     installation covering the repository, and only when it holds the
 //     event's permission: contents for push, issues for the others (GitHub
 //     docs, "Webhook events and payloads"). The push payload's repository
-//     has created_at and pushed_at as Unix seconds, as GitHub's does.
+//     has created_at and pushed_at as Unix seconds, as GitHub's does, and
+//     in an organization's repository organization as the login string
+//     (GitHub's push example push/1.payload.json), where the other events
+//     have an object.
 //     PutFile of identical content commits and sends nothing.
 //
 // Pull requests (pulls.go, commits.go; GitHub REST docs, "Pulls", and
@@ -529,6 +528,80 @@
 //     /app/installations and /app/hook/deliveries an empty list (it has no
 //     installations and sends no webhooks), the other app routes 404.
 //
+// # Webhooks
+//
+// Where deliveries go, what they carry and where each shape comes from
+// (hooks.go, repo_hooks.go, hook_payloads.go, installations.go).
+//
+//   - Targets: the app's webhook (Options.WebhookURL, SetWebhookURL,
+//     signed with Options.WebhookSecret), and repository and organization
+//     webhooks (AddRepoHook, AddOrgHook, POST /_admin/hooks), each with its
+//     URL, secret and events ("*" for all; GitHub's default, push, when
+//     none are named). Only the package events go to repository and
+//     organization hooks: a repository's for the packages linked to it, an
+//     organization's for the packages it owns (GitHub docs, "Types of
+//     webhooks"). The app's delivery log (GET /app/hook/deliveries,
+//     redelivery) holds the app's deliveries only; Deliveries lists all,
+//     each with its Hook.
+//   - Headers (GitHub docs, "Webhook events and payloads", delivery
+//     headers): X-GitHub-Event, X-GitHub-Delivery (a new GUID per delivery,
+//     the same on a redelivery), X-GitHub-Hook-ID (1 for the app's hook,
+//     the hook's id otherwise), X-GitHub-Hook-Installation-Target-Type
+//     ("integration" for the app's hook, "repository" or "organization")
+//     and -Target-ID (the app's, the repository's or the organization's
+//     id), X-Hub-Signature (HMAC-SHA1 of the body, which GitHub still sends
+//     for old receivers; SignSHA1) and X-Hub-Signature-256 (Sign), both
+//     under the hook's secret, User-Agent GitHub-Hookshot/<hex> and
+//     Content-Type application/json.
+//   - Payload shapes follow GitHub's example payloads (octokit/webhooks,
+//     vendored in testdata/github/webhooks/examples); TestWebhookShapes
+//     checks that every key of the example of each event/action sent is
+//     there with the same JSON type. registry_package and package: the
+//     package object with id, name, namespace ("owner/repo" of the linked
+//     repository as GitHub sends it, owner/name for an unlinked package:
+//     simulator's choice), ecosystem and package_type ("CONTAINER" for
+//     containers, the lower-case type otherwise), html_url, owner (the
+//     account object, the login as the owner spells it), registry (about_url,
+//     name "GitHub CONTAINER registry" or "GitHub <type> registry", type,
+//     url: the simulator's registry for containers, https://npm.pkg.github.com/@Owner
+//     for npm, as GitHub's examples, https://<type>.pkg.github.com/Owner
+//     otherwise; vendor "GitHub Inc") and package_version with the keys
+//     of both GitHub examples (the container one and the npm one: release,
+//     author, tag_name, draft, docker_metadata, source_url, ...), the
+//     empty strings and lists the simulator has nothing for, and
+//     package_url and installation_command "<registry>/<Owner>/<name>:<tag>"
+//     (the owner's case kept and, for a push by digest, the tag empty, as
+//     in GitHub's example; neither is a pullable reference then). For a
+//     container, container_metadata: tag {name, digest}; labels from the
+//     image config's labels (an index's annotations when it has no config)
+//     with description, source, revision, image_url, licenses from the
+//     org.opencontainers.image.* labels and all_labels holding every
+//     label; manifest {digest, media_type, uri
+//     "repositories/<Owner>/<name>/manifests/<digest>", size (the manifest's
+//     bytes), config {digest, media_type, size}, layers [{digest,
+//     media_type, size}]} read from the pushed manifest (empty config and
+//     layers for an index). repository is the REST repository with every
+//     key of GitHub's webhook examples; organization and sender as in
+//     them (the repository of every repository webhook is this one).
+//     Kept different, with the reason, in the test's list: GitHub's
+//     container example has under package_version.body an object
+//     describing a README blob; the simulator sends the schema's string
+//     form, "".
+//   - installation "created" (Install, POST /_admin/installations) and
+//     "deleted" (RemoveInstallation, DELETE /_admin/installations/{id}),
+//     sent to the app's hook whatever it subscribes to, as GitHub does:
+//     installation as GET /app/installations shows it but with created_at
+//     and updated_at in Unix seconds (GitHub's examples), repositories
+//     ({id, node_id, name, full_name, private} of those covered), requester
+//     null and sender the account, or an organization's first owner by
+//     login (simulator's choice: nobody clicked). AddInstallation, which
+//     seeds worlds, sends nothing. installation_repositories "added" and
+//     "removed" (SetInstallationRepositories, PUT
+//     /_admin/installations/{id}/repositories) carry repository_selection,
+//     repositories_added and repositories_removed; a change both adding and
+//     removing sends both, added first. Uninstalling revokes the
+//     installation's tokens.
+
 // # Admin API
 //
 // Everything under /_admin/ changes the simulated world directly, without
@@ -622,7 +695,17 @@
 //     first, with all its annotations, as []CheckRun (CheckRuns).
 //   - POST /_admin/installations {"account", "permissions": {name: level},
 //     "repositories": [names]}: installs the app, on all repositories when
-//     none are named; answers {"id"} (AddInstallation).
+//     none are named, and sends installation created; answers {"id"}
+//     (Install).
+//   - DELETE /_admin/installations/{id}: uninstalls the app, with
+//     installation deleted; 204, 404 for an unknown id (RemoveInstallation).
+//   - PUT /_admin/installations/{id}/repositories {"repositories": [names]}:
+//     the repositories the installation covers (all when none are named),
+//     with installation_repositories added and removed; 204, 422 for a
+//     repository not under its account (SetInstallationRepositories).
+//   - POST /_admin/hooks {"repository": "owner/name" or "organization",
+//     "url", "secret", "events": [names or "*"]}: a repository's or an
+//     organization's webhook; answers {"id"} (AddRepoHook, AddOrgHook).
 //   - POST /_admin/tokens {"user", "scopes": [...]}: a classic token;
 //     answers {"token"} (AddClassicToken).
 package ghsim

@@ -4,23 +4,59 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 )
+
+// HookTarget is where a delivery goes, as GitHub's headers name it: the
+// app's webhook (TargetType "integration", TargetID the app's id) or a
+// repository's or an organization's webhook (TargetType "repository" or
+// "organization", TargetID its id).
+type HookTarget struct {
+	ID         int64  `json:"id"`
+	TargetType string `json:"target_type"`
+	TargetID   int64  `json:"target_id"`
+	URL        string `json:"url"`
+	secret     string
+}
+
+// appHookID is the id of the app's webhook (X-GitHub-Hook-ID).
+const appHookID = 1
+
+// hookshotVersion is the short commit GitHub's sender names in its
+// User-Agent ("GitHub-Hookshot/<hex>"); any hex will do.
+const hookshotVersion = "5ffa1f3"
+
+// appHook is the app's webhook, or ok false without a webhook URL.
+// Called with s.mu held.
+func (s *world) appHook() (HookTarget, bool) {
+	if s.opts.WebhookURL == "" {
+		return HookTarget{}, false
+	}
+	return HookTarget{ID: appHookID, TargetType: "integration", TargetID: s.opts.AppID,
+		URL: s.opts.WebhookURL, secret: s.opts.WebhookSecret}, true
+}
 
 // enqueueWebhook records a delivery of event to the app's webhook URL and
 // hands it to the sender; GitHub delivers asynchronously, and so does the
 // simulator, in order. It must be called with s.mu held. Without a webhook
 // URL nothing is recorded, as an app without a hook URL gets no deliveries.
 func (s *world) enqueueWebhook(event, action string, payload map[string]any) {
-	if s.opts.WebhookURL == "" {
-		return
+	if h, ok := s.appHook(); ok {
+		s.enqueueDelivery(h, event, action, payload)
 	}
+}
+
+// enqueueDelivery records a delivery of event to h and hands it to the
+// sender. Called with s.mu held.
+func (s *world) enqueueDelivery(h HookTarget, event, action string, payload map[string]any) {
 	if action != "" {
 		payload["action"] = action
 	}
@@ -37,16 +73,21 @@ func (s *world) enqueueWebhook(event, action string, payload map[string]any) {
 		DeliveredAt: s.clock.now(),
 		Status:      "pending",
 		Payload:     body,
+		Hook:        h,
 	}
 	s.st.deliveries = append(s.st.deliveries, d)
+	s.send(d)
+}
+
+// send hands d to the sender. Called with s.mu held.
+func (s *world) send(d *Delivery) {
 	s.startSender()
 	s.pendingN++
-	s.outbox <- outgoing{delivery: d, url: s.opts.WebhookURL}
+	s.outbox <- outgoing{delivery: d}
 }
 
 type outgoing struct {
 	delivery *Delivery
-	url      string
 }
 
 // startSender starts the goroutine that sends deliveries, once.
@@ -77,19 +118,26 @@ func (s *world) sendLoop(out chan outgoing) {
 	}
 }
 
+// post sends a delivery with GitHub's headers (docs "Webhook events and
+// payloads", "Delivery headers"): the event, the delivery's GUID, the hook
+// and its target, both signatures (X-Hub-Signature, HMAC-SHA1, which
+// GitHub still sends for compatibility, and X-Hub-Signature-256) and
+// Hookshot's User-Agent.
 func (s *world) post(o outgoing) (int, error) {
 	d := o.delivery
-	req, err := http.NewRequest(http.MethodPost, o.url, bytes.NewReader(d.Payload))
+	req, err := http.NewRequest(http.MethodPost, d.Hook.URL, bytes.NewReader(d.Payload))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "GitHub-Hookshot/ghsim")
+	req.Header.Set("User-Agent", "GitHub-Hookshot/"+hookshotVersion)
 	req.Header.Set("X-GitHub-Event", d.Event)
 	req.Header.Set("X-GitHub-Delivery", d.GUID)
-	req.Header.Set("X-GitHub-Hook-ID", "1")
-	req.Header.Set("X-GitHub-Hook-Installation-Target-Type", "integration")
-	req.Header.Set("X-Hub-Signature-256", Sign(s.opts.WebhookSecret, d.Payload))
+	req.Header.Set("X-GitHub-Hook-ID", strconv.FormatInt(d.Hook.ID, 10))
+	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(d.Hook.TargetID, 10))
+	req.Header.Set("X-GitHub-Hook-Installation-Target-Type", d.Hook.TargetType)
+	req.Header.Set("X-Hub-Signature", SignSHA1(d.Hook.secret, d.Payload))
+	req.Header.Set("X-Hub-Signature-256", Sign(d.Hook.secret, d.Payload))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("deliver %s %s: %w", d.Event, d.GUID, err)
@@ -134,6 +182,15 @@ func Sign(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// SignSHA1 returns the X-Hub-Signature value of body under secret: the
+// HMAC-SHA1 GitHub still sends next to X-Hub-Signature-256. Receivers
+// should not rely on it; pkgwarden does not read it.
+func SignSHA1(secret string, body []byte) string {
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write(body)
+	return "sha1=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // newGUID makes a delivery id shaped like GitHub's (a UUID).

@@ -84,7 +84,7 @@ func (s *world) Publish(owner, typ, name, ver string, o PublishOptions) (int64, 
 	if created.Before(p.CreatedAt) {
 		p.CreatedAt = created
 	}
-	s.pkPublished(p, v, "", lower(o.Sender))
+	s.pkEvent("published", p, v, "", o.Sender)
 	return v.ID, nil
 }
 

@@ -340,43 +340,75 @@ func (s *registryAPI) regPutManifest(w http.ResponseWriter, r *http.Request, g *
 		_, _ = w.Write(rec.Body.Bytes())
 		return
 	}
-	source := s.regSource(name, body)
+	img := s.regImageOf(name, body)
 	tag := ""
 	if !strings.HasPrefix(ref, "sha256:") {
 		tag = ref
 	}
 	s.mu.Lock()
-	s.pkRecordContainerPush(owner, pkgName, digest, r.Header.Get("Content-Type"), tag, source, g)
+	s.pkRecordContainerPush(owner, pkgName, digest, r.Header.Get("Content-Type"), tag, img, g)
 	s.mu.Unlock()
 	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write(rec.Body.Bytes())
 }
 
-// regSource reads the org.opencontainers.image.source of a manifest: the
-// index's or manifest's annotation, else the image config's label (read
-// from the inner registry).
-func (s *registryAPI) regSource(name string, body []byte) string {
-	var m struct {
-		Annotations map[string]string `json:"annotations"`
-		Config      *struct {
-			Digest    string `json:"digest"`
-			MediaType string `json:"mediaType"`
-		} `json:"config"`
-	}
-	if json.Unmarshal(body, &m) != nil {
+// regImage is what a pushed manifest says about its image, for webhooks
+// (container_metadata) and linking: the manifest's size, config and
+// layers, and the labels of its image config (an index's or a manifest's
+// annotations when it has no config).
+type regImage struct {
+	Size        int64
+	Config      regDescriptor
+	Layers      []regDescriptor
+	Labels      map[string]string
+	Annotations map[string]string
+}
+
+// regDescriptor is a descriptor as container_metadata.manifest shows it.
+type regDescriptor struct {
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	Size      int64  `json:"size"`
+}
+
+// source is the org.opencontainers.image.source of the manifest's
+// annotations, else of the config's labels.
+func (im *regImage) source() string {
+	if im == nil {
 		return ""
 	}
-	if src := m.Annotations[regSourceLabel]; src != "" {
+	if src := im.Annotations[regSourceLabel]; src != "" {
 		return src
 	}
-	if m.Config == nil || m.Config.Digest == "" {
-		return ""
+	return im.Labels[regSourceLabel]
+}
+
+// regImageOf reads a pushed manifest and its image config (from the inner
+// registry): its layers and labels. The config's labels win over the
+// manifest's annotations, which an index has in their place.
+func (s *registryAPI) regImageOf(name string, body []byte) *regImage {
+	var m struct {
+		Annotations map[string]string `json:"annotations"`
+		Config      *regDescriptor    `json:"config"`
+		Layers      []regDescriptor   `json:"layers"`
 	}
+	im := &regImage{Size: int64(len(body)), Labels: map[string]string{}}
+	if json.Unmarshal(body, &m) != nil {
+		return im
+	}
+	im.Layers, im.Annotations = m.Layers, m.Annotations
+	for k, v := range m.Annotations {
+		im.Labels[k] = v
+	}
+	if m.Config == nil || m.Config.Digest == "" {
+		return im
+	}
+	im.Config = *m.Config
 	req := httptest.NewRequest(http.MethodGet, "/v2/"+name+"/blobs/"+m.Config.Digest, nil)
 	rec := httptest.NewRecorder()
 	s.pk.inner.ServeHTTP(rec, req)
 	if rec.Code != http.StatusOK {
-		return ""
+		return im
 	}
 	var cfg struct {
 		Config struct {
@@ -384,9 +416,12 @@ func (s *registryAPI) regSource(name string, body []byte) string {
 		} `json:"config"`
 	}
 	if json.Unmarshal(rec.Body.Bytes(), &cfg) != nil {
-		return ""
+		return im
 	}
-	return cfg.Config.Labels[regSourceLabel]
+	if len(cfg.Config.Labels) > 0 {
+		im.Labels = cfg.Config.Labels
+	}
+	return im
 }
 
 // pkRepoFromSource finds the repository a source URL names, if it exists
@@ -416,10 +451,11 @@ func (s *registryAPI) pkRepoFromSource(owner *account, source string) string {
 }
 
 // pkRecordContainerPush creates or updates the container package and the
-// version of digest after a manifest PUT, moves tag onto it, and sends the
-// registry_package published webhook when something changed. Called with
-// s.mu held.
-func (s *registryAPI) pkRecordContainerPush(owner *account, pkgName, digest, mediaType, tag, source string, g *regGrant) {
+// version of digest after a manifest PUT and moves tag onto it. A new
+// version sends registry_package (and package) "published"; a tag moved
+// onto an existing version "updated"; a push that changes nothing, none.
+// Called with s.mu held.
+func (s *registryAPI) pkRecordContainerPush(owner *account, pkgName, digest, mediaType, tag string, img *regImage, g *regGrant) {
 	now := s.clock.now()
 	key := pkgKey{Owner: lower(owner.Login), Type: "container", Name: pkgName}
 	p := s.st.packages[key]
@@ -428,7 +464,7 @@ func (s *registryAPI) pkRecordContainerPush(owner *account, pkgName, digest, med
 		s.st.packages[key] = p
 	}
 	if p.Repository == "" {
-		p.Repository = s.pkRepoFromSource(owner, source)
+		p.Repository = s.pkRepoFromSource(owner, img.source())
 	}
 	var v *version
 	for _, o := range p.Versions {
@@ -436,11 +472,11 @@ func (s *registryAPI) pkRecordContainerPush(owner *account, pkgName, digest, med
 			v = o
 		}
 	}
-	changed := false
+	action := ""
 	if v == nil {
-		v = &version{ID: s.st.id(), Name: digest, MediaType: mediaType, CreatedAt: now, UpdatedAt: now}
+		v = &version{ID: s.st.id(), Name: digest, MediaType: mediaType, CreatedAt: now, UpdatedAt: now, Image: img}
 		p.Versions = append(p.Versions, v)
-		changed = true
+		action = "published"
 	}
 	if tag != "" && !pkContains(v.Tags, tag) {
 		for _, o := range p.Versions {
@@ -450,14 +486,15 @@ func (s *registryAPI) pkRecordContainerPush(owner *account, pkgName, digest, med
 		}
 		v.Tags = append(v.Tags, tag)
 		v.UpdatedAt = now
-		changed = true
+		if action == "" {
+			action = "updated"
+		}
 	}
-	if !changed {
+	if action == "" {
 		return
 	}
 	p.UpdatedAt = now
-	sender := g.user
-	s.pkPublished(p, v, tag, sender)
+	s.pkEvent(action, p, v, tag, g.user)
 }
 
 func pkContains(l []string, s string) bool {
@@ -477,109 +514,4 @@ func pkRemove(l []string, s string) []string {
 		}
 	}
 	return out
-}
-
-// pkPublished sends the registry_package published webhook for v, as
-// GitHub sends it to an app installed on the owner: no installation, no
-// webhook. Called with s.mu held.
-func (s *world) pkPublished(p *pkg, v *version, tag, senderLogin string) {
-	if s.pk.quiet {
-		return
-	}
-	in := s.installationFor(p.Key.Owner)
-	if in == nil {
-		return
-	}
-	owner := s.st.accounts[p.Key.Owner]
-	if owner == nil {
-		return
-	}
-	regHost := s.opts.RegistryURL
-	if u, err := url.Parse(regHost); err == nil && u.Host != "" {
-		regHost = u.Host
-	}
-	ecosystem, typ := p.Key.Type, p.Key.Type
-	pv := map[string]any{
-		"id":               v.ID,
-		"name":             v.Name,
-		"version":          v.Name,
-		"summary":          "",
-		"description":      v.Description,
-		"body":             "",
-		"body_html":        "",
-		"html_url":         s.pkVersionJSON(p, v).HTMLURL,
-		"target_commitish": "",
-		"target_oid":       "",
-		"created_at":       v.CreatedAt.UTC().Format(pkTimeFormat),
-		"updated_at":       v.UpdatedAt.UTC().Format(pkTimeFormat),
-		"metadata":         []any{},
-		"package_files":    []any{},
-		"prerelease":       v.Prerelease,
-	}
-	if p.Key.Type == "container" {
-		ecosystem, typ = "CONTAINER", "CONTAINER"
-		ref := regHost + "/" + lower(p.Owner) + "/" + p.Key.Name
-		pullRef := ref + "@" + v.Name
-		if tag != "" {
-			pullRef = ref + ":" + tag
-		}
-		pv["container_metadata"] = map[string]any{
-			"tag":      map[string]any{"name": tag, "digest": v.Name},
-			"labels":   map[string]any{},
-			"manifest": map[string]any{"digest": v.Name, "media_type": v.MediaType},
-		}
-		pv["package_url"] = pullRef
-		pv["installation_command"] = "docker pull " + pullRef
-	} else {
-		pv["package_url"] = s.pkHTMLURL(p)
-		pv["installation_command"] = ""
-	}
-	rp := map[string]any{
-		"id":              p.ID,
-		"name":            p.Key.Name,
-		"namespace":       p.Owner,
-		"description":     nil,
-		"ecosystem":       ecosystem,
-		"package_type":    typ,
-		"html_url":        s.pkHTMLURL(p),
-		"created_at":      p.CreatedAt.UTC().Format(pkTimeFormat),
-		"updated_at":      p.UpdatedAt.UTC().Format(pkTimeFormat),
-		"owner":           s.pkAccountJSON(owner),
-		"package_version": pv,
-		"registry":        s.pkRegistryJSON(p),
-	}
-	payload := map[string]any{
-		"registry_package": rp,
-		"installation":     map[string]any{"id": in.ID, "node_id": fmt.Sprintf("I_%d", in.ID)},
-	}
-	if owner.Type == "Organization" {
-		payload["organization"] = s.pkAccountJSON(owner)
-	}
-	if r := s.st.repos[p.Repository]; r != nil {
-		payload["repository"] = s.pkRepoJSON(r)
-	}
-	sender := owner
-	if a := s.st.accounts[senderLogin]; a != nil {
-		sender = a
-	}
-	payload["sender"] = s.pkAccountJSON(sender)
-	s.enqueueWebhook("registry_package", "published", payload)
-}
-
-// pkRegistryJSON describes the registry a package lives in, for webhooks:
-// the simulator's own registry for containers, GitHub's per-ecosystem
-// registries otherwise (nothing serves those in the simulator).
-func (s *world) pkRegistryJSON(p *pkg) map[string]any {
-	m := map[string]any{"about_url": "https://docs.github.com/packages", "vendor": "GitHub Inc", "type": p.Key.Type}
-	switch p.Key.Type {
-	case "container":
-		m["name"], m["type"] = "GitHub Container Registry", "docker"
-		m["url"] = s.opts.RegistryURL + "/" + lower(p.Owner)
-	case "docker":
-		m["name"], m["url"] = "GitHub docker registry", "https://docker.pkg.github.com/"+lower(p.Owner)
-	default:
-		m["name"] = "GitHub " + p.Key.Type + " registry"
-		m["url"] = "https://" + p.Key.Type + ".pkg.github.com/" + lower(p.Owner)
-	}
-	return m
 }

@@ -371,7 +371,7 @@ func TestRegistryPushWebhook(t *testing.T) {
 	d, _ := img.Digest()
 	rp := p.RegistryPackage
 	if p.Action != "published" || p.Installation.ID != w.installation || rp.Name != orgContainer ||
-		rp.Namespace != "acme" || rp.PackageType != "CONTAINER" || rp.Ecosystem != "CONTAINER" ||
+		rp.Namespace != "acme/webapp" || rp.PackageType != "CONTAINER" || rp.Ecosystem != "CONTAINER" ||
 		rp.PackageVersion.ContainerMetadata.Tag.Name != "v9" || rp.PackageVersion.ContainerMetadata.Tag.Digest != d.String() ||
 		rp.PackageVersion.Version != d.String() || rp.PackageVersion.ID == 0 ||
 		p.Repository.FullName != "acme/webapp" || p.Organization.Login != "acme" || p.Sender.Login != "alice" {

@@ -517,7 +517,7 @@ func (s *world) repoWebhook(event, action, perm string, rp *repo, sender string,
 		return
 	}
 	if _, ok := payload["repository"]; !ok {
-		payload["repository"] = s.fullRepository(rp, nil)
+		payload["repository"] = s.hookRepository(rp)
 	}
 	if owner := s.st.accounts[lower(rp.Owner)]; owner != nil && owner.Type == "Organization" {
 		payload["organization"] = s.orgSummary(owner)
@@ -650,10 +650,16 @@ func (s *world) commitFile(owner, repoName, branch, p string, content []byte, re
 		"removed":   nonNil(removed),
 		"modified":  nonNil(modified),
 	}
-	repoObj := s.fullRepository(rp, nil)
+	repoObj := s.hookRepository(rp)
 	// Push payloads describe the repository in the older shape: times as
-	// Unix seconds, the owner with name and email.
+	// Unix seconds, the owner with name and email, and for an
+	// organization's repository its login as a string under organization
+	// (GitHub's push example push/1.payload.json), where other events have
+	// an object.
 	repoObj["created_at"] = rp.CreatedAt.Unix()
+	if a := s.st.accounts[lower(rp.Owner)]; a != nil && a.Type == "Organization" {
+		repoObj["organization"] = a.Login
+	}
 	repoObj["pushed_at"] = now.Unix()
 	repoObj["master_branch"] = rp.DefaultBranch
 	ownerObj := s.simpleUser(rp.Owner)

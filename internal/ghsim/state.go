@@ -20,6 +20,7 @@ type state struct {
 	packages      map[pkgKey]*pkg         // the live package of each namespace
 	deletedPkgs   []*pkg                  // deleted packages, newest last (restorable 30 days)
 	deliveries    []*Delivery             // webhook delivery log, oldest first
+	hooks         []*repoHook             // repository and organization webhooks (repo_hooks.go)
 	// manifestApps and manifestCodes are the apps created from manifests
 	// and their conversion codes (manifest.go); nil until the first.
 	manifestApps  map[int64]*manifestApp
@@ -190,6 +191,9 @@ type version struct {
 	Description string
 	License     string
 	Prerelease  bool
+	// Image is what the pushed manifest said of a container version
+	// (size, config, layers, labels), for webhooks; nil otherwise.
+	Image *regImage
 }
 
 // Delivery is one webhook sent (or attempted) by the simulator.
@@ -203,6 +207,9 @@ type Delivery struct {
 	Status      string    `json:"status"`
 	Redelivery  bool      `json:"redelivery"`
 	Payload     []byte    `json:"-"`
+	// Hook is where it went: the app's webhook, or a repository's or an
+	// organization's (hooks.go).
+	Hook HookTarget `json:"hook"`
 }
 
 func lower(s string) string { return strings.ToLower(s) }

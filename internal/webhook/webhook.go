@@ -50,9 +50,37 @@ func HandledEvents() []string { return slices.Clone(handled) }
 type Envelope struct {
 	Action       string               `json:"action"`
 	Installation *github.Installation `json:"installation"`
-	Repository   *github.Repository   `json:"repository"`
+	Repository   *Repository          `json:"repository"`
 	Organization *github.Organization `json:"organization"`
 	Sender       *github.User         `json:"sender"`
+}
+
+// Repository is the repository an event concerns, with only what routing
+// reads. github.Repository cannot decode every event: in a push,
+// repository.organization is the organization's login (a string), in the
+// other events an object (GitHub's push examples), and the whole delivery
+// would fail to decode.
+type Repository struct {
+	ID       int64        `json:"id"`
+	Name     string       `json:"name"`
+	FullName string       `json:"full_name"`
+	Owner    *github.User `json:"owner"`
+}
+
+// GetOwner returns the repository's owner, or nil.
+func (r *Repository) GetOwner() *github.User {
+	if r == nil {
+		return nil
+	}
+	return r.Owner
+}
+
+// GetFullName returns "owner/name", or "".
+func (r *Repository) GetFullName() string {
+	if r == nil {
+		return ""
+	}
+	return r.FullName
 }
 
 // DecodeEnvelope reads the shared fields of any event.
@@ -88,12 +116,15 @@ func (e Envelope) SenderLogin() string { return e.Sender.GetLogin() }
 type PackageEvent struct {
 	Envelope
 	Package *Package
+	event   string
 }
 
 // Package is the package object of a package event.
 type Package struct {
-	ID        int64  `json:"id"`
-	Name      string `json:"name"`
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+	// Namespace is "owner/repo" on GitHub (its examples), not the owner:
+	// for logs only.
 	Namespace string `json:"namespace"`
 	// Ecosystem and PackageType come in upper case for containers
 	// ("CONTAINER"); Type normalises them to the REST API's names.
@@ -178,7 +209,7 @@ func DecodePackageEvent(event string, body []byte) (*PackageEvent, error) {
 	if err := json.Unmarshal(pkgJSON, &p); err != nil {
 		return nil, fmt.Errorf("decode %s event: %s: %w", event, key, err)
 	}
-	return &PackageEvent{Envelope: env, Package: &p}, nil
+	return &PackageEvent{Envelope: env, Package: &p, event: event}, nil
 }
 
 // Target identifies the package a job works on.
@@ -196,7 +227,16 @@ type Target struct {
 // ErrIncomplete means a package event lacks a field a job needs.
 var ErrIncomplete = errors.New("package event is incomplete")
 
-// Target returns the package the event is about.
+// key is the payload's key of the package object.
+func (e *PackageEvent) key() string {
+	if e.event == EventPackage {
+		return "package"
+	}
+	return "registry_package"
+}
+
+// Target returns the package the event is about; its owner is the
+// package's owner.login, and nothing else.
 func (e *PackageEvent) Target() (Target, error) {
 	t := Target{
 		InstallationID: e.InstallationID(),
@@ -206,12 +246,6 @@ func (e *PackageEvent) Target() (Target, error) {
 		PackageName:    e.Package.Name,
 		Repository:     e.RepositoryFullName(),
 	}
-	if t.Owner == "" {
-		t.Owner = e.Package.Namespace
-	}
-	if t.Owner == "" {
-		t.Owner = e.Owner()
-	}
 	if t.OwnerType == "" && e.Organization != nil {
 		t.OwnerType = "Organization"
 	}
@@ -219,7 +253,11 @@ func (e *PackageEvent) Target() (Target, error) {
 	case t.InstallationID <= 0:
 		return Target{}, fmt.Errorf("%w: no installation id", ErrIncomplete)
 	case t.Owner == "":
-		return Target{}, fmt.Errorf("%w: no owner", ErrIncomplete)
+		// Only owner.login names the package's owner: GitHub sends
+		// namespace as "owner/repo", and the organization or the
+		// repository's owner is not the package's by definition. A
+		// guess could prune another owner's package of that name.
+		return Target{}, fmt.Errorf("%w: no %s.owner.login (namespace %q is not an owner)", ErrIncomplete, e.key(), e.Package.Namespace)
 	case t.PackageName == "":
 		return Target{}, fmt.Errorf("%w: no package name", ErrIncomplete)
 	case t.PackageType == "":
