@@ -45,7 +45,7 @@ func appCreatedAt() time.Time { return time.Date(2024, 1, 1, 0, 0, 0, 0, time.UT
 
 // appEvents are the webhook events the simulated app subscribes to.
 func appEvents() []string {
-	return []string{"issue_comment", "issues", "package", "pull_request", "push", "registry_package"}
+	return []string{"issue_comment", "issues", "pull_request", "push", "registry_package"}
 }
 
 // BotLogin is the login of the app's bot user ("pkgwarden[bot]"), the

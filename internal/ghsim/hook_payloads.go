@@ -281,8 +281,9 @@ func (s *world) installationEvent(action string, in *installation) {
 	s.enqueueWebhook("installation", action, map[string]any{
 		"installation": s.hookInstallation(in),
 		"repositories": s.hookRepoSummaries(rps),
-		"requester":    nil,
-		"sender":       s.simpleUser(s.installationSender(a)),
+		// No requester: GitHub leaves it out when the installer needed
+		// nobody's approval (examples/installation/created.payload.json).
+		"sender": s.simpleUser(s.installationSender(a)),
 	})
 }
 

@@ -285,13 +285,21 @@ func deliveryHeaderFindings(h http.Header, body []byte, secret string, appID int
 	} else if _, err := strconv.ParseInt(v, 10, 64); err != nil {
 		add("X-GitHub-Hook-ID", "not an id: %q", v)
 	}
-	if v := h.Get("X-GitHub-Hook-Installation-Target-ID"); v == "" {
+	// The target is the App (its id) for the App's webhook, the repository
+	// or organization (an id) for a repository's or organization's hook.
+	target := h.Get("X-GitHub-Hook-Installation-Target-Type")
+	switch v := h.Get("X-GitHub-Hook-Installation-Target-ID"); {
+	case v == "":
 		add("X-GitHub-Hook-Installation-Target-ID", "missing")
-	} else if v != strconv.FormatInt(appID, 10) {
+	case target == "integration" && v != strconv.FormatInt(appID, 10):
 		add("X-GitHub-Hook-Installation-Target-ID", "%q, want the App's id %d", v, appID)
+	default:
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			add("X-GitHub-Hook-Installation-Target-ID", "not an id: %q", v)
+		}
 	}
-	if v := h.Get("X-GitHub-Hook-Installation-Target-Type"); v != "integration" {
-		add("X-GitHub-Hook-Installation-Target-Type", "%q, want integration (an App's webhook)", v)
+	if target != "integration" && target != "repository" && target != "organization" {
+		add("X-GitHub-Hook-Installation-Target-Type", "%q, want integration, repository or organization", target)
 	}
 	if v := h.Get("X-Hub-Signature-256"); v != ghsim.Sign(secret, body) {
 		add("X-Hub-Signature-256", "not the HMAC-SHA256 of the body: %q", v)
@@ -375,6 +383,13 @@ func missingKeys(example, got any, at string) []finding {
 	case map[string]any:
 		g, _ := got.(map[string]any)
 		for k, v := range ex {
+			if strings.HasSuffix(at, "/labels") && k == "all_labels" {
+				// Its keys are the image's labels: data, not shape.
+				if _, ok := g[k].(map[string]any); !ok {
+					out = append(out, finding{At: at + "/" + k, What: "missing (GitHub's example has it)"})
+				}
+				continue
+			}
 			out = append(out, missingKeys(v, g[k], at+"/"+k)...)
 		}
 	case []any:
@@ -404,7 +419,7 @@ func TestWebhookConformance(t *testing.T) {
 	srv := simtest.Serve(t, sim, sim.RegistryHandler(), sim.APIHandler())
 	hooks := newHookRecorder(t, sim.WebhookSecret())
 	sim.SetWebhookURL(hooks.url)
-	driveWebhooks(t, sim, srv.URL)
+	driveWebhooks(t, sim, srv.URL, hooks.url)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -447,7 +462,8 @@ func TestWebhookConformance(t *testing.T) {
 	for _, want := range []string{"registry_package.published", "issues.opened", "issues.labeled", "issues.assigned",
 		"issues.edited", "issues.closed", "issues.reopened", "issues.unlabeled", "issue_comment.created",
 		"issue_comment.edited", "push", "pull_request.opened", "pull_request.synchronize", "pull_request.closed",
-		"pull_request.reopened"} {
+		"pull_request.reopened", "registry_package.updated", "package.published", "package.updated", "installation.created",
+		"installation.deleted", "installation_repositories.added", "installation_repositories.removed"} {
 		if kinds[want] == 0 {
 			t.Errorf("the simulator sent no %s webhook", want)
 		}
@@ -458,7 +474,7 @@ func TestWebhookConformance(t *testing.T) {
 // driveWebhooks makes the simulator send every webhook it can: the App is
 // installed on the organisation acme (admin alice, member bob) and on
 // the user carol, who forks acme/webapp.
-func driveWebhooks(t *testing.T, sim *ghsim.Sim, api string) {
+func driveWebhooks(t *testing.T, sim *ghsim.Sim, api, hookURL string) {
 	t.Helper()
 	must := func(err error) {
 		t.Helper()
@@ -474,12 +490,31 @@ func driveWebhooks(t *testing.T, sim *ghsim.Sim, api string) {
 	must(sim.AddOrgMember("acme", "bob", false))
 	bob, err := sim.AddClassicToken("bob", "repo")
 	must(err)
-	_, err = sim.AddRepo("carol", "lib", ghsim.RepoOptions{})
-	must(err)
+	for _, r := range []string{"lib", "tools"} {
+		_, err = sim.AddRepo("carol", r, ghsim.RepoOptions{})
+		must(err)
+	}
 	perms := map[string]string{"packages": "read", "contents": "read", "issues": "write", "pull_requests": "read"}
 	_, err = sim.AddInstallation("acme", perms)
 	must(err)
-	_, err = sim.AddInstallation("carol", perms)
+	// carol installs the App (installation created), narrows it to one
+	// repository and widens it again (installation_repositories removed,
+	// added); dave installs and uninstalls it (installation deleted).
+
+	carolInst, err := sim.Install("carol", perms)
+	must(err)
+	must(sim.SetInstallationRepositories(carolInst, "lib"))
+	must(sim.SetInstallationRepositories(carolInst))
+	_, err = sim.AddUser("dave")
+	must(err)
+	daveInst, err := sim.Install("dave", perms)
+	must(err)
+	must(sim.RemoveInstallation(daveInst))
+	// A repository's hook and an organization's, on the same receiver and
+	// secret: GitHub sends them package events besides registry_package.
+	_, err = sim.AddRepoHook("acme", "webapp", hookURL, sim.WebhookSecret(), "package", "registry_package")
+	must(err)
+	_, err = sim.AddOrgHook("acme", hookURL, sim.WebhookSecret(), "package", "registry_package")
 	must(err)
 
 	// Packages: a container pushed with a tag, the tag moved onto a new
