@@ -312,6 +312,18 @@
 //
 // App side (GitHub App auth, repositories, issues):
 //
+//   - Issue and comment bodies are stored and sent (answers, webhooks)
+//     as written. GitHub's web editor sends them with "\r\n" line
+//     endings (a browser submits a textarea's line breaks as CRLF, HTML's
+//     form submission rules) and GitHub keeps them: bodies people edit on
+//     github.com, ticked boxes included, come back with "\r\n" in
+//     webhooks and API answers (issue 16; GitHub's docs do not say).
+//     A request carrying the simulator's own header "X-Ghsim-Editor: web"
+//     (WebEditorHeader) on an issue or comment create or edit has its body
+//     stored so: every line ending, "\n" or "\r", becomes "\r\n". The
+//     Go API takes IssueOptions.WebEditor (OpenIssue, Comment), the admin
+//     routes "web_editor". Without them, "\r\n" sent by a client is kept
+//     as sent.
 //   - App JWTs must be RS256 with integer iat and exp, exp at most 10
 //     minutes after iat, and iss the app id (a number or a string) or its
 //     client id (Sim answers it in GET /app); 60 s
@@ -592,7 +604,13 @@
 //   - GET /_admin/repos/{owner}/{repo}/issues: every issue with its
 //     comments, as []Issue (Issues).
 //   - POST /_admin/repos/{owner}/{repo}/issues {"author", "title", "body",
-//     "labels"}: opens an issue as a user, with webhooks (CreateIssue).
+//     "labels", "web_editor"}: opens an issue as a user, with webhooks
+//     (OpenIssue; web_editor sends the body with "\r\n" line endings, as
+//     GitHub's web editor does).
+//   - POST /_admin/repos/{owner}/{repo}/issues/{number}/comments
+//     {"author", "body", "web_editor"}: comments as a user, with the
+//     issue_comment webhook, without GitHub's permission checks; answers
+//     {"id"} (Comment).
 //   - POST /_admin/repos/{owner}/{repo}/forks {"owner"}: forks it to
 //     owner; answers {"id", "full_name"} (AddFork).
 //   - POST /_admin/repos/{owner}/{repo}/pulls {"head" ("branch" or
