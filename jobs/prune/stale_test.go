@@ -155,3 +155,30 @@ func testPruneStaleListing(t *testing.T, catchUp bool) {
 		t.Errorf("at the end the report lists %v with %d comments, want %v with %d", ids, n, listed, comments)
 	}
 }
+
+// TestPruneLostAnswerIsDeleted: GitHub carries out a DELETE whose answer
+// is lost; the transport asks again and GitHub answers 404. That 404 is
+// this run's deletion (no run deleted the version before): counted and
+// reported once, as a deletion, not as gone.
+func TestPruneLostAnswerIsDeleted(t *testing.T) {
+	w := jobstest.NewWorld(t)
+	w.UseInventory = true
+	w.File("app", jobstest.PruneRules)
+	w.Push(w.Image("latest"), 3*jobstest.Day, "latest")
+	a := w.Push(w.Image("a"), 5*jobstest.Day)
+	w.LoseDeleteAnswers.Store(1)
+	rep := &jobstest.Reports{}
+	if err := w.Pruner(rep, false, "acme="+w.Token).Handle(context.Background(), w.Job()); err != nil {
+		t.Fatalf("handle: %v (a 404 to the retry of a DELETE is no error)", err)
+	}
+	run := rep.Last(t)
+	if len(run.Deleted) != 1 || run.Deleted[0].Version != a || len(run.Gone) != 0 {
+		t.Errorf("deleted %v, gone %v; want a deleted once", run.Deleted, run.Gone)
+	}
+	if n := w.LoseDeleteAnswers.Load(); n != 0 {
+		t.Errorf("lost answers left %d, want 0 (the one DELETE's answer lost): the test proves nothing", n)
+	}
+	if slices.Contains(w.ActiveDigests(), a) {
+		t.Error("a is still active")
+	}
+}
