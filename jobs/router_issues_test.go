@@ -81,6 +81,9 @@ func issuesEvent(action, sender, title, body, from, comment string) []byte {
 
 const title = "pkgwarden: container acme/app"
 
+// delivery is a webhook delivery: its event and payload.
+type delivery struct{ event, body string }
+
 // TestRouteIssues: report edits and commands become undo jobs, one per
 // delivery even for one package; everything else is ignored, above all
 // what is not pkgwarden's report and boxes pkgwarden did not write.
@@ -89,7 +92,6 @@ func TestRouteIssues(t *testing.T) {
 		return "<!-- pkgwarden:restore-run x -->\n- id 5 `v1`: r\n  - [" + tick + "] this deletion was intentional <!-- pkgwarden:intentional 5 " + jobstest.Seal.Sign(report.BoxIntentional, routedApp, 5) + " -->\n"
 	}
 	restoreComment := intentional(" ")
-	type delivery struct{ event, body string }
 	comment := func(sender, text string) delivery {
 		return delivery{"issue_comment", string(issuesEvent("created", sender, title, reportBody(false), "", text))}
 	}
@@ -139,37 +141,79 @@ func TestRouteIssues(t *testing.T) {
 			want: []string{"restore:[11]:false:comment", "restore:[12]:false:comment"}},
 	}
 	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			srv := queuetest.Start(t, "", queuetest.Config())
-			q := srv.Queue
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			for i, d := range tc.in {
-				if _, err := q.PublishDelivery(ctx, d.event, fmt.Sprintf("d-%d", i), []byte(d.body)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: "pkgwarden[bot]", Seal: jobstest.Seal}, slog.New(slog.DiscardHandler)).Run(ctx)
-			}()
-			testwait.For(t, "the router to consume the deliveries", 10*time.Second, func() bool {
-				n, err := queue.CountMessages(ctx, q.Webhooks)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return n == 0
+		for _, webEditor := range []bool{false, true} {
+			t.Run(name+map[bool]string{false: "", true: " (web editor, CRLF)"}[webEditor], func(t *testing.T) {
+				// Each case has a NATS server of its own and mostly waits.
+				t.Parallel()
+				routeIssuesCase(t, tc.in, tc.want, webEditor)
 			})
-			cancel()
-			<-done
-			got := queuedUndos(t, q)
-			slices.Sort(got)
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("jobs = %q, want %q", got, tc.want)
-			}
-		})
+		}
 	}
+}
+
+// routeIssuesCase routes deliveries and checks the undo jobs queued
+// (kind:ids:all:via each). With webEditor, what people wrote in them (the
+// issue's body, the comment) comes as GitHub's web editor sends it, every
+// line ending "\r\n"; changes.body.from stays as it was written.
+func routeIssuesCase(t *testing.T, in []delivery, want []string, webEditor bool) {
+	srv := queuetest.Start(t, "", queuetest.Config())
+	q := srv.Queue
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i, d := range in {
+		body := []byte(d.body)
+		if webEditor {
+			body = webEditorPayload(t, body)
+		}
+		if _, err := q.PublishDelivery(ctx, d.event, fmt.Sprintf("d-%d", i), body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: "pkgwarden[bot]", Seal: jobstest.Seal}, slog.New(slog.DiscardHandler)).Run(ctx)
+	}()
+	testwait.For(t, "the router to consume the deliveries", 10*time.Second, func() bool {
+		n, err := queue.CountMessages(ctx, q.Webhooks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 0
+	})
+	cancel()
+	<-done
+	got := queuedUndos(t, q)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("jobs = %q, want %q", got, want)
+	}
+}
+
+// webEditorPayload is payload with the issue's and the comment's body
+// ending every line with "\r\n", as GitHub stores what its web editor
+// sends.
+func webEditorPayload(t *testing.T, payload []byte) []byte {
+	t.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		t.Fatal(err)
+	}
+	crlf := func(s string) string {
+		return strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\n", "\r\n")
+	}
+	for _, k := range []string{"issue", "comment"} {
+		if o, ok := ev[k].(map[string]any); ok {
+			if b, ok := o["body"].(string); ok {
+				o["body"] = crlf(b)
+			}
+		}
+	}
+	out, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func queuedUndos(t *testing.T, q *queue.Queue) []string {

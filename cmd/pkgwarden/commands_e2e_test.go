@@ -13,8 +13,17 @@ import (
 // webhook, serve's router and the restore job: each gets exactly one
 // comment, the right answer, and only the effect it names. pr-3 is
 // pkgwarden's deletion; two untagged builds it deleted have digests that
-// start alike.
+// start alike. Each runs as an API client writes it ("\n") and as
+// GitHub's web editor sends it ("\r\n"), on a world of its own.
 func TestCommandsEndToEnd(t *testing.T) {
+	for _, crlf := range []bool{false, true} {
+		t.Run(map[bool]string{false: "LF", true: "web editor (CRLF)"}[crlf], func(t *testing.T) {
+			testCommandsEndToEnd(t, crlf)
+		})
+	}
+}
+
+func testCommandsEndToEnd(t *testing.T, crlf bool) {
 	w := newTrustWorld(t)
 	// Two images whose digests share their first 4 hex digits, pushed
 	// untagged and pruned (untagged: true).
@@ -68,7 +77,9 @@ func TestCommandsEndToEnd(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := w.botComments()
-			ids := w.act(t, actWriter, "acme/app", w.report, tc.body)
+			w.webEditor = crlf
+			ids := w.act(t, actWriter, "acme/app", w.report, "Hello,\n\n"+tc.body+"\n\nthanks!")
+			w.webEditor = false
 			answers := w.answers(ids)
 			if len(answers) != 1 {
 				t.Fatalf("answers %q, want one", answers)

@@ -57,6 +57,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	allowInst := fs.Bool("allow-installation-tokens", false, "let installation tokens use the package endpoints and the registry (GitHub refuses them)")
 	rateLimits := fs.String("rate-limits", "default", "REST API rate limits per token: default (GitHub's: primary=15000/1h,secondary=900/1m,secondary-status=403,concurrency=100), off, or a comma-separated list of those keys (N or off) and latency=DURATION")
 	faultSpec := fs.String("faults", "off", "faults to inject: off, or a comma-separated list of error=RATE, drop=RATE, lost=RATE (0.05 or 5%), latency=DURATION, jitter=DURATION, seed=N, scope=all|mutating, path=PREFIX (repeatable) and registry")
+	staleListing := fs.Duration("stale-listing", 0, "keep a deleted version listed as active for this long, answering 404 to its deletion meanwhile, as ghcr.io's listings lag behind its deletions (0: listings are always consistent)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,6 +71,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	faultCfg, err := faults.Parse(*faultSpec)
 	if err != nil {
 		return fmt.Errorf("--faults: %w", err)
+	}
+	if *staleListing < 0 {
+		return fmt.Errorf("--stale-listing %s: want a duration of 0 or more", *staleListing)
 	}
 	if *seed != "" && *seed != "demo" {
 		return fmt.Errorf("unknown --seed %q (want demo)", *seed)
@@ -96,7 +100,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		APIURL: apiURL, RegistryURL: regURL, AppID: *appID,
 		WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		AllowInstallationTokensOnPackages: *allowInst, Logger: log,
-		RateLimits: limits, Faults: faultCfg,
+		RateLimits: limits, Faults: faultCfg, StaleListing: *staleListing,
 	})
 	if err != nil {
 		return err
@@ -142,7 +146,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	fmt.Fprintf(stdout, "ghsim serving: api %s registry %s\n", apiURL, regURL)
-	log.Info("ghsim serving", "api", apiURL, "registry", regURL, "seed", *seed, "webhook_url", *webhookURL, "rate_limits", sim.RateLimits().String(), "faults", sim.Faults().String())
+	log.Info("ghsim serving", "api", apiURL, "registry", regURL, "seed", *seed, "webhook_url", *webhookURL, "rate_limits", sim.RateLimits().String(), "faults", sim.Faults().String(), "stale_listing", sim.StaleListing())
 
 	var serveErr error
 	select {

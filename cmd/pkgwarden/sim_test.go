@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -26,12 +27,16 @@ func TestRunSimDemo(t *testing.T) {
 		limit int
 		// faults is what GET /_admin/faults must show.
 		faults string
+		// stale is what GET /_admin/stale-listing must show ("0s"
+		// unless set).
+		stale string
 	}{
-		"one listener":      {nil, 15000, `"error_rate":0,`},
-		"registry listener": {[]string{"--registry-listen", "127.0.0.1:0"}, 15000, `"error_rate":0,`},
-		"rate limits":       {[]string{"--rate-limits", "primary=50/1h,secondary=60/1m"}, 50, `"error_rate":0,`},
+		"one listener":      {nil, 15000, `"error_rate":0,`, ""},
+		"registry listener": {[]string{"--registry-listen", "127.0.0.1:0"}, 15000, `"error_rate":0,`, ""},
+		"rate limits":       {[]string{"--rate-limits", "primary=50/1h,secondary=60/1m"}, 50, `"error_rate":0,`, ""},
 		// Faults confined to a path the test does not use.
-		"faults": {[]string{"--faults", "error=1,path=/nowhere/,seed=9"}, 15000, `"paths":["/nowhere/"],"seed":9`},
+		"faults":        {[]string{"--faults", "error=1,path=/nowhere/,seed=9"}, 15000, `"paths":["/nowhere/"],"seed":9`, ""},
+		"stale listing": {[]string{"--stale-listing", "30s"}, 15000, `"error_rate":0,`, "30s"},
 	}
 	for label, tc := range tests {
 		t.Run(label, func(t *testing.T) {
@@ -85,6 +90,15 @@ func TestRunSimDemo(t *testing.T) {
 			fresp.Body.Close()
 			if !strings.Contains(string(fb), tc.faults) {
 				t.Errorf("GET /_admin/faults: %s, want %s", fb, tc.faults)
+			}
+			sresp, err := http.Get(info.APIURL + "_admin/stale-listing")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sb, _ := io.ReadAll(sresp.Body)
+			sresp.Body.Close()
+			if want := cmp.Or(tc.stale, "0s"); !strings.Contains(string(sb), `"stale_listing":"`+want+`"`) {
+				t.Errorf("GET /_admin/stale-listing: %s, want %s", sb, want)
 			}
 			resp, err := http.Get(info.RegistryURL + "/v2/")
 			if err != nil {

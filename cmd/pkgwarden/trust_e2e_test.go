@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -102,6 +103,19 @@ type trustWorld struct {
 	report         int // genuine report issue number in acme/app
 	restoreComment int64
 	lookAlike      map[string]int // place → issue number
+	// webEditor: people write through GitHub's web editor, whose bodies
+	// end every line with "\r\n" (the simulator's WebEditorHeader).
+	webEditor bool
+}
+
+// webEditorTransport sends every request as GitHub's web editor would
+// (ghsim.WebEditorHeader).
+type webEditorTransport struct{ base http.RoundTripper }
+
+func (t webEditorTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(ghsim.WebEditorHeader, "web")
+	return t.base.RoundTrip(r)
 }
 
 func newTrustWorld(t *testing.T) *trustWorld {
@@ -237,7 +251,11 @@ func (w *trustWorld) client(login string) *github.Client {
 	if login == actBot {
 		return w.installationClient()
 	}
-	gh, err := githubapi.NewGitHubClient(nil, w.srv.URL+"/")
+	var hc *http.Client
+	if w.webEditor {
+		hc = &http.Client{Transport: webEditorTransport{http.DefaultTransport}}
+	}
+	gh, err := githubapi.NewGitHubClient(hc, w.srv.URL+"/")
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -386,16 +404,24 @@ func (w *trustWorld) do(t *testing.T, actor, entry, place string) ([]string, boo
 	ctx := context.Background()
 	gh := w.client(actor)
 	comment := func(body string) ([]string, bool) {
-		if _, _, err := gh.Issues.CreateComment(ctx, owner, repo, n, &github.IssueComment{Body: github.String(body)}); err != nil {
+		if w.webEditor {
+			// A line after the command: its line ends "\r\n".
+			body += "\n\nthanks!"
+		}
+		c, _, err := gh.Issues.CreateComment(ctx, owner, repo, n, &github.IssueComment{Body: github.String(body)})
+		if err != nil {
 			return nil, false
 		}
+		w.checkEditor(t, c.GetBody())
 		return w.deliverHeld(t), true
 	}
 	editBody := func(edit func(string) string) ([]string, bool) {
 		is := w.issue(owner, repo, n)
-		if _, _, err := gh.Issues.Edit(ctx, owner, repo, n, &github.IssueRequest{Body: github.String(edit(is.Body))}); err != nil {
+		edited, _, err := gh.Issues.Edit(ctx, owner, repo, n, &github.IssueRequest{Body: github.String(edit(is.Body))})
+		if err != nil {
 			return nil, false
 		}
+		w.checkEditor(t, edited.GetBody())
 		ids := w.deliverHeld(t)
 		// Untick again (as the place's keeper, whose edit asks nothing):
 		// the next row finds the box as pkgwarden left it.
@@ -446,9 +472,11 @@ func (w *trustWorld) do(t *testing.T, actor, entry, place string) ([]string, boo
 				id, body = c.ID, c.Body
 			}
 		}
-		if _, _, err := gh.Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: github.String(tickLine(body, fmt.Sprintf("pkgwarden:intentional %d ", w.v4)))}); err != nil {
+		c, _, err := gh.Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: github.String(tickLine(body, fmt.Sprintf("pkgwarden:intentional %d ", w.v4)))})
+		if err != nil {
 			return nil, false
 		}
+		w.checkEditor(t, c.GetBody())
 		ids := w.deliverHeld(t)
 		if _, _, err := w.client(keeper[place]).Issues.EditComment(ctx, owner, repo, id, &github.IssueComment{Body: github.String(body)}); err != nil {
 			t.Fatal(err)
@@ -458,6 +486,15 @@ func (w *trustWorld) do(t *testing.T, actor, entry, place string) ([]string, boo
 	}
 	t.Fatalf("no entry %q", entry)
 	return nil, false
+}
+
+// checkEditor checks that a body a person wrote through the web editor
+// came back with its "\r\n" line endings: the row tests what it says.
+func (w *trustWorld) checkEditor(t *testing.T, body string) {
+	t.Helper()
+	if w.webEditor && (!strings.Contains(body, "\r\n") || strings.Count(body, "\n") != strings.Count(body, "\r\n")) {
+		t.Fatalf("a body written with the web editor came back without CRLF line endings: %q", body)
+	}
 }
 
 // tickLine ticks the box of the line of body containing marker.
@@ -490,7 +527,10 @@ func (w *trustWorld) effect(t *testing.T) string {
 
 type trustRow struct {
 	actor, entry, place string
-	effect              string
+	// crlf: the actor writes through GitHub's web editor (bodies with
+	// "\r\n" line endings, the whole body on an edit).
+	crlf   bool
+	effect string
 	// answer is a regular expression the bot's answer to the delivery
 	// must match, "" for no answer at all.
 	answer string
@@ -558,6 +598,15 @@ func trustMatrix() []trustRow {
 			}
 		}
 	}
+	// The same on the genuine report through GitHub's web editor, whose
+	// bodies end every line with "\r\n": a comment, and the whole report
+	// body once a box is ticked there.
+	for _, r := range slices.Clone(rows) {
+		if r.place == placeGenuine && (r.actor == actWriter || r.actor == actRepoAdmin || r.actor == actTriager) {
+			r.crlf = true
+			rows = append(rows, r)
+		}
+	}
 	// The special cases, on the genuine report.
 	rows = append(rows,
 		trustRow{actor: actWriter, entry: entryRestoreCRLF, place: placeGenuine, effect: effRestored, answer: fmt.Sprintf(ansRestored, actWriter)},
@@ -573,6 +622,14 @@ func trustMatrix() []trustRow {
 	return rows
 }
 
+func (r trustRow) name() string {
+	name := r.actor + " / " + r.entry + " / " + r.place
+	if r.crlf {
+		name = "web editor (CRLF): " + name
+	}
+	return name
+}
+
 // TestPermissionMatrix runs the matrix: rows that change nothing share one
 // world, one after the other; each row that restores or deletes gets a
 // world of its own.
@@ -580,11 +637,10 @@ func TestPermissionMatrix(t *testing.T) {
 	rows := trustMatrix()
 	shared := newTrustWorld(t)
 	for _, r := range rows {
-		name := r.actor + " / " + r.entry + " / " + r.place
 		if r.effect != effNone {
 			continue
 		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(r.name(), func(t *testing.T) {
 			shared.check(t, r)
 		})
 	}
@@ -592,7 +648,7 @@ func TestPermissionMatrix(t *testing.T) {
 		if r.effect == effNone {
 			continue
 		}
-		t.Run(r.actor+" / "+r.entry+" / "+r.place, func(t *testing.T) {
+		t.Run(r.name(), func(t *testing.T) {
 			// A world of its own each (the row changes it): two at a
 			// time, since most of a row is waiting for its jobs.
 			t.Parallel()
@@ -617,7 +673,9 @@ func (w *trustWorld) botComments() int {
 func (w *trustWorld) check(t *testing.T, r trustRow) {
 	t.Helper()
 	before := w.botComments()
+	w.webEditor = r.crlf
 	ids, sent := w.do(t, r.actor, r.entry, r.place)
+	w.webEditor = false
 	// One comment per request that is answered (a restore's says who
 	// asked and what came back), none otherwise.
 	want := 0

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strconv"
 )
 
 // registerAppAdmin serves the app side of /_admin/: accounts, repositories,
@@ -22,6 +23,7 @@ func (s *adminAPI) registerAppAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /_admin/repos/{owner}/{repo}/collaborators/{user}", s.adminRemoveCollaborator)
 	mux.HandleFunc("GET /_admin/repos/{owner}/{repo}/issues", s.adminIssues)
 	mux.HandleFunc("POST /_admin/repos/{owner}/{repo}/issues", s.adminCreateIssue)
+	mux.HandleFunc("POST /_admin/repos/{owner}/{repo}/issues/{number}/comments", s.adminComment)
 	mux.HandleFunc("POST /_admin/installations", s.adminAddInstallation)
 	mux.HandleFunc("POST /_admin/tokens", s.adminAddToken)
 }
@@ -213,20 +215,44 @@ func (s *adminAPI) adminIssues(w http.ResponseWriter, r *http.Request) {
 
 func (s *adminAPI) adminCreateIssue(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Author string   `json:"author"`
-		Title  string   `json:"title"`
-		Body   string   `json:"body"`
-		Labels []string `json:"labels"`
+		Author    string   `json:"author"`
+		Title     string   `json:"title"`
+		Body      string   `json:"body"`
+		Labels    []string `json:"labels"`
+		WebEditor bool     `json:"web_editor"`
 	}
 	if !appAdminDecode(w, r, &req) {
 		return
 	}
-	n, err := s.CreateIssue(r.PathValue("owner"), r.PathValue("repo"), req.Author, req.Title, req.Body, req.Labels...)
+	n, err := s.OpenIssue(r.PathValue("owner"), r.PathValue("repo"), req.Author,
+		IssueOptions{Title: req.Title, Body: req.Body, Labels: req.Labels, WebEditor: req.WebEditor})
 	if err != nil {
 		appAdminFail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"number": n})
+}
+
+func (s *adminAPI) adminComment(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Author    string `json:"author"`
+		Body      string `json:"body"`
+		WebEditor bool   `json:"web_editor"`
+	}
+	if !appAdminDecode(w, r, &req) {
+		return
+	}
+	n, err := strconv.Atoi(r.PathValue("number"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	id, err := s.Comment(r.PathValue("owner"), r.PathValue("repo"), n, req.Author, IssueOptions{Body: req.Body, WebEditor: req.WebEditor})
+	if err != nil {
+		appAdminFail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"id": id})
 }
 
 func (s *adminAPI) adminAddInstallation(w http.ResponseWriter, r *http.Request) {

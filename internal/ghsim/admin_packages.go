@@ -18,6 +18,8 @@ func (s *adminAPI) registerPackageAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_admin/packages/{owner}/{package_type}/{package_name}/versions/{version}/purge", s.pkAdminPurgeVersion)
 	mux.HandleFunc("GET /_admin/clock", s.pkAdminClock)
 	mux.HandleFunc("POST /_admin/clock", s.pkAdminClock)
+	mux.HandleFunc("GET /_admin/stale-listing", s.pkAdminStaleListing)
+	mux.HandleFunc("PUT /_admin/stale-listing", s.pkAdminStaleListing)
 }
 
 // pkAdminDecode reads a JSON body into v, answering 400 when it cannot.
@@ -157,4 +159,24 @@ func (s *adminAPI) pkAdminClock(w http.ResponseWriter, r *http.Request) {
 		s.Advance(d)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"now": s.Now().Format(time.RFC3339)})
+}
+
+// pkAdminStaleListing shows, and with PUT sets, Options.StaleListing:
+// {"stale_listing": "30s"}.
+func (s *adminAPI) pkAdminStaleListing(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPut {
+		var in struct {
+			StaleListing string `json:"stale_listing"`
+		}
+		if !pkAdminDecode(w, r, &in) {
+			return
+		}
+		d, err := time.ParseDuration(in.StaleListing)
+		if err != nil || d < 0 {
+			writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("stale_listing %q: want a duration of 0 or more", in.StaleListing))
+			return
+		}
+		s.SetStaleListing(d)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"stale_listing": s.StaleListing().String()})
 }

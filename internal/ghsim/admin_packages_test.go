@@ -52,11 +52,19 @@ func TestAdminPackages(t *testing.T) {
 		{"unknown package", "PATCH", "/_admin/packages/acme/npm/nope", `{"visibility":"public"}`, 404},
 		{"clock", "POST", "/_admin/clock", `{"advance":"48h"}`, 200},
 		{"bad clock", "POST", "/_admin/clock", `{"advance":"two days"}`, 422},
+		{"stale listing", "PUT", "/_admin/stale-listing", `{"stale_listing":"45s"}`, 200},
+		{"negative stale listing", "PUT", "/_admin/stale-listing", `{"stale_listing":"-1s"}`, 422},
 	}
 	for _, st := range steps {
 		if status, body := pkAdminDo(t, w.api.URL, st.method, st.path, st.body); status != st.status {
 			t.Fatalf("%s: %d %s, want %d", st.label, status, body, st.status)
 		}
+	}
+	if got := w.sim.StaleListing(); got != 45*time.Second {
+		t.Errorf("stale listing %s, want 45s", got)
+	}
+	if status, body := pkAdminDo(t, w.api.URL, "GET", "/_admin/stale-listing", ""); status != 200 || body != `{"stale_listing":"45s"}`+"\n" {
+		t.Errorf("GET /_admin/stale-listing: %d %q", status, body)
 	}
 	c := w.client(t, "alice")
 	p, _, err := c.Organizations.GetPackage(ctx, "acme", "npm", "tool")

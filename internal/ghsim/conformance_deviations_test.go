@@ -291,13 +291,6 @@ var restDeviations = []deviation{
 			"GitHub does not say whether its rate-limit answers carry X-OAuth-Scopes, and pkgwarden keeps the scopes of the " +
 			"last answer that had them (githubapi/packages.go)",
 	},
-	// --- REST: another branch of issue 16 changes these; delete after the merge.
-	{
-		Kind: "rest", At: "/message", What: `message "Not Found", GitHub's is "Package not found."`,
-		Where: concat(pkOps("GET", "/{package_type}/{package_name}"), pkOps("GET", "/{package_type}/{package_name}/versions"),
-			pkOps("DELETE", "/{package_type}/{package_name}"), pkOps("POST", "/{package_type}/{package_name}/restore")),
-		Why: "issue 16: package 404s get GitHub's message in a parallel branch; delete this entry once it is merged",
-	},
 }
 
 // pkOps are an operation of the three Packages namespaces, for entries

@@ -104,10 +104,16 @@
 //     seed marks package_type required but gives no status). A non-integer
 //     page or per_page: 422. per_page above 100 is capped at 100, below 1
 //     means 30 (GitHub REST docs, "Using pagination").
-//   - An unknown package_type in a path, an unknown org or user, a package
-//     or version that does not exist, and a private or internal package
-//     the caller cannot see: 404 "Not Found" (GitHub answers 404, not 403,
-//     for what a caller may not see; REST docs, "Troubleshooting").
+//   - An unknown package_type in a path and an unknown org or user: 404
+//     "Not Found". A package or version that does not exist (or no
+//     longer: deleted, purged, or past the restore window), and a private
+//     or internal package the caller cannot see: 404 "Package not found."
+//     (GitHub answers 404, not 403, for what a caller may not see; REST
+//     docs, "Troubleshooting"; the message is the one the package
+//     endpoints answer, as users of actions/delete-package-versions quote
+//     it, e.g. issues #105 and #115 "get versions API failed. Package not
+//     found."; for a missing version GitHub's wording is not documented,
+//     and the simulator answers the same message).
 //     Private and internal packages are visible to the owning user and to
 //     an organization's members; public ones to any authenticated caller.
 //   - Every answer to a classic token carries X-OAuth-Scopes (its scopes)
@@ -154,8 +160,20 @@
 //   - GET of a version deleted less than 30 days ago answers 200 with its
 //     tags (an assumption: the seed does not say).
 //   - Restoring an active version: 204 and nothing changes. Deleting a
-//     deleted version: 404. Restore's token parameter is accepted and
-//     ignored (the seed only calls it "package token").
+//     deleted version: 404 "Package not found.". Restore's token parameter
+//     is accepted and ignored (the seed only calls it "package token").
+//   - Stale listings (Options.StaleListing, Sim.SetStaleListing, PUT
+//     /_admin/stale-listing, `pkgwarden sim --stale-listing 30s`; off by
+//     default): for that long after its deletion (simulated clock), a
+//     version stays in state=active listings as it was, tags included,
+//     and is in no state=deleted listing yet; deleting it again meanwhile
+//     answers 404 "Package not found.", since it is deleted. GET of the
+//     version, restore and the Go API (Versions) see the truth. This is
+//     ghcr.io's known lag: a just-deleted version listed as active for a
+//     while, whose deletion answers 404; dataaxiom/ghcr-cleanup-action
+//     tolerates exactly this (its package-repo.ts ignores a 404 to a
+//     delete that follows a successful one). The length of the lag is not
+//     documented; it is the test's to choose.
 //   - Deleted versions keep their tags in state=deleted listings; a restored
 //     version gets back the tags no active version holds now (DESIGN.md
 //     assumption; GitHub shows no deleted_at and neither does the simulator).
@@ -328,6 +346,18 @@
 //
 // App side (GitHub App auth, repositories, issues):
 //
+//   - Issue and comment bodies are stored and sent (answers, webhooks)
+//     as written. GitHub's web editor sends them with "\r\n" line
+//     endings (a browser submits a textarea's line breaks as CRLF, HTML's
+//     form submission rules) and GitHub keeps them: bodies people edit on
+//     github.com, ticked boxes included, come back with "\r\n" in
+//     webhooks and API answers (issue 16; GitHub's docs do not say).
+//     A request carrying the simulator's own header "X-Ghsim-Editor: web"
+//     (WebEditorHeader) on an issue or comment create or edit has its body
+//     stored so: every line ending, "\n" or "\r", becomes "\r\n". The
+//     Go API takes IssueOptions.WebEditor (OpenIssue, Comment), the admin
+//     routes "web_editor". Without them, "\r\n" sent by a client is kept
+//     as sent.
 //   - App JWTs must be RS256 with integer iat and exp, exp at most 10
 //     minutes after iat, and iss the app id (a number or a string) or its
 //     client id (Sim answers it in GET /app); 60 s
@@ -633,6 +663,10 @@
 //     first when active); 204, 404 when it does not exist (PurgeVersion).
 //   - GET /_admin/clock: {"now"}. POST /_admin/clock {"advance": "72h"}:
 //     moves the simulated clock (Go durations, negative allowed); {"now"}.
+//   - GET /_admin/stale-listing: {"stale_listing": "30s"}. PUT
+//     /_admin/stale-listing {"stale_listing": "30s"} sets how long deleted
+//     versions stay listed as active ("0s" switches it off); 422 for a
+//     bad or negative duration (SetStaleListing).
 //   - GET /_admin/ratelimits: {"limits": {primary_limit, primary_window,
 //     secondary_points, secondary_window, secondary_status,
 //     max_concurrent, latency}, "callers": [{caller, requests (by
@@ -681,7 +715,13 @@
 //   - GET /_admin/repos/{owner}/{repo}/issues: every issue with its
 //     comments, as []Issue (Issues).
 //   - POST /_admin/repos/{owner}/{repo}/issues {"author", "title", "body",
-//     "labels"}: opens an issue as a user, with webhooks (CreateIssue).
+//     "labels", "web_editor"}: opens an issue as a user, with webhooks
+//     (OpenIssue; web_editor sends the body with "\r\n" line endings, as
+//     GitHub's web editor does).
+//   - POST /_admin/repos/{owner}/{repo}/issues/{number}/comments
+//     {"author", "body", "web_editor"}: comments as a user, with the
+//     issue_comment webhook, without GitHub's permission checks; answers
+//     {"id"} (Comment).
 //   - POST /_admin/repos/{owner}/{repo}/forks {"owner"}: forks it to
 //     owner; answers {"id", "full_name"} (AddFork).
 //   - POST /_admin/repos/{owner}/{repo}/pulls {"head" ("branch" or

@@ -30,6 +30,26 @@ func (s *issuesAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.handleUpdateComment)
 }
 
+// WebEditorHeader, set to "web" on a request that writes an issue or a
+// comment body (create or edit), makes the simulator store the body as
+// GitHub's web editor sends it: every line ending "\r\n". It is the
+// simulator's own header, a per-request choice for tests; GitHub stores
+// what an API client sends as it is.
+const WebEditorHeader = "X-Ghsim-Editor"
+
+// webEditorBody is body as GitHub's web editor sends it: a browser
+// submits a textarea with its line breaks as "\r\n" (HTML's form
+// submission normalises them), and GitHub keeps them.
+func webEditorBody(body string) string {
+	lf := strings.ReplaceAll(strings.ReplaceAll(body, "\r\n", "\n"), "\r", "\n")
+	return strings.ReplaceAll(lf, "\n", "\r\n")
+}
+
+// fromWebEditor reports whether r asks for the web editor's bodies.
+func fromWebEditor(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get(WebEditorHeader), "web")
+}
+
 // GitHub's limits and messages for issues.
 const (
 	maxBodyChars       = 65536
@@ -89,6 +109,28 @@ func (s *world) Issues(owner, repoName string) ([]Issue, error) {
 // CreateIssue opens an issue on owner/repo as author (a user), as if
 // through the API, and sends the issues webhooks. It returns the number.
 func (s *world) CreateIssue(owner, repoName, author, title, body string, labels ...string) (int, error) {
+	return s.OpenIssue(owner, repoName, author, IssueOptions{Title: title, Body: body, Labels: labels})
+}
+
+// IssueOptions are an issue a person opens (OpenIssue) or a comment a
+// person writes (Comment): its title (issues only), body and labels
+// (issues only). WebEditor sends the body as GitHub's web editor does,
+// every line ending "\r\n"; otherwise it is stored as given, as from an
+// API client.
+type IssueOptions struct {
+	Title     string
+	Body      string
+	Labels    []string
+	WebEditor bool
+}
+
+// OpenIssue opens an issue on owner/repo as author (a user), as
+// CreateIssue does, with the body as o says. It returns the number.
+func (s *world) OpenIssue(owner, repoName, author string, o IssueOptions) (int, error) {
+	title, body, labels := o.Title, o.Body, o.Labels
+	if o.WebEditor {
+		body = webEditorBody(body)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, ok := s.st.repos[lower(owner+"/"+repoName)]
@@ -104,6 +146,46 @@ func (s *world) CreateIssue(owner, repoName, author, title, body string, labels 
 	}
 	is := s.openIssue(rp, a.Login, title, body, labels, nil)
 	return is.Number, nil
+}
+
+// Comment writes a comment on issue number of owner/repo as author (a
+// user), as if through the API, and sends the issue_comment webhook; the
+// body is o.Body (o.WebEditor as in OpenIssue; title and labels are not
+// used). It returns the comment's id. Only existence is checked, not
+// GitHub's permissions: the REST API is there for that.
+func (s *world) Comment(owner, repoName string, number int, author string, o IssueOptions) (int64, error) {
+	body := o.Body
+	if o.WebEditor {
+		body = webEditorBody(body)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, ok := s.st.repos[lower(owner+"/"+repoName)]
+	if !ok {
+		return 0, fmt.Errorf("ghsim: comment on %s/%s: no such repository", owner, repoName)
+	}
+	a, ok := s.st.accounts[lower(author)]
+	if !ok || a.Type != "User" {
+		return 0, fmt.Errorf("ghsim: comment on %s: author %q is not a user", rp.fullName(), author)
+	}
+	if number < 1 || number > len(rp.Issues) {
+		return 0, fmt.Errorf("ghsim: comment on %s#%d: no such issue", rp.fullName(), number)
+	}
+	cm := s.addComment(rp, rp.Issues[number-1], a.Login, body)
+	return cm.ID, nil
+}
+
+// addComment appends a comment to is and sends issue_comment created.
+// Called with s.mu held.
+func (s *world) addComment(rp *repo, is *issue, author, body string) *comment {
+	now := s.clock.now()
+	cm := &comment{ID: s.st.id(), Body: body, User: author, CreatedAt: now, UpdatedAt: now}
+	is.Comments = append(is.Comments, cm)
+	is.UpdatedAt = now
+	s.repoWebhook("issue_comment", "created", "issues", rp, cm.User, map[string]any{
+		"issue": s.issueView(rp, is), "comment": s.commentView(rp, is, cm),
+	})
+	return cm
 }
 
 // openIssue creates an issue and sends opened, then labeled and assigned
@@ -372,7 +454,7 @@ type commentView struct {
 	User                  map[string]any `json:"user"`
 }
 
-func (s *issuesAPI) commentView(rp *repo, is *issue, c *comment) *commentView {
+func (s *world) commentView(rp *repo, is *issue, c *comment) *commentView {
 	api := s.opts.APIURL + "repos/" + rp.fullName()
 	return &commentView{
 		ID:                c.ID,
@@ -667,13 +749,16 @@ func checkBodyLength(w http.ResponseWriter, resource, body string) bool {
 	return true
 }
 
-// issueBody reads the optional body of an issue; ok is false once a 422
-// was written.
-func issueBody(w http.ResponseWriter, f map[string]json.RawMessage) (body string, given, ok bool) {
+// issueBody reads the optional body of an issue (with the web editor's
+// line endings when r asks for them); ok is false once a 422 was written.
+func issueBody(w http.ResponseWriter, r *http.Request, f map[string]json.RawMessage) (body string, given, ok bool) {
 	body, given, err := stringField(f, "body")
 	if err != nil {
 		writeValidationFailed(w, "Issue", "body", "invalid", "")
 		return "", true, false
+	}
+	if fromWebEditor(r) {
+		body = webEditorBody(body)
 	}
 	if !checkBodyLength(w, "Issue", body) {
 		return "", true, false
@@ -716,7 +801,7 @@ func (s *issuesAPI) handleCreateIssue(w http.ResponseWriter, r *http.Request) {
 		writeValidationFailed(w, "Issue", "title", "missing_field", "")
 		return
 	}
-	body, _, ok := issueBody(w, f)
+	body, _, ok := issueBody(w, r, f)
 	if !ok {
 		return
 	}
@@ -760,7 +845,7 @@ func (s *issuesAPI) handleUpdateIssue(w http.ResponseWriter, r *http.Request) {
 		writeValidationFailed(w, "Issue", "title", "missing_field", "")
 		return
 	}
-	body, hasBody, ok := issueBody(w, f)
+	body, hasBody, ok := issueBody(w, r, f)
 	if !ok {
 		return
 	}
@@ -858,14 +943,8 @@ func (s *issuesAPI) handleCreateComment(w http.ResponseWriter, r *http.Request) 
 	if !ok {
 		return
 	}
-	now := s.clock.now()
-	cm := &comment{ID: s.st.id(), Body: body, User: c.actor(s.world), CreatedAt: now, UpdatedAt: now}
-	is.Comments = append(is.Comments, cm)
-	is.UpdatedAt = now
+	cm := s.addComment(c.rp, is, c.actor(s.world), body)
 	view := s.commentView(c.rp, is, cm)
-	s.repoWebhook("issue_comment", "created", "issues", c.rp, cm.User, map[string]any{
-		"issue": s.issueView(c.rp, is), "comment": view,
-	})
 	w.Header().Set("Location", view.URL)
 	writeJSON(w, http.StatusCreated, view)
 }
@@ -881,6 +960,9 @@ func commentBody(w http.ResponseWriter, r *http.Request) (string, bool) {
 	if err != nil || strings.TrimSpace(body) == "" {
 		writeValidationFailed(w, "IssueComment", "body", "missing_field", "")
 		return "", false
+	}
+	if fromWebEditor(r) {
+		body = webEditorBody(body)
 	}
 	if !checkBodyLength(w, "IssueComment", body) {
 		return "", false

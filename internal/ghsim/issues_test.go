@@ -409,3 +409,123 @@ func TestIssueNumbersAfterPullRequests(t *testing.T) {
 		t.Errorf("issue past the last: %v, want 404", err)
 	}
 }
+
+// webEditorTransport marks every request as coming from GitHub's web
+// editor (WebEditorHeader).
+type webEditorTransport struct{ base http.RoundTripper }
+
+func (t webEditorTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set(WebEditorHeader, "web")
+	return t.base.RoundTrip(r)
+}
+
+// TestWebEditorBodies: a body written through the web editor (the
+// per-request header on the REST API, IssueOptions.WebEditor in the Go
+// API, web_editor on the admin route) is stored, answered and sent in
+// the webhook with every line ending "\r\n"; one written by an API client
+// is kept as sent, "\r\n" included.
+func TestWebEditorBodies(t *testing.T) {
+	const body, crlf = "hello\n\n- [x] box\r\nend\n", "hello\r\n\r\n- [x] box\r\nend\r\n"
+	tests := map[string]struct {
+		// write writes body on issue 1 (a comment, or the issue's own
+		// body) and returns what the API answered.
+		write func(t *testing.T, w *appWorld, cl map[string]*github.Client) string
+		want  string
+	}{
+		"REST comment, API client": {write: func(t *testing.T, w *appWorld, cl map[string]*github.Client) string {
+			c, _, err := cl["wally"].Issues.CreateComment(context.Background(), "acme", "app", 1, &github.IssueComment{Body: github.String(body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.GetBody()
+		}, want: body},
+		"REST comment, web editor": {write: func(t *testing.T, w *appWorld, cl map[string]*github.Client) string {
+			c, _, err := cl["wally-web"].Issues.CreateComment(context.Background(), "acme", "app", 1, &github.IssueComment{Body: github.String(body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.GetBody()
+		}, want: crlf},
+		"REST issue edit, web editor": {write: func(t *testing.T, w *appWorld, cl map[string]*github.Client) string {
+			is, _, err := cl["wally-web"].Issues.Edit(context.Background(), "acme", "app", 1, &github.IssueRequest{Body: github.String(body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return is.GetBody()
+		}, want: crlf},
+		"Go API comment, web editor": {write: func(t *testing.T, w *appWorld, cl map[string]*github.Client) string {
+			if _, err := w.f.sim.Comment("acme", "app", 1, "wally", IssueOptions{Body: body, WebEditor: true}); err != nil {
+				t.Fatal(err)
+			}
+			return crlf
+		}, want: crlf},
+		"Go API comment, API client": {write: func(t *testing.T, w *appWorld, cl map[string]*github.Client) string {
+			if _, err := w.f.sim.Comment("acme", "app", 1, "wally", IssueOptions{Body: body}); err != nil {
+				t.Fatal(err)
+			}
+			return body
+		}, want: body},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w, cl := issuesWorld(t)
+			f := w.f
+			tok, err := f.sim.AddClassicToken("wally", "repo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl["wally-web"] = f.point(github.NewClient(&http.Client{Transport: webEditorTransport{http.DefaultTransport}}).WithAuthToken(tok))
+			if _, err := f.sim.OpenIssue("acme", "app", "wally", IssueOptions{Title: "t", Body: "first"}); err != nil {
+				t.Fatal(err)
+			}
+			f.waitHooks(t)
+			f.drain(t)
+			if got := tc.write(t, w, cl); got != tc.want {
+				t.Errorf("answered body %q, want %q", got, tc.want)
+			}
+			list, err := f.sim.Issues("acme", "app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored := list[0].Body
+			if n := len(list[0].Comments); n > 0 {
+				stored = list[0].Comments[n-1].Body
+			}
+			if stored != tc.want {
+				t.Errorf("stored body %q, want %q", stored, tc.want)
+			}
+			f.waitHooks(t)
+			ps := decodeHooks(t, f.hook.take())
+			if len(ps) != 1 {
+				t.Fatalf("%d webhooks, want 1", len(ps))
+			}
+			sent := ps[0].GetIssue().GetBody()
+			if ps[0].Comment != nil {
+				sent = ps[0].Comment.GetBody()
+			}
+			if sent != tc.want {
+				t.Errorf("webhook body %q, want %q", sent, tc.want)
+			}
+		})
+	}
+	t.Run("admin route", func(t *testing.T) {
+		w, _ := issuesWorld(t)
+		f := w.f
+		b, _ := json.Marshal(map[string]any{"author": "wally", "title": "t", "body": body, "web_editor": true})
+		if resp := f.raw(t, "POST", "/_admin/repos/acme/app/issues", "", string(b), nil); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("admin issue: %d", resp.StatusCode)
+		}
+		b, _ = json.Marshal(map[string]any{"author": "wally", "body": body, "web_editor": true})
+		if resp := f.raw(t, "POST", "/_admin/repos/acme/app/issues/1/comments", "", string(b), nil); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("admin comment: %d", resp.StatusCode)
+		}
+		list, err := f.sim.Issues("acme", "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list[0].Body != crlf || len(list[0].Comments) != 1 || list[0].Comments[0].Body != crlf {
+			t.Errorf("admin bodies %q / %+v, want %q", list[0].Body, list[0].Comments, crlf)
+		}
+	})
+}

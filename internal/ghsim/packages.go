@@ -276,7 +276,7 @@ func (s *packagesAPI) pkCallerIsAdmin(q *pkReq) bool {
 func (s *packagesAPI) pkLive(q *pkReq) *pkg {
 	p := s.st.packages[pkgKey{Owner: lower(q.owner.Login), Type: q.typ, Name: q.name}]
 	if p == nil || !s.pkCanSee(q, p) {
-		writeError(q.w, http.StatusNotFound, msgNotFound)
+		writeError(q.w, http.StatusNotFound, msgPackageNotFound)
 		return nil
 	}
 	return p
@@ -293,8 +293,16 @@ func (s *packagesAPI) pkVersion(q *pkReq, p *pkg) *version {
 			}
 		}
 	}
-	writeError(q.w, http.StatusNotFound, msgNotFound)
+	writeError(q.w, http.StatusNotFound, msgPackageNotFound)
 	return nil
+}
+
+// pkListedActive says whether listings show v as active at now: while
+// it is, or, with Options.StaleListing, for that long after its deletion
+// (ghcr.io's listings lag behind its deletions). A stale version is in no
+// state=deleted listing yet, and shows the tags it had.
+func (s *packagesAPI) pkListedActive(v *version, now time.Time) bool {
+	return v.DeletedAt.IsZero() || s.pk.staleListing > 0 && now.Before(v.DeletedAt.Add(s.pk.staleListing))
 }
 
 // pkVersionExists is false for a version deleted longer ago than the
@@ -459,6 +467,9 @@ const (
 	msgTooManyDownloads = "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance."
 	msgLastVersion      = "You cannot delete the last version of a package. You must delete the package instead."
 	msgNamespaceReused  = "A package with this name was created since this one was deleted. Delete the new package first to restore this one."
+	// msgPackageNotFound is GitHub's 404 message on the package endpoints,
+	// for a package and for a version alike (see the package doc).
+	msgPackageNotFound = "Package not found."
 )
 
 func (s *packagesAPI) pkRestorePackage(q *pkReq) {
@@ -475,7 +486,7 @@ func (s *packagesAPI) pkRestorePackage(q *pkReq) {
 		}
 	}
 	if idx < 0 || !s.pkCallerIsMember(q) {
-		writeError(q.w, http.StatusNotFound, msgNotFound)
+		writeError(q.w, http.StatusNotFound, msgPackageNotFound)
 		return
 	}
 	if !s.pkCallerIsAdmin(q) {
@@ -512,8 +523,9 @@ func (s *packagesAPI) pkListVersions(q *pkReq) {
 		return
 	}
 	var out []*version
+	now := s.clock.now()
 	for _, v := range p.Versions {
-		if (state == "active") != v.DeletedAt.IsZero() || !s.pkVersionExists(v) {
+		if (state == "active") != s.pkListedActive(v, now) || !s.pkVersionExists(v) {
 			continue
 		}
 		out = append(out, v)
@@ -557,7 +569,10 @@ func (s *packagesAPI) pkDeleteVersion(q *pkReq) {
 		return
 	}
 	if !v.DeletedAt.IsZero() {
-		writeError(q.w, http.StatusNotFound, msgNotFound)
+		// Deleted already, though a stale listing may still show it
+		// (Options.StaleListing): GitHub answers as for any version it
+		// does not have.
+		writeError(q.w, http.StatusNotFound, msgPackageNotFound)
 		return
 	}
 	if !s.pkCallerIsAdmin(q) {

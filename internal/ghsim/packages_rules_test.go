@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -105,7 +106,7 @@ func TestPackageRules(t *testing.T) {
 				r, err := c.Organizations.PackageRestoreVersion(ctx, "acme", "npm", orgNPM, id)
 				return pkStatusOf(t, r, err), err
 			},
-			status: http.StatusNotFound,
+			status: http.StatusNotFound, message: "Package not found.",
 		},
 		"version restore within 30 days": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
@@ -130,7 +131,7 @@ func TestPackageRules(t *testing.T) {
 				r, err := c.Organizations.RestorePackage(ctx, "acme", "npm", orgNPM)
 				return pkStatusOf(t, r, err), err
 			},
-			status: http.StatusNotFound,
+			status: http.StatusNotFound, message: "Package not found.",
 		},
 		"package restore while the namespace is reused": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
@@ -187,7 +188,7 @@ func TestPackageRules(t *testing.T) {
 				_, r, err := c.Organizations.GetPackage(ctx, "acme", "npm", orgNPM)
 				return pkStatusOf(t, r, err), err
 			},
-			status: http.StatusNotFound,
+			status: http.StatusNotFound, message: "Package not found.",
 		},
 		"member reads a private org package": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
@@ -201,7 +202,7 @@ func TestPackageRules(t *testing.T) {
 				_, r, err := w.client(t, "dave").Organizations.GetPackage(ctx, "acme", "npm", orgNPM)
 				return pkStatusOf(t, r, err), err
 			},
-			status: http.StatusNotFound,
+			status: http.StatusNotFound, message: "Package not found.",
 		},
 		"outsider cannot delete a public package": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
@@ -292,6 +293,25 @@ func TestPackageRules(t *testing.T) {
 				return pkStatusOf(t, r, err), err
 			},
 			status: http.StatusUnprocessableEntity, message: "state",
+		},
+		"missing version": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				_, r, err := w.client(t, "alice").Organizations.PackageGetVersion(ctx, "acme", "npm", orgNPM, 999999)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNotFound, message: "Package not found.",
+		},
+		"deleting a deleted version": {
+			run: func(t *testing.T, w *pkWorld) (int, error) {
+				c := w.client(t, "alice")
+				id := w.versionID(t, "acme", "npm", orgNPM)
+				if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id); pkStatusOf(t, r, err) != 204 {
+					t.Fatal(err)
+				}
+				r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "npm", orgNPM, id)
+				return pkStatusOf(t, r, err), err
+			},
+			status: http.StatusNotFound, message: "Package not found.",
 		},
 		"unknown organization": {
 			run: func(t *testing.T, w *pkWorld) (int, error) {
@@ -581,6 +601,61 @@ func TestPaginationDefaultsAndLists(t *testing.T) {
 			}
 			if len(seen) != tc.wantTotal {
 				t.Errorf("following rel=next visited %d items, want %d", len(seen), tc.wantTotal)
+			}
+		})
+	}
+}
+
+// TestStaleListing: with Options.StaleListing, a deleted version stays in
+// the active listing (with its tags) and out of the deleted one for that
+// long; deleting it again meanwhile answers 404 "Package not found.";
+// afterwards the listings tell the truth. Without it, listings are
+// consistent at once.
+func TestStaleListing(t *testing.T) {
+	ctx := context.Background()
+	for _, stale := range []time.Duration{0, 30 * time.Second} {
+		t.Run(fmt.Sprint(stale), func(t *testing.T) {
+			w := newPkWorld(t, Options{StaleListing: stale})
+			c := w.client(t, "alice")
+			name := url.PathEscape(orgContainer)
+			vs, err := w.sim.Versions("acme", "container", orgContainer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v2 := vs[0]
+			listed := func(state string) []string {
+				t.Helper()
+				list, r, err := c.Organizations.PackageGetAllVersions(ctx, "acme", "container", name, &github.PackageListOptions{State: github.String(state)})
+				if pkStatusOf(t, r, err) != http.StatusOK {
+					t.Fatal(err)
+				}
+				var out []string
+				for _, v := range list {
+					out = append(out, fmt.Sprintf("%d%v", v.GetID(), v.GetMetadata().GetContainer().Tags))
+				}
+				return out
+			}
+			if r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "container", name, v2.ID); pkStatusOf(t, r, err) != http.StatusNoContent {
+				t.Fatalf("delete: %v", err)
+			}
+			shown := fmt.Sprintf("%d[v2]", v2.ID)
+			active, deleted := listed("active"), listed("deleted")
+			if got := slices.Contains(active, shown); got != (stale > 0) {
+				t.Errorf("active listing %q holds %s: %t, want %t", active, shown, got, stale > 0)
+			}
+			if got := slices.Contains(deleted, shown); got != (stale == 0) {
+				t.Errorf("deleted listing %q holds %s: %t, want %t", deleted, shown, got, stale == 0)
+			}
+			r, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "container", name, v2.ID)
+			if pkStatusOf(t, r, err) != http.StatusNotFound || !strings.Contains(err.Error(), "Package not found.") {
+				t.Errorf("deleting it again: %v, want 404 Package not found.", err)
+			}
+			if now, _ := w.sim.Versions("acme", "container", orgContainer); !now[0].Deleted {
+				t.Errorf("version %d is not deleted in the world", v2.ID)
+			}
+			w.sim.Advance(stale + time.Second)
+			if active, deleted := listed("active"), listed("deleted"); slices.Contains(active, shown) || !slices.Contains(deleted, shown) {
+				t.Errorf("after the while: active %q, deleted %q; want %s deleted only", active, deleted, shown)
 			}
 		})
 	}

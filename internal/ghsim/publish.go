@@ -288,3 +288,19 @@ func (s *world) SetRestoreWithoutTags(on bool) {
 	defer s.mu.Unlock()
 	s.pk.restoreWithoutTags = on
 }
+
+// SetStaleListing sets Options.StaleListing: for d after its deletion, a
+// version stays listed as active; zero makes listings consistent again.
+func (s *world) SetStaleListing(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pk.staleListing = d
+}
+
+// StaleListing is how long a deleted version stays listed as active
+// (Options.StaleListing).
+func (s *world) StaleListing() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pk.staleListing
+}

@@ -31,6 +31,9 @@ type packageSide struct {
 	// restoreWithoutTags: a restored version gets no tags back
 	// (Options.RestoreWithoutTags).
 	restoreWithoutTags bool
+	// staleListing: how long a deleted version stays listed as active
+	// (Options.StaleListing).
+	staleListing time.Duration
 }
 
 // regGrant is what a registry bearer token stands for.

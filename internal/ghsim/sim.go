@@ -38,6 +38,12 @@ type Options struct {
 	// its tags back; this switch models the case where it does not (see
 	// also Sim.SetRestoreWithoutTags).
 	RestoreWithoutTags bool
+	// StaleListing keeps a deleted version listed as active (with its
+	// tags) for this long after its deletion, as ghcr.io's listings lag
+	// behind its deletions; deleting it again meanwhile answers 404
+	// "Package not found.". Zero: listings are always consistent (see
+	// also Sim.SetStaleListing).
+	StaleListing time.Duration
 	// RateLimits are the REST API's rate limits; the zero value is
 	// GitHub's documented figures (see RateLimits).
 	RateLimits RateLimits
@@ -108,6 +114,7 @@ func New(opts Options) (*Sim, error) {
 		st:     newState(),
 	}
 	w.pk.restoreWithoutTags = opts.RestoreWithoutTags
+	w.pk.staleListing = opts.StaleListing
 	s := &Sim{
 		world:    w,
 		api:      http.NewServeMux(),

@@ -634,10 +634,13 @@ func (c *PackagesClient) GetVersion(ctx context.Context, o Owner, packageType, n
 	return w.version(), nil
 }
 
-// DeleteVersion deletes one version. A 404 means it is already gone (perhaps
-// by an earlier attempt whose answer was lost) and returns nil. A refusal
-// (5,000 downloads, last version) matches ErrRefused; a rate limit is a
-// *RateLimitError.
+// DeleteVersion deletes one version. A 404 ("Package not found.") matches
+// ErrNotFound: the version is gone already, by this request whose first
+// answer was lost (the transport retried it), by someone else, or long
+// ago while ghcr.io still lists it (its listings lag behind deletions).
+// Which one only the caller can tell; none is a failure to delete. A
+// refusal (5,000 downloads, last version) matches ErrRefused; a rate limit
+// is a *RateLimitError.
 //
 // DELETE /orgs/{org}/packages/{package_type}/{package_name}/versions/{package_version_id} (and /users/{username}/…)
 func (c *PackagesClient) DeleteVersion(ctx context.Context, o Owner, packageType, name string, id int64) error {
@@ -646,9 +649,6 @@ func (c *PackagesClient) DeleteVersion(ctx context.Context, o Owner, packageType
 		return fmt.Errorf("delete version %d of %s: %w", id, name, err)
 	}
 	err = refusedDelete(c.send(ctx, http.MethodDelete, p))
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
 	if err != nil {
 		return fmt.Errorf("delete version %d of %s package %s/%s: %w", id, packageType, o.Login, name, err)
 	}

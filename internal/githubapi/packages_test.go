@@ -424,15 +424,15 @@ func TestDeleteRetriedAfterLostAnswerMeets404(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.DeleteVersion(context.Background(), acme, "container", "app", ids[0]); err != nil {
-		t.Fatalf("DeleteVersion: %v, want nil (404 after retry means done)", err)
+	if err := c.DeleteVersion(context.Background(), acme, "container", "app", ids[0]); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrRefused) {
+		t.Fatalf("DeleteVersion: %v, want ErrNotFound (404 after retry: gone, not refused)", err)
 	}
 	reqs := w.requestLog()
 	if len(reqs) != 2 || w.sim.FaultStats().Lost != 1 { // the lost one, the retry
 		t.Fatalf("requests %v, %d lost", reqs, w.sim.FaultStats().Lost)
 	}
-	if err := c.DeleteVersion(context.Background(), acme, "container", "app", 99999); err != nil {
-		t.Errorf("DeleteVersion of a missing version: %v, want nil", err)
+	if err := c.DeleteVersion(context.Background(), acme, "container", "app", 99999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("DeleteVersion of a missing version: %v, want ErrNotFound", err)
 	}
 }
 

@@ -234,6 +234,21 @@ func (s *Store) SetMark(ctx context.Context, installation int64, pkg Package, ma
 	return nil
 }
 
+// AddMark puts mark on version id of pkg unless it is there already, and
+// reports whether it was (the mark and its time are then left as they
+// were): what SetMark and Marked tell, in one request.
+func (s *Store) AddMark(ctx context.Context, installation int64, pkg Package, mark Mark, id int64) (had bool, err error) {
+	at, _ := s.now().UTC().MarshalText()
+	_, err = s.kv.Create(ctx, markKey(installation, pkg, mark, id), at)
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("inventory: mark version %d of %s %s: %w", id, pkg, mark, err)
+	}
+	return false, nil
+}
+
 // ClearMark removes mark from version id of pkg.
 func (s *Store) ClearMark(ctx context.Context, installation int64, pkg Package, mark Mark, id int64) error {
 	if err := s.kv.Delete(ctx, markKey(installation, pkg, mark, id)); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {

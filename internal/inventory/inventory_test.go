@@ -104,6 +104,33 @@ func TestInventory(t *testing.T) {
 	if m, _ := s.Marked(ctx, 1, webapp, MarkIntentional, 7); m {
 		t.Error("intentional mark on 7 never set")
 	}
+	// AddMark tells a mark already there (7, set above) from a new one
+	// (8), after a ClearMark too.
+	for _, step := range []struct {
+		id    int64
+		clear bool
+		had   bool
+	}{{7, false, true}, {8, false, false}, {8, false, true}, {8, true, false}} {
+		if step.clear {
+			if err := s.ClearMark(ctx, 1, webapp, MarkRestored, step.id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mark := MarkDeleted
+		if step.id == 8 {
+			mark = MarkRestored
+		}
+		had, err := s.AddMark(ctx, 1, webapp, mark, step.id)
+		if err != nil || had != step.had {
+			t.Errorf("AddMark(%s %d) = %t, %v; want %t", mark, step.id, had, err, step.had)
+		}
+		if m, _ := s.Marked(ctx, 1, webapp, mark, step.id); !m {
+			t.Errorf("AddMark(%s %d) left no mark", mark, step.id)
+		}
+	}
+	if err := s.ClearMark(ctx, 1, webapp, MarkRestored, 8); err != nil {
+		t.Fatal(err)
+	}
 
 	n, err := s.ClearInstallation(ctx, 1)
 	if err != nil || n != 5 {

@@ -6,6 +6,22 @@ import "strings"
 // command counts: CommonMark's block structure, simplified (see
 // ParseCommands).
 
+// lf returns body with GitHub's web editor's "\r\n" line endings as "\n".
+// GitHub stores a body as it was sent: "\n" from pkgwarden and API
+// clients, "\r\n" once a person edits it on github.com (ticking a box
+// included), the whole body. Every body read from GitHub goes through it
+// before it is parsed or rewritten (toFound for the issues the Reporter
+// reads; ParseRestorable, parseRestored and tickedIntentional for bodies
+// that come in webhooks), so no parser needs to know, and pkgwarden
+// writes back its own format, not a mix. ParseCommands splits lines
+// itself, lone "\r" included, and markerPackage reads the first line only.
+func lf(body string) string {
+	if !strings.Contains(body, "\r\n") {
+		return body
+	}
+	return strings.ReplaceAll(body, "\r\n", "\n")
+}
+
 // splitCommentLines splits s on "\r\n", "\r" and "\n". A line ending at the end
 // of s starts no further line.
 func splitCommentLines(s string) []string {

@@ -232,7 +232,7 @@ func (r *Reporter) ours(is *github.Issue) bool {
 }
 
 func toFound(is *github.Issue) *found {
-	f := &found{number: is.GetNumber(), title: is.GetTitle(), body: is.GetBody(), state: is.GetState(), url: is.GetHTMLURL()}
+	f := &found{number: is.GetNumber(), title: is.GetTitle(), body: lf(is.GetBody()), state: is.GetState(), url: is.GetHTMLURL()}
 	for _, l := range is.Labels {
 		f.labels = append(f.labels, l.GetName())
 	}

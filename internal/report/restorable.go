@@ -86,6 +86,7 @@ func batchHeading(t time.Time) string {
 // damaged, and current-format lines with no batch line above them, are
 // skipped; an id listed twice counts once (the first).
 func ParseRestorable(body string) []Restorable {
+	body = lf(body)
 	var out []Restorable
 	seen := map[int64]bool{}
 	var batch time.Time
@@ -313,6 +314,7 @@ func restoredLineText(e restoredEntry, now time.Time) string {
 
 // parseRestored reads the "Restored" section's entries back from a body.
 func parseRestored(body string) []restoredEntry {
+	body = lf(body)
 	var out []restoredEntry
 	seen := map[int64]bool{}
 	for _, line := range strings.Split(body, "\n") {

@@ -216,7 +216,7 @@ func intentionalMarker(seal Seal, pkg rules.Package, id int64) string {
 // box is ticked in body, and whose seal verifies when verify.
 func tickedIntentional(body string, seal Seal, pkg rules.Package, verify bool) []int64 {
 	var out []int64
-	for _, m := range intentionalLine.FindAllStringSubmatch(body, -1) {
+	for _, m := range intentionalLine.FindAllStringSubmatch(lf(body), -1) {
 		if m[1] == " " {
 			continue
 		}

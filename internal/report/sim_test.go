@@ -180,19 +180,41 @@ func (w *world) userClient(t *testing.T, login string) *github.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh, err := githubapi.NewGitHubClient(&http.Client{Transport: bearer{tok}}, w.srv.URL)
+	gh, err := githubapi.NewGitHubClient(&http.Client{Transport: bearer{tok: tok}}, w.srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return gh
 }
 
-type bearer struct{ tok string }
+type bearer struct {
+	tok string
+	// webEditor sends as GitHub's web editor does (ghsim.WebEditorHeader).
+	webEditor bool
+}
 
 func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "token "+b.tok)
+	if b.webEditor {
+		r.Header.Set(ghsim.WebEditorHeader, "web")
+	}
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// webEditorClient is userClient writing through GitHub's web editor:
+// bodies come back with "\r\n" line endings.
+func (w *world) webEditorClient(t *testing.T, login string) *github.Client {
+	t.Helper()
+	tok, err := w.sim.AddClassicToken(login, "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh, err := githubapi.NewGitHubClient(&http.Client{Transport: bearer{tok: tok, webEditor: true}}, w.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gh
 }
 
 var webapp = rules.Package{Owner: "acme", Type: "container", Name: "webapp", Repository: "webapp"}
@@ -371,39 +393,92 @@ func TestLongBodyStaysUnderLimit(t *testing.T) {
 	}
 }
 
+// TestRestoreWindowAndTicks: a box ticked by hand stays ticked through
+// rewrites; restored versions leave the list (a run's Restored, or
+// MarkRestored), and the rest 30 days after their deletion. The person
+// ticks through the API ("\n") or through GitHub's web editor, which sends
+// the whole body back with "\r\n" line endings: pkgwarden reads both
+// alike, and what it writes back is its own format, "\n" only, with no
+// line or blank line added or lost.
 func TestRestoreWindowAndTicks(t *testing.T) {
+	bodies := map[bool][]string{}
+	for _, webEditor := range []bool{false, true} {
+		t.Run(map[bool]string{false: "LF", true: "web editor (CRLF)"}[webEditor], func(t *testing.T) {
+			bodies[webEditor] = testRestoreWindowAndTicks(t, webEditor)
+		})
+	}
+	if lf, crlf := bodies[false], bodies[true]; !slices.Equal(lf, crlf) {
+		for i := range min(len(lf), len(crlf)) {
+			if lf[i] != crlf[i] {
+				t.Errorf("step %d: after an edit in the web editor pkgwarden wrote\n%q\nwhere after the same edit through the API it wrote\n%q", i, crlf[i], lf[i])
+			}
+		}
+	}
+}
+
+// testRestoreWindowAndTicks returns the bodies pkgwarden wrote, step by
+// step, with the simulator's URL taken out.
+func testRestoreWindowAndTicks(t *testing.T, webEditor bool) []string {
 	w := newWorld(t)
 	ctx := context.Background()
-	is := w.reported(t, "r1", 2)
+	is := w.reported(t, "r1", 3)
+	var bodies []string
+	// written is the body pkgwarden last wrote, which is in its own
+	// format: "\n" only.
+	written := func(step string) string {
+		t.Helper()
+		body := w.only(t, "webapp").Body
+		if strings.Contains(body, "\r") {
+			t.Errorf("%s: the body pkgwarden wrote has a \\r: %q", step, body)
+		}
+		bodies = append(bodies, strings.ReplaceAll(body, w.srv.URL, "URL"))
+		return body
+	}
 
 	// Someone ticks the newest box by hand; the next rewrite keeps it ticked.
 	ticked := strings.Replace(is.Body, "- [ ] ", "- [x] ", 1)
-	_, _, err := w.userClient(t, "olga").Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(ticked)})
+	gh := w.userClient(t, "olga")
+	if webEditor {
+		gh = w.webEditorClient(t, "olga")
+	}
+	edited, _, err := gh.Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(ticked)})
 	must(t, err)
-	if got := report.NewlyTicked(is.Body, ticked); len(got) != 1 || got[0] != 1001 {
-		t.Fatalf("newly ticked %v, want [1001]", got)
+	if got := strings.Contains(edited.GetBody(), "\r\n"); got != webEditor {
+		t.Fatalf("the edited body has CRLF: %t, want %t", got, webEditor)
+	}
+	if got := report.NewlyTicked(is.Body, edited.GetBody()); len(got) != 1 || got[0] != 1002 {
+		t.Fatalf("newly ticked %v, want [1002]", got)
 	}
 	w.advance(10 * 24 * time.Hour)
 	_, err = w.rep.Report(ctx, w.runOf("r2", entries(5, 1, "old"), nil))
 	must(t, err)
-	body := w.only(t, "webapp").Body
-	if got := report.Ticked(body); len(got) != 1 || got[0] != 1001 {
-		t.Fatalf("ticked after rewrite %v, want [1001]", got)
+	body := written("run r2")
+	if got := report.Ticked(body); len(got) != 1 || got[0] != 1002 {
+		t.Fatalf("ticked after rewrite %v, want [1002]", got)
 	}
 	// Restored versions leave; then 30 days after their deletion the others do.
 	run := w.runOf("r3", nil, nil)
-	run.Restored = []int64{1001}
+	run.Restored = []int64{1002}
 	_, err = w.rep.Report(ctx, run)
 	must(t, err)
-	if got := ids(report.ParseRestorable(w.only(t, "webapp").Body)); got != "1005,1000" {
+	if got := ids(report.ParseRestorable(written("run r3"))); got != "1005,1001,1000" {
 		t.Fatalf("after restore: %s", got)
+	}
+	// The web editor again, then a restore job's MarkRestored.
+	_, _, err = gh.Issues.Edit(ctx, "acme", "webapp", is.Number, &github.IssueRequest{Body: github.String(w.only(t, "webapp").Body)})
+	must(t, err)
+	_, err = w.rep.MarkRestored(ctx, w.inst, webapp, nil, []int64{1001})
+	must(t, err)
+	if got := ids(report.ParseRestorable(written("MarkRestored"))); got != "1005,1000" {
+		t.Fatalf("after MarkRestored: %s", got)
 	}
 	w.advance(20 * 24 * time.Hour)
 	res, err := w.rep.Report(ctx, w.runOf("r4", nil, nil))
 	must(t, err)
-	if got := ids(report.ParseRestorable(w.only(t, "webapp").Body)); got != "1005" || !res.Updated || res.Commented {
+	if got := ids(report.ParseRestorable(written("run r4"))); got != "1005" || !res.Updated || res.Commented {
 		t.Fatalf("after 30 days: %s, %+v", got, res)
 	}
+	return bodies
 }
 
 func ids(l []report.Restorable) string {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -63,7 +64,11 @@ type World struct {
 	// DELETE answers (0: never).
 	CancelAfterDeletes int32
 	Deletes            atomic.Int32
-	Cancel             context.CancelFunc
+	// LoseDeleteAnswers: that many successful DELETEs have their answer
+	// lost (a connection error after GitHub carried them out), which the
+	// transport retries and GitHub answers 404.
+	LoseDeleteAnswers atomic.Int32
+	Cancel            context.CancelFunc
 
 	// Counts of what reached the simulator's REST API.
 	Gets, NotModified, Mutating, Limited atomic.Int32
@@ -162,6 +167,10 @@ func (w *World) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		if n == 1 && w.AfterFirstDelete != nil {
 			w.AfterFirstDelete()
+		}
+		if w.LoseDeleteAnswers.Add(-1) >= 0 {
+			_ = resp.Body.Close()
+			return nil, errors.New("jobstest: connection reset after the DELETE was carried out")
 		}
 	}
 	return resp, nil

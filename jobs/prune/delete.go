@@ -30,6 +30,9 @@ type execution struct {
 	runKey  string
 	limit   int
 	held    map[int64]string // versions GitHub refused lately → reason
+	// resumed: an earlier attempt of this run planned prog.Planned (and
+	// may have died between a DELETE and saving its progress).
+	resumed bool
 
 	// The re-check: the fresh listing, and what new versions reference.
 	newest    *newestLister
@@ -40,17 +43,28 @@ type execution struct {
 	rateWaits int               // rate-limit waits done in this attempt
 }
 
-// deletedEarlier reports whether pkgwarden itself sent the delete of a
-// planned candidate that is gone now: the inventory's deleted mark is
-// written right before each delete request, and a candidate of this run
-// was active when the run planned it.
+// deletedEarlier reports whether an earlier attempt of this run sent the
+// delete of a planned candidate that is gone now: the attempt planned it,
+// and the inventory's deleted mark is written right before each delete
+// request. A mark alone is no proof: ghcr.io may still list a version an
+// earlier run deleted (stale listings), which a run then plans again.
 func (ex *execution) deletedEarlier(ctx context.Context, e rules.Entry) (bool, error) {
 	inv := ex.p.cfg.Inventory
-	if inv == nil {
+	if inv == nil || !ex.plannedEarlier(e) {
 		return false, nil
 	}
 	return inv.Marked(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), inventory.MarkDeleted, e.ID)
 }
+
+// plannedEarlier reports whether an earlier attempt of this run planned e.
+func (ex *execution) plannedEarlier(e rules.Entry) bool {
+	return ex.resumed && slices.ContainsFunc(ex.prog.Planned, func(p rules.Entry) bool { return p.ID == e.ID })
+}
+
+// staleReason is why a version an earlier run deleted is no deletion of
+// this one: GitHub listed it again (ghcr.io's listings lag behind its
+// deletions) and answers 404 to its deletion, or lists it no more.
+const staleReason = "deleted by an earlier run of pkgwarden; GitHub still listed it"
 
 // maxRateWaits bounds the rate-limit waits of one attempt.
 const maxRateWaits = 3
@@ -146,6 +160,11 @@ func (ex *execution) checkCandidate(ctx context.Context, e rules.Entry, first bo
 			return false, nil
 		}
 		e.Reason = "already gone at the re-check"
+		if ours, err := ex.deletedByEarlierRun(ctx, e); err != nil {
+			return false, err
+		} else if ours {
+			e.Reason = staleReason
+		}
 		ex.run.Gone = append(ex.run.Gone, e)
 		return false, nil
 	}
@@ -160,21 +179,48 @@ func (ex *execution) checkCandidate(ctx context.Context, e rules.Entry, first bo
 	return true, nil
 }
 
+// deletedByEarlierRun reports whether a run of pkgwarden before this one
+// deleted e: it carries the deleted mark, and no attempt of this run
+// planned it (a version this attempt deletes is marked only then).
+func (ex *execution) deletedByEarlierRun(ctx context.Context, e rules.Entry) (bool, error) {
+	inv := ex.p.cfg.Inventory
+	if inv == nil || ex.plannedEarlier(e) {
+		return false, nil
+	}
+	return inv.Marked(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), inventory.MarkDeleted, e.ID)
+}
+
 // deleteOne marks e deleted in the inventory, deletes it, and records the
-// answer: deleted (progress saved), refused (skipped, remembered), rate
-// limited (again: wait and ask again, a few times an attempt).
+// answer: deleted (progress saved), gone already (404), refused (skipped,
+// remembered), rate limited (again: wait and ask again, a few times an
+// attempt).
 func (ex *execution) deleteOne(ctx context.Context, e rules.Entry, stayed map[int64]string) (again bool, err error) {
+	// marked: pkgwarden had deleted e before this request.
+	marked := false
 	if inv := ex.p.cfg.Inventory; inv != nil {
 		// Marked before the request: a crash after it leaves the mark, so
 		// the restore sweep never brings back what pkgwarden deleted.
-		if err := inv.SetMark(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), inventory.MarkDeleted, e.ID); err != nil {
+		if marked, err = inv.AddMark(ctx, ex.run.InstallationID, inventoryPackage(ex.owner, ex.pkg), inventory.MarkDeleted, e.ID); err != nil {
 			return false, err
 		}
 	}
 	err = ex.clients.Packages.DeleteVersion(ctx, ex.owner, ex.pkg.Type, ex.pkg.Name, e.ID)
 	var rl *githubapi.RateLimitError
 	switch {
-	case err == nil:
+	case errors.Is(err, githubapi.ErrNotFound) && marked && !ex.plannedEarlier(e):
+		// GitHub listed it a moment ago and has it no more, and an
+		// earlier run of pkgwarden deleted it: ghcr.io's listing lags
+		// behind that deletion. Reported by that run; no deletion of
+		// this one, and nothing to ask again.
+		delete(ex.fresh, e.ID)
+		e.Reason = staleReason
+		ex.run.Gone = append(ex.run.Gone, e)
+	case err == nil || errors.Is(err, githubapi.ErrNotFound):
+		// A 404 here is this run's deletion too: the transport's retry
+		// of a request whose first answer was lost, an attempt of this
+		// run that died before saving it, or another client's deletion
+		// between the listing and now, which the version is gone by
+		// all the same.
 		delete(ex.fresh, e.ID)
 		ex.run.Deleted = append(ex.run.Deleted, e)
 		ex.p.cfg.Metrics.deleted.Inc()

@@ -372,11 +372,12 @@ func (p *Pruner) act(ctx context.Context, log *slog.Logger, pr *pruning, run *Ru
 		if limit <= 0 {
 			limit = rules.DefaultMaxDeletionsPerRun
 		}
-		if pr.prog.RunID == "" {
+		resumed := pr.prog.RunID != ""
+		if !resumed {
 			pr.prog.RunID, pr.prog.Planned = run.ID, d.Delete
 		}
 		newest := &newestLister{pc: pr.clients.Packages, owner: pr.owner, pkg: pr.pkg}
-		ex := &execution{p: p, log: log, clients: pr.clients, owner: pr.owner, pkg: pr.pkg, run: run, prog: pr.prog, runKey: pr.runKey, limit: limit, held: pr.held, newest: newest}
+		ex := &execution{p: p, log: log, clients: pr.clients, owner: pr.owner, pkg: pr.pkg, run: run, prog: pr.prog, runKey: pr.runKey, limit: limit, held: pr.held, newest: newest, resumed: resumed}
 		if err := ex.deleteAll(ctx, candidates, len(leftover)); err != nil {
 			return err
 		}

@@ -77,7 +77,10 @@ type Run struct {
 	// Deferred are delete candidates left for the next run by the
 	// per-run cap.
 	Deferred []rules.Entry
-	// Gone are delete candidates found gone already at the re-check.
+	// Gone are delete candidates found gone already at the re-check, and
+	// those an earlier run deleted that GitHub still listed (ghcr.io's
+	// listings lag behind deletions; its DELETE then answers 404): no
+	// deletion of this run, and not reported again.
 	Gone []rules.Entry
 	// Storage is what Deleted freed in the registry and the package's
 	// size (runStorage).
