@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/pkgwarden/pkgwarden/handlers"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
@@ -30,6 +31,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
@@ -82,6 +84,57 @@ type World struct {
 	// marks); now, when set, is their clock.
 	UseInventory bool
 	Now          func() time.Time
+
+	// Events, set by RouteWebhooks, is the package event count the
+	// router keeps and the world's pruners read, as in serve.
+	Events *jobs.PackageEvents
+}
+
+// RouteWebhooks sends the simulator's webhooks from now on through
+// serve's intake and router on the world's NATS: the router counts each
+// package event in Events, which the pruners built afterwards read before
+// each deletion group. Pushes made before the call sent no webhook.
+func (w *World) RouteWebhooks() {
+	w.T.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	events, err := jobs.OpenPackageEvents(ctx, w.NATS.Queue.JS, 1)
+	if err != nil {
+		cancel()
+		w.T.Fatal(err)
+	}
+	w.Events = events
+	intake := httptest.NewServer(handlers.NewIntake(w.Sim.WebhookSecret(), w.NATS.Queue, nil, nil))
+	router := jobs.NewRouter(w.NATS.Queue, jobs.RouterConfig{Events: events}, nil)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = router.Run(ctx) }()
+	w.T.Cleanup(func() {
+		w.Sim.SetQuiet(true)
+		w.Sim.SetWebhookURL("")
+		intake.Close()
+		cancel()
+		<-done
+	})
+	w.Sim.SetWebhookURL(intake.URL)
+	w.Sim.SetQuiet(false) // simtest.New's worlds start quiet
+}
+
+// EventCount is acme/app's package event count now (RouteWebhooks).
+func (w *World) EventCount() uint64 {
+	w.T.Helper()
+	n, err := w.Events.Count(context.Background(), w.Job().Target.Ref())
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return n
+}
+
+// AwaitEvent runs change, then waits until the router has counted an
+// event about acme/app: the webhook the change sent has been routed.
+func (w *World) AwaitEvent(change func()) {
+	w.T.Helper()
+	before := w.EventCount()
+	change()
+	testwait.For(w.T, "the router to count an event about acme/app", 10*time.Second, func() bool { return w.EventCount() != before })
 }
 
 // registryCounter counts manifest reads on their way to the registry.
@@ -253,7 +306,7 @@ func (w *World) Pruner(rep prune.Reporter, paused bool, tokens string) *prune.Pr
 		Cache:             cache, ETags: etags, Now: w.Now,
 	}
 	p, err := prune.New(prune.Config{
-		Access: access, Runs: runs, Reporter: rep, Paused: paused, Inventory: inv,
+		Access: access, Runs: runs, Reporter: rep, Paused: paused, Inventory: inv, Events: w.Events,
 	})
 	if err != nil {
 		w.T.Fatal(err)
