@@ -8,7 +8,9 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -69,6 +71,10 @@ type World struct {
 
 	// Counts of what reached the simulator's REST API.
 	Gets, NotModified, Mutating, Limited atomic.Int32
+	// kinds counts every REST request, the App's included, by kind
+	// (RequestKinds).
+	kindsMu sync.Mutex
+	kinds   map[string]int
 	// pacer, when set, paces the pruners' packages requests.
 	Pacer *pacing.Pacer
 	// manifestReads counts manifest GETs that reached the registry.
@@ -175,11 +181,64 @@ func NewWorldLimits(t testing.TB, limits ghsim.RateLimits) *World {
 	}
 	w.Pusher = sim.Pusher("alice", w.Token)
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(simtest.AppKey())})
-	if w.App, err = githubapi.NewApp(githubapi.AppConfig{AppID: sim.AppID(), PrivateKey: keyPEM, BaseURL: w.Server.URL}); err != nil {
+	if w.App, err = githubapi.NewApp(githubapi.AppConfig{AppID: sim.AppID(), PrivateKey: keyPEM, BaseURL: w.Server.URL,
+		Transport: githubapi.NewTransport(appCounter{w}, githubapi.RetryPolicy{}, nil)}); err != nil {
 		t.Fatal(err)
 	}
 	w.NATS = queuetest.Start(t, "", queuetest.Config())
 	return w
+}
+
+// appCounter counts the App's requests by kind on their way to the
+// simulator.
+type appCounter struct{ w *World }
+
+func (c appCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil {
+		c.w.countKind("App", r, resp.StatusCode)
+	}
+	return resp, err
+}
+
+func (w *World) countKind(who string, r *http.Request, status int) {
+	w.kindsMu.Lock()
+	defer w.kindsMu.Unlock()
+	if w.kinds == nil {
+		w.kinds = map[string]int{}
+	}
+	w.kinds[RequestKind(who, r.Method, r.URL.Path, status)]++
+}
+
+// RequestKind names a REST request for RequestKinds: who sent it (the
+// packages token, the App), its method, what it is about and its status
+// ("packages GET versions page 304").
+func RequestKind(who, method, path string, status int) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	what := path
+	switch {
+	case strings.HasSuffix(path, "/versions"):
+		what = "versions page"
+	case len(parts) >= 2 && parts[len(parts)-2] == "versions":
+		what = "version"
+	case len(parts) >= 4 && parts[len(parts)-3] == "packages":
+		what = "package"
+	case len(parts) == 2 && (parts[0] == "orgs" || parts[0] == "users"):
+		what = "owner"
+	case strings.HasSuffix(path, "/access_tokens"):
+		what = "installation token"
+	case len(parts) >= 4 && parts[0] == "repos" && parts[3] == "contents":
+		what = "config file"
+	}
+	return fmt.Sprintf("%s %s %s %d", who, method, what, status)
+}
+
+// RequestKinds counts the REST requests that reached the simulator since
+// the world started (or ResetCounts), the App's included, by kind.
+func (w *World) RequestKinds() map[string]int {
+	w.kindsMu.Lock()
+	defer w.kindsMu.Unlock()
+	return maps.Clone(w.kinds)
 }
 
 // RoundTrip is the packages transport of the world's pruners: it runs
@@ -189,6 +248,7 @@ func (w *World) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
+	w.countKind("packages", r, resp.StatusCode)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden && resp.Header.Get("Retry-After") != "":
 		w.Limited.Add(1)
@@ -221,11 +281,14 @@ func (w *World) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // ResetCounts sets the counts of what reached the simulator back to zero
-// (GETs, 304s, mutating requests, manifest reads, listings).
+// (GETs, 304s, mutating requests, manifest reads, listings, kinds).
 func (w *World) ResetCounts() {
 	for _, c := range []*atomic.Int32{&w.Gets, &w.NotModified, &w.Mutating, &w.ManifestReads, &w.Listings} {
 		c.Store(0)
 	}
+	w.kindsMu.Lock()
+	w.kinds = nil
+	w.kindsMu.Unlock()
 }
 
 // DeleteSpan is the time from the first successful DELETE to the last.
