@@ -63,6 +63,9 @@ type e2e struct {
 	limited atomic.Int32
 	// apiInFlight counts REST API requests the simulator is serving.
 	apiInFlight atomic.Int32
+	// afterAPI, when set, is called with each REST API request once the
+	// simulator has answered it, before the answer goes back.
+	afterAPI atomic.Pointer[func(r *http.Request, status int)]
 
 	mu   sync.Mutex
 	held []heldDelivery
@@ -176,6 +179,9 @@ func (w *e2e) countLimits(h http.Handler) http.Handler {
 		defer w.apiInFlight.Add(-1)
 		rec := &statusRecorder{ResponseWriter: rw}
 		h.ServeHTTP(rec, r)
+		if f := w.afterAPI.Load(); f != nil {
+			(*f)(r, rec.status)
+		}
 		hd := rw.Header()
 		if rec.status == http.StatusTooManyRequests || rec.status == http.StatusForbidden && (hd.Get("Retry-After") != "" || hd.Get("X-RateLimit-Remaining") == "0") {
 			w.limited.Add(1)
