@@ -1,6 +1,8 @@
 // Package prune is the prune job: load a package and its rules, plan with
-// internal/planner, delete what the plan deletes group by group with a
-// re-check before each, and report the run (Pruner); and the config job,
+// internal/planner, delete what the plan deletes group by group, listing
+// the package again before a group only when its webhooks say something
+// happened (or a fallback interval passed), and report the run (Pruner);
+// and the config job,
 // which re-reads a repository's file after a push and queues prunes
 // (ConfigHandler).
 package prune
