@@ -34,6 +34,10 @@ type RouterConfig struct {
 	// Inventory is cleared for an installation that is deleted; nil
 	// means there is none to clear.
 	Inventory *inventory.Store
+	// Events, when set, counts every package event per package, so a
+	// running prune lists the package again only when something
+	// happened to it (PackageEvents).
+	Events *PackageEvents
 }
 
 // Router consumes the webhooks stream: it drops deliveries already
@@ -140,13 +144,22 @@ func (r *Router) route(ctx context.Context, log *slog.Logger, id, event string, 
 			log.Error("router: package event dropped", "err", err)
 			return nil
 		}
+		target, targetErr := ev.Target()
+		if targetErr == nil && r.cfg.Events != nil {
+			// Counted first, whatever the action: a prune deleting this
+			// package now lists it again before its next deletion group.
+			// A failure retries the delivery: a lost count would leave
+			// the re-check to the fallback interval.
+			if err := r.cfg.Events.Bump(ctx, target.Ref(), event+" "+ev.Action); err != nil {
+				return err
+			}
+		}
 		if !ev.Triggers() {
 			log.Debug("router: package action needs no job")
 			return nil
 		}
-		target, err := ev.Target()
-		if err != nil {
-			log.Error("router: package event dropped", "err", err)
+		if targetErr != nil {
+			log.Error("router: package event dropped", "err", targetErr)
 			return nil
 		}
 		job := Job{Type: TypePrune, Target: target, DeliveryID: id, Reason: event + " " + ev.Action, QueuedAt: r.cfg.Now().UTC()}

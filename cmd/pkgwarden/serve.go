@@ -197,7 +197,7 @@ func serve(ctx context.Context, s settings.Settings, opts serveOptions) error {
 		if err := registerTestHandlers(registry, logger); err != nil {
 			return err
 		}
-		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: h.bot, Seal: h.seal, Inventory: h.inventory}, logger)
+		router := jobs.NewRouter(q, jobs.RouterConfig{OwnBotLogin: h.bot, Seal: h.seal, Inventory: h.inventory, Events: h.events}, logger)
 		pool := jobs.NewPool(q, registry, jobs.PoolConfig{
 			Workers:     s.Workers,
 			MaxAttempts: s.JobAttempts,
@@ -252,6 +252,9 @@ type workerHandlers struct {
 	// check writes the pull request check; nil without the App.
 	check     jobs.Handler
 	inventory *inventory.Store
+	// events counts the package events the router sees, which the
+	// pruner's re-checks wait for; nil without the App.
+	events *jobs.PackageEvents
 	// app is the GitHub App the handlers work as; nil without one.
 	app *githubapi.App
 	// bot is the App's bot login ("" when unknown): only its issues are
@@ -298,6 +301,12 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	if err != nil {
 		return none, err
 	}
+	events, err := untilUp(ctx, logger, "package events bucket", func(ctx context.Context) (*jobs.PackageEvents, error) {
+		return jobs.OpenPackageEvents(ctx, q.JS, s.NATSReplicas)
+	})
+	if err != nil {
+		return none, err
+	}
 	dashboards := &prune.Dashboards{Inventory: inv, Queue: q}
 	reporters := prune.Reporters{prune.IssueReporter{Issues: issues, Logger: logger, Dashboards: dashboards}}
 	if opts.Reporter != nil {
@@ -308,7 +317,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	}
 	pruner, err := prune.New(prune.Config{
 		Access: access, Runs: runs, Reporter: reporters, TokenIssues: issues, Paused: s.Paused,
-		ConfigPending: runs, ConfigIssues: issues, HealQueue: q,
+		ConfigPending: runs, ConfigIssues: issues, HealQueue: q, Events: events,
 		Inventory: inv, Metrics: prune.NewMetrics(reg), Logger: logger,
 	})
 	if err != nil {
@@ -335,7 +344,7 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	if err != nil {
 		return none, err
 	}
-	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, dashboard: dashboard, check: checker, inventory: inv, app: app, bot: bot, seal: seal, deadLetters: issues}, nil
+	return workerHandlers{prune: pruner, restore: restorer, config: cfgHandler, dashboard: dashboard, check: checker, inventory: inv, events: events, app: app, bot: bot, seal: seal, deadLetters: issues}, nil
 }
 
 // packagesTokens turns the settings' tokens (environment and data dir,

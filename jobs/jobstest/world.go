@@ -9,7 +9,9 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -23,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
+	"github.com/pkgwarden/pkgwarden/handlers"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/simtest"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
@@ -31,6 +34,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/registry"
 	"github.com/pkgwarden/pkgwarden/internal/report"
+	"github.com/pkgwarden/pkgwarden/internal/testwait"
 	"github.com/pkgwarden/pkgwarden/internal/webhook"
 	"github.com/pkgwarden/pkgwarden/jobs"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
@@ -72,6 +76,10 @@ type World struct {
 
 	// Counts of what reached the simulator's REST API.
 	Gets, NotModified, Mutating, Limited atomic.Int32
+	// kinds counts every REST request, the App's included, by kind
+	// (RequestKinds).
+	kindsMu sync.Mutex
+	kinds   map[string]int
 	// pacer, when set, paces the pruners' packages requests.
 	Pacer *pacing.Pacer
 	// manifestReads counts manifest GETs that reached the registry.
@@ -87,6 +95,57 @@ type World struct {
 	// marks); now, when set, is their clock.
 	UseInventory bool
 	Now          func() time.Time
+
+	// Events, set by RouteWebhooks, is the package event count the
+	// router keeps and the world's pruners read, as in serve.
+	Events *jobs.PackageEvents
+}
+
+// RouteWebhooks sends the simulator's webhooks from now on through
+// serve's intake and router on the world's NATS: the router counts each
+// package event in Events, which the pruners built afterwards read before
+// each deletion group. Pushes made before the call sent no webhook.
+func (w *World) RouteWebhooks() {
+	w.T.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	events, err := jobs.OpenPackageEvents(ctx, w.NATS.Queue.JS, 1)
+	if err != nil {
+		cancel()
+		w.T.Fatal(err)
+	}
+	w.Events = events
+	intake := httptest.NewServer(handlers.NewIntake(w.Sim.WebhookSecret(), w.NATS.Queue, nil, nil))
+	router := jobs.NewRouter(w.NATS.Queue, jobs.RouterConfig{Events: events}, nil)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = router.Run(ctx) }()
+	w.T.Cleanup(func() {
+		w.Sim.SetQuiet(true)
+		w.Sim.SetWebhookURL("")
+		intake.Close()
+		cancel()
+		<-done
+	})
+	w.Sim.SetWebhookURL(intake.URL)
+	w.Sim.SetQuiet(false) // simtest.New's worlds start quiet
+}
+
+// EventCount is acme/app's package event count now (RouteWebhooks).
+func (w *World) EventCount() uint64 {
+	w.T.Helper()
+	n, err := w.Events.Count(context.Background(), w.Job().Target.Ref())
+	if err != nil {
+		w.T.Fatal(err)
+	}
+	return n
+}
+
+// AwaitEvent runs change, then waits until the router has counted an
+// event about acme/app: the webhook the change sent has been routed.
+func (w *World) AwaitEvent(change func()) {
+	w.T.Helper()
+	before := w.EventCount()
+	change()
+	testwait.For(w.T, "the router to count an event about acme/app", 10*time.Second, func() bool { return w.EventCount() != before })
 }
 
 // registryCounter counts manifest reads on their way to the registry.
@@ -127,11 +186,64 @@ func NewWorldLimits(t testing.TB, limits ghsim.RateLimits) *World {
 	}
 	w.Pusher = sim.Pusher("alice", w.Token)
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(simtest.AppKey())})
-	if w.App, err = githubapi.NewApp(githubapi.AppConfig{AppID: sim.AppID(), PrivateKey: keyPEM, BaseURL: w.Server.URL}); err != nil {
+	if w.App, err = githubapi.NewApp(githubapi.AppConfig{AppID: sim.AppID(), PrivateKey: keyPEM, BaseURL: w.Server.URL,
+		Transport: githubapi.NewTransport(appCounter{w}, githubapi.RetryPolicy{}, nil)}); err != nil {
 		t.Fatal(err)
 	}
 	w.NATS = queuetest.Start(t, "", queuetest.Config())
 	return w
+}
+
+// appCounter counts the App's requests by kind on their way to the
+// simulator.
+type appCounter struct{ w *World }
+
+func (c appCounter) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil {
+		c.w.countKind("App", r, resp.StatusCode)
+	}
+	return resp, err
+}
+
+func (w *World) countKind(who string, r *http.Request, status int) {
+	w.kindsMu.Lock()
+	defer w.kindsMu.Unlock()
+	if w.kinds == nil {
+		w.kinds = map[string]int{}
+	}
+	w.kinds[RequestKind(who, r.Method, r.URL.Path, status)]++
+}
+
+// RequestKind names a REST request for RequestKinds: who sent it (the
+// packages token, the App), its method, what it is about and its status
+// ("packages GET versions page 304").
+func RequestKind(who, method, path string, status int) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	what := path
+	switch {
+	case strings.HasSuffix(path, "/versions"):
+		what = "versions page"
+	case len(parts) >= 2 && parts[len(parts)-2] == "versions":
+		what = "version"
+	case len(parts) >= 4 && parts[len(parts)-3] == "packages":
+		what = "package"
+	case len(parts) == 2 && (parts[0] == "orgs" || parts[0] == "users"):
+		what = "owner"
+	case strings.HasSuffix(path, "/access_tokens"):
+		what = "installation token"
+	case len(parts) >= 4 && parts[0] == "repos" && parts[3] == "contents":
+		what = "config file"
+	}
+	return fmt.Sprintf("%s %s %s %d", who, method, what, status)
+}
+
+// RequestKinds counts the REST requests that reached the simulator since
+// the world started (or ResetCounts), the App's included, by kind.
+func (w *World) RequestKinds() map[string]int {
+	w.kindsMu.Lock()
+	defer w.kindsMu.Unlock()
+	return maps.Clone(w.kinds)
 }
 
 // RoundTrip is the packages transport of the world's pruners: it runs
@@ -141,6 +253,7 @@ func (w *World) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
+	w.countKind("packages", r, resp.StatusCode)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden && resp.Header.Get("Retry-After") != "":
 		w.Limited.Add(1)
@@ -177,11 +290,14 @@ func (w *World) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // ResetCounts sets the counts of what reached the simulator back to zero
-// (GETs, 304s, mutating requests, manifest reads, listings).
+// (GETs, 304s, mutating requests, manifest reads, listings, kinds).
 func (w *World) ResetCounts() {
 	for _, c := range []*atomic.Int32{&w.Gets, &w.NotModified, &w.Mutating, &w.ManifestReads, &w.Listings} {
 		c.Store(0)
 	}
+	w.kindsMu.Lock()
+	w.kinds = nil
+	w.kindsMu.Unlock()
 }
 
 // DeleteSpan is the time from the first successful DELETE to the last.
@@ -262,7 +378,7 @@ func (w *World) Pruner(rep prune.Reporter, paused bool, tokens string) *prune.Pr
 		Cache:             cache, ETags: etags, Now: w.Now,
 	}
 	p, err := prune.New(prune.Config{
-		Access: access, Runs: runs, Reporter: rep, Paused: paused, Inventory: inv,
+		Access: access, Runs: runs, Reporter: rep, Paused: paused, Inventory: inv, Events: w.Events,
 	})
 	if err != nil {
 		w.T.Fatal(err)

@@ -36,11 +36,58 @@ type execution struct {
 
 	// The re-check: the fresh listing, and what new versions reference.
 	newest    *newestLister
-	checkedAt time.Time
+	checkedAt time.Time // of the last full listing, the plan's first
 	fresh     map[int64]githubapi.Version
 	refs      map[string]string // digest → what references it now
 	blocked   string            // why nothing more may be deleted
 	rateWaits int               // rate-limit waits done in this attempt
+	// What the package's event count (Config.Events) said: ref keys it,
+	// seen is the count the last look was made under (known: it was
+	// read), unseen that an event came since the last full listing.
+	ref    pkgref.Ref
+	seen   uint64
+	known  bool
+	unseen bool
+}
+
+// fromPlan starts the re-check from the plan's listing: the versions it
+// listed, with their tags, and the event count read before it.
+func (ex *execution) fromPlan(pr *pruning) {
+	ex.checkedAt, ex.ref, ex.seen, ex.known = pr.at, pr.ref, pr.events, pr.eventsKnown
+	ex.fresh = make(map[int64]githubapi.Version, len(pr.d.Delete)+len(pr.d.Keep))
+	ex.refs = map[string]string{}
+	for _, list := range [][]rules.Entry{pr.d.Delete, pr.d.Keep} {
+		for _, e := range list {
+			ex.fresh[e.ID] = githubapi.Version{ID: e.ID, Name: e.Version, Tags: e.Tags}
+		}
+	}
+}
+
+// eventCount reads the package's event count; ok is false without a
+// count kept or when it cannot be read (logged), which a caller takes for
+// an event.
+func (p *Pruner) eventCount(ctx context.Context, log *slog.Logger, ref pkgref.Ref) (n uint64, ok bool) {
+	if p.cfg.Events == nil {
+		return 0, false
+	}
+	n, err := p.cfg.Events.Count(ctx, ref)
+	if err != nil {
+		log.WarnContext(ctx, "prune: event count unreadable, re-checking the listing", "err", err)
+		return 0, false
+	}
+	return n, true
+}
+
+// moved reads the event count before a deletion group: whether an event
+// came since the last look (or whether that cannot be told).
+func (ex *execution) moved(ctx context.Context) bool {
+	n, ok := ex.p.eventCount(ctx, ex.log, ex.ref)
+	moved := !ok || !ex.known || n != ex.seen
+	ex.seen, ex.known = n, ok
+	if moved {
+		ex.unseen = true
+	}
+	return moved
 }
 
 // deletedEarlier reports whether an earlier attempt of this run sent the
@@ -117,8 +164,10 @@ func (ex *execution) deleteAll(ctx context.Context, candidates []rules.Entry, le
 // reason) when a version it lives and dies with stayed, when it is held,
 // when the re-check finds it tagged or referenced since the plan; it
 // skips e when it is gone already, and counts it deleted when an earlier
-// attempt of the run deleted it. Before a group (first), and whenever the
-// last look is older than RecheckEvery, it looks at the listing again.
+// attempt of the run deleted it. Before a group (first) after an event
+// about the package it looks at the newest versions again, and at the
+// whole listing when the last full one is older than RecheckEvery after
+// an event, or than RecheckFallback in any case.
 func (ex *execution) checkCandidate(ctx context.Context, e rules.Entry, first bool, planned map[int64]bool, stayed map[int64]string) (bool, error) {
 	if h := firstIn(e.With, stayed); h != "" {
 		ex.keep(e, fmt.Sprintf("kept: %s was not deleted, and this version lives and dies with it", h), stayed)
@@ -130,14 +179,22 @@ func (ex *execution) checkCandidate(ctx context.Context, e rules.Entry, first bo
 		ex.keep(e, why, stayed)
 		return false, nil
 	}
+	// Before a group, the event count (one KV read, no request to
+	// GitHub) says whether anything happened to the package since the
+	// last look.
+	moved := first && ex.blocked == "" && ex.moved(ctx)
+	since := ex.p.now().Sub(ex.checkedAt)
 	switch {
-	case ex.checkedAt.IsZero() || ex.p.now().Sub(ex.checkedAt) >= ex.p.cfg.RecheckEvery:
+	case since >= ex.p.cfg.RecheckFallback || ex.unseen && since >= ex.p.cfg.RecheckEvery:
+		// Every page: new tags on old candidates show only there. After
+		// an event, at most every RecheckEvery; without one, at the
+		// fallback interval, for the webhook late or lost.
 		if err := ex.recheck(ctx, planned); err != nil {
 			return false, err
 		}
-	case first && ex.blocked == "":
-		// Before each group: an index or referrer pushed since the
-		// last look may reference a candidate of this group.
+	case moved:
+		// An index or referrer pushed since the last look may reference
+		// a candidate of this group: new versions are listed first.
 		if err := ex.recheckNewest(ctx, planned); err != nil {
 			return false, err
 		}
@@ -326,7 +383,7 @@ func (ex *execution) recheck(ctx context.Context, planned map[int64]bool) error 
 	if err != nil {
 		return fmt.Errorf("re-check: %w", err)
 	}
-	ex.checkedAt = ex.p.now()
+	ex.checkedAt, ex.unseen = ex.p.now(), false
 	ex.fresh = make(map[int64]githubapi.Version, len(list.Versions))
 	ex.refs = map[string]string{}
 	var added []githubapi.Version

@@ -1,6 +1,8 @@
 // Package prune is the prune job: load a package and its rules, plan with
-// internal/planner, delete what the plan deletes group by group with a
-// re-check before each, and report the run (Pruner); and the config job,
+// internal/planner, delete what the plan deletes group by group, listing
+// the package again before a group only when its webhooks say something
+// happened (or a fallback interval passed), and report the run (Pruner);
+// and the config job,
 // which re-reads a repository's file after a push and queues prunes
 // (ConfigHandler).
 package prune
@@ -21,6 +23,7 @@ import (
 
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
+	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
@@ -74,19 +77,37 @@ type Config struct {
 	// made private) is tried again; default 24h. A refusal of the last
 	// version is forgotten as soon as the package lists more versions.
 	RefusalMemory time.Duration
+	// Events, when set, is the count of webhook events per package the
+	// router keeps (serve sets it): the run reads it before listing for
+	// its plan and before each deletion group, and lists the package
+	// again only when it moved, or once RecheckFallback has passed. Nil
+	// counts every deletion group as following an event: each looks at
+	// the newest versions again.
+	Events *jobs.PackageEvents
 	// RecheckEvery is how old the full re-check listing (which sees new
-	// tags on old candidates) may get before the next deletion group lists
-	// every page again; default 30s. Between full listings, each deletion
-	// group is preceded by a look at the newest versions only (one
-	// conditional page, usually a 304), which is where anything pushed
-	// since appears.
+	// tags on old candidates; the plan's listing is the first) may get
+	// before a deletion group after an event lists every page again;
+	// default 30s. A deletion group after an event is otherwise preceded
+	// by a look at the newest versions only (the first page, and the next
+	// while they are all new), which is where anything pushed since
+	// appears.
 	RecheckEvery time.Duration
+	// RecheckFallback is how old the last full listing may get before a
+	// deletion group lists every page again although no event came: the
+	// webhook may be late or lost. Default DefaultRecheckFallback.
+	RecheckFallback time.Duration
 	// MaxRateWait is the longest rate-limit wait done inside the job; a
 	// longer one fails the attempt, to be retried with backoff. Default 1m.
 	MaxRateWait time.Duration
 	Metrics     *Metrics
 	Logger      *slog.Logger
 }
+
+// DefaultRecheckFallback is Config.RecheckFallback's default: long
+// enough that a prune of thousands of versions lists its package again a
+// handful of times without an event, short enough that a push whose
+// webhook is lost saves what it references after a few minutes at most.
+const DefaultRecheckFallback = 5 * time.Minute
 
 // Metrics are the prune job's Prometheus metrics.
 type Metrics struct {
@@ -133,6 +154,9 @@ func New(cfg Config) (*Pruner, error) {
 	}
 	if cfg.RecheckEvery <= 0 {
 		cfg.RecheckEvery = 30 * time.Second
+	}
+	if cfg.RecheckFallback <= 0 {
+		cfg.RecheckFallback = DefaultRecheckFallback
 	}
 	if cfg.MaxRateWait <= 0 {
 		cfg.MaxRateWait = time.Minute
@@ -210,6 +234,9 @@ type pruning struct {
 	pkg     githubapi.Package
 	loader  *rules.Loader
 	cfg     *rules.Config
+	// ref is the package as the job names it, the key of its event
+	// count (Config.Events).
+	ref pkgref.Ref
 	// runKey names the run's progress in the run store (the job's
 	// subject); prog is that progress.
 	runKey string
@@ -217,12 +244,17 @@ type pruning struct {
 	// Set by plan: the time planned at, the plan, and the versions held:
 	// for GitHub's refusals (with the refusal), because pkgwarden restored
 	// them, and all of them with the reason shown.
-	at       time.Time
-	d        rules.Decision
-	refused  map[int64]inventory.Refusal
-	restored map[int64]string
-	held     map[int64]string
-	graph    rules.Graph // the graph the plan was decided on
+	at time.Time
+	// events is the package's event count read before the plan's
+	// listing; eventsKnown is false when it could not be read (or no
+	// count is kept): the first deletion group then re-checks.
+	events      uint64
+	eventsKnown bool
+	d           rules.Decision
+	refused     map[int64]inventory.Refusal
+	restored    map[int64]string
+	held        map[int64]string
+	graph       rules.Graph // the graph the plan was decided on
 }
 
 // load reads the owner's session, the package and its governing rules. It
@@ -239,7 +271,7 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 		return nil, err
 	}
 	p.settleToken(ctx, log, t.InstallationID, t.Owner)
-	pr := &pruning{inst: t.InstallationID, clients: session.Clients, runKey: job.Subject()}
+	pr := &pruning{inst: t.InstallationID, clients: session.Clients, runKey: job.Subject(), ref: t.Ref()}
 	if pr.owner, err = pr.clients.Packages.ResolveOwner(ctx, t.Owner); err != nil {
 		return nil, err
 	}
@@ -274,6 +306,9 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 // listed the package), and writes what was seen to the inventory.
 func (p *Pruner) plan(ctx context.Context, log *slog.Logger, pr *pruning, run *Run) error {
 	pr.at = p.now()
+	// Before the listing: an event counted after this read, even one
+	// about a push the listing already shows, only costs a re-check.
+	pr.events, pr.eventsKnown = p.eventCount(ctx, log, pr.ref)
 	holds := func(ctx context.Context, _ rules.Package, versions []rules.Version) (map[int64]string, error) {
 		var err error
 		if pr.refused, err = p.refusals(ctx, log, pr.inst, pr.owner, pr.pkg, versions, pr.at); err != nil {
@@ -378,6 +413,7 @@ func (p *Pruner) act(ctx context.Context, log *slog.Logger, pr *pruning, run *Ru
 		}
 		newest := &newestLister{pc: pr.clients.Packages, owner: pr.owner, pkg: pr.pkg}
 		ex := &execution{p: p, log: log, clients: pr.clients, owner: pr.owner, pkg: pr.pkg, run: run, prog: pr.prog, runKey: pr.runKey, limit: limit, held: pr.held, newest: newest, resumed: resumed}
+		ex.fromPlan(pr)
 		if err := ex.deleteAll(ctx, candidates, len(leftover)); err != nil {
 			return err
 		}

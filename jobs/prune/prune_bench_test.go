@@ -3,6 +3,8 @@ package prune_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,8 @@ import (
 
 // BenchmarkPrune prunes a container package of 300 versions (30 tagged
 // releases, 40 untagged two-platform indexes, 150 untagged images: 270 to
-// delete) in the simulator, through the Pruner with pacing at 1,000
+// delete) in the simulator, through the Pruner as serve builds it (the
+// router counting the package's events), with pacing at 1,000
 // deletions and 5,400 points a minute under a simulator allowing 6,000.
 // It reports the REST calls made against the lower bound (listing pages,
 // owner and package lookups, deletions; re-check listings answered 304
@@ -46,6 +49,7 @@ func BenchmarkPrune(b *testing.B) {
 		if got := len(w.Active()); got != total {
 			b.Fatalf("seeded %d versions, want %d", got, total)
 		}
+		w.RouteWebhooks() // as serve: the router counts the package's events
 		p, run, took := pacedPrune(b, w, pacing.Config{Points: 5400, Mutating: mutatingPerMinute, Burst: 20, MutatingBurst: 1})
 		deleted := len(run.Deleted)
 		if want := 3*indexes + images; deleted != want {
@@ -131,7 +135,8 @@ func seedLarge(b *testing.B, w *jobstest.World) {
 // BenchmarkPruneLarge is issue 5's benchmark: a container package of
 // 10,000 versions (2,000 tagged, 200 of them indexes over 3 untagged
 // children; 7,400 untagged builds, all to delete) with
-// max_deletions_per_run above the count, pruned with pacing at 6,000
+// max_deletions_per_run above the count, pruned as serve prunes (the
+// router counting the package's events) with pacing at 6,000
 // mutating requests a minute (40,000 points) under a simulator allowing
 // 45,000 points a minute. It reports the REST calls and manifest reads
 // against the lower bound, deletions a minute against the mutating
@@ -149,6 +154,7 @@ func BenchmarkPruneLarge(b *testing.B) {
 		seedStart := time.Now()
 		seedLarge(b, w)
 		b.Logf("seeded %d versions in %s", largeTotal, time.Since(seedStart).Round(time.Millisecond))
+		w.RouteWebhooks() // as serve: the router counts the package's events
 		// MutatingBurst 5: with 1, a deletion whose own round trip
 		// (~1 ms here) ends after its successor's slot loses that time
 		// for good, which at a 10 ms spacing is 9% of the budget (0.914
@@ -227,4 +233,85 @@ func pacedPrune(b *testing.B, w *jobstest.World, cfg pacing.Config) (*prune.Prun
 	}
 	took := time.Since(start)
 	return p, rep.Last(b), took
+}
+
+// Shape of BenchmarkPrune230's package: the one dataaxiom's
+// ghcr-cleanup-action was compared on (issue 17).
+const (
+	peerUntagged = 230 // untagged single-image builds, all to delete
+	peerTagged   = 1   // a tagged release, kept
+	// peerRequests is what ghcr-cleanup-action made for that prune.
+	peerRequests = 235
+)
+
+// BenchmarkPrune230 prunes a container package of 230 untagged
+// single-image builds and one tagged release, as serve does (the router
+// counting the package's events: none come during the run), and once
+// more with no event count, each group looking at the newest versions
+// as before issue 17. It prints the REST requests by kind, 304s and the
+// App's included, against the lower bound (the owner and package
+// lookups, the plan's listing pages and the deletions) and against the
+// 235 requests of dataaxiom's ghcr-cleanup-action on the same package;
+// manifest reads go to the registry and are printed apart. It fails on
+// any rate-limited answer, and when serve's way makes more packages
+// requests than the peer.
+//
+//	go test -run '^$' -bench BenchmarkPrune230 -benchtime 1x ./jobs/prune/
+func BenchmarkPrune230(b *testing.B) {
+	for _, mode := range []string{"events", "no-count"} {
+		b.Run(mode, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				w := jobstest.NewWorldLimits(b, ghsim.RateLimits{SecondaryPoints: 6000})
+				w.File("app", jobstest.PruneRules)
+				now := w.Sim.Now()
+				var ms []ghsim.ContainerManifest
+				for i := range peerUntagged {
+					ms = append(ms, ghsim.ContainerManifest{MediaType: jobstest.OCIImage, Body: jobstest.ImageManifest(fmt.Sprintf("build-%d", i)), CreatedAt: now.Add(-2*jobstest.Day - time.Duration(i)*time.Minute)})
+				}
+				ms = append(ms, ghsim.ContainerManifest{MediaType: jobstest.OCIImage, Body: jobstest.ImageManifest("release"), Tags: []string{"v1"}, CreatedAt: now.Add(-time.Hour)})
+				if _, err := w.Sim.AddContainerManifests("acme", "app", "acme/app", ms); err != nil {
+					b.Fatal(err)
+				}
+				total := peerUntagged + peerTagged
+				if got := len(w.Active()); got != total {
+					b.Fatalf("seeded %d versions, want %d", got, total)
+				}
+				if mode == "events" {
+					w.RouteWebhooks()
+				}
+				_, run, took := pacedPrune(b, w, pacing.Config{Points: 5400, Mutating: 1000, Burst: 20, MutatingBurst: 1})
+				deleted := len(run.Deleted)
+				if deleted != peerUntagged {
+					b.Fatalf("deleted %d, want %d (outcome %s, kept %d, skipped %d)", deleted, peerUntagged, run.Outcome, len(run.Kept), len(run.Skipped))
+				}
+				kinds := w.RequestKinds()
+				var packages, app int
+				var lines []string
+				for _, k := range slices.Sorted(maps.Keys(kinds)) {
+					lines = append(lines, fmt.Sprintf("%-40s %5d", k, kinds[k]))
+					if strings.HasPrefix(k, "packages ") {
+						packages += kinds[k]
+					} else {
+						app += kinds[k]
+					}
+				}
+				pages := (total + 99) / 100
+				lower := 2 + pages + deleted
+				b.ReportMetric(float64(packages), "packages-requests")
+				b.ReportMetric(float64(lower), "lower-bound")
+				b.ReportMetric(float64(app), "app-requests")
+				b.ReportMetric(float64(w.ManifestReads.Load()), "manifest-reads")
+				b.ReportMetric(float64(w.Limited.Load()), "rate-limited")
+				b.Logf("%s: %d deletions in %s; requests by kind:\n%s\npackages token: %d requests (304s included) against a lower bound of %d (2 lookups + %d listing pages + %d deletions) and ghcr-cleanup-action's %d; App: %d (token, config files); registry: %d manifest reads; %d rate-limited",
+					mode, deleted, took.Round(time.Millisecond), strings.Join(lines, "\n"), packages, lower, pages, deleted, peerRequests, app, w.ManifestReads.Load(), w.Limited.Load())
+				if n := w.Limited.Load(); n != 0 {
+					b.Fatalf("%d rate-limited answers under a pacing budget below the simulator's limits", n)
+				}
+				if mode == "events" && packages > peerRequests {
+					b.Errorf("%d packages requests, more than ghcr-cleanup-action's %d", packages, peerRequests)
+				}
+			}
+		})
+	}
 }

@@ -154,7 +154,11 @@ var (
 // the plan and the deletions: a new tag on it, or a new index referencing
 // it. After the run's first deletion, well within RecheckEvery of the last
 // full re-check, still before a later group: a new index listing it as a
-// child, or a new signature hanging off it by tag.
+// child, or a new signature hanging off it by tag. Each twice: without an
+// event count (every group looks at the newest versions), and as serve
+// runs, the change arriving as a webhook the router counts, on a clock
+// that stands still (no interval is ever due: the count alone makes the
+// run list again).
 func TestPruneRecheck(t *testing.T) {
 	tests := map[string]struct {
 		// afterDelete: the change comes after the first deletion (of an
@@ -169,41 +173,56 @@ func TestPruneRecheck(t *testing.T) {
 		"between groups, signed by a new signature": {afterDelete: true, change: signCandidate, reason: "re-check: now referenced by new sig sha256:"},
 	}
 	for label, tc := range tests {
-		t.Run(label, func(t *testing.T) {
-			t.Parallel()
-			w := jobstest.NewWorld(t)
-			w.File("app", jobstest.PruneRules)
-			var first, other string
-			if tc.afterDelete {
-				first = w.Push(w.Image("first"), 4*jobstest.Day) // the oldest: deleted first
+		for _, events := range []bool{false, true} {
+			name := label
+			if events {
+				name += ", as a webhook"
 			}
-			candidate := w.Image("candidate")
-			cd := w.Push(candidate, 3*jobstest.Day)
-			if tc.afterDelete {
-				w.AfterFirstDelete = func() { tc.change(w, candidate) }
-			} else {
-				other = w.Push(w.Image("other"), 3*jobstest.Day)
-				w.AfterFirstListing = func() { tc.change(w, candidate) }
-			}
-			rep := &jobstest.Reports{}
-			if err := w.Pruner(rep, false, "acme="+w.Token).Handle(context.Background(), w.Job()); err != nil {
-				t.Fatalf("handle: %v", err)
-			}
-			run := rep.Last(t)
-			if tc.afterDelete && (len(run.Deleted) != 1 || run.Deleted[0].Version != first) {
-				t.Errorf("deleted = %+v, want only the first version", run.Deleted)
-			}
-			if len(run.Kept) != 1 || run.Kept[0].Version != cd || !strings.HasPrefix(run.Kept[0].Reason, tc.reason) {
-				t.Errorf("kept = %+v, want the candidate with %q", run.Kept, tc.reason)
-			}
-			active := w.ActiveDigests()
-			switch {
-			case tc.afterDelete && !slices.Contains(active, cd):
-				t.Error("the candidate was deleted after something new referenced it")
-			case !tc.afterDelete && (!slices.Contains(active, cd) || slices.Contains(active, other)):
-				t.Errorf("candidate active %t, other active %t", slices.Contains(active, cd), slices.Contains(active, other))
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				w := jobstest.NewWorld(t)
+				w.File("app", jobstest.PruneRules)
+				var first, other string
+				if tc.afterDelete {
+					first = w.Push(w.Image("first"), 4*jobstest.Day) // the oldest: deleted first
+				}
+				candidate := w.Image("candidate")
+				cd := w.Push(candidate, 3*jobstest.Day)
+				if !tc.afterDelete {
+					other = w.Push(w.Image("other"), 3*jobstest.Day)
+				}
+				change := func() { tc.change(w, candidate) }
+				if events {
+					w.RouteWebhooks()
+					at := w.Sim.Now()
+					w.Now = func() time.Time { return at }
+					change = func() { w.AwaitEvent(func() { tc.change(w, candidate) }) }
+				}
+				if tc.afterDelete {
+					w.AfterFirstDelete = change
+				} else {
+					w.AfterFirstListing = change
+				}
+				rep := &jobstest.Reports{}
+				if err := w.Pruner(rep, false, "acme="+w.Token).Handle(context.Background(), w.Job()); err != nil {
+					t.Fatalf("handle: %v", err)
+				}
+				run := rep.Last(t)
+				if tc.afterDelete && (len(run.Deleted) != 1 || run.Deleted[0].Version != first) {
+					t.Errorf("deleted = %+v, want only the first version", run.Deleted)
+				}
+				if len(run.Kept) != 1 || run.Kept[0].Version != cd || !strings.HasPrefix(run.Kept[0].Reason, tc.reason) {
+					t.Errorf("kept = %+v, want the candidate with %q", run.Kept, tc.reason)
+				}
+				active := w.ActiveDigests()
+				switch {
+				case tc.afterDelete && !slices.Contains(active, cd):
+					t.Error("the candidate was deleted after something new referenced it")
+				case !tc.afterDelete && (!slices.Contains(active, cd) || slices.Contains(active, other)):
+					t.Errorf("candidate active %t, other active %t", slices.Contains(active, cd), slices.Contains(active, other))
+				}
+			})
+		}
 	}
 }
 
