@@ -151,6 +151,37 @@ func TestListVersionsETags(t *testing.T) {
 	}
 }
 
+// With an ETag store, GetPackage asks conditionally: an unchanged package
+// is a 304 served from the store, a changed one (a version added) a 200.
+func TestGetPackageETags(t *testing.T) {
+	w := newSimWorld(t, nil)
+	w.addVersions("acme", "app", 3)
+	obs := &countingObserver{}
+	c := newTestClient(t, w, NewMemoryETagStore(), obs)
+	ctx := context.Background()
+	var got []int64
+	for i := range 3 {
+		if i == 2 {
+			w.addVersion("acme", "app", "v4", newest.Add(time.Minute))
+		}
+		p, err := c.GetPackage(ctx, acme, "container", "app")
+		if err != nil {
+			t.Fatalf("read %d: %v", i+1, err)
+		}
+		if p.Name != "app" || p.ID == 0 {
+			t.Errorf("read %d: package %+v", i+1, p)
+		}
+		got = append(got, p.VersionCount)
+	}
+	if want := []int64{3, 3, 4}; !slices.Equal(got, want) {
+		t.Errorf("version counts %v, want %v", got, want)
+	}
+	reqs, _ := obs.snapshot()
+	if want := []string{"GET OK", "GET Not Modified", "GET OK"}; !slices.Equal(reqs, want) {
+		t.Errorf("observed %v, want %v", reqs, want)
+	}
+}
+
 // An ETag covers a page's body, not its Link: when the last stored page is
 // full and answers 304, a version added beyond it (a restored old version
 // sorts last) is still found, by asking for the next page too.
