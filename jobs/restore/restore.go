@@ -445,7 +445,7 @@ func (r *Restorer) markPackageSeen(ctx context.Context, st *pkgState, sawName, s
 // loadRules reads the package's rules as the prune job does; an invalid
 // file is the prune job's to report, and restores nothing meanwhile.
 func (r *Restorer) loadRules(ctx context.Context, st *pkgState) error {
-	loader := rules.NewLoader(githubapi.NewContentsSource(r.cfg.Access.App.InstallationClient(st.inst), r.now))
+	loader := rules.NewLoader(r.cfg.Access.Contents(st.inst))
 	cfg, err := loader.Load(ctx, st.ref)
 	var invalid rules.ErrorList
 	if errors.As(err, &invalid) {
