@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/google/go-github/v57/github"
 )
@@ -58,4 +59,20 @@ func getConditional(ctx context.Context, gh *github.Client, store ETagStore, log
 		}
 	}
 	return conditional{body: body.Bytes(), next: resp.NextPage, resp: resp}, nil
+}
+
+// ConditionalGet is getConditional for other packages' requests through an
+// installation's client (report issues): GET u with If-None-Match when store
+// holds a page for key, the stored body on a 304, a 200's body stored. It
+// returns the body, whether GitHub answered 304, and the error classified
+// as the package's other calls classify theirs.
+func ConditionalGet(ctx context.Context, gh *github.Client, store ETagStore, logger *slog.Logger, key, u string) ([]byte, bool, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	got, err := getConditional(ctx, gh, store, logger, key, u)
+	if err != nil {
+		return nil, false, classify(time.Now(), got.resp, err)
+	}
+	return got.body, got.notModified, nil
 }
