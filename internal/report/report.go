@@ -262,6 +262,20 @@ func (r *Reporter) remembered(ctx context.Context, p place, title, label string)
 	return toFound(&is)
 }
 
+// prime reads issue number once after this Reporter wrote to it, so that
+// the cache holds its ETag as written: the package's next run without
+// news then reads it with a 304, free against the primary limit, rather
+// than paying that read itself. A failure costs only that.
+func (r *Reporter) prime(ctx context.Context, p place, number int) {
+	if r.cache == nil || p.gh == nil {
+		return
+	}
+	u := fmt.Sprintf("repos/%s/%s/issues/%d", url.PathEscape(p.owner), url.PathEscape(p.repo), number)
+	if _, _, err := githubapi.ConditionalGet(ctx, p.gh, r.cache, r.log, "GET "+p.gh.BaseURL.String()+u, u); err != nil {
+		r.log.DebugContext(ctx, "report issue not read after writing", "repository", p.String(), "issue", number, "err", err)
+	}
+}
+
 // hasLabel says whether is carries label ("" is carried by any).
 func hasLabel(is *github.Issue, label string) bool {
 	if label == "" {
