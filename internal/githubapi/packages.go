@@ -518,7 +518,13 @@ func (c *PackagesClient) ListVersions(ctx context.Context, o Owner, packageType,
 		// full, a version may since have landed beyond it without changing
 		// any stored page (a restored old version sorts last): ask for the
 		// next page too.
-		if notModified && next == 0 && len(versions) == versionsPerPage {
+		//
+		// The same when such a page answers 200 and pages are stored: the
+		// next page, empty now, is stored too, so that the later 304 of
+		// this one is followed by a 304 rather than by a first read (the
+		// same one request, paid when the listing changed rather than on
+		// the next listing that finds nothing changed).
+		if (notModified || c.etags != nil) && next == 0 && len(versions) == versionsPerPage {
 			next = page + 1
 		}
 		page = next

@@ -209,6 +209,39 @@ func TestListVersionsETagsFindAPageAddedBeyondTheLast(t *testing.T) {
 	}
 }
 
+// A listing ending on a full page asks for the next, empty, page at once
+// when pages are stored: the listing after it, unchanged, is then 304s
+// only, where it would otherwise pay a first read of that page. Without a
+// store nothing is asked beyond the last page.
+func TestListVersionsETagsStoreThePageAfterAFullLast(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		etags  ETagStore
+		first  []string
+		second []string
+	}{
+		{"stored", NewMemoryETagStore(), []string{"GET OK", "GET OK", "GET OK"}, []string{"GET Not Modified", "GET Not Modified", "GET Not Modified"}},
+		{"not stored", nil, []string{"GET OK", "GET OK"}, []string{"GET OK", "GET OK"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newSimWorld(t, nil)
+			w.addVersions("acme", "app", 200)
+			obs := &countingObserver{}
+			c := newTestClient(t, w, tc.etags, obs)
+			for i, want := range [][]string{tc.first, tc.second} {
+				before, _ := obs.snapshot()
+				l, err := c.ListVersions(context.Background(), acme, "container", "app", ListVersionsOptions{})
+				if err != nil || len(l.Versions) != 200 {
+					t.Fatalf("listing %d: %d versions, %v", i+1, len(l.Versions), err)
+				}
+				if reqs, _ := obs.snapshot(); !slices.Equal(reqs[len(before):], want) {
+					t.Errorf("listing %d: observed %v, want %v", i+1, reqs[len(before):], want)
+				}
+			}
+		})
+	}
+}
+
 func TestPackageNamesAreEscaped(t *testing.T) {
 	w := newSimWorld(t, nil)
 	ids := w.addVersions("acme", "team/app", 3)
