@@ -296,7 +296,9 @@ func appHandlers(ctx context.Context, s settings.Settings, q *queue.Queue, acces
 	// by the webhook secret, which only GitHub and pkgwarden know.
 	bot := botLogin(ctx, s, app, logger)
 	seal := report.NewSeal([]byte(s.WebhookSecret))
-	issues := report.New(app, nil, logger, report.WithBot(bot), report.WithSeal(seal))
+	// Report issues are found again by the number remembered in the
+	// etags bucket, read conditionally (a 304 is free).
+	issues := report.New(app, nil, logger, report.WithBot(bot), report.WithSeal(seal), report.WithCache(access.ETags))
 	inv, err := inventory.Open(ctx, q.JS, s.NATSReplicas, nil)
 	if err != nil {
 		return none, err

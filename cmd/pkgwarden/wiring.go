@@ -91,6 +91,8 @@ func wireAccess(ctx context.Context, s settings.Settings, q *queue.Queue, reg pr
 	return &planner.Access{
 		App: app, Tokens: tokens, APIURL: s.GitHubAPIURL, RegistryURL: s.RegistryURL,
 		PackagesTransport: githubapi.NewTransport(packagesPacer.Wrap(nil), githubapi.RetryPolicy{}, obs),
-		Cache:             cache, ETags: etags, Logger: logger,
+		// A bounded LRU before the bucket: a package's restore and heal
+		// find in memory what its prune just read.
+		Cache: registry.Tiered{Front: registry.NewMemoryCache(), Back: cache}, ETags: etags, Logger: logger,
 	}, nil
 }

@@ -277,12 +277,11 @@ var restDeviations = []deviation{
 		Where: []string{"GET /app", "GET /app/hook/deliveries", "GET /app/installations", "GET /installation/repositories",
 			"GET /orgs/{org}/installation", "GET /repos/{owner}/{repo}", "GET /repos/{owner}/{repo}/check-runs/{check_run_id}",
 			"GET /repos/{owner}/{repo}/check-runs/{check_run_id}/annotations", "GET /repos/{owner}/{repo}/collaborators/{username}/permission",
-			"GET /repos/{owner}/{repo}/commits/{ref}/check-runs", "GET /repos/{owner}/{repo}/contents/{path}",
-			"GET /repos/{owner}/{repo}/issues", "GET /repos/{owner}/{repo}/issues/{issue_number}",
-			"GET /repos/{owner}/{repo}/issues/{issue_number}/comments", "GET /repos/{owner}/{repo}/pulls/{pull_number}",
+			"GET /repos/{owner}/{repo}/commits/{ref}/check-runs", "GET /repos/{owner}/{repo}/pulls/{pull_number}",
 			"GET /repos/{owner}/{repo}/pulls/{pull_number}/files", "GET /user", "GET /users/{username}"},
-		Why: "the simulator gives ETags (and 304s) only on the Packages API, where pkgwarden sends If-None-Match " +
-			"(githubapi/etag.go); nothing else of pkgwarden makes conditional requests",
+		Why: "the simulator gives ETags (and 304s) only where pkgwarden sends If-None-Match: the Packages API " +
+			"(githubapi/etag.go), rules files (githubapi.ContentsSource.Cached) and report issues (report.WithCache); " +
+			"nothing else of pkgwarden makes conditional requests",
 	},
 	{
 		Kind: "rest", At: "header X-OAuth-Scopes", What: "missing on an answer to a classic token (status 4",

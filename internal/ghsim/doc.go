@@ -483,6 +483,13 @@
 //     pull_requests lists the open pull requests of the same repository
 //     whose head is the run's commit; those from forks are left out, as
 //     GitHub leaves them out. No check_run or check_suite webhooks.
+//   - Conditional GETs beyond the Packages API (conditional.go): a 200 of
+//     a file's contents, an issue listing, an issue or its comments
+//     carries a weak ETag of the body, and If-None-Match naming it is
+//     answered 304 with no body, not counted against the primary limit
+//     (GitHub REST docs, "Best practices for using the REST API":
+//     conditional requests; GitHub sends ETags on its GETs). A 404 has
+//     none.
 //   - Issues: with has_issues false every issue endpoint is 410 "Issues are
 //     disabled for this repo"; labels and assignees set by someone below
 //     triage are dropped silently, and unknown labels are created with

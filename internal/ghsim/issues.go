@@ -21,11 +21,11 @@ type issuesAPI struct{ *world }
 // register serves issues and comments (labels come with the issues that
 // name them).
 func (s *issuesAPI) register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", s.handleListIssues)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues", conditional(s.handleListIssues))
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues", s.handleCreateIssue)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", s.handleGetIssue)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}", conditional(s.handleGetIssue))
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/{number}", s.handleUpdateIssue)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", s.handleListComments)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/issues/{number}/comments", conditional(s.handleListComments))
 	mux.HandleFunc("POST /repos/{owner}/{repo}/issues/{number}/comments", s.handleCreateComment)
 	mux.HandleFunc("PATCH /repos/{owner}/{repo}/issues/comments/{id}", s.handleUpdateComment)
 }

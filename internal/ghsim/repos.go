@@ -22,8 +22,8 @@ type reposAPI struct{ *world }
 // register serves repositories, contents, collaborators and accounts.
 func (s *reposAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /repos/{owner}/{repo}", s.handleGetRepo)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/contents", s.handleGetContents)
-	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", s.handleGetContents)
+	mux.HandleFunc("GET /repos/{owner}/{repo}/contents", conditional(s.handleGetContents))
+	mux.HandleFunc("GET /repos/{owner}/{repo}/contents/{path...}", conditional(s.handleGetContents))
 	mux.HandleFunc("GET /repos/{owner}/{repo}/collaborators/{username}/permission", s.handleCollaboratorPermission)
 	mux.HandleFunc("GET /_raw/{owner}/{repo}/{ref}/{path...}", s.handleRaw)
 	s.registerUserRoutes(mux)

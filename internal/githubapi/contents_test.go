@@ -57,29 +57,123 @@ func TestContentsSource(t *testing.T) {
 		"unknown token is unauthorized": {token: "ghp_nobody", repo: "app", path: rules.Path, errHas: "401"},
 	}
 	for label, tc := range tests {
-		t.Run(label, func(t *testing.T) {
-			got, err := source(tc.token).File(context.Background(), "acme", tc.repo, tc.path)
-			switch {
-			case tc.notFound:
-				if !errors.Is(err, rules.ErrNotFound) || !errors.Is(err, githubapi.ErrNotFound) {
-					t.Fatalf("err = %v, want not found", err)
-				}
-			case tc.errHas != "":
-				if err == nil || !strings.Contains(err.Error(), tc.errHas) || errors.Is(err, rules.ErrNotFound) {
-					t.Fatalf("err = %v, want one containing %q and not 'not found'", err, tc.errHas)
-				}
-				if !strings.Contains(err.Error(), "acme/"+tc.repo) {
-					t.Errorf("err %q does not name the repository", err)
-				}
-			default:
-				if err != nil {
-					t.Fatal(err)
-				}
-				if string(got) != tc.want {
-					t.Errorf("content = %q, want %q", got, tc.want)
-				}
+		for _, cached := range []bool{false, true} {
+			name := label
+			src := source(tc.token)
+			reads := 1
+			if cached {
+				// A cached source reads twice: the second answer comes
+				// through the store (a 304, a remembered 404) and must be
+				// the first's.
+				name, src, reads = label+", cached", src.Cached(githubapi.NewMemoryETagStore(), 1, 0, nil), 2
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				for range reads {
+					checkContents(t, src, tc.repo, tc.path, tc.want, tc.notFound, tc.errHas)
+				}
+			})
+		}
+	}
+}
+
+// checkContents reads repo's path through src and checks the answer: want,
+// not found, or an error saying errHas.
+func checkContents(t *testing.T, src *githubapi.ContentsSource, repo, path, want string, notFound bool, errHas string) {
+	t.Helper()
+	got, err := src.File(context.Background(), "acme", repo, path)
+	switch {
+	case notFound:
+		if !errors.Is(err, rules.ErrNotFound) || !errors.Is(err, githubapi.ErrNotFound) {
+			t.Fatalf("err = %v, want not found", err)
+		}
+	case errHas != "":
+		if err == nil || !strings.Contains(err.Error(), errHas) || errors.Is(err, rules.ErrNotFound) {
+			t.Fatalf("err = %v, want one containing %q and not 'not found'", err, errHas)
+		}
+		if !strings.Contains(err.Error(), "acme/"+repo) {
+			t.Errorf("err %q does not name the repository", err)
+		}
+	default:
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("content = %q, want %q", got, want)
+		}
+	}
+}
+
+// TestContentsSourceCached: a cached source asks for a file it read with
+// If-None-Match (a 304, free against the primary limit) and sees a change
+// at once; a file GitHub answered 404 for is not asked for again until
+// DefaultAbsentFor has passed, or a Fresh source (the config job's, after
+// a push) found it, which the cached source then sees too.
+func TestContentsSourceCached(t *testing.T) {
+	sim := simtest.New(t, ghsim.Options{})
+	srv := httptest.NewServer(sim.APIHandler())
+	defer srv.Close()
+	sim.SetURLs(srv.URL+"/", srv.URL)
+	must := mustFor(t)
+	acmeRepos(t, sim, map[string]ghsim.RepoOptions{"app": {}})
+	must(sim.PutFile("acme", "app", "", rules.Path, []byte("dry_run: true\n"), "alice"))
+	token, err := sim.AddClassicToken("alice", "read:packages", "repo")
+	must(err)
+	gh, err := githubapi.NewGitHubClient(nil, srv.URL)
+	must(err)
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	store := githubapi.NewMemoryETagStore()
+	src := githubapi.NewContentsSource(gh.WithAuthToken(token), func() time.Time { return now }).Cached(store, 7, 0, nil)
+
+	// read reads path and returns the content ("" when not found) and
+	// the requests it cost: answered 200 or 404, answered 304.
+	read := func(s *githubapi.ContentsSource, path string) (content string, counted, notModified int) {
+		t.Helper()
+		sim.ResetRequestStats()
+		b, err := s.File(context.Background(), "acme", "app", path)
+		if err != nil && !errors.Is(err, rules.ErrNotFound) {
+			t.Fatal(err)
+		}
+		for _, st := range sim.RequestStats() {
+			counted += st.Requests[http.MethodGet] - st.NotModified
+			notModified += st.NotModified
+		}
+		return string(b), counted, notModified
+	}
+	const other = ".github/other.yml"
+	steps := []struct {
+		name                string
+		do                  func()
+		src                 *githubapi.ContentsSource
+		path                string
+		want                string
+		counted, notChanged int
+	}{
+		{name: "first read", path: rules.Path, want: "dry_run: true\n", counted: 1},
+		{name: "unchanged: 304", path: rules.Path, want: "dry_run: true\n", notChanged: 1},
+		{name: "changed: 200", do: func() { must(sim.PutFile("acme", "app", "", rules.Path, []byte("dry_run: false\n"), "alice")) },
+			path: rules.Path, want: "dry_run: false\n", counted: 1},
+		{name: "missing: 404", path: other, counted: 1},
+		{name: "missing, remembered", path: other},
+		{name: "added, still remembered missing", do: func() { must(sim.PutFile("acme", "app", "", other, []byte("x: 1\n"), "alice")) }, path: other},
+		{name: "fresh source asks", src: src.Fresh(), path: other, want: "x: 1\n", counted: 1},
+		{name: "found by the fresh source", path: other, want: "x: 1\n", notChanged: 1},
+		{name: "removed: 404", do: func() { must(sim.DeleteFile("acme", "app", "", other, "alice")) }, path: other, counted: 1},
+		{name: "remembered missing", path: other},
+		{name: "asked again after DefaultAbsentFor", do: func() { now = now.Add(githubapi.DefaultAbsentFor) }, path: other, counted: 1},
+	}
+	for _, st := range steps {
+		if st.do != nil {
+			st.do()
+		}
+		s := src
+		if st.src != nil {
+			s = st.src
+		}
+		got, counted, notChanged := read(s, st.path)
+		if got != st.want || counted != st.counted || notChanged != st.notChanged {
+			t.Errorf("%s: read %q with %d requests counted and %d answered 304, want %q, %d and %d",
+				st.name, got, counted, notChanged, st.want, st.counted, st.notChanged)
+		}
 	}
 }
 
@@ -193,24 +287,41 @@ func TestContentsSourceUnreadable(t *testing.T) {
 		"rate limit stays transient":        {repo: "app", path: "limited.yml", transientHas: "rate limit"},
 	}
 	for label, tc := range tests {
-		t.Run(label, func(t *testing.T) {
-			_, err := unreadableSource(t, apiURL, token).File(context.Background(), "acme", tc.repo, tc.path)
-			if err == nil || errors.Is(err, rules.ErrNotFound) {
-				t.Fatalf("err = %v, want an error other than not found", err)
+		for _, cached := range []bool{false, true} {
+			name := label
+			if cached {
+				name += ", cached"
 			}
-			if !strings.Contains(err.Error(), "acme/"+tc.repo+":"+tc.path) {
-				t.Errorf("err %q does not name the file", err)
-			}
-			if tc.transientHas != "" {
-				if errors.Is(err, rules.ErrUnreadable) || !strings.Contains(err.Error(), tc.transientHas) {
-					t.Errorf("err = %v, want a transient error containing %q, not rules.ErrUnreadable", err, tc.transientHas)
+			t.Run(name, func(t *testing.T) {
+				src := unreadableSource(t, apiURL, token)
+				if cached {
+					src = src.Cached(githubapi.NewMemoryETagStore(), 1, 0, nil)
 				}
-				return
-			}
-			if !errors.Is(err, rules.ErrUnreadable) || !strings.Contains(err.Error(), tc.reason) {
-				t.Errorf("err = %v, want rules.ErrUnreadable saying %q", err, tc.reason)
-			}
-		})
+				checkUnreadable(t, src, tc.repo, tc.path, tc.reason, tc.transientHas)
+			})
+		}
+	}
+}
+
+// checkUnreadable reads repo's path through src and checks that the
+// error says reason (unreadable) or transientHas (transient).
+func checkUnreadable(t *testing.T, src *githubapi.ContentsSource, repo, path, reason, transientHas string) {
+	t.Helper()
+	_, err := src.File(context.Background(), "acme", repo, path)
+	if err == nil || errors.Is(err, rules.ErrNotFound) {
+		t.Fatalf("err = %v, want an error other than not found", err)
+	}
+	if !strings.Contains(err.Error(), "acme/"+repo+":"+path) {
+		t.Errorf("err %q does not name the file", err)
+	}
+	if transientHas != "" {
+		if errors.Is(err, rules.ErrUnreadable) || !strings.Contains(err.Error(), transientHas) {
+			t.Errorf("err = %v, want a transient error containing %q, not rules.ErrUnreadable", err, transientHas)
+		}
+		return
+	}
+	if !errors.Is(err, rules.ErrUnreadable) || !strings.Contains(err.Error(), reason) {
+		t.Errorf("err = %v, want rules.ErrUnreadable saying %q", err, reason)
 	}
 }
 

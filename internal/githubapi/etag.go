@@ -3,6 +3,7 @@ package githubapi
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // CachedPage is one page of a listing as GitHub last sent it, kept so that a
@@ -14,6 +15,10 @@ type CachedPage struct {
 	Body []byte `json:"body"`
 	// NextPage is the next page number from the Link header, 0 on the last.
 	NextPage int `json:"next_page"`
+	// Absent, with At, says GitHub answered 404 at At: a file that is
+	// not there has no ETag to ask with (ContentsSource.Cached).
+	Absent bool      `json:"absent,omitempty"`
+	At     time.Time `json:"at,omitzero"`
 }
 
 // ETagStore keeps CachedPages by key. Keys are "GET <api base URL><path>?<query>"

@@ -397,6 +397,9 @@ func (c *PackagesClient) ListPackages(ctx context.Context, o Owner, packageType,
 //
 // GET /orgs/{org}/packages/{package_type}/{package_name} (and /users/{username}/…)
 func (c *PackagesClient) GetPackage(ctx context.Context, o Owner, packageType, name string) (Package, error) {
+	if c.etags != nil {
+		return c.getPackageConditional(ctx, o, packageType, name)
+	}
 	var (
 		p    *github.Package
 		resp *github.Response
@@ -416,6 +419,27 @@ func (c *PackagesClient) GetPackage(ctx context.Context, o Owner, packageType, n
 		return Package{}, fmt.Errorf("get %s package %s/%s: %w", packageType, o.Login, name, classify(c.now(), resp, err))
 	}
 	return packageFrom(p), nil
+}
+
+// getPackageConditional is GetPackage through the client's ETag store: a
+// package unchanged since it was last read answers 304, which GitHub does
+// not count against the primary rate limit (every sweep reads every
+// package, twice: its prune and its restore job).
+func (c *PackagesClient) getPackageConditional(ctx context.Context, o Owner, packageType, name string) (Package, error) {
+	u, err := packagePath(o, packageType, name)
+	if err != nil {
+		return Package{}, fmt.Errorf("get package %s/%s: %w", o.Login, name, err)
+	}
+	got, err := getConditional(ctx, c.gh, c.etags, c.logger, "GET "+c.gh.BaseURL.String()+u, u)
+	c.noteRate(got.resp)
+	if err != nil {
+		return Package{}, fmt.Errorf("get %s package %s/%s: %w", packageType, o.Login, name, classify(c.now(), got.resp, err))
+	}
+	var p github.Package
+	if err := json.Unmarshal(got.body, &p); err != nil {
+		return Package{}, fmt.Errorf("get %s package %s/%s: decode: %w", packageType, o.Login, name, err)
+	}
+	return packageFrom(&p), nil
 }
 
 // Version states for ListVersions.
@@ -494,7 +518,13 @@ func (c *PackagesClient) ListVersions(ctx context.Context, o Owner, packageType,
 		// full, a version may since have landed beyond it without changing
 		// any stored page (a restored old version sorts last): ask for the
 		// next page too.
-		if notModified && next == 0 && len(versions) == versionsPerPage {
+		//
+		// The same when such a page answers 200 and pages are stored: the
+		// next page, empty now, is stored too, so that the later 304 of
+		// this one is followed by a 304 rather than by a first read (the
+		// same one request, paid when the listing changed rather than on
+		// the next listing that finds nothing changed).
+		if (notModified || c.etags != nil) && next == 0 && len(versions) == versionsPerPage {
 			next = page + 1
 		}
 		page = next
@@ -556,49 +586,19 @@ func (c *PackagesClient) versionsPage(ctx context.Context, u string) ([]Version,
 	// The key names the API too, so a bucket shared by a simulator run and
 	// a GitHub run never mixes their pages.
 	key := "GET " + c.gh.BaseURL.String() + u
-	var cached CachedPage
-	var haveCached bool
-	if c.etags != nil {
-		p, ok, err := c.etags.Get(ctx, key)
-		if err != nil {
-			// A broken cache costs rate limit, not correctness.
-			c.logger.WarnContext(ctx, "etag store get failed", "key", key, "err", err)
-		} else if ok && p.ETag != "" {
-			cached, haveCached = p, true
-		}
+	got, err := getConditional(ctx, c.gh, c.etags, c.logger, key, u)
+	c.noteRate(got.resp)
+	if err != nil {
+		return nil, 0, false, classify(c.now(), got.resp, err)
 	}
-	req, err := c.gh.NewRequest(http.MethodGet, u, nil)
+	vs, err := decodeVersions(got.body)
+	if err != nil && got.notModified {
+		return nil, 0, false, fmt.Errorf("stored page: %w", err)
+	}
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if haveCached {
-		req.Header.Set("If-None-Match", cached.ETag)
-	}
-	var body bytes.Buffer
-	resp, err := c.gh.Do(ctx, req, &body)
-	c.noteRate(resp)
-	if resp != nil && resp.StatusCode == http.StatusNotModified && haveCached {
-		vs, err := decodeVersions(cached.Body)
-		if err != nil {
-			return nil, 0, false, fmt.Errorf("stored page: %w", err)
-		}
-		return vs, cached.NextPage, true, nil
-	}
-	if err != nil {
-		return nil, 0, false, classify(c.now(), resp, err)
-	}
-	vs, err := decodeVersions(body.Bytes())
-	if err != nil {
-		return nil, 0, false, err
-	}
-	if c.etags != nil {
-		if etag := resp.Header.Get("ETag"); etag != "" {
-			if err := c.etags.Put(ctx, key, CachedPage{ETag: etag, Body: body.Bytes(), NextPage: resp.NextPage}); err != nil {
-				c.logger.WarnContext(ctx, "etag store put failed", "key", key, "err", err)
-			}
-		}
-	}
-	return vs, resp.NextPage, false, nil
+	return vs, got.next, got.notModified, nil
 }
 
 func decodeVersions(b []byte) ([]Version, error) {

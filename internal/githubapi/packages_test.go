@@ -151,6 +151,37 @@ func TestListVersionsETags(t *testing.T) {
 	}
 }
 
+// With an ETag store, GetPackage asks conditionally: an unchanged package
+// is a 304 served from the store, a changed one (a version added) a 200.
+func TestGetPackageETags(t *testing.T) {
+	w := newSimWorld(t, nil)
+	w.addVersions("acme", "app", 3)
+	obs := &countingObserver{}
+	c := newTestClient(t, w, NewMemoryETagStore(), obs)
+	ctx := context.Background()
+	var got []int64
+	for i := range 3 {
+		if i == 2 {
+			w.addVersion("acme", "app", "v4", newest.Add(time.Minute))
+		}
+		p, err := c.GetPackage(ctx, acme, "container", "app")
+		if err != nil {
+			t.Fatalf("read %d: %v", i+1, err)
+		}
+		if p.Name != "app" || p.ID == 0 {
+			t.Errorf("read %d: package %+v", i+1, p)
+		}
+		got = append(got, p.VersionCount)
+	}
+	if want := []int64{3, 3, 4}; !slices.Equal(got, want) {
+		t.Errorf("version counts %v, want %v", got, want)
+	}
+	reqs, _ := obs.snapshot()
+	if want := []string{"GET OK", "GET Not Modified", "GET OK"}; !slices.Equal(reqs, want) {
+		t.Errorf("observed %v, want %v", reqs, want)
+	}
+}
+
 // An ETag covers a page's body, not its Link: when the last stored page is
 // full and answers 304, a version added beyond it (a restored old version
 // sorts last) is still found, by asking for the next page too.
@@ -175,6 +206,39 @@ func TestListVersionsETagsFindAPageAddedBeyondTheLast(t *testing.T) {
 	third, err := c.ListVersions(ctx, acme, "container", "app", ListVersionsOptions{})
 	if err != nil || len(third.Versions) != 201 || !third.NotModified || third.Pages != 3 {
 		t.Errorf("third listing: %d versions in %d pages, not modified %t, %v; want 201 in 3, true", len(third.Versions), third.Pages, third.NotModified, err)
+	}
+}
+
+// A listing ending on a full page asks for the next, empty, page at once
+// when pages are stored: the listing after it, unchanged, is then 304s
+// only, where it would otherwise pay a first read of that page. Without a
+// store nothing is asked beyond the last page.
+func TestListVersionsETagsStoreThePageAfterAFullLast(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		etags  ETagStore
+		first  []string
+		second []string
+	}{
+		{"stored", NewMemoryETagStore(), []string{"GET OK", "GET OK", "GET OK"}, []string{"GET Not Modified", "GET Not Modified", "GET Not Modified"}},
+		{"not stored", nil, []string{"GET OK", "GET OK"}, []string{"GET OK", "GET OK"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newSimWorld(t, nil)
+			w.addVersions("acme", "app", 200)
+			obs := &countingObserver{}
+			c := newTestClient(t, w, tc.etags, obs)
+			for i, want := range [][]string{tc.first, tc.second} {
+				before, _ := obs.snapshot()
+				l, err := c.ListVersions(context.Background(), acme, "container", "app", ListVersionsOptions{})
+				if err != nil || len(l.Versions) != 200 {
+					t.Fatalf("listing %d: %d versions, %v", i+1, len(l.Versions), err)
+				}
+				if reqs, _ := obs.snapshot(); !slices.Equal(reqs[len(before):], want) {
+					t.Errorf("listing %d: observed %v, want %v", i+1, reqs[len(before):], want)
+				}
+			}
+		})
 	}
 }
 

@@ -139,20 +139,30 @@ const SeenRefresh = 24 * time.Hour
 
 // SeeVersions records versions of pkg as seen active now. A version whose
 // record is unchanged is written again only when its SeenAt is older than
-// SeenRefresh, so SeenAt says when it was last active to within that.
+// SeenRefresh, so SeenAt says when it was last active to within that. The
+// records are read in one streamed pass, compared as they come and not
+// kept: only an index of versions is held besides them.
 func (s *Store) SeeVersions(ctx context.Context, installation int64, pkg Package, versions []Version) error {
 	now := s.now().UTC()
 	prefix := inst(installation) + ".v." + pkgKey(pkg) + "."
-	known, err := s.Versions(ctx, installation, pkg)
+	// write holds the index in versions of each version to write: all
+	// of them, less those whose record is fresh.
+	write := make(map[int64]int, len(versions))
+	for i, v := range versions {
+		write[v.ID] = i
+	}
+	err := s.EachVersion(ctx, installation, pkg, func(was Version) error {
+		i, ok := write[was.ID]
+		if ok && was.Name == versions[i].Name && slices.Equal(was.Tags, versions[i].Tags) && now.Sub(was.SeenAt) < SeenRefresh {
+			delete(write, was.ID)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	last := make(map[int64]Version, len(known))
-	for _, v := range known {
-		last[v.ID] = v
-	}
 	for _, v := range versions {
-		if was, ok := last[v.ID]; ok && was.Name == v.Name && slices.Equal(was.Tags, v.Tags) && now.Sub(was.SeenAt) < SeenRefresh {
+		if _, ok := write[v.ID]; !ok {
 			continue
 		}
 		v.SeenAt = now
@@ -160,6 +170,23 @@ func (s *Store) SeeVersions(ctx context.Context, installation int64, pkg Package
 		if _, err := s.kv.Put(ctx, prefix+strconv.FormatInt(v.ID, 10), b); err != nil {
 			return fmt.Errorf("inventory: record version %d of %s: %w", v.ID, pkg, err)
 		}
+	}
+	return nil
+}
+
+// EachVersion calls fn with every version of pkg the inventory holds, read
+// in one streamed pass and not kept: a package of many versions costs
+// one record at a time. An error of fn stops the pass and is returned.
+func (s *Store) EachVersion(ctx context.Context, installation int64, pkg Package, fn func(Version) error) error {
+	err := s.each(ctx, inst(installation)+".v."+pkgKey(pkg)+".*", func(b []byte) error {
+		var v Version
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		return fn(v)
+	})
+	if err != nil {
+		return fmt.Errorf("inventory: versions of %s: %w", pkg, err)
 	}
 	return nil
 }

@@ -104,6 +104,18 @@ func (a *Access) Check() error {
 	return nil
 }
 
+// Contents reads configuration files as the App's installation: through
+// a.ETags when set, conditionally, with a missing file remembered a while
+// (githubapi.ContentsSource.Cached), so that the jobs of a sweep do not
+// each spend a request of the primary limit on the same files.
+func (a *Access) Contents(installation int64) *githubapi.ContentsSource {
+	src := githubapi.NewContentsSource(a.App.InstallationClient(installation), a.Clock())
+	if a.ETags == nil {
+		return src
+	}
+	return src.Cached(a.ETags, installation, 0, a.Logger)
+}
+
 // SharedOwners is the owner cache every session of a shares.
 func (a *Access) SharedOwners() *githubapi.OwnerCache {
 	a.init()

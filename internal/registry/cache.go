@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -19,29 +19,73 @@ type Cache interface {
 	Put(ctx context.Context, digest string, m Manifest) error
 }
 
-// MemoryCache is an in-process Cache.
+// DefaultMemoryEntries bounds a MemoryCache made by NewMemoryCache: about
+// 20,000 manifests of a few hundred bytes each, some megabytes, the
+// manifests of a handful of packages of thousands of versions: enough for
+// a package's restore job to find what its prune just read, not so much
+// that memory grows with the size of the organisation.
+const DefaultMemoryEntries = 20000
+
+// MemoryCache is an in-process Cache holding at most a fixed number of
+// manifests, the least recently used going first (an LRU): a process
+// that sees a million versions keeps only the most recent.
 type MemoryCache struct {
-	mu sync.RWMutex
-	m  map[string]Manifest
+	lru *lru.Cache[string, Manifest]
 }
 
-// NewMemoryCache returns an empty MemoryCache.
-func NewMemoryCache() *MemoryCache { return &MemoryCache{m: map[string]Manifest{}} }
+// NewMemoryCache returns an empty MemoryCache of DefaultMemoryEntries.
+func NewMemoryCache() *MemoryCache { return NewMemoryCacheSize(DefaultMemoryEntries) }
+
+// NewMemoryCacheSize returns an empty MemoryCache of at most entries
+// manifests (at least 1).
+func NewMemoryCacheSize(entries int) *MemoryCache {
+	c, err := lru.New[string, Manifest](max(entries, 1))
+	if err != nil {
+		panic(err) // only for a size below 1, which max rules out
+	}
+	return &MemoryCache{lru: c}
+}
 
 // Get implements Cache.
 func (c *MemoryCache) Get(_ context.Context, digest string) (Manifest, bool, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	m, ok := c.m[digest]
+	m, ok := c.lru.Get(digest)
 	return cloneManifest(m), ok, nil
 }
 
 // Put implements Cache.
 func (c *MemoryCache) Put(_ context.Context, digest string, m Manifest) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m[digest] = cloneManifest(m)
+	c.lru.Add(digest, cloneManifest(m))
 	return nil
+}
+
+// Len reports how many manifests c holds.
+func (c *MemoryCache) Len() int { return c.lru.Len() }
+
+// Tiered is a Cache in two levels: Front (a bounded MemoryCache) before
+// Back (the KV bucket every replica shares). A hit in Back is copied to
+// Front; a Put goes to both. serve uses it so that a package's jobs
+// (prune, then restore and heal) read a manifest from the bucket once.
+type Tiered struct {
+	Front, Back Cache
+}
+
+// Get implements Cache.
+func (t Tiered) Get(ctx context.Context, digest string) (Manifest, bool, error) {
+	if m, ok, err := t.Front.Get(ctx, digest); err == nil && ok {
+		return m, true, nil
+	}
+	m, ok, err := t.Back.Get(ctx, digest)
+	if err != nil || !ok {
+		return m, ok, err
+	}
+	_ = t.Front.Put(ctx, digest, m)
+	return m, true, nil
+}
+
+// Put implements Cache.
+func (t Tiered) Put(ctx context.Context, digest string, m Manifest) error {
+	_ = t.Front.Put(ctx, digest, m)
+	return t.Back.Put(ctx, digest, m)
 }
 
 // cloneManifest keeps callers from sharing the Children and Blobs slices

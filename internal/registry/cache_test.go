@@ -83,7 +83,11 @@ func TestCaches(t *testing.T) {
 		{Digest: "sha256:c8b194279fa2c2055fc18b639f98ee863e94e302914c41564f85c7896e59eb4e", MediaType: MediaTypeOCIManifest, Platform: "linux/amd64"},
 		{Digest: "sha256:236fbb7112dea25ae43d4840711ac6cf4023193b745e2a6e607758a84576f3a1", MediaType: MediaTypeOCIManifest, Platform: "unknown/unknown"},
 	}}
-	for name, c := range map[string]Cache{"memory": NewMemoryCache(), "nats kv": kv} {
+	back, err := OpenKVCache(ctx, js, "manifests-tiered", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]Cache{"memory": NewMemoryCache(), "nats kv": kv, "tiered": Tiered{Front: NewMemoryCacheSize(1), Back: back}} {
 		t.Run(name, func(t *testing.T) {
 			if _, ok, err := c.Get(ctx, d); ok || err != nil {
 				t.Fatalf("Get before Put = %t, %v; want a miss", ok, err)
@@ -104,6 +108,48 @@ func TestCaches(t *testing.T) {
 	}
 	if err := kv.Put(ctx, "sha256:NOT-HEX", m); err == nil {
 		t.Errorf("Put with a bad digest succeeded")
+	}
+}
+
+// TestMemoryCacheBounded: a MemoryCache keeps at most its size, the most
+// recently used; a Tiered cache finds what its front let go in its back,
+// and brings it to the front again.
+func TestMemoryCacheBounded(t *testing.T) {
+	ctx := context.Background()
+	const size = 100
+	front := NewMemoryCacheSize(size)
+	back := NewMemoryCacheSize(10 * size)
+	tiered := Tiered{Front: front, Back: back}
+	digest := func(i int) string { return fmt.Sprintf("sha256:%064x", i) }
+	for i := range 5 * size {
+		if err := tiered.Put(ctx, digest(i), Manifest{Digest: digest(i), MediaType: MediaTypeOCIManifest}); err != nil {
+			t.Fatal(err)
+		}
+		if i == size/2 {
+			// Used again: it stays while others come.
+			for range 2 {
+				if _, ok, _ := front.Get(ctx, digest(0)); !ok {
+					t.Fatalf("digest 0 gone from the front after %d puts", i+1)
+				}
+			}
+		}
+	}
+	if front.Len() != size || back.Len() != 5*size {
+		t.Errorf("front holds %d, back %d; want %d and %d", front.Len(), back.Len(), size, 5*size)
+	}
+	for _, tc := range []struct {
+		i                 int
+		inFront, inTiered bool
+	}{{5*size - 1, true, true}, {4 * size, true, true}, {4*size - 1, false, true}, {1, false, true}} {
+		if _, ok, _ := front.Get(ctx, digest(tc.i)); ok != tc.inFront {
+			t.Errorf("digest %d in the front: %t, want %t", tc.i, ok, tc.inFront)
+		}
+		if m, ok, _ := tiered.Get(ctx, digest(tc.i)); ok != tc.inTiered || m.Digest != digest(tc.i) {
+			t.Errorf("digest %d through the tiers: %t %q", tc.i, ok, m.Digest)
+		}
+		if _, ok, _ := front.Get(ctx, digest(tc.i)); !ok {
+			t.Errorf("digest %d not brought to the front by a read through the tiers", tc.i)
+		}
 	}
 }
 

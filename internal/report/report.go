@@ -2,10 +2,13 @@ package report
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,6 +52,9 @@ type Reporter struct {
 	seal Seal
 	// web is GitHub's web URL for links, "" to derive it (webURL).
 	web string
+	// cache, when set, remembers each report's issue number and the
+	// issue as last read (WithCache).
+	cache githubapi.ETagStore
 }
 
 // Option configures a Reporter.
@@ -62,6 +68,15 @@ func WithBot(login string) Option { return func(r *Reporter) { r.bot = login } }
 // WithSeal gives the seal of the restore boxes the Reporter writes; without
 // it the boxes carry none, and no ticked box is ever acted upon.
 func WithSeal(s Seal) Option { return func(r *Reporter) { r.seal = s } }
+
+// WithCache remembers in store the number of each issue the Reporter
+// finds or opens, and reads that issue again conditionally (If-None-Match:
+// a 304 does not count against GitHub's primary rate limit) instead of
+// listing the repository's issues: a sweep's run without news costs no
+// request of the limit for its report. An issue read so is taken only
+// when it is still open, pkgwarden's, the report's title and labelled as
+// the listing would ask; anything else lists, as without a store.
+func WithCache(store githubapi.ETagStore) Option { return func(r *Reporter) { r.cache = store } }
 
 // New returns a Reporter. now is the clock (nil: time.Now); log may be nil.
 func New(clients Clients, now func() time.Time, log *slog.Logger, opts ...Option) *Reporter {
@@ -185,6 +200,97 @@ var errNoIssues = errors.New("issues disabled")
 // an open one, then the most recently updated closed one. It pages through
 // every match, because an issue list is sorted by recency, not by title.
 func (r *Reporter) find(ctx context.Context, p place, title, label string) (*found, error) {
+	if f := r.remembered(ctx, p, title, label); f != nil {
+		return f, nil
+	}
+	f, err := r.list(ctx, p, title, label)
+	if err == nil && f != nil {
+		r.remember(ctx, p, title, label, f.number)
+	}
+	return f, err
+}
+
+// memoKey names the issue number of the report titled title (either way
+// of sameReport) carrying label in p, in the cache.
+func memoKey(p place, title, label string) string {
+	base := ""
+	if p.gh != nil && p.gh.BaseURL != nil {
+		base = p.gh.BaseURL.String()
+	}
+	return "report issue " + base + p.String() + " " + strings.TrimSuffix(title, dryRunSuffix) + " label " + label
+}
+
+// remember keeps the number of the issue found or opened for title.
+func (r *Reporter) remember(ctx context.Context, p place, title, label string, number int) {
+	if r.cache == nil {
+		return
+	}
+	if err := r.cache.Put(ctx, memoKey(p, title, label), githubapi.CachedPage{Body: []byte(strconv.Itoa(number))}); err != nil {
+		r.log.WarnContext(ctx, "report issue number not remembered", "repository", p.String(), "issue", number, "err", err)
+	}
+}
+
+// remembered reads the issue remembered for title again, conditionally,
+// and returns it when the listing would have found it (open, written by
+// pkgwarden's bot, the report's title, carrying label); nil sends find to
+// the listing. A failure to read it is no error: the listing decides.
+func (r *Reporter) remembered(ctx context.Context, p place, title, label string) *found {
+	if r.cache == nil || p.gh == nil {
+		return nil
+	}
+	memo, ok, err := r.cache.Get(ctx, memoKey(p, title, label))
+	if err != nil || !ok {
+		return nil
+	}
+	number, err := strconv.Atoi(string(memo.Body))
+	if err != nil || number <= 0 {
+		return nil
+	}
+	u := fmt.Sprintf("repos/%s/%s/issues/%d", url.PathEscape(p.owner), url.PathEscape(p.repo), number)
+	body, _, err := githubapi.ConditionalGet(ctx, p.gh, r.cache, r.log, "GET "+p.gh.BaseURL.String()+u, u)
+	if err != nil {
+		r.log.DebugContext(ctx, "remembered report issue not read, listing", "repository", p.String(), "issue", number, "err", err)
+		return nil
+	}
+	var is github.Issue
+	if err := json.Unmarshal(body, &is); err != nil {
+		return nil
+	}
+	if is.IsPullRequest() || !sameReport(is.GetTitle(), title) || !r.ours(&is) || is.GetState() != "open" || !hasLabel(&is, label) {
+		return nil
+	}
+	return toFound(&is)
+}
+
+// prime reads issue number once after this Reporter wrote to it, so that
+// the cache holds its ETag as written: the package's next run without
+// news then reads it with a 304, free against the primary limit, rather
+// than paying that read itself. A failure costs only that.
+func (r *Reporter) prime(ctx context.Context, p place, number int) {
+	if r.cache == nil || p.gh == nil {
+		return
+	}
+	u := fmt.Sprintf("repos/%s/%s/issues/%d", url.PathEscape(p.owner), url.PathEscape(p.repo), number)
+	if _, _, err := githubapi.ConditionalGet(ctx, p.gh, r.cache, r.log, "GET "+p.gh.BaseURL.String()+u, u); err != nil {
+		r.log.DebugContext(ctx, "report issue not read after writing", "repository", p.String(), "issue", number, "err", err)
+	}
+}
+
+// hasLabel says whether is carries label ("" is carried by any).
+func hasLabel(is *github.Issue, label string) bool {
+	if label == "" {
+		return true
+	}
+	for _, l := range is.Labels {
+		if strings.EqualFold(l.GetName(), label) {
+			return true
+		}
+	}
+	return false
+}
+
+// list finds the issue as find says by listing the repository's issues.
+func (r *Reporter) list(ctx context.Context, p place, title, label string) (*found, error) {
 	opt := &github.IssueListByRepoOptions{
 		State: "all", Sort: "updated", Direction: "desc",
 		ListOptions: github.ListOptions{PerPage: 100},
@@ -271,6 +377,9 @@ func (r *Reporter) create(ctx context.Context, p place, w write) (*found, error)
 		return nil, fmt.Errorf("open issue %q in %s: %w", w.title, p, err)
 	}
 	r.log.InfoContext(ctx, "report issue opened", "repository", p.String(), "issue", is.GetNumber(), "title", w.title)
+	if len(w.labels) > 0 {
+		r.remember(ctx, p, w.title, w.labels[0], is.GetNumber())
+	}
 	return toFound(is), nil
 }
 

@@ -164,6 +164,7 @@ func (r *Reporter) write(ctx context.Context, p place, f *found, run *Run, title
 	level := slog.LevelDebug
 	if res.Created || res.Updated || res.Reopened || res.Commented {
 		level = slog.LevelInfo
+		r.prime(ctx, p, f.number)
 	}
 	r.log.Log(ctx, level, "package report written", "package", run.Package.String(), "run", RunName(run.ID),
 		"repository", p.String(), "issue", f.number, "created", res.Created, "updated", res.Updated,

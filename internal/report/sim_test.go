@@ -34,6 +34,7 @@ type world struct {
 	srv  *httptest.Server
 	inst int64
 	rep  *report.Reporter
+	app  *githubapi.App
 
 	mu  sync.Mutex
 	now time.Time
@@ -95,7 +96,7 @@ func newWorldWithout(t *testing.T, skip ...string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{sim: sim, srv: srv, inst: inst, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	w := &world{sim: sim, srv: srv, inst: inst, app: app, now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	w.rep = report.New(app, w.clock, nil, report.WithBot(sim.BotLogin()), report.WithSeal(report.NewSeal([]byte("test secret"))))
 	return w
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/pkgref"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/report"
@@ -117,7 +116,9 @@ func (h *ConfigHandler) Handle(ctx context.Context, job jobs.Job) error {
 	if ownerWide {
 		pkg.Repository = ""
 	}
-	loader := rules.NewLoader(githubapi.NewContentsSource(h.cfg.Access.App.InstallationClient(t.InstallationID), h.now))
+	// Fresh: the push changed a file the jobs' sources may remember
+	// (missing, or by its ETag); what this reads is what they see next.
+	loader := rules.NewLoader(h.cfg.Access.Contents(t.InstallationID).Fresh())
 	_, err := loader.Load(ctx, pkg)
 	var invalid rules.ErrorList
 	if err != nil && !errors.As(err, &invalid) {

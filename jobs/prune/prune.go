@@ -285,7 +285,7 @@ func (p *Pruner) load(ctx context.Context, log *slog.Logger, job jobs.Job, run *
 	}
 	run.Package = pr.pkg.RefOf(pr.owner)
 
-	pr.loader = rules.NewLoader(githubapi.NewContentsSource(p.cfg.Access.App.InstallationClient(t.InstallationID), p.now))
+	pr.loader = rules.NewLoader(p.cfg.Access.Contents(t.InstallationID))
 	pr.cfg, err = pr.loader.Load(ctx, run.Package)
 	var invalid rules.ErrorList
 	if errors.As(err, &invalid) {

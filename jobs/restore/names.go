@@ -76,13 +76,17 @@ func (r *Restorer) candidates(ctx context.Context, st *pkgState, mark inventory.
 	if err != nil || len(marked) == 0 {
 		return nil, err
 	}
-	known, err := r.cfg.Inventory.Versions(ctx, st.inst, st.inv)
+	// The marked versions' tags as remembered, streamed: the others are
+	// not kept.
+	seen := map[int64][]string{}
+	err = r.cfg.Inventory.EachVersion(ctx, st.inst, st.inv, func(k inventory.Version) error {
+		if marked[k.ID] {
+			seen[k.ID] = k.Tags
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	seen := map[int64][]string{}
-	for _, k := range known {
-		seen[k.ID] = k.Tags
 	}
 	var out []candidate
 	for _, v := range vs {

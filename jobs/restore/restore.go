@@ -412,20 +412,16 @@ func (r *Restorer) packageSeen(ctx context.Context, st *pkgState, gone bool) (na
 // asked on the restore job's first sweep of a name; GitHub's answer to
 // the restore request decides in the end.
 func (r *Restorer) versionsOfAnother(ctx context.Context, st *pkgState) (bool, error) {
-	known, err := r.cfg.Inventory.Versions(ctx, st.inst, st.inv)
-	if err != nil {
-		return false, err
-	}
 	listed := map[int64]bool{}
 	for _, v := range append(slices.Clone(st.active), st.deleted...) {
 		listed[v.ID] = true
 	}
-	for _, v := range known {
-		if !listed[v.ID] && r.now().Sub(v.SeenAt) < report.RestoreWindow {
-			return true, nil
-		}
-	}
-	return false, nil
+	found := false
+	err := r.cfg.Inventory.EachVersion(ctx, st.inst, st.inv, func(v inventory.Version) error {
+		found = found || !listed[v.ID] && r.now().Sub(v.SeenAt) < report.RestoreWindow
+		return nil
+	})
+	return found, err
 }
 
 // markPackageSeen remembers that the restore job saw the current package,
@@ -445,7 +441,7 @@ func (r *Restorer) markPackageSeen(ctx context.Context, st *pkgState, sawName, s
 // loadRules reads the package's rules as the prune job does; an invalid
 // file is the prune job's to report, and restores nothing meanwhile.
 func (r *Restorer) loadRules(ctx context.Context, st *pkgState) error {
-	loader := rules.NewLoader(githubapi.NewContentsSource(r.cfg.Access.App.InstallationClient(st.inst), r.now))
+	loader := rules.NewLoader(r.cfg.Access.Contents(st.inst))
 	cfg, err := loader.Load(ctx, st.ref)
 	var invalid rules.ErrorList
 	if errors.As(err, &invalid) {

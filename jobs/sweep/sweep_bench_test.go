@@ -9,9 +9,13 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,11 +86,16 @@ const sweepRules = `rules:
 // the GETs split by path (counted on the way out by the benchmark's
 // transports, which carry every request of the App, the packages token
 // and the registry), 304s, listing pages, manifest reads, deletions and
-// deletions a minute, rate-limit answers, and peak RSS (VmHWM, reset
-// before each sweep where the kernel allows; the simulator, its 100,000
-// manifests and NATS are in the same process).
+// deletions a minute, rate-limit answers, the requests counting against
+// GitHub's primary limit (any answer but a 304) by package, and peak RSS
+// (VmHWM, reset before each sweep where the kernel allows; the simulator,
+// its 100,000 manifests and NATS are in the same process). It fails when
+// the warm sweep's jobs spend more primary-limit requests than there are
+// packages, or read a manifest (issue 17's target). With
+// PKGWARDEN_SWEEP_HEAPPROFILE=prefix it writes the heap profile after each
+// sweep to prefix-cold.prof and prefix-warm.prof.
 //
-//	go test -run '^$' -bench BenchmarkSweep -benchtime 1x -timeout 15m ./jobs/
+//	go test -run '^$' -bench BenchmarkSweep -benchtime 1x -timeout 15m ./jobs/sweep/
 func BenchmarkSweep(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
@@ -118,6 +127,18 @@ func BenchmarkSweep(b *testing.B) {
 		for _, f := range []sweepFigures{cold, warm} {
 			f.report(b)
 		}
+		// Issue 17's target: a warm sweep spends at most one request of
+		// GitHub's primary limit per package (listings, package, rules
+		// files and report issues conditional or cached) and reads no
+		// manifest.
+		// A package the cold sweep changed after its last read (its
+		// restore job ran before its prune) pays that one read now: the
+		// bound is on the sweep's total.
+		total, most, mostPkg := warm.jobsPrimary()
+		if total > sweepPackages || warm.manifestReads > 0 {
+			b.Fatalf("warm sweep: the jobs made %d primary-limit requests (%s: %d, naming no package: %d) for %d packages and %d manifest reads; want at most 1 a package and none",
+				total, mostPkg, most, warm.primary[""], sweepPackages, warm.manifestReads)
+		}
 		if warm.apiCalls >= cold.apiCalls/2 {
 			b.Logf("NOTE: the warm sweep made %d API calls against the cold one's %d: not far fewer", warm.apiCalls, cold.apiCalls)
 		}
@@ -134,7 +155,7 @@ type sweepBench struct {
 	pool    *jobs.Pool
 	metrics *prometheus.Registry
 	calls   *sweepCalls
-	rep     *jobstest.Reports
+	rep     *runCount
 	// old are the digests of each package's builds the rule deletes.
 	old map[string]map[string]bool
 }
@@ -144,7 +165,7 @@ func newSweepBench(b *testing.B) *sweepBench {
 	ctx := context.Background()
 	w := jobstest.NewWorldLimits(b, ghsim.RateLimits{SecondaryPoints: 10_000_000, PrimaryLimit: 10_000_000})
 	w.File("app", sweepRules)
-	sb := &sweepBench{w: w, q: w.NATS.Queue, calls: newSweepCalls(), rep: &jobstest.Reports{}, metrics: prometheus.NewRegistry(), old: map[string]map[string]bool{}}
+	sb := &sweepBench{w: w, q: w.NATS.Queue, calls: newSweepCalls(), rep: &runCount{}, metrics: prometheus.NewRegistry(), old: map[string]map[string]bool{}}
 
 	seedStart := time.Now()
 	now := w.Sim.Now()
@@ -224,18 +245,20 @@ func newSweepBench(b *testing.B) *sweepBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	issues := report.New(app, nil, logger, report.WithBot(ghsim.AppSlug+"[bot]"), report.WithSeal(jobstest.Seal))
+	issues := report.New(app, nil, logger, report.WithBot(ghsim.AppSlug+"[bot]"), report.WithSeal(jobstest.Seal), report.WithCache(etags))
 	inv, err := inventory.Open(ctx, sb.q.JS, 1, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
+	// One bounded memory cache before the bucket, as wireAccess builds it.
+	manifests := registry.NewMemoryCache()
 	// The workers' Access, one per job type so that calls are counted by
 	// role.
 	access := func(role string) *planner.Access {
 		return &planner.Access{
 			Tokens: tokens, App: app, APIURL: w.Server.URL, RegistryURL: w.Server.URL,
 			PackagesTransport: packed(workerPacer, role), RegistryTransport: sb.calls.as(role),
-			Cache: cache, ETags: etags,
+			Cache: registry.Tiered{Front: manifests, Back: cache}, ETags: etags,
 		}
 	}
 	// No webhook comes during the sweep: the count never moves.
@@ -294,6 +317,24 @@ type sweepFigures struct {
 	runs              int
 	rssStart, rssPeak float64
 	hwmReset          bool
+	// primary is the jobs' requests counting against GitHub's primary
+	// limit (any answer but a 304) by package, "" for those naming none;
+	// primaryScheduler the scheduler's (once a sweep, not per package).
+	primary          map[string]int
+	primaryScheduler int
+}
+
+// jobsPrimary is the jobs' primary-limit requests in all, and the most
+// that named one package.
+func (f sweepFigures) jobsPrimary() (total, most int, mostPkg string) {
+	for _, pkg := range slices.Sorted(maps.Keys(f.primary)) {
+		n := f.primary[pkg]
+		total += n
+		if pkg != "" && n > most {
+			most, mostPkg = n, pkg
+		}
+	}
+	return total, most, mostPkg
 }
 
 // sweep runs one sweep, SweepNow to drained, and collects its figures.
@@ -316,6 +357,7 @@ func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 	f.took = time.Since(start)
 	f.queued = n
 	f.rssPeak = jobstest.PeakRSSMiB()
+	writeHeapProfile(b, label)
 
 	f.jobs = map[string]float64{}
 	for k, v := range sb.jobCounts(b) {
@@ -345,7 +387,11 @@ func (sb *sweepBench) sweep(b *testing.B, label string) sweepFigures {
 		f.limited += st.Limited()
 	}
 	f.paths = sb.calls.snapshot()
+	f.primary = sb.calls.primaryCounts()
 	for key, c := range f.paths {
+		if strings.HasPrefix(key.role, "scheduler") {
+			f.primaryScheduler += c.total() - c.notModified
+		}
 		switch {
 		case key.method == http.MethodGet && strings.Contains(key.path, "/versions?"):
 			f.listingPages += c.total()
@@ -494,6 +540,10 @@ func (f sweepFigures) report(b *testing.B) {
 	b.ReportMetric(perMin, f.label+"-deletions/min")
 	b.ReportMetric(float64(f.limited), f.label+"-rate-limited")
 	b.ReportMetric(f.rssPeak, f.label+"-peak-RSS-MiB")
+	total, most, mostPkg := f.jobsPrimary()
+	b.ReportMetric(float64(total)/sweepPackages, f.label+"-primary/pkg")
+	b.Logf("%s sweep: requests counting against the primary limit: the jobs %d (%.2f a package; at most %d for one, %s; %d naming no package), the scheduler %d",
+		f.label, total, float64(total)/sweepPackages, most, mostPkg, f.primary[""], f.primaryScheduler)
 
 	var methods, jobsLine string
 	for _, m := range slices.Sorted(maps.Keys(f.byMethod)) {
@@ -537,6 +587,11 @@ func (f sweepFigures) report(b *testing.B) {
 type sweepCalls struct {
 	mu sync.Mutex
 	by map[sweepCallKey]*sweepPathCount
+	// primary counts the API requests of the workers' jobs that count
+	// against GitHub's primary limit (any answer but a 304) by the
+	// package their path names, "" for those that name none (rules
+	// files, issues, owner lookups); the scheduler's are its own.
+	primary map[string]int
 }
 
 // sweepCallKey is one kind of request of one caller.
@@ -558,17 +613,33 @@ type sweepPathCount struct {
 
 func (c sweepPathCount) total() int { return c.ok + c.notModified + c.limited + c.other }
 
-func newSweepCalls() *sweepCalls { return &sweepCalls{by: map[sweepCallKey]*sweepPathCount{}} }
+func newSweepCalls() *sweepCalls {
+	return &sweepCalls{by: map[sweepCallKey]*sweepPathCount{}, primary: map[string]int{}}
+}
 
 func (c sweepCaller) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := http.DefaultTransport.RoundTrip(r)
-	c.calls.count(sweepCallKey{c.role, r.Method, pathKind(r)}, resp, err)
+	c.calls.count(sweepCallKey{c.role, r.Method, pathKind(r)}, packageOf(r), resp, err)
 	return resp, err
 }
 
-func (s *sweepCalls) count(key sweepCallKey, resp *http.Response, err error) {
+// packageOf is the benchmark's package a request's path names, "" for
+// none.
+func packageOf(r *http.Request) string {
+	for _, p := range strings.Split(r.URL.Path, "/") {
+		if strings.HasPrefix(p, "svc-") {
+			return p
+		}
+	}
+	return ""
+}
+
+func (s *sweepCalls) count(key sweepCallKey, pkg string, resp *http.Response, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !isRegistryPath(key.path) && !strings.HasPrefix(key.role, "scheduler") && (err != nil || resp.StatusCode != http.StatusNotModified) {
+		s.primary[pkg]++
+	}
 	c := s.by[key]
 	if c == nil {
 		c = &sweepPathCount{}
@@ -592,6 +663,15 @@ func (s *sweepCalls) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.by)
+	clear(s.primary)
+}
+
+// primaryCounts returns the jobs' primary-limit requests by package
+// ("": naming none).
+func (s *sweepCalls) primaryCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.primary)
 }
 
 func (s *sweepCalls) snapshot() map[sweepCallKey]sweepPathCount {
@@ -639,3 +719,36 @@ func pathKind(r *http.Request) string {
 func isRegistryPath(path string) bool {
 	return path == "/v2" || strings.HasPrefix(path, "/v2/") || path == "/token" || strings.HasPrefix(path, "/token?")
 }
+
+// writeHeapProfile writes, when PKGWARDEN_SWEEP_HEAPPROFILE names a
+// path prefix, the heap profile after a sweep (a GC first, so in-use is
+// what the process holds then: simulator, NATS and pkgwarden) to
+// <prefix>-<label>.prof, for go tool pprof -sample_index=inuse_space.
+func writeHeapProfile(b *testing.B, label string) {
+	b.Helper()
+	prefix := os.Getenv("PKGWARDEN_SWEEP_HEAPPROFILE")
+	if prefix == "" {
+		return
+	}
+	runtime.GC()
+	f, err := os.Create(prefix + "-" + label + ".prof")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// runCount counts the prune runs reported. Unlike jobstest.Reports it
+// keeps none: a reporter holding every run's decision would be memory
+// that grows with the runs, which serve does not have, in the peak RSS
+// and heap profiles.
+type runCount struct{ n atomic.Int64 }
+
+// Report implements prune.Reporter.
+func (c *runCount) Report(context.Context, prune.Run) error { c.n.Add(1); return nil }
+
+// Count is the number of runs reported.
+func (c *runCount) Count() int { return int(c.n.Load()) }
