@@ -131,13 +131,22 @@ type simInfo struct {
 	Scale          *scaleworld.Info `json:"scale"`
 }
 
-// startSim starts the simulator seeded with spec, without rate limits
-// (every request is counted, none refused) and without webhooks (the
-// sweeps alone are measured), and waits for its info file.
+// simRateLimits are the simulator's limits: every request counted, none
+// refused, and a primary limit so high that serve's pacing never finds it
+// running low. "off" would not do: the simulator then still advertises
+// GitHub's 15,000 an hour in X-RateLimit-Remaining, and serve pauses the
+// token when 50 are left, as it must on GitHub, where a cold sweep of a
+// million versions (about 117 primary-limit requests a package, most of
+// them deletions) reaches it after about 130 packages.
+const simRateLimits = "primary=1000000000/1h,secondary=off,concurrency=off"
+
+// startSim starts the simulator seeded with spec, with simRateLimits and
+// without webhooks (the sweeps alone are measured), and waits for its
+// info file.
 func startSim(ctx context.Context, bin, dir string, spec scaleworld.Spec) (*proc, simInfo, error) {
 	infoPath := filepath.Join(dir, "sim.json")
 	cmd := exec.Command(bin, "sim", "--listen", "127.0.0.1:0", "--seed", scaleworld.SeedName(spec),
-		"--info-file", infoPath, "--rate-limits", "off")
+		"--info-file", infoPath, "--rate-limits", simRateLimits)
 	p, err := startProc("pkgwarden sim", cmd, filepath.Join(dir, "sim.log"))
 	if err != nil {
 		return nil, simInfo{}, err
