@@ -49,8 +49,9 @@ func newRouteCounter() *routeCounter { return &routeCounter{by: map[string]*Rout
 func (c *routeCounter) wrap(kind func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &routeWriter{ResponseWriter: w}
+		// Deferred: a request the faults abort (panic) counts too.
+		defer c.count(kind(r), sw)
 		next.ServeHTTP(sw, r)
-		c.count(kind(r), sw)
 	})
 }
 

@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 )
 
 // TestRouteStats: each request is counted once under its route and by
-// its answer; /_admin/ is not counted; GET /_admin/requests shows the
+// its answer (a dropped connection as other); /_admin/ is not counted; GET /_admin/requests shows the
 // same figures and DELETE zeroes them.
 func TestRouteStats(t *testing.T) {
 	w := newPkWorld(t, Options{})
@@ -48,8 +50,17 @@ func TestRouteStats(t *testing.T) {
 			t.Fatalf("%s %s: %d, want %d", s.method, s.url, got, s.status)
 		}
 	}
+	// A connection the faults drop answers nothing: counted as other.
+	if err := w.sim.SetFaults(Faults{DropRate: 1, Paths: []string{"/orgs/acme/packages/npm/dropped"}}); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.Get(w.api.URL + "/orgs/acme/packages/npm/dropped"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("GET of a dropped path answered %d", resp.StatusCode)
+	}
 	versions := "GET /orgs/{org}/packages/{package_type}/{package_name}/versions"
 	want := RouteStats{
+		"GET /orgs/{org}/packages/{package_type}/{package_name}": {Other: 1},
 		versions:                               {OK: 1, NotModified: 1, Other: 1},
 		versions + "?state=deleted":            {OK: 1},
 		"GET /v2/":                             {Other: 1},
@@ -74,7 +85,11 @@ func TestRouteStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Routes) != len(want) || got.Routes[0].Route != "GET /orgs/{org}/packages/{package_type}/{package_name}/versions" || got.Routes[0].RouteCount != want[versions] {
+	byRoute := RouteStats{}
+	for _, r := range got.Routes {
+		byRoute[r.Route] = r.RouteCount
+	}
+	if !maps.Equal(byRoute, want) || !slices.IsSortedFunc(got.Routes, func(a, b routeStatsEntry) int { return strings.Compare(a.Route, b.Route) }) {
 		t.Errorf("GET /_admin/requests: %+v", got.Routes)
 	}
 	req, _ := http.NewRequest(http.MethodDelete, w.api.URL+"/_admin/requests", nil)
