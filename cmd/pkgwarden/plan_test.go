@@ -392,7 +392,8 @@ func TestRunNamesTheCommandOnce(t *testing.T) {
 	}{
 		"plan, no owner":         {[]string{"plan"}, "pkgwarden plan: --owner is required\n"},
 		"plan, an argument":      {[]string{"plan", "--owner", "acme", "extra"}, `pkgwarden plan: usage: plan takes no arguments, got ["extra"]` + "\n"},
-		"sim, unknown seed":      {[]string{"sim", "--seed", "nope"}, `pkgwarden sim: unknown --seed "nope" (want demo)` + "\n"},
+		"sim, unknown seed":      {[]string{"sim", "--seed", "nope"}, `pkgwarden sim: unknown --seed "nope" (want demo or scale:PACKAGESxVERSIONS[:SEED])` + "\n"},
+		"sim, bad scale seed":    {[]string{"sim", "--seed", "scale:10x5"}, "pkgwarden sim: --seed: scale world: 5 versions a package, want 50 to 100000\n"},
 		"register, an argument":  {[]string{"register", "extra"}, "pkgwarden register: unexpected arguments"},
 		"sim, taken --info-file": {[]string{"sim", "--listen", "127.0.0.1:0", "--info-file", "/nonexistent/dir/sim.json"}, "pkgwarden sim: write app key: "},
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/faults"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim/ratelimit"
+	"github.com/pkgwarden/pkgwarden/internal/scaleworld"
 )
 
 // simInfo is the JSON `pkgwarden sim --info-file` writes once it serves
@@ -33,6 +34,7 @@ type simInfo struct {
 	WebhookSecret  string              `json:"webhook_secret"`
 	Tokens         map[string]simToken `json:"tokens"`
 	Demo           *demoworld.Info     `json:"demo,omitempty"`
+	Scale          *scaleworld.Info    `json:"scale,omitempty"`
 }
 
 type simToken struct {
@@ -49,7 +51,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:8090", "address of the REST API (and of the registry without --registry-listen)")
 	regListen := fs.String("registry-listen", "", "address of the registry on a listener of its own (default: the API's listener)")
-	seed := fs.String("seed", "", `world to start with: "" (empty) or "demo"`)
+	seed := fs.String("seed", "", `world to start with: "" (empty), "demo", or "scale:PACKAGESxVERSIONS[:SEED]" (cmd/scalebench's organisation, seeded in bulk)`)
 	infoFile := fs.String("info-file", "", "write the simulator's URLs, app credentials and tokens here as JSON once it serves (the app key goes next to it, mode 0600)")
 	webhookURL := fs.String("webhook-url", "", "URL the simulated app's webhooks are sent to (none when empty)")
 	webhookSecret := fs.String("webhook-secret", "", "secret webhooks are signed with (default: random)")
@@ -75,8 +77,12 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *staleListing < 0 {
 		return fmt.Errorf("--stale-listing %s: want a duration of 0 or more", *staleListing)
 	}
-	if *seed != "" && *seed != "demo" {
-		return fmt.Errorf("unknown --seed %q (want demo)", *seed)
+	scale, isScale, err := scaleworld.ParseSeedName(*seed)
+	if err != nil {
+		return fmt.Errorf("--seed: %w", err)
+	}
+	if *seed != "" && *seed != "demo" && !isScale {
+		return fmt.Errorf("unknown --seed %q (want demo or scale:PACKAGESxVERSIONS[:SEED])", *seed)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
@@ -116,6 +122,16 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 		info.Demo = &demo
 		info.Tokens[demo.Admin] = simToken{Token: demo.Token, Scopes: demo.TokenScopes}
+	}
+	if isScale {
+		start := time.Now()
+		sc, err := scaleworld.Seed(ctx, sim, scale)
+		if err != nil {
+			return err
+		}
+		info.Scale = &sc
+		info.Tokens[sc.Admin] = simToken{Token: sc.Token, Scopes: sc.TokenScopes}
+		log.Info("ghsim seeded", "seed", *seed, "packages", sc.Packages, "versions", sc.Versions, "took", time.Since(start).Round(time.Millisecond).String())
 	}
 
 	var servers []*http.Server

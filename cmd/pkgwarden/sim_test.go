@@ -180,3 +180,56 @@ func TestRunSimBadFaults(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// TestRunSimScale: --seed scale:PxV:SEED seeds internal/scaleworld's
+// organisation, says so in the info file, and the simulator counts the
+// requests it answers by route (GET /_admin/requests).
+func TestRunSimScale(t *testing.T) {
+	dir := t.TempDir()
+	infoPath := filepath.Join(dir, "sim.json")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	done := make(chan error, 1)
+	args := []string{"--listen", "127.0.0.1:0", "--seed", "scale:3x60:4", "--info-file", infoPath}
+	go func() { done <- runSim(ctx, args, &stdout, &stderr) }()
+	var info simInfo
+	testwait.For(t, "the info file", 20*time.Second, func() bool {
+		b, err := os.ReadFile(infoPath)
+		if err == nil {
+			if err := json.Unmarshal(b, &info); err != nil {
+				t.Fatalf("info file: %v", err)
+			}
+			checkInfoKeys(t, b)
+			return true
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("sim exited: %v\n%s", err, stderr.String())
+		default:
+		}
+		return false
+	})
+	if info.Scale == nil || info.Scale.Spec != "3x60:4" || info.Scale.Versions != 180 || info.Scale.Token != info.Tokens["alice"].Token {
+		t.Fatalf("info: %+v scale %+v", info, info.Scale)
+	}
+	c := github.NewClient(nil).WithAuthToken(info.Scale.Token)
+	c.BaseURL, _ = url.Parse(info.APIURL)
+	pkgs, _, err := c.Organizations.ListPackages(ctx, "acme", &github.PackageListOptions{PackageType: github.String("container")})
+	if err != nil || len(pkgs) != 3 || pkgs[0].GetName() != "svc-0000" {
+		t.Fatalf("packages: %v %v", pkgs, err)
+	}
+	resp, err := http.Get(info.APIURL + "_admin/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `{"route":"GET /orgs/{org}/packages","ok":1,"not_modified":0,"limited":0,"other":0}`; !strings.Contains(string(b), want) {
+		t.Errorf("GET /_admin/requests: %s, want %s among the routes", b, want)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("runSim: %v", err)
+	}
+}

@@ -696,6 +696,13 @@
 //     random source from seed; answers {"faults"}, 422 for rates outside
 //     0..1 or adding up to more than 1, bad durations or scope.
 //   - DELETE /_admin/faults/stats: zeroes the fault counters; 204.
+//   - GET /_admin/requests: {"routes": [{route, ok, not_modified, limited,
+//     other}]}, every REST API and registry request answered since the
+//     start or the last DELETE, by route ("GET /v2/{name}/manifests/{reference}",
+//     the API mux's pattern; "?state=deleted" marks listings of deleted
+//     versions) and answer (Sim.RouteStats; /_admin/ and web pages are not
+//     counted). DELETE /_admin/requests zeroes them; 204. cmd/scalebench
+//     reads them to split a sweep's requests by kind.
 //
 // Container versions are created by pushing to the registry; Pusher pushes
 // in-process.

@@ -68,6 +68,8 @@ type Sim struct {
 	limits *ratelimit.Limiter
 	// faults injects errors, drops and latency (its own lock).
 	faults *faults.Injector
+	// routes counts requests by route (routes.go; its own lock).
+	routes *routeCounter
 }
 
 // New builds a simulator with an empty world.
@@ -121,6 +123,7 @@ func New(opts Options) (*Sim, error) {
 		registry: newRegistryAPI(w),
 		limits:   ratelimit.New(opts.RateLimits, rateCaller),
 		faults:   faults.New(opts.Faults),
+		routes:   newRouteCounter(),
 	}
 	for _, p := range []part{
 		&packagesAPI{w},
@@ -133,6 +136,7 @@ func New(opts Options) (*Sim, error) {
 	} {
 		p.register(s.api)
 	}
+	s.registerRouteAdmin(s.api)
 	s.web = http.NewServeMux()
 	newIssuesWeb(w).register(s.web)
 	return s, nil
@@ -164,7 +168,7 @@ func (s *Sim) Close() {
 // does, neither faulted nor counted.
 func (s *Sim) APIHandler() http.Handler {
 	api := withAPIVersion(s.api)
-	rest := s.faults.Wrap(withAPIVersion(s.limits.Wrap(s.api)))
+	rest := s.routes.wrap(s.apiRoute, s.faults.Wrap(withAPIVersion(s.limits.Wrap(s.api))))
 	raw := s.faults.Wrap(api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
@@ -199,4 +203,6 @@ func withAPIVersion(next http.Handler) http.Handler {
 
 // RegistryHandler serves the OCI registry (/v2/ and /token), faulted only
 // when Faults.Registry says so.
-func (s *Sim) RegistryHandler() http.Handler { return s.faults.WrapRegistry(s.registry) }
+func (s *Sim) RegistryHandler() http.Handler {
+	return s.routes.wrap(registryRoute, s.faults.WrapRegistry(s.registry))
+}
