@@ -109,6 +109,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (result, error) {
 	res.StartHWMKiB, _ = procStatusKiB(serve.pid(), "VmHWM")
 	fmt.Fprintf(out, "serve: pid %d, ready in %s; pacing %d deletions+restores/min, %d points/min, %d App writes/min; %d workers\n",
 		serve.pid(), took.Round(time.Millisecond), cfg.Mutating, cfg.Points, cfg.AppMutating, cfg.Workers)
+	if cfg.ServeMemLimit != "" {
+		fmt.Fprintf(out, "serve: GOMEMLIMIT=%s\n", cfg.ServeMemLimit)
+	}
 
 	sched, q, err := openScheduler(ctx, cfg, info, natsAddr)
 	if err != nil {

@@ -49,6 +49,7 @@ func main() {
 	flag.IntVar(&cfg.Workers, "workers", cfg.Workers, "serve's concurrent jobs (PKGWARDEN_WORKERS)")
 	flag.IntVar(&cfg.PullSample, "pull-sample", cfg.PullSample, "pull every kept tag of the first N packages (0: all)")
 	flag.DurationVar(&cfg.SweepLimit, "sweep-limit", cfg.SweepLimit, "longest wait for one sweep to drain")
+	flag.StringVar(&cfg.ServeMemLimit, "serve-memlimit", "", "GOMEMLIMIT given to serve only, as a deployment sets it (e.g. 200MiB; empty: Go's default, a heap up to twice the live one)")
 	flag.BoolVar(&cfg.Keep, "keep", false, "keep the temp dir (logs, NATS store) and print its path")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,7 +75,9 @@ type config struct {
 	Workers                       int
 	PullSample                    int
 	SweepLimit                    time.Duration
-	Keep                          bool
+	// ServeMemLimit is serve's GOMEMLIMIT ("": unset).
+	ServeMemLimit string
+	Keep          bool
 }
 
 func defaultConfig() config {

@@ -177,7 +177,11 @@ func startSim(ctx context.Context, bin, dir string, spec scaleworld.Spec) (*proc
 // dataDir, the web and worker roles (scalebench is the scheduler), and
 // the pacing budgets.
 func serveEnv(cfg config, info simInfo, addr, natsAddr, dataDir string) []string {
-	return append(os.Environ(),
+	env := os.Environ()
+	if cfg.ServeMemLimit != "" {
+		env = append(env, "GOMEMLIMIT="+cfg.ServeMemLimit)
+	}
+	return append(env,
 		"PKGWARDEN_APP_ID="+strconv.FormatInt(info.AppID, 10),
 		"PKGWARDEN_PRIVATE_KEY_PATH="+info.PrivateKeyPath,
 		"PKGWARDEN_WEBHOOK_SECRET="+info.WebhookSecret,
