@@ -1,4 +1,4 @@
-package ghsim_test
+package ghsim
 
 import (
 	"fmt"
@@ -12,7 +12,8 @@ import (
 // description of itself, is allowed to differ from what the conformance
 // tests check (openapi_conformance_test.go against
 // testdata/github/rest/openapi.json, webhook_conformance_test.go against
-// testdata/github/webhooks/schema.json). Every difference those tests find
+// testdata/github/webhooks/schema.json, hook_shapes_test.go against
+// GitHub's example payloads, key by key). Every difference those tests find
 // must match an entry below, and every entry must match at least one
 // difference of the run: a fixed deviation makes its entry fail, so the
 // list cannot rot. Delete the entry when that happens.
@@ -39,16 +40,16 @@ type deviation struct {
 	Why string
 }
 
-// finding is one difference a conformance test met.
-type finding struct {
+// Finding is one difference a conformance test met.
+type Finding struct {
 	Kind, Where, At, What string
 }
 
-func (f finding) String() string {
+func (f Finding) String() string {
 	return fmt.Sprintf("%s %s at %q: %s", f.Kind, f.Where, f.At, f.What)
 }
 
-func (d deviation) matches(f finding) bool {
+func (d deviation) matches(f Finding) bool {
 	if d.Kind != f.Kind || !strings.Contains(f.What, d.What) || !pointerMatch(d.At, f.At) {
 		return false
 	}
@@ -78,9 +79,10 @@ func pointerMatch(pattern, at string) bool {
 	return true
 }
 
-// checkDeviations fails the test for every finding no deviation allows,
+// CheckDeviations (exported for the conformance tests of package
+// ghsim_test) fails the test for every Finding no deviation allows,
 // and for every (entry, place) of kind that no finding met.
-func checkDeviations(t *testing.T, kind string, found []finding) {
+func CheckDeviations(t *testing.T, kind string, found []Finding) {
 	t.Helper()
 	unexpected, unused := reconcile(deviations, kind, found)
 	for _, u := range unexpected {
@@ -93,7 +95,7 @@ func checkDeviations(t *testing.T, kind string, found []finding) {
 
 // reconcile returns the findings no deviation of list allows, and the
 // (entry, place) pairs of kind no finding met or that lack a reason.
-func reconcile(list []deviation, kind string, found []finding) (unexpected, unused []string) {
+func reconcile(list []deviation, kind string, found []Finding) (unexpected, unused []string) {
 	used := map[string]bool{} // index/where
 	seen := map[string]bool{}
 	for _, f := range found {
@@ -137,18 +139,18 @@ func TestReconcile(t *testing.T) {
 	}
 	tests := []struct {
 		name             string
-		found            []finding
+		found            []Finding
 		unexpected, left int
 	}{
-		{"every place met", []finding{
+		{"every place met", []Finding{
 			{"rest", "GET /a", "/items/0/name", "property missing"}, {"rest", "GET /b", "/items/12/name", "missing"},
 			{"rest", "GET /a", "status 404", "status 404 not documented"}, {"rest", "GET /c", "", "x"},
 		}, 0, 1}, // the entry without a reason
-		{"one place of an entry unmet", []finding{
+		{"one place of an entry unmet", []Finding{
 			{"rest", "GET /a", "/items/0/name", "missing"}, {"rest", "GET /a", "status 404", "not documented"},
 			{"rest", "GET /c", "", "x"},
 		}, 0, 2},
-		{"another pointer, operation, message or kind", []finding{
+		{"another pointer, operation, message or kind", []Finding{
 			{"rest", "GET /a", "/items/0/title", "missing"}, {"rest", "GET /d", "status 404", "not documented"},
 			{"rest", "GET /a", "status 404", "malformed"}, {"webhook", "GET /a", "status 404", "not documented"},
 			{"rest", "GET /a", "/items/name", "missing"},
@@ -308,4 +310,42 @@ func concat(lists ...[]string) []string {
 		out = append(out, l...)
 	}
 	return out
+}
+
+// --- The key-by-key comparison of every webhook the simulator sends with
+// GitHub's example of the same event and action (hook_shapes_test.go,
+// TestWebhookShapes), stricter than the schema: its kept differences.
+
+// hookShapeDeviations are the differences from GitHub's examples kept on
+// purpose, by event/action and path, each with its reason. Anything else
+// the comparison finds fails the test, and so does an entry here that no
+// longer matches a difference.
+var hookShapeDeviations = map[string]string{
+	// GitHub's container example has, under body, an object describing the
+	// README blob of the repository (repository, info, attributes); the
+	// npm example a string. The simulator has no README blobs and sends the
+	// empty string of the schema's string form; pkgwarden reads neither.
+	"registry_package/published .registry_package.package_version.body": "README blob object; string form sent",
+	"registry_package/updated .registry_package.package_version.body":   "README blob object; string form sent",
+	"package/published .package.package_version.body":                   "README blob object; string form sent",
+	"package/updated .package.package_version.body":                     "README blob object; string form sent",
+}
+
+// hookDataMaps are objects of GitHub's examples whose keys are data, not
+// shape: the image's own labels, the installation's own permissions. The
+// comparison checks that they are objects and leaves their keys alone.
+var hookDataMaps = []string{
+	".registry_package.package_version.container_metadata.labels.all_labels",
+	".package.package_version.container_metadata.labels.all_labels",
+	".installation.permissions",
+}
+
+// hookNullable are keys GitHub sends as null when unset (nullable in the
+// schema) although its examples show them set: the simulated organization
+// has no description, the simulated repository no language, the app no
+// single-file permission (single_file_name), and no installation was
+// requested by someone else than the owner (requester).
+var hookNullable = map[string]bool{
+	".organization.description": true, ".repository.language": true,
+	".installation.single_file_name": true, ".requester": true,
 }

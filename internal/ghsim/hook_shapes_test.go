@@ -25,40 +25,6 @@ import (
 // examplesDir holds GitHub's example payloads (octokit/webhooks).
 var examplesDir = filepath.Join("testdata", "github", "webhooks", "examples")
 
-// hookShapeDeviations are the differences from GitHub's examples kept on
-// purpose, by event/action and path, each with its reason. Anything else
-// the comparison finds fails the test, and so does an entry here that no
-// longer matches a difference.
-var hookShapeDeviations = map[string]string{
-	// GitHub's container example has, under body, an object describing the
-	// README blob of the repository (repository, info, attributes); the
-	// npm example a string. The simulator has no README blobs and sends the
-	// empty string of the schema's string form; pkgwarden reads neither.
-	"registry_package/published .registry_package.package_version.body": "README blob object; string form sent",
-	"registry_package/updated .registry_package.package_version.body":   "README blob object; string form sent",
-	"package/published .package.package_version.body":                   "README blob object; string form sent",
-	"package/updated .package.package_version.body":                     "README blob object; string form sent",
-}
-
-// hookDataMaps are objects of GitHub's examples whose keys are data, not
-// shape: the image's own labels, the installation's own permissions. The
-// comparison checks that they are objects and leaves their keys alone.
-var hookDataMaps = []string{
-	".registry_package.package_version.container_metadata.labels.all_labels",
-	".package.package_version.container_metadata.labels.all_labels",
-	".installation.permissions",
-}
-
-// hookNullable are keys GitHub sends as null when unset (nullable in the
-// schema) although its examples show them set: the simulated organization
-// has no description, the simulated repository no language, the app no
-// single-file permission (single_file_name), and no installation was
-// requested by someone else than the owner (requester).
-var hookNullable = map[string]bool{
-	".organization.description": true, ".repository.language": true,
-	".installation.single_file_name": true, ".requester": true,
-}
-
 // hookDelivery is a delivery as a receiver saw it.
 type hookDelivery struct {
 	path   string // "/app", "/repo", "/org": whose hook

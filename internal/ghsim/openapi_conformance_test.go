@@ -74,7 +74,7 @@ type conformClient struct {
 	tokens map[string]string
 	// classic names the tokens that are classic personal access tokens.
 	classic map[string]bool
-	found   []finding
+	found   []ghsim.Finding
 	// met records, per operation, the statuses it answered.
 	met map[string]map[int]bool
 }
@@ -149,12 +149,12 @@ func (cc *conformClient) check(req *http.Request, resp *http.Response, body []by
 		}
 	}
 	if err != nil {
-		cc.found = append(cc.found, finding{"rest", req.Method + " " + req.URL.Path, "route", "no operation of the OpenAPI document: " + err.Error()})
+		cc.found = append(cc.found, ghsim.Finding{"rest", req.Method + " " + req.URL.Path, "route", "no operation of the OpenAPI document: " + err.Error()})
 		return
 	}
 	where := req.Method + " " + route.Path
 	add := func(at, what string, args ...any) {
-		cc.found = append(cc.found, finding{"rest", where, at, fmt.Sprintf(what, args...)})
+		cc.found = append(cc.found, ghsim.Finding{"rest", where, at, fmt.Sprintf(what, args...)})
 	}
 	status := resp.StatusCode
 	if cc.met[where] == nil {
@@ -207,8 +207,8 @@ func documented(op *openapi3.Operation) string {
 }
 
 // schemaFindings flattens kin-openapi's errors into places and messages.
-func schemaFindings(err error) []finding {
-	var out []finding
+func schemaFindings(err error) []ghsim.Finding {
+	var out []ghsim.Finding
 	// An error under allOf, anyOf or oneOf carries the errors of the
 	// schemas it combines as its Origin, at places relative to its own.
 	var walk func(error, string)
@@ -227,17 +227,17 @@ func schemaFindings(err error) []finding {
 				walk(e.Origin, at)
 				return
 			}
-			out = append(out, finding{At: at, What: e.Reason})
+			out = append(out, ghsim.Finding{At: at, What: e.Reason})
 		case *openapi3filter.ResponseError:
 			if e.Err == nil {
-				out = append(out, finding{At: prefix, What: e.Reason})
+				out = append(out, ghsim.Finding{At: prefix, What: e.Reason})
 				return
 			}
 			walk(e.Err, prefix)
 		default:
 			// Keep the message, not the schema kin-openapi prints after it.
 			msg, _, _ := strings.Cut(err.Error(), "\nSchema:")
-			out = append(out, finding{At: prefix, What: msg})
+			out = append(out, ghsim.Finding{At: prefix, What: msg})
 		}
 	}
 	walk(err, "")
@@ -269,10 +269,10 @@ var (
 //   - The error message where GitHub's is known (call.message): a package
 //     that does not exist is "Package not found." (GitHub's answer, as
 //     actions/delete-package-versions#105 and #115 quote it).
-func headerFindings(req *http.Request, resp *http.Response, body []byte, c call, classic bool) []finding {
-	var out []finding
+func headerFindings(req *http.Request, resp *http.Response, body []byte, c call, classic bool) []ghsim.Finding {
+	var out []ghsim.Finding
 	add := func(at, what string, args ...any) {
-		out = append(out, finding{At: at, What: fmt.Sprintf(what, args...)})
+		out = append(out, ghsim.Finding{At: at, What: fmt.Sprintf(what, args...)})
 	}
 	h := resp.Header
 	for _, name := range []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Used", "X-RateLimit-Reset"} {
@@ -424,7 +424,7 @@ func TestOpenAPIConformance(t *testing.T) {
 			}
 		}
 	}
-	checkDeviations(t, "rest", cc.found)
+	ghsim.CheckDeviations(t, "rest", cc.found)
 }
 
 // conformWorld is the world the REST walk runs in: the organisation acme

@@ -167,17 +167,17 @@ var english = message.NewPrinter(language.English)
 
 // validate checks payload against the definition of event and action and
 // returns what differs, at JSON pointers into the payload.
-func (h *hookSchemas) validate(event, action string, payload []byte) ([]finding, error) {
+func (h *hookSchemas) validate(event, action string, payload []byte) ([]ghsim.Finding, error) {
 	name, s, err := h.schemaFor(event, action)
 	if err != nil {
 		return nil, err
 	}
 	if s == nil {
-		return []finding{{At: "", What: fmt.Sprintf("no schema for event %q action %q in webhooks/schema.json", event, action)}}, nil
+		return []ghsim.Finding{{At: "", What: fmt.Sprintf("no schema for event %q action %q in webhooks/schema.json", event, action)}}, nil
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(payload))
 	if err != nil {
-		return []finding{{At: "", What: "not JSON: " + err.Error()}}, nil
+		return []ghsim.Finding{{At: "", What: "not JSON: " + err.Error()}}, nil
 	}
 	err = s.Validate(v)
 	if err == nil {
@@ -194,30 +194,30 @@ func (h *hookSchemas) validate(event, action string, payload []byte) ([]finding,
 // anyOf, a branch that failed only on the type of the value itself (the
 // null branch of a "object or null", say) says nothing about the value and
 // is dropped; the other branches' leaves are kept.
-func leafFindings(ve *jsonschema.ValidationError) []finding {
+func leafFindings(ve *jsonschema.ValidationError) []ghsim.Finding {
 	if len(ve.Causes) == 0 {
 		// One finding per property, at the property: the library lists
 		// them in map order.
 		at := pointer(ve.InstanceLocation)
 		switch k := ve.ErrorKind.(type) {
 		case *kind.Required:
-			var out []finding
+			var out []ghsim.Finding
 			for _, p := range k.Missing {
-				out = append(out, finding{At: at + "/" + p, What: "missing (required)"})
+				out = append(out, ghsim.Finding{At: at + "/" + p, What: "missing (required)"})
 			}
 			return out
 		case *kind.AdditionalProperties:
-			var out []finding
+			var out []ghsim.Finding
 			for _, p := range k.Properties {
-				out = append(out, finding{At: at + "/" + p, What: "not in the schema (additionalProperties: false)"})
+				out = append(out, ghsim.Finding{At: at + "/" + p, What: "not in the schema (additionalProperties: false)"})
 			}
 			return out
 		}
-		return []finding{{At: at, What: ve.ErrorKind.LocalizedString(english)}}
+		return []ghsim.Finding{{At: at, What: ve.ErrorKind.LocalizedString(english)}}
 	}
 	switch ve.ErrorKind.(type) {
 	case *kind.OneOf, *kind.AnyOf:
-		var out []finding
+		var out []ghsim.Finding
 		for _, c := range ve.Causes {
 			if wrongType(c, len(ve.InstanceLocation)) {
 				continue
@@ -227,9 +227,9 @@ func leafFindings(ve *jsonschema.ValidationError) []finding {
 		if len(out) > 0 {
 			return out
 		}
-		return []finding{{At: pointer(ve.InstanceLocation), What: ve.ErrorKind.LocalizedString(english)}}
+		return []ghsim.Finding{{At: pointer(ve.InstanceLocation), What: ve.ErrorKind.LocalizedString(english)}}
 	}
-	var out []finding
+	var out []ghsim.Finding
 	for _, c := range ve.Causes {
 		out = append(out, leafFindings(c)...)
 	}
@@ -269,10 +269,10 @@ var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 // "Validating webhook deliveries"), for an App's webhook: the event and
 // a GUID, the hook's id, the App as the installation target (its id, type
 // "integration"), both signatures and Hookshot's user agent.
-func deliveryHeaderFindings(h http.Header, body []byte, secret string, appID int64) []finding {
-	var out []finding
+func deliveryHeaderFindings(h http.Header, body []byte, secret string, appID int64) []ghsim.Finding {
+	var out []ghsim.Finding
 	add := func(name, what string, args ...any) {
-		out = append(out, finding{At: "header " + name, What: fmt.Sprintf(what, args...)})
+		out = append(out, ghsim.Finding{At: "header " + name, What: fmt.Sprintf(what, args...)})
 	}
 	if h.Get("X-GitHub-Event") == "" {
 		add("X-GitHub-Event", "missing")
@@ -328,7 +328,7 @@ func deliveryHeaderFindings(h http.Header, body []byte, secret string, appID int
 // and of its manifest (uri, size, config, layers) is there; and the
 // namespace is "owner/repository" (the example's "Codertocat/hello-world";
 // pkgwarden must not take it for the owner).
-func packageExampleFindings(t *testing.T, event string, body []byte) []finding {
+func packageExampleFindings(t *testing.T, event string, body []byte) []ghsim.Finding {
 	if event != "registry_package" {
 		return nil
 	}
@@ -344,9 +344,9 @@ func packageExampleFindings(t *testing.T, event string, body []byte) []finding {
 		t.Fatal(err)
 	}
 	rp, _ := p["registry_package"].(map[string]any)
-	var out []finding
+	var out []ghsim.Finding
 	if ns, _ := rp["namespace"].(string); p["repository"] != nil && !strings.Contains(ns, "/") {
-		out = append(out, finding{At: "/registry_package/namespace", What: fmt.Sprintf("%q is not owner/repository, as GitHub's is", ns)})
+		out = append(out, ghsim.Finding{At: "/registry_package/namespace", What: fmt.Sprintf("%q is not owner/repository, as GitHub's is", ns)})
 	}
 	roots := []string{"/registry_package/registry", "/registry_package/package_version/package_url",
 		"/registry_package/package_version/installation_command"}
@@ -374,11 +374,11 @@ func lookup(v any, ptr string) any {
 
 // missingKeys lists, as findings, where got lacks a key example has (lists:
 // against their first element), or lacks the value itself.
-func missingKeys(example, got any, at string) []finding {
+func missingKeys(example, got any, at string) []ghsim.Finding {
 	if got == nil && example != nil {
-		return []finding{{At: at, What: "missing (GitHub's example has it)"}}
+		return []ghsim.Finding{{At: at, What: "missing (GitHub's example has it)"}}
 	}
-	var out []finding
+	var out []ghsim.Finding
 	switch ex := example.(type) {
 	case map[string]any:
 		g, _ := got.(map[string]any)
@@ -386,7 +386,7 @@ func missingKeys(example, got any, at string) []finding {
 			if strings.HasSuffix(at, "/labels") && k == "all_labels" {
 				// Its keys are the image's labels: data, not shape.
 				if _, ok := g[k].(map[string]any); !ok {
-					out = append(out, finding{At: at + "/" + k, What: "missing (GitHub's example has it)"})
+					out = append(out, ghsim.Finding{At: at + "/" + k, What: "missing (GitHub's example has it)"})
 				}
 				continue
 			}
@@ -432,7 +432,7 @@ func TestWebhookConformance(t *testing.T) {
 		t.Fatalf("the receiver got %d deliveries, the simulator sent %d", len(got), len(sent))
 	}
 
-	var found []finding
+	var found []ghsim.Finding
 	kinds := map[string]int{}
 	for _, d := range got {
 		event := d.header.Get("X-GitHub-Event")
@@ -454,7 +454,7 @@ func TestWebhookConformance(t *testing.T) {
 		fs = append(fs, deliveryHeaderFindings(d.header, d.body, sim.WebhookSecret(), sim.AppID())...)
 		fs = append(fs, packageExampleFindings(t, event, d.body)...)
 		for _, f := range fs {
-			found = append(found, finding{"webhook", where, f.At, f.What})
+			found = append(found, ghsim.Finding{"webhook", where, f.At, f.What})
 		}
 	}
 	t.Logf("validated %d deliveries: %v", len(got), kinds)
@@ -468,7 +468,7 @@ func TestWebhookConformance(t *testing.T) {
 			t.Errorf("the simulator sent no %s webhook", want)
 		}
 	}
-	checkDeviations(t, "webhook", found)
+	ghsim.CheckDeviations(t, "webhook", found)
 }
 
 // driveWebhooks makes the simulator send every webhook it can: the App is
@@ -600,7 +600,7 @@ func TestWebhookExamples(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example payloads: %v", err)
 	}
-	var found []finding
+	var found []ghsim.Finding
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -619,9 +619,9 @@ func TestWebhookExamples(t *testing.T) {
 		}
 		rel := strings.TrimPrefix(f, "testdata/github/webhooks/examples/")
 		for _, x := range fs {
-			found = append(found, finding{"example", rel, x.At, x.What})
+			found = append(found, ghsim.Finding{"example", rel, x.At, x.What})
 		}
 	}
 	t.Logf("validated %d example payloads", len(files))
-	checkDeviations(t, "example", found)
+	ghsim.CheckDeviations(t, "example", found)
 }
