@@ -47,6 +47,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pkgwarden/pkgwarden/handlers"
+	"github.com/pkgwarden/pkgwarden/internal/benchproc"
 	"github.com/pkgwarden/pkgwarden/queue"
 )
 
@@ -119,7 +120,7 @@ func bench(duration time.Duration, rounds, conc, size int, bin string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if bin, err = buildServe(bin, tmp); err != nil {
+	if bin, err = benchproc.BuildPkgwarden(bin, tmp); err != nil {
 		return err
 	}
 	self, err := os.Executable()
@@ -144,7 +145,7 @@ func bench(duration time.Duration, rounds, conc, size int, bin string) error {
 					name += " SyncAlways"
 				}
 				dir := filepath.Join(tmp, strings.ReplaceAll(name, " ", "-")+"-"+strconv.Itoa(round))
-				natsAddr, err := freePort()
+				natsAddr, err := benchproc.FreePort()
 				if err != nil {
 					return err
 				}
@@ -199,18 +200,6 @@ func bench(duration time.Duration, rounds, conc, size int, bin string) error {
 	}
 	fmt.Println("nothing lost: every stream holds exactly the deliveries answered 202")
 	return nil
-}
-
-// buildServe returns bin, or a pkgwarden built into dir when bin is "".
-func buildServe(bin, dir string) (string, error) {
-	if bin != "" {
-		return bin, nil
-	}
-	bin = filepath.Join(dir, "pkgwarden")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/pkgwarden/pkgwarden/cmd/pkgwarden").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build pkgwarden: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // serveCmd is `pkgwarden serve` with the web role only, so the webhooks
@@ -276,15 +265,6 @@ func makeBodies(n, size int) []signed {
 	return out
 }
 
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // runOne starts the server, loads it, reads its peak RSS and stream, and
 // stops it.
 func runOne(name string, cmd *exec.Cmd, natsAddr string, bodies []signed, duration time.Duration, conc int) (result, error) {
@@ -302,7 +282,7 @@ func runOne(name string, cmd *exec.Cmd, natsAddr string, bodies []signed, durati
 	post(client, url, bodies[0], name+"-warmup")
 	r := load(client, url, bodies, duration, conc, name)
 	r.accepted++ // the warm-up delivery
-	r.hwmKiB, err = procStatusKiB(cmd.Process.Pid, "VmHWM")
+	r.hwmKiB, err = benchproc.StatusKiB(cmd.Process.Pid, "VmHWM")
 	if err != nil {
 		return r, err
 	}
@@ -419,21 +399,6 @@ func post(c *http.Client, url string, d signed, id string) int {
 	return resp.StatusCode
 }
 
-// procStatusKiB reads a field of /proc/<pid>/status given in kB, such as
-// VmRSS (resident set size) or VmHWM (its peak).
-func procStatusKiB(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
-}
-
 // baselineServer is the bare comparison: read the body, verify the HMAC,
 // publish to an embedded JetStream stream like serve's, answer 202.
 func baselineServer(args []string) error {
@@ -508,10 +473,10 @@ func slowBench(n int, trickle, duration time.Duration, conc, size int, bin strin
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	if bin, err = buildServe(bin, tmp); err != nil {
+	if bin, err = benchproc.BuildPkgwarden(bin, tmp); err != nil {
 		return err
 	}
-	natsAddr, err := freePort()
+	natsAddr, err := benchproc.FreePort()
 	if err != nil {
 		return err
 	}
@@ -532,11 +497,11 @@ func slowBench(n int, trickle, duration time.Duration, conc, size int, bin strin
 
 	// Warm-up: serve's pools, JetStream and the connections.
 	warm := load(client, base+"/webhooks", bodies, time.Second, conc, "warm")
-	rssBefore, err := procStatusKiB(pid, "VmRSS")
+	rssBefore, err := benchproc.StatusKiB(pid, "VmRSS")
 	if err != nil {
 		return err
 	}
-	hwmBefore, _ := procStatusKiB(pid, "VmHWM")
+	hwmBefore, _ := benchproc.StatusKiB(pid, "VmHWM")
 	m, err := scrape(base)
 	if err != nil {
 		return err
@@ -605,7 +570,7 @@ func slowBench(n int, trickle, duration time.Duration, conc, size int, bin strin
 	// What the slow connections alone cost, once each has trickled a
 	// few bytes more.
 	time.Sleep(3 * trickle)
-	rssHeld, err := procStatusKiB(pid, "VmRSS")
+	rssHeld, err := benchproc.StatusKiB(pid, "VmRSS")
 	if err != nil {
 		return err
 	}
@@ -638,11 +603,11 @@ func slowBench(n int, trickle, duration time.Duration, conc, size int, bin strin
 	phase.finish()
 	close(loaded)
 	peakInFlight := <-sampled
-	rssAfter, err := procStatusKiB(pid, "VmRSS")
+	rssAfter, err := benchproc.StatusKiB(pid, "VmRSS")
 	if err != nil {
 		return err
 	}
-	hwmAfter, _ := procStatusKiB(pid, "VmHWM")
+	hwmAfter, _ := benchproc.StatusKiB(pid, "VmHWM")
 	held, err := scrape(base)
 	if err != nil {
 		return err

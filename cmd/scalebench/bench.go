@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/pkgwarden/pkgwarden/internal/benchproc"
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/inventory"
@@ -72,7 +73,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (result, error) {
 	} else {
 		defer os.RemoveAll(tmp)
 	}
-	bin, err := buildPkgwarden(cfg.Bin, tmp)
+	bin, err := benchproc.BuildPkgwarden(cfg.Bin, tmp)
 	if err != nil {
 		return res, err
 	}
@@ -90,11 +91,11 @@ func run(ctx context.Context, cfg config, out io.Writer) (result, error) {
 	fmt.Fprintf(out, "simulator: %s, seeded %s (%d versions in %d packages, %d repositories) and ready in %s\n",
 		info.APIURL, info.Scale.Spec, info.Scale.Versions, info.Scale.Packages, info.Scale.Repositories, res.Seeded.Round(time.Millisecond))
 
-	addr, err := freePort()
+	addr, err := benchproc.FreePort()
 	if err != nil {
 		return res, err
 	}
-	natsAddr, err := freePort()
+	natsAddr, err := benchproc.FreePort()
 	if err != nil {
 		return res, err
 	}
@@ -106,7 +107,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (result, error) {
 	}
 	defer func() { serve.stop(syscall.SIGTERM) }()
 	res.Started = took
-	res.StartHWMKiB, _ = procStatusKiB(serve.pid(), "VmHWM")
+	res.StartHWMKiB, _ = benchproc.StatusKiB(serve.pid(), "VmHWM")
 	fmt.Fprintf(out, "serve: pid %d, ready in %s; pacing %d deletions+restores/min, %d points/min, %d App writes/min; %d workers\n",
 		serve.pid(), took.Round(time.Millisecond), cfg.Mutating, cfg.Points, cfg.AppMutating, cfg.Workers)
 	if cfg.ServeMemLimit != "" {
@@ -219,7 +220,7 @@ func sweepOnce(ctx context.Context, cfg config, label string, sched *sweep.Sched
 	if err != nil {
 		return f, err
 	}
-	f.HWMReset = resetPeakRSS(serve.pid())
+	f.HWMReset = benchproc.ResetPeakRSS(serve.pid())
 	start := time.Now()
 	if f.Queued, err = sched.SweepNow(ctx); err != nil {
 		return f, fmt.Errorf("%s sweep: %w", label, err)
@@ -245,7 +246,7 @@ func sweepOnce(ctx context.Context, cfg config, label string, sched *sweep.Sched
 	if err != nil {
 		return f, fmt.Errorf("%w (%s)", err, state)
 	}
-	if f.HWMKiB, err = procStatusKiB(serve.pid(), "VmHWM"); err != nil {
+	if f.HWMKiB, err = benchproc.StatusKiB(serve.pid(), "VmHWM"); err != nil {
 		return f, err
 	}
 	var answer struct {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -107,18 +106,6 @@ func until(ctx context.Context, p *proc, limit time.Duration, what string, cond 
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-}
-
-// buildPkgwarden returns bin, or a pkgwarden built into dir when bin is "".
-func buildPkgwarden(bin, dir string) (string, error) {
-	if bin != "" {
-		return bin, nil
-	}
-	bin = filepath.Join(dir, "pkgwarden")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/pkgwarden/pkgwarden/cmd/pkgwarden").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build pkgwarden: %w\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // simInfo is what `pkgwarden sim --info-file` writes that scalebench uses.
@@ -224,35 +211,6 @@ func startServe(ctx context.Context, bin string, env []string, addr, logPath str
 		return nil, 0, err
 	}
 	return p, took, nil
-}
-
-func freePort() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-// procStatusKiB reads a kB field of /proc/<pid>/status (VmHWM, VmRSS).
-func procStatusKiB(pid int, field string) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			return strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-		}
-	}
-	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
-}
-
-// resetPeakRSS sets a process's VmHWM back to its RSS (Linux: 5 written
-// to clear_refs), so that the next peak read is that of what ran since.
-func resetPeakRSS(pid int) bool {
-	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0) == nil
 }
 
 // dirBytes is the size of the files under dir (what du counts, without
