@@ -48,9 +48,18 @@ func newRouteCounter() *routeCounter { return &routeCounter{by: map[string]*Rout
 // wrap counts every request next answers under the route kind names.
 func (c *routeCounter) wrap(kind func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route := kind(r)
 		sw := &routeWriter{ResponseWriter: w}
-		// Deferred: a request the faults abort (panic) counts too.
-		defer c.count(kind(r), sw)
+		// Counted when the status is written, before any byte of the
+		// answer leaves: a client that reads the counters right after its
+		// answer finds it counted. Deferred as well, for a request the
+		// faults abort (panic) or drop without writing anything.
+		sw.written = func() { c.count(route, sw) }
+		defer func() {
+			if !sw.counted {
+				c.count(route, sw)
+			}
+		}()
 		next.ServeHTTP(sw, r)
 	})
 }
@@ -98,19 +107,30 @@ func (c *routeCounter) reset() {
 type routeWriter struct {
 	http.ResponseWriter
 	code int
+	// written counts the request once its status is known; counted says
+	// it did.
+	written func()
+	counted bool
+}
+
+func (w *routeWriter) setStatus(code int) {
+	if w.code != 0 {
+		return
+	}
+	w.code = code
+	if w.written != nil {
+		w.counted = true
+		w.written()
+	}
 }
 
 func (w *routeWriter) WriteHeader(code int) {
-	if w.code == 0 {
-		w.code = code
-	}
+	w.setStatus(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *routeWriter) Write(b []byte) (int, error) {
-	if w.code == 0 {
-		w.code = http.StatusOK
-	}
+	w.setStatus(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 
