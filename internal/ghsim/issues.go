@@ -168,11 +168,24 @@ func (s *world) Comment(owner, repoName string, number int, author string, o Iss
 	if !ok || a.Type != "User" {
 		return 0, fmt.Errorf("ghsim: comment on %s: author %q is not a user", rp.fullName(), author)
 	}
-	if number < 1 || number > len(rp.Issues) {
+	is := rp.issue(number)
+	if is == nil {
 		return 0, fmt.Errorf("ghsim: comment on %s#%d: no such issue", rp.fullName(), number)
 	}
-	cm := s.addComment(rp, rp.Issues[number-1], a.Login, body)
+	cm := s.addComment(rp, is, a.Login, body)
 	return cm.ID, nil
+}
+
+// issue is the repository's issue number n, nil if none. Issues and pull
+// requests share one number sequence, so an issue is found by its number,
+// never by its place among the issues.
+func (rp *repo) issue(n int) *issue {
+	for _, is := range rp.Issues {
+		if is.Number == n {
+			return is
+		}
+	}
+	return nil
 }
 
 // addComment appends a comment to is and sends issue_comment created.
@@ -544,14 +557,9 @@ func (s *issuesAPI) issueRequest(w http.ResponseWriter, r *http.Request, write b
 	if !ok || (write && !s.canWriteIssues(w, c)) {
 		return caller{}, nil, false
 	}
-	// Issues and pull requests share one number sequence: find the issue
-	// by its number, not by its place among the issues.
-	n, err := strconv.Atoi(r.PathValue("number"))
-	if err == nil {
-		for _, is := range c.rp.Issues {
-			if is.Number == n {
-				return c, is, true
-			}
+	if n, err := strconv.Atoi(r.PathValue("number")); err == nil {
+		if is := c.rp.issue(n); is != nil {
+			return c, is, true
 		}
 	}
 	writeError(w, http.StatusNotFound, msgNotFound)

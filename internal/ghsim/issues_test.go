@@ -408,6 +408,17 @@ func TestIssueNumbersAfterPullRequests(t *testing.T) {
 	if _, resp, err := clients["olga"].Issues.Get(ctx, "acme", "app", numbers[1]+1); resp == nil || resp.StatusCode != http.StatusNotFound {
 		t.Errorf("issue past the last: %v, want 404", err)
 	}
+	// The Go API finds it by number too.
+	if _, err := f.sim.Comment("acme", "app", numbers[1], "olga", IssueOptions{Body: "on the second"}); err != nil {
+		t.Errorf("Comment on issue %d: %v", numbers[1], err)
+	}
+	cs, _, err := clients["olga"].Issues.ListComments(ctx, "acme", "app", numbers[1], nil)
+	if err != nil || len(cs) != 1 || cs[0].GetBody() != "on the second" {
+		t.Errorf("comments of issue %d: %v %v", numbers[1], cs, err)
+	}
+	if _, err := f.sim.Comment("acme", "app", numbers[1]+1, "olga", IssueOptions{Body: "x"}); err == nil {
+		t.Error("Comment on an issue past the last: no error")
+	}
 }
 
 // webEditorTransport marks every request as coming from GitHub's web
