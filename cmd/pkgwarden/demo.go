@@ -27,6 +27,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
 	"github.com/pkgwarden/pkgwarden/internal/settings"
+	"github.com/pkgwarden/pkgwarden/internal/termtext"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/jobs/restore"
 	"github.com/pkgwarden/pkgwarden/queue"
@@ -483,7 +484,7 @@ type demoIssueText struct {
 // keepRunning prints where to browse the demo and waits for ctx (Ctrl-C).
 func keepRunning(ctx context.Context, w io.Writer, h demoHeader) error {
 	api := strings.TrimSuffix(h.api, "/")
-	ew := &errWriter{w: w}
+	ew := &termtext.ErrWriter{W: w}
 	fmt.Fprintf(ew, `
 Still running; Ctrl-C stops everything.
 
@@ -500,8 +501,8 @@ Still running; Ctrl-C stops everything.
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/orgs/%[8]s/packages/container/webapp/versions
   curl -s %[3]s/metrics | grep '^pkgwarden_'
 `, api, h.registry, h.serve, h.admin, h.token, h.repo, h.undo.Issue, h.org)
-	if ew.err != nil {
-		return fmt.Errorf("demo: write: %w", ew.err)
+	if ew.Err != nil {
+		return fmt.Errorf("demo: write: %w", ew.Err)
 	}
 	<-ctx.Done()
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/ghsim"
 	"github.com/pkgwarden/pkgwarden/internal/report"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/termtext"
 	"github.com/pkgwarden/pkgwarden/jobs/prune"
 	"github.com/pkgwarden/pkgwarden/jobs/restore"
 )
@@ -274,7 +275,7 @@ func countsFor(res demoResult, pkg string) demoCounts {
 // counts and what was deleted, refused, restored and kept, the issues
 // written with their URLs), and a closing line.
 func writeDemoText(w io.Writer, res demoResult, h demoHeader, opt demoText) error {
-	ew := &errWriter{w: w}
+	ew := &termtext.ErrWriter{W: w}
 	p := func(format string, a ...any) { fmt.Fprintf(ew, format, a...) }
 	if opt.showIssues {
 		for _, is := range h.issues {
@@ -351,8 +352,8 @@ func writeDemoText(w io.Writer, res demoResult, h demoHeader, opt demoText) erro
 		}
 		p("  --json          to print the result as data\n")
 	}
-	if ew.err != nil {
-		return fmt.Errorf("demo: write: %w", ew.err)
+	if ew.Err != nil {
+		return fmt.Errorf("demo: write: %w", ew.Err)
 	}
 	return nil
 }

@@ -292,35 +292,3 @@ func (p *planProgress) done() {
 		p.bar = nil
 	}
 }
-
-// displayTags joins tags, shortening the long referrer tags
-// (sha256-<64 hex>[.sig|.att|.sbom]) to 12 hex digits.
-func displayTags(tags []string) string {
-	if len(tags) == 0 {
-		return "-"
-	}
-	out := make([]string, len(tags))
-	for i, t := range tags {
-		if strings.HasPrefix(t, "sha256-") && len(t) >= 7+64 {
-			t = t[:7+12] + "…" + t[7+64:]
-		}
-		out[i] = t
-	}
-	return strings.Join(out, ",")
-}
-
-// errWriter remembers the first write error so the table code stays
-// readable.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}

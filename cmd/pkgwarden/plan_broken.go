@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/termtext"
 )
 
 // writePlanBroken prints a line per broken image of a package after its
@@ -16,7 +16,7 @@ func writePlanBroken(w io.Writer, d rules.Decision) {
 	for _, b := range d.Broken {
 		parts := make([]string, 0, len(b.Missing))
 		for _, m := range b.Missing {
-			what := printable(m.What)
+			what := termtext.Printable(m.What)
 			if m.What == "subject" {
 				what += " " + rules.ShortDigest(m.Digest)
 			}
@@ -30,17 +30,6 @@ func writePlanBroken(w io.Writer, d rules.Decision) {
 				parts = append(parts, what+" gone")
 			}
 		}
-		fmt.Fprintf(w, "  broken (%s): %s %s misses %s\n", b.Kind, printable(b.Name), rules.ShortDigest(b.Version), strings.Join(parts, ", "))
+		fmt.Fprintf(w, "  broken (%s): %s %s misses %s\n", b.Kind, termtext.Printable(b.Name), rules.ShortDigest(b.Version), strings.Join(parts, ", "))
 	}
-}
-
-// printable keeps text from tags and manifests from moving a terminal's
-// cursor or starting a line of its own.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || !unicode.IsPrint(r) && r != ' ' {
-			return '?'
-		}
-		return r
-	}, s)
 }

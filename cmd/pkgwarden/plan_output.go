@@ -16,6 +16,7 @@ import (
 	"github.com/pkgwarden/pkgwarden/internal/githubapi"
 	"github.com/pkgwarden/pkgwarden/internal/planner"
 	"github.com/pkgwarden/pkgwarden/internal/rules"
+	"github.com/pkgwarden/pkgwarden/internal/termtext"
 )
 
 // ageRecorder is the planner's Packages, remembering when each listed
@@ -327,7 +328,7 @@ func humanAge(d time.Duration) string {
 // by action then oldest first, with its age and reason; the cap; then
 // totals.
 func writePlanTable(w io.Writer, view planView) error {
-	ew := &errWriter{w: w}
+	ew := &termtext.ErrWriter{W: w}
 	fmt.Fprintf(ew, "Plan for %s as of %s\n", view.Owner.Login, view.At.UTC().Format(time.RFC3339))
 	for _, n := range view.Notices {
 		fmt.Fprintf(ew, "note: %s\n", n)
@@ -401,8 +402,8 @@ func writePlanTable(w io.Writer, view planView) error {
 	fmt.Fprintf(ew, "\nTotal: %s, %s, %s untouched.\n", plural(len(view.Packages), "package", "packages"), total, plural(untouched, "package", "packages"))
 	fmt.Fprintln(ew, storage)
 	fmt.Fprintln(ew, "Nothing was deleted or restored: plan never changes anything.")
-	if ew.err != nil {
-		return fmt.Errorf("write table: %w", ew.err)
+	if ew.Err != nil {
+		return fmt.Errorf("write table: %w", ew.Err)
 	}
 	return nil
 }
@@ -476,4 +477,17 @@ func entriesJSON(es []rules.Entry, created map[int64]time.Time) []planEntryJSON 
 		out[i] = planEntryJSON{Entry: e, CreatedAt: created[e.ID]}
 	}
 	return out
+}
+
+// displayTags joins tags, shortening the long referrer tags
+// (termtext.ShortTag); "-" for none.
+func displayTags(tags []string) string {
+	if len(tags) == 0 {
+		return "-"
+	}
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i] = termtext.ShortTag(t)
+	}
+	return strings.Join(out, ",")
 }

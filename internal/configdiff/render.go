@@ -6,8 +6,9 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/pkgwarden/pkgwarden/internal/termtext"
 )
 
 // MaxMarkdown is the most characters Markdown writes: GitHub takes at
@@ -56,30 +57,30 @@ func (d Diff) Verdict() string {
 // totals and the verdict. Text from GitHub (tags, names) is printed
 // without control characters.
 func WriteText(w io.Writer, d Diff) error {
-	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "%s: %s → %s, %s's packages\n", d.File, printable(d.OldName), printable(d.NewName), d.Owner)
+	ew := &termtext.ErrWriter{W: w}
+	fmt.Fprintf(ew, "%s: %s → %s, %s's packages\n", d.File, termtext.Printable(d.OldName), termtext.Printable(d.NewName), d.Owner)
 	for _, e := range d.Errors {
-		fmt.Fprintf(ew, "error: %s\n", printable(e.Error()))
+		fmt.Fprintf(ew, "error: %s\n", termtext.Printable(e.Error()))
 	}
 	for _, p := range d.Packages {
-		fmt.Fprintf(ew, "\n%s\n", printable(p.Ref()))
+		fmt.Fprintf(ew, "\n%s\n", termtext.Printable(p.Ref()))
 		if p.Hands {
 			fmt.Fprintf(ew, "  changes hands: %s → %s\n", p.OldRules, p.NewRules)
 		} else {
 			fmt.Fprintf(ew, "  rules: %s\n", p.NewRules)
 		}
 		if p.Untouched != "" {
-			fmt.Fprintf(ew, "  untouched: %s\n", printable(p.Untouched))
+			fmt.Fprintf(ew, "  untouched: %s\n", termtext.Printable(p.Untouched))
 		}
 		for _, n := range p.Notices {
-			fmt.Fprintf(ew, "  notice: %s\n", printable(n))
+			fmt.Fprintf(ew, "  notice: %s\n", termtext.Printable(n))
 		}
 		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 		row := func(sign, action string, v Version) {
 			if v.Deferred {
 				action = "delete later"
 			}
-			fmt.Fprintf(tw, "  %s %s\t%d\t%s\t%s\t%s\n", sign, action, v.ID, printable(shortVersion(v.Version)), printable(tagList(v.Tags)), printable(v.Reason))
+			fmt.Fprintf(tw, "  %s %s\t%d\t%s\t%s\t%s\n", sign, action, v.ID, termtext.Printable(shortVersion(v.Version)), termtext.Printable(tagList(v.Tags)), termtext.Printable(v.Reason))
 		}
 		for _, v := range p.Delete {
 			row("+", "delete", v)
@@ -102,9 +103,9 @@ func WriteText(w io.Writer, d Diff) error {
 	fmt.Fprintf(ew, "all packages: %s → %s\n", countText(t.Old), countText(t.New))
 	fmt.Fprintf(ew, "%s\n", d.Verdict())
 	for _, n := range d.Notices {
-		fmt.Fprintf(ew, "note: %s\n", printable(n))
+		fmt.Fprintf(ew, "note: %s\n", termtext.Printable(n))
 	}
-	return ew.err
+	return ew.Err
 }
 
 func countText(c Count) string {
@@ -255,10 +256,7 @@ func tagList(tags []string) string {
 	}
 	out := make([]string, len(tags))
 	for i, t := range tags {
-		if strings.HasPrefix(t, "sha256-") && len(t) >= 7+64 {
-			t = t[:7+12] + "…" + t[7+64:]
-		}
-		out[i] = oneLine(t, 80)
+		out[i] = oneLine(termtext.ShortTag(t), 80)
 	}
 	return strings.Join(out, ",")
 }
@@ -294,29 +292,3 @@ var textSafe = strings.NewReplacer(
 )
 
 func mdText(s string) string { return textSafe.Replace(oneLine(s, 300)) }
-
-// printable keeps text from tags and manifests from moving a terminal's
-// cursor or starting a line of its own.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || !unicode.IsPrint(r) && r != ' ' {
-			return '?'
-		}
-		return r
-	}, s)
-}
-
-// errWriter remembers the first write error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
